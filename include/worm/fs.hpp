@@ -1,0 +1,26 @@
+// fs.hpp: durable local file writes. Evidence must never be half-written: every write
+// goes to a temp file in the same directory, is fsynced, renamed over the target, and
+// the directory is fsynced so the rename itself survives a crash.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace worm {
+
+struct WriteOptions {
+    std::filesystem::perms mode = std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+                                  std::filesystem::perms::group_read | std::filesystem::perms::others_read;
+    bool durable = true;         // fsync file and directory (off only for benchmarks and scratch data)
+    bool no_overwrite = false;   // fail with Error(already_exists) when the target exists
+};
+
+// Throws Error(io) naming the path; on failure the target is left as it was.
+void write_file_atomic(const std::filesystem::path& path, std::string_view data, const WriteOptions& options = {});
+// Throws Error(not_found) when missing, Error(io) otherwise.
+std::string read_file(const std::filesystem::path& path);
+// fsync a directory so renames and creations in it are durable.
+void fsync_directory(const std::filesystem::path& dir);
+
+}  // namespace worm

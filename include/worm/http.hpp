@@ -1,0 +1,100 @@
+// http.hpp: the HttpTransport interface S3 and proxy clients send requests through.
+//
+// One virtual call, send(), like a spdlog sink. The libcurl implementation lives in
+// src/lib/http/curl_transport.cpp; tests wrap a real transport in RecordingTransport to
+// see exactly what went on the wire. Transport failures (refused, reset, timeout, TLS)
+// throw worm::Error with code network or timeout; any HTTP status is a normal return.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace worm {
+
+// Header list in send order; names compare case-insensitively.
+using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
+
+// The value of the first header named `name` (any case), or nullopt.
+std::optional<std::string> find_header(const HttpHeaders& headers, std::string_view name);
+
+// A slice of a file sent as the request body (a multipart part, or a whole file).
+struct FileSlice {
+    std::filesystem::path path;
+    std::uint64_t offset = 0;
+    std::uint64_t length = 0;
+};
+
+struct HttpRequest {
+    std::string method = "GET";
+    std::string url;  // absolute, already percent-encoded as it goes on the wire
+    HttpHeaders headers;
+    std::string body;                       // used when body_file is empty
+    std::optional<FileSlice> body_file;     // streamed from disk when set
+    std::optional<std::filesystem::path> response_file;  // 2xx bodies streamed here when set
+};
+
+struct HttpResponse {
+    int status = 0;
+    HttpHeaders headers;  // names lower-cased
+    std::string body;     // empty when streamed to response_file (errors are always in memory)
+};
+
+struct HttpOptions {
+    std::chrono::milliseconds connect_timeout{10'000};
+    std::chrono::milliseconds total_timeout{300'000};  // whole request, 0 = none
+    // Abort when fewer than low_speed_bytes per second arrive for low_speed_time (stalls).
+    std::chrono::seconds low_speed_time{30};
+    long low_speed_bytes = 1;
+    bool verify_tls = true;
+    std::string ca_bundle;  // empty: system default (AWS_CA_BUNDLE sets it in from_env)
+    std::string user_agent = "libworm/0.1";
+
+    // Reads AWS_CA_BUNDLE and WORM_HTTP_* overrides; proxies come from libcurl's own
+    // handling of http_proxy / https_proxy / no_proxy.
+    static HttpOptions from_env();
+};
+
+class HttpTransport {
+public:
+    virtual ~HttpTransport() = default;
+    virtual HttpResponse send(const HttpRequest& request) = 0;
+};
+
+// libcurl transport: keeps connections alive across calls (one handle per thread).
+std::shared_ptr<HttpTransport> make_curl_transport(const HttpOptions& options = HttpOptions::from_env());
+
+// Test helper: forwards to another transport and remembers every request sent
+// (with bodies elided when they are files).
+class RecordingTransport final : public HttpTransport {
+public:
+    explicit RecordingTransport(std::shared_ptr<HttpTransport> next) : next_(std::move(next)) {}
+
+    HttpResponse send(const HttpRequest& request) override {
+        {
+            std::lock_guard lock(mutex_);
+            requests_.push_back(request);
+        }
+        return next_->send(request);
+    }
+
+    std::vector<HttpRequest> requests() const {
+        std::lock_guard lock(mutex_);
+        return requests_;
+    }
+
+private:
+    std::shared_ptr<HttpTransport> next_;
+    mutable std::mutex mutex_;
+    std::vector<HttpRequest> requests_;
+};
+
+}  // namespace worm

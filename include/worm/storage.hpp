@@ -1,0 +1,169 @@
+// storage.hpp: the ObjectStore interface every store implements.
+//
+// The shape follows S3 Object Lock, because that is what the evidence must end up in:
+// LocalWormStore (the embedded default), S3Store (direct mode) and ProxyStore (proxy
+// mode) all honour the same write-once rules, so code written against ObjectStore
+// behaves the same on a laptop and against a locked bucket.
+//
+// Keys are S3 keys ("evidence/clinic-001/2026/11/EB-20261122-0001.json"). Bodies can
+// come from memory or from a file, and reads can go to memory or to a file, so large
+// objects never have to sit in memory.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "worm/time.hpp"
+
+namespace worm {
+
+enum class LockMode { governance, compliance };
+
+// "GOVERNANCE" / "COMPLIANCE", as S3 spells them.
+std::string_view to_string(LockMode mode) noexcept;
+// Accepts either spelling in any case; throws Error(invalid_argument) otherwise.
+LockMode parse_lock_mode(std::string_view text);
+
+// A retention: the object may not be overwritten or deleted before retain_until.
+struct Retention {
+    LockMode mode = LockMode::compliance;
+    TimePoint retain_until{};
+};
+
+// Object lock settings given with a put.
+struct ObjectLock {
+    std::optional<Retention> retention;  // none: no retention on this version
+    bool legal_hold = false;
+};
+
+// Server-side encryption as S3 expresses it; stores without it ignore none silently:
+// a store that cannot honour a requested encryption throws.
+struct ServerSideEncryption {
+    enum class Kind { none, aes256, aws_kms } kind = Kind::none;
+    std::string kms_key_id;  // only with aws_kms; empty means the bucket's default key
+};
+
+// The bytes of a put: either in memory or a whole file on disk.
+struct PutBody {
+    std::variant<std::string, std::filesystem::path> source;
+
+    static PutBody from_bytes(std::string bytes) { return PutBody{std::move(bytes)}; }
+    static PutBody from_file(std::filesystem::path path) { return PutBody{std::move(path)}; }
+    bool is_file() const { return std::holds_alternative<std::filesystem::path>(source); }
+};
+
+struct PutOptions {
+    std::string content_type = "application/octet-stream";
+    std::map<std::string, std::string> metadata;  // user metadata (x-amz-meta-*), lower-case names
+    ObjectLock lock;
+    ServerSideEncryption encryption;
+    // Hex SHA-256 of the body when the caller already knows it (saves a pass over a big file).
+    std::optional<std::string> sha256_hex;
+    // Refuse (Error already_exists) instead of adding a version when the key exists.
+    bool if_none_match = false;
+
+    // Throws Error(invalid_argument) naming the bad field (retain_until in the past,
+    // metadata names that are not valid HTTP tokens, kms id without aws_kms, ...).
+    void validate(TimePoint now) const;
+};
+
+struct PutResult {
+    std::string key;
+    std::string version_id;  // empty when the store does not version
+    std::string etag;
+    std::string sha256_hex;  // what the store recorded or echoed; empty when it echoed none
+};
+
+struct GetOptions {
+    std::optional<std::string> version_id;
+    // Inclusive byte range [first, last]; last absent means to the end.
+    std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> range;
+};
+
+struct ObjectInfo {
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;
+    std::string sha256_hex;  // empty when the store does not know it
+    std::string content_type;
+    std::map<std::string, std::string> metadata;
+    std::optional<Retention> retention;
+    bool legal_hold = false;
+    std::string version_id;
+    TimePoint last_modified{};
+};
+
+struct ListOptions {
+    std::string prefix;
+    std::string delimiter;           // "" for a flat listing
+    std::string continuation_token;  // from the previous page; "" for the first page
+    int max_keys = 1000;
+};
+
+struct ObjectSummary {
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;
+    TimePoint last_modified{};
+};
+
+struct ListPage {
+    std::vector<ObjectSummary> objects;
+    std::vector<std::string> common_prefixes;
+    std::string next_continuation_token;  // empty when this is the last page
+};
+
+struct DeleteOptions {
+    std::optional<std::string> version_id;
+    bool bypass_governance = false;
+};
+
+struct RetentionOptions {
+    std::optional<std::string> version_id;
+    bool bypass_governance = false;  // needed to shorten or remove GOVERNANCE retention
+};
+
+class ObjectStore {
+public:
+    virtual ~ObjectStore() = default;
+
+    virtual PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) = 0;
+    // Reads the whole object (or range) into memory.
+    virtual std::string get(const std::string& key, const GetOptions& options = {}) = 0;
+    // Streams the object into a file, written atomically (temp file + rename).
+    virtual ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
+                                   const GetOptions& options = {}) = 0;
+    // Throws Error(not_found) when the key (or version) does not exist.
+    virtual ObjectInfo head(const std::string& key,
+                            const std::optional<std::string>& version_id = std::nullopt) = 0;
+    virtual ListPage list(const ListOptions& options) = 0;
+    virtual void remove(const std::string& key, const DeleteOptions& options = {}) = 0;
+
+    virtual std::optional<Retention> get_retention(
+        const std::string& key, const std::optional<std::string>& version_id = std::nullopt) = 0;
+    virtual void put_retention(const std::string& key, const Retention& retention,
+                               const RetentionOptions& options = {}) = 0;
+    virtual bool get_legal_hold(const std::string& key,
+                                const std::optional<std::string>& version_id = std::nullopt) = 0;
+    virtual void put_legal_hold(const std::string& key, bool on,
+                                const std::optional<std::string>& version_id = std::nullopt) = 0;
+
+    // A URI that names the object for humans and registries ("s3://bucket/key").
+    virtual std::string uri(const std::string& key) const = 0;
+
+    // Follows continuation tokens to the end.
+    std::vector<ObjectSummary> list_all(const std::string& prefix = "");
+};
+
+// Opens a store from a URL: file:///dir, s3://bucket[/prefix], mcp+https://host, mcp+http://host.
+// Throws Error(invalid_argument) for an unknown scheme or a malformed URL.
+std::unique_ptr<ObjectStore> open_store(std::string_view url);
+
+}  // namespace worm

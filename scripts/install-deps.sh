@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs, with apt-get, the Debian packages libworm builds and tests with, when missing.
+# Usage: scripts/install-deps.sh [--with-peers]   (--with-peers adds Ceph RGW, nginx, gnuplot)
+set -euo pipefail
+PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson-dev
+      libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3)
+if [[ "${1:-}" == "--with-peers" ]]; then
+  PKGS+=(ceph-mon ceph-osd radosgw ceph-common nginx-light gnuplot-nox)
+fi
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO=sudo
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >&2
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi

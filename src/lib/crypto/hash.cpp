@@ -1,0 +1,159 @@
+// Hashing and encoding through OpenSSL's EVP interface (OpenSSL 3).
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <array>
+#include <fstream>
+#include <vector>
+
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+
+namespace worm {
+
+namespace {
+
+std::string digest(const EVP_MD* md, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int len = 0;
+    if (EVP_Digest(data.data(), data.size(), out.data(), &len, md, nullptr) != 1)
+        throw Error(ErrorCode::crypto, "OpenSSL digest failed");
+    return std::string(reinterpret_cast<const char*>(out.data()), len);
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace
+
+std::string sha256(std::string_view data) { return digest(EVP_sha256(), data); }
+std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+std::string md5(std::string_view data) { return digest(EVP_md5(), data); }
+
+std::string hmac_sha256(std::string_view key, std::string_view data) {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int len = 0;
+    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len))
+        throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 failed");
+    return std::string(reinterpret_cast<const char*>(out.data()), len);
+}
+
+struct Sha256Stream::Impl {
+    EVP_MD_CTX* ctx = nullptr;
+    ~Impl() { EVP_MD_CTX_free(ctx); }
+};
+
+Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
+    impl_->ctx = EVP_MD_CTX_new();
+    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1)
+        throw Error(ErrorCode::crypto, "OpenSSL SHA-256 init failed");
+}
+Sha256Stream::~Sha256Stream() = default;
+Sha256Stream::Sha256Stream(Sha256Stream&&) noexcept = default;
+Sha256Stream& Sha256Stream::operator=(Sha256Stream&&) noexcept = default;
+
+void Sha256Stream::update(std::string_view data) {
+    if (!impl_ || EVP_DigestUpdate(impl_->ctx, data.data(), data.size()) != 1)
+        throw Error(ErrorCode::crypto, "OpenSSL SHA-256 update failed");
+}
+
+std::string Sha256Stream::finish() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+    unsigned int len = 0;
+    if (!impl_ || EVP_DigestFinal_ex(impl_->ctx, out.data(), &len) != 1)
+        throw Error(ErrorCode::crypto, "OpenSSL SHA-256 final failed");
+    impl_.reset();
+    return std::string(reinterpret_cast<const char*>(out.data()), len);
+}
+
+std::string sha256_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(ErrorCode::io, "cannot open " + path.string() + " for hashing");
+    in.seekg(static_cast<std::streamoff>(offset));
+    Sha256Stream stream;
+    std::vector<char> buf(1 << 16);
+    std::uint64_t left = length;
+    while (left > 0) {
+        const auto want = static_cast<std::streamsize>(std::min<std::uint64_t>(left, buf.size()));
+        in.read(buf.data(), want);
+        const auto got = in.gcount();
+        if (got <= 0) throw Error(ErrorCode::io, "short read while hashing " + path.string());
+        stream.update(std::string_view(buf.data(), static_cast<size_t>(got)));
+        left -= static_cast<std::uint64_t>(got);
+    }
+    return stream.finish();
+}
+
+std::string sha256_file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec) throw Error(ErrorCode::io, "cannot read " + path.string() + ": " + ec.message());
+    return sha256_file_slice(path, 0, size);
+}
+
+std::string to_hex(std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(bytes.size() * 2, '\0');
+    for (size_t i = 0; i < bytes.size(); ++i) {
+        const auto b = static_cast<unsigned char>(bytes[i]);
+        out[2 * i] = digits[b >> 4];
+        out[2 * i + 1] = digits[b & 0x0f];
+    }
+    return out;
+}
+
+std::string from_hex(std::string_view hex) {
+    if (hex.size() % 2 != 0) throw Error(ErrorCode::invalid_argument, "hex string has an odd length");
+    std::string out(hex.size() / 2, '\0');
+    for (size_t i = 0; i < out.size(); ++i) {
+        const int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) throw Error(ErrorCode::invalid_argument, "not a hex digit in hex string");
+        out[i] = static_cast<char>((hi << 4) | lo);
+    }
+    return out;
+}
+
+std::string base64_encode(std::string_view bytes) {
+    std::string out(4 * ((bytes.size() + 2) / 3), '\0');
+    const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(bytes.data()),
+                                  static_cast<int>(bytes.size()));
+    out.resize(static_cast<size_t>(n));
+    return out;
+}
+
+std::string base64_decode(std::string_view text) {
+    // EVP_DecodeBlock accepts some sloppy input, so check the alphabet and padding first.
+    if (text.size() % 4 != 0) throw Error(ErrorCode::invalid_argument, "base64 length is not a multiple of 4");
+    size_t pad = 0;
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const bool alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                           c == '+' || c == '/';
+        if (c == '=') {
+            if (i + 2 < text.size()) throw Error(ErrorCode::invalid_argument, "base64 padding in the middle");
+            ++pad;
+        } else if (!alpha || pad > 0) {
+            throw Error(ErrorCode::invalid_argument, "invalid base64 character");
+        }
+    }
+    std::string out(text.size() / 4 * 3, '\0');
+    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                  reinterpret_cast<const unsigned char*>(text.data()),
+                                  static_cast<int>(text.size()));
+    if (n < 0) throw Error(ErrorCode::invalid_argument, "invalid base64");
+    out.resize(static_cast<size_t>(n) - pad);
+    return out;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace worm

@@ -1,0 +1,147 @@
+#include "worm/time.hpp"
+
+#include <array>
+#include <cstdio>
+#include <ctime>
+
+#include "worm/error.hpp"
+
+namespace worm {
+
+const Clock& system_clock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+namespace {
+
+std::tm to_utc_tm(TimePoint t) {
+    const std::time_t secs = std::chrono::system_clock::to_time_t(
+        std::chrono::floor<std::chrono::seconds>(t));
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    return tm;
+}
+
+std::string strftime_utc(TimePoint t, const char* fmt) {
+    const std::tm tm = to_utc_tm(t);
+    std::array<char, 64> buf{};
+    const size_t n = std::strftime(buf.data(), buf.size(), fmt, &tm);
+    return std::string(buf.data(), n);
+}
+
+[[noreturn]] void bad_time(std::string_view what, std::string_view text) {
+    throw Error(ErrorCode::invalid_argument,
+                std::string("not a valid ") + std::string(what) + ": '" + std::string(text) + "'");
+}
+
+bool read_digits(std::string_view s, size_t& pos, size_t count, int& out) {
+    if (pos + count > s.size()) return false;
+    int v = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const char c = s[pos + i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    pos += count;
+    out = v;
+    return true;
+}
+
+bool expect(std::string_view s, size_t& pos, char c) {
+    if (pos >= s.size() || s[pos] != c) return false;
+    ++pos;
+    return true;
+}
+
+}  // namespace
+
+std::string format_rfc3339(TimePoint t) { return strftime_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
+
+std::string format_rfc3339_millis(TimePoint t) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        t - std::chrono::floor<std::chrono::seconds>(t))
+                        .count();
+    char frac[8];
+    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
+    return strftime_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
+}
+
+std::string format_amz_date(TimePoint t) { return strftime_utc(t, "%Y%m%dT%H%M%SZ"); }
+std::string format_amz_day(TimePoint t) { return strftime_utc(t, "%Y%m%d"); }
+std::string format_http_date(TimePoint t) { return strftime_utc(t, "%a, %d %b %Y %H:%M:%S GMT"); }
+
+TimePoint parse_rfc3339(std::string_view s) {
+    using namespace std::chrono;
+    size_t pos = 0;
+    int y, mo, d, h, mi, sec;
+    if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
+        !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
+        bad_time("RFC 3339 timestamp", s);
+    if (pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' '))
+        bad_time("RFC 3339 timestamp", s);
+    ++pos;
+    if (!read_digits(s, pos, 2, h) || !expect(s, pos, ':') || !read_digits(s, pos, 2, mi) ||
+        !expect(s, pos, ':') || !read_digits(s, pos, 2, sec))
+        bad_time("RFC 3339 timestamp", s);
+    nanoseconds frac{0};
+    if (pos < s.size() && s[pos] == '.') {
+        ++pos;
+        int64_t value = 0;
+        int digits = 0;
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+            if (digits < 9) {
+                value = value * 10 + (s[pos] - '0');
+                ++digits;
+            }
+            ++pos;
+        }
+        if (digits == 0) bad_time("RFC 3339 timestamp", s);
+        for (int i = digits; i < 9; ++i) value *= 10;
+        frac = nanoseconds(value);
+    }
+    seconds offset{0};
+    if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
+        ++pos;
+    } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
+        const int sign = s[pos] == '+' ? 1 : -1;
+        ++pos;
+        int oh, om;
+        if (!read_digits(s, pos, 2, oh) || !expect(s, pos, ':') || !read_digits(s, pos, 2, om) ||
+            oh > 23 || om > 59)
+            bad_time("RFC 3339 timestamp", s);
+        offset = seconds(sign * (oh * 3600 + om * 60));
+    } else {
+        bad_time("RFC 3339 timestamp (missing time zone)", s);
+    }
+    if (pos != s.size()) bad_time("RFC 3339 timestamp", s);
+    const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) bad_time("RFC 3339 timestamp", s);
+    const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
+    return time_point_cast<system_clock::duration>(tp + duration_cast<system_clock::duration>(frac));
+}
+
+TimePoint parse_http_date(std::string_view s) {
+    // IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT"
+    static constexpr std::array<std::string_view, 12> months = {
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    using namespace std::chrono;
+    if (s.size() != 29 || s.substr(3, 2) != ", " || s.substr(25) != " GMT") bad_time("HTTP date", s);
+    size_t pos = 5;
+    int d, y, h, mi, sec;
+    if (!read_digits(s, pos, 2, d) || !expect(s, pos, ' ')) bad_time("HTTP date", s);
+    unsigned mo = 0;
+    for (unsigned i = 0; i < months.size(); ++i)
+        if (s.substr(pos, 3) == months[i]) mo = i + 1;
+    if (mo == 0) bad_time("HTTP date", s);
+    pos += 3;
+    if (!expect(s, pos, ' ') || !read_digits(s, pos, 4, y) || !expect(s, pos, ' ') ||
+        !read_digits(s, pos, 2, h) || !expect(s, pos, ':') || !read_digits(s, pos, 2, mi) ||
+        !expect(s, pos, ':') || !read_digits(s, pos, 2, sec))
+        bad_time("HTTP date", s);
+    const year_month_day ymd{year{y}, month{mo}, day{static_cast<unsigned>(d)}};
+    if (!ymd.ok()) bad_time("HTTP date", s);
+    return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
+}
+
+}  // namespace worm

@@ -1,0 +1,98 @@
+#include "worm/fs.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "worm/error.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void io_error(const std::string& what, const fs::path& path, int err) {
+    throw Error(ErrorCode::io, what + " " + path.string() + ": " + std::strerror(err));
+}
+
+std::string temp_name(const fs::path& target) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    return "." + target.filename().string() + ".tmp-" + std::to_string(getpid()) + "-" + std::to_string(rng());
+}
+
+}  // namespace
+
+void fsync_directory(const fs::path& dir) {
+    const int fd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) io_error("cannot open directory", dir, errno);
+    const int rc = ::fsync(fd);
+    const int err = errno;
+    ::close(fd);
+    if (rc != 0) io_error("cannot fsync directory", dir, err);
+}
+
+void write_file_atomic(const fs::path& path, std::string_view data, const WriteOptions& options) {
+    const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    const fs::path tmp = dir / temp_name(path);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                          static_cast<mode_t>(options.mode) | S_IWUSR);
+    if (fd < 0) io_error("cannot create", tmp, errno);
+    auto fail = [&](const std::string& what) {
+        const int err = errno;
+        ::close(fd);
+        ::unlink(tmp.c_str());
+        io_error(what, path, err);
+    };
+    size_t written = 0;
+    while (written < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            fail("cannot write");
+        }
+        written += static_cast<size_t>(n);
+    }
+    if (options.durable && ::fsync(fd) != 0) fail("cannot fsync");
+    if (::fchmod(fd, static_cast<mode_t>(options.mode)) != 0) fail("cannot set mode of");
+    if (::close(fd) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        io_error("cannot close", path, err);
+    }
+    if (options.no_overwrite) {
+        // link() fails with EEXIST instead of replacing: a race-free "create if absent".
+        if (::link(tmp.c_str(), path.c_str()) != 0) {
+            const int err = errno;
+            ::unlink(tmp.c_str());
+            if (err == EEXIST) throw Error(ErrorCode::already_exists, path.string() + " already exists");
+            io_error("cannot create", path, err);
+        }
+        ::unlink(tmp.c_str());
+    } else if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        const int err = errno;
+        ::unlink(tmp.c_str());
+        io_error("cannot rename into place", path, err);
+    }
+    if (options.durable) fsync_directory(dir);
+}
+
+std::string read_file(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "no such file: " + path.string());
+        throw Error(ErrorCode::io, "cannot read " + path.string() + ": " + std::strerror(errno));
+    }
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (in.bad()) throw Error(ErrorCode::io, "cannot read " + path.string());
+    return ss.str();
+}
+
+}  // namespace worm
