@@ -1,0 +1,209 @@
+// Storage commands: the same verbs for every store URL (file://, s3://, mcp+http(s)://).
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <fstream>
+#include <iostream>
+
+#include "commands.hpp"
+#include "worm/fs.hpp"
+
+namespace worm::cli {
+
+namespace {
+
+const OptionSpec store_option{"--store", "URL", "file:///dir, s3://bucket[/prefix] or mcp+https://host", true};
+const OptionSpec version_option{"--version-id", "V", "address one version of the object"};
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void write_retention(Writer& w, const std::optional<Retention>& r) {
+    w.Key("lock_mode");
+    if (r) w.String(std::string(to_string(r->mode)).c_str()); else w.Null();
+    w.Key("retain_until");
+    if (r) w.String(format_rfc3339_millis(r->retain_until).c_str()); else w.Null();
+}
+
+std::string info_json(const ObjectInfo& info) {
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("key"); w.String(info.key.c_str());
+    w.Key("size"); w.Uint64(info.size);
+    w.Key("sha256"); if (info.sha256_hex.empty()) w.Null(); else w.String(info.sha256_hex.c_str());
+    w.Key("etag"); w.String(info.etag.c_str());
+    w.Key("content_type"); w.String(info.content_type.c_str());
+    write_retention(w, info.retention);
+    w.Key("legal_hold"); w.Bool(info.legal_hold);
+    w.Key("version_id"); if (info.version_id.empty()) w.Null(); else w.String(info.version_id.c_str());
+    w.Key("last_modified"); w.String(format_rfc3339(info.last_modified).c_str());
+    w.Key("metadata");
+    w.StartObject();
+    for (const auto& [k, v] : info.metadata) {
+        w.Key(k.c_str());
+        w.String(v.c_str());
+    }
+    w.EndObject();
+    w.EndObject();
+    return buf.GetString();
+}
+
+bool parse_on_off(const std::string& v, const std::string& what) {
+    if (v == "on" || v == "ON" || v == "true") return true;
+    if (v == "off" || v == "OFF" || v == "false") return false;
+    throw UsageError(what + " must be on or off, got '" + v + "'");
+}
+
+std::optional<std::string> version_arg(const ParsedArgs& a) { return a.get("--version-id"); }
+
+int run_put(const ParsedArgs& a) {
+    const auto& pos = a.positionals();
+    const std::string key = pos[0];
+    const std::filesystem::path file = pos[1];
+    if (!std::filesystem::is_regular_file(file)) throw Error(ErrorCode::io, "no such file: " + file.string());
+    PutOptions options;
+    options.content_type = a.value_or("--content-type", "application/octet-stream");
+    if (auto r = retention_from_args(a, "--lock-mode")) options.lock.retention = r;
+    if (auto h = a.get("--legal-hold")) options.lock.legal_hold = parse_on_off(*h, "--legal-hold");
+    options.if_none_match = a.has("--if-none-match");
+    options.validate(system_clock().now());
+    auto store = open_store(a.require("--store"));
+    const PutResult r = store->put(key, PutBody::from_file(file), options);
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    w.Key("key"); w.String(r.key.c_str());
+    w.Key("uri"); w.String(store->uri(r.key).c_str());
+    w.Key("version_id"); if (r.version_id.empty()) w.Null(); else w.String(r.version_id.c_str());
+    w.Key("etag"); w.String(r.etag.c_str());
+    w.Key("sha256"); if (r.sha256_hex.empty()) w.Null(); else w.String(r.sha256_hex.c_str());
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return exit_ok;
+}
+
+int run_get(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    GetOptions options;
+    options.version_id = version_arg(a);
+    const auto out = a.get("-o") ? a.get("-o") : a.get("--output");
+    if (out) {
+        store->get_to_file(a.positionals()[0], *out, options);
+    } else {
+        const std::string data = store->get(a.positionals()[0], options);
+        std::cout.write(data.data(), static_cast<std::streamsize>(data.size()));
+        std::cout.flush();
+    }
+    return exit_ok;
+}
+
+int run_head(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    std::cout << info_json(store->head(a.positionals()[0], version_arg(a))) << "\n";
+    return exit_ok;
+}
+
+int run_ls(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    for (const auto& o : store->list_all(a.value_or("--prefix", ""))) std::cout << o.key << "\n";
+    return exit_ok;
+}
+
+int run_rm(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    DeleteOptions options;
+    options.version_id = version_arg(a);
+    options.bypass_governance = a.has("--bypass-governance");
+    store->remove(a.positionals()[0], options);
+    return exit_ok;
+}
+
+int run_retention_get(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    const auto r = store->get_retention(a.positionals()[0], version_arg(a));
+    rapidjson::StringBuffer buf;
+    Writer w(buf);
+    w.StartObject();
+    write_retention(w, r);
+    w.EndObject();
+    std::cout << buf.GetString() << "\n";
+    return exit_ok;
+}
+
+int run_retention_set(const ParsedArgs& a) {
+    const auto r = retention_from_args(a, "--mode");
+    if (!r) throw UsageError("retention set needs --mode and --retain-days or --retain-until");
+    if (r->retain_until <= system_clock().now())
+        throw UsageError("retain-until " + format_rfc3339(r->retain_until) + " is not in the future");
+    auto store = open_store(a.require("--store"));
+    RetentionOptions options;
+    options.version_id = version_arg(a);
+    options.bypass_governance = a.has("--bypass-governance");
+    store->put_retention(a.positionals()[0], *r, options);
+    return exit_ok;
+}
+
+int run_legal_hold_get(const ParsedArgs& a) {
+    auto store = open_store(a.require("--store"));
+    const bool on = store->get_legal_hold(a.positionals()[0], version_arg(a));
+    std::cout << "{\"legal_hold\":" << (on ? "true" : "false") << "}\n";
+    return exit_ok;
+}
+
+int run_legal_hold_set(const ParsedArgs& a) {
+    const bool on = parse_on_off(a.positionals()[1], "legal hold");
+    auto store = open_store(a.require("--store"));
+    store->put_legal_hold(a.positionals()[0], on, version_arg(a));
+    return exit_ok;
+}
+
+const std::string retain_details =
+    "Retention: --lock-mode COMPLIANCE|GOVERNANCE with --retain-days N or --retain-until RFC3339.\n"
+    "COMPLIANCE retention can never be shortened or removed; GOVERNANCE only with --bypass-governance.";
+
+}  // namespace
+
+std::vector<Command> storage_commands() {
+    std::vector<Command> c;
+    c.push_back({{"put", "KEY FILE", "store a file as an object, optionally write-once locked",
+                  {store_option,
+                   {"--lock-mode", "MODE", "COMPLIANCE or GOVERNANCE"},
+                   {"--retain-days", "N", "retain for N days from now"},
+                   {"--retain-until", "RFC3339", "retain until this UTC time"},
+                   {"--legal-hold", "on|off", "place a legal hold"},
+                   {"--content-type", "TYPE", "content type (default application/octet-stream)"},
+                   {"--if-none-match", "", "fail if the key already exists"}},
+                  2, 2, "prints one JSON object: key, uri, version_id, etag, sha256.\n" + retain_details},
+                 run_put});
+    c.push_back({{"get", "KEY", "read an object to stdout or a file",
+                  {store_option, version_option, {"-o", "FILE", "write to FILE (atomically) instead of stdout"},
+                   {"--output", "FILE", "same as -o"}},
+                  1, 1, "The store checks the content against its recorded SHA-256 where it has one."},
+                 run_get});
+    c.push_back({{"head", "KEY", "show an object's size, sha256, lock and metadata as JSON",
+                  {store_option, version_option}, 1, 1, ""},
+                 run_head});
+    c.push_back({{"ls", "", "list keys, one per line", {store_option, {"--prefix", "P", "only keys starting with P"}}, 0, 0, ""},
+                 run_ls});
+    c.push_back({{"rm", "KEY", "delete an object or one version (refused while locked)",
+                  {store_option, version_option, {"--bypass-governance", "", "allow removing GOVERNANCE-locked versions"}},
+                  1, 1, ""},
+                 run_rm});
+    c.push_back({{"retention get", "KEY", "show an object's retention as JSON", {store_option, version_option}, 1, 1, ""},
+                 run_retention_get});
+    c.push_back({{"retention set", "KEY", "set or extend an object's retention",
+                  {store_option, version_option,
+                   {"--mode", "MODE", "COMPLIANCE or GOVERNANCE", true},
+                   {"--retain-days", "N", "retain for N days from now"},
+                   {"--retain-until", "RFC3339", "retain until this UTC time"},
+                   {"--bypass-governance", "", "allow shortening GOVERNANCE retention"}},
+                  1, 1, retain_details},
+                 run_retention_set});
+    c.push_back({{"legal-hold get", "KEY", "show whether a legal hold is on", {store_option, version_option}, 1, 1, ""},
+                 run_legal_hold_get});
+    c.push_back({{"legal-hold set", "KEY on|off", "place or lift a legal hold", {store_option, version_option}, 2, 2, ""},
+                 run_legal_hold_set});
+    return c;
+}
+
+}  // namespace worm::cli

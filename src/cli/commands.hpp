@@ -1,0 +1,40 @@
+// commands.hpp: how the `worm` subcommands are declared and what they share.
+#pragma once
+
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "args.hpp"
+#include "worm/error.hpp"
+#include "worm/storage.hpp"
+
+namespace worm::cli {
+
+// Exit codes, documented in the README.
+constexpr int exit_ok = 0;
+constexpr int exit_verification_failed = 1;
+constexpr int exit_usage = 2;
+constexpr int exit_storage = 3;
+
+struct Command {
+    CommandSpec spec;
+    std::function<int(const ParsedArgs&)> run;
+};
+
+std::vector<Command> evidence_commands();  // keygen, bundle, verify, demo
+std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention, legal-hold, bucket
+std::vector<Command> upload_commands();    // sync, status, config, registry
+
+// Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
+int exit_code_for(const Error& e);
+
+// Lock options shared by put and retention set: --lock-mode/--mode, --retain-days, --retain-until.
+std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option);
+
+// Escapes a string for JSON output (RapidJSON's writer rules).
+std::string json_string(const std::string& s);
+
+}  // namespace worm::cli

@@ -1,0 +1,57 @@
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <charconv>
+
+#include "commands.hpp"
+
+namespace worm::cli {
+
+int exit_code_for(const Error& e) {
+    switch (e.code()) {
+        case ErrorCode::verification:
+            return exit_verification_failed;
+        case ErrorCode::invalid_argument:
+        case ErrorCode::config:
+        case ErrorCode::parse:
+        case ErrorCode::schema:
+        case ErrorCode::crypto:
+        case ErrorCode::io:
+            return exit_usage;
+        default:
+            return exit_storage;
+    }
+}
+
+std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option) {
+    const auto mode = args.get(mode_option);
+    const auto days = args.get("--retain-days");
+    const auto until = args.get("--retain-until");
+    if (!mode) {
+        if (days || until) throw UsageError("--retain-days/--retain-until need " + mode_option);
+        return std::nullopt;
+    }
+    if (days && until) throw UsageError("give either --retain-days or --retain-until, not both");
+    if (!days && !until) throw UsageError(mode_option + " needs --retain-days N or --retain-until RFC3339");
+    Retention r;
+    r.mode = parse_lock_mode(*mode);
+    if (days) {
+        long n = 0;
+        const auto [ptr, ec] = std::from_chars(days->data(), days->data() + days->size(), n);
+        if (ec != std::errc() || ptr != days->data() + days->size() || n <= 0 || n > 36500)
+            throw UsageError("--retain-days must be a whole number of days from 1 to 36500, got '" + *days + "'");
+        r.retain_until = std::chrono::floor<std::chrono::seconds>(system_clock().now()) + std::chrono::days(n);
+    } else {
+        r.retain_until = parse_rfc3339(*until);
+    }
+    return r;
+}
+
+std::string json_string(const std::string& s) {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+    return buf.GetString();
+}
+
+}  // namespace worm::cli

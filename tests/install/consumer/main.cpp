@@ -1,0 +1,14 @@
+// Uses a few public headers of an installed libworm and checks one known answer.
+#include <worm/crypto.hpp>
+#include <worm/storage.hpp>
+
+#include <iostream>
+
+int main() {
+    // SHA-256("abc"), FIPS 180-2 appendix B.1
+    const std::string expected = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    if (worm::sha256_hex("abc") != expected) return 1;
+    if (worm::to_string(worm::parse_lock_mode("compliance")) != "COMPLIANCE") return 1;
+    std::cout << "consumer ok\n";
+    return 0;
+}
