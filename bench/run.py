@@ -1,0 +1,947 @@
+#!/usr/bin/env python3
+"""libworm benchmarks side by side with the Python anchors and the machine's limit (issue 6).
+
+One command runs every scenario:
+
+    python3 bench/run.py                 # full run: builds build-bench/, writes bench/results/
+    python3 bench/run.py --quick         # smoke run: proves the harness works (CI)
+    python3 bench/run.py --only sigv4,registry --repeats 3
+
+Every figure is the median of repeated runs, shown with min and max; a figure whose spread
+(max - min) / median is above --noise (20 %) is flagged as noisy. The results go to
+RESULTS.md (a table: scenario, libworm, anchor, ratio, limit, ratio to limit, target) and
+chart.png (gnuplot) in the output directory, with the date, machine and commit.
+
+Each program prints `name: value unit` lines; the harness also reads the child's CPU time
+and peak RSS from wait4(2), so client CPU per request and memory are measured the same way
+for libworm, boto3 and curl. Standard library only.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from sink import NginxSink  # noqa: E402
+
+UNAVAILABLE_EXIT = 3  # worm_bench: this scenario's C++ part is not in the library yet
+LINE = re.compile(r"^\s*([A-Za-z0-9_.\-]+):\s+([-+0-9.eE]+|nan|inf)\s+(\S+)\s*$")
+
+
+# ---------------------------------------------------------------------------------------
+# Running one program and measuring it
+# ---------------------------------------------------------------------------------------
+class RunError(Exception):
+    pass
+
+
+class Unavailable(Exception):
+    pass
+
+
+class Result:
+    """What one run of one program gave: its printed figures, CPU seconds, peak RSS, wall time."""
+
+    def __init__(self, values, cpu_s, maxrss_kib, wall_s, stderr):
+        self.values, self.cpu_s, self.maxrss_kib, self.wall_s, self.stderr = values, cpu_s, maxrss_kib, wall_s, stderr
+
+
+def run_program(argv, env=None, timeout=1800, cwd=None):
+    """Runs argv, returns a Result. CPU time and peak RSS come from wait4 of that child
+    (its threads included; children it spawned would need to be waited for by it)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                os.kill(proc.pid, signal.SIGKILL)
+                os.wait4(proc.pid, 0)
+                raise RunError(f"timed out after {timeout}s: {' '.join(argv)}")
+            time.sleep(0.01)
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    if proc.returncode == UNAVAILABLE_EXIT and "unavailable" in stderr:
+        raise Unavailable(stderr.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        raise RunError(f"exit {proc.returncode}: {' '.join(argv)}\n{stderr[-3000:]}{stdout[-1000:]}")
+    values = {}
+    for line in stdout.splitlines():
+        m = LINE.match(line)
+        if m:
+            values[m.group(1)] = (float(m.group(2)), m.group(3))
+    return Result(values, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, wall, stderr)
+
+
+# ---------------------------------------------------------------------------------------
+# Figures: one measured quantity, repeated
+# ---------------------------------------------------------------------------------------
+class Figure:
+    """One number in the table (e.g. libworm's SigV4 signs/s), measured `repeats` times.
+
+    run(ctx) -> float runs the program once and extracts the value; `better` says which
+    direction is good ("higher" for throughput, "lower" for costs)."""
+
+    def __init__(self, fid, label, unit, better, run, repeats=None):
+        self.fid, self.label, self.unit, self.better, self.run_once = fid, label, unit, better, run
+        self.repeats = repeats
+        self.samples = []
+        self.error = None
+        self.unavailable = None
+
+    @property
+    def ok(self):
+        return bool(self.samples)
+
+    @property
+    def median(self):
+        return statistics.median(self.samples)
+
+    @property
+    def spread(self):
+        m = self.median
+        return (max(self.samples) - min(self.samples)) / m if m else 0.0
+
+    def noisy(self, threshold):
+        return len(self.samples) > 1 and self.spread > threshold
+
+    def fmt(self, v):
+        if v >= 1000:
+            return f"{v:,.0f}"
+        if v >= 100:
+            return f"{v:.0f}"
+        if v >= 10:
+            return f"{v:.1f}"
+        if v >= 1:
+            return f"{v:.2f}"
+        return f"{v:.3g}"
+
+    def cell(self, threshold, with_range=True):
+        if self.unavailable:
+            return "n/a (not built yet)"
+        if self.error:
+            return "error"
+        if not self.samples:
+            return "-"
+        s = f"{self.fmt(self.median)} {self.unit}"
+        if with_range and len(self.samples) > 1:
+            s += f" ({self.fmt(min(self.samples))}-{self.fmt(max(self.samples))})"
+        if self.noisy(threshold):
+            s += " **noisy**"
+        return s
+
+
+def value_of(result, name):
+    if name not in result.values:
+        raise RunError(f"the program printed no `{name}:` line; it printed {sorted(result.values)}"
+                       f"\n{result.stderr[-2000:]}")
+    return result.values[name][0]
+
+
+# ---------------------------------------------------------------------------------------
+# The context: paths, binaries, the sink, scratch space
+# ---------------------------------------------------------------------------------------
+class Context:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.bench_bin = args.bench_bin
+        self.python = args.python
+        self.anchors = args.anchors_dir
+        self.extra = os.path.join(HERE, "anchors_extra")
+        self.scratch_root = tempfile.mkdtemp(prefix="worm-bench-")
+        self.sink = None
+        self.big_file = None
+        self.big_size = 0
+
+    def env(self, tmpdir=None):
+        e = dict(os.environ)
+        e["WORM_ANCHORS_DIR"] = self.anchors
+        e.setdefault("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        e.setdefault("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")
+        e.setdefault("AWS_REGION", "us-east-1")
+        for k in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "HTTP_PROXY", "http_proxy",
+                  "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+            e.pop(k, None)  # loopback only: no proxy, no profile surprises
+        e["NO_PROXY"] = e["no_proxy"] = "127.0.0.1,localhost"
+        if tmpdir:
+            e["TMPDIR"] = tmpdir
+        return e
+
+    def scratch(self):
+        return tempfile.mkdtemp(dir=self.scratch_root)
+
+    def run(self, argv, **kw):
+        """Runs with a fresh TMPDIR (the anchors' mkdtemp lands there) deleted afterwards."""
+        tmp = self.scratch()
+        try:
+            return run_program(argv, env=self.env(tmp), **kw)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    def bench(self, *args, **kw):
+        return self.run([self.bench_bin, *map(str, args)], **kw)
+
+    def anchor(self, script, *args, **kw):
+        return self.run([self.python, os.path.join(self.anchors, script), *map(str, args)], **kw)
+
+    def anchor_extra(self, script, *args, **kw):
+        return self.run([self.python, os.path.join(self.extra, script), *map(str, args)], **kw)
+
+    def cleanup(self):
+        if self.sink:
+            self.sink.cleanup()
+            self.sink = None
+        shutil.rmtree(self.scratch_root, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------
+# Scenarios
+# ---------------------------------------------------------------------------------------
+class Row:
+    """A table row: libworm's figure beside the anchor's and the limit's.
+
+    ratio        = how many times better libworm is than the anchor (> 1: libworm wins);
+    ratio_limit  = how far libworm is from the limit (1.0 = at the limit, 2.0 = half as good).
+    target(row) -> (text, met: bool|None)."""
+
+    def __init__(self, scenario, libworm, anchor=None, limit=None, target=None):
+        self.scenario, self.libworm, self.anchor, self.limit, self.target = scenario, libworm, anchor, limit, target
+
+    def _better_ratio(self, a, b):
+        """How many times a is better than b."""
+        if not (a and b and a.ok and b.ok) or a.median == 0 or b.median == 0:
+            return None
+        return a.median / b.median if a.better == "higher" else b.median / a.median
+
+    @property
+    def ratio(self):
+        return self._better_ratio(self.libworm, self.anchor)
+
+    @property
+    def ratio_limit(self):
+        return self._better_ratio(self.limit, self.libworm)
+
+
+class Scenario:
+    def __init__(self, name, title, figures, rows, setup=None, teardown=None, notes=""):
+        self.name, self.title, self.figures, self.rows = name, title, figures, rows
+        self.setup, self.teardown, self.notes = setup, teardown, notes
+
+
+def scenario_sigv4(ctx):
+    q = ctx.quick
+    n_lib, n_py, n_lim = (5000, 1000, 20000) if q else (200000, 20000, 1000000)
+    lib = Figure("sigv4.libworm", "libworm sign_request", "signs/s", "higher",
+                 lambda: value_of(ctx.bench("sigv4", "--n", n_lib), "libworm_sigv4"))
+    py = Figure("sigv4.python", "botocore SigV4Auth", "signs/s", "higher",
+                lambda: value_of(ctx.anchor("sigv4.py", "--n", n_py), "python_sigv4"))
+    lim = Figure("sigv4.limit", "OpenSSL: SHA-256 + HMAC (cached key)", "signs/s", "higher",
+                 lambda: value_of(ctx.bench("sigv4-limit", "--n", n_lim), "limit_sigv4_cached_key"))
+
+    def target(row):
+        r = row.ratio
+        return ">= 20x botocore", (None if r is None else r >= 20)
+    return Scenario("sigv4", "SigV4 signatures of a PutObject with lock headers", [lib, py, lim],
+                    [Row("SigV4 PutObject + lock headers", lib, py, lim, target)],
+                    notes="Same request on both sides (PUT, 4 KiB body hash precomputed, lock and "
+                          "checksum headers). botocore derives the signing key per request; libworm "
+                          "caches it per day (that is the design). The limit is the hash work alone "
+                          "with OpenSSL: SHA-256 of the canonical request + one HMAC with a cached key.")
+
+
+def scenario_pipeline(ctx):
+    q = ctx.quick
+    n, n_fsync = (200, 20) if q else (3000, 300)
+
+    def lib(fsync):
+        def run():
+            d = ctx.scratch()
+            args = ["pipeline", "--n", n_fsync if fsync else n, "--dir", d] + (["--fsync"] if fsync else [])
+            try:
+                return value_of(ctx.bench(*args), "libworm_pipeline" + ("_fsync" if fsync else ""))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        return run
+
+    def py(fsync):
+        def run():
+            d = ctx.scratch()
+            args = ["--n", n_fsync if fsync else n, "--dir", d] + (["--fsync"] if fsync else [])
+            try:
+                return value_of(ctx.anchor("pipeline.py", *args), "python_pipeline" + ("_fsync" if fsync else ""))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        return run
+
+    lib0 = Figure("pipeline.libworm", "libworm pipeline", "bundles/s", "higher", lib(False))
+    py0 = Figure("pipeline.python", "Python pipeline", "bundles/s", "higher", py(False))
+    lib1 = Figure("pipeline_fsync.libworm", "libworm pipeline, fsync", "bundles/s", "higher", lib(True))
+    py1 = Figure("pipeline_fsync.python", "Python pipeline, fsync", "bundles/s", "higher", py(True))
+    def py_durable():
+        d = ctx.scratch()
+        try:
+            return value_of(ctx.anchor_extra("pipeline_durable.py", "--n", n_fsync, "--dir", d),
+                            "python_pipeline_durable")
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+    py2 = Figure("pipeline_durable.python", "Python pipeline, atomic + fsync file and dir", "bundles/s", "higher",
+                 py_durable)
+    lim = Figure("ed25519.sign", "openssl speed ed25519 (sign)", "signs/s", "higher",
+                 lambda: openssl_speed(ctx)[0])
+
+    def target(row):
+        r, rl = row.ratio, row.ratio_limit
+        if r is None or rl is None:
+            return ">= 4x Python, within 1.5x of the signing limit", None
+        return ">= 4x Python, within 1.5x of the signing limit", (r >= 4 and rl <= 1.5)
+
+    def target_fsync(row):
+        r = row.ratio
+        return ">= 4x Python", (None if r is None else r >= 4)
+    return Scenario("pipeline", "Evidence pipeline, one core: build, canonical hash, sign, write .json + .sig",
+                    [lib0, py0, lim, lib1, py1, py2],
+                    [Row("Pipeline, no fsync", lib0, py0, lim, target),
+                     Row("Pipeline, fsync (anchor: file fsync only)", lib1, py1, lim, target_fsync),
+                     Row("Pipeline, fsync, same durability", lib1, py2, lim, target_fsync)],
+                    notes="Both build the seed-shaped bundle (anchors/common.py), hash its canonical form, "
+                          "write it pretty-printed, sign the written bytes and write the .sig. libworm "
+                          "writes each file atomically (temp + rename); with fsync it fsyncs the file and "
+                          "the directory (4 fsyncs per bundle). The shared anchor's --fsync only fsyncs "
+                          "each file (2 per bundle), so anchors_extra/pipeline_durable.py does exactly "
+                          "libworm's durable write in Python: that row is the like-for-like one. With "
+                          "fsync the disk's flush latency dominates both sides.")
+
+
+def openssl_speed(ctx):
+    """(signs/s, verifies/s) from `openssl speed -seconds S ed25519`; one core."""
+    secs = 1 if ctx.quick else 2
+    with tempfile.TemporaryFile() as out:
+        subprocess.run(["openssl", "speed", "-seconds", str(secs), "ed25519"],
+                           stdout=out, stderr=subprocess.DEVNULL, check=True)
+        out.seek(0)
+        text = out.read().decode()
+    for line in text.splitlines():
+        if "Ed25519" in line:
+            nums = re.findall(r"[0-9]+(?:\.[0-9]+)?", line.split(")")[-1])
+            if len(nums) >= 4:
+                return float(nums[-2]), float(nums[-1])
+    raise RunError("cannot parse `openssl speed ed25519` output:\n" + text[-1000:])
+
+
+def scenario_verify(ctx):
+    q = ctx.quick
+    n = 200 if q else 3000
+    schema = os.path.join(REPO, "schemas", "evidence-bundle-v1.schema.json")
+    lib = Figure("verify.libworm", "libworm verify", "bundles/s", "higher",
+                 lambda: value_of(ctx.bench("verify", "--n", n), "libworm_verify"))
+    py = Figure("verify.python", "Python verify", "bundles/s", "higher",
+                lambda: value_of(ctx.anchor("verify.py", "--n", n), "python_verify"))
+    libs = Figure("verify_schema.libworm", "libworm verify + schema", "bundles/s", "higher",
+                  lambda: value_of(ctx.bench("verify", "--n", n, "--schema"), "libworm_verify_schema"))
+
+    def py_schema():
+        if not os.path.exists(schema):
+            raise Unavailable(f"unavailable: {schema} is not in the tree yet")
+        return value_of(ctx.anchor_extra("verify_schema.py", "--n", n, "--schema", schema), "python_verify_schema")
+    pys = Figure("verify_schema.python", "Python verify + jsonschema", "bundles/s", "higher", py_schema)
+    lim = Figure("ed25519.verify", "openssl speed ed25519 (verify)", "verifies/s", "higher",
+                 lambda: openssl_speed(ctx)[1])
+    return Scenario("verify", "Verification: signature + hash (+ schema), an auditor checking a year of evidence",
+                    [lib, py, libs, pys, lim],
+                    [Row("Verify: signature + hash", lib, py, lim),
+                     Row("Verify: signature + hash + schema", libs, pys, lim)],
+                    notes="The shared anchor (verify.py) checks signature and hash; "
+                          "anchors_extra/verify_schema.py adds jsonschema (Draft 4, validator built "
+                          "once) so the third check is compared like for like.")
+
+
+def make_curl_config(ctx, n, body_path, prefix):
+    cfg = os.path.join(ctx.scratch(), "curl.cfg")
+    with open(cfg, "w") as f:
+        for i in range(n):
+            f.write(f'upload-file = "{body_path}"\nurl = "{ctx.sink.endpoint}/bench/{prefix}/EB-{i:07d}.json"\n')
+    return cfg
+
+
+def curl_upload(ctx, n, concurrency, body_path):
+    """curl --parallel over n URLs, static lock/checksum headers (no signing, no hashing):
+    the HTTP work alone, the client limit."""
+    cfg = make_curl_config(ctx, n, body_path, f"curl-c{concurrency}")
+    until = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    argv = ["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null",
+            "--parallel", "--parallel-immediate", "--parallel-max", str(concurrency),
+            "-H", "Expect:", "-H", "x-amz-object-lock-mode: COMPLIANCE",
+            "-H", f"x-amz-object-lock-retain-until-date: {until}",
+            "-H", "x-amz-checksum-sha256: " + "A" * 43 + "=",
+            "-H", "x-amz-content-sha256: " + "0" * 64,
+            "-H", "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250101/us-east-1/s3/aws4_request, "
+                  "SignedHeaders=host, Signature=" + "0" * 64,
+            "--config", cfg]
+    try:
+        return ctx.run(argv)
+    finally:
+        os.unlink(cfg)
+
+
+def scenario_upload(ctx):
+    q = ctx.quick
+    n = 200 if q else 10000
+    size = 4096
+    body = os.path.join(ctx.scratch(), "body.bin")
+    with open(body, "wb") as f:
+        f.write(os.urandom(size))
+    figures, rows = [], []
+    baselines = {}
+
+    def baseline(kind):
+        """CPU seconds a client spends with --n 0 (interpreter, imports, client setup),
+        subtracted so CPU per request is per request."""
+        if kind not in baselines:
+            cpus = []
+            for _ in range(1 if q else 3):
+                if kind == "python":
+                    r = ctx.anchor("upload.py", "--endpoint", ctx.sink.endpoint, "--bucket", "bench", "--n", 0)
+                else:
+                    r = ctx.bench("upload", "--endpoint", ctx.sink.endpoint, "--bucket", "bench", "--n", 0)
+                cpus.append(r.cpu_s)
+            baselines[kind] = statistics.median(cpus)
+        return baselines[kind]
+
+    for c in (1, 8, 32):
+        cache = {}  # run id -> Result, so requests/s and CPU come from the same runs
+
+        def runner(who, c=c, cache=cache):
+            def run_both():
+                if who == "libworm":
+                    r = ctx.bench("upload", "--endpoint", ctx.sink.endpoint, "--bucket", "bench",
+                                  "--n", n, "--size", size, "--concurrency", c)
+                    rps = value_of(r, f"libworm_upload_c{c}")
+                    cpu = max(r.cpu_s - baseline("libworm"), 0.0)
+                elif who == "python":
+                    r = ctx.anchor("upload.py", "--endpoint", ctx.sink.endpoint, "--bucket", "bench",
+                                   "--n", n, "--size", size, "--concurrency", c)
+                    rps = value_of(r, f"python_upload_c{c}")
+                    cpu = max(r.cpu_s - baseline("python"), 0.0)
+                else:
+                    r = curl_upload(ctx, n, c, body)
+                    rps, cpu = n / r.wall_s, r.cpu_s
+                return rps, cpu / n * 1000
+            return run_both
+
+        def rps_fig(who, label):
+            run = runner(who)
+
+            def once(who=who, run=run):
+                rps, cpu = run()
+                cache.setdefault(who, []).append(cpu)
+                return rps
+            return Figure(f"upload_c{c}.{who}", label, "req/s", "higher", once)
+
+        def cpu_fig(who, label):
+            def from_cache(who=who):
+                # pops the CPU figure measured by the matching requests/s run
+                return cache[who].pop(0)
+            return Figure(f"upload_c{c}_cpu.{who}", label, "CPU s/1k req", "lower", from_cache)
+
+        lib, py, lim = rps_fig("libworm", f"libworm c={c}"), rps_fig("python", f"boto3 c={c}"), rps_fig("curl", f"curl c={c}")
+        libc, pyc, limc = cpu_fig("libworm", f"libworm c={c}"), cpu_fig("python", f"boto3 c={c}"), cpu_fig("curl", f"curl c={c}")
+        for cf, rf in ((libc, lib), (pyc, py), (limc, lim)):
+            cf.depends_on = rf  # measured in the same runs
+        figures += [lib, py, lim, libc, pyc, limc]
+
+        def t_rps(row):
+            r = row.ratio
+            return "above boto3", (None if r is None else r > 1)
+
+        def t_cpu(row):
+            rl = row.ratio_limit
+            return "within 1.5x of curl's CPU/request", (None if rl is None else rl <= 1.5)
+        rows += [Row(f"Upload 4 KiB, c={c}: requests/s", lib, py, lim, t_rps),
+                 Row(f"Upload 4 KiB, c={c}: client CPU per 1k requests", libc, pyc, limc, t_cpu)]
+
+    def setup():
+        ctx.sink = NginxSink().start()
+
+    def teardown():
+        if ctx.sink:
+            ctx.sink.cleanup()
+            ctx.sink = None
+    return Scenario("upload", f"{n:,} PutObjects of 4 KiB with lock headers + SHA-256 checksums to a local nginx sink",
+                    figures, rows, setup, teardown,
+                    notes="Client CPU = user + system seconds of the client process (wait4), minus what "
+                          "the same client spends with --n 0 (interpreter, imports, setup) for libworm "
+                          "and boto3. curl sends the same headers, static (no signing, no hashing): the "
+                          "HTTP work alone. The sink (nginx, one process) reads and discards the bodies.")
+
+
+def scenario_multipart(ctx):
+    q = ctx.quick
+    size = (64 if q else 1024) * 1024 * 1024
+    part, conc = 16 * 1024 * 1024, 4
+    res = {}
+
+    def lib():
+        r = ctx.bench("multipart", "--endpoint", ctx.sink.endpoint, "--bucket", "bench", "--file", ctx.big_file,
+                      "--part-size", part, "--concurrency", conc)
+        res.setdefault("libworm", []).append(r.maxrss_kib / 1024)
+        return value_of(r, "libworm_multipart")
+
+    def py():
+        r = ctx.anchor_extra("multipart.py", "--endpoint", ctx.sink.endpoint, "--bucket", "bench",
+                             "--file", ctx.big_file, "--part-size", part, "--concurrency", conc)
+        res.setdefault("python", []).append(r.maxrss_kib / 1024)
+        return value_of(r, "python_multipart")
+
+    def curl():
+        argv = ["curl", "--silent", "--show-error", "--fail", "--output", "/dev/null", "-H", "Expect:",
+                "-T", ctx.big_file, f"{ctx.sink.endpoint}/bench/curl/large.bin"]
+        r = ctx.run(argv)
+        res.setdefault("curl", []).append(r.maxrss_kib / 1024)
+        return size / 1e6 / r.wall_s
+
+    lib_f = Figure("multipart.libworm", "libworm multipart", "MB/s", "higher", lib)
+    py_f = Figure("multipart.python", "boto3 transfer manager", "MB/s", "higher", py)
+    lim_f = Figure("multipart.curl", "curl single PUT", "MB/s", "higher", curl)
+    rss = {who: Figure(f"multipart_rss.{who}", f"{who} peak RSS", "MiB", "lower",
+                       (lambda who=who: res[who].pop(0))) for who in ("libworm", "python", "curl")}
+    for who, f in (("libworm", lib_f), ("python", py_f), ("curl", lim_f)):
+        rss[who].depends_on = f
+
+    def setup():
+        ctx.sink = NginxSink().start()
+        ctx.big_file = os.path.join(ctx.scratch(), "large.bin")
+        chunk = os.urandom(1024 * 1024)
+        with open(ctx.big_file, "wb") as f:
+            for i in range(size // len(chunk)):
+                f.write(chunk[i % 251:] + chunk[:i % 251])  # distinct parts, cheap to make
+        ctx.big_size = size
+
+    def teardown():
+        if ctx.big_file and os.path.exists(ctx.big_file):
+            os.unlink(ctx.big_file)
+        ctx.big_file = None
+        if ctx.sink:
+            ctx.sink.cleanup()
+            ctx.sink = None
+
+    def t_speed(row):
+        r = row.ratio
+        return "at least boto3's MB/s", (None if r is None else r >= 1)
+
+    def t_rss(row):
+        f = row.libworm
+        return "peak RSS < 64 MiB", (None if not f.ok else f.median < 64)
+    label = f"{size // (1024 * 1024)} MiB"
+    return Scenario("multipart", f"{label} multipart upload ({part // (1024 * 1024)} MiB parts, {conc} in flight) to the sink",
+                    [lib_f, py_f, lim_f, rss["libworm"], rss["python"], rss["curl"]],
+                    [Row(f"Multipart {label}: throughput", lib_f, py_f, lim_f, t_speed),
+                     Row(f"Multipart {label}: peak RSS", rss["libworm"], rss["python"], rss["curl"], t_rss)],
+                    setup, teardown,
+                    notes="Both send COMPLIANCE lock headers on CreateMultipartUpload and a SHA-256 "
+                          "checksum per part, same part size and parts in flight. The limit is one "
+                          "curl PUT of the whole file (no hashing, no parts). Peak RSS is ru_maxrss "
+                          "of the client process (the Python interpreter's own ~30 MiB included).")
+
+
+def in_scratch(ctx, fn):
+    """Runs fn(dir) with a fresh scratch directory removed afterwards (registries get big)."""
+    d = ctx.scratch()
+    try:
+        return fn(d)
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def scenario_registry(ctx):
+    q = ctx.quick
+    sizes = [(1000, 20, 5)] if q else [(10000, 50, 200), (100000, 10, 200), (1000000, 3, 200)]
+    scan_rows = 2000 if q else 100000
+    figures, rows = [], []
+    flat = {}
+    for rows_n, py_updates, lib_updates in sizes:
+        rep = 3 if rows_n >= 1000000 else None
+        lib = Figure(f"registry_{rows_n}.libworm", f"libworm mark_uploaded at {rows_n:,} rows", "ms/update", "lower",
+                     (lambda rn=rows_n, u=lib_updates: in_scratch(ctx, lambda d: value_of(
+                         ctx.bench("registry", "--rows", rn, "--updates", u, "--dir", d),
+                         f"libworm_registry_update_{rn}"))), rep)
+        py = Figure(f"registry_{rows_n}.python", f"JSON registry at {rows_n:,} rows", "ms/update", "lower",
+                    (lambda rn=rows_n, u=py_updates: value_of(
+                        ctx.anchor("registry.py", "--rows", rn, "--updates", u), f"python_registry_update_{rn}")), rep)
+        lim = Figure(f"registry_{rows_n}.fsync", "one write + fsync", "ms/update", "lower",
+                     (lambda: in_scratch(ctx, lambda d: value_of(
+                         ctx.bench("fsync-limit", "--n", 50 if q else 200, "--dir", d), "limit_fsync"))), rep)
+        flat[rows_n] = lib
+        figures += [lib, py, lim]
+
+        def target(row, rows_n=rows_n):
+            base = flat[sizes[0][0]]
+            if rows_n == sizes[0][0] or not (base.ok and row.libworm.ok):
+                return "flat cost per update as rows grow", None
+            growth = row.libworm.median / base.median
+            return f"flat cost per update ({growth:.2f}x the {sizes[0][0]:,}-row cost)", growth <= 2.0
+        rows.append(Row(f"Registry: mark uploaded at {rows_n:,} rows", lib, py, lim, target))
+    lib_s = Figure("registry_scan.libworm", f"libworm scan of {scan_rows:,} pending", "ms/scan", "lower",
+                   lambda: in_scratch(ctx, lambda d: value_of(
+                       ctx.bench("registry-scan", "--rows", scan_rows, "--dir", d),
+                       f"libworm_registry_scan_{scan_rows}")))
+    py_s = Figure("registry_scan.python", f"JSON scan of {scan_rows:,} pending", "ms/scan", "lower",
+                  lambda: value_of(ctx.anchor_extra("registry_scan.py", "--rows", scan_rows, "--scans", 3 if q else 5),
+                                   f"python_registry_scan_{scan_rows}"))
+    figures += [lib_s, py_s]
+    rows.append(Row(f"Registry: sync scan of {scan_rows:,} pending rows", lib_s, py_s))
+    return Scenario("registry", "Upload registry: marking a bundle uploaded as rows grow, and a sync scan",
+                    figures, rows,
+                    notes="libworm: SQLite in WAL mode with synchronous=FULL, one transaction per mark. "
+                          "Anchor: the agent's JSON file loaded, changed and rewritten (fsync + rename) per "
+                          "update. Filling the registry is not timed. The limit is one small write + fsync "
+                          "on the same disk: a durable mark cannot cost less. The scan pages through "
+                          "list_by_status(pending, 1000) vs json.load + filter + sort.")
+
+
+SCENARIOS = {
+    "sigv4": scenario_sigv4,
+    "pipeline": scenario_pipeline,
+    "verify": scenario_verify,
+    "upload": scenario_upload,
+    "multipart": scenario_multipart,
+    "registry": scenario_registry,
+}
+
+
+# ---------------------------------------------------------------------------------------
+# Running scenarios
+# ---------------------------------------------------------------------------------------
+def measure(scenario, repeats, log):
+    """Runs each figure `repeats` times, interleaving figures run by run so a slow patch of
+    the machine does not land on one side only."""
+    if scenario.setup:
+        scenario.setup()
+    try:
+        primaries = [f for f in scenario.figures if not hasattr(f, "depends_on")]
+        dependents = [f for f in scenario.figures if hasattr(f, "depends_on")]
+        for i in range(max(repeats, 1)):
+            for f in primaries:
+                reps = min(f.repeats or repeats, repeats)
+                if i >= reps or f.error or f.unavailable:
+                    continue
+                try:
+                    v = f.run_once()
+                    f.samples.append(v)
+                    log(f"  {f.fid:28s} run {i + 1}/{reps}: {f.fmt(v)} {f.unit}")
+                except Unavailable as e:
+                    f.unavailable = str(e)
+                    log(f"  {f.fid:28s} {e}")
+                except (RunError, OSError, subprocess.SubprocessError) as e:
+                    f.error = str(e)
+                    log(f"  {f.fid:28s} ERROR: {e}")
+                for d in dependents:
+                    if d.depends_on is f:
+                        if f.unavailable:
+                            d.unavailable = f.unavailable
+                        elif f.error:
+                            d.error = f.error
+                        elif len(d.samples) < len(f.samples):
+                            d.samples.append(d.run_once())
+    finally:
+        if scenario.teardown:
+            scenario.teardown()
+
+
+# ---------------------------------------------------------------------------------------
+# Output: RESULTS.md, results.json, chart.png
+# ---------------------------------------------------------------------------------------
+def machine_info():
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    if model == "unknown":
+        try:
+            out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+            m = re.search(r"Model name:\s*(.+)", out)
+            model = m.group(1).strip() if m else model
+        except OSError:
+            pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kb = int(f.readline().split()[1])
+            mem = f"{kb / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "memory": mem, "kernel": platform.release()}
+
+
+def git_commit():
+    try:
+        rev = subprocess.run(["git", "-C", REPO, "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", REPO, "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("-dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def tool_versions(python):
+    def first(cmd):
+        try:
+            p = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+            return (p.stdout or p.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.SubprocessError):
+            return "missing"
+    return {
+        "python": first([python, "-c", "import sys, botocore, boto3, cryptography; "
+                                         "print(sys.version.split()[0], 'botocore', botocore.__version__, "
+                                         "'boto3', boto3.__version__, 'cryptography', cryptography.__version__)"]),
+        "openssl": first(["openssl", "version"]),
+        "curl": first(["curl", "--version"]).split(" (")[0],
+        "nginx": first(["nginx", "-v"]),
+    }
+
+
+def ratio_cell(r):
+    return "-" if r is None else f"{r:.2f}x"
+
+
+def write_results(out_dir, scenarios, meta, threshold, chart_ok):
+    rows = [r for s in scenarios for r in s.rows]
+    lines = [f"# libworm benchmarks{' (quick smoke run: figures are not meaningful)' if meta['quick'] else ''}", "",
+             f"- Date: {meta['date']}",
+             f"- Machine: {meta['machine']['nproc']} CPUs, {meta['machine']['cpu']}, {meta['machine']['memory']}, "
+             f"Linux {meta['machine']['kernel']}",
+             f"- Commit: `{meta['commit']}`; build: {meta['build']}",
+             f"- Tools: Python {meta['tools']['python']}; {meta['tools']['openssl']}; {meta['tools']['curl']}; "
+             f"{meta['tools']['nginx']}",
+             f"- Load average (1 min) before / after: {meta['load_before']:.2f} / {meta['load_after']:.2f}",
+             f"- Each figure: median of {meta['repeats']} runs (min-max in brackets); **noisy** = "
+             f"(max - min) / median above {threshold:.0%}: do not trust that figure to better than its range.",
+             "", "**ratio** = how many times better libworm is than the anchor (above 1: libworm wins; "
+             "for costs it is anchor / libworm). **ratio to limit** = how far libworm is from the limit "
+             "(1.00x = at the limit).", ""]
+    if chart_ok:
+        lines += ["![chart](chart.png)", ""]
+    lines += ["| scenario | libworm | anchor | ratio | limit | ratio to limit | target |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        tgt = ""
+        if r.target:
+            text, met = r.target(r)
+            tgt = text + (" - **met**" if met is True else " - **not met**" if met is False else "")
+        lines.append("| " + " | ".join([
+            r.scenario, r.libworm.cell(threshold),
+            r.anchor.cell(threshold) if r.anchor else "-", ratio_cell(r.ratio),
+            r.limit.cell(threshold) if r.limit else "-", ratio_cell(r.ratio_limit), tgt]) + " |")
+    noisy = [f for s in scenarios for f in s.figures if f.noisy(threshold)]
+    if noisy:
+        lines += ["", "**Noisy figures** (the machine was busy or the figure is unstable):", ""]
+        lines += [f"- {f.label} ({f.fid}): spread {f.spread:.0%}, samples "
+                  + ", ".join(f.fmt(v) for v in f.samples) for f in noisy]
+    missing = [f for s in scenarios for f in s.figures if f.unavailable or f.error]
+    if missing:
+        lines += ["", "**Not measured:**", ""]
+        lines += [f"- {f.fid}: " + (f.unavailable or ("error: " + f.error.splitlines()[0])) for f in missing]
+    lines += ["", "## Scenarios", ""]
+    for s in scenarios:
+        lines += [f"### {s.title}", "", s.notes, ""]
+        lines += ["| figure | median | min | max | runs |", "| --- | --- | --- | --- | --- |"]
+        for f in s.figures:
+            if f.ok:
+                lines.append(f"| {f.label} | {f.fmt(f.median)} {f.unit} | {f.fmt(min(f.samples))} | "
+                             f"{f.fmt(max(f.samples))} | {len(f.samples)} |")
+            else:
+                lines.append(f"| {f.label} | {f.cell(threshold)} | | | 0 |")
+        lines.append("")
+    lines += ["Reproduce: `python3 bench/run.py` (builds `build-bench/` in Release with WORM_BUILD_BENCH=ON; "
+              "needs nginx-light, gnuplot-nox, curl, openssl and the default python3 with boto3 and cryptography).", ""]
+    with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
+        f.write("\n".join(lines))
+
+    data = {"meta": meta, "rows": [], "figures": []}
+    for s in scenarios:
+        for fig in s.figures:
+            data["figures"].append({"id": fig.fid, "label": fig.label, "unit": fig.unit, "better": fig.better,
+                                    "samples": fig.samples, "median": fig.median if fig.ok else None,
+                                    "noisy": fig.noisy(threshold), "unavailable": fig.unavailable,
+                                    "error": fig.error})
+    for r in rows:
+        data["rows"].append({"scenario": r.scenario, "libworm": r.libworm.fid,
+                             "anchor": r.anchor.fid if r.anchor else None, "limit": r.limit.fid if r.limit else None,
+                             "ratio": r.ratio, "ratio_limit": r.ratio_limit})
+    with open(os.path.join(out_dir, "results.json"), "w") as f:
+        json.dump(data, f, indent=2)
+
+
+def write_chart(out_dir, scenarios, meta):
+    """Two panels: libworm vs the anchor (x, log scale) and libworm's share of the limit (%)."""
+    gnuplot = shutil.which("gnuplot")
+    if not gnuplot:
+        return False
+    rows = [r for s in scenarios for r in s.rows]
+    dat = os.path.join(out_dir, "chart.dat")
+    n = 0
+    with open(dat, "w") as f:
+        f.write("# label\tratio_vs_anchor\tpercent_of_limit\n")
+        for r in rows:
+            if r.ratio is None and r.ratio_limit is None:
+                continue
+            label = r.scenario.replace('"', "'")
+            ratio = f"{r.ratio:.4g}" if r.ratio else "NaN"
+            pct = f"{100.0 / r.ratio_limit:.4g}" if r.ratio_limit else "NaN"
+            f.write(f'"{label}"\t{ratio}\t{pct}\n')
+            n += 1
+    if n == 0:
+        return False
+    png = os.path.join(out_dir, "chart.png")
+    height = max(600, 60 + 28 * n)
+    script = f"""
+set terminal pngcairo size 1400,{height} font "sans,10"
+set output "{png}"
+set datafile separator "\\t"
+set multiplot layout 1,2 title "libworm benchmarks - {meta['date']} - {meta['machine']['nproc']} CPUs {meta['machine']['cpu']} - commit {meta['commit']}"
+set style fill solid 0.8 border -1
+set yrange [-0.5:{n - 0.5}] reverse
+set ytics out nomirror
+set grid xtics
+unset key
+set title "libworm vs Python anchor (x times better, log scale)"
+set logscale x 10
+set xrange [0.1:*]
+set arrow 1 from 1, graph 0 to 1, graph 1 nohead dt 2 lw 2
+plot "{dat}" using (($2 > 0) ? $2 : NaN):0:(0.1):($2 > 0 ? $2 : 0.1):($0-0.35):($0+0.35):yticlabels(1) with boxxyerror lc rgb "#3b7dd8"
+unset arrow 1
+unset logscale x
+set title "libworm as % of the limit (100 % = at the limit)"
+set xrange [0:*]
+set ytics format ""
+plot "{dat}" using (0):0:(0):3:($0-0.35):($0+0.35):ytic("") with boxxyerror lc rgb "#e07b24"
+unset multiplot
+"""
+    p = subprocess.run([gnuplot], input=script, text=True, capture_output=True)
+    if p.returncode != 0 or not os.path.exists(png):
+        print("gnuplot failed:\n" + p.stderr[-2000:], file=sys.stderr)
+        return False
+    os.unlink(dat)
+    return True
+
+
+# ---------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------
+def find_shared_anchors():
+    cands = [os.environ.get("WORM_ANCHORS_DIR", "")]
+    if os.environ.get("WORM_SHARED_DIR"):
+        cands.append(os.path.join(os.environ["WORM_SHARED_DIR"], "anchors"))
+    cands += [os.path.join(REPO, "..", "shared", "anchors"), os.path.join(REPO, "..", "..", "shared", "anchors")]
+    for c in cands:
+        if c and os.path.exists(os.path.join(c, "common.py")):
+            return os.path.abspath(c)
+    sys.exit("cannot find the Python anchors: set WORM_ANCHORS_DIR or WORM_SHARED_DIR")
+
+
+def build(build_dir):
+    print(f"building worm_bench in {build_dir} (Release, -j2) ...", flush=True)
+    subprocess.run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWORM_BUILD_BENCH=ON",
+                    "-DWORM_BUILD_TESTS=OFF", "-DWORM_BUILD_PYTHON=OFF", "-DWORM_BUILD_EXAMPLES=OFF"],
+                   check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench"], check=True)
+    return os.path.join(build_dir, "bench", "worm_bench")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="smoke run: tiny sizes, 2 runs per figure")
+    ap.add_argument("--only", help="comma-separated scenarios: " + ",".join(SCENARIOS))
+    ap.add_argument("--repeats", type=int, help="runs per figure (default 5, quick 2)")
+    ap.add_argument("--noise", type=float, default=0.20, help="flag figures whose (max-min)/median exceeds this")
+    ap.add_argument("--bench-bin", help="an already built worm_bench (skips the build)")
+    ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--out", help="output directory (default bench/results; quick: <build-dir>/bench-quick)")
+    ap.add_argument("--python", default=shutil.which("python3") or sys.executable)
+    ap.add_argument("--anchors-dir", default=None)
+    args = ap.parse_args()
+
+    args.anchors_dir = args.anchors_dir or find_shared_anchors()
+    if not args.bench_bin:
+        args.bench_bin = build(args.build_dir)
+    args.bench_bin = os.path.abspath(args.bench_bin)
+    repeats = args.repeats or (2 if args.quick else 5)
+    out_dir = args.out or (os.path.join(args.build_dir, "bench-quick") if args.quick else os.path.join(HERE, "results"))
+    os.makedirs(out_dir, exist_ok=True)
+    names = args.only.split(",") if args.only else list(SCENARIOS)
+    for nm in names:
+        if nm not in SCENARIOS:
+            sys.exit(f"unknown scenario {nm!r}; known: {', '.join(SCENARIOS)}")
+
+    build_type = "unknown"
+    cache = os.path.join(os.path.dirname(os.path.dirname(args.bench_bin)), "CMakeCache.txt")
+    if os.path.exists(cache):
+        with open(cache) as f:
+            m = re.search(r"^CMAKE_BUILD_TYPE:\w+=(.*)$", f.read(), re.M)
+            build_type = m.group(1) if m else build_type
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": machine_info(), "commit": git_commit(), "tools": tool_versions(args.python),
+            "build": f"CMAKE_BUILD_TYPE={build_type}", "quick": args.quick, "repeats": repeats,
+            "load_before": os.getloadavg()[0]}
+    ctx = Context(args)
+    done = []
+    started = time.monotonic()
+    try:
+        for nm in names:
+            t0 = time.monotonic()
+            sc = SCENARIOS[nm](ctx)
+            print(f"== {nm}: {sc.title}", flush=True)
+            try:
+                measure(sc, repeats, lambda s: print(s, flush=True))
+            except (RunError, RuntimeError, OSError) as e:  # setup failed (no nginx, ...)
+                for f in sc.figures:
+                    if not f.samples and not f.unavailable:
+                        f.error = f.error or f"scenario setup failed: {e}"
+                print(f"  scenario failed: {e}", flush=True)
+            done.append(sc)
+            print(f"   ({time.monotonic() - t0:.0f} s)", flush=True)
+    finally:
+        ctx.cleanup()
+    meta["load_after"] = os.getloadavg()[0]
+    chart_ok = write_chart(out_dir, done, meta)
+    write_results(out_dir, done, meta, args.noise, chart_ok)
+    print(f"\nwrote {os.path.join(out_dir, 'RESULTS.md')}" + (" and chart.png" if chart_ok else " (no chart)")
+          + f" in {time.monotonic() - started:.0f} s")
+    with open(os.path.join(out_dir, "RESULTS.md")) as f:
+        table = [l for l in f.read().splitlines() if l.startswith("|")]
+    print("\n".join(table[:2 + sum(len(s.rows) for s in done)]))
+    errors = [f for s in done for f in s.figures if f.error]
+    if errors:
+        print(f"\n{len(errors)} figure(s) failed:", file=sys.stderr)
+        for f in errors:
+            print(f"  {f.fid}: {f.error.splitlines()[0] if f.error else ''}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
