@@ -11,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include <climits>
+#include <cstdint>
 #include <cstring>
 
 #include "worm/error.hpp"
