@@ -13,7 +13,7 @@
 
 #include "common.hpp"
 
-#if __has_include("worm/json.hpp") && __has_include("worm/bundle.hpp") && __has_include("worm/signer.hpp")
+#if defined(WORM_BENCH_HAVE_JSON) && defined(WORM_BENCH_HAVE_BUNDLE) && defined(WORM_BENCH_HAVE_SIGNER)
 #include "bundle_shape.hpp"
 #include "worm/bundle.hpp"
 #include "worm/ed25519.hpp"

@@ -12,9 +12,8 @@
 
 #include "common.hpp"
 
-#if __has_include("worm/registry.hpp")
+#ifdef WORM_BENCH_HAVE_REGISTRY
 #include "worm/registry.hpp"
-#define WORM_BENCH_HAVE_REGISTRY 1
 #endif
 
 namespace bench {

@@ -13,10 +13,9 @@
 
 #include "common.hpp"
 
-#if __has_include("worm/s3/sigv4.hpp")
+#ifdef WORM_BENCH_HAVE_SIGV4
 #include "worm/crypto.hpp"
 #include "worm/s3/sigv4.hpp"
-#define WORM_BENCH_HAVE_SIGV4 1
 #endif
 
 namespace bench {

@@ -4,9 +4,8 @@
 
 #include "common.hpp"
 
-#if __has_include("worm/s3/client.hpp")
+#ifdef WORM_BENCH_HAVE_S3CLIENT
 #include "worm/s3/client.hpp"
-#define WORM_BENCH_HAVE_S3 1
 #endif
 
 namespace bench {
