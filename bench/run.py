@@ -819,26 +819,35 @@ def write_chart(out_dir, scenarios, meta):
     png = os.path.join(out_dir, "chart.png")
     height = max(600, 60 + 28 * n)
     script = f"""
-set terminal pngcairo size 1400,{height} font "sans,10"
+set terminal pngcairo size 1500,{height} font "sans,10"
 set output "{png}"
 set datafile separator "\\t"
-set multiplot layout 1,2 title "libworm benchmarks - {meta['date']} - {meta['machine']['nproc']} CPUs {meta['machine']['cpu']} - commit {meta['commit']}"
+set multiplot title "libworm benchmarks - {meta['date']} - {meta['machine']['nproc']} CPUs {meta['machine']['cpu']} - commit {meta['commit']}"
 set style fill solid 0.8 border -1
-set yrange [-0.5:{n - 0.5}] reverse
+set yrange [{n - 0.5}:-0.5]
 set ytics out nomirror
-set grid xtics
+set grid xtics front
 unset key
-set title "libworm vs Python anchor (x times better, log scale)"
+set tmargin 4
+set bmargin 3
+set lmargin at screen 0.30
+set rmargin at screen 0.63
+set title "libworm vs Python anchor (x times better, log scale; dashed: equal)"
 set logscale x 10
 set xrange [0.1:*]
-set arrow 1 from 1, graph 0 to 1, graph 1 nohead dt 2 lw 2
-plot "{dat}" using (($2 > 0) ? $2 : NaN):0:(0.1):($2 > 0 ? $2 : 0.1):($0-0.35):($0+0.35):yticlabels(1) with boxxyerror lc rgb "#3b7dd8"
+set arrow 1 from 1, graph 0 to 1, graph 1 nohead dt 2 lw 2 front
+plot "{dat}" using (($2 > 0) ? $2 : NaN):0:(0.1):(($2 > 0) ? $2 : 0.1):($0-0.35):($0+0.35):yticlabels(1) with boxxyerror lc rgb "#3b7dd8", \\
+     "" using (($2 > 0) ? $2 * 1.08 : NaN):0:(sprintf("%.1fx", $2)) with labels left font "sans,9"
 unset arrow 1
 unset logscale x
+set lmargin at screen 0.66
+set rmargin at screen 0.97
 set title "libworm as % of the limit (100 % = at the limit)"
 set xrange [0:*]
+set offsets 0, graph 0.12, 0, 0
 set ytics format ""
-plot "{dat}" using (0):0:(0):3:($0-0.35):($0+0.35):ytic("") with boxxyerror lc rgb "#e07b24"
+plot "{dat}" using (0):0:(0):3:($0-0.35):($0+0.35):ytic("") with boxxyerror lc rgb "#e07b24", \\
+     "" using ($3 + 1):0:(($3 == $3) ? sprintf("%.0f %%", $3) : "") with labels left font "sans,9"
 unset multiplot
 """
     p = subprocess.run([gnuplot], input=script, text=True, capture_output=True)
