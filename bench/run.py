@@ -271,6 +271,7 @@ def scenario_sigv4(ctx):
 def scenario_pipeline(ctx):
     q = ctx.quick
     n, n_fsync = (200, 20) if q else (3000, 300)
+    n_full, n_full_fsync = (20, 10) if q else (300, 100)
 
     def lib(fsync):
         def run():
@@ -292,7 +293,20 @@ def scenario_pipeline(ctx):
                 shutil.rmtree(d, ignore_errors=True)
         return run
 
+    def lib_full(fsync):
+        def run():
+            d = ctx.scratch()
+            args = ["pipeline", "--full", "--n", n_full_fsync if fsync else n_full, "--dir", d] + (["--fsync"] if fsync else [])
+            try:
+                return value_of(ctx.bench(*args), "libworm_pipeline_full" + ("_fsync" if fsync else ""))
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+        return run
+
     lib0 = Figure("pipeline.libworm", "libworm pipeline", "bundles/s", "higher", lib(False))
+    libf0 = Figure("pipeline_full.libworm", "libworm EvidencePipeline (full)", "bundles/s", "higher", lib_full(False))
+    libf1 = Figure("pipeline_full_fsync.libworm", "libworm EvidencePipeline (full), durable", "bundles/s", "higher",
+                   lib_full(True))
     py0 = Figure("pipeline.python", "Python pipeline", "bundles/s", "higher", py(False))
     lib1 = Figure("pipeline_fsync.libworm", "libworm pipeline, fsync", "bundles/s", "higher", lib(True))
     py1 = Figure("pipeline_fsync.python", "Python pipeline, fsync", "bundles/s", "higher", py(True))
@@ -318,17 +332,22 @@ def scenario_pipeline(ctx):
         r = row.ratio
         return ">= 4x Python", (None if r is None else r >= 4)
     return Scenario("pipeline", "Evidence pipeline, one core: build, canonical hash, sign, write .json + .sig",
-                    [lib0, py0, lim, lib1, py1, py2],
+                    [lib0, py0, lim, lib1, py1, py2, libf0, libf1],
                     [Row("Pipeline, no fsync", lib0, py0, lim, target),
                      Row("Pipeline, fsync (anchor: file fsync only)", lib1, py1, lim, target_fsync),
-                     Row("Pipeline, fsync, same durability", lib1, py2, lim, target_fsync)],
+                     Row("Pipeline, fsync, same durability", lib1, py2, lim, target_fsync),
+                     Row("EvidencePipeline (full product path), no fsync", libf0, py0, lim),
+                     Row("EvidencePipeline (full product path), durable", libf1, py2, lim)],
                     notes="Both build the seed-shaped bundle (anchors/common.py), hash its canonical form, "
                           "write it pretty-printed, sign the written bytes and write the .sig. libworm "
                           "writes each file atomically (temp + rename); with fsync it fsyncs the file and "
                           "the directory (4 fsyncs per bundle). The shared anchor's --fsync only fsyncs "
                           "each file (2 per bundle), so anchors_extra/pipeline_durable.py does exactly "
                           "libworm's durable write in Python: that row is the like-for-like one. With "
-                          "fsync the disk's flush latency dominates both sides.")
+                          "fsync the disk's flush latency dominates both sides. The EvidencePipeline rows "
+                          "are what `worm bundle` does, with more work than the anchor: parse the incident "
+                          "inputs, allocate the id (flock'd counter file, written durably), validate the "
+                          "schema, and read both files back to verify signature, hash and schema.")
 
 
 def openssl_speed(ctx):
