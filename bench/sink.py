@@ -3,7 +3,9 @@
 PUT (PutObject, UploadPart) -> 200 with an ETag and a version id; POST ?uploads ->
 InitiateMultipartUploadResult; POST ?uploadId=... -> CompleteMultipartUploadResult.
 It checks nothing (no signature, no checksum): it exists to measure clients, and moto is
-far too slow for that. nginx runs as the current user in one process (master_process off),
+far too slow for that. The multipart complete answer carries no ETag: every part gets the
+same static ETag, so no ETag nginx could send would match the parts (libworm checks that
+when the server sends one). nginx runs as the current user in one process (master_process off),
 with its own prefix, pid, logs and temp dirs, and is stopped by its PID.
 """
 import os
@@ -33,7 +35,7 @@ http {{
   client_max_body_size 0;
   default_type application/xml;
   map $args $s3_post_reply {{
-    "~(^|&)uploadId=" '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>http://127.0.0.1:{port}$uri</Location><Bucket>bench</Bucket><Key>$uri</Key><ETag>"3858f62230ac3c915f300c664312c11f-1"</ETag></CompleteMultipartUploadResult>';
+    "~(^|&)uploadId=" '<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Location>http://127.0.0.1:{port}$uri</Location><Bucket>bench</Bucket><Key>$uri</Key></CompleteMultipartUploadResult>';
     default '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Bucket>bench</Bucket><Key>$uri</Key><UploadId>bench-upload-1</UploadId></InitiateMultipartUploadResult>';
   }}
   server {{
