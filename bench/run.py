@@ -242,9 +242,13 @@ class Row:
 
 
 class Scenario:
-    def __init__(self, name, title, figures, rows, setup=None, teardown=None, notes=""):
+    """figures are measured; rows pair them in the table; extra() (optional) runs once after
+    the figures and returns markdown lines for the scenario's section (a breakdown)."""
+
+    def __init__(self, name, title, figures, rows, setup=None, teardown=None, notes="", extra=None):
         self.name, self.title, self.figures, self.rows = name, title, figures, rows
-        self.setup, self.teardown, self.notes = setup, teardown, notes
+        self.setup, self.teardown, self.notes, self.extra = setup, teardown, notes, extra
+        self.extra_lines = []
 
 
 def scenario_sigv4(ctx):
@@ -257,10 +261,13 @@ def scenario_sigv4(ctx):
     lim = Figure("sigv4.limit", "OpenSSL: SHA-256 + HMAC (cached key)", "signs/s", "higher",
                  lambda: value_of(ctx.bench("sigv4-limit", "--n", n_lim), "limit_sigv4_cached_key"))
 
+    lim2 = Figure("sigv4.limit_derived", "OpenSSL: + 4 HMACs deriving the key per request", "signs/s", "higher",
+                  lambda: value_of(ctx.bench("sigv4-limit", "--n", n_lim // 4), "limit_sigv4_derived_key"))
+
     def target(row):
         r = row.ratio
         return ">= 20x botocore", (None if r is None else r >= 20)
-    return Scenario("sigv4", "SigV4 signatures of a PutObject with lock headers", [lib, py, lim],
+    return Scenario("sigv4", "SigV4 signatures of a PutObject with lock headers", [lib, py, lim, lim2],
                     [Row("SigV4 PutObject + lock headers", lib, py, lim, target)],
                     notes="Same request on both sides (PUT, 4 KiB body hash precomputed, lock and "
                           "checksum headers). botocore derives the signing key per request; libworm "
@@ -331,6 +338,17 @@ def scenario_pipeline(ctx):
     def target_fsync(row):
         r = row.ratio
         return ">= 4x Python", (None if r is None else r >= 4)
+    def breakdown():
+        d = ctx.scratch()
+        try:
+            r = ctx.bench("pipeline-steps", "--n", 200 if q else 2000, "--dir", d)
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+        out = ["Where one bundle's time goes in libworm (each step alone, one run, microseconds per bundle):", "",
+               "| step | us/bundle |", "| --- | --- |"]
+        out += [f"| {name[5:].replace('_', ' ')} | {v:.1f} |" for name, (v, _) in r.values.items()]
+        return out
+
     return Scenario("pipeline", "Evidence pipeline, one core: build, canonical hash, sign, write .json + .sig",
                     [lib0, py0, lim, lib1, py1, py2, libf0, libf1],
                     [Row("Pipeline, no fsync", lib0, py0, lim, target),
@@ -347,7 +365,8 @@ def scenario_pipeline(ctx):
                           "fsync the disk's flush latency dominates both sides. The EvidencePipeline rows "
                           "are what `worm bundle` does, with more work than the anchor: parse the incident "
                           "inputs, allocate the id (flock'd counter file, written durably), validate the "
-                          "schema, and read both files back to verify signature, hash and schema.")
+                          "schema, and read both files back to verify signature, hash and schema.",
+                    extra=breakdown)
 
 
 def openssl_speed(ctx):
@@ -680,6 +699,13 @@ def measure(scenario, repeats, log):
                             d.error = f.error
                         elif len(d.samples) < len(f.samples):
                             d.samples.append(d.run_once())
+        if scenario.extra:
+            try:
+                scenario.extra_lines = scenario.extra()
+            except Unavailable as e:
+                scenario.extra_lines = [f"(breakdown {e})"]
+            except (RunError, OSError) as e:
+                scenario.extra_lines = [f"(breakdown failed: {str(e).splitlines()[0]})"]
     finally:
         if scenario.teardown:
             scenario.teardown()
@@ -787,6 +813,8 @@ def write_results(out_dir, scenarios, meta, threshold, chart_ok):
     lines += ["", "## Scenarios", ""]
     for s in scenarios:
         lines += [f"### {s.title}", "", s.notes, ""]
+        if s.extra_lines:
+            lines += s.extra_lines + [""]
         lines += ["| figure | median | min | max | runs |", "| --- | --- | --- | --- | --- |"]
         for f in s.figures:
             if f.ok:
