@@ -55,11 +55,7 @@ int run_bundle(const ParsedArgs& a) {
     options.evidence_dir = a.require("--evidence-dir");
     options.private_key_path = a.require("--key");
     EvidencePipeline pipeline(options);
-    std::shared_ptr<ObjectStore> store;
-    if (auto url = a.get("--store")) {
-        store = open_store(*url);
-        pipeline.set_store_hook(make_direct_store_hook(store, options.client_id));
-    }
+    if (a.get("--store")) throw UsageError("--store is not wired yet");
     std::cout << bundle_result_json(pipeline.process_incident(std::move(inputs))) << "\n";
     return exit_ok;
 }
@@ -111,7 +107,6 @@ std::vector<Command> evidence_commands() {
                   {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
                   1, 2, "Exit 0 when valid, 1 when not (each failing check is named)."},
                  run_verify});
-    c.push_back(demo_command());
     return c;
 }
 
