@@ -488,14 +488,14 @@ def scenario_upload(ctx):
         def rps_fig(who, label):
             run = runner(who)
 
-            def once(who=who, run=run):
+            def once(who=who, run=run, cache=cache):
                 rps, cpu = run()
                 cache.setdefault(who, []).append(cpu)
                 return rps
             return Figure(f"upload_c{c}.{who}", label, "req/s", "higher", once)
 
         def cpu_fig(who, label):
-            def from_cache(who=who):
+            def from_cache(who=who, cache=cache):
                 # pops the CPU figure measured by the matching requests/s run
                 return cache[who].pop(0)
             return Figure(f"upload_c{c}_cpu.{who}", label, "CPU s/1k req", "lower", from_cache)
