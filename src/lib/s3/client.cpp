@@ -407,7 +407,10 @@ HttpResponse S3Client::send_once(const S3Request& request, const std::string& pa
     sr.query = request.query;
     sr.headers = request.headers;
     sr.payload_sha256_hex = payload_hash;
-    const SigningScope scope{.region = config_.region, .service = "s3", .time = now(), .s3_rules = true};
+    SigningScope scope;  // S3 rules: the defaults
+    scope.region = config_.region;
+    scope.service = "s3";
+    scope.time = now();
     SignedRequest signed_request = sign_request(sr, config_.credentials->get(), scope);
 
     HttpRequest http;
