@@ -25,6 +25,15 @@ std::string lower(std::string s) {
     return s;
 }
 
+// Plain assignments: GCC 12 warns about members left out of designated initializers.
+HttpRequest make_request(std::string method, std::string url, std::string body = {}) {
+    HttpRequest request;
+    request.method = std::move(method);
+    request.url = std::move(url);
+    request.body = std::move(body);
+    return request;
+}
+
 bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 std::string range_header(const GetOptions& options) {
@@ -116,7 +125,7 @@ HttpResponse ProxyStore::send(HttpRequest request, std::string_view what) {
 PutResult ProxyStore::put(const std::string& key, const PutBody& body, const PutOptions& options) {
     validate_object_key(key);
     options.validate(system_clock().now());
-    HttpRequest request{.method = "PUT", .url = endpoint("/evidence/upload", key, std::nullopt)};
+    HttpRequest request = make_request("PUT", endpoint("/evidence/upload", key, std::nullopt));
     std::uint64_t size = 0;
     std::string sha = options.sha256_hex ? lower(*options.sha256_hex) : std::string{};
     if (const auto* path = std::get_if<fs::path>(&body.source)) {
@@ -173,7 +182,7 @@ PutResult ProxyStore::put(const std::string& key, const PutBody& body, const Put
 
 std::string ProxyStore::get(const std::string& key, const GetOptions& options) {
     validate_object_key(key);
-    HttpRequest request{.method = "GET", .url = endpoint("/evidence/object", key, options.version_id)};
+    HttpRequest request = make_request("GET", endpoint("/evidence/object", key, options.version_id));
     if (options.range) request.headers.emplace_back("Range", range_header(options));
     HttpResponse response = send(std::move(request), "read of " + quote_key(key));
     if (!options.range) check_download(key, announced_sha256(response), sha256_hex(response.body));
@@ -186,8 +195,8 @@ ObjectInfo ProxyStore::get_to_file(const std::string& key, const fs::path& desti
     // destination file is never a partial or unverified object.
     fs::path temp = destination;
     temp += ".proxy-" + std::to_string(std::random_device{}());
-    HttpRequest request{.method = "GET", .url = endpoint("/evidence/object", key, options.version_id),
-                        .response_file = temp};
+    HttpRequest request = make_request("GET", endpoint("/evidence/object", key, options.version_id));
+    request.response_file = temp;
     if (options.range) request.headers.emplace_back("Range", range_header(options));
     try {
         const HttpResponse response = send(std::move(request), "read of " + quote_key(key));
@@ -208,7 +217,7 @@ ObjectInfo ProxyStore::get_to_file(const std::string& key, const fs::path& desti
 ObjectInfo ProxyStore::head(const std::string& key, const std::optional<std::string>& version_id) {
     validate_object_key(key);
     const HttpResponse response =
-        send(HttpRequest{.method = "GET", .url = endpoint("/evidence/head", key, version_id)}, "head of " + quote_key(key));
+        send(make_request("GET", endpoint("/evidence/head", key, version_id)), "head of " + quote_key(key));
     return proxy::parse_object_info(response.body);
 }
 
@@ -219,44 +228,44 @@ ListPage ProxyStore::list(const ListOptions& options) {
     if (!options.continuation_token.empty())
         url += "&continuation_token=" + percent_encode(options.continuation_token);
     const HttpResponse response =
-        send(HttpRequest{.method = "GET", .url = url}, "list of prefix " + quote_key(options.prefix));
+        send(make_request("GET", url), "list of prefix " + quote_key(options.prefix));
     return proxy::parse_list_page(response.body);
 }
 
 void ProxyStore::remove(const std::string& key, const DeleteOptions& options) {
     validate_object_key(key);
-    HttpRequest request{.method = "DELETE", .url = endpoint("/evidence/object", key, options.version_id)};
+    HttpRequest request = make_request("DELETE", endpoint("/evidence/object", key, options.version_id));
     if (options.bypass_governance) request.headers.emplace_back(proxy::header_bypass_governance, "true");
     send(std::move(request), "delete of " + quote_key(key));
 }
 
 std::optional<Retention> ProxyStore::get_retention(const std::string& key, const std::optional<std::string>& version_id) {
     validate_object_key(key);
-    const HttpResponse response = send(HttpRequest{.method = "GET", .url = endpoint("/evidence/retention", key, version_id)},
+    const HttpResponse response = send(make_request("GET", endpoint("/evidence/retention", key, version_id)),
                                        "retention read of " + quote_key(key));
     return proxy::parse_retention(response.body);
 }
 
 void ProxyStore::put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) {
     validate_object_key(key);
-    HttpRequest request{.method = "PUT", .url = endpoint("/evidence/retention", key, options.version_id),
-                        .headers = {{"Content-Type", "application/json"}},
-                        .body = proxy::retention_request_json(retention, options.bypass_governance)};
+    HttpRequest request = make_request("PUT", endpoint("/evidence/retention", key, options.version_id),
+                                       proxy::retention_request_json(retention, options.bypass_governance));
+    request.headers.emplace_back("Content-Type", "application/json");
     send(std::move(request), "retention update of " + quote_key(key));
 }
 
 bool ProxyStore::get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
     validate_object_key(key);
-    const HttpResponse response = send(HttpRequest{.method = "GET", .url = endpoint("/evidence/legal-hold", key, version_id)},
+    const HttpResponse response = send(make_request("GET", endpoint("/evidence/legal-hold", key, version_id)),
                                        "legal hold read of " + quote_key(key));
     return proxy::parse_legal_hold(response.body);
 }
 
 void ProxyStore::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     validate_object_key(key);
-    HttpRequest request{.method = "PUT", .url = endpoint("/evidence/legal-hold", key, version_id),
-                        .headers = {{"Content-Type", "application/json"}},
-                        .body = proxy::legal_hold_json(on)};
+    HttpRequest request =
+        make_request("PUT", endpoint("/evidence/legal-hold", key, version_id), proxy::legal_hold_json(on));
+    request.headers.emplace_back("Content-Type", "application/json");
     send(std::move(request), "legal hold update of " + quote_key(key));
 }
 
@@ -265,7 +274,10 @@ std::string ProxyStore::uri(const std::string& key) const {
 }
 
 std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url, std::string api_key) {
-    return std::make_unique<ProxyStore>(ProxyConfig{.url = std::string(url), .api_key = std::move(api_key)});
+    ProxyConfig config;
+    config.url = std::string(url);
+    config.api_key = std::move(api_key);
+    return std::make_unique<ProxyStore>(std::move(config));
 }
 
 std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url) {
