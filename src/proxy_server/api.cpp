@@ -260,7 +260,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
 
 ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& file) {
     const std::string claimed = lower(*find_header(r.headers, wire::header_sha256));
-    const std::string actual = sha256_file(file);
+    const std::string actual = to_hex(sha256_file(file));
     if (actual != claimed)
         throw Error(ErrorCode::integrity, "the body's SHA-256 " + actual + " does not match " +
                                               std::string(wire::header_sha256) + " " + claimed);

@@ -132,7 +132,7 @@ PutResult ProxyStore::put(const std::string& key, const PutBody& body, const Put
         std::error_code ec;
         size = fs::file_size(*path, ec);
         if (ec) throw Error(ErrorCode::io, "cannot read upload file " + path->string() + ": " + ec.message());
-        if (sha.empty()) sha = sha256_file(*path);
+        if (sha.empty()) sha = to_hex(sha256_file(*path));
         request.body_file = FileSlice{.path = *path, .offset = 0, .length = size};
     } else {
         request.body = std::get<std::string>(body.source);
@@ -201,7 +201,7 @@ ObjectInfo ProxyStore::get_to_file(const std::string& key, const fs::path& desti
     try {
         const HttpResponse response = send(std::move(request), "read of " + quote_key(key));
         ObjectInfo info = info_from_headers(response, key);
-        if (!options.range) check_download(key, announced_sha256(response), sha256_file(temp));
+        if (!options.range) check_download(key, announced_sha256(response), to_hex(sha256_file(temp)));
         std::error_code ec;
         fs::rename(temp, destination, ec);
         if (ec) throw Error(ErrorCode::io, "cannot move download into " + destination.string() + ": " + ec.message());
