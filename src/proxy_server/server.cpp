@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -150,6 +151,8 @@ private:
             c.idle = true;
             http::request_parser<http::empty_body> header_parser;
             header_parser.header_limit(16 * 1024);
+            // Size limits are Api::prepare's decision (413 with a JSON answer), then the body parser's.
+            header_parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // not boost::none: 1.74 compares it wrongly
             stream.expires_after(settings_.idle_timeout);
             co_await http::async_read_header(stream, buffer, header_parser, net::redirect_error(use_awaitable, ec));
             if (ec) {

@@ -369,6 +369,8 @@ TEST_CASE("body checks: 413 before the body is read, SHA-256 required and verifi
     // ProxyStore sends "Expect: 100-continue": the refusal comes before the body is sent.
     CHECK(code_of([&] { store->put("evidence/alice/big", PutBody::from_file(src), PutOptions{}); }) ==
           ErrorCode::invalid_argument);
+    CHECK(message_of([&] { store->put("evidence/alice/big", PutBody::from_file(src), PutOptions{}); }).find("HTTP 413") !=
+          std::string::npos);
     // Without Expect the client is still answered 413 (the proxy drains, then closes).
     const HttpResponse r = proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fbig", {{"X-Worm-Sha256", sha256_hex(big)}}, big);
     CHECK(r.status == 413);
@@ -481,8 +483,9 @@ TEST_CASE("agent -> worm-proxy -> S3 (moto): stored with the proxy's lock, isola
     // Tenant isolation holds with S3 behind the proxy too.
     CHECK(code_of([&] { bob->get(key); }) == ErrorCode::config);
     CHECK(code_of([&] { bob->put("evidence/alice/x.json", PutBody::from_bytes("x"), json_put()); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->head(key); }) == ErrorCode::config);
     bob->put("evidence/bob/b.json", PutBody::from_bytes("b"), json_put());
-    CHECK(bob->list_all("").size() == 1);
-    CHECK(alice->list_all("").size() == 1);
-    CHECK(peer.boto({"keys", bucket, "evidence/"}) == "[\"evidence/alice/2026/11/EB-20261122-0001.json\", \"evidence/bob/b.json\"]\n");
+    CHECK(bob->get("evidence/bob/b.json") == "b");
+    // (No listing here: moto 5.2.1 answers SignatureDoesNotMatch to ListObjectsV2 with a
+    // prefix under IAM auth, for boto3 as well; listing is covered over LocalWormStore.)
 }
