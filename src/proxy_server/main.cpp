@@ -13,7 +13,6 @@
 #include "server.hpp"
 #include "settings.hpp"
 #include "worm/error.hpp"
-#include "worm/s3/store.hpp"
 #include "worm/storage.hpp"
 
 namespace {
@@ -24,7 +23,6 @@ using namespace worm;
 std::unique_ptr<ObjectStore> open_backend(const std::string& url) {
     if (url.starts_with("mcp+") || url.starts_with("http"))
         throw Error(ErrorCode::invalid_argument, "--store must be s3://bucket[/prefix] or file:///dir, not a proxy URL");
-    if (url.starts_with("s3://")) return s3::open_s3_store(url);
     return open_store(url);
 }
 
