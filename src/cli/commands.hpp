@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/storage.hpp"
 
@@ -27,12 +28,17 @@ struct Command {
 std::vector<Command> evidence_commands();  // keygen, bundle, verify, demo
 std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention, legal-hold, bucket
 std::vector<Command> upload_commands();    // sync, status, config, registry
+Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
 int exit_code_for(const Error& e);
 
 // Lock options shared by put and retention set: --lock-mode/--mode, --retain-days, --retain-until.
 std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option);
+
+// The store uploads go to: --store URL when given, else the WORM_* configuration
+// (Error(config) when WORM_ENABLED is not set or the mode's settings are missing).
+std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const WormConfig& config);
 
 // Escapes a string for JSON output (RapidJSON's writer rules).
 std::string json_string(const std::string& s);
