@@ -576,17 +576,30 @@ TEST_CASE("several processes put to one store at once") {
     const fs::path root = dir.path() / "store";
     { LocalWormStore init(root); }
     constexpr int processes = 4, per_process = 20;
+    // Children block on this pipe until the parent closes it, so they start together.
+    int start[2];
+    REQUIRE(::pipe(start) == 0);
     std::vector<pid_t> children;
     for (int p = 0; p < processes; ++p) {
         const pid_t pid = fork();
         REQUIRE(pid >= 0);
         if (pid == 0) {
+            ::close(start[1]);
+            char c;
+            (void)!::read(start[0], &c, 1);
             int rc = 0;
             try {
                 LocalWormStore store(root, system_clock(), {.durable = false});
+                PutOptions once;
+                once.if_none_match = true;
+                try {
+                    store.put("once/key", bytes(std::to_string(p)), once);
+                } catch (const Error& e) {
+                    rc = e.code() == ErrorCode::already_exists ? 2 : 1;
+                }
                 for (int i = 0; i < per_process; ++i) {
                     store.put("proc/" + std::to_string(p) + "/" + std::to_string(i), bytes(std::to_string(p * 1000 + i)), {});
-                    store.put("shared/key", bytes(std::to_string(p)), {});
+                    store.put("shared/key", bytes(std::to_string(p) + "/" + std::to_string(i)), {});
                 }
             } catch (...) {
                 rc = 1;
@@ -595,13 +608,20 @@ TEST_CASE("several processes put to one store at once") {
         }
         children.push_back(pid);
     }
+    ::close(start[0]);
+    ::close(start[1]);
+    int winners = 0;
     for (const pid_t pid : children) {
         int status = 0;
         REQUIRE(waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
+        REQUIRE(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) != 1);
+        winners += WEXITSTATUS(status) == 0;
     }
+    CHECK(winners == 1);  // if_none_match: exactly one process created the key
+
     LocalWormStore store(root);
+    CHECK(store.list_versions("once/key").size() == 1);
     CHECK(store.list_all("proc/").size() == processes * per_process);
     for (int p = 0; p < processes; ++p)
         for (int i = 0; i < per_process; ++i)
@@ -611,6 +631,9 @@ TEST_CASE("several processes put to one store at once") {
     std::set<std::string> ids;
     for (const auto& v : versions) ids.insert(v.version_id);
     CHECK(ids.size() == versions.size());
+    // The mirror shows the latest version, whichever process wrote it last.
+    CHECK(test::read_file(root / "objects/shared/key") == store.get("shared/key"));
+    CHECK(fs::is_empty(root / "tmp"));
 }
 
 TEST_CASE("open_store opens file: URLs and refuses other schemes for now") {
