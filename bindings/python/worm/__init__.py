@@ -1,0 +1,34 @@
+"""worm: write-once compliance evidence on libworm's C++ core.
+
+Evidence bundles, RFC 8785 canonical hashing, Ed25519 signatures, a local WORM store,
+a SigV4 S3 client with Object Lock, and the uploader with its durable registry. The
+names follow the Python agents' API, so an agent swaps its own code for ``import worm``.
+
+Every blocking call releases the GIL; ``EvidenceGenerator``'s coroutines run the C++
+work on a thread, so they never block the event loop.
+"""
+
+from __future__ import annotations
+
+from .errors import (ConfigError, CryptoError, InputError, IntegrityError, NetworkError,
+                     NotFoundError, ObjectLockedError, S3Error, StorageError,
+                     VerificationError, WormError)
+from . import _worm
+from ._worm import KeyPaths, PublicKey, Signer, generate_keys
+try:  # TEMP until json lands
+    from ._worm import canonical_json, canonical_json_text, parse_json
+except ImportError:
+    pass
+from ._sigv4 import presign_url, sigv4_sign
+from ._verify import verify_file
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "WormError", "ConfigError", "InputError", "VerificationError", "CryptoError",
+    "StorageError", "NotFoundError", "ObjectLockedError", "IntegrityError", "NetworkError",
+    "S3Error",
+    "canonical_json", "canonical_json_text", "parse_json",
+    "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file",
+    "sigv4_sign", "presign_url",
+]
