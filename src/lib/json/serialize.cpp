@@ -1,0 +1,217 @@
+// Serializers: RFC 8785 canonical form, pretty and compact forms, ES6 number formatting.
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "utf8.hpp"
+#include "worm/json.hpp"
+
+namespace worm::json {
+
+std::string format_es6_number(double value) {
+    if (std::isnan(value)) throw Error(ErrorCode::invalid_argument, "NaN is not a JSON number");
+    if (std::isinf(value)) throw Error(ErrorCode::invalid_argument, "Infinity is not a JSON number");
+    if (value == 0) return "0";  // also -0 (ES6: "0")
+    std::string out;
+    if (value < 0) {
+        out = "-";
+        value = -value;
+    }
+    // Shortest round-trip digits (what ES6 requires: fewest digits, closest to the value),
+    // in scientific form "d.ddde+XX" so the digits and exponent can be read back.
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
+    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
+    const std::size_t e_pos = sci.find('e');
+    std::string digits;
+    for (char c : sci.substr(0, e_pos))
+        if (c != '.') digits += c;
+    int exp10 = 0;
+    std::string_view exp_text = sci.substr(e_pos + 1);
+    if (!exp_text.empty() && exp_text.front() == '+') exp_text.remove_prefix(1);
+    std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp10);
+
+    // ES6 Number::toString: value = 0.digits * 10^n, k = number of digits.
+    const int k = static_cast<int>(digits.size());
+    const int n = exp10 + 1;
+    if (k <= n && n <= 21) {
+        out += digits;
+        out.append(static_cast<std::size_t>(n - k), '0');
+    } else if (0 < n && n <= 21) {
+        out += digits.substr(0, static_cast<std::size_t>(n));
+        out += '.';
+        out += digits.substr(static_cast<std::size_t>(n));
+    } else if (-6 < n && n <= 0) {
+        out += "0.";
+        out.append(static_cast<std::size_t>(-n), '0');
+        out += digits;
+    } else {
+        out += digits.front();
+        if (k > 1) {
+            out += '.';
+            out += digits.substr(1);
+        }
+        out += 'e';
+        out += (n - 1 >= 0) ? '+' : '-';
+        out += std::to_string(std::abs(n - 1));
+    }
+    return out;
+}
+
+namespace {
+
+enum class Style { canonical, pretty, compact };
+
+class Serializer {
+public:
+    explicit Serializer(Style style) : style_(style) {}
+
+    std::string run(const rapidjson::Value& v) {
+        write(v, 0);
+        return std::move(out_);
+    }
+
+private:
+    [[noreturn]] void fail(const std::string& reason) const {
+        std::string pointer;
+        for (const std::string& t : path_) pointer = pointer_append(pointer, t);
+        throw Error(ErrorCode::invalid_argument,
+                    "cannot serialize JSON: " + reason + " at " + (pointer.empty() ? "/" : pointer));
+    }
+
+    void newline(int depth) {
+        if (style_ != Style::pretty) return;
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(depth) * 2, ' ');
+    }
+
+    // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
+    void write_string(std::string_view s) {
+        if (detail::find_invalid_utf8(s) != detail::kValidUtf8) fail("string is not valid UTF-8");
+        static constexpr char hex[] = "0123456789abcdef";
+        out_ += '"';
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            switch (c) {
+                case '"': out_ += "\\\""; break;
+                case '\\': out_ += "\\\\"; break;
+                case '\b': out_ += "\\b"; break;
+                case '\f': out_ += "\\f"; break;
+                case '\n': out_ += "\\n"; break;
+                case '\r': out_ += "\\r"; break;
+                case '\t': out_ += "\\t"; break;
+                default:
+                    if (c < 0x20) {
+                        out_ += "\\u00";
+                        out_ += hex[c >> 4];
+                        out_ += hex[c & 0xF];
+                    } else {
+                        out_ += ch;
+                    }
+            }
+        }
+        out_ += '"';
+    }
+
+    void write_number(const rapidjson::Value& v) {
+        if (v.IsDouble()) {
+            if (!std::isfinite(v.GetDouble())) fail(std::isnan(v.GetDouble()) ? "NaN" : "Infinity");
+            out_ += format_es6_number(v.GetDouble());
+        } else if (style_ == Style::canonical) {
+            // JCS numbers are IEEE doubles: a big integer serializes as ES6 would print it.
+            out_ += format_es6_number(v.IsInt64() ? static_cast<double>(v.GetInt64())
+                                                  : static_cast<double>(v.GetUint64()));
+        } else {
+            out_ += v.IsInt64() ? std::to_string(v.GetInt64()) : std::to_string(v.GetUint64());
+        }
+    }
+
+    void write(const rapidjson::Value& v, int depth) {
+        if (depth > kMaxDepth) fail("nesting deeper than " + std::to_string(kMaxDepth) + " levels");
+        switch (v.GetType()) {
+            case rapidjson::kNullType: out_ += "null"; return;
+            case rapidjson::kFalseType: out_ += "false"; return;
+            case rapidjson::kTrueType: out_ += "true"; return;
+            case rapidjson::kNumberType: write_number(v); return;
+            case rapidjson::kStringType: write_string(std::string_view(v.GetString(), v.GetStringLength())); return;
+            case rapidjson::kArrayType: write_array(v, depth); return;
+            case rapidjson::kObjectType: write_object(v, depth); return;
+        }
+    }
+
+    void write_array(const rapidjson::Value& v, int depth) {
+        out_ += '[';
+        std::size_t i = 0;
+        for (const auto& item : v.GetArray()) {
+            if (i) out_ += ',';
+            newline(depth + 1);
+            path_.push_back(std::to_string(i++));
+            write(item, depth + 1);
+            path_.pop_back();
+        }
+        if (i) newline(depth);
+        out_ += ']';
+    }
+
+    void write_object(const rapidjson::Value& v, int depth) {
+        struct Entry {
+            std::string_view key;
+            std::vector<char16_t> utf16;
+            const rapidjson::Value* value;
+        };
+        std::vector<Entry> entries;
+        entries.reserve(v.MemberCount());
+        for (const auto& m : v.GetObject()) {
+            const std::string_view key(m.name.GetString(), m.name.GetStringLength());
+            if (detail::find_invalid_utf8(key) != detail::kValidUtf8) {
+                path_.push_back(std::string(key));
+                fail("key is not valid UTF-8");
+            }
+            entries.push_back({key, style_ == Style::canonical ? detail::to_utf16(key) : std::vector<char16_t>{},
+                               &m.value});
+        }
+        if (style_ == Style::canonical) {
+            // RFC 8785 3.2.3: sort by UTF-16 code units, which differs from UTF-8 byte order
+            // for characters above U+FFFF versus U+E000..U+FFFF.
+            std::sort(entries.begin(), entries.end(),
+                      [](const Entry& a, const Entry& b) { return a.utf16 < b.utf16; });
+            for (std::size_t i = 1; i < entries.size(); ++i)
+                if (entries[i].key == entries[i - 1].key) {
+                    path_.push_back(std::string(entries[i].key));
+                    fail("duplicate key \"" + std::string(entries[i].key) + "\"");
+                }
+        }
+        out_ += '{';
+        bool first = true;
+        for (const Entry& e : entries) {
+            if (!first) out_ += ',';
+            first = false;
+            newline(depth + 1);
+            write_string(e.key);
+            out_ += style_ == Style::pretty ? ": " : ":";
+            path_.push_back(std::string(e.key));
+            write(*e.value, depth + 1);
+            path_.pop_back();
+        }
+        if (!first) newline(depth);
+        out_ += '}';
+    }
+
+    Style style_;
+    std::string out_;
+    std::vector<std::string> path_;
+};
+
+}  // namespace
+
+std::string canonicalize(const rapidjson::Value& value) { return Serializer(Style::canonical).run(value); }
+
+std::string canonicalize(std::string_view json_text) { return canonicalize(parse_strict(json_text)); }
+
+std::string to_pretty(const rapidjson::Value& value) { return Serializer(Style::pretty).run(value); }
+
+std::string to_compact(const rapidjson::Value& value) { return Serializer(Style::compact).run(value); }
+
+}  // namespace worm::json

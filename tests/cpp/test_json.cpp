@@ -1,0 +1,279 @@
+// Strict JSON parsing and RFC 8785 canonical form, against the shared JCS test data.
+#include <doctest/doctest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/test_env.hpp"
+#include "worm/json.hpp"
+
+namespace fs = std::filesystem;
+using worm::Error;
+using worm::ErrorCode;
+namespace json = worm::json;
+
+namespace {
+
+fs::path jcs_dir() { return worm::test::testdata_dir() / "jcs"; }
+
+// Runs f, expects Error(code), returns its message.
+template <typename F>
+std::string error_of(F&& f, ErrorCode code) {
+    try {
+        f();
+    } catch (const Error& e) {
+        CHECK_MESSAGE(e.code() == code, "code was " << worm::to_string(e.code()) << ": " << e.what());
+        return e.what();
+    }
+    FAIL("no worm::Error thrown");
+    return {};
+}
+
+std::string parse_error(std::string_view text) {
+    return error_of([&] { json::parse_strict(text, "input.json"); }, ErrorCode::parse);
+}
+
+std::string unhex(const std::string& text) {
+    std::string out;
+    std::istringstream in(text);
+    std::string byte;
+    while (in >> byte) out += static_cast<char>(std::stoi(byte, nullptr, 16));
+    return out;
+}
+
+struct NumberRow {
+    std::string hex;
+    double value;
+    std::string expected;
+};
+
+std::vector<NumberRow> number_rows(const std::string& file) {
+    std::vector<NumberRow> rows;
+    std::istringstream in(worm::test::read_file(jcs_dir() / "numbers" / file));
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty()) continue;
+        const auto comma = line.find(',');
+        REQUIRE(comma != std::string::npos);
+        const std::string hex = line.substr(0, comma);
+        REQUIRE(hex.size() >= 1);
+        REQUIRE(hex.size() <= 16);
+        const auto bits = static_cast<std::uint64_t>(std::stoull(hex, nullptr, 16));
+        rows.push_back({hex, std::bit_cast<double>(bits), line.substr(comma + 1)});
+    }
+    return rows;
+}
+
+}  // namespace
+
+TEST_CASE("every JCS test file canonicalizes to the expected bytes") {
+    int cases = 0;
+    for (const auto& entry : fs::directory_iterator(jcs_dir() / "input")) {
+        const std::string name = entry.path().filename().string();
+        CAPTURE(name);
+        const std::string input = worm::test::read_file(entry.path());
+        const std::string expected = worm::test::read_file(jcs_dir() / "output" / name);
+        const std::string expected_hex =
+            unhex(worm::test::read_file(jcs_dir() / "outhex" / (entry.path().stem().string() + ".txt")));
+        CHECK(expected_hex == expected);
+        const std::string got = json::canonicalize(input);
+        CHECK(got == expected);
+        // Canonical form is a fixed point.
+        CHECK(json::canonicalize(got) == expected);
+        ++cases;
+    }
+    CHECK(cases == 6);
+}
+
+TEST_CASE("number serialization: RFC 8785 Appendix B and the ES6 sample lines") {
+    for (const char* file : {"rfc8785-appendix-b.csv", "es6testfile-readme-sample.csv"}) {
+        const auto rows = number_rows(file);
+        CHECK(rows.size() >= 7);
+        for (const NumberRow& row : rows) {
+            CAPTURE(file);
+            CAPTURE(row.hex);
+            CHECK(json::format_es6_number(row.value) == row.expected);
+            // The same value inside a document.
+            rapidjson::Value v(row.value);
+            CHECK(json::canonicalize(v) == row.expected);
+            // Parsing the expected text gives back the same bits (correctly rounded parse),
+            // except -0 which ES6 prints as "0".
+            if (row.value != 0) {
+                const auto doc = json::parse_strict(row.expected);
+                REQUIRE(doc.IsNumber());
+                CHECK(std::bit_cast<std::uint64_t>(doc.GetDouble()) == std::bit_cast<std::uint64_t>(row.value));
+                CHECK(json::canonicalize(row.expected) == row.expected);
+            }
+        }
+    }
+}
+
+TEST_CASE("number serialization: NaN and Infinity rows are rejected") {
+    const auto rows = number_rows("rfc8785-appendix-b-invalid.csv");
+    CHECK(rows.size() == 2);
+    for (const NumberRow& row : rows) {
+        CAPTURE(row.expected);
+        error_of([&] { json::format_es6_number(row.value); }, ErrorCode::invalid_argument);
+        rapidjson::Document doc(rapidjson::kObjectType);
+        rapidjson::Value arr(rapidjson::kArrayType);
+        arr.PushBack(rapidjson::Value(row.value), doc.GetAllocator());
+        doc.AddMember("a", arr, doc.GetAllocator());
+        const std::string msg = error_of([&] { json::canonicalize(doc); }, ErrorCode::invalid_argument);
+        CHECK(msg.find("/a/0") != std::string::npos);
+    }
+    error_of([] { json::format_es6_number(-std::numeric_limits<double>::infinity()); }, ErrorCode::invalid_argument);
+}
+
+TEST_CASE("integers serialize like the double ECMAScript would hold") {
+    CHECK(json::canonicalize("1000000000000000000000") == "1e+21");
+    CHECK(json::canonicalize("100000000000000000000") == "100000000000000000000");
+    CHECK(json::canonicalize("9007199254740993") == "9007199254740992");
+    CHECK(json::canonicalize("18446744073709551615") == "18446744073709552000");
+    CHECK(json::canonicalize("-9223372036854775808") == "-9223372036854776000");
+    CHECK(json::canonicalize("123456789012345678901234567890") == "1.2345678901234568e+29");
+    CHECK(json::canonicalize("-0") == "0");
+    CHECK(json::canonicalize("-0.0") == "0");
+    CHECK(json::canonicalize("[1E2,1.5e-7,0.1,100e-2]") == "[100,1.5e-7,0.1,1]");
+    // Values built in code, stored as int64/uint64 by RapidJSON.
+    CHECK(json::canonicalize(rapidjson::Value(std::int64_t{1} << 62)) == "4611686018427388000");
+    CHECK(json::canonicalize(rapidjson::Value(std::uint64_t{18446744073709551615ULL})) == "18446744073709552000");
+    CHECK(json::canonicalize(rapidjson::Value(-42)) == "-42");
+    // Integers that fit stay exact in the DOM and in the pretty form.
+    const auto doc = json::parse_strict("9007199254740993");
+    CHECK(doc.IsUint64());
+    CHECK(doc.GetUint64() == 9007199254740993ULL);
+    CHECK(json::to_pretty(doc) == "9007199254740993");
+}
+
+TEST_CASE("numbers outside the double range") {
+    CHECK(parse_error("[1e400]").find("double") != std::string::npos);
+    CHECK(parse_error("-1e309").find("double") != std::string::npos);
+    CHECK(json::canonicalize("1e-400") == "0");
+    CHECK(json::canonicalize("4.9e-324") == "5e-324");
+}
+
+TEST_CASE("keys are sorted by UTF-16 code units, not UTF-8 bytes") {
+    // U+E000 sorts before U+1F600 in UTF-8 (EE.. < F0..) but after it in UTF-16 (E000 > D83D).
+    const std::string text = "{\"\xEE\x80\x80\":1,\"\xF0\x9F\x98\x80\":2,\"a\":3}";
+    CHECK(json::canonicalize(text) == "{\"a\":3,\"\xF0\x9F\x98\x80\":2,\"\xEE\x80\x80\":1}");
+}
+
+TEST_CASE("string escaping is minimal") {
+    CHECK(json::canonicalize(R"(["\u0000\u001f\u007f\/\b\f\n\r\t\"\\", "\u00e9\u20ac"])") ==
+          "[\"\\u0000\\u001f\x7f/\\b\\f\\n\\r\\t\\\"\\\\\",\"\xC3\xA9\xE2\x82\xAC\"]");
+    // NUL inside keys and values survives (RapidJSON keeps lengths).
+    CHECK(json::canonicalize(R"({"a\u0000b":"x\u0000"})") == "{\"a\\u0000b\":\"x\\u0000\"}");
+}
+
+TEST_CASE("duplicate keys are rejected at any depth") {
+    std::string msg = parse_error(R"({"a":1,"a":2})");
+    CHECK(msg.find("input.json") == 0);
+    CHECK(msg.find("duplicate key \"a\"") != std::string::npos);
+    msg = parse_error(R"({"x":{"y":{"b":1,"c":2,"b":3}}})");
+    CHECK(msg.find("duplicate key \"b\" at /x/y (byte") != std::string::npos);
+    msg = parse_error(R"({"list":[{"k":1},{"k":1,"k":1}]})");
+    CHECK(msg.find("duplicate key \"k\" at /list/1") != std::string::npos);
+    // The same key in sibling objects is fine.
+    CHECK(json::canonicalize(R"([{"k":1},{"k":1}])") == R"([{"k":1},{"k":1}])");
+    // A document built in code with a duplicate member cannot be canonicalized.
+    rapidjson::Document doc(rapidjson::kObjectType);
+    doc.AddMember("a", 1, doc.GetAllocator());
+    doc.AddMember("a", 2, doc.GetAllocator());
+    msg = error_of([&] { json::canonicalize(doc); }, ErrorCode::invalid_argument);
+    CHECK(msg.find("duplicate key \"a\"") != std::string::npos);
+}
+
+TEST_CASE("invalid UTF-8 and lone surrogates are rejected") {
+    const std::vector<std::string> bad = {
+        "\"\xC0\x80\"",                  // overlong NUL
+        "\"\xE0\x80\xAF\"",              // overlong '/'
+        "\"\xED\xA0\x80\"",              // encoded surrogate U+D800
+        "\"\xF4\x90\x80\x80\"",          // above U+10FFFF
+        "\"\xE2\x82\"",                  // truncated
+        "\"\x80\"",                      // lone continuation byte
+        "\"\xFF\"",                      // never valid
+        "{\"\xC3\x28\":1}",              // bad key
+        R"("\ud800")",                   // lone high surrogate escape
+        R"("\udc00")",                   // lone low surrogate escape
+        R"("\ud800\u0041")",             // high surrogate followed by a non-surrogate
+        R"({"\udfff":1})",               // in a key
+    };
+    for (const std::string& text : bad) {
+        CAPTURE(text);
+        parse_error(text);
+    }
+    CHECK(parse_error(R"({"k":["ok","\udc00"]})").find("at /k/1") != std::string::npos);
+    // A proper surrogate pair is fine.
+    CHECK(json::canonicalize(R"("\ud83d\ude02")") == "\"\xF0\x9F\x98\x82\"");
+    // Invalid UTF-8 put into a DOM in code is refused by the serializers too.
+    rapidjson::Document doc(rapidjson::kObjectType);
+    doc.AddMember("s", rapidjson::Value("\xC0\x80", doc.GetAllocator()), doc.GetAllocator());
+    CHECK(error_of([&] { json::canonicalize(doc); }, ErrorCode::invalid_argument).find("/s") != std::string::npos);
+}
+
+TEST_CASE("NaN, Infinity, trailing garbage and other malformed input are rejected") {
+    for (const std::string text : {"NaN", "[Infinity]", "-Infinity", "{} x", "{}{}", "", "   ", "[1,]", "{\"a\" 1}",
+                                   "01", "[.5]", "'a'", "{a:1}", "[1] // c"}) {
+        CAPTURE(text);
+        parse_error(text);
+    }
+    // A NUL byte would end RapidJSON's input early; what follows must not be ignored.
+    CHECK(parse_error(std::string("{}\0{\"x\":1}", 10)).find("NUL") != std::string::npos);
+    const std::string msg = parse_error("{\"a\":{\"b\":[1,2,}}");
+    CHECK(msg.find("input.json: ") == 0);
+    CHECK(msg.find("(byte ") != std::string::npos);
+}
+
+TEST_CASE("deep nesting is bounded, never a stack overflow") {
+    const auto nested = [](int depth) { return std::string(static_cast<std::size_t>(depth), '[') +
+                                               std::string(static_cast<std::size_t>(depth), ']'); };
+    CHECK(json::canonicalize(nested(json::kMaxDepth)) == nested(json::kMaxDepth));
+    CHECK(parse_error(nested(json::kMaxDepth + 1)).find("nesting deeper than") != std::string::npos);
+    CHECK(parse_error(nested(200000)).find("nesting deeper than") != std::string::npos);
+    std::string objects;
+    for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
+    CHECK(parse_error(objects).find("nesting deeper than") != std::string::npos);
+
+    // A DOM built in code deeper than the limit is refused by the serializer.
+    rapidjson::Document doc(rapidjson::kArrayType);
+    rapidjson::Value inner(rapidjson::kArrayType);
+    for (int i = 0; i < json::kMaxDepth + 5; ++i) {
+        rapidjson::Value outer(rapidjson::kArrayType);
+        outer.PushBack(inner, doc.GetAllocator());
+        inner = outer;
+    }
+    doc.PushBack(inner, doc.GetAllocator());
+    error_of([&] { json::canonicalize(doc); }, ErrorCode::invalid_argument);
+}
+
+TEST_CASE("to_pretty keeps document order, indents by two, keeps UTF-8 raw and round-trips") {
+    const std::string text = R"({"b":[1,{"z":null,"y":true}],"a":"caf\u00e9","e":{},"f":[],"n":0.5})";
+    const auto doc = json::parse_strict(text);
+    const std::string pretty = json::to_pretty(doc);
+    CHECK(pretty ==
+          "{\n  \"b\": [\n    1,\n    {\n      \"z\": null,\n      \"y\": true\n    }\n  ],\n"
+          "  \"a\": \"caf\xC3\xA9\",\n  \"e\": {},\n  \"f\": [],\n  \"n\": 0.5\n}");
+    CHECK(json::canonicalize(pretty) == json::canonicalize(text));
+    CHECK(json::to_compact(doc) == R"({"b":[1,{"z":null,"y":true}],"a":"café","e":{},"f":[],"n":0.5})");
+}
+
+TEST_CASE("member helpers name the JSON pointer") {
+    const auto doc = json::parse_strict(R"({"execution":{"operator":5,"start":"x"},"list":[]})");
+    const auto& exec = json::require_object(doc, "execution", "");
+    CHECK(json::require_string(exec, "start", "/execution") == "x");
+    std::string msg = error_of([&] { json::require_string(exec, "operator", "/execution"); },
+                               ErrorCode::invalid_argument);
+    CHECK(msg == "/execution/operator: must be a string, got integer");
+    msg = error_of([&] { json::require_member(exec, "timestamp_end", "/execution", ErrorCode::schema); },
+                   ErrorCode::schema);
+    CHECK(msg == "/execution/timestamp_end: missing");
+    msg = error_of([&] { json::require_object(doc, "list", ""); }, ErrorCode::invalid_argument);
+    CHECK(msg == "/list: must be an object, got array");
+    CHECK(json::pointer_append("/a", "b/c~d") == "/a/b~1c~0d");
+    CHECK(json::find_member(doc, "nope") == nullptr);
+}
