@@ -1,0 +1,90 @@
+// storage/local.hpp: LocalWormStore, the embedded write-once store (no S3 needed).
+//
+// It keeps S3 Object Lock semantics on a local directory, so evidence written on a
+// laptop follows the same rules as evidence in a locked bucket:
+//   - every put creates a new version; get/head/list see the latest one;
+//   - a version under retention (until retain_until) or legal hold cannot be deleted,
+//     and a put to a key whose latest version is locked is refused (object_locked):
+//     evidence is never shadowed;
+//   - COMPLIANCE retention can only be extended; GOVERNANCE retention can be shortened
+//     or cleared, and its versions deleted, only with bypass_governance;
+//   - remove() without a version id writes a delete marker (as a versioned bucket does)
+//     and is refused while the latest version is locked; remove() with a version id
+//     deletes that version (or delete marker) for good;
+//   - reads recompute SHA-256 and throw Error(integrity) when the bytes on disk differ
+//     from what the sidecar recorded.
+//
+// On disk (root is created if missing):
+//   root/versions/<key segments>/@v/<version>.body  immutable body, mode 0444
+//   root/versions/<key segments>/@v/<version>.json  metadata sidecar, mode 0444; the commit point
+//   root/objects/<key>                             the latest live body (a hard link), for humans
+//   root/tmp/                                      bodies being written before they are committed
+//   root/.lock                                     flock() taken around every read-modify-write
+// A body is written and fsynced before its sidecar is renamed into place, and the sidecar
+// names the body and its SHA-256, so a crash leaves at worst an unreferenced body or temp
+// file, which reads and lists ignore. Key segments starting with '@' are stored as "@@...",
+// so no key can collide with the store's own "@v" directories. Symbolic links inside the
+// store are never followed: a key that would pass one throws Error(storage).
+// objects/ mirrors keys as files, so a key cannot be both an object and a "folder" of
+// another object ("a" and "a/b"): the second put throws Error(already_exists).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm {
+
+struct VersionSummary {
+    std::string version_id;
+    bool delete_marker = false;
+    bool is_latest = false;
+    std::uint64_t size = 0;
+    TimePoint last_modified{};
+};
+
+class LocalWormStore final : public ObjectStore {
+public:
+    // The clock decides when retention has passed; it must outlive the store.
+    explicit LocalWormStore(std::filesystem::path root, const Clock& clock = system_clock());
+
+    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
+    std::string get(const std::string& key, const GetOptions& options = {}) override;
+    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
+                           const GetOptions& options = {}) override;
+    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
+    // Keys in byte-wise lexicographic order; max_keys is capped at 1000 as S3 does, and
+    // common prefixes count towards it. The continuation token is opaque.
+    ListPage list(const ListOptions& options) override;
+    void remove(const std::string& key, const DeleteOptions& options = {}) override;
+
+    std::optional<Retention> get_retention(const std::string& key,
+                                           const std::optional<std::string>& version_id = std::nullopt) override;
+    void put_retention(const std::string& key, const Retention& retention,
+                       const RetentionOptions& options = {}) override;
+    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
+    void put_legal_hold(const std::string& key, bool on,
+                        const std::optional<std::string>& version_id = std::nullopt) override;
+
+    // "file:///root/objects/<key>", percent-encoded.
+    std::string uri(const std::string& key) const override;
+
+    // Not in ObjectStore (S3 spells these differently):
+    // every version and delete marker of a key, newest first; Error(not_found) if none.
+    std::vector<VersionSummary> list_versions(const std::string& key);
+    // Removes a GOVERNANCE retention (needs bypass_governance); COMPLIANCE -> object_locked.
+    void clear_retention(const std::string& key, const RetentionOptions& options);
+
+    const std::filesystem::path& root() const noexcept { return root_; }
+
+private:
+    std::filesystem::path root_;
+    const Clock& clock_;
+};
+
+}  // namespace worm

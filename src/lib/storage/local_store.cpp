@@ -1,0 +1,721 @@
+// LocalWormStore: S3 Object Lock semantics on a local directory (see storage/local.hpp).
+#include "worm/storage/local.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <random>
+
+#include "local_store_detail.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/storage/keys.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+namespace {
+
+constexpr std::string_view versions_dir_name = "@v";
+// Leaves room for the "@" escape within the usual 255-byte file name limit.
+constexpr std::size_t max_segment_bytes = 254;
+constexpr int max_list_keys = 1000;
+
+std::vector<std::string> key_segments(std::string_view key) {
+    std::vector<std::string> segments;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = key.find('/', start);
+        segments.emplace_back(key.substr(start, end == std::string_view::npos ? end : end - start));
+        if (end == std::string_view::npos) return segments;
+        start = end + 1;
+    }
+}
+
+void validate_local_key(std::string_view key) {
+    validate_object_key(key);
+    for (const auto& segment : key_segments(key))
+        if (segment.size() > max_segment_bytes)
+            throw Error(ErrorCode::invalid_argument,
+                        "invalid object key " + quote_key(key) + ": the local store keeps keys as paths, and a "
+                        "path segment may hold at most " + std::to_string(max_segment_bytes) + " bytes");
+}
+
+// Key segments starting with '@' get another '@', so "@v" can only be the store's own.
+std::string escape_segment(const std::string& segment) { return segment.front() == '@' ? "@" + segment : segment; }
+std::optional<std::string> unescape_segment(const std::string& name) {
+    if (name.empty() || name.front() != '@') return name;
+    if (name.size() > 1 && name[1] == '@') return name.substr(1);
+    return std::nullopt;  // the store's own "@v", or something that is not a key
+}
+
+std::vector<std::string> version_path(std::string_view key) {
+    std::vector<std::string> names;
+    for (const auto& segment : key_segments(key)) names.push_back(escape_segment(segment));
+    names.emplace_back(versions_dir_name);
+    return names;
+}
+
+// Version ids are 20 decimal digits of microseconds since the epoch, '-', and 8 hex
+// digits: they sort in the order the versions were written.
+bool is_version_id(std::string_view v) {
+    if (v.size() != 29 || v[20] != '-') return false;
+    for (std::size_t i = 0; i < 20; ++i)
+        if (v[i] < '0' || v[i] > '9') return false;
+    for (std::size_t i = 21; i < 29; ++i)
+        if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f'))) return false;
+    return true;
+}
+
+std::string new_version_id(TimePoint now, const std::vector<std::string>& existing) {
+    static thread_local std::mt19937 rng{std::random_device{}()};
+    const auto since_epoch = std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+    std::uint64_t micros = since_epoch > 0 ? static_cast<std::uint64_t>(since_epoch) : 0;
+    if (!existing.empty()) {
+        // Strictly after the newest version, even when the clock stands still or went back.
+        const std::uint64_t newest = std::stoull(existing.back().substr(0, 20));
+        micros = std::max(micros, newest + 1);
+    }
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%020" PRIu64 "-%08" PRIx32, micros, static_cast<std::uint32_t>(rng()));
+    return buf;
+}
+
+void check_version_id(const std::string& key, const std::string& version_id) {
+    if (!is_version_id(version_id))
+        throw Error(ErrorCode::not_found, "no version '" + version_id + "' of key " + quote_key(key));
+}
+
+// S3 keeps retention dates in milliseconds; so do the sidecars, and comparisons.
+TimePoint to_millis(TimePoint t) { return std::chrono::floor<std::chrono::milliseconds>(t); }
+
+bool retention_active(const Sidecar& s, TimePoint now) { return s.retention && s.retention->retain_until > now; }
+bool is_locked(const Sidecar& s, TimePoint now) { return s.legal_hold || retention_active(s, now); }
+
+std::string describe_lock(const Sidecar& s, TimePoint now) {
+    std::string what;
+    if (retention_active(s, now))
+        what = std::string(to_string(s.retention->mode)) + " retention until " +
+               format_rfc3339_millis(s.retention->retain_until);
+    if (s.legal_hold) what += what.empty() ? "a legal hold" : " and a legal hold";
+    return what;
+}
+
+std::string etag_of(const std::string& sha256_hex) { return "\"" + sha256_hex + "\""; }
+
+ObjectInfo to_info(const Sidecar& s) {
+    return ObjectInfo{.key = s.key,
+                      .size = s.size,
+                      .etag = etag_of(s.sha256_hex),
+                      .sha256_hex = s.sha256_hex,
+                      .content_type = s.content_type,
+                      .metadata = s.metadata,
+                      .retention = s.retention,
+                      .legal_hold = s.legal_hold,
+                      .version_id = s.version_id,
+                      .last_modified = s.last_modified};
+}
+
+std::string percent_encode_path(std::string_view s) {
+    static const char digits[] = "0123456789ABCDEF";
+    std::string out;
+    for (const char ch : s) {
+        const unsigned char c = static_cast<unsigned char>(ch);
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+            c == '_' || c == '~' || c == '/') {
+            out += ch;
+        } else {
+            out += '%';
+            out += digits[c >> 4];
+            out += digits[c & 0xF];
+        }
+    }
+    return out;
+}
+
+// Everything the store knows about one key, read under the store lock.
+struct KeyState {
+    fs::path dir;                       // root/versions/<key>/@v
+    std::vector<std::string> versions;  // oldest first
+};
+
+// Closes a descriptor at scope exit.
+struct FdGuard {
+    int fd = -1;
+    ~FdGuard() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+}  // namespace
+
+// ---- the store's private operations, kept out of the public header ----------------
+
+struct LocalOps {
+    const fs::path& root;
+    const Clock& clock;
+
+    fs::path objects() const { return root / "objects"; }
+    fs::path versions() const { return root / "versions"; }
+    fs::path lock_file() const { return root / ".lock"; }
+
+    std::optional<KeyState> key_state(const std::string& key, bool create) const {
+        const auto dir = walk_dirs(versions(), version_path(key), create, key);
+        if (!dir) return std::nullopt;
+        KeyState state{*dir, {}};
+        for (const auto& name : list_directory(*dir)) {
+            // Anything else (temp files of an interrupted write, orphan bodies) is ignored.
+            if (name.size() == 34 && name.ends_with(".json") && is_version_id(name.substr(0, 29)))
+                state.versions.push_back(name.substr(0, 29));
+        }
+        std::sort(state.versions.begin(), state.versions.end());
+        return state;
+    }
+
+    Sidecar load(const KeyState& state, const std::string& key, const std::string& version_id) const {
+        const fs::path path = state.dir / (version_id + ".json");
+        const auto json = read_file_nofollow(path);
+        if (!json) throw Error(ErrorCode::not_found, "no version " + version_id + " of key " + quote_key(key));
+        return sidecar_from_json(*json, key, version_id);
+    }
+
+    void save(const KeyState& state, const Sidecar& sidecar) const {
+        write_file_atomic(state.dir / (sidecar.version_id + ".json"), sidecar_to_json(sidecar),
+                          WriteOptions{.mode = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read});
+    }
+
+    [[noreturn]] void no_such_key(const std::string& key) const {
+        throw Error(ErrorCode::not_found, "no object " + quote_key(key) + " in the store at " + root.string());
+    }
+
+    // The version a call addresses: the given one, or the latest. Delete markers are
+    // not objects: they count as not found unless allow_marker.
+    std::pair<KeyState, Sidecar> resolve(const std::string& key, const std::optional<std::string>& version_id,
+                                         bool allow_marker = false) const {
+        auto state = key_state(key, false);
+        if (!state || state->versions.empty()) no_such_key(key);
+        if (version_id) {
+            check_version_id(key, *version_id);
+            Sidecar s = load(*state, key, *version_id);
+            if (s.delete_marker && !allow_marker)
+                throw Error(ErrorCode::not_found,
+                            "version " + *version_id + " of key " + quote_key(key) + " is a delete marker");
+            return {std::move(*state), std::move(s)};
+        }
+        Sidecar s = load(*state, key, state->versions.back());
+        if (s.delete_marker && !allow_marker) no_such_key(key);
+        return {std::move(*state), std::move(s)};
+    }
+
+    // A put must be able to mirror the key under objects/: no file where a folder of
+    // the key should be, and no folder where the key's file should be.
+    void check_view_free(const std::string& key) const {
+        auto segments = key_segments(key);
+        const std::string name = segments.back();
+        segments.pop_back();
+        const auto parent = walk_dirs(objects(), segments, false, key);
+        if (parent && entry_type(*parent / name) == EntryType::directory)
+            throw Error(ErrorCode::already_exists, "key " + quote_key(key) +
+                                                       " is a folder of other objects in the local store, "
+                                                       "so it cannot also be an object");
+    }
+
+    // Points objects/<key> at the latest live body, or removes it. The mirror is a
+    // convenience for humans: reads never use it, and a key it cannot hold (a folder
+    // is in the way) is simply not mirrored.
+    void refresh_view(const std::string& key, const KeyState& state) const {
+        auto segments = key_segments(key);
+        const std::string name = segments.back();
+        segments.pop_back();
+        std::optional<Sidecar> live;
+        if (!state.versions.empty()) {
+            Sidecar latest = load(state, key, state.versions.back());
+            if (!latest.delete_marker) live = std::move(latest);
+        }
+        std::optional<fs::path> parent;
+        try {
+            parent = walk_dirs(objects(), segments, live.has_value(), key);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::already_exists) throw;
+            return;
+        }
+        if (!parent) return;
+        const fs::path target = *parent / name;
+        const EntryType type = entry_type(target);
+        if (type == EntryType::directory) return;
+        if (live) {
+            static thread_local std::mt19937_64 rng{std::random_device{}()};
+            const fs::path tmp = *parent / ("." + name.substr(0, 200) + ".tmp-" + std::to_string(rng()));
+            const fs::path body = state.dir / (live->version_id + ".body");
+            if (::link(body.c_str(), tmp.c_str()) != 0)
+                throw Error(ErrorCode::io, "cannot link " + body.string() + ": " + std::strerror(errno));
+            if (::rename(tmp.c_str(), target.c_str()) != 0) {
+                const int err = errno;
+                ::unlink(tmp.c_str());
+                throw Error(ErrorCode::io, "cannot rename into place " + target.string() + ": " + std::strerror(err));
+            }
+            fsync_directory(*parent);
+        } else {
+            if (type != EntryType::missing && ::unlink(target.c_str()) != 0 && errno != ENOENT)
+                throw Error(ErrorCode::io, "cannot remove " + target.string() + ": " + std::strerror(errno));
+            prune_empty(objects(), segments);
+        }
+    }
+
+    // Removes now-empty directories base/segments... from the deepest up.
+    static void prune_empty(const fs::path& base, std::vector<std::string> segments) {
+        while (!segments.empty()) {
+            fs::path dir = base;
+            for (const auto& s : segments) dir /= s;
+            if (::rmdir(dir.c_str()) != 0) return;  // not empty (or gone): stop
+            segments.pop_back();
+        }
+    }
+
+    void forget_key_if_empty(const std::string& key, const KeyState& state) const {
+        if (!state.versions.empty()) return;
+        // Only the store's own leftovers may remain in an empty @v: remove them first.
+        for (const auto& name : list_directory(state.dir)) ::unlink((state.dir / name).c_str());
+        auto names = version_path(key);
+        prune_empty(versions(), names);
+    }
+};
+
+// ---- construction ----------------------------------------------------------------
+
+LocalWormStore::LocalWormStore(fs::path root, const Clock& clock) : clock_(clock) {
+    if (root.empty()) throw Error(ErrorCode::invalid_argument, "local store root directory is empty");
+    std::error_code ec;
+    fs::create_directories(root, ec);
+    if (ec) throw Error(ErrorCode::io, "cannot create store directory " + root.string() + ": " + ec.message());
+    root_ = fs::canonical(root, ec);
+    if (ec) throw Error(ErrorCode::io, "cannot resolve store directory " + root.string() + ": " + ec.message());
+    for (const char* sub : {"objects", "versions", "tmp"}) walk_dirs(root_, {sub}, true, "");
+}
+
+// ---- writes ----------------------------------------------------------------------
+
+PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const PutOptions& options) {
+    validate_local_key(key);
+    const TimePoint now = clock_.now();
+    options.validate(now);
+    if (options.encryption.kind != ServerSideEncryption::Kind::none)
+        throw Error(ErrorCode::invalid_argument, "the local store cannot apply server-side encryption (key " +
+                                                     quote_key(key) + ")");
+    const LocalOps ops{root_, clock_};
+
+    // The body is copied and hashed before the lock is taken: a big file does not
+    // hold up other writers. Until it is committed, it is only a temp file in tmp/.
+    const StagedBody staged = stage_body(root_ / "tmp", body, true);
+    fs::path uncommitted = staged.path;
+    struct Cleanup {
+        fs::path* path;
+        ~Cleanup() {
+            if (!path->empty()) ::unlink(path->c_str());
+        }
+    } cleanup{&uncommitted};
+
+    if (options.sha256_hex) {
+        std::string expected = *options.sha256_hex;
+        std::transform(expected.begin(), expected.end(), expected.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (expected != staged.sha256_hex)
+            throw Error(ErrorCode::integrity, "body of key " + quote_key(key) + " has sha256 " + staged.sha256_hex +
+                                                  ", not the " + expected + " the caller gave");
+    }
+
+    StoreLock lock(ops.lock_file(), true);
+    ops.check_view_free(key);
+    KeyState state = *ops.key_state(key, true);
+    if (!state.versions.empty()) {
+        const Sidecar latest = ops.load(state, key, state.versions.back());
+        if (!latest.delete_marker) {
+            if (options.if_none_match)
+                throw Error(ErrorCode::already_exists, "object " + quote_key(key) + " already exists");
+            if (is_locked(latest, now))
+                throw Error(ErrorCode::object_locked, "object " + quote_key(key) + " is locked (version " +
+                                                          latest.version_id + " is under " +
+                                                          describe_lock(latest, now) +
+                                                          "); a new version would shadow it");
+        }
+    }
+
+    const std::string version_id = new_version_id(now, state.versions);
+    const fs::path body_path = state.dir / (version_id + ".body");
+    if (::rename(staged.path.c_str(), body_path.c_str()) != 0)
+        throw Error(ErrorCode::io, "cannot move body into " + body_path.string() + ": " + std::strerror(errno));
+    uncommitted = body_path;
+    fsync_directory(state.dir);
+
+    Sidecar sidecar{.key = key,
+                    .version_id = version_id,
+                    .size = staged.size,
+                    .sha256_hex = staged.sha256_hex,
+                    .content_type = options.content_type,
+                    .metadata = options.metadata,
+                    .retention = std::nullopt,
+                    .legal_hold = options.lock.legal_hold,
+                    .last_modified = to_millis(now)};
+    if (options.lock.retention)
+        sidecar.retention = Retention{options.lock.retention->mode, to_millis(options.lock.retention->retain_until)};
+    ops.save(state, sidecar);  // the commit point
+    uncommitted.clear();
+    state.versions.push_back(version_id);
+    ops.refresh_view(key, state);
+    return PutResult{.key = key, .version_id = version_id, .etag = etag_of(staged.sha256_hex),
+                     .sha256_hex = staged.sha256_hex};
+}
+
+void LocalWormStore::remove(const std::string& key, const DeleteOptions& options) {
+    validate_local_key(key);
+    const TimePoint now = clock_.now();
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), true);
+    auto [state, target] = ops.resolve(key, options.version_id, /*allow_marker=*/options.version_id.has_value());
+
+    const bool governance_only = !target.legal_hold && retention_active(target, now) &&
+                                 target.retention->mode == LockMode::governance;
+    if (!target.delete_marker && is_locked(target, now) && !(governance_only && options.bypass_governance))
+        throw Error(ErrorCode::object_locked,
+                    "cannot delete object " + quote_key(key) + " version " + target.version_id + ": it is under " +
+                        describe_lock(target, now) +
+                        (governance_only ? " (GOVERNANCE retention can be bypassed with bypass_governance)" : ""));
+
+    if (!options.version_id) {
+        // As in a versioned bucket: a delete marker hides the object; its versions stay.
+        Sidecar marker;
+        marker.key = key;
+        marker.version_id = new_version_id(now, state.versions);
+        marker.delete_marker = true;
+        marker.last_modified = to_millis(now);
+        ops.save(state, marker);
+        state.versions.push_back(marker.version_id);
+        ops.refresh_view(key, state);
+        return;
+    }
+
+    // Deleting one version for good: the sidecar goes first, so a crash leaves at
+    // worst an unreferenced body, never a sidecar without its body.
+    const fs::path sidecar_path = state.dir / (target.version_id + ".json");
+    if (::unlink(sidecar_path.c_str()) != 0)
+        throw Error(ErrorCode::io, "cannot remove " + sidecar_path.string() + ": " + std::strerror(errno));
+    fsync_directory(state.dir);
+    if (!target.delete_marker) ::unlink((state.dir / (target.version_id + ".body")).c_str());
+    std::erase(state.versions, target.version_id);
+    ops.refresh_view(key, state);
+    ops.forget_key_if_empty(key, state);
+}
+
+void LocalWormStore::put_retention(const std::string& key, const Retention& retention,
+                                   const RetentionOptions& options) {
+    validate_local_key(key);
+    const TimePoint now = clock_.now();
+    const Retention wanted{retention.mode, to_millis(retention.retain_until)};
+    if (wanted.retain_until <= now)
+        throw Error(ErrorCode::invalid_argument, "retain-until date " + format_rfc3339_millis(wanted.retain_until) +
+                                                     " for key " + quote_key(key) + " is not in the future");
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), true);
+    auto [state, sidecar] = ops.resolve(key, options.version_id);
+    if (retention_active(sidecar, now)) {
+        const Retention& current = *sidecar.retention;
+        const std::string what = "retention of object " + quote_key(key) + " version " + sidecar.version_id;
+        const bool shorter = wanted.retain_until < current.retain_until;
+        if (current.mode == LockMode::compliance) {
+            if (wanted.mode != LockMode::compliance)
+                throw Error(ErrorCode::object_locked, "COMPLIANCE " + what + " cannot be changed to GOVERNANCE");
+            if (shorter)
+                throw Error(ErrorCode::object_locked, "COMPLIANCE " + what + " can only be extended (it runs until " +
+                                                          format_rfc3339_millis(current.retain_until) + ")");
+        } else if (shorter && !options.bypass_governance) {
+            throw Error(ErrorCode::object_locked, "shortening GOVERNANCE " + what + " (until " +
+                                                      format_rfc3339_millis(current.retain_until) +
+                                                      ") needs bypass_governance");
+        }
+    }
+    sidecar.retention = wanted;
+    ops.save(state, sidecar);
+}
+
+void LocalWormStore::clear_retention(const std::string& key, const RetentionOptions& options) {
+    validate_local_key(key);
+    const TimePoint now = clock_.now();
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), true);
+    auto [state, sidecar] = ops.resolve(key, options.version_id);
+    if (!sidecar.retention) return;
+    if (retention_active(sidecar, now)) {
+        const std::string what = "retention of object " + quote_key(key) + " version " + sidecar.version_id;
+        if (sidecar.retention->mode == LockMode::compliance)
+            throw Error(ErrorCode::object_locked, "COMPLIANCE " + what + " cannot be removed");
+        if (!options.bypass_governance)
+            throw Error(ErrorCode::object_locked, "removing GOVERNANCE " + what + " needs bypass_governance");
+    }
+    sidecar.retention.reset();
+    ops.save(state, sidecar);
+}
+
+void LocalWormStore::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
+    validate_local_key(key);
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), true);
+    auto [state, sidecar] = ops.resolve(key, version_id);
+    if (sidecar.legal_hold == on) return;
+    sidecar.legal_hold = on;
+    ops.save(state, sidecar);
+}
+
+// ---- reads -----------------------------------------------------------------------
+
+namespace {
+
+// Opens the addressed version's body under a shared lock; the descriptor stays valid
+// even if the version is deleted while it is being read.
+std::pair<Sidecar, int> open_version(const LocalOps& ops, const std::string& key,
+                                     const std::optional<std::string>& version_id) {
+    StoreLock lock(ops.lock_file(), false);
+    auto [state, sidecar] = ops.resolve(key, version_id);
+    const fs::path body = state.dir / (sidecar.version_id + ".body");
+    const int fd = open_nofollow(body);
+    if (fd < 0) {
+        if (errno == ENOENT || errno == ELOOP)
+            throw Error(ErrorCode::integrity, "object " + quote_key(key) + " version " + sidecar.version_id +
+                                                  " is damaged: its body file is missing or replaced");
+        throw Error(ErrorCode::io, "cannot open " + body.string() + ": " + std::strerror(errno));
+    }
+    return {std::move(sidecar), fd};
+}
+
+std::pair<std::uint64_t, std::uint64_t> byte_range(const std::string& key, const Sidecar& s,
+                                                   const GetOptions& options) {
+    if (!options.range) return {0, UINT64_MAX};
+    const auto [first, last] = *options.range;
+    if (first >= s.size || (last && *last < first))
+        throw Error(ErrorCode::invalid_argument, "byte range starting at " + std::to_string(first) +
+                                                     " is not satisfiable for object " + quote_key(key) + " of " +
+                                                     std::to_string(s.size) + " bytes");
+    return {first, last ? std::min(*last, s.size - 1) : UINT64_MAX};
+}
+
+void check_integrity(const std::string& key, const Sidecar& s, const StreamResult& r) {
+    if (r.size != s.size || r.sha256_hex != s.sha256_hex)
+        throw Error(ErrorCode::integrity,
+                    "object " + quote_key(key) + " version " + s.version_id + " is corrupt: its body on disk (" +
+                        std::to_string(r.size) + " bytes, sha256 " + r.sha256_hex + ") does not match its sidecar (" +
+                        std::to_string(s.size) + " bytes, sha256 " + s.sha256_hex + ")");
+}
+
+}  // namespace
+
+std::string LocalWormStore::get(const std::string& key, const GetOptions& options) {
+    validate_local_key(key);
+    const LocalOps ops{root_, clock_};
+    auto [sidecar, fd] = open_version(ops, key, options.version_id);
+    FdGuard guard{fd};
+    const auto [first, last] = byte_range(key, sidecar, options);
+    std::string out;
+    // Every byte is hashed, also outside a range: a read never returns unverified data.
+    const StreamResult r = stream_fd(fd, first, last, [&](std::string_view piece) { out.append(piece); });
+    check_integrity(key, sidecar, r);
+    return out;
+}
+
+ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& destination,
+                                       const GetOptions& options) {
+    validate_local_key(key);
+    const LocalOps ops{root_, clock_};
+    auto [sidecar, fd] = open_version(ops, key, options.version_id);
+    FdGuard guard{fd};
+    const auto [first, last] = byte_range(key, sidecar, options);
+
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
+    const fs::path tmp = dir / ("." + destination.filename().string() + ".tmp-" + std::to_string(rng()));
+    FdGuard out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+    if (out.fd < 0) throw Error(ErrorCode::io, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+    try {
+        const StreamResult r = stream_fd(fd, first, last, [&](std::string_view piece) {
+            while (!piece.empty()) {
+                const ssize_t n = ::write(out.fd, piece.data(), piece.size());
+                if (n < 0 && errno == EINTR) continue;
+                if (n < 0) throw Error(ErrorCode::io, "cannot write " + tmp.string() + ": " + std::strerror(errno));
+                piece.remove_prefix(static_cast<std::size_t>(n));
+            }
+        });
+        check_integrity(key, sidecar, r);  // before the file appears under its name
+        if (::fsync(out.fd) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
+        const int closing = out.fd;
+        out.fd = -1;
+        if (::close(closing) != 0) throw Error(ErrorCode::io, "cannot close " + tmp.string() + ": " + std::strerror(errno));
+        if (::rename(tmp.c_str(), destination.c_str()) != 0)
+            throw Error(ErrorCode::io, "cannot rename into place " + destination.string() + ": " + std::strerror(errno));
+    } catch (...) {
+        ::unlink(tmp.c_str());
+        throw;
+    }
+    fsync_directory(dir);
+    return to_info(sidecar);
+}
+
+ObjectInfo LocalWormStore::head(const std::string& key, const std::optional<std::string>& version_id) {
+    validate_local_key(key);
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), false);
+    return to_info(ops.resolve(key, version_id).second);
+}
+
+std::optional<Retention> LocalWormStore::get_retention(const std::string& key,
+                                                       const std::optional<std::string>& version_id) {
+    return head(key, version_id).retention;
+}
+
+bool LocalWormStore::get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
+    return head(key, version_id).legal_hold;
+}
+
+std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key) {
+    validate_local_key(key);
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), false);
+    const auto state = ops.key_state(key, false);
+    if (!state || state->versions.empty()) ops.no_such_key(key);
+    std::vector<VersionSummary> out;
+    for (auto it = state->versions.rbegin(); it != state->versions.rend(); ++it) {
+        const Sidecar s = ops.load(*state, key, *it);
+        out.push_back(VersionSummary{.version_id = s.version_id,
+                                     .delete_marker = s.delete_marker,
+                                     .is_latest = it == state->versions.rbegin(),
+                                     .size = s.size,
+                                     .last_modified = s.last_modified});
+    }
+    return out;
+}
+
+// ---- listing ---------------------------------------------------------------------
+
+namespace {
+
+// Every key with a version directory below dir whose keys could start with prefix.
+void collect_keys(const fs::path& dir, const std::string& key_path, const std::string& prefix,
+                  std::vector<std::string>& keys) {
+    for (const auto& name : list_directory(dir)) {
+        if (entry_type(dir / name) != EntryType::directory) continue;  // no symlinks, no stray files
+        if (name == versions_dir_name) {
+            if (!key_path.empty()) {
+                std::string key = key_path.substr(0, key_path.size() - 1);
+                if (key.starts_with(prefix)) keys.push_back(std::move(key));
+            }
+            continue;
+        }
+        const auto segment = unescape_segment(name);
+        if (!segment) continue;
+        const std::string child = key_path + *segment + "/";
+        if (child.starts_with(prefix) || prefix.starts_with(child)) collect_keys(dir / name, child, prefix, keys);
+    }
+}
+
+}  // namespace
+
+ListPage LocalWormStore::list(const ListOptions& options) {
+    if (options.max_keys < 0) throw Error(ErrorCode::invalid_argument, "max_keys must not be negative");
+    const int max_keys = std::min(options.max_keys, max_list_keys);
+    const std::string& prefix = options.prefix;
+    const std::string& delimiter = options.delimiter;
+
+    // The token names the last entry returned: 'K' + key, or 'P' + common prefix.
+    char token_kind = 0;
+    std::string token_value;
+    if (!options.continuation_token.empty()) {
+        std::string decoded;
+        try {
+            decoded = base64_decode(options.continuation_token);
+        } catch (const Error&) {
+        }
+        if (decoded.size() < 2 || (decoded[0] != 'K' && decoded[0] != 'P'))
+            throw Error(ErrorCode::invalid_argument, "continuation token is not one this store issued");
+        token_kind = decoded[0];
+        token_value = decoded.substr(1);
+    }
+
+    const LocalOps ops{root_, clock_};
+    StoreLock lock(ops.lock_file(), false);
+
+    // Start at the deepest directory the prefix names in full; filter the rest.
+    std::vector<std::string> keys;
+    {
+        std::vector<std::string> dirs;
+        std::string key_path;
+        bool listable = true;
+        std::size_t start = 0;
+        for (std::size_t slash; (slash = prefix.find('/', start)) != std::string::npos; start = slash + 1) {
+            const std::string segment = prefix.substr(start, slash - start);
+            // No stored key has an empty, "." or ".." segment.
+            if (segment.empty() || segment == "." || segment == "..") listable = false;
+            if (!listable) break;
+            dirs.push_back(escape_segment(segment));
+            key_path += segment + "/";
+        }
+        std::optional<fs::path> dir;
+        if (listable) {
+            try {
+                dir = walk_dirs(ops.versions(), dirs, false, prefix);
+            } catch (const Error&) {
+                dir.reset();  // a symlink or a stray file where a folder would be: nothing listable there
+            }
+        }
+        if (dir) collect_keys(*dir, key_path, prefix, keys);
+    }
+    std::sort(keys.begin(), keys.end());
+
+    ListPage page;
+    if (max_keys == 0) return page;
+    std::string last_entry;  // 'K' + key or 'P' + common prefix, as the token spells it
+    int emitted = 0;
+    for (const auto& key : keys) {
+        if (token_kind == 'K' && key <= token_value) continue;
+        if (token_kind == 'P' && (key <= token_value || key.starts_with(token_value))) continue;
+        std::string common;
+        if (!delimiter.empty()) {
+            const std::size_t pos = key.find(delimiter, prefix.size());
+            if (pos != std::string::npos) common = key.substr(0, pos + delimiter.size());
+        }
+        if (!common.empty() && last_entry == "P" + common) continue;
+        // Only keys whose latest version is not a delete marker are listed.
+        const auto state = ops.key_state(key, false);
+        if (!state || state->versions.empty()) continue;
+        const Sidecar latest = ops.load(*state, key, state->versions.back());
+        if (latest.delete_marker) continue;
+        if (emitted == max_keys) {
+            page.next_continuation_token = base64_encode(last_entry);
+            break;
+        }
+        ++emitted;
+        if (!common.empty()) {
+            page.common_prefixes.push_back(common);
+            last_entry = "P" + common;
+        } else {
+            page.objects.push_back(ObjectSummary{.key = key,
+                                                 .size = latest.size,
+                                                 .etag = etag_of(latest.sha256_hex),
+                                                 .last_modified = latest.last_modified});
+            last_entry = "K" + key;
+        }
+    }
+    return page;
+}
+
+std::string LocalWormStore::uri(const std::string& key) const {
+    validate_local_key(key);
+    return "file://" + percent_encode_path((root_ / "objects").string() + "/" + key);
+}
+
+}  // namespace worm

@@ -1,0 +1,76 @@
+// open_store: a store from a URL. file: URLs open a LocalWormStore; s3:// and
+// mcp+http(s):// are wired in by their own stores.
+#include <algorithm>
+#include <cctype>
+
+#include "worm/error.hpp"
+#include "worm/storage.hpp"
+#include "worm/storage/local.hpp"
+
+namespace worm {
+
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+std::string percent_decode(std::string_view text, std::string_view url) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '%') {
+            out += text[i];
+            continue;
+        }
+        const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
+        const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
+        if (lo < 0) throw Error(ErrorCode::invalid_argument, "bad percent escape in store URL '" + std::string(url) + "'");
+        const char c = static_cast<char>(hi * 16 + lo);
+        if (c == '\0') throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' holds a NUL byte");
+        out += c;
+        i += 2;
+    }
+    return out;
+}
+
+// file:///abs/dir, file://localhost/abs/dir, file:/abs/dir, or file:relative/dir.
+std::filesystem::path file_url_path(std::string_view url) {
+    std::string_view rest = url.substr(5);  // after "file:"
+    if (rest.find_first_of("?#") != std::string_view::npos)
+        throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' must not have a query or fragment");
+    if (rest.starts_with("//")) {
+        rest.remove_prefix(2);
+        const std::size_t slash = rest.find('/');
+        const std::string_view host = rest.substr(0, slash);
+        if (!host.empty() && host != "localhost")
+            throw Error(ErrorCode::invalid_argument,
+                        "store URL '" + std::string(url) + "' names host '" + std::string(host) +
+                            "'; a file: store must be local (file:///dir)");
+        if (slash == std::string_view::npos)
+            throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
+        rest = rest.substr(slash);
+    }
+    const std::string path = percent_decode(rest, url);
+    if (path.empty() || path == "/")
+        throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
+    return path;
+}
+
+}  // namespace
+
+std::unique_ptr<ObjectStore> open_store(std::string_view url) {
+    const std::size_t colon = url.find(':');
+    std::string scheme(url.substr(0, colon == std::string_view::npos ? 0 : colon));
+    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (scheme == "file") return std::make_unique<LocalWormStore>(file_url_path(url));
+    if (scheme.empty())
+        throw Error(ErrorCode::invalid_argument,
+                    "store URL '" + std::string(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
+    throw Error(ErrorCode::invalid_argument, "unsupported store URL scheme '" + scheme + "' in '" + std::string(url) + "'");
+}
+
+}  // namespace worm
