@@ -1,0 +1,83 @@
+// config.hpp: the WORM upload configuration, read from the environment with the
+// agents' (seeds') variable names and defaults.
+//
+//   WORM_ENABLED                false     upload at all
+//   WORM_MODE                   proxy     proxy (MCP server holds the credentials) | direct (S3)
+//   WORM_S3_BUCKET              -         direct mode bucket (MSP_WORM_BUCKET accepted)
+//   WORM_S3_REGION / AWS_REGION us-east-1
+//   WORM_S3_PREFIX              ""        key prefix before evidence/...
+//   WORM_S3_ENDPOINT            -         else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL
+//   WORM_RETENTION_DAYS         90        below 90 refused unless WORM_ALLOW_SHORT_RETENTION=1
+//   WORM_LOCK_MODE              COMPLIANCE  | GOVERNANCE
+//   WORM_AUTO_UPLOAD            true      upload right after the pipeline signs
+//   WORM_UPLOAD_ATTEMPTS        3         tries per bundle before it is left failed
+//   WORM_SYNC_CONCURRENCY       4         bundles uploaded at once by sync
+//   WORM_SSE                    -         AES256 | aws:kms (unset: the bucket's default encryption)
+//   WORM_SSE_KMS_KEY_ID         -         with aws:kms
+//   MCP_URL, MCP_API_KEY        -         proxy mode endpoint and bearer token (a secret)
+//
+// from_env never throws: values it cannot read are collected and reported by validate(),
+// so `worm config check` can show everything that is wrong at once.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worm/storage.hpp"
+
+namespace worm {
+
+enum class WormMode { proxy, direct };
+
+std::string_view to_string(WormMode mode) noexcept;  // "proxy" / "direct"
+
+// Returns the value of an environment variable, or nullopt when it is unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+// Looks up the process environment (getenv).
+std::optional<std::string> process_env(std::string_view name);
+
+struct WormConfig {
+    static constexpr int minimum_retention_days = 90;
+    static constexpr int maximum_retention_days = 36500;  // 100 years: S3's own ceiling
+
+    bool enabled = false;
+    WormMode mode = WormMode::proxy;
+    std::string s3_bucket;
+    std::string s3_region = "us-east-1";
+    std::string s3_prefix;
+    std::string s3_endpoint;
+    int retention_days = 90;
+    bool allow_short_retention = false;
+    LockMode lock_mode = LockMode::compliance;
+    bool auto_upload = true;
+    int upload_attempts = 3;
+    int sync_concurrency = 4;
+    ServerSideEncryption encryption;  // none: send no SSE header
+    std::string mcp_url;
+    std::string mcp_api_key;  // secret: never printed (describe_masked masks it)
+
+    // Values from_env could not read, each naming the variable ("WORM_RETENTION_DAYS must be
+    // a whole number of days, got 'ninety'"). validate() reports them.
+    std::vector<std::string> problems;
+
+    // Reads the variables above through lookup (empty values count as unset).
+    static WormConfig from_env(const EnvLookup& lookup);
+    static WormConfig from_env() { return from_env(process_env); }
+
+    // Throws Error(config) listing every problem, "; "-separated. When enabled: proxy mode
+    // without MCP_URL -> "endpoint not configured ..."; direct mode without a bucket ->
+    // "bucket not configured ...". Always: retention below 90 days without
+    // allow_short_retention, out-of-range numbers, a KMS key id without aws:kms.
+    void validate() const;
+    // Every problem validate() would report (empty when valid).
+    std::vector<std::string> check() const;
+
+    // The resolved configuration as one JSON object, MCP_API_KEY and any password in
+    // MCP_URL masked, plus "problems": [...] (for `worm config check`).
+    std::string describe_masked() const;
+};
+
+}  // namespace worm

@@ -1,0 +1,217 @@
+// WormConfig from the environment (see config.hpp for the variables and defaults).
+#include "worm/config.hpp"
+
+#include <rapidjson/prettywriter.h>
+#include <rapidjson/stringbuffer.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+
+#include "worm/error.hpp"
+
+namespace worm {
+
+std::string_view to_string(WormMode mode) noexcept { return mode == WormMode::direct ? "direct" : "proxy"; }
+
+std::optional<std::string> process_env(std::string_view name) {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+}
+
+namespace {
+
+std::string lower(std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+std::string trim(std::string_view s) {
+    const auto b = s.find_first_not_of(" \t\r\n");
+    if (b == std::string_view::npos) return {};
+    const auto e = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(b, e - b + 1));
+}
+
+// Reads variables, remembering which one supplied each value, and collecting problems.
+class EnvReader {
+public:
+    EnvReader(const EnvLookup& lookup, std::vector<std::string>& problems) : lookup_(lookup), problems_(problems) {}
+
+    // The first of names that is set and not empty.
+    std::optional<std::pair<std::string, std::string>> first(std::initializer_list<const char*> names) const {
+        for (const char* name : names)
+            if (auto v = lookup_(name)) {
+                std::string t = trim(*v);
+                if (!t.empty()) return std::make_pair(std::string(name), t);
+            }
+        return std::nullopt;
+    }
+
+    void read_bool(const char* name, bool& out) {
+        const auto v = first({name});
+        if (!v) return;
+        const std::string t = lower(v->second);
+        if (t == "1" || t == "true" || t == "yes" || t == "on") out = true;
+        else if (t == "0" || t == "false" || t == "no" || t == "off") out = false;
+        else problems_.push_back(std::string(name) + " must be true or false (1/0, yes/no, on/off), got '" + v->second + "'");
+    }
+
+    void read_int(const char* name, int& out, const char* unit) {
+        const auto v = first({name});
+        if (!v) return;
+        int value = 0;
+        const auto* b = v->second.data();
+        const auto* e = b + v->second.size();
+        const auto [end, ec] = std::from_chars(b, e, value);
+        if (ec != std::errc() || end != e)
+            problems_.push_back(std::string(name) + " must be a whole number of " + unit + ", got '" + v->second + "'");
+        else
+            out = value;
+    }
+
+private:
+    const EnvLookup& lookup_;
+    std::vector<std::string>& problems_;
+};
+
+// "https://user:secret@host/x" -> "https://user:****@host/x".
+std::string mask_url_password(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return url;
+    const auto host_start = scheme + 3;
+    const auto path_start = url.find('/', host_start);
+    const auto at = url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
+    if (at == std::string::npos || at < host_start) return url;
+    const auto colon = url.find(':', host_start);
+    if (colon == std::string::npos || colon > at) return url;
+    return url.substr(0, colon + 1) + "****" + url.substr(at);
+}
+
+}  // namespace
+
+WormConfig WormConfig::from_env(const EnvLookup& lookup) {
+    WormConfig c;
+    EnvReader env(lookup, c.problems);
+
+    env.read_bool("WORM_ENABLED", c.enabled);
+    if (const auto v = env.first({"WORM_MODE"})) {
+        const std::string m = lower(v->second);
+        if (m == "proxy") c.mode = WormMode::proxy;
+        else if (m == "direct") c.mode = WormMode::direct;
+        else c.problems.push_back("WORM_MODE must be proxy or direct, got '" + v->second + "'");
+    }
+    if (const auto v = env.first({"WORM_S3_BUCKET", "MSP_WORM_BUCKET"})) c.s3_bucket = v->second;
+    if (const auto v = env.first({"WORM_S3_REGION", "AWS_REGION"})) c.s3_region = v->second;
+    if (const auto v = env.first({"WORM_S3_PREFIX"})) {
+        std::string p = v->second;
+        while (!p.empty() && p.back() == '/') p.pop_back();
+        while (!p.empty() && p.front() == '/') p.erase(0, 1);
+        c.s3_prefix = p;
+    }
+    if (const auto v = env.first({"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})) c.s3_endpoint = v->second;
+    env.read_int("WORM_RETENTION_DAYS", c.retention_days, "days");
+    env.read_bool("WORM_ALLOW_SHORT_RETENTION", c.allow_short_retention);
+    if (const auto v = env.first({"WORM_LOCK_MODE"})) {
+        try {
+            c.lock_mode = parse_lock_mode(v->second);
+        } catch (const Error&) {
+            c.problems.push_back("WORM_LOCK_MODE must be COMPLIANCE or GOVERNANCE, got '" + v->second + "'");
+        }
+    }
+    env.read_bool("WORM_AUTO_UPLOAD", c.auto_upload);
+    env.read_int("WORM_UPLOAD_ATTEMPTS", c.upload_attempts, "attempts");
+    env.read_int("WORM_SYNC_CONCURRENCY", c.sync_concurrency, "uploads");
+    if (const auto v = env.first({"WORM_SSE"})) {
+        const std::string s = lower(v->second);
+        if (s == "aes256") c.encryption.kind = ServerSideEncryption::Kind::aes256;
+        else if (s == "aws:kms") c.encryption.kind = ServerSideEncryption::Kind::aws_kms;
+        else if (s == "none") c.encryption.kind = ServerSideEncryption::Kind::none;
+        else c.problems.push_back("WORM_SSE must be AES256 or aws:kms, got '" + v->second + "'");
+    }
+    if (const auto v = env.first({"WORM_SSE_KMS_KEY_ID"})) c.encryption.kms_key_id = v->second;
+    if (const auto v = env.first({"MCP_URL"})) c.mcp_url = v->second;
+    if (const auto v = env.first({"MCP_API_KEY"})) c.mcp_api_key = v->second;
+    return c;
+}
+
+std::vector<std::string> WormConfig::check() const {
+    std::vector<std::string> out = problems;
+    if (enabled && mode == WormMode::proxy && mcp_url.empty())
+        out.push_back("endpoint not configured: WORM_MODE=proxy needs MCP_URL");
+    if (enabled && mode == WormMode::direct && s3_bucket.empty())
+        out.push_back("bucket not configured: WORM_MODE=direct needs WORM_S3_BUCKET (or MSP_WORM_BUCKET)");
+    if (!mcp_url.empty() && mcp_url.rfind("http://", 0) != 0 && mcp_url.rfind("https://", 0) != 0)
+        out.push_back("MCP_URL must start with http:// or https://, got '" + mask_url_password(mcp_url) + "'");
+    if (!s3_endpoint.empty() && s3_endpoint.rfind("http://", 0) != 0 && s3_endpoint.rfind("https://", 0) != 0)
+        out.push_back("the S3 endpoint must start with http:// or https://, got '" + mask_url_password(s3_endpoint) + "'");
+    if (retention_days < 1 || retention_days > maximum_retention_days)
+        out.push_back("WORM_RETENTION_DAYS must be between 1 and " + std::to_string(maximum_retention_days) +
+                      ", got " + std::to_string(retention_days));
+    else if (retention_days < minimum_retention_days && !allow_short_retention)
+        out.push_back("WORM_RETENTION_DAYS=" + std::to_string(retention_days) + " is below the " +
+                      std::to_string(minimum_retention_days) +
+                      "-day minimum for evidence; set WORM_ALLOW_SHORT_RETENTION=1 to allow it (tests only)");
+    if (upload_attempts < 1 || upload_attempts > 100)
+        out.push_back("WORM_UPLOAD_ATTEMPTS must be between 1 and 100, got " + std::to_string(upload_attempts));
+    if (sync_concurrency < 1 || sync_concurrency > 256)
+        out.push_back("WORM_SYNC_CONCURRENCY must be between 1 and 256, got " + std::to_string(sync_concurrency));
+    if (!encryption.kms_key_id.empty() && encryption.kind != ServerSideEncryption::Kind::aws_kms)
+        out.push_back("WORM_SSE_KMS_KEY_ID needs WORM_SSE=aws:kms");
+    return out;
+}
+
+void WormConfig::validate() const {
+    const auto all = check();
+    if (all.empty()) return;
+    std::string message;
+    for (const auto& p : all) message += (message.empty() ? "" : "; ") + p;
+    throw Error(ErrorCode::config, message);
+}
+
+std::string WormConfig::describe_masked() const {
+    rapidjson::StringBuffer buf;
+    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    w.SetIndent(' ', 2);
+    auto str = [&](const char* key, const std::string& value) {
+        w.Key(key);
+        w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+    };
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(enabled);
+    str("mode", std::string(to_string(mode)));
+    str("s3_bucket", s3_bucket);
+    str("s3_region", s3_region);
+    str("s3_prefix", s3_prefix);
+    str("s3_endpoint", mask_url_password(s3_endpoint));
+    w.Key("retention_days");
+    w.Int(retention_days);
+    w.Key("allow_short_retention");
+    w.Bool(allow_short_retention);
+    str("lock_mode", std::string(to_string(lock_mode)));
+    w.Key("auto_upload");
+    w.Bool(auto_upload);
+    w.Key("upload_attempts");
+    w.Int(upload_attempts);
+    w.Key("sync_concurrency");
+    w.Int(sync_concurrency);
+    str("sse", encryption.kind == ServerSideEncryption::Kind::aes256    ? "AES256"
+               : encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms"
+                                                                        : "");
+    str("sse_kms_key_id", encryption.kms_key_id);
+    str("mcp_url", mask_url_password(mcp_url));
+    // Only whether it is set: not even a few characters of a bearer token are shown.
+    str("mcp_api_key", mcp_api_key.empty() ? "" : "****");
+    w.Key("problems");
+    w.StartArray();
+    for (const auto& p : check()) w.String(p.c_str(), static_cast<rapidjson::SizeType>(p.size()));
+    w.EndArray();
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace worm
