@@ -76,7 +76,11 @@ struct S3ErrorInfo {
 
 class S3Error : public Error {
 public:
-    explicit S3Error(S3ErrorInfo info) : Error(ErrorCode::s3, describe(info)), info_(std::move(info)) {}
+    // `code` lets the client classify what the server said while keeping the S3 fields:
+    // NoSuchKey -> not_found, BadDigest -> integrity, a refused delete of a locked version
+    // -> object_locked. Anything unclassified stays ErrorCode::s3.
+    explicit S3Error(S3ErrorInfo info, ErrorCode code = ErrorCode::s3)
+        : Error(code, describe(info)), info_(std::move(info)) {}
 
     int http_status() const noexcept { return info_.http_status; }
     const std::string& s3_code() const noexcept { return info_.code; }
