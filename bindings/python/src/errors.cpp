@@ -35,7 +35,7 @@ void raise_worm_error(const Error& e) {
 
 void raise_s3_error(const S3Error& e) {
     py::object errors = py::module_::import("worm.errors");
-    raise(errors.attr("S3Error")(to_py_str(e.what()), py::arg("status") = e.http_status(),
+    raise(errors.attr("_from_s3")(std::string(to_string(e.code())), to_py_str(e.what()), py::arg("status") = e.http_status(),
                                  py::arg("code") = to_py_str(e.s3_code()),
                                  py::arg("request_id") = to_py_str(e.request_id()),
                                  py::arg("resource") = to_py_str(e.resource()),
@@ -104,12 +104,13 @@ void bind_errors(py::module_& m) {
     m.def(
         "_raise_s3_error",
         [](int status, const std::string& code, const std::string& message, const std::string& request_id,
-           const std::string& resource) {
+           const std::string& resource, const std::string& worm_code) {
             throw S3Error(S3ErrorInfo{.http_status = status, .code = code, .message = message,
-                                      .request_id = request_id, .resource = resource, .method = "PUT"});
+                                      .request_id = request_id, .resource = resource, .method = "PUT"},
+                          parse_code(worm_code));
         },
         py::arg("status"), py::arg("code"), py::arg("message") = "", py::arg("request_id") = "",
-        py::arg("resource") = "");
+        py::arg("resource") = "", py::arg("worm_code") = "s3");
 }
 
 }  // namespace worm::python

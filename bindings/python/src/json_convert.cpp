@@ -11,14 +11,10 @@
 
 #include "bindings.hpp"
 #include "worm/error.hpp"
-#if __has_include("worm/json.hpp")
 #include "worm/json.hpp"
-#define WORM_HAVE_JSON 1
-#endif
 
 namespace worm::python {
 
-#ifdef WORM_HAVE_JSON
 namespace {
 
 using Allocator = rapidjson::Document::AllocatorType;
@@ -138,12 +134,6 @@ py::object to_python(const rapidjson::Value& value) {
     return py::none();
 }
 
-#else
-rapidjson::Document to_json(py::handle) { throw Error(ErrorCode::internal, "json not built"); }
-py::object to_python(const rapidjson::Value&) { return py::none(); }
-void bind_json(py::module_&) {}
-#endif
-
 TimePoint to_time_point(py::handle value) {
     if (PyUnicode_Check(value.ptr())) return parse_rfc3339(value.cast<std::string>());
     py::module_ dt = py::module_::import("datetime");
@@ -166,7 +156,6 @@ py::object to_datetime(TimePoint t) {
            dt.attr("timedelta")(py::arg("microseconds") = micros);
 }
 
-#ifdef WORM_HAVE_JSON
 void bind_json(py::module_& m) {
     m.def(
         "canonical_json",
@@ -201,7 +190,5 @@ void bind_json(py::module_& m) {
         },
         py::arg("text"), "Strict JSON parse (duplicate keys and invalid UTF-8 raise InputError).");
 }
-
-#endif
 
 }  // namespace worm::python

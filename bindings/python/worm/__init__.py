@@ -11,14 +11,12 @@ work on a thread, so they never block the event loop.
 from __future__ import annotations
 
 from .errors import (ConfigError, CryptoError, InputError, IntegrityError, NetworkError,
-                     NotFoundError, ObjectLockedError, S3Error, StorageError,
-                     VerificationError, WormError)
+                     NotFoundError, ObjectLockedError, S3Error, S3IntegrityError,
+                     S3NotFoundError, S3ObjectLockedError, StorageError, VerificationError,
+                     WormError)
 from . import _worm
-from ._worm import KeyPaths, PublicKey, Signer, generate_keys
-try:  # TEMP until json lands
-    from ._worm import canonical_json, canonical_json_text, parse_json
-except ImportError:
-    pass
+from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, Signer, canonical_json,
+                    canonical_json_text, generate_keys, open_store, parse_json)
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verify_file
 
@@ -27,8 +25,9 @@ __version__ = "0.1.0"
 __all__ = [
     "WormError", "ConfigError", "InputError", "VerificationError", "CryptoError",
     "StorageError", "NotFoundError", "ObjectLockedError", "IntegrityError", "NetworkError",
-    "S3Error",
+    "S3Error", "S3NotFoundError", "S3ObjectLockedError", "S3IntegrityError",
     "canonical_json", "canonical_json_text", "parse_json",
     "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file",
     "sigv4_sign", "presign_url",
+    "ObjectStore", "LocalWormStore", "open_store",
 ]

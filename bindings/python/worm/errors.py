@@ -16,6 +16,8 @@ Every exception is a ``WormError`` with ``.code``: the C++ ErrorCode name
         ├── IntegrityError       integrity
         ├── NetworkError         network, timeout
         └── S3Error              s3  (.status, .code, .request_id, .resource)
+            S3NotFoundError, S3ObjectLockedError, S3IntegrityError: an S3 answer the
+            client classified; each is also the matching StorageError subclass.
 
 ``internal`` (a bug in libworm) is raised as WormError itself.
 """
@@ -25,7 +27,7 @@ from __future__ import annotations
 __all__ = [
     "WormError", "ConfigError", "InputError", "VerificationError", "CryptoError",
     "StorageError", "NotFoundError", "ObjectLockedError", "IntegrityError",
-    "NetworkError", "S3Error",
+    "NetworkError", "S3Error", "S3NotFoundError", "S3ObjectLockedError", "S3IntegrityError",
 ]
 
 
@@ -91,7 +93,7 @@ class S3Error(StorageError):
                  resource: str = "", server_message: str = "", method: str = "",
                  retryable: bool = False):
         super().__init__(message, "s3")
-        self.code = code  # the S3 error code; worm_code stays "s3"
+        self.code = code  # the S3 error code; worm_code names the family
         self.status = status
         self.request_id = request_id
         self.resource = resource
@@ -99,6 +101,24 @@ class S3Error(StorageError):
         self.method = method
         self.retryable = retryable
 
+
+class S3NotFoundError(S3Error, NotFoundError):
+    """S3 said the key, version or bucket does not exist (NoSuchKey, 404)."""
+
+
+class S3ObjectLockedError(S3Error, ObjectLockedError):
+    """S3 refused because of Object Lock (a locked version cannot be deleted)."""
+
+
+class S3IntegrityError(S3Error, IntegrityError):
+    """S3 found the body did not match its checksum (BadDigest, XAmzContentSHA256Mismatch)."""
+
+
+_S3_BY_CODE = {
+    "not_found": S3NotFoundError,
+    "object_locked": S3ObjectLockedError,
+    "integrity": S3IntegrityError,
+}
 
 _BY_CODE = {
     "config": ConfigError,
@@ -121,3 +141,11 @@ _BY_CODE = {
 def _from_code(code: str, message: str) -> WormError:
     """The exception for a C++ worm::Error (called by the module's translator)."""
     return _BY_CODE.get(code, WormError)(message, code)
+
+
+def _from_s3(worm_code: str, message: str, **fields) -> S3Error:
+    """The exception for a C++ worm::S3Error. The client may classify an S3 answer
+    (NoSuchKey -> not_found): the exception is then both an S3Error and a NotFoundError."""
+    exc = _S3_BY_CODE.get(worm_code, S3Error)(message, **fields)
+    exc.worm_code = worm_code
+    return exc
