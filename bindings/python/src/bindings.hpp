@@ -27,6 +27,7 @@ void bind_json(py::module_& m);
 void bind_sigv4(py::module_& m);
 void bind_signer(py::module_& m);
 void bind_storage(py::module_& m);
+void bind_config(py::module_& m);
 void bind_uploader(py::module_& m);
 void bind_pipeline(py::module_& m);
 

@@ -9,6 +9,7 @@ PYBIND11_MODULE(_worm, m) {
     bind_sigv4(m);
     bind_signer(m);
     bind_storage(m);
+    bind_config(m);
     bind_uploader(m);
     bind_pipeline(m);
 }

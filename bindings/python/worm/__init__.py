@@ -15,7 +15,7 @@ from .errors import (ConfigError, CryptoError, InputError, IntegrityError, Netwo
                      S3NotFoundError, S3ObjectLockedError, StorageError, VerificationError,
                      WormError)
 from . import _worm
-from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, Signer, canonical_json,
+from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, Signer, WormConfig, canonical_json,
                     canonical_json_text, generate_keys, open_store, parse_json)
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verify_file
@@ -30,4 +30,5 @@ __all__ = [
     "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file",
     "sigv4_sign", "presign_url",
     "ObjectStore", "LocalWormStore", "open_store",
+    "WormConfig",
 ]
