@@ -1,10 +1,13 @@
 // Strict JSON parsing and RFC 8785 canonical form, against the shared JCS test data.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -276,4 +279,138 @@ TEST_CASE("member helpers name the JSON pointer") {
     CHECK(msg == "/list: must be an object, got array");
     CHECK(json::pointer_append("/a", "b/c~d") == "/a/b~1c~0d");
     CHECK(json::find_member(doc, "nope") == nullptr);
+}
+
+// ---- cross-checks against a real ECMAScript engine (Node), when installed ---------------
+
+namespace {
+
+bool have_node() { return worm::test::run_command({"node", "--version"}).exit_code == 0; }
+
+// Runs a Node script on an input file; returns stdout split into lines.
+std::vector<std::string> run_node(const std::string& script, const std::string& input) {
+    worm::test::TempDir dir("worm-node");
+    worm::test::write_file(dir / "script.js", script);
+    worm::test::write_file(dir / "input.txt", input);
+    const auto r = worm::test::run_command({"node", (dir / "script.js").string(), (dir / "input.txt").string()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    std::vector<std::string> lines;
+    std::istringstream in(r.out);
+    std::string line;
+    while (std::getline(in, line)) lines.push_back(line);
+    return lines;
+}
+
+}  // namespace
+
+TEST_CASE("format_es6_number agrees with Node's Number.prototype.toString") {
+    if (!have_node()) {
+        MESSAGE("node not installed: skipping the ECMAScript cross-check");
+        return;
+    }
+    // Random bit patterns cover every exponent; random integers and short decimals cover
+    // the plain-notation ranges where ES6's rules switch form.
+    std::mt19937_64 rng(8785);
+    std::vector<double> values;
+    while (values.size() < 20000) {
+        const double d = std::bit_cast<double>(rng());
+        if (std::isfinite(d)) values.push_back(d);
+    }
+    for (int i = 0; i < 5000; ++i) values.push_back(static_cast<double>(static_cast<std::int64_t>(rng()) >> (rng() % 64)));
+    for (int i = 0; i < 5000; ++i)
+        values.push_back(static_cast<double>(rng() % 1000000) / std::pow(10.0, static_cast<double>(rng() % 30)));
+    std::string input;
+    char hex[32];
+    for (const double d : values) {
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(std::bit_cast<std::uint64_t>(d)));
+        input += hex;
+        input += '\n';
+    }
+    const auto expected = run_node(R"(
+const lines = require('fs').readFileSync(process.argv[2], 'utf8').trim().split('\n');
+const dv = new DataView(new ArrayBuffer(8));
+process.stdout.write(lines.map(h => { dv.setBigUint64(0, BigInt('0x' + h)); return String(dv.getFloat64(0)); }).join('\n') + '\n');
+)", input);
+    REQUIRE(expected.size() == values.size());
+    int mismatches = 0;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::string got = json::format_es6_number(values[i]);
+        if (got != expected[i] && ++mismatches <= 10) CHECK_MESSAGE(got == expected[i], "value index " << i);
+    }
+    CHECK(mismatches == 0);
+}
+
+TEST_CASE("canonicalize agrees with a JCS canonicalizer written in JavaScript") {
+    if (!have_node()) {
+        MESSAGE("node not installed: skipping the ECMAScript cross-check");
+        return;
+    }
+    // Keys that stress UTF-16 ordering and escaping: astral vs U+E000..U+FFFF, controls,
+    // quotes, backslashes, U+2028, digits (JS objects reorder integer-like keys).
+    const std::vector<std::string> keys = {
+        "", "a", "A", "b", "10", "1", "2", "\xC3\xA9", "\xEE\x80\x80", "\xEF\xBF\xBD", "\xF0\x9F\x98\x80",
+        "\xF0\x90\x80\x80", "\x01", "\x1f", "\"", "\\", "\xE2\x80\xA8", "\x7f", "key with space", "z\xC3\xA9"};
+    std::mt19937_64 rng(2024);
+    std::function<void(rapidjson::Value&, rapidjson::Document::AllocatorType&, int)> fill;
+    fill = [&](rapidjson::Value& v, rapidjson::Document::AllocatorType& a, int depth) {
+        const int kind = depth > 3 ? static_cast<int>(rng() % 5) : static_cast<int>(rng() % 7);
+        switch (kind) {
+            case 0: v.SetNull(); break;
+            case 1: v.SetBool(rng() % 2); break;
+            case 2: {
+                double d = std::bit_cast<double>(rng());
+                if (!std::isfinite(d)) d = 0.5;
+                v.SetDouble(d);
+                break;
+            }
+            case 3: v.SetInt64(static_cast<std::int64_t>(rng()) >> (rng() % 64)); break;
+            case 4: {
+                std::string s;
+                for (int i = static_cast<int>(rng() % 4); i > 0; --i) s += keys[rng() % keys.size()];
+                v.SetString(s.c_str(), static_cast<rapidjson::SizeType>(s.size()), a);
+                break;
+            }
+            case 5: {
+                v.SetArray();
+                for (int i = static_cast<int>(rng() % 4); i > 0; --i) {
+                    rapidjson::Value item;
+                    fill(item, a, depth + 1);
+                    v.PushBack(item, a);
+                }
+                break;
+            }
+            default: {
+                v.SetObject();
+                std::vector<std::string> pool = keys;
+                std::shuffle(pool.begin(), pool.end(), rng);
+                for (int i = static_cast<int>(rng() % 8); i > 0; --i) {
+                    rapidjson::Value item;
+                    fill(item, a, depth + 1);
+                    v.AddMember(json::make_string(pool[static_cast<std::size_t>(i)], a), item, a);
+                }
+            }
+        }
+    };
+    std::vector<std::string> docs;
+    std::string input;
+    for (int i = 0; i < 500; ++i) {
+        rapidjson::Document d;
+        fill(d, d.GetAllocator(), 0);
+        docs.push_back(json::to_compact(d));
+        input += docs.back() + "\n";
+    }
+    const auto expected = run_node(R"(
+const c = v => v === null || typeof v !== 'object' ? JSON.stringify(v)
+  : Array.isArray(v) ? '[' + v.map(c).join(',') + ']'
+  : '{' + Object.keys(v).sort().map(k => JSON.stringify(k) + ':' + c(v[k])).join(',') + '}';
+const lines = require('fs').readFileSync(process.argv[2], 'utf8').split('\n').filter(l => l.length);
+process.stdout.write(lines.map(l => c(JSON.parse(l))).join('\n') + '\n');
+)", input);
+    REQUIRE(expected.size() == docs.size());
+    int mismatches = 0;
+    for (std::size_t i = 0; i < docs.size(); ++i) {
+        const std::string got = json::canonicalize(docs[i]);
+        if (got != expected[i] && ++mismatches <= 5) CHECK_MESSAGE(got == expected[i], docs[i]);
+    }
+    CHECK(mismatches == 0);
 }

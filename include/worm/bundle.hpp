@@ -1,0 +1,119 @@
+// bundle.hpp: evidence bundles: schema validation, the evidence hash, the builder that
+// turns what an agent did into a bundle, and the bundle id allocator.
+//
+// Shape and hash are the stable formats of DESIGN.md ("Data formats"):
+//   evidence_bundle_hash = "sha256:" + hex(SHA-256(RFC 8785 canonical form of the bundle
+//                          without evidence_bundle_hash, signatures, storage_locations))
+#pragma once
+
+#include <rapidjson/document.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "worm/time.hpp"
+
+namespace worm {
+
+inline constexpr std::string_view kBundleVersion = "1.0";
+inline constexpr std::string_view kBundleSchemaFile = "evidence-bundle-v1.schema.json";
+
+// ---- schema -------------------------------------------------------------------------
+
+// The schema text in use: $WORM_SCHEMA_DIR/evidence-bundle-v1.schema.json when that env var
+// is set, else the copy compiled into the library, else the source or install tree.
+// Loaded once per process; throws Error(config) when it cannot be read or parsed.
+const std::string& bundle_schema_text();
+
+// Throws Error(schema) naming the JSON pointer and the rule, e.g.
+//   "schema: /execution/mttr_seconds: minimum (must be >= 0)"
+//   "schema: /incident/hostname: required (missing)"
+// Beyond the JSON Schema it checks what RapidJSON cannot: that every timestamp is a real
+// RFC 3339 date-time ("format") and that ids contain no NUL byte.
+void validate_bundle_schema(const rapidjson::Value& bundle);
+
+// "EB-YYYYMMDD-NNNN" (4 or more digits) and the path-safe client id of the schema.
+bool is_valid_bundle_id(std::string_view id);
+bool is_valid_client_id(std::string_view id);
+
+// ---- hash ---------------------------------------------------------------------------
+
+// Throws Error(invalid_argument) if the bundle is not an object or cannot be canonicalized.
+std::string compute_bundle_hash(const rapidjson::Value& bundle);
+// Throws Error(verification) when evidence_bundle_hash is missing or differs from
+// compute_bundle_hash (the bundle was edited after it was hashed).
+void verify_bundle_hash(const rapidjson::Value& bundle);
+
+// ---- builder ------------------------------------------------------------------------
+
+// What the agent reports. A Null document means "not given": artifacts default to {};
+// incident, runbook, execution and actions are required.
+struct IncidentInputs {
+    rapidjson::Document incident;   // object: incident_id, event_type, severity, detected_at, hostname, details, hipaa_controls
+    rapidjson::Document runbook;    // object: runbook_id, runbook_version, runbook_hash, steps_total, steps_executed
+    rapidjson::Document execution;  // object: timestamp_start, timestamp_end, operator, sla_target_seconds, resolution_type
+    rapidjson::Document actions;    // array of {step, action, script_hash, result, exit_code, timestamp, stdout_excerpt, error?}
+    rapidjson::Document artifacts;  // object, free-form; artifacts.outputs (if an object) is copied into outputs
+};
+
+// One JSON text holding the sections {"incident", "runbook", "execution", "actions_taken"
+// (or "actions"), "artifacts"}, or just an incident object. Throws Error(parse) naming `what`.
+IncidentInputs parse_incident_inputs(std::string_view json_text, std::string_view what = "incident inputs");
+
+// Files as the CLI takes them. `incident` may be a combined file (see above); a separate
+// file given for a section replaces that section. The actions file may be an array or an
+// object with "actions_taken". Errors name the file.
+struct IncidentFiles {
+    std::filesystem::path incident = {};
+    std::optional<std::filesystem::path> runbook = std::nullopt;
+    std::optional<std::filesystem::path> execution = std::nullopt;
+    std::optional<std::filesystem::path> actions = std::nullopt;
+    std::optional<std::filesystem::path> artifacts = std::nullopt;
+};
+IncidentInputs load_incident_inputs(const IncidentFiles& files);
+
+// Builds a complete bundle:
+// - bundle_id, bundle_version "1.0", client_id, generated_at (clock, UTC RFC 3339);
+// - execution.mttr_seconds = whole seconds from timestamp_start to timestamp_end, and
+//   sla_met = mttr_seconds <= sla_target_seconds (values sent in by the agent are replaced);
+// - outputs = artifacts.outputs (if any) + resolution_status ("success" when every action
+//   has result "ok" and exit_code 0, "partial" when some do, "failed" when none do or there
+//   are none), steps_succeeded, steps_failed and, for each failed action, failed_steps[]
+//   {step, action, result, exit_code, error} with the action's error (or stderr/result);
+// - signatures {}, storage_locations [], evidence_bundle_hash;
+// and validates the result against the schema. Throws Error(invalid_argument) naming the
+// input field that is missing or malformed, Error(schema) if the bundle does not validate.
+rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
+                                     IncidentInputs inputs, const Clock& clock = system_clock());
+
+// ---- ids ----------------------------------------------------------------------------
+
+// Allocates EB-YYYYMMDD-NNNN ids, sequential per evidence directory and UTC day.
+// - Unique across threads and processes: each next() takes flock() on
+//   <dir>/.bundle-id.lock, then reads and durably rewrites <dir>/.bundle-id-counter
+//   (one "YYYYMMDD N" line per day) before returning.
+// - Survives restarts; after 9999 ids in one day it continues with 5 digits (EB-...-10000);
+//   an id is never handed out twice, even if the clock goes back to an earlier day.
+// - Never returns an id whose file (<id>.json or <id>.sig) exists in the directory; on a
+//   day the counter has no entry for (new day, lost counter), it scans the directory tree
+//   for that day's highest existing id and continues after it.
+// Throws Error(io) naming the path on file system failures, Error(integrity) when the
+// counter file is corrupt (it is never silently reset).
+class BundleIdAllocator {
+public:
+    explicit BundleIdAllocator(std::filesystem::path evidence_dir, const Clock& clock = system_clock());
+
+    std::string next();
+    const std::filesystem::path& evidence_dir() const noexcept { return dir_; }
+
+    static constexpr std::string_view kLockFile = ".bundle-id.lock";
+    static constexpr std::string_view kCounterFile = ".bundle-id-counter";
+
+private:
+    std::filesystem::path dir_;
+    const Clock& clock_;
+};
+
+}  // namespace worm

@@ -1,0 +1,163 @@
+// BundleIdAllocator: EB-YYYYMMDD-NNNN ids, unique across processes via flock() on a lock
+// file that is never replaced (the counter itself is rewritten by rename, so it cannot
+// carry the lock), with the counter made durable before an id is handed out.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <map>
+#include <sstream>
+
+#include "worm/bundle.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Days kept in the counter file; older days can no longer be allocated for anyway.
+constexpr std::size_t kDaysKept = 400;
+
+[[noreturn]] void io_error(const std::string& what, const fs::path& path, int err) {
+    throw Error(ErrorCode::io, what + " " + path.string() + ": " + std::strerror(err));
+}
+
+// Holds flock(LOCK_EX) for its lifetime. A fresh open() per lock, so that threads and
+// forked children never share the open file description that flock() is tied to.
+class FileLock {
+public:
+    explicit FileLock(const fs::path& path) {
+        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd_ < 0) io_error("cannot open lock file", path, errno);
+        while (::flock(fd_, LOCK_EX) != 0) {
+            if (errno == EINTR) continue;
+            const int err = errno;
+            ::close(fd_);
+            io_error("cannot lock", path, err);
+        }
+    }
+    ~FileLock() { ::close(fd_); }  // closing releases the lock
+    FileLock(const FileLock&) = delete;
+    FileLock& operator=(const FileLock&) = delete;
+
+private:
+    int fd_ = -1;
+};
+
+bool all_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::uint64_t to_number(std::string_view s) {
+    std::uint64_t n = 0;
+    const auto r = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (r.ec != std::errc() || r.ptr != s.data() + s.size()) throw std::out_of_range("number");
+    return n;
+}
+
+// "YYYYMMDD N" per line -> day -> last number issued.
+std::map<std::string, std::uint64_t> read_counter(const fs::path& path) {
+    std::map<std::string, std::uint64_t> days;
+    std::string text;
+    try {
+        text = read_file(path);
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::not_found) return days;
+        throw;
+    }
+    std::istringstream in(text);
+    std::string line;
+    int line_no = 0;
+    while (std::getline(in, line)) {
+        ++line_no;
+        const auto space = line.find(' ');
+        bool ok = space == 8 && all_digits(std::string_view(line).substr(0, 8)) &&
+                  all_digits(std::string_view(line).substr(9));
+        if (ok) {
+            try {
+                days[line.substr(0, 8)] = to_number(std::string_view(line).substr(9));
+            } catch (const std::out_of_range&) {
+                ok = false;
+            }
+        }
+        if (!ok)
+            throw Error(ErrorCode::integrity,
+                        "bundle id counter " + path.string() + " is corrupt at line " + std::to_string(line_no) +
+                            "; refusing to guess (ids must never be reused). Restore it, or remove it to "
+                            "continue after the highest bundle file found in the directory");
+    }
+    return days;
+}
+
+std::string format_id(const std::string& day, std::uint64_t n) {
+    std::string digits = std::to_string(n);
+    if (digits.size() < 4) digits.insert(0, 4 - digits.size(), '0');
+    return "EB-" + day + "-" + digits;
+}
+
+// Highest N of any file named EB-<day>-N.<ext> under dir (any depth).
+std::uint64_t highest_existing(const fs::path& dir, const std::string& day) {
+    const std::string prefix = "EB-" + day + "-";
+    std::uint64_t best = 0;
+    std::error_code ec;
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.rfind(prefix, 0) != 0) continue;
+        const std::string rest = name.substr(prefix.size());
+        const std::string number = rest.substr(0, rest.find('.'));
+        if (!all_digits(number) || number.size() < 4) continue;
+        try {
+            best = std::max(best, to_number(number));
+        } catch (const std::out_of_range&) {
+        }
+    }
+    if (ec) io_error("cannot scan", dir, ec.value());
+    return best;
+}
+
+bool id_taken(const fs::path& dir, const std::string& id) {
+    std::error_code ec;
+    return fs::exists(dir / (id + ".json"), ec) || fs::exists(dir / (id + ".sig"), ec);
+}
+
+}  // namespace
+
+BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock)
+    : dir_(std::move(evidence_dir)), clock_(clock) {
+    if (dir_.empty()) throw Error(ErrorCode::invalid_argument, "evidence directory is empty");
+    std::error_code ec;
+    fs::create_directories(dir_, ec);
+    if (ec) io_error("cannot create evidence directory", dir_, ec.value());
+    if (!fs::is_directory(dir_, ec))
+        throw Error(ErrorCode::io, "evidence directory " + dir_.string() + " is not a directory");
+}
+
+std::string BundleIdAllocator::next() {
+    const std::string day = format_amz_day(clock_.now());
+    const fs::path counter_path = dir_ / kCounterFile;
+    FileLock lock(dir_ / kLockFile);
+
+    auto days = read_counter(counter_path);
+    const auto found = days.find(day);
+    // A day without an entry (new day, or the counter was lost): continue after what exists.
+    std::uint64_t n = (found != days.end() ? found->second : highest_existing(dir_, day)) + 1;
+    while (id_taken(dir_, format_id(day, n))) ++n;
+    days[day] = n;
+
+    // Keep the most recent days only; the map is ordered by day.
+    while (days.size() > kDaysKept) days.erase(days.begin());
+    std::string text;
+    for (const auto& [d, last] : days) text += d + " " + std::to_string(last) + "\n";
+    write_file_atomic(counter_path, text);  // durable before the id leaves this function
+    return format_id(day, n);
+}
+
+}  // namespace worm
