@@ -11,9 +11,9 @@
 //   signing key       = HMAC chain "AWS4"+secret -> day -> region -> service -> "aws4_request"
 //   signature         = hex HMAC(signing key, string to sign)
 //
-// S3 rules (the default): the path is URI-encoded once, '/' kept, never normalized;
-// x-amz-content-sha256 is always sent and signed. SigningScope::s3_rules = false selects
-// the generic AWS-service rules, used only to run the generic AWS test suite.
+// S3 rules (the defaults): the path is URI-encoded once, '/' kept, never normalized;
+// x-amz-content-sha256 is always sent and signed. Two SigningScope switches select the
+// generic AWS-service behaviour, needed only to run the generic AWS test suite.
 #pragma once
 
 #include <chrono>
@@ -33,42 +33,45 @@ namespace worm::s3 {
 
 // An access key. Never print secret_access_key or session_token.
 struct Credentials {
-    std::string access_key_id, secret_access_key, session_token;
-    std::optional<TimePoint> expiration;  // set by refreshing providers (container, IMDS, ...)
+    std::string access_key_id{}, secret_access_key{}, session_token{};
+    std::optional<TimePoint> expiration{};  // set by refreshing providers (container, IMDS, ...)
 };
 
 struct SigningRequest {
-    std::string method;  // "PUT"
+    std::string method{};  // "PUT"
     // Exactly the Host header value that will be sent ("127.0.0.1:9000", "b.s3.amazonaws.com").
-    std::string host;
+    std::string host{};
     // Raw, NOT encoded ("/bucket/my key+=&~.json"); the signer encodes it once (S3 rule, keeps '/').
     std::string path = "/";
     // Raw names and values; an empty value is allowed ("uploads", ""); names may repeat.
-    std::vector<std::pair<std::string, std::string>> query;
+    std::vector<std::pair<std::string, std::string>> query{};
     // Extra headers to sign (content-type, content-md5, x-amz-*). Do not put host,
     // x-amz-date, x-amz-content-sha256, x-amz-security-token or authorization here:
     // the signer adds them and throws Error(invalid_argument) if they are given.
-    HttpHeaders headers;
+    HttpHeaders headers{};
     // Lower-case hex SHA-256 of the body, or "UNSIGNED-PAYLOAD". Required by sign_request;
     // presign_url uses "UNSIGNED-PAYLOAD" when it is empty.
-    std::string payload_sha256_hex;
+    std::string payload_sha256_hex{};
 };
 
 struct SigningScope {
     std::string region = "us-east-1";
     std::string service = "s3";
-    TimePoint time;
-    // false: generic AWS-service rules (dot segments and repeated '/' removed from the path,
-    // x-amz-content-sha256 not added). Only the generic AWS test suite needs this.
-    bool s3_rules = true;
+    TimePoint time{};
+    // Generic AWS-service switches, for the generic AWS test suite only; keep the
+    // defaults for S3. normalize_path: remove "." / ".." segments and repeated '/' (S3
+    // must not: a key may hold them). add_content_sha256: send and sign x-amz-content-sha256
+    // (S3 requires it; when false the caller may pass it in headers itself).
+    bool normalize_path = false;
+    bool add_content_sha256 = true;
 };
 
 struct SignedRequest {
     // ALL headers to send: the given ones, then host, x-amz-date, x-amz-content-sha256,
     // x-amz-security-token (when there is a session token) and authorization.
-    HttpHeaders headers;
+    HttpHeaders headers{};
     // For tests and debugging only (they hold no secret, but the authorization header does).
-    std::string canonical_request, string_to_sign, signature;
+    std::string canonical_request{}, string_to_sign{}, signature{};
 };
 
 inline constexpr std::string_view unsigned_payload = "UNSIGNED-PAYLOAD";
@@ -89,7 +92,7 @@ std::string presign_url(const SigningRequest& request, const Credentials& creden
 
 // Like presign_url, also returning the canonical request and string to sign (tests).
 struct PresignedUrl {
-    std::string url, canonical_request, string_to_sign, signature;
+    std::string url{}, canonical_request{}, string_to_sign{}, signature{};
 };
 PresignedUrl presign(const SigningRequest& request, const Credentials& credentials,
                      const SigningScope& scope, std::chrono::seconds expires,
@@ -104,8 +107,9 @@ std::string uri_encode(std::string_view raw, bool encode_slash);
 // (an empty value gives "name=").
 std::string encoded_query_string(const std::vector<std::pair<std::string, std::string>>& query);
 
-// The canonical (encoded, for S3 never normalized) path of a raw path.
-std::string canonical_uri(std::string_view raw_path, bool s3_rules = true);
+// The canonical path of a raw path: encoded once ('/' kept); normalized only on request
+// (never for S3).
+std::string canonical_uri(std::string_view raw_path, bool normalize = false);
 
 // Raw 32-byte signing key: HMAC chain "AWS4"+secret -> day ("20130524") -> region -> service
 // -> "aws4_request".

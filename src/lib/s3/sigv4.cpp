@@ -166,17 +166,18 @@ void validate_common(const SigningRequest& request, const Credentials& credentia
 }
 
 // Headers the signer owns: given twice they would be ambiguous on the wire.
-bool is_signer_header(std::string_view lower_name, bool s3_rules) {
+bool is_signer_header(std::string_view lower_name, const SigningScope& scope) {
     return lower_name == "host" || lower_name == "authorization" || lower_name == "x-amz-date" ||
-           lower_name == "x-amz-security-token" || (s3_rules && lower_name == "x-amz-content-sha256");
+           lower_name == "x-amz-security-token" ||
+           (scope.add_content_sha256 && lower_name == "x-amz-content-sha256");
 }
 
-void validate_headers(const HttpHeaders& headers, bool s3_rules) {
+void validate_headers(const HttpHeaders& headers, const SigningScope& scope) {
     for (const auto& [name, value] : headers) {
         if (name.empty() || !std::all_of(name.begin(), name.end(), is_token_char))
             invalid("header name '" + name + "' is empty or not an HTTP token");
         const std::string lower = to_lower(name);
-        if (is_signer_header(lower, s3_rules))
+        if (is_signer_header(lower, scope))
             invalid("header '" + lower + "' is set by the signer; do not pass it in SigningRequest::headers");
         // CR/LF in a value would let a caller smuggle extra headers onto the wire.
         if (has_control_char(value)) invalid("header '" + lower + "' has a control character in its value");
@@ -229,11 +230,11 @@ std::string encoded_query_string(const std::vector<std::pair<std::string, std::s
     return out;
 }
 
-std::string canonical_uri(std::string_view raw_path, bool s3_rules) {
+std::string canonical_uri(std::string_view raw_path, bool normalize) {
     if (raw_path.empty()) return "/";
     // S3 object keys may legitimately contain "//", "." and "..": normalizing would sign
-    // (and address) a different object.
-    if (s3_rules) return uri_encode(raw_path, false);
+    // (and address) a different object, so S3 never asks for it.
+    if (!normalize) return uri_encode(raw_path, false);
     return uri_encode(remove_dot_segments(raw_path), false);
 }
 
@@ -250,7 +251,7 @@ std::string derive_signing_key(std::string_view secret, std::string_view day, st
 SignedRequest sign_request(const SigningRequest& request, const Credentials& credentials,
                            const SigningScope& scope) {
     validate_common(request, credentials, scope);
-    validate_headers(request.headers, scope.s3_rules);
+    validate_headers(request.headers, scope);
     if (!is_payload_hash(request.payload_sha256_hex))
         invalid("payload_sha256_hex must be 64 lower-case hex digits or UNSIGNED-PAYLOAD");
 
@@ -263,12 +264,12 @@ SignedRequest sign_request(const SigningRequest& request, const Credentials& cre
     out.headers.emplace_back("host", request.host);
     out.headers.emplace_back("x-amz-date", amz_date);
     // S3 refuses requests without it; it also binds the body to the signature.
-    if (scope.s3_rules) out.headers.emplace_back("x-amz-content-sha256", request.payload_sha256_hex);
+    if (scope.add_content_sha256) out.headers.emplace_back("x-amz-content-sha256", request.payload_sha256_hex);
     if (!credentials.session_token.empty())
         out.headers.emplace_back("x-amz-security-token", credentials.session_token);
 
     const CanonicalHeaders canonical = canonicalize_headers(out.headers);
-    out.canonical_request = build_canonical_request(request.method, canonical_uri(effective_path(request), scope.s3_rules),
+    out.canonical_request = build_canonical_request(request.method, canonical_uri(effective_path(request), scope.normalize_path),
                                                     encoded_query_string(request.query), canonical,
                                                     request.payload_sha256_hex);
     const std::string cred_scope = credential_scope(day, scope);
@@ -286,7 +287,7 @@ SignedRequest sign_request(const SigningRequest& request, const Credentials& cre
 PresignedUrl presign(const SigningRequest& request, const Credentials& credentials, const SigningScope& scope,
                      std::chrono::seconds expires, std::string_view scheme) {
     validate_common(request, credentials, scope);
-    validate_headers(request.headers, scope.s3_rules);
+    validate_headers(request.headers, scope);
     if (expires < std::chrono::seconds(1) || expires > max_presign_expiry)
         invalid("presigned URL expiry must be 1 s to 7 days, got " + std::to_string(expires.count()) + " s");
     if (scheme != "https" && scheme != "http") invalid("URL scheme must be https or http");
@@ -315,7 +316,7 @@ PresignedUrl presign(const SigningRequest& request, const Credentials& credentia
     query.emplace_back("X-Amz-SignedHeaders", canonical.signed_names);
     if (!credentials.session_token.empty()) query.emplace_back("X-Amz-Security-Token", credentials.session_token);
     const std::string query_string = encoded_query_string(query);
-    const std::string uri = canonical_uri(effective_path(request), scope.s3_rules);
+    const std::string uri = canonical_uri(effective_path(request), scope.normalize_path);
 
     PresignedUrl out;
     out.canonical_request = build_canonical_request(request.method, uri, query_string, canonical, payload);

@@ -1,0 +1,398 @@
+// s3/client.hpp: a small S3 client with Object Lock, on SigV4 and an HttpTransport.
+//
+// Each operation takes a per-call option struct (bucket, key, what to send) with
+// validate(), and returns a plain result struct. Every request is signed, sent, retried
+// on throttling/5xx/network errors with full-jitter backoff (honouring Retry-After), and
+// re-signed once with a corrected clock on RequestTimeTooSkewed. Server errors become
+// worm::S3Error (http status, S3 code, message, request id, resource), classified:
+// NoSuchKey/NoSuchBucket/404 -> not_found, BadDigest/XAmzContentSHA256Mismatch -> integrity,
+// anything else -> s3.
+//
+// Typical use:
+//   auto client = worm::s3::S3Client(worm::s3::ClientConfig::from_env());
+//   client.put_object({.bucket = "evidence", .key = "a.json", .body = S3Body::bytes(json),
+//                      .lock = {.retention = worm::Retention{LockMode::compliance, until}}});
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "worm/error.hpp"
+#include "worm/http.hpp"
+#include "worm/s3/credentials.hpp"
+#include "worm/s3/sigv4.hpp"
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm::s3 {
+
+// ---- configuration -------------------------------------------------------------------
+
+enum class AddressingStyle {
+    automatic,        // virtual-hosted, except path-style for IP/localhost endpoints and dotted buckets over https
+    virtual_hosted,   // https://bucket.endpoint/key
+    path,             // https://endpoint/bucket/key
+};
+
+struct RetryPolicy {
+    int max_attempts = 4;  // total tries per request, including the first
+    std::chrono::milliseconds base_delay{100};
+    std::chrono::milliseconds max_delay{20'000};
+    // A server's Retry-After is honoured up to this long.
+    std::chrono::milliseconds max_retry_after{60'000};
+};
+
+struct ClientConfig {
+    // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000". Empty: AWS for `region`.
+    std::string endpoint;
+    std::string region = "us-east-1";
+    AddressingStyle addressing = AddressingStyle::automatic;
+    std::shared_ptr<CredentialsProvider> credentials;  // required
+    std::shared_ptr<HttpTransport> transport;          // empty: make_curl_transport()
+    RetryPolicy retry;
+    std::uint64_t multipart_threshold = 64ull << 20;  // file bodies at least this big go multipart
+    std::uint64_t part_size = 16ull << 20;            // 5 MiB .. 5 GiB
+    int parallel_parts = 4;
+    std::shared_ptr<const Clock> clock;  // empty: the system clock
+
+    // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION,
+    // WORM_S3_ADDRESSING=path|virtual|auto, the default credentials chain, the curl transport
+    // (HttpOptions::from_env). Throws Error(config) naming the variable that is wrong.
+    static ClientConfig from_env();
+
+    // Throws Error(config) naming the field (bad endpoint URL, part size out of range, ...).
+    void validate() const;
+};
+
+// ---- request bodies ----------------------------------------------------------------
+
+// What a PUT sends: bytes in memory or a slice of a file (streamed, never loaded).
+struct S3Body {
+    std::variant<std::string, FileSlice> source;
+
+    static S3Body bytes(std::string data) { return S3Body{std::move(data)}; }
+    // The whole file; throws Error(not_found / io) when it cannot be stat'ed.
+    static S3Body file(const std::filesystem::path& path);
+    static S3Body slice(FileSlice slice) { return S3Body{std::move(slice)}; }
+    std::uint64_t size() const;
+};
+
+// ---- bucket operations ---------------------------------------------------------------
+
+struct CreateBucketOptions {
+    std::string bucket;
+    bool object_lock = false;  // x-amz-bucket-object-lock-enabled (also turns versioning on)
+    std::string region;        // LocationConstraint; empty: the client's region ("us-east-1" sends none)
+    void validate() const;
+};
+
+// Default retention applied by the bucket to new versions without their own.
+struct DefaultRetention {
+    LockMode mode = LockMode::compliance;
+    std::optional<int> days;
+    std::optional<int> years;  // exactly one of days / years
+};
+
+struct ObjectLockConfiguration {
+    bool enabled = false;
+    std::optional<DefaultRetention> default_retention;
+    void validate() const;
+};
+
+enum class VersioningStatus { unversioned, enabled, suspended };
+
+struct BucketEncryption {
+    ServerSideEncryption sse;  // aes256 or aws_kms (+ key id)
+    bool bucket_key_enabled = false;
+};
+
+struct PublicAccessBlock {
+    bool block_public_acls = true;
+    bool ignore_public_acls = true;
+    bool block_public_policy = true;
+    bool restrict_public_buckets = true;
+};
+
+struct LifecycleRule {
+    std::string id;
+    std::string prefix;  // "" applies to the whole bucket
+    bool enabled = true;
+    std::optional<int> expiration_days;
+    std::optional<int> noncurrent_version_expiration_days;
+    std::optional<int> abort_incomplete_multipart_days;
+};
+
+// ---- object operations ---------------------------------------------------------------
+
+struct PutObjectOptions {
+    std::string bucket;
+    std::string key;
+    S3Body body;
+    std::string content_type = "application/octet-stream";
+    std::map<std::string, std::string> metadata;  // sent as x-amz-meta-<name>
+    ObjectLock lock;                              // mode + retain-until, legal hold
+    ServerSideEncryption encryption;
+    std::optional<std::string> sha256_hex;  // of the whole body, when already known
+    bool if_none_match = false;             // If-None-Match: * (refuse to add a version)
+    // Send Content-MD5 as well as x-amz-checksum-sha256 (costs one MD5 pass over the body).
+    bool content_md5 = true;
+    // Throws Error(invalid_argument): empty bucket/key, retain-until not in the future, bad metadata names.
+    void validate(TimePoint now) const;
+};
+
+struct PutObjectResult {
+    std::string etag;
+    std::string version_id;
+    std::string checksum_sha256_hex;  // what the server echoed; empty when it echoed none
+    std::string sent_sha256_hex;      // what libworm computed and sent (whole body; single PUT or multipart)
+    bool multipart = false;
+    int parts = 0;
+};
+
+struct GetObjectOptions {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    // Inclusive byte range [first, last]; last absent: to the end.
+    std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> range;
+    // Stream the body into this file (temp file + rename) instead of memory.
+    std::optional<std::filesystem::path> to_file;
+    void validate() const;
+};
+
+// What HeadObject / GetObject say about a version.
+struct ObjectHead {
+    std::string key;
+    std::uint64_t size = 0;  // Content-Length (of the range, for a ranged GET)
+    std::string etag;
+    std::string content_type;
+    std::map<std::string, std::string> metadata;  // x-amz-meta-* without the prefix
+    std::string version_id;
+    TimePoint last_modified{};
+    std::optional<Retention> retention;  // x-amz-object-lock-mode + retain-until-date
+    bool legal_hold = false;
+    std::string checksum_sha256;  // x-amz-checksum-sha256 as sent (base64; "...-N" for multipart), may be empty
+    std::string server_side_encryption;
+    bool delete_marker = false;
+};
+
+struct GetObjectResult {
+    ObjectHead head;
+    std::string body;  // empty when written to to_file
+};
+
+struct HeadObjectOptions {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    void validate() const;
+};
+
+struct DeleteObjectOptions {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    bool bypass_governance = false;
+    void validate() const;
+};
+
+struct DeleteObjectResult {
+    std::string version_id;
+    bool delete_marker = false;
+};
+
+struct ListObjectsOptions {
+    std::string bucket;
+    std::string prefix;
+    std::string delimiter;
+    std::string continuation_token;
+    std::string start_after;
+    int max_keys = 1000;
+    void validate() const;
+};
+
+struct ListedObject {
+    std::string key;
+    std::uint64_t size = 0;
+    std::string etag;
+    TimePoint last_modified{};
+    std::string storage_class;
+};
+
+struct ListObjectsPage {
+    std::vector<ListedObject> objects;
+    std::vector<std::string> common_prefixes;
+    bool is_truncated = false;
+    std::string next_continuation_token;
+};
+
+struct ListVersionsOptions {
+    std::string bucket;
+    std::string prefix;
+    std::string delimiter;
+    std::string key_marker;
+    std::string version_id_marker;
+    int max_keys = 1000;
+    void validate() const;
+};
+
+struct ListedVersion {
+    std::string key;
+    std::string version_id;
+    bool is_latest = false;
+    bool delete_marker = false;
+    std::uint64_t size = 0;
+    std::string etag;
+    TimePoint last_modified{};
+};
+
+struct ListVersionsPage {
+    std::vector<ListedVersion> versions;  // versions and delete markers, in server order
+    std::vector<std::string> common_prefixes;
+    bool is_truncated = false;
+    std::string next_key_marker;
+    std::string next_version_id_marker;
+};
+
+struct ObjectRef {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    void validate() const;
+};
+
+struct PutRetentionOptions {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    Retention retention;
+    bool bypass_governance = false;
+    void validate(TimePoint now) const;  // retain-until must be in the future
+};
+
+struct PutLegalHoldOptions {
+    std::string bucket;
+    std::string key;
+    std::optional<std::string> version_id;
+    bool on = true;
+    void validate() const;
+};
+
+// ---- multipart pieces (put_object uses them above the threshold) -----------------------
+
+struct CompletedPart {
+    int number = 0;
+    std::string etag;
+    std::string checksum_sha256;  // base64, as sent with the part
+};
+
+// ---- the raw escape hatch --------------------------------------------------------------
+
+// One signed request as the client sends it (retries, skew correction and error mapping
+// included). Operations are built on it; tests use it to send what no operation would.
+struct S3Request {
+    std::string method = "GET";
+    std::string bucket;  // empty: service-level request
+    std::string key;     // raw, not encoded
+    std::vector<std::pair<std::string, std::string>> query;  // raw
+    HttpHeaders headers;                                     // signed and sent
+    S3Body body;
+    std::optional<std::string> payload_sha256_hex;  // computed when absent
+    std::optional<std::filesystem::path> response_file;
+};
+
+// ---- the client ------------------------------------------------------------------------
+
+class S3Client {
+public:
+    // Validates the config (Error(config)); fills in the transport and clock when empty.
+    explicit S3Client(ClientConfig config);
+
+    const ClientConfig& config() const { return config_; }
+
+    // Buckets.
+    void create_bucket(const CreateBucketOptions& options);
+    // Throws S3Error (not_found for a missing bucket, s3 for 403...).
+    void head_bucket(const std::string& bucket);
+    bool bucket_exists(const std::string& bucket);
+    ObjectLockConfiguration get_object_lock_configuration(const std::string& bucket);
+    void put_object_lock_configuration(const std::string& bucket, const ObjectLockConfiguration& config);
+    VersioningStatus get_bucket_versioning(const std::string& bucket);
+    void put_bucket_versioning(const std::string& bucket, bool enabled);
+    // nullopt when the bucket has no encryption configuration.
+    std::optional<BucketEncryption> get_bucket_encryption(const std::string& bucket);
+    void put_bucket_encryption(const std::string& bucket, const BucketEncryption& encryption);
+    std::optional<PublicAccessBlock> get_public_access_block(const std::string& bucket);
+    void put_public_access_block(const std::string& bucket, const PublicAccessBlock& block);
+    void put_bucket_policy(const std::string& bucket, const std::string& policy_json);
+    void put_bucket_lifecycle_configuration(const std::string& bucket, const std::vector<LifecycleRule>& rules);
+
+    // Objects. put_object goes multipart for bodies of at least multipart_threshold bytes.
+    PutObjectResult put_object(const PutObjectOptions& options);
+    GetObjectResult get_object(const GetObjectOptions& options);
+    ObjectHead head_object(const HeadObjectOptions& options);
+    DeleteObjectResult delete_object(const DeleteObjectOptions& options);
+    ListObjectsPage list_objects_v2(const ListObjectsOptions& options);
+    // Follows continuation tokens to the end.
+    std::vector<ListedObject> list_all_objects(ListObjectsOptions options);
+    ListVersionsPage list_object_versions(const ListVersionsOptions& options);
+    std::vector<ListedVersion> list_all_object_versions(ListVersionsOptions options);
+
+    // Object Lock on a version. get_object_retention returns nullopt when the version has
+    // none (or the server answers with an empty body, as moto does).
+    std::optional<Retention> get_object_retention(const ObjectRef& object);
+    void put_object_retention(const PutRetentionOptions& options);
+    bool get_object_legal_hold(const ObjectRef& object);
+    void put_object_legal_hold(const PutLegalHoldOptions& options);
+
+    // Multipart steps. put_object drives them; public for callers with their own part logic.
+    std::string create_multipart_upload(const PutObjectOptions& options);  // returns the upload id
+    CompletedPart upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                              int part_number, const S3Body& body);
+    // Safe to retry: when a retried complete finds the upload gone, the object's ETag is
+    // checked against the one the parts give, so a complete that succeeded unseen is success.
+    PutObjectResult complete_multipart_upload(const std::string& bucket, const std::string& key,
+                                              const std::string& upload_id, const std::vector<CompletedPart>& parts,
+                                              bool if_none_match = false);
+    void abort_multipart_upload(const std::string& bucket, const std::string& key, const std::string& upload_id);
+
+    // A signed request with retries and error mapping; returns any 2xx response.
+    HttpResponse send(const S3Request& request);
+
+    // The "https://host/bucket/key" URL a request goes to (addressing style applied).
+    std::string object_url(const std::string& bucket, const std::string& key) const;
+    // How far the server's clock is ahead of ours, as learnt from RequestTimeTooSkewed.
+    std::chrono::milliseconds clock_offset() const { return std::chrono::milliseconds(clock_offset_ms_.load()); }
+
+private:
+    struct Target {
+        std::string url;
+        std::string host;
+        std::string canonical_path;  // raw path signed
+    };
+    Target target(const std::string& bucket, const std::string& key,
+                  const std::vector<std::pair<std::string, std::string>>& query) const;
+    bool use_path_style(const std::string& bucket) const;
+    HttpResponse send_once(const S3Request& request, const std::string& payload_hash);
+    PutObjectResult put_single(const PutObjectOptions& options);
+    PutObjectResult put_multipart(const PutObjectOptions& options);
+    TimePoint now() const;
+
+    ClientConfig config_;
+    std::string scheme_;
+    std::string endpoint_host_;  // host[:port]
+    std::atomic<long long> clock_offset_ms_{0};
+};
+
+// Whether a bucket name can be a DNS label (virtual-hosted addressing).
+bool is_dns_compatible_bucket(std::string_view bucket);
+
+}  // namespace worm::s3

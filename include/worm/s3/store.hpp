@@ -1,0 +1,59 @@
+// s3/store.hpp: S3Store, the ObjectStore over an S3 bucket (direct mode).
+//
+// Keys live under an optional prefix: open_s3_store("s3://evidence/msp-a") stores
+// "x.json" as "msp-a/x.json". Errors keep their S3 fields (S3Error) and are classified
+// for ObjectStore callers: a missing key or version is not_found, a refused delete or
+// retention change of a locked version is object_locked, a checksum mismatch is integrity.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "worm/s3/client.hpp"
+#include "worm/storage.hpp"
+
+namespace worm::s3 {
+
+class S3Store final : public ObjectStore {
+public:
+    // prefix: "" or "a/b" (leading and trailing '/' are ignored).
+    S3Store(std::shared_ptr<S3Client> client, std::string bucket, std::string prefix = "");
+
+    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
+    std::string get(const std::string& key, const GetOptions& options = {}) override;
+    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
+                           const GetOptions& options = {}) override;
+    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
+    ListPage list(const ListOptions& options) override;
+    void remove(const std::string& key, const DeleteOptions& options = {}) override;
+    // Reads GetObjectRetention; when the server answers with nothing (moto), falls back to
+    // the lock headers of HeadObject rather than reporting "no retention".
+    std::optional<Retention> get_retention(const std::string& key,
+                                           const std::optional<std::string>& version_id = std::nullopt) override;
+    void put_retention(const std::string& key, const Retention& retention,
+                       const RetentionOptions& options = {}) override;
+    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
+    void put_legal_hold(const std::string& key, bool on,
+                        const std::optional<std::string>& version_id = std::nullopt) override;
+    std::string uri(const std::string& key) const override;
+
+    S3Client& client() { return *client_; }
+    const std::string& bucket() const { return bucket_; }
+    const std::string& prefix() const { return prefix_; }
+
+private:
+    std::string full_key(const std::string& key) const;
+
+    std::shared_ptr<S3Client> client_;
+    std::string bucket_;
+    std::string prefix_;  // "" or "a/b/" (with the trailing slash)
+};
+
+// "s3://bucket[/prefix]" with the client configured from the environment
+// (ClientConfig::from_env). Throws Error(invalid_argument) for a malformed URL.
+std::unique_ptr<ObjectStore> open_s3_store(std::string_view url);
+// The same over a given client (tests, custom configuration).
+std::unique_ptr<ObjectStore> open_s3_store(std::string_view url, std::shared_ptr<S3Client> client);
+
+}  // namespace worm::s3

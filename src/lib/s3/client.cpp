@@ -1,0 +1,468 @@
+// client.cpp: configuration, addressing, and the signed request loop (retries, clock
+// skew, error mapping) every S3 operation goes through. The operations themselves are in
+// client_ops.cpp and multipart.cpp.
+#include "worm/s3/client.hpp"
+
+#include <openssl/evp.h>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <thread>
+
+#include "client_internal.hpp"
+#include "worm/crypto.hpp"
+#include "xml.hpp"
+
+namespace worm::s3 {
+
+namespace {
+
+const char* env(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : nullptr;
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+struct ParsedEndpoint {
+    std::string scheme;  // "http" / "https"
+    std::string host;    // host[:port] as the Host header carries it
+    std::string hostname;  // without the port
+};
+
+// "https://host[:port][/]"; no path, query or credentials in it.
+ParsedEndpoint parse_endpoint(const std::string& url) {
+    const size_t sep = url.find("://");
+    if (sep == std::string::npos)
+        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
+    ParsedEndpoint e;
+    e.scheme = lower(url.substr(0, sep));
+    if (e.scheme != "http" && e.scheme != "https")
+        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
+    std::string rest = url.substr(sep + 3);
+    if (!rest.empty() && rest.back() == '/') rest.pop_back();
+    if (rest.empty() || rest.find_first_of("/?#@ ") != std::string::npos)
+        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must be scheme://host[:port] with no path");
+    e.host = lower(rest);
+    if (e.host.front() == '[') {
+        e.hostname = e.host.substr(0, e.host.find(']') + 1);
+    } else {
+        e.hostname = e.host.substr(0, e.host.find(':'));
+    }
+    // Default ports are not part of the Host header curl sends.
+    if ((e.scheme == "https" && e.host == e.hostname + ":443") || (e.scheme == "http" && e.host == e.hostname + ":80"))
+        e.host = e.hostname;
+    return e;
+}
+
+bool is_ip_or_localhost(const std::string& hostname) {
+    if (hostname == "localhost" || (hostname.size() > 10 && hostname.ends_with(".localhost"))) return true;
+    if (!hostname.empty() && hostname.front() == '[') return true;  // IPv6 literal
+    return !hostname.empty() && std::all_of(hostname.begin(), hostname.end(), [](char c) {
+        return std::isdigit(static_cast<unsigned char>(c)) || c == '.';
+    });
+}
+
+std::string default_endpoint(const std::string& region) { return "https://s3." + region + ".amazonaws.com"; }
+
+}  // namespace
+
+bool is_dns_compatible_bucket(std::string_view b) {
+    if (b.size() < 3 || b.size() > 63) return false;
+    if (b.front() == '-' || b.front() == '.' || b.back() == '-' || b.back() == '.') return false;
+    if (b.find("..") != std::string_view::npos) return false;
+    return std::all_of(b.begin(), b.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+    });
+}
+
+// ---- configuration -------------------------------------------------------------------
+
+void ClientConfig::validate() const {
+    if (!endpoint.empty()) (void)parse_endpoint(endpoint);
+    if (region.empty()) throw Error(ErrorCode::config, "S3 region is empty (set AWS_REGION)");
+    if (!credentials) throw Error(ErrorCode::config, "S3 client has no credentials provider");
+    if (retry.max_attempts < 1) throw Error(ErrorCode::config, "retry.max_attempts must be at least 1");
+    if (retry.base_delay.count() < 0 || retry.max_delay < retry.base_delay)
+        throw Error(ErrorCode::config, "retry delays must satisfy 0 <= base_delay <= max_delay");
+    if (part_size < (5ull << 20) || part_size > (5ull << 30))
+        throw Error(ErrorCode::config, "part_size must be between 5 MiB and 5 GiB, got " + std::to_string(part_size));
+    if (multipart_threshold < part_size)
+        throw Error(ErrorCode::config, "multipart_threshold must be at least part_size");
+    if (parallel_parts < 1 || parallel_parts > 64)
+        throw Error(ErrorCode::config, "parallel_parts must be between 1 and 64");
+}
+
+ClientConfig ClientConfig::from_env() {
+    ClientConfig c;
+    if (const char* e = env("AWS_ENDPOINT_URL_S3")) c.endpoint = e;
+    else if (const char* e2 = env("AWS_ENDPOINT_URL")) c.endpoint = e2;
+    if (const char* r = env("AWS_REGION")) c.region = r;
+    else if (const char* r2 = env("AWS_DEFAULT_REGION")) c.region = r2;
+    if (const char* a = env("WORM_S3_ADDRESSING")) {
+        const std::string v = lower(a);
+        if (v == "path") c.addressing = AddressingStyle::path;
+        else if (v == "virtual") c.addressing = AddressingStyle::virtual_hosted;
+        else if (v == "auto") c.addressing = AddressingStyle::automatic;
+        else throw Error(ErrorCode::config, "WORM_S3_ADDRESSING must be path, virtual or auto, got '" + std::string(a) + "'");
+    }
+    c.transport = make_curl_transport(HttpOptions::from_env());
+    c.credentials = default_credentials_chain(c.transport);
+    return c;
+}
+
+// ---- bodies ----------------------------------------------------------------------------
+
+S3Body S3Body::file(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (ec)
+        throw Error(ec == std::errc::no_such_file_or_directory ? ErrorCode::not_found : ErrorCode::io,
+                    "cannot read size of " + path.string() + ": " + ec.message());
+    return S3Body{FileSlice{path, 0, size}};
+}
+
+std::uint64_t S3Body::size() const {
+    if (const auto* s = std::get_if<std::string>(&source)) return s->size();
+    return std::get<FileSlice>(source).length;
+}
+
+namespace detail {
+
+S3Body sub_body(const S3Body& body, std::uint64_t offset, std::uint64_t length) {
+    if (const auto* s = std::get_if<std::string>(&body.source)) return S3Body::bytes(s->substr(offset, length));
+    const FileSlice& f = std::get<FileSlice>(body.source);
+    return S3Body::slice(FileSlice{f.path, f.offset + offset, length});
+}
+
+BodyDigests digest_body(const S3Body& body, bool want_md5) {
+    struct Ctx {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        ~Ctx() { EVP_MD_CTX_free(ctx); }
+    } sha, md;
+    if (!sha.ctx || !md.ctx || EVP_DigestInit_ex(sha.ctx, EVP_sha256(), nullptr) != 1 ||
+        (want_md5 && EVP_DigestInit_ex(md.ctx, EVP_md5(), nullptr) != 1))
+        throw Error(ErrorCode::crypto, "cannot initialise SHA-256/MD5");
+    auto update = [&](const char* data, size_t n) {
+        EVP_DigestUpdate(sha.ctx, data, n);
+        if (want_md5) EVP_DigestUpdate(md.ctx, data, n);
+    };
+    if (const auto* s = std::get_if<std::string>(&body.source)) {
+        update(s->data(), s->size());
+    } else {
+        const FileSlice& f = std::get<FileSlice>(body.source);
+        const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
+                        "cannot open " + f.path.string() + ": " + std::strerror(errno));
+        std::string buf(1 << 20, '\0');
+        std::uint64_t done = 0;
+        while (done < f.length) {
+            const size_t want = static_cast<size_t>(std::min<std::uint64_t>(buf.size(), f.length - done));
+            const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(f.offset + done));
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                const int err = errno;
+                ::close(fd);
+                throw Error(ErrorCode::io, "cannot read " + f.path.string() +
+                                               (n == 0 ? std::string(": file is shorter than expected")
+                                                       : ": " + std::string(std::strerror(err))));
+            }
+            update(buf.data(), static_cast<size_t>(n));
+            done += static_cast<std::uint64_t>(n);
+        }
+        ::close(fd);
+    }
+    BodyDigests out;
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    EVP_DigestFinal_ex(sha.ctx, digest, &len);
+    out.sha256.assign(reinterpret_cast<char*>(digest), len);
+    if (want_md5) {
+        EVP_DigestFinal_ex(md.ctx, digest, &len);
+        out.md5.assign(reinterpret_cast<char*>(digest), len);
+    }
+    return out;
+}
+
+std::string strip_quotes(std::string s) {
+    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
+    return s;
+}
+
+std::string checksum_base64_to_hex(const std::optional<std::string>& value) {
+    if (!value || value->empty() || value->find('-') != std::string::npos) return "";
+    try {
+        const std::string raw = base64_decode(*value);
+        return raw.size() == 32 ? to_hex(raw) : "";
+    } catch (const Error&) {
+        return "";  // not a plain SHA-256: report none rather than a wrong one
+    }
+}
+
+// Error code for a response without a body (HEAD), as the AWS SDKs name them.
+std::string code_for_status(int status) {
+    switch (status) {
+        case 301: return "PermanentRedirect";
+        case 307: return "TemporaryRedirect";
+        case 304: return "NotModified";
+        case 400: return "BadRequest";
+        case 403: return "Forbidden";
+        case 404: return "NotFound";
+        case 405: return "MethodNotAllowed";
+        case 409: return "Conflict";
+        case 412: return "PreconditionFailed";
+        case 500: return "InternalError";
+        case 503: return "ServiceUnavailable";
+        default: return "";
+    }
+}
+
+ErrorCode classify(int status, const std::string& code) {
+    if (status == 404) return ErrorCode::not_found;
+    if (code == "BadDigest" || code == "XAmzContentSHA256Mismatch" || code == "InvalidDigest")
+        return ErrorCode::integrity;
+    return ErrorCode::s3;
+}
+
+S3Error make_s3_error(const std::string& method, const std::string& bucket, const std::string& key,
+                      const HttpResponse& response) {
+    S3ErrorInfo info;
+    info.http_status = response.status;
+    info.method = method;
+    info.resource = bucket.empty() ? "/" : key.empty() ? bucket : bucket + "/" + key;
+    info.request_id = find_header(response.headers, "x-amz-request-id").value_or("");
+    if (!response.body.empty()) {
+        pugi::xml_document doc;
+        if (doc.load_buffer(response.body.data(), response.body.size())) {
+            const pugi::xml_node e = doc.child("Error");
+            info.code = child_text(e, "Code");
+            info.message = child_text(e, "Message");
+            if (info.request_id.empty()) info.request_id = child_text(e, "RequestId");
+            // RGW and AWS name an unknown version, bucket or key in the message or Key/BucketName.
+        }
+    }
+    if (info.code.empty()) info.code = code_for_status(response.status);
+    const ErrorCode code = classify(response.status, info.code);
+    return S3Error(std::move(info), code);
+}
+
+ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers) {
+    ObjectHead h;
+    h.key = key;
+    for (const auto& [name, value] : headers) {
+        if (name == "content-length") {
+            std::from_chars(value.data(), value.data() + value.size(), h.size);
+        } else if (name == "etag") {
+            h.etag = strip_quotes(value);
+        } else if (name == "content-type") {
+            h.content_type = value;
+        } else if (name == "last-modified") {
+            try {
+                h.last_modified = parse_http_date(value);
+            } catch (const Error&) {
+                throw Error(ErrorCode::parse, "object " + key + " has an unreadable Last-Modified '" + value + "'");
+            }
+        } else if (name == "x-amz-version-id") {
+            h.version_id = value == "null" ? "" : value;
+        } else if (name == "x-amz-object-lock-mode") {
+            if (!h.retention) h.retention = Retention{};
+            h.retention->mode = parse_lock_mode(value);
+        } else if (name == "x-amz-object-lock-retain-until-date") {
+            if (!h.retention) h.retention = Retention{};
+            h.retention->retain_until = parse_rfc3339(value);
+        } else if (name == "x-amz-object-lock-legal-hold") {
+            h.legal_hold = lower(value) == "on";
+        } else if (name.starts_with("x-amz-meta-")) {
+            h.metadata[name.substr(11)] = value;
+        } else if (name == "x-amz-checksum-sha256") {
+            h.checksum_sha256 = value;
+        } else if (name == "x-amz-server-side-encryption") {
+            h.server_side_encryption = value;
+        } else if (name == "x-amz-delete-marker") {
+            h.delete_marker = lower(value) == "true";
+        }
+    }
+    return h;
+}
+
+void add_object_headers(HttpHeaders& headers, const PutObjectOptions& o) {
+    if (!o.content_type.empty()) headers.emplace_back("content-type", o.content_type);
+    for (const auto& [name, value] : o.metadata) headers.emplace_back("x-amz-meta-" + lower(name), value);
+    if (o.lock.retention) {
+        headers.emplace_back("x-amz-object-lock-mode", std::string(to_string(o.lock.retention->mode)));
+        headers.emplace_back("x-amz-object-lock-retain-until-date", format_rfc3339_millis(o.lock.retention->retain_until));
+    }
+    if (o.lock.legal_hold) headers.emplace_back("x-amz-object-lock-legal-hold", "ON");
+    switch (o.encryption.kind) {
+        case ServerSideEncryption::Kind::none: break;
+        case ServerSideEncryption::Kind::aes256: headers.emplace_back("x-amz-server-side-encryption", "AES256"); break;
+        case ServerSideEncryption::Kind::aws_kms:
+            headers.emplace_back("x-amz-server-side-encryption", "aws:kms");
+            if (!o.encryption.kms_key_id.empty())
+                headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", o.encryption.kms_key_id);
+            break;
+    }
+}
+
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
+                                        std::optional<std::chrono::milliseconds> retry_after) {
+    // Full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))].
+    thread_local std::mt19937_64 rng{std::random_device{}()};
+    const int shift = std::min(attempt - 1, 30);
+    const long long cap = std::min<long long>(policy.max_delay.count(), policy.base_delay.count() << shift);
+    std::uniform_int_distribution<long long> pick(0, std::max<long long>(cap, 0));
+    std::chrono::milliseconds delay(pick(rng));
+    if (retry_after) delay = std::max(delay, std::min(*retry_after, policy.max_retry_after));
+    return delay;
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now) {
+    const auto value = find_header(headers, "retry-after");
+    if (!value || value->empty()) return std::nullopt;
+    long long seconds = 0;
+    const auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
+    if (ec == std::errc{} && ptr == value->data() + value->size() && seconds >= 0)
+        return std::chrono::milliseconds(seconds * 1000);
+    try {
+        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(parse_http_date(*value) - now);
+        return std::max(wait, std::chrono::milliseconds(0));
+    } catch (const Error&) {
+        return std::nullopt;
+    }
+}
+
+}  // namespace detail
+
+// ---- the client core -----------------------------------------------------------------
+
+S3Client::S3Client(ClientConfig config) : config_(std::move(config)) {
+    config_.validate();
+    if (config_.endpoint.empty()) config_.endpoint = default_endpoint(config_.region);
+    const ParsedEndpoint e = parse_endpoint(config_.endpoint);
+    scheme_ = e.scheme;
+    endpoint_host_ = e.host;
+    if (!config_.transport) config_.transport = make_curl_transport();
+    if (!config_.clock) config_.clock = std::shared_ptr<const Clock>(&system_clock(), [](const Clock*) {});
+}
+
+TimePoint S3Client::now() const { return config_.clock->now() + clock_offset(); }
+
+bool S3Client::use_path_style(const std::string& bucket) const {
+    switch (config_.addressing) {
+        case AddressingStyle::path: return true;
+        case AddressingStyle::virtual_hosted: return false;
+        case AddressingStyle::automatic: break;
+    }
+    const std::string hostname = endpoint_host_.front() == '['
+                                     ? endpoint_host_.substr(0, endpoint_host_.find(']') + 1)
+                                     : endpoint_host_.substr(0, endpoint_host_.find(':'));
+    if (is_ip_or_localhost(hostname)) return true;
+    if (!is_dns_compatible_bucket(bucket)) return true;
+    // A dotted bucket name would not match the *.s3 wildcard certificate.
+    return scheme_ == "https" && bucket.find('.') != std::string::npos;
+}
+
+S3Client::Target S3Client::target(const std::string& bucket, const std::string& key,
+                                  const std::vector<std::pair<std::string, std::string>>& query) const {
+    Target t;
+    if (bucket.empty()) {
+        t.host = endpoint_host_;
+        t.canonical_path = "/";
+    } else if (use_path_style(bucket)) {
+        t.host = endpoint_host_;
+        t.canonical_path = "/" + bucket + (key.empty() ? "" : "/" + key);
+    } else {
+        t.host = bucket + "." + endpoint_host_;
+        t.canonical_path = "/" + key;
+    }
+    t.url = scheme_ + "://" + t.host + uri_encode(t.canonical_path, false);
+    if (!query.empty()) t.url += "?" + encoded_query_string(query);
+    return t;
+}
+
+std::string S3Client::object_url(const std::string& bucket, const std::string& key) const {
+    return target(bucket, key, {}).url;
+}
+
+HttpResponse S3Client::send_once(const S3Request& request, const std::string& payload_hash) {
+    const Target t = target(request.bucket, request.key, request.query);
+    SigningRequest sr;
+    sr.method = request.method;
+    sr.host = t.host;
+    sr.path = t.canonical_path;
+    sr.query = request.query;
+    sr.headers = request.headers;
+    sr.payload_sha256_hex = payload_hash;
+    SigningScope scope;  // S3 rules: the defaults
+    scope.region = config_.region;
+    scope.service = "s3";
+    scope.time = now();
+    SignedRequest signed_request = sign_request(sr, config_.credentials->get(), scope);
+
+    HttpRequest http;
+    http.method = request.method;
+    http.url = t.url;
+    http.headers = std::move(signed_request.headers);
+    http.response_file = request.response_file;
+    if (const auto* s = std::get_if<std::string>(&request.body.source)) http.body = *s;
+    else http.body_file = std::get<FileSlice>(request.body.source);
+    return config_.transport->send(http);
+}
+
+HttpResponse S3Client::send(const S3Request& request) {
+    std::string payload_hash;
+    if (request.payload_sha256_hex) payload_hash = *request.payload_sha256_hex;
+    else payload_hash = to_hex(detail::digest_body(request.body, false).sha256);
+
+    bool skew_corrected = false;
+    for (int attempt = 1;; ++attempt) {
+        HttpResponse response;
+        try {
+            response = send_once(request, payload_hash);
+        } catch (const Error& e) {
+            const bool transient = e.code() == ErrorCode::network || e.code() == ErrorCode::timeout;
+            if (!transient || attempt >= config_.retry.max_attempts) throw;
+            std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
+            continue;
+        }
+        if (response.status >= 200 && response.status < 300) return response;
+
+        S3Error error = detail::make_s3_error(request.method, request.bucket, request.key, response);
+        if (error.s3_code() == "RequestTimeTooSkewed" && !skew_corrected) {
+            // Sign again with the server's idea of now (from its Date header), once.
+            if (const auto date = find_header(response.headers, "date")) {
+                try {
+                    const auto offset = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        parse_http_date(*date) - config_.clock->now());
+                    clock_offset_ms_.store(offset.count());
+                    skew_corrected = true;
+                    --attempt;  // the correction does not use up a retry
+                    continue;
+                } catch (const Error&) {
+                    // No usable Date: report the skew error below.
+                }
+            }
+            throw error;
+        }
+        const bool retryable = error.retryable() && error.s3_code() != "RequestTimeTooSkewed";
+        if (!retryable || attempt >= config_.retry.max_attempts) throw error;
+        std::this_thread::sleep_for(detail::backoff_delay(
+            config_.retry, attempt, detail::parse_retry_after(response.headers, config_.clock->now())));
+    }
+}
+
+}  // namespace worm::s3

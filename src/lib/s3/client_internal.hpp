@@ -1,0 +1,44 @@
+// client_internal.hpp (private to src/lib/s3): helpers shared by the client's .cpp files.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "worm/http.hpp"
+#include "worm/s3/client.hpp"
+
+namespace worm::s3::detail {
+
+// Raw SHA-256 and (optionally) MD5 of a body in one pass over it.
+struct BodyDigests {
+    std::string sha256;  // raw 32 bytes
+    std::string md5;     // raw 16 bytes, empty when not asked for
+};
+BodyDigests digest_body(const S3Body& body, bool want_md5);
+
+// [offset, offset+length) of a body, as a body (a file slice stays a file slice).
+S3Body sub_body(const S3Body& body, std::uint64_t offset, std::uint64_t length);
+
+// The S3Error for a non-2xx response (or a 200 whose body is an <Error>).
+S3Error make_s3_error(const std::string& method, const std::string& bucket, const std::string& key,
+                      const HttpResponse& response);
+
+// Headers of HeadObject / GetObject as an ObjectHead.
+ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers);
+
+// The lock, encryption, metadata and content-type headers a PUT or CreateMultipartUpload sends.
+void add_object_headers(HttpHeaders& headers, const PutObjectOptions& options);
+
+// "x-amz-checksum-sha256" value (base64) as hex; "" when it is absent or composite ("...-N").
+std::string checksum_base64_to_hex(const std::optional<std::string>& value);
+
+// Full-jitter backoff for attempt n (1-based), at least `retry_after` when the server asked.
+std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
+                                        std::optional<std::chrono::milliseconds> retry_after);
+// Retry-After as seconds or an HTTP date, relative to `now`; nullopt when absent or unreadable.
+std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now);
+
+std::string strip_quotes(std::string s);
+
+}  // namespace worm::s3::detail

@@ -1,0 +1,648 @@
+// client_ops.cpp: the S3 operations, each a thin layer over S3Client::send: build the
+// request (query, headers, XML body), send it, read the answer.
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+
+#include "client_internal.hpp"
+#include "worm/crypto.hpp"
+#include "worm/s3/client.hpp"
+#include "xml.hpp"
+
+namespace worm::s3 {
+
+namespace {
+
+using detail::add_text;
+using detail::child_text;
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::invalid_argument, message); }
+
+void check_bucket(const std::string& bucket) {
+    if (bucket.empty()) invalid("bucket name is empty");
+    if (bucket.size() > 255 || bucket.find('/') != std::string::npos)
+        invalid("bucket name '" + bucket + "' is not valid");
+}
+
+void check_key(const std::string& key) {
+    if (key.empty()) invalid("object key is empty");
+    if (key.size() > 1024) invalid("object key is longer than 1024 bytes: '" + key.substr(0, 64) + "...'");
+}
+
+void check_object(const std::string& bucket, const std::string& key) {
+    check_bucket(bucket);
+    check_key(key);
+}
+
+void check_version(const std::optional<std::string>& version_id) {
+    if (version_id && version_id->empty()) invalid("version id is empty (leave it unset for the latest version)");
+}
+
+void check_max_keys(int max_keys) {
+    if (max_keys < 1 || max_keys > 1000) invalid("max_keys must be between 1 and 1000, got " + std::to_string(max_keys));
+}
+
+// A body with its Content-MD5 (S3 requires one on lock, lifecycle and policy configuration PUTs).
+S3Request xml_put(const std::string& bucket, const std::string& key, std::string subresource, std::string body) {
+    S3Request r;
+    r.method = "PUT";
+    r.bucket = bucket;
+    r.key = key;
+    r.query.emplace_back(std::move(subresource), "");
+    r.headers.emplace_back("content-md5", base64_encode(md5(body)));
+    r.headers.emplace_back("content-type", "application/xml");
+    r.body = S3Body::bytes(std::move(body));
+    return r;
+}
+
+S3Request get_sub(const std::string& bucket, const std::string& key, std::string subresource) {
+    S3Request r;
+    r.method = "GET";
+    r.bucket = bucket;
+    r.key = key;
+    r.query.emplace_back(std::move(subresource), "");
+    return r;
+}
+
+void add_version(S3Request& r, const std::optional<std::string>& version_id) {
+    if (version_id) r.query.emplace_back("versionId", *version_id);
+}
+
+bool xml_true(const std::string& s) { return s == "true" || s == "TRUE" || s == "True"; }
+
+std::uint64_t parse_size(const std::string& s, const char* what) {
+    std::uint64_t v = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || ptr != s.data() + s.size())
+        throw Error(ErrorCode::parse, std::string("S3 listing has a non-numeric ") + what + " '" + s + "'");
+    return v;
+}
+
+TimePoint parse_time_or_epoch(const std::string& s) { return s.empty() ? TimePoint{} : parse_rfc3339(s); }
+
+// Percent-decoding of keys listed with encoding-type=url (AWS also encodes spaces as '+').
+std::string url_decode(const std::string& s) {
+    std::string out;
+    out.reserve(s.size());
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '+') {
+            out += ' ';
+        } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+
+int positive_int(const std::string& s, const char* what) {
+    int v = 0;
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || ptr != s.data() + s.size())
+        throw Error(ErrorCode::parse, std::string("S3 answered a non-numeric ") + what + " '" + s + "'");
+    return v;
+}
+
+}  // namespace
+
+// ---- validation ------------------------------------------------------------------------
+
+void CreateBucketOptions::validate() const { check_bucket(bucket); }
+
+void ObjectLockConfiguration::validate() const {
+    if (!default_retention) return;
+    if (!enabled) invalid("a default retention needs Object Lock enabled");
+    const auto& d = *default_retention;
+    if (d.days.has_value() == d.years.has_value()) invalid("default retention needs exactly one of days or years");
+    if ((d.days && *d.days < 1) || (d.years && *d.years < 1)) invalid("default retention period must be positive");
+}
+
+void PutObjectOptions::validate(TimePoint now) const {
+    check_object(bucket, key);
+    PutOptions common;
+    common.metadata = metadata;
+    common.lock = lock;
+    common.encryption = encryption;
+    common.sha256_hex = sha256_hex;
+    common.validate(now);
+    for (const auto& [name, value] : metadata)
+        if (std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; }))
+            invalid("metadata value of '" + name + "' is not ASCII (S3 headers cannot carry it unencoded)");
+    if (content_type.find_first_of("\r\n") != std::string::npos) invalid("content type holds a line break");
+}
+
+void GetObjectOptions::validate() const {
+    check_object(bucket, key);
+    check_version(version_id);
+    if (range && range->second && *range->second < range->first)
+        invalid("range end " + std::to_string(*range->second) + " is before its start " + std::to_string(range->first));
+}
+
+void HeadObjectOptions::validate() const {
+    check_object(bucket, key);
+    check_version(version_id);
+}
+
+void DeleteObjectOptions::validate() const {
+    check_object(bucket, key);
+    check_version(version_id);
+}
+
+void ListObjectsOptions::validate() const {
+    check_bucket(bucket);
+    check_max_keys(max_keys);
+}
+
+void ListVersionsOptions::validate() const {
+    check_bucket(bucket);
+    check_max_keys(max_keys);
+}
+
+void ObjectRef::validate() const {
+    check_object(bucket, key);
+    check_version(version_id);
+}
+
+void PutRetentionOptions::validate(TimePoint now) const {
+    check_object(bucket, key);
+    check_version(version_id);
+    if (retention.retain_until <= now)
+        invalid("retain-until date " + format_rfc3339(retention.retain_until) + " is not in the future");
+}
+
+void PutLegalHoldOptions::validate() const {
+    check_object(bucket, key);
+    check_version(version_id);
+}
+
+// ---- buckets ---------------------------------------------------------------------------
+
+void S3Client::create_bucket(const CreateBucketOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "PUT";
+    r.bucket = options.bucket;
+    if (options.object_lock) r.headers.emplace_back("x-amz-bucket-object-lock-enabled", "true");
+    const std::string region = options.region.empty() ? config_.region : options.region;
+    if (region != "us-east-1") {
+        pugi::xml_document doc;
+        add_text(detail::s3_root(doc, "CreateBucketConfiguration"), "LocationConstraint", region);
+        r.body = S3Body::bytes(detail::to_string(doc));
+        r.headers.emplace_back("content-type", "application/xml");
+    }
+    send(r);
+}
+
+void S3Client::head_bucket(const std::string& bucket) {
+    check_bucket(bucket);
+    S3Request r;
+    r.method = "HEAD";
+    r.bucket = bucket;
+    send(r);
+}
+
+bool S3Client::bucket_exists(const std::string& bucket) {
+    try {
+        head_bucket(bucket);
+        return true;
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404) return false;
+        throw;
+    }
+}
+
+ObjectLockConfiguration S3Client::get_object_lock_configuration(const std::string& bucket) {
+    check_bucket(bucket);
+    HttpResponse resp;
+    try {
+        resp = send(get_sub(bucket, "", "object-lock"));
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404 && e.s3_code() == "ObjectLockConfigurationNotFoundError") return {};
+        throw;
+    }
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetObjectLockConfiguration");
+    const pugi::xml_node root = doc.child("ObjectLockConfiguration");
+    ObjectLockConfiguration c;
+    c.enabled = child_text(root, "ObjectLockEnabled") == "Enabled";
+    const pugi::xml_node d = root.child("Rule").child("DefaultRetention");
+    if (d) {
+        DefaultRetention dr;
+        dr.mode = parse_lock_mode(child_text(d, "Mode"));
+        if (d.child("Days")) dr.days = positive_int(child_text(d, "Days"), "Days");
+        if (d.child("Years")) dr.years = positive_int(child_text(d, "Years"), "Years");
+        c.default_retention = dr;
+    }
+    return c;
+}
+
+void S3Client::put_object_lock_configuration(const std::string& bucket, const ObjectLockConfiguration& config) {
+    check_bucket(bucket);
+    config.validate();
+    pugi::xml_document doc;
+    pugi::xml_node root = detail::s3_root(doc, "ObjectLockConfiguration");
+    if (config.enabled) add_text(root, "ObjectLockEnabled", "Enabled");
+    if (config.default_retention) {
+        pugi::xml_node d = root.append_child("Rule").append_child("DefaultRetention");
+        add_text(d, "Mode", std::string(to_string(config.default_retention->mode)));
+        if (config.default_retention->days) add_text(d, "Days", std::to_string(*config.default_retention->days));
+        if (config.default_retention->years) add_text(d, "Years", std::to_string(*config.default_retention->years));
+    }
+    send(xml_put(bucket, "", "object-lock", detail::to_string(doc)));
+}
+
+VersioningStatus S3Client::get_bucket_versioning(const std::string& bucket) {
+    check_bucket(bucket);
+    const HttpResponse resp = send(get_sub(bucket, "", "versioning"));
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetBucketVersioning");
+    const std::string status = child_text(doc.child("VersioningConfiguration"), "Status");
+    if (status == "Enabled") return VersioningStatus::enabled;
+    if (status == "Suspended") return VersioningStatus::suspended;
+    return VersioningStatus::unversioned;
+}
+
+void S3Client::put_bucket_versioning(const std::string& bucket, bool enabled) {
+    check_bucket(bucket);
+    pugi::xml_document doc;
+    add_text(detail::s3_root(doc, "VersioningConfiguration"), "Status", enabled ? "Enabled" : "Suspended");
+    send(xml_put(bucket, "", "versioning", detail::to_string(doc)));
+}
+
+std::optional<BucketEncryption> S3Client::get_bucket_encryption(const std::string& bucket) {
+    check_bucket(bucket);
+    HttpResponse resp;
+    try {
+        resp = send(get_sub(bucket, "", "encryption"));
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404 && e.s3_code() == "ServerSideEncryptionConfigurationNotFoundError")
+            return std::nullopt;
+        throw;
+    }
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetBucketEncryption");
+    const pugi::xml_node rule = doc.child("ServerSideEncryptionConfiguration").child("Rule");
+    const pugi::xml_node def = rule.child("ApplyServerSideEncryptionByDefault");
+    if (!def) return std::nullopt;
+    BucketEncryption e;
+    const std::string algorithm = child_text(def, "SSEAlgorithm");
+    if (algorithm == "AES256") e.sse.kind = ServerSideEncryption::Kind::aes256;
+    else if (algorithm.starts_with("aws:kms")) e.sse.kind = ServerSideEncryption::Kind::aws_kms;
+    else throw Error(ErrorCode::parse, "bucket " + bucket + " uses unknown encryption '" + algorithm + "'");
+    e.sse.kms_key_id = child_text(def, "KMSMasterKeyID");
+    e.bucket_key_enabled = xml_true(child_text(rule, "BucketKeyEnabled"));
+    return e;
+}
+
+void S3Client::put_bucket_encryption(const std::string& bucket, const BucketEncryption& encryption) {
+    check_bucket(bucket);
+    if (encryption.sse.kind == ServerSideEncryption::Kind::none)
+        invalid("bucket encryption must be AES256 or aws:kms");
+    if (encryption.sse.kind != ServerSideEncryption::Kind::aws_kms && !encryption.sse.kms_key_id.empty())
+        invalid("a KMS key id needs aws:kms encryption");
+    pugi::xml_document doc;
+    pugi::xml_node rule = detail::s3_root(doc, "ServerSideEncryptionConfiguration").append_child("Rule");
+    pugi::xml_node def = rule.append_child("ApplyServerSideEncryptionByDefault");
+    const bool kms = encryption.sse.kind == ServerSideEncryption::Kind::aws_kms;
+    add_text(def, "SSEAlgorithm", kms ? "aws:kms" : "AES256");
+    if (kms && !encryption.sse.kms_key_id.empty()) add_text(def, "KMSMasterKeyID", encryption.sse.kms_key_id);
+    if (encryption.bucket_key_enabled) add_text(rule, "BucketKeyEnabled", "true");
+    send(xml_put(bucket, "", "encryption", detail::to_string(doc)));
+}
+
+std::optional<PublicAccessBlock> S3Client::get_public_access_block(const std::string& bucket) {
+    check_bucket(bucket);
+    HttpResponse resp;
+    try {
+        resp = send(get_sub(bucket, "", "publicAccessBlock"));
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404 && e.s3_code() == "NoSuchPublicAccessBlockConfiguration") return std::nullopt;
+        throw;
+    }
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetPublicAccessBlock");
+    const pugi::xml_node root = doc.child("PublicAccessBlockConfiguration");
+    PublicAccessBlock b;
+    b.block_public_acls = xml_true(child_text(root, "BlockPublicAcls"));
+    b.ignore_public_acls = xml_true(child_text(root, "IgnorePublicAcls"));
+    b.block_public_policy = xml_true(child_text(root, "BlockPublicPolicy"));
+    b.restrict_public_buckets = xml_true(child_text(root, "RestrictPublicBuckets"));
+    return b;
+}
+
+void S3Client::put_public_access_block(const std::string& bucket, const PublicAccessBlock& block) {
+    check_bucket(bucket);
+    pugi::xml_document doc;
+    pugi::xml_node root = detail::s3_root(doc, "PublicAccessBlockConfiguration");
+    add_text(root, "BlockPublicAcls", block.block_public_acls ? "true" : "false");
+    add_text(root, "IgnorePublicAcls", block.ignore_public_acls ? "true" : "false");
+    add_text(root, "BlockPublicPolicy", block.block_public_policy ? "true" : "false");
+    add_text(root, "RestrictPublicBuckets", block.restrict_public_buckets ? "true" : "false");
+    send(xml_put(bucket, "", "publicAccessBlock", detail::to_string(doc)));
+}
+
+void S3Client::put_bucket_policy(const std::string& bucket, const std::string& policy_json) {
+    check_bucket(bucket);
+    if (policy_json.empty()) invalid("bucket policy is empty");
+    S3Request r = xml_put(bucket, "", "policy", policy_json);
+    for (auto& [name, value] : r.headers)
+        if (name == "content-type") value = "application/json";
+    send(r);
+}
+
+void S3Client::put_bucket_lifecycle_configuration(const std::string& bucket, const std::vector<LifecycleRule>& rules) {
+    check_bucket(bucket);
+    if (rules.empty()) invalid("a lifecycle configuration needs at least one rule");
+    pugi::xml_document doc;
+    pugi::xml_node root = detail::s3_root(doc, "LifecycleConfiguration");
+    for (const LifecycleRule& rule : rules) {
+        if (!rule.expiration_days && !rule.noncurrent_version_expiration_days && !rule.abort_incomplete_multipart_days)
+            invalid("lifecycle rule '" + rule.id + "' has no action");
+        pugi::xml_node n = root.append_child("Rule");
+        if (!rule.id.empty()) add_text(n, "ID", rule.id);
+        add_text(n.append_child("Filter"), "Prefix", rule.prefix);
+        add_text(n, "Status", rule.enabled ? "Enabled" : "Disabled");
+        if (rule.expiration_days) add_text(n.append_child("Expiration"), "Days", std::to_string(*rule.expiration_days));
+        if (rule.noncurrent_version_expiration_days)
+            add_text(n.append_child("NoncurrentVersionExpiration"), "NoncurrentDays",
+                     std::to_string(*rule.noncurrent_version_expiration_days));
+        if (rule.abort_incomplete_multipart_days)
+            add_text(n.append_child("AbortIncompleteMultipartUpload"), "DaysAfterInitiation",
+                     std::to_string(*rule.abort_incomplete_multipart_days));
+    }
+    send(xml_put(bucket, "", "lifecycle", detail::to_string(doc)));
+}
+
+// ---- objects ---------------------------------------------------------------------------
+
+PutObjectResult S3Client::put_object(const PutObjectOptions& options) {
+    options.validate(now());
+    if (options.body.size() >= config_.multipart_threshold) return put_multipart(options);
+    return put_single(options);
+}
+
+PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
+    // One pass gives both digests; a caller-supplied SHA-256 is trusted only as far as the
+    // server checks it (x-amz-content-sha256 and x-amz-checksum-sha256 are both verified by S3).
+    std::string sha_raw, md5_raw;
+    if (options.sha256_hex && !options.content_md5) {
+        sha_raw = from_hex(*options.sha256_hex);
+    } else {
+        detail::BodyDigests d = detail::digest_body(options.body, options.content_md5);
+        sha_raw = std::move(d.sha256);
+        md5_raw = std::move(d.md5);
+        if (options.sha256_hex && to_hex(sha_raw) != *options.sha256_hex)
+            throw Error(ErrorCode::integrity, "body of " + options.bucket + "/" + options.key +
+                                                  " does not match the SHA-256 given for it");
+    }
+    S3Request r;
+    r.method = "PUT";
+    r.bucket = options.bucket;
+    r.key = options.key;
+    r.body = options.body;
+    r.payload_sha256_hex = to_hex(sha_raw);
+    detail::add_object_headers(r.headers, options);
+    if (!md5_raw.empty()) r.headers.emplace_back("content-md5", base64_encode(md5_raw));
+    r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(sha_raw));
+    if (options.if_none_match) r.headers.emplace_back("if-none-match", "*");
+
+    HttpResponse resp;
+    try {
+        resp = send(r);
+    } catch (const S3Error& e) {
+        if (options.if_none_match && e.http_status() == 412)
+            throw S3Error(e.info(), ErrorCode::already_exists);
+        throw;
+    }
+    PutObjectResult out;
+    out.etag = detail::strip_quotes(find_header(resp.headers, "etag").value_or(""));
+    out.version_id = find_header(resp.headers, "x-amz-version-id").value_or("");
+    if (out.version_id == "null") out.version_id.clear();
+    out.checksum_sha256_hex = detail::checksum_base64_to_hex(find_header(resp.headers, "x-amz-checksum-sha256"));
+    out.sent_sha256_hex = to_hex(sha_raw);
+    if (!out.checksum_sha256_hex.empty() && out.checksum_sha256_hex != out.sent_sha256_hex)
+        throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + out.checksum_sha256_hex + " for " + options.bucket +
+                                              "/" + options.key + " but libworm sent " + out.sent_sha256_hex);
+    return out;
+}
+
+GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "GET";
+    r.bucket = options.bucket;
+    r.key = options.key;
+    add_version(r, options.version_id);
+    if (options.range) {
+        std::string range = "bytes=" + std::to_string(options.range->first) + "-";
+        if (options.range->second) range += std::to_string(*options.range->second);
+        r.headers.emplace_back("range", range);
+    } else {
+        r.headers.emplace_back("x-amz-checksum-mode", "ENABLED");
+    }
+    r.response_file = options.to_file;
+    HttpResponse resp = send(r);
+    GetObjectResult out;
+    out.head = detail::parse_object_head(options.key, resp.headers);
+    out.body = std::move(resp.body);
+    return out;
+}
+
+ObjectHead S3Client::head_object(const HeadObjectOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "HEAD";
+    r.bucket = options.bucket;
+    r.key = options.key;
+    add_version(r, options.version_id);
+    r.headers.emplace_back("x-amz-checksum-mode", "ENABLED");
+    return detail::parse_object_head(options.key, send(r).headers);
+}
+
+DeleteObjectResult S3Client::delete_object(const DeleteObjectOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "DELETE";
+    r.bucket = options.bucket;
+    r.key = options.key;
+    add_version(r, options.version_id);
+    if (options.bypass_governance) r.headers.emplace_back("x-amz-bypass-governance-retention", "true");
+    const HttpResponse resp = send(r);
+    DeleteObjectResult out;
+    out.version_id = find_header(resp.headers, "x-amz-version-id").value_or("");
+    out.delete_marker = find_header(resp.headers, "x-amz-delete-marker").value_or("") == "true";
+    return out;
+}
+
+ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "GET";
+    r.bucket = options.bucket;
+    r.query = {{"list-type", "2"}, {"max-keys", std::to_string(options.max_keys)}, {"encoding-type", "url"}};
+    if (!options.prefix.empty()) r.query.emplace_back("prefix", options.prefix);
+    if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
+    if (!options.continuation_token.empty()) r.query.emplace_back("continuation-token", options.continuation_token);
+    if (!options.start_after.empty()) r.query.emplace_back("start-after", options.start_after);
+    const HttpResponse resp = send(r);
+
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "ListObjectsV2");
+    const pugi::xml_node root = doc.child("ListBucketResult");
+    if (!root) throw Error(ErrorCode::parse, "ListObjectsV2 response has no ListBucketResult");
+    // Keys are URL-encoded only when the server says so (some servers ignore encoding-type).
+    const bool encoded = child_text(root, "EncodingType") == "url";
+    auto key_of = [&](const std::string& s) { return encoded ? url_decode(s) : s; };
+    ListObjectsPage page;
+    for (pugi::xml_node c : root.children("Contents")) {
+        ListedObject o;
+        o.key = key_of(child_text(c, "Key"));
+        o.size = parse_size(child_text(c, "Size"), "Size");
+        o.etag = detail::strip_quotes(child_text(c, "ETag"));
+        o.last_modified = parse_time_or_epoch(child_text(c, "LastModified"));
+        o.storage_class = child_text(c, "StorageClass");
+        page.objects.push_back(std::move(o));
+    }
+    for (pugi::xml_node p : root.children("CommonPrefixes")) page.common_prefixes.push_back(key_of(child_text(p, "Prefix")));
+    page.is_truncated = xml_true(child_text(root, "IsTruncated"));
+    page.next_continuation_token = child_text(root, "NextContinuationToken");
+    if (page.is_truncated && page.next_continuation_token.empty())
+        throw Error(ErrorCode::parse, "ListObjectsV2 is truncated but has no NextContinuationToken");
+    if (!page.is_truncated) page.next_continuation_token.clear();
+    return page;
+}
+
+std::vector<ListedObject> S3Client::list_all_objects(ListObjectsOptions options) {
+    std::vector<ListedObject> all;
+    while (true) {
+        ListObjectsPage page = list_objects_v2(options);
+        std::move(page.objects.begin(), page.objects.end(), std::back_inserter(all));
+        if (!page.is_truncated) return all;
+        if (page.next_continuation_token == options.continuation_token)
+            throw Error(ErrorCode::storage, "ListObjectsV2 did not advance (same continuation token twice)");
+        options.continuation_token = page.next_continuation_token;
+    }
+}
+
+ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& options) {
+    options.validate();
+    S3Request r;
+    r.method = "GET";
+    r.bucket = options.bucket;
+    r.query = {{"versions", ""}, {"max-keys", std::to_string(options.max_keys)}, {"encoding-type", "url"}};
+    if (!options.prefix.empty()) r.query.emplace_back("prefix", options.prefix);
+    if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
+    if (!options.key_marker.empty()) r.query.emplace_back("key-marker", options.key_marker);
+    if (!options.version_id_marker.empty()) r.query.emplace_back("version-id-marker", options.version_id_marker);
+    const HttpResponse resp = send(r);
+
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "ListObjectVersions");
+    const pugi::xml_node root = doc.child("ListVersionsResult");
+    if (!root) throw Error(ErrorCode::parse, "ListObjectVersions response has no ListVersionsResult");
+    const bool encoded = child_text(root, "EncodingType") == "url";
+    auto key_of = [&](const std::string& s) { return encoded ? url_decode(s) : s; };
+    ListVersionsPage page;
+    for (pugi::xml_node n : root.children()) {
+        const std::string name = n.name();
+        if (name != "Version" && name != "DeleteMarker") continue;
+        ListedVersion v;
+        v.key = key_of(child_text(n, "Key"));
+        v.version_id = child_text(n, "VersionId");
+        v.is_latest = xml_true(child_text(n, "IsLatest"));
+        v.delete_marker = name == "DeleteMarker";
+        if (!v.delete_marker) {
+            v.size = parse_size(child_text(n, "Size"), "Size");
+            v.etag = detail::strip_quotes(child_text(n, "ETag"));
+        }
+        v.last_modified = parse_time_or_epoch(child_text(n, "LastModified"));
+        page.versions.push_back(std::move(v));
+    }
+    for (pugi::xml_node p : root.children("CommonPrefixes")) page.common_prefixes.push_back(key_of(child_text(p, "Prefix")));
+    page.is_truncated = xml_true(child_text(root, "IsTruncated"));
+    page.next_key_marker = key_of(child_text(root, "NextKeyMarker"));
+    page.next_version_id_marker = child_text(root, "NextVersionIdMarker");
+    return page;
+}
+
+std::vector<ListedVersion> S3Client::list_all_object_versions(ListVersionsOptions options) {
+    std::vector<ListedVersion> all;
+    while (true) {
+        ListVersionsPage page = list_object_versions(options);
+        std::move(page.versions.begin(), page.versions.end(), std::back_inserter(all));
+        if (!page.is_truncated) return all;
+        if (page.next_key_marker == options.key_marker && page.next_version_id_marker == options.version_id_marker)
+            throw Error(ErrorCode::storage, "ListObjectVersions did not advance (same markers twice)");
+        options.key_marker = page.next_key_marker;
+        options.version_id_marker = page.next_version_id_marker;
+    }
+}
+
+// ---- object lock on a version ----------------------------------------------------------
+
+std::optional<Retention> S3Client::get_object_retention(const ObjectRef& object) {
+    object.validate();
+    S3Request r = get_sub(object.bucket, object.key, "retention");
+    add_version(r, object.version_id);
+    HttpResponse resp;
+    try {
+        resp = send(r);
+    } catch (const S3Error& e) {
+        // No retention on this version (AWS: 404 NoSuchObjectLockConfiguration).
+        if (e.http_status() == 404 && e.s3_code() == "NoSuchObjectLockConfiguration") return std::nullopt;
+        throw;
+    }
+    if (resp.body.empty()) return std::nullopt;  // moto in server mode answers 200 with no body
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetObjectRetention");
+    const pugi::xml_node root = doc.child("Retention");
+    const std::string mode = child_text(root, "Mode"), until = child_text(root, "RetainUntilDate");
+    if (mode.empty() && until.empty()) return std::nullopt;
+    if (mode.empty() || until.empty())
+        throw Error(ErrorCode::parse, "GetObjectRetention for " + object.bucket + "/" + object.key +
+                                          " has a Mode or RetainUntilDate without the other");
+    return Retention{parse_lock_mode(mode), parse_rfc3339(until)};
+}
+
+void S3Client::put_object_retention(const PutRetentionOptions& options) {
+    options.validate(now());
+    pugi::xml_document doc;
+    pugi::xml_node root = detail::s3_root(doc, "Retention");
+    add_text(root, "Mode", std::string(to_string(options.retention.mode)));
+    add_text(root, "RetainUntilDate", format_rfc3339_millis(options.retention.retain_until));
+    S3Request r = xml_put(options.bucket, options.key, "retention", detail::to_string(doc));
+    add_version(r, options.version_id);
+    if (options.bypass_governance) r.headers.emplace_back("x-amz-bypass-governance-retention", "true");
+    send(r);
+}
+
+bool S3Client::get_object_legal_hold(const ObjectRef& object) {
+    object.validate();
+    S3Request r = get_sub(object.bucket, object.key, "legal-hold");
+    add_version(r, object.version_id);
+    HttpResponse resp;
+    try {
+        resp = send(r);
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404 && e.s3_code() == "NoSuchObjectLockConfiguration") return false;
+        throw;
+    }
+    if (resp.body.empty()) return false;
+    pugi::xml_document doc;
+    detail::parse_xml(doc, resp.body, "GetObjectLegalHold");
+    return child_text(doc.child("LegalHold"), "Status") == "ON";
+}
+
+void S3Client::put_object_legal_hold(const PutLegalHoldOptions& options) {
+    options.validate();
+    pugi::xml_document doc;
+    add_text(detail::s3_root(doc, "LegalHold"), "Status", options.on ? "ON" : "OFF");
+    S3Request r = xml_put(options.bucket, options.key, "legal-hold", detail::to_string(doc));
+    add_version(r, options.version_id);
+    send(r);
+}
+
+}  // namespace worm::s3

@@ -1,0 +1,141 @@
+// s3_peer.hpp: a real S3 server for integration tests, chosen by WORM_TEST_PEER.
+//
+//   WORM_TEST_PEER=moto (default)  moto_server on a free loopback port with
+//       INITIAL_NO_AUTH_ACTION_COUNT=3, so after the IAM user and key are created every
+//       request's SigV4 signature is verified. Lenient about Object Lock (see DESIGN.md).
+//   WORM_TEST_PEER=rgw             Ceph RGW via ../shared/peers/ceph-rgw.sh (strict).
+//
+// One peer per test binary (started on first use, stopped at exit by PID / by the script).
+// Tests ask peer.strict() before asserting what only a strict server does.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/test_env.hpp"
+#include "worm/s3/client.hpp"
+#include "worm/s3/credentials.hpp"
+
+namespace worm::test {
+
+class S3Peer {
+public:
+    static S3Peer& shared() {
+        static S3Peer peer(env_or("WORM_TEST_PEER", "moto"));
+        return peer;
+    }
+
+    ~S3Peer() {
+        if (kind_ == "rgw" && !rgw_dir_path_.empty())
+            run_command({"bash", rgw_script().string(), "stop", rgw_dir_path_.string()});
+        // moto: ServerProcess stops it by PID.
+    }
+    S3Peer(const S3Peer&) = delete;
+    S3Peer& operator=(const S3Peer&) = delete;
+
+    const std::string& kind() const { return kind_; }
+    bool strict() const { return kind_ == "rgw"; }
+    const std::string& endpoint() const { return endpoint_; }
+    const std::string& region() const { return region_; }
+    const s3::Credentials& credentials() const { return credentials_; }
+
+    // A client for this peer; `transport` lets a test record what went on the wire.
+    s3::ClientConfig client_config(std::shared_ptr<HttpTransport> transport = {}) const {
+        s3::ClientConfig c;
+        c.endpoint = endpoint_;
+        c.region = region_;
+        c.credentials = std::make_shared<s3::StaticProvider>(credentials_);
+        c.transport = transport ? transport : make_curl_transport();
+        c.retry.base_delay = std::chrono::milliseconds(20);
+        return c;
+    }
+
+    // Environment for the boto3 reference tool (tests/python/s3_peer_tool.py).
+    std::vector<std::string> boto_env() const {
+        return {"AWS_ENDPOINT_URL=" + endpoint_, "AWS_ACCESS_KEY_ID=" + credentials_.access_key_id,
+                "AWS_SECRET_ACCESS_KEY=" + credentials_.secret_access_key, "AWS_REGION=" + region_,
+                "AWS_REQUEST_CHECKSUM_CALCULATION=when_required", "AWS_RESPONSE_CHECKSUM_VALIDATION=when_required"};
+    }
+
+    // Runs the boto3 tool; throws with its stderr when it fails.
+    std::string boto(const std::vector<std::string>& args) const {
+        std::vector<std::string> argv{python3(), (source_dir() / "tests" / "python" / "s3_peer_tool.py").string()};
+        argv.insert(argv.end(), args.begin(), args.end());
+        const CommandResult r = run_command(argv, boto_env());
+        if (r.exit_code != 0) throw std::runtime_error("s3_peer_tool " + args.at(0) + " failed: " + r.err);
+        return r.out;
+    }
+
+    // A fresh bucket name for one test ("worm-<tag>-<random>").
+    static std::string unique_bucket(const std::string& tag) {
+        std::random_device rd;
+        return "worm-" + tag + "-" + std::to_string(rd() % 1'000'000'000);
+    }
+
+private:
+    explicit S3Peer(std::string kind) : kind_(std::move(kind)) {
+        if (kind_ == "moto") start_moto();
+        else if (kind_ == "rgw") start_rgw();
+        else throw std::runtime_error("WORM_TEST_PEER must be moto or rgw, got '" + kind_ + "'");
+    }
+
+    static fs::path rgw_script() { return shared_dir() / "peers" / "ceph-rgw.sh"; }
+
+    void start_moto() {
+        log_dir_ = std::make_unique<TempDir>("worm-moto");
+        const int port = free_port();
+        // Exactly the three IAM calls of `s3_peer_tool.py moto-setup` go unauthenticated.
+        moto_ = std::make_unique<ServerProcess>(
+            std::vector<std::string>{"moto_server", "-H", "127.0.0.1", "-p", std::to_string(port)},
+            std::vector<std::string>{"INITIAL_NO_AUTH_ACTION_COUNT=3"}, log_dir_->path() / "moto.log");
+        moto_->wait_for_port(port);
+        endpoint_ = "http://127.0.0.1:" + std::to_string(port);
+        credentials_ = {"setup", "setup", "", std::nullopt};
+        const std::string out = boto({"moto-setup"});
+        credentials_.access_key_id = json_string(out, "access_key_id");
+        credentials_.secret_access_key = json_string(out, "secret_access_key");
+    }
+
+    void start_rgw() {
+        rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
+        const fs::path dir = rgw_dir_->path() / "peer";
+        const int port = free_port();
+        const CommandResult r = run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
+        rgw_dir_path_ = dir;  // stop even a half-started peer
+        if (r.exit_code != 0) throw std::runtime_error("ceph-rgw.sh start failed: " + r.err);
+        std::map<std::string, std::string> vars;
+        std::istringstream in(read_file(dir / "env"));
+        for (std::string line; std::getline(in, line);) {
+            if (line.rfind("export ", 0) == 0) line.erase(0, 7);
+            const size_t eq = line.find('=');
+            if (eq != std::string::npos) vars[line.substr(0, eq)] = line.substr(eq + 1);
+        }
+        endpoint_ = vars.at("S3_ENDPOINT");
+        credentials_ = {vars.at("AWS_ACCESS_KEY_ID"), vars.at("AWS_SECRET_ACCESS_KEY"), "", std::nullopt};
+        if (vars.count("AWS_DEFAULT_REGION")) region_ = vars["AWS_DEFAULT_REGION"];
+    }
+
+    static std::string json_string(const std::string& json, const std::string& key) {
+        const std::string needle = "\"" + key + "\": \"";
+        const size_t at = json.find(needle);
+        if (at == std::string::npos) throw std::runtime_error("no " + key + " in " + json);
+        const size_t start = at + needle.size();
+        return json.substr(start, json.find('"', start) - start);
+    }
+
+    std::string kind_;
+    std::string endpoint_;
+    std::string region_ = "us-east-1";
+    s3::Credentials credentials_;
+    std::unique_ptr<TempDir> log_dir_;
+    std::unique_ptr<ServerProcess> moto_;
+    std::unique_ptr<TempDir> rgw_dir_;
+    fs::path rgw_dir_path_;
+};
+
+}  // namespace worm::test
