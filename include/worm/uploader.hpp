@@ -1,0 +1,151 @@
+// uploader.hpp: WormUploader puts signed bundles into WORM storage exactly once, verified.
+//
+// Every bundle is registered (pending) in the UploadRegistry before anything is sent, so
+// a crash between signing and uploading leaves it pending for the next sync. An upload:
+//   1. checks the local .json and .sig still hash to what was registered;
+//   2. HEADs each key first: an earlier attempt may have reached the store before the
+//      process died or the response was lost. Same sha256 -> success without a second
+//      put (locked versions can never be deleted, so a duplicate would be permanent);
+//      different sha256 -> Error(integrity), loudly;
+//   3. puts evidence/{client_id}/{YYYY}/{MM}/{bundle_id}.json and .sig (YYYY/MM from the
+//      bundle id) with the configured lock mode until now + retention days, SSE, the
+//      sha256, and x-amz-meta-* upload-timestamp, retention-days, original-path, sha256;
+//   4. verifies: the content (sha256 echoed by the store, else GET and hash) and the lock
+//      (HEAD: same mode, retain-until at least what was asked). A mismatch is
+//      Error(integrity), never a silent success.
+// Transient failures (network, timeout, storage, retryable S3 errors) are retried with
+// exponential backoff and jitter; a bundle that still fails is left `failed` in the
+// registry with its error, and sync() tries it again later.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worm/config.hpp"
+#include "worm/registry.hpp"
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm {
+
+struct UploadResult {
+    std::string bundle_id;
+    std::string bundle_uri;
+    std::string sig_uri;
+    std::string bundle_version_id;
+    std::string sig_version_id;
+    bool already_present = false;  // found stored (same sha256) by an earlier attempt: nothing sent
+    int attempts = 0;              // tries this call made (0: the registry already had it uploaded)
+};
+
+struct SyncResult {
+    std::size_t uploaded = 0;  // stored and verified by this sync
+    std::size_t failed = 0;    // tried by this sync and still failing
+    std::size_t pending = 0;   // still to do and not tried (sync stopped early, or in flight elsewhere)
+    std::vector<std::string> errors;  // "EB-...: message", the first 20
+};
+
+// Reported after each bundle a sync finishes (from a worker thread, one call at a time).
+struct SyncProgress {
+    std::size_t done = 0;
+    std::size_t total = 0;  // backlog when the sync started
+    std::size_t uploaded = 0;
+    std::size_t failed = 0;
+    std::string bundle_id;
+    bool ok = false;
+};
+
+// The seeds' alerts.
+struct UploaderHealth {
+    bool backlog_high = false;          // more than 10 bundles not yet uploaded
+    bool repeated_failures = false;     // more than 3 consecutive failed bundles
+    bool stale_pending = false;         // a bundle waiting for over 24 hours
+    bool ok() const { return !backlog_high && !repeated_failures && !stale_pending; }
+};
+
+struct UploaderStats {
+    bool enabled = false;
+    WormMode mode = WormMode::proxy;
+    std::int64_t total_uploaded = 0;
+    std::int64_t pending_count = 0;  // pending and uploading (interrupted or in flight)
+    std::int64_t failed_count = 0;
+    std::string last_error;
+    std::optional<double> oldest_pending_age_s;  // over pending, uploading and failed
+    std::int64_t consecutive_failures = 0;
+    UploaderHealth health;
+
+    // One JSON object with the fields above (health as an object), for `worm status --json`.
+    std::string to_json() const;
+};
+
+struct UploaderOptions {
+    const Clock* clock = nullptr;  // nullptr: the system clock
+    // How to wait between attempts (tests record instead of sleeping). Default: sleep_for.
+    std::function<void(std::chrono::milliseconds)> sleep;
+    // Uniform in [0, 1) for the jitter. Default: a per-thread Mersenne twister.
+    std::function<double()> random;
+    // Attempt n waits between half and all of min(backoff_max, backoff_base * 2^(n-1)).
+    std::chrono::milliseconds backoff_base{500};
+    std::chrono::milliseconds backoff_max{30000};
+    // sync() stops starting new bundles after this many bundles in a row failed with a
+    // transient error (the store is down: no point in trying the other thousand). 0: never.
+    std::size_t sync_stop_after_failures = 20;
+    std::size_t sync_page_size = 256;
+    std::function<void(const SyncProgress&)> on_progress;
+    // Health thresholds (the seeds' alerts).
+    std::int64_t backlog_alert_above = 10;
+    std::int64_t failures_alert_above = 3;
+    std::chrono::seconds stale_after{std::chrono::hours(24)};
+
+    void validate() const;  // Error(invalid_argument) naming the field
+};
+
+class WormUploader {
+public:
+    // Throws Error(config) for an invalid config (retention, attempts, concurrency, SSE).
+    // Whether to upload at all (config.enabled) is the caller's decision: the uploader
+    // uploads to the store it is given.
+    WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store, std::shared_ptr<UploadRegistry> registry,
+                 UploaderOptions options = {});
+    ~WormUploader();
+    WormUploader(const WormUploader&) = delete;
+    WormUploader& operator=(const WormUploader&) = delete;
+
+    // Registers the bundle as pending without sending anything; returns its bundle id (from
+    // the .json's bundle_id, which must match the file name when that is an id). Idempotent;
+    // a different .json or .sig for a registered id throws Error(integrity). Throws
+    // Error(invalid_argument) for a malformed id or a client_id that differs from the bundle's.
+    std::string enqueue(const std::filesystem::path& bundle_path, const std::filesystem::path& sig_path,
+                        const std::string& client_id);
+    // enqueue + upload with retries. Throws the last error when the bundle could not be
+    // stored (it stays `failed` in the registry, with the error, for sync to retry).
+    UploadResult upload_bundle(const std::filesystem::path& bundle_path, const std::filesystem::path& sig_path,
+                               const std::string& client_id);
+    // Uploads a bundle already in the registry (as upload_bundle).
+    UploadResult upload_registered(const std::string& bundle_id);
+
+    // Uploads every failed, interrupted (uploading) and pending bundle, each tried once per
+    // sync, config.sync_concurrency at a time. Never throws for a single bundle's failure.
+    SyncResult sync();
+
+    UploaderStats stats();
+
+    // "{prefix/}evidence/{client_id}/{YYYY}/{MM}/{bundle_id}{extension}".
+    static std::string object_key(std::string_view prefix, std::string_view client_id, std::string_view bundle_id,
+                                  std::string_view extension);
+
+    const WormConfig& config() const noexcept;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace worm

@@ -1,0 +1,506 @@
+// WormUploader: register, upload, verify, retry, sync (see uploader.hpp).
+#include "worm/uploader.hpp"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/storage/keys.hpp"
+
+namespace worm {
+
+void UploaderOptions::validate() const {
+    if (backoff_base.count() < 0 || backoff_max.count() < 0)
+        throw Error(ErrorCode::invalid_argument, "backoff_base and backoff_max must not be negative");
+    if (sync_page_size == 0) throw Error(ErrorCode::invalid_argument, "sync_page_size must be at least 1");
+}
+
+namespace {
+
+bool is_digits(std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// EB-YYYYMMDD-NNNN (four or more digits: ids grow past 9999 in a day).
+void validate_bundle_id(std::string_view id) {
+    const bool shape = id.size() >= 16 && id.substr(0, 3) == "EB-" && is_digits(id.substr(3, 8)) && id[11] == '-' &&
+                       is_digits(id.substr(12));
+    const int month = shape ? (id[7] - '0') * 10 + (id[8] - '0') : 0;
+    if (!shape || month < 1 || month > 12)
+        throw Error(ErrorCode::invalid_argument,
+                    "bundle id '" + std::string(id.substr(0, 64)) + "' is not of the form EB-YYYYMMDD-NNNN");
+}
+
+bool looks_like_bundle_id(std::string_view s) {
+    try {
+        validate_bundle_id(s);
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+// Metadata values travel as HTTP headers: keep them printable ASCII.
+std::string header_safe(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (c >= 0x20 && c < 0x7f && c != '%') {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+bool is_not_found(const Error& e) {
+    if (e.code() == ErrorCode::not_found) return true;
+    const auto* s3 = dynamic_cast<const S3Error*>(&e);
+    return s3 && s3->http_status() == 404;
+}
+
+bool is_transient(const Error& e) {
+    if (const auto* s3 = dynamic_cast<const S3Error*>(&e)) return s3->retryable();
+    return e.code() == ErrorCode::network || e.code() == ErrorCode::timeout || e.code() == ErrorCode::storage;
+}
+
+std::string lower_hex(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+struct StoredObject {
+    std::string uri;
+    std::string version_id;
+    bool already_present = false;
+};
+
+}  // namespace
+
+struct WormUploader::Impl {
+    WormConfig config;
+    std::shared_ptr<ObjectStore> store;
+    std::shared_ptr<UploadRegistry> registry;
+    UploaderOptions options;
+    const Clock* clock;
+
+    std::mutex in_flight_mutex;
+    std::set<std::string> in_flight;  // bundles this process is uploading right now
+
+    // Claims a bundle for this process; false when another thread already has it.
+    bool claim(const std::string& id) {
+        std::lock_guard lock(in_flight_mutex);
+        return in_flight.insert(id).second;
+    }
+    void release(const std::string& id) {
+        std::lock_guard lock(in_flight_mutex);
+        in_flight.erase(id);
+    }
+
+    double random01() {
+        if (options.random) return options.random();
+        thread_local std::mt19937_64 rng{std::random_device{}()};
+        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    }
+
+    std::chrono::milliseconds backoff(int attempt) {
+        const double cap = std::min(static_cast<double>(options.backoff_max.count()),
+                                    static_cast<double>(options.backoff_base.count()) * std::pow(2.0, attempt - 1));
+        // "Equal jitter": at least half the delay, so a retry never fires at once.
+        return std::chrono::milliseconds(static_cast<std::int64_t>(cap / 2 + random01() * cap / 2));
+    }
+
+    void sleep(std::chrono::milliseconds d) {
+        if (options.sleep) options.sleep(d);
+        else std::this_thread::sleep_for(d);
+    }
+
+    std::string sha_of_stored(const std::string& key, const ObjectInfo& info) {
+        if (!info.sha256_hex.empty()) return lower_hex(info.sha256_hex);
+        const auto it = info.metadata.find("sha256");
+        if (it != info.metadata.end() && !it->second.empty()) return lower_hex(it->second);
+        GetOptions get;
+        if (!info.version_id.empty()) get.version_id = info.version_id;
+        return sha256_hex(store->get(key, get));
+    }
+
+    // The lock on a stored version must be the configured mode, until at least min_until.
+    void verify_lock(const std::string& key, const ObjectInfo& info, TimePoint min_until) {
+        if (!info.retention)
+            throw Error(ErrorCode::integrity, "stored object " + key + " has no object lock retention; asked for " +
+                                                  std::string(to_string(config.lock_mode)) + " until " +
+                                                  format_rfc3339(min_until));
+        if (info.retention->mode != config.lock_mode)
+            throw Error(ErrorCode::integrity, "stored object " + key + " is locked in " +
+                                                  std::string(to_string(info.retention->mode)) + " mode, not " +
+                                                  std::string(to_string(config.lock_mode)));
+        if (info.retention->retain_until < min_until)
+            throw Error(ErrorCode::integrity, "stored object " + key + " is retained until " +
+                                                  format_rfc3339_millis(info.retention->retain_until) +
+                                                  ", earlier than the " + format_rfc3339(min_until) + " asked for");
+    }
+
+    StoredObject store_object(const std::string& key, const std::filesystem::path& path, const std::string& sha,
+                              const std::string& content_type) {
+        // An earlier attempt may have stored it already (crash, or a lost response).
+        std::optional<ObjectInfo> existing;
+        try {
+            existing = store->head(key);
+        } catch (const Error& e) {
+            if (!is_not_found(e)) throw;
+        }
+        if (existing) {
+            const std::string have = sha_of_stored(key, *existing);
+            if (have != sha)
+                throw Error(ErrorCode::integrity, "key " + key + " already holds different content (sha256 " + have +
+                                                      ", this file " + sha + ", " + path.string() +
+                                                      "); the stored version is locked and is left as it is");
+            // Protected for the configured days from when it was written (1 s for rounding).
+            TimePoint written = existing->last_modified;
+            const auto ts = existing->metadata.find("upload-timestamp");
+            if (ts != existing->metadata.end()) {
+                try {
+                    written = parse_rfc3339(ts->second);
+                } catch (const Error&) {
+                }
+            }
+            verify_lock(key, *existing, written + std::chrono::days(config.retention_days) - std::chrono::seconds(1));
+            return {store->uri(key), existing->version_id, true};
+        }
+
+        const TimePoint now = clock->now();
+        const TimePoint retain_until = std::chrono::floor<std::chrono::seconds>(now) +
+                                       std::chrono::days(config.retention_days);
+        PutOptions put;
+        put.content_type = content_type;
+        put.metadata = {{"upload-timestamp", format_rfc3339(now)},
+                        {"retention-days", std::to_string(config.retention_days)},
+                        {"original-path", header_safe(path.string())},
+                        {"sha256", sha}};
+        put.lock.retention = Retention{config.lock_mode, retain_until};
+        put.encryption = config.encryption;
+        put.sha256_hex = sha;
+        const PutResult result = store->put(key, PutBody::from_file(path), put);
+
+        // Verify what the store holds now, not what we meant to send.
+        const std::optional<std::string> version =
+            result.version_id.empty() ? std::nullopt : std::optional<std::string>(result.version_id);
+        std::string stored_sha = lower_hex(result.sha256_hex);
+        if (stored_sha.empty()) {
+            GetOptions get;
+            get.version_id = version;
+            stored_sha = sha256_hex(store->get(key, get));
+        }
+        if (stored_sha != sha)
+            throw Error(ErrorCode::integrity, "after the put, " + key + " holds sha256 " + stored_sha + ", not " + sha);
+        const ObjectInfo info = store->head(key, version);
+        if (!info.sha256_hex.empty() && lower_hex(info.sha256_hex) != sha)
+            throw Error(ErrorCode::integrity,
+                        "after the put, HEAD " + key + " reports sha256 " + info.sha256_hex + ", not " + sha);
+        verify_lock(key, info, retain_until);
+        return {store->uri(key), result.version_id.empty() ? info.version_id : result.version_id, false};
+    }
+
+    // One try at both objects of a bundle.
+    UploadResult try_once(const RegistryRecord& r) {
+        if (r.client_id.empty())
+            throw Error(ErrorCode::invalid_argument, "bundle " + r.bundle_id + " has no client_id in the registry");
+        if (r.bundle_path.empty() || r.sig_path.empty())
+            throw Error(ErrorCode::invalid_argument, "bundle " + r.bundle_id + " has no local .json/.sig path");
+        validate_bundle_id(r.bundle_id);
+        validate_client_id(r.client_id);
+        // The files must still be what was registered (evidence is never edited after signing).
+        const std::string json_sha = to_hex(sha256_file(r.bundle_path));
+        const std::string sig_sha = to_hex(sha256_file(r.sig_path));
+        if (!r.bundle_sha256.empty() && json_sha != r.bundle_sha256)
+            throw Error(ErrorCode::integrity, "bundle file " + r.bundle_path + " changed since it was registered (sha256 " +
+                                                  json_sha + ", registered " + r.bundle_sha256 + ")");
+        if (!r.sig_sha256.empty() && sig_sha != r.sig_sha256)
+            throw Error(ErrorCode::integrity, "signature file " + r.sig_path +
+                                                  " changed since it was registered (sha256 " + sig_sha +
+                                                  ", registered " + r.sig_sha256 + ")");
+        const auto json = store_object(object_key(config.s3_prefix, r.client_id, r.bundle_id, ".json"),
+                                       r.bundle_path, json_sha, "application/json");
+        const auto sig = store_object(object_key(config.s3_prefix, r.client_id, r.bundle_id, ".sig"), r.sig_path,
+                                      sig_sha, "text/plain");
+        UploadResult out;
+        out.bundle_id = r.bundle_id;
+        out.bundle_uri = json.uri;
+        out.sig_uri = sig.uri;
+        out.bundle_version_id = json.version_id;
+        out.sig_version_id = sig.version_id;
+        out.already_present = json.already_present && sig.already_present;
+        return out;
+    }
+
+    // Tries up to config.upload_attempts times; records every attempt and the outcome.
+    UploadResult upload(const std::string& bundle_id) {
+        const auto rec = registry->get(bundle_id);
+        if (!rec) throw Error(ErrorCode::not_found, "bundle " + bundle_id + " is not in the upload registry");
+        if (rec->status == UploadStatus::uploaded) {
+            UploadResult done;
+            done.bundle_id = bundle_id;
+            done.bundle_uri = rec->bundle_uri;
+            done.sig_uri = rec->sig_uri;
+            done.bundle_version_id = rec->bundle_version_id;
+            done.sig_version_id = rec->sig_version_id;
+            done.already_present = true;
+            return done;
+        }
+        registry->mark_uploading(bundle_id);
+        for (int attempt = 1;; ++attempt) {
+            const TimePoint started = clock->now();
+            UploadAttempt a;
+            a.bundle_id = bundle_id;
+            a.started_at = started;
+            try {
+                UploadResult result = try_once(*rec);
+                result.attempts = attempt;
+                a.finished_at = clock->now();
+                a.outcome = result.already_present ? "already_present" : "uploaded";
+                registry->record_attempt(a);
+                UploadLocation where;
+                where.bundle_uri = result.bundle_uri;
+                where.sig_uri = result.sig_uri;
+                where.bundle_version_id = result.bundle_version_id;
+                where.sig_version_id = result.sig_version_id;
+                registry->mark_uploaded(bundle_id, where);
+                return result;
+            } catch (const std::exception& e) {
+                const auto* err = dynamic_cast<const Error*>(&e);
+                const bool transient = err && is_transient(*err);
+                a.finished_at = clock->now();
+                a.outcome = err ? std::string(to_string(err->code())) : "internal";
+                a.error = e.what();
+                registry->record_attempt(a);
+                if (!transient || attempt >= config.upload_attempts) {
+                    registry->mark_failed(bundle_id, e.what());
+                    if (err) throw;
+                    throw Error(ErrorCode::internal, "uploading " + bundle_id + ": " + e.what());
+                }
+                sleep(backoff(attempt));
+            }
+        }
+    }
+};
+
+WormUploader::WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store,
+                           std::shared_ptr<UploadRegistry> registry, UploaderOptions options)
+    : impl_(std::make_unique<Impl>()) {
+    if (!store) throw Error(ErrorCode::invalid_argument, "WormUploader needs a store");
+    if (!registry) throw Error(ErrorCode::invalid_argument, "WormUploader needs a registry");
+    options.validate();
+    // Check everything but how the store is reached (endpoint, bucket): the caller already
+    // opened the store, and may have done so from a URL rather than from these settings.
+    WormConfig checked = config;
+    checked.enabled = false;
+    checked.validate();
+    impl_->config = std::move(config);
+    impl_->store = std::move(store);
+    impl_->registry = std::move(registry);
+    impl_->options = std::move(options);
+    impl_->clock = impl_->options.clock ? impl_->options.clock : &system_clock();
+}
+
+WormUploader::~WormUploader() = default;
+
+const WormConfig& WormUploader::config() const noexcept { return impl_->config; }
+
+std::string WormUploader::object_key(std::string_view prefix, std::string_view client_id, std::string_view bundle_id,
+                                     std::string_view extension) {
+    validate_bundle_id(bundle_id);
+    validate_client_id(client_id);
+    std::string key;
+    if (!prefix.empty()) key = std::string(prefix) + "/";
+    key += "evidence/" + std::string(client_id) + "/" + std::string(bundle_id.substr(3, 4)) + "/" +
+           std::string(bundle_id.substr(7, 2)) + "/" + std::string(bundle_id) + std::string(extension);
+    return key;
+}
+
+std::string WormUploader::enqueue(const std::filesystem::path& bundle_path, const std::filesystem::path& sig_path,
+                                  const std::string& client_id) {
+    validate_client_id(client_id);
+    const std::string text = read_file(bundle_path);
+    rapidjson::Document doc;
+    doc.Parse(text.data(), text.size());
+    if (doc.HasParseError() || !doc.IsObject())
+        throw Error(ErrorCode::parse, "bundle " + bundle_path.string() + " is not a JSON object");
+    if (!doc.HasMember("bundle_id") || !doc["bundle_id"].IsString())
+        throw Error(ErrorCode::invalid_argument, "bundle " + bundle_path.string() + " has no string /bundle_id");
+    const std::string id = doc["bundle_id"].GetString();
+    validate_bundle_id(id);
+    const std::string stem = bundle_path.stem().string();
+    if (looks_like_bundle_id(stem) && stem != id)
+        throw Error(ErrorCode::invalid_argument,
+                    "bundle " + bundle_path.string() + " holds bundle_id " + id + ", not the " + stem + " its name says");
+    if (doc.HasMember("client_id") && doc["client_id"].IsString() && client_id != doc["client_id"].GetString())
+        throw Error(ErrorCode::invalid_argument, "bundle " + id + " belongs to client " + doc["client_id"].GetString() +
+                                                     ", not " + client_id);
+    RegistryRecord r;
+    r.bundle_id = id;
+    r.client_id = client_id;
+    r.bundle_path = std::filesystem::absolute(bundle_path).lexically_normal().string();
+    r.sig_path = std::filesystem::absolute(sig_path).lexically_normal().string();
+    r.bundle_sha256 = sha256_hex(text);
+    r.sig_sha256 = to_hex(sha256_file(sig_path));
+    impl_->registry->add_pending(r);
+    return id;
+}
+
+UploadResult WormUploader::upload_registered(const std::string& bundle_id) {
+    if (!impl_->claim(bundle_id))
+        throw Error(ErrorCode::already_exists, "bundle " + bundle_id + " is being uploaded by another thread");
+    struct Release {
+        Impl& impl;
+        const std::string& id;
+        ~Release() { impl.release(id); }
+    } release{*impl_, bundle_id};
+    return impl_->upload(bundle_id);
+}
+
+UploadResult WormUploader::upload_bundle(const std::filesystem::path& bundle_path,
+                                         const std::filesystem::path& sig_path, const std::string& client_id) {
+    return upload_registered(enqueue(bundle_path, sig_path, client_id));
+}
+
+SyncResult WormUploader::sync() {
+    Impl& impl = *impl_;
+    SyncResult result;
+    std::mutex result_mutex;
+    std::atomic<std::size_t> transient_streak{0};
+    std::atomic<bool> stop{false};
+    std::size_t done = 0;
+    const std::size_t total = static_cast<std::size_t>(impl.registry->counts().backlog());
+
+    // failed first, then interrupted, then pending: a bundle that fails during this sync
+    // becomes `failed` after that scan has passed, so each bundle is tried once per sync.
+    for (const UploadStatus status : {UploadStatus::failed, UploadStatus::uploading, UploadStatus::pending}) {
+        std::string after;
+        while (!stop) {
+            const auto page = impl.registry->list_by_status(status, impl.options.sync_page_size, after);
+            if (page.empty()) break;
+            after = page.back().bundle_id;
+            boost::asio::thread_pool pool(static_cast<std::size_t>(impl.config.sync_concurrency));
+            for (const auto& rec : page) {
+                boost::asio::post(pool, [&, id = rec.bundle_id] {
+                    if (stop || !impl.claim(id)) return;  // stopped, or another thread has it
+                    bool ok = false;
+                    std::string error;
+                    try {
+                        impl.upload(id);
+                        ok = true;
+                        transient_streak = 0;
+                    } catch (const Error& e) {
+                        error = e.what();
+                        if (is_transient(e)) {
+                            const std::size_t limit = impl.options.sync_stop_after_failures;
+                            if (limit > 0 && ++transient_streak >= limit) stop = true;
+                        } else {
+                            transient_streak = 0;
+                        }
+                    } catch (const std::exception& e) {
+                        error = e.what();
+                    }
+                    impl.release(id);
+                    std::lock_guard lock(result_mutex);
+                    ++done;
+                    if (ok) {
+                        ++result.uploaded;
+                    } else {
+                        ++result.failed;
+                        if (result.errors.size() < 20) result.errors.push_back(id + ": " + error);
+                    }
+                    if (impl.options.on_progress) {
+                        SyncProgress p;
+                        p.done = done;
+                        p.total = std::max(total, done);
+                        p.uploaded = result.uploaded;
+                        p.failed = result.failed;
+                        p.bundle_id = id;
+                        p.ok = ok;
+                        impl.options.on_progress(p);
+                    }
+                });
+            }
+            pool.join();
+        }
+    }
+    const auto backlog = static_cast<std::size_t>(impl.registry->counts().backlog());
+    result.pending = backlog > result.failed ? backlog - result.failed : 0;
+    return result;
+}
+
+UploaderStats WormUploader::stats() {
+    const RegistryStats rs = impl_->registry->stats();
+    UploaderStats s;
+    s.enabled = impl_->config.enabled;
+    s.mode = impl_->config.mode;
+    s.total_uploaded = rs.counts.uploaded;
+    s.pending_count = rs.counts.pending + rs.counts.uploading;
+    s.failed_count = rs.counts.failed;
+    s.last_error = rs.last_error;
+    s.consecutive_failures = rs.consecutive_failures;
+    if (rs.oldest_backlog_created_at)
+        s.oldest_pending_age_s = std::max(
+            0.0, std::chrono::duration<double>(impl_->clock->now() - *rs.oldest_backlog_created_at).count());
+    const auto& o = impl_->options;
+    s.health.backlog_high = rs.counts.backlog() > o.backlog_alert_above;
+    s.health.repeated_failures = rs.consecutive_failures > o.failures_alert_above;
+    s.health.stale_pending =
+        s.oldest_pending_age_s && *s.oldest_pending_age_s > static_cast<double>(o.stale_after.count());
+    return s;
+}
+
+std::string UploaderStats::to_json() const {
+    rapidjson::StringBuffer buf;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+    w.StartObject();
+    w.Key("enabled");
+    w.Bool(enabled);
+    w.Key("mode");
+    w.String(std::string(to_string(mode)).c_str());
+    w.Key("total_uploaded");
+    w.Int64(total_uploaded);
+    w.Key("pending_count");
+    w.Int64(pending_count);
+    w.Key("failed_count");
+    w.Int64(failed_count);
+    w.Key("last_error");
+    w.String(last_error.c_str(), static_cast<rapidjson::SizeType>(last_error.size()));
+    w.Key("oldest_pending_age_s");
+    if (oldest_pending_age_s) w.Double(*oldest_pending_age_s);
+    else w.Null();
+    w.Key("consecutive_failures");
+    w.Int64(consecutive_failures);
+    w.Key("health");
+    w.StartObject();
+    w.Key("ok");
+    w.Bool(health.ok());
+    w.Key("backlog_high");
+    w.Bool(health.backlog_high);
+    w.Key("repeated_failures");
+    w.Bool(health.repeated_failures);
+    w.Key("stale_pending");
+    w.Bool(health.stale_pending);
+    w.EndObject();
+    w.EndObject();
+    return std::string(buf.GetString(), buf.GetSize());
+}
+
+}  // namespace worm

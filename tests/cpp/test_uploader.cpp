@@ -1,0 +1,511 @@
+// WormUploader against the LocalWormStore (the real WORM semantics), with a
+// fault-injecting decorator for outages, lost responses and lying HEADs.
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <mutex>
+
+#include "support/fault_store.hpp"
+#include "support/test_env.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/storage/local.hpp"
+#include "worm/uploader.hpp"
+
+using namespace worm;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string bundle_id(int n, const std::string& day = "20261122") {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "EB-%s-%04d", day.c_str(), n);
+    return buf;
+}
+
+struct Fixture {
+    test::TempDir dir{"worm-uploader"};
+    FixedClock clock{parse_rfc3339("2026-11-22T18:00:00Z")};
+    fs::path evidence = dir / "evidence";
+    std::shared_ptr<LocalWormStore> local;
+    std::shared_ptr<test::FaultStore> store;
+    std::shared_ptr<UploadRegistry> registry;
+    std::mutex sleeps_mutex;
+    std::vector<std::chrono::milliseconds> sleeps;
+    WormConfig config;
+    UploaderOptions options;
+    std::unique_ptr<WormUploader> uploader;
+
+    explicit Fixture(int concurrency = 4) {
+        fs::create_directories(evidence);
+        local = std::make_shared<LocalWormStore>(dir / "store", clock);
+        store = std::make_shared<test::FaultStore>(local);
+        RegistryOptions ro;
+        ro.clock = &clock;
+        // Durability is test_registry's subject (and the crash test below uses it); here
+        // fsync per mark would only slow the 500-bundle outage down.
+        ro.durable = false;
+        registry = std::make_shared<UploadRegistry>(evidence, ro);
+        config.enabled = true;
+        config.mode = WormMode::direct;
+        config.s3_bucket = "local";
+        config.sync_concurrency = concurrency;
+        options.clock = &clock;
+        options.sleep = [this](std::chrono::milliseconds d) {
+            std::lock_guard lock(sleeps_mutex);
+            sleeps.push_back(d);
+        };
+        options.random = [] { return 0.5; };
+        rebuild();
+    }
+
+    void rebuild() { uploader = std::make_unique<WormUploader>(config, store, registry, options); }
+
+    // A bundle and its .sig on disk (content is what the uploader needs; signing is tested elsewhere).
+    std::pair<fs::path, fs::path> make_bundle(int n, const std::string& client = "clinic-001",
+                                              const std::string& day = "20261122") {
+        const std::string id = bundle_id(n, day);
+        const fs::path json = evidence / (id + ".json"), sig = evidence / (id + ".sig");
+        test::write_file(json, R"({"bundle_id":")" + id + R"(","client_id":")" + client + R"(","n":)" +
+                                   std::to_string(n) + "}");
+        test::write_file(sig, base64_encode(sha256("sig of " + id)) + "\n");
+        return {json, sig};
+    }
+
+    std::string key(int n, const std::string& ext, const std::string& client = "clinic-001") {
+        return WormUploader::object_key("", client, bundle_id(n), ext);
+    }
+};
+
+template <class F>
+ErrorCode code_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    FAIL("expected worm::Error");
+    return ErrorCode::internal;
+}
+
+}  // namespace
+
+TEST_CASE("object keys follow evidence/{client}/{YYYY}/{MM}/{bundle_id}") {
+    CHECK(WormUploader::object_key("", "clinic-001", "EB-20261122-0001", ".json") ==
+          "evidence/clinic-001/2026/11/EB-20261122-0001.json");
+    CHECK(WormUploader::object_key("tenant-a", "clinic-001", "EB-20250301-12345", ".sig") ==
+          "tenant-a/evidence/clinic-001/2025/03/EB-20250301-12345.sig");
+    CHECK(code_of([] { WormUploader::object_key("", "../other", "EB-20261122-0001", ".json"); }) ==
+          ErrorCode::invalid_argument);
+    CHECK(code_of([] { WormUploader::object_key("", "c", "EB-20261322-0001", ".json"); }) ==
+          ErrorCode::invalid_argument);
+    CHECK(code_of([] { WormUploader::object_key("", "c", "EB-2026112-0001", ".json"); }) ==
+          ErrorCode::invalid_argument);
+}
+
+TEST_CASE("upload_bundle stores, locks, verifies and records a bundle") {
+    Fixture f;
+    const auto [json, sig] = f.make_bundle(1);
+    const auto r = f.uploader->upload_bundle(json, sig, "clinic-001");
+    CHECK(r.bundle_id == "EB-20261122-0001");
+    CHECK_FALSE(r.already_present);
+    CHECK(r.attempts == 1);
+    CHECK(r.bundle_uri == f.local->uri(f.key(1, ".json")));
+    CHECK(r.sig_uri == f.local->uri(f.key(1, ".sig")));
+    CHECK_FALSE(r.bundle_version_id.empty());
+
+    // What is in the store: the exact bytes, COMPLIANCE for 90 days, the metadata.
+    CHECK(f.local->get(f.key(1, ".json")) == test::read_file(json));
+    CHECK(f.local->get(f.key(1, ".sig")) == test::read_file(sig));
+    const auto info = f.local->head(f.key(1, ".json"));
+    REQUIRE(info.retention);
+    CHECK(info.retention->mode == LockMode::compliance);
+    CHECK(info.retention->retain_until == f.clock.now() + std::chrono::days(90));
+    CHECK(info.metadata.at("upload-timestamp") == "2026-11-22T18:00:00Z");
+    CHECK(info.metadata.at("retention-days") == "90");
+    CHECK(info.metadata.at("original-path") == fs::absolute(json).lexically_normal().string());
+    CHECK(info.metadata.at("sha256") == to_hex(sha256_file(json)));
+    CHECK(info.content_type == "application/json");
+
+    const auto rec = f.registry->get("EB-20261122-0001");
+    REQUIRE(rec);
+    CHECK(rec->status == UploadStatus::uploaded);
+    CHECK(rec->bundle_uri == r.bundle_uri);
+    CHECK(rec->sig_uri == r.sig_uri);
+    CHECK(rec->bundle_version_id == r.bundle_version_id);
+    CHECK(rec->sig_version_id == r.sig_version_id);
+    CHECK(rec->attempts == 1);
+    CHECK(f.registry->attempts("EB-20261122-0001").at(0).outcome == "uploaded");
+
+    // Again: nothing is sent, the same answer comes back.
+    const int puts = f.store->put_calls();
+    const auto again = f.uploader->upload_bundle(json, sig, "clinic-001");
+    CHECK(again.already_present);
+    CHECK(again.bundle_uri == r.bundle_uri);
+    CHECK(f.store->put_calls() == puts);
+}
+
+TEST_CASE("configured lock mode, retention, prefix; a store that echoes no checksum is verified by GET") {
+    Fixture f;
+    f.config.lock_mode = LockMode::governance;
+    f.config.retention_days = 2555;
+    f.config.s3_prefix = "site-7";
+    f.rebuild();
+    f.store->hide_sha = true;
+    const auto [json, sig] = f.make_bundle(2);
+    f.uploader->upload_bundle(json, sig, "clinic-001");
+    const auto info = f.local->head("site-7/" + f.key(2, ".json"));
+    REQUIRE(info.retention);
+    CHECK(info.retention->mode == LockMode::governance);
+    CHECK(info.retention->retain_until == f.clock.now() + std::chrono::days(2555));
+    CHECK(f.store->get_calls() >= 2);  // read back and hashed, .json and .sig
+
+    // ... and a GET that returns other bytes is caught.
+    f.store->corrupt_get = true;
+    const auto [json3, sig3] = f.make_bundle(3);
+    CHECK(code_of([&] { f.uploader->upload_bundle(json3, sig3, "clinic-001"); }) == ErrorCode::integrity);
+    CHECK(f.registry->get(bundle_id(3))->status == UploadStatus::failed);
+}
+
+TEST_CASE("a lost response is retried with HEAD first: no second version") {
+    Fixture f;
+    f.store->lose_put_responses = 1;  // the .json reaches the store, the client hears nothing
+    const auto [json, sig] = f.make_bundle(1);
+    const auto r = f.uploader->upload_bundle(json, sig, "clinic-001");
+    CHECK(r.attempts == 2);
+    const auto puts = f.store->puts_per_key();
+    CHECK(puts.at(f.key(1, ".json")) == 1);
+    CHECK(puts.at(f.key(1, ".sig")) == 1);
+    CHECK(f.local->list_versions(f.key(1, ".json")).size() == 1);
+    const auto attempts = f.registry->attempts(bundle_id(1));
+    REQUIRE(attempts.size() == 2);
+    CHECK(attempts[0].outcome == "timeout");
+    CHECK(attempts[1].outcome == "uploaded");
+    REQUIRE(f.sleeps.size() == 1);
+    CHECK(f.sleeps[0] == 375ms);  // attempt 1: half of 500 ms plus 0.5 of the other half
+}
+
+TEST_CASE("after a crash mid-upload (status uploading, object stored) the next sync does not put again") {
+    Fixture f;
+    const auto [json, sig] = f.make_bundle(1);
+    const std::string id = f.uploader->enqueue(json, sig, "clinic-001");
+    // What a process killed right after its PUT leaves behind.
+    f.registry->mark_uploading(id);
+    PutOptions put;
+    put.lock.retention = Retention{LockMode::compliance, f.clock.now() + std::chrono::days(90)};
+    put.metadata["upload-timestamp"] = format_rfc3339(f.clock.now());
+    f.local->put(f.key(1, ".json"), PutBody::from_file(json), put);
+    f.clock.advance(3600s);  // restarted an hour later: a new put would ask for a later date
+
+    const auto result = f.uploader->sync();
+    CHECK(result.uploaded == 1);
+    CHECK(result.failed == 0);
+    const auto puts = f.store->puts_per_key();
+    CHECK(puts.count(f.key(1, ".json")) == 0);  // found by HEAD, not sent again
+    CHECK(puts.at(f.key(1, ".sig")) == 1);
+    CHECK(f.registry->get(id)->status == UploadStatus::uploaded);
+}
+
+TEST_CASE("different content already under the key is a loud integrity error") {
+    Fixture f;
+    const auto [json, sig] = f.make_bundle(1);
+    PutOptions put;
+    put.lock.retention = Retention{LockMode::compliance, f.clock.now() + std::chrono::days(90)};
+    f.local->put(f.key(1, ".json"), PutBody::from_bytes("{\"someone\":\"else\"}"), put);
+    try {
+        f.uploader->upload_bundle(json, sig, "clinic-001");
+        FAIL("expected an integrity error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::integrity);
+        CHECK(std::string(e.what()).find("already holds different content") != std::string::npos);
+    }
+    const auto rec = f.registry->get(bundle_id(1));
+    CHECK(rec->status == UploadStatus::failed);
+    CHECK(rec->last_error.find("different content") != std::string::npos);
+    CHECK(rec->attempts == 1);  // not retried: retrying cannot fix it
+    CHECK(f.store->put_calls() == 0);
+}
+
+TEST_CASE("verification after the put: sha256, lock mode and retain-until") {
+    SUBCASE("HEAD reports another sha256") {
+        Fixture f;
+        f.store->corrupt_head_sha = true;
+        const auto [json, sig] = f.make_bundle(1);
+        CHECK(code_of([&] { f.uploader->upload_bundle(json, sig, "clinic-001"); }) == ErrorCode::integrity);
+        CHECK(f.registry->get(bundle_id(1))->status == UploadStatus::failed);
+    }
+    SUBCASE("retain-until shorter than asked") {
+        Fixture f;
+        f.store->weaken_head_retention = true;
+        const auto [json, sig] = f.make_bundle(1);
+        try {
+            f.uploader->upload_bundle(json, sig, "clinic-001");
+            FAIL("expected an integrity error");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::integrity);
+            CHECK(std::string(e.what()).find("earlier than") != std::string::npos);
+        }
+    }
+    SUBCASE("another lock mode") {
+        Fixture f;
+        f.store->wrong_head_mode = true;
+        const auto [json, sig] = f.make_bundle(1);
+        CHECK(code_of([&] { f.uploader->upload_bundle(json, sig, "clinic-001"); }) == ErrorCode::integrity);
+    }
+    SUBCASE("a bundle file edited after it was registered") {
+        Fixture f;
+        const auto [json, sig] = f.make_bundle(1);
+        f.uploader->enqueue(json, sig, "clinic-001");
+        test::write_file(json, R"({"bundle_id":"EB-20261122-0001","client_id":"clinic-001","n":666})");
+        CHECK(code_of([&] { f.uploader->upload_registered(bundle_id(1)); }) == ErrorCode::integrity);
+        CHECK(code_of([&] { f.uploader->enqueue(json, sig, "clinic-001"); }) == ErrorCode::integrity);
+        CHECK(f.store->put_calls() == 0);
+    }
+}
+
+TEST_CASE("retries: transient errors back off and retry, others do not") {
+    SUBCASE("two network errors, then success") {
+        Fixture f;
+        f.store->fail_puts = 2;
+        const auto [json, sig] = f.make_bundle(1);
+        const auto r = f.uploader->upload_bundle(json, sig, "clinic-001");
+        CHECK(r.attempts == 3);
+        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{375ms, 750ms});
+        CHECK(f.registry->get(bundle_id(1))->status == UploadStatus::uploaded);
+        CHECK(f.registry->consecutive_failures() == 0);
+    }
+    SUBCASE("still failing after the configured attempts: failed, recorded, thrown") {
+        Fixture f;
+        f.config.upload_attempts = 4;
+        f.rebuild();
+        f.store->down = true;
+        const auto [json, sig] = f.make_bundle(1);
+        CHECK(code_of([&] { f.uploader->upload_bundle(json, sig, "clinic-001"); }) == ErrorCode::network);
+        const auto rec = f.registry->get(bundle_id(1));
+        CHECK(rec->status == UploadStatus::failed);
+        CHECK(rec->attempts == 4);
+        CHECK(rec->last_error.find("connection refused") != std::string::npos);
+        CHECK(f.sleeps.size() == 3);
+        CHECK(f.registry->consecutive_failures() == 1);
+    }
+    SUBCASE("backoff is capped and jittered") {
+        Fixture f;
+        f.config.upload_attempts = 8;
+        f.options.backoff_base = 1000ms;
+        f.options.backoff_max = 4000ms;
+        f.options.random = [] { return 0.0; };
+        f.rebuild();
+        f.store->down = true;
+        const auto [json, sig] = f.make_bundle(1);
+        CHECK_THROWS_AS(f.uploader->upload_bundle(json, sig, "clinic-001"), Error);
+        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{500ms, 1000ms, 2000ms, 2000ms, 2000ms, 2000ms,
+                                                                  2000ms});
+    }
+    SUBCASE("a refusal is not retried") {
+        Fixture f;
+        f.store->refuse_puts = 1;
+        const auto [json, sig] = f.make_bundle(1);
+        CHECK(code_of([&] { f.uploader->upload_bundle(json, sig, "clinic-001"); }) == ErrorCode::object_locked);
+        CHECK(f.registry->get(bundle_id(1))->attempts == 1);
+        CHECK(f.sleeps.empty());
+    }
+}
+
+TEST_CASE("enqueue checks the bundle id and the client") {
+    Fixture f;
+    const auto [json, sig] = f.make_bundle(1);
+    CHECK(f.uploader->enqueue(json, sig, "clinic-001") == bundle_id(1));
+    CHECK(f.uploader->enqueue(json, sig, "clinic-001") == bundle_id(1));  // idempotent
+    CHECK(f.registry->get(bundle_id(1))->status == UploadStatus::pending);
+    CHECK(f.store->put_calls() == 0);  // registered only
+    CHECK(code_of([&] { f.uploader->enqueue(json, sig, "clinic-002"); }) == ErrorCode::invalid_argument);
+    CHECK(code_of([&] { f.uploader->enqueue(json, sig, "../x"); }) == ErrorCode::invalid_argument);
+    test::write_file(f.evidence / "EB-20261122-0009.json", R"({"bundle_id":"EB-20261122-0008"})");
+    CHECK(code_of([&] { f.uploader->enqueue(f.evidence / "EB-20261122-0009.json", sig, "clinic-001"); }) ==
+          ErrorCode::invalid_argument);
+    test::write_file(f.evidence / "x.json", R"({"bundle_id":"not-an-id"})");
+    CHECK(code_of([&] { f.uploader->enqueue(f.evidence / "x.json", sig, "clinic-001"); }) ==
+          ErrorCode::invalid_argument);
+    CHECK(code_of([&] { f.uploader->enqueue(f.evidence / "missing.json", sig, "clinic-001"); }) ==
+          ErrorCode::not_found);
+}
+
+TEST_CASE("outage: 500 bundles stay pending while the store is down, one sync uploads all, none twice") {
+    Fixture f(4);
+    f.store->down = true;
+    for (int i = 1; i <= 500; ++i) {
+        const auto [json, sig] = f.make_bundle(i, i % 2 ? "clinic-001" : "clinic-002");
+        // The pipeline goes on after a failed upload; the evidence stays registered.
+        try {
+            f.uploader->upload_bundle(json, sig, i % 2 ? "clinic-001" : "clinic-002");
+            FAIL("the store is down");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::network);
+        }
+    }
+    auto stats = f.uploader->stats();
+    CHECK(stats.failed_count == 500);
+    CHECK(stats.total_uploaded == 0);
+    CHECK(stats.consecutive_failures == 500);
+    CHECK(stats.health.backlog_high);
+    CHECK(stats.health.repeated_failures);
+
+    // A sync while still down stops early instead of hammering the store.
+    f.options.sync_stop_after_failures = 8;
+    f.rebuild();
+    const auto blocked = f.uploader->sync();
+    CHECK(blocked.uploaded == 0);
+    CHECK(blocked.failed >= 8);
+    CHECK(blocked.failed < 40);  // stopped after the streak (plus what was already in flight)
+    CHECK(blocked.failed + blocked.pending == 500);
+
+    f.store->down = false;
+    std::mutex progress_mutex;
+    std::vector<SyncProgress> progress;
+    f.options.on_progress = [&](const SyncProgress& p) {
+        std::lock_guard lock(progress_mutex);
+        progress.push_back(p);
+    };
+    f.rebuild();
+    const auto result = f.uploader->sync();
+    CHECK(result.uploaded == 500);
+    CHECK(result.failed == 0);
+    CHECK(result.pending == 0);
+    CHECK(result.errors.empty());
+    REQUIRE(progress.size() == 500);
+    CHECK(progress.back().done == 500);
+    CHECK(progress.back().total == 500);
+    CHECK(progress.back().uploaded == 500);
+
+    // Every key reached the store exactly once and holds exactly one version.
+    const auto puts = f.store->puts_per_key();
+    CHECK(puts.size() == 1000);
+    for (const auto& [key, n] : puts) CHECK_MESSAGE(n == 1, key);
+    CHECK(f.local->list_all("evidence/clinic-001/").size() == 500);
+    CHECK(f.local->list_all("evidence/clinic-002/").size() == 500);
+    stats = f.uploader->stats();
+    CHECK(stats.total_uploaded == 500);
+    CHECK(stats.pending_count == 0);
+    CHECK(stats.failed_count == 0);
+    CHECK(stats.consecutive_failures == 0);
+    CHECK(stats.health.ok());
+    CHECK(f.uploader->sync().uploaded == 0);  // nothing left to do
+}
+
+TEST_CASE("stats and health flags with a fixed clock") {
+    Fixture f;
+    for (int i = 1; i <= 11; ++i) {
+        const auto [json, sig] = f.make_bundle(i);
+        f.uploader->enqueue(json, sig, "clinic-001");
+    }
+    auto s = f.uploader->stats();
+    CHECK(s.enabled);
+    CHECK(s.mode == WormMode::direct);
+    CHECK(s.pending_count == 11);
+    CHECK(s.oldest_pending_age_s == 0.0);
+    CHECK(s.health.backlog_high);
+    CHECK_FALSE(s.health.stale_pending);
+    CHECK_FALSE(s.health.repeated_failures);
+
+    f.clock.advance(std::chrono::hours(24) + 1s);
+    s = f.uploader->stats();
+    CHECK(s.oldest_pending_age_s == doctest::Approx(86401.0));
+    CHECK(s.health.stale_pending);
+
+    f.store->down = true;
+    f.config.upload_attempts = 1;
+    f.rebuild();
+    for (int i = 1; i <= 3; ++i) CHECK_THROWS(f.uploader->upload_registered(bundle_id(i)));
+    CHECK_FALSE(f.uploader->stats().health.repeated_failures);  // 3 is not more than 3
+    CHECK_THROWS(f.uploader->upload_registered(bundle_id(4)));
+    s = f.uploader->stats();
+    CHECK(s.consecutive_failures == 4);
+    CHECK(s.health.repeated_failures);
+    CHECK(s.failed_count == 4);
+    CHECK(s.pending_count == 7);
+    CHECK(s.last_error.find("connection refused") != std::string::npos);
+
+    rapidjson::Document d;
+    const std::string json = s.to_json();
+    d.Parse(json.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(d["failed_count"].GetInt() == 4);
+    CHECK(std::string(d["mode"].GetString()) == "direct");
+    CHECK_FALSE(d["health"]["ok"].GetBool());
+    CHECK(d["health"]["stale_pending"].GetBool());
+
+    f.store->down = false;
+    f.clock.advance(60s);
+    CHECK(f.uploader->sync().uploaded == 11);
+    s = f.uploader->stats();
+    CHECK(s.health.ok());
+    CHECK_FALSE(s.oldest_pending_age_s);
+}
+
+TEST_CASE("kill -9 in the middle of a sync: the next sync finishes, no key gets a second version") {
+    test::TempDir dir("worm-crash");
+    const fs::path evidence = dir / "evidence", store_root = dir / "store";
+    fs::create_directories(evidence);
+    WormConfig config;
+    config.sync_concurrency = 4;
+    constexpr int n = 120;
+    {
+        UploadRegistry reg(evidence);
+        auto local = std::make_shared<LocalWormStore>(store_root);
+        WormUploader up(config, local, std::shared_ptr<UploadRegistry>(&reg, [](UploadRegistry*) {}));
+        for (int i = 1; i <= n; ++i) {
+            const std::string id = bundle_id(i);
+            test::write_file(evidence / (id + ".json"), R"({"bundle_id":")" + id + R"("})");
+            test::write_file(evidence / (id + ".sig"), "c2ln" + std::to_string(i) + "\n");
+            up.enqueue(evidence / (id + ".json"), evidence / (id + ".sig"), "clinic-001");
+        }
+    }
+    int fds[2];
+    REQUIRE(pipe(fds) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        try {
+            auto reg = std::make_shared<UploadRegistry>(evidence);
+            UploaderOptions options;
+            options.on_progress = [&](const SyncProgress&) {
+                if (write(fds[1], "x", 1) != 1) _exit(3);
+            };
+            WormUploader up(config, std::make_shared<LocalWormStore>(store_root), reg, options);
+            up.sync();
+        } catch (...) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    char c;
+    for (int i = 0; i < 30; ++i) REQUIRE(read(fds[0], &c, 1) == 1);  // 30 bundles done, more in flight
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    close(fds[0]);
+    CHECK(WIFSIGNALED(status));
+
+    auto reg = std::make_shared<UploadRegistry>(evidence);
+    const auto before = reg->counts();
+    CHECK(before.uploaded >= 30);
+    CHECK(before.uploaded < n);
+    auto local = std::make_shared<LocalWormStore>(store_root);
+    auto counting = std::make_shared<test::FaultStore>(local);
+    WormUploader up(config, counting, reg);
+    const auto result = up.sync();
+    CHECK(result.failed == 0);
+    CHECK(result.uploaded == static_cast<std::size_t>(n - before.uploaded));
+    CHECK(reg->counts().uploaded == n);
+    for (int i = 1; i <= n; ++i)
+        for (const char* ext : {".json", ".sig"}) {
+            const std::string key = WormUploader::object_key("", "clinic-001", bundle_id(i), ext);
+            CHECK_MESSAGE(local->list_versions(key).size() == 1, key);
+        }
+}
