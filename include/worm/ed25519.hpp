@@ -74,7 +74,7 @@ public:
     static Ed25519PrivateKey from_pem(std::string_view pem, const std::optional<std::string>& passphrase = {});
 
     // PKCS#8 PEM. With a passphrase: "ENCRYPTED PRIVATE KEY", PBES2 with scrypt
-    // (N=2^15, r=8, p=1) and AES-256-CBC. Throws Error(invalid_argument) on an empty
+    // (N=2^14, r=8, p=1) and AES-256-CBC. Throws Error(invalid_argument) on an empty
     // passphrase. The returned text is secret: wipe it (OPENSSL_cleanse) after use.
     std::string to_pem(const std::optional<std::string>& passphrase = {}) const;
 

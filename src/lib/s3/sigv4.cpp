@@ -336,7 +336,8 @@ std::string presign_url(const SigningRequest& request, const Credentials& creden
 
 std::string SigningKeyCache::get(const Credentials& credentials, std::string_view day, std::string_view region,
                                  std::string_view service) {
-    // '\n' cannot occur in any part (validated above), so the joined key is unambiguous.
+    // sign_request/presign refuse control characters in every part, so for them the
+    // '\n'-joined id is unambiguous; the secret fingerprint is checked on every hit anyway.
     std::string id = credentials.access_key_id;
     id.append("\n").append(day).append("\n").append(region).append("\n").append(service);
     const std::string fingerprint = sha256(credentials.secret_access_key);

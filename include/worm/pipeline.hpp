@@ -1,0 +1,92 @@
+// pipeline.hpp: EvidencePipeline, the path every piece of evidence takes:
+//
+//   incident inputs -> bundle (ids, MTTR, SLA, hash) -> schema validation -> write .json
+//   -> Ed25519 sign -> write .sig -> verify what is on disk -> hand to storage
+//
+// and verify_bundle_files(), the auditor's check of a stored bundle, which reports the
+// three ways evidence can fail separately: signature, hash and schema.
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worm/bundle.hpp"
+#include "worm/ed25519.hpp"
+#include "worm/time.hpp"
+
+namespace worm {
+
+struct PipelineOptions {
+    std::string client_id;
+    std::filesystem::path evidence_dir;
+    std::filesystem::path private_key_path;
+    std::optional<std::string> key_passphrase;  // default: WORM_KEY_PASSWORD
+    bool durable = true;                        // fsync files and directories (benchmarks may turn it off)
+    const Clock* clock = &system_clock();
+
+    // Throws Error(config) naming what is wrong: client id, unwritable dir, missing key.
+    void validate() const;
+};
+
+struct BundleResult {
+    std::string bundle_id;
+    std::filesystem::path bundle_path;
+    std::filesystem::path sig_path;
+    std::string evidence_bundle_hash;
+    std::string bundle_uri;  // set when the bundle was stored (auto upload)
+    std::string sig_uri;
+};
+
+// What happens after a bundle is signed and verified on disk: e.g. the WormUploader
+// storing it. The pipeline fills bundle_uri / sig_uri from the returned pair.
+using StoreHook = std::function<std::pair<std::string, std::string>(const BundleResult&)>;
+
+class EvidencePipeline {
+public:
+    explicit EvidencePipeline(PipelineOptions options);
+
+    // Builds, validates, writes, signs and verifies one bundle; then runs the store hook.
+    BundleResult process_incident(IncidentInputs inputs);
+
+    void set_store_hook(StoreHook hook) { store_hook_ = std::move(hook); }
+    const Ed25519PublicKey& public_key() const { return public_key_; }
+    const PipelineOptions& options() const { return options_; }
+
+private:
+    PipelineOptions options_;
+    Ed25519PrivateKey private_key_;
+    Ed25519PublicKey public_key_;
+    BundleIdAllocator ids_;
+    StoreHook store_hook_;
+};
+
+// The result of checking a bundle file: each concern on its own line, so an auditor sees
+// whether the signature, the hash, or the schema failed (or several).
+struct VerificationReport {
+    bool signature_valid = false;
+    bool hash_valid = false;
+    bool schema_valid = false;
+    std::string bundle_id;
+    std::string evidence_bundle_hash;  // the hash recorded in the file
+    std::vector<std::string> problems; // one sentence each
+
+    bool ok() const { return signature_valid && hash_valid && schema_valid; }
+    std::string summary() const;       // "valid" or the problems joined by "; "
+};
+
+// Never throws for bad evidence (that is a report); throws Error(not_found/io) when the
+// bundle file cannot be read at all. sig_path empty: the .sig beside the .json.
+VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
+                                       const std::filesystem::path& sig_path,
+                                       const Ed25519PublicKey& public_key);
+
+// The S3 key for a bundle file: evidence/{client_id}/{YYYY}/{MM}/{bundle_id}{extension},
+// with YYYY/MM from the id's date. Throws Error(invalid_argument) for a malformed id.
+std::string evidence_object_key(const std::string& client_id, const std::string& bundle_id,
+                                const std::string& extension);
+
+}  // namespace worm

@@ -1,0 +1,4 @@
+#include "commands.hpp"
+namespace worm::cli {
+std::vector<Command> upload_commands() { return {}; }
+}

@@ -1,0 +1,130 @@
+#include "worm/pipeline.hpp"
+
+#include <unistd.h>
+
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/json.hpp"
+#include "worm/signer.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+
+void PipelineOptions::validate() const {
+    if (!is_valid_client_id(client_id))
+        throw Error(ErrorCode::config, "client id '" + client_id +
+                                           "' is not valid (letters, digits, '.', '_', '-'; at most 64)");
+    if (evidence_dir.empty()) throw Error(ErrorCode::config, "evidence directory not configured");
+    if (private_key_path.empty()) throw Error(ErrorCode::config, "private key not configured");
+    if (!clock) throw Error(ErrorCode::config, "pipeline clock is null");
+}
+
+namespace {
+
+// Creates the evidence directory if needed and proves it is writable before any work.
+fs::path prepare_evidence_dir(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorCode::config, "cannot create evidence directory " + dir.string() + ": " + ec.message());
+    if (!fs::is_directory(dir)) throw Error(ErrorCode::config, "evidence directory " + dir.string() + " is not a directory");
+    if (::access(dir.c_str(), W_OK | X_OK) != 0)
+        throw Error(ErrorCode::config, "evidence directory " + dir.string() + " is not writable");
+    return dir;
+}
+
+Ed25519PrivateKey load_key(const PipelineOptions& o) {
+    o.validate();
+    return load_private_key(o.private_key_path, o.key_passphrase ? o.key_passphrase : key_password_from_env());
+}
+
+}  // namespace
+
+EvidencePipeline::EvidencePipeline(PipelineOptions options)
+    : options_(std::move(options)),
+      private_key_(load_key(options_)),
+      public_key_(private_key_.public_key()),
+      ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock) {}
+
+BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
+    BundleResult result;
+    result.bundle_id = ids_.next();
+    // process_incident validates the schema and fills the hash.
+    rapidjson::Document bundle = worm::process_incident(options_.client_id, result.bundle_id, std::move(inputs),
+                                                        *options_.clock);
+    result.evidence_bundle_hash = json::require_string(bundle, "evidence_bundle_hash", "");
+    const std::string text = json::to_pretty(bundle) + "\n";
+
+    result.bundle_path = options_.evidence_dir / (result.bundle_id + ".json");
+    result.sig_path = signature_path_for(result.bundle_path);
+    WriteOptions write;
+    write.durable = options_.durable;
+    write.no_overwrite = true;  // an id is never reused, so an existing file is a bug or an attack
+    write_file_atomic(result.bundle_path, text, write);
+    write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
+
+    // Check what is on disk, not what is in memory: the same check an auditor runs.
+    const VerificationReport report = verify_bundle_files(result.bundle_path, result.sig_path, public_key_);
+    if (!report.ok())
+        throw Error(ErrorCode::verification,
+                    "bundle " + result.bundle_id + " failed verification right after writing: " + report.summary());
+
+    if (store_hook_) std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
+    return result;
+}
+
+std::string VerificationReport::summary() const {
+    if (ok()) return "valid";
+    std::string s;
+    for (const auto& p : problems) s += (s.empty() ? "" : "; ") + p;
+    return s;
+}
+
+VerificationReport verify_bundle_files(const fs::path& bundle_path, const fs::path& sig_path,
+                                       const Ed25519PublicKey& public_key) {
+    VerificationReport report;
+    const std::string bytes = read_file(bundle_path);
+
+    const SignatureCheck sig = verify_file_signature(public_key, bundle_path, sig_path);
+    report.signature_valid = sig.valid;
+    if (!sig.valid) report.problems.push_back("signature invalid: " + sig.reason);
+
+    rapidjson::Document bundle;
+    try {
+        bundle = json::parse_strict(bytes, bundle_path.string());
+    } catch (const Error& e) {
+        report.problems.push_back(std::string("not valid JSON: ") + e.what());
+        return report;
+    }
+    if (const auto* id = json::find_member(bundle, "bundle_id"); id && id->IsString())
+        report.bundle_id = id->GetString();
+    if (const auto* h = json::find_member(bundle, "evidence_bundle_hash"); h && h->IsString())
+        report.evidence_bundle_hash = h->GetString();
+
+    try {
+        verify_bundle_hash(bundle);
+        report.hash_valid = true;
+    } catch (const Error& e) {
+        report.problems.push_back(std::string("hash mismatch: ") + e.what());
+    }
+    try {
+        validate_bundle_schema(bundle);
+        report.schema_valid = true;
+    } catch (const Error& e) {
+        report.problems.push_back(std::string("schema invalid: ") + e.what());
+    }
+    return report;
+}
+
+std::string evidence_object_key(const std::string& client_id, const std::string& bundle_id,
+                                const std::string& extension) {
+    if (!is_valid_client_id(client_id))
+        throw Error(ErrorCode::invalid_argument, "client id '" + client_id + "' is not valid");
+    if (!is_valid_bundle_id(bundle_id))
+        throw Error(ErrorCode::invalid_argument, "bundle id '" + bundle_id + "' is not of the form EB-YYYYMMDD-NNNN");
+    // "EB-YYYYMMDD-NNNN": year at 3..6, month at 7..8.
+    return "evidence/" + client_id + "/" + bundle_id.substr(3, 4) + "/" + bundle_id.substr(7, 2) + "/" + bundle_id +
+           extension;
+}
+
+}  // namespace worm
