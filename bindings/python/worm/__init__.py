@@ -15,10 +15,12 @@ from .errors import (ConfigError, CryptoError, InputError, IntegrityError, Netwo
                      S3NotFoundError, S3ObjectLockedError, StorageError, VerificationError,
                      WormError)
 from . import _worm
-from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, Signer, WormConfig, canonical_json,
-                    canonical_json_text, generate_keys, open_store, parse_json)
+from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, S3Client, Signer, WormConfig,
+                    canonical_json, canonical_json_text, compute_bundle_hash, generate_keys,
+                    open_store, parse_json, validate_bundle)
 from ._sigv4 import presign_url, sigv4_sign
-from ._verify import verify_file
+from ._verify import verification_report, verify_file
+from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
 
 __version__ = "0.1.0"
 
@@ -26,9 +28,9 @@ __all__ = [
     "WormError", "ConfigError", "InputError", "VerificationError", "CryptoError",
     "StorageError", "NotFoundError", "ObjectLockedError", "IntegrityError", "NetworkError",
     "S3Error", "S3NotFoundError", "S3ObjectLockedError", "S3IntegrityError",
-    "canonical_json", "canonical_json_text", "parse_json",
-    "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file",
+    "canonical_json", "canonical_json_text", "parse_json", "compute_bundle_hash", "validate_bundle",
+    "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file", "verification_report",
     "sigv4_sign", "presign_url",
-    "ObjectStore", "LocalWormStore", "open_store",
-    "WormConfig",
+    "ObjectStore", "LocalWormStore", "open_store", "S3Client",
+    "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
 ]
