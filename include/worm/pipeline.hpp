@@ -17,6 +17,7 @@
 #include "worm/bundle.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/time.hpp"
+#include "worm/uploader.hpp"
 
 namespace worm {
 
@@ -39,10 +40,14 @@ struct BundleResult {
     std::string evidence_bundle_hash;
     std::string bundle_uri;  // set when the bundle was stored (auto upload)
     std::string sig_uri;
+    // Set when the store hook failed: the bundle is signed and kept locally, and the
+    // uploader's registry still holds it as pending/failed for a later sync.
+    std::string upload_error;
 };
 
 // What happens after a bundle is signed and verified on disk: e.g. the WormUploader
-// storing it. The pipeline fills bundle_uri / sig_uri from the returned pair.
+// storing it. The pipeline fills bundle_uri / sig_uri from the returned pair; a
+// worm::Error thrown by the hook becomes BundleResult::upload_error (the pipeline goes on).
 using StoreHook = std::function<std::pair<std::string, std::string>(const BundleResult&)>;
 
 class EvidencePipeline {
@@ -53,6 +58,9 @@ public:
     BundleResult process_incident(IncidentInputs inputs);
 
     void set_store_hook(StoreHook hook) { store_hook_ = std::move(hook); }
+    // Auto upload: every bundle goes through uploader->upload_bundle (registry, retries,
+    // verification) right after it is signed.
+    void attach_uploader(std::shared_ptr<WormUploader> uploader);
     const Ed25519PublicKey& public_key() const { return public_key_; }
     const PipelineOptions& options() const { return options_; }
 
@@ -83,10 +91,5 @@ struct VerificationReport {
 VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
                                        const std::filesystem::path& sig_path,
                                        const Ed25519PublicKey& public_key);
-
-// The S3 key for a bundle file: evidence/{client_id}/{YYYY}/{MM}/{bundle_id}{extension},
-// with YYYY/MM from the id's date. Throws Error(invalid_argument) for a malformed id.
-std::string evidence_object_key(const std::string& client_id, const std::string& bundle_id,
-                                const std::string& extension);
 
 }  // namespace worm

@@ -107,6 +107,7 @@ std::vector<Command> evidence_commands() {
                   {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
                   1, 2, "Exit 0 when valid, 1 when not (each failing check is named)."},
                  run_verify});
+    c.push_back(demo_command());
     return c;
 }
 

@@ -27,6 +27,7 @@ struct Command {
 std::vector<Command> evidence_commands();  // keygen, bundle, verify, demo
 std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention, legal-hold, bucket
 std::vector<Command> upload_commands();    // sync, status, config, registry
+Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
 int exit_code_for(const Error& e);

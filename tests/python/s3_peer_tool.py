@@ -8,6 +8,7 @@ AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION). Commands:
                               JSON (run against a fresh moto_server started with
                               INITIAL_NO_AUTH_ACTION_COUNT=3: exactly these 3 calls are free)
   get BUCKET KEY OUT          download an object with boto3 into OUT
+  get-all BUCKET DIR KEY...   download each KEY into DIR/0, DIR/1, ... (one process, many keys)
   put BUCKET KEY IN           upload IN with boto3 (single PUT); prints the VersionId
   head BUCKET KEY [VERSION]   print HeadObject as JSON (lock mode, retain-until, size, ...)
   keys BUCKET PREFIX          print the keys under PREFIX as a JSON list (boto3 paginator)
@@ -51,6 +52,10 @@ def main(argv):
     if cmd == "get":
         bucket, key, out = argv[2:5]
         s3.download_file(bucket, key, out)
+    elif cmd == "get-all":
+        bucket, out_dir, keys = argv[2], argv[3], argv[4:]
+        for i, key in enumerate(keys):
+            s3.download_file(bucket, key, os.path.join(out_dir, str(i)))
     elif cmd == "put":
         bucket, key, path = argv[2:5]
         with open(path, "rb") as f:

@@ -347,7 +347,8 @@ public:
     std::vector<ListedVersion> list_all_object_versions(ListVersionsOptions options);
 
     // Object Lock on a version. get_object_retention returns nullopt when the version has
-    // none (or the server answers with an empty body, as moto does).
+    // none; a 200 without a <Retention> document (moto) is Error(parse): S3Store then reads
+    // the lock from HeadObject.
     std::optional<Retention> get_object_retention(const ObjectRef& object);
     void put_object_retention(const PutRetentionOptions& options);
     bool get_object_legal_hold(const ObjectRef& object);

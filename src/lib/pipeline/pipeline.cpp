@@ -69,8 +69,23 @@ BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
         throw Error(ErrorCode::verification,
                     "bundle " + result.bundle_id + " failed verification right after writing: " + report.summary());
 
-    if (store_hook_) std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
+    if (store_hook_) {
+        try {
+            std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
+        } catch (const Error& e) {
+            result.upload_error = e.what();
+        }
+    }
     return result;
+}
+
+void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
+    if (!uploader) throw Error(ErrorCode::invalid_argument, "attach_uploader needs an uploader");
+    const std::string client_id = options_.client_id;
+    set_store_hook([uploader, client_id](const BundleResult& r) {
+        const UploadResult u = uploader->upload_bundle(r.bundle_path, r.sig_path, client_id);
+        return std::make_pair(u.bundle_uri, u.sig_uri);
+    });
 }
 
 std::string VerificationReport::summary() const {
@@ -114,17 +129,6 @@ VerificationReport verify_bundle_files(const fs::path& bundle_path, const fs::pa
         report.problems.push_back(std::string("schema invalid: ") + e.what());
     }
     return report;
-}
-
-std::string evidence_object_key(const std::string& client_id, const std::string& bundle_id,
-                                const std::string& extension) {
-    if (!is_valid_client_id(client_id))
-        throw Error(ErrorCode::invalid_argument, "client id '" + client_id + "' is not valid");
-    if (!is_valid_bundle_id(bundle_id))
-        throw Error(ErrorCode::invalid_argument, "bundle id '" + bundle_id + "' is not of the form EB-YYYYMMDD-NNNN");
-    // "EB-YYYYMMDD-NNNN": year at 3..6, month at 7..8.
-    return "evidence/" + client_id + "/" + bundle_id.substr(3, 4) + "/" + bundle_id.substr(7, 2) + "/" + bundle_id +
-           extension;
 }
 
 }  // namespace worm

@@ -76,6 +76,25 @@ bool is_ip_or_localhost(const std::string& hostname) {
     });
 }
 
+// The query as sent: the signed (sorted, encoded) form, with sub-resources that have no
+// value written bare ("?retention", not "?retention="), as the AWS SDKs send them; some
+// servers only recognise the bare form. Encoded names never hold '=' or '&'.
+std::string wire_query(const std::vector<std::pair<std::string, std::string>>& query) {
+    const std::string signed_form = encoded_query_string(query);
+    std::string out;
+    size_t start = 0;
+    while (start <= signed_form.size()) {
+        size_t end = signed_form.find('&', start);
+        if (end == std::string::npos) end = signed_form.size();
+        std::string_view piece(signed_form.data() + start, end - start);
+        if (piece.ends_with('=')) piece.remove_suffix(1);
+        if (!out.empty()) out += '&';
+        out += piece;
+        start = end + 1;
+    }
+    return out;
+}
+
 std::string default_endpoint(const std::string& region) { return "https://s3." + region + ".amazonaws.com"; }
 
 }  // namespace
@@ -248,7 +267,9 @@ S3Error make_s3_error(const std::string& method, const std::string& bucket, cons
     if (!response.body.empty()) {
         pugi::xml_document doc;
         if (doc.load_buffer(response.body.data(), response.body.size())) {
-            const pugi::xml_node e = doc.child("Error");
+            // <Error> is the root for S3; some servers wrap it (<ErrorResponse><Error>).
+            pugi::xml_node e = doc.document_element();
+            if (std::string_view(e.name()) != "Error") e = e.child("Error");
             info.code = child_text(e, "Code");
             info.message = child_text(e, "Message");
             if (info.request_id.empty()) info.request_id = child_text(e, "RequestId");
@@ -390,7 +411,7 @@ S3Client::Target S3Client::target(const std::string& bucket, const std::string& 
         t.canonical_path = "/" + key;
     }
     t.url = scheme_ + "://" + t.host + uri_encode(t.canonical_path, false);
-    if (!query.empty()) t.url += "?" + encoded_query_string(query);
+    if (!query.empty()) t.url += "?" + wire_query(query);
     return t;
 }
 

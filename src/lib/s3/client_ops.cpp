@@ -225,7 +225,7 @@ ObjectLockConfiguration S3Client::get_object_lock_configuration(const std::strin
     }
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetObjectLockConfiguration");
-    const pugi::xml_node root = doc.child("ObjectLockConfiguration");
+    const pugi::xml_node root = doc.document_element();
     ObjectLockConfiguration c;
     c.enabled = child_text(root, "ObjectLockEnabled") == "Enabled";
     const pugi::xml_node d = root.child("Rule").child("DefaultRetention");
@@ -259,7 +259,7 @@ VersioningStatus S3Client::get_bucket_versioning(const std::string& bucket) {
     const HttpResponse resp = send(get_sub(bucket, "", "versioning"));
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetBucketVersioning");
-    const std::string status = child_text(doc.child("VersioningConfiguration"), "Status");
+    const std::string status = child_text(doc.document_element(), "Status");
     if (status == "Enabled") return VersioningStatus::enabled;
     if (status == "Suspended") return VersioningStatus::suspended;
     return VersioningStatus::unversioned;
@@ -284,7 +284,7 @@ std::optional<BucketEncryption> S3Client::get_bucket_encryption(const std::strin
     }
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetBucketEncryption");
-    const pugi::xml_node rule = doc.child("ServerSideEncryptionConfiguration").child("Rule");
+    const pugi::xml_node rule = doc.document_element().child("Rule");
     const pugi::xml_node def = rule.child("ApplyServerSideEncryptionByDefault");
     if (!def) return std::nullopt;
     BucketEncryption e;
@@ -324,7 +324,7 @@ std::optional<PublicAccessBlock> S3Client::get_public_access_block(const std::st
     }
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetPublicAccessBlock");
-    const pugi::xml_node root = doc.child("PublicAccessBlockConfiguration");
+    const pugi::xml_node root = doc.document_element();
     PublicAccessBlock b;
     b.block_public_acls = xml_true(child_text(root, "BlockPublicAcls"));
     b.ignore_public_acls = xml_true(child_text(root, "IgnorePublicAcls"));
@@ -491,7 +491,7 @@ ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
 
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "ListObjectsV2");
-    const pugi::xml_node root = doc.child("ListBucketResult");
+    const pugi::xml_node root = doc.document_element();
     if (!root) throw Error(ErrorCode::parse, "ListObjectsV2 response has no ListBucketResult");
     // Keys are URL-encoded only when the server says so (some servers ignore encoding-type).
     const bool encoded = child_text(root, "EncodingType") == "url";
@@ -541,7 +541,7 @@ ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& optio
 
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "ListObjectVersions");
-    const pugi::xml_node root = doc.child("ListVersionsResult");
+    const pugi::xml_node root = doc.document_element();
     if (!root) throw Error(ErrorCode::parse, "ListObjectVersions response has no ListVersionsResult");
     const bool encoded = child_text(root, "EncodingType") == "url";
     auto key_of = [&](const std::string& s) { return encoded ? url_decode(s) : s; };
@@ -595,10 +595,14 @@ std::optional<Retention> S3Client::get_object_retention(const ObjectRef& object)
         if (e.http_status() == 404 && e.s3_code() == "NoSuchObjectLockConfiguration") return std::nullopt;
         throw;
     }
-    if (resp.body.empty()) return std::nullopt;  // moto in server mode answers 200 with no body
+    // A 200 that is not a <Retention> document did not answer the question (moto in server
+    // mode sends nothing, or the object itself): say so rather than guess "no retention".
     pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetObjectRetention");
-    const pugi::xml_node root = doc.child("Retention");
+    const bool parsed = doc.load_buffer(resp.body.data(), resp.body.size());
+    const pugi::xml_node root = doc.document_element();
+    if (!parsed || std::string_view(root.name()) != "Retention")
+        throw Error(ErrorCode::parse, "GetObjectRetention for " + object.bucket + "/" + object.key +
+                                          " answered without a Retention document");
     const std::string mode = child_text(root, "Mode"), until = child_text(root, "RetainUntilDate");
     if (mode.empty() && until.empty()) return std::nullopt;
     if (mode.empty() || until.empty())
@@ -633,7 +637,7 @@ bool S3Client::get_object_legal_hold(const ObjectRef& object) {
     if (resp.body.empty()) return false;
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetObjectLegalHold");
-    return child_text(doc.child("LegalHold"), "Status") == "ON";
+    return child_text(doc.document_element(), "Status") == "ON";
 }
 
 void S3Client::put_object_legal_hold(const PutLegalHoldOptions& options) {

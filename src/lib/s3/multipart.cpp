@@ -45,7 +45,7 @@ std::string S3Client::create_multipart_upload(const PutObjectOptions& options) {
     const HttpResponse resp = send(r);
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "CreateMultipartUpload");
-    std::string upload_id = detail::child_text(doc.child("InitiateMultipartUploadResult"), "UploadId");
+    std::string upload_id = detail::child_text(doc.document_element(), "UploadId");
     if (upload_id.empty())
         throw Error(ErrorCode::parse, "CreateMultipartUpload for " + options.bucket + "/" + options.key +
                                           " returned no UploadId");
@@ -123,14 +123,14 @@ PutObjectResult S3Client::complete_multipart_upload(const std::string& bucket, c
         }
         pugi::xml_document answer;
         detail::parse_xml(answer, resp.body, "CompleteMultipartUpload");
-        if (answer.child("Error")) {
+        if (std::string_view(answer.document_element().name()) == "Error") {
             // S3 may answer 200 and report the failure in the body.
             S3Error error = detail::make_s3_error("POST", bucket, key, resp);
             if (!error.retryable() || attempt >= config_.retry.max_attempts) throw error;
             std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
             continue;
         }
-        const pugi::xml_node result = answer.child("CompleteMultipartUploadResult");
+        const pugi::xml_node result = answer.document_element();
         PutObjectResult out;
         out.etag = detail::strip_quotes(detail::child_text(result, "ETag"));
         out.version_id = find_header(resp.headers, "x-amz-version-id").value_or("");

@@ -5,6 +5,7 @@
 
 #include "worm/error.hpp"
 #include "worm/storage.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/storage/local.hpp"
 
 namespace worm {
@@ -67,6 +68,7 @@ std::unique_ptr<ObjectStore> open_store(std::string_view url) {
     std::transform(scheme.begin(), scheme.end(), scheme.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (scheme == "file") return std::make_unique<LocalWormStore>(file_url_path(url));
+    if (scheme == "s3") return s3::open_s3_store(url);
     if (scheme.empty())
         throw Error(ErrorCode::invalid_argument,
                     "store URL '" + std::string(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");

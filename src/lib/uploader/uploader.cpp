@@ -132,9 +132,8 @@ struct WormUploader::Impl {
     }
 
     std::string sha_of_stored(const std::string& key, const ObjectInfo& info) {
+        // Only a checksum the store computed counts; x-amz-meta-sha256 is just what a writer claimed.
         if (!info.sha256_hex.empty()) return lower_hex(info.sha256_hex);
-        const auto it = info.metadata.find("sha256");
-        if (it != info.metadata.end() && !it->second.empty()) return lower_hex(it->second);
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
         return sha256_hex(store->get(key, get));
@@ -263,7 +262,14 @@ struct WormUploader::Impl {
             done.already_present = true;
             return done;
         }
-        registry->mark_uploading(bundle_id);
+        try {
+            registry->mark_uploading(bundle_id);
+        } catch (const Error& e) {
+            // Another process finished it between our read and our mark.
+            const auto now = registry->get(bundle_id);
+            if (e.code() != ErrorCode::invalid_argument || !now || now->status != UploadStatus::uploaded) throw;
+            return upload(bundle_id);
+        }
         for (int attempt = 1;; ++attempt) {
             const TimePoint started = clock->now();
             UploadAttempt a;
