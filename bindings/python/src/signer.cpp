@@ -1,5 +1,4 @@
-// Ed25519 keys and .sig files: worm.Signer, worm.PublicKey, worm.generate_keys,
-// worm.verify_signature_file.
+// Ed25519 keys and .sig files: worm.Signer, worm.PublicKey, worm.generate_keys.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
@@ -133,15 +132,6 @@ void bind_signer(py::module_& m) {
         py::arg("dir"), py::arg("passphrase") = py::none(),
         "Write dir/private.pem (mode 0400) and dir/public.pem (0644); never overwrites.\n"
         "Returns KeyPaths(private_key, public_key), which also unpacks as a tuple.");
-
-    m.def(
-        "_check_signature_file",
-        [](const fs::path& data_path, const fs::path& sig_path, const fs::path& public_key_path) {
-            py::gil_scoped_release release;
-            SignatureCheck check = verify_file_signature(load_public_key(public_key_path), data_path, sig_path);
-            return std::make_pair(check.valid, check.reason);
-        },
-        py::arg("data_path"), py::arg("sig_path"), py::arg("public_key_path"));
 }
 
 }  // namespace worm::python
