@@ -10,8 +10,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import worm
-from worm_test_support import SOURCE_DIR, MotoServer
+from worm_test_support import load_tests_unless_missing as load_tests, worm, SOURCE_DIR, MotoServer
 
 AGENT = SOURCE_DIR / "examples" / "python" / "agent_swap.py"
 

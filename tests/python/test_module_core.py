@@ -17,8 +17,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-import worm
-from worm_test_support import TESTDATA, incident_inputs, worm_cli
+from worm_test_support import load_tests_unless_missing as load_tests, worm, TESTDATA, incident_inputs, worm_cli
 
 
 class TempDirTest(unittest.TestCase):

@@ -14,8 +14,8 @@ import sys
 import threading
 import time
 import unittest
+from worm_test_support import load_tests_unless_missing as load_tests, worm
 
-import worm
 
 PAYLOAD = os.urandom(2 << 20)  # 2 MiB: Ed25519 hashes it twice (SHA-512)
 CALLS = 12

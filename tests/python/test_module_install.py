@@ -14,6 +14,8 @@ class InstallComponent(unittest.TestCase):
         build = os.environ.get("WORM_BINARY_DIR")
         if not build:
             self.skipTest("WORM_BINARY_DIR not set (run through ctest)")
+        if not (Path(build) / "python" / "worm").is_dir():
+            self.skipTest("worm Python module not built (WORM_BUILD_PYTHON=OFF)")
         prefix = Path(tempfile.mkdtemp(prefix="worm-pyinstall-"))
         try:
             subprocess.run(["cmake", "--install", build, "--component", "python", "--prefix", str(prefix)],

@@ -9,8 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-import worm
-from worm_test_support import MotoServer, incident_inputs
+from worm_test_support import load_tests_unless_missing as load_tests, worm, MotoServer, incident_inputs
 
 
 class EnvPatch:

@@ -16,7 +16,8 @@ import botocore.config
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-import worm
+from worm_test_support import load_tests_unless_missing as load_tests, worm
+
 
 WHEN = datetime.datetime(2026, 11, 22, 18, 14, 37, tzinfo=datetime.timezone.utc)
 KEY_CHARS = ["a", "b", "Z", "0", " ", "+", "=", "&", "~", "%", "é", "日本", "-", "_", ".", "!",
