@@ -21,6 +21,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -79,5 +80,11 @@ struct WormConfig {
     // MCP_URL masked, plus "problems": [...] (for `worm config check`).
     std::string describe_masked() const;
 };
+
+// The store the configuration points at: direct mode an S3Store on s3_bucket (endpoint
+// s3_endpoint, region s3_region, credentials from the AWS chain), proxy mode a ProxyStore
+// on mcp_url with mcp_api_key. Keys get s3_prefix from the uploader, not from the store.
+// Throws Error(config) when the mode's settings are missing.
+std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config);
 
 }  // namespace worm

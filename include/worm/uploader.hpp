@@ -111,7 +111,8 @@ class WormUploader {
 public:
     // Throws Error(config) for an invalid config (retention, attempts, concurrency, SSE).
     // Whether to upload at all (config.enabled) is the caller's decision: the uploader
-    // uploads to the store it is given.
+    // uploads to the store it is given. A null store makes a registry-only uploader:
+    // enqueue() and stats() work, uploads throw Error(config) and leave bundles pending.
     WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store, std::shared_ptr<UploadRegistry> registry,
                  UploaderOptions options = {});
     ~WormUploader();

@@ -9,7 +9,9 @@
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
 #include "worm/pipeline.hpp"
+#include "worm/registry.hpp"
 #include "worm/signer.hpp"
+#include "worm/uploader.hpp"
 
 namespace worm::cli {
 
@@ -33,6 +35,10 @@ std::string bundle_result_json(const BundleResult& r) {
     w.Key("bundle_path"); w.String(r.bundle_path.c_str());
     w.Key("sig_path"); w.String(r.sig_path.c_str());
     w.Key("evidence_bundle_hash"); w.String(r.evidence_bundle_hash.c_str());
+    if (!r.upload_error.empty()) {
+        w.Key("upload_status"); w.String("pending");
+        w.Key("upload_error"); w.String(r.upload_error.c_str());
+    }
     if (!r.bundle_uri.empty()) {
         w.Key("uri"); w.String(r.bundle_uri.c_str());
         w.Key("sig_uri"); w.String(r.sig_uri.c_str());
@@ -55,8 +61,19 @@ int run_bundle(const ParsedArgs& a) {
     options.evidence_dir = a.require("--evidence-dir");
     options.private_key_path = a.require("--key");
     EvidencePipeline pipeline(options);
-    if (a.get("--store")) throw UsageError("--store is not wired yet");
-    std::cout << bundle_result_json(pipeline.process_incident(std::move(inputs))) << "\n";
+    // Auto upload: with --store, or when WORM_ENABLED and WORM_AUTO_UPLOAD are set.
+    const WormConfig config = WormConfig::from_env();
+    if (a.has("--store") || (config.enabled && config.auto_upload)) {
+        fs::create_directories(options.evidence_dir);
+        pipeline.attach_uploader(std::make_shared<WormUploader>(config, open_uploader_store(a, config),
+                                                                std::make_shared<UploadRegistry>(options.evidence_dir)));
+    }
+    const BundleResult result = pipeline.process_incident(std::move(inputs));
+    std::cout << bundle_result_json(result) << "\n";
+    // The bundle is signed and kept; the registry holds it for `worm sync`.
+    if (!result.upload_error.empty())
+        std::cerr << "worm bundle: warning: " << result.bundle_id << " is not stored yet (pending for worm sync): "
+                  << result.upload_error << "\n";
     return exit_ok;
 }
 

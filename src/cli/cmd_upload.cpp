@@ -1,4 +1,135 @@
+// Upload commands: sync, status, config check, registry import/export.
+#include <unistd.h>
+
+#include <iostream>
+
 #include "commands.hpp"
+#include "worm/config.hpp"
+#include "worm/registry.hpp"
+#include "worm/uploader.hpp"
+
 namespace worm::cli {
-std::vector<Command> upload_commands() { return {}; }
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const OptionSpec evidence_dir_option{"--evidence-dir", "DIR", "the evidence directory (holds the registry)", true};
+
+fs::path existing_evidence_dir(const ParsedArgs& a) {
+    const fs::path dir = a.require("--evidence-dir");
+    if (!fs::is_directory(dir)) throw Error(ErrorCode::config, "evidence directory " + dir.string() + " does not exist");
+    return dir;
 }
+
+// Draws "[#####.....] 120/500  uploaded 118  failed 2" on one terminal line.
+void draw_progress(const SyncProgress& p) {
+    constexpr int width = 30;
+    const int filled = p.total ? static_cast<int>(width * p.done / p.total) : width;
+    std::cerr << "\r[" << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(width - filled), '.')
+              << "] " << p.done << "/" << p.total << "  uploaded " << p.uploaded << "  failed " << p.failed << std::flush;
+}
+
+int run_sync(const ParsedArgs& a) {
+    const fs::path dir = existing_evidence_dir(a);
+    const WormConfig config = WormConfig::from_env();
+    std::shared_ptr<ObjectStore> store = open_uploader_store(a, config);
+    UploaderOptions options;
+    const bool tty = ::isatty(STDERR_FILENO) && !a.has("--quiet");
+    if (tty) options.on_progress = draw_progress;
+    WormUploader uploader(config, store, std::make_shared<UploadRegistry>(dir), options);
+    const SyncResult r = uploader.sync();
+    if (tty) std::cerr << "\n";
+    for (const auto& e : r.errors) std::cerr << "  failed: " << e << "\n";
+    std::cout << "sync: uploaded " << r.uploaded << ", failed " << r.failed << ", pending " << r.pending << "\n";
+    return r.failed == 0 && r.pending == 0 ? exit_ok : exit_storage;
+}
+
+int run_status(const ParsedArgs& a) {
+    const fs::path dir = existing_evidence_dir(a);
+    // Status reads the registry only: it works while the store is unreachable.
+    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir));
+    const UploaderStats s = uploader.stats();
+    if (a.has("--json")) {
+        std::cout << s.to_json() << "\n";
+    } else {
+        auto row = [](const std::string& name, const std::string& value) {
+            std::string n = name;
+            n.resize(24, ' ');
+            std::cout << n << value << "\n";
+        };
+        row("enabled", s.enabled ? "yes" : "no");
+        row("mode", std::string(to_string(s.mode)));
+        row("uploaded", std::to_string(s.total_uploaded));
+        row("pending", std::to_string(s.pending_count));
+        row("failed", std::to_string(s.failed_count));
+        row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
+        row("consecutive failures", std::to_string(s.consecutive_failures));
+        row("last error", s.last_error.empty() ? "-" : s.last_error);
+        std::string health = s.health.ok() ? "ok" : "";
+        if (s.health.backlog_high) health += "ALERT more than 10 bundles waiting; ";
+        if (s.health.repeated_failures) health += "ALERT more than 3 consecutive failures; ";
+        if (s.health.stale_pending) health += "ALERT a bundle has waited over 24 h; ";
+        row("health", health);
+    }
+    return s.health.ok() ? exit_ok : exit_storage;
+}
+
+int run_config_check(const ParsedArgs&) {
+    const WormConfig config = WormConfig::from_env();
+    std::cout << config.describe_masked() << "\n";
+    const auto problems = config.check();
+    for (const auto& p : problems) std::cerr << "worm config check: " << p << "\n";
+    return problems.empty() ? exit_ok : exit_usage;
+}
+
+int run_registry_import(const ParsedArgs& a) {
+    UploadRegistry registry(existing_evidence_dir(a));
+    const ImportResult r = registry.import_json(a.positionals()[0]);
+    std::cout << "{\"imported\":" << r.imported << ",\"updated\":" << r.updated << ",\"unchanged\":" << r.unchanged << "}\n";
+    return exit_ok;
+}
+
+int run_registry_export(const ParsedArgs& a) {
+    UploadRegistry registry(existing_evidence_dir(a));
+    registry.export_json(a.positionals()[0]);
+    return exit_ok;
+}
+
+}  // namespace
+
+std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& a, const WormConfig& config) {
+    if (auto url = a.get("--store")) return open_store(*url);
+    if (!config.enabled)
+        throw Error(ErrorCode::config, "WORM upload is not enabled: set WORM_ENABLED=true (and WORM_MODE) or pass --store URL");
+    config.validate();
+    return open_configured_store(config);
+}
+
+std::vector<Command> upload_commands() {
+    std::vector<Command> c;
+    c.push_back({{"sync", "", "upload every pending or failed bundle, verified, exactly once",
+                  {evidence_dir_option,
+                   {"--store", "URL", "store to upload to (default: from WORM_* configuration)"},
+                   {"--quiet", "", "no progress bar"}},
+                  0, 0,
+                  "Shows a progress bar on a terminal and ends with one summary line.\n"
+                  "Exit 0 when nothing is left to upload, 3 when some bundles still failed."},
+                 run_sync});
+    c.push_back({{"status", "", "show upload statistics and health from the registry",
+                  {evidence_dir_option, {"--json", "", "one JSON object instead of a table"}},
+                  0, 0, "Exit 0 when healthy, 3 when an alert is raised."},
+                 run_status});
+    c.push_back({{"config check", "", "print the resolved WORM_* configuration (secrets masked) and its problems",
+                  {}, 0, 0, "Exit 0 when the configuration is valid, 2 otherwise."},
+                 run_config_check});
+    c.push_back({{"registry import", "FILE", "import an agent's .upload_registry.json (unknown fields kept)",
+                  {evidence_dir_option}, 1, 1, ""},
+                 run_registry_import});
+    c.push_back({{"registry export", "FILE", "write the registry as an agent's .upload_registry.json",
+                  {evidence_dir_option}, 1, 1, ""},
+                 run_registry_export});
+    return c;
+}
+
+}  // namespace worm::cli

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "args.hpp"
+#include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/storage.hpp"
 
@@ -34,6 +35,10 @@ int exit_code_for(const Error& e);
 
 // Lock options shared by put and retention set: --lock-mode/--mode, --retain-days, --retain-until.
 std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option);
+
+// The store uploads go to: --store URL when given, else the WORM_* configuration
+// (Error(config) when WORM_ENABLED is not set or the mode's settings are missing).
+std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const WormConfig& config);
 
 // Escapes a string for JSON output (RapidJSON's writer rules).
 std::string json_string(const std::string& s);

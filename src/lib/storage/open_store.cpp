@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "worm/config.hpp"
 #include "worm/error.hpp"
+#include "worm/s3/client.hpp"
 #include "worm/storage.hpp"
 #include "worm/s3/store.hpp"
 #include "worm/storage/local.hpp"
@@ -73,6 +75,18 @@ std::unique_ptr<ObjectStore> open_store(std::string_view url) {
         throw Error(ErrorCode::invalid_argument,
                     "store URL '" + std::string(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
     throw Error(ErrorCode::invalid_argument, "unsupported store URL scheme '" + scheme + "' in '" + std::string(url) + "'");
+}
+
+std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config) {
+    if (config.mode == WormMode::direct) {
+        if (config.s3_bucket.empty()) throw Error(ErrorCode::config, "bucket not configured (set WORM_S3_BUCKET)");
+        s3::ClientConfig client = s3::ClientConfig::from_env();
+        if (!config.s3_endpoint.empty()) client.endpoint = config.s3_endpoint;
+        client.region = config.s3_region;
+        return std::make_unique<s3::S3Store>(std::make_shared<s3::S3Client>(std::move(client)), config.s3_bucket);
+    }
+    if (config.mcp_url.empty()) throw Error(ErrorCode::config, "endpoint not configured (set MCP_URL)");
+    throw Error(ErrorCode::config, "proxy mode is not available in this build");
 }
 
 }  // namespace worm

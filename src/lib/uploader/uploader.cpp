@@ -126,6 +126,11 @@ struct WormUploader::Impl {
         return std::chrono::milliseconds(static_cast<std::int64_t>(cap / 2 + random01() * cap / 2));
     }
 
+    // A registry-only uploader (no store) can enqueue and report stats, but not send.
+    void require_store() const {
+        if (!store) throw Error(ErrorCode::config, "no store configured: cannot upload (bundles stay pending)");
+    }
+
     void sleep(std::chrono::milliseconds d) {
         if (options.sleep) options.sleep(d);
         else std::this_thread::sleep_for(d);
@@ -309,7 +314,6 @@ struct WormUploader::Impl {
 WormUploader::WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store,
                            std::shared_ptr<UploadRegistry> registry, UploaderOptions options)
     : impl_(std::make_unique<Impl>()) {
-    if (!store) throw Error(ErrorCode::invalid_argument, "WormUploader needs a store");
     if (!registry) throw Error(ErrorCode::invalid_argument, "WormUploader needs a registry");
     options.validate();
     // Check everything but how the store is reached (endpoint, bucket): the caller already
@@ -370,6 +374,7 @@ std::string WormUploader::enqueue(const std::filesystem::path& bundle_path, cons
 }
 
 UploadResult WormUploader::upload_registered(const std::string& bundle_id) {
+    impl_->require_store();
     if (!impl_->claim(bundle_id))
         throw Error(ErrorCode::already_exists, "bundle " + bundle_id + " is being uploaded by another thread");
     struct Release {
@@ -386,6 +391,7 @@ UploadResult WormUploader::upload_bundle(const std::filesystem::path& bundle_pat
 }
 
 SyncResult WormUploader::sync() {
+    impl_->require_store();
     Impl& impl = *impl_;
     SyncResult result;
     std::mutex result_mutex;
