@@ -100,6 +100,16 @@ class DirectModeAgainstMoto(unittest.TestCase):
         self.assertEqual(len([v for v in versions.get("Versions", []) if v["Key"] == key]), 1)
         self.assertEqual(uploader.sync(), {"uploaded": 0, "failed": 0, "pending": 0, "errors": []})
 
+    def test_prefix_is_applied_once(self):
+        config = self.config()
+        config.s3_prefix = "msp-a"
+        p = worm.EvidencePipeline("clinic-003", evidence_dir=self.dir / "ev", config=config)
+        bundle_path, _ = p.process_incident(**incident_inputs())
+        key = "msp-a/" + key_for(bundle_path.stem, "clinic-003")
+        self.assertEqual(p.last_result["bundle_uri"], f"s3://evidence/{key}")
+        body = self.server.boto3().get_object(Bucket="evidence", Key=key)["Body"].read()
+        self.assertEqual(body, bundle_path.read_bytes())
+
     def test_wrong_secret_is_a_clear_s3_error(self):
         client = worm.S3Client(endpoint=self.server.endpoint, access_key=self.server.access_key,
                                secret_key="not-the-secret")

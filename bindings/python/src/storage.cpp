@@ -14,7 +14,6 @@
 #include "worm/error.hpp"
 #include "worm/storage.hpp"
 #include "worm/storage/local.hpp"
-#include "worm/s3/store.hpp"
 
 namespace worm::python {
 
@@ -280,8 +279,6 @@ void bind_storage(py::module_& m) {
         "open_store",
         [](const std::string& url) -> std::shared_ptr<Store> {
             py::gil_scoped_release release;
-            // s3:// until the library's open_store dispatches it itself.
-            if (url.rfind("s3://", 0) == 0) return s3::open_s3_store(url);
             return open_store(url);
         },
         py::arg("url"),

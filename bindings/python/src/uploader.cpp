@@ -1,5 +1,5 @@
 // The uploader (worm.WormUploader is the Python class in worm/_agent.py over
-// _worm._Uploader), S3 for scripts (worm.S3Client), and the store a WormConfig names.
+// _worm._Uploader) and S3 for scripts (worm.S3Client).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
@@ -83,27 +83,13 @@ std::shared_ptr<s3::S3Client> make_s3_client(const std::optional<std::string>& e
     return std::make_shared<s3::S3Client>(std::move(config));
 }
 
-// The store a configuration names. Direct mode: S3Store on the bucket and prefix, with
-// the endpoint and region from the config (else the environment). Proxy mode needs the
-// ProxyStore, which this build does not have yet.
-// (Glue the library does not offer as one call yet; it belongs next to WormConfig.)
-std::shared_ptr<ObjectStore> store_for_config(const WormConfig& config) {
-    if (config.mode == WormMode::proxy)
-        throw Error(ErrorCode::config,
-                    "WORM_MODE=proxy is not available from Python yet (no proxy store in this build); "
-                    "use WORM_MODE=direct or pass store=");
-    auto client = make_s3_client(config.s3_endpoint, config.s3_region, std::nullopt, std::nullopt, std::nullopt,
-                                 std::nullopt);
-    return std::make_shared<s3::S3Store>(std::move(client), config.s3_bucket, config.s3_prefix);
-}
-
 }  // namespace
 
 void bind_uploader(py::module_& m) {
     py::class_<WormUploader, std::shared_ptr<WormUploader>>(m, "_Uploader")
         .def(py::init([](const WormConfig& config, std::shared_ptr<ObjectStore> store, const fs::path& evidence_dir) {
                  py::gil_scoped_release release;
-                 if (!store) store = store_for_config(config);
+                 if (!store) store = open_configured_store(config);  // direct: S3Store; proxy: not yet
                  fs::create_directories(evidence_dir);
                  auto registry = std::make_shared<UploadRegistry>(evidence_dir);
                  return std::make_shared<WormUploader>(config, std::move(store), std::move(registry));
@@ -186,14 +172,6 @@ void bind_uploader(py::module_& m) {
             [](std::shared_ptr<s3::S3Client> c, const std::string& bucket, const std::string& prefix)
                 -> std::shared_ptr<ObjectStore> { return std::make_shared<s3::S3Store>(std::move(c), bucket, prefix); },
             py::arg("bucket"), py::arg("prefix") = "", "The bucket (under prefix) as an ObjectStore.");
-
-    m.def(
-        "_store_for_config",
-        [](const WormConfig& config) {
-            py::gil_scoped_release release;
-            return store_for_config(config);
-        },
-        py::arg("config"));
 }
 
 }  // namespace worm::python
