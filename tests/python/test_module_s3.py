@@ -194,9 +194,80 @@ class OddKeys(unittest.TestCase):
 
 
 
-class ProxyMode(unittest.TestCase):
-    def test_proxy_mode(self):
-        self.skipTest("proxy mode: no ProxyStore / worm-proxy in this build yet")
+def proxy_binary():
+    path = os.environ.get("WORM_PROXY_BIN")
+    if path and os.path.exists(path):
+        return path
+    guess = Path(__file__).resolve().parents[2] / "build" / "worm-proxy"
+    return str(guess) if guess.exists() else None
+
+
+class ProxyModeThroughWormProxy(unittest.TestCase):
+    """agent -> worm-proxy -> S3 (moto): the agent holds only its bearer token."""
+
+    TOKENS = {"clinic-001": "token-for-clinic-001-aaaa", "clinic-002": "token-for-clinic-002-bbbb"}
+
+    @classmethod
+    def setUpClass(cls):
+        binary = proxy_binary()
+        if binary is None:
+            raise unittest.SkipTest("worm-proxy not built (set WORM_PROXY_BIN)")
+        cls.server = MotoServer(auth=False).start()
+        cls.server.boto3().create_bucket(Bucket="evidence", ObjectLockEnabledForBucket=True)
+        cls.dir = Path(tempfile.mkdtemp(prefix="worm-py-proxy-"))
+        tokens = cls.dir / "tokens"
+        tokens.write_text("".join(f"{c} {t}\n" for c, t in cls.TOKENS.items()))
+        os.chmod(tokens, 0o600)
+        from worm_test_support import free_port
+        import socket, subprocess, time, urllib.request
+        cls.port = free_port()
+        env = dict(os.environ, **cls.server.env())
+        cls.log = open(cls.dir / "proxy.log", "wb")
+        cls.proxy = subprocess.Popen([binary, "--listen", f"127.0.0.1:{cls.port}", "--tokens", str(tokens),
+                                      "--store", "s3://evidence", "--retention-days", "90",
+                                      "--lock-mode", "COMPLIANCE"], env=env, stdout=cls.log, stderr=subprocess.STDOUT)
+        for _ in range(300):
+            if cls.proxy.poll() is not None:
+                raise RuntimeError(f"worm-proxy exited; see {cls.dir}/proxy.log")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{cls.port}/health", timeout=1) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.1)
+        cls.url = f"http://127.0.0.1:{cls.port}"  # MCP_URL as the seeds set it
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proxy.poll() is None:
+            os.kill(cls.proxy.pid, 15)
+            cls.proxy.wait(timeout=30)
+        cls.log.close()
+        cls.server.cleanup()
+        shutil.rmtree(cls.dir, ignore_errors=True)
+
+    def test_pipeline_uploads_through_the_proxy(self):
+        config = worm.WormConfig(enabled=True, mode="proxy", mcp_url=self.url,
+                                 mcp_api_key=self.TOKENS["clinic-001"])
+        p = worm.EvidencePipeline("clinic-001", evidence_dir=self.dir / "ev1", config=config)
+        bundle_path, sig_path = p.process_incident(**incident_inputs())
+        self.assertTrue(p.last_result["bundle_uri"].startswith(f"mcp+{self.url}/"))
+        key = key_for(bundle_path.stem)
+        s3 = self.server.boto3()
+        self.assertEqual(s3.get_object(Bucket="evidence", Key=key)["Body"].read(), bundle_path.read_bytes())
+        self.assertEqual(s3.head_object(Bucket="evidence", Key=key)["ObjectLockMode"], "COMPLIANCE")
+        self.assertEqual(p.uploader.get_stats()["mode"], "proxy")
+        self.assertEqual(p.uploader.get_stats()["total_uploaded"], 1)
+
+        # Tenant isolation: clinic-002's token cannot read or write clinic-001's evidence.
+        other = worm.ProxyStore(self.url, self.TOKENS["clinic-002"])
+        for attempt in (lambda: other.get(key), lambda: other.put(key_for("EB-20990101-0001"), b"forged"),
+                        lambda: worm.ProxyStore("mcp+" + self.url, "not-a-valid-token-0000").head(key)):
+            with self.assertRaises(worm.WormError) as caught:
+                attempt()
+            # Refused by the proxy (401/403 -> ConfigError naming the cause), not unreachable.
+            self.assertIsInstance(caught.exception, worm.ConfigError)
+            self.assertNotIn("forged", str(caught.exception))
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@
 #include "worm/error.hpp"
 #include "worm/storage.hpp"
 #include "worm/storage/local.hpp"
+#include "worm/proxy/store.hpp"
 
 namespace worm::python {
 
@@ -274,6 +275,19 @@ void bind_storage(py::module_& m) {
                 return out;
             },
             py::arg("key"), "Every version and delete marker of key, newest first.");
+
+    py::class_<ProxyStore, Store, std::shared_ptr<ProxyStore>>(
+        m, "ProxyStore",
+        "Proxy mode: the store behind a worm-proxy (MCP_URL) reached with a per-client bearer\n"
+        "token (MCP_API_KEY). The proxy confines the client to evidence/{client_id}/.")
+        .def(py::init([](const std::string& url, const std::string& api_key) {
+                 ProxyConfig config{.url = url, .api_key = api_key, .transport = nullptr};
+                 config.validate();
+                 py::gil_scoped_release release;
+                 return std::make_shared<ProxyStore>(std::move(config));
+             }),
+             py::arg("url"), py::arg("api_key"))
+        .def_property_readonly("base_url", &ProxyStore::base_url);
 
     m.def(
         "open_store",

@@ -15,7 +15,7 @@ from .errors import (ConfigError, CryptoError, InputError, IntegrityError, Netwo
                      S3NotFoundError, S3ObjectLockedError, StorageError, VerificationError,
                      WormError)
 from . import _worm
-from ._worm import (KeyPaths, LocalWormStore, ObjectStore, PublicKey, S3Client, Signer, WormConfig,
+from ._worm import (KeyPaths, LocalWormStore, ObjectStore, ProxyStore, PublicKey, S3Client, Signer, WormConfig,
                     canonical_json, canonical_json_text, compute_bundle_hash, generate_keys,
                     open_store, parse_json, validate_bundle)
 from ._sigv4 import presign_url, sigv4_sign
@@ -31,6 +31,6 @@ __all__ = [
     "canonical_json", "canonical_json_text", "parse_json", "compute_bundle_hash", "validate_bundle",
     "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file", "verification_report",
     "sigv4_sign", "presign_url",
-    "ObjectStore", "LocalWormStore", "open_store", "S3Client",
+    "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
     "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
 ]

@@ -31,8 +31,9 @@ class WormUploader:
     """Uploads signed bundles to WORM storage exactly once, verified, with a durable
     registry (SQLite, in evidence_dir) so nothing is lost across outages and crashes.
 
-    The store is the one ``config`` names (direct mode: S3 bucket, endpoint and region;
-    credentials from the AWS chain), or ``store`` when given (any ObjectStore, e.g.
+    The store is the one ``config`` names (direct mode: S3 bucket, endpoint and region,
+    credentials from the AWS chain; proxy mode: the worm-proxy at mcp_url with the bearer
+    token mcp_api_key), or ``store`` when given (any ObjectStore, e.g.
     ``worm.open_store("file:///srv/worm")``). ``mcp_api_key`` overrides config.mcp_api_key.
     """
 
@@ -45,6 +46,8 @@ class WormUploader:
         if mcp_api_key is not None:
             config.mcp_api_key = mcp_api_key
         config.validate()
+        if store is None and config.mode == "proxy":
+            store = _worm.ProxyStore(config.mcp_url, config.mcp_api_key)
         self.config = config
         self.evidence_dir = Path(evidence_dir)
         self.client_id = client_id
