@@ -89,7 +89,7 @@ void bind_uploader(py::module_& m) {
     py::class_<WormUploader, std::shared_ptr<WormUploader>>(m, "_Uploader")
         .def(py::init([](const WormConfig& config, std::shared_ptr<ObjectStore> store, const fs::path& evidence_dir) {
                  py::gil_scoped_release release;
-                 if (!store) store = open_configured_store(config);  // direct: S3Store; proxy: not yet
+                 if (!store) store = open_configured_store(config);  // direct: S3Store; proxy: ProxyStore
                  fs::create_directories(evidence_dir);
                  auto registry = std::make_shared<UploadRegistry>(evidence_dir);
                  return std::make_shared<WormUploader>(config, std::move(store), std::move(registry));

@@ -46,8 +46,6 @@ class WormUploader:
         if mcp_api_key is not None:
             config.mcp_api_key = mcp_api_key
         config.validate()
-        if store is None and config.mode == "proxy":
-            store = _worm.ProxyStore(config.mcp_url, config.mcp_api_key)
         self.config = config
         self.evidence_dir = Path(evidence_dir)
         self.client_id = client_id
