@@ -68,8 +68,9 @@ void write_default_retention(Writer& w, const std::optional<s3::DefaultRetention
     }
     w.StartObject();
     w.Key("mode"); w.String(std::string(to_string(d->mode)).c_str());
-    w.Key("days"); if (d->days) w.Int(*d->days); else w.Null();
-    w.Key("years"); if (d->years) w.Int(*d->years); else w.Null();
+    // Some servers send <Years>0</Years> beside <Days>: a zero is no period.
+    w.Key("days"); if (d->days && *d->days > 0) w.Int(*d->days); else w.Null();
+    w.Key("years"); if (d->years && *d->years > 0) w.Int(*d->years); else w.Null();
     w.EndObject();
 }
 
@@ -91,6 +92,12 @@ int run_bucket_create(const ParsedArgs& a) {
 
     s3::S3Client client = make_client(a);
     client.create_bucket({.bucket = bucket, .object_lock = object_lock, .region = a.value_or("--region", "")});
+    // S3 answers 200 when the caller already owns the bucket (us-east-1), so an existing
+    // bucket without Object Lock would pass silently: check what the bucket really has.
+    if (object_lock && !client.get_object_lock_configuration(bucket).enabled)
+        throw Error(ErrorCode::storage, "bucket " + bucket +
+                                            " already exists without Object Lock; Object Lock is chosen when a bucket "
+                                            "is created: use a new bucket name");
     // Object Lock turns versioning on by itself; a plain bucket gets it when asked.
     if (versioning && !object_lock) client.put_bucket_versioning(bucket, true);
     if (default_retention)
@@ -126,7 +133,13 @@ bool read_section(const char* name, F&& read, std::vector<std::pair<std::string,
 int run_bucket_info(const ParsedArgs& a) {
     const std::string bucket = bucket_from_url(a.require("--store"), "bucket info");
     s3::S3Client client = make_client(a);
-    client.head_bucket(bucket);  // a missing or forbidden bucket fails the command (exit 3)
+    try {
+        client.head_bucket(bucket);  // a missing or forbidden bucket fails the command (exit 3)
+    } catch (const S3Error& e) {
+        // HEAD has no error document; say plainly what a 404 means.
+        if (e.http_status() == 404) throw Error(ErrorCode::not_found, "bucket " + bucket + " does not exist (HTTP 404)");
+        throw;
+    }
 
     std::vector<std::pair<std::string, std::string>> unavailable;
     s3::VersioningStatus versioning{};
