@@ -100,7 +100,6 @@ TEST_CASE("bucket create --object-lock, and bucket info shows versioning and Obj
     CHECK(info.HasMember("encryption"));
     CHECK(info.HasMember("public_access_block"));
     CHECK(info["unavailable"].IsObject());
-    // boto3 agrees that the bucket has Object Lock (it can read the lock of what is put below).
 
     // A bucket with a default retention.
     const std::string with_default = t::S3Peer::unique_bucket("cli-default");
