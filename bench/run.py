@@ -797,7 +797,10 @@ def write_results(out_dir, scenarios, meta, threshold, chart_ok):
              f"- Commit: `{meta['commit']}`; build: {meta['build']}",
              f"- Tools: Python {meta['tools']['python']}; {meta['tools']['openssl']}; {meta['tools']['curl']}; "
              f"{meta['tools']['nginx']}",
-             f"- Load average (1 min) before / after: {meta['load_before']:.2f} / {meta['load_after']:.2f}",
+             f"- Load average (1 min) before / after: {meta['load_before']:.2f} / {meta['load_after']:.2f}"
+             + (f" - **the machine was busy** (load above its {meta['machine']['nproc']} CPUs): other work shared "
+                "the cores, so absolute figures are low and spreads wide; ratios measured side by side hold better"
+                if max(meta['load_before'], meta['load_after']) > (meta['machine']['nproc'] or 1) else ""),
              f"- Each figure: median of {meta['repeats']} runs (min-max in brackets); **noisy** = "
              f"(max - min) / median above {threshold:.0%}: do not trust that figure to better than its range.",
              "", "**ratio** = how many times better libworm is than the anchor (above 1: libworm wins; "
