@@ -3,7 +3,11 @@
 //   WORM_TEST_PEER=moto (default)  moto_server on a free loopback port with
 //       INITIAL_NO_AUTH_ACTION_COUNT=3, so after the IAM user and key are created every
 //       request's SigV4 signature is verified. Lenient about Object Lock (see DESIGN.md).
-//   WORM_TEST_PEER=rgw             Ceph RGW via ../shared/peers/ceph-rgw.sh (strict).
+//   WORM_TEST_PEER=rgw             Ceph RGW via ../shared/peers/ceph-rgw.sh (strict), started
+//       on a free port P (P+1 is its monitor) and stopped with `ceph-rgw.sh stop`, which kills
+//       only the PIDs it recorded. About 15 s to start.
+//       WORM_TEST_RGW_DIR=DIR reuses an RGW already started with `ceph-rgw.sh start DIR PORT`
+//       (reads DIR/env, never stops it): quicker while working on one test.
 //
 // One peer per test binary (started on first use, stopped at exit by PID / by the script).
 // Tests ask peer.strict() before asserting what only a strict server does.
@@ -43,7 +47,7 @@ public:
     }
 
     ~S3Peer() {
-        if (kind_ == "rgw" && !rgw_dir_path_.empty())
+        if (kind_ == "rgw" && !rgw_dir_path_.empty() && fs::exists(rgw_dir_path_ / "pids"))
             run_command({"bash", rgw_script().string(), "stop", rgw_dir_path_.string()});
         // moto: ServerProcess stops it by PID.
     }
@@ -118,13 +122,28 @@ private:
         credentials_.secret_access_key = json_string(out, "secret_access_key");
     }
 
+    // A free port P whose neighbour P+1 (the RGW monitor's) is free too.
+    static int free_port_pair() {
+        for (int i = 0; i < 50; ++i) {
+            const int port = free_port();
+            if (port < 65535 && !port_open(port + 1)) return port;
+        }
+        throw std::runtime_error("no free pair of loopback ports for RGW");
+    }
+
     void start_rgw() {
-        rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
-        const fs::path dir = rgw_dir_->path() / "peer";
-        const int port = free_port();
-        const CommandResult r = run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
-        rgw_dir_path_ = dir;  // stop even a half-started peer
-        if (r.exit_code != 0) throw std::runtime_error("ceph-rgw.sh start failed: " + r.err);
+        fs::path dir;
+        if (const std::string reuse = env_or("WORM_TEST_RGW_DIR", ""); !reuse.empty()) {
+            dir = reuse;  // started by hand: not ours to stop
+        } else {
+            rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
+            dir = rgw_dir_->path() / "peer";
+            const int port = free_port_pair();
+            const CommandResult r =
+                run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
+            rgw_dir_path_ = dir;  // stop even a half-started peer
+            if (r.exit_code != 0) throw std::runtime_error("ceph-rgw.sh start failed: " + r.err);
+        }
         std::map<std::string, std::string> vars;
         std::istringstream in(read_file(dir / "env"));
         for (std::string line; std::getline(in, line);) {
