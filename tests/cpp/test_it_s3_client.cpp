@@ -1,3 +1,4 @@
+// peers: moto rgw
 // S3Client and S3Store against a real S3 server (WORM_TEST_PEER=moto|rgw, see
 // support/s3_peer.hpp), with boto3 as the reference client on the other side.
 // moto verifies SigV4 here (INITIAL_NO_AUTH_ACTION_COUNT); its Object Lock leniencies are

@@ -30,8 +30,16 @@ namespace worm::test {
 class S3Peer {
 public:
     static S3Peer& shared() {
-        static S3Peer peer(env_or("WORM_TEST_PEER", "moto"));
-        return peer;
+        // A peer that failed to start fails every later test at once, not after another start.
+        static std::string failure;
+        if (!failure.empty()) throw std::runtime_error("the S3 peer did not start: " + failure);
+        try {
+            static S3Peer peer(env_or("WORM_TEST_PEER", "moto"));
+            return peer;
+        } catch (const std::exception& e) {
+            failure = e.what();
+            throw;
+        }
     }
 
     // The peer for keys and query values that need percent-encoding (unicode, + = & ~ % ...).
@@ -138,11 +146,23 @@ private:
         } else {
             rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
             dir = rgw_dir_->path() / "peer";
-            const int port = free_port_pair();
-            const CommandResult r =
-                run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
-            rgw_dir_path_ = dir;  // stop even a half-started peer
-            if (r.exit_code != 0) throw std::runtime_error("ceph-rgw.sh start failed: " + r.err);
+            // On a loaded machine the monitor can miss the script's 30 s deadline: stop
+            // what was started (a constructor that throws runs no destructor) and try
+            // once more on fresh ports before failing with the daemons' own words.
+            std::string errors;
+            for (int attempt = 1; attempt <= 2; ++attempt) {
+                const int port = free_port_pair();
+                const CommandResult r =
+                    run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
+                if (r.exit_code == 0) {
+                    rgw_dir_path_ = dir;
+                    break;
+                }
+                errors += "attempt " + std::to_string(attempt) + ": " + r.err + log_tail(dir / "log" / "mon.a.log") +
+                          log_tail(dir / "log" / "rgw.stderr") + "\n";
+                if (fs::exists(dir / "pids")) run_command({"bash", rgw_script().string(), "stop", dir.string()});
+                if (attempt == 2) throw std::runtime_error("ceph-rgw.sh start failed twice:\n" + errors);
+            }
         }
         std::map<std::string, std::string> vars;
         std::istringstream in(read_file(dir / "env"));
@@ -154,6 +174,15 @@ private:
         endpoint_ = vars.at("S3_ENDPOINT");
         credentials_ = {vars.at("AWS_ACCESS_KEY_ID"), vars.at("AWS_SECRET_ACCESS_KEY"), "", std::nullopt};
         if (vars.count("AWS_DEFAULT_REGION")) region_ = vars["AWS_DEFAULT_REGION"];
+    }
+
+    // The last lines of a daemon log, for a failure message ("" when there is none).
+    static std::string log_tail(const fs::path& file) {
+        std::error_code ec;
+        if (!fs::exists(file, ec)) return "";
+        const std::string text = read_file(file);
+        return "\n--- " + file.filename().string() + " (end) ---\n" +
+               text.substr(text.size() > 1500 ? text.size() - 1500 : 0);
     }
 
     static std::string json_string(const std::string& json, const std::string& key) {
