@@ -7,6 +7,7 @@
 // does is asserted behind peer.strict(): moto's leniencies are never the expected result.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <regex>
 
 #include "support/s3_peer.hpp"
@@ -378,4 +379,68 @@ TEST_CASE("a client clock 30 minutes off is corrected from the server's Date and
             MESSAGE("moto does not check the request time (" << log.size() << " request(s) sent)");
         }
     }
+}
+
+TEST_CASE("a multipart upload ends locked as asked: what the server applied is kept, what it dropped is set") {
+    // A bucket whose default retention (COMPLIANCE, 2 days) outlasts what the upload asks
+    // (1 day): the server's own lock already satisfies the request. Ceph RGW 16.2 applies
+    // that default to multipart objects but drops the legal-hold header of
+    // CreateMultipartUpload; put_object must notice both from the HEAD.
+    t::TempDir dir("worm-it-mpu-lock");
+    auto wire = std::make_shared<t::WireLog>(make_curl_transport());
+    s3::ClientConfig c = peer().client_config(wire);
+    c.part_size = 5 << 20;
+    c.multipart_threshold = 5 << 20;
+    s3::S3Client client(c);
+    const std::string bucket = t::S3Peer::unique_bucket("mpudef");
+    client.create_bucket({.bucket = bucket, .object_lock = true, .region = ""});
+    client.put_object_lock_configuration(
+        bucket, {.enabled = true,
+                 .default_retention = s3::DefaultRetention{.mode = LockMode::compliance, .days = 2, .years = std::nullopt}});
+
+    t::write_file(dir / "big.bin", std::string(6 << 20, 'e'));
+    s3::PutObjectOptions o;
+    o.bucket = bucket;
+    o.key = "mpu-locked.bin";
+    o.body = s3::S3Body::file(dir / "big.bin");
+    o.lock.retention = Retention{LockMode::compliance, whole_seconds_now() + 24h};
+    o.lock.legal_hold = true;
+    wire->clear();
+    const s3::PutObjectResult r = client.put_object(o);
+    REQUIRE(r.multipart);
+
+    // What the server said right after CompleteMultipartUpload, and what libworm did about it.
+    const auto log = wire->exchanges();
+    const auto head_at = std::find_if(log.begin(), log.end(), [](const t::Exchange& x) { return x.request.method == "HEAD"; });
+    REQUIRE(head_at != log.end());
+    const s3::ObjectHead seen = [&] {
+        s3::ObjectHead h;
+        if (const auto mode = find_header(head_at->response.headers, "x-amz-object-lock-mode"))
+            h.retention = Retention{parse_lock_mode(*mode),
+                                    parse_rfc3339(*find_header(head_at->response.headers,
+                                                               "x-amz-object-lock-retain-until-date"))};
+        h.legal_hold = find_header(head_at->response.headers, "x-amz-object-lock-legal-hold") ==
+                       std::optional<std::string>("ON");
+        return h;
+    }();
+    auto sent = [&](const std::string& subresource) {
+        return std::count_if(log.begin(), log.end(), [&](const t::Exchange& x) {
+            return x.request.method == "PUT" && x.request.url.ends_with("?" + subresource + "&versionId=" + r.version_id);
+        });
+    };
+    const bool retention_was_applied = seen.retention && seen.retention->retain_until >= o.lock.retention->retain_until;
+    CHECK(sent("retention") == (retention_was_applied ? 0 : 1));
+    CHECK(sent("legal-hold") == (seen.legal_hold ? 0 : 1));
+    if (peer().strict()) {
+        CHECK(retention_was_applied);  // RGW applied the bucket default ...
+        CHECK_FALSE(seen.legal_hold);  // ... and dropped the legal hold
+    }
+
+    // Either way the version ends up held and retained at least as long as asked.
+    const s3::ObjectHead after = client.head_object({.bucket = bucket, .key = o.key, .version_id = r.version_id});
+    CHECK(after.legal_hold);
+    REQUIRE(after.retention.has_value());
+    CHECK(after.retention->mode == LockMode::compliance);
+    CHECK(after.retention->retain_until >= o.lock.retention->retain_until);
+    client.put_object_legal_hold({.bucket = bucket, .key = o.key, .version_id = r.version_id, .on = false});
 }
