@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-peers
-scripts/build.sh -DWORM_BUILD_TESTS=ON
+scripts/build.sh -DWORM_BUILD_TESTS=ON -DWORM_BUILD_BENCH=ON
 cd "${WORM_BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 1800 -j2 "$@"

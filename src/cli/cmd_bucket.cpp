@@ -117,7 +117,7 @@ int run_bucket_create(const ParsedArgs& a) {
 }
 
 // Runs one configuration read; when the server refuses or does not implement it, the
-// section is reported as unavailable (with the S3 code) instead of failing the command.
+// section is reported as unavailable (with the S3 code or the reason) instead of failing the command.
 template <typename F>
 bool read_section(const char* name, F&& read, std::vector<std::pair<std::string, std::string>>& unavailable) {
     try {
@@ -126,6 +126,12 @@ bool read_section(const char* name, F&& read, std::vector<std::pair<std::string,
     } catch (const S3Error& e) {
         if (e.code() == ErrorCode::not_found && e.s3_code() == "NoSuchBucket") throw;
         unavailable.emplace_back(name, "HTTP " + std::to_string(e.http_status()) + " " + e.s3_code());
+        return false;
+    } catch (const Error& e) {
+        // A server that answers with something else (RGW 16 returns a bucket listing for
+        // GET ?encryption) does not support the read: report it, do not guess "none".
+        if (e.code() != ErrorCode::parse) throw;
+        unavailable.emplace_back(name, e.what());
         return false;
     }
 }
