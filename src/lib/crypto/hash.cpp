@@ -1,6 +1,7 @@
 // Hashing and encoding through OpenSSL's EVP interface (OpenSSL 3).
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/hmac.h>
 
 #include <array>
@@ -22,6 +23,44 @@ std::string digest(const EVP_MD* md, std::string_view data) {
     return std::string(reinterpret_cast<const char*>(out.data()), len);
 }
 
+// OpenSSL 3 looks an algorithm up by name (under a lock) every time EVP_sha256() or the
+// one-shot HMAC() is used. SigV4 hashes and MACs many times per request, so fetch once.
+const EVP_MD* fetched_sha256() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (!md) throw Error(ErrorCode::crypto, "OpenSSL has no SHA-256");
+    return md;
+}
+
+const EVP_MD* fetched_md5() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "MD5", nullptr);
+    if (!md) throw Error(ErrorCode::crypto, "OpenSSL has no MD5");
+    return md;
+}
+
+// One HMAC-SHA256 context per thread, with the digest already set: re-keying it with
+// EVP_MAC_init is all a MAC costs then.
+EVP_MAC_CTX* thread_hmac_sha256() {
+    struct Holder {
+        EVP_MAC_CTX* ctx = nullptr;
+        Holder() {
+            EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+            if (mac) ctx = EVP_MAC_CTX_new(mac);
+            EVP_MAC_free(mac);  // the context keeps its own reference
+            char digest_name[] = "SHA256";
+            const OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
+            if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+                EVP_MAC_CTX_free(ctx);
+                ctx = nullptr;
+            }
+        }
+        ~Holder() { EVP_MAC_CTX_free(ctx); }
+    };
+    static thread_local Holder holder;
+    if (!holder.ctx) throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 is not available");
+    return holder.ctx;
+}
+
 int hex_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -31,15 +70,17 @@ int hex_value(char c) {
 
 }  // namespace
 
-std::string sha256(std::string_view data) { return digest(EVP_sha256(), data); }
+std::string sha256(std::string_view data) { return digest(fetched_sha256(), data); }
 std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
-std::string md5(std::string_view data) { return digest(EVP_md5(), data); }
+std::string md5(std::string_view data) { return digest(fetched_md5(), data); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
+    EVP_MAC_CTX* ctx = thread_hmac_sha256();
     std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-    unsigned int len = 0;
-    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-              reinterpret_cast<const unsigned char*>(data.data()), data.size(), out.data(), &len))
+    size_t len = 0;
+    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
+        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1)
         throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 failed");
     return std::string(reinterpret_cast<const char*>(out.data()), len);
 }
@@ -51,7 +92,7 @@ struct Sha256Stream::Impl {
 
 Sha256Stream::Sha256Stream() : impl_(std::make_unique<Impl>()) {
     impl_->ctx = EVP_MD_CTX_new();
-    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx, EVP_sha256(), nullptr) != 1)
+    if (!impl_->ctx || EVP_DigestInit_ex(impl_->ctx, fetched_sha256(), nullptr) != 1)
         throw Error(ErrorCode::crypto, "OpenSSL SHA-256 init failed");
 }
 Sha256Stream::~Sha256Stream() = default;
