@@ -19,9 +19,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Evidence commands read and write local files the user named: a missing input file or a
+// key that is already there is an input error (exit 2), not a storage failure (exit 3).
+template <typename F>
+auto local_input(F&& f) -> decltype(f()) {
+    try {
+        return f();
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::already_exists) throw UsageError(e.what());
+        throw;
+    }
+}
+
 int run_keygen(const ParsedArgs& a) {
     const fs::path dir = a.require("--out");
-    const KeyPaths paths = generate_key_files(dir, key_password_from_env());
+    const KeyPaths paths = local_input([&] { return generate_key_files(dir, key_password_from_env()); });
     std::cout << "{\"private_key\":" << json_string(paths.private_key.string())
               << ",\"public_key\":" << json_string(paths.public_key.string()) << "}\n";
     return exit_ok;
@@ -54,7 +66,7 @@ int run_bundle(const ParsedArgs& a) {
     if (auto v = a.get("--execution")) files.execution = *v;
     if (auto v = a.get("--actions")) files.actions = *v;
     if (auto v = a.get("--artifacts")) files.artifacts = *v;
-    IncidentInputs inputs = load_incident_inputs(files);
+    IncidentInputs inputs = local_input([&] { return load_incident_inputs(files); });
 
     PipelineOptions options;
     options.client_id = a.require("--client-id");
@@ -78,11 +90,11 @@ int run_bundle(const ParsedArgs& a) {
 }
 
 int run_verify(const ParsedArgs& a) {
-    const Ed25519PublicKey key = load_public_key(a.require("--key"));
+    const Ed25519PublicKey key = local_input([&] { return load_public_key(a.require("--key")); });
     const auto& pos = a.positionals();
     const fs::path bundle = pos[0];
     const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : signature_path_for(bundle);
-    const VerificationReport report = verify_bundle_files(bundle, sig, key);
+    const VerificationReport report = local_input([&] { return verify_bundle_files(bundle, sig, key); });
     if (report.ok()) {
         std::cout << "valid: " << bundle.string() << " (" << report.bundle_id << ", " << report.evidence_bundle_hash
                   << ")\n";

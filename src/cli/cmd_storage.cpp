@@ -203,6 +203,7 @@ std::vector<Command> storage_commands() {
                  run_legal_hold_get});
     c.push_back({{"legal-hold set", "KEY on|off", "place or lift a legal hold", {store_option, version_option}, 2, 2, ""},
                  run_legal_hold_set});
+    for (auto& b : bucket_commands()) c.push_back(std::move(b));
     return c;
 }
 

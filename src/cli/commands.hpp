@@ -27,6 +27,7 @@ struct Command {
 
 std::vector<Command> evidence_commands();  // keygen, bundle, verify, demo
 std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention, legal-hold, bucket
+std::vector<Command> bucket_commands();   // bucket create, bucket info (S3 only)
 std::vector<Command> upload_commands();    // sync, status, config, registry
 Command demo_command();
 

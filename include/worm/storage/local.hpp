@@ -48,10 +48,17 @@ struct VersionSummary {
     TimePoint last_modified{};
 };
 
+struct LocalStoreOptions {
+    // fsync bodies, sidecars and directories so a committed put survives a power cut.
+    // Off only for scratch stores, tests and benchmarks.
+    bool durable = true;
+};
+
 class LocalWormStore final : public ObjectStore {
 public:
     // The clock decides when retention has passed; it must outlive the store.
-    explicit LocalWormStore(std::filesystem::path root, const Clock& clock = system_clock());
+    explicit LocalWormStore(std::filesystem::path root, const Clock& clock = system_clock(),
+                            LocalStoreOptions options = {});
 
     PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
     std::string get(const std::string& key, const GetOptions& options = {}) override;
@@ -85,6 +92,7 @@ public:
 private:
     std::filesystem::path root_;
     const Clock& clock_;
+    LocalStoreOptions options_;
 };
 
 }  // namespace worm

@@ -144,8 +144,10 @@ std::vector<std::string> WormConfig::check() const {
         out.push_back("endpoint not configured: WORM_MODE=proxy needs MCP_URL");
     if (enabled && mode == WormMode::direct && s3_bucket.empty())
         out.push_back("bucket not configured: WORM_MODE=direct needs WORM_S3_BUCKET (or MSP_WORM_BUCKET)");
-    if (!mcp_url.empty() && mcp_url.rfind("http://", 0) != 0 && mcp_url.rfind("https://", 0) != 0)
-        out.push_back("MCP_URL must start with http:// or https://, got '" + mask_url_password(mcp_url) + "'");
+    const auto starts = [&](std::string_view p) { return mcp_url.rfind(p, 0) == 0; };
+    if (!mcp_url.empty() && !starts("http://") && !starts("https://") && !starts("mcp+http://") && !starts("mcp+https://"))
+        out.push_back("MCP_URL must start with https://, http://, mcp+https:// or mcp+http://, got '" +
+                      mask_url_password(mcp_url) + "'");
     if (!s3_endpoint.empty() && s3_endpoint.rfind("http://", 0) != 0 && s3_endpoint.rfind("https://", 0) != 0)
         out.push_back("the S3 endpoint must start with http:// or https://, got '" + mask_url_password(s3_endpoint) + "'");
     if (retention_days < 1 || retention_days > maximum_retention_days)

@@ -57,7 +57,7 @@ EntryType entry_type(const fs::path& path) {
 }
 
 std::optional<fs::path> walk_dirs(const fs::path& base, const std::vector<std::string>& names, bool create,
-                                  std::string_view key) {
+                                  std::string_view key, bool durable) {
     fs::path path = base;
     for (const auto& name : names) {
         const fs::path parent = path;
@@ -66,7 +66,7 @@ std::optional<fs::path> walk_dirs(const fs::path& base, const std::vector<std::s
         if (type == EntryType::missing) {
             if (!create) return std::nullopt;
             if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) io_error("cannot create directory", path, errno);
-            fsync_directory(parent);
+            if (durable) fsync_directory(parent);
             type = entry_type(path);
         }
         if (type == EntryType::symlink)

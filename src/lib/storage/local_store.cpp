@@ -162,14 +162,17 @@ struct FdGuard {
 
 struct LocalOps {
     const fs::path& root;
-    const Clock& clock;
+    bool durable;
 
     fs::path objects() const { return root / "objects"; }
     fs::path versions() const { return root / "versions"; }
     fs::path lock_file() const { return root / ".lock"; }
 
     std::optional<KeyState> key_state(const std::string& key, bool create) const {
-        const auto dir = walk_dirs(versions(), version_path(key), create, key);
+        // From the root, so a symlink swapped in for versions/ itself is caught too.
+        auto names = version_path(key);
+        names.insert(names.begin(), "versions");
+        const auto dir = walk_dirs(root, names, create, key, durable);
         if (!dir) return std::nullopt;
         KeyState state{*dir, {}};
         for (const auto& name : list_directory(*dir)) {
@@ -190,7 +193,8 @@ struct LocalOps {
 
     void save(const KeyState& state, const Sidecar& sidecar) const {
         write_file_atomic(state.dir / (sidecar.version_id + ".json"), sidecar_to_json(sidecar),
-                          WriteOptions{.mode = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read});
+                          WriteOptions{.mode = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
+                                       .durable = durable});
     }
 
     [[noreturn]] void no_such_key(const std::string& key) const {
@@ -222,7 +226,8 @@ struct LocalOps {
         auto segments = key_segments(key);
         const std::string name = segments.back();
         segments.pop_back();
-        const auto parent = walk_dirs(objects(), segments, false, key);
+        segments.insert(segments.begin(), "objects");
+        const auto parent = walk_dirs(root, segments, false, key);
         if (parent && entry_type(*parent / name) == EntryType::directory)
             throw Error(ErrorCode::already_exists, "key " + quote_key(key) +
                                                        " is a folder of other objects in the local store, "
@@ -243,7 +248,9 @@ struct LocalOps {
         }
         std::optional<fs::path> parent;
         try {
-            parent = walk_dirs(objects(), segments, live.has_value(), key);
+            auto names = segments;
+            names.insert(names.begin(), "objects");
+            parent = walk_dirs(root, names, live.has_value(), key, durable);
         } catch (const Error& e) {
             if (e.code() != ErrorCode::already_exists) throw;
             return;
@@ -263,7 +270,7 @@ struct LocalOps {
                 ::unlink(tmp.c_str());
                 throw Error(ErrorCode::io, "cannot rename into place " + target.string() + ": " + std::strerror(err));
             }
-            fsync_directory(*parent);
+            // No fsync: the mirror is rebuilt by the next write of the key, reads never need it.
         } else {
             if (type != EntryType::missing && ::unlink(target.c_str()) != 0 && errno != ENOENT)
                 throw Error(ErrorCode::io, "cannot remove " + target.string() + ": " + std::strerror(errno));
@@ -292,14 +299,15 @@ struct LocalOps {
 
 // ---- construction ----------------------------------------------------------------
 
-LocalWormStore::LocalWormStore(fs::path root, const Clock& clock) : clock_(clock) {
+LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOptions options)
+    : clock_(clock), options_(options) {
     if (root.empty()) throw Error(ErrorCode::invalid_argument, "local store root directory is empty");
     std::error_code ec;
     fs::create_directories(root, ec);
     if (ec) throw Error(ErrorCode::io, "cannot create store directory " + root.string() + ": " + ec.message());
     root_ = fs::canonical(root, ec);
     if (ec) throw Error(ErrorCode::io, "cannot resolve store directory " + root.string() + ": " + ec.message());
-    for (const char* sub : {"objects", "versions", "tmp"}) walk_dirs(root_, {sub}, true, "");
+    for (const char* sub : {"objects", "versions", "tmp"}) walk_dirs(root_, {sub}, true, "", options_.durable);
 }
 
 // ---- writes ----------------------------------------------------------------------
@@ -311,11 +319,11 @@ PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const
     if (options.encryption.kind != ServerSideEncryption::Kind::none)
         throw Error(ErrorCode::invalid_argument, "the local store cannot apply server-side encryption (key " +
                                                      quote_key(key) + ")");
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
 
     // The body is copied and hashed before the lock is taken: a big file does not
     // hold up other writers. Until it is committed, it is only a temp file in tmp/.
-    const StagedBody staged = stage_body(root_ / "tmp", body, true);
+    const StagedBody staged = stage_body(*walk_dirs(root_, {"tmp"}, true, key, false), body, options_.durable);
     fs::path uncommitted = staged.path;
     struct Cleanup {
         fs::path* path;
@@ -354,7 +362,7 @@ PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const
     if (::rename(staged.path.c_str(), body_path.c_str()) != 0)
         throw Error(ErrorCode::io, "cannot move body into " + body_path.string() + ": " + std::strerror(errno));
     uncommitted = body_path;
-    fsync_directory(state.dir);
+    if (options_.durable) fsync_directory(state.dir);  // the body is named before its sidecar is
 
     Sidecar sidecar{.key = key,
                     .version_id = version_id,
@@ -378,7 +386,7 @@ PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const
 void LocalWormStore::remove(const std::string& key, const DeleteOptions& options) {
     validate_local_key(key);
     const TimePoint now = clock_.now();
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, target] = ops.resolve(key, options.version_id, /*allow_marker=*/options.version_id.has_value());
 
@@ -408,7 +416,7 @@ void LocalWormStore::remove(const std::string& key, const DeleteOptions& options
     const fs::path sidecar_path = state.dir / (target.version_id + ".json");
     if (::unlink(sidecar_path.c_str()) != 0)
         throw Error(ErrorCode::io, "cannot remove " + sidecar_path.string() + ": " + std::strerror(errno));
-    fsync_directory(state.dir);
+    if (options_.durable) fsync_directory(state.dir);
     if (!target.delete_marker) ::unlink((state.dir / (target.version_id + ".body")).c_str());
     std::erase(state.versions, target.version_id);
     ops.refresh_view(key, state);
@@ -423,7 +431,7 @@ void LocalWormStore::put_retention(const std::string& key, const Retention& rete
     if (wanted.retain_until <= now)
         throw Error(ErrorCode::invalid_argument, "retain-until date " + format_rfc3339_millis(wanted.retain_until) +
                                                      " for key " + quote_key(key) + " is not in the future");
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (retention_active(sidecar, now)) {
@@ -449,7 +457,7 @@ void LocalWormStore::put_retention(const std::string& key, const Retention& rete
 void LocalWormStore::clear_retention(const std::string& key, const RetentionOptions& options) {
     validate_local_key(key);
     const TimePoint now = clock_.now();
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (!sidecar.retention) return;
@@ -466,7 +474,7 @@ void LocalWormStore::clear_retention(const std::string& key, const RetentionOpti
 
 void LocalWormStore::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     validate_local_key(key);
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, version_id);
     if (sidecar.legal_hold == on) return;
@@ -518,7 +526,7 @@ void check_integrity(const std::string& key, const Sidecar& s, const StreamResul
 
 std::string LocalWormStore::get(const std::string& key, const GetOptions& options) {
     validate_local_key(key);
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     FdGuard guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
@@ -532,7 +540,7 @@ std::string LocalWormStore::get(const std::string& key, const GetOptions& option
 ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& destination,
                                        const GetOptions& options) {
     validate_local_key(key);
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     FdGuard guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
@@ -552,7 +560,7 @@ ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& d
             }
         });
         check_integrity(key, sidecar, r);  // before the file appears under its name
-        if (::fsync(out.fd) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
+        if (options_.durable && ::fsync(out.fd) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
         const int closing = out.fd;
         out.fd = -1;
         if (::close(closing) != 0) throw Error(ErrorCode::io, "cannot close " + tmp.string() + ": " + std::strerror(errno));
@@ -562,13 +570,13 @@ ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& d
         ::unlink(tmp.c_str());
         throw;
     }
-    fsync_directory(dir);
+    if (options_.durable) fsync_directory(dir);
     return to_info(sidecar);
 }
 
 ObjectInfo LocalWormStore::head(const std::string& key, const std::optional<std::string>& version_id) {
     validate_local_key(key);
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), false);
     return to_info(ops.resolve(key, version_id).second);
 }
@@ -584,7 +592,7 @@ bool LocalWormStore::get_legal_hold(const std::string& key, const std::optional<
 
 std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key) {
     validate_local_key(key);
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), false);
     const auto state = ops.key_state(key, false);
     if (!state || state->versions.empty()) ops.no_such_key(key);
@@ -646,7 +654,7 @@ ListPage LocalWormStore::list(const ListOptions& options) {
         token_value = decoded.substr(1);
     }
 
-    const LocalOps ops{root_, clock_};
+    const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), false);
 
     // Start at the deepest directory the prefix names in full; filter the rest.
@@ -667,9 +675,11 @@ ListPage LocalWormStore::list(const ListOptions& options) {
         std::optional<fs::path> dir;
         if (listable) {
             try {
-                dir = walk_dirs(ops.versions(), dirs, false, prefix);
-            } catch (const Error&) {
-                dir.reset();  // a symlink or a stray file where a folder would be: nothing listable there
+                dirs.insert(dirs.begin(), "versions");
+                dir = walk_dirs(root_, dirs, false, prefix);
+            } catch (const Error& e) {
+                // A file where a folder would be holds no keys; a symlink is damage: say so.
+                if (e.code() != ErrorCode::already_exists) throw;
             }
         }
         if (dir) collect_keys(*dir, key_path, prefix, keys);

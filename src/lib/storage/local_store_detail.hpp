@@ -39,7 +39,7 @@ private:
 // their parents fsynced; without it, returns nullopt at the first missing one.
 // Throws Error(storage) on a symlink, Error(already_exists) on a file in the way.
 std::optional<fs::path> walk_dirs(const fs::path& base, const std::vector<std::string>& names, bool create,
-                                  std::string_view key);
+                                  std::string_view key, bool durable = true);
 
 // What lstat() says a path is.
 enum class EntryType { missing, file, directory, symlink, other };

@@ -5,6 +5,7 @@
 
 #include "worm/config.hpp"
 #include "worm/error.hpp"
+#include "worm/proxy/store.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/storage.hpp"
 #include "worm/s3/store.hpp"
@@ -71,6 +72,7 @@ std::unique_ptr<ObjectStore> open_store(std::string_view url) {
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     if (scheme == "file") return std::make_unique<LocalWormStore>(file_url_path(url));
     if (scheme == "s3") return s3::open_s3_store(url);
+    if (scheme == "mcp+https" || scheme == "mcp+http") return open_proxy_store(url);  // key from MCP_API_KEY
     if (scheme.empty())
         throw Error(ErrorCode::invalid_argument,
                     "store URL '" + std::string(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
@@ -86,7 +88,7 @@ std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config) {
         return std::make_unique<s3::S3Store>(std::make_shared<s3::S3Client>(std::move(client)), config.s3_bucket);
     }
     if (config.mcp_url.empty()) throw Error(ErrorCode::config, "endpoint not configured (set MCP_URL)");
-    throw Error(ErrorCode::config, "proxy mode is not available in this build");
+    return open_proxy_store(config.mcp_url, config.mcp_api_key);
 }
 
 }  // namespace worm

@@ -1,0 +1,194 @@
+// Python values <-> RapidJSON, and canonical_json.
+//
+// canonical_json never goes through Python's json module: the Python value is turned
+// into a RapidJSON DOM here (strictly: no NaN, no non-str keys, no lone surrogates)
+// and the C++ RFC 8785 serializer writes it. JSON text goes through json::parse_strict,
+// which refuses duplicate keys and invalid UTF-8.
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <string>
+
+#include "bindings.hpp"
+#include "worm/error.hpp"
+#include "worm/json.hpp"
+
+namespace worm::python {
+
+namespace {
+
+using Allocator = rapidjson::Document::AllocatorType;
+
+std::string utf8_of(py::handle str, const std::string& pointer) {
+    Py_ssize_t size = 0;
+    const char* data = PyUnicode_AsUTF8AndSize(str.ptr(), &size);
+    if (!data) {
+        PyErr_Clear();  // a lone surrogate ("\ud800") has no UTF-8 form
+        throw Error(ErrorCode::invalid_argument,
+                    "JSON value at '" + pointer + "': string is not valid Unicode (lone surrogate)");
+    }
+    return std::string(data, static_cast<std::size_t>(size));
+}
+
+std::string where(const std::string& pointer) { return pointer.empty() ? "the top level" : "'" + pointer + "'"; }
+
+rapidjson::Value convert(py::handle value, Allocator& allocator, const std::string& pointer, int depth) {
+    if (depth > json::kMaxDepth)
+        throw Error(ErrorCode::invalid_argument,
+                    "JSON value nested deeper than " + std::to_string(json::kMaxDepth) + " levels at " +
+                        where(pointer) + " (or a container that contains itself)");
+    if (value.is_none()) return rapidjson::Value(rapidjson::kNullType);
+    if (PyBool_Check(value.ptr())) return rapidjson::Value(value.ptr() == Py_True);
+    if (PyLong_Check(value.ptr())) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(value.ptr(), &overflow);
+        if (overflow == 0) {
+            if (v == -1 && PyErr_Occurred()) throw py::error_already_set();
+            return rapidjson::Value(static_cast<std::int64_t>(v));
+        }
+        if (overflow > 0) {
+            unsigned long long u = PyLong_AsUnsignedLongLong(value.ptr());
+            if (!PyErr_Occurred()) return rapidjson::Value(static_cast<std::uint64_t>(u));
+            PyErr_Clear();
+        }
+        // Beyond 64 bits: RFC 8785 numbers are IEEE doubles, as if JSON.parse had read it.
+        double d = PyLong_AsDouble(value.ptr());
+        if (d == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            throw Error(ErrorCode::invalid_argument,
+                        "JSON value at " + where(pointer) + ": integer is too large for a JSON number (IEEE double)");
+        }
+        return rapidjson::Value(d);
+    }
+    if (PyFloat_Check(value.ptr())) {
+        double d = PyFloat_AsDouble(value.ptr());
+        if (!std::isfinite(d))
+            throw Error(ErrorCode::invalid_argument,
+                        "JSON value at " + where(pointer) + ": NaN and Infinity are not JSON numbers");
+        return rapidjson::Value(d);
+    }
+    if (PyUnicode_Check(value.ptr())) {
+        std::string s = utf8_of(value, pointer);
+        return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), allocator);
+    }
+    if (PyDict_Check(value.ptr())) {
+        rapidjson::Value object(rapidjson::kObjectType);
+        for (auto [key, member] : py::reinterpret_borrow<py::dict>(value)) {
+            if (!PyUnicode_Check(key.ptr()))
+                throw Error(ErrorCode::invalid_argument,
+                            "JSON object at " + where(pointer) + ": key " + std::string(py::str(py::repr(key))) +
+                                " is not a str (JSON keys are strings; convert it explicitly)");
+            std::string name = utf8_of(key, pointer);
+            std::string child = json::pointer_append(pointer, name);
+            rapidjson::Value converted = convert(member, allocator, child, depth + 1);
+            object.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), allocator),
+                             converted, allocator);
+        }
+        return object;
+    }
+    if (PyList_Check(value.ptr()) || PyTuple_Check(value.ptr())) {
+        rapidjson::Value array(rapidjson::kArrayType);
+        std::size_t index = 0;
+        for (py::handle item : value) {
+            array.PushBack(convert(item, allocator, json::pointer_append(pointer, index), depth + 1), allocator);
+            ++index;
+        }
+        return array;
+    }
+    throw py::type_error("object of type " + std::string(py::str(value.get_type().attr("__name__"))) + " at " +
+                         where(pointer) + " is not JSON serializable");
+}
+
+}  // namespace
+
+rapidjson::Document to_json(py::handle value) {
+    rapidjson::Document document;
+    rapidjson::Value converted = convert(value, document.GetAllocator(), "", 0);
+    document.CopyFrom(converted, document.GetAllocator());  // small: values are moved into the doc's allocator
+    return document;
+}
+
+py::object to_python(const rapidjson::Value& value) {
+    switch (value.GetType()) {
+        case rapidjson::kNullType: return py::none();
+        case rapidjson::kFalseType: return py::bool_(false);
+        case rapidjson::kTrueType: return py::bool_(true);
+        case rapidjson::kStringType: return to_py_str(std::string_view(value.GetString(), value.GetStringLength()));
+        case rapidjson::kNumberType:
+            if (value.IsInt64()) return py::int_(value.GetInt64());
+            if (value.IsUint64()) return py::int_(value.GetUint64());
+            return py::float_(value.GetDouble());
+        case rapidjson::kArrayType: {
+            py::list list;
+            for (const auto& item : value.GetArray()) list.append(to_python(item));
+            return list;
+        }
+        case rapidjson::kObjectType: {
+            py::dict dict;
+            for (const auto& member : value.GetObject())
+                dict[to_py_str(std::string_view(member.name.GetString(), member.name.GetStringLength()))] =
+                    to_python(member.value);
+            return dict;
+        }
+    }
+    return py::none();
+}
+
+TimePoint to_time_point(py::handle value) {
+    if (PyUnicode_Check(value.ptr())) return parse_rfc3339(value.cast<std::string>());
+    py::module_ dt = py::module_::import("datetime");
+    if (!py::isinstance(value, dt.attr("datetime")))
+        throw py::type_error("expected a datetime or an RFC 3339 string");
+    py::object utc = dt.attr("timezone").attr("utc");
+    py::object aware = value.attr("tzinfo").is_none() ? value.attr("replace")(py::arg("tzinfo") = utc) : py::reinterpret_borrow<py::object>(value);
+    py::object delta = aware - dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc);
+    long long micros = delta.attr("days").cast<long long>() * 86'400'000'000LL +
+                       delta.attr("seconds").cast<long long>() * 1'000'000LL +
+                       delta.attr("microseconds").cast<long long>();
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+}
+
+py::object to_datetime(TimePoint t) {
+    py::module_ dt = py::module_::import("datetime");
+    py::object utc = dt.attr("timezone").attr("utc");
+    long long micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+    return dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc) +
+           dt.attr("timedelta")(py::arg("microseconds") = micros);
+}
+
+void bind_json(py::module_& m) {
+    m.def(
+        "canonical_json",
+        [](py::handle value) {
+            rapidjson::Document document = to_json(value);
+            py::gil_scoped_release release;
+            return json::canonicalize(document);
+        },
+        py::arg("obj"),
+        "RFC 8785 canonical JSON of a Python value (dict, list, tuple, str, int, float, bool, None).\n\n"
+        "Raises TypeError for other types, InputError for NaN/Infinity, non-str keys and lone surrogates.");
+    m.def(
+        "canonical_json_text",
+        [](py::handle text) {
+            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : utf8_of(text, "");
+            py::gil_scoped_release release;
+            return json::canonicalize(std::string_view(bytes));
+        },
+        py::arg("text"),
+        "RFC 8785 canonical form of JSON text (str or UTF-8 bytes).\n\n"
+        "Raises InputError for duplicate keys, invalid UTF-8, NaN/Infinity or trailing garbage.");
+    m.def(
+        "parse_json",
+        [](py::handle text) {
+            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : utf8_of(text, "");
+            rapidjson::Document document;
+            {
+                py::gil_scoped_release release;
+                document = json::parse_strict(bytes);
+            }
+            return to_python(document);
+        },
+        py::arg("text"), "Strict JSON parse (duplicate keys and invalid UTF-8 raise InputError).");
+}
+
+}  // namespace worm::python

@@ -1,0 +1,113 @@
+// The evidence pipeline: _worm._Pipeline (wrapped by worm.EvidencePipeline in
+// worm/_agent.py) and _worm._verify_report (used by worm.verify_file).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+#include <pybind11/stl/filesystem.h>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bindings.hpp"
+#include "worm/bundle.hpp"
+#include "worm/pipeline.hpp"
+#include "worm/signer.hpp"
+
+namespace worm::python {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// A section of the inputs: None stays a Null document ("not given").
+rapidjson::Document section(const py::object& value) {
+    if (value.is_none()) return rapidjson::Document();
+    return to_json(value);
+}
+
+py::dict report_dict(const VerificationReport& r) {
+    py::dict d;
+    d["ok"] = r.ok();
+    d["signature_valid"] = r.signature_valid;
+    d["hash_valid"] = r.hash_valid;
+    d["schema_valid"] = r.schema_valid;
+    d["bundle_id"] = to_py_str(r.bundle_id);
+    d["evidence_bundle_hash"] = to_py_str(r.evidence_bundle_hash);
+    py::list problems;
+    for (const auto& p : r.problems) problems.append(to_py_str(p));
+    d["problems"] = problems;
+    d["summary"] = to_py_str(r.summary());
+    return d;
+}
+
+}  // namespace
+
+void bind_pipeline(py::module_& m) {
+    py::class_<EvidencePipeline, std::shared_ptr<EvidencePipeline>>(m, "_Pipeline")
+        .def(py::init([](const std::string& client_id, const fs::path& evidence_dir, const fs::path& private_key,
+                         std::optional<std::string> passphrase) {
+                 PipelineOptions options;
+                 options.client_id = client_id;
+                 options.evidence_dir = evidence_dir;
+                 options.private_key_path = private_key;
+                 options.key_passphrase = passphrase ? passphrase : key_password_from_env();
+                 py::gil_scoped_release release;
+                 return std::make_shared<EvidencePipeline>(std::move(options));
+             }),
+             py::arg("client_id"), py::arg("evidence_dir"), py::arg("private_key"), py::arg("passphrase"))
+        .def(
+            "process_incident",
+            [](EvidencePipeline& p, py::object incident, py::object runbook, py::object execution, py::object actions,
+               py::object artifacts) {
+                IncidentInputs inputs{.incident = section(incident), .runbook = section(runbook),
+                                      .execution = section(execution), .actions = section(actions),
+                                      .artifacts = section(artifacts)};
+                BundleResult r;
+                {
+                    py::gil_scoped_release release;
+                    r = p.process_incident(std::move(inputs));
+                }
+                py::dict d;
+                d["bundle_id"] = r.bundle_id;
+                d["bundle_path"] = r.bundle_path;
+                d["sig_path"] = r.sig_path;
+                d["evidence_bundle_hash"] = r.evidence_bundle_hash;
+                return d;
+            },
+            py::arg("incident"), py::arg("runbook"), py::arg("execution"), py::arg("actions"), py::arg("artifacts"))
+        .def("public_key", &EvidencePipeline::public_key);
+
+    m.def(
+        "_verify_report",
+        [](const fs::path& bundle_path, const fs::path& sig_path, const Ed25519PublicKey& key) {
+            VerificationReport r;
+            {
+                py::gil_scoped_release release;
+                r = verify_bundle_files(bundle_path, sig_path, key);
+            }
+            return report_dict(r);
+        },
+        py::arg("bundle_path"), py::arg("sig_path"), py::arg("public_key"));
+
+    m.def(
+        "compute_bundle_hash",
+        [](py::handle bundle) {
+            rapidjson::Document document = to_json(bundle);
+            py::gil_scoped_release release;
+            return compute_bundle_hash(document);
+        },
+        py::arg("bundle"),
+        "evidence_bundle_hash of a bundle: \"sha256:\" + hex SHA-256 of its RFC 8785 form without\n"
+        "evidence_bundle_hash, signatures and storage_locations.");
+    m.def(
+        "validate_bundle",
+        [](py::handle bundle) {
+            rapidjson::Document document = to_json(bundle);
+            py::gil_scoped_release release;
+            validate_bundle_schema(document);
+        },
+        py::arg("bundle"), "Raise InputError (code \"schema\") naming the JSON pointer and rule that failed.");
+}
+
+}  // namespace worm::python

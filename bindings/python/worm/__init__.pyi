@@ -1,0 +1,211 @@
+# Type stub for the worm package (the C++ core in worm._worm plus the Python shell).
+import datetime
+import os
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+from .errors import (ConfigError as ConfigError, CryptoError as CryptoError, InputError as InputError,
+                     IntegrityError as IntegrityError, NetworkError as NetworkError,
+                     NotFoundError as NotFoundError, ObjectLockedError as ObjectLockedError,
+                     S3Error as S3Error, S3IntegrityError as S3IntegrityError,
+                     S3NotFoundError as S3NotFoundError, S3ObjectLockedError as S3ObjectLockedError,
+                     StorageError as StorageError, VerificationError as VerificationError,
+                     WormError as WormError)
+
+__version__: str
+PathLike = Union[str, os.PathLike[str]]
+Json = Union[None, bool, int, float, str, List[Any], Tuple[Any, ...], Dict[str, Any]]
+When = Union[datetime.datetime, str]
+
+# ---- canonical JSON and bundles -------------------------------------------------------
+def canonical_json(obj: Json) -> str:
+    """RFC 8785 canonical JSON of a Python value; InputError for NaN/Infinity, non-str keys,
+    lone surrogates; TypeError for other types."""
+def canonical_json_text(text: Union[str, bytes]) -> str:
+    """RFC 8785 canonical form of JSON text; InputError for duplicate keys, invalid UTF-8."""
+def parse_json(text: Union[str, bytes]) -> Json:
+    """Strict JSON parse (duplicate keys, invalid UTF-8 -> InputError)."""
+def compute_bundle_hash(bundle: Mapping[str, Any]) -> str:
+    """"sha256:" + hex SHA-256 of the canonical bundle without evidence_bundle_hash,
+    signatures and storage_locations."""
+def validate_bundle(bundle: Mapping[str, Any]) -> None:
+    """InputError (code "schema") naming the JSON pointer and the rule that failed."""
+
+# ---- keys and signatures ----------------------------------------------------------------
+class PublicKey:
+    @staticmethod
+    def from_file(path: PathLike) -> PublicKey: ...
+    @staticmethod
+    def from_pem(pem: str) -> PublicKey: ...
+    @staticmethod
+    def from_raw(raw: bytes) -> PublicKey: ...
+    def to_pem(self) -> str: ...
+    def raw(self) -> bytes: ...
+    def verify(self, data: Union[bytes, str], signature: bytes) -> bool: ...
+
+class Signer:
+    """Ed25519 signing key. Signer(path) refuses a key file readable by group or others."""
+    def __init__(self, private_key_path: PathLike, passphrase: Optional[str] = None) -> None: ...
+    @staticmethod
+    def generate() -> Signer: ...
+    @staticmethod
+    def from_pem(pem: str, passphrase: Optional[str] = None) -> Signer: ...
+    @staticmethod
+    def from_seed(seed: bytes) -> Signer: ...
+    def sign(self, data: Union[bytes, str]) -> bytes:
+        """The raw 64-byte signature."""
+    def signature_line(self, data: Union[bytes, str]) -> str:
+        """base64 signature + newline: the content of a .sig file."""
+    def sign_file(self, path: PathLike) -> Path:
+        """Writes <path minus .json>.sig over the file's exact bytes; returns its path."""
+    def public_key(self) -> PublicKey: ...
+    def public_key_pem(self) -> str: ...
+    def public_key_bytes(self) -> bytes: ...
+
+class KeyPaths:
+    private_key: Path
+    public_key: Path
+    def __iter__(self) -> Iterator[Path]: ...
+
+def generate_keys(dir: PathLike, passphrase: Optional[str] = None) -> KeyPaths:
+    """dir/private.pem (0400) and dir/public.pem (0644); never overwrites."""
+def verify_file(bundle_path: PathLike, sig_path: PathLike, public_key_path: PathLike) -> bool:
+    """True, or VerificationError with .reason signature_invalid | hash_mismatch | schema_invalid."""
+def verification_report(bundle_path: PathLike, sig_path: Optional[PathLike], public_key_path: PathLike) -> Dict[str, Any]:
+    """{ok, signature_valid, hash_valid, schema_valid, bundle_id, evidence_bundle_hash, problems, summary}."""
+
+# ---- SigV4 ----------------------------------------------------------------------------
+def sigv4_sign(method: str, url: str, headers: Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None],
+               payload: Union[bytes, str, None], access_key: str, secret_key: str, region: str,
+               service: str = "s3", amz_date: Optional[When] = None, session_token: Optional[str] = None,
+               unsigned_payload: bool = False) -> Dict[str, str]:
+    """Headers to add: Authorization, X-Amz-Date, X-Amz-Content-SHA256[, X-Amz-Security-Token]."""
+def presign_url(method: str, url: str, access_key: str, secret_key: str, region: str, expires: int = 3600,
+                amz_date: Optional[When] = None, session_token: Optional[str] = None, service: str = "s3") -> str: ...
+
+# ---- stores -----------------------------------------------------------------------------
+class ObjectStore:
+    def put(self, key: str, data: Union[bytes, str, None] = None, *, file: Optional[PathLike] = None,
+            content_type: str = "application/octet-stream", metadata: Optional[Mapping[str, str]] = None,
+            lock_mode: Optional[str] = None, retain_until: Optional[When] = None, legal_hold: bool = False,
+            sse: Optional[str] = None, kms_key_id: str = "", sha256: Optional[str] = None,
+            if_none_match: bool = False) -> Dict[str, str]:
+        """{key, version_id, etag, sha256}."""
+    def get(self, key: str, version_id: Optional[str] = None,
+            range: Optional[Tuple[int, Optional[int]]] = None) -> bytes: ...
+    def get_to_file(self, key: str, path: PathLike, version_id: Optional[str] = None) -> Dict[str, Any]: ...
+    def head(self, key: str, version_id: Optional[str] = None) -> Dict[str, Any]:
+        """{key, size, etag, sha256, content_type, metadata, retention, lock_mode, retain_until,
+        legal_hold, version_id, last_modified}."""
+    def list(self, prefix: str = "", delimiter: str = "", continuation_token: str = "",
+             max_keys: int = 1000) -> Dict[str, Any]: ...
+    def list_all(self, prefix: str = "") -> List[Dict[str, Any]]: ...
+    def remove(self, key: str, version_id: Optional[str] = None, bypass_governance: bool = False) -> None: ...
+    def get_retention(self, key: str, version_id: Optional[str] = None) -> Optional[Dict[str, Any]]: ...
+    def put_retention(self, key: str, mode: str, retain_until: When, version_id: Optional[str] = None,
+                      bypass_governance: bool = False) -> None: ...
+    def get_legal_hold(self, key: str, version_id: Optional[str] = None) -> bool: ...
+    def put_legal_hold(self, key: str, on: bool, version_id: Optional[str] = None) -> None: ...
+    def uri(self, key: str) -> str: ...
+
+class LocalWormStore(ObjectStore):
+    def __init__(self, root: PathLike) -> None: ...
+    @property
+    def root(self) -> Path: ...
+    def list_versions(self, key: str) -> List[Dict[str, Any]]: ...
+
+class ProxyStore(ObjectStore):
+    """The store behind a worm-proxy (mcp+http(s)://host) with a per-client bearer token."""
+    def __init__(self, url: str, api_key: str) -> None: ...
+    @property
+    def base_url(self) -> str: ...
+
+def open_store(url: str) -> ObjectStore:
+    """file:///dir, s3://bucket[/prefix] (endpoint and credentials from the environment)."""
+
+class S3Client:
+    def __init__(self, *, endpoint: Optional[str] = None, region: Optional[str] = None,
+                 access_key: Optional[str] = None, secret_key: Optional[str] = None,
+                 session_token: Optional[str] = None, addressing: Optional[str] = None) -> None: ...
+    def create_bucket(self, bucket: str, object_lock: bool = False, region: str = "") -> None: ...
+    def bucket_exists(self, bucket: str) -> bool: ...
+    def store(self, bucket: str, prefix: str = "") -> ObjectStore: ...
+
+# ---- configuration, uploader, pipeline -------------------------------------------------------
+class WormConfig:
+    enabled: bool
+    mode: str  # "proxy" | "direct"
+    s3_bucket: str
+    s3_region: str
+    s3_prefix: str
+    s3_endpoint: str
+    retention_days: int
+    allow_short_retention: bool
+    lock_mode: str  # "COMPLIANCE" | "GOVERNANCE"
+    auto_upload: bool
+    upload_attempts: int
+    sync_concurrency: int
+    sse: Optional[str]  # None | "AES256" | "aws:kms"
+    kms_key_id: str
+    mcp_url: str
+    mcp_upload_endpoint: str  # the seed's name for mcp_url
+    mcp_api_key: str
+    problems: List[str]
+    def __init__(self, *, enabled: bool = False, mode: str = "proxy", s3_bucket: str = "",
+                 s3_region: str = "us-east-1", retention_days: int = 90, auto_upload: bool = True,
+                 mcp_url: str = "", mcp_upload_endpoint: Optional[str] = None, mcp_api_key: str = "",
+                 s3_prefix: str = "", s3_endpoint: str = "", lock_mode: str = "COMPLIANCE",
+                 allow_short_retention: bool = False, upload_attempts: int = 3, sync_concurrency: int = 4,
+                 sse: Optional[str] = None, kms_key_id: str = "") -> None: ...
+    @staticmethod
+    def from_env(env: Optional[Mapping[str, str]] = None) -> WormConfig: ...
+    def validate(self) -> None: ...
+    def check(self) -> List[str]: ...
+    def describe(self) -> Dict[str, Any]: ...
+
+class WormUploader:
+    config: WormConfig
+    evidence_dir: Path
+    client_id: str
+    def __init__(self, config: WormConfig, evidence_dir: PathLike, client_id: str,
+                 store: Optional[ObjectStore] = None, mcp_api_key: Optional[str] = None,
+                 client_cert: Optional[PathLike] = None, client_key: Optional[PathLike] = None) -> None: ...
+    def upload_bundle(self, bundle_path: PathLike, signature_path: PathLike,
+                      client_id: Optional[str] = None) -> Tuple[str, str]: ...
+    def enqueue(self, bundle_path: PathLike, signature_path: PathLike, client_id: Optional[str] = None) -> str: ...
+    def sync(self) -> Dict[str, Any]: ...
+    def get_pending_count(self) -> int: ...
+    def get_stats(self) -> Dict[str, Any]: ...
+    async def upload_bundle_async(self, bundle_path: PathLike, signature_path: PathLike,
+                                  client_id: Optional[str] = None) -> Tuple[str, str]: ...
+    async def sync_async(self) -> Dict[str, Any]: ...
+
+class EvidencePipeline:
+    client_id: str
+    evidence_dir: Path
+    config: WormConfig
+    private_key_path: Path
+    public_key_path: Path
+    uploader: Optional[WormUploader]
+    last_result: Dict[str, Any]
+    def __init__(self, client_id: str, evidence_dir: Optional[PathLike] = None,
+                 private_key: Optional[PathLike] = None, config: Optional[WormConfig] = None,
+                 store: Optional[ObjectStore] = None, passphrase: Optional[str] = None) -> None: ...
+    def process_incident(self, incident: Mapping[str, Any], runbook: Optional[Mapping[str, Any]] = None,
+                         execution: Optional[Mapping[str, Any]] = None,
+                         actions: Optional[Sequence[Mapping[str, Any]]] = None,
+                         artifacts: Optional[Mapping[str, Any]] = None) -> Tuple[Path, Path]: ...
+    def verify(self, bundle_path: PathLike, sig_path: Optional[PathLike] = None) -> bool: ...
+
+class EvidenceGenerator:
+    client_id: str
+    evidence_dir: Path
+    config: WormConfig
+    pipeline: EvidencePipeline
+    def __init__(self, client_id: str, evidence_dir: Optional[PathLike] = None,
+                 private_key: Optional[PathLike] = None, config: Optional[WormConfig] = None,
+                 store: Optional[ObjectStore] = None, passphrase: Optional[str] = None) -> None: ...
+    async def store_evidence(self, bundle: Mapping[str, Any]) -> Tuple[Path, Path, Optional[str]]: ...
+    async def verify_evidence(self, bundle_path: PathLike, sig_path: Optional[PathLike] = None) -> bool: ...
+    async def sync_to_worm(self) -> Dict[str, Any]: ...
+    def get_worm_stats(self) -> Dict[str, Any]: ...

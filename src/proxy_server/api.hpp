@@ -1,0 +1,87 @@
+// api.hpp: the worm-proxy HTTP API, apart from the network code.
+//
+// A request is handled in two steps, so a refusal costs no body bytes:
+//   prepare(): authenticate the bearer token, route, check the key lies under the
+//              client's evidence/{client_id}/ prefix, check the size and the headers;
+//   handle():  after the body was read (uploads into a spool file), call the backend
+//              store and build the answer.
+// Every error answer is JSON {"error": name, "message": text}; see docs/proxy-api.md.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "settings.hpp"
+#include "worm/http.hpp"
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm::proxy_server {
+
+struct ApiRequest {
+    std::string method;  // "GET", "PUT", ...
+    std::string target;  // "/evidence/head?key=..." as received
+    HttpHeaders headers;
+    std::optional<std::uint64_t> content_length;  // absent for chunked or no body
+    bool chunked = false;
+};
+
+struct ApiResponse {
+    int status = 200;
+    HttpHeaders headers;
+    std::string body;                            // used when body_file is empty
+    std::optional<std::filesystem::path> body_file;  // streamed, then removed
+    std::string error_name;                      // for the log line
+};
+
+enum class Endpoint { health, upload, object, head, list, retention, legal_hold };
+enum class BodyKind { none, small, upload };  // small: JSON bodies up to small_body_limit
+
+inline constexpr std::uint64_t small_body_limit = 64 * 1024;
+
+struct Prepared {
+    std::optional<ApiResponse> refusal;  // set: answer this without reading the body
+    Endpoint endpoint = Endpoint::health;
+    BodyKind body = BodyKind::none;
+    std::string client_id;  // "" before authentication succeeded
+    std::string key;        // the checked object key (not for list/health)
+    std::map<std::string, std::string> query;
+};
+
+class Api {
+public:
+    Api(ObjectStore& store, std::vector<TokenEntry> tokens, Policy policy, std::filesystem::path spool_dir,
+        const Clock& clock = system_clock());
+
+    Prepared prepare(const ApiRequest& request) const;
+    // small_body: the body of a BodyKind::small request; upload_file: the spooled upload.
+    ApiResponse handle(const Prepared& prepared, const ApiRequest& request, const std::string& small_body,
+                       const std::filesystem::path* upload_file);
+
+    // The client id of a bearer token; every entry is compared (constant time, no early exit).
+    std::optional<std::string> authenticate(std::string_view token) const;
+
+    const Policy& policy() const noexcept { return policy_; }
+    // A fresh file name in the spool directory (not created).
+    std::filesystem::path spool_path(std::string_view tag) const;
+
+private:
+    ApiResponse upload(const Prepared& p, const ApiRequest& r, const std::filesystem::path& file);
+    ApiResponse get_object(const Prepared& p, const ApiRequest& r);
+    ApiResponse list(const Prepared& p);
+
+    ObjectStore& store_;
+    std::vector<TokenEntry> tokens_;
+    Policy policy_;
+    std::filesystem::path spool_dir_;
+    const Clock& clock_;
+};
+
+// The error answer for a name and message, with the given status.
+ApiResponse error_response(int status, std::string_view name, std::string_view message);
+
+}  // namespace worm::proxy_server

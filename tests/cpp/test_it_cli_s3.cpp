@@ -1,0 +1,308 @@
+// peers: moto rgw
+// The `worm` CLI against a real S3 server (WORM_TEST_PEER=moto|rgw, support/s3_peer.hpp),
+// configured only through the standard AWS_* variables, with boto3 as the reference client
+// on the other side. moto's Object Lock leniencies are never asserted as expected
+// behaviour: assertions only a strict server satisfies are guarded by peer.strict().
+#include <doctest/doctest.h>
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+
+#include "support/s3_peer.hpp"
+#include "support/test_env.hpp"
+#include "worm/crypto.hpp"
+#include "worm/time.hpp"
+
+using namespace worm;
+namespace t = worm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+t::S3Peer& peer() { return t::S3Peer::shared(); }
+
+// The environment a user would set for the CLI.
+std::vector<std::string> cli_env(const t::S3Peer& p, const std::string& secret_override = "") {
+    return {"AWS_ENDPOINT_URL=" + p.endpoint(), "AWS_ACCESS_KEY_ID=" + p.credentials().access_key_id,
+            "AWS_SECRET_ACCESS_KEY=" + (secret_override.empty() ? p.credentials().secret_access_key : secret_override),
+            "AWS_REGION=" + p.region(), "AWS_SESSION_TOKEN=", "AWS_PROFILE=", "AWS_ENDPOINT_URL_S3="};
+}
+
+t::CommandResult worm_cli(std::vector<std::string> args, const std::vector<std::string>& env) {
+    args.insert(args.begin(), t::cli_path());
+    return t::run_command(args, env);
+}
+
+t::CommandResult worm_ok(const std::vector<std::string>& args, const t::S3Peer& p = peer()) {
+    t::CommandResult r = worm_cli(args, cli_env(p));
+    std::string joined;
+    for (const auto& a : args) joined += a + " ";
+    REQUIRE_MESSAGE(r.exit_code == 0, joined << "-> exit " << r.exit_code << ": " << r.err);
+    return r;
+}
+
+rapidjson::Document parse_json(const std::string& text) {
+    rapidjson::Document d;
+    d.Parse(text.c_str(), text.size());
+    if (d.HasParseError() || !d.IsObject()) FAIL("not a JSON object: " << text);
+    return d;
+}
+
+std::string str(const rapidjson::Value& v, const char* name) {
+    if (!v.HasMember(name) || !v[name].IsString()) FAIL("no string member " << name);
+    return v[name].GetString();
+}
+
+bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+long long epoch_ms(TimePoint t) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+std::string pattern_bytes(size_t size, unsigned seed) {
+    std::string out(size, '\0');
+    std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < size; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out[i] = static_cast<char>(x);
+    }
+    return out;
+}
+
+// One Object Lock bucket per binary, created by `worm bucket create --object-lock`.
+const std::string& lock_bucket() {
+    static const std::string name = [] {
+        const std::string b = t::S3Peer::unique_bucket("cli-lock");
+        const auto out = parse_json(worm_ok({"bucket", "create", "--store", "s3://" + b, "--object-lock"}).out);
+        CHECK(str(out, "bucket") == b);
+        CHECK(out["object_lock"].GetBool());
+        return b;
+    }();
+    return name;
+}
+
+}  // namespace
+
+TEST_CASE("bucket create --object-lock, and bucket info shows versioning and Object Lock") {
+    const std::string bucket = lock_bucket();
+    const auto info = parse_json(worm_ok({"bucket", "info", "--store", "s3://" + bucket}).out);
+    CHECK(str(info, "bucket") == bucket);
+    CHECK(str(info, "versioning") == "enabled");
+    REQUIRE(info["object_lock"].IsObject());
+    CHECK(info["object_lock"]["enabled"].GetBool());
+    CHECK(info["object_lock"]["default_retention"].IsNull());
+    CHECK(info.HasMember("encryption"));
+    CHECK(info.HasMember("public_access_block"));
+    CHECK(info["unavailable"].IsObject());
+
+    // A bucket with a default retention.
+    const std::string with_default = t::S3Peer::unique_bucket("cli-default");
+    const auto created = parse_json(worm_ok({"bucket", "create", "--store", "s3://" + with_default, "--object-lock",
+                                             "--default-retention-days", "3", "--default-lock-mode", "GOVERNANCE"})
+                                        .out);
+    CHECK(str(created["default_retention"], "mode") == "GOVERNANCE");
+    const auto info2 = parse_json(worm_ok({"bucket", "info", "--store", "s3://" + with_default}).out);
+    REQUIRE(info2["object_lock"]["default_retention"].IsObject());
+    CHECK(str(info2["object_lock"]["default_retention"], "mode") == "GOVERNANCE");
+    CHECK(info2["object_lock"]["default_retention"]["days"].GetInt() == 3);
+
+    // A plain bucket: no Object Lock, unversioned.
+    const std::string plain = t::S3Peer::unique_bucket("cli-plain");
+    worm_ok({"bucket", "create", "--store", "s3://" + plain});
+    const auto info3 = parse_json(worm_ok({"bucket", "info", "--store", "s3://" + plain}).out);
+    CHECK(str(info3, "versioning") == "unversioned");
+    CHECK_FALSE(info3["object_lock"]["enabled"].GetBool());
+
+    // Asking for Object Lock on an existing bucket without it never passes silently
+    // (S3 answers 200 to the owner re-creating a bucket in us-east-1; others refuse): exit 3.
+    // moto turns Object Lock on for the existing bucket: then success is the truth.
+    const t::CommandResult again = worm_cli({"bucket", "create", "--store", "s3://" + plain, "--object-lock"},
+                                            cli_env(peer()));
+    CAPTURE(again.err);
+    if (again.exit_code == 0) {
+        const auto now = parse_json(worm_ok({"bucket", "info", "--store", "s3://" + plain}).out);
+        CHECK(now["object_lock"]["enabled"].GetBool());
+    } else {
+        CHECK(again.exit_code == 3);
+        CHECK(std::count(again.err.begin(), again.err.end(), '\n') == 1);
+        CHECK((contains(again.err, "already exists without Object Lock") || contains(again.err, "BucketAlready")));
+    }
+    // A missing bucket is a storage error naming it.
+    const std::string gone = bucket + "-missing";
+    const t::CommandResult missing = worm_cli({"bucket", "info", "--store", "s3://" + gone}, cli_env(peer()));
+    CHECK(missing.exit_code == 3);
+    CHECK(missing.err == "worm bucket info: bucket " + gone + " does not exist (HTTP 404)\n");
+}
+
+TEST_CASE("put with a COMPLIANCE lock: head shows it, boto3 reads it byte-identical, a locked version cannot be removed") {
+    t::TempDir tmp("worm-it-cli");
+    const std::string bucket = lock_bucket();
+    const std::string url = "s3://" + bucket;
+    const std::string content = pattern_bytes(300'000, 7);
+    t::write_file(tmp / "in.bin", content);
+    const std::string key = "locked/clinic-001/EB-20261122-0001.json";
+
+    const TimePoint before = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    const auto put = parse_json(worm_ok({"put", "--store", url, key, (tmp / "in.bin").string(), "--lock-mode",
+                                         "COMPLIANCE", "--retain-days", "1"})
+                                    .out);
+    const TimePoint after = std::chrono::system_clock::now();
+    CHECK(str(put, "uri") == url + "/" + key);
+    const std::string version = str(put, "version_id");
+    REQUIRE_FALSE(version.empty());
+
+    // head: lock mode and retain-until as asked for
+    const auto head = parse_json(worm_ok({"head", "--store", url, key}).out);
+    CHECK(head["size"].GetUint64() == content.size());
+    CHECK(str(head, "lock_mode") == "COMPLIANCE");
+    const TimePoint until = parse_rfc3339(str(head, "retain_until"));
+    CHECK(until >= before + std::chrono::days(1));
+    CHECK(until <= after + std::chrono::days(1));
+    CHECK(str(head, "version_id") == version);
+
+    // boto3 sees the same lock and the same bytes
+    const std::string boto_head = peer().boto({"head", bucket, key});
+    CHECK(contains(boto_head, "\"lock_mode\": \"COMPLIANCE\""));
+    CHECK(contains(boto_head, "\"retain_until_epoch_ms\": " + std::to_string(epoch_ms(until))));
+    peer().boto({"get", bucket, key, (tmp / "boto.bin").string()});
+    CHECK(t::read_file(tmp / "boto.bin") == content);
+
+    // retention get agrees (from GetObjectRetention or, on moto, HeadObject)
+    const auto ret = parse_json(worm_ok({"retention", "get", "--store", url, key, "--version-id", version}).out);
+    CHECK(str(ret, "lock_mode") == "COMPLIANCE");
+    CHECK(epoch_ms(parse_rfc3339(str(ret, "retain_until"))) == epoch_ms(until));
+
+    // rm of the locked version: exit 3, naming AccessDenied, and the bytes stay
+    const t::CommandResult rm = worm_cli({"rm", "--store", url, key, "--version-id", version}, cli_env(peer()));
+    CHECK(rm.exit_code == 3);
+    CHECK(contains(rm.err, "AccessDenied"));
+    CHECK(std::count(rm.err.begin(), rm.err.end(), '\n') == 1);
+    CHECK(worm_ok({"get", "--store", url, key, "--version-id", version}).out == content);
+
+    // extending retention works everywhere; shortening is refused by a strict server
+    worm_ok({"retention", "set", "--store", url, key, "--version-id", version, "--mode", "COMPLIANCE", "--retain-days",
+             "2"});
+    const auto extended = parse_json(worm_ok({"head", "--store", url, key, "--version-id", version}).out);
+    CHECK(parse_rfc3339(str(extended, "retain_until")) >= before + std::chrono::days(2));
+    if (peer().strict()) {
+        const t::CommandResult shorten = worm_cli(
+            {"retention", "set", "--store", url, key, "--version-id", version, "--mode", "COMPLIANCE", "--retain-days",
+             "1"},
+            cli_env(peer()));
+        CHECK(shorten.exit_code == 3);
+    }
+}
+
+TEST_CASE("an object put by boto3 is read by `worm get` byte-identical, to stdout and to a file") {
+    t::TempDir tmp("worm-it-cli");
+    const std::string bucket = lock_bucket();
+    const std::string content = pattern_bytes(1 << 20, 8);
+    t::write_file(tmp / "theirs.bin", content);
+    peer().boto({"put", bucket, "from-boto/theirs.bin", (tmp / "theirs.bin").string()});
+    CHECK(worm_ok({"get", "--store", "s3://" + bucket, "from-boto/theirs.bin"}).out == content);
+    worm_ok({"get", "--store", "s3://" + bucket, "from-boto/theirs.bin", "-o", (tmp / "out.bin").string()});
+    CHECK(t::read_file(tmp / "out.bin") == content);
+    // Through a store prefix too.
+    CHECK(worm_ok({"get", "--store", "s3://" + bucket + "/from-boto", "theirs.bin"}).out == content);
+    // A missing key: exit 3 naming it.
+    const t::CommandResult missing = worm_cli({"get", "--store", "s3://" + bucket, "from-boto/none"}, cli_env(peer()));
+    CHECK(missing.exit_code == 3);
+    CHECK(contains(missing.err, "NoSuchKey"));
+}
+
+TEST_CASE("a wrong secret: exit 3 naming SignatureDoesNotMatch, and no secret printed") {
+    if (!peer().verifies_signatures()) return;
+    t::TempDir tmp("worm-it-cli");
+    t::write_file(tmp / "in.bin", "x");
+    const std::string wrong = "WRONGsecretWRONGsecretWRONGsecret0000000";
+    const t::CommandResult r = worm_cli({"put", "--store", "s3://" + lock_bucket(), "should-not-exist",
+                                         (tmp / "in.bin").string()},
+                                        cli_env(peer(), wrong));
+    CHECK(r.exit_code == 3);
+    CHECK(contains(r.err, "SignatureDoesNotMatch"));
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    for (const std::string& secret : {wrong, peer().credentials().secret_access_key}) {
+        CHECK_FALSE(contains(r.err, secret));
+        CHECK_FALSE(contains(r.out, secret));
+    }
+    const t::CommandResult ls = worm_cli({"ls", "--store", "s3://" + lock_bucket()}, cli_env(peer(), wrong));
+    CHECK(ls.exit_code == 3);
+    CHECK(contains(ls.err, "SignatureDoesNotMatch"));
+    CHECK_FALSE(contains(ls.err, wrong));
+}
+
+TEST_CASE("keys with spaces, unicode and +=&~ round-trip through put, ls and get") {
+    t::TempDir tmp("worm-it-cli");
+    t::S3Peer& p = t::S3Peer::for_encoded_names();  // see s3_peer.hpp for why moto needs its own
+    const std::string bucket = t::S3Peer::unique_bucket("cli-keys");
+    worm_ok({"bucket", "create", "--store", "s3://" + bucket}, p);
+    const std::vector<std::string> keys = {
+        "odd/with space.json", "odd/unicodé/日本語/ファイル.txt", "odd/plus+equals=amp&tilde~.bin",
+        "odd/percent%20not-space", "odd/semi;colon:at@comma,dollar$",
+    };
+    for (size_t i = 0; i < keys.size(); ++i) {
+        const fs::path in = tmp / ("in" + std::to_string(i));
+        t::write_file(in, "body of " + keys[i]);
+        worm_ok({"put", "--store", "s3://" + bucket, keys[i], in.string()}, p);
+    }
+    std::vector<std::string> sorted = keys;
+    std::sort(sorted.begin(), sorted.end());
+    std::string expected;
+    for (const auto& k : sorted) expected += k + "\n";
+    CHECK(worm_ok({"ls", "--store", "s3://" + bucket, "--prefix", "odd/"}, p).out == expected);
+    std::vector<std::string> get_all{"get-all", bucket, tmp.path().string()};
+    get_all.insert(get_all.end(), keys.begin(), keys.end());
+    p.boto(get_all);
+    for (size_t i = 0; i < keys.size(); ++i) {
+        CAPTURE(keys[i]);
+        CHECK(worm_ok({"get", "--store", "s3://" + bucket, keys[i]}, p).out == "body of " + keys[i]);
+        CHECK(t::read_file(tmp / std::to_string(i)) == "body of " + keys[i]);  // what boto3 read
+        const auto head = parse_json(worm_ok({"head", "--store", "s3://" + bucket, keys[i]}, p).out);
+        CHECK(str(head, "key") == keys[i]);
+    }
+}
+
+TEST_CASE("worm bundle --store s3://bucket stores the bundle and its signature and returns the uri") {
+    t::TempDir tmp("worm-it-cli");
+    const std::string bucket = lock_bucket();
+    const t::CommandResult kg = worm_cli({"keygen", "--out", (tmp / "keys").string()}, {});
+    REQUIRE(kg.exit_code == 0);
+    std::vector<std::string> args{"bundle", "--client-id", "clinic-002", "--evidence-dir", (tmp / "evidence").string(),
+                                  "--key", (tmp / "keys" / "private.pem").string(), "--store", "s3://" + bucket};
+    for (const char* section : {"incident", "runbook", "execution", "actions", "artifacts"})
+        args.insert(args.end(), {"--" + std::string(section),
+                                 (t::source_dir() / "examples" / "data" / "backup-success" / (std::string(section) + ".json"))
+                                     .string()});
+    const t::CommandResult r = worm_ok(args);
+    CAPTURE(r.err);
+    REQUIRE(r.err.empty());  // no "not stored yet" warning
+    const auto out = parse_json(r.out);
+    const std::string id = str(out, "bundle_id");
+    const std::string uri = str(out, "uri");
+    const std::string prefix = "s3://" + bucket + "/";
+    REQUIRE(uri.rfind(prefix, 0) == 0);
+    const std::string key = uri.substr(prefix.size());
+    CHECK(key.rfind("evidence/clinic-002/", 0) == 0);
+    CHECK(key.ends_with("/" + id + ".json"));
+    const std::string sig_uri = str(out, "sig_uri");
+    CHECK(sig_uri == prefix + key.substr(0, key.size() - 5) + ".sig");
+
+    // boto3 reads exactly the local files; the object carries the default COMPLIANCE lock.
+    peer().boto({"get", bucket, key, (tmp / "bundle.json").string()});
+    peer().boto({"get", bucket, sig_uri.substr(prefix.size()), (tmp / "bundle.sig").string()});
+    CHECK(t::read_file(tmp / "bundle.json") == t::read_file(str(out, "bundle_path")));
+    CHECK(t::read_file(tmp / "bundle.sig") == t::read_file(str(out, "sig_path")));
+    const std::string boto_head = peer().boto({"head", bucket, key});
+    CHECK(contains(boto_head, "\"lock_mode\": \"COMPLIANCE\""));
+    // And the copy in S3 verifies with the public key.
+    CHECK(worm_cli({"verify", "--key", (tmp / "keys" / "public.pem").string(), (tmp / "bundle.json").string(),
+                    (tmp / "bundle.sig").string()},
+                   {})
+              .exit_code == 0);
+}

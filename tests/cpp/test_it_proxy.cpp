@@ -1,0 +1,491 @@
+// Proxy mode end to end: ProxyStore -> worm-proxy (a real process on a loopback port) ->
+// LocalWormStore, and -> S3Store -> moto. Proves the round trips, the lock policy, the
+// error mapping, tenant isolation (tokens, prefixes, path tricks), size and hash checks.
+#include <sys/stat.h>
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "support/s3_peer.hpp"
+#include "support/test_env.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/http.hpp"
+#include "worm/proxy/protocol.hpp"
+#include "worm/proxy/store.hpp"
+#include "worm/s3/client.hpp"
+#include "worm/storage/local.hpp"
+
+using namespace worm;
+using namespace std::chrono_literals;
+namespace t = worm::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string alice_token = "alice-token-0123456789abcdef";
+const std::string bob_token = "bob-token-0123456789abcdef-0001";
+
+std::string proxy_bin() { return t::env_or("WORM_PROXY_BIN", "worm-proxy"); }
+
+// One worm-proxy over a fresh backend, stopped by PID when the fixture goes.
+struct Proxy {
+    explicit Proxy(std::vector<std::string> extra_flags = {}, std::string store_url = "",
+                   std::vector<std::string> env = {}) {
+        tokens = dir / "tokens";
+        t::write_file(tokens, "# client token\nalice " + alice_token + "\nbob " + bob_token + "\n");
+        fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+        store_dir = dir / "store";
+        if (store_url.empty()) store_url = "file://" + store_dir.string();
+        port = t::free_port();
+        std::vector<std::string> argv{proxy_bin(), "--listen", "127.0.0.1:" + std::to_string(port), "--tokens",
+                                      tokens.string(), "--store", store_url, "--threads", "2"};
+        argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+        log = dir / "proxy.log";
+        server = std::make_unique<t::ServerProcess>(argv, env, log);
+        server->wait_for_port(port);
+    }
+
+    std::string url() const { return "mcp+http://127.0.0.1:" + std::to_string(port); }
+    std::string http_url() const { return "http://127.0.0.1:" + std::to_string(port); }
+
+    std::unique_ptr<ProxyStore> store(const std::string& token) const { return open_proxy_store(url(), token); }
+
+    // A request exactly as given (for what ProxyStore would never send).
+    HttpResponse raw(const std::string& method, const std::string& target, HttpHeaders headers = {},
+                     std::string body = "", const std::string& token = alice_token) const {
+        HttpRequest r;
+        r.method = method;
+        r.url = http_url() + target;
+        if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
+        r.headers = std::move(headers);
+        r.body = std::move(body);
+        return transport->send(r);
+    }
+
+    t::TempDir dir{"worm-proxy-test"};
+    fs::path tokens, store_dir, log;
+    int port = 0;
+    std::unique_ptr<t::ServerProcess> server;
+    std::shared_ptr<HttpTransport> transport = make_curl_transport();
+};
+
+template <typename F>
+ErrorCode code_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.code();
+    }
+    FAIL("no worm::Error thrown");
+    return ErrorCode::internal;
+}
+
+template <typename F>
+std::string message_of(F&& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    FAIL("no worm::Error thrown");
+    return {};
+}
+
+PutOptions json_put(std::optional<Retention> retention = std::nullopt) {
+    PutOptions o;
+    o.content_type = "application/json";
+    o.lock.retention = retention;
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("ProxyStore round trips through worm-proxy into a LocalWormStore") {
+    Proxy proxy({"--retention-days", "30", "--lock-mode", "COMPLIANCE", "--max-body", "8388608"});
+    auto store = proxy.store(alice_token);
+    const std::string key = "evidence/alice/2026/11/EB-20261122-0001.json";
+    const std::string body = R"({"bundle_id":"EB-20261122-0001"})";
+
+    // The client asks for GOVERNANCE for 2 days; the proxy's policy makes it COMPLIANCE for 30.
+    PutOptions options = json_put(Retention{LockMode::governance, std::chrono::system_clock::now() + 48h});
+    options.metadata["sha256"] = sha256_hex(body);
+    options.metadata["original-path"] = "/var/evidence/EB-20261122-0001.json";
+    const PutResult put = store->put(key, PutBody::from_bytes(body), options);
+    CHECK(put.key == key);
+    CHECK(put.sha256_hex == sha256_hex(body));
+    CHECK_FALSE(put.version_id.empty());
+
+    const ObjectInfo info = store->head(key);
+    CHECK(info.size == body.size());
+    CHECK(info.sha256_hex == sha256_hex(body));
+    CHECK(info.content_type == "application/json");
+    CHECK(info.version_id == put.version_id);
+    CHECK(info.metadata.at("original-path") == "/var/evidence/EB-20261122-0001.json");
+    CHECK(info.metadata.at("worm-proxy-client") == "alice");
+    REQUIRE(info.retention);
+    CHECK(info.retention->mode == LockMode::compliance);
+    CHECK(info.retention->retain_until > std::chrono::system_clock::now() + 29 * 24h);
+
+    CHECK(store->get(key) == body);
+    GetOptions range;
+    range.range = {{2, 11}};
+    CHECK(store->get(key, range) == body.substr(2, 10));
+    GetOptions by_version;
+    by_version.version_id = put.version_id;
+    CHECK(store->get(key, by_version) == body);
+
+    // The backend really holds it: open the proxy's store directly.
+    LocalWormStore backend(proxy.store_dir);
+    CHECK(backend.get(key) == body);
+    CHECK(backend.head(key).retention->mode == LockMode::compliance);
+
+    SUBCASE("a large file streams both ways (100-continue, spool files, get_to_file)") {
+        std::string big(3 * 1024 * 1024 + 17, '\0');
+        for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>((i * 131) ^ (i >> 9));
+        const fs::path src = proxy.dir / "big.bin";
+        t::write_file(src, big);
+        const std::string big_key = "evidence/alice/2026/11/big.bin";
+        const PutResult r = store->put(big_key, PutBody::from_file(src), PutOptions{});
+        CHECK(r.sha256_hex == sha256_hex(big));
+        const fs::path dst = proxy.dir / "down" / "big.bin";
+        fs::create_directories(dst.parent_path());
+        const ObjectInfo got = store->get_to_file(big_key, dst);
+        CHECK(t::read_file(dst) == big);
+        CHECK(got.size == big.size());
+        CHECK(got.sha256_hex == sha256_hex(big));
+        CHECK(got.metadata.at("worm-proxy-client") == "alice");
+        // No temp files are left beside the destination.
+        CHECK(std::distance(fs::directory_iterator(dst.parent_path()), fs::directory_iterator{}) == 1);
+    }
+
+    SUBCASE("list pages stay inside the client's prefix") {
+        for (int i = 0; i < 4; ++i)
+            store->put("evidence/alice/2026/12/b" + std::to_string(i) + ".json", PutBody::from_bytes("{}"), json_put());
+        ListOptions page_options;
+        page_options.prefix = "evidence/alice/2026/12/";
+        page_options.max_keys = 3;
+        const ListPage first = store->list(page_options);
+        CHECK(first.objects.size() == 3);
+        REQUIRE_FALSE(first.next_continuation_token.empty());
+        page_options.continuation_token = first.next_continuation_token;
+        const ListPage second = store->list(page_options);
+        REQUIRE(second.objects.size() == 1);
+        CHECK(second.objects[0].key == "evidence/alice/2026/12/b3.json");
+        CHECK(second.next_continuation_token.empty());
+        // An empty prefix means "all of mine".
+        CHECK(store->list_all("").size() == 5);
+        ListOptions folders;
+        folders.prefix = "evidence/alice/2026/";
+        folders.delimiter = "/";
+        const ListPage tree = store->list(folders);
+        CHECK(tree.common_prefixes == std::vector<std::string>{"evidence/alice/2026/11/", "evidence/alice/2026/12/"});
+    }
+
+    SUBCASE("retention and legal hold") {
+        const auto r = store->get_retention(key);
+        REQUIRE(r);
+        CHECK(r->mode == LockMode::compliance);
+        const TimePoint later = r->retain_until + 24h;
+        store->put_retention(key, Retention{LockMode::compliance, later});
+        CHECK(std::chrono::abs(store->get_retention(key)->retain_until - later) < 1s);
+        CHECK_FALSE(store->get_legal_hold(key));
+        store->put_legal_hold(key, true);
+        CHECK(store->get_legal_hold(key));
+        CHECK(backend.get_legal_hold(key));
+        CHECK(store->head(key).legal_hold);
+    }
+
+    SUBCASE("uri names the proxy endpoint") {
+        CHECK(store->uri(key) == proxy.url() + "/evidence/object?key=evidence%2Falice%2F2026%2F11%2FEB-20261122-0001.json");
+    }
+}
+
+TEST_CASE("lock rules and refusals come back as the matching ErrorCode") {
+    Proxy proxy({"--retention-days", "1"});
+    auto store = proxy.store(alice_token);
+    const std::string key = "evidence/alice/locked.json";
+    store->put(key, PutBody::from_bytes("v1"), json_put());
+
+    // A second version would shadow locked evidence: the backend refuses, the proxy says 409.
+    CHECK(code_of([&] { store->put(key, PutBody::from_bytes("v2"), json_put()); }) == ErrorCode::object_locked);
+    // COMPLIANCE retention cannot be shortened.
+    const TimePoint until = store->get_retention(key)->retain_until;
+    CHECK(code_of([&] { store->put_retention(key, Retention{LockMode::compliance, until - 1h}); }) ==
+          ErrorCode::object_locked);
+    // The proxy keeps COMPLIANCE; a client may not ask for GOVERNANCE or bypass it (403 -> config).
+    CHECK(code_of([&] { store->put_retention(key, Retention{LockMode::governance, until + 1h}); }) == ErrorCode::config);
+    RetentionOptions bypass;
+    bypass.bypass_governance = true;
+    CHECK(code_of([&] { store->put_retention(key, Retention{LockMode::compliance, until + 1h}, bypass); }) ==
+          ErrorCode::config);
+    // Deletes are not forwarded by default; legal holds cannot be released by clients.
+    CHECK(code_of([&] { store->remove(key); }) == ErrorCode::config);
+    store->put_legal_hold(key, true);
+    CHECK(code_of([&] { store->put_legal_hold(key, false); }) == ErrorCode::config);
+    CHECK(store->get_legal_hold(key));
+    // Missing things.
+    CHECK(code_of([&] { store->head("evidence/alice/none.json"); }) == ErrorCode::not_found);
+    CHECK(code_of([&] { store->get("evidence/alice/none.json"); }) == ErrorCode::not_found);
+    GetOptions bad_version;
+    bad_version.version_id = "no-such-version";
+    CHECK(code_of([&] { store->get(key, bad_version); }) == ErrorCode::not_found);
+    // A retain-until in the past is the caller's mistake.
+    CHECK(code_of([&] {
+              store->put("evidence/alice/past.json", PutBody::from_bytes("x"),
+                         json_put(Retention{LockMode::compliance, std::chrono::system_clock::now() - 1h}));
+          }) == ErrorCode::invalid_argument);
+    CHECK(store->get(key) == "v1");
+}
+
+TEST_CASE("without a minimum lock: if_none_match and forwarded deletes") {
+    Proxy proxy({"--retention-days", "0", "--allow-delete"});
+    auto store = proxy.store(alice_token);
+    const std::string key = "evidence/alice/once.json";
+    PutOptions once = json_put();
+    once.if_none_match = true;
+    store->put(key, PutBody::from_bytes("a"), once);
+    CHECK(code_of([&] { store->put(key, PutBody::from_bytes("b"), once); }) == ErrorCode::already_exists);
+    CHECK_FALSE(store->head(key).retention);  // no policy lock, none asked for
+
+    // Deletes reach the backend, whose rules apply: an unlocked object goes, a locked one stays.
+    store->remove(key);
+    CHECK(code_of([&] { store->head(key); }) == ErrorCode::not_found);
+    const std::string locked = "evidence/alice/locked.json";
+    store->put(locked, PutBody::from_bytes("x"), json_put(Retention{LockMode::compliance, std::chrono::system_clock::now() + 1h}));
+    const std::string version = store->head(locked).version_id;
+    DeleteOptions by_version;
+    by_version.version_id = version;
+    CHECK(code_of([&] { store->remove(locked, by_version); }) == ErrorCode::object_locked);
+    CHECK(store->get(locked) == "x");
+}
+
+TEST_CASE("tokens: wrong or missing tokens get 401, and the token never shows") {
+    Proxy proxy;
+    const std::string wrong = "not-a-real-token-9f8e7d6c5b4a";
+    auto store = proxy.store(wrong);
+    const std::string message = message_of([&] { store->head("evidence/alice/x.json"); });
+    CHECK(code_of([&] { store->head("evidence/alice/x.json"); }) == ErrorCode::config);
+    CHECK(message.find("401") != std::string::npos);
+    CHECK(message.find(wrong) == std::string::npos);
+
+    HttpResponse none = proxy.raw("GET", "/evidence/head?key=evidence%2Falice%2Fx.json", {}, "", "");
+    CHECK(none.status == 401);
+    CHECK(find_header(none.headers, "www-authenticate").value_or("").starts_with("Bearer"));
+    CHECK(proxy.raw("GET", "/evidence/list", {{"Authorization", "Basic " + base64_encode("alice:" + alice_token)}}, "", "")
+              .status == 401);
+    // A prefix of a valid token is not a valid token.
+    CHECK(proxy.raw("GET", "/evidence/list", {}, "", alice_token.substr(0, alice_token.size() - 1)).status == 401);
+    CHECK(proxy.raw("GET", "/evidence/list").status == 200);
+    CHECK(proxy.raw("GET", "/health", {}, "", "").status == 200);
+
+    proxy.server->stop();
+    const std::string log = t::read_file(proxy.log);
+    CHECK(log.find(alice_token) == std::string::npos);
+    CHECK(log.find(wrong) == std::string::npos);
+    CHECK(log.find(" 401 unauthorized") != std::string::npos);
+    CHECK(log.find("worm-proxy stopped") != std::string::npos);  // SIGTERM is a clean stop
+}
+
+TEST_CASE("tenant isolation: a client cannot write, read or list another client's prefix") {
+    Proxy proxy({"--retention-days", "1"});
+    auto alice = proxy.store(alice_token);
+    auto bob = proxy.store(bob_token);
+    const std::string alice_key = "evidence/alice/secret.json";
+    alice->put(alice_key, PutBody::from_bytes("alice's evidence"), json_put());
+    bob->put("evidence/bob/mine.json", PutBody::from_bytes("bob's"), json_put());
+    LocalWormStore backend(proxy.store_dir);
+    const auto alice_before = backend.list_all("evidence/alice/");
+
+    // Through ProxyStore: 403 -> config, for every operation.
+    CHECK(code_of([&] { bob->put("evidence/alice/planted.json", PutBody::from_bytes("x"), json_put()); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->get(alice_key); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->head(alice_key); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->get_retention(alice_key); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->put_legal_hold(alice_key, true); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->list_all("evidence/alice/"); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->list_all("evidence/"); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->list_all("evidence/bo"); }) == ErrorCode::config);  // would match "evidence/bobby/"
+    const auto bobs = bob->list_all("");
+    REQUIRE(bobs.size() == 1);
+    CHECK(bobs[0].key == "evidence/bob/mine.json");
+
+    // Raw requests with the tricks a client could try (ProxyStore would refuse most itself).
+    const std::string sha = sha256_hex("x");
+    auto upload = [&](const std::string& query) {
+        return proxy.raw("PUT", "/evidence/upload?" + query, {{"X-Worm-Sha256", sha}}, "x", bob_token).status;
+    };
+    CHECK(upload("key=evidence%2Falice%2Fplanted.json") == 403);
+    CHECK(upload("key=evidence/bob/../alice/planted.json") == 400);
+    CHECK(upload("key=evidence%2Fbob%2F%2e%2e%2Falice%2Fplanted.json") == 400);
+    CHECK(upload("key=evidence%2Fbob%2F%2E%2E%2Falice%2Fplanted.json") == 400);
+    CHECK(upload("key=evidence/bob//planted.json") == 400);
+    CHECK(upload("key=evidence/bob/./planted.json") == 400);
+    CHECK(upload("key=/evidence/bob/planted.json") == 400);
+    CHECK(upload("key=evidence/bob/a%5C..%5C..%5Calice%5Cplanted.json") == 400);  // backslashes
+    CHECK(upload("key=evidence/bob/x%00.json") == 400);
+    CHECK(upload("key=evidence/bob/ok.json&key=evidence/alice/planted.json") == 400);  // repeated key
+    CHECK(upload("key=evidence/bobby/planted.json") == 403);
+    CHECK(upload("key=evidence/BOB/planted.json") == 403);
+    // Double encoding is not decoded twice: "%2e%2e" stays a literal segment under bob's prefix.
+    CHECK(upload("key=evidence/bob/%252e%252e/planted.json") == 200);
+    CHECK(backend.head("evidence/bob/%2e%2e/planted.json").size == 1);
+    // The path itself is matched exactly.
+    CHECK(proxy.raw("PUT", "/evidence/../evidence/upload?key=evidence/alice/p.json", {{"X-Worm-Sha256", sha}}, "x", bob_token)
+              .status == 404);
+    CHECK(proxy.raw("PUT", "//evidence/upload?key=evidence/alice/p.json", {{"X-Worm-Sha256", sha}}, "x", bob_token).status ==
+          404);
+    // POST with the key in a header is checked the same way.
+    CHECK(proxy.raw("POST", "/evidence/upload", {{"X-Worm-Sha256", sha}, {"X-Worm-Key", "evidence%2Falice%2Fp.json"}}, "x",
+                    bob_token)
+              .status == 403);
+    CHECK(proxy.raw("POST", "/evidence/upload", {{"X-Worm-Sha256", sha}, {"X-Worm-Key", "evidence%2Fbob%2Fposted.json"}},
+                    "x", bob_token)
+              .status == 200);
+    // Reads and lists with tricks.
+    CHECK(proxy.raw("GET", "/evidence/object?key=evidence/bob/../alice/secret.json", {}, "", bob_token).status == 400);
+    CHECK(proxy.raw("GET", "/evidence/list?prefix=evidence%2Falice%2F", {}, "", bob_token).status == 403);
+    const HttpResponse forbidden = proxy.raw("GET", "/evidence/object?key=evidence%2Falice%2Fsecret.json", {}, "", bob_token);
+    CHECK(forbidden.status == 403);
+    CHECK(forbidden.body.find("alice's evidence") == std::string::npos);
+
+    // Nothing of alice's changed.
+    const auto alice_after = backend.list_all("evidence/alice/");
+    REQUIRE(alice_after.size() == alice_before.size());
+    CHECK(alice_after[0].key == alice_key);
+    CHECK(backend.get(alice_key) == "alice's evidence");
+}
+
+TEST_CASE("body checks: 413 before the body is read, SHA-256 required and verified") {
+    Proxy proxy({"--retention-days", "0", "--max-body", "1048576"});
+    auto store = proxy.store(alice_token);
+    const std::string big(2 * 1024 * 1024, 'z');
+    const fs::path src = proxy.dir / "big";
+    t::write_file(src, big);
+    // ProxyStore sends "Expect: 100-continue": the refusal comes before the body is sent.
+    CHECK(code_of([&] { store->put("evidence/alice/big", PutBody::from_file(src), PutOptions{}); }) ==
+          ErrorCode::invalid_argument);
+    CHECK(message_of([&] { store->put("evidence/alice/big", PutBody::from_file(src), PutOptions{}); }).find("HTTP 413") !=
+          std::string::npos);
+    // Without Expect the client is still answered 413 (the proxy drains, then closes).
+    const HttpResponse r = proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fbig", {{"X-Worm-Sha256", sha256_hex(big)}}, big);
+    CHECK(r.status == 413);
+    CHECK(r.body.find("\"too_large\"") != std::string::npos);
+    // Exactly at the limit is fine.
+    store->put("evidence/alice/limit", PutBody::from_bytes(std::string(1048576, 'a')), PutOptions{});
+    // The connection pool keeps working after a refused body.
+    CHECK(store->get("evidence/alice/limit").size() == 1048576);
+
+    // SHA-256: missing -> 400, malformed -> 400, wrong -> 422; nothing is stored.
+    CHECK(proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fh", {}, "data").status == 400);
+    CHECK(proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fh", {{"X-Worm-Sha256", "abc"}}, "data").status == 400);
+    const HttpResponse wrong =
+        proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fh", {{"X-Worm-Sha256", sha256_hex("other")}}, "data");
+    CHECK(wrong.status == 422);
+    CHECK(wrong.body.find("\"integrity\"") != std::string::npos);
+    PutOptions lying;
+    lying.sha256_hex = sha256_hex("not the body");
+    CHECK(code_of([&] { store->put("evidence/alice/h", PutBody::from_bytes("data"), lying); }) == ErrorCode::integrity);
+    CHECK(code_of([&] { store->head("evidence/alice/h"); }) == ErrorCode::not_found);
+    // Upper-case hex is the same hash.
+    std::string upper = sha256_hex("data");
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    CHECK(proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fh", {{"X-Worm-Sha256", upper}}, "data").status == 200);
+}
+
+TEST_CASE("worm-proxy refuses a token file others can read, and bad flags") {
+    t::TempDir dir("worm-proxy-cfg");
+    const fs::path tokens = dir / "tokens";
+    t::write_file(tokens, "alice " + alice_token + "\n");
+    fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write | fs::perms::others_read,
+                    fs::perm_options::replace);
+    const std::string store = "file://" + (dir / "store").string();
+    auto r = t::run_command({proxy_bin(), "--listen", "127.0.0.1:" + std::to_string(t::free_port()), "--tokens",
+                             tokens.string(), "--store", store});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("chmod 600") != std::string::npos);
+    CHECK(r.err.find(alice_token) == std::string::npos);
+
+    fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    t::write_file(tokens, "alice short\n");
+    fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    r = t::run_command({proxy_bin(), "--tokens", tokens.string(), "--store", store});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("shorter than 16") != std::string::npos);
+    CHECK(r.err.find("short\n") == std::string::npos);
+
+    t::write_file(tokens, R"({"alice": ")" + alice_token + R"(", "bob": ")" + alice_token + R"("})");
+    r = t::run_command({proxy_bin(), "--tokens", tokens.string(), "--store", store});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("also used by another client") != std::string::npos);
+
+    r = t::run_command({proxy_bin(), "--tokens", tokens.string(), "--store", store, "--lock-mode", "SOFT"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("COMPLIANCE or GOVERNANCE") != std::string::npos);
+}
+
+TEST_CASE("ProxyStore configuration") {
+    CHECK(proxy_base_url("mcp+https://proxy.example.net/") == "https://proxy.example.net");
+    CHECK(proxy_base_url("mcp+http://127.0.0.1:8080/base") == "http://127.0.0.1:8080/base");
+    CHECK(proxy_base_url("https://proxy.example.net") == "https://proxy.example.net");
+    CHECK(code_of([] { proxy_base_url("ftp://x"); }) == ErrorCode::config);
+    CHECK(code_of([] { proxy_base_url("mcp+https://"); }) == ErrorCode::config);
+    const std::string leaked = message_of([] { proxy_base_url("mcp+https://user:pw-secret@host"); });
+    CHECK(leaked.find("pw-secret") == std::string::npos);
+    CHECK(code_of([] { open_proxy_store("mcp+https://h", ""); }) == ErrorCode::config);
+    CHECK(code_of([] { ProxyStore(ProxyConfig{.url = "mcp+https://h", .api_key = "a b", .transport = {}}); }) ==
+          ErrorCode::config);
+    // Keys are checked before anything is sent.
+    auto store = open_proxy_store("mcp+http://127.0.0.1:9", "some-token-1234567890");
+    CHECK(code_of([&] { store->get("evidence/a/../b"); }) == ErrorCode::invalid_argument);
+}
+
+TEST_CASE("agent -> worm-proxy -> S3 (moto): stored with the proxy's lock, isolated per client") {
+    auto& peer = t::S3Peer::shared();
+    s3::S3Client client(peer.client_config());
+    const std::string bucket = t::S3Peer::unique_bucket("proxy");
+    s3::CreateBucketOptions create;
+    create.bucket = bucket;
+    create.object_lock = true;
+    client.create_bucket(create);
+
+    Proxy proxy({"--retention-days", "7", "--lock-mode", "COMPLIANCE"}, "s3://" + bucket,
+                {"AWS_ENDPOINT_URL=" + peer.endpoint(), "AWS_ACCESS_KEY_ID=" + peer.credentials().access_key_id,
+                 "AWS_SECRET_ACCESS_KEY=" + peer.credentials().secret_access_key, "AWS_REGION=" + peer.region(),
+                 "WORM_S3_ADDRESSING=path"});
+    auto alice = proxy.store(alice_token);
+    auto bob = proxy.store(bob_token);
+    const std::string key = "evidence/alice/2026/11/EB-20261122-0001.json";
+    const std::string body = R"({"bundle_id":"EB-20261122-0001","client_id":"alice"})";
+    PutOptions options = json_put();
+    options.metadata["retention-days"] = "7";
+    const PutResult put = alice->put(key, PutBody::from_bytes(body), options);
+    CHECK(put.sha256_hex == sha256_hex(body));
+    CHECK(alice->get(key) == body);
+    const ObjectInfo info = alice->head(key);
+    CHECK(info.size == body.size());
+    REQUIRE(info.retention);
+    CHECK(info.retention->mode == LockMode::compliance);
+
+    // boto3, the reference client, sees what the proxy stored, with its lock and metadata.
+    const std::string head = peer.boto({"head", bucket, key});
+    CHECK(head.find("\"lock_mode\": \"COMPLIANCE\"") != std::string::npos);
+    CHECK(head.find("\"worm-proxy-client\": \"alice\"") != std::string::npos);
+    CHECK(head.find("\"retention-days\": \"7\"") != std::string::npos);
+    const fs::path copy = proxy.dir / "copy.json";
+    peer.boto({"get", bucket, key, copy.string()});
+    CHECK(t::read_file(copy) == body);
+
+    // Tenant isolation holds with S3 behind the proxy too.
+    CHECK(code_of([&] { bob->get(key); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->put("evidence/alice/x.json", PutBody::from_bytes("x"), json_put()); }) == ErrorCode::config);
+    CHECK(code_of([&] { bob->head(key); }) == ErrorCode::config);
+    bob->put("evidence/bob/b.json", PutBody::from_bytes("b"), json_put());
+    CHECK(bob->get("evidence/bob/b.json") == "b");
+    // (No listing here: moto 5.2.1 answers SignatureDoesNotMatch to ListObjectsV2 with a
+    // prefix under IAM auth, for boto3 as well; listing is covered over LocalWormStore.)
+}
