@@ -13,6 +13,7 @@
 #include <rapidjson/document.h>
 
 #include <algorithm>
+#include <functional>
 #include <map>
 #include <set>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/pipeline.hpp"
+#include "worm/proxy/store.hpp"
 #include "worm/registry.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/s3/store.hpp"
@@ -159,7 +161,9 @@ using Versions = std::map<std::string, std::vector<s3::ListedVersion>>;
 // Each bundle the registry holds as uploaded is in the bucket as the registry recorded it:
 // both keys, the URIs, the version ids, and the ETag is the MD5 of the local file.
 // Returns how many uploaded bundles it checked.
-std::size_t check_uploaded_rows(UploadRegistry& registry, const std::string& bucket, const Versions& versions) {
+// uri_of: the URI the store gives a key (empty: "s3://bucket/key").
+std::size_t check_uploaded_rows(UploadRegistry& registry, const std::string& bucket, const Versions& versions,
+                                const std::function<std::string(const std::string&)>& uri_of = {}) {
     std::size_t seen = 0;
     std::string after;
     for (;;) {
@@ -172,7 +176,7 @@ std::size_t check_uploaded_rows(UploadRegistry& registry, const std::string& buc
                  {std::tuple{std::string(".json"), r.bundle_path, r.bundle_version_id, r.bundle_uri},
                   std::tuple{std::string(".sig"), r.sig_path, r.sig_version_id, r.sig_uri}}) {
                 const std::string key = bundle_key(r.client_id, r.bundle_id, ext);
-                CHECK(uri == "s3://" + bucket + "/" + key);
+                CHECK(uri == (uri_of ? uri_of(key) : "s3://" + bucket + "/" + key));
                 const auto it = versions.find(key);
                 if (it == versions.end()) {
                     FAIL_CHECK("registry says uploaded, but " << key << " is not in the bucket");
@@ -201,14 +205,15 @@ void check_no_key_twice(const Versions& versions) {
 
 // The registry and the bucket agree and nothing was stored twice: all `expected` bundles
 // uploaded, nothing left to do, exactly their 2 * expected keys in the bucket, once each.
-void check_stored_exactly_once(UploadRegistry& registry, const std::string& bucket, std::size_t expected) {
+void check_stored_exactly_once(UploadRegistry& registry, const std::string& bucket, std::size_t expected,
+                               const std::function<std::string(const std::string&)>& uri_of = {}) {
     const RegistryCounts counts = registry.counts();
     CHECK(counts.uploaded == static_cast<std::int64_t>(expected));
     CHECK(counts.backlog() == 0);
     const Versions versions = versions_by_key(bucket, "evidence/");
     CHECK(versions.size() == 2 * expected);
     check_no_key_twice(versions);
-    CHECK(check_uploaded_rows(registry, bucket, versions) == expected);
+    CHECK(check_uploaded_rows(registry, bucket, versions, uri_of) == expected);
 }
 
 }  // namespace
@@ -636,4 +641,150 @@ TEST_CASE("faults: a bundle that fails every attempt stays failed with its error
     CHECK(r.uploaded == 1);
     CHECK(s.uploader->stats().failed_count == 0);
     s.check_stored_once(1);
+}
+
+// ---- proxy mode: agent -> worm-proxy -> S3 ------------------------------------------------
+
+namespace {
+
+const std::string alice_token = "alice-token-e2e-0123456789abcdef";
+const std::string bob_token = "bob-token-e2e-0123456789abcdef-01";
+
+// worm-proxy on a fixed port in front of the peer's bucket, with its own credentials and
+// the lock policy (COMPLIANCE, 90 days). start()/stop() give outages on the same URL.
+struct ProxyServer {
+    t::TempDir dir{"worm-it-proxy"};
+    std::string bucket;
+    int port = t::free_port();
+    std::unique_ptr<t::ServerProcess> process;
+    int starts = 0;
+
+    explicit ProxyServer(std::string b) : bucket(std::move(b)) {
+        t::write_file(dir / "tokens", "alice " + alice_token + "\nbob " + bob_token + "\n");
+        fs::permissions(dir / "tokens", fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
+    }
+    void start() {
+        const std::vector<std::string> argv{t::env_or("WORM_PROXY_BIN", "worm-proxy"), "--listen",
+                                            "127.0.0.1:" + std::to_string(port), "--tokens", (dir / "tokens").string(),
+                                            "--store", "s3://" + bucket, "--retention-days", "90", "--lock-mode",
+                                            "COMPLIANCE", "--threads", "4"};
+        const std::vector<std::string> env{"AWS_ENDPOINT_URL=" + peer().endpoint(),
+                                           "AWS_ACCESS_KEY_ID=" + peer().credentials().access_key_id,
+                                           "AWS_SECRET_ACCESS_KEY=" + peer().credentials().secret_access_key,
+                                           "AWS_REGION=" + peer().region(), "WORM_S3_ADDRESSING=path"};
+        process = std::make_unique<t::ServerProcess>(argv, env, dir / ("proxy-" + std::to_string(++starts) + ".log"));
+        process->wait_for_port(port);
+    }
+    void stop() { process.reset(); }  // SIGTERM by PID, then waits
+
+    std::string url() const { return "mcp+http://127.0.0.1:" + std::to_string(port); }
+    std::string uri(const std::string& key) const {
+        ProxyConfig c;
+        c.url = url();
+        c.api_key = "unused";
+        return ProxyStore(c).uri(key);
+    }
+};
+
+WormConfig proxy_config(const ProxyServer& proxy, const std::string& token) {
+    WormConfig c;
+    c.enabled = true;
+    c.mode = WormMode::proxy;
+    c.mcp_url = proxy.url();
+    c.mcp_api_key = token;
+    c.sync_concurrency = 8;
+    return c;
+}
+
+std::vector<std::string> proxy_env(const ProxyServer& proxy, const std::string& token) {
+    return {"WORM_ENABLED=true", "WORM_MODE=proxy", "MCP_URL=" + proxy.url(), "MCP_API_KEY=" + token,
+            "WORM_SYNC_CONCURRENCY=8"};
+}
+
+}  // namespace
+
+TEST_CASE("end to end, proxy: agent -> worm-proxy -> S3; a proxy outage caught up by worm sync; tenants isolated") {
+    const std::string bucket = new_lock_bucket("proxy");
+    ProxyServer proxy(bucket);
+    proxy.start();
+    t::TempDir dir("worm-it-proxy-agent");
+    const fs::path evidence = dir / "evidence";
+    fs::create_directories(evidence);
+    const TimePoint before = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+    const auto uri_of = [&](const std::string& key) { return proxy.uri(key); };
+
+    auto registry = open_registry(evidence, true);
+    const WormConfig config = proxy_config(proxy, alice_token);
+    auto uploader = std::make_shared<WormUploader>(config, std::shared_ptr<ObjectStore>(open_configured_store(config)),
+                                                   registry, quick_options());
+    EvidencePipeline pipeline(pipeline_options(evidence, "alice", true));
+    pipeline.attach_uploader(uploader);
+
+    // Online: stored through the proxy with the lock, read back by boto3, verified.
+    const BundleResult first = pipeline.process_incident(sample_inputs("backup-success"));
+    REQUIRE_MESSAGE(first.upload_error.empty(), first.upload_error);
+    const std::string json_key = bundle_key("alice", first.bundle_id, ".json");
+    CHECK(first.bundle_uri == proxy.uri(json_key));
+    const auto head = parse_json(peer().boto({"head", bucket, json_key}));
+    CHECK(std::string(head["lock_mode"].GetString()) == "COMPLIANCE");
+    CHECK(head["retain_until_epoch_ms"].GetInt64() >=
+          std::chrono::duration_cast<std::chrono::milliseconds>((before + std::chrono::days(90)).time_since_epoch())
+              .count());
+    CHECK(std::string(head["metadata"]["worm-proxy-client"].GetString()) == "alice");
+    const fs::path json_copy = dir / "copy.json", sig_copy = dir / "copy.sig";
+    peer().boto({"get", bucket, json_key, json_copy.string()});
+    peer().boto({"get", bucket, bundle_key("alice", first.bundle_id, ".sig"), sig_copy.string()});
+    CHECK(t::read_file(json_copy) == t::read_file(first.bundle_path));
+    CHECK(t::read_file(sig_copy) == t::read_file(first.sig_path));
+    const auto verify = worm_cli({"verify", "--key", keys().public_key.string(), json_copy.string(),
+                                  sig_copy.string()}, {});
+    CHECK_MESSAGE(verify.exit_code == 0, verify.out << verify.err);
+
+    // The proxy goes away: bundles made by the library and by `worm bundle` stay pending.
+    proxy.stop();
+    constexpr std::size_t offline = 12;
+    for (std::size_t i = 0; i < offline; ++i)
+        CHECK_FALSE(pipeline.process_incident(sample_inputs("backup-failed")).upload_error.empty());
+    const fs::path d = t::source_dir() / "examples" / "data" / "backup-success";
+    const auto cli_bundle = worm_cli({"bundle", "--client-id", "alice", "--incident", (d / "incident.json").string(),
+                                      "--runbook", (d / "runbook.json").string(), "--execution",
+                                      (d / "execution.json").string(), "--actions", (d / "actions.json").string(),
+                                      "--artifacts", (d / "artifacts.json").string(), "--evidence-dir",
+                                      evidence.string(), "--key", keys().private_key.string()},
+                                     proxy_env(proxy, alice_token));
+    CHECK_MESSAGE(cli_bundle.exit_code == 0, cli_bundle.err);
+    CHECK(std::string(parse_json(cli_bundle.out)["upload_status"].GetString()) == "pending");
+    CHECK(cli_bundle.err.find(alice_token) == std::string::npos);  // the token never shows
+    CHECK(registry->counts().backlog() == static_cast<std::int64_t>(offline + 1));
+
+    // Back on the same URL: one `worm sync` in proxy mode catches up, each object once.
+    proxy.start();
+    const auto sync = worm_cli({"sync", "--evidence-dir", evidence.string(), "--quiet"}, proxy_env(proxy, alice_token));
+    CHECK_MESSAGE(sync.exit_code == 0, sync.out << sync.err);
+    CHECK(sync.out.find("sync: uploaded " + std::to_string(offline + 1) + ", failed 0, pending 0") != std::string::npos);
+    check_stored_exactly_once(*registry, bucket, offline + 2, uri_of);
+
+    // Tenant isolation: bob's token cannot store (or even look at) alice's evidence.
+    t::TempDir other("worm-it-proxy-other");
+    const fs::path other_evidence = other / "evidence";
+    fs::create_directories(other_evidence);
+    auto other_registry = open_registry(other_evidence);
+    const WormConfig bob_config = proxy_config(proxy, bob_token);
+    WormUploader bob(bob_config, std::shared_ptr<ObjectStore>(open_configured_store(bob_config)), other_registry,
+                     quick_options());
+    EvidencePipeline alice_elsewhere(pipeline_options(other_evidence, "alice", false));
+    const BundleResult stolen = alice_elsewhere.process_incident(sample_inputs("backup-success"));
+    const Error refused = error_of([&] { bob.upload_bundle(stolen.bundle_path, stolen.sig_path, "alice"); });
+    CHECK(refused.code() == ErrorCode::config);
+    CHECK(std::string(refused.what()).find(bob_token) == std::string::npos);
+    CHECK(other_registry->get(stolen.bundle_id)->status == UploadStatus::failed);
+    CHECK(other_registry->attempts(stolen.bundle_id).size() == 1);  // refused is not retried
+    // ... while bob's own evidence goes through, and alice's objects are untouched.
+    EvidencePipeline bob_pipeline(pipeline_options(other_evidence, "bob", false));
+    const BundleResult own = bob_pipeline.process_incident(sample_inputs("backup-success"));
+    bob.upload_bundle(own.bundle_path, own.sig_path, "bob");
+    const Versions alice_versions = versions_by_key(bucket, "evidence/alice/");
+    CHECK(alice_versions.size() == 2 * (offline + 2));
+    check_no_key_twice(alice_versions);
+    CHECK(versions_by_key(bucket, "evidence/bob/").size() == 2);
 }
