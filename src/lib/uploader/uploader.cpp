@@ -207,9 +207,11 @@ struct WormUploader::Impl {
         put.lock.retention = Retention{config.lock_mode, retain_until};
         put.encryption = config.encryption;
         put.sha256_hex = sha;
-        // Create-only (If-None-Match: *). The S3 client retries a PUT whose response was
-        // lost (reset, timeout); if the first try was stored, the retry is refused with 412
-        // instead of adding a second, permanently locked version. Then check what is there.
+        // Create-only (If-None-Match: *): a server that honours it refuses a second version
+        // (412: an earlier try of ours or another writer got there first; checked below).
+        // It also keeps the S3 client from re-sending the PUT after a failure it may have
+        // survived (lost response, timeout, 500), which would add a second, permanently
+        // locked version on servers that ignore the header; the next attempt HEADs first.
         put.if_none_match = true;
         PutResult result;
         try {
