@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-peers
 scripts/build.sh -DWORM_BUILD_TESTS=ON
 cd "${WORM_BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 1800 "$@"
+ctest --output-on-failure --timeout 1800 -j2 "$@"

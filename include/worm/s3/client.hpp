@@ -344,7 +344,10 @@ public:
     void put_bucket_policy(const std::string& bucket, const std::string& policy_json);
     void put_bucket_lifecycle_configuration(const std::string& bucket, const std::vector<LifecycleRule>& rules);
 
-    // Objects. put_object goes multipart for bodies of at least multipart_threshold bytes.
+    // Objects. put_object goes multipart for bodies of at least multipart_threshold bytes;
+    // a multipart object is then HEADed, and a lock the server did not apply from the
+    // CreateMultipartUpload headers (Ceph RGW 16.2) is set with PutObjectRetention /
+    // PutObjectLegalHold before put_object returns.
     PutObjectResult put_object(const PutObjectOptions& options);
     GetObjectResult get_object(const GetObjectOptions& options);
     ObjectHead head_object(const HeadObjectOptions& options);
@@ -394,6 +397,8 @@ private:
     HttpResponse send_once(const S3Request& request, const std::string& payload_hash);
     PutObjectResult put_single(const PutObjectOptions& options);
     PutObjectResult put_multipart(const PutObjectOptions& options);
+    // After a multipart upload: fills an ETag the server left out, applies a lock it ignored.
+    void ensure_multipart_result(const PutObjectOptions& options, PutObjectResult& out);
     TimePoint now() const;
 
     ClientConfig config_;

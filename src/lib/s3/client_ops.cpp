@@ -106,6 +106,13 @@ int positive_int(const std::string& s, const char* what) {
     return v;
 }
 
+// A version without retention / legal hold: AWS answers 404 NoSuchObjectLockConfiguration,
+// Ceph RGW 404 ObjectLockConfigurationNotFoundError (measured on 16.2.15).
+bool no_lock_on_version(const S3Error& e) {
+    return e.http_status() == 404 &&
+           (e.s3_code() == "NoSuchObjectLockConfiguration" || e.s3_code() == "ObjectLockConfigurationNotFoundError");
+}
+
 }  // namespace
 
 // ---- validation ------------------------------------------------------------------------
@@ -284,6 +291,11 @@ std::optional<BucketEncryption> S3Client::get_bucket_encryption(const std::strin
     }
     pugi::xml_document doc;
     detail::parse_xml(doc, resp.body, "GetBucketEncryption");
+    // Ceph RGW 16.2 does not know ?encryption on GET and lists the bucket instead: that
+    // says nothing about encryption, so do not report "none".
+    if (std::string_view(doc.document_element().name()) == "ListBucketResult")
+        throw Error(ErrorCode::parse, "GetBucketEncryption for " + bucket +
+                                          " was answered with a bucket listing (the server does not support it)");
     const pugi::xml_node rule = doc.document_element().child("Rule");
     const pugi::xml_node def = rule.child("ApplyServerSideEncryptionByDefault");
     if (!def) return std::nullopt;
@@ -593,7 +605,7 @@ std::optional<Retention> S3Client::get_object_retention(const ObjectRef& object)
         resp = send(r);
     } catch (const S3Error& e) {
         // No retention on this version (AWS: 404 NoSuchObjectLockConfiguration).
-        if (e.http_status() == 404 && e.s3_code() == "NoSuchObjectLockConfiguration") return std::nullopt;
+        if (no_lock_on_version(e)) return std::nullopt;
         throw;
     }
     // A 200 that is not a <Retention> document did not answer the question (moto in server
@@ -632,7 +644,7 @@ bool S3Client::get_object_legal_hold(const ObjectRef& object) {
     try {
         resp = send(r);
     } catch (const S3Error& e) {
-        if (e.http_status() == 404 && e.s3_code() == "NoSuchObjectLockConfiguration") return false;
+        if (no_lock_on_version(e)) return false;
         throw;
     }
     if (resp.body.empty()) return false;

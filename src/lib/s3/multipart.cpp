@@ -193,12 +193,11 @@ PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
     worker();  // this thread works too
     for (std::thread& t : pool) t.join();
 
+    PutObjectResult out;
     try {
         if (first_error) std::rethrow_exception(first_error);
-        PutObjectResult out = complete_multipart_upload(options.bucket, options.key, upload_id, parts,
-                                                        options.if_none_match);
+        out = complete_multipart_upload(options.bucket, options.key, upload_id, parts, options.if_none_match);
         if (options.sha256_hex) out.sent_sha256_hex = *options.sha256_hex;
-        return out;
     } catch (...) {
         // The original error is what the caller needs; a failed abort leaves an upload
         // that a lifecycle AbortIncompleteMultipartUpload rule cleans up.
@@ -208,6 +207,34 @@ PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
         }
         throw;
     }
+    if (out.etag.empty() || options.lock.retention || options.lock.legal_hold) ensure_multipart_result(options, out);
+    return out;
+}
+
+void S3Client::ensure_multipart_result(const PutObjectOptions& options, PutObjectResult& out) {
+    // Look at the version that was created: Ceph RGW 16.2 answers CompleteMultipartUpload
+    // with an empty <ETag>, and ignores lock headers given to CreateMultipartUpload (the
+    // object ends up unlocked; boto3's uploads too). put_object promises a locked version,
+    // so a lock the server did not apply is applied to that version now.
+    const std::optional<std::string> version =
+        out.version_id.empty() ? std::nullopt : std::optional<std::string>(out.version_id);
+    const ObjectHead head = head_object({.bucket = options.bucket, .key = options.key, .version_id = version});
+    if (out.etag.empty()) out.etag = head.etag;
+    if (const auto& asked = options.lock.retention) {
+        // S3 keeps lock dates to the millisecond (what add_object_headers sends).
+        const TimePoint asked_until = std::chrono::floor<std::chrono::milliseconds>(asked->retain_until);
+        // At least as strong as asked (a bucket default may already hold it longer, or in COMPLIANCE).
+        const bool applied = head.retention && head.retention->retain_until >= asked_until &&
+                             (head.retention->mode == asked->mode || head.retention->mode == LockMode::compliance);
+        if (!applied)
+            put_object_retention({.bucket = options.bucket,
+                                  .key = options.key,
+                                  .version_id = version,
+                                  .retention = *asked,
+                                  .bypass_governance = false});
+    }
+    if (options.lock.legal_hold && !head.legal_hold)
+        put_object_legal_hold({.bucket = options.bucket, .key = options.key, .version_id = version, .on = true});
 }
 
 }  // namespace worm::s3

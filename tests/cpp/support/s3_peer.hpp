@@ -3,7 +3,11 @@
 //   WORM_TEST_PEER=moto (default)  moto_server on a free loopback port with
 //       INITIAL_NO_AUTH_ACTION_COUNT=3, so after the IAM user and key are created every
 //       request's SigV4 signature is verified. Lenient about Object Lock (see DESIGN.md).
-//   WORM_TEST_PEER=rgw             Ceph RGW via ../shared/peers/ceph-rgw.sh (strict).
+//   WORM_TEST_PEER=rgw             Ceph RGW via ../shared/peers/ceph-rgw.sh (strict), started
+//       on a free port P (P+1 is its monitor) and stopped with `ceph-rgw.sh stop`, which kills
+//       only the PIDs it recorded. About 15 s to start.
+//       WORM_TEST_RGW_DIR=DIR reuses an RGW already started with `ceph-rgw.sh start DIR PORT`
+//       (reads DIR/env, never stops it): quicker while working on one test.
 //
 // One peer per test binary (started on first use, stopped at exit by PID / by the script).
 // Tests ask peer.strict() before asserting what only a strict server does.
@@ -26,8 +30,16 @@ namespace worm::test {
 class S3Peer {
 public:
     static S3Peer& shared() {
-        static S3Peer peer(env_or("WORM_TEST_PEER", "moto"));
-        return peer;
+        // A peer that failed to start fails every later test at once, not after another start.
+        static std::string failure;
+        if (!failure.empty()) throw std::runtime_error("the S3 peer did not start: " + failure);
+        try {
+            static S3Peer peer(env_or("WORM_TEST_PEER", "moto"));
+            return peer;
+        } catch (const std::exception& e) {
+            failure = e.what();
+            throw;
+        }
     }
 
     // The peer for keys and query values that need percent-encoding (unicode, + = & ~ % ...).
@@ -43,7 +55,7 @@ public:
     }
 
     ~S3Peer() {
-        if (kind_ == "rgw" && !rgw_dir_path_.empty())
+        if (kind_ == "rgw" && !rgw_dir_path_.empty() && fs::exists(rgw_dir_path_ / "pids"))
             run_command({"bash", rgw_script().string(), "stop", rgw_dir_path_.string()});
         // moto: ServerProcess stops it by PID.
     }
@@ -118,13 +130,40 @@ private:
         credentials_.secret_access_key = json_string(out, "secret_access_key");
     }
 
+    // A free port P whose neighbour P+1 (the RGW monitor's) is free too.
+    static int free_port_pair() {
+        for (int i = 0; i < 50; ++i) {
+            const int port = free_port();
+            if (port < 65535 && !port_open(port + 1)) return port;
+        }
+        throw std::runtime_error("no free pair of loopback ports for RGW");
+    }
+
     void start_rgw() {
-        rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
-        const fs::path dir = rgw_dir_->path() / "peer";
-        const int port = free_port();
-        const CommandResult r = run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
-        rgw_dir_path_ = dir;  // stop even a half-started peer
-        if (r.exit_code != 0) throw std::runtime_error("ceph-rgw.sh start failed: " + r.err);
+        fs::path dir;
+        if (const std::string reuse = env_or("WORM_TEST_RGW_DIR", ""); !reuse.empty()) {
+            dir = reuse;  // started by hand: not ours to stop
+        } else {
+            rgw_dir_ = std::make_unique<TempDir>("worm-rgw");
+            dir = rgw_dir_->path() / "peer";
+            // On a loaded machine the monitor can miss the script's 30 s deadline: stop
+            // what was started (a constructor that throws runs no destructor) and try
+            // once more on fresh ports before failing with the daemons' own words.
+            std::string errors;
+            for (int attempt = 1; attempt <= 2; ++attempt) {
+                const int port = free_port_pair();
+                const CommandResult r =
+                    run_command({"bash", rgw_script().string(), "start", dir.string(), std::to_string(port)});
+                if (r.exit_code == 0) {
+                    rgw_dir_path_ = dir;
+                    break;
+                }
+                errors += "attempt " + std::to_string(attempt) + ": " + r.err + log_tail(dir / "log" / "mon.a.log") +
+                          log_tail(dir / "log" / "rgw.stderr") + "\n";
+                if (fs::exists(dir / "pids")) run_command({"bash", rgw_script().string(), "stop", dir.string()});
+                if (attempt == 2) throw std::runtime_error("ceph-rgw.sh start failed twice:\n" + errors);
+            }
+        }
         std::map<std::string, std::string> vars;
         std::istringstream in(read_file(dir / "env"));
         for (std::string line; std::getline(in, line);) {
@@ -135,6 +174,15 @@ private:
         endpoint_ = vars.at("S3_ENDPOINT");
         credentials_ = {vars.at("AWS_ACCESS_KEY_ID"), vars.at("AWS_SECRET_ACCESS_KEY"), "", std::nullopt};
         if (vars.count("AWS_DEFAULT_REGION")) region_ = vars["AWS_DEFAULT_REGION"];
+    }
+
+    // The last lines of a daemon log, for a failure message ("" when there is none).
+    static std::string log_tail(const fs::path& file) {
+        std::error_code ec;
+        if (!fs::exists(file, ec)) return "";
+        const std::string text = read_file(file);
+        return "\n--- " + file.filename().string() + " (end) ---\n" +
+               text.substr(text.size() > 1500 ? text.size() - 1500 : 0);
     }
 
     static std::string json_string(const std::string& json, const std::string& key) {
