@@ -296,3 +296,50 @@ TEST_CASE("connection refused is retried, then reported as a network error") {
     }
     CHECK(recorder->requests().size() == 4);
 }
+
+TEST_CASE("a create-only PUT (If-None-Match) is not re-sent after a failure it may have survived") {
+    // Not every server honours If-None-Match (Ceph RGW 16 ignores it), so re-sending a PUT
+    // whose response was lost could add a second, permanently locked version. The error goes
+    // to the caller (the uploader HEADs the key before trying again); answers that say the
+    // request was not applied are still retried.
+    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    s3::ClientConfig c = base_config(fault_server().base_url());
+    c.transport = recorder;
+    s3::S3Client client(c);
+    s3::PutObjectOptions once = small_put("create-only");
+    once.if_none_match = true;
+
+    control("/__clear");
+    control("/__fail?count=1&status=500&code=InternalError");
+    try {
+        client.put_object(once);
+        FAIL("expected the 500");
+    } catch (const S3Error& e) {
+        CHECK(e.http_status() == 500);
+        CHECK(e.retryable());  // the caller may retry, after checking
+    }
+    CHECK(count(server_log(), "\"path\": \"/bkt/create-only\"") == 1);
+
+    control("/__clear");
+    control("/__fail?count=2&status=503&code=SlowDown&retry_after=0");
+    client.put_object(once);
+    CHECK(count(server_log(), "\"path\": \"/bkt/create-only\"") == 3);
+
+    // A plain PUT is still retried after a 500.
+    control("/__clear");
+    control("/__fail?count=1&status=500&code=InternalError");
+    client.put_object(small_put("plain"));
+    CHECK(count(server_log(), "\"path\": \"/bkt/plain\"") == 2);
+
+    // Transport errors: the transport cannot tell whether the request got there.
+    s3::ClientConfig down = base_config("http://127.0.0.1:" + std::to_string(t::free_port()));
+    auto down_recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    down.transport = down_recorder;
+    try {
+        s3::S3Client(down).put_object(once);
+        FAIL("expected a network error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::network);
+    }
+    CHECK(down_recorder->requests().size() == 1);
+}

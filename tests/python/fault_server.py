@@ -2,6 +2,8 @@
 """A small HTTP/1.1 server that misbehaves on purpose, for transport and retry tests.
 
     python3 fault_server.py PORT [CERT.pem KEY.pem]   (with a cert: HTTPS)
+    python3 fault_server.py PORT --upstream http://127.0.0.1:P
+        a faulty forwarder in front of a real S3 server (see "Upstream mode" below)
 
 Paths (any method):
   /echo[...]         200; JSON with method, path, query, headers, body length and sha256,
@@ -16,8 +18,28 @@ Paths (any method):
   /__log             JSON list of the requests seen (method, path, headers), oldest first
   /__clear (POST)    forget the log
 Any other path answers 200 with an empty body and an ETag, like an S3 PUT would.
+
+Upstream mode (--upstream URL): every path except /__* is forwarded to the upstream server
+as it came (method, path, query, body and every header, Host included, so SigV4 signatures
+still verify), and the answer is relayed back, unless a fault rule matches. Rules:
+  /__rule  (POST)    query: action, [method], [match], [skip], [count], [status], [code]
+                     the first rule whose method (PUT, GET, HEAD, ...) and `match` fit
+                     the request (every '*'-separated part of match occurs in the path,
+                     in order), after letting `skip` matching requests through,
+                     applies to the next `count` matching requests (-1: until cleared):
+      status             answer status/code (S3 XML error) without forwarding
+      reset-request      read half the request body, then a TCP reset (nothing forwarded)
+      reset-response     forward (the upstream acts on it), then headers promising a body,
+                         part of it, and a TCP reset: the client never learns the outcome
+      stall              read the request, then silence (up to 60 s; nothing forwarded)
+      stall-response     forward, then silence (the upstream acted on it)
+      bad-checksum       forward, then answer with a different x-amz-checksum-sha256
+  /__rules_clear (POST)  drop every rule
+  /__stats               JSON {"forwarded": N, "faults": {action: N}}
 """
+import base64
 import hashlib
+import http.client
 import json
 import socket
 import struct
@@ -30,6 +52,42 @@ from urllib.parse import parse_qs, urlsplit
 _lock = threading.Lock()
 _fail = {"count": 0, "status": 503, "retry_after": None, "code": "ServiceUnavailable"}
 _log = []
+_upstream = None  # (host, port) in upstream mode
+_rules = []       # fault rules, first match wins
+_stats = {"forwarded": 0, "faults": {}}
+# Request headers not passed on: hop-by-hop, and Expect (this server already said 100 Continue).
+_HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "expect"}
+
+
+def _matches(pattern, path):
+    """Whether the '*'-separated parts of pattern all occur in path, in that order."""
+    at = 0
+    for part in pattern.split("*"):
+        found = path.find(part, at)
+        if found < 0:
+            return False
+        at = found + len(part)
+    return True
+
+
+def _take_rule(method, path):
+    """The action of the first rule that applies to this request (consuming one use), or None."""
+    with _lock:
+        for rule in _rules:
+            if rule["method"] and rule["method"] != method:
+                continue
+            if rule["match"] and not _matches(rule["match"], path):
+                continue
+            if rule["skip"] > 0:
+                rule["skip"] -= 1
+                return None
+            if rule["count"] == 0:
+                continue
+            if rule["count"] > 0:
+                rule["count"] -= 1
+            _stats["faults"][rule["action"]] = _stats["faults"].get(rule["action"], 0) + 1
+            return rule
+    return None
 
 
 def _blob(size):
@@ -76,7 +134,130 @@ class Handler(BaseHTTPRequestHandler):
             headers["Retry-After"] = str(retry_after)
         self._send(status, body, headers)
 
+    def _reset(self):
+        # SO_LINGER 0: close sends RST instead of FIN.
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def _forward(self, body):
+        """Sends the request upstream as it came; returns (status, headers, body)."""
+        conn = http.client.HTTPConnection(_upstream[0], _upstream[1], timeout=120)
+        try:
+            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for k, v in self.headers.items():
+                if k.lower() not in _HOP and k.lower() != "content-length":
+                    conn.putheader(k, v)
+            if body or self.command in ("PUT", "POST"):
+                conn.putheader("Content-Length", str(len(body)))
+            conn.endheaders(body if body else None)
+            resp = conn.getresponse()
+            data = resp.read()
+            return resp.status, [(k, v) for k, v in resp.getheaders() if k.lower() not in _HOP], data
+        finally:
+            conn.close()
+
+    def _relay(self, status, headers, data):
+        self.send_response_only(status)
+        has_length = False
+        for k, v in headers:
+            if k.lower() == "content-length":
+                if self.command != "HEAD":
+                    continue  # set from the body below
+                has_length = True
+            self.send_header(k, v)
+        if self.command != "HEAD" or not has_length:
+            self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def _handle_upstream(self):
+        path = urlsplit(self.path).path
+        length = int(self.headers.get("Content-Length") or 0)
+        rule = _take_rule(self.command, path)
+        action = rule["action"] if rule else None
+        with _lock:
+            _log.append({"method": self.command, "path": self.path, "fault": action or "",
+                         "headers": {k.lower(): v for k, v in self.headers.items()}, "body_length": length})
+        if action == "reset-request":
+            self.rfile.read(length // 2)
+            return self._reset()
+        body = self.rfile.read(length) if length else b""
+        if action == "status":
+            return self._error(rule["status"], rule["code"], rule["retry_after"])
+        if action == "stall":
+            time.sleep(60)
+            self.close_connection = True
+            return
+        status, headers, data = self._forward(body)
+        with _lock:
+            _stats["forwarded"] += 1
+        if action == "reset-response":
+            self.send_response_only(status)
+            for k, v in headers:
+                if k.lower() != "content-length":
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data) + 1000))
+            self.end_headers()
+            self.wfile.write(data + b"z" * 10)
+            self.wfile.flush()
+            return self._reset()
+        if action == "stall-response":
+            time.sleep(60)
+            self.close_connection = True
+            return
+        if action == "bad-checksum":
+            wrong = base64.b64encode(hashlib.sha256(b"not what was sent").digest()).decode()
+            headers = [(k, v) for k, v in headers if k.lower() != "x-amz-checksum-sha256"]
+            headers.append(("x-amz-checksum-sha256", wrong))
+        return self._relay(status, headers, data)
+
+    def _control(self, path, query):
+        """Upstream-mode control paths; returns True when handled."""
+        if path == "/__rule":
+            rule = {"action": query.get("action", ["status"])[0],
+                    "method": query.get("method", [""])[0],
+                    "match": query.get("match", [""])[0],
+                    "skip": int(query.get("skip", ["0"])[0]),
+                    "count": int(query.get("count", ["1"])[0]),
+                    "status": int(query.get("status", ["503"])[0]),
+                    "code": query.get("code", ["SlowDown"])[0],
+                    "retry_after": query.get("retry_after", [None])[0]}
+            with _lock:
+                _rules.append(rule)
+            self._send(200, b"{}")
+            return True
+        if path == "/__rules_clear":
+            with _lock:
+                _rules.clear()
+            self._send(200, b"{}")
+            return True
+        if path == "/__stats":
+            with _lock:
+                body = json.dumps(_stats).encode()
+            self._send(200, body, {"Content-Type": "application/json"})
+            return True
+        return False
+
     def _handle(self):
+        if _upstream is not None:
+            url = urlsplit(self.path)
+            if url.path.startswith("/__"):
+                self._body()
+                query = parse_qs(url.query, keep_blank_values=True)
+                if self._control(url.path, query):
+                    return
+                if url.path == "/__log":
+                    with _lock:
+                        body = json.dumps(_log).encode()
+                    return self._send(200, body, {"Content-Type": "application/json"})
+                if url.path == "/__clear":
+                    with _lock:
+                        _log.clear()
+                    return self._send(200, b"{}")
+                return self._send(404, b"")
+            return self._handle_upstream()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
         length, digest = self._body()
@@ -162,11 +343,17 @@ class Server(ThreadingHTTPServer):
 
 
 if __name__ == "__main__":
-    port = int(sys.argv[1])
+    args = sys.argv[1:]
+    if "--upstream" in args:
+        i = args.index("--upstream")
+        upstream = urlsplit(args[i + 1])
+        _upstream = (upstream.hostname, upstream.port or 80)
+        del args[i:i + 2]
+    port = int(args[0])
     server = Server(("127.0.0.1", port), Handler)
-    if len(sys.argv) >= 4:
+    if len(args) >= 3:
         import ssl
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        context.load_cert_chain(args[1], args[2])
         server.socket = context.wrap_socket(server.socket, server_side=True)
     server.serve_forever()

@@ -141,7 +141,10 @@ struct PutObjectOptions {
     ObjectLock lock;                              // mode + retain-until, legal hold
     ServerSideEncryption encryption;
     std::optional<std::string> sha256_hex;  // of the whole body, when already known
-    bool if_none_match = false;             // If-None-Match: * (refuse to add a version)
+    // If-None-Match: * (refuse to add a version). Such a PUT is also never re-sent after a
+    // failure it may have survived (lost response, timeout, 500): not every server honours
+    // the header, so the error goes to the caller, who can HEAD the key before trying again.
+    bool if_none_match = false;
     // Send Content-MD5 as well as x-amz-checksum-sha256 (costs one MD5 pass over the body).
     bool content_md5 = true;
     // Throws Error(invalid_argument): empty bucket/key, retain-until not in the future, bad metadata names.
@@ -307,6 +310,12 @@ struct S3Request {
     S3Body body;
     std::optional<std::string> payload_sha256_hex;  // computed when absent
     std::optional<std::filesystem::path> response_file;
+    // false: after a failure the server may have acted on (a transport error or timeout once
+    // the request may have gone out, a 500/502/504), throw instead of sending it again; only
+    // answers that say it was not applied (503, SlowDown, RequestTimeout, ...) are retried.
+    // For writes whose repetition is not harmless (a create-only PUT into a locked bucket:
+    // a second version could never be deleted), so the caller can check what is there first.
+    bool resend_if_maybe_applied = true;
 };
 
 // ---- the client ------------------------------------------------------------------------

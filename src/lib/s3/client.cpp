@@ -456,7 +456,8 @@ HttpResponse S3Client::send(const S3Request& request) {
             response = send_once(request, payload_hash);
         } catch (const Error& e) {
             const bool transient = e.code() == ErrorCode::network || e.code() == ErrorCode::timeout;
-            if (!transient || attempt >= config_.retry.max_attempts) throw;
+            // The transport cannot tell whether the request reached the server before it failed.
+            if (!transient || !request.resend_if_maybe_applied || attempt >= config_.retry.max_attempts) throw;
             std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
             continue;
         }
@@ -479,7 +480,12 @@ HttpResponse S3Client::send(const S3Request& request) {
             }
             throw error;
         }
-        const bool retryable = error.retryable() && error.s3_code() != "RequestTimeTooSkewed";
+        bool retryable = error.retryable() && error.s3_code() != "RequestTimeTooSkewed";
+        // A 500/502/504 (InternalError, a gateway) may come after the write was applied.
+        const int status = error.http_status();
+        if (!request.resend_if_maybe_applied &&
+            (status == 500 || status == 502 || status == 504 || error.s3_code() == "InternalError"))
+            retryable = false;
         if (!retryable || attempt >= config_.retry.max_attempts) throw error;
         std::this_thread::sleep_for(detail::backoff_delay(
             config_.retry, attempt, detail::parse_retry_after(response.headers, config_.clock->now())));

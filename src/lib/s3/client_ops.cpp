@@ -420,6 +420,7 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     if (!md5_raw.empty()) r.headers.emplace_back("content-md5", base64_encode(md5_raw));
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(sha_raw));
     if (options.if_none_match) r.headers.emplace_back("if-none-match", "*");
+    r.resend_if_maybe_applied = !options.if_none_match;
 
     HttpResponse resp;
     try {

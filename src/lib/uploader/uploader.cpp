@@ -160,33 +160,40 @@ struct WormUploader::Impl {
                                                   ", earlier than the " + format_rfc3339(min_until) + " asked for");
     }
 
-    StoredObject store_object(const std::string& key, const std::filesystem::path& path, const std::string& sha,
-                              const std::string& content_type) {
-        // An earlier attempt may have stored it already (crash, or a lost response).
-        std::optional<ObjectInfo> existing;
+    std::optional<ObjectInfo> head_if_stored(const std::string& key) {
         try {
-            existing = store->head(key);
+            return store->head(key);
         } catch (const Error& e) {
             if (!is_not_found(e)) throw;
         }
-        if (existing) {
-            const std::string have = sha_of_stored(key, *existing);
-            if (have != sha)
-                throw Error(ErrorCode::integrity, "key " + key + " already holds different content (sha256 " + have +
-                                                      ", this file " + sha + ", " + path.string() +
-                                                      "); the stored version is locked and is left as it is");
-            // Protected for the configured days from when it was written (1 s for rounding).
-            TimePoint written = existing->last_modified;
-            const auto ts = existing->metadata.find("upload-timestamp");
-            if (ts != existing->metadata.end()) {
-                try {
-                    written = parse_rfc3339(ts->second);
-                } catch (const Error&) {
-                }
+        return std::nullopt;
+    }
+
+    // An object already under the key must be this file, locked as configured.
+    StoredObject accept_stored(const std::string& key, const std::filesystem::path& path, const std::string& sha,
+                               const ObjectInfo& existing) {
+        const std::string have = sha_of_stored(key, existing);
+        if (have != sha)
+            throw Error(ErrorCode::integrity, "key " + key + " already holds different content (sha256 " + have +
+                                                  ", this file " + sha + ", " + path.string() +
+                                                  "); the stored version is locked and is left as it is");
+        // Protected for the configured days from when it was written (1 s for rounding).
+        TimePoint written = existing.last_modified;
+        const auto ts = existing.metadata.find("upload-timestamp");
+        if (ts != existing.metadata.end()) {
+            try {
+                written = parse_rfc3339(ts->second);
+            } catch (const Error&) {
             }
-            verify_lock(key, *existing, written + std::chrono::days(config.retention_days) - std::chrono::seconds(1));
-            return {store->uri(key), existing->version_id, true};
         }
+        verify_lock(key, existing, written + std::chrono::days(config.retention_days) - std::chrono::seconds(1));
+        return {store->uri(key), existing.version_id, true};
+    }
+
+    StoredObject store_object(const std::string& key, const std::filesystem::path& path, const std::string& sha,
+                              const std::string& content_type) {
+        // An earlier attempt may have stored it already (crash, or a lost response).
+        if (const auto existing = head_if_stored(key)) return accept_stored(key, path, sha, *existing);
 
         const TimePoint now = clock->now();
         const TimePoint retain_until = std::chrono::floor<std::chrono::seconds>(now) +
@@ -200,7 +207,23 @@ struct WormUploader::Impl {
         put.lock.retention = Retention{config.lock_mode, retain_until};
         put.encryption = config.encryption;
         put.sha256_hex = sha;
-        const PutResult result = store->put(key, PutBody::from_file(path), put);
+        // Create-only (If-None-Match: *): a server that honours it refuses a second version
+        // (412: an earlier try of ours or another writer got there first; checked below).
+        // It also keeps the S3 client from re-sending the PUT after a failure it may have
+        // survived (lost response, timeout, 500), which would add a second, permanently
+        // locked version on servers that ignore the header; the next attempt HEADs first.
+        put.if_none_match = true;
+        PutResult result;
+        try {
+            result = store->put(key, PutBody::from_file(path), put);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::already_exists) throw;
+            const auto existing = head_if_stored(key);
+            if (!existing) throw;
+            StoredObject stored = accept_stored(key, path, sha, *existing);
+            stored.already_present = false;  // most likely our own first try: it was sent
+            return stored;
+        }
 
         // Verify what the store holds now, not what we meant to send.
         const std::optional<std::string> version =
