@@ -11,7 +11,7 @@
 #include <unordered_set>
 #include <vector>
 
-#include "utf8.hpp"
+#include "../util/utf8.hpp"
 #include "worm/json.hpp"
 
 namespace worm::json {

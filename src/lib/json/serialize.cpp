@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "utf8.hpp"
+#include "../util/utf8.hpp"
 #include "worm/json.hpp"
 
 namespace worm::json {

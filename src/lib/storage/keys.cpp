@@ -3,51 +3,25 @@
 
 #include <cstdint>
 
+#include "../util/utf8.hpp"
 #include "worm/error.hpp"
 
 namespace worm {
 
 namespace {
 
-// Decodes one UTF-8 sequence at s[i]; returns its length, or 0 when it is not a valid,
-// shortest-form encoding of a Unicode scalar value. cp receives the code point.
+// One UTF-8 sequence at s[i] (the strict decoder the JSON parser uses): its length, or 0
+// when it is not a shortest-form encoding of a Unicode scalar value.
 std::size_t utf8_sequence(std::string_view s, std::size_t i, std::uint32_t& cp) {
-    const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
-    const unsigned char b0 = byte(i);
-    std::size_t len = 0;
-    std::uint32_t min = 0;
-    if (b0 < 0x80) {
-        cp = b0;
-        return 1;
-    } else if ((b0 & 0xE0) == 0xC0) {
-        len = 2, cp = b0 & 0x1F, min = 0x80;
-    } else if ((b0 & 0xF0) == 0xE0) {
-        len = 3, cp = b0 & 0x0F, min = 0x800;
-    } else if ((b0 & 0xF8) == 0xF0) {
-        len = 4, cp = b0 & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (i + len > s.size()) return 0;
-    for (std::size_t k = 1; k < len; ++k) {
-        if ((byte(i + k) & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (byte(i + k) & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
+    char32_t c = 0;
+    const std::size_t n = detail::decode_utf8(s, i, c);
+    cp = static_cast<std::uint32_t>(c);
+    return n;
 }
 
 bool is_control(std::uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
-bool valid_utf8(std::string_view s) {
-    std::uint32_t cp = 0;
-    for (std::size_t i = 0; i < s.size();) {
-        const std::size_t n = utf8_sequence(s, i, cp);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
-}
+bool valid_utf8(std::string_view s) { return detail::find_invalid_utf8(s) == detail::kValidUtf8; }
 
 [[noreturn]] void bad_key(std::string_view key, const std::string& why) {
     throw Error(ErrorCode::invalid_argument, "invalid object key " + quote_key(key) + ": " + why);

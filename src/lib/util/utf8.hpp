@@ -1,4 +1,5 @@
-// utf8.hpp (private): strict UTF-8 checks shared by the parser and the serializers.
+// utf8.hpp (private): strict UTF-8 checks shared by the JSON parser and serializers and
+// the object key validator.
 #pragma once
 
 #include <cstddef>
@@ -6,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace worm::json::detail {
+namespace worm::detail {
 
 inline constexpr std::size_t kValidUtf8 = static_cast<std::size_t>(-1);
 
@@ -72,4 +73,4 @@ inline std::vector<char16_t> to_utf16(std::string_view s) {
     return units;
 }
 
-}  // namespace worm::json::detail
+}  // namespace worm::detail
