@@ -8,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include "../util/text.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 
@@ -59,13 +60,6 @@ EVP_MAC_CTX* thread_hmac_sha256() {
     static thread_local Holder holder;
     if (!holder.ctx) throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 is not available");
     return holder.ctx;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -153,7 +147,7 @@ std::string from_hex(std::string_view hex) {
     if (hex.size() % 2 != 0) throw Error(ErrorCode::invalid_argument, "hex string has an odd length");
     std::string out(hex.size() / 2, '\0');
     for (size_t i = 0; i < out.size(); ++i) {
-        const int hi = hex_value(hex[2 * i]), lo = hex_value(hex[2 * i + 1]);
+        const int hi = detail::hex_digit_value(hex[2 * i]), lo = detail::hex_digit_value(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) throw Error(ErrorCode::invalid_argument, "not a hex digit in hex string");
         out[i] = static_cast<char>((hi << 4) | lo);
     }

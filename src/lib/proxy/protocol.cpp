@@ -1,6 +1,8 @@
 // The proxy wire contract shared by ProxyStore and worm-proxy.
 #include "worm/proxy/protocol.hpp"
 
+#include "../util/text.hpp"
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -27,13 +29,6 @@ ErrorCode code_for_status(int status) {
     if (status == 504) return ErrorCode::timeout;
     if (status >= 400 && status < 500) return ErrorCode::invalid_argument;
     return ErrorCode::storage;
-}
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 }  // namespace
@@ -112,23 +107,7 @@ std::string percent_encode(std::string_view raw) {
 }
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '+' && plus_is_space) {
-            c = ' ';
-        } else if (c == '%') {
-            const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-            const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
-            if (lo < 0) throw Error(ErrorCode::invalid_argument, "bad percent escape in request query");
-            c = static_cast<char>(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0') throw Error(ErrorCode::invalid_argument, "request query holds a NUL byte");
-        out += c;
-    }
-    return out;
+    return detail::percent_decode(text, plus_is_space, "request query");
 }
 
 std::map<std::string, std::string> parse_query(std::string_view query) {

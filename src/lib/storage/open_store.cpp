@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "../util/text.hpp"
 #include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/proxy/store.hpp"
@@ -14,31 +15,6 @@
 namespace worm {
 
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
-std::string percent_decode(std::string_view text, std::string_view url) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] != '%') {
-            out += text[i];
-            continue;
-        }
-        const int hi = i + 2 < text.size() ? hex_value(text[i + 1]) : -1;
-        const int lo = hi >= 0 ? hex_value(text[i + 2]) : -1;
-        if (lo < 0) throw Error(ErrorCode::invalid_argument, "bad percent escape in store URL '" + std::string(url) + "'");
-        const char c = static_cast<char>(hi * 16 + lo);
-        if (c == '\0') throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' holds a NUL byte");
-        out += c;
-        i += 2;
-    }
-    return out;
-}
 
 // file:///abs/dir, file://localhost/abs/dir, file:/abs/dir, or file:relative/dir.
 std::filesystem::path file_url_path(std::string_view url) {
@@ -57,7 +33,7 @@ std::filesystem::path file_url_path(std::string_view url) {
             throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
         rest = rest.substr(slash);
     }
-    const std::string path = percent_decode(rest, url);
+    const std::string path = detail::percent_decode(rest, false, "store URL '" + std::string(url) + "'");
     if (path.empty() || path == "/")
         throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
     return path;

@@ -1,0 +1,41 @@
+// text.hpp (private): small text decoders several parts share (hex digits, %XX escapes).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "worm/error.hpp"
+
+namespace worm::detail {
+
+// 0-15 for a hex digit (either case), -1 otherwise.
+inline int hex_digit_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+// Decodes %XX escapes (and '+' as a space when asked). A malformed escape or a NUL byte is
+// refused with Error(invalid_argument) naming `what` ("request query", "store URL 'x'").
+inline std::string percent_decode(std::string_view text, bool plus_is_space, std::string_view what) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (c == '+' && plus_is_space) {
+            c = ' ';
+        } else if (c == '%') {
+            const int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
+            const int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
+            if (lo < 0) throw Error(ErrorCode::invalid_argument, "bad percent escape in " + std::string(what));
+            c = static_cast<char>(hi * 16 + lo);
+            i += 2;
+        }
+        if (c == '\0') throw Error(ErrorCode::invalid_argument, std::string(what) + " holds a NUL byte");
+        out += c;
+    }
+    return out;
+}
+
+}  // namespace worm::detail
