@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "support/error_code.hpp"
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
@@ -24,6 +25,8 @@ using namespace worm;
 using namespace std::chrono_literals;
 namespace t = worm::test;
 namespace fs = std::filesystem;
+
+using worm::test::code_of;
 
 namespace {
 
@@ -73,17 +76,6 @@ struct Proxy {
     std::unique_ptr<t::ServerProcess> server;
     std::shared_ptr<HttpTransport> transport = make_curl_transport();
 };
-
-template <typename F>
-ErrorCode code_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    FAIL("no worm::Error thrown");
-    return ErrorCode::internal;
-}
 
 template <typename F>
 std::string message_of(F&& f) {

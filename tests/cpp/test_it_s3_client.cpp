@@ -26,20 +26,12 @@ t::S3Peer& peer() { return t::S3Peer::shared(); }
 
 // Buckets created once per binary: one with Object Lock, one plain.
 const std::string& lock_bucket() {
-    static const std::string name = [] {
-        std::string b = t::S3Peer::unique_bucket("lock");
-        s3::S3Client(peer().client_config()).create_bucket({.bucket = b, .object_lock = true, .region = ""});
-        return b;
-    }();
+    static const std::string name = peer().create_bucket("lock", true);
     return name;
 }
 
 const std::string& plain_bucket() {
-    static const std::string name = [] {
-        std::string b = t::S3Peer::unique_bucket("plain");
-        s3::S3Client(peer().client_config()).create_bucket({.bucket = b, .object_lock = false, .region = ""});
-        return b;
-    }();
+    static const std::string name = peer().create_bucket("plain", false);
     return name;
 }
 

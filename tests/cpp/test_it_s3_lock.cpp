@@ -26,20 +26,14 @@ namespace {
 t::S3Peer& peer() { return t::S3Peer::shared(); }
 
 const std::string& lock_bucket() {
-    static const std::string name = [] {
-        std::string b = t::S3Peer::unique_bucket("lk");
-        s3::S3Client(peer().client_config()).create_bucket({.bucket = b, .object_lock = true, .region = ""});
-        return b;
-    }();
+    static const std::string name = peer().create_bucket("lk", true);
     return name;
 }
 
 const std::string& plain_bucket() {
     static const std::string name = [] {
-        std::string b = t::S3Peer::unique_bucket("nolock");
-        s3::S3Client client(peer().client_config());
-        client.create_bucket({.bucket = b, .object_lock = false, .region = ""});
-        client.put_bucket_versioning(b, true);  // versioned, but without Object Lock
+        std::string b = peer().create_bucket("nolock", false);
+        s3::S3Client(peer().client_config()).put_bucket_versioning(b, true);  // versioned, but without Object Lock
         return b;
     }();
     return name;

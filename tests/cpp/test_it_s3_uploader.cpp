@@ -25,11 +25,7 @@ namespace {
 t::S3Peer& peer() { return t::S3Peer::shared(); }
 
 const std::string& lock_bucket() {
-    static const std::string name = [] {
-        std::string b = t::S3Peer::unique_bucket("upl");
-        s3::S3Client(peer().client_config()).create_bucket({.bucket = b, .object_lock = true, .region = ""});
-        return b;
-    }();
+    static const std::string name = peer().create_bucket("upl", true);
     return name;
 }
 

@@ -41,11 +41,7 @@ namespace {
 
 t::S3Peer& peer() { return t::S3Peer::shared(); }
 
-std::string new_lock_bucket(const std::string& tag) {
-    const std::string b = t::S3Peer::unique_bucket(tag);
-    s3::S3Client(peer().client_config()).create_bucket({.bucket = b, .object_lock = true, .region = ""});
-    return b;
-}
+std::string new_lock_bucket(const std::string& tag) { return peer().create_bucket(tag, true); }
 
 // One key pair for the whole binary.
 const KeyPaths& keys() {

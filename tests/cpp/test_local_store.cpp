@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 
+#include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -22,19 +23,11 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using test::TempDir;
 
+using worm::test::code_of;
+
 namespace {
 
 const TimePoint t0 = parse_rfc3339("2026-11-22T18:00:00Z");
-
-ErrorCode code_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    FAIL("expected worm::Error");
-    return ErrorCode::internal;
-}
 
 std::string message_of(const std::function<void()>& f) {
     try {

@@ -11,6 +11,7 @@
 #include <functional>
 #include <set>
 
+#include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -19,6 +20,8 @@
 using namespace worm;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+using worm::test::code_of;
 
 namespace {
 
@@ -69,17 +72,6 @@ UploadAttempt attempt(std::string id, std::string outcome, std::string error = "
     a.outcome = std::move(outcome);
     a.error = std::move(error);
     return a;
-}
-
-template <class F>
-ErrorCode code_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    FAIL("expected worm::Error");
-    return ErrorCode::internal;
 }
 
 }  // namespace

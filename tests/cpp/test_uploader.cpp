@@ -8,6 +8,7 @@
 #include <csignal>
 #include <mutex>
 
+#include "support/error_code.hpp"
 #include "support/fault_store.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
@@ -18,6 +19,8 @@
 using namespace worm;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+
+using worm::test::code_of;
 
 namespace {
 
@@ -80,17 +83,6 @@ struct Fixture {
         return WormUploader::object_key("", client, bundle_id(n), ext);
     }
 };
-
-template <class F>
-ErrorCode code_of(F&& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.code();
-    }
-    FAIL("expected worm::Error");
-    return ErrorCode::internal;
-}
 
 }  // namespace
 

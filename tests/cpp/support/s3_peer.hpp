@@ -102,6 +102,13 @@ public:
         return "worm-" + tag + "-" + std::to_string(rd() % 1'000'000'000);
     }
 
+    // Creates a fresh bucket on this peer (with or without Object Lock) and returns its name.
+    std::string create_bucket(const std::string& tag, bool object_lock) const {
+        std::string b = unique_bucket(tag);
+        s3::S3Client(client_config()).create_bucket({.bucket = b, .object_lock = object_lock, .region = ""});
+        return b;
+    }
+
 private:
     explicit S3Peer(std::string kind) : kind_(std::move(kind)) {
         if (kind_ == "moto") start_moto(true);
