@@ -12,6 +12,7 @@
 #include <functional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/test_env.hpp"
@@ -416,6 +417,33 @@ TEST_CASE("schema failures name the JSON pointer and the rule") {
     at(d, "/storage_locations").PushBack("file:///var/evidence/x.json", d.GetAllocator());
     at(d, "/incident/detected_at").SetString("2025-11-01T07:30:00.123+02:00");
     worm::validate_bundle_schema(d);
+}
+
+TEST_CASE("schema validation from many threads at once gives each thread its own answer") {
+    // RapidJSON's regex keeps match state in the compiled pattern: a shared compiled schema
+    // crashed or misjudged "pattern" rules when threads validated together.
+    const Document good = build("backup-success");
+    Document bad;
+    bad.CopyFrom(good, bad.GetAllocator());
+    at(bad, "/client_id").SetString("../../etc");
+    constexpr int kThreads = 8, kRounds = 300;
+    std::vector<int> wrong(kThreads, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < kRounds; ++i) {
+                const bool expect_ok = (i + t) % 2 == 0;
+                bool ok = true;
+                try {
+                    worm::validate_bundle_schema(expect_ok ? good : bad);
+                } catch (const Error&) {
+                    ok = false;
+                }
+                if (ok != expect_ok) ++wrong[t];
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < kThreads; ++t) CHECK_MESSAGE(wrong[t] == 0, "thread " << t);
 }
 
 TEST_CASE("the evidence hash ignores member order and catches any value change") {

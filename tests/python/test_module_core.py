@@ -297,6 +297,8 @@ class Pipeline(TempDirTest):
             self.assertEqual(len({r[0] for r in results}), 4)
             for bundle_path, sig_path, uri in results:
                 self.assertTrue(uri.startswith("file:///"))
+                # Each call gets its own bundle's URI, even when the calls overlap.
+                self.assertTrue(uri.endswith("/" + Path(bundle_path).name), (uri, bundle_path))
                 self.assertTrue(await gen.verify_evidence(bundle_path, sig_path))
             self.assertEqual(await gen.sync_to_worm(), {"uploaded": 0, "failed": 0, "pending": 0, "errors": []})
             return gen.get_worm_stats()

@@ -124,6 +124,13 @@ class EvidencePipeline:
                          artifacts: Optional[Mapping[str, Any]] = None) -> Tuple[Path, Path]:
         """Build, validate, write, sign and verify one bundle; upload it when configured.
         Returns (bundle_path, sig_path). See ``last_result`` for the id, hash and URIs."""
+        result = self._process(incident, runbook, execution, actions, artifacts)
+        self.last_result = result
+        return Path(result["bundle_path"]), Path(result["sig_path"])
+
+    def _process(self, incident, runbook, execution, actions, artifacts) -> Dict[str, Any]:
+        # Returns this call's result rather than only setting last_result, so that
+        # concurrent callers (EvidenceGenerator on threads) each get their own URIs.
         result = self._core.process_incident(incident, runbook, execution, actions, artifacts)
         result["bundle_uri"] = result["sig_uri"] = None
         if self.uploader is not None and self.config.auto_upload:
@@ -132,8 +139,7 @@ class EvidencePipeline:
                     result["bundle_path"], result["sig_path"])
             except WormError as error:  # kept locally and pending: sync() retries it
                 logger.warning("upload of %s failed, left pending: %s", result["bundle_id"], error)
-        self.last_result = result
-        return Path(result["bundle_path"]), Path(result["sig_path"])
+        return result
 
     def verify(self, bundle_path: PathLike, sig_path: Optional[PathLike] = None) -> bool:
         """Verify a bundle with this pipeline's public key (signature, hash, schema):
@@ -170,8 +176,8 @@ class EvidenceGenerator:
                              f"{self.client_id!r}", "invalid_argument")
         sections = {name: bundle.get(name) for name in _SECTIONS}
         actions = bundle.get("actions_taken", bundle.get("actions"))
-        bundle_path, sig_path = self.pipeline.process_incident(actions=actions, **sections)
-        return bundle_path, sig_path, self.pipeline.last_result["bundle_uri"]
+        result = self.pipeline._process(actions=actions, **sections)
+        return Path(result["bundle_path"]), Path(result["sig_path"]), result["bundle_uri"]
 
     async def store_evidence(self, bundle: Mapping[str, Any]) -> Tuple[Path, Path, Optional[str]]:
         """Store one bundle: (bundle_path, sig_path, worm_uri); worm_uri is None when

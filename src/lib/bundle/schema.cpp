@@ -7,7 +7,6 @@
 
 #include <cstdlib>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "worm/bundle.hpp"
@@ -79,7 +78,6 @@ struct LoadedSchema {
     std::string text;
     std::string origin;
     rapidjson::Document json;  // kept alive: messages quote rule values from it
-    std::unique_ptr<rapidjson::SchemaDocument> schema;
 };
 
 const LoadedSchema& loaded_schema() {
@@ -92,10 +90,17 @@ const LoadedSchema& loaded_schema() {
             throw Error(ErrorCode::config, std::string("bundle schema: ") + e.what());
         }
         check_patterns(s.json, "", s.origin);
-        s.schema = std::make_unique<rapidjson::SchemaDocument>(s.json);
         return s;
     }();
     return loaded;
+}
+
+// One compiled schema per thread: RapidJSON's regex keeps its match state inside the
+// compiled pattern, so two threads validating "pattern" rules on a shared SchemaDocument
+// corrupt each other (a crash seen with concurrent pipelines).
+const rapidjson::SchemaDocument& thread_schema_document() {
+    thread_local const auto document = std::make_unique<rapidjson::SchemaDocument>(loaded_schema().json);
+    return *document;
 }
 
 std::string pointer_string(const rapidjson::Pointer& p) {
@@ -190,7 +195,7 @@ const std::string& bundle_schema_text() { return loaded_schema().text; }
 
 void validate_bundle_schema(const rapidjson::Value& bundle) {
     const LoadedSchema& s = loaded_schema();
-    rapidjson::SchemaValidator validator(*s.schema);
+    rapidjson::SchemaValidator validator(thread_schema_document());
     if (!bundle.Accept(validator)) {
         const std::string keyword = validator.GetInvalidSchemaKeyword();
         std::string pointer = pointer_string(validator.GetInvalidDocumentPointer());
