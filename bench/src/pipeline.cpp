@@ -4,6 +4,9 @@
 // Same work as anchors/pipeline.py and anchors/verify.py: the seed-shaped bundle, its hash
 // over the canonical form (RFC 8785 here, sorted compact JSON there), pretty-printed
 // bytes on disk, the signature over exactly those bytes.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <filesystem>
 #include <stdexcept>
@@ -80,9 +83,10 @@ int run_pipeline(const Args& args) {
     std::filesystem::create_directories(dir);
     if (args.flag("full")) return run_pipeline_full(n, fsync, dir);
     const auto key = worm::Ed25519PrivateKey::generate();
-    // Atomic writes always (temp + rename: a reader never sees half a bundle); with fsync
-    // the file and the directory are made durable, as the library does by default.
-    const worm::WriteOptions write{.durable = fsync};
+    // Atomic create-only writes always, as EvidencePipeline does (a reader never sees half
+    // a bundle, an existing bundle is never replaced); with fsync the file and the
+    // directory are made durable, as the library does by default.
+    const worm::WriteOptions write{.durable = fsync, .no_overwrite = true};
     Timer timer;
     for (long long i = 0; i < n; ++i) {
         const std::string json = build_and_hash(i);
@@ -93,6 +97,36 @@ int run_pipeline(const Args& args) {
     }
     const double dt = timer.seconds();
     print_figure(fsync ? "libworm_pipeline_fsync" : "libworm_pipeline", static_cast<double>(n) / dt, "bundles/s");
+    return 0;
+#else
+    (void)args;
+    unavailable("worm/json.hpp, worm/bundle.hpp or worm/signer.hpp is not in this tree yet");
+#endif
+}
+
+// The floor under any pipeline that signs a bundle and writes two files: the Ed25519
+// signature and two plain (non-atomic, no fsync) file creations, with no build, hash or
+// serialization at all. Neither libworm nor the anchor can go below it on this machine.
+int run_pipeline_floor(const Args& args) {
+#ifdef WORM_BENCH_HAVE_PIPELINE
+    const long long n = args.get_int("n", 3000);
+    const std::filesystem::path dir = args.require("dir");
+    std::filesystem::create_directories(dir);
+    const auto key = worm::Ed25519PrivateKey::generate();
+    const std::string json = build_and_hash(0);
+    const auto write_plain = [](const std::filesystem::path& path, std::string_view data) {
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()) || ::close(fd) != 0)
+            throw std::runtime_error("cannot write " + path.string());
+    };
+    Timer timer;
+    for (long long i = 0; i < n; ++i) {
+        const std::string base = (dir / std::to_string(i)).string();
+        write_plain(base + ".json", json);
+        write_plain(base + ".sig", worm::make_signature_line(key, json));
+    }
+    const double dt = timer.seconds();
+    print_figure("limit_pipeline_floor", static_cast<double>(n) / dt, "bundles/s");
     return 0;
 #else
     (void)args;
@@ -166,8 +200,10 @@ int run_pipeline_steps(const Args& args) {
     Timer t_write;
     for (long long i = 0; i < n; ++i) {
         const auto base = dir / std::to_string(i);
-        worm::write_file_atomic(base.string() + ".json", texts[static_cast<std::size_t>(i)], {.durable = false});
-        worm::write_file_atomic(base.string() + ".sig", sigs[static_cast<std::size_t>(i)], {.durable = false});
+        worm::write_file_atomic(base.string() + ".json", texts[static_cast<std::size_t>(i)],
+                                {.durable = false, .no_overwrite = true});
+        worm::write_file_atomic(base.string() + ".sig", sigs[static_cast<std::size_t>(i)],
+                                {.durable = false, .no_overwrite = true});
     }
     print_figure("step_write_two_files_atomic", per_op(t_write.seconds()), "us/bundle");
 
@@ -198,6 +234,7 @@ int run_pipeline_steps(const Args& args) {
 }
 
 const Register reg_steps("pipeline-steps", "--dir D [--n N]", run_pipeline_steps);
+const Register reg_floor("pipeline-floor", "--dir D [--n N]", run_pipeline_floor);
 const Register reg_pipeline("pipeline", "--dir D [--n N] [--fsync] [--full]", run_pipeline);
 const Register reg_verify("verify", "[--n N] [--schema]", run_verify);
 

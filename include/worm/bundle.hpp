@@ -103,7 +103,10 @@ rapidjson::Document process_incident(const std::string& client_id, const std::st
 // counter file is corrupt (it is never silently reset).
 class BundleIdAllocator {
 public:
-    explicit BundleIdAllocator(std::filesystem::path evidence_dir, const Clock& clock = system_clock());
+    // durable=false skips the fsyncs of the counter (scratch data and benchmarks only: after
+    // a crash the counter may go back, though an id whose file exists is still never reused).
+    explicit BundleIdAllocator(std::filesystem::path evidence_dir, const Clock& clock = system_clock(),
+                               bool durable = true);
 
     std::string next();
     const std::filesystem::path& evidence_dir() const noexcept { return dir_; }
@@ -114,6 +117,7 @@ public:
 private:
     std::filesystem::path dir_;
     const Clock& clock_;
+    bool durable_;
 };
 
 }  // namespace worm

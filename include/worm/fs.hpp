@@ -1,6 +1,8 @@
 // fs.hpp: durable local file writes. Evidence must never be half-written: every write
 // goes to a temp file in the same directory, is fsynced, renamed over the target, and
-// the directory is fsynced so the rename itself survives a crash.
+// the directory is fsynced so the rename itself survives a crash. Create-only writes
+// (no_overwrite) use an unnamed O_TMPFILE file linked into place where the filesystem
+// allows it: just as atomic, one directory operation instead of three.
 #pragma once
 
 #include <filesystem>

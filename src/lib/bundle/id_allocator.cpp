@@ -130,8 +130,8 @@ bool id_taken(const fs::path& dir, const std::string& id) {
 
 }  // namespace
 
-BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock)
-    : dir_(std::move(evidence_dir)), clock_(clock) {
+BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, bool durable)
+    : dir_(std::move(evidence_dir)), clock_(clock), durable_(durable) {
     if (dir_.empty()) throw Error(ErrorCode::invalid_argument, "evidence directory is empty");
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -156,7 +156,7 @@ std::string BundleIdAllocator::next() {
     while (days.size() > kDaysKept) days.erase(days.begin());
     std::string text;
     for (const auto& [d, last] : days) text += d + " " + std::to_string(last) + "\n";
-    write_file_atomic(counter_path, text);  // durable before the id leaves this function
+    write_file_atomic(counter_path, text, {.durable = durable_});  // durable before the id leaves this function
     return format_id(day, n);
 }
 

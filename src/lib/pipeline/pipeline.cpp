@@ -44,7 +44,7 @@ EvidencePipeline::EvidencePipeline(PipelineOptions options)
     : options_(std::move(options)),
       private_key_(load_key(options_)),
       public_key_(private_key_.public_key()),
-      ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock) {}
+      ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock, options_.durable) {}
 
 BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
     BundleResult result;

@@ -38,8 +38,59 @@ void fsync_directory(const fs::path& dir) {
     if (rc != 0) io_error("cannot fsync directory", dir, err);
 }
 
+namespace {
+
+void write_all(int fd, std::string_view data) {
+    size_t written = 0;
+    while (written < data.size()) {
+        const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return;  // errno tells the caller why
+        }
+        written += static_cast<size_t>(n);
+    }
+    errno = 0;
+}
+
+// Create-if-absent through an unnamed file (O_TMPFILE): the data is written and flushed
+// before the file gets a name, and linkat() gives it the name only if the name is free.
+// Atomic like temp + link + unlink, with one directory operation instead of three.
+// Returns false (nothing changed on disk) when the filesystem or /proc cannot do it.
+bool write_new_file_via_tmpfile(const fs::path& dir, const fs::path& path, std::string_view data,
+                                const WriteOptions& options) {
+    const int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, static_cast<mode_t>(options.mode) | S_IWUSR);
+    if (fd < 0) {
+        if (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL) return false;
+        io_error("cannot create a file in", dir, errno);
+    }
+    auto fail = [&](const std::string& what, const fs::path& where) {
+        const int err = errno;
+        ::close(fd);  // the unnamed file disappears with its last descriptor
+        io_error(what, where, err);
+    };
+    write_all(fd, data);
+    if (errno != 0) fail("cannot write", path);
+    if (options.durable && ::fsync(fd) != 0) fail("cannot fsync", path);
+    if (::fchmod(fd, static_cast<mode_t>(options.mode)) != 0) fail("cannot set mode of", path);
+    const std::string self = "/proc/self/fd/" + std::to_string(fd);
+    if (::linkat(AT_FDCWD, self.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
+        const int err = errno;
+        ::close(fd);
+        if (err == EEXIST) throw Error(ErrorCode::already_exists, path.string() + " already exists");
+        if (err == ENOENT && ::access("/proc/self/fd", X_OK) != 0) return false;  // no /proc here
+        io_error("cannot create", path, err);
+    }
+    ::close(fd);  // data already written (and flushed when durable): nothing left to report
+    if (options.durable) fsync_directory(dir);
+    return true;
+}
+
+}  // namespace
+
 void write_file_atomic(const fs::path& path, std::string_view data, const WriteOptions& options) {
     const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
+    if (options.no_overwrite && write_new_file_via_tmpfile(dir, path, data, options)) return;
     const fs::path tmp = dir / temp_name(path);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                           static_cast<mode_t>(options.mode) | S_IWUSR);
@@ -50,15 +101,8 @@ void write_file_atomic(const fs::path& path, std::string_view data, const WriteO
         ::unlink(tmp.c_str());
         io_error(what, path, err);
     };
-    size_t written = 0;
-    while (written < data.size()) {
-        const ssize_t n = ::write(fd, data.data() + written, data.size() - written);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            fail("cannot write");
-        }
-        written += static_cast<size_t>(n);
-    }
+    write_all(fd, data);
+    if (errno != 0) fail("cannot write");
     if (options.durable && ::fsync(fd) != 0) fail("cannot fsync");
     if (::fchmod(fd, static_cast<mode_t>(options.mode)) != 0) fail("cannot set mode of");
     if (::close(fd) != 0) {
