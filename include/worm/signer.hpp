@@ -76,5 +76,9 @@ bool verify_signature_line(const Ed25519PublicKey& key, std::string_view bytes, 
 // when data_path is missing and Error(io) when a file cannot be read.
 SignatureCheck verify_file_signature(const Ed25519PublicKey& key, const std::filesystem::path& data_path,
                                      const std::filesystem::path& sig_path = {});
+// The same check for bytes already read from data_path (so a caller that also parses
+// them reads the file once).
+SignatureCheck verify_file_signature(const Ed25519PublicKey& key, std::string_view data_bytes,
+                                     const std::filesystem::path& data_path, const std::filesystem::path& sig_path);
 
 }  // namespace worm

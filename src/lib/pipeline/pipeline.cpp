@@ -100,7 +100,7 @@ VerificationReport verify_bundle_files(const fs::path& bundle_path, const fs::pa
     VerificationReport report;
     const std::string bytes = read_file(bundle_path);
 
-    const SignatureCheck sig = verify_file_signature(public_key, bundle_path, sig_path);
+    const SignatureCheck sig = verify_file_signature(public_key, bytes, bundle_path, sig_path);
     report.signature_valid = sig.valid;
     if (!sig.valid) report.problems.push_back("signature invalid: " + sig.reason);
 

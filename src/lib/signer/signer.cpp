@@ -257,8 +257,12 @@ bool verify_signature_line(const Ed25519PublicKey& key, std::string_view bytes, 
 
 SignatureCheck verify_file_signature(const Ed25519PublicKey& key, const fs::path& data_path,
                                      const fs::path& sig_path) {
+    return verify_file_signature(key, read_data_file(data_path, "signed file"), data_path, sig_path);
+}
+
+SignatureCheck verify_file_signature(const Ed25519PublicKey& key, std::string_view bytes, const fs::path& data_path,
+                                     const fs::path& sig_path) {
     const fs::path sig = sig_path.empty() ? signature_path_for(data_path) : sig_path;
-    const std::string bytes = read_data_file(data_path, "signed file");
     std::string sig_text;
     try {
         sig_text = read_file(sig);
