@@ -67,8 +67,8 @@ std::string format_rfc3339_millis(TimePoint t) {
     return strftime_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
 }
 
-// SigV4 formats this for every signed request; strftime (with gmtime's time-zone lock)
-// cost more than the rest of the string to sign, so it is written digit by digit.
+// SigV4 formats this for every signed request, and strftime (with gmtime's time-zone
+// lock) was a visible share of a signature, so it is written digit by digit.
 std::string format_amz_date(TimePoint t) {
     using namespace std::chrono;
     const auto secs = floor<seconds>(t);

@@ -84,6 +84,7 @@ struct ThreadHmac {
     bool init(std::string_view k) {
         if (holds(k)) return EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1;
         keyed = false;
+        OPENSSL_cleanse(key.data(), key.size());  // no tail of a longer previous key stays behind
         if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(k.data()), k.size(), nullptr) != 1) return false;
         if (k.size() <= key.size()) {
             std::copy(k.begin(), k.end(), key.begin());
@@ -108,8 +109,9 @@ Sha256Digest sha256_digest(std::string_view data) {
     EVP_MD_CTX* ctx = thread_sha256();
     Sha256Digest out{};
     unsigned int len = 0;
-    if (EVP_DigestInit_ex2(ctx, fetched_sha256(), nullptr) != 1 || EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 ||
-        EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 || len != out.size())
+    if (EVP_DigestInit_ex2(ctx, fetched_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 ||
+        len != out.size())
         throw Error(ErrorCode::crypto, "OpenSSL SHA-256 failed");
     return out;
 }

@@ -50,7 +50,9 @@ constexpr CharClass token = make_class([](unsigned char c) {
     return std::string_view("()<>@,;:\\\"/[]?={}").find(static_cast<char>(c)) == std::string_view::npos;
 });
 
-constexpr CharClass lower_hex = make_class([](unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+// What a hex SHA-256 payload hash may hold.
+constexpr CharClass lower_hex =
+    make_class([](unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 
 bool in(const CharClass& cls, char c) { return cls[static_cast<unsigned char>(c)]; }
 
