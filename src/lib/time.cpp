@@ -67,14 +67,37 @@ std::string format_rfc3339_millis(TimePoint t) {
     return strftime_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
 }
 
-std::string format_amz_date(TimePoint t) { return strftime_utc(t, "%Y%m%dT%H%M%SZ"); }
+// SigV4 formats this for every signed request, and strftime (with gmtime's time-zone
+// lock) was a visible share of a signature, so it is written digit by digit.
+std::string format_amz_date(TimePoint t) {
+    using namespace std::chrono;
+    const auto secs = floor<seconds>(t);
+    const auto day = floor<days>(secs);
+    const year_month_day ymd{day};
+    const int year = static_cast<int>(ymd.year());
+    if (year < 0 || year > 9999) return strftime_utc(t, "%Y%m%dT%H%M%SZ");  // no real clock says so
+    const hh_mm_ss hms{secs - day};
+    std::string out(16, '\0');  // "20261122T181437Z"
+    const auto put = [&out](std::size_t at, unsigned value, std::size_t digits) {
+        for (std::size_t i = digits; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
+    };
+    put(0, static_cast<unsigned>(year), 4);
+    put(4, static_cast<unsigned>(ymd.month()), 2);
+    put(6, static_cast<unsigned>(ymd.day()), 2);
+    out[8] = 'T';
+    put(9, static_cast<unsigned>(hms.hours().count()), 2);
+    put(11, static_cast<unsigned>(hms.minutes().count()), 2);
+    put(13, static_cast<unsigned>(hms.seconds().count()), 2);
+    out[15] = 'Z';
+    return out;
+}
 std::string format_amz_day(TimePoint t) { return strftime_utc(t, "%Y%m%d"); }
 std::string format_http_date(TimePoint t) { return strftime_utc(t, "%a, %d %b %Y %H:%M:%S GMT"); }
 
 TimePoint parse_rfc3339(std::string_view s) {
     using namespace std::chrono;
     size_t pos = 0;
-    int y, mo, d, h, mi, sec;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
     if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
         !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
         bad_time("RFC 3339 timestamp", s);

@@ -180,6 +180,57 @@ TEST_CASE("encoded_query_string sorts by encoded name then value, keeps repeats 
     CHECK(encoded_query_string({{"prefix", "a b/c+"}, {"delimiter", "/"}}) == "delimiter=%2F&prefix=a%20b%2Fc%2B");
 }
 
+TEST_CASE("format_amz_date is the RFC 3339 form without punctuation, across centuries and leap days") {
+    // The signer formats the date by hand (no strftime); format_rfc3339 still uses strftime.
+    const auto plain = [](std::string s) {
+        std::erase_if(s, [](char c) { return c == '-' || c == ':'; });
+        return s;
+    };
+    int checked = 0;
+    for (const char* text : {"1969-12-31T23:59:59Z", "1970-01-01T00:00:00Z", "2000-02-29T12:34:56Z",
+                             "2024-02-29T23:59:59Z", "2024-12-31T23:59:59Z", "2100-03-01T00:00:00Z",
+                             "2199-12-31T23:59:59Z"}) {
+        const TimePoint t = parse_rfc3339(text);
+        CHECK(format_amz_date(t) == plain(text));
+        ++checked;
+    }
+    // Every 37 h 11 min 13.7 s over 1960-2110: all hours, minutes, seconds, month ends.
+    for (TimePoint t = parse_rfc3339("1960-01-01T00:00:00Z"); t < parse_rfc3339("2110-01-01T00:00:00Z");
+         t += std::chrono::milliseconds(133873700)) {
+        CHECK(format_amz_date(t) == plain(format_rfc3339(t)));
+        ++checked;
+    }
+    CHECK(checked > 35000);
+}
+
+TEST_CASE("canonical headers: names lower-cased and sorted by byte, repeats joined in request order, values folded") {
+    const Credentials creds{.access_key_id = "AKID", .secret_access_key = "SECRET"};
+    const SigningScope scope{.time = parse_rfc3339("2026-03-01T12:00:00Z")};
+    const SigningRequest req{.method = "PUT", .host = "h", .path = "/b/k",
+                             .headers = {{"X-Amz-Meta-B", "2"},
+                                         {"x-amz-meta-a-b", "3"},
+                                         {"X-AMZ-META-A", " \t one   two\t "},
+                                         {"x-amz-meta-a", "1"}},
+                             .payload_sha256_hex = std::string(unsigned_payload)};
+    const SignedRequest s = sign_request(req, creds, scope);
+    CHECK(s.canonical_request ==
+          "PUT\n/b/k\n\n"
+          "host:h\n"
+          "x-amz-content-sha256:UNSIGNED-PAYLOAD\n"
+          "x-amz-date:20260301T120000Z\n"
+          "x-amz-meta-a:one two,1\n"
+          "x-amz-meta-a-b:3\n"
+          "x-amz-meta-b:2\n"
+          "\n"
+          "host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;x-amz-meta-a-b;x-amz-meta-b\n"
+          "UNSIGNED-PAYLOAD");
+    // On the wire the caller's headers keep their case and value.
+    CHECK(header_of(s.headers, "X-AMZ-META-A") == " \t one   two\t ");
+    CHECK(header_of(s.headers, "authorization").value().find(
+              "SignedHeaders=host;x-amz-content-sha256;x-amz-date;x-amz-meta-a;x-amz-meta-a-b;x-amz-meta-b,") !=
+          std::string::npos);
+}
+
 TEST_CASE("derive_signing_key matches the documented key for the S3 examples") {
     CHECK(to_hex(derive_signing_key("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524", "us-east-1", "s3")) ==
           "dbb893acc010964918f1fd433add87c70e8b0db6be30c1fbeafefa5ec6ba8378");

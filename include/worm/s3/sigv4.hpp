@@ -16,6 +16,7 @@
 // generic AWS-service behaviour, needed only to run the generic AWS test suite.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <map>
@@ -23,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -122,8 +124,14 @@ std::string derive_signing_key(std::string_view secret, std::string_view day,
 // stale key. Bounded: the cache is emptied when it reaches `capacity` entries.
 class SigningKeyCache {
 public:
+    using Key = std::array<unsigned char, 32>;
+
     explicit SigningKeyCache(std::size_t capacity = 256) : capacity_(capacity) {}
 
+    // The raw key (what the signer uses: no allocation on a hit).
+    Key key(const Credentials& credentials, std::string_view day, std::string_view region,
+            std::string_view service);
+    // The same key as a 32-byte string, like derive_signing_key.
     std::string get(const Credentials& credentials, std::string_view day,
                     std::string_view region, std::string_view service);
     std::size_t size() const;
@@ -131,13 +139,29 @@ public:
     void clear();
 
 private:
+    // What a key is derived for; looked up with string_views (IdView), so a hit builds nothing.
+    template <class S>
+    struct BasicId {
+        S access_key_id, day, region, service;
+        auto parts() const {
+            return std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>(
+                access_key_id, day, region, service);
+        }
+    };
+    using Id = BasicId<std::string>;
+    using IdView = BasicId<std::string_view>;
+    struct IdLess {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const { return a.parts() < b.parts(); }
+    };
     struct Entry {
-        std::string secret_fingerprint;
-        std::string key;
+        Key secret_fingerprint;  // SHA-256 of the secret
+        Key key;
     };
     std::size_t capacity_;
     mutable std::mutex mutex_;
-    std::map<std::string, Entry> entries_;
+    std::map<Id, Entry, IdLess> entries_;
     std::size_t derivations_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../util/text.hpp"
+#include "digest.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 
@@ -38,45 +39,108 @@ const EVP_MD* fetched_md5() {
     return md;
 }
 
-// One HMAC-SHA256 context per thread, with the digest already set: re-keying it with
-// EVP_MAC_init is all a MAC costs then.
-EVP_MAC_CTX* thread_hmac_sha256() {
+// One SHA-256 context per thread, re-initialized per digest: EVP_Digest would allocate
+// and free a context on every call.
+EVP_MD_CTX* thread_sha256() {
     struct Holder {
-        EVP_MAC_CTX* ctx = nullptr;
-        Holder() {
-            EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
-            if (mac) ctx = EVP_MAC_CTX_new(mac);
-            EVP_MAC_free(mac);  // the context keeps its own reference
-            char digest_name[] = "SHA256";
-            const OSSL_PARAM params[] = {
-                OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
-            if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
-                EVP_MAC_CTX_free(ctx);
-                ctx = nullptr;
-            }
-        }
-        ~Holder() { EVP_MAC_CTX_free(ctx); }
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        ~Holder() { EVP_MD_CTX_free(ctx); }
     };
     static thread_local Holder holder;
-    if (!holder.ctx) throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 is not available");
+    if (!holder.ctx) throw Error(ErrorCode::crypto, "OpenSSL SHA-256 context allocation failed");
     return holder.ctx;
+}
+
+// One HMAC-SHA256 context per thread, with the digest already set, and the key it holds
+// (at most one block, the size of every SigV4 key) so that a call with the same key only
+// re-initializes it. The remembered key is wiped when the thread ends.
+struct ThreadHmac {
+    EVP_MAC_CTX* ctx = nullptr;
+    std::array<unsigned char, 64> key{};
+    std::size_t key_len = 0;
+    bool keyed = false;  // key/key_len hold the context's key
+
+    ThreadHmac() {
+        EVP_MAC* mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        if (mac) ctx = EVP_MAC_CTX_new(mac);
+        EVP_MAC_free(mac);  // the context keeps its own reference
+        char digest_name[] = "SHA256";
+        const OSSL_PARAM params[] = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest_name, 0), OSSL_PARAM_construct_end()};
+        if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+            EVP_MAC_CTX_free(ctx);
+            ctx = nullptr;
+        }
+    }
+    ~ThreadHmac() {
+        OPENSSL_cleanse(key.data(), key.size());
+        EVP_MAC_CTX_free(ctx);
+    }
+
+    bool holds(std::string_view k) const {
+        return keyed && k.size() == key_len && CRYPTO_memcmp(k.data(), key.data(), key_len) == 0;
+    }
+    // EVP_MAC_init with a null key re-initializes with the key already set.
+    bool init(std::string_view k) {
+        if (holds(k)) return EVP_MAC_init(ctx, nullptr, 0, nullptr) == 1;
+        keyed = false;
+        OPENSSL_cleanse(key.data(), key.size());  // no tail of a longer previous key stays behind
+        if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(k.data()), k.size(), nullptr) != 1) return false;
+        if (k.size() <= key.size()) {
+            std::copy(k.begin(), k.end(), key.begin());
+            key_len = k.size();
+            keyed = true;
+        }
+        return true;
+    }
+};
+
+ThreadHmac& thread_hmac_sha256() {
+    static thread_local ThreadHmac holder;
+    if (!holder.ctx) throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 is not available");
+    return holder;
 }
 
 }  // namespace
 
-std::string sha256(std::string_view data) { return digest(fetched_sha256(), data); }
-std::string sha256_hex(std::string_view data) { return to_hex(sha256(data)); }
+namespace detail {
+
+Sha256Digest sha256_digest(std::string_view data) {
+    EVP_MD_CTX* ctx = thread_sha256();
+    Sha256Digest out{};
+    unsigned int len = 0;
+    if (EVP_DigestInit_ex2(ctx, fetched_sha256(), nullptr) != 1 ||
+        EVP_DigestUpdate(ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(ctx, out.data(), &len) != 1 ||
+        len != out.size())
+        throw Error(ErrorCode::crypto, "OpenSSL SHA-256 failed");
+    return out;
+}
+
+Sha256Digest hmac_sha256_digest(std::string_view key, std::string_view data) {
+    ThreadHmac& hmac = thread_hmac_sha256();
+    Sha256Digest out{};
+    size_t len = 0;
+    if (!hmac.init(key) ||
+        EVP_MAC_update(hmac.ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+        EVP_MAC_final(hmac.ctx, out.data(), &len, out.size()) != 1 || len != out.size()) {
+        hmac.keyed = false;
+        throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 failed");
+    }
+    return out;
+}
+
+}  // namespace detail
+
+std::string sha256(std::string_view data) { return std::string(detail::as_chars(detail::sha256_digest(data))); }
+std::string sha256_hex(std::string_view data) {
+    std::string out;
+    detail::append_hex(out, detail::as_chars(detail::sha256_digest(data)));
+    return out;
+}
 std::string md5(std::string_view data) { return digest(fetched_md5(), data); }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
-    EVP_MAC_CTX* ctx = thread_hmac_sha256();
-    std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
-    size_t len = 0;
-    if (EVP_MAC_init(ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
-        EVP_MAC_update(ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
-        EVP_MAC_final(ctx, out.data(), &len, out.size()) != 1)
-        throw Error(ErrorCode::crypto, "OpenSSL HMAC-SHA256 failed");
-    return std::string(reinterpret_cast<const char*>(out.data()), len);
+    return std::string(detail::as_chars(detail::hmac_sha256_digest(key, data)));
 }
 
 struct Sha256Stream::Impl {
@@ -133,13 +197,8 @@ std::string sha256_file(const std::filesystem::path& path) {
 }
 
 std::string to_hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out(bytes.size() * 2, '\0');
-    for (size_t i = 0; i < bytes.size(); ++i) {
-        const auto b = static_cast<unsigned char>(bytes[i]);
-        out[2 * i] = digits[b >> 4];
-        out[2 * i + 1] = digits[b & 0x0f];
-    }
+    std::string out;
+    detail::append_hex(out, bytes);
     return out;
 }
 

@@ -1,4 +1,4 @@
-// text.hpp (private): small text decoders several parts share (hex digits, %XX escapes).
+// text.hpp (private): small text helpers several parts share (hex digits, %XX escapes).
 #pragma once
 
 #include <string>
@@ -14,6 +14,19 @@ inline int hex_digit_value(char c) {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+// Appends the lower-case hex of `bytes` (digests as SigV4 and the bundle format want them).
+inline void append_hex(std::string& out, std::string_view bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const std::size_t start = out.size();
+    out.resize(start + 2 * bytes.size());
+    char* p = out.data() + start;
+    for (const char ch : bytes) {
+        const auto b = static_cast<unsigned char>(ch);
+        *p++ = digits[b >> 4];
+        *p++ = digits[b & 0x0f];
+    }
 }
 
 // Decodes %XX escapes (and '+' as a space when asked). A malformed escape or a NUL byte is
