@@ -4,7 +4,7 @@
 // Same requests as anchors/upload.py and anchors_extra/multipart.py: COMPLIANCE retention
 // 90 days ahead and an x-amz-checksum-sha256 computed per body (per part for multipart),
 // the 4 KiB body random, the key changing per request. Content-MD5 is off, as boto3
-// sends none when it sends a SHA-256 checksum.
+// sends none when it sends a SHA-256 checksum (multipart parts never carry one).
 #include <atomic>
 #include <chrono>
 #include <cstdio>

@@ -90,6 +90,11 @@ TEST_CASE("curl transport against the fault server") {
         CHECK(json_field(r.body, "body_sha256") == sha256_hex(body));
         CHECK(r.body.find("\"expect\"") == std::string::npos);
         CHECK(r.body.find("\"transfer-encoding\"") == std::string::npos);
+        // Bodies of 1 MiB and more go through libcurl's larger upload buffer.
+        const std::string big = expected_blob((3 << 20) + 7);
+        HttpResponse rb = http->send(request("PUT", server.url("/echo/put-big"), big));
+        CHECK(json_field(rb.body, "body_length") == std::to_string(big.size()));
+        CHECK(json_field(rb.body, "body_sha256") == sha256_hex(big));
     }
 
     SUBCASE("POST and DELETE with empty bodies send the method and Content-Length 0") {
@@ -124,6 +129,17 @@ TEST_CASE("curl transport against the fault server") {
         } catch (const Error& e) {
             CHECK(e.code() == ErrorCode::io);
             CHECK(std::string(e.what()).find("short.bin") != std::string::npos);
+        }
+        // The same with a slice big enough for the large upload buffer, cut short mid-buffer.
+        const auto big_path = dir / "short-big.bin";
+        t::write_file(big_path, expected_blob((1 << 20) + 300'000));
+        req.body_file = FileSlice{big_path, 0, 2 << 20};
+        try {
+            http->send(req);
+            FAIL("expected an error");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::io);
+            CHECK(std::string(e.what()).find("short-big.bin") != std::string::npos);
         }
         req.body_file = FileSlice{dir / "missing.bin", 0, 1};
         try {

@@ -61,6 +61,17 @@ class RunProgram(unittest.TestCase):
         self.assertGreaterEqual(r.maxrss_kib, 96 * 1024)
         self.assertGreater(r.cpu_s, 0)
 
+    def test_peak_rss_is_the_childs_own_not_the_harness_s(self):
+        # Linux carries maxrss across execve: a small child of a big harness must not
+        # report the harness's peak.
+        ballast = bytearray(128 * 1024 * 1024)
+        for i in range(0, len(ballast), 4096):
+            ballast[i] = 1
+        r = run.run_program([sys.executable, "-c", "import time; time.sleep(0.3)"])
+        self.assertLess(r.maxrss_kib, 64 * 1024)
+        self.assertGreater(r.maxrss_kib, 0)
+        del ballast
+
     def test_failure_and_unavailable_are_told_apart(self):
         with self.assertRaises(run.RunError):
             run.run_program([sys.executable, "-c", "import sys; sys.exit(1)"])

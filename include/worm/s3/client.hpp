@@ -146,6 +146,8 @@ struct PutObjectOptions {
     // the header, so the error goes to the caller, who can HEAD the key before trying again.
     bool if_none_match = false;
     // Send Content-MD5 as well as x-amz-checksum-sha256 (costs one MD5 pass over the body).
+    // Single PUTs only: multipart parts carry the SHA-256 checksum (also their signed payload
+    // hash) and no MD5, which S3 accepts for locked uploads, as boto3 does.
     bool content_md5 = true;
     // Throws Error(invalid_argument): empty bucket/key, retain-until not in the future, bad metadata names.
     void validate(TimePoint now) const;
@@ -367,6 +369,7 @@ public:
     void put_object_legal_hold(const PutLegalHoldOptions& options);
 
     // Multipart steps. put_object drives them; public for callers with their own part logic.
+    // upload_part hashes the part once (SHA-256: x-amz-checksum-sha256 and the payload hash).
     std::string create_multipart_upload(const PutObjectOptions& options);  // returns the upload id
     CompletedPart upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
                               int part_number, const S3Body& body);

@@ -39,6 +39,10 @@ void global_init_once() {
     });
 }
 
+// Bodies at least this big are read and sent in large_body_buffer pieces.
+constexpr std::uint64_t large_body = 1 << 20;
+constexpr long large_body_buffer = 512 * 1024;
+
 // The per-thread handle; cleaned up when the thread ends.
 struct EasyHandle {
     CURL* curl = nullptr;
@@ -317,6 +321,9 @@ public:
             curl_easy_setopt(curl, CURLOPT_SEEKFUNCTION, &BodyReader::seek);
             curl_easy_setopt(curl, CURLOPT_SEEKDATA, &reader);
             curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(reader.length));
+            // Big bodies (multipart parts): 512 KiB reads and sends instead of libcurl's 64 KiB,
+            // an eighth of the syscalls and read callbacks.
+            if (reader.length >= large_body) curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, large_body_buffer);
             if (request.method != "PUT") curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
         } else if (request.method != "GET") {
             curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());

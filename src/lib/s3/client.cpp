@@ -15,6 +15,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <random>
 #include <thread>
 
@@ -183,15 +184,17 @@ BodyDigests digest_body(const S3Body& body, bool want_md5) {
         update(s->data(), s->size());
     } else {
         const FileSlice& f = std::get<FileSlice>(body.source);
+        // 256 KiB: read and hashed while still in the core's L2 cache; not zero-filled.
+        constexpr size_t chunk = 256 * 1024;
+        const std::unique_ptr<char[]> buf(new char[chunk]);
         const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
             throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
                         "cannot open " + f.path.string() + ": " + std::strerror(errno));
-        std::string buf(1 << 20, '\0');
         std::uint64_t done = 0;
         while (done < f.length) {
-            const size_t want = static_cast<size_t>(std::min<std::uint64_t>(buf.size(), f.length - done));
-            const ssize_t n = ::pread(fd, buf.data(), want, static_cast<off_t>(f.offset + done));
+            const size_t want = static_cast<size_t>(std::min<std::uint64_t>(chunk, f.length - done));
+            const ssize_t n = ::pread(fd, buf.get(), want, static_cast<off_t>(f.offset + done));
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
                 const int err = errno;
@@ -200,7 +203,7 @@ BodyDigests digest_body(const S3Body& body, bool want_md5) {
                                                (n == 0 ? std::string(": file is shorter than expected")
                                                        : ": " + std::string(std::strerror(err))));
             }
-            update(buf.data(), static_cast<size_t>(n));
+            update(buf.get(), static_cast<size_t>(n));
             done += static_cast<std::uint64_t>(n);
         }
         ::close(fd);
