@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <string>
@@ -21,6 +22,8 @@ public:
     long long get_int(const std::string& name, long long fallback) const;
     bool flag(const std::string& name) const;
     std::string require(const std::string& name) const;
+    // --dir, created if missing: the scratch directory a scenario writes into.
+    std::filesystem::path scratch_dir() const;
 
 private:
     std::map<std::string, std::string> values_;

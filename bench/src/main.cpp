@@ -44,6 +44,12 @@ std::string Args::require(const std::string& name) const {
     return it->second;
 }
 
+std::filesystem::path Args::scratch_dir() const {
+    const std::filesystem::path dir = require("dir");
+    std::filesystem::create_directories(dir);
+    return dir;
+}
+
 void unavailable(std::string_view what) {
     std::fprintf(stderr, "unavailable: %.*s\n", static_cast<int>(what.size()), what.data());
     std::exit(3);

@@ -79,8 +79,7 @@ int run_pipeline(const Args& args) {
 #ifdef WORM_BENCH_HAVE_PIPELINE
     const long long n = args.get_int("n", 3000);
     const bool fsync = args.flag("fsync");
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     if (args.flag("full")) return run_pipeline_full(n, fsync, dir);
     const auto key = worm::Ed25519PrivateKey::generate();
     // Atomic create-only writes always, as EvidencePipeline does (a reader never sees half
@@ -110,8 +109,7 @@ int run_pipeline(const Args& args) {
 int run_pipeline_floor(const Args& args) {
 #ifdef WORM_BENCH_HAVE_PIPELINE
     const long long n = args.get_int("n", 3000);
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     const auto key = worm::Ed25519PrivateKey::generate();
     const std::string json = build_and_hash(0);
     const auto write_plain = [](const std::filesystem::path& path, std::string_view data) {
@@ -171,8 +169,7 @@ int run_verify(const Args& args) {
 int run_pipeline_steps(const Args& args) {
 #ifdef WORM_BENCH_HAVE_PIPELINE
     const long long n = args.get_int("n", 2000);
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     const auto key = worm::Ed25519PrivateKey::generate();
     const auto pub = key.public_key();
     std::vector<rapidjson::Document> docs(static_cast<std::size_t>(n));

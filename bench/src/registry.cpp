@@ -62,8 +62,7 @@ int run_registry(const Args& args) {
 #ifdef WORM_BENCH_HAVE_REGISTRY
     const long long rows = args.get_int("rows", 10000);
     const long long updates = args.get_int("updates", 200);
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     fill(dir, rows);
     flush_to_disk(dir);
     // What an upload acknowledges: one durable transaction (synchronous=FULL) per mark.
@@ -101,8 +100,7 @@ int run_registry_scan(const Args& args) {
 #ifdef WORM_BENCH_HAVE_REGISTRY
     const long long rows = args.get_int("rows", 100000);
     const long long scans = args.get_int("scans", 5);
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     fill(dir, rows);
     worm::UploadRegistry registry(dir);
     Timer timer;
@@ -130,8 +128,7 @@ int run_registry_scan(const Args& args) {
 // The floor under any durable mark: overwrite a few bytes of a file and fdatasync it.
 int run_fsync_limit(const Args& args) {
     const long long n = args.get_int("n", 200);
-    const std::filesystem::path dir = args.require("dir");
-    std::filesystem::create_directories(dir);
+    const std::filesystem::path dir = args.scratch_dir();
     const auto path = dir / "fsync-probe";
     const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) throw std::runtime_error("cannot open " + path.string());
