@@ -208,6 +208,9 @@ class Context:
         return e
 
     def scratch(self):
+        # Flush what earlier runs left dirty first, so that their writeback (and the
+        # filesystem journal commits it forces) does not land on this run's file creations.
+        os.sync()
         return tempfile.mkdtemp(dir=self.scratch_root)
 
     def run(self, argv, **kw):
