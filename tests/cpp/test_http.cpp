@@ -122,32 +122,25 @@ TEST_CASE("curl transport against the fault server") {
         const auto path = dir / "short.bin";
         t::write_file(path, "only a few bytes");
         HttpRequest req = request("PUT", server.url("/echo/short"));
+        // Sends req and checks it fails with `code`, naming `file` when given.
+        const auto expect_error = [&](ErrorCode code, const std::string& file) {
+            try {
+                http->send(req);
+                FAIL("expected an error");
+            } catch (const Error& e) {
+                CHECK(e.code() == code);
+                if (!file.empty()) CHECK(std::string(e.what()).find(file) != std::string::npos);
+            }
+        };
         req.body_file = FileSlice{path, 0, 1000};
-        try {
-            http->send(req);
-            FAIL("expected an error");
-        } catch (const Error& e) {
-            CHECK(e.code() == ErrorCode::io);
-            CHECK(std::string(e.what()).find("short.bin") != std::string::npos);
-        }
+        expect_error(ErrorCode::io, "short.bin");
         // The same with a slice big enough for the large upload buffer, cut short mid-buffer.
         const auto big_path = dir / "short-big.bin";
         t::write_file(big_path, expected_blob((1 << 20) + 300'000));
         req.body_file = FileSlice{big_path, 0, 2 << 20};
-        try {
-            http->send(req);
-            FAIL("expected an error");
-        } catch (const Error& e) {
-            CHECK(e.code() == ErrorCode::io);
-            CHECK(std::string(e.what()).find("short-big.bin") != std::string::npos);
-        }
+        expect_error(ErrorCode::io, "short-big.bin");
         req.body_file = FileSlice{dir / "missing.bin", 0, 1};
-        try {
-            http->send(req);
-            FAIL("expected an error");
-        } catch (const Error& e) {
-            CHECK(e.code() == ErrorCode::not_found);
-        }
+        expect_error(ErrorCode::not_found, "");
     }
 
     SUBCASE("2xx response body streams to a file, atomically") {
