@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "worm/error.hpp"
+#include "../util/text.hpp"
 
 namespace worm {
 
@@ -23,17 +24,12 @@ std::optional<std::string> process_env(std::string_view name) {
 
 namespace {
 
+using worm::detail::trim;
+
 std::string lower(std::string_view s) {
     std::string out(s);
     std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return out;
-}
-
-std::string trim(std::string_view s) {
-    const auto b = s.find_first_not_of(" \t\r\n");
-    if (b == std::string_view::npos) return {};
-    const auto e = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(b, e - b + 1));
 }
 
 // Reads variables, remembering which one supplied each value, and collecting problems.

@@ -24,10 +24,13 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/http.hpp"
+#include "../util/text.hpp"
 
 namespace worm {
 
 namespace {
+
+using worm::detail::trim;
 
 namespace fs = std::filesystem;
 
@@ -84,14 +87,6 @@ std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     return s;
-}
-
-std::string trim(std::string_view s) {
-    const auto not_space = [](unsigned char c) { return c != ' ' && c != '\t' && c != '\r' && c != '\n'; };
-    size_t b = 0, e = s.size();
-    while (b < e && !not_space(static_cast<unsigned char>(s[b]))) ++b;
-    while (e > b && !not_space(static_cast<unsigned char>(s[e - 1]))) --e;
-    return std::string(s.substr(b, e - b));
 }
 
 // Request body source: memory or a slice of a file read with pread.

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "worm/error.hpp"
+#include "../util/text.hpp"
 
 namespace worm::s3 {
 
@@ -17,16 +18,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using worm::detail::trim;
+
 std::string env(const char* name) {
     const char* v = std::getenv(name);
     return v ? std::string(v) : std::string();
-}
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(first, last - first + 1));
 }
 
 std::string to_lower(std::string s) {

@@ -12,21 +12,17 @@
 
 #include "worm/error.hpp"
 #include "worm/s3/credentials.hpp"
+#include "../util/text.hpp"
 
 namespace worm::s3 {
 
 namespace {
 
+using worm::detail::trim;
+
 std::string env(const char* name) {
     const char* v = std::getenv(name);
     return v ? std::string(v) : std::string();
-}
-
-std::string trim(std::string_view s) {
-    const auto first = s.find_first_not_of(" \t\r\n");
-    if (first == std::string_view::npos) return {};
-    const auto last = s.find_last_not_of(" \t\r\n");
-    return std::string(s.substr(first, last - first + 1));
 }
 
 bool has_control_char(std::string_view s) {

@@ -1,4 +1,5 @@
-// text.hpp (private): small text helpers several parts share (hex digits, %XX escapes).
+// text.hpp (private): small text helpers several parts share (hex digits, %XX escapes,
+// trimming).
 #pragma once
 
 #include <string>
@@ -7,6 +8,14 @@
 #include "worm/error.hpp"
 
 namespace worm::detail {
+
+// s without leading and trailing spaces, tabs, CR and LF.
+inline std::string trim(std::string_view s) {
+    const auto first = s.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos) return {};
+    const auto last = s.find_last_not_of(" \t\r\n");
+    return std::string(s.substr(first, last - first + 1));
+}
 
 // 0-15 for a hex digit (either case), -1 otherwise.
 inline int hex_digit_value(char c) {
