@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/bundle.hpp"
 #include "worm/fs.hpp"
@@ -23,6 +24,7 @@
 namespace fs = std::filesystem;
 using worm::Error;
 using worm::ErrorCode;
+using worm::test::error_of;
 using worm::test::TempDir;
 namespace json = worm::json;
 using rapidjson::Document;
@@ -46,18 +48,6 @@ worm::IncidentInputs sample_inputs(const std::string& scenario) {
 Document build(const std::string& scenario, const std::string& bundle_id = "EB-20251101-0001") {
     worm::FixedClock clock(kGeneratedAt);
     return worm::process_incident("clinic-001", bundle_id, sample_inputs(scenario), clock);
-}
-
-template <typename F>
-std::string error_of(F&& f, ErrorCode code) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK_MESSAGE(e.code() == code, "code was " << worm::to_string(e.code()) << ": " << e.what());
-        return e.what();
-    }
-    FAIL("no worm::Error thrown");
-    return {};
 }
 
 std::string schema_error(const Value& bundle) {

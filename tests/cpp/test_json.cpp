@@ -12,30 +12,19 @@
 #include <string>
 #include <vector>
 
+#include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/json.hpp"
 
 namespace fs = std::filesystem;
 using worm::Error;
 using worm::ErrorCode;
+using worm::test::error_of;
 namespace json = worm::json;
 
 namespace {
 
 fs::path jcs_dir() { return worm::test::testdata_dir() / "jcs"; }
-
-// Runs f, expects Error(code), returns its message.
-template <typename F>
-std::string error_of(F&& f, ErrorCode code) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK_MESSAGE(e.code() == code, "code was " << worm::to_string(e.code()) << ": " << e.what());
-        return e.what();
-    }
-    FAIL("no worm::Error thrown");
-    return {};
-}
 
 std::string parse_error(std::string_view text) {
     return error_of([&] { json::parse_strict(text, "input.json"); }, ErrorCode::parse);

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
 #include "worm/ed25519.hpp"
@@ -16,6 +17,7 @@
 
 namespace fs = std::filesystem;
 using namespace worm;
+using worm::test::error_of;
 
 namespace {
 
@@ -39,19 +41,6 @@ unsigned file_mode(const fs::path& p) {
 }
 
 void set_mode(const fs::path& p, unsigned mode) { REQUIRE(::chmod(p.c_str(), static_cast<mode_t>(mode)) == 0); }
-
-// Runs f, requires it to throw worm::Error with `code`, returns the message.
-template <typename F>
-std::string error_of(F&& f, ErrorCode code) {
-    try {
-        f();
-    } catch (const Error& e) {
-        CHECK_MESSAGE(e.code() == code, "got code " << to_string(e.code()) << ": " << e.what());
-        return e.what();
-    }
-    FAIL("expected worm::Error(" << to_string(code) << ")");
-    return {};
-}
 
 // Python's cryptography, the reference verifier the existing agents use.
 test::CommandResult python(const std::string& script, const std::vector<std::string>& args,
