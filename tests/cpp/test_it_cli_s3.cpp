@@ -63,17 +63,7 @@ long long epoch_ms(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
-std::string pattern_bytes(size_t size, unsigned seed) {
-    std::string out(size, '\0');
-    std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < size; ++i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out[i] = static_cast<char>(x);
-    }
-    return out;
-}
+using worm::test::pattern_bytes;
 
 // One Object Lock bucket per binary, created by `worm bucket create --object-lock`.
 const std::string& lock_bucket() {

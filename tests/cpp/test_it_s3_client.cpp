@@ -35,17 +35,7 @@ const std::string& plain_bucket() {
     return name;
 }
 
-std::string pattern_bytes(size_t size, unsigned seed) {
-    std::string out(size, '\0');
-    std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
-    for (size_t i = 0; i < size; ++i) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out[i] = static_cast<char>(x);
-    }
-    return out;
-}
+using worm::test::pattern_bytes;
 
 s3::PutObjectOptions put_opts(const std::string& bucket, const std::string& key, s3::S3Body body) {
     s3::PutObjectOptions o;

@@ -18,6 +18,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,20 @@ inline std::string read_file(const fs::path& p) {
     std::ostringstream ss;
     ss << in.rdbuf();
     return ss.str();
+}
+
+// size bytes of a repeatable pseudo-random pattern (xorshift from seed): test bodies that
+// are not compressible and differ per seed.
+inline std::string pattern_bytes(size_t size, unsigned seed) {
+    std::string out(size, '\0');
+    std::uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < size; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out[i] = static_cast<char>(x);
+    }
+    return out;
 }
 
 inline void write_file(const fs::path& p, const std::string& data) {
