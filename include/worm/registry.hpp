@@ -10,8 +10,19 @@
 //
 // Status: pending -> uploading -> uploaded, or -> failed (retried by sync). A row is
 // never deleted; every attempt is kept in a second table with its outcome and error.
+//
+// Upload lease (schema version 2): before a process uploads a bundle it takes a lease on
+// the row (acquire_lease: lease_owner "host:pid:process-start-ticks", lease_until), in
+// one write transaction, so two processes syncing the same directory never both PUT the
+// same key (a server that ignores If-None-Match would keep two locked versions forever).
+// A lease is free when nobody holds it, when it is this owner's, when it has expired, or
+// when its owner is a process on this host that no longer exists (kill(pid, 0) fails
+// with ESRCH, it is a zombie, or the pid was reused: its start time differs), so a sync
+// right after a kill -9 takes over at once. mark_uploaded/mark_failed/mark_pending clear
+// the lease. Version 1 files are upgraded in place when opened (ALTER TABLE ADD COLUMN).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -52,6 +63,26 @@ struct RegistryRecord {
     // Fields an imported agent registry had that libworm does not know, as a JSON object;
     // written back by export_json.
     std::string extra_json = "{}";
+    // The upload lease (empty / nullopt when nobody holds one); read-only here.
+    std::string lease_owner;
+    std::optional<TimePoint> lease_until;
+};
+
+// The lease owner string for a process: "host:pid:start-ticks" (start time from
+// /proc/<pid>/stat). Empty when the process does not exist.
+std::string process_lease_owner(long pid);
+// The same for the calling process.
+std::string process_lease_owner();
+// False only when the owner names a process on this host that is gone (no such pid,
+// a zombie, or a different start time: the pid was reused). Owners on other hosts and
+// strings not in that format are presumed alive (only their lease expiry frees them).
+bool lease_owner_alive(const std::string& owner);
+
+// What acquire_lease found.
+struct LeaseClaim {
+    bool acquired = false;
+    std::string holder;               // when not acquired: the live owner that has it
+    std::optional<TimePoint> until;   // when not acquired: when that lease expires
 };
 
 // Where a bundle was stored (what mark_uploaded records).
@@ -96,6 +127,9 @@ struct RegistryOptions {
     // FULL fsyncs the WAL on every commit: required for "acknowledged means durable"
     // across power loss. Off only for benchmarks and scratch data.
     bool durable = true;
+    // Who this handle takes leases as; empty: process_lease_owner() of the calling
+    // process (evaluated per call, so a forked child is its own owner). Tests set it.
+    std::string lease_owner;
 
     void validate() const;  // Error(invalid_argument) for a negative timeout
 };
@@ -109,7 +143,7 @@ struct ImportResult {
 class UploadRegistry {
 public:
     static constexpr const char* file_name = ".worm-registry.sqlite3";
-    static constexpr int schema_version = 1;
+    static constexpr int schema_version = 2;  // 2: lease_owner, lease_until
 
     // Opens (creating when missing) evidence_dir/.worm-registry.sqlite3. Throws Error(io)
     // naming the path, Error(config) when the file's schema is newer than this library.
@@ -133,7 +167,20 @@ public:
 
     // Each mark is one short transaction. Unknown ids throw Error(not_found).
     // pending | failed | uploading -> uploading. An uploaded bundle throws Error(invalid_argument).
+    // Takes no lease (kept for tools and tests); the uploader uses acquire_lease.
     void mark_uploading(const std::string& bundle_id);
+    // Takes (or renews) the upload lease for this handle's owner until now + duration and
+    // sets the row to uploading, in one write transaction, when the lease is free (see
+    // above). Otherwise changes nothing and returns the holder. An uploaded bundle throws
+    // Error(invalid_argument), an unknown id Error(not_found), duration <= 0
+    // Error(invalid_argument).
+    LeaseClaim acquire_lease(const std::string& bundle_id, std::chrono::milliseconds duration);
+    // Drops this owner's lease (the status stays as it is); a no-op when another owner
+    // holds it or there is none. For exit paths that did not mark the bundle.
+    void release_lease(const std::string& bundle_id);
+    // The owner string this handle takes leases as.
+    std::string lease_owner() const;
+    // The marks below also clear the lease, whoever holds it.
     // -> uploaded, resets the consecutive failure count. Marking an uploaded bundle again
     // with the same URIs is a no-op; with different URIs it throws Error(integrity).
     void mark_uploaded(const std::string& bundle_id, const UploadLocation& location);

@@ -103,6 +103,11 @@ struct UploaderOptions {
     std::int64_t backlog_alert_above = 10;
     std::int64_t failures_alert_above = 3;
     std::chrono::seconds stale_after{std::chrono::hours(24)};
+    // How long the registry lease taken for one bundle lasts (renewed before every
+    // attempt). It must outlast one attempt with its backoff, or a second process could
+    // take over a live upload; a crashed process's lease on this host is taken over at
+    // once anyway, so only leases of hung processes or other hosts wait this long.
+    std::chrono::milliseconds lease_duration{std::chrono::hours(1)};
 
     void validate() const;  // Error(invalid_argument) naming the field
 };
@@ -127,6 +132,8 @@ public:
                         const std::string& client_id);
     // enqueue + upload with retries. Throws the last error when the bundle could not be
     // stored (it stays `failed` in the registry, with the error, for sync to retry).
+    // Throws Error(already_exists) naming the bundle and the holder when another process
+    // holds its upload lease (nothing is sent, the registry is unchanged).
     UploadResult upload_bundle(const std::filesystem::path& bundle_path, const std::filesystem::path& sig_path,
                                const std::string& client_id);
     // Uploads a bundle already in the registry (as upload_bundle).
@@ -134,6 +141,8 @@ public:
 
     // Uploads every failed, interrupted (uploading) and pending bundle, each tried once per
     // sync, config.sync_concurrency at a time. Never throws for a single bundle's failure.
+    // A bundle whose lease another live process holds is skipped: counted in pending,
+    // not in failed.
     SyncResult sync();
 
     UploaderStats stats();

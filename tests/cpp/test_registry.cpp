@@ -10,6 +10,7 @@
 #include <csignal>
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
@@ -126,7 +127,7 @@ TEST_CASE("add, get, and idempotent add_pending") {
     }
 
     // The schema is versioned.
-    CHECK(sql_text(reg.path(), "PRAGMA user_version") == "1");
+    CHECK(sql_text(reg.path(), "PRAGMA user_version") == "2");
     CHECK(sql_text(reg.path(), "PRAGMA journal_mode") == "wal");
 }
 
@@ -472,4 +473,270 @@ TEST_CASE("100k rows in one batch, then indexed scans") {
     MESSAGE("100k add_pending_batch: " << std::chrono::duration<double>(t1 - t0).count()
                                        << " s; full paged scan: " << std::chrono::duration<double>(t2 - t1).count()
                                        << " s");
+}
+
+// ---- upload lease (schema version 2) ----
+
+namespace {
+
+RegistryOptions lease_options(const Clock& clock, std::string owner = "") {
+    RegistryOptions o;
+    o.clock = &clock;
+    o.durable = false;
+    o.lease_owner = std::move(owner);
+    return o;
+}
+
+}  // namespace
+
+TEST_CASE("lease: two owners cannot both claim; renew, expiry and marks free it") {
+    test::TempDir dir;
+    FixedClock clock{parse_rfc3339("2026-11-22T18:00:00Z")};
+    // Owners on other hosts: only expiry frees their leases.
+    UploadRegistry a(dir.path(), lease_options(clock, "host-a:100:1"));
+    UploadRegistry b(dir.path(), lease_options(clock, "host-b:200:2"));
+    CHECK(a.lease_owner() == "host-a:100:1");
+    a.add_pending(make_record(bundle_id(1)));
+
+    CHECK(a.acquire_lease(bundle_id(1), 10min).acquired);
+    auto r = b.get(bundle_id(1));
+    CHECK(r->status == UploadStatus::uploading);
+    CHECK(r->lease_owner == "host-a:100:1");
+    REQUIRE(r->lease_until);
+    CHECK(*r->lease_until == clock.now() + 10min);
+
+    const auto busy = b.acquire_lease(bundle_id(1), 10min);
+    CHECK_FALSE(busy.acquired);
+    CHECK(busy.holder == "host-a:100:1");
+    CHECK(busy.until == clock.now() + 10min);
+    CHECK(b.get(bundle_id(1))->lease_owner == "host-a:100:1");  // nothing changed
+    b.release_lease(bundle_id(1));                               // not b's: a no-op
+    CHECK(b.get(bundle_id(1))->lease_owner == "host-a:100:1");
+
+    // The owner renews its own lease.
+    clock.advance(5min);
+    CHECK(a.acquire_lease(bundle_id(1), 10min).acquired);
+    CHECK(*a.get(bundle_id(1))->lease_until == clock.now() + 10min);
+    clock.advance(9min);
+    CHECK_FALSE(b.acquire_lease(bundle_id(1), 10min).acquired);
+    // Expired: b takes over, and now a is the one refused.
+    clock.advance(2min);
+    CHECK(b.acquire_lease(bundle_id(1), 10min).acquired);
+    CHECK(b.get(bundle_id(1))->lease_owner == "host-b:200:2");
+    CHECK_FALSE(a.acquire_lease(bundle_id(1), 10min).acquired);
+
+    // mark_failed clears the lease; mark_uploaded too, and then no lease can be taken.
+    b.mark_failed(bundle_id(1), "boom");
+    r = a.get(bundle_id(1));
+    CHECK(r->lease_owner.empty());
+    CHECK_FALSE(r->lease_until);
+    CHECK(a.acquire_lease(bundle_id(1), 10min).acquired);
+    a.release_lease(bundle_id(1));
+    CHECK(a.get(bundle_id(1))->lease_owner.empty());
+    CHECK(a.get(bundle_id(1))->status == UploadStatus::uploading);  // release keeps the status
+    CHECK(b.acquire_lease(bundle_id(1), 10min).acquired);
+    b.mark_uploaded(bundle_id(1), loc("u", "s"));
+    CHECK(a.get(bundle_id(1))->lease_owner.empty());
+    CHECK(code_of([&] { a.acquire_lease(bundle_id(1), 10min); }) == ErrorCode::invalid_argument);
+    CHECK(code_of([&] { a.acquire_lease(bundle_id(2), 10min); }) == ErrorCode::not_found);
+    a.add_pending(make_record(bundle_id(2)));
+    CHECK(code_of([&] { a.acquire_lease(bundle_id(2), 0ms); }) == ErrorCode::invalid_argument);
+    CHECK(a.acquire_lease(bundle_id(2), 10min).acquired);
+    a.mark_pending(bundle_id(2));
+    CHECK(b.get(bundle_id(2))->lease_owner.empty());
+}
+
+TEST_CASE("lease: owner strings and liveness of local processes") {
+    const std::string me = process_lease_owner();
+    CHECK(me == process_lease_owner(static_cast<long>(getpid())));
+    CHECK(lease_owner_alive(me));
+    const auto host = me.substr(0, me.find(':'));
+    // Same pid, different start time: the pid was reused, the owner is gone.
+    CHECK_FALSE(lease_owner_alive(host + ":" + std::to_string(getpid()) + ":1"));
+    // Other hosts and foreign formats cannot be checked: presumed alive.
+    CHECK(lease_owner_alive("some-other-host:1:1"));
+    CHECK(lease_owner_alive("worker-7"));
+
+    // A child that exited: gone once reaped, and already as a zombie.
+    int hold[2];
+    REQUIRE(pipe(hold) == 0);
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        close(hold[1]);
+        char c;
+        (void)!read(hold[0], &c, 1);  // until the parent closes its end
+        _exit(0);
+    }
+    close(hold[0]);
+    const std::string child = process_lease_owner(static_cast<long>(pid));
+    REQUIRE_FALSE(child.empty());
+    CHECK(child != me);
+    CHECK(lease_owner_alive(child));
+    close(hold[1]);
+    // Wait for it to become a zombie without reaping it.
+    siginfo_t info{};
+    REQUIRE(waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0);
+    CHECK_FALSE(lease_owner_alive(child));
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK_FALSE(lease_owner_alive(child));
+    CHECK(process_lease_owner(static_cast<long>(pid)).empty());
+}
+
+TEST_CASE("lease: a dead local owner's lease is taken over at once, a live one's is not") {
+    test::TempDir dir;
+    FixedClock clock{parse_rfc3339("2026-11-22T18:00:00Z")};
+    UploadRegistry mine(dir.path(), lease_options(clock));  // this process
+    mine.add_pending(make_record(bundle_id(1)));
+    mine.add_pending(make_record(bundle_id(2)));
+    CHECK(mine.lease_owner() == process_lease_owner());
+
+    // Bundle 1: leased by a child process, which then dies (kill -9).
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        pause();
+        _exit(0);
+    }
+    const std::string child = process_lease_owner(static_cast<long>(pid));
+    REQUIRE_FALSE(child.empty());
+    UploadRegistry as_child(dir.path(), lease_options(clock, child));
+    REQUIRE(as_child.acquire_lease(bundle_id(1), 1h).acquired);
+    CHECK_FALSE(mine.acquire_lease(bundle_id(1), 1h).acquired);  // alive: refused
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    const auto taken = mine.acquire_lease(bundle_id(1), 1h);  // no clock advance needed
+    CHECK(taken.acquired);
+    CHECK(mine.get(bundle_id(1))->lease_owner == process_lease_owner());
+
+    // Bundle 2: leased by our parent process (alive for the whole test).
+    const std::string parent = process_lease_owner(static_cast<long>(getppid()));
+    REQUIRE_FALSE(parent.empty());
+    UploadRegistry as_parent(dir.path(), lease_options(clock, parent));
+    REQUIRE(as_parent.acquire_lease(bundle_id(2), 1h).acquired);
+    const auto refused = mine.acquire_lease(bundle_id(2), 1h);
+    CHECK_FALSE(refused.acquired);
+    CHECK(refused.holder == parent);
+    clock.advance(3601s);
+    CHECK(mine.acquire_lease(bundle_id(2), 1h).acquired);  // expired
+}
+
+TEST_CASE("lease: processes racing for the same bundles never both get one") {
+    test::TempDir dir;
+    constexpr int procs = 3, bundles = 60;
+    {
+        UploadRegistry reg(dir.path());
+        std::vector<RegistryRecord> recs;
+        for (int i = 0; i < bundles; ++i) recs.push_back(make_record(bundle_id(i)));
+        reg.add_pending_batch(recs);
+    }
+    int hold[2], done[2];
+    REQUIRE(pipe(hold) == 0);
+    REQUIRE(pipe(done) == 0);
+    std::vector<pid_t> children;
+    for (int p = 0; p < procs; ++p) {
+        const pid_t pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            close(hold[1]);
+            close(done[0]);
+            int rc = 0;
+            try {
+                UploadRegistry reg(dir.path());  // the real owner: host:pid:start
+                std::string got;
+                for (int i = 0; i < bundles; ++i)
+                    if (reg.acquire_lease(bundle_id(i), 1h).acquired) got += std::to_string(i) + "\n";
+                test::write_file(dir / ("got-" + std::to_string(p)), got);
+            } catch (const std::exception& e) {
+                std::fprintf(stderr, "child %d: %s\n", p, e.what());
+                rc = 1;
+            }
+            (void)!write(done[1], "x", 1);
+            char c;
+            (void)!read(hold[0], &c, 1);  // stay alive (a live owner) until everyone is done
+            _exit(rc);
+        }
+        children.push_back(pid);
+    }
+    close(hold[0]);
+    close(done[1]);
+    for (int p = 0; p < procs; ++p) {
+        char c;
+        REQUIRE(read(done[0], &c, 1) == 1);
+    }
+    close(hold[1]);
+    for (pid_t pid : children) {
+        int status = 0;
+        waitpid(pid, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK(WEXITSTATUS(status) == 0);
+    }
+    std::multiset<std::string> all;
+    for (int p = 0; p < procs; ++p) {
+        std::istringstream in(test::read_file(dir / ("got-" + std::to_string(p))));
+        for (std::string line; std::getline(in, line);) all.insert(line);
+    }
+    CHECK(all.size() == static_cast<std::size_t>(bundles));  // each bundle leased exactly once
+    CHECK(std::set<std::string>(all.begin(), all.end()).size() == static_cast<std::size_t>(bundles));
+}
+
+TEST_CASE("a schema version 1 registry is upgraded to version 2 in place") {
+    test::TempDir dir;
+    const fs::path db = dir / UploadRegistry::file_name;
+    {
+        // The version 1 layout exactly as libworm wrote it.
+        sqlite3* h = nullptr;
+        REQUIRE(sqlite3_open(db.c_str(), &h) == SQLITE_OK);
+        const char* v1 = R"sql(
+PRAGMA journal_mode=WAL;
+CREATE TABLE bundles (
+  bundle_id TEXT PRIMARY KEY NOT NULL, client_id TEXT NOT NULL, bundle_path TEXT NOT NULL,
+  sig_path TEXT NOT NULL, bundle_sha256 TEXT NOT NULL, sig_sha256 TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending','uploading','uploaded','failed')),
+  bundle_uri TEXT NOT NULL DEFAULT '', sig_uri TEXT NOT NULL DEFAULT '',
+  bundle_version_id TEXT NOT NULL DEFAULT '', sig_version_id TEXT NOT NULL DEFAULT '',
+  created_at TEXT NOT NULL, updated_at TEXT NOT NULL, uploaded_at TEXT,
+  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',
+  extra_json TEXT NOT NULL DEFAULT '{}'
+) WITHOUT ROWID;
+CREATE INDEX bundles_by_status ON bundles(status, bundle_id);
+CREATE INDEX bundles_by_status_created ON bundles(status, created_at);
+CREATE TABLE attempts (
+  id INTEGER PRIMARY KEY, bundle_id TEXT NOT NULL REFERENCES bundles(bundle_id),
+  started_at TEXT NOT NULL, finished_at TEXT NOT NULL, outcome TEXT NOT NULL, error TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX attempts_by_bundle ON attempts(bundle_id, id);
+CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
+INSERT INTO bundles (bundle_id, client_id, bundle_path, sig_path, bundle_sha256, sig_sha256, status,
+  created_at, updated_at) VALUES ('EB-20261122-00001', 'clinic-001', '/e/a.json', '/e/a.sig', 'aa', 'bb',
+  'uploading', '2026-11-22T10:00:00.000Z', '2026-11-22T10:00:00.000Z');
+INSERT INTO bundles (bundle_id, client_id, bundle_path, sig_path, bundle_sha256, sig_sha256, status,
+  bundle_uri, sig_uri, created_at, updated_at, uploaded_at) VALUES ('EB-20261122-00002', 'clinic-001',
+  '/e/b.json', '/e/b.sig', 'cc', 'dd', 'uploaded', 's3://b/x.json', 's3://b/x.sig',
+  '2026-11-22T10:00:00.000Z', '2026-11-22T11:00:00.000Z', '2026-11-22T11:00:00.000Z');
+PRAGMA user_version=1;
+)sql";
+        REQUIRE(sqlite3_exec(h, v1, nullptr, nullptr, nullptr) == SQLITE_OK);
+        sqlite3_close(h);
+    }
+    REQUIRE(sql_text(db, "PRAGMA user_version") == "1");
+    FixedClock clock{parse_rfc3339("2026-11-22T18:00:00Z")};
+    {
+        UploadRegistry reg(dir.path(), lease_options(clock));
+        CHECK(sql_text(db, "PRAGMA user_version") == "2");
+        const auto r1 = reg.get(bundle_id(1));
+        REQUIRE(r1);
+        CHECK(r1->status == UploadStatus::uploading);  // interrupted under v1
+        CHECK(r1->lease_owner.empty());
+        CHECK_FALSE(r1->lease_until);
+        CHECK(reg.get(bundle_id(2))->bundle_uri == "s3://b/x.json");
+        CHECK(reg.counts().total() == 2);
+        CHECK(reg.acquire_lease(bundle_id(1), 1h).acquired);
+    }
+    // Opening again is a no-op, the lease is still there.
+    UploadRegistry again(dir.path(), lease_options(clock));
+    CHECK(again.get(bundle_id(1))->lease_owner == process_lease_owner());
+    CHECK(sql_text(db, "PRAGMA integrity_check") == "ok");
 }

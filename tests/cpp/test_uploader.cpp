@@ -501,3 +501,74 @@ TEST_CASE("kill -9 in the middle of a sync: the next sync finishes, no key gets 
             CHECK_MESSAGE(local->list_versions(key).size() == 1, key);
         }
 }
+
+TEST_CASE("a bundle leased by another live process is skipped by sync and refused by upload_bundle") {
+    Fixture f;
+    std::vector<std::pair<fs::path, fs::path>> files;
+    for (int n = 1; n <= 3; ++n) {
+        files.push_back(f.make_bundle(n));
+        f.uploader->enqueue(files.back().first, files.back().second, "clinic-001");
+    }
+    // Another process (on another host: only expiry frees it) is uploading bundle 2.
+    RegistryOptions ro;
+    ro.clock = &f.clock;
+    ro.durable = false;
+    ro.lease_owner = "agent-host-2:4242:99";
+    UploadRegistry other(f.evidence, ro);
+    REQUIRE(other.acquire_lease(bundle_id(2), 10min).acquired);
+
+    const auto result = f.uploader->sync();
+    CHECK(result.uploaded == 2);
+    CHECK(result.failed == 0);
+    CHECK(result.pending == 1);  // still to do, not a failure
+    CHECK(result.errors.empty());
+    auto puts = f.store->puts_per_key();
+    CHECK(puts.count(f.key(2, ".json")) == 0);
+    CHECK(puts.count(f.key(2, ".sig")) == 0);
+    CHECK(puts.at(f.key(1, ".json")) == 1);
+    CHECK(f.registry->get(bundle_id(1))->lease_owner.empty());  // released on success
+    const auto held = f.registry->get(bundle_id(2));
+    CHECK(held->status == UploadStatus::uploading);
+    CHECK(held->lease_owner == "agent-host-2:4242:99");
+    CHECK(held->attempts == 0);
+
+    try {
+        f.uploader->upload_bundle(files[1].first, files[1].second, "clinic-001");
+        FAIL("expected an error");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::already_exists);
+        const std::string msg = e.what();
+        CHECK(msg.find(bundle_id(2)) != std::string::npos);
+        CHECK(msg.find("another process") != std::string::npos);
+        CHECK(msg.find("agent-host-2:4242:99") != std::string::npos);
+    }
+    CHECK(f.store->puts_per_key().count(f.key(2, ".json")) == 0);
+
+    // The other process went quiet: once its lease has expired, the next sync takes over.
+    f.clock.advance(601s);
+    const auto later = f.uploader->sync();
+    CHECK(later.uploaded == 1);
+    CHECK(later.pending == 0);
+    puts = f.store->puts_per_key();
+    CHECK(puts.at(f.key(2, ".json")) == 1);
+    CHECK(f.registry->get(bundle_id(2))->status == UploadStatus::uploaded);
+    CHECK(f.registry->get(bundle_id(2))->lease_owner.empty());
+}
+
+TEST_CASE("a failed upload releases its lease; lease_duration is validated") {
+    Fixture f;
+    f.config.upload_attempts = 1;
+    f.rebuild();
+    const auto [json, sig] = f.make_bundle(1);
+    const std::string id = f.uploader->enqueue(json, sig, "clinic-001");
+    test::write_file(json, "changed after signing");  // local check fails: not transient
+    CHECK_THROWS_AS(f.uploader->upload_registered(id), Error);
+    const auto r = f.registry->get(id);
+    CHECK(r->status == UploadStatus::failed);
+    CHECK(r->lease_owner.empty());
+    CHECK_FALSE(r->lease_until);
+
+    UploaderOptions bad;
+    bad.lease_duration = std::chrono::milliseconds(0);
+    CHECK(code_of([&] { WormUploader u(f.config, f.store, f.registry, bad); }) == ErrorCode::invalid_argument);
+}

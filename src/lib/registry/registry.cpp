@@ -1,7 +1,13 @@
 // The SQLite upload registry (see registry.hpp for the guarantees).
 #include "worm/registry.hpp"
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 
 #include "registry_impl.hpp"
 #include "worm/error.hpp"
@@ -25,6 +31,71 @@ UploadStatus parse_upload_status(std::string_view text) {
     if (text == "failed") return UploadStatus::failed;
     throw Error(ErrorCode::invalid_argument, "upload status must be pending, uploading, uploaded or failed, got '" +
                                                  std::string(text) + "'");
+}
+
+namespace {
+
+std::string host_name() {
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
+// Field 22 (starttime, clock ticks since boot) and field 3 (state) of /proc/<pid>/stat.
+// The command name (field 2) may hold spaces and parentheses: parse after the last ')'.
+struct ProcStat {
+    char state = '?';
+    std::string start_ticks;
+};
+
+std::optional<ProcStat> read_proc_stat(long pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    if (!in) return std::nullopt;
+    std::string line;
+    std::getline(in, line);
+    const auto close = line.rfind(')');
+    if (close == std::string::npos) return std::nullopt;
+    std::istringstream fields(line.substr(close + 1));
+    ProcStat st;
+    std::string field;
+    // After ')': field 3 (state) is the first, field 22 (starttime) the twentieth.
+    for (int i = 3; i <= 22 && (fields >> field); ++i) {
+        if (i == 3) st.state = field.empty() ? '?' : field[0];
+        if (i == 22) st.start_ticks = field;
+    }
+    if (st.start_ticks.empty()) return std::nullopt;
+    return st;
+}
+
+}  // namespace
+
+std::string process_lease_owner(long pid) {
+    const auto st = read_proc_stat(pid);
+    if (!st) return "";
+    return host_name() + ":" + std::to_string(pid) + ":" + st->start_ticks;
+}
+
+std::string process_lease_owner() { return process_lease_owner(static_cast<long>(getpid())); }
+
+bool lease_owner_alive(const std::string& owner) {
+    // host:pid:start; the host itself may not contain ':' (hostnames cannot).
+    const auto first = owner.find(':');
+    const auto second = first == std::string::npos ? std::string::npos : owner.find(':', first + 1);
+    if (second == std::string::npos) return true;
+    if (owner.substr(0, first) != host_name()) return true;  // cannot tell: wait for expiry
+    long pid = 0;
+    try {
+        std::size_t used = 0;
+        pid = std::stol(owner.substr(first + 1, second - first - 1), &used);
+        if (used != second - first - 1 || pid <= 0) return true;
+    } catch (const std::exception&) {
+        return true;
+    }
+    if (kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) return false;
+    const auto st = read_proc_stat(pid);
+    if (!st) return false;                     // gone between the two checks
+    if (st->state == 'Z' || st->state == 'X') return false;  // exited, not yet reaped
+    return st->start_ticks == owner.substr(second + 1);   // else the pid was reused
 }
 
 void RegistryOptions::validate() const {
@@ -69,9 +140,17 @@ CREATE INDEX attempts_by_bundle ON attempts(bundle_id, id);
 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
+// Version 1 -> 2: the upload lease. New files get v1 and then this, so the upgrade path
+// is the one every file takes.
+constexpr const char* migrate_v1_to_v2 = R"sql(
+ALTER TABLE bundles ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+ALTER TABLE bundles ADD COLUMN lease_until TEXT;
+)sql";
+
 const char* const record_columns =
     "bundle_id, client_id, bundle_path, sig_path, bundle_sha256, sig_sha256, status, bundle_uri, sig_uri, "
-    "bundle_version_id, sig_version_id, created_at, updated_at, uploaded_at, attempts, last_error, extra_json";
+    "bundle_version_id, sig_version_id, created_at, updated_at, uploaded_at, attempts, last_error, extra_json, "
+    "lease_owner, lease_until";
 
 RegistryRecord read_record(const SqliteQuery& q) {
     RegistryRecord r;
@@ -92,6 +171,8 @@ RegistryRecord read_record(const SqliteQuery& q) {
     r.attempts = q.integer(14);
     r.last_error = q.text(15);
     r.extra_json = q.text(16);
+    r.lease_owner = q.text(17);
+    if (auto u = q.optional_text(18)) r.lease_until = parse_rfc3339(*u);
     return r;
 }
 
@@ -119,10 +200,9 @@ void RegistryImpl::migrate() {
         throw Error(ErrorCode::config, "upload registry " + db.path().string() + " has schema version " +
                                            std::to_string(version) + ", newer than this libworm supports (" +
                                            std::to_string(UploadRegistry::schema_version) + ")");
-    if (version == 0) {
-        db.exec(schema_v1);
-        db.exec("PRAGMA user_version=" + std::to_string(UploadRegistry::schema_version));
-    }
+    if (version == 0) db.exec(schema_v1);
+    if (version <= 1) db.exec(migrate_v1_to_v2);
+    db.exec("PRAGMA user_version=" + std::to_string(UploadRegistry::schema_version));
     tx.commit();
 }
 
@@ -254,6 +334,51 @@ void UploadRegistry::mark_uploading(const std::string& bundle_id) {
     tx.commit();
 }
 
+std::string UploadRegistry::lease_owner() const {
+    return impl_->options.lease_owner.empty() ? process_lease_owner() : impl_->options.lease_owner;
+}
+
+LeaseClaim UploadRegistry::acquire_lease(const std::string& bundle_id, std::chrono::milliseconds duration) {
+    if (duration.count() <= 0)
+        throw Error(ErrorCode::invalid_argument, "lease duration for bundle " + bundle_id + " must be positive");
+    const std::string me = lease_owner();
+    std::lock_guard lock(impl_->mutex);
+    // The write lock (BEGIN IMMEDIATE) makes the read and the update below one step for
+    // every process sharing the file.
+    WriteTransaction tx(impl_->db);
+    const auto r = impl_->require(bundle_id);
+    if (r.status == UploadStatus::uploaded)
+        throw Error(ErrorCode::invalid_argument, "bundle " + bundle_id + " is already uploaded (" + r.bundle_uri + ")");
+    const TimePoint now = impl_->clock->now();
+    const bool held_elsewhere = !r.lease_owner.empty() && r.lease_owner != me && r.lease_until &&
+                                *r.lease_until > now && lease_owner_alive(r.lease_owner);
+    if (held_elsewhere) {
+        LeaseClaim busy;
+        busy.holder = r.lease_owner;
+        busy.until = r.lease_until;
+        return busy;  // tx rolls back: nothing changed
+    }
+    const auto until = std::chrono::time_point_cast<TimePoint::duration>(now + duration);
+    auto q = impl_->db.query(
+        "UPDATE bundles SET status = 'uploading', lease_owner = ?2, lease_until = ?3, updated_at = ?4, "
+        "extra_json = json_remove(extra_json, '$.status', '$.updated_at') WHERE bundle_id = ?1");
+    q.bind(1, bundle_id).bind(2, me).bind(3, format_rfc3339_millis(until)).bind(4, format_rfc3339_millis(now)).run();
+    tx.commit();
+    LeaseClaim ok;
+    ok.acquired = true;
+    return ok;
+}
+
+void UploadRegistry::release_lease(const std::string& bundle_id) {
+    const std::string me = lease_owner();
+    std::lock_guard lock(impl_->mutex);
+    WriteTransaction tx(impl_->db);
+    auto q = impl_->db.query(
+        "UPDATE bundles SET lease_owner = '', lease_until = NULL WHERE bundle_id = ?1 AND lease_owner = ?2");
+    q.bind(1, bundle_id).bind(2, me).run();
+    tx.commit();
+}
+
 void UploadRegistry::mark_uploaded(const std::string& bundle_id, const UploadLocation& location) {
     std::lock_guard lock(impl_->mutex);
     WriteTransaction tx(impl_->db);
@@ -266,7 +391,7 @@ void UploadRegistry::mark_uploaded(const std::string& bundle_id, const UploadLoc
     const std::string now = impl_->now_text();
     auto q = impl_->db.query(
         "UPDATE bundles SET status = 'uploaded', bundle_uri = ?2, sig_uri = ?3, bundle_version_id = ?4, "
-        "sig_version_id = ?5, uploaded_at = ?6, updated_at = ?6, last_error = '', "
+        "sig_version_id = ?5, uploaded_at = ?6, updated_at = ?6, last_error = '', lease_owner = '', lease_until = NULL, "
         "extra_json = json_remove(extra_json, '$.status', '$.updated_at', '$.bundle_uri', '$.sig_uri', '$.bundle_version_id', "
         "'$.sig_version_id', '$.uploaded_at', '$.last_error') WHERE bundle_id = ?1");
     q.bind(1, bundle_id).bind(2, location.bundle_uri).bind(3, location.sig_uri);
@@ -284,7 +409,7 @@ void UploadRegistry::mark_failed(const std::string& bundle_id, const std::string
         throw Error(ErrorCode::invalid_argument, "bundle " + bundle_id + " is already uploaded; it cannot fail");
     const std::string now = impl_->now_text();
     auto q = impl_->db.query(
-        "UPDATE bundles SET status = 'failed', last_error = ?2, updated_at = ?3, "
+        "UPDATE bundles SET status = 'failed', last_error = ?2, updated_at = ?3, lease_owner = '', lease_until = NULL, "
         "extra_json = json_remove(extra_json, '$.status', '$.updated_at', '$.last_error') WHERE bundle_id = ?1");
     q.bind(1, bundle_id).bind(2, error).bind(3, now).run();
     const std::int64_t failures = std::stoll(impl_->meta("consecutive_failures").value_or("0")) + 1;
@@ -301,7 +426,7 @@ void UploadRegistry::mark_pending(const std::string& bundle_id) {
     if (r.status == UploadStatus::uploaded)
         throw Error(ErrorCode::invalid_argument, "bundle " + bundle_id + " is already uploaded");
     auto q = impl_->db.query(
-        "UPDATE bundles SET status = 'pending', updated_at = ?2, extra_json = json_remove(extra_json, '$.status', '$.updated_at') "
+        "UPDATE bundles SET status = 'pending', updated_at = ?2, lease_owner = '', lease_until = NULL, extra_json = json_remove(extra_json, '$.status', '$.updated_at') "
         "WHERE bundle_id = ?1");
     q.bind(1, bundle_id).bind(2, impl_->now_text()).run();
     tx.commit();

@@ -26,6 +26,7 @@ void UploaderOptions::validate() const {
     if (backoff_base.count() < 0 || backoff_max.count() < 0)
         throw Error(ErrorCode::invalid_argument, "backoff_base and backoff_max must not be negative");
     if (sync_page_size == 0) throw Error(ErrorCode::invalid_argument, "sync_page_size must be at least 1");
+    if (lease_duration.count() <= 0) throw Error(ErrorCode::invalid_argument, "lease_duration must be positive");
 }
 
 namespace {
@@ -92,6 +93,13 @@ struct StoredObject {
 };
 
 }  // namespace
+
+// Another live process holds the bundle's upload lease: sync() skips it, upload_bundle()
+// reports it as Error(already_exists).
+class LeasedElsewhere : public Error {
+public:
+    using Error::Error;
+};
 
 struct WormUploader::Impl {
     WormConfig config;
@@ -277,6 +285,15 @@ struct WormUploader::Impl {
     }
 
     // Tries up to config.upload_attempts times; records every attempt and the outcome.
+    // Takes or renews the registry lease; throws LeasedElsewhere when another live process has it.
+    void take_lease(const std::string& bundle_id) {
+        const LeaseClaim claim = registry->acquire_lease(bundle_id, options.lease_duration);
+        if (claim.acquired) return;
+        throw LeasedElsewhere(ErrorCode::already_exists,
+                              "bundle " + bundle_id + " is being uploaded by another process (" + claim.holder +
+                                  (claim.until ? ", lease until " + format_rfc3339_millis(*claim.until) : "") + ")");
+    }
+
     UploadResult upload(const std::string& bundle_id) {
         const auto rec = registry->get(bundle_id);
         if (!rec) throw Error(ErrorCode::not_found, "bundle " + bundle_id + " is not in the upload registry");
@@ -291,18 +308,36 @@ struct WormUploader::Impl {
             return done;
         }
         try {
-            registry->mark_uploading(bundle_id);
+            take_lease(bundle_id);
+        } catch (const LeasedElsewhere&) {
+            throw;
         } catch (const Error& e) {
-            // Another process finished it between our read and our mark.
+            // Another process finished it between our read and our claim.
             const auto now = registry->get(bundle_id);
             if (e.code() != ErrorCode::invalid_argument || !now || now->status != UploadStatus::uploaded) throw;
             return upload(bundle_id);
         }
+        // Every way out that did not mark the bundle (an exception from the registry itself)
+        // drops the lease, so the next sync need not wait for it to expire.
+        struct LeaseGuard {
+            UploadRegistry& registry;
+            const std::string& id;
+            bool settled = false;
+            ~LeaseGuard() {
+                if (settled) return;
+                try {
+                    registry.release_lease(id);
+                } catch (...) {
+                    // The lease expires (or its dead owner is noticed) anyway.
+                }
+            }
+        } guard{*registry, bundle_id};
         for (int attempt = 1;; ++attempt) {
             const TimePoint started = clock->now();
             UploadAttempt a;
             a.bundle_id = bundle_id;
             a.started_at = started;
+            if (attempt > 1) take_lease(bundle_id);  // renew: the backoff may have been long
             try {
                 UploadResult result = try_once(*rec);
                 result.attempts = attempt;
@@ -315,6 +350,7 @@ struct WormUploader::Impl {
                 where.bundle_version_id = result.bundle_version_id;
                 where.sig_version_id = result.sig_version_id;
                 registry->mark_uploaded(bundle_id, where);
+                guard.settled = true;
                 return result;
             } catch (const std::exception& e) {
                 const auto* err = dynamic_cast<const Error*>(&e);
@@ -325,6 +361,7 @@ struct WormUploader::Impl {
                 registry->record_attempt(a);
                 if (!transient || attempt >= config.upload_attempts) {
                     registry->mark_failed(bundle_id, e.what());
+                    guard.settled = true;
                     if (err) throw;
                     throw Error(ErrorCode::internal, "uploading " + bundle_id + ": " + e.what());
                 }
@@ -441,6 +478,10 @@ SyncResult WormUploader::sync() {
                         impl.upload(id);
                         ok = true;
                         transient_streak = 0;
+                    } catch (const LeasedElsewhere&) {
+                        // Another process is on it: still pending for us, not a failure.
+                        impl.release(id);
+                        return;
                     } catch (const Error& e) {
                         error = e.what();
                         if (is_transient(e)) {
