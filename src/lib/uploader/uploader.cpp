@@ -284,7 +284,6 @@ struct WormUploader::Impl {
         return out;
     }
 
-    // Tries up to config.upload_attempts times; records every attempt and the outcome.
     // Takes or renews the registry lease; throws LeasedElsewhere when another live process has it.
     void take_lease(const std::string& bundle_id) {
         const LeaseClaim claim = registry->acquire_lease(bundle_id, options.lease_duration);
@@ -294,6 +293,8 @@ struct WormUploader::Impl {
                                   (claim.until ? ", lease until " + format_rfc3339_millis(*claim.until) : "") + ")");
     }
 
+    // Tries up to config.upload_attempts times under the registry lease; records every
+    // attempt and the outcome.
     UploadResult upload(const std::string& bundle_id) {
         const auto rec = registry->get(bundle_id);
         if (!rec) throw Error(ErrorCode::not_found, "bundle " + bundle_id + " is not in the upload registry");
