@@ -129,7 +129,7 @@ struct RegistryOptions {
     bool durable = true;
     // Who this handle takes leases as; empty: process_lease_owner() of the calling
     // process (evaluated per call, so a forked child is its own owner). Tests set it.
-    std::string lease_owner;
+    std::string lease_owner{};
 
     void validate() const;  // Error(invalid_argument) for a negative timeout
 };
