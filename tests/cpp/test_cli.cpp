@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/json_output.hpp"
 #include "support/test_env.hpp"
 #include "worm/bundle.hpp"
 #include "worm/crypto.hpp"
@@ -31,17 +32,8 @@ t::CommandResult worm_cli(std::vector<std::string> args, const std::vector<std::
     return t::run_command(args, env);
 }
 
-rapidjson::Document parse_json(const std::string& text) {
-    rapidjson::Document d;
-    d.Parse(text.c_str(), text.size());
-    if (d.HasParseError() || !d.IsObject()) FAIL("not a JSON object: " << text);
-    return d;
-}
-
-std::string str(const rapidjson::Value& v, const char* name) {
-    if (!v.HasMember(name) || !v[name].IsString()) FAIL("no string member " << name);
-    return v[name].GetString();
-}
+using worm::test::parse_json;
+using worm::test::str;
 
 // An error is one line on stderr: "worm <command>: <what>\n", never a stack trace.
 void check_one_line_error(const t::CommandResult& r) {

@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "support/s3_peer.hpp"
+#include "support/json_output.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
 #include "worm/time.hpp"
@@ -43,17 +44,8 @@ t::CommandResult worm_ok(const std::vector<std::string>& args, const t::S3Peer& 
     return r;
 }
 
-rapidjson::Document parse_json(const std::string& text) {
-    rapidjson::Document d;
-    d.Parse(text.c_str(), text.size());
-    if (d.HasParseError() || !d.IsObject()) FAIL("not a JSON object: " << text);
-    return d;
-}
-
-std::string str(const rapidjson::Value& v, const char* name) {
-    if (!v.HasMember(name) || !v[name].IsString()) FAIL("no string member " << name);
-    return v[name].GetString();
-}
+using worm::test::parse_json;
+using worm::test::str;
 
 bool contains(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
