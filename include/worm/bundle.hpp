@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "worm/ids.hpp"
 #include "worm/time.hpp"
 
 namespace worm {
@@ -31,12 +32,11 @@ const std::string& bundle_schema_text();
 //   "schema: /execution/mttr_seconds: minimum (must be >= 0)"
 //   "schema: /incident/hostname: required (missing)"
 // Beyond the JSON Schema it checks what RapidJSON cannot: that every timestamp is a real
-// RFC 3339 date-time ("format") and that ids contain no NUL byte.
+// RFC 3339 date-time ("format"), that the bundle id names a real calendar day
+// (is_valid_bundle_id) and that ids contain no NUL byte.
 void validate_bundle_schema(const rapidjson::Value& bundle);
 
-// "EB-YYYYMMDD-NNNN" (4 or more digits) and the path-safe client id of the schema.
-bool is_valid_bundle_id(std::string_view id);
-bool is_valid_client_id(std::string_view id);
+// Bundle ids and client ids: is_valid_bundle_id / is_valid_client_id in worm/ids.hpp.
 
 // ---- hash ---------------------------------------------------------------------------
 
@@ -54,7 +54,8 @@ struct IncidentInputs {
     rapidjson::Document incident;   // object: incident_id, event_type, severity, detected_at, hostname, details, hipaa_controls
     rapidjson::Document runbook;    // object: runbook_id, runbook_version, runbook_hash, steps_total, steps_executed
     rapidjson::Document execution;  // object: timestamp_start, timestamp_end, operator, sla_target_seconds, resolution_type
-    rapidjson::Document actions;    // array of {step, action, script_hash, result, exit_code, timestamp, stdout_excerpt, error?}
+    rapidjson::Document actions;    // array of {step, action, result, timestamp} + optional script_hash, exit_code,
+                                    // stdout_excerpt, stderr_excerpt, error, duration_seconds
     rapidjson::Document artifacts;  // object, free-form; artifacts.outputs (if an object) is copied into outputs
 };
 
@@ -79,9 +80,10 @@ IncidentInputs load_incident_inputs(const IncidentFiles& files);
 // - execution.mttr_seconds = whole seconds from timestamp_start to timestamp_end, and
 //   sla_met = mttr_seconds <= sla_target_seconds (values sent in by the agent are replaced);
 // - outputs = artifacts.outputs (if any) + resolution_status ("success" when every action
-//   has result "ok" and exit_code 0, "partial" when some do, "failed" when none do or there
-//   are none), steps_succeeded, steps_failed and, for each failed action, failed_steps[]
-//   {step, action, result, exit_code, error} with the action's error (or stderr/result);
+//   has result "ok" and exit_code 0 (or no exit_code: a manual step), "partial" when some do,
+//   "failed" when none do or there are none), steps_succeeded, steps_failed and, for each
+//   failed action, failed_steps[] {step, action, result, exit_code (when given), error} with
+//   the action's error (or stderr/result);
 // - signatures {}, storage_locations [], evidence_bundle_hash;
 // and validates the result against the schema. Throws Error(invalid_argument) naming the
 // input field that is missing or malformed, Error(schema) if the bundle does not validate.

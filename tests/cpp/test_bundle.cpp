@@ -306,8 +306,8 @@ TEST_CASE("missing or malformed inputs name the field") {
           "incident input /execution/timestamp_end: is before timestamp_start");
     CHECK(fails([](auto& in) { in.execution["sla_target_seconds"].SetString("4h"); }, invalid) ==
           "/execution/sla_target_seconds: must be an integer, got string");
-    CHECK(fails([](auto& in) { in.actions[1].EraseMember("exit_code"); }, invalid) ==
-          "/actions_taken/1/exit_code: missing");
+    CHECK(fails([](auto& in) { in.actions[1]["exit_code"].SetString("0"); }, invalid) ==
+          "/actions_taken/1/exit_code: must be an integer, got string");
     CHECK(fails([](auto& in) { in.actions[0].SetInt(3); }, invalid) ==
           "incident input /actions_taken/0: must be an object, got integer");
 
@@ -359,7 +359,10 @@ TEST_CASE("schema failures name the JSON pointer and the rule") {
     CHECK(mutated([](Document& d) { at(d, "/client_id").SetString(rapidjson::StringRef("ok\0/../x", 8)); })
               .find("schema: /client_id: pattern") == 0);
     CHECK(mutated([](Document& d) { at(d, "/bundle_id").SetString(rapidjson::StringRef("EB-20251101-0001\0x", 18)); })
-              .find("schema: /bundle_id: pattern") == 0);
+              .find("schema: /bundle_id: format") == 0);
+    // The pattern has the shape; the calendar is is_valid_bundle_id's (no 99 December).
+    CHECK(mutated([](Document& d) { at(d, "/bundle_id").SetString("EB-20261399-0001"); }) ==
+          "schema: /bundle_id: format (must be EB-YYYYMMDD-NNNN: a real calendar day, then 4 or more digits)");
     CHECK(mutated([](Document& d) { at(d, "/evidence_bundle_hash").SetString("sha256:ABC"); })
               .find("schema: /evidence_bundle_hash: pattern") == 0);
     CHECK(mutated([](Document& d) { at(d, "/outputs/resolution_status").SetString("done"); }) ==
@@ -622,4 +625,138 @@ TEST_CASE("bundle ids are unique and gap-free across concurrent processes") {
     }
     CHECK(distinct == expected);
     CHECK(worm::read_file(dir / ".bundle-id-counter") == "20251101 " + std::to_string(kChildren * kEach) + "\n");
+}
+
+// ---- the agents' own evidence (seed 003) --------------------------------------------
+
+namespace {
+
+fs::path seed_bundle_path() { return worm::test::testdata_dir() / "seed" / "EB-20251101-0002.json"; }
+
+Document seed_bundle() { return json::parse_strict(worm::test::read_file(seed_bundle_path()), "seed bundle"); }
+
+}  // namespace
+
+TEST_CASE("the agents' example bundle (seed 003) validates as it is") {
+    const Document seed = seed_bundle();
+    REQUIRE_FALSE(seed["actions_taken"][2].HasMember("stdout_excerpt"));  // the manual-looking step 3
+    worm::validate_bundle_schema(seed);
+
+    // Its sections go through the builder (the file holds every section, as `worm bundle
+    // --incident` takes them) and come out as a valid libworm bundle.
+    worm::FixedClock clock(worm::parse_rfc3339("2025-11-01T09:34:18Z"));
+    const Document b = worm::process_incident("test-client-001", "EB-20251101-0002",
+                                              worm::parse_incident_inputs(worm::test::read_file(seed_bundle_path())),
+                                              clock);
+    CHECK(str(b["outputs"]["resolution_status"]) == "success");
+    CHECK(b["outputs"]["steps_succeeded"].GetInt64() == 4);
+    CHECK(b["execution"]["mttr_seconds"].GetInt64() == 322);
+    CHECK(json::canonicalize(b["actions_taken"]) == json::canonicalize(seed["actions_taken"]));
+    worm::verify_bundle_hash(b);
+}
+
+TEST_CASE("an action needs step, action, result and timestamp; the rest is optional but typed") {
+    const Document seed = seed_bundle();
+    const auto with_action = [&](const std::function<void(Value&, Document::AllocatorType&)>& change) {
+        Document d;
+        d.CopyFrom(seed, d.GetAllocator());
+        change(at(d, "/actions_taken/1"), d.GetAllocator());
+        return d;
+    };
+    // A manual step: no script, no exit code, no output.
+    const Document manual = with_action([](Value& action, auto&) {
+        for (const char* optional : {"script_hash", "exit_code", "stdout_excerpt"}) action.EraseMember(optional);
+        REQUIRE(action.MemberCount() == 4);
+    });
+    worm::validate_bundle_schema(manual);
+    // Every optional field, present and well typed.
+    worm::validate_bundle_schema(with_action([](Value& action, auto& a) {
+        action.AddMember("stderr_excerpt", "", a);
+        action.AddMember("error", "none", a);
+        action.AddMember("duration_seconds", 1.5, a);
+    }));
+
+    const auto refused = [&](const char* member, Value value) {
+        return schema_error(with_action([&](Value& action, auto& a) {
+            action.EraseMember(member);
+            action.AddMember(rapidjson::StringRef(member), value, a);
+        }));
+    };
+    CHECK(refused("script_hash", Value("sha256:1234")) ==
+          "schema: /actions_taken/1/script_hash: pattern (must match \"^sha256:[0-9a-f]{64}$\")");
+    CHECK(refused("script_hash", Value(rapidjson::StringRef("sha256:" "2222222222222222222222222222222222222222222222222222222222222222x")))
+              .find("schema: /actions_taken/1/script_hash: pattern") == 0);
+    CHECK(refused("stdout_excerpt", Value(5)) ==
+          "schema: /actions_taken/1/stdout_excerpt: type (must be \"string\", got integer)");
+    CHECK(refused("stderr_excerpt", Value(rapidjson::kNullType)) ==
+          "schema: /actions_taken/1/stderr_excerpt: type (must be \"string\", got null)");
+    CHECK(refused("error", Value(true)) == "schema: /actions_taken/1/error: type (must be \"string\", got boolean)");
+    CHECK(refused("exit_code", Value(0.5)) ==
+          "schema: /actions_taken/1/exit_code: type (must be \"integer\", got number)");
+    CHECK(refused("duration_seconds", Value(-1)) ==
+          "schema: /actions_taken/1/duration_seconds: minimum (must be >= 0)");
+    for (const char* required : {"step", "action", "result", "timestamp"}) {
+        CAPTURE(required);
+        CHECK(schema_error(with_action([&](Value& action, auto&) { action.EraseMember(required); })) ==
+              std::string("schema: /actions_taken/1/") + required + ": required (missing)");
+    }
+
+    // The builder counts a manual step by its result alone.
+    worm::FixedClock clock(kGeneratedAt);
+    auto in = sample_inputs("backup-failed");
+    for (const char* optional : {"script_hash", "exit_code", "stdout_excerpt", "stderr_excerpt"})
+        in.actions[2].EraseMember(optional);
+    const Document b = worm::process_incident("clinic-001", "EB-20251101-0001", std::move(in), clock);
+    REQUIRE(b["outputs"]["failed_steps"].Size() == 2);
+    CHECK_FALSE(b["outputs"]["failed_steps"][0].HasMember("exit_code"));
+    CHECK(str(b["outputs"]["failed_steps"][0]["error"]) ==
+          "Backup repository full: No space left on device (wrote 3.1 of 12.4 GB)");
+    in = sample_inputs("backup-success");
+    in.actions[1].EraseMember("exit_code");
+    CHECK(str(worm::process_incident("clinic-001", "EB-20251101-0001", std::move(in), clock)["outputs"]
+                  ["resolution_status"]) == "success");
+}
+
+// ---- ids: one rule each ------------------------------------------------------------
+
+TEST_CASE("bundle ids: one rule (a real calendar day) for schema, builder and uploader") {
+    for (const char* good : {"EB-20251101-0001", "EB-20240229-0001", "EB-20251231-9999", "EB-20251101-10000",
+                             "EB-00010101-0001"}) {
+        CAPTURE(good);
+        CHECK(worm::is_valid_bundle_id(good));
+        CHECK_NOTHROW(worm::validate_bundle_id(good));
+    }
+    // The first two passed the schema's check but not the uploader's before they shared one rule.
+    for (const std::string& bad : std::vector<std::string>{
+             "EB-20261399-0001", "EB-20251301-0001", "EB-20250229-0001", "EB-20251100-0001", "EB-20250431-0001",
+             "EB-20251101-001", "EB-2025110-00001", "eb-20251101-0001", "EB-20251101_0001", "EB-20251101-00a1",
+             "EB-20251101-0001.json", std::string("EB-20251101-0001\0", 17), ""}) {
+        CAPTURE(bad);
+        CHECK_FALSE(worm::is_valid_bundle_id(bad));
+        const std::string msg = error_of([&] { worm::validate_bundle_id(bad); }, ErrorCode::invalid_argument);
+        CHECK(msg.find("invalid bundle id") == 0);
+        CHECK(msg.find("a real calendar day") != std::string::npos);
+    }
+    worm::FixedClock clock(kGeneratedAt);
+    CHECK(error_of([&] { worm::process_incident("clinic-001", "EB-20261399-0001", sample_inputs("backup-success"), clock); },
+                   ErrorCode::invalid_argument)
+              .find("bundle_id: invalid bundle id 'EB-20261399-0001'") == 0);
+}
+
+TEST_CASE("client ids: one rule for the schema, the builder and the stores") {
+    for (const std::string& good : std::vector<std::string>{"clinic-001", "A.b_c-9", "0", std::string(64, 'x')}) {
+        CAPTURE(good);
+        CHECK(worm::is_valid_client_id(good));
+        CHECK_NOTHROW(worm::validate_client_id(good));
+    }
+    for (const std::string& bad : std::vector<std::string>{"", ".hidden", "-x", "_x", "a/b", "../etc", "a b",
+                                                           std::string(65, 'x'), std::string("ab\0c", 4), "caf\xC3\xA9"}) {
+        CAPTURE(bad);
+        CHECK_FALSE(worm::is_valid_client_id(bad));
+        CHECK(error_of([&] { worm::validate_client_id(bad); }, ErrorCode::invalid_argument).find("invalid client id") == 0);
+        // The schema agrees (a bundle with this client id does not validate).
+        Document d = build("backup-success");
+        at(d, "/client_id").SetString(bad.data(), static_cast<rapidjson::SizeType>(bad.size()), d.GetAllocator());
+        CHECK(schema_error(d).find("schema: /client_id: pattern") == 0);
+    }
 }

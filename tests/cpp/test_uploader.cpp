@@ -13,6 +13,7 @@
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
+#include "worm/ids.hpp"
 #include "worm/storage/local.hpp"
 #include "worm/uploader.hpp"
 
@@ -97,6 +98,10 @@ TEST_CASE("object keys follow evidence/{client}/{YYYY}/{MM}/{bundle_id}") {
           ErrorCode::invalid_argument);
     CHECK(code_of([] { WormUploader::object_key("", "c", "EB-2026112-0001", ".json"); }) ==
           ErrorCode::invalid_argument);
+    // The schema's rule (is_valid_bundle_id): a real calendar day, so no 99 December.
+    CHECK(code_of([] { WormUploader::object_key("", "c", "EB-20261299-0001", ".json"); }) ==
+          ErrorCode::invalid_argument);
+    CHECK_FALSE(is_valid_bundle_id("EB-20261299-0001"));
 }
 
 TEST_CASE("upload_bundle stores, locks, verifies and records a bundle") {

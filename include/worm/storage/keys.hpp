@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "worm/ids.hpp"
+
 namespace worm {
 
 inline constexpr std::size_t max_object_key_bytes = 1024;
@@ -18,8 +20,7 @@ inline constexpr std::size_t max_object_key_bytes = 1024;
 // or ".." segments ("a//b", "./a", "a/../b", "a/" are all refused).
 void validate_object_key(std::string_view key);
 
-// Throws Error(invalid_argument) unless id matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
-void validate_client_id(std::string_view id);
+// Client ids (validate_client_id) have their one rule in worm/ids.hpp.
 
 // The key quoted for an error message: control characters, quotes, backslashes and
 // bytes of invalid UTF-8 become \xNN escapes; very long keys are cut with "...".

@@ -1,5 +1,6 @@
 // The evidence hash and the bundle builder (process_incident).
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "worm/bundle.hpp"
@@ -108,12 +109,15 @@ IncidentInputs load_incident_inputs(const IncidentFiles& files) {
 
 rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
                                      IncidentInputs inputs, const Clock& clock) {
-    if (!is_valid_client_id(client_id))
-        throw Error(ErrorCode::invalid_argument,
-                    "client_id '" + client_id +
-                        "' is not valid: 1-64 characters from A-Z a-z 0-9 . _ -, starting with a letter or digit");
-    if (!is_valid_bundle_id(bundle_id))
-        throw Error(ErrorCode::invalid_argument, "bundle_id '" + bundle_id + "' is not of the form EB-YYYYMMDD-NNNN");
+    const auto check_id = [](const char* field, const auto& validate, const std::string& id) {
+        try {
+            validate(id);
+        } catch (const Error& e) {
+            throw Error(ErrorCode::invalid_argument, std::string(field) + ": " + e.what());
+        }
+    };
+    check_id("client_id", validate_client_id, client_id);
+    check_id("bundle_id", validate_bundle_id, bundle_id);
 
     const auto require_object = [](const Document& d, const char* pointer) {
         if (d.IsNull()) bad_input(pointer, "missing");
@@ -169,8 +173,10 @@ rapidjson::Document process_incident(const std::string& client_id, const std::st
         const std::string pointer = json::pointer_append("/actions_taken", i);
         if (!action.IsObject()) bad_input(pointer, "must be an object, got " + std::string(json::type_name(action)));
         const std::string result = json::require_string(action, "result", pointer);
-        const std::int64_t exit_code = json::require_int64(action, "exit_code", pointer);
-        if (result == "ok" && exit_code == 0) {
+        // A manual step has no script and so no exit code: its result alone decides.
+        std::optional<std::int64_t> exit_code;
+        if (json::find_member(action, "exit_code")) exit_code = json::require_int64(action, "exit_code", pointer);
+        if (result == "ok" && exit_code.value_or(0) == 0) {
             ++succeeded;
             continue;
         }
@@ -181,12 +187,12 @@ rapidjson::Document process_incident(const std::string& client_id, const std::st
         else if (const Value* s = json::find_member(action, "stderr_excerpt"); s && s->IsString() && s->GetStringLength())
             error.assign(s->GetString(), s->GetStringLength());
         else
-            error = "result " + result + ", exit code " + std::to_string(exit_code);
+            error = "result " + result + (exit_code ? ", exit code " + std::to_string(*exit_code) : "");
         Value f(rapidjson::kObjectType);
         if (const Value* step = json::find_member(action, "step")) f.AddMember("step", copy(*step, a), a);
         if (const Value* name = json::find_member(action, "action")) f.AddMember("action", copy(*name, a), a);
         f.AddMember("result", json::make_string(result, a), a);
-        f.AddMember("exit_code", Value(exit_code), a);
+        if (exit_code) f.AddMember("exit_code", Value(*exit_code), a);
         f.AddMember("error", json::make_string(error, a), a);
         failed_steps.PushBack(f, a);
     }

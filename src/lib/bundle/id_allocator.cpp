@@ -111,9 +111,9 @@ std::uint64_t highest_existing(const fs::path& dir, const std::string& day) {
          !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (name.rfind(prefix, 0) != 0) continue;
-        const std::string rest = name.substr(prefix.size());
-        const std::string number = rest.substr(0, rest.find('.'));
-        if (!all_digits(number) || number.size() < 4) continue;
+        const std::string id = name.substr(0, name.find('.'));
+        if (!is_valid_bundle_id(id)) continue;
+        const std::string number = id.substr(prefix.size());
         try {
             best = std::max(best, to_number(number));
         } catch (const std::out_of_range&) {

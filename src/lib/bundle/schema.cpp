@@ -1,5 +1,6 @@
 // Bundle schema validation with RapidJSON's draft-04 validator, plus the checks it cannot
-// express (real RFC 3339 dates, ids free of NUL bytes that its regex would stop at).
+// express (real RFC 3339 dates, bundle ids naming a real day, ids free of NUL bytes that
+// its regex would stop at).
 #include <rapidjson/internal/regex.h>
 #include <rapidjson/pointer.h>
 #include <rapidjson/schema.h>
@@ -12,6 +13,7 @@
 #include "worm/bundle.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/ids.hpp"
 #include "worm/json.hpp"
 
 namespace worm {
@@ -176,7 +178,7 @@ void check_semantics(const rapidjson::Value& bundle) {
     const auto* bundle_id = json::find_member(bundle, "bundle_id");
     if (bundle_id && bundle_id->IsString() &&
         !is_valid_bundle_id(std::string_view(bundle_id->GetString(), bundle_id->GetStringLength())))
-        schema_error("/bundle_id", "pattern (must match \"^EB-[0-9]{8}-[0-9]{4,}$\")");
+        schema_error("/bundle_id", "format (must be EB-YYYYMMDD-NNNN: a real calendar day, then 4 or more digits)");
     const auto* client_id = json::find_member(bundle, "client_id");
     if (client_id && client_id->IsString() &&
         !is_valid_client_id(std::string_view(client_id->GetString(), client_id->GetStringLength())))
@@ -211,26 +213,6 @@ void validate_bundle_schema(const rapidjson::Value& bundle) {
         schema_error(pointer, describe_rule(keyword, rule, subschema, value));
     }
     check_semantics(bundle);
-}
-
-bool is_valid_bundle_id(std::string_view id) {
-    // EB-YYYYMMDD-NNNN...
-    if (id.size() < 16 || id.substr(0, 3) != "EB-" || id[11] != '-') return false;
-    const auto digits = [](std::string_view s) {
-        for (char c : s)
-            if (c < '0' || c > '9') return false;
-        return !s.empty();
-    };
-    return digits(id.substr(3, 8)) && digits(id.substr(12)) && id.size() - 12 >= 4;
-}
-
-bool is_valid_client_id(std::string_view id) {
-    if (id.empty() || id.size() > 64) return false;
-    const auto alnum = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
-    if (!alnum(id.front())) return false;
-    for (char c : id)
-        if (!alnum(c) && c != '.' && c != '_' && c != '-') return false;
-    return true;
 }
 
 }  // namespace worm

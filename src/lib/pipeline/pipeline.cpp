@@ -12,9 +12,11 @@ namespace worm {
 namespace fs = std::filesystem;
 
 void PipelineOptions::validate() const {
-    if (!is_valid_client_id(client_id))
-        throw Error(ErrorCode::config, "client id '" + client_id +
-                                           "' is not valid (letters, digits, '.', '_', '-'; at most 64)");
+    try {
+        validate_client_id(client_id);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::config, e.what());
+    }
     if (evidence_dir.empty()) throw Error(ErrorCode::config, "evidence directory not configured");
     if (private_key_path.empty()) throw Error(ErrorCode::config, "private key not configured");
     if (!clock) throw Error(ErrorCode::config, "pipeline clock is null");

@@ -1,4 +1,4 @@
-// Object key and client id validation shared by every store.
+// Object key validation shared by every store.
 #include "worm/storage/keys.hpp"
 
 #include <cstdint>
@@ -88,19 +88,6 @@ void validate_object_key(std::string_view key) {
         if (end == std::string_view::npos) break;
         start = end + 1;
     }
-}
-
-void validate_client_id(std::string_view id) {
-    const auto alnum = [](char c) {
-        return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-    };
-    bool ok = !id.empty() && id.size() <= 64 && alnum(id.front());
-    for (std::size_t i = 1; ok && i < id.size(); ++i)
-        ok = alnum(id[i]) || id[i] == '.' || id[i] == '_' || id[i] == '-';
-    if (!ok)
-        throw Error(ErrorCode::invalid_argument,
-                    "invalid client id " + quote_key(id) +
-                        ": must be 1-64 characters of A-Z a-z 0-9 . _ - starting with a letter or digit");
 }
 
 }  // namespace worm

@@ -18,6 +18,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/ids.hpp"
 #include "worm/storage/keys.hpp"
 
 namespace worm {
@@ -30,29 +31,6 @@ void UploaderOptions::validate() const {
 }
 
 namespace {
-
-bool is_digits(std::string_view s) {
-    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// EB-YYYYMMDD-NNNN (four or more digits: ids grow past 9999 in a day).
-void validate_bundle_id(std::string_view id) {
-    const bool shape = id.size() >= 16 && id.substr(0, 3) == "EB-" && is_digits(id.substr(3, 8)) && id[11] == '-' &&
-                       is_digits(id.substr(12));
-    const int month = shape ? (id[7] - '0') * 10 + (id[8] - '0') : 0;
-    if (!shape || month < 1 || month > 12)
-        throw Error(ErrorCode::invalid_argument,
-                    "bundle id '" + std::string(id.substr(0, 64)) + "' is not of the form EB-YYYYMMDD-NNNN");
-}
-
-bool looks_like_bundle_id(std::string_view s) {
-    try {
-        validate_bundle_id(s);
-        return true;
-    } catch (const Error&) {
-        return false;
-    }
-}
 
 // Metadata values travel as HTTP headers: keep them printable ASCII.
 std::string header_safe(std::string_view s) {
@@ -417,7 +395,7 @@ std::string WormUploader::enqueue(const std::filesystem::path& bundle_path, cons
     const std::string id = doc["bundle_id"].GetString();
     validate_bundle_id(id);
     const std::string stem = bundle_path.stem().string();
-    if (looks_like_bundle_id(stem) && stem != id)
+    if (is_valid_bundle_id(stem) && stem != id)
         throw Error(ErrorCode::invalid_argument,
                     "bundle " + bundle_path.string() + " holds bundle_id " + id + ", not the " + stem + " its name says");
     if (doc.HasMember("client_id") && doc["client_id"].IsString() && client_id != doc["client_id"].GetString())
