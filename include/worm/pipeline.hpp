@@ -43,6 +43,9 @@ struct BundleResult {
     // Set when the store hook failed: the bundle is signed and kept locally, and the
     // uploader's registry still holds it as pending/failed for a later sync.
     std::string upload_error;
+    // "" when nothing is attached, "uploaded" when stored now, "pending" when the registry
+    // holds it for a later sync (auto_upload off, or the upload failed: see upload_error).
+    std::string upload_status;
 };
 
 // What happens after a bundle is signed and verified on disk: e.g. the WormUploader
@@ -58,9 +61,16 @@ public:
     BundleResult process_incident(IncidentInputs inputs);
 
     void set_store_hook(StoreHook hook) { store_hook_ = std::move(hook); }
-    // Auto upload: every bundle goes through uploader->upload_bundle (registry, retries,
-    // verification) right after it is signed.
+    // Every bundle goes to the uploader right after it is signed: with
+    // uploader->config().auto_upload through upload_bundle (registry, retries,
+    // verification), without it only registered as pending for the next sync().
     void attach_uploader(std::shared_ptr<WormUploader> uploader);
+    // The upload-after-sign policy, decided here only (`worm bundle` and Python's
+    // EvidencePipeline call it). Uploads are on when `store` is given, or else when
+    // config.enabled (then the store the configuration names, after config.validate());
+    // when on, a WormUploader on the evidence directory's registry is attached as above
+    // and returned (for sync and stats); when off, nothing is attached and it returns nullptr.
+    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store = nullptr);
     const Ed25519PublicKey& public_key() const { return public_key_; }
     const PipelineOptions& options() const { return options_; }
 

@@ -76,7 +76,13 @@ struct UploaderStats {
     std::int64_t total_uploaded = 0;
     std::int64_t pending_count = 0;  // pending and uploading (interrupted or in flight)
     std::int64_t failed_count = 0;
+    // The most recent upload error and when it happened. It stays on record after the
+    // store recovers; last_error_current says whether it still matters: true while some
+    // bundle registered before it (or at the same time) is not uploaded yet, false once
+    // everything registered up to then has been uploaded.
     std::string last_error;
+    std::optional<TimePoint> last_error_at;
+    bool last_error_current = false;
     std::optional<double> oldest_pending_age_s;  // over pending, uploading and failed
     std::int64_t consecutive_failures = 0;
     UploaderHealth health;

@@ -3,6 +3,10 @@
 // Each command declares its options up front (name, takes a value or not, help), so
 // `--help` is generated from the same table that parses, and an unknown option or a
 // missing value is a usage error (exit 2) that names the option.
+//
+// One thing has one option name across all commands (--lock-mode, --retain-days,
+// --version-id, --store, --evidence-dir, --output); an older or shorter spelling is an
+// alias of it (--mode, -o), parsed as the name and shown in --help.
 #pragma once
 
 #include <map>
@@ -25,6 +29,7 @@ struct OptionSpec {
     std::string value_name;    // "URL"; empty for a flag
     std::string help;
     bool required = false;
+    std::string alias = {};    // "--mode": accepted as another spelling of name
 };
 
 struct CommandSpec {
@@ -75,7 +80,8 @@ inline std::string format_help(const CommandSpec& spec, std::string_view program
             std::string left = "  " + o.name + (o.value_name.empty() ? "" : " " + o.value_name);
             if (left.size() < 30) left.resize(30, ' ');
             else left += "\n" + std::string(30, ' ');
-            out += left + o.help + (o.required ? " (required)" : "") + "\n";
+            out += left + o.help + (o.required ? " (required)" : "") +
+                   (o.alias.empty() ? "" : " (also " + o.alias + ")") + "\n";
         }
         out += "  --help                      show this help\n";
     }
@@ -85,6 +91,7 @@ inline std::string format_help(const CommandSpec& spec, std::string_view program
 
 inline ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::string>& args) {
     ParsedArgs parsed;
+    std::map<std::string, std::string> given_as;  // option name -> the spelling used (name or alias)
     bool only_positionals = false;
     for (size_t i = 0; i < args.size(); ++i) {
         const std::string& a = args[i];
@@ -106,16 +113,20 @@ inline ParsedArgs parse_args(const CommandSpec& spec, const std::vector<std::str
             }
             const OptionSpec* opt = nullptr;
             for (const auto& o : spec.options)
-                if (o.name == name) opt = &o;
+                if (o.name == name || (!o.alias.empty() && o.alias == name)) opt = &o;
             if (!opt) throw UsageError("unknown option " + name + " for '" + spec.name + "' (see --help)");
+            if (const auto [it, first] = given_as.emplace(opt->name, name); !first && it->second != name)
+                throw UsageError(it->second + " and " + name + " are the same option: give it once");
+            // Stored under the option's name, whichever spelling was used.
+            std::string& value = parsed.values_[opt->name];
             if (opt->value_name.empty()) {
                 if (has_inline) throw UsageError("option " + name + " takes no value");
-                parsed.values_[name] = "";
+                value = "";
             } else if (has_inline) {
-                parsed.values_[name] = inline_value;
+                value = inline_value;
             } else {
                 if (i + 1 >= args.size()) throw UsageError("option " + name + " needs a value " + opt->value_name);
-                parsed.values_[name] = args[++i];
+                value = args[++i];
             }
             continue;
         }

@@ -47,8 +47,10 @@ std::string bundle_result_json(const BundleResult& r) {
     w.Key("bundle_path"); w.String(r.bundle_path.c_str());
     w.Key("sig_path"); w.String(r.sig_path.c_str());
     w.Key("evidence_bundle_hash"); w.String(r.evidence_bundle_hash.c_str());
+    if (!r.upload_status.empty()) {
+        w.Key("upload_status"); w.String(r.upload_status.c_str());
+    }
     if (!r.upload_error.empty()) {
-        w.Key("upload_status"); w.String("pending");
         w.Key("upload_error"); w.String(r.upload_error.c_str());
     }
     if (!r.bundle_uri.empty()) {
@@ -73,13 +75,9 @@ int run_bundle(const ParsedArgs& a) {
     options.evidence_dir = a.require("--evidence-dir");
     options.private_key_path = a.require("--key");
     EvidencePipeline pipeline(options);
-    // Auto upload: with --store, or when WORM_ENABLED and WORM_AUTO_UPLOAD are set.
-    const WormConfig config = WormConfig::from_env();
-    if (a.has("--store") || (config.enabled && config.auto_upload)) {
-        fs::create_directories(options.evidence_dir);
-        pipeline.attach_uploader(std::make_shared<WormUploader>(config, open_uploader_store(a, config),
-                                                                std::make_shared<UploadRegistry>(options.evidence_dir)));
-    }
+    // Whether and how the bundle is stored is the library's policy (enable_uploads).
+    const auto url = a.get("--store");
+    pipeline.enable_uploads(WormConfig::from_env(), url ? std::shared_ptr<ObjectStore>(open_store(*url)) : nullptr);
     const BundleResult result = pipeline.process_incident(std::move(inputs));
     std::cout << bundle_result_json(result) << "\n";
     // The bundle is signed and kept; the registry holds it for `worm sync`.
@@ -129,7 +127,10 @@ std::vector<Command> evidence_commands() {
                    {"--key", "PRIV", "Ed25519 private key (PEM, mode 0400 or 0600)", true},
                    {"--store", "URL", "also store the bundle write-once: file://, s3://, mcp+https://"}},
                   0, 0,
-                  "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash, and uri when stored.\n"
+                  "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash; with uploads on,\n"
+                  "upload_status (uploaded or pending), uri and sig_uri when stored, upload_error when it failed.\n"
+                  "Uploads are on with --store, or with WORM_ENABLED=true (the store WORM_MODE names); the bundle is\n"
+                  "uploaded right after signing, or with WORM_AUTO_UPLOAD=false only registered for `worm sync`.\n"
                   "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90)."},
                  run_bundle});
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",

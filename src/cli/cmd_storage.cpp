@@ -13,7 +13,16 @@ namespace worm::cli {
 namespace {
 
 const OptionSpec store_option{"--store", "URL", "file:///dir, s3://bucket[/prefix] or mcp+https://host", true};
-const OptionSpec version_option{"--version-id", "V", "address one version of the object"};
+const OptionSpec version_option{"--version-id", "VERSION", "address one version of the object"};
+// put and retention set: the same lock options with the same names.
+const OptionSpec lock_mode_option{"--lock-mode", "MODE", "COMPLIANCE or GOVERNANCE", false, "--mode"};
+const OptionSpec retain_days_option{"--retain-days", "N", "retain for N days from now"};
+const OptionSpec retain_until_option{"--retain-until", "RFC3339", "retain until this UTC time"};
+
+OptionSpec required(OptionSpec option) {
+    option.required = true;
+    return option;
+}
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -63,7 +72,7 @@ int run_put(const ParsedArgs& a) {
     if (!std::filesystem::is_regular_file(file)) throw Error(ErrorCode::io, "no such file: " + file.string());
     PutOptions options;
     options.content_type = a.value_or("--content-type", "application/octet-stream");
-    if (auto r = retention_from_args(a, "--lock-mode")) options.lock.retention = r;
+    if (auto r = retention_from_args(a)) options.lock.retention = r;
     if (auto h = a.get("--legal-hold")) options.lock.legal_hold = parse_on_off(*h, "--legal-hold");
     options.if_none_match = a.has("--if-none-match");
     options.validate(system_clock().now());
@@ -86,8 +95,7 @@ int run_get(const ParsedArgs& a) {
     auto store = open_store(a.require("--store"));
     GetOptions options;
     options.version_id = version_arg(a);
-    const auto out = a.get("-o") ? a.get("-o") : a.get("--output");
-    if (out) {
+    if (const auto out = a.get("--output")) {
         store->get_to_file(a.positionals()[0], *out, options);
     } else {
         const std::string data = store->get(a.positionals()[0], options);
@@ -131,8 +139,8 @@ int run_retention_get(const ParsedArgs& a) {
 }
 
 int run_retention_set(const ParsedArgs& a) {
-    const auto r = retention_from_args(a, "--mode");
-    if (!r) throw UsageError("retention set needs --mode and --retain-days or --retain-until");
+    const auto r = retention_from_args(a);
+    if (!r) throw UsageError("retention set needs --lock-mode and --retain-days or --retain-until");
     if (r->retain_until <= system_clock().now())
         throw UsageError("retain-until " + format_rfc3339(r->retain_until) + " is not in the future");
     auto store = open_store(a.require("--store"));
@@ -166,24 +174,22 @@ const std::string retain_details =
 std::vector<Command> storage_commands() {
     std::vector<Command> c;
     c.push_back({{"put", "KEY FILE", "store a file as an object, optionally write-once locked",
-                  {store_option,
-                   {"--lock-mode", "MODE", "COMPLIANCE or GOVERNANCE"},
-                   {"--retain-days", "N", "retain for N days from now"},
-                   {"--retain-until", "RFC3339", "retain until this UTC time"},
+                  {store_option, lock_mode_option, retain_days_option, retain_until_option,
                    {"--legal-hold", "on|off", "place a legal hold"},
                    {"--content-type", "TYPE", "content type (default application/octet-stream)"},
                    {"--if-none-match", "", "fail if the key already exists"}},
                   2, 2, "prints one JSON object: key, uri, version_id, etag, sha256.\n" + retain_details},
                  run_put});
     c.push_back({{"get", "KEY", "read an object to stdout or a file",
-                  {store_option, version_option, {"-o", "FILE", "write to FILE (atomically) instead of stdout"},
-                   {"--output", "FILE", "same as -o"}},
+                  {store_option, version_option,
+                   {"--output", "FILE", "write to FILE (atomically) instead of stdout", false, "-o"}},
                   1, 1, "The store checks the content against its recorded SHA-256 where it has one."},
                  run_get});
     c.push_back({{"head", "KEY", "show an object's size, sha256, lock and metadata as JSON",
                   {store_option, version_option}, 1, 1, ""},
                  run_head});
-    c.push_back({{"ls", "", "list keys, one per line", {store_option, {"--prefix", "P", "only keys starting with P"}}, 0, 0, ""},
+    c.push_back({{"ls", "", "list keys, one per line",
+                  {store_option, {"--prefix", "PREFIX", "only keys starting with PREFIX"}}, 0, 0, ""},
                  run_ls});
     c.push_back({{"rm", "KEY", "delete an object or one version (refused while locked)",
                   {store_option, version_option, {"--bypass-governance", "", "allow removing GOVERNANCE-locked versions"}},
@@ -193,9 +199,8 @@ std::vector<Command> storage_commands() {
                  run_retention_get});
     c.push_back({{"retention set", "KEY", "set or extend an object's retention",
                   {store_option, version_option,
-                   {"--mode", "MODE", "COMPLIANCE or GOVERNANCE", true},
-                   {"--retain-days", "N", "retain for N days from now"},
-                   {"--retain-until", "RFC3339", "retain until this UTC time"},
+                   required(lock_mode_option),
+                   retain_days_option, retain_until_option,
                    {"--bypass-governance", "", "allow shortening GOVERNANCE retention"}},
                   1, 1, retain_details},
                  run_retention_set});

@@ -45,6 +45,15 @@ int run_sync(const ParsedArgs& a) {
     return r.failed == 0 && r.pending == 0 ? exit_ok : exit_storage;
 }
 
+// "-", or "2026-11-22T18:14:37.123Z (current) <message>" / "... (resolved: everything
+// registered before it has been uploaded since) <message>".
+std::string describe_last_error(const UploaderStats& s) {
+    if (s.last_error.empty()) return "-";
+    const std::string when = s.last_error_at ? format_rfc3339_millis(*s.last_error_at) : "(time unknown)";
+    return when + (s.last_error_current ? " (current) " : " (resolved: everything registered before it is uploaded) ") +
+           s.last_error;
+}
+
 int run_status(const ParsedArgs& a) {
     const fs::path dir = existing_evidence_dir(a);
     // Status reads the registry only: it works while the store is unreachable.
@@ -65,7 +74,7 @@ int run_status(const ParsedArgs& a) {
         row("failed", std::to_string(s.failed_count));
         row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
         row("consecutive failures", std::to_string(s.consecutive_failures));
-        row("last error", s.last_error.empty() ? "-" : s.last_error);
+        row("last error", describe_last_error(s));
         std::string health = s.health.ok() ? "ok" : "";
         if (s.health.backlog_high) health += "ALERT more than 10 bundles waiting; ";
         if (s.health.repeated_failures) health += "ALERT more than 3 consecutive failures; ";

@@ -34,8 +34,9 @@ Command demo_command();
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
 int exit_code_for(const Error& e);
 
-// Lock options shared by put and retention set: --lock-mode/--mode, --retain-days, --retain-until.
-std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option);
+// Lock options shared by put and retention set: --lock-mode (alias --mode), --retain-days,
+// --retain-until. nullopt when --lock-mode is not given.
+std::optional<Retention> retention_from_args(const ParsedArgs& args);
 
 // The store uploads go to: --store URL when given, else the WORM_* configuration
 // (Error(config) when WORM_ENABLED is not set or the mode's settings are missing).

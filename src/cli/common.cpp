@@ -23,7 +23,8 @@ int exit_code_for(const Error& e) {
     }
 }
 
-std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::string& mode_option) {
+std::optional<Retention> retention_from_args(const ParsedArgs& args) {
+    const std::string mode_option = "--lock-mode";
     const auto mode = args.get(mode_option);
     const auto days = args.get("--retain-days");
     const auto until = args.get("--retain-until");

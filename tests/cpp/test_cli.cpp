@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -422,8 +423,8 @@ TEST_CASE("storage commands on a file:// store") {
     const auto r0 = parse_json(worm_cli({"retention", "get", "--store", url, key}).out);
     CHECK(str(r0, "lock_mode") == "COMPLIANCE");
     CHECK(parse_rfc3339(str(r0, "retain_until")) == until);
-    CHECK(worm_cli({"retention", "set", "--store", url, key, "--mode", "COMPLIANCE", "--retain-days", "3"}).exit_code ==
-          0);
+    CHECK(worm_cli({"retention", "set", "--store", url, key, "--lock-mode", "COMPLIANCE", "--retain-days", "3"})
+              .exit_code == 0);
     const TimePoint extended = parse_rfc3339(str(parse_json(worm_cli({"retention", "get", "--store", url, key}).out),
                                                  "retain_until"));
     CHECK(extended >= before + std::chrono::days(3));
@@ -592,4 +593,159 @@ TEST_CASE("worm demo runs the whole local pipeline and exits 0") {
     CHECK(r.exit_code == 0);
     CHECK(contains(r.out, "demo finished: every step behaved as it must"));
     CHECK_FALSE(contains(r.out, "FAIL"));
+}
+
+TEST_CASE("the agents' own evidence (seed 003's example bundle) goes through worm bundle as it is") {
+    t::TempDir tmp("worm-cli");
+    const Keys keys = keygen(tmp / "keys");
+    const fs::path seed = t::testdata_dir() / "seed" / "EB-20251101-0002.json";
+    const t::CommandResult r = worm_cli({"bundle", "--client-id", "test-client-001", "--incident", seed.string(),
+                                         "--evidence-dir", (tmp / "evidence").string(), "--key", keys.priv.string()});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto out = parse_json(r.out);
+    const auto b = parse_json(t::read_file(str(out, "bundle_path")));
+    const auto original = parse_json(t::read_file(seed));
+    CHECK(json::canonicalize(b["actions_taken"]) == json::canonicalize(original["actions_taken"]));
+    CHECK_FALSE(b["actions_taken"][2].HasMember("stdout_excerpt"));
+    CHECK(str(b["outputs"], "resolution_status") == "success");
+    const t::CommandResult v = worm_cli({"verify", "--key", keys.pub.string(), str(out, "bundle_path")});
+    CHECK_MESSAGE(v.exit_code == 0, v.out << v.err);
+}
+
+TEST_CASE("one option name for one thing across all commands; older spellings are aliases") {
+    // Every option of every command, from its --help: name -> value name.
+    std::map<std::string, std::set<std::string>> value_names;
+    std::map<std::string, std::string> help_of;
+    const std::string top = worm_cli({"--help"}).out;
+    std::istringstream lines(top.substr(top.find("commands:\n")));
+    std::string line;
+    std::getline(lines, line);
+    while (std::getline(lines, line) && line.rfind("  ", 0) == 0) {
+        const std::string name = line.substr(2, line.find("  ", 2) - 2);
+        std::vector<std::string> args;
+        std::istringstream words(name);
+        for (std::string w; words >> w;) args.push_back(w);
+        args.push_back("--help");
+        const std::string help = worm_cli(args).out;
+        help_of[name] = help;
+        std::istringstream options(help);
+        for (std::string o; std::getline(options, o);) {
+            if (o.rfind("  -", 0) != 0) continue;
+            std::istringstream parts(o);
+            std::string option, value;
+            parts >> option >> value;
+            value_names[option].insert(value.empty() || value[0] == '-' || std::islower(value[0]) ? "" : value);
+        }
+    }
+    REQUIRE(value_names.count("--lock-mode"));
+    for (const auto& [option, values] : value_names) {
+        CAPTURE(option);
+        if (option == "--key") continue;  // the key the command needs: PRIV to sign, PUB to verify
+        CHECK(values.size() == 1);  // the same option takes the same kind of value everywhere
+    }
+    // The old spellings are no option's name, only aliases.
+    for (const char* alias : {"--mode", "-o"}) {
+        CAPTURE(alias);
+        CHECK_FALSE(value_names.count(alias));
+    }
+    CHECK(contains(help_of["retention set"], "--lock-mode MODE"));
+    CHECK(contains(help_of["retention set"], "(also --mode)"));
+    CHECK(contains(help_of["get"], "(also -o)"));
+
+    // Both spellings work on retention set; both at once is a usage error.
+    t::TempDir tmp("worm-cli");
+    const std::string url = file_url(tmp / "store");
+    t::write_file(tmp / "in.txt", "x");
+    REQUIRE(worm_cli({"put", "--store", url, "k", (tmp / "in.txt").string(), "--lock-mode", "GOVERNANCE",
+                      "--retain-days", "1"}).exit_code == 0);
+    CHECK(worm_cli({"retention", "set", "--store", url, "k", "--lock-mode", "GOVERNANCE", "--retain-days", "2"})
+              .exit_code == 0);
+    CHECK(worm_cli({"retention", "set", "--store", url, "k", "--mode", "GOVERNANCE", "--retain-days", "3"}).exit_code ==
+          0);
+    const TimePoint until = parse_rfc3339(str(parse_json(worm_cli({"retention", "get", "--store", url, "k"}).out),
+                                              "retain_until"));
+    CHECK(until > std::chrono::system_clock::now() + std::chrono::days(2) + std::chrono::hours(23));
+    const t::CommandResult both = worm_cli({"retention", "set", "--store", url, "k", "--mode", "GOVERNANCE",
+                                            "--lock-mode", "GOVERNANCE", "--retain-days", "4"});
+    CHECK(both.exit_code == 2);
+    check_one_line_error(both);
+    CHECK(contains(both.err, "--mode and --lock-mode are the same option"));
+    const t::CommandResult missing = worm_cli({"retention", "set", "--store", url, "k", "--retain-days", "4"});
+    CHECK(missing.exit_code == 2);
+    CHECK(contains(missing.err, "--lock-mode"));
+    // put accepts the alias too.
+    CHECK(worm_cli({"put", "--store", url, "k2", (tmp / "in.txt").string(), "--mode", "GOVERNANCE", "--retain-days",
+                    "1"}).exit_code == 0);
+    CHECK(str(parse_json(worm_cli({"head", "--store", url, "k2"}).out), "lock_mode") == "GOVERNANCE");
+}
+
+TEST_CASE("status shows the last error with its time and whether it is still current") {
+    t::TempDir tmp("worm-cli");
+    const Keys keys = keygen(tmp / "keys");
+    const fs::path evidence = tmp / "evidence";
+    // A proxy nobody listens on: the upload fails at once (one attempt), the bundle stays pending.
+    const std::vector<std::string> offline_env = {"MCP_API_KEY=cli-test-token", "WORM_UPLOAD_ATTEMPTS=1"};
+    std::vector<std::string> args{"bundle", "--client-id", "clinic-001", "--evidence-dir", evidence.string(),
+                                  "--key", keys.priv.string(), "--store", "mcp+http://127.0.0.1:1"};
+    const auto inc = incident_args("backup-success");
+    args.insert(args.end(), inc.begin(), inc.end());
+    const TimePoint before = std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+    const t::CommandResult offline = worm_cli(args, offline_env);
+    REQUIRE_MESSAGE(offline.exit_code == 0, offline.err);
+    CHECK(str(parse_json(offline.out), "upload_status") == "pending");
+
+    auto s = parse_json(worm_cli({"status", "--evidence-dir", evidence.string(), "--json"}).out);
+    CHECK_FALSE(str(s, "last_error").empty());
+    CHECK(s["last_error_current"].GetBool());
+    const TimePoint failed_at = parse_rfc3339(str(s, "last_error_at"));
+    CHECK(failed_at >= before);
+    CHECK(failed_at <= std::chrono::system_clock::now());
+    std::string table = worm_cli({"status", "--evidence-dir", evidence.string()}).out;
+    CHECK(contains(table, str(s, "last_error_at") + " (current) " + str(s, "last_error")));
+
+    // The store is reachable again: sync uploads everything, the error is history.
+    const std::string url = file_url(tmp / "store");
+    const t::CommandResult sync = worm_cli({"sync", "--evidence-dir", evidence.string(), "--store", url, "--quiet"});
+    REQUIRE_MESSAGE(sync.exit_code == 0, sync.out << sync.err);
+    const t::CommandResult after = worm_cli({"status", "--evidence-dir", evidence.string(), "--json"});
+    CHECK(after.exit_code == 0);
+    s = parse_json(after.out);
+    CHECK_FALSE(s["last_error_current"].GetBool());
+    CHECK(parse_rfc3339(str(s, "last_error_at")) == failed_at);
+    CHECK_FALSE(str(s, "last_error").empty());
+    table = worm_cli({"status", "--evidence-dir", evidence.string()}).out;
+    CHECK(contains(table, str(s, "last_error_at") + " (resolved: everything registered before it is uploaded)"));
+    CHECK_FALSE(contains(table, "(current)"));
+    CHECK_FALSE(contains(table + after.out, "cli-test-token"));
+}
+
+TEST_CASE("bundle follows the library's upload-after-sign policy (WORM_AUTO_UPLOAD=false: registered for sync)") {
+    t::TempDir tmp("worm-cli");
+    const Keys keys = keygen(tmp / "keys");
+    const fs::path evidence = tmp / "evidence";
+    const std::string url = file_url(tmp / "store");
+    std::vector<std::string> args{"bundle", "--client-id", "clinic-001", "--evidence-dir", evidence.string(),
+                                  "--key", keys.priv.string(), "--store", url};
+    const auto inc = incident_args("backup-success");
+    args.insert(args.end(), inc.begin(), inc.end());
+    const t::CommandResult r = worm_cli(args, {"WORM_AUTO_UPLOAD=false"});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    const auto out = parse_json(r.out);
+    CHECK(str(out, "upload_status") == "pending");
+    CHECK_FALSE(out.HasMember("uri"));
+    CHECK_FALSE(out.HasMember("upload_error"));
+    CHECK(worm_cli({"ls", "--store", url}).out.empty());  // nothing sent yet
+    const auto s = parse_json(worm_cli({"status", "--evidence-dir", evidence.string(), "--json"}).out);
+    CHECK(s["pending_count"].GetInt64() == 1);
+    CHECK(str(s, "last_error").empty());
+    CHECK_FALSE(s["last_error_current"].GetBool());
+    const t::CommandResult sync = worm_cli({"sync", "--evidence-dir", evidence.string(), "--store", url, "--quiet"});
+    CHECK_MESSAGE(sync.exit_code == 0, sync.out << sync.err);
+    CHECK(contains(worm_cli({"ls", "--store", url}).out, str(out, "bundle_id") + ".json"));
+
+    // Without --store and without WORM_ENABLED, nothing is attached: no upload fields at all.
+    args.resize(args.size() - inc.size() - 2);
+    args.insert(args.end(), inc.begin(), inc.end());
+    const auto local = parse_json(worm_cli(args).out);
+    CHECK_FALSE(local.HasMember("upload_status"));
 }

@@ -443,6 +443,55 @@ TEST_CASE("stats and health flags with a fixed clock") {
     CHECK_FALSE(s.oldest_pending_age_s);
 }
 
+TEST_CASE("the last error stays on record, current only until everything registered before it is uploaded") {
+    Fixture f;
+    f.config.upload_attempts = 1;
+    f.rebuild();
+    CHECK(f.uploader->stats().last_error.empty());
+    CHECK_FALSE(f.uploader->stats().last_error_current);
+    for (int i = 1; i <= 2; ++i) {
+        const auto [json, sig] = f.make_bundle(i);
+        f.uploader->enqueue(json, sig, "clinic-001");
+    }
+    f.clock.advance(10s);
+    f.store->down = true;
+    CHECK_THROWS(f.uploader->upload_registered(bundle_id(1)));
+    const TimePoint failed_at = f.clock.now();
+    auto s = f.uploader->stats();
+    CHECK(s.last_error.find("connection refused") != std::string::npos);
+    REQUIRE(s.last_error_at);
+    CHECK(*s.last_error_at == failed_at);
+    CHECK(s.last_error_current);
+
+    // The store is back. A bundle registered after the error does not keep it current...
+    f.store->down = false;
+    f.clock.advance(60s);
+    const auto [json3, sig3] = f.make_bundle(3);
+    f.uploader->enqueue(json3, sig3, "clinic-001");
+    f.uploader->upload_registered(bundle_id(1));
+    CHECK(f.uploader->stats().last_error_current);  // ...but bundle 2, registered before it, still waits
+    f.uploader->upload_registered(bundle_id(2));
+    s = f.uploader->stats();
+    CHECK_FALSE(s.last_error_current);  // everything from before the error is stored
+    CHECK(s.last_error.find("connection refused") != std::string::npos);  // and the record stays
+    CHECK(*s.last_error_at == failed_at);
+    CHECK(s.pending_count == 1);
+
+    rapidjson::Document d;
+    d.Parse(s.to_json().c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(std::string(d["last_error_at"].GetString()) == format_rfc3339_millis(failed_at));
+    CHECK_FALSE(d["last_error_current"].GetBool());
+
+    // A new failure is current again.
+    f.store->down = true;
+    f.clock.advance(5s);
+    CHECK_THROWS(f.uploader->upload_registered(bundle_id(3)));
+    s = f.uploader->stats();
+    CHECK(s.last_error_current);
+    CHECK(*s.last_error_at == f.clock.now());
+}
+
 TEST_CASE("kill -9 in the middle of a sync: the next sync finishes, no key gets a second version") {
     test::TempDir dir("worm-crash");
     const fs::path evidence = dir / "evidence", store_root = dir / "store";

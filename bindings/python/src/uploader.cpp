@@ -49,6 +49,8 @@ py::dict stats_dict(const UploaderStats& s) {
     d["pending_count"] = s.pending_count;
     d["failed_count"] = s.failed_count;
     d["last_error"] = to_py_str(s.last_error);
+    d["last_error_at"] = s.last_error_at ? py::object(py::str(format_rfc3339_millis(*s.last_error_at))) : py::none();
+    d["last_error_current"] = s.last_error_current;
     d["oldest_pending_age_s"] = s.oldest_pending_age_s ? py::object(py::float_(*s.oldest_pending_age_s)) : py::none();
     d["consecutive_failures"] = s.consecutive_failures;
     d["health"] = health;

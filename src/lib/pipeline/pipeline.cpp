@@ -3,8 +3,10 @@
 #include <unistd.h>
 
 #include "worm/error.hpp"
+#include "worm/config.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
+#include "worm/registry.hpp"
 #include "worm/signer.hpp"
 
 namespace worm {
@@ -74,8 +76,10 @@ BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
     if (store_hook_) {
         try {
             std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
+            result.upload_status = result.bundle_uri.empty() ? "pending" : "uploaded";
         } catch (const Error& e) {
             result.upload_error = e.what();
+            result.upload_status = "pending";
         }
     }
     return result;
@@ -85,9 +89,26 @@ void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
     if (!uploader) throw Error(ErrorCode::invalid_argument, "attach_uploader needs an uploader");
     const std::string client_id = options_.client_id;
     set_store_hook([uploader, client_id](const BundleResult& r) {
+        if (!uploader->config().auto_upload) {  // registered now, uploaded by the next sync()
+            uploader->enqueue(r.bundle_path, r.sig_path, client_id);
+            return std::make_pair(std::string(), std::string());
+        }
         const UploadResult u = uploader->upload_bundle(r.bundle_path, r.sig_path, client_id);
         return std::make_pair(u.bundle_uri, u.sig_uri);
     });
+}
+
+std::shared_ptr<WormUploader> EvidencePipeline::enable_uploads(const WormConfig& config,
+                                                               std::shared_ptr<ObjectStore> store) {
+    if (!store) {
+        if (!config.enabled) return nullptr;
+        config.validate();
+        store = open_configured_store(config);
+    }
+    auto uploader = std::make_shared<WormUploader>(config, std::move(store),
+                                                   std::make_shared<UploadRegistry>(options_.evidence_dir));
+    attach_uploader(uploader);
+    return uploader;
 }
 
 std::string VerificationReport::summary() const {

@@ -510,6 +510,11 @@ UploaderStats WormUploader::stats() {
     s.pending_count = rs.counts.pending + rs.counts.uploading;
     s.failed_count = rs.counts.failed;
     s.last_error = rs.last_error;
+    s.last_error_at = rs.last_error_at;
+    if (!rs.last_error.empty())
+        s.last_error_current = rs.last_error_at ? rs.oldest_backlog_created_at &&
+                                                      *rs.oldest_backlog_created_at <= *rs.last_error_at
+                                                : rs.counts.backlog() > 0;
     s.consecutive_failures = rs.consecutive_failures;
     if (rs.oldest_backlog_created_at)
         s.oldest_pending_age_s = std::max(
@@ -538,6 +543,11 @@ std::string UploaderStats::to_json() const {
     w.Int64(failed_count);
     w.Key("last_error");
     w.String(last_error.c_str(), static_cast<rapidjson::SizeType>(last_error.size()));
+    w.Key("last_error_at");
+    if (last_error_at) w.String(format_rfc3339_millis(*last_error_at).c_str());
+    else w.Null();
+    w.Key("last_error_current");
+    w.Bool(last_error_current);
     w.Key("oldest_pending_age_s");
     if (oldest_pending_age_s) w.Double(*oldest_pending_age_s);
     else w.Null();
