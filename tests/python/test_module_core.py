@@ -282,6 +282,52 @@ class Pipeline(TempDirTest):
             store.remove(key)
         self.assertEqual(p.uploader.get_stats()["total_uploaded"], 1)
 
+    def test_seed_agents_bundle_validates_and_its_sections_go_through(self):
+        # Seed 003's example bundle, as the agents' pipeline writes it (step 3: no stdout_excerpt).
+        seed = json.loads((TESTDATA / "seed" / "EB-20251101-0002.json").read_text())
+        self.assertNotIn("stdout_excerpt", seed["actions_taken"][2])
+        worm.validate_bundle(seed)
+        bundle_path, sig_path = self.pipeline().process_incident(
+            incident=seed["incident"], runbook=seed["runbook"], execution=seed["execution"],
+            actions=seed["actions_taken"], artifacts=seed["artifacts"])
+        bundle = json.loads(bundle_path.read_text())
+        self.assertEqual(bundle["actions_taken"], seed["actions_taken"])
+        self.assertEqual(bundle["outputs"]["resolution_status"], "success")
+        worm.validate_bundle(bundle)
+        self.assertTrue(worm.verify_file(bundle_path, sig_path, self.dir / "evidence" / "keys" / "public.pem"))
+
+    def test_action_needs_four_fields_the_rest_optional_but_typed(self):
+        seed = json.loads((TESTDATA / "seed" / "EB-20251101-0002.json").read_text())
+        seed["actions_taken"][1] = {k: seed["actions_taken"][1][k] for k in ("step", "action", "result", "timestamp")}
+        worm.validate_bundle(seed)  # a manual step: no script, exit code or output
+        for field, value, says in (("script_hash", "sha256:1234", "pattern"), ("stdout_excerpt", 5, "type"),
+                                   ("exit_code", "0", "type"), ("duration_seconds", -1, "minimum")):
+            with self.subTest(field=field):
+                bad = json.loads(json.dumps(seed))
+                bad["actions_taken"][1][field] = value
+                with self.assertRaises(worm.InputError) as caught:
+                    worm.validate_bundle(bad)
+                self.assertEqual(caught.exception.code, "schema")
+                self.assertTrue(str(caught.exception).startswith(f"schema: /actions_taken/1/{field}: {says}"),
+                                str(caught.exception))
+
+    def test_upload_policy_is_the_librarys_auto_upload_off_registers_for_sync(self):
+        store = worm.LocalWormStore(self.dir / "store")
+        p = worm.EvidencePipeline("clinic-001", evidence_dir=self.dir / "evidence",
+                                  config=worm.WormConfig(enabled=False, auto_upload=False), store=store)
+        bundle_path, _ = p.process_incident(**incident_inputs())
+        self.assertEqual(p.last_result["upload_status"], "pending")
+        self.assertIsNone(p.last_result["bundle_uri"])
+        self.assertEqual(store.list_all(""), [])
+        stats = p.uploader.get_stats()
+        self.assertEqual(stats["pending_count"], 1)
+        self.assertEqual((stats["last_error"], stats["last_error_at"], stats["last_error_current"]), ("", None, False))
+        self.assertEqual(p.uploader.sync()["uploaded"], 1)
+        self.assertEqual([o["key"].rsplit("/", 1)[1] for o in store.list_all("")],
+                         [bundle_path.name, bundle_path.with_suffix(".sig").name])
+        # Uploads off (no store, not enabled): nothing attached.
+        self.assertIsNone(self.pipeline().uploader)
+
     def test_evidence_generator_async_api(self):
         store = worm.LocalWormStore(self.dir / "store")
         gen = worm.EvidenceGenerator("clinic-001", evidence_dir=self.dir / "evidence",

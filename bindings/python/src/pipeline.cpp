@@ -73,9 +73,21 @@ void bind_pipeline(py::module_& m) {
                 d["bundle_path"] = r.bundle_path;
                 d["sig_path"] = r.sig_path;
                 d["evidence_bundle_hash"] = r.evidence_bundle_hash;
+                d["bundle_uri"] = to_py_str(r.bundle_uri);
+                d["sig_uri"] = to_py_str(r.sig_uri);
+                d["upload_status"] = r.upload_status;
+                d["upload_error"] = to_py_str(r.upload_error);
                 return d;
             },
             py::arg("incident"), py::arg("runbook"), py::arg("execution"), py::arg("actions"), py::arg("artifacts"))
+        .def(
+            "enable_uploads",
+            [](EvidencePipeline& p, const WormConfig& config, std::shared_ptr<ObjectStore> store) {
+                py::gil_scoped_release release;
+                return p.enable_uploads(config, std::move(store));
+            },
+            py::arg("config"), py::arg("store"),
+            "The library's upload-after-sign policy: the attached _Uploader, or None when uploads are off.")
         .def("public_key", &EvidencePipeline::public_key);
 
     m.def(

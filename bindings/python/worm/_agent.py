@@ -51,6 +51,15 @@ class WormUploader:
         self.client_id = client_id
         self._core = _worm._Uploader(config, store, os.fspath(self.evidence_dir))
 
+    @classmethod
+    def _over(cls, core: "_worm._Uploader", config: WormConfig, evidence_dir: Path,
+              client_id: str) -> "WormUploader":
+        """This API over an uploader the C++ pipeline already made and attached."""
+        uploader = cls.__new__(cls)
+        uploader.config, uploader.evidence_dir, uploader.client_id = config, evidence_dir, client_id
+        uploader._core = core
+        return uploader
+
     def upload_bundle(self, bundle_path: PathLike, signature_path: PathLike,
                       client_id: Optional[str] = None) -> Tuple[str, str]:
         """Register and upload one bundle; returns (bundle_uri, signature_uri).
@@ -78,7 +87,9 @@ class WormUploader:
 
     def get_stats(self) -> Dict[str, Any]:
         """{"enabled", "mode", "total_uploaded", "pending_count", "failed_count", "last_error",
-        "oldest_pending_age_s", "consecutive_failures", "health": {...}}."""
+        "last_error_at", "last_error_current", "oldest_pending_age_s", "consecutive_failures",
+        "health": {...}}. last_error stays on record; last_error_current is False once every
+        bundle registered before it has been uploaded."""
         return self._core.stats()
 
     async def upload_bundle_async(self, bundle_path: PathLike, signature_path: PathLike,
@@ -91,7 +102,10 @@ class WormUploader:
 
 class EvidencePipeline:
     """bundle -> schema validation -> write .json -> Ed25519 sign -> write .sig -> verify
-    -> upload (when the config enables it and auto_upload is on).
+    -> upload, by the library's upload-after-sign policy (EvidencePipeline::enable_uploads
+    in C++, the same as `worm bundle`): uploads are on with ``store`` or with
+    ``config.enabled``; then each bundle is uploaded right after signing when
+    ``config.auto_upload``, else registered pending for ``uploader.sync()``.
 
     ``private_key`` is the PKCS#8 PEM path; when None, ``<evidence_dir>/keys/private.pem``,
     generated on first use. ``evidence_dir`` defaults to $WORM_EVIDENCE_DIR, else ./evidence.
@@ -114,9 +128,10 @@ class EvidencePipeline:
         self.public_key_path = self.private_key_path.with_name("public.pem")
         self._core = _worm._Pipeline(client_id, os.fspath(self.evidence_dir),
                                      os.fspath(self.private_key_path), passphrase)
+        core_uploader = self._core.enable_uploads(self.config, store)
         self.uploader: Optional[WormUploader] = None
-        if self.config.enabled or store is not None:
-            self.uploader = WormUploader(self.config, self.evidence_dir, client_id, store=store)
+        if core_uploader is not None:
+            self.uploader = WormUploader._over(core_uploader, self.config, self.evidence_dir, client_id)
 
     def process_incident(self, incident: Mapping[str, Any], runbook: Optional[Mapping[str, Any]] = None,
                          execution: Optional[Mapping[str, Any]] = None,
@@ -132,13 +147,10 @@ class EvidencePipeline:
         # Returns this call's result rather than only setting last_result, so that
         # concurrent callers (EvidenceGenerator on threads) each get their own URIs.
         result = self._core.process_incident(incident, runbook, execution, actions, artifacts)
-        result["bundle_uri"] = result["sig_uri"] = None
-        if self.uploader is not None and self.config.auto_upload:
-            try:
-                result["bundle_uri"], result["sig_uri"] = self.uploader.upload_bundle(
-                    result["bundle_path"], result["sig_path"])
-            except WormError as error:  # kept locally and pending: sync() retries it
-                logger.warning("upload of %s failed, left pending: %s", result["bundle_id"], error)
+        result["bundle_uri"] = result["bundle_uri"] or None
+        result["sig_uri"] = result["sig_uri"] or None
+        if result["upload_error"]:  # kept locally and pending: sync() retries it
+            logger.warning("upload of %s failed, left pending: %s", result["bundle_id"], result["upload_error"])
         return result
 
     def verify(self, bundle_path: PathLike, sig_path: Optional[PathLike] = None) -> bool:
@@ -202,7 +214,8 @@ class EvidenceGenerator:
         """{"enabled", "mode", "total_uploaded", "pending_count", "failed_count", ...}."""
         if self.pipeline.uploader is None:
             return {"enabled": False, "mode": self.config.mode, "total_uploaded": 0, "pending_count": 0,
-                    "failed_count": 0, "last_error": "", "oldest_pending_age_s": None,
+                    "failed_count": 0, "last_error": "", "last_error_at": None, "last_error_current": False,
+                    "oldest_pending_age_s": None,
                     "consecutive_failures": 0, "health": {"ok": True}}
         stats = self.pipeline.uploader.get_stats()
         stats["enabled"] = bool(self.config.enabled or stats["enabled"])
