@@ -1,4 +1,4 @@
-// storage/keys.hpp: what an object key and a client id may look like, for every store.
+// storage/keys.hpp: what an object key may look like, for every store (client ids: ids.hpp).
 //
 // Keys are S3 keys, but every store also has to be safe to mirror onto a file system
 // (the local store does, and tools copy buckets to disk), so the rules are stricter than
