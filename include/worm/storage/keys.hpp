@@ -5,6 +5,7 @@
 // S3's: no way to name a parent directory, an absolute path, or a Windows separator.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,10 @@ inline constexpr std::size_t max_object_key_bytes = 1024;
 // (C0, DEL, C1), not absolute ("/..."), without backslashes, and without empty, "."
 // or ".." segments ("a//b", "./a", "a/../b", "a/" are all refused).
 void validate_object_key(std::string_view key);
+
+// Throws Error(invalid_argument) when a version id is given but empty (leave it unset
+// for the latest version) or holds control characters; version ids are otherwise opaque.
+void validate_version_id(const std::optional<std::string>& version_id);
 
 // Throws Error(invalid_argument) unless id matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
 void validate_client_id(std::string_view id);
