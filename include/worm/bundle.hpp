@@ -118,7 +118,7 @@ public:
 
 private:
     std::filesystem::path dir_;
-    const Clock& clock_;
+    const Clock* clock_;  // borrowed (see Clock in time.hpp)
     bool durable_;
 };
 

@@ -8,12 +8,17 @@
 // Authorization header, bearer token). Build messages from names, not values.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace worm {
 
+// To add a code: add it here (internal stays last) and its name to error_code_names below;
+// the proxy protocol, the CLI and the Python module all read that table.
 enum class ErrorCode {
     invalid_argument,  // caller passed something malformed (bad key, bad date, bad flag)
     config,            // configuration missing or invalid (env, key file permissions)
@@ -33,26 +38,62 @@ enum class ErrorCode {
     internal,          // a bug in libworm
 };
 
+namespace detail {
+
+struct ErrorCodeName {
+    ErrorCode code;
+    std::string_view name;
+};
+
+// The one table of codes and their names (the names are stable: they go on the wire to
+// and from worm-proxy, into Python's WormError.code and into the CLI's messages).
+inline constexpr std::array<ErrorCodeName, static_cast<std::size_t>(ErrorCode::internal) + 1> error_code_names{{
+    {ErrorCode::invalid_argument, "invalid_argument"},
+    {ErrorCode::config, "config"},
+    {ErrorCode::io, "io"},
+    {ErrorCode::parse, "parse"},
+    {ErrorCode::schema, "schema"},
+    {ErrorCode::crypto, "crypto"},
+    {ErrorCode::verification, "verification"},
+    {ErrorCode::not_found, "not_found"},
+    {ErrorCode::object_locked, "object_locked"},
+    {ErrorCode::integrity, "integrity"},
+    {ErrorCode::already_exists, "already_exists"},
+    {ErrorCode::storage, "storage"},
+    {ErrorCode::network, "network"},
+    {ErrorCode::timeout, "timeout"},
+    {ErrorCode::s3, "s3"},
+    {ErrorCode::internal, "internal"},
+}};
+
+// Entry i is code i, with a name: no code is missing, none is listed twice.
+constexpr bool error_code_names_complete() {
+    for (std::size_t i = 0; i < error_code_names.size(); ++i)
+        if (static_cast<std::size_t>(error_code_names[i].code) != i || error_code_names[i].name.empty()) return false;
+    return true;
+}
+static_assert(error_code_names_complete(), "error_code_names must list every ErrorCode once, in order");
+
+}  // namespace detail
+
+// Every ErrorCode, in declaration order.
+constexpr std::array<ErrorCode, detail::error_code_names.size()> all_error_codes() noexcept {
+    std::array<ErrorCode, detail::error_code_names.size()> codes{};
+    for (std::size_t i = 0; i < codes.size(); ++i) codes[i] = detail::error_code_names[i].code;
+    return codes;
+}
+
+// "invalid_argument", "not_found", ...: the stable name of a code.
 constexpr std::string_view to_string(ErrorCode code) noexcept {
-    switch (code) {
-        case ErrorCode::invalid_argument: return "invalid_argument";
-        case ErrorCode::config: return "config";
-        case ErrorCode::io: return "io";
-        case ErrorCode::parse: return "parse";
-        case ErrorCode::schema: return "schema";
-        case ErrorCode::crypto: return "crypto";
-        case ErrorCode::verification: return "verification";
-        case ErrorCode::not_found: return "not_found";
-        case ErrorCode::object_locked: return "object_locked";
-        case ErrorCode::integrity: return "integrity";
-        case ErrorCode::already_exists: return "already_exists";
-        case ErrorCode::storage: return "storage";
-        case ErrorCode::network: return "network";
-        case ErrorCode::timeout: return "timeout";
-        case ErrorCode::s3: return "s3";
-        case ErrorCode::internal: return "internal";
-    }
-    return "unknown";
+    const auto i = static_cast<std::size_t>(code);
+    return i < detail::error_code_names.size() ? detail::error_code_names[i].name : std::string_view("unknown");
+}
+
+// The code a name (as to_string spells it) stands for; nullopt for any other text.
+constexpr std::optional<ErrorCode> parse_error_code(std::string_view name) noexcept {
+    for (const auto& entry : detail::error_code_names)
+        if (entry.name == name) return entry.code;
+    return std::nullopt;
 }
 
 class Error : public std::runtime_error {

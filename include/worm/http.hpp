@@ -1,8 +1,8 @@
 // http.hpp: the HttpTransport interface S3 and proxy clients send requests through.
 //
 // One virtual call, send(), like a spdlog sink. The libcurl implementation lives in
-// src/lib/http/curl_transport.cpp; tests wrap a real transport in RecordingTransport to
-// see exactly what went on the wire. Transport failures (refused, reset, timeout, TLS)
+// src/lib/http/curl_transport.cpp; tests wrap a real transport in a recorder
+// (tests/cpp/support/recording_transport.hpp) to see exactly what went on the wire. Transport failures (refused, reset, timeout, TLS)
 // throw worm::Error with code network or timeout; any HTTP status is a normal return.
 #pragma once
 
@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,30 +70,5 @@ public:
 
 // libcurl transport: keeps connections alive across calls (one handle per thread).
 std::shared_ptr<HttpTransport> make_curl_transport(const HttpOptions& options = HttpOptions::from_env());
-
-// Test helper: forwards to another transport and remembers every request sent
-// (with bodies elided when they are files).
-class RecordingTransport final : public HttpTransport {
-public:
-    explicit RecordingTransport(std::shared_ptr<HttpTransport> next) : next_(std::move(next)) {}
-
-    HttpResponse send(const HttpRequest& request) override {
-        {
-            std::lock_guard lock(mutex_);
-            requests_.push_back(request);
-        }
-        return next_->send(request);
-    }
-
-    std::vector<HttpRequest> requests() const {
-        std::lock_guard lock(mutex_);
-        return requests_;
-    }
-
-private:
-    std::shared_ptr<HttpTransport> next_;
-    mutable std::mutex mutex_;
-    std::vector<HttpRequest> requests_;
-};
 
 }  // namespace worm

@@ -27,7 +27,7 @@ struct PipelineOptions {
     std::filesystem::path private_key_path;
     std::optional<std::string> key_passphrase;  // default: WORM_KEY_PASSWORD
     bool durable = true;                        // fsync files and directories (benchmarks may turn it off)
-    const Clock* clock = &system_clock();
+    const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
 
     // Throws Error(config) naming what is wrong: client id, unwritable dir, missing key.
     void validate() const;

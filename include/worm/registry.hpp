@@ -122,7 +122,7 @@ struct RegistryStats {
 };
 
 struct RegistryOptions {
-    const Clock* clock = nullptr;  // nullptr: the system clock
+    const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
     int busy_timeout_ms = 60000;   // how long a writer waits for another process
     // FULL fsyncs the WAL on every commit: required for "acknowledged means durable"
     // across power loss. Off only for benchmarks and scratch data.

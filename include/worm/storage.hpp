@@ -35,6 +35,10 @@ LockMode parse_lock_mode(std::string_view text);
 struct Retention {
     LockMode mode = LockMode::compliance;
     TimePoint retain_until{};
+
+    // Throws Error(invalid_argument) unless retain_until, as stores record it (whole
+    // milliseconds, as S3 does), is after now.
+    void validate(TimePoint now) const;
 };
 
 // Object lock settings given with a put.
@@ -85,6 +89,9 @@ struct GetOptions {
     std::optional<std::string> version_id;
     // Inclusive byte range [first, last]; last absent means to the end.
     std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> range;
+
+    // Throws Error(invalid_argument): an empty version id, a range that ends before it starts.
+    void validate() const;
 };
 
 struct ObjectInfo {
@@ -104,7 +111,10 @@ struct ListOptions {
     std::string prefix;
     std::string delimiter;           // "" for a flat listing
     std::string continuation_token;  // from the previous page; "" for the first page
-    int max_keys = 1000;
+    int max_keys = 1000;  // 1 .. 1000, as S3 allows
+
+    // Throws Error(invalid_argument): max_keys outside 1 .. 1000.
+    void validate() const;
 };
 
 struct ObjectSummary {
@@ -123,43 +133,76 @@ struct ListPage {
 struct DeleteOptions {
     std::optional<std::string> version_id;
     bool bypass_governance = false;
+
+    // Throws Error(invalid_argument): an empty version id.
+    void validate() const;
 };
 
 struct RetentionOptions {
     std::optional<std::string> version_id;
     bool bypass_governance = false;  // needed to shorten or remove GOVERNANCE retention
+
+    // Throws Error(invalid_argument): an empty version id.
+    void validate() const;
 };
 
+// Every store has the same public operations, written once here (the shape of spdlog's
+// base_sink): each checks the key (validate_object_key, storage/keys.hpp) and its options
+// (PutOptions::validate, ...) and only then calls the store's protected do_* hook. So
+// every store refuses the same bad input with the same Error(invalid_argument) before it
+// sends or writes anything, and a store cannot forget a check. A store implements the
+// hooks (no default arguments there: the defaults are the public functions').
 class ObjectStore {
 public:
     virtual ~ObjectStore() = default;
 
-    virtual PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) = 0;
+    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options);
     // Reads the whole object (or range) into memory.
-    virtual std::string get(const std::string& key, const GetOptions& options = {}) = 0;
+    std::string get(const std::string& key, const GetOptions& options = {});
     // Streams the object into a file, written atomically (temp file + rename).
-    virtual ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
-                                   const GetOptions& options = {}) = 0;
+    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
+                           const GetOptions& options = {});
     // Throws Error(not_found) when the key (or version) does not exist.
-    virtual ObjectInfo head(const std::string& key,
-                            const std::optional<std::string>& version_id = std::nullopt) = 0;
-    virtual ListPage list(const ListOptions& options) = 0;
-    virtual void remove(const std::string& key, const DeleteOptions& options = {}) = 0;
+    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt);
+    ListPage list(const ListOptions& options);
+    void remove(const std::string& key, const DeleteOptions& options = {});
 
-    virtual std::optional<Retention> get_retention(
-        const std::string& key, const std::optional<std::string>& version_id = std::nullopt) = 0;
-    virtual void put_retention(const std::string& key, const Retention& retention,
-                               const RetentionOptions& options = {}) = 0;
-    virtual bool get_legal_hold(const std::string& key,
-                                const std::optional<std::string>& version_id = std::nullopt) = 0;
-    virtual void put_legal_hold(const std::string& key, bool on,
-                                const std::optional<std::string>& version_id = std::nullopt) = 0;
+    std::optional<Retention> get_retention(const std::string& key,
+                                           const std::optional<std::string>& version_id = std::nullopt);
+    // The retention must end in the future (Retention::validate).
+    void put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options = {});
+    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt);
+    void put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id = std::nullopt);
 
     // A URI that names the object for humans and registries ("s3://bucket/key").
     virtual std::string uri(const std::string& key) const = 0;
 
     // Follows continuation tokens to the end.
     std::vector<ObjectSummary> list_all(const std::string& prefix = "");
+
+protected:
+    // The clock decides whether a retain-until date is in the future (borrowed: it must
+    // outlive the store; see Clock in time.hpp).
+    explicit ObjectStore(const Clock& clock = system_clock()) : clock_(&clock) {}
+    const Clock& clock() const noexcept { return *clock_; }
+
+    // The store's side of each operation, called only with a valid key and valid options.
+    virtual PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) = 0;
+    virtual std::string do_get(const std::string& key, const GetOptions& options) = 0;
+    virtual ObjectInfo do_get_to_file(const std::string& key, const std::filesystem::path& destination,
+                                      const GetOptions& options) = 0;
+    virtual ObjectInfo do_head(const std::string& key, const std::optional<std::string>& version_id) = 0;
+    virtual ListPage do_list(const ListOptions& options) = 0;
+    virtual void do_remove(const std::string& key, const DeleteOptions& options) = 0;
+    virtual std::optional<Retention> do_get_retention(const std::string& key,
+                                                      const std::optional<std::string>& version_id) = 0;
+    virtual void do_put_retention(const std::string& key, const Retention& retention,
+                                  const RetentionOptions& options) = 0;
+    virtual bool do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) = 0;
+    virtual void do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) = 0;
+
+private:
+    const Clock* clock_;
 };
 
 // Opens a store from a URL: file:///dir, s3://bucket[/prefix], mcp+https://host, mcp+http://host.

@@ -13,6 +13,15 @@ namespace worm {
 using TimePoint = std::chrono::system_clock::time_point;
 
 // Tests replace the clock to make ids, dates and retention reproducible.
+//
+// How the library holds a clock (one convention everywhere): a clock is borrowed, never
+// owned. Its owner keeps it alive as long as anything uses it (system_clock() lives for
+// the whole program; a test keeps its FixedClock on the stack). A constructor takes
+// `const Clock& clock = system_clock()` (a reference cannot be null); wherever a clock is
+// stored, in a class or an options struct, it is a `const Clock*` that is never null and
+// defaults to `&system_clock()` (a pointer keeps structs assignable and usable with
+// designated initializers). Why not shared_ptr: nothing is gained by shared ownership of
+// a stateless service, and the static system clock would need a no-op deleter.
 class Clock {
 public:
     virtual ~Clock() = default;

@@ -92,7 +92,7 @@ struct UploaderStats {
 };
 
 struct UploaderOptions {
-    const Clock* clock = nullptr;  // nullptr: the system clock
+    const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
     // How to wait between attempts (tests record instead of sleeping). Default: sleep_for.
     std::function<void(std::chrono::milliseconds)> sleep;
     // Uniform in [0, 1) for the jitter. Default: a per-thread Mersenne twister.

@@ -78,7 +78,7 @@ private:
     std::vector<TokenEntry> tokens_;
     Policy policy_;
     std::filesystem::path spool_dir_;
-    const Clock& clock_;
+    const Clock* clock_;  // borrowed (see Clock in time.hpp)
 };
 
 // The error answer for a name and message, with the given status.

@@ -159,7 +159,7 @@ private:
                 // A malformed head is answered; a closed, idle or cancelled connection just ends.
                 if (ec != http::error::end_of_stream && ec != beast::error::timeout &&
                     ec != net::error::operation_aborted && ec != net::error::eof && ec != net::error::connection_reset) {
-                    ApiResponse bad = error_response(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+                    ApiResponse bad = error_response(400, to_string(ErrorCode::invalid_argument), "malformed HTTP request: " + ec.message());
                     stream.expires_after(settings_.io_timeout);
                     co_await write_response(stream, bad, false);
                 }

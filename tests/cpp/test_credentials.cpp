@@ -190,14 +190,13 @@ public:
     int fetches = 0;
     bool fail = false;
     std::chrono::seconds lifetime{3600};
-    const Clock* clock = nullptr;
 
 protected:
     Credentials fetch() override {
         ++fetches;
         if (fail) throw Error(ErrorCode::network, "scripted failure");
         return Credentials{.access_key_id = "AKID" + std::to_string(fetches), .secret_access_key = "s",
-                           .session_token = "t", .expiration = clock->now() + lifetime};
+                           .session_token = "t", .expiration = clock().now() + lifetime};
     }
 };
 
@@ -206,7 +205,6 @@ protected:
 TEST_CASE("RefreshingProvider caches, refreshes 5 minutes before expiry, rides out a failed refresh") {
     FixedClock clock(parse_rfc3339("2026-03-01T12:00:00Z"));
     ScriptedProvider p(clock);
-    p.clock = &clock;
     CHECK(p.get().access_key_id == "AKID1");
     CHECK(p.get().access_key_id == "AKID1");
     clock.advance(std::chrono::minutes(54));  // 6 minutes left: still cached

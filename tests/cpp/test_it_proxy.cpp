@@ -6,6 +6,7 @@
 #include <doctest/doctest.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,12 +14,14 @@
 #include "support/error_code.hpp"
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
+#include "support/wire_log.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/http.hpp"
 #include "worm/proxy/protocol.hpp"
 #include "worm/proxy/store.hpp"
 #include "worm/s3/client.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/storage/local.hpp"
 
 using namespace worm;
@@ -480,4 +483,111 @@ TEST_CASE("agent -> worm-proxy -> S3 (moto): stored with the proxy's lock, isola
     CHECK(bob->get("evidence/bob/b.json") == "b");
     // (No listing here: moto 5.2.1 answers SignatureDoesNotMatch to ListObjectsV2 with a
     // prefix under IAM auth, for boto3 as well; listing is covered over LocalWormStore.)
+}
+
+// ObjectStore checks keys and options once, for every store, before the store's own code
+// runs: the same bad call gets the same Error(invalid_argument) and the same message from
+// the local store, S3 (moto) and the proxy, and nothing reaches a server or the disk.
+TEST_CASE("every store refuses the same bad keys and options identically, before any request") {
+    auto& peer = t::S3Peer::shared();
+    const std::string bucket = peer.create_bucket("rules", true);
+    auto s3_wire = std::make_shared<t::WireLog>(make_curl_transport());
+    s3::S3Store s3_store(std::make_shared<s3::S3Client>(peer.client_config(s3_wire)), bucket);
+
+    Proxy proxy;
+    auto proxy_wire = std::make_shared<t::WireLog>(make_curl_transport());
+    ProxyConfig proxy_config;
+    proxy_config.url = proxy.url();
+    proxy_config.api_key = alice_token;
+    proxy_config.transport = proxy_wire;
+    ProxyStore proxy_store(proxy_config);
+
+    t::TempDir dir{"worm-store-rules"};
+    LocalWormStore local_store(dir / "store");
+
+    const std::vector<std::pair<std::string, ObjectStore*>> stores{
+        {"local", &local_store}, {"s3", &s3_store}, {"proxy", &proxy_store}};
+
+    const TimePoint past = std::chrono::system_clock::now() - 1h;
+    const TimePoint future = std::chrono::system_clock::now() + 24h;
+    const std::string prefix = "evidence/alice/";
+    const auto put_with = [](std::function<void(PutOptions&)> change) {
+        return [change](ObjectStore& s) {
+            PutOptions o;
+            change(o);
+            s.put("evidence/alice/ok.json", PutBody::from_bytes("{}"), o);
+        };
+    };
+    const std::vector<std::pair<std::string, std::function<void(ObjectStore&)>>> bad_calls{
+        {"put a/../b", [&](ObjectStore& s) { s.put(prefix + "a/../b.json", PutBody::from_bytes("{}"), {}); }},
+        {"put ./a", [&](ObjectStore& s) { s.put("./" + prefix + "a.json", PutBody::from_bytes("{}"), {}); }},
+        {"put absolute", [&](ObjectStore& s) { s.put("/" + prefix + "a.json", PutBody::from_bytes("{}"), {}); }},
+        {"put empty key", [&](ObjectStore& s) { s.put("", PutBody::from_bytes("{}"), {}); }},
+        {"put a//b", [&](ObjectStore& s) { s.put(prefix + "a//b.json", PutBody::from_bytes("{}"), {}); }},
+        {"put trailing /", [&](ObjectStore& s) { s.put(prefix + "a/", PutBody::from_bytes("{}"), {}); }},
+        {"put backslash", [&](ObjectStore& s) { s.put(prefix + "a\\b.json", PutBody::from_bytes("{}"), {}); }},
+        {"put control char", [&](ObjectStore& s) { s.put(prefix + "a\nb.json", PutBody::from_bytes("{}"), {}); }},
+        {"put invalid UTF-8", [&](ObjectStore& s) { s.put(prefix + "a\xff.json", PutBody::from_bytes("{}"), {}); }},
+        {"put 1025-byte key",
+         [&](ObjectStore& s) { s.put(prefix + std::string(1025, 'k'), PutBody::from_bytes("{}"), {}); }},
+        {"put retention in the past",
+         put_with([&](PutOptions& o) { o.lock.retention = Retention{LockMode::compliance, past}; })},
+        {"put bad metadata name", put_with([](PutOptions& o) { o.metadata["bad name"] = "v"; })},
+        {"put metadata control char", put_with([](PutOptions& o) { o.metadata["n"] = "a\r\nb"; })},
+        {"put kms id without kms", put_with([](PutOptions& o) { o.encryption.kms_key_id = "k"; })},
+        {"put short sha256", put_with([](PutOptions& o) { o.sha256_hex = "abc"; })},
+        {"get a/../b", [&](ObjectStore& s) { s.get(prefix + "../b.json"); }},
+        {"get empty version", [&](ObjectStore& s) { s.get(prefix + "a.json", GetOptions{.version_id = "", .range = {}}); }},
+        {"get backwards range",
+         [&](ObjectStore& s) {
+             GetOptions o;
+             o.range = std::pair<std::uint64_t, std::optional<std::uint64_t>>{10, 5};
+             s.get(prefix + "a.json", o);
+         }},
+        {"get_to_file a/../b", [&](ObjectStore& s) { s.get_to_file(prefix + "../b.json", dir / "out.json"); }},
+        {"get_to_file into a directory name", [&](ObjectStore& s) { s.get_to_file(prefix + "a.json", dir / ""); }},
+        {"head absolute", [&](ObjectStore& s) { s.head("/" + prefix + "a.json"); }},
+        {"head empty version", [&](ObjectStore& s) { s.head(prefix + "a.json", std::string()); }},
+        {"list max_keys 0", [&](ObjectStore& s) { s.list(ListOptions{.prefix = prefix, .delimiter = "", .continuation_token = "", .max_keys = 0}); }},
+        {"list max_keys 1001", [&](ObjectStore& s) { s.list(ListOptions{.prefix = prefix, .delimiter = "", .continuation_token = "", .max_keys = 1001}); }},
+        {"remove a/../b", [&](ObjectStore& s) { s.remove(prefix + "../b.json"); }},
+        {"remove empty version", [&](ObjectStore& s) { s.remove(prefix + "a.json", DeleteOptions{.version_id = "", .bypass_governance = false}); }},
+        {"get_retention a/../b", [&](ObjectStore& s) { s.get_retention(prefix + "../b.json"); }},
+        {"put_retention a/../b",
+         [&](ObjectStore& s) { s.put_retention(prefix + "../b.json", Retention{LockMode::compliance, future}); }},
+        {"put_retention in the past",
+         [&](ObjectStore& s) { s.put_retention(prefix + "a.json", Retention{LockMode::compliance, past}); }},
+        {"put_retention empty version",
+         [&](ObjectStore& s) {
+             s.put_retention(prefix + "a.json", Retention{LockMode::compliance, future},
+                             RetentionOptions{.version_id = "", .bypass_governance = false});
+         }},
+        {"get_legal_hold a/../b", [&](ObjectStore& s) { s.get_legal_hold(prefix + "../b.json"); }},
+        {"put_legal_hold a/../b", [&](ObjectStore& s) { s.put_legal_hold(prefix + "../b.json", true); }},
+        {"put_legal_hold empty version", [&](ObjectStore& s) { s.put_legal_hold(prefix + "a.json", true, std::string()); }},
+    };
+
+    for (const auto& [what, call] : bad_calls) {
+        CAPTURE(what);
+        std::string first_message;
+        for (const auto& [name, store] : stores) {
+            CAPTURE(name);
+            const std::string message = t::error_of([&] { call(*store); }, ErrorCode::invalid_argument);
+            if (first_message.empty()) first_message = message;
+            CHECK(message == first_message);  // one rule, one wording
+        }
+    }
+    CHECK(s3_wire->exchanges().empty());
+    CHECK(proxy_wire->exchanges().empty());
+    CHECK(local_store.list_all().empty());
+    CHECK_FALSE(fs::exists(dir / "out.json"));
+
+    // The recorders do see a call that passes the checks: nothing above was merely lost.
+    for (const auto& [name, store] : stores) {
+        CAPTURE(name);
+        store->put(prefix + "ok.json", PutBody::from_bytes("{}"), json_put());
+        CHECK(store->get(prefix + "ok.json") == "{}");
+    }
+    CHECK_FALSE(s3_wire->exchanges().empty());
+    CHECK_FALSE(proxy_wire->exchanges().empty());
 }

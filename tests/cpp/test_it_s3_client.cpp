@@ -12,6 +12,7 @@
 
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
+#include "support/wire_log.hpp"
 #include "worm/crypto.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/s3/store.hpp"
@@ -253,7 +254,7 @@ TEST_CASE("listing 2,500 keys returns all of them, over three pages") {
     const std::string bucket = plain_bucket();
     // A prefix without '/' keeps moto's signature check happy (see s3_peer.hpp).
     peer().boto({"put-many", bucket, "many-k", "2500"});
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::S3Client client(peer().client_config(recorder));
     const auto all = client.list_all_objects({.bucket = bucket, .prefix = "many-", .delimiter = "",
                                               .continuation_token = "", .start_after = "", .max_keys = 1000});
@@ -276,7 +277,7 @@ TEST_CASE("a 60 MiB multipart upload with lock headers reads back identical") {
     // Not a whole number of MiB: the last part ends inside a hashing read.
     const std::string content = pattern_bytes((60 << 20) + 12345, 3);
     t::write_file(dir / "big.bin", content);
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = peer().client_config(recorder);
     c.part_size = 16 << 20;
     c.multipart_threshold = 32 << 20;

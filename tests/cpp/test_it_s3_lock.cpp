@@ -346,7 +346,8 @@ TEST_CASE("a client clock 30 minutes off is corrected from the server's Date and
         CAPTURE(offset.count());
         auto wire = std::make_shared<t::WireLog>(make_curl_transport());
         s3::ClientConfig c = peer().client_config(wire);
-        c.clock = std::make_shared<SkewedClock>(offset);
+        const SkewedClock skewed(offset);
+        c.clock = &skewed;
         s3::S3Client client(c);
         // Retention relative to the true time, as the server judges it.
         const TimePoint until = whole_seconds_now() + 24h + std::max(offset, std::chrono::milliseconds(0));

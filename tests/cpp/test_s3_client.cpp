@@ -7,6 +7,7 @@
 
 #include "support/fault_server.hpp"
 #include "support/test_env.hpp"
+#include "support/wire_log.hpp"
 #include "worm/crypto.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/s3/store.hpp"
@@ -134,7 +135,7 @@ TEST_CASE("open_s3_store parses s3://bucket[/prefix]") {
 }
 
 TEST_CASE("what a locked PUT sends: lock headers, millisecond dates, Content-MD5 and SHA-256 checksums") {
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = base_config(fault_server().base_url());
     c.transport = recorder;
     s3::S3Client client(c);
@@ -170,7 +171,7 @@ TEST_CASE("what a locked PUT sends: lock headers, millisecond dates, Content-MD5
 }
 
 TEST_CASE("invalid options are refused before anything is sent") {
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = base_config(fault_server().base_url());
     c.transport = recorder;
     s3::S3Client client(c);
@@ -260,10 +261,10 @@ TEST_CASE("client errors are not retried; HEAD errors get a code from the status
 
 TEST_CASE("RequestTimeTooSkewed: re-signed once with the server's clock") {
     const TimePoint real_now = std::chrono::system_clock::now();
-    auto clock = std::make_shared<FixedClock>(real_now - 2h);
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    FixedClock clock(real_now - 2h);
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = base_config(fault_server().base_url());
-    c.clock = clock;
+    c.clock = &clock;
     c.transport = recorder;
     s3::S3Client client(c);
     control("/__fail?count=1&status=403&code=RequestTimeTooSkewed");
@@ -284,7 +285,7 @@ TEST_CASE("RequestTimeTooSkewed: re-signed once with the server's clock") {
 }
 
 TEST_CASE("connection refused is retried, then reported as a network error") {
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = base_config("http://127.0.0.1:" + std::to_string(t::free_port()));
     c.transport = recorder;
     s3::S3Client client(c);
@@ -302,7 +303,7 @@ TEST_CASE("a create-only PUT (If-None-Match) is not re-sent after a failure it m
     // whose response was lost could add a second, permanently locked version. The error goes
     // to the caller (the uploader HEADs the key before trying again); answers that say the
     // request was not applied are still retried.
-    auto recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto recorder = std::make_shared<t::WireLog>(make_curl_transport());
     s3::ClientConfig c = base_config(fault_server().base_url());
     c.transport = recorder;
     s3::S3Client client(c);
@@ -333,7 +334,7 @@ TEST_CASE("a create-only PUT (If-None-Match) is not re-sent after a failure it m
 
     // Transport errors: the transport cannot tell whether the request got there.
     s3::ClientConfig down = base_config("http://127.0.0.1:" + std::to_string(t::free_port()));
-    auto down_recorder = std::make_shared<RecordingTransport>(make_curl_transport());
+    auto down_recorder = std::make_shared<t::WireLog>(make_curl_transport());
     down.transport = down_recorder;
     try {
         s3::S3Client(down).put_object(once);

@@ -47,7 +47,7 @@ struct Fixture {
     explicit Fixture(int concurrency = 4) {
         fs::create_directories(evidence);
         local = std::make_shared<LocalWormStore>(dir / "store", clock);
-        store = std::make_shared<test::FaultStore>(local);
+        store = std::make_shared<test::FaultStore>(local, clock);
         RegistryOptions ro;
         ro.clock = &clock;
         // Durability is test_registry's subject (and the crash test below uses it); here

@@ -42,9 +42,13 @@ class Errors(unittest.TestCase):
             "io": worm.StorageError, "storage": worm.StorageError, "already_exists": worm.StorageError,
             "not_found": worm.NotFoundError, "object_locked": worm.ObjectLockedError,
             "integrity": worm.IntegrityError, "network": worm.NetworkError, "timeout": worm.NetworkError,
-            "internal": worm.WormError,
+            "s3": worm.S3Error, "internal": worm.WormError,
         }
-        for code, cls in expected.items():
+        # The codes come from the C++ table (error.hpp): this list must name each exactly once.
+        self.assertEqual(sorted(worm.errors.ERROR_CODES), sorted(expected))
+        self.assertEqual(len(set(worm.errors.ERROR_CODES)), len(worm.errors.ERROR_CODES))
+        for code in worm.errors.ERROR_CODES:
+            cls = expected[code]
             with self.subTest(code=code):
                 with self.assertRaises(cls) as caught:
                     worm._worm._raise_error(code, f"message for {code}")
@@ -53,24 +57,44 @@ class Errors(unittest.TestCase):
                 self.assertEqual(str(caught.exception), f"message for {code}")
                 self.assertIsInstance(caught.exception, worm.WormError)
         self.assertTrue(issubclass(worm.InputError, ValueError))
+        with self.assertRaises(worm.InputError):
+            worm._worm._raise_error("no_such_code", "x")
+
+    def test_every_code_round_trips_as_an_s3_error_too(self):
+        for code in worm.errors.ERROR_CODES:
+            with self.subTest(code=code):
+                with self.assertRaises(worm.S3Error) as caught:
+                    worm._worm._raise_s3_error(500, "InternalError", "", "R", "/b/k", code=code)
+                self.assertEqual(caught.exception.code, code)
+                self.assertEqual(caught.exception.s3_code, "InternalError")
 
     def test_s3_error_fields(self):
         with self.assertRaises(worm.S3Error) as caught:
             worm._worm._raise_s3_error(403, "AccessDenied", "denied", "REQ123", "/bucket/key")
         e = caught.exception
-        self.assertEqual((e.status, e.code, e.request_id, e.resource, e.worm_code),
-                         (403, "AccessDenied", "REQ123", "/bucket/key", "s3"))
+        self.assertEqual((e.status, e.code, e.s3_code, e.request_id, e.resource),
+                         (403, "s3", "AccessDenied", "REQ123", "/bucket/key"))
         self.assertIsInstance(e, worm.StorageError)
         self.assertIn("AccessDenied", str(e))
 
+    def test_worm_code_is_a_deprecated_alias_of_code(self):
+        with self.assertRaises(worm.S3Error) as caught:
+            worm._worm._raise_s3_error(404, "NoSuchKey", "", "R", "/b/k", code="not_found")
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(caught.exception.worm_code, "not_found")
+        with self.assertWarns(DeprecationWarning):
+            self.assertEqual(worm.ConfigError("m", "config").worm_code, "config")
+
     def test_classified_s3_error_is_also_the_storage_class(self):
         with self.assertRaises(worm.NotFoundError) as caught:
-            worm._worm._raise_s3_error(404, "NoSuchKey", "", "R", "/b/k", worm_code="not_found")
+            worm._worm._raise_s3_error(404, "NoSuchKey", "", "R", "/b/k", code="not_found")
         self.assertIsInstance(caught.exception, worm.S3Error)
-        self.assertEqual(caught.exception.code, "NoSuchKey")
+        # .code is the worm code on every error, so one check catches a missing object anywhere.
+        self.assertEqual(caught.exception.code, "not_found")
+        self.assertEqual(caught.exception.s3_code, "NoSuchKey")
         self.assertEqual(caught.exception.status, 404)
         with self.assertRaises(worm.ObjectLockedError):
-            worm._worm._raise_s3_error(403, "AccessDenied", "", "R", "/b/k", worm_code="object_locked")
+            worm._worm._raise_s3_error(403, "AccessDenied", "", "R", "/b/k", code="object_locked")
 
     def test_invalid_utf8_in_a_message_does_not_break_the_translation(self):
         with self.assertRaises(worm.StorageError) as caught:

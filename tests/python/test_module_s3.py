@@ -115,9 +115,20 @@ class DirectModeAgainstMoto(unittest.TestCase):
                                secret_key="not-the-secret")
         with self.assertRaises(worm.S3Error) as caught:
             client.store("evidence").put("x/y.txt", b"data")
-        self.assertEqual(caught.exception.code, "SignatureDoesNotMatch")
+        self.assertEqual(caught.exception.s3_code, "SignatureDoesNotMatch")
+        self.assertEqual(caught.exception.code, "s3")
         self.assertEqual(caught.exception.status, 403)
         self.assertNotIn("not-the-secret", str(caught.exception))
+
+    def test_missing_object_has_the_worm_code_not_found(self):
+        store = worm.S3Client(endpoint=self.server.endpoint).store("evidence")
+        with self.assertRaises(worm.NotFoundError) as caught:
+            store.get("no/such/object.json")
+        # The same check as for the local and proxy stores: .code is the worm code.
+        self.assertEqual(caught.exception.code, "not_found")
+        self.assertIsInstance(caught.exception, worm.S3Error)
+        self.assertEqual(caught.exception.s3_code, "NoSuchKey")
+        self.assertEqual(caught.exception.status, 404)
 
 
 class OutageAndSync(unittest.TestCase):

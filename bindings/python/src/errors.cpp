@@ -1,10 +1,11 @@
 // C++ exceptions -> the Python classes in worm/errors.py.
 //
 // The classes are plain Python (so they have normal constructors, attributes and
-// pickling); the translator builds one through worm.errors and raises it.
+// pickling); the translator picks the class for the error's code (python_class below),
+// builds one through worm.errors and raises it. The codes themselves come from
+// error.hpp's table (all_error_codes / parse_error_code): no list of them here.
 #include <pybind11/pybind11.h>
 
-#include <array>
 #include <exception>
 #include <string>
 
@@ -15,14 +16,39 @@ namespace worm::python {
 
 namespace {
 
-constexpr std::array kAllCodes = {
-    ErrorCode::invalid_argument, ErrorCode::config,      ErrorCode::io,
-    ErrorCode::parse,            ErrorCode::schema,      ErrorCode::crypto,
-    ErrorCode::verification,     ErrorCode::not_found,   ErrorCode::object_locked,
-    ErrorCode::integrity,        ErrorCode::already_exists, ErrorCode::storage,
-    ErrorCode::network,          ErrorCode::timeout,     ErrorCode::s3,
-    ErrorCode::internal,
-};
+// The worm.errors class each code raises. A switch without default: the compiler
+// (-Wswitch) names any ErrorCode added to error.hpp and missing here.
+const char* python_class(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::config: return "ConfigError";
+        case ErrorCode::invalid_argument:
+        case ErrorCode::parse:
+        case ErrorCode::schema: return "InputError";
+        case ErrorCode::verification: return "VerificationError";
+        case ErrorCode::crypto: return "CryptoError";
+        case ErrorCode::io:
+        case ErrorCode::storage:
+        case ErrorCode::already_exists: return "StorageError";
+        case ErrorCode::not_found: return "NotFoundError";
+        case ErrorCode::object_locked: return "ObjectLockedError";
+        case ErrorCode::integrity: return "IntegrityError";
+        case ErrorCode::network:
+        case ErrorCode::timeout: return "NetworkError";
+        case ErrorCode::s3: return "S3Error";
+        case ErrorCode::internal: return "WormError";
+    }
+    return "WormError";
+}
+
+// An S3Error the client classified is also the matching StorageError subclass.
+const char* python_s3_class(ErrorCode code) {
+    switch (code) {
+        case ErrorCode::not_found: return "S3NotFoundError";
+        case ErrorCode::object_locked: return "S3ObjectLockedError";
+        case ErrorCode::integrity: return "S3IntegrityError";
+        default: return "S3Error";
+    }
+}
 
 void raise(const py::object& exception) {
     PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(exception.ptr())), exception.ptr());
@@ -30,23 +56,20 @@ void raise(const py::object& exception) {
 
 void raise_worm_error(const Error& e) {
     py::object errors = py::module_::import("worm.errors");
-    raise(errors.attr("_from_code")(std::string(to_string(e.code())), to_py_str(e.what())));
+    raise(errors.attr(python_class(e.code()))(to_py_str(e.what()), py::arg("code") = std::string(to_string(e.code()))));
 }
 
 void raise_s3_error(const S3Error& e) {
     py::object errors = py::module_::import("worm.errors");
-    raise(errors.attr("_from_s3")(std::string(to_string(e.code())), to_py_str(e.what()), py::arg("status") = e.http_status(),
-                                 py::arg("code") = to_py_str(e.s3_code()),
-                                 py::arg("request_id") = to_py_str(e.request_id()),
-                                 py::arg("resource") = to_py_str(e.resource()),
-                                 py::arg("server_message") = to_py_str(e.server_message()),
-                                 py::arg("method") = to_py_str(e.info().method),
-                                 py::arg("retryable") = e.retryable()));
+    raise(errors.attr(python_s3_class(e.code()))(
+        to_py_str(e.what()), py::arg("status") = e.http_status(), py::arg("s3_code") = to_py_str(e.s3_code()),
+        py::arg("request_id") = to_py_str(e.request_id()), py::arg("resource") = to_py_str(e.resource()),
+        py::arg("server_message") = to_py_str(e.server_message()), py::arg("method") = to_py_str(e.info().method),
+        py::arg("retryable") = e.retryable(), py::arg("code") = std::string(to_string(e.code()))));
 }
 
 ErrorCode parse_code(const std::string& name) {
-    for (ErrorCode code : kAllCodes)
-        if (to_string(code) == name) return code;
+    if (const auto code = parse_error_code(name)) return *code;
     throw Error(ErrorCode::invalid_argument, "unknown error code '" + name + "'");
 }
 
@@ -95,6 +118,16 @@ void bind_errors(py::module_& m) {
         }
     });
 
+    m.def(
+        "error_codes",
+        [] {
+            py::tuple names(all_error_codes().size());
+            std::size_t i = 0;
+            for (ErrorCode code : all_error_codes()) names[i++] = py::str(std::string(to_string(code)));
+            return names;
+        },
+        "Every worm error code name (WormError.code), from the C++ table in error.hpp.");
+
     // Test hooks: raise a given C++ error, so the mapping is testable without a server.
     m.def(
         "_raise_error", [](const std::string& code, const std::string& message) {
@@ -103,14 +136,14 @@ void bind_errors(py::module_& m) {
         py::arg("code"), py::arg("message"));
     m.def(
         "_raise_s3_error",
-        [](int status, const std::string& code, const std::string& message, const std::string& request_id,
-           const std::string& resource, const std::string& worm_code) {
-            throw S3Error(S3ErrorInfo{.http_status = status, .code = code, .message = message,
+        [](int status, const std::string& s3_code, const std::string& message, const std::string& request_id,
+           const std::string& resource, const std::string& code) {
+            throw S3Error(S3ErrorInfo{.http_status = status, .code = s3_code, .message = message,
                                       .request_id = request_id, .resource = resource, .method = "PUT"},
-                          parse_code(worm_code));
+                          parse_code(code));
         },
-        py::arg("status"), py::arg("code"), py::arg("message") = "", py::arg("request_id") = "",
-        py::arg("resource") = "", py::arg("worm_code") = "s3");
+        py::arg("status"), py::arg("s3_code"), py::arg("message") = "", py::arg("request_id") = "",
+        py::arg("resource") = "", py::arg("code") = "s3");
 }
 
 }  // namespace worm::python

@@ -12,6 +12,12 @@ from .errors import (ConfigError as ConfigError, CryptoError as CryptoError, Inp
                      StorageError as StorageError, VerificationError as VerificationError,
                      WormError as WormError)
 
+# Errors (classes in worm/errors.py): ``.code`` is the worm error code on every exception,
+# S3Error included ("not_found" for a missing object in any store); ``S3Error.s3_code`` is
+# what the S3 server said ("NoSuchKey"). worm.errors.ERROR_CODES lists every code.
+# Deprecated: ``.worm_code`` (an alias of ``.code`` that warns; S3Error.code used to be the
+# S3 code, read it as ``.s3_code`` now).
+
 __version__: str
 PathLike = Union[str, os.PathLike[str]]
 Json = Union[None, bool, int, float, str, List[Any], Tuple[Any, ...], Dict[str, Any]]

@@ -1,9 +1,11 @@
 """The exceptions worm raises, one class per family of worm::ErrorCode.
 
-Every exception is a ``WormError`` with ``.code``: the C++ ErrorCode name
-("config", "not_found", "object_locked", ...). ``S3Error`` is the exception whose
-``.code`` is what the S3 server said ("AccessDenied"); its family is in ``.worm_code``
-("s3") like every other error's.
+Every exception is a ``WormError`` whose ``.code`` is the C++ ErrorCode name
+("config", "not_found", "object_locked", ...), S3 errors included, so
+``e.code == "not_found"`` catches a missing object from every store. What an S3 server
+said is on ``S3Error``: ``.s3_code`` ("NoSuchKey", "AccessDenied"), ``.status``,
+``.request_id``, ``.resource``. ``ERROR_CODES`` lists every code; the list and the
+code-to-class mapping come from the C++ module (error.hpp's table), not from here.
 
     WormError
     ├── ConfigError          config
@@ -15,20 +17,31 @@ Every exception is a ``WormError`` with ``.code``: the C++ ErrorCode name
         ├── ObjectLockedError    object_locked
         ├── IntegrityError       integrity
         ├── NetworkError         network, timeout
-        └── S3Error              s3  (.status, .code, .request_id, .resource)
+        └── S3Error              s3  (.status, .s3_code, .request_id, .resource)
             S3NotFoundError, S3ObjectLockedError, S3IntegrityError: an S3 answer the
-            client classified; each is also the matching StorageError subclass.
+            client classified (.code not_found, object_locked, integrity); each is also
+            the matching StorageError subclass.
 
 ``internal`` (a bug in libworm) is raised as WormError itself.
+
+Deprecated: ``.worm_code`` (use ``.code``, which is now the worm code on S3Error too).
 """
 
 from __future__ import annotations
 
+import warnings
+
+from . import _worm
+
 __all__ = [
+    "ERROR_CODES",
     "WormError", "ConfigError", "InputError", "VerificationError", "CryptoError",
     "StorageError", "NotFoundError", "ObjectLockedError", "IntegrityError",
     "NetworkError", "S3Error", "S3NotFoundError", "S3ObjectLockedError", "S3IntegrityError",
 ]
+
+#: Every worm error code name, as ``WormError.code`` spells it.
+ERROR_CODES: tuple[str, ...] = tuple(_worm.error_codes())
 
 
 class WormError(Exception):
@@ -38,7 +51,12 @@ class WormError(Exception):
         super().__init__(message)
         self.message = message
         self.code = code
-        self.worm_code = code
+
+    @property
+    def worm_code(self) -> str:
+        """Deprecated spelling of ``.code``."""
+        warnings.warn("WormError.worm_code is deprecated: use .code", DeprecationWarning, stacklevel=2)
+        return self.code
 
 
 class ConfigError(WormError):
@@ -85,15 +103,17 @@ class NetworkError(StorageError):
 class S3Error(StorageError):
     """An S3 (or S3-shaped) server answered with an error.
 
-    ``.status`` is the HTTP status, ``.code`` the S3 error code ("AccessDenied",
-    "SignatureDoesNotMatch"), ``.request_id`` and ``.resource`` what the server said,
-    ``.server_message`` its message, ``.retryable`` whether resending may succeed."""
+    ``.code`` is the worm code like every WormError's ("s3", or "not_found" /
+    "object_locked" / "integrity" when the client classified the answer); ``.s3_code``
+    is what the server said ("AccessDenied", "SignatureDoesNotMatch"). ``.status`` is the
+    HTTP status, ``.request_id`` and ``.resource`` what the server said, ``.server_message``
+    its message, ``.retryable`` whether resending may succeed."""
 
-    def __init__(self, message: str, status: int = 0, code: str = "", request_id: str = "",
+    def __init__(self, message: str, status: int = 0, s3_code: str = "", request_id: str = "",
                  resource: str = "", server_message: str = "", method: str = "",
-                 retryable: bool = False):
-        super().__init__(message, "s3")
-        self.code = code  # the S3 error code; worm_code names the family
+                 retryable: bool = False, code: str = "s3"):
+        super().__init__(message, code)
+        self.s3_code = s3_code
         self.status = status
         self.request_id = request_id
         self.resource = resource
@@ -112,40 +132,3 @@ class S3ObjectLockedError(S3Error, ObjectLockedError):
 
 class S3IntegrityError(S3Error, IntegrityError):
     """S3 found the body did not match its checksum (BadDigest, XAmzContentSHA256Mismatch)."""
-
-
-_S3_BY_CODE = {
-    "not_found": S3NotFoundError,
-    "object_locked": S3ObjectLockedError,
-    "integrity": S3IntegrityError,
-}
-
-_BY_CODE = {
-    "config": ConfigError,
-    "invalid_argument": InputError,
-    "parse": InputError,
-    "schema": InputError,
-    "verification": VerificationError,
-    "crypto": CryptoError,
-    "io": StorageError,
-    "storage": StorageError,
-    "already_exists": StorageError,
-    "not_found": NotFoundError,
-    "object_locked": ObjectLockedError,
-    "integrity": IntegrityError,
-    "network": NetworkError,
-    "timeout": NetworkError,
-}
-
-
-def _from_code(code: str, message: str) -> WormError:
-    """The exception for a C++ worm::Error (called by the module's translator)."""
-    return _BY_CODE.get(code, WormError)(message, code)
-
-
-def _from_s3(worm_code: str, message: str, **fields) -> S3Error:
-    """The exception for a C++ worm::S3Error. The client may classify an S3 answer
-    (NoSuchKey -> not_found): the exception is then both an S3Error and a NotFoundError."""
-    exc = _S3_BY_CODE.get(worm_code, S3Error)(message, **fields)
-    exc.worm_code = worm_code
-    return exc

@@ -48,23 +48,8 @@ class ProxyStore final : public ObjectStore {
 public:
     explicit ProxyStore(ProxyConfig config);
 
-    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
-    std::string get(const std::string& key, const GetOptions& options = {}) override;
-    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
-                           const GetOptions& options = {}) override;
-    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    ListPage list(const ListOptions& options) override;
-    // The proxy refuses deletes unless it was started with --allow-delete; bypass_governance
-    // is always refused (a client cannot weaken a lock).
-    void remove(const std::string& key, const DeleteOptions& options = {}) override;
-
-    std::optional<Retention> get_retention(const std::string& key,
-                                           const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_retention(const std::string& key, const Retention& retention,
-                       const RetentionOptions& options = {}) override;
-    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_legal_hold(const std::string& key, bool on,
-                        const std::optional<std::string>& version_id = std::nullopt) override;
+    // remove(): the proxy refuses deletes unless it was started with --allow-delete;
+    // bypass_governance is always refused (a client cannot weaken a lock).
 
     // "{base}/evidence/object?key=<encoded key>" with the mcp+ scheme, e.g.
     // "mcp+https://proxy.example.net/evidence/object?key=evidence%2Fc1%2Fa.json".
@@ -73,6 +58,19 @@ public:
     const std::string& base_url() const noexcept { return base_url_; }
 
 private:
+    PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) override;
+    std::string do_get(const std::string& key, const GetOptions& options) override;
+    ObjectInfo do_get_to_file(const std::string& key, const std::filesystem::path& destination,
+                              const GetOptions& options) override;
+    ObjectInfo do_head(const std::string& key, const std::optional<std::string>& version_id) override;
+    ListPage do_list(const ListOptions& options) override;
+    void do_remove(const std::string& key, const DeleteOptions& options) override;
+    std::optional<Retention> do_get_retention(const std::string& key,
+                                              const std::optional<std::string>& version_id) override;
+    void do_put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) override;
+    bool do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) override;
+    void do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) override;
+
     HttpResponse send(HttpRequest request, std::string_view what);
     std::string endpoint(std::string_view path, const std::string& key,
                          const std::optional<std::string>& version_id) const;

@@ -61,7 +61,7 @@ struct ClientConfig {
     std::uint64_t multipart_threshold = 64ull << 20;  // file bodies at least this big go multipart
     std::uint64_t part_size = 16ull << 20;            // 5 MiB .. 5 GiB
     int parallel_parts = 4;
-    std::shared_ptr<const Clock> clock;  // empty: the system clock
+    const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
 
     // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION,
     // WORM_S3_ADDRESSING=path|virtual|auto, the default credentials chain, the curl transport
@@ -324,7 +324,7 @@ struct S3Request {
 
 class S3Client {
 public:
-    // Validates the config (Error(config)); fills in the transport and clock when empty.
+    // Validates the config (Error(config)); fills in the transport when empty.
     explicit S3Client(ClientConfig config);
 
     const ClientConfig& config() const { return config_; }

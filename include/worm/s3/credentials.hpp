@@ -95,13 +95,14 @@ public:
 protected:
     explicit RefreshingProvider(const Clock& clock = system_clock(),
                                 std::chrono::seconds refresh_before = std::chrono::minutes(5))
-        : clock_(clock), refresh_before_(refresh_before) {}
+        : clock_(&clock), refresh_before_(refresh_before) {}
     virtual Credentials fetch() = 0;
+    const Clock& clock() const noexcept { return *clock_; }
 
 private:
     bool usable(const Credentials& c, std::chrono::seconds margin) const;
 
-    const Clock& clock_;
+    const Clock* clock_;  // borrowed (see Clock in time.hpp)
     std::chrono::seconds refresh_before_;
     std::mutex mutex_;
     std::optional<Credentials> cached_;

@@ -19,12 +19,10 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
-#include <map>
-#include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -126,7 +124,10 @@ class SigningKeyCache {
 public:
     using Key = std::array<unsigned char, 32>;
 
-    explicit SigningKeyCache(std::size_t capacity = 256) : capacity_(capacity) {}
+    explicit SigningKeyCache(std::size_t capacity = 256);
+    ~SigningKeyCache();
+    SigningKeyCache(const SigningKeyCache&) = delete;
+    SigningKeyCache& operator=(const SigningKeyCache&) = delete;
 
     // The raw key (what the signer uses: no allocation on a hit).
     Key key(const Credentials& credentials, std::string_view day, std::string_view region,
@@ -139,30 +140,8 @@ public:
     void clear();
 
 private:
-    // What a key is derived for; looked up with string_views (IdView), so a hit builds nothing.
-    template <class S>
-    struct BasicId {
-        S access_key_id, day, region, service;
-        auto parts() const {
-            return std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>(
-                access_key_id, day, region, service);
-        }
-    };
-    using Id = BasicId<std::string>;
-    using IdView = BasicId<std::string_view>;
-    struct IdLess {
-        using is_transparent = void;
-        template <class A, class B>
-        bool operator()(const A& a, const B& b) const { return a.parts() < b.parts(); }
-    };
-    struct Entry {
-        Key secret_fingerprint;  // SHA-256 of the secret
-        Key key;
-    };
-    std::size_t capacity_;
-    mutable std::mutex mutex_;
-    std::map<Id, Entry, IdLess> entries_;
-    std::size_t derivations_ = 0;
+    struct State;  // the entries and their lock (sigv4.cpp)
+    std::unique_ptr<State> state_;
 };
 
 // The cache sign_request and presign use.

@@ -20,22 +20,6 @@ public:
     // prefix: "" or "a/b" (leading and trailing '/' are ignored).
     S3Store(std::shared_ptr<S3Client> client, std::string bucket, std::string prefix = "");
 
-    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
-    std::string get(const std::string& key, const GetOptions& options = {}) override;
-    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
-                           const GetOptions& options = {}) override;
-    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    ListPage list(const ListOptions& options) override;
-    void remove(const std::string& key, const DeleteOptions& options = {}) override;
-    // Reads GetObjectRetention; when the server answers with nothing (moto), falls back to
-    // the lock headers of HeadObject rather than reporting "no retention".
-    std::optional<Retention> get_retention(const std::string& key,
-                                           const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_retention(const std::string& key, const Retention& retention,
-                       const RetentionOptions& options = {}) override;
-    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_legal_hold(const std::string& key, bool on,
-                        const std::optional<std::string>& version_id = std::nullopt) override;
     std::string uri(const std::string& key) const override;
 
     S3Client& client() { return *client_; }
@@ -43,6 +27,21 @@ public:
     const std::string& prefix() const { return prefix_; }
 
 private:
+    PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) override;
+    std::string do_get(const std::string& key, const GetOptions& options) override;
+    ObjectInfo do_get_to_file(const std::string& key, const std::filesystem::path& destination,
+                              const GetOptions& options) override;
+    ObjectInfo do_head(const std::string& key, const std::optional<std::string>& version_id) override;
+    ListPage do_list(const ListOptions& options) override;
+    void do_remove(const std::string& key, const DeleteOptions& options) override;
+    // Reads GetObjectRetention; when the server answers with nothing (moto), falls back to
+    // the lock headers of HeadObject rather than reporting "no retention".
+    std::optional<Retention> do_get_retention(const std::string& key,
+                                              const std::optional<std::string>& version_id) override;
+    void do_put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) override;
+    bool do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) override;
+    void do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) override;
+
     std::string full_key(const std::string& key) const;
 
     std::shared_ptr<S3Client> client_;

@@ -5,6 +5,7 @@
 // S3's: no way to name a parent directory, an absolute path, or a Windows separator.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,10 @@ inline constexpr std::size_t max_object_key_bytes = 1024;
 void validate_object_key(std::string_view key);
 
 // Client ids (validate_client_id) have their one rule in worm/ids.hpp.
+
+// Throws Error(invalid_argument) when a version id is given but empty (leave it unset
+// for the latest version) or holds control characters; version ids are otherwise opaque.
+void validate_version_id(const std::optional<std::string>& version_id);
 
 // The key quoted for an error message: control characters, quotes, backslashes and
 // bytes of invalid UTF-8 become \xNN escapes; very long keys are cut with "...".

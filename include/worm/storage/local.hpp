@@ -60,23 +60,8 @@ public:
     explicit LocalWormStore(std::filesystem::path root, const Clock& clock = system_clock(),
                             LocalStoreOptions options = {});
 
-    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override;
-    std::string get(const std::string& key, const GetOptions& options = {}) override;
-    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
-                           const GetOptions& options = {}) override;
-    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    // Keys in byte-wise lexicographic order; max_keys is capped at 1000 as S3 does, and
-    // common prefixes count towards it. The continuation token is opaque.
-    ListPage list(const ListOptions& options) override;
-    void remove(const std::string& key, const DeleteOptions& options = {}) override;
-
-    std::optional<Retention> get_retention(const std::string& key,
-                                           const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_retention(const std::string& key, const Retention& retention,
-                       const RetentionOptions& options = {}) override;
-    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override;
-    void put_legal_hold(const std::string& key, bool on,
-                        const std::optional<std::string>& version_id = std::nullopt) override;
+    // list(): keys in byte-wise lexicographic order; common prefixes count towards
+    // max_keys, as in S3. The continuation token is opaque.
 
     // "file:///root/objects/<key>", percent-encoded.
     std::string uri(const std::string& key) const override;
@@ -90,8 +75,20 @@ public:
     const std::filesystem::path& root() const noexcept { return root_; }
 
 private:
+    PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) override;
+    std::string do_get(const std::string& key, const GetOptions& options) override;
+    ObjectInfo do_get_to_file(const std::string& key, const std::filesystem::path& destination,
+                              const GetOptions& options) override;
+    ObjectInfo do_head(const std::string& key, const std::optional<std::string>& version_id) override;
+    ListPage do_list(const ListOptions& options) override;
+    void do_remove(const std::string& key, const DeleteOptions& options) override;
+    std::optional<Retention> do_get_retention(const std::string& key,
+                                              const std::optional<std::string>& version_id) override;
+    void do_put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) override;
+    bool do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) override;
+    void do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) override;
+
     std::filesystem::path root_;
-    const Clock& clock_;
     LocalStoreOptions options_;
 };
 

@@ -131,7 +131,7 @@ bool id_taken(const fs::path& dir, const std::string& id) {
 }  // namespace
 
 BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, bool durable)
-    : dir_(std::move(evidence_dir)), clock_(clock), durable_(durable) {
+    : dir_(std::move(evidence_dir)), clock_(&clock), durable_(durable) {
     if (dir_.empty()) throw Error(ErrorCode::invalid_argument, "evidence directory is empty");
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -141,7 +141,7 @@ BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, 
 }
 
 std::string BundleIdAllocator::next() {
-    const std::string day = format_amz_day(clock_.now());
+    const std::string day = format_amz_day(clock_->now());
     const fs::path counter_path = dir_ / kCounterFile;
     FileLock lock(dir_ / kLockFile);
 

@@ -7,19 +7,11 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <array>
 #include <cctype>
 
 namespace worm::proxy {
 
 namespace {
-
-constexpr std::array all_codes = {
-    ErrorCode::invalid_argument, ErrorCode::config,       ErrorCode::io,             ErrorCode::parse,
-    ErrorCode::schema,           ErrorCode::crypto,       ErrorCode::verification,   ErrorCode::not_found,
-    ErrorCode::object_locked,    ErrorCode::integrity,    ErrorCode::already_exists, ErrorCode::storage,
-    ErrorCode::network,          ErrorCode::timeout,      ErrorCode::s3,             ErrorCode::internal,
-};
 
 ErrorCode code_for_status(int status) {
     if (status == 404) return ErrorCode::not_found;
@@ -78,8 +70,7 @@ Error error_from_response(int status, std::string_view body, std::string_view wh
     } else if (name == error_too_large) {
         code = ErrorCode::invalid_argument;
     } else {
-        for (ErrorCode c : all_codes)
-            if (name == to_string(c)) code = c;
+        if (const auto named = parse_error_code(name)) code = *named;
         // A backend S3 failure arrives without the S3 fields; report it as a storage failure.
         if (code == ErrorCode::s3 || code == ErrorCode::internal) code = ErrorCode::storage;
     }

@@ -37,8 +37,7 @@ HttpRequest make_request(std::string method, std::string url, std::string body =
 bool is_2xx(int status) { return status >= 200 && status < 300; }
 
 std::string range_header(const GetOptions& options) {
-    const auto& [first, last] = *options.range;
-    if (last && *last < first) throw Error(ErrorCode::invalid_argument, "byte range ends before it starts");
+    const auto& [first, last] = *options.range;  // checked by GetOptions::validate
     return "bytes=" + std::to_string(first) + "-" + (last ? std::to_string(*last) : std::string{});
 }
 
@@ -122,9 +121,7 @@ HttpResponse ProxyStore::send(HttpRequest request, std::string_view what) {
     return response;
 }
 
-PutResult ProxyStore::put(const std::string& key, const PutBody& body, const PutOptions& options) {
-    validate_object_key(key);
-    options.validate(system_clock().now());
+PutResult ProxyStore::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
     HttpRequest request = make_request("PUT", endpoint("/evidence/upload", key, std::nullopt));
     std::uint64_t size = 0;
     std::string sha = options.sha256_hex ? lower(*options.sha256_hex) : std::string{};
@@ -180,8 +177,7 @@ PutResult ProxyStore::put(const std::string& key, const PutBody& body, const Put
     return result;
 }
 
-std::string ProxyStore::get(const std::string& key, const GetOptions& options) {
-    validate_object_key(key);
+std::string ProxyStore::do_get(const std::string& key, const GetOptions& options) {
     HttpRequest request = make_request("GET", endpoint("/evidence/object", key, options.version_id));
     if (options.range) request.headers.emplace_back("Range", range_header(options));
     HttpResponse response = send(std::move(request), "read of " + quote_key(key));
@@ -189,8 +185,7 @@ std::string ProxyStore::get(const std::string& key, const GetOptions& options) {
     return std::move(response.body);
 }
 
-ObjectInfo ProxyStore::get_to_file(const std::string& key, const fs::path& destination, const GetOptions& options) {
-    validate_object_key(key);
+ObjectInfo ProxyStore::do_get_to_file(const std::string& key, const fs::path& destination, const GetOptions& options) {
     // Download beside the destination, check the hash, then move it into place, so a
     // destination file is never a partial or unverified object.
     fs::path temp = destination;
@@ -214,14 +209,13 @@ ObjectInfo ProxyStore::get_to_file(const std::string& key, const fs::path& desti
     }
 }
 
-ObjectInfo ProxyStore::head(const std::string& key, const std::optional<std::string>& version_id) {
-    validate_object_key(key);
+ObjectInfo ProxyStore::do_head(const std::string& key, const std::optional<std::string>& version_id) {
     const HttpResponse response =
         send(make_request("GET", endpoint("/evidence/head", key, version_id)), "head of " + quote_key(key));
     return proxy::parse_object_info(response.body);
 }
 
-ListPage ProxyStore::list(const ListOptions& options) {
+ListPage ProxyStore::do_list(const ListOptions& options) {
     std::string url = base_url_ + "/evidence/list?prefix=" + percent_encode(options.prefix) +
                       "&max_keys=" + std::to_string(options.max_keys);
     if (!options.delimiter.empty()) url += "&delimiter=" + percent_encode(options.delimiter);
@@ -232,37 +226,32 @@ ListPage ProxyStore::list(const ListOptions& options) {
     return proxy::parse_list_page(response.body);
 }
 
-void ProxyStore::remove(const std::string& key, const DeleteOptions& options) {
-    validate_object_key(key);
+void ProxyStore::do_remove(const std::string& key, const DeleteOptions& options) {
     HttpRequest request = make_request("DELETE", endpoint("/evidence/object", key, options.version_id));
     if (options.bypass_governance) request.headers.emplace_back(proxy::header_bypass_governance, "true");
     send(std::move(request), "delete of " + quote_key(key));
 }
 
-std::optional<Retention> ProxyStore::get_retention(const std::string& key, const std::optional<std::string>& version_id) {
-    validate_object_key(key);
+std::optional<Retention> ProxyStore::do_get_retention(const std::string& key, const std::optional<std::string>& version_id) {
     const HttpResponse response = send(make_request("GET", endpoint("/evidence/retention", key, version_id)),
                                        "retention read of " + quote_key(key));
     return proxy::parse_retention(response.body);
 }
 
-void ProxyStore::put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) {
-    validate_object_key(key);
+void ProxyStore::do_put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) {
     HttpRequest request = make_request("PUT", endpoint("/evidence/retention", key, options.version_id),
                                        proxy::retention_request_json(retention, options.bypass_governance));
     request.headers.emplace_back("Content-Type", "application/json");
     send(std::move(request), "retention update of " + quote_key(key));
 }
 
-bool ProxyStore::get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
-    validate_object_key(key);
+bool ProxyStore::do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
     const HttpResponse response = send(make_request("GET", endpoint("/evidence/legal-hold", key, version_id)),
                                        "legal hold read of " + quote_key(key));
     return proxy::parse_legal_hold(response.body);
 }
 
-void ProxyStore::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
-    validate_object_key(key);
+void ProxyStore::do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     HttpRequest request =
         make_request("PUT", endpoint("/evidence/legal-hold", key, version_id), proxy::legal_hold_json(on));
     request.headers.emplace_back("Content-Type", "application/json");
@@ -270,6 +259,7 @@ void ProxyStore::put_legal_hold(const std::string& key, bool on, const std::opti
 }
 
 std::string ProxyStore::uri(const std::string& key) const {
+    validate_object_key(key);
     return "mcp+" + base_url_ + "/evidence/object?key=" + percent_encode(key);
 }
 

@@ -100,6 +100,7 @@ bool lease_owner_alive(const std::string& owner) {
 
 void RegistryOptions::validate() const {
     if (busy_timeout_ms < 0) throw Error(ErrorCode::invalid_argument, "busy_timeout_ms must not be negative");
+    if (!clock) throw Error(ErrorCode::invalid_argument, "registry clock is null (leave it unset for the system clock)");
 }
 
 namespace detail {
@@ -177,7 +178,7 @@ RegistryRecord read_record(const SqliteQuery& q) {
 }
 
 RegistryImpl::RegistryImpl(const std::filesystem::path& db_path, RegistryOptions opts)
-    : options(opts), clock(opts.clock ? opts.clock : &system_clock()), db(db_path, opts.busy_timeout_ms) {
+    : options(opts), clock(opts.clock), db(db_path, opts.busy_timeout_ms) {
     // journal_mode=WAL is persistent in the file; setting it again is a no-op.
     db.exec("PRAGMA journal_mode=WAL");
     db.exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF");

@@ -115,6 +115,7 @@ void ClientConfig::validate() const {
     if (!endpoint.empty()) (void)parse_endpoint(endpoint);
     if (region.empty()) throw Error(ErrorCode::config, "S3 region is empty (set AWS_REGION)");
     if (!credentials) throw Error(ErrorCode::config, "S3 client has no credentials provider");
+    if (!clock) throw Error(ErrorCode::config, "S3 client clock is null (leave it unset for the system clock)");
     if (retry.max_attempts < 1) throw Error(ErrorCode::config, "retry.max_attempts must be at least 1");
     if (retry.base_delay.count() < 0 || retry.max_delay < retry.base_delay)
         throw Error(ErrorCode::config, "retry delays must satisfy 0 <= base_delay <= max_delay");
@@ -380,7 +381,6 @@ S3Client::S3Client(ClientConfig config) : config_(std::move(config)) {
     scheme_ = e.scheme;
     endpoint_host_ = e.host;
     if (!config_.transport) config_.transport = make_curl_transport();
-    if (!config_.clock) config_.clock = std::shared_ptr<const Clock>(&system_clock(), [](const Clock*) {});
 }
 
 TimePoint S3Client::now() const { return config_.clock->now() + clock_offset(); }

@@ -189,7 +189,7 @@ Credentials ProfileProvider::get() {
 // ---- refreshing providers ---------------------------------------------------------------
 
 bool RefreshingProvider::usable(const Credentials& c, std::chrono::seconds margin) const {
-    return !c.expiration || clock_.now() + margin < *c.expiration;
+    return !c.expiration || clock_->now() + margin < *c.expiration;
 }
 
 Credentials RefreshingProvider::get() {

@@ -11,6 +11,9 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <mutex>
+#include <tuple>
 
 #include "../crypto/digest.hpp"
 #include "../util/text.hpp"
@@ -466,24 +469,59 @@ std::string presign_url(const SigningRequest& request, const Credentials& creden
 
 // ---- signing-key cache ------------------------------------------------------------------
 
+struct SigningKeyCache::State {
+    // What a key is derived for; looked up with string_views (IdView), so a hit builds nothing.
+    template <class S>
+    struct BasicId {
+        S access_key_id, day, region, service;
+        auto parts() const {
+            return std::tuple<std::string_view, std::string_view, std::string_view, std::string_view>(
+                access_key_id, day, region, service);
+        }
+    };
+    using Id = BasicId<std::string>;
+    using IdView = BasicId<std::string_view>;
+    struct IdLess {
+        using is_transparent = void;
+        template <class A, class B>
+        bool operator()(const A& a, const B& b) const { return a.parts() < b.parts(); }
+    };
+    struct Entry {
+        Key secret_fingerprint;  // SHA-256 of the secret
+        Key key;
+    };
+
+    explicit State(std::size_t c) : capacity(c) {}
+
+    std::size_t capacity;
+    mutable std::mutex mutex;
+    std::map<Id, Entry, IdLess> entries;
+    std::size_t derivations = 0;
+};
+
+SigningKeyCache::SigningKeyCache(std::size_t capacity) : state_(std::make_unique<State>(capacity)) {}
+
+SigningKeyCache::~SigningKeyCache() = default;
+
 SigningKeyCache::Key SigningKeyCache::key(const Credentials& credentials, std::string_view day,
                                           std::string_view region, std::string_view service) {
-    const IdView id{credentials.access_key_id, day, region, service};
+    State& st = *state_;
+    const State::IdView id{credentials.access_key_id, day, region, service};
     const detail::Sha256Digest fingerprint = detail::sha256_digest(credentials.secret_access_key);
 
-    std::lock_guard lock(mutex_);
-    if (auto it = entries_.find(id); it != entries_.end() &&
-                                     constant_time_equal(detail::as_chars(it->second.secret_fingerprint),
-                                                         detail::as_chars(fingerprint)))
+    std::lock_guard lock(st.mutex);
+    if (auto it = st.entries.find(id); it != st.entries.end() &&
+                                       constant_time_equal(detail::as_chars(it->second.secret_fingerprint),
+                                                           detail::as_chars(fingerprint)))
         return it->second.key;
-    if (entries_.size() >= capacity_) entries_.clear();  // days roll over; old entries are dead weight
+    if (st.entries.size() >= st.capacity) st.entries.clear();  // days roll over; old entries are dead weight
     const std::string derived = derive_signing_key(credentials.secret_access_key, day, region, service);
-    Entry entry{.secret_fingerprint = fingerprint, .key = {}};
+    State::Entry entry{.secret_fingerprint = fingerprint, .key = {}};
     std::copy(derived.begin(), derived.end(), entry.key.begin());
-    entries_.insert_or_assign(Id{std::string(id.access_key_id), std::string(day), std::string(region),
-                                 std::string(service)},
-                              entry);
-    ++derivations_;
+    st.entries.insert_or_assign(State::Id{std::string(id.access_key_id), std::string(day), std::string(region),
+                                          std::string(service)},
+                                entry);
+    ++st.derivations;
     return entry.key;
 }
 
@@ -494,18 +532,18 @@ std::string SigningKeyCache::get(const Credentials& credentials, std::string_vie
 }
 
 std::size_t SigningKeyCache::size() const {
-    std::lock_guard lock(mutex_);
-    return entries_.size();
+    std::lock_guard lock(state_->mutex);
+    return state_->entries.size();
 }
 
 std::size_t SigningKeyCache::derivations() const {
-    std::lock_guard lock(mutex_);
-    return derivations_;
+    std::lock_guard lock(state_->mutex);
+    return state_->derivations;
 }
 
 void SigningKeyCache::clear() {
-    std::lock_guard lock(mutex_);
-    entries_.clear();
+    std::lock_guard lock(state_->mutex);
+    state_->entries.clear();
 }
 
 SigningKeyCache& default_signing_key_cache() {

@@ -3,6 +3,7 @@
 
 #include "client_internal.hpp"
 #include "worm/crypto.hpp"
+#include "worm/storage/keys.hpp"
 
 namespace worm::s3 {
 
@@ -39,21 +40,32 @@ ObjectInfo to_info(const ObjectHead& h, const std::string& key) {
 
 }  // namespace
 
+namespace {
+
+const S3Client& checked(const std::shared_ptr<S3Client>& client) {
+    if (!client) throw Error(ErrorCode::invalid_argument, "S3Store needs a client");
+    return *client;
+}
+
+}  // namespace
+
 S3Store::S3Store(std::shared_ptr<S3Client> client, std::string bucket, std::string prefix)
-    : client_(std::move(client)), bucket_(std::move(bucket)), prefix_(trim_slashes(std::move(prefix))) {
-    if (!client_) throw Error(ErrorCode::invalid_argument, "S3Store needs a client");
+    : ObjectStore(*checked(client).config().clock),
+      client_(std::move(client)),
+      bucket_(std::move(bucket)),
+      prefix_(trim_slashes(std::move(prefix))) {
     if (bucket_.empty()) throw Error(ErrorCode::invalid_argument, "S3Store needs a bucket name");
     if (!prefix_.empty()) prefix_ += "/";
 }
 
-std::string S3Store::full_key(const std::string& key) const {
-    if (key.empty()) throw Error(ErrorCode::invalid_argument, "object key is empty");
-    return prefix_ + key;
+std::string S3Store::full_key(const std::string& key) const { return prefix_ + key; }
+
+std::string S3Store::uri(const std::string& key) const {
+    validate_object_key(key);
+    return "s3://" + bucket_ + "/" + full_key(key);
 }
 
-std::string S3Store::uri(const std::string& key) const { return "s3://" + bucket_ + "/" + full_key(key); }
-
-PutResult S3Store::put(const std::string& key, const PutBody& body, const PutOptions& options) {
+PutResult S3Store::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
     PutObjectOptions o;
     o.bucket = bucket_;
     o.key = full_key(key);
@@ -70,7 +82,7 @@ PutResult S3Store::put(const std::string& key, const PutBody& body, const PutOpt
     return PutResult{.key = key, .version_id = r.version_id, .etag = r.etag, .sha256_hex = r.checksum_sha256_hex};
 }
 
-std::string S3Store::get(const std::string& key, const GetOptions& options) {
+std::string S3Store::do_get(const std::string& key, const GetOptions& options) {
     GetObjectOptions o;
     o.bucket = bucket_;
     o.key = full_key(key);
@@ -79,7 +91,7 @@ std::string S3Store::get(const std::string& key, const GetOptions& options) {
     return client_->get_object(o).body;
 }
 
-ObjectInfo S3Store::get_to_file(const std::string& key, const std::filesystem::path& destination,
+ObjectInfo S3Store::do_get_to_file(const std::string& key, const std::filesystem::path& destination,
                                 const GetOptions& options) {
     GetObjectOptions o;
     o.bucket = bucket_;
@@ -90,11 +102,11 @@ ObjectInfo S3Store::get_to_file(const std::string& key, const std::filesystem::p
     return to_info(client_->get_object(o).head, key);
 }
 
-ObjectInfo S3Store::head(const std::string& key, const std::optional<std::string>& version_id) {
+ObjectInfo S3Store::do_head(const std::string& key, const std::optional<std::string>& version_id) {
     return to_info(client_->head_object({.bucket = bucket_, .key = full_key(key), .version_id = version_id}), key);
 }
 
-ListPage S3Store::list(const ListOptions& options) {
+ListPage S3Store::do_list(const ListOptions& options) {
     ListObjectsOptions o;
     o.bucket = bucket_;
     o.prefix = prefix_ + options.prefix;
@@ -113,7 +125,7 @@ ListPage S3Store::list(const ListOptions& options) {
     return out;
 }
 
-void S3Store::remove(const std::string& key, const DeleteOptions& options) {
+void S3Store::do_remove(const std::string& key, const DeleteOptions& options) {
     try {
         client_->delete_object({.bucket = bucket_,
                                 .key = full_key(key),
@@ -125,7 +137,7 @@ void S3Store::remove(const std::string& key, const DeleteOptions& options) {
     }
 }
 
-std::optional<Retention> S3Store::get_retention(const std::string& key, const std::optional<std::string>& version_id) {
+std::optional<Retention> S3Store::do_get_retention(const std::string& key, const std::optional<std::string>& version_id) {
     const ObjectRef ref{.bucket = bucket_, .key = full_key(key), .version_id = version_id};
     try {
         return client_->get_object_retention(ref);
@@ -137,7 +149,7 @@ std::optional<Retention> S3Store::get_retention(const std::string& key, const st
     }
 }
 
-void S3Store::put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) {
+void S3Store::do_put_retention(const std::string& key, const Retention& retention, const RetentionOptions& options) {
     try {
         client_->put_object_retention({.bucket = bucket_,
                                        .key = full_key(key),
@@ -149,11 +161,11 @@ void S3Store::put_retention(const std::string& key, const Retention& retention, 
     }
 }
 
-bool S3Store::get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
+bool S3Store::do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
     return client_->get_object_legal_hold({.bucket = bucket_, .key = full_key(key), .version_id = version_id});
 }
 
-void S3Store::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
+void S3Store::do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     client_->put_object_legal_hold({.bucket = bucket_, .key = full_key(key), .version_id = version_id, .on = on});
 }
 

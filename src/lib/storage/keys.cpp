@@ -1,6 +1,7 @@
 // Object key validation shared by every store.
 #include "worm/storage/keys.hpp"
 
+#include <algorithm>
 #include <cstdint>
 
 #include "../util/utf8.hpp"
@@ -88,6 +89,17 @@ void validate_object_key(std::string_view key) {
         if (end == std::string_view::npos) break;
         start = end + 1;
     }
+}
+
+void validate_version_id(const std::optional<std::string>& version_id) {
+    if (!version_id) return;
+    if (version_id->empty())
+        throw Error(ErrorCode::invalid_argument, "version id is empty (leave it unset for the latest version)");
+    if (version_id->size() > max_object_key_bytes ||
+        std::any_of(version_id->begin(), version_id->end(), [](char c) {
+            return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+        }))
+        throw Error(ErrorCode::invalid_argument, "invalid version id " + quote_key(*version_id));
 }
 
 }  // namespace worm

@@ -28,7 +28,6 @@ namespace {
 constexpr std::string_view versions_dir_name = "@v";
 // Leaves room for the "@" escape within the usual 255-byte file name limit.
 constexpr std::size_t max_segment_bytes = 254;
-constexpr int max_list_keys = 1000;
 
 std::vector<std::string> key_segments(std::string_view key) {
     std::vector<std::string> segments;
@@ -41,8 +40,8 @@ std::vector<std::string> key_segments(std::string_view key) {
     }
 }
 
-void validate_local_key(std::string_view key) {
-    validate_object_key(key);
+// The local store's own limit, on top of the key rule every store applies (ObjectStore).
+void check_segment_lengths(std::string_view key) {
     for (const auto& segment : key_segments(key))
         if (segment.size() > max_segment_bytes)
             throw Error(ErrorCode::invalid_argument,
@@ -300,7 +299,7 @@ struct LocalOps {
 // ---- construction ----------------------------------------------------------------
 
 LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOptions options)
-    : clock_(clock), options_(options) {
+    : ObjectStore(clock), options_(options) {
     if (root.empty()) throw Error(ErrorCode::invalid_argument, "local store root directory is empty");
     std::error_code ec;
     fs::create_directories(root, ec);
@@ -312,10 +311,9 @@ LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOpti
 
 // ---- writes ----------------------------------------------------------------------
 
-PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const PutOptions& options) {
-    validate_local_key(key);
-    const TimePoint now = clock_.now();
-    options.validate(now);
+PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
+    check_segment_lengths(key);
+    const TimePoint now = clock().now();
     if (options.encryption.kind != ServerSideEncryption::Kind::none)
         throw Error(ErrorCode::invalid_argument, "the local store cannot apply server-side encryption (key " +
                                                      quote_key(key) + ")");
@@ -383,9 +381,9 @@ PutResult LocalWormStore::put(const std::string& key, const PutBody& body, const
                      .sha256_hex = staged.sha256_hex};
 }
 
-void LocalWormStore::remove(const std::string& key, const DeleteOptions& options) {
-    validate_local_key(key);
-    const TimePoint now = clock_.now();
+void LocalWormStore::do_remove(const std::string& key, const DeleteOptions& options) {
+    check_segment_lengths(key);
+    const TimePoint now = clock().now();
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, target] = ops.resolve(key, options.version_id, /*allow_marker=*/options.version_id.has_value());
@@ -423,14 +421,11 @@ void LocalWormStore::remove(const std::string& key, const DeleteOptions& options
     ops.forget_key_if_empty(key, state);
 }
 
-void LocalWormStore::put_retention(const std::string& key, const Retention& retention,
+void LocalWormStore::do_put_retention(const std::string& key, const Retention& retention,
                                    const RetentionOptions& options) {
-    validate_local_key(key);
-    const TimePoint now = clock_.now();
+    check_segment_lengths(key);
+    const TimePoint now = clock().now();
     const Retention wanted{retention.mode, to_millis(retention.retain_until)};
-    if (wanted.retain_until <= now)
-        throw Error(ErrorCode::invalid_argument, "retain-until date " + format_rfc3339_millis(wanted.retain_until) +
-                                                     " for key " + quote_key(key) + " is not in the future");
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
@@ -455,8 +450,9 @@ void LocalWormStore::put_retention(const std::string& key, const Retention& rete
 }
 
 void LocalWormStore::clear_retention(const std::string& key, const RetentionOptions& options) {
-    validate_local_key(key);
-    const TimePoint now = clock_.now();
+    validate_object_key(key);
+    check_segment_lengths(key);
+    const TimePoint now = clock().now();
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
@@ -472,8 +468,8 @@ void LocalWormStore::clear_retention(const std::string& key, const RetentionOpti
     ops.save(state, sidecar);
 }
 
-void LocalWormStore::put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
-    validate_local_key(key);
+void LocalWormStore::do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
+    check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), true);
     auto [state, sidecar] = ops.resolve(key, version_id);
@@ -507,7 +503,7 @@ std::pair<std::uint64_t, std::uint64_t> byte_range(const std::string& key, const
                                                    const GetOptions& options) {
     if (!options.range) return {0, UINT64_MAX};
     const auto [first, last] = *options.range;
-    if (first >= s.size || (last && *last < first))
+    if (first >= s.size)
         throw Error(ErrorCode::invalid_argument, "byte range starting at " + std::to_string(first) +
                                                      " is not satisfiable for object " + quote_key(key) + " of " +
                                                      std::to_string(s.size) + " bytes");
@@ -524,8 +520,8 @@ void check_integrity(const std::string& key, const Sidecar& s, const StreamResul
 
 }  // namespace
 
-std::string LocalWormStore::get(const std::string& key, const GetOptions& options) {
-    validate_local_key(key);
+std::string LocalWormStore::do_get(const std::string& key, const GetOptions& options) {
+    check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     FdGuard guard{fd};
@@ -537,9 +533,9 @@ std::string LocalWormStore::get(const std::string& key, const GetOptions& option
     return out;
 }
 
-ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& destination,
+ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path& destination,
                                        const GetOptions& options) {
-    validate_local_key(key);
+    check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     FdGuard guard{fd};
@@ -574,24 +570,25 @@ ObjectInfo LocalWormStore::get_to_file(const std::string& key, const fs::path& d
     return to_info(sidecar);
 }
 
-ObjectInfo LocalWormStore::head(const std::string& key, const std::optional<std::string>& version_id) {
-    validate_local_key(key);
+ObjectInfo LocalWormStore::do_head(const std::string& key, const std::optional<std::string>& version_id) {
+    check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), false);
     return to_info(ops.resolve(key, version_id).second);
 }
 
-std::optional<Retention> LocalWormStore::get_retention(const std::string& key,
+std::optional<Retention> LocalWormStore::do_get_retention(const std::string& key,
                                                        const std::optional<std::string>& version_id) {
-    return head(key, version_id).retention;
+    return do_head(key, version_id).retention;
 }
 
-bool LocalWormStore::get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
-    return head(key, version_id).legal_hold;
+bool LocalWormStore::do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) {
+    return do_head(key, version_id).legal_hold;
 }
 
 std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key) {
-    validate_local_key(key);
+    validate_object_key(key);
+    check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     StoreLock lock(ops.lock_file(), false);
     const auto state = ops.key_state(key, false);
@@ -633,9 +630,8 @@ void collect_keys(const fs::path& dir, const std::string& key_path, const std::s
 
 }  // namespace
 
-ListPage LocalWormStore::list(const ListOptions& options) {
-    if (options.max_keys < 0) throw Error(ErrorCode::invalid_argument, "max_keys must not be negative");
-    const int max_keys = std::min(options.max_keys, max_list_keys);
+ListPage LocalWormStore::do_list(const ListOptions& options) {
+    const int max_keys = options.max_keys;
     const std::string& prefix = options.prefix;
     const std::string& delimiter = options.delimiter;
 
@@ -687,7 +683,6 @@ ListPage LocalWormStore::list(const ListOptions& options) {
     std::sort(keys.begin(), keys.end());
 
     ListPage page;
-    if (max_keys == 0) return page;
     std::string last_entry;  // 'K' + key or 'P' + common prefix, as the token spells it
     int emitted = 0;
     for (const auto& key : keys) {
@@ -724,7 +719,8 @@ ListPage LocalWormStore::list(const ListOptions& options) {
 }
 
 std::string LocalWormStore::uri(const std::string& key) const {
-    validate_local_key(key);
+    validate_object_key(key);
+    check_segment_lengths(key);
     return "file://" + percent_encode_path((root_ / "objects").string() + "/" + key);
 }
 

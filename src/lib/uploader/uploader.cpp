@@ -28,6 +28,7 @@ void UploaderOptions::validate() const {
         throw Error(ErrorCode::invalid_argument, "backoff_base and backoff_max must not be negative");
     if (sync_page_size == 0) throw Error(ErrorCode::invalid_argument, "sync_page_size must be at least 1");
     if (lease_duration.count() <= 0) throw Error(ErrorCode::invalid_argument, "lease_duration must be positive");
+    if (!clock) throw Error(ErrorCode::invalid_argument, "uploader clock is null (leave it unset for the system clock)");
 }
 
 namespace {
@@ -364,7 +365,7 @@ WormUploader::WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store
     impl_->store = std::move(store);
     impl_->registry = std::move(registry);
     impl_->options = std::move(options);
-    impl_->clock = impl_->options.clock ? impl_->options.clock : &system_clock();
+    impl_->clock = impl_->options.clock;
 }
 
 WormUploader::~WormUploader() = default;

@@ -16,7 +16,9 @@ namespace worm::test {
 
 class FaultStore final : public ObjectStore {
 public:
-    explicit FaultStore(std::shared_ptr<ObjectStore> inner) : inner_(std::move(inner)) {}
+    // clock: the one the inner store judges retention by (ObjectStore checks dates with it).
+    explicit FaultStore(std::shared_ptr<ObjectStore> inner, const Clock& clock = system_clock())
+        : ObjectStore(clock), inner_(std::move(inner)) {}
 
     // Every call fails with Error(network) while down (the server is unreachable).
     std::atomic<bool> down{false};
@@ -46,7 +48,11 @@ public:
     int head_calls() const { return head_calls_; }
     int get_calls() const { return get_calls_; }
 
-    PutResult put(const std::string& key, const PutBody& body, const PutOptions& options) override {
+    std::string uri(const std::string& key) const override { return inner_->uri(key); }
+
+private:
+    // The hooks run after ObjectStore checked the key and options; the inner store checks again.
+    PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) override {
         ++put_calls_;
         check_up("PUT", key);
         if (take(fail_puts)) throw Error(ErrorCode::network, "injected: connection reset during PUT " + key);
@@ -60,19 +66,19 @@ public:
         if (hide_sha) r.sha256_hex.clear();
         return r;
     }
-    std::string get(const std::string& key, const GetOptions& options = {}) override {
+    std::string do_get(const std::string& key, const GetOptions& options) override {
         ++get_calls_;
         check_up("GET", key);
         std::string s = inner_->get(key, options);
         if (corrupt_get && !s.empty()) s[0] = static_cast<char>(s[0] ^ 1);
         return s;
     }
-    ObjectInfo get_to_file(const std::string& key, const std::filesystem::path& destination,
-                           const GetOptions& options = {}) override {
+    ObjectInfo do_get_to_file(const std::string& key, const std::filesystem::path& destination,
+                              const GetOptions& options) override {
         check_up("GET", key);
         return inner_->get_to_file(key, destination, options);
     }
-    ObjectInfo head(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override {
+    ObjectInfo do_head(const std::string& key, const std::optional<std::string>& version_id) override {
         ++head_calls_;
         check_up("HEAD", key);
         ObjectInfo info = inner_->head(key, version_id);
@@ -88,36 +94,33 @@ public:
         if (wrong_head_mode && info.retention) info.retention->mode = LockMode::governance;
         return info;
     }
-    ListPage list(const ListOptions& options) override {
+    ListPage do_list(const ListOptions& options) override {
         check_up("LIST", options.prefix);
         return inner_->list(options);
     }
-    void remove(const std::string& key, const DeleteOptions& options = {}) override {
+    void do_remove(const std::string& key, const DeleteOptions& options) override {
         check_up("DELETE", key);
         inner_->remove(key, options);
     }
-    std::optional<Retention> get_retention(const std::string& key,
-                                           const std::optional<std::string>& version_id = std::nullopt) override {
+    std::optional<Retention> do_get_retention(const std::string& key,
+                                              const std::optional<std::string>& version_id) override {
         check_up("GET retention", key);
         return inner_->get_retention(key, version_id);
     }
-    void put_retention(const std::string& key, const Retention& retention,
-                       const RetentionOptions& options = {}) override {
+    void do_put_retention(const std::string& key, const Retention& retention,
+                          const RetentionOptions& options) override {
         check_up("PUT retention", key);
         inner_->put_retention(key, retention, options);
     }
-    bool get_legal_hold(const std::string& key, const std::optional<std::string>& version_id = std::nullopt) override {
+    bool do_get_legal_hold(const std::string& key, const std::optional<std::string>& version_id) override {
         check_up("GET legal hold", key);
         return inner_->get_legal_hold(key, version_id);
     }
-    void put_legal_hold(const std::string& key, bool on,
-                        const std::optional<std::string>& version_id = std::nullopt) override {
+    void do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) override {
         check_up("PUT legal hold", key);
         inner_->put_legal_hold(key, on, version_id);
     }
-    std::string uri(const std::string& key) const override { return inner_->uri(key); }
 
-private:
     static bool take(std::atomic<int>& n) {
         int v = n.load();
         while (v > 0)

@@ -1,5 +1,6 @@
-// wire_log.hpp: a transport decorator for S3 integration tests that remembers every
-// exchange (request and the server's answer), and can tamper with one in flight.
+// wire_log.hpp: a transport decorator for tests that remembers every exchange (request
+// and the server's answer), and can tamper with one in flight. (It replaces the
+// RecordingTransport that used to sit in the public http.hpp.)
 //
 // Fault injection only, as DESIGN.md asks: the requests still go to a real server. Tests
 // use it to see what the server really said (RGW's RequestTimeTooSkewed, a PUT answer
@@ -49,6 +50,13 @@ public:
     std::vector<Exchange> exchanges() const {
         std::lock_guard lock(mutex_);
         return log_;
+    }
+    // Just the requests, in send order.
+    std::vector<HttpRequest> requests() const {
+        std::lock_guard lock(mutex_);
+        std::vector<HttpRequest> out;
+        for (const Exchange& x : log_) out.push_back(x.request);
+        return out;
     }
     void clear() {
         std::lock_guard lock(mutex_);
