@@ -13,6 +13,7 @@
 #include <array>
 
 #include "../crypto/digest.hpp"
+#include "../util/percent_encoding.hpp"
 #include "../util/text.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -37,12 +38,6 @@ constexpr CharClass make_class(bool (*member)(unsigned char)) {
     for (int c = 0; c < 256; ++c) table[static_cast<std::size_t>(c)] = member(static_cast<unsigned char>(c));
     return table;
 }
-
-// RFC 3986 unreserved: never percent-encoded.
-constexpr CharClass unreserved = make_class([](unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
-});
 
 // RFC 9110 token: what a method or a header name may hold.
 constexpr CharClass token = make_class([](unsigned char c) {
@@ -75,19 +70,9 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 // ---- encoding ----------------------------------------------------------------------------
 
 void append_uri_encoded(std::string& out, std::string_view raw, bool encode_slash) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    const auto kept = [&](char c) { return in(unreserved, c) || (c == '/' && !encode_slash); };
-    std::size_t i = 0;
-    while (i < raw.size()) {
-        std::size_t run_end = i;
-        while (run_end < raw.size() && kept(raw[run_end])) ++run_end;
-        out.append(raw.substr(i, run_end - i));
-        if (run_end == raw.size()) break;
-        const auto c = static_cast<unsigned char>(raw[run_end]);
-        const char escape[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
-        out.append(escape, sizeof escape);
-        i = run_end + 1;
-    }
+    worm::detail::append_percent_encoded(out, raw,
+                                   encode_slash ? worm::detail::PercentKeep::unreserved
+                                                : worm::detail::PercentKeep::unreserved_and_slash);
 }
 
 void append_encoded_query(std::string& out, const std::vector<std::pair<std::string, std::string>>& query) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "../util/percent_encoding.hpp"
 #include "../util/text.hpp"
 #include "worm/config.hpp"
 #include "worm/error.hpp"

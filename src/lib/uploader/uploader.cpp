@@ -19,6 +19,7 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/storage/keys.hpp"
+#include "../util/percent_encoding.hpp"
 
 namespace worm {
 
@@ -52,22 +53,6 @@ bool looks_like_bundle_id(std::string_view s) {
     } catch (const Error&) {
         return false;
     }
-}
-
-// Metadata values travel as HTTP headers: keep them printable ASCII.
-std::string header_safe(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '%') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
 }
 
 bool is_not_found(const Error& e) {
@@ -210,7 +195,7 @@ struct WormUploader::Impl {
         put.content_type = content_type;
         put.metadata = {{"upload-timestamp", format_rfc3339(now)},
                         {"retention-days", std::to_string(config.retention_days)},
-                        {"original-path", header_safe(path.string())},
+                        {"original-path", detail::percent_encode(path.string(), detail::PercentKeep::printable_ascii)},
                         {"sha256", sha}};
         put.lock.retention = Retention{config.lock_mode, retain_until};
         put.encryption = config.encryption;
