@@ -1,6 +1,7 @@
 // client.cpp: configuration, addressing, and the signed request loop (retries, clock
 // skew, error mapping) every S3 operation goes through. The operations themselves are in
 // client_ops.cpp and multipart.cpp.
+#include "../util/text.hpp"
 #include "worm/s3/client.hpp"
 
 #include <openssl/evp.h>
@@ -20,6 +21,9 @@
 #include <thread>
 
 #include "../crypto/digest.hpp"
+#include "../util/env.hpp"
+#include "../util/text.hpp"
+#include "../util/url.hpp"
 #include "client_internal.hpp"
 #include "worm/crypto.hpp"
 #include "documents.hpp"
@@ -29,16 +33,7 @@ namespace worm::s3 {
 
 namespace {
 
-const char* env(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v ? v : nullptr;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
+using worm::detail::to_lower;
 
 struct ParsedEndpoint {
     std::string scheme;  // "http" / "https"
@@ -46,28 +41,23 @@ struct ParsedEndpoint {
     std::string hostname;  // without the port
 };
 
-// "https://host[:port][/]"; no path, query or credentials in it.
-ParsedEndpoint parse_endpoint(const std::string& url) {
-    const size_t sep = url.find("://");
-    if (sep == std::string::npos)
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
+// "https://host[:port][/]"; no path, query or credentials in it. Messages show the URL
+// with any password masked.
+ParsedEndpoint parse_endpoint(const std::string& text) {
+    const worm::detail::Url url = worm::detail::Url::parse(text, "S3 endpoint", ErrorCode::config);
+    const auto fail = [&](std::string_view why) {
+        return Error(ErrorCode::config, "S3 endpoint '" + url.to_string() + "' " + std::string(why));
+    };
+    if (url.scheme != "http" && url.scheme != "https") throw fail("must start with http:// or https://");
+    if (url.has_user_info) throw fail("must not carry credentials (they come from the credentials chain)");
+    if ((!url.path.empty() && url.path != "/") || url.has_query || url.has_fragment || url.host.empty())
+        throw fail("must be scheme://host[:port] with no path");
     ParsedEndpoint e;
-    e.scheme = lower(url.substr(0, sep));
-    if (e.scheme != "http" && e.scheme != "https")
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
-    std::string rest = url.substr(sep + 3);
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    if (rest.empty() || rest.find_first_of("/?#@ ") != std::string::npos)
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must be scheme://host[:port] with no path");
-    e.host = lower(rest);
-    if (e.host.front() == '[') {
-        e.hostname = e.host.substr(0, e.host.find(']') + 1);
-    } else {
-        e.hostname = e.host.substr(0, e.host.find(':'));
-    }
+    e.scheme = url.scheme;
+    e.hostname = url.host;
     // Default ports are not part of the Host header curl sends.
-    if ((e.scheme == "https" && e.host == e.hostname + ":443") || (e.scheme == "http" && e.host == e.hostname + ":80"))
-        e.host = e.hostname;
+    const bool default_port = (e.scheme == "https" && url.port == "443") || (e.scheme == "http" && url.port == "80");
+    e.host = default_port ? url.host : url.authority();
     return e;
 }
 
@@ -130,16 +120,17 @@ void ClientConfig::validate() const {
 
 ClientConfig ClientConfig::from_env() {
     ClientConfig c;
-    if (const char* e = env("AWS_ENDPOINT_URL_S3")) c.endpoint = e;
-    else if (const char* e2 = env("AWS_ENDPOINT_URL")) c.endpoint = e2;
-    if (const char* r = env("AWS_REGION")) c.region = r;
-    else if (const char* r2 = env("AWS_DEFAULT_REGION")) c.region = r2;
-    if (const char* a = env("WORM_S3_ADDRESSING")) {
-        const std::string v = lower(a);
+    using worm::detail::env_or_empty;
+    c.endpoint = env_or_empty("AWS_ENDPOINT_URL_S3");
+    if (c.endpoint.empty()) c.endpoint = env_or_empty("AWS_ENDPOINT_URL");
+    if (const std::string r = env_or_empty("AWS_REGION"); !r.empty()) c.region = r;
+    else if (const std::string r2 = env_or_empty("AWS_DEFAULT_REGION"); !r2.empty()) c.region = r2;
+    if (const std::string a = env_or_empty("WORM_S3_ADDRESSING"); !a.empty()) {
+        const std::string v = to_lower(a);
         if (v == "path") c.addressing = AddressingStyle::path;
         else if (v == "virtual") c.addressing = AddressingStyle::virtual_hosted;
         else if (v == "auto") c.addressing = AddressingStyle::automatic;
-        else throw Error(ErrorCode::config, "WORM_S3_ADDRESSING must be path, virtual or auto, got '" + std::string(a) + "'");
+        else throw Error(ErrorCode::config, "WORM_S3_ADDRESSING must be path, virtual or auto, got '" + a + "'");
     }
     c.transport = make_curl_transport(HttpOptions::from_env());
     c.credentials = default_credentials_chain(c.transport);
@@ -266,7 +257,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
             if (!h.retention) h.retention = Retention{};
             h.retention->retain_until = parse_rfc3339(value);
         } else if (name == "x-amz-object-lock-legal-hold") {
-            h.legal_hold = lower(value) == "on";
+            h.legal_hold = to_lower(value) == "on";
         } else if (name.starts_with("x-amz-meta-")) {
             h.metadata[name.substr(11)] = value;
         } else if (name == "x-amz-checksum-sha256") {
@@ -274,7 +265,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
         } else if (name == "x-amz-server-side-encryption") {
             h.server_side_encryption = value;
         } else if (name == "x-amz-delete-marker") {
-            h.delete_marker = lower(value) == "true";
+            h.delete_marker = to_lower(value) == "true";
         }
     }
     return h;
@@ -282,7 +273,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
 
 void add_object_headers(HttpHeaders& headers, const PutObjectOptions& o) {
     if (!o.content_type.empty()) headers.emplace_back("content-type", o.content_type);
-    for (const auto& [name, value] : o.metadata) headers.emplace_back("x-amz-meta-" + lower(name), value);
+    for (const auto& [name, value] : o.metadata) headers.emplace_back("x-amz-meta-" + to_lower(name), value);
     if (o.lock.retention) {
         headers.emplace_back("x-amz-object-lock-mode", std::string(to_string(o.lock.retention->mode)));
         headers.emplace_back("x-amz-object-lock-retain-until-date", format_rfc3339_millis(o.lock.retention->retain_until));

@@ -22,6 +22,8 @@ namespace worm::s3 {
 
 namespace {
 
+using worm::detail::to_lower;
+
 constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view scope_terminator = "aws4_request";
 
@@ -52,12 +54,6 @@ constexpr CharClass lower_hex =
 bool in(const CharClass& cls, char c) { return cls[static_cast<unsigned char>(c)]; }
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
 
 // `s` equals the lower-case `lower_case`, ignoring the case of `s`.
 bool equals_lower(std::string_view s, std::string_view lower_case) {

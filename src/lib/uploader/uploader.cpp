@@ -1,4 +1,5 @@
 // WormUploader: register, upload, verify, retry, sync (see uploader.hpp).
+#include "../util/text.hpp"
 #include "worm/uploader.hpp"
 
 #include <boost/asio/post.hpp>
@@ -32,6 +33,8 @@ void UploaderOptions::validate() const {
 
 namespace {
 
+using worm::detail::to_lower;
+
 bool is_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
@@ -64,11 +67,6 @@ bool is_not_found(const Error& e) {
 bool is_transient(const Error& e) {
     if (const auto* s3 = dynamic_cast<const S3Error*>(&e)) return s3->retryable();
     return e.code() == ErrorCode::network || e.code() == ErrorCode::timeout || e.code() == ErrorCode::storage;
-}
-
-std::string lower_hex(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 struct StoredObject {
@@ -131,7 +129,7 @@ struct WormUploader::Impl {
 
     std::string sha_of_stored(const std::string& key, const ObjectInfo& info) {
         // Only a checksum the store computed counts; x-amz-meta-sha256 is just what a writer claimed.
-        if (!info.sha256_hex.empty()) return lower_hex(info.sha256_hex);
+        if (!info.sha256_hex.empty()) return to_lower(info.sha256_hex);
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
         return sha256_hex(store->get(key, get));
@@ -221,7 +219,7 @@ struct WormUploader::Impl {
         // Verify what the store holds now, not what we meant to send.
         const std::optional<std::string> version =
             result.version_id.empty() ? std::nullopt : std::optional<std::string>(result.version_id);
-        std::string stored_sha = lower_hex(result.sha256_hex);
+        std::string stored_sha = to_lower(result.sha256_hex);
         if (stored_sha.empty()) {
             GetOptions get;
             get.version_id = version;
@@ -230,7 +228,7 @@ struct WormUploader::Impl {
         if (stored_sha != sha)
             throw Error(ErrorCode::integrity, "after the put, " + key + " holds sha256 " + stored_sha + ", not " + sha);
         const ObjectInfo info = store->head(key, version);
-        if (!info.sha256_hex.empty() && lower_hex(info.sha256_hex) != sha)
+        if (!info.sha256_hex.empty() && to_lower(info.sha256_hex) != sha)
             throw Error(ErrorCode::integrity,
                         "after the put, HEAD " + key + " reports sha256 " + info.sha256_hex + ", not " + sha);
         verify_lock(key, info, retain_until);

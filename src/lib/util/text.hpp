@@ -16,6 +16,14 @@ inline std::string trim(std::string_view s) {
     return std::string(s.substr(first, last - first + 1));
 }
 
+// ASCII lower case (header names, schemes, hex digests, "true"/"on" settings); other bytes unchanged.
+inline std::string to_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+}
+
 // 0-15 for a hex digit (either case), -1 otherwise.
 inline int hex_digit_value(char c) {
     if (c >= '0' && c <= '9') return c - '0';
