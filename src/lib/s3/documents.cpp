@@ -27,8 +27,11 @@ pugi::xml_node root_of(pugi::xml_document& doc, std::string_view body, std::stri
     const pugi::xml_node root = doc.document_element();
     for (const std::string_view name : roots)
         if (name == root.name()) return root;
-    throw Error(ErrorCode::parse, std::string(operation) + " was answered with <" + root.name() + "> instead of <" +
-                                      std::string(*roots.begin()) + ">");
+    std::string message = std::string(operation) + " was answered with <" + root.name() + "> instead of <" +
+                          std::string(*roots.begin()) + ">";
+    // Ceph RGW 16 answers sub-resources it does not know (?encryption) by listing the bucket.
+    if (std::string_view(root.name()) == "ListBucketResult") message += ", a bucket listing (the server does not support it)";
+    throw Error(ErrorCode::parse, message);
 }
 
 bool xml_true(const std::string& s) { return s == "true" || s == "TRUE" || s == "True"; }
