@@ -130,14 +130,9 @@ public:
     const std::string& resource() const noexcept { return info_.resource; }
     const S3ErrorInfo& info() const noexcept { return info_; }
 
-    // Whether a well-behaved client may send the same request again.
-    bool retryable() const noexcept {
-        const int s = info_.http_status;
-        if (s == 500 || s == 502 || s == 503 || s == 504) return true;
-        return info_.code == "SlowDown" || info_.code == "RequestTimeout" ||
-               info_.code == "InternalError" || info_.code == "ServiceUnavailable" ||
-               info_.code == "RequestTimeTooSkewed";
-    }
+    // Whether a well-behaved client may send the same request again (503/SlowDown, a 5xx
+    // the server may have survived, a clock skew). Defined by the S3 client's retry policy.
+    bool retryable() const noexcept;
 
 private:
     static std::string describe(const S3ErrorInfo& i) {

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <random>
 
+#include "../lib/util/text.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/proxy/protocol.hpp"
@@ -18,11 +19,7 @@ namespace wire = worm::proxy;
 
 namespace {
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+using worm::detail::to_lower;
 
 // A refusal that is not a worm::Error (auth, tenant, size, routing).
 struct Refusal {
@@ -60,7 +57,7 @@ bool is_sha256_hex(std::string_view s) {
 }
 
 bool parse_on_off(std::string_view header, const std::string& value) {
-    const std::string v = lower(value);
+    const std::string v = to_lower(value);
     if (v == "on" || v == "true") return true;
     if (v == "off" || v == "false") return false;
     bad_request(std::string(header) + " must be ON or OFF, got '" + value + "'");
@@ -137,7 +134,7 @@ Prepared Api::prepare(const ApiRequest& request) const {
         // Authentication comes before anything that would tell an outsider about the API.
         const auto authorization = find_header(request.headers, "authorization");
         if (!authorization) refuse(401, wire::error_unauthorized, "missing Authorization: Bearer token");
-        if (authorization->size() < 7 || lower(authorization->substr(0, 7)) != "bearer ")
+        if (authorization->size() < 7 || to_lower(authorization->substr(0, 7)) != "bearer ")
             refuse(401, wire::error_unauthorized, "Authorization must use the Bearer scheme");
         std::string_view token = std::string_view(*authorization).substr(7);
         while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
@@ -259,7 +256,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
 }
 
 ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& file) {
-    const std::string claimed = lower(*find_header(r.headers, wire::header_sha256));
+    const std::string claimed = to_lower(*find_header(r.headers, wire::header_sha256));
     const std::string actual = to_hex(sha256_file(file));
     if (actual != claimed)
         throw Error(ErrorCode::integrity, "the body's SHA-256 " + actual + " does not match " +
@@ -268,8 +265,8 @@ ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& 
     options.content_type = find_header(r.headers, "content-type").value_or("application/octet-stream");
     options.sha256_hex = actual;
     for (const auto& [name, value] : r.headers) {
-        const std::string n = lower(name);
-        const std::string meta_prefix = lower(wire::header_meta_prefix);
+        const std::string n = to_lower(name);
+        const std::string meta_prefix = to_lower(wire::header_meta_prefix);
         if (n.starts_with(meta_prefix) && n.size() > meta_prefix.size()) options.metadata[n.substr(meta_prefix.size())] = value;
     }
     // Which client sent the evidence is the proxy's statement, not the client's.
@@ -309,7 +306,7 @@ ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& 
     }
     PutResult result = store_.put(p.key, PutBody::from_file(file), options);
     if (result.sha256_hex.empty()) result.sha256_hex = actual;
-    if (lower(result.sha256_hex) != actual)
+    if (to_lower(result.sha256_hex) != actual)
         throw Error(ErrorCode::integrity, "the backend recorded SHA-256 " + result.sha256_hex + " for " +
                                               quote_key(p.key) + " but the proxy received " + actual);
     return json_response(200, wire::put_result_json(result, options.lock, store_.uri(p.key)));

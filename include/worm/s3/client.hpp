@@ -318,6 +318,9 @@ struct S3Request {
     // For writes whose repetition is not harmless (a create-only PUT into a locked bucket:
     // a second version could never be deleted), so the caller can check what is there first.
     bool resend_if_maybe_applied = true;
+    // true: a 2xx whose body is an S3 <Error> document failed (CompleteMultipartUpload can
+    // answer 200 and fail later); it is retried and reported like any other error answer.
+    bool error_in_ok_body = false;
 };
 
 // ---- the client ------------------------------------------------------------------------

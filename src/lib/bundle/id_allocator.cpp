@@ -15,41 +15,18 @@
 #include "worm/bundle.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "../util/posix.hpp"
 
 namespace worm {
 
 namespace fs = std::filesystem;
+using detail::io_error;
 
 namespace {
 
 // Days kept in the counter file; older days can no longer be allocated for anyway.
 constexpr std::size_t kDaysKept = 400;
 
-[[noreturn]] void io_error(const std::string& what, const fs::path& path, int err) {
-    throw Error(ErrorCode::io, what + " " + path.string() + ": " + std::strerror(err));
-}
-
-// Holds flock(LOCK_EX) for its lifetime. A fresh open() per lock, so that threads and
-// forked children never share the open file description that flock() is tied to.
-class FileLock {
-public:
-    explicit FileLock(const fs::path& path) {
-        fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-        if (fd_ < 0) io_error("cannot open lock file", path, errno);
-        while (::flock(fd_, LOCK_EX) != 0) {
-            if (errno == EINTR) continue;
-            const int err = errno;
-            ::close(fd_);
-            io_error("cannot lock", path, err);
-        }
-    }
-    ~FileLock() { ::close(fd_); }  // closing releases the lock
-    FileLock(const FileLock&) = delete;
-    FileLock& operator=(const FileLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
 
 bool all_digits(std::string_view s) {
     return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -143,7 +120,7 @@ BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, 
 std::string BundleIdAllocator::next() {
     const std::string day = format_amz_day(clock_->now());
     const fs::path counter_path = dir_ / kCounterFile;
-    FileLock lock(dir_ / kLockFile);
+    detail::FileLock lock(dir_ / kLockFile, detail::FileLock::Kind::exclusive);
 
     auto days = read_counter(counter_path);
     const auto found = days.find(day);

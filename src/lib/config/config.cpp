@@ -11,6 +11,7 @@
 
 #include "worm/error.hpp"
 #include "../util/text.hpp"
+#include "../util/url.hpp"
 
 namespace worm {
 
@@ -24,13 +25,9 @@ std::optional<std::string> process_env(std::string_view name) {
 
 namespace {
 
-using worm::detail::trim;
+using worm::detail::to_lower;
 
-std::string lower(std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+using worm::detail::trim;
 
 // Reads variables, remembering which one supplied each value, and collecting problems.
 class EnvReader {
@@ -50,7 +47,7 @@ public:
     void read_bool(const char* name, bool& out) {
         const auto v = first({name});
         if (!v) return;
-        const std::string t = lower(v->second);
+        const std::string t = to_lower(v->second);
         if (t == "1" || t == "true" || t == "yes" || t == "on") out = true;
         else if (t == "0" || t == "false" || t == "no" || t == "off") out = false;
         else problems_.push_back(std::string(name) + " must be true or false (1/0, yes/no, on/off), got '" + v->second + "'");
@@ -75,18 +72,6 @@ private:
 };
 
 // "https://user:secret@host/x" -> "https://user:****@host/x".
-std::string mask_url_password(const std::string& url) {
-    const auto scheme = url.find("://");
-    if (scheme == std::string::npos) return url;
-    const auto host_start = scheme + 3;
-    const auto path_start = url.find('/', host_start);
-    const auto at = url.rfind('@', path_start == std::string::npos ? std::string::npos : path_start);
-    if (at == std::string::npos || at < host_start) return url;
-    const auto colon = url.find(':', host_start);
-    if (colon == std::string::npos || colon > at) return url;
-    return url.substr(0, colon + 1) + "****" + url.substr(at);
-}
-
 }  // namespace
 
 WormConfig WormConfig::from_env(const EnvLookup& lookup) {
@@ -95,7 +80,7 @@ WormConfig WormConfig::from_env(const EnvLookup& lookup) {
 
     env.read_bool("WORM_ENABLED", c.enabled);
     if (const auto v = env.first({"WORM_MODE"})) {
-        const std::string m = lower(v->second);
+        const std::string m = to_lower(v->second);
         if (m == "proxy") c.mode = WormMode::proxy;
         else if (m == "direct") c.mode = WormMode::direct;
         else c.problems.push_back("WORM_MODE must be proxy or direct, got '" + v->second + "'");
@@ -122,7 +107,7 @@ WormConfig WormConfig::from_env(const EnvLookup& lookup) {
     env.read_int("WORM_UPLOAD_ATTEMPTS", c.upload_attempts, "attempts");
     env.read_int("WORM_SYNC_CONCURRENCY", c.sync_concurrency, "uploads");
     if (const auto v = env.first({"WORM_SSE"})) {
-        const std::string s = lower(v->second);
+        const std::string s = to_lower(v->second);
         if (s == "aes256") c.encryption.kind = ServerSideEncryption::Kind::aes256;
         else if (s == "aws:kms") c.encryption.kind = ServerSideEncryption::Kind::aws_kms;
         else if (s == "none") c.encryption.kind = ServerSideEncryption::Kind::none;
@@ -143,9 +128,9 @@ std::vector<std::string> WormConfig::check() const {
     const auto starts = [&](std::string_view p) { return mcp_url.rfind(p, 0) == 0; };
     if (!mcp_url.empty() && !starts("http://") && !starts("https://") && !starts("mcp+http://") && !starts("mcp+https://"))
         out.push_back("MCP_URL must start with https://, http://, mcp+https:// or mcp+http://, got '" +
-                      mask_url_password(mcp_url) + "'");
+                      detail::mask_url_password(mcp_url) + "'");
     if (!s3_endpoint.empty() && s3_endpoint.rfind("http://", 0) != 0 && s3_endpoint.rfind("https://", 0) != 0)
-        out.push_back("the S3 endpoint must start with http:// or https://, got '" + mask_url_password(s3_endpoint) + "'");
+        out.push_back("the S3 endpoint must start with http:// or https://, got '" + detail::mask_url_password(s3_endpoint) + "'");
     if (retention_days < 1 || retention_days > maximum_retention_days)
         out.push_back("WORM_RETENTION_DAYS must be between 1 and " + std::to_string(maximum_retention_days) +
                       ", got " + std::to_string(retention_days));
@@ -185,7 +170,7 @@ std::string WormConfig::describe_masked() const {
     str("s3_bucket", s3_bucket);
     str("s3_region", s3_region);
     str("s3_prefix", s3_prefix);
-    str("s3_endpoint", mask_url_password(s3_endpoint));
+    str("s3_endpoint", detail::mask_url_password(s3_endpoint));
     w.Key("retention_days");
     w.Int(retention_days);
     w.Key("allow_short_retention");
@@ -201,7 +186,7 @@ std::string WormConfig::describe_masked() const {
                : encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms"
                                                                         : "");
     str("sse_kms_key_id", encryption.kms_key_id);
-    str("mcp_url", mask_url_password(mcp_url));
+    str("mcp_url", detail::mask_url_password(mcp_url));
     // Only whether it is set: not even a few characters of a bearer token are shown.
     str("mcp_api_key", mcp_api_key.empty() ? "" : "****");
     w.Key("problems");

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
 #include <string_view>
 
 namespace worm::detail {
@@ -17,6 +20,16 @@ Sha256Digest sha256_digest(std::string_view data);
 // SigV4 signing key) skips the key schedule: the context keeps its key, and a call with
 // the same key only re-initializes it.
 Sha256Digest hmac_sha256_digest(std::string_view key, std::string_view data);
+
+// Raw SHA-256 and, when asked, MD5 of [offset, offset + length) of a file, in one pass
+// (S3 bodies need both for Content-MD5). sha256_file_slice() is this without the MD5.
+// Error(not_found) when the file is missing, Error(io) when it is shorter or unreadable.
+struct FileSliceDigests {
+    std::string sha256;  // raw 32 bytes
+    std::string md5;     // raw 16 bytes; empty when not asked for
+};
+FileSliceDigests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
+                                   bool want_md5);
 
 inline std::string_view as_chars(const Sha256Digest& d) {
     return {reinterpret_cast<const char*>(d.data()), d.size()};

@@ -30,6 +30,8 @@ namespace worm {
 
 namespace {
 
+using worm::detail::to_lower;
+
 using worm::detail::trim;
 
 namespace fs = std::filesystem;
@@ -81,12 +83,6 @@ std::string url_host(const std::string& url) {
     std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (const size_t at = authority.rfind('@'); at != std::string::npos) authority.erase(0, at + 1);
     return authority;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 // Request body source: memory or a slice of a file read with pread.
@@ -243,7 +239,7 @@ struct HeaderCollector {
         if (line.rfind("HTTP/", 0) == 0) {
             self->headers.clear();
         } else if (const size_t colon = line.find(':'); colon != std::string_view::npos) {
-            self->headers.emplace_back(lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
+            self->headers.emplace_back(to_lower(trim(line.substr(0, colon))), trim(line.substr(colon + 1)));
         }
         return n;
     }

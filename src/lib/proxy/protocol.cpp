@@ -1,7 +1,7 @@
 // The proxy wire contract shared by ProxyStore and worm-proxy.
 #include "worm/proxy/protocol.hpp"
 
-#include "../util/text.hpp"
+#include "../util/percent_encoding.hpp"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
@@ -81,21 +81,7 @@ Error error_from_response(int status, std::string_view body, std::string_view wh
     return Error(code, message);
 }
 
-std::string percent_encode(std::string_view raw) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(raw.size());
-    for (unsigned char c : raw) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+std::string percent_encode(std::string_view raw) { return detail::percent_encode(raw, detail::PercentKeep::unreserved); }
 
 std::string percent_decode(std::string_view text, bool plus_is_space) {
     return detail::percent_decode(text, plus_is_space, "request query");

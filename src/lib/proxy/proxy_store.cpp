@@ -1,4 +1,6 @@
 // ProxyStore: the agent side of the worm-proxy HTTP API (docs/proxy-api.md).
+#include "../util/text.hpp"
+#include "../util/url.hpp"
 #include "worm/proxy/store.hpp"
 
 #include <algorithm>
@@ -20,10 +22,7 @@ using proxy::percent_encode;
 
 namespace {
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
+using worm::detail::to_lower;
 
 // Plain assignments: GCC 12 warns about members left out of designated initializers.
 HttpRequest make_request(std::string method, std::string url, std::string body = {}) {
@@ -43,7 +42,7 @@ std::string range_header(const GetOptions& options) {
 
 // The whole-object SHA-256 the proxy announced, lower-case, or "" when it sent none.
 std::string announced_sha256(const HttpResponse& response) {
-    return lower(find_header(response.headers, proxy::header_sha256).value_or(""));
+    return to_lower(find_header(response.headers, proxy::header_sha256).value_or(""));
 }
 
 ObjectInfo info_from_headers(const HttpResponse& response, const std::string& key) {
@@ -65,29 +64,21 @@ void check_download(const std::string& key, const std::string& expected, const s
 
 }  // namespace
 
-std::string proxy_base_url(std::string_view url) {
-    std::string_view rest = url;
-    std::string scheme;
-    for (std::string_view s : {"mcp+https://", "mcp+http://", "https://", "http://"}) {
-        if (rest.size() >= s.size() && lower(std::string(rest.substr(0, s.size()))) == s) {
-            scheme = s.starts_with("mcp+") ? std::string(s.substr(4)) : std::string(s);
-            rest.remove_prefix(s.size());
-            break;
-        }
-    }
-    if (scheme.empty())
-        throw Error(ErrorCode::config, "proxy URL '" + std::string(url) +
+std::string proxy_base_url(std::string_view text) {
+    const detail::Url url = detail::Url::parse(text, "proxy URL", ErrorCode::config);
+    std::string scheme = url.scheme;
+    if (scheme.starts_with("mcp+")) scheme.erase(0, 4);
+    if (scheme != "https" && scheme != "http")
+        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() +
                                            "' must start with mcp+https://, mcp+http://, https:// or http://");
-    if (rest.find_first_of("?#") != std::string_view::npos)
-        throw Error(ErrorCode::config, "proxy URL '" + std::string(url) + "' must not have a query or fragment");
-    const std::string_view host = rest.substr(0, rest.find('/'));
-    if (host.empty()) throw Error(ErrorCode::config, "proxy URL '" + std::string(url) + "' has no host");
+    if (url.has_query || url.has_fragment)
+        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' must not have a query or fragment");
+    if (url.host.empty()) throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' has no host");
     // User info would put a credential into every URL, and into messages that name it.
-    if (host.find('@') != std::string_view::npos)
-        throw Error(ErrorCode::config, "proxy URL must not carry user info; give the token in MCP_API_KEY");
-    if (std::any_of(rest.begin(), rest.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20; }))
-        throw Error(ErrorCode::config, "proxy URL '" + std::string(url) + "' holds spaces or control characters");
-    std::string out = scheme + std::string(rest);
+    if (url.has_user_info)
+        throw Error(ErrorCode::config,
+                    "proxy URL '" + url.to_string() + "' must not carry user info; give the token in MCP_API_KEY");
+    std::string out = scheme + "://" + url.authority() + url.path;
     while (out.ends_with('/')) out.pop_back();
     return out;
 }
@@ -124,7 +115,7 @@ HttpResponse ProxyStore::send(HttpRequest request, std::string_view what) {
 PutResult ProxyStore::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
     HttpRequest request = make_request("PUT", endpoint("/evidence/upload", key, std::nullopt));
     std::uint64_t size = 0;
-    std::string sha = options.sha256_hex ? lower(*options.sha256_hex) : std::string{};
+    std::string sha = options.sha256_hex ? to_lower(*options.sha256_hex) : std::string{};
     if (const auto* path = std::get_if<fs::path>(&body.source)) {
         std::error_code ec;
         size = fs::file_size(*path, ec);
@@ -160,7 +151,7 @@ PutResult ProxyStore::do_put(const std::string& key, const PutBody& body, const 
     // The proxy must have stored these bytes under this key with at least the lock we asked for.
     if (result.key != key)
         throw Error(ErrorCode::integrity, "proxy stored " + quote_key(result.key) + " instead of " + quote_key(key));
-    if (lower(result.sha256_hex) != sha)
+    if (to_lower(result.sha256_hex) != sha)
         throw Error(ErrorCode::integrity, "proxy recorded SHA-256 '" + result.sha256_hex + "' for " + quote_key(key) +
                                               " but " + sha + " was sent");
     if (const auto& asked = options.lock.retention) {

@@ -1,6 +1,7 @@
 // client.cpp: configuration, addressing, and the signed request loop (retries, clock
 // skew, error mapping) every S3 operation goes through. The operations themselves are in
 // client_ops.cpp and multipart.cpp.
+#include "../util/text.hpp"
 #include "worm/s3/client.hpp"
 
 #include <openssl/evp.h>
@@ -19,24 +20,20 @@
 #include <random>
 #include <thread>
 
+#include "../crypto/digest.hpp"
+#include "../util/env.hpp"
+#include "../util/text.hpp"
+#include "../util/url.hpp"
 #include "client_internal.hpp"
 #include "worm/crypto.hpp"
-#include "xml.hpp"
+#include "documents.hpp"
+#include "retry.hpp"
 
 namespace worm::s3 {
 
 namespace {
 
-const char* env(const char* name) {
-    const char* v = std::getenv(name);
-    return v && *v ? v : nullptr;
-}
-
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
+using worm::detail::to_lower;
 
 struct ParsedEndpoint {
     std::string scheme;  // "http" / "https"
@@ -44,28 +41,23 @@ struct ParsedEndpoint {
     std::string hostname;  // without the port
 };
 
-// "https://host[:port][/]"; no path, query or credentials in it.
-ParsedEndpoint parse_endpoint(const std::string& url) {
-    const size_t sep = url.find("://");
-    if (sep == std::string::npos)
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
+// "https://host[:port][/]"; no path, query or credentials in it. Messages show the URL
+// with any password masked.
+ParsedEndpoint parse_endpoint(const std::string& text) {
+    const worm::detail::Url url = worm::detail::Url::parse(text, "S3 endpoint", ErrorCode::config);
+    const auto fail = [&](std::string_view why) {
+        return Error(ErrorCode::config, "S3 endpoint '" + url.to_string() + "' " + std::string(why));
+    };
+    if (url.scheme != "http" && url.scheme != "https") throw fail("must start with http:// or https://");
+    if (url.has_user_info) throw fail("must not carry credentials (they come from the credentials chain)");
+    if ((!url.path.empty() && url.path != "/") || url.has_query || url.has_fragment || url.host.empty())
+        throw fail("must be scheme://host[:port] with no path");
     ParsedEndpoint e;
-    e.scheme = lower(url.substr(0, sep));
-    if (e.scheme != "http" && e.scheme != "https")
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must start with http:// or https://");
-    std::string rest = url.substr(sep + 3);
-    if (!rest.empty() && rest.back() == '/') rest.pop_back();
-    if (rest.empty() || rest.find_first_of("/?#@ ") != std::string::npos)
-        throw Error(ErrorCode::config, "S3 endpoint '" + url + "' must be scheme://host[:port] with no path");
-    e.host = lower(rest);
-    if (e.host.front() == '[') {
-        e.hostname = e.host.substr(0, e.host.find(']') + 1);
-    } else {
-        e.hostname = e.host.substr(0, e.host.find(':'));
-    }
+    e.scheme = url.scheme;
+    e.hostname = url.host;
     // Default ports are not part of the Host header curl sends.
-    if ((e.scheme == "https" && e.host == e.hostname + ":443") || (e.scheme == "http" && e.host == e.hostname + ":80"))
-        e.host = e.hostname;
+    const bool default_port = (e.scheme == "https" && url.port == "443") || (e.scheme == "http" && url.port == "80");
+    e.host = default_port ? url.host : url.authority();
     return e;
 }
 
@@ -129,16 +121,17 @@ void ClientConfig::validate() const {
 
 ClientConfig ClientConfig::from_env() {
     ClientConfig c;
-    if (const char* e = env("AWS_ENDPOINT_URL_S3")) c.endpoint = e;
-    else if (const char* e2 = env("AWS_ENDPOINT_URL")) c.endpoint = e2;
-    if (const char* r = env("AWS_REGION")) c.region = r;
-    else if (const char* r2 = env("AWS_DEFAULT_REGION")) c.region = r2;
-    if (const char* a = env("WORM_S3_ADDRESSING")) {
-        const std::string v = lower(a);
+    using worm::detail::env_or_empty;
+    c.endpoint = env_or_empty("AWS_ENDPOINT_URL_S3");
+    if (c.endpoint.empty()) c.endpoint = env_or_empty("AWS_ENDPOINT_URL");
+    if (const std::string r = env_or_empty("AWS_REGION"); !r.empty()) c.region = r;
+    else if (const std::string r2 = env_or_empty("AWS_DEFAULT_REGION"); !r2.empty()) c.region = r2;
+    if (const std::string a = env_or_empty("WORM_S3_ADDRESSING"); !a.empty()) {
+        const std::string v = to_lower(a);
         if (v == "path") c.addressing = AddressingStyle::path;
         else if (v == "virtual") c.addressing = AddressingStyle::virtual_hosted;
         else if (v == "auto") c.addressing = AddressingStyle::automatic;
-        else throw Error(ErrorCode::config, "WORM_S3_ADDRESSING must be path, virtual or auto, got '" + std::string(a) + "'");
+        else throw Error(ErrorCode::config, "WORM_S3_ADDRESSING must be path, virtual or auto, got '" + a + "'");
     }
     c.transport = make_curl_transport(HttpOptions::from_env());
     c.credentials = default_credentials_chain(c.transport);
@@ -170,54 +163,16 @@ S3Body sub_body(const S3Body& body, std::uint64_t offset, std::uint64_t length) 
 }
 
 BodyDigests digest_body(const S3Body& body, bool want_md5) {
-    struct Ctx {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Ctx() { EVP_MD_CTX_free(ctx); }
-    } sha, md;
-    if (!sha.ctx || !md.ctx || EVP_DigestInit_ex(sha.ctx, EVP_sha256(), nullptr) != 1 ||
-        (want_md5 && EVP_DigestInit_ex(md.ctx, EVP_md5(), nullptr) != 1))
-        throw Error(ErrorCode::crypto, "cannot initialise SHA-256/MD5");
-    auto update = [&](const char* data, size_t n) {
-        EVP_DigestUpdate(sha.ctx, data, n);
-        if (want_md5) EVP_DigestUpdate(md.ctx, data, n);
-    };
-    if (const auto* s = std::get_if<std::string>(&body.source)) {
-        update(s->data(), s->size());
-    } else {
-        const FileSlice& f = std::get<FileSlice>(body.source);
-        // 256 KiB: read and hashed while still in the core's L2 cache; not zero-filled.
-        constexpr size_t chunk = 256 * 1024;
-        const std::unique_ptr<char[]> buf(new char[chunk]);
-        const int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            throw Error(errno == ENOENT ? ErrorCode::not_found : ErrorCode::io,
-                        "cannot open " + f.path.string() + ": " + std::strerror(errno));
-        std::uint64_t done = 0;
-        while (done < f.length) {
-            const size_t want = static_cast<size_t>(std::min<std::uint64_t>(chunk, f.length - done));
-            const ssize_t n = ::pread(fd, buf.get(), want, static_cast<off_t>(f.offset + done));
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                const int err = errno;
-                ::close(fd);
-                throw Error(ErrorCode::io, "cannot read " + f.path.string() +
-                                               (n == 0 ? std::string(": file is shorter than expected")
-                                                       : ": " + std::string(std::strerror(err))));
-            }
-            update(buf.get(), static_cast<size_t>(n));
-            done += static_cast<std::uint64_t>(n);
-        }
-        ::close(fd);
-    }
     BodyDigests out;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(sha.ctx, digest, &len);
-    out.sha256.assign(reinterpret_cast<char*>(digest), len);
-    if (want_md5) {
-        EVP_DigestFinal_ex(md.ctx, digest, &len);
-        out.md5.assign(reinterpret_cast<char*>(digest), len);
+    if (const auto* s = std::get_if<std::string>(&body.source)) {
+        out.sha256 = sha256(*s);
+        if (want_md5) out.md5 = md5(*s);
+        return out;
     }
+    const FileSlice& f = std::get<FileSlice>(body.source);
+    worm::detail::FileSliceDigests d = worm::detail::digest_file_slice(f.path, f.offset, f.length, want_md5);
+    out.sha256 = std::move(d.sha256);
+    out.md5 = std::move(d.md5);
     return out;
 }
 
@@ -268,17 +223,10 @@ S3Error make_s3_error(const std::string& method, const std::string& bucket, cons
     info.method = method;
     info.resource = bucket.empty() ? "/" : key.empty() ? bucket : bucket + "/" + key;
     info.request_id = find_header(response.headers, "x-amz-request-id").value_or("");
-    if (!response.body.empty()) {
-        pugi::xml_document doc;
-        if (doc.load_buffer(response.body.data(), response.body.size())) {
-            // <Error> is the root for S3; some servers wrap it (<ErrorResponse><Error>).
-            pugi::xml_node e = doc.document_element();
-            if (std::string_view(e.name()) != "Error") e = e.child("Error");
-            info.code = child_text(e, "Code");
-            info.message = child_text(e, "Message");
-            if (info.request_id.empty()) info.request_id = child_text(e, "RequestId");
-            // RGW and AWS name an unknown version, bucket or key in the message or Key/BucketName.
-        }
+    if (const auto document = parse_error_document(response.body)) {
+        info.code = document->code;
+        info.message = document->message;
+        if (info.request_id.empty()) info.request_id = document->request_id;
     }
     if (info.code.empty()) info.code = code_for_status(response.status);
     const ErrorCode code = classify(response.status, info.code);
@@ -310,7 +258,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
             if (!h.retention) h.retention = Retention{};
             h.retention->retain_until = parse_rfc3339(value);
         } else if (name == "x-amz-object-lock-legal-hold") {
-            h.legal_hold = lower(value) == "on";
+            h.legal_hold = to_lower(value) == "on";
         } else if (name.starts_with("x-amz-meta-")) {
             h.metadata[name.substr(11)] = value;
         } else if (name == "x-amz-checksum-sha256") {
@@ -318,7 +266,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
         } else if (name == "x-amz-server-side-encryption") {
             h.server_side_encryption = value;
         } else if (name == "x-amz-delete-marker") {
-            h.delete_marker = lower(value) == "true";
+            h.delete_marker = to_lower(value) == "true";
         }
     }
     return h;
@@ -326,7 +274,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
 
 void add_object_headers(HttpHeaders& headers, const PutObjectOptions& o) {
     if (!o.content_type.empty()) headers.emplace_back("content-type", o.content_type);
-    for (const auto& [name, value] : o.metadata) headers.emplace_back("x-amz-meta-" + lower(name), value);
+    for (const auto& [name, value] : o.metadata) headers.emplace_back("x-amz-meta-" + to_lower(name), value);
     if (o.lock.retention) {
         headers.emplace_back("x-amz-object-lock-mode", std::string(to_string(o.lock.retention->mode)));
         headers.emplace_back("x-amz-object-lock-retain-until-date", format_rfc3339_millis(o.lock.retention->retain_until));
@@ -340,33 +288,6 @@ void add_object_headers(HttpHeaders& headers, const PutObjectOptions& o) {
             if (!o.encryption.kms_key_id.empty())
                 headers.emplace_back("x-amz-server-side-encryption-aws-kms-key-id", o.encryption.kms_key_id);
             break;
-    }
-}
-
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after) {
-    // Full jitter: uniform in [0, min(max_delay, base * 2^(attempt-1))].
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    const int shift = std::min(attempt - 1, 30);
-    const long long cap = std::min<long long>(policy.max_delay.count(), policy.base_delay.count() << shift);
-    std::uniform_int_distribution<long long> pick(0, std::max<long long>(cap, 0));
-    std::chrono::milliseconds delay(pick(rng));
-    if (retry_after) delay = std::max(delay, std::min(*retry_after, policy.max_retry_after));
-    return delay;
-}
-
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now) {
-    const auto value = find_header(headers, "retry-after");
-    if (!value || value->empty()) return std::nullopt;
-    long long seconds = 0;
-    const auto [ptr, ec] = std::from_chars(value->data(), value->data() + value->size(), seconds);
-    if (ec == std::errc{} && ptr == value->data() + value->size() && seconds >= 0)
-        return std::chrono::milliseconds(seconds * 1000);
-    try {
-        const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(parse_http_date(*value) - now);
-        return std::max(wait, std::chrono::milliseconds(0));
-    } catch (const Error&) {
-        return std::nullopt;
     }
 }
 
@@ -458,16 +379,18 @@ HttpResponse S3Client::send(const S3Request& request) {
         try {
             response = send_once(request, payload_hash);
         } catch (const Error& e) {
-            const bool transient = e.code() == ErrorCode::network || e.code() == ErrorCode::timeout;
-            // The transport cannot tell whether the request reached the server before it failed.
-            if (!transient || !request.resend_if_maybe_applied || attempt >= config_.retry.max_attempts) throw;
+            const detail::FailureKind kind = detail::classify_transport_failure(e.code());
+            if (!detail::should_retry(config_.retry, kind, attempt, request.resend_if_maybe_applied)) throw;
             std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
             continue;
         }
-        if (response.status >= 200 && response.status < 300) return response;
+        const bool ok = response.status >= 200 && response.status < 300;
+        // CompleteMultipartUpload (and copies) may answer 200 and report the failure in the body.
+        if (ok && !(request.error_in_ok_body && detail::parse_error_document(response.body))) return response;
 
         S3Error error = detail::make_s3_error(request.method, request.bucket, request.key, response);
-        if (error.s3_code() == "RequestTimeTooSkewed" && !skew_corrected) {
+        const detail::FailureKind kind = detail::classify_s3_failure(error.http_status(), error.s3_code());
+        if (kind == detail::FailureKind::clock_skew && !skew_corrected) {
             // Sign again with the server's idea of now (from its Date header), once.
             if (const auto date = find_header(response.headers, "date")) {
                 try {
@@ -481,15 +404,8 @@ HttpResponse S3Client::send(const S3Request& request) {
                     // No usable Date: report the skew error below.
                 }
             }
-            throw error;
         }
-        bool retryable = error.retryable() && error.s3_code() != "RequestTimeTooSkewed";
-        // A 500/502/504 (InternalError, a gateway) may come after the write was applied.
-        const int status = error.http_status();
-        if (!request.resend_if_maybe_applied &&
-            (status == 500 || status == 502 || status == 504 || error.s3_code() == "InternalError"))
-            retryable = false;
-        if (!retryable || attempt >= config_.retry.max_attempts) throw error;
+        if (!detail::should_retry(config_.retry, kind, attempt, request.resend_if_maybe_applied)) throw error;
         std::this_thread::sleep_for(detail::backoff_delay(
             config_.retry, attempt, detail::parse_retry_after(response.headers, config_.clock->now())));
     }

@@ -33,12 +33,6 @@ void add_object_headers(HttpHeaders& headers, const PutObjectOptions& options);
 // "x-amz-checksum-sha256" value (base64) as hex; "" when it is absent or composite ("...-N").
 std::string checksum_base64_to_hex(const std::optional<std::string>& value);
 
-// Full-jitter backoff for attempt n (1-based), at least `retry_after` when the server asked.
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after);
-// Retry-After as seconds or an HTTP date, relative to `now`; nullopt when absent or unreadable.
-std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now);
-
 std::string strip_quotes(std::string s);
 
 }  // namespace worm::s3::detail

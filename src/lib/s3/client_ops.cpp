@@ -1,10 +1,9 @@
 // client_ops.cpp: the S3 operations, each a thin layer over S3Client::send: build the
 // request (query, headers, XML body), send it, read the answer.
 #include <algorithm>
-#include <cctype>
-#include <charconv>
 
 #include "client_internal.hpp"
+#include "documents.hpp"
 #include "worm/crypto.hpp"
 #include "worm/s3/client.hpp"
 #include "xml.hpp"
@@ -14,7 +13,6 @@ namespace worm::s3 {
 namespace {
 
 using detail::add_text;
-using detail::child_text;
 
 [[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::invalid_argument, message); }
 
@@ -66,44 +64,6 @@ S3Request get_sub(const std::string& bucket, const std::string& key, std::string
 
 void add_version(S3Request& r, const std::optional<std::string>& version_id) {
     if (version_id) r.query.emplace_back("versionId", *version_id);
-}
-
-bool xml_true(const std::string& s) { return s == "true" || s == "TRUE" || s == "True"; }
-
-std::uint64_t parse_size(const std::string& s, const char* what) {
-    std::uint64_t v = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || ptr != s.data() + s.size())
-        throw Error(ErrorCode::parse, std::string("S3 listing has a non-numeric ") + what + " '" + s + "'");
-    return v;
-}
-
-TimePoint parse_time_or_epoch(const std::string& s) { return s.empty() ? TimePoint{} : parse_rfc3339(s); }
-
-// Percent-decoding of keys listed with encoding-type=url (AWS also encodes spaces as '+').
-std::string url_decode(const std::string& s) {
-    std::string out;
-    out.reserve(s.size());
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
-            out += ' ';
-        } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-                   std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-            i += 2;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
-
-int positive_int(const std::string& s, const char* what) {
-    int v = 0;
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    if (ec != std::errc{} || ptr != s.data() + s.size())
-        throw Error(ErrorCode::parse, std::string("S3 answered a non-numeric ") + what + " '" + s + "'");
-    return v;
 }
 
 // A version without retention / legal hold: AWS answers 404 NoSuchObjectLockConfiguration,
@@ -230,20 +190,7 @@ ObjectLockConfiguration S3Client::get_object_lock_configuration(const std::strin
         if (e.http_status() == 404 && e.s3_code() == "ObjectLockConfigurationNotFoundError") return {};
         throw;
     }
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetObjectLockConfiguration");
-    const pugi::xml_node root = doc.document_element();
-    ObjectLockConfiguration c;
-    c.enabled = child_text(root, "ObjectLockEnabled") == "Enabled";
-    const pugi::xml_node d = root.child("Rule").child("DefaultRetention");
-    if (d) {
-        DefaultRetention dr;
-        dr.mode = parse_lock_mode(child_text(d, "Mode"));
-        if (d.child("Days")) dr.days = positive_int(child_text(d, "Days"), "Days");
-        if (d.child("Years")) dr.years = positive_int(child_text(d, "Years"), "Years");
-        c.default_retention = dr;
-    }
-    return c;
+    return detail::parse_object_lock_configuration(resp.body);
 }
 
 void S3Client::put_object_lock_configuration(const std::string& bucket, const ObjectLockConfiguration& config) {
@@ -263,13 +210,7 @@ void S3Client::put_object_lock_configuration(const std::string& bucket, const Ob
 
 VersioningStatus S3Client::get_bucket_versioning(const std::string& bucket) {
     check_bucket(bucket);
-    const HttpResponse resp = send(get_sub(bucket, "", "versioning"));
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetBucketVersioning");
-    const std::string status = child_text(doc.document_element(), "Status");
-    if (status == "Enabled") return VersioningStatus::enabled;
-    if (status == "Suspended") return VersioningStatus::suspended;
-    return VersioningStatus::unversioned;
+    return detail::parse_bucket_versioning(send(get_sub(bucket, "", "versioning")).body);
 }
 
 void S3Client::put_bucket_versioning(const std::string& bucket, bool enabled) {
@@ -289,24 +230,11 @@ std::optional<BucketEncryption> S3Client::get_bucket_encryption(const std::strin
             return std::nullopt;
         throw;
     }
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetBucketEncryption");
-    // Ceph RGW 16.2 does not know ?encryption on GET and lists the bucket instead: that
-    // says nothing about encryption, so do not report "none".
-    if (std::string_view(doc.document_element().name()) == "ListBucketResult")
-        throw Error(ErrorCode::parse, "GetBucketEncryption for " + bucket +
-                                          " was answered with a bucket listing (the server does not support it)");
-    const pugi::xml_node rule = doc.document_element().child("Rule");
-    const pugi::xml_node def = rule.child("ApplyServerSideEncryptionByDefault");
-    if (!def) return std::nullopt;
-    BucketEncryption e;
-    const std::string algorithm = child_text(def, "SSEAlgorithm");
-    if (algorithm == "AES256") e.sse.kind = ServerSideEncryption::Kind::aes256;
-    else if (algorithm.starts_with("aws:kms")) e.sse.kind = ServerSideEncryption::Kind::aws_kms;
-    else throw Error(ErrorCode::parse, "bucket " + bucket + " uses unknown encryption '" + algorithm + "'");
-    e.sse.kms_key_id = child_text(def, "KMSMasterKeyID");
-    e.bucket_key_enabled = xml_true(child_text(rule, "BucketKeyEnabled"));
-    return e;
+    try {
+        return detail::parse_bucket_encryption(resp.body);
+    } catch (const Error& e) {
+        throw Error(e.code(), std::string(e.what()) + " (bucket " + bucket + ")");
+    }
 }
 
 void S3Client::put_bucket_encryption(const std::string& bucket, const BucketEncryption& encryption) {
@@ -334,15 +262,7 @@ std::optional<PublicAccessBlock> S3Client::get_public_access_block(const std::st
         if (e.http_status() == 404 && e.s3_code() == "NoSuchPublicAccessBlockConfiguration") return std::nullopt;
         throw;
     }
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetPublicAccessBlock");
-    const pugi::xml_node root = doc.document_element();
-    PublicAccessBlock b;
-    b.block_public_acls = xml_true(child_text(root, "BlockPublicAcls"));
-    b.ignore_public_acls = xml_true(child_text(root, "IgnorePublicAcls"));
-    b.block_public_policy = xml_true(child_text(root, "BlockPublicPolicy"));
-    b.restrict_public_buckets = xml_true(child_text(root, "RestrictPublicBuckets"));
-    return b;
+    return detail::parse_public_access_block(resp.body);
 }
 
 void S3Client::put_public_access_block(const std::string& bucket, const PublicAccessBlock& block) {
@@ -500,32 +420,7 @@ ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.continuation_token.empty()) r.query.emplace_back("continuation-token", options.continuation_token);
     if (!options.start_after.empty()) r.query.emplace_back("start-after", options.start_after);
-    const HttpResponse resp = send(r);
-
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "ListObjectsV2");
-    const pugi::xml_node root = doc.document_element();
-    if (!root) throw Error(ErrorCode::parse, "ListObjectsV2 response has no ListBucketResult");
-    // Keys are URL-encoded only when the server says so (some servers ignore encoding-type).
-    const bool encoded = child_text(root, "EncodingType") == "url";
-    auto key_of = [&](const std::string& s) { return encoded ? url_decode(s) : s; };
-    ListObjectsPage page;
-    for (pugi::xml_node c : root.children("Contents")) {
-        ListedObject o;
-        o.key = key_of(child_text(c, "Key"));
-        o.size = parse_size(child_text(c, "Size"), "Size");
-        o.etag = detail::strip_quotes(child_text(c, "ETag"));
-        o.last_modified = parse_time_or_epoch(child_text(c, "LastModified"));
-        o.storage_class = child_text(c, "StorageClass");
-        page.objects.push_back(std::move(o));
-    }
-    for (pugi::xml_node p : root.children("CommonPrefixes")) page.common_prefixes.push_back(key_of(child_text(p, "Prefix")));
-    page.is_truncated = xml_true(child_text(root, "IsTruncated"));
-    page.next_continuation_token = child_text(root, "NextContinuationToken");
-    if (page.is_truncated && page.next_continuation_token.empty())
-        throw Error(ErrorCode::parse, "ListObjectsV2 is truncated but has no NextContinuationToken");
-    if (!page.is_truncated) page.next_continuation_token.clear();
-    return page;
+    return detail::parse_list_objects_v2(send(r).body);
 }
 
 std::vector<ListedObject> S3Client::list_all_objects(ListObjectsOptions options) {
@@ -550,35 +445,7 @@ ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& optio
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.key_marker.empty()) r.query.emplace_back("key-marker", options.key_marker);
     if (!options.version_id_marker.empty()) r.query.emplace_back("version-id-marker", options.version_id_marker);
-    const HttpResponse resp = send(r);
-
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "ListObjectVersions");
-    const pugi::xml_node root = doc.document_element();
-    if (!root) throw Error(ErrorCode::parse, "ListObjectVersions response has no ListVersionsResult");
-    const bool encoded = child_text(root, "EncodingType") == "url";
-    auto key_of = [&](const std::string& s) { return encoded ? url_decode(s) : s; };
-    ListVersionsPage page;
-    for (pugi::xml_node n : root.children()) {
-        const std::string name = n.name();
-        if (name != "Version" && name != "DeleteMarker") continue;
-        ListedVersion v;
-        v.key = key_of(child_text(n, "Key"));
-        v.version_id = child_text(n, "VersionId");
-        v.is_latest = xml_true(child_text(n, "IsLatest"));
-        v.delete_marker = name == "DeleteMarker";
-        if (!v.delete_marker) {
-            v.size = parse_size(child_text(n, "Size"), "Size");
-            v.etag = detail::strip_quotes(child_text(n, "ETag"));
-        }
-        v.last_modified = parse_time_or_epoch(child_text(n, "LastModified"));
-        page.versions.push_back(std::move(v));
-    }
-    for (pugi::xml_node p : root.children("CommonPrefixes")) page.common_prefixes.push_back(key_of(child_text(p, "Prefix")));
-    page.is_truncated = xml_true(child_text(root, "IsTruncated"));
-    page.next_key_marker = key_of(child_text(root, "NextKeyMarker"));
-    page.next_version_id_marker = child_text(root, "NextVersionIdMarker");
-    return page;
+    return detail::parse_list_object_versions(send(r).body);
 }
 
 std::vector<ListedVersion> S3Client::list_all_object_versions(ListVersionsOptions options) {
@@ -608,20 +475,11 @@ std::optional<Retention> S3Client::get_object_retention(const ObjectRef& object)
         if (no_lock_on_version(e)) return std::nullopt;
         throw;
     }
-    // A 200 that is not a <Retention> document did not answer the question (moto in server
-    // mode sends nothing, or the object itself): say so rather than guess "no retention".
-    pugi::xml_document doc;
-    const bool parsed = doc.load_buffer(resp.body.data(), resp.body.size());
-    const pugi::xml_node root = doc.document_element();
-    if (!parsed || std::string_view(root.name()) != "Retention")
-        throw Error(ErrorCode::parse, "GetObjectRetention for " + object.bucket + "/" + object.key +
-                                          " answered without a Retention document");
-    const std::string mode = child_text(root, "Mode"), until = child_text(root, "RetainUntilDate");
-    if (mode.empty() && until.empty()) return std::nullopt;
-    if (mode.empty() || until.empty())
-        throw Error(ErrorCode::parse, "GetObjectRetention for " + object.bucket + "/" + object.key +
-                                          " has a Mode or RetainUntilDate without the other");
-    return Retention{parse_lock_mode(mode), parse_rfc3339(until)};
+    try {
+        return detail::parse_object_retention(resp.body);
+    } catch (const Error& e) {
+        throw Error(e.code(), std::string(e.what()) + " (object " + object.bucket + "/" + object.key + ")");
+    }
 }
 
 void S3Client::put_object_retention(const PutRetentionOptions& options) {
@@ -647,10 +505,7 @@ bool S3Client::get_object_legal_hold(const ObjectRef& object) {
         if (no_lock_on_version(e)) return false;
         throw;
     }
-    if (resp.body.empty()) return false;
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "GetObjectLegalHold");
-    return child_text(doc.document_element(), "Status") == "ON";
+    return detail::parse_object_legal_hold(resp.body);
 }
 
 void S3Client::put_object_legal_hold(const PutLegalHoldOptions& options) {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "worm/error.hpp"
+#include "../util/env.hpp"
 #include "../util/text.hpp"
 
 namespace worm::s3 {
@@ -18,21 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+using worm::detail::to_lower;
+
+using worm::detail::env_or_empty;
 using worm::detail::trim;
 
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
-
-std::string to_lower(std::string s) {
-    for (char& c : s)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return s;
-}
-
 fs::path expand_home(const std::string& path) {
-    if (path.starts_with("~/")) return fs::path(env("HOME")) / path.substr(2);
+    if (path.starts_with("~/")) return fs::path(env_or_empty("HOME")) / path.substr(2);
     return path;
 }
 
@@ -128,9 +121,9 @@ StaticProvider::StaticProvider(Credentials credentials) : credentials_(std::move
 
 Credentials EnvProvider::get() {
     Credentials c;
-    c.access_key_id = env("AWS_ACCESS_KEY_ID");
-    c.secret_access_key = env("AWS_SECRET_ACCESS_KEY");
-    c.session_token = env("AWS_SESSION_TOKEN");
+    c.access_key_id = env_or_empty("AWS_ACCESS_KEY_ID");
+    c.secret_access_key = env_or_empty("AWS_SECRET_ACCESS_KEY");
+    c.session_token = env_or_empty("AWS_SESSION_TOKEN");
     if (c.access_key_id.empty() && c.secret_access_key.empty())
         throw Error(ErrorCode::not_found, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set");
     // Half a key pair is a mistake to report, not a reason to use other credentials.
@@ -145,14 +138,14 @@ Credentials EnvProvider::get() {
 
 ProfileOptions ProfileOptions::from_env() {
     ProfileOptions o;
-    const std::string profile = env("AWS_PROFILE");
+    const std::string profile = env_or_empty("AWS_PROFILE");
     if (!profile.empty()) {
         o.profile = profile;
         o.required = true;
     }
-    const std::string home = env("HOME");
-    const std::string creds = env("AWS_SHARED_CREDENTIALS_FILE");
-    const std::string config = env("AWS_CONFIG_FILE");
+    const std::string home = env_or_empty("HOME");
+    const std::string creds = env_or_empty("AWS_SHARED_CREDENTIALS_FILE");
+    const std::string config = env_or_empty("AWS_CONFIG_FILE");
     if (!creds.empty()) o.credentials_file = expand_home(creds);
     else if (!home.empty()) o.credentials_file = fs::path(home) / ".aws" / "credentials";
     if (!config.empty()) o.config_file = expand_home(config);

@@ -12,18 +12,16 @@
 
 #include "worm/error.hpp"
 #include "worm/s3/credentials.hpp"
+#include "../util/env.hpp"
 #include "../util/text.hpp"
+#include "../util/url.hpp"
 
 namespace worm::s3 {
 
 namespace {
 
+using worm::detail::env_or_empty;
 using worm::detail::trim;
-
-std::string env(const char* name) {
-    const char* v = std::getenv(name);
-    return v ? std::string(v) : std::string();
-}
 
 bool has_control_char(std::string_view s) {
     return std::any_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
@@ -57,29 +55,6 @@ Credentials credentials_from_json(const std::string& body, const std::string& so
     return c;
 }
 
-// "http://127.0.0.1:8080/creds" -> scheme "http", host "127.0.0.1" (no port, no brackets).
-struct UrlParts {
-    std::string scheme, host, origin;  // origin = scheme://authority, for messages
-};
-
-UrlParts split_url(const std::string& url) {
-    UrlParts p;
-    const auto colon = url.find("://");
-    if (colon == std::string::npos) return p;
-    p.scheme = url.substr(0, colon);
-    const auto start = colon + 3;
-    const auto end = url.find_first_of("/?#", start);
-    const std::string authority = url.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    p.origin = p.scheme + "://" + authority;
-    const std::string host_port = authority.substr(authority.find('@') == std::string::npos ? 0 : authority.find('@') + 1);
-    if (host_port.starts_with("[")) {
-        p.host = host_port.substr(1, host_port.find(']') - 1);
-    } else {
-        p.host = host_port.substr(0, host_port.find(':'));
-    }
-    return p;
-}
-
 // Plain http only to the local machine or the ECS/EKS agents, as the AWS SDKs allow.
 bool allowed_plain_http_host(const std::string& host) {
     return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "169.254.170.2" ||
@@ -110,13 +85,13 @@ HttpRequest make_request(std::string method, std::string url, HttpHeaders header
 
 ContainerOptions ContainerOptions::from_env() {
     ContainerOptions o;
-    const std::string full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
-    const std::string relative = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    const std::string full = env_or_empty("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+    const std::string relative = env_or_empty("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     // The relative form is the ECS agent's; it takes precedence, as in the AWS SDKs.
     if (!relative.empty()) o.full_uri = "http://169.254.170.2" + relative;
     else o.full_uri = full;
-    o.authorization_token = env("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    o.authorization_token_file = env("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+    o.authorization_token = env_or_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+    o.authorization_token_file = env_or_empty("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     return o;
 }
 
@@ -130,14 +105,18 @@ Credentials ContainerProvider::fetch() {
     if (options_.full_uri.empty())
         throw Error(ErrorCode::not_found,
                     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and AWS_CONTAINER_CREDENTIALS_FULL_URI are not set");
-    const UrlParts url = split_url(options_.full_uri);
+    const worm::detail::Url url =
+        worm::detail::Url::parse(options_.full_uri, "container credentials URI", ErrorCode::config);
     if (url.scheme != "https" && url.scheme != "http")
-        throw Error(ErrorCode::config, "container credentials URI must be http or https");
+        throw Error(ErrorCode::config, "container credentials URI '" + url.to_string() + "' must be http or https");
     // The authorization token must not travel in clear text to a remote host.
-    if (url.scheme == "http" && !allowed_plain_http_host(url.host))
-        throw Error(ErrorCode::config, "container credentials URI " + url.origin +
+    std::string host = url.host;
+    if (host.starts_with('[')) host = host.substr(1, host.size() - 2);
+    if (url.scheme == "http" && !allowed_plain_http_host(host))
+        throw Error(ErrorCode::config, "container credentials URI " + url.origin() +
                                            " uses plain http to a host that is not loopback or the ECS/EKS agent");
-    const std::string source = "container credentials from " + url.origin;
+    // Named by origin: no user info, path or query (a token could sit in either).
+    const std::string source = "container credentials from " + url.origin();
 
     HttpRequest request = make_request("GET", options_.full_uri, {{"Accept", "application/json"}});
     std::string token = options_.authorization_token_file.empty() ? options_.authorization_token
@@ -157,10 +136,8 @@ Credentials ContainerProvider::fetch() {
 
 ImdsOptions ImdsOptions::from_env() {
     ImdsOptions o;
-    if (const std::string e = env("AWS_EC2_METADATA_SERVICE_ENDPOINT"); !e.empty()) o.endpoint = e;
-    std::string disabled = env("AWS_EC2_METADATA_DISABLED");
-    std::transform(disabled.begin(), disabled.end(), disabled.begin(), ::tolower);
-    o.disabled = disabled == "true";
+    if (const std::string e = env_or_empty("AWS_EC2_METADATA_SERVICE_ENDPOINT"); !e.empty()) o.endpoint = e;
+    o.disabled = worm::detail::to_lower(env_or_empty("AWS_EC2_METADATA_DISABLED")) == "true";
     return o;
 }
 
@@ -173,6 +150,8 @@ ImdsProvider::ImdsProvider(std::shared_ptr<HttpTransport> transport, ImdsOptions
 Credentials ImdsProvider::fetch() {
     if (options_.disabled) throw Error(ErrorCode::not_found, "IMDS is disabled (AWS_EC2_METADATA_DISABLED=true)");
     const std::string& base = options_.endpoint;
+    // Messages name the endpoint with its password masked.
+    const std::string shown_endpoint = worm::detail::mask_url_password(base);
 
     // Step 1: a session token (IMDSv2). Off EC2 nothing answers: not an error, just no IMDS.
     HttpResponse token_response;
@@ -182,11 +161,11 @@ Credentials ImdsProvider::fetch() {
             {{"X-aws-ec2-metadata-token-ttl-seconds", std::to_string(options_.token_ttl.count())}}));
     } catch (const Error& e) {
         if (e.code() != ErrorCode::network && e.code() != ErrorCode::timeout) throw;
-        throw Error(ErrorCode::not_found, "IMDS endpoint " + base + " did not answer (not on EC2?)");
+        throw Error(ErrorCode::not_found, "IMDS endpoint " + shown_endpoint + " did not answer (not on EC2?)");
     }
     if (token_response.status != 200)
         throw Error(token_response.status >= 500 ? ErrorCode::network : ErrorCode::not_found,
-                    "IMDS token request to " + base + " failed: HTTP " + std::to_string(token_response.status));
+                    "IMDS token request to " + shown_endpoint + " failed: HTTP " + std::to_string(token_response.status));
     const std::string token = trim(token_response.body);
     if (token.empty() || has_control_char(token)) throw Error(ErrorCode::parse, "IMDS returned an unusable token");
 
@@ -199,7 +178,7 @@ Credentials ImdsProvider::fetch() {
     const HttpResponse roles = get(roles_path);
     if (roles.status == 404) throw Error(ErrorCode::not_found, "IMDS: no IAM role is attached to this instance");
     if (roles.status != 200)
-        throw Error(ErrorCode::network, "IMDS role list at " + base + " failed: HTTP " + std::to_string(roles.status));
+        throw Error(ErrorCode::network, "IMDS role list at " + shown_endpoint + " failed: HTTP " + std::to_string(roles.status));
     std::istringstream lines(roles.body);
     std::string role;
     std::getline(lines, role);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "client_internal.hpp"
+#include "documents.hpp"
 #include "worm/crypto.hpp"
 #include "worm/s3/client.hpp"
 #include "xml.hpp"
@@ -42,14 +43,7 @@ std::string S3Client::create_multipart_upload(const PutObjectOptions& options) {
     r.query = {{"uploads", ""}};
     detail::add_object_headers(r.headers, options);
     r.headers.emplace_back("x-amz-checksum-algorithm", "SHA256");
-    const HttpResponse resp = send(r);
-    pugi::xml_document doc;
-    detail::parse_xml(doc, resp.body, "CreateMultipartUpload");
-    std::string upload_id = detail::child_text(doc.document_element(), "UploadId");
-    if (upload_id.empty())
-        throw Error(ErrorCode::parse, "CreateMultipartUpload for " + options.bucket + "/" + options.key +
-                                          " returned no UploadId");
-    return upload_id;
+    return detail::parse_create_multipart_upload(send(r).body);
 }
 
 CompletedPart S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
@@ -100,50 +94,39 @@ PutObjectResult S3Client::complete_multipart_upload(const std::string& bucket, c
     r.headers.emplace_back("content-type", "application/xml");
     if (if_none_match) r.headers.emplace_back("if-none-match", "*");
     r.body = S3Body::bytes(detail::to_string(doc));
+    r.error_in_ok_body = true;
     const std::string expected_etag = expected_multipart_etag(parts);
 
-    for (int attempt = 1;; ++attempt) {
-        HttpResponse resp;
-        try {
-            resp = send(r);
-        } catch (const S3Error& e) {
-            // A complete that succeeded but whose answer was lost, then retried, finds the
-            // upload gone: it succeeded if the object now carries the ETag our parts give.
-            if (e.s3_code() == "NoSuchUpload" && !expected_etag.empty()) {
-                const ObjectHead head = head_object({.bucket = bucket, .key = key, .version_id = std::nullopt});
-                if (head.etag == expected_etag) {
-                    PutObjectResult out;
-                    out.etag = head.etag;
-                    out.version_id = head.version_id;
-                    out.multipart = true;
-                    out.parts = static_cast<int>(parts.size());
-                    return out;
-                }
+    HttpResponse resp;
+    try {
+        resp = send(r);
+    } catch (const S3Error& e) {
+        // A complete that succeeded but whose answer was lost, then retried, finds the
+        // upload gone: it succeeded if the object now carries the ETag our parts give.
+        if (e.s3_code() == "NoSuchUpload" && !expected_etag.empty()) {
+            const ObjectHead head = head_object({.bucket = bucket, .key = key, .version_id = std::nullopt});
+            if (head.etag == expected_etag) {
+                PutObjectResult out;
+                out.etag = head.etag;
+                out.version_id = head.version_id;
+                out.multipart = true;
+                out.parts = static_cast<int>(parts.size());
+                return out;
             }
-            if (if_none_match && e.http_status() == 412) throw S3Error(e.info(), ErrorCode::already_exists);
-            throw;
         }
-        pugi::xml_document answer;
-        detail::parse_xml(answer, resp.body, "CompleteMultipartUpload");
-        if (std::string_view(answer.document_element().name()) == "Error") {
-            // S3 may answer 200 and report the failure in the body.
-            S3Error error = detail::make_s3_error("POST", bucket, key, resp);
-            if (!error.retryable() || attempt >= config_.retry.max_attempts) throw error;
-            std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
-            continue;
-        }
-        const pugi::xml_node result = answer.document_element();
-        PutObjectResult out;
-        out.etag = detail::strip_quotes(detail::child_text(result, "ETag"));
-        out.version_id = find_header(resp.headers, "x-amz-version-id").value_or("");
-        if (out.version_id == "null") out.version_id.clear();
-        out.multipart = true;
-        out.parts = static_cast<int>(parts.size());
-        if (!expected_etag.empty() && !out.etag.empty() && out.etag != expected_etag)
-            throw Error(ErrorCode::integrity, "multipart object " + bucket + "/" + key + " has ETag " + out.etag +
-                                                  " but its parts give " + expected_etag);
-        return out;
+        if (if_none_match && e.http_status() == 412) throw S3Error(e.info(), ErrorCode::already_exists);
+        throw;
     }
+    PutObjectResult out;
+    out.etag = detail::parse_complete_multipart_upload(resp.body);
+    out.version_id = find_header(resp.headers, "x-amz-version-id").value_or("");
+    if (out.version_id == "null") out.version_id.clear();
+    out.multipart = true;
+    out.parts = static_cast<int>(parts.size());
+    if (!expected_etag.empty() && !out.etag.empty() && out.etag != expected_etag)
+        throw Error(ErrorCode::integrity, "multipart object " + bucket + "/" + key + " has ETag " + out.etag +
+                                              " but its parts give " + expected_etag);
+    return out;
 }
 
 void S3Client::abort_multipart_upload(const std::string& bucket, const std::string& key, const std::string& upload_id) {

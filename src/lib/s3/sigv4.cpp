@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "../crypto/digest.hpp"
+#include "../util/percent_encoding.hpp"
 #include "../util/text.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -23,6 +24,8 @@
 namespace worm::s3 {
 
 namespace {
+
+using worm::detail::to_lower;
 
 constexpr std::string_view algorithm = "AWS4-HMAC-SHA256";
 constexpr std::string_view scope_terminator = "aws4_request";
@@ -41,12 +44,6 @@ constexpr CharClass make_class(bool (*member)(unsigned char)) {
     return table;
 }
 
-// RFC 3986 unreserved: never percent-encoded.
-constexpr CharClass unreserved = make_class([](unsigned char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
-           c == '.' || c == '~';
-});
-
 // RFC 9110 token: what a method or a header name may hold.
 constexpr CharClass token = make_class([](unsigned char c) {
     if (c <= 0x20 || c >= 0x7f) return false;
@@ -61,12 +58,6 @@ bool in(const CharClass& cls, char c) { return cls[static_cast<unsigned char>(c)
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-std::string to_lower(std::string_view s) {
-    std::string out(s);
-    for (char& c : out) c = lower(c);
-    return out;
-}
-
 // `s` equals the lower-case `lower_case`, ignoring the case of `s`.
 bool equals_lower(std::string_view s, std::string_view lower_case) {
     return s.size() == lower_case.size() &&
@@ -78,19 +69,9 @@ bool is_space(char c) { return c == ' ' || c == '\t'; }
 // ---- encoding ----------------------------------------------------------------------------
 
 void append_uri_encoded(std::string& out, std::string_view raw, bool encode_slash) {
-    static constexpr char hex[] = "0123456789ABCDEF";
-    const auto kept = [&](char c) { return in(unreserved, c) || (c == '/' && !encode_slash); };
-    std::size_t i = 0;
-    while (i < raw.size()) {
-        std::size_t run_end = i;
-        while (run_end < raw.size() && kept(raw[run_end])) ++run_end;
-        out.append(raw.substr(i, run_end - i));
-        if (run_end == raw.size()) break;
-        const auto c = static_cast<unsigned char>(raw[run_end]);
-        const char escape[3] = {'%', hex[c >> 4], hex[c & 0x0f]};
-        out.append(escape, sizeof escape);
-        i = run_end + 1;
-    }
+    worm::detail::append_percent_encoded(out, raw,
+                                   encode_slash ? worm::detail::PercentKeep::unreserved
+                                                : worm::detail::PercentKeep::unreserved_and_slash);
 }
 
 void append_encoded_query(std::string& out, const std::vector<std::pair<std::string, std::string>>& query) {

@@ -1,4 +1,5 @@
 // store.cpp: S3Store maps ObjectStore calls onto S3Client operations.
+#include "../util/url.hpp"
 #include "worm/s3/store.hpp"
 
 #include "client_internal.hpp"
@@ -175,13 +176,13 @@ namespace {
 std::pair<std::string, std::string> parse_s3_url(std::string_view url) {
     constexpr std::string_view scheme = "s3://";
     if (!url.starts_with(scheme))
-        throw Error(ErrorCode::invalid_argument, "S3 store URL must start with s3://, got '" + std::string(url) + "'");
+        throw Error(ErrorCode::invalid_argument, "S3 store URL must start with s3://, got '" + worm::detail::mask_url_password(url) + "'");
     const std::string rest(url.substr(scheme.size()));
     const size_t slash = rest.find('/');
     std::string bucket = rest.substr(0, slash);
     std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
     if (bucket.empty() || bucket.find_first_of("?#@ ") != std::string::npos)
-        throw Error(ErrorCode::invalid_argument, "S3 store URL '" + std::string(url) + "' has no valid bucket name");
+        throw Error(ErrorCode::invalid_argument, "S3 store URL '" + worm::detail::mask_url_password(url) + "' has no valid bucket name");
     return {std::move(bucket), std::move(prefix)};
 }
 

@@ -1,29 +1,14 @@
-// xml.hpp (private to src/lib/s3): the little pugixml glue the S3 client needs.
+// xml.hpp (private to src/lib/s3): the little pugixml glue the S3 client needs to write
+// request bodies. Responses are read by the pure functions of documents.hpp.
 #pragma once
 
 #include <pugixml.hpp>
 
 #include <string>
-#include <string_view>
-
-#include "worm/error.hpp"
 
 namespace worm::s3::detail {
 
 inline constexpr const char* s3_xmlns = "http://s3.amazonaws.com/doc/2006-03-01/";
-
-// Parses a response body; throws Error(parse) naming what was being read.
-inline void parse_xml(pugi::xml_document& doc, const std::string& body, std::string_view what) {
-    const pugi::xml_parse_result r = doc.load_buffer(body.data(), body.size());
-    if (!r)
-        throw Error(ErrorCode::parse, "cannot parse the " + std::string(what) + " response as XML: " +
-                                          r.description() + " at offset " + std::to_string(r.offset));
-}
-
-// Text of the first child element called `name` ("" when absent).
-inline std::string child_text(const pugi::xml_node& node, const char* name) {
-    return node.child(name).text().as_string();
-}
 
 // A document root with the S3 namespace.
 inline pugi::xml_node s3_root(pugi::xml_document& doc, const char* name) {

@@ -1,4 +1,5 @@
 // Key files and .sig files (see signer.hpp for the formats).
+#include "../util/posix.hpp"
 #include "worm/signer.hpp"
 
 #include <fcntl.h>
@@ -44,25 +45,11 @@ std::string octal_mode(mode_t mode) {
     return buf;
 }
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd&) = delete;
-    Fd& operator=(const Fd&) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
-
 // Reads a key file the way ssh does: open, then check the opened file (not the name,
 // so a swap between check and read cannot slip through), refuse group/other access.
 std::string read_private_key_file(const fs::path& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (fd.get() < 0) {
+    const detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) {
         const int err = errno;
         if (err == ENOENT) throw Error(ErrorCode::config, "private key " + path.string() + " does not exist");
         throw Error(ErrorCode::config, "cannot open private key " + path.string() + ": " + std::strerror(err));

@@ -21,28 +21,9 @@ namespace worm::detail {
 
 namespace {
 
-[[noreturn]] void io_error(const std::string& what, const fs::path& path, int err) {
-    throw Error(ErrorCode::io, what + " " + path.string() + ": " + std::strerror(err));
-}
-
 constexpr std::size_t chunk_size = 1 << 16;
 
 }  // namespace
-
-StoreLock::StoreLock(const fs::path& lock_file, bool exclusive) {
-    fd_ = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd_ < 0) io_error("cannot open lock file", lock_file, errno);
-    while (::flock(fd_, exclusive ? LOCK_EX : LOCK_SH) != 0) {
-        if (errno == EINTR) continue;
-        const int err = errno;
-        ::close(fd_);
-        io_error("cannot lock", lock_file, err);
-    }
-}
-
-StoreLock::~StoreLock() {
-    if (fd_ >= 0) ::close(fd_);  // closing the descriptor releases the flock
-}
 
 EntryType entry_type(const fs::path& path) {
     struct stat st {};

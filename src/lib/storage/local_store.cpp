@@ -17,6 +17,7 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/storage/keys.hpp"
+#include "../util/percent_encoding.hpp"
 
 namespace worm {
 
@@ -122,23 +123,6 @@ ObjectInfo to_info(const Sidecar& s) {
                       .legal_hold = s.legal_hold,
                       .version_id = s.version_id,
                       .last_modified = s.last_modified};
-}
-
-std::string percent_encode_path(std::string_view s) {
-    static const char digits[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char ch : s) {
-        const unsigned char c = static_cast<unsigned char>(ch);
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-            c == '_' || c == '~' || c == '/') {
-            out += ch;
-        } else {
-            out += '%';
-            out += digits[c >> 4];
-            out += digits[c & 0xF];
-        }
-    }
-    return out;
 }
 
 // Everything the store knows about one key, read under the store lock.
@@ -339,7 +323,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
                                                   ", not the " + expected + " the caller gave");
     }
 
-    StoreLock lock(ops.lock_file(), true);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
     ops.check_view_free(key);
     KeyState state = *ops.key_state(key, true);
     if (!state.versions.empty()) {
@@ -385,7 +369,7 @@ void LocalWormStore::do_remove(const std::string& key, const DeleteOptions& opti
     check_segment_lengths(key);
     const TimePoint now = clock().now();
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), true);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
     auto [state, target] = ops.resolve(key, options.version_id, /*allow_marker=*/options.version_id.has_value());
 
     const bool governance_only = !target.legal_hold && retention_active(target, now) &&
@@ -427,7 +411,7 @@ void LocalWormStore::do_put_retention(const std::string& key, const Retention& r
     const TimePoint now = clock().now();
     const Retention wanted{retention.mode, to_millis(retention.retain_until)};
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), true);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (retention_active(sidecar, now)) {
         const Retention& current = *sidecar.retention;
@@ -454,7 +438,7 @@ void LocalWormStore::clear_retention(const std::string& key, const RetentionOpti
     check_segment_lengths(key);
     const TimePoint now = clock().now();
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), true);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (!sidecar.retention) return;
     if (retention_active(sidecar, now)) {
@@ -471,7 +455,7 @@ void LocalWormStore::clear_retention(const std::string& key, const RetentionOpti
 void LocalWormStore::do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), true);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
     auto [state, sidecar] = ops.resolve(key, version_id);
     if (sidecar.legal_hold == on) return;
     sidecar.legal_hold = on;
@@ -486,7 +470,7 @@ namespace {
 // even if the version is deleted while it is being read.
 std::pair<Sidecar, int> open_version(const LocalOps& ops, const std::string& key,
                                      const std::optional<std::string>& version_id) {
-    StoreLock lock(ops.lock_file(), false);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
     auto [state, sidecar] = ops.resolve(key, version_id);
     const fs::path body = state.dir / (sidecar.version_id + ".body");
     const int fd = open_nofollow(body);
@@ -573,7 +557,7 @@ ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path
 ObjectInfo LocalWormStore::do_head(const std::string& key, const std::optional<std::string>& version_id) {
     check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), false);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
     return to_info(ops.resolve(key, version_id).second);
 }
 
@@ -590,7 +574,7 @@ std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key
     validate_object_key(key);
     check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), false);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
     const auto state = ops.key_state(key, false);
     if (!state || state->versions.empty()) ops.no_such_key(key);
     std::vector<VersionSummary> out;
@@ -651,7 +635,7 @@ ListPage LocalWormStore::do_list(const ListOptions& options) {
     }
 
     const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), false);
+    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
 
     // Start at the deepest directory the prefix names in full; filter the rest.
     std::vector<std::string> keys;
@@ -721,7 +705,7 @@ ListPage LocalWormStore::do_list(const ListOptions& options) {
 std::string LocalWormStore::uri(const std::string& key) const {
     validate_object_key(key);
     check_segment_lengths(key);
-    return "file://" + percent_encode_path((root_ / "objects").string() + "/" + key);
+    return "file://" + detail::percent_encode((root_ / "objects").string() + "/" + key, detail::PercentKeep::unreserved_and_slash);
 }
 
 }  // namespace worm

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "../util/posix.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::detail {
@@ -21,18 +22,8 @@ namespace fs = std::filesystem;
 
 // ---- file system ------------------------------------------------------------------
 
-// An exclusive or shared flock() on root/.lock for the lifetime of the object. Each
-// instance opens its own descriptor, so it also excludes other threads of this process.
-class StoreLock {
-public:
-    StoreLock(const fs::path& lock_file, bool exclusive);
-    ~StoreLock();
-    StoreLock(const StoreLock&) = delete;
-    StoreLock& operator=(const StoreLock&) = delete;
-
-private:
-    int fd_ = -1;
-};
+// The store lock: an exclusive or shared flock() on root/.lock.
+using StoreLock = FileLock;
 
 // base/names[0]/names[1]/..., refusing to pass through a symbolic link or a non-directory.
 // With create, missing directories are made (races with other processes are fine) and

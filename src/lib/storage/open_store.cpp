@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cctype>
 
+#include "../util/percent_encoding.hpp"
 #include "../util/text.hpp"
+#include "../util/url.hpp"
 #include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/proxy/store.hpp"
@@ -16,26 +18,29 @@ namespace worm {
 
 namespace {
 
+// A store URL as messages show it: password masked.
+std::string shown(std::string_view url) { return detail::mask_url_password(url); }
+
 // file:///abs/dir, file://localhost/abs/dir, file:/abs/dir, or file:relative/dir.
 std::filesystem::path file_url_path(std::string_view url) {
     std::string_view rest = url.substr(5);  // after "file:"
     if (rest.find_first_of("?#") != std::string_view::npos)
-        throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' must not have a query or fragment");
+        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' must not have a query or fragment");
     if (rest.starts_with("//")) {
         rest.remove_prefix(2);
         const std::size_t slash = rest.find('/');
         const std::string_view host = rest.substr(0, slash);
         if (!host.empty() && host != "localhost")
             throw Error(ErrorCode::invalid_argument,
-                        "store URL '" + std::string(url) + "' names host '" + std::string(host) +
+                        "store URL '" + shown(url) + "' names host '" + shown(host) +
                             "'; a file: store must be local (file:///dir)");
         if (slash == std::string_view::npos)
-            throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
+            throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' has no directory");
         rest = rest.substr(slash);
     }
-    const std::string path = detail::percent_decode(rest, false, "store URL '" + std::string(url) + "'");
+    const std::string path = detail::percent_decode(rest, false, "store URL '" + shown(url) + "'");
     if (path.empty() || path == "/")
-        throw Error(ErrorCode::invalid_argument, "store URL '" + std::string(url) + "' has no directory");
+        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' has no directory");
     return path;
 }
 
@@ -43,16 +48,14 @@ std::filesystem::path file_url_path(std::string_view url) {
 
 std::unique_ptr<ObjectStore> open_store(std::string_view url) {
     const std::size_t colon = url.find(':');
-    std::string scheme(url.substr(0, colon == std::string_view::npos ? 0 : colon));
-    std::transform(scheme.begin(), scheme.end(), scheme.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const std::string scheme = detail::to_lower(url.substr(0, colon == std::string_view::npos ? 0 : colon));
     if (scheme == "file") return std::make_unique<LocalWormStore>(file_url_path(url));
     if (scheme == "s3") return s3::open_s3_store(url);
     if (scheme == "mcp+https" || scheme == "mcp+http") return open_proxy_store(url);  // key from MCP_API_KEY
     if (scheme.empty())
         throw Error(ErrorCode::invalid_argument,
-                    "store URL '" + std::string(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
-    throw Error(ErrorCode::invalid_argument, "unsupported store URL scheme '" + scheme + "' in '" + std::string(url) + "'");
+                    "store URL '" + shown(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
+    throw Error(ErrorCode::invalid_argument, "unsupported store URL scheme '" + scheme + "' in '" + shown(url) + "'");
 }
 
 std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config) {

@@ -1,4 +1,5 @@
 // WormUploader: register, upload, verify, retry, sync (see uploader.hpp).
+#include "../util/text.hpp"
 #include "worm/uploader.hpp"
 
 #include <boost/asio/post.hpp>
@@ -20,6 +21,7 @@
 #include "worm/fs.hpp"
 #include "worm/ids.hpp"
 #include "worm/storage/keys.hpp"
+#include "../util/percent_encoding.hpp"
 
 namespace worm {
 
@@ -33,21 +35,7 @@ void UploaderOptions::validate() const {
 
 namespace {
 
-// Metadata values travel as HTTP headers: keep them printable ASCII.
-std::string header_safe(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string out;
-    for (unsigned char c : s) {
-        if (c >= 0x20 && c < 0x7f && c != '%') {
-            out += static_cast<char>(c);
-        } else {
-            out += '%';
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        }
-    }
-    return out;
-}
+using worm::detail::to_lower;
 
 bool is_not_found(const Error& e) {
     if (e.code() == ErrorCode::not_found) return true;
@@ -58,11 +46,6 @@ bool is_not_found(const Error& e) {
 bool is_transient(const Error& e) {
     if (const auto* s3 = dynamic_cast<const S3Error*>(&e)) return s3->retryable();
     return e.code() == ErrorCode::network || e.code() == ErrorCode::timeout || e.code() == ErrorCode::storage;
-}
-
-std::string lower_hex(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
 }
 
 struct StoredObject {
@@ -125,7 +108,7 @@ struct WormUploader::Impl {
 
     std::string sha_of_stored(const std::string& key, const ObjectInfo& info) {
         // Only a checksum the store computed counts; x-amz-meta-sha256 is just what a writer claimed.
-        if (!info.sha256_hex.empty()) return lower_hex(info.sha256_hex);
+        if (!info.sha256_hex.empty()) return to_lower(info.sha256_hex);
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
         return sha256_hex(store->get(key, get));
@@ -189,7 +172,7 @@ struct WormUploader::Impl {
         put.content_type = content_type;
         put.metadata = {{"upload-timestamp", format_rfc3339(now)},
                         {"retention-days", std::to_string(config.retention_days)},
-                        {"original-path", header_safe(path.string())},
+                        {"original-path", detail::percent_encode(path.string(), detail::PercentKeep::printable_ascii)},
                         {"sha256", sha}};
         put.lock.retention = Retention{config.lock_mode, retain_until};
         put.encryption = config.encryption;
@@ -215,7 +198,7 @@ struct WormUploader::Impl {
         // Verify what the store holds now, not what we meant to send.
         const std::optional<std::string> version =
             result.version_id.empty() ? std::nullopt : std::optional<std::string>(result.version_id);
-        std::string stored_sha = lower_hex(result.sha256_hex);
+        std::string stored_sha = to_lower(result.sha256_hex);
         if (stored_sha.empty()) {
             GetOptions get;
             get.version_id = version;
@@ -224,7 +207,7 @@ struct WormUploader::Impl {
         if (stored_sha != sha)
             throw Error(ErrorCode::integrity, "after the put, " + key + " holds sha256 " + stored_sha + ", not " + sha);
         const ObjectInfo info = store->head(key, version);
-        if (!info.sha256_hex.empty() && lower_hex(info.sha256_hex) != sha)
+        if (!info.sha256_hex.empty() && to_lower(info.sha256_hex) != sha)
             throw Error(ErrorCode::integrity,
                         "after the put, HEAD " + key + " reports sha256 " + info.sha256_hex + ", not " + sha);
         verify_lock(key, info, retain_until);

@@ -10,17 +10,15 @@
 #include <random>
 #include <sstream>
 
+#include "posix.hpp"
 #include "worm/error.hpp"
 
 namespace worm {
 
 namespace fs = std::filesystem;
+using detail::io_error;
 
 namespace {
-
-[[noreturn]] void io_error(const std::string& what, const fs::path& path, int err) {
-    throw Error(ErrorCode::io, what + " " + path.string() + ": " + std::strerror(err));
-}
 
 std::string temp_name(const fs::path& target) {
     static thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -1,5 +1,4 @@
-// text.hpp (private): small text helpers several parts share (hex digits, %XX escapes,
-// trimming).
+// text.hpp (private): small text helpers several parts share (hex digits, trimming, case).
 #pragma once
 
 #include <string>
@@ -15,6 +14,14 @@ inline std::string trim(std::string_view s) {
     if (first == std::string_view::npos) return {};
     const auto last = s.find_last_not_of(" \t\r\n");
     return std::string(s.substr(first, last - first + 1));
+}
+
+// ASCII lower case (header names, schemes, hex digests, "true"/"on" settings); other bytes unchanged.
+inline std::string to_lower(std::string_view s) {
+    std::string out(s);
+    for (char& c : out)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
 }
 
 // 0-15 for a hex digit (either case), -1 otherwise.
@@ -36,28 +43,6 @@ inline void append_hex(std::string& out, std::string_view bytes) {
         *p++ = digits[b >> 4];
         *p++ = digits[b & 0x0f];
     }
-}
-
-// Decodes %XX escapes (and '+' as a space when asked). A malformed escape or a NUL byte is
-// refused with Error(invalid_argument) naming `what` ("request query", "store URL 'x'").
-inline std::string percent_decode(std::string_view text, bool plus_is_space, std::string_view what) {
-    std::string out;
-    out.reserve(text.size());
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '+' && plus_is_space) {
-            c = ' ';
-        } else if (c == '%') {
-            const int hi = i + 2 < text.size() ? hex_digit_value(text[i + 1]) : -1;
-            const int lo = hi >= 0 ? hex_digit_value(text[i + 2]) : -1;
-            if (lo < 0) throw Error(ErrorCode::invalid_argument, "bad percent escape in " + std::string(what));
-            c = static_cast<char>(hi * 16 + lo);
-            i += 2;
-        }
-        if (c == '\0') throw Error(ErrorCode::invalid_argument, std::string(what) + " holds a NUL byte");
-        out += c;
-    }
-    return out;
 }
 
 }  // namespace worm::detail

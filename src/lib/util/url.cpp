@@ -1,0 +1,112 @@
+#include "url.hpp"
+
+#include <algorithm>
+
+#include "text.hpp"
+
+namespace worm::detail {
+
+namespace {
+
+constexpr std::string_view masked_password = "****";
+
+bool is_scheme_char(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+           c == '.';
+}
+
+bool is_port(std::string_view s) {
+    return !s.empty() && s.size() <= 5 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+}  // namespace
+
+std::string mask_url_password(std::string_view text) {
+    // The user info ends at the last '@' before the path; the password starts after the first ':'.
+    const std::size_t sep = text.find("://");
+    const std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
+    const std::size_t end = std::min(text.find_first_of("/?#", start), text.size());
+    const std::size_t at = text.substr(0, end).rfind('@');
+    if (at == std::string_view::npos || at < start) return std::string(text);
+    const std::size_t colon = text.find(':', start);
+    if (colon == std::string_view::npos || colon > at) return std::string(text);
+    return std::string(text.substr(0, colon + 1)) + std::string(masked_password) + std::string(text.substr(at));
+}
+
+Url Url::parse(std::string_view text, std::string_view what, ErrorCode code) {
+    const auto fail = [&](std::string_view why) -> Error {
+        return Error(code, std::string(what) + " '" + mask_url_password(text) + "' " + std::string(why));
+    };
+    if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) <= 0x20 || c == 0x7f; }))
+        throw fail("holds spaces or control characters");
+    const std::size_t sep = text.find("://");
+    if (sep == std::string_view::npos || sep == 0 ||
+        !std::all_of(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(sep), is_scheme_char))
+        throw fail("is not a URL (scheme://host...)");
+    Url url;
+    url.scheme = to_lower(text.substr(0, sep));
+    std::string_view rest = text.substr(sep + 3);
+
+    const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
+    std::string_view authority = rest.substr(0, authority_end);
+    rest.remove_prefix(authority_end);
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        const std::string_view user_info = authority.substr(0, at);
+        const std::size_t colon = user_info.find(':');
+        url.has_user_info = true;
+        url.user = std::string(user_info.substr(0, colon));
+        if (colon != std::string_view::npos) url.password = std::string(user_info.substr(colon + 1));
+        authority.remove_prefix(at + 1);
+    }
+    std::string_view port;
+    if (authority.starts_with('[')) {
+        const std::size_t close = authority.find(']');
+        if (close == std::string_view::npos) throw fail("has an unterminated IPv6 address");
+        url.host = to_lower(authority.substr(0, close + 1));
+        const std::string_view after = authority.substr(close + 1);
+        if (!after.empty() && !after.starts_with(':')) throw fail("has junk after its IPv6 address");
+        if (!after.empty()) port = after.substr(1);
+        if (after == ":") throw fail("has an empty port");
+    } else {
+        const std::size_t colon = authority.rfind(':');
+        url.host = to_lower(authority.substr(0, colon));
+        if (colon != std::string_view::npos) {
+            port = authority.substr(colon + 1);
+            if (port.empty()) throw fail("has an empty port");
+        }
+    }
+    if (!port.empty() && !is_port(port)) throw fail("has a port that is not a number");
+    url.port = std::string(port);
+
+    if (const std::size_t hash = rest.find('#'); hash != std::string_view::npos) {
+        url.has_fragment = true;
+        url.fragment = std::string(rest.substr(hash + 1));
+        rest = rest.substr(0, hash);
+    }
+    if (const std::size_t q = rest.find('?'); q != std::string_view::npos) {
+        url.has_query = true;
+        url.query = std::string(rest.substr(q + 1));
+        rest = rest.substr(0, q);
+    }
+    url.path = std::string(rest);
+    return url;
+}
+
+std::string Url::authority() const { return port.empty() ? host : host + ":" + port; }
+
+std::string Url::origin() const { return scheme + "://" + authority(); }
+
+std::string Url::to_string() const {
+    std::string out = scheme + "://";
+    if (has_user_info) {
+        out += user;
+        if (!password.empty()) out += ":" + std::string(masked_password);
+        out += "@";
+    }
+    out += authority() + path;
+    if (has_query) out += "?" + query;
+    if (has_fragment) out += "#" + fragment;
+    return out;
+}
+
+}  // namespace worm::detail

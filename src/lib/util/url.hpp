@@ -1,0 +1,41 @@
+// url.hpp (private): the one URL type. Every URL the library accepts (S3 endpoints, store
+// URLs, MCP_URL, container-credential and IMDS endpoints) is parsed here, and every message
+// that names one prints it through to_string() / mask_url_password(), which never show a
+// password: "https://AKID:SECRET@host" is written "https://AKID:****@host".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "worm/error.hpp"
+
+namespace worm::detail {
+
+struct Url {
+    std::string scheme;    // lower-case: "https", "mcp+https", "file", "s3"
+    std::string user;      // as written (percent-encoded), "" without user info
+    std::string password;  // as written; never printed
+    bool has_user_info = false;
+    std::string host;      // lower-case; an IPv6 literal keeps its brackets
+    std::string port;      // digits, "" when absent
+    std::string path;      // as written, from the '/' after the authority ("" when none)
+    std::string query;     // without '?'
+    std::string fragment;  // without '#'
+    bool has_query = false;
+    bool has_fragment = false;
+
+    // scheme://[user[:password]@]host[:port][/path][?query][#fragment]. Refuses anything
+    // else, and spaces or control characters, with Error(code) naming `what` ("S3 endpoint",
+    // "proxy URL") and the text with its password masked.
+    static Url parse(std::string_view text, std::string_view what, ErrorCode code);
+
+    std::string authority() const;  // host[:port]: never user info
+    std::string origin() const;     // scheme://host[:port]
+    std::string to_string() const;  // the whole URL, password masked
+};
+
+// `text` with the password of a URL in it masked, for messages about text that may not even
+// parse as a URL ("AKID:SECRET@host", "htps://u:p@h").
+std::string mask_url_password(std::string_view text);
+
+}  // namespace worm::detail
