@@ -3,10 +3,17 @@
 // Keys are S3 keys, but every store also has to be safe to mirror onto a file system
 // (the local store does, and tools copy buckets to disk), so the rules are stricter than
 // S3's: no way to name a parent directory, an absolute path, or a Windows separator.
+//
+// Example:
+//   worm::validate_object_key("evidence/clinic-001/2026/11/EB-20261122-0001.json");  // fine
+//   worm::validate_client_id("clinic-001");                                            // fine
+//   // worm::validate_object_key("../etc/passwd") throws Error(invalid_argument)
 #pragma once
 
 #include <string>
 #include <string_view>
+
+#include "worm/export.hpp"
 
 namespace worm {
 
@@ -16,13 +23,13 @@ inline constexpr std::size_t max_object_key_bytes = 1024;
 // non-empty, at most 1024 bytes, valid UTF-8, free of NUL and control characters
 // (C0, DEL, C1), not absolute ("/..."), without backslashes, and without empty, "."
 // or ".." segments ("a//b", "./a", "a/../b", "a/" are all refused).
-void validate_object_key(std::string_view key);
+WORM_API void validate_object_key(std::string_view key);
 
 // Throws Error(invalid_argument) unless id matches ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
-void validate_client_id(std::string_view id);
+WORM_API void validate_client_id(std::string_view id);
 
 // The key quoted for an error message: control characters, quotes, backslashes and
 // bytes of invalid UTF-8 become \xNN escapes; very long keys are cut with "...".
-std::string quote_key(std::string_view key);
+WORM_API std::string quote_key(std::string_view key);
 
 }  // namespace worm
