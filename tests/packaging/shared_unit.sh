@@ -28,6 +28,6 @@ grep -q "worm::UploadRegistry::" <<<"$exported" || fail "worm::UploadRegistry is
 if grep -E "worm::detail::Sqlite|sha256_digest" <<<"$exported"; then
   fail "internal symbols (above) are exported: visibility must be hidden by default"
 fi
-ldd "$BUILD/$(echo $units | cut -d' ' -f1)" | grep -q "libworm.so" || fail "the unit tests do not link libworm.so"
+ldd "$BUILD/tests/$(echo $units | cut -d' ' -f1)" | grep -q "libworm.so" || fail "the unit tests do not link libworm.so"
 
 cd "$BUILD" && ctest -L unit --output-on-failure -j "${WORM_JOBS:-2}"
