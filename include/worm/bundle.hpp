@@ -4,6 +4,11 @@
 // Shape and hash are the stable formats of DESIGN.md ("Data formats"):
 //   evidence_bundle_hash = "sha256:" + hex(SHA-256(RFC 8785 canonical form of the bundle
 //                          without evidence_bundle_hash, signatures, storage_locations))
+//
+// Example:
+//   rapidjson::Document bundle = worm::json::parse_strict(worm::read_file("EB-20261122-0001.json"));
+//   worm::validate_bundle_schema(bundle);                 // Error(schema) naming the JSON pointer
+//   std::string hash = worm::compute_bundle_hash(bundle);  // "sha256:<64 hex>"
 #pragma once
 
 #include <rapidjson/document.h>
@@ -13,6 +18,7 @@
 #include <string>
 #include <string_view>
 
+#include "worm/export.hpp"
 #include "worm/ids.hpp"
 #include "worm/time.hpp"
 
@@ -26,25 +32,22 @@ inline constexpr std::string_view kBundleSchemaFile = "evidence-bundle-v1.schema
 // The schema text in use: $WORM_SCHEMA_DIR/evidence-bundle-v1.schema.json when that env var
 // is set, else the copy compiled into the library, else the source or install tree.
 // Loaded once per process; throws Error(config) when it cannot be read or parsed.
-const std::string& bundle_schema_text();
+WORM_API const std::string& bundle_schema_text();
 
 // Throws Error(schema) naming the JSON pointer and the rule, e.g.
 //   "schema: /execution/mttr_seconds: minimum (must be >= 0)"
 //   "schema: /incident/hostname: required (missing)"
 // Beyond the JSON Schema it checks what RapidJSON cannot: that every timestamp is a real
-// RFC 3339 date-time ("format"), that the bundle id names a real calendar day
-// (is_valid_bundle_id) and that ids contain no NUL byte.
-void validate_bundle_schema(const rapidjson::Value& bundle);
-
-// Bundle ids and client ids: is_valid_bundle_id / is_valid_client_id in worm/ids.hpp.
+#include "worm/export.hpp"
+#include "worm/ids.hpp"
 
 // ---- hash ---------------------------------------------------------------------------
 
 // Throws Error(invalid_argument) if the bundle is not an object or cannot be canonicalized.
-std::string compute_bundle_hash(const rapidjson::Value& bundle);
+WORM_API std::string compute_bundle_hash(const rapidjson::Value& bundle);
 // Throws Error(verification) when evidence_bundle_hash is missing or differs from
 // compute_bundle_hash (the bundle was edited after it was hashed).
-void verify_bundle_hash(const rapidjson::Value& bundle);
+WORM_API void verify_bundle_hash(const rapidjson::Value& bundle);
 
 // ---- builder ------------------------------------------------------------------------
 
@@ -61,7 +64,7 @@ struct IncidentInputs {
 
 // One JSON text holding the sections {"incident", "runbook", "execution", "actions_taken"
 // (or "actions"), "artifacts"}, or just an incident object. Throws Error(parse) naming `what`.
-IncidentInputs parse_incident_inputs(std::string_view json_text, std::string_view what = "incident inputs");
+WORM_API IncidentInputs parse_incident_inputs(std::string_view json_text, std::string_view what = "incident inputs");
 
 // Files as the CLI takes them. `incident` may be a combined file (see above); a separate
 // file given for a section replaces that section. The actions file may be an array or an
@@ -73,7 +76,7 @@ struct IncidentFiles {
     std::optional<std::filesystem::path> actions = std::nullopt;
     std::optional<std::filesystem::path> artifacts = std::nullopt;
 };
-IncidentInputs load_incident_inputs(const IncidentFiles& files);
+WORM_API IncidentInputs load_incident_inputs(const IncidentFiles& files);
 
 // Builds a complete bundle:
 // - bundle_id, bundle_version "1.0", client_id, generated_at (clock, UTC RFC 3339);
@@ -87,7 +90,7 @@ IncidentInputs load_incident_inputs(const IncidentFiles& files);
 // - signatures {}, storage_locations [], evidence_bundle_hash;
 // and validates the result against the schema. Throws Error(invalid_argument) naming the
 // input field that is missing or malformed, Error(schema) if the bundle does not validate.
-rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
+WORM_API rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
                                      IncidentInputs inputs, const Clock& clock = system_clock());
 
 // ---- ids ----------------------------------------------------------------------------
@@ -103,7 +106,7 @@ rapidjson::Document process_incident(const std::string& client_id, const std::st
 //   for that day's highest existing id and continues after it.
 // Throws Error(io) naming the path on file system failures, Error(integrity) when the
 // counter file is corrupt (it is never silently reset).
-class BundleIdAllocator {
+class WORM_API BundleIdAllocator {
 public:
     // durable=false skips the fsyncs of the counter (scratch data and benchmarks only: after
     // a crash the counter may go back, though an id whose file exists is still never reused).

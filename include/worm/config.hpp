@@ -18,6 +18,11 @@
 //
 // from_env never throws: values it cannot read are collected and reported by validate(),
 // so `worm config check` can show everything that is wrong at once.
+//
+// Example:
+//   worm::WormConfig config = worm::WormConfig::from_env();
+//   config.validate();  // Error(config) listing every variable that is wrong
+//   std::unique_ptr<worm::ObjectStore> store = worm::open_configured_store(config);
 #pragma once
 
 #include <functional>
@@ -27,20 +32,21 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 
 namespace worm {
 
 enum class WormMode { proxy, direct };
 
-std::string_view to_string(WormMode mode) noexcept;  // "proxy" / "direct"
+WORM_API std::string_view to_string(WormMode mode) noexcept;  // "proxy" / "direct"
 
 // Returns the value of an environment variable, or nullopt when it is unset.
 using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
 // Looks up the process environment (getenv).
-std::optional<std::string> process_env(std::string_view name);
+WORM_API std::optional<std::string> process_env(std::string_view name);
 
-struct WormConfig {
+struct WORM_API WormConfig {
     static constexpr int minimum_retention_days = 90;
     static constexpr int maximum_retention_days = 36500;  // 100 years: S3's own ceiling
 
@@ -85,6 +91,6 @@ struct WormConfig {
 // s3_endpoint, region s3_region, credentials from the AWS chain), proxy mode a ProxyStore
 // on mcp_url with mcp_api_key. Keys get s3_prefix from the uploader, not from the store.
 // Throws Error(config) when the mode's settings are missing.
-std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config);
+WORM_API std::unique_ptr<ObjectStore> open_configured_store(const WormConfig& config);
 
 }  // namespace worm

@@ -7,6 +7,11 @@
 // and public key. No message ever contains key bytes or a passphrase.
 //
 // Files (permissions, atomic writes) are signer.hpp's concern, not this header's.
+//
+// Example:
+//   worm::Ed25519PrivateKey key = worm::Ed25519PrivateKey::generate();
+//   std::string signature = key.sign("message");  // 64 raw bytes
+//   bool valid = key.public_key().verify("message", signature);
 #pragma once
 
 #include <memory>
@@ -14,12 +19,14 @@
 #include <string>
 #include <string_view>
 
+#include "worm/export.hpp"
+
 struct evp_pkey_st;  // OpenSSL's EVP_PKEY, kept out of this header
 
 namespace worm {
 
 namespace detail {
-struct EvpPkeyDeleter {
+struct WORM_API EvpPkeyDeleter {
     void operator()(evp_pkey_st* key) const noexcept;
 };
 using EvpPkeyPtr = std::unique_ptr<evp_pkey_st, EvpPkeyDeleter>;
@@ -29,7 +36,7 @@ inline constexpr std::size_t ed25519_seed_size = 32;
 inline constexpr std::size_t ed25519_public_key_size = 32;
 inline constexpr std::size_t ed25519_signature_size = 64;
 
-class Ed25519PublicKey {
+class WORM_API Ed25519PublicKey {
 public:
     // Throws Error(invalid_argument) unless raw is exactly 32 bytes.
     static Ed25519PublicKey from_raw(std::string_view raw);
@@ -59,7 +66,7 @@ private:
     detail::EvpPkeyPtr key_;
 };
 
-class Ed25519PrivateKey {
+class WORM_API Ed25519PrivateKey {
 public:
     // A fresh key from OpenSSL's CSPRNG.
     static Ed25519PrivateKey generate();

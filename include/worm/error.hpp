@@ -6,6 +6,13 @@
 //
 // Rule: no message ever contains a secret (secret key, session token, private key,
 // Authorization header, bearer token). Build messages from names, not values.
+//
+// Example:
+//   try {
+//       worm::parse_lock_mode("forever");
+//   } catch (const worm::Error& e) {
+//       if (e.code() == worm::ErrorCode::invalid_argument) std::cerr << e.what() << "\n";
+//   }
 #pragma once
 
 #include <array>
@@ -14,6 +21,8 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "worm/export.hpp"
 
 namespace worm {
 
@@ -96,7 +105,7 @@ constexpr std::optional<ErrorCode> parse_error_code(std::string_view name) noexc
     return std::nullopt;
 }
 
-class Error : public std::runtime_error {
+class WORM_API Error : public std::runtime_error {
 public:
     Error(ErrorCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
     ErrorCode code() const noexcept { return code_; }
@@ -115,7 +124,7 @@ struct S3ErrorInfo {
     std::string method;      // HTTP method, for the message
 };
 
-class S3Error : public Error {
+class WORM_API S3Error : public Error {
 public:
     // `code` lets the client classify what the server said while keeping the S3 fields:
     // NoSuchKey -> not_found, BadDigest -> integrity, a refused delete of a locked version

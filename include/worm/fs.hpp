@@ -3,11 +3,17 @@
 // the directory is fsynced so the rename itself survives a crash. Create-only writes
 // (no_overwrite) use an unnamed O_TMPFILE file linked into place where the filesystem
 // allows it: just as atomic, one directory operation instead of three.
+//
+// Example:
+//   worm::write_file_atomic("out/report.json", "{}\n", {.no_overwrite = true});
+//   std::string text = worm::read_file("out/report.json");
 #pragma once
 
 #include <filesystem>
 #include <string>
 #include <string_view>
+
+#include "worm/export.hpp"
 
 namespace worm {
 
@@ -19,10 +25,10 @@ struct WriteOptions {
 };
 
 // Throws Error(io) naming the path; on failure the target is left as it was.
-void write_file_atomic(const std::filesystem::path& path, std::string_view data, const WriteOptions& options = {});
+WORM_API void write_file_atomic(const std::filesystem::path& path, std::string_view data, const WriteOptions& options = {});
 // Throws Error(not_found) when missing, Error(io) otherwise.
-std::string read_file(const std::filesystem::path& path);
+WORM_API std::string read_file(const std::filesystem::path& path);
 // fsync a directory so renames and creations in it are durable.
-void fsync_directory(const std::filesystem::path& dir);
+WORM_API void fsync_directory(const std::filesystem::path& dir);
 
 }  // namespace worm

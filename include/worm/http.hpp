@@ -4,6 +4,11 @@
 // src/lib/http/curl_transport.cpp; tests wrap a real transport in a recorder
 // (tests/cpp/support/recording_transport.hpp) to see exactly what went on the wire. Transport failures (refused, reset, timeout, TLS)
 // throw worm::Error with code network or timeout; any HTTP status is a normal return.
+//
+// Example:
+//   std::shared_ptr<worm::HttpTransport> http = worm::make_curl_transport();
+//   worm::HttpResponse response = http->send({.method = "GET", .url = "http://127.0.0.1:9000/"});
+//   std::optional<std::string> type = worm::find_header(response.headers, "Content-Type");
 #pragma once
 
 #include <chrono>
@@ -17,13 +22,15 @@
 #include <utility>
 #include <vector>
 
+#include "worm/export.hpp"
+
 namespace worm {
 
 // Header list in send order; names compare case-insensitively.
 using HttpHeaders = std::vector<std::pair<std::string, std::string>>;
 
 // The value of the first header named `name` (any case), or nullopt.
-std::optional<std::string> find_header(const HttpHeaders& headers, std::string_view name);
+WORM_API std::optional<std::string> find_header(const HttpHeaders& headers, std::string_view name);
 
 // A slice of a file sent as the request body (a multipart part, or a whole file).
 struct FileSlice {
@@ -47,7 +54,7 @@ struct HttpResponse {
     std::string body;     // empty when streamed to response_file (errors are always in memory)
 };
 
-struct HttpOptions {
+struct WORM_API HttpOptions {
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds total_timeout{300'000};  // whole request, 0 = none
     // Abort when fewer than low_speed_bytes per second arrive for low_speed_time (stalls).
@@ -62,13 +69,13 @@ struct HttpOptions {
     static HttpOptions from_env();
 };
 
-class HttpTransport {
+class WORM_API HttpTransport {
 public:
     virtual ~HttpTransport() = default;
     virtual HttpResponse send(const HttpRequest& request) = 0;
 };
 
 // libcurl transport: keeps connections alive across calls (one handle per thread).
-std::shared_ptr<HttpTransport> make_curl_transport(const HttpOptions& options = HttpOptions::from_env());
+WORM_API std::shared_ptr<HttpTransport> make_curl_transport(const HttpOptions& options = HttpOptions::from_env());
 
 }  // namespace worm

@@ -7,6 +7,10 @@
 // Numbers: integers that fit are kept exactly as int64/uint64 in the DOM (and written
 // exactly by to_pretty); canonicalize() serializes every number the way ECMAScript
 // would after JSON.parse, i.e. through an IEEE double, as RFC 8785 requires.
+//
+// Example:
+//   rapidjson::Document doc = worm::json::parse_strict(R"({"b":1,"a":[1E2]})", "example");
+//   std::string canonical = worm::json::canonicalize(doc);  // {"a":[100],"b":1}
 #pragma once
 
 #include <rapidjson/document.h>
@@ -16,6 +20,7 @@
 #include <string_view>
 
 #include "worm/error.hpp"
+#include "worm/export.hpp"
 
 namespace worm::json {
 
@@ -25,50 +30,50 @@ inline constexpr int kMaxDepth = 512;
 // Parses UTF-8 JSON text. Throws Error(parse) with a message such as
 //   `incident.json: duplicate key "a" at /x/y (byte 41)`
 // where `what` names the input (a file path, "request body", ...).
-rapidjson::Document parse_strict(std::string_view text, std::string_view what = "JSON");
+WORM_API rapidjson::Document parse_strict(std::string_view text, std::string_view what = "JSON");
 
 // RFC 8785 (JCS) canonical form: object keys sorted by UTF-16 code units, ES6 number
 // form, minimal string escaping, no whitespace. Throws Error(invalid_argument) naming the
 // JSON pointer for NaN/Infinity, invalid UTF-8, duplicate keys or excessive nesting.
-std::string canonicalize(const rapidjson::Value& value);
+WORM_API std::string canonicalize(const rapidjson::Value& value);
 // parse_strict + canonicalize.
-std::string canonicalize(std::string_view json_text);
+WORM_API std::string canonicalize(std::string_view json_text);
 
 // ECMAScript Number.prototype.toString for a finite double ("1e+21", "0.002", "-5e-324").
 // Throws Error(invalid_argument) for NaN and +-Infinity.
-std::string format_es6_number(double value);
+WORM_API std::string format_es6_number(double value);
 
 // Human-readable form for files: 2-space indent, members in document order, UTF-8
 // kept raw, same string escaping as the canonical form, integers written exactly.
-std::string to_pretty(const rapidjson::Value& value);
+WORM_API std::string to_pretty(const rapidjson::Value& value);
 // One line, members in document order (logs, messages).
-std::string to_compact(const rapidjson::Value& value);
+WORM_API std::string to_compact(const rapidjson::Value& value);
 
 // ---- helpers for reading inputs (messages name the JSON pointer) -------------------
 
 // "/a/b" + "c~d/e" -> "/a/b/c~0d~1e" (RFC 6901 escaping).
-std::string pointer_append(std::string_view pointer, std::string_view token);
-std::string pointer_append(std::string_view pointer, std::size_t index);
+WORM_API std::string pointer_append(std::string_view pointer, std::string_view token);
+WORM_API std::string pointer_append(std::string_view pointer, std::size_t index);
 
 // Name of a value's type for messages: "object", "array", "string", "number", ...
-std::string_view type_name(const rapidjson::Value& value);
+WORM_API std::string_view type_name(const rapidjson::Value& value);
 
 // `object` is the value found at `pointer`. Each throws Error(code) naming
 // pointer/name when the member is missing or has the wrong type.
-const rapidjson::Value& require_member(const rapidjson::Value& object, std::string_view name,
+WORM_API const rapidjson::Value& require_member(const rapidjson::Value& object, std::string_view name,
                                        std::string_view pointer, ErrorCode code = ErrorCode::invalid_argument);
-const rapidjson::Value& require_object(const rapidjson::Value& object, std::string_view name,
+WORM_API const rapidjson::Value& require_object(const rapidjson::Value& object, std::string_view name,
                                        std::string_view pointer, ErrorCode code = ErrorCode::invalid_argument);
-const rapidjson::Value& require_array(const rapidjson::Value& object, std::string_view name,
+WORM_API const rapidjson::Value& require_array(const rapidjson::Value& object, std::string_view name,
                                       std::string_view pointer, ErrorCode code = ErrorCode::invalid_argument);
-std::string require_string(const rapidjson::Value& object, std::string_view name, std::string_view pointer,
+WORM_API std::string require_string(const rapidjson::Value& object, std::string_view name, std::string_view pointer,
                            ErrorCode code = ErrorCode::invalid_argument);
-std::int64_t require_int64(const rapidjson::Value& object, std::string_view name, std::string_view pointer,
+WORM_API std::int64_t require_int64(const rapidjson::Value& object, std::string_view name, std::string_view pointer,
                            ErrorCode code = ErrorCode::invalid_argument);
 // nullptr when absent (or when `object` is not an object).
-const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name);
+WORM_API const rapidjson::Value* find_member(const rapidjson::Value& object, std::string_view name);
 
 // A rapidjson string value that owns a copy of `text`.
-rapidjson::Value make_string(std::string_view text, rapidjson::Document::AllocatorType& allocator);
+WORM_API rapidjson::Value make_string(std::string_view text, rapidjson::Document::AllocatorType& allocator);
 
 }  // namespace worm::json

@@ -5,6 +5,17 @@
 //
 // and verify_bundle_files(), the auditor's check of a stored bundle, which reports the
 // three ways evidence can fail separately: signature, hash and schema.
+//
+// Example:
+//   worm::PipelineOptions options;
+//   options.client_id = "clinic-001";
+//   options.evidence_dir = "evidence";
+//   options.private_key_path = "evidence/keys/private.pem";
+//   worm::EvidencePipeline pipeline(options);
+//   worm::BundleResult result = pipeline.process_incident(
+//       worm::load_incident_inputs({.incident = "incident.json", .runbook = "runbook.json"}));
+//   worm::VerificationReport report =
+//       worm::verify_bundle_files(result.bundle_path, result.sig_path, pipeline.public_key());
 #pragma once
 
 #include <filesystem>
@@ -16,12 +27,13 @@
 
 #include "worm/bundle.hpp"
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/time.hpp"
 #include "worm/uploader.hpp"
 
 namespace worm {
 
-struct PipelineOptions {
+struct WORM_API PipelineOptions {
     std::string client_id;
     std::filesystem::path evidence_dir;
     std::filesystem::path private_key_path;
@@ -53,7 +65,7 @@ struct BundleResult {
 // worm::Error thrown by the hook becomes BundleResult::upload_error (the pipeline goes on).
 using StoreHook = std::function<std::pair<std::string, std::string>(const BundleResult&)>;
 
-class EvidencePipeline {
+class WORM_API EvidencePipeline {
 public:
     explicit EvidencePipeline(PipelineOptions options);
 
@@ -84,7 +96,7 @@ private:
 
 // The result of checking a bundle file: each concern on its own line, so an auditor sees
 // whether the signature, the hash, or the schema failed (or several).
-struct VerificationReport {
+struct WORM_API VerificationReport {
     bool signature_valid = false;
     bool hash_valid = false;
     bool schema_valid = false;
@@ -98,7 +110,7 @@ struct VerificationReport {
 
 // Never throws for bad evidence (that is a report); throws Error(not_found/io) when the
 // bundle file cannot be read at all. sig_path empty: the .sig beside the .json.
-VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
+WORM_API VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
                                        const std::filesystem::path& sig_path,
                                        const Ed25519PublicKey& public_key);
 

@@ -20,6 +20,11 @@
 // with ESRCH, it is a zombie, or the pid was reused: its start time differs), so a sync
 // right after a kill -9 takes over at once. mark_uploaded/mark_failed/mark_pending clear
 // the lease. Version 1 files are upgraded in place when opened (ALTER TABLE ADD COLUMN).
+//
+// Example:
+//   worm::UploadRegistry registry("/var/lib/evidence");  // /var/lib/evidence/.worm-registry.sqlite3
+//   worm::RegistryCounts counts = registry.counts();
+//   std::int64_t still_to_upload = counts.backlog();
 #pragma once
 
 #include <chrono>
@@ -31,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/time.hpp"
 
 namespace worm {
@@ -38,9 +44,9 @@ namespace worm {
 enum class UploadStatus { pending, uploading, uploaded, failed };
 
 // "pending", "uploading", "uploaded", "failed".
-std::string_view to_string(UploadStatus status) noexcept;
+WORM_API std::string_view to_string(UploadStatus status) noexcept;
 // Throws Error(invalid_argument) naming the text.
-UploadStatus parse_upload_status(std::string_view text);
+WORM_API UploadStatus parse_upload_status(std::string_view text);
 
 // One bundle (its .json and .sig) and where it got to.
 struct RegistryRecord {
@@ -70,13 +76,13 @@ struct RegistryRecord {
 
 // The lease owner string for a process: "host:pid:start-ticks" (start time from
 // /proc/<pid>/stat). Empty when the process does not exist.
-std::string process_lease_owner(long pid);
+WORM_API std::string process_lease_owner(long pid);
 // The same for the calling process.
-std::string process_lease_owner();
+WORM_API std::string process_lease_owner();
 // False only when the owner names a process on this host that is gone (no such pid,
 // a zombie, or a different start time: the pid was reused). Owners on other hosts and
 // strings not in that format are presumed alive (only their lease expiry frees them).
-bool lease_owner_alive(const std::string& owner);
+WORM_API bool lease_owner_alive(const std::string& owner);
 
 // What acquire_lease found.
 struct LeaseClaim {
@@ -121,7 +127,7 @@ struct RegistryStats {
     std::optional<TimePoint> last_uploaded_at;
 };
 
-struct RegistryOptions {
+struct WORM_API RegistryOptions {
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
     int busy_timeout_ms = 60000;   // how long a writer waits for another process
     // FULL fsyncs the WAL on every commit: required for "acknowledged means durable"
@@ -140,7 +146,7 @@ struct ImportResult {
     std::size_t unchanged = 0; // existing rows left as they were
 };
 
-class UploadRegistry {
+class WORM_API UploadRegistry {
 public:
     static constexpr const char* file_name = ".worm-registry.sqlite3";
     static constexpr int schema_version = 2;  // 2: lease_owner, lease_until

@@ -10,6 +10,11 @@
 //
 // This header checks signatures only; hashes and schemas are checked elsewhere and the
 // pipeline reports the three separately.
+//
+// Example:
+//   worm::KeyPaths keys = worm::generate_key_files("keys");  // keys/private.pem 0400, public.pem 0644
+//   std::filesystem::path sig = worm::sign_file(worm::load_private_key(keys.private_key), "bundle.json");
+//   worm::SignatureCheck check = worm::verify_file_signature(worm::load_public_key(keys.public_key), "bundle.json");
 #pragma once
 
 #include <filesystem>
@@ -18,6 +23,7 @@
 #include <string_view>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 
 namespace worm {
 
@@ -29,34 +35,34 @@ struct KeyPaths {
 // Creates dir (mode 0700) if needed and writes a fresh key pair, each file atomically.
 // Encrypts the private key when a (non-empty) passphrase is given. Throws
 // Error(already_exists) if either file is already there (nothing is overwritten).
-KeyPaths generate_key_files(const std::filesystem::path& dir, std::optional<std::string> passphrase = {});
+WORM_API KeyPaths generate_key_files(const std::filesystem::path& dir, std::optional<std::string> passphrase = {});
 
 // Reads a private key file. Throws Error(config) when the file is missing or not a
 // regular file, when group or others can access it (the message says which chmod to
 // run), when it is encrypted and no passphrase is given, or the passphrase is wrong;
 // Error(parse) when it is not a PEM private key; Error(crypto) for a non-Ed25519 key.
-Ed25519PrivateKey load_private_key(const std::filesystem::path& path,
+WORM_API Ed25519PrivateKey load_private_key(const std::filesystem::path& path,
                                    const std::optional<std::string>& passphrase = {});
 
 // Reads an SPKI PEM public key. Throws Error(config) when the file is missing,
 // Error(parse)/Error(crypto) as Ed25519PublicKey::from_pem.
-Ed25519PublicKey load_public_key(const std::filesystem::path& path);
+WORM_API Ed25519PublicKey load_public_key(const std::filesystem::path& path);
 
 // WORM_KEY_PASSWORD, if set and non-empty. Configuration code reads it; this is the
 // one place that knows the variable's name.
-std::optional<std::string> key_password_from_env();
+WORM_API std::optional<std::string> key_password_from_env();
 
 // Where the signature of a file lives: "x.json" -> "x.sig"; any other name gets
 // ".sig" appended ("x.log" -> "x.log.sig").
-std::filesystem::path signature_path_for(const std::filesystem::path& data_path);
+WORM_API std::filesystem::path signature_path_for(const std::filesystem::path& data_path);
 
 // base64(sign(bytes)) + "\n": the whole content of a .sig file.
-std::string make_signature_line(const Ed25519PrivateKey& key, std::string_view bytes);
+WORM_API std::string make_signature_line(const Ed25519PrivateKey& key, std::string_view bytes);
 
 // Signs the exact bytes of data_path and writes signature_path_for(data_path) atomically
 // (mode 0644). Signing is deterministic, so an existing .sig with the same content is
 // left as it is; a different existing .sig throws Error(already_exists). Returns the path.
-std::filesystem::path sign_file(const Ed25519PrivateKey& key, const std::filesystem::path& data_path);
+WORM_API std::filesystem::path sign_file(const Ed25519PrivateKey& key, const std::filesystem::path& data_path);
 
 struct SignatureCheck {
     bool valid = false;
@@ -67,18 +73,18 @@ struct SignatureCheck {
 // Strict parse of a .sig file's text: exactly one base64 line (a single trailing "\n"
 // allowed, nothing else: no CR, spaces or extra lines) decoding to 64 bytes, and a
 // valid signature over bytes. Never throws for bad input; the reason says what failed.
-SignatureCheck check_signature_line(const Ed25519PublicKey& key, std::string_view bytes,
+WORM_API SignatureCheck check_signature_line(const Ed25519PublicKey& key, std::string_view bytes,
                                     std::string_view sig_file_text);
-bool verify_signature_line(const Ed25519PublicKey& key, std::string_view bytes, std::string_view sig_file_text);
+WORM_API bool verify_signature_line(const Ed25519PublicKey& key, std::string_view bytes, std::string_view sig_file_text);
 
 // Verifies data_path against its .sig (sig_path, or signature_path_for(data_path) when
 // empty). A missing .sig is an invalid result, not an exception. Throws Error(not_found)
 // when data_path is missing and Error(io) when a file cannot be read.
-SignatureCheck verify_file_signature(const Ed25519PublicKey& key, const std::filesystem::path& data_path,
+WORM_API SignatureCheck verify_file_signature(const Ed25519PublicKey& key, const std::filesystem::path& data_path,
                                      const std::filesystem::path& sig_path = {});
 // The same check for bytes already read from data_path (so a caller that also parses
 // them reads the file once).
-SignatureCheck verify_file_signature(const Ed25519PublicKey& key, std::string_view data_bytes,
+WORM_API SignatureCheck verify_file_signature(const Ed25519PublicKey& key, std::string_view data_bytes,
                                      const std::filesystem::path& data_path, const std::filesystem::path& sig_path);
 
 }  // namespace worm

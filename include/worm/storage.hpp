@@ -8,6 +8,14 @@
 // Keys are S3 keys ("evidence/clinic-001/2026/11/EB-20261122-0001.json"). Bodies can
 // come from memory or from a file, and reads can go to memory or to a file, so large
 // objects never have to sit in memory.
+//
+// Example:
+//   std::unique_ptr<worm::ObjectStore> store = worm::open_store("file:///var/lib/worm");
+//   worm::PutOptions options;
+//   options.lock.retention = worm::Retention{worm::LockMode::compliance,
+//                                            std::chrono::system_clock::now() + std::chrono::days(90)};
+//   store->put("evidence/clinic-001/a.json", worm::PutBody::from_bytes("{}"), options);
+//   std::string body = store->get("evidence/clinic-001/a.json");
 #pragma once
 
 #include <cstdint>
@@ -20,6 +28,7 @@
 #include <variant>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/time.hpp"
 
 namespace worm {
@@ -27,9 +36,9 @@ namespace worm {
 enum class LockMode { governance, compliance };
 
 // "GOVERNANCE" / "COMPLIANCE", as S3 spells them.
-std::string_view to_string(LockMode mode) noexcept;
+WORM_API std::string_view to_string(LockMode mode) noexcept;
 // Accepts either spelling in any case; throws Error(invalid_argument) otherwise.
-LockMode parse_lock_mode(std::string_view text);
+WORM_API LockMode parse_lock_mode(std::string_view text);
 
 // A retention: the object may not be overwritten or deleted before retain_until.
 struct Retention {
@@ -63,7 +72,7 @@ struct PutBody {
     bool is_file() const { return std::holds_alternative<std::filesystem::path>(source); }
 };
 
-struct PutOptions {
+struct WORM_API PutOptions {
     std::string content_type = "application/octet-stream";
     std::map<std::string, std::string> metadata;  // user metadata (x-amz-meta-*), lower-case names
     ObjectLock lock;
@@ -152,7 +161,7 @@ struct RetentionOptions {
 // every store refuses the same bad input with the same Error(invalid_argument) before it
 // sends or writes anything, and a store cannot forget a check. A store implements the
 // hooks (no default arguments there: the defaults are the public functions').
-class ObjectStore {
+class WORM_API ObjectStore {
 public:
     virtual ~ObjectStore() = default;
 
@@ -207,6 +216,6 @@ private:
 
 // Opens a store from a URL: file:///dir, s3://bucket[/prefix], mcp+https://host, mcp+http://host.
 // Throws Error(invalid_argument) for an unknown scheme or a malformed URL.
-std::unique_ptr<ObjectStore> open_store(std::string_view url);
+WORM_API std::unique_ptr<ObjectStore> open_store(std::string_view url);
 
 }  // namespace worm

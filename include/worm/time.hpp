@@ -2,11 +2,17 @@
 //
 // Bundles, S3 lock dates and registry rows all speak RFC 3339 in UTC ("Z").
 // Parsing accepts 0-9 fractional digits and numeric offsets (RGW sends 9 digits).
+//
+// Example:
+//   worm::TimePoint t = worm::parse_rfc3339("2026-11-22T10:00:00.5Z");
+//   std::string amz = worm::format_amz_date(t);  // "20261122T100000Z"
 #pragma once
 
 #include <chrono>
 #include <string>
 #include <string_view>
+
+#include "worm/export.hpp"
 
 namespace worm {
 
@@ -22,18 +28,18 @@ using TimePoint = std::chrono::system_clock::time_point;
 // defaults to `&system_clock()` (a pointer keeps structs assignable and usable with
 // designated initializers). Why not shared_ptr: nothing is gained by shared ownership of
 // a stateless service, and the static system clock would need a no-op deleter.
-class Clock {
+class WORM_API Clock {
 public:
     virtual ~Clock() = default;
     virtual TimePoint now() const = 0;
 };
 
-class SystemClock final : public Clock {
+class WORM_API SystemClock final : public Clock {
 public:
     TimePoint now() const override { return std::chrono::system_clock::now(); }
 };
 
-class FixedClock final : public Clock {
+class WORM_API FixedClock final : public Clock {
 public:
     explicit FixedClock(TimePoint t) : now_(t) {}
     TimePoint now() const override { return now_; }
@@ -44,21 +50,21 @@ private:
     TimePoint now_;
 };
 
-const Clock& system_clock();
+WORM_API const Clock& system_clock();
 
 // "2026-11-22T18:14:37Z" (whole seconds; what bundles and lock dates carry).
-std::string format_rfc3339(TimePoint t);
+WORM_API std::string format_rfc3339(TimePoint t);
 // "2026-11-22T18:14:37.123Z" (milliseconds; what S3 returns for retain-until).
-std::string format_rfc3339_millis(TimePoint t);
+WORM_API std::string format_rfc3339_millis(TimePoint t);
 // "20261122T181437Z" and "20261122" (SigV4).
-std::string format_amz_date(TimePoint t);
-std::string format_amz_day(TimePoint t);
+WORM_API std::string format_amz_date(TimePoint t);
+WORM_API std::string format_amz_day(TimePoint t);
 // "Sun, 22 Nov 2026 18:14:37 GMT" (HTTP Date).
-std::string format_http_date(TimePoint t);
+WORM_API std::string format_http_date(TimePoint t);
 
 // Throws Error(invalid_argument) naming the text when it is not RFC 3339.
-TimePoint parse_rfc3339(std::string_view text);
+WORM_API TimePoint parse_rfc3339(std::string_view text);
 // Parses an IMF-fixdate HTTP Date header; throws Error(invalid_argument).
-TimePoint parse_http_date(std::string_view text);
+WORM_API TimePoint parse_http_date(std::string_view text);
 
 }  // namespace worm

@@ -16,6 +16,12 @@
 // Transient failures (network, timeout, storage, retryable S3 errors) are retried with
 // exponential backoff and jitter; a bundle that still fails is left `failed` in the
 // registry with its error, and sync() tries it again later.
+//
+// Example:
+//   worm::WormConfig config = worm::WormConfig::from_env();
+//   worm::WormUploader uploader(config, worm::open_configured_store(config),
+//                               std::make_shared<worm::UploadRegistry>("/var/lib/evidence"));
+//   worm::SyncResult result = uploader.sync();  // uploads what is pending or failed
 #pragma once
 
 #include <chrono>
@@ -29,6 +35,7 @@
 #include <vector>
 
 #include "worm/config.hpp"
+#include "worm/export.hpp"
 #include "worm/registry.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
@@ -70,7 +77,7 @@ struct UploaderHealth {
     bool ok() const { return !backlog_high && !repeated_failures && !stale_pending; }
 };
 
-struct UploaderStats {
+struct WORM_API UploaderStats {
     bool enabled = false;
     WormMode mode = WormMode::proxy;
     std::int64_t total_uploaded = 0;
@@ -91,7 +98,7 @@ struct UploaderStats {
     std::string to_json() const;
 };
 
-struct UploaderOptions {
+struct WORM_API UploaderOptions {
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
     // How to wait between attempts (tests record instead of sleeping). Default: sleep_for.
     std::function<void(std::chrono::milliseconds)> sleep;
@@ -118,7 +125,7 @@ struct UploaderOptions {
     void validate() const;  // Error(invalid_argument) naming the field
 };
 
-class WormUploader {
+class WORM_API WormUploader {
 public:
     // Throws Error(config) for an invalid config (retention, attempts, concurrency, SSE).
     // Whether to upload at all (config.enabled) is the caller's decision: the uploader

@@ -1,5 +1,9 @@
 // worm.hpp: everything at once, for programs that would rather not pick headers.
 // Each header below is one concern; include just the ones you use to build faster.
+//
+// Example:
+//   // #include <worm/worm.hpp>
+//   std::cout << worm::sha256_hex("abc") << "\n";
 #pragma once
 
 #include "worm/error.hpp"

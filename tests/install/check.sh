@@ -1,13 +1,45 @@
 #!/usr/bin/env bash
-# Installs the built libworm into a scratch prefix, then builds a consumer project with
-# find_package(worm CONFIG) and the same program with pkg-config, and runs both.
+# The installed package is relocatable: installs the built libworm into a scratch prefix,
+# MOVES the prefix elsewhere, then builds a consumer project against the moved copy with
+# find_package(worm CONFIG) and the same program with pkg-config, and runs both (and the
+# installed `worm` program). Works for static and shared builds (BUILD_SHARED_LIBS).
+# Usage: check.sh <libworm build dir>
 set -euo pipefail
 BUILD_DIR=$1; SRC_DIR=$(cd "$(dirname "$0")" && pwd)
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
-cmake --install "$BUILD_DIR" --prefix "$TMP/prefix" >/dev/null
-cmake -S "$SRC_DIR/consumer" -B "$TMP/build" -DCMAKE_PREFIX_PATH="$TMP/prefix" >/dev/null
+fail() { echo "install check: $*" >&2; exit 1; }
+
+cmake --install "$BUILD_DIR" --prefix "$TMP/original" >/dev/null
+mv "$TMP/original" "$TMP/moved"
+PREFIX="$TMP/moved"
+
+# Nothing installed may name the prefix it was installed to, nor a dependency's absolute
+# library path (the exported target links imported targets such as pugixml::pugixml).
+CMAKE_DIR=$(dirname "$(find "$PREFIX" -name wormConfig.cmake | head -1)")
+[[ -d "$CMAKE_DIR" ]] || fail "no wormConfig.cmake under the prefix"
+if grep -rl "$TMP/original" "$CMAKE_DIR" "$PREFIX"/lib*/pkgconfig 2>/dev/null; then
+  fail "the files above name the original install prefix"
+fi
+if grep -nE '"/[^"$]*\.(so|a)(\.[0-9]+)*["; ]' "$CMAKE_DIR"/wormTargets*.cmake; then
+  fail "wormTargets names absolute library paths (above) instead of imported targets"
+fi
+grep -q "find_library" "$CMAKE_DIR/wormConfig.cmake" && fail "wormConfig.cmake runs find_library"
+
+# find_package(worm CONFIG) from the moved prefix.
+cmake -S "$SRC_DIR/consumer" -B "$TMP/build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
 cmake --build "$TMP/build" >/dev/null
 "$TMP/build/consumer"
-export PKG_CONFIG_PATH="$TMP/prefix/lib/pkgconfig:$TMP/prefix/lib/x86_64-linux-gnu/pkgconfig"
-g++ -o "$TMP/consumer-pc" "$SRC_DIR/consumer/main.cpp" $(pkg-config --cflags --libs worm)
+
+# pkg-config from the moved prefix (the rpath finds a shared libworm there).
+PC_DIR=$(dirname "$(find "$PREFIX" -name worm.pc | head -1)")
+export PKG_CONFIG_PATH="$PC_DIR"
+[[ "$(pkg-config --variable=prefix worm)" -ef "$PREFIX" ]] || fail "pkg-config prefix is not the moved prefix"
+LIBDIR=$(pkg-config --variable=libdir worm)
+g++ -o "$TMP/consumer-pc" "$SRC_DIR/consumer/main.cpp" $(pkg-config --cflags --libs worm) -Wl,-rpath,"$LIBDIR"
 "$TMP/consumer-pc"
+
+# The installed program runs from the moved prefix too (relative RUNPATH when shared).
+if [[ -x "$PREFIX/bin/worm" ]]; then
+  "$PREFIX/bin/worm" --help >/dev/null || fail "the installed worm program does not run from the moved prefix"
+fi
+echo "install check: ok ($PREFIX)"

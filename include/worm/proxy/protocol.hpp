@@ -3,6 +3,10 @@
 //
 // Both sides include this header, so a renamed header or a new error name changes in
 // one place. The API itself is described in docs/proxy-api.md.
+//
+// Example:
+//   int status = worm::proxy::http_status_for(worm::ErrorCode::object_locked);
+//   std::string body = worm::proxy::error_json("object_locked", "evidence/a.json is under retention");
 #pragma once
 
 #include <map>
@@ -11,6 +15,7 @@
 #include <string_view>
 
 #include "worm/error.hpp"
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::proxy {
@@ -37,10 +42,10 @@ inline constexpr std::string_view error_too_large = "too_large";        // 413
 inline constexpr std::string_view error_no_route = "no_such_endpoint";  // 404 / 405
 
 // The status the proxy answers for an error of this code (400, 404, 409, 422, 500, 502, 504).
-int http_status_for(ErrorCode code) noexcept;
+WORM_API int http_status_for(ErrorCode code) noexcept;
 
 // {"error": name, "message": message} (message JSON-escaped).
-std::string error_json(std::string_view name, std::string_view message);
+WORM_API std::string error_json(std::string_view name, std::string_view message);
 
 // The worm::Error a client raises for a non-2xx proxy answer. `what` names the call
 // ("PUT evidence/a/b.json") for the message; the server's message is appended.
@@ -49,46 +54,46 @@ std::string error_json(std::string_view name, std::string_view message);
 // or client id is wrong); too_large -> invalid_argument; no JSON -> by status
 // (404 not_found, 409 object_locked, 422 integrity, 4xx invalid_argument, 504 timeout,
 // 5xx storage).
-Error error_from_response(int status, std::string_view body, std::string_view what);
+WORM_API Error error_from_response(int status, std::string_view body, std::string_view what);
 
 // RFC 3986 percent-encoding of one query value (unreserved characters kept, '/' encoded).
-std::string percent_encode(std::string_view raw);
+WORM_API std::string percent_encode(std::string_view raw);
 // Decodes %XX and (in queries) '+'; throws Error(invalid_argument) on a bad escape or NUL.
-std::string percent_decode(std::string_view text, bool plus_is_space);
+WORM_API std::string percent_decode(std::string_view text, bool plus_is_space);
 
 // Splits "a=1&b=x%2Fy" into decoded pairs; a repeated name throws Error(invalid_argument)
 // (a second "key" must never be able to override the one that was checked).
-std::map<std::string, std::string> parse_query(std::string_view query);
+WORM_API std::map<std::string, std::string> parse_query(std::string_view query);
 
 // "evidence/{client_id}/": the only prefix a client may touch.
-std::string client_prefix(std::string_view client_id);
+WORM_API std::string client_prefix(std::string_view client_id);
 
 // ---- JSON bodies (times are RFC 3339 UTC with milliseconds) ----------------------------
 // Readers throw Error(parse) naming the field that is missing or has the wrong type.
 
 // Upload answer: {"key","version_id","etag","sha256","uri","retention":{...}|null,"legal_hold"}.
-std::string put_result_json(const PutResult& result, const ObjectLock& applied, std::string_view uri);
-PutResult parse_put_result(std::string_view body, ObjectLock& applied);
+WORM_API std::string put_result_json(const PutResult& result, const ObjectLock& applied, std::string_view uri);
+WORM_API PutResult parse_put_result(std::string_view body, ObjectLock& applied);
 
 // {"key","size","etag","sha256","content_type","metadata":{},"retention","legal_hold",
 //  "version_id","last_modified"}.
-std::string object_info_json(const ObjectInfo& info);
-ObjectInfo parse_object_info(std::string_view body);
+WORM_API std::string object_info_json(const ObjectInfo& info);
+WORM_API ObjectInfo parse_object_info(std::string_view body);
 
 // {"objects":[{"key","size","etag","last_modified"}],"common_prefixes":[],"next_continuation_token"}.
-std::string list_page_json(const ListPage& page);
-ListPage parse_list_page(std::string_view body);
+WORM_API std::string list_page_json(const ListPage& page);
+WORM_API ListPage parse_list_page(std::string_view body);
 
 // {"retention": {"mode","retain_until"} | null}.
-std::string retention_json(const std::optional<Retention>& retention);
-std::optional<Retention> parse_retention(std::string_view body);
+WORM_API std::string retention_json(const std::optional<Retention>& retention);
+WORM_API std::optional<Retention> parse_retention(std::string_view body);
 
 // PUT /evidence/retention body: {"mode","retain_until","bypass_governance"}.
-std::string retention_request_json(const Retention& retention, bool bypass_governance);
-Retention parse_retention_request(std::string_view body, bool& bypass_governance);
+WORM_API std::string retention_request_json(const Retention& retention, bool bypass_governance);
+WORM_API Retention parse_retention_request(std::string_view body, bool& bypass_governance);
 
 // {"legal_hold": true|false}, both as answer and as PUT /evidence/legal-hold body.
-std::string legal_hold_json(bool on);
-bool parse_legal_hold(std::string_view body);
+WORM_API std::string legal_hold_json(bool on);
+WORM_API bool parse_legal_hold(std::string_view body);
 
 }  // namespace worm::proxy

@@ -12,9 +12,10 @@
 //     object_locked, already_exists, integrity, ...); a refused token or a key outside
 //     the client's prefix is Error(config); the API key never appears in a message.
 //
-//   auto store = worm::open_proxy_store("mcp+https://proxy.example.net");  // key from MCP_API_KEY
-//   store->put("evidence/clinic-001/2026/11/EB-20261122-0001.json",
-//              worm::PutBody::from_file(path), {.content_type = "application/json"});
+// Example:
+//   std::unique_ptr<worm::ProxyStore> store = worm::open_proxy_store("mcp+https://proxy.example.net");
+//   store->put("evidence/clinic-001/2026/11/EB-20261122-0001.json",  // API key from MCP_API_KEY
+//              worm::PutBody::from_file("EB-20261122-0001.json"), {.content_type = "application/json"});
 #pragma once
 
 #include <cstdint>
@@ -22,12 +23,13 @@
 #include <string>
 #include <string_view>
 
+#include "worm/export.hpp"
 #include "worm/http.hpp"
 #include "worm/storage.hpp"
 
 namespace worm {
 
-struct ProxyConfig {
+struct WORM_API ProxyConfig {
     // mcp+https://host[:port][/base], mcp+http://..., or plain https:// / http://.
     std::string url;
     std::string api_key;                       // the bearer token (MCP_API_KEY)
@@ -42,9 +44,9 @@ struct ProxyConfig {
 
 // "mcp+https://h:1/x/" -> "https://h:1/x"; throws Error(config) naming the URL when it is
 // not http(s) with a host, or has a query, fragment or user info.
-std::string proxy_base_url(std::string_view url);
+WORM_API std::string proxy_base_url(std::string_view url);
 
-class ProxyStore final : public ObjectStore {
+class WORM_API ProxyStore final : public ObjectStore {
 public:
     explicit ProxyStore(ProxyConfig config);
 
@@ -80,7 +82,7 @@ private:
 };
 
 // A ProxyStore for `url` with the API key from MCP_API_KEY (Error(config) when unset).
-std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url);
-std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url, std::string api_key);
+WORM_API std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url);
+WORM_API std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url, std::string api_key);
 
 }  // namespace worm

@@ -8,10 +8,15 @@
 // NoSuchKey/NoSuchBucket/404 -> not_found, BadDigest/XAmzContentSHA256Mismatch -> integrity,
 // anything else -> s3.
 //
-// Typical use:
-//   auto client = worm::s3::S3Client(worm::s3::ClientConfig::from_env());
-//   client.put_object({.bucket = "evidence", .key = "a.json", .body = S3Body::bytes(json),
-//                      .lock = {.retention = worm::Retention{LockMode::compliance, until}}});
+// Example:
+//   worm::s3::S3Client client(worm::s3::ClientConfig::from_env());
+//   worm::s3::PutObjectOptions put;
+//   put.bucket = "evidence";
+//   put.key = "clinic-001/a.json";
+//   put.body = worm::s3::S3Body::bytes("{}");
+//   put.lock.retention = worm::Retention{worm::LockMode::compliance,
+//                                        std::chrono::system_clock::now() + std::chrono::days(90)};
+//   worm::s3::PutObjectResult result = client.put_object(put);
 #pragma once
 
 #include <atomic>
@@ -26,6 +31,7 @@
 #include <vector>
 
 #include "worm/error.hpp"
+#include "worm/export.hpp"
 #include "worm/http.hpp"
 #include "worm/s3/credentials.hpp"
 #include "worm/s3/sigv4.hpp"
@@ -50,7 +56,7 @@ struct RetryPolicy {
     std::chrono::milliseconds max_retry_after{60'000};
 };
 
-struct ClientConfig {
+struct WORM_API ClientConfig {
     // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000". Empty: AWS for `region`.
     std::string endpoint;
     std::string region = "us-east-1";
@@ -75,7 +81,7 @@ struct ClientConfig {
 // ---- request bodies ----------------------------------------------------------------
 
 // What a PUT sends: bytes in memory or a slice of a file (streamed, never loaded).
-struct S3Body {
+struct WORM_API S3Body {
     std::variant<std::string, FileSlice> source;
 
     static S3Body bytes(std::string data) { return S3Body{std::move(data)}; }
@@ -87,7 +93,7 @@ struct S3Body {
 
 // ---- bucket operations ---------------------------------------------------------------
 
-struct CreateBucketOptions {
+struct WORM_API CreateBucketOptions {
     std::string bucket;
     bool object_lock = false;  // x-amz-bucket-object-lock-enabled (also turns versioning on)
     std::string region;        // LocationConstraint; empty: the client's region ("us-east-1" sends none)
@@ -101,7 +107,7 @@ struct DefaultRetention {
     std::optional<int> years;  // exactly one of days / years
 };
 
-struct ObjectLockConfiguration {
+struct WORM_API ObjectLockConfiguration {
     bool enabled = false;
     std::optional<DefaultRetention> default_retention;
     void validate() const;
@@ -132,7 +138,7 @@ struct LifecycleRule {
 
 // ---- object operations ---------------------------------------------------------------
 
-struct PutObjectOptions {
+struct WORM_API PutObjectOptions {
     std::string bucket;
     std::string key;
     S3Body body;
@@ -162,7 +168,7 @@ struct PutObjectResult {
     int parts = 0;
 };
 
-struct GetObjectOptions {
+struct WORM_API GetObjectOptions {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
@@ -194,14 +200,14 @@ struct GetObjectResult {
     std::string body;  // empty when written to to_file
 };
 
-struct HeadObjectOptions {
+struct WORM_API HeadObjectOptions {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
     void validate() const;
 };
 
-struct DeleteObjectOptions {
+struct WORM_API DeleteObjectOptions {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
@@ -214,7 +220,7 @@ struct DeleteObjectResult {
     bool delete_marker = false;
 };
 
-struct ListObjectsOptions {
+struct WORM_API ListObjectsOptions {
     std::string bucket;
     std::string prefix;
     std::string delimiter;
@@ -239,7 +245,7 @@ struct ListObjectsPage {
     std::string next_continuation_token;
 };
 
-struct ListVersionsOptions {
+struct WORM_API ListVersionsOptions {
     std::string bucket;
     std::string prefix;
     std::string delimiter;
@@ -267,14 +273,14 @@ struct ListVersionsPage {
     std::string next_version_id_marker;
 };
 
-struct ObjectRef {
+struct WORM_API ObjectRef {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
     void validate() const;
 };
 
-struct PutRetentionOptions {
+struct WORM_API PutRetentionOptions {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
@@ -283,7 +289,7 @@ struct PutRetentionOptions {
     void validate(TimePoint now) const;  // retain-until must be in the future
 };
 
-struct PutLegalHoldOptions {
+struct WORM_API PutLegalHoldOptions {
     std::string bucket;
     std::string key;
     std::optional<std::string> version_id;
@@ -325,7 +331,7 @@ struct S3Request {
 
 // ---- the client ------------------------------------------------------------------------
 
-class S3Client {
+class WORM_API S3Client {
 public:
     // Validates the config (Error(config)); fills in the transport when empty.
     explicit S3Client(ClientConfig config);
@@ -414,6 +420,6 @@ private:
 };
 
 // Whether a bucket name can be a DNS label (virtual-hosted addressing).
-bool is_dns_compatible_bucket(std::string_view bucket);
+WORM_API bool is_dns_compatible_bucket(std::string_view bucket);
 
 }  // namespace worm::s3

@@ -14,6 +14,11 @@
 // malformed file, an endpoint that is configured but fails) stops the chain, so libworm
 // never silently falls back to other credentials than the ones the user set up.
 // No message ever contains a secret key, session token or authorization token.
+//
+// Example:
+//   std::shared_ptr<worm::s3::CredentialsProvider> chain =
+//       worm::s3::default_credentials_chain(worm::make_curl_transport());
+//   worm::s3::Credentials credentials = chain->get();  // env, profile, container, IMDS
 #pragma once
 
 #include <chrono>
@@ -24,13 +29,14 @@
 #include <string>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/http.hpp"
 #include "worm/s3/sigv4.hpp"
 #include "worm/time.hpp"
 
 namespace worm::s3 {
 
-class CredentialsProvider {
+class WORM_API CredentialsProvider {
 public:
     virtual ~CredentialsProvider() = default;
     virtual Credentials get() = 0;
@@ -40,7 +46,7 @@ public:
 
 // Fixed credentials (tests, or keys handed over by the caller). Throws
 // Error(invalid_argument) when the access key id or secret is empty.
-class StaticProvider final : public CredentialsProvider {
+class WORM_API StaticProvider final : public CredentialsProvider {
 public:
     explicit StaticProvider(Credentials credentials);
     Credentials get() override { return credentials_; }
@@ -51,13 +57,13 @@ private:
 };
 
 // Reads the environment on every get(), so a changed environment is seen.
-class EnvProvider final : public CredentialsProvider {
+class WORM_API EnvProvider final : public CredentialsProvider {
 public:
     Credentials get() override;
     std::string name() const override { return "env"; }
 };
 
-struct ProfileOptions {
+struct WORM_API ProfileOptions {
     std::string profile = "default";
     std::filesystem::path credentials_file{};  // empty: no credentials file
     std::filesystem::path config_file{};       // empty: no config file
@@ -72,7 +78,7 @@ struct ProfileOptions {
 // Static keys from the shared files. The credentials file wins over the config file for
 // a profile that has keys in both. role_arn, sso_* and credential_process profiles are
 // not supported and give Error(config) rather than a silent fallback.
-class ProfileProvider final : public CredentialsProvider {
+class WORM_API ProfileProvider final : public CredentialsProvider {
 public:
     explicit ProfileProvider(ProfileOptions options = ProfileOptions::from_env());
     Credentials get() override;  // read once, then cached
@@ -88,7 +94,7 @@ private:
 // `refresh_before` (5 minutes) ahead of the expiration. When a refresh fails while the
 // cached credentials have not expired yet, they are returned (a metadata hiccup must not
 // stop uploads); once expired, the failure is thrown. One fetch at a time.
-class RefreshingProvider : public CredentialsProvider {
+class WORM_API RefreshingProvider : public CredentialsProvider {
 public:
     Credentials get() final;
 
@@ -108,7 +114,7 @@ private:
     std::optional<Credentials> cached_;
 };
 
-struct ContainerOptions {
+struct WORM_API ContainerOptions {
     std::string full_uri{};             // the endpoint; empty: not in a container
     std::string authorization_token{};  // sent as Authorization when set
     std::filesystem::path authorization_token_file{};  // read on each fetch; wins over the token
@@ -121,7 +127,7 @@ struct ContainerOptions {
 // ECS task role / EKS Pod Identity. A plain-http full URI must point at a loopback or the
 // ECS/EKS link-local agent address, so the authorization token never crosses a network
 // in clear text (else Error(config)).
-class ContainerProvider final : public RefreshingProvider {
+class WORM_API ContainerProvider final : public RefreshingProvider {
 public:
     ContainerProvider(std::shared_ptr<HttpTransport> transport, ContainerOptions options = ContainerOptions::from_env(),
                       const Clock& clock = system_clock());
@@ -135,7 +141,7 @@ private:
     ContainerOptions options_;
 };
 
-struct ImdsOptions {
+struct WORM_API ImdsOptions {
     std::string endpoint = "http://169.254.169.254";  // AWS_EC2_METADATA_SERVICE_ENDPOINT
     bool disabled = false;                             // AWS_EC2_METADATA_DISABLED=true
     std::chrono::seconds token_ttl{21600};             // X-aws-ec2-metadata-token-ttl-seconds
@@ -148,7 +154,7 @@ struct ImdsOptions {
 // the token. There is no IMDSv1 fallback. An unreachable endpoint (not on EC2) is
 // Error(not_found). Give it a transport with a short connect timeout: off EC2 the
 // connect to 169.254.169.254 waits for it.
-class ImdsProvider final : public RefreshingProvider {
+class WORM_API ImdsProvider final : public RefreshingProvider {
 public:
     ImdsProvider(std::shared_ptr<HttpTransport> transport, ImdsOptions options = ImdsOptions::from_env(),
                  const Clock& clock = system_clock());
@@ -165,7 +171,7 @@ private:
 // Tries its providers in order; the first that has credentials is remembered and used
 // for every later get() (so its refreshes keep working). When all say not_found:
 // Error(config) "no AWS credentials found (tried: env, profile 'x', container, IMDS)".
-class ChainProvider final : public CredentialsProvider {
+class WORM_API ChainProvider final : public CredentialsProvider {
 public:
     explicit ChainProvider(std::vector<std::shared_ptr<CredentialsProvider>> providers);
     Credentials get() override;
@@ -179,6 +185,6 @@ private:
 
 // env, profile, container, IMDS, configured from the environment. Container and IMDS
 // send through `transport`; when it is null they are left out.
-std::shared_ptr<CredentialsProvider> default_credentials_chain(std::shared_ptr<HttpTransport> transport);
+WORM_API std::shared_ptr<CredentialsProvider> default_credentials_chain(std::shared_ptr<HttpTransport> transport);
 
 }  // namespace worm::s3

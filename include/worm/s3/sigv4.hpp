@@ -14,6 +14,15 @@
 // S3 rules (the defaults): the path is URI-encoded once, '/' kept, never normalized;
 // x-amz-content-sha256 is always sent and signed. Two SigningScope switches select the
 // generic AWS-service behaviour, needed only to run the generic AWS test suite.
+//
+// Example:
+//   worm::s3::SigningRequest request{.method = "GET", .host = "bucket.s3.amazonaws.com",
+//                                    .path = "/evidence/a.json",
+//                                    .payload_sha256_hex = std::string(worm::s3::unsigned_payload)};
+//   worm::s3::SignedRequest out = worm::s3::sign_request(
+//       request, {.access_key_id = "AKIDEXAMPLE", .secret_access_key = "secret"},
+//       {.region = "us-east-1", .time = worm::parse_rfc3339("2026-11-22T10:00:00Z")});
+//   // out.headers: host, x-amz-date, x-amz-content-sha256, authorization
 #pragma once
 
 #include <array>
@@ -26,6 +35,7 @@
 #include <utility>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/http.hpp"
 #include "worm/time.hpp"
 
@@ -80,13 +90,13 @@ inline constexpr std::chrono::seconds max_presign_expiry{7 * 24 * 3600};
 // Signs with the Authorization header. Throws Error(invalid_argument) when the method,
 // host, access key or secret is empty, or payload_sha256_hex is neither 64 hex digits nor
 // UNSIGNED-PAYLOAD. Uses the process-wide signing key cache.
-SignedRequest sign_request(const SigningRequest& request, const Credentials& credentials,
+WORM_API SignedRequest sign_request(const SigningRequest& request, const Credentials& credentials,
                            const SigningScope& scope);
 
 // Presigned URL (query authentication): scheme://host/encoded-path?sorted-query&X-Amz-Signature=...
 // expires must be 1 s .. 7 days, else Error(invalid_argument). scheme "https" or "http".
 // request.headers are signed too (the user of the URL must send them).
-std::string presign_url(const SigningRequest& request, const Credentials& credentials,
+WORM_API std::string presign_url(const SigningRequest& request, const Credentials& credentials,
                         const SigningScope& scope, std::chrono::seconds expires,
                         std::string_view scheme = "https");
 
@@ -94,33 +104,33 @@ std::string presign_url(const SigningRequest& request, const Credentials& creden
 struct PresignedUrl {
     std::string url{}, canonical_request{}, string_to_sign{}, signature{};
 };
-PresignedUrl presign(const SigningRequest& request, const Credentials& credentials,
+WORM_API PresignedUrl presign(const SigningRequest& request, const Credentials& credentials,
                      const SigningScope& scope, std::chrono::seconds expires,
                      std::string_view scheme = "https");
 
 // RFC 3986 percent-encoding: A-Z a-z 0-9 - _ . ~ kept, every other byte (UTF-8 bytes
 // included) becomes %XX with upper-case hex; '/' is kept when encode_slash is false.
-std::string uri_encode(std::string_view raw, bool encode_slash);
+WORM_API std::string uri_encode(std::string_view raw, bool encode_slash);
 
 // The query as SigV4 wants it and as it goes on the wire: each name and value encoded,
 // pairs sorted by encoded name then encoded value, "name=value" joined by '&'
 // (an empty value gives "name=").
-std::string encoded_query_string(const std::vector<std::pair<std::string, std::string>>& query);
+WORM_API std::string encoded_query_string(const std::vector<std::pair<std::string, std::string>>& query);
 
 // The canonical path of a raw path: encoded once ('/' kept); normalized only on request
 // (never for S3).
-std::string canonical_uri(std::string_view raw_path, bool normalize = false);
+WORM_API std::string canonical_uri(std::string_view raw_path, bool normalize = false);
 
 // Raw 32-byte signing key: HMAC chain "AWS4"+secret -> day ("20130524") -> region -> service
 // -> "aws4_request".
-std::string derive_signing_key(std::string_view secret, std::string_view day,
+WORM_API std::string derive_signing_key(std::string_view secret, std::string_view day,
                                std::string_view region, std::string_view service);
 
 // Derived keys per (access key, day, region, service), so a busy uploader does one HMAC
 // per request instead of five. Thread-safe. An entry also remembers a SHA-256 fingerprint
 // of the secret, so a rotated secret under the same access key id is never served a
 // stale key. Bounded: the cache is emptied when it reaches `capacity` entries.
-class SigningKeyCache {
+class WORM_API SigningKeyCache {
 public:
     using Key = std::array<unsigned char, 32>;
 
@@ -145,6 +155,6 @@ private:
 };
 
 // The cache sign_request and presign use.
-SigningKeyCache& default_signing_key_cache();
+WORM_API SigningKeyCache& default_signing_key_cache();
 
 }  // namespace worm::s3

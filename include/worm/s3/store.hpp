@@ -4,18 +4,23 @@
 // "x.json" as "msp-a/x.json". Errors keep their S3 fields (S3Error) and are classified
 // for ObjectStore callers: a missing key or version is not_found, a refused delete or
 // retention change of a locked version is object_locked, a checksum mismatch is integrity.
+//
+// Example:
+//   std::unique_ptr<worm::ObjectStore> store = worm::s3::open_s3_store("s3://evidence-bucket/agents");
+//   worm::ObjectInfo info = store->head("evidence/clinic-001/2026/11/EB-20261122-0001.json");
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
 
+#include "worm/export.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::s3 {
 
-class S3Store final : public ObjectStore {
+class WORM_API S3Store final : public ObjectStore {
 public:
     // prefix: "" or "a/b" (leading and trailing '/' are ignored).
     S3Store(std::shared_ptr<S3Client> client, std::string bucket, std::string prefix = "");
@@ -51,8 +56,8 @@ private:
 
 // "s3://bucket[/prefix]" with the client configured from the environment
 // (ClientConfig::from_env). Throws Error(invalid_argument) for a malformed URL.
-std::unique_ptr<ObjectStore> open_s3_store(std::string_view url);
+WORM_API std::unique_ptr<ObjectStore> open_s3_store(std::string_view url);
 // The same over a given client (tests, custom configuration).
-std::unique_ptr<ObjectStore> open_s3_store(std::string_view url, std::shared_ptr<S3Client> client);
+WORM_API std::unique_ptr<ObjectStore> open_s3_store(std::string_view url, std::shared_ptr<S3Client> client);
 
 }  // namespace worm::s3

@@ -27,6 +27,13 @@
 // store are never followed: a key that would pass one throws Error(storage).
 // objects/ mirrors keys as files, so a key cannot be both an object and a "folder" of
 // another object ("a" and "a/b"): the second put throws Error(already_exists).
+//
+// Example:
+//   worm::LocalWormStore store("/var/lib/worm");
+//   store.put("evidence/a.json", worm::PutBody::from_bytes("{}"),
+//             {.lock = {.retention = worm::Retention{worm::LockMode::governance,
+//                                                    std::chrono::system_clock::now() + std::chrono::hours(24)}}});
+//   std::vector<worm::VersionSummary> versions = store.list_versions("evidence/a.json");
 #pragma once
 
 #include <cstdint>
@@ -35,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
@@ -54,7 +62,7 @@ struct LocalStoreOptions {
     bool durable = true;
 };
 
-class LocalWormStore final : public ObjectStore {
+class WORM_API LocalWormStore final : public ObjectStore {
 public:
     // The clock decides when retention has passed; it must outlive the store.
     explicit LocalWormStore(std::filesystem::path root, const Clock& clock = system_clock(),

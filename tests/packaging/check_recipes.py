@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Checks that the package recipes (ports/worm for vcpkg, conanfile.py for conan) and the
+installed wormConfig.cmake ask for the same dependencies as the CMake build.
+
+Neither vcpkg nor conan can run on the machines libworm is developed on, so this is what
+proves the recipes stay in step: every find_package() of CMakeLists.txt (the library) and
+of bindings/python/CMakeLists.txt (the `python` feature/option) must appear, under its
+registry name, in vcpkg.json and in conanfile.py's requirements(), and nothing else may.
+Versions, features and options are compared too. Usage: check_recipes.py <source dir>
+"""
+import ast
+import json
+import re
+import sys
+from pathlib import Path
+
+# CMake package -> (vcpkg port, conan center reference name). None: provided by the
+# platform or by CMake itself, not a package.
+REGISTRY_NAMES = {
+    "OpenSSL": ("openssl", "openssl"),
+    "CURL": ("curl", "libcurl"),
+    "RapidJSON": ("rapidjson", "rapidjson"),
+    "SQLite3": ("sqlite3", "sqlite3"),
+    "pugixml": ("pugixml", "pugixml"),
+    "Boost": ("boost-asio", "boost"),  # header-only; the proxy also needs boost-beast
+    "pybind11": ("pybind11", "pybind11"),
+    "Python3": ("python3", None),  # conan uses the build machine's Python
+    "Threads": (None, None),
+    "Doxygen": (None, None),  # the `docs` target, not a dependency of the package
+}
+# Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
+NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}
+PROXY_EXTRA_VCPKG = {"boost-beast"}
+
+problems = []
+
+
+def check(condition, message):
+    if not condition:
+        problems.append(message)
+
+
+def find_packages(cmake_file: Path):
+    text = re.sub(r"#.*", "", cmake_file.read_text())
+    return set(re.findall(r"find_package\(\s*([A-Za-z0-9_]+)", text))
+
+
+def registry(packages, which):
+    names = set()
+    for package in packages:
+        check(package in REGISTRY_NAMES, f"find_package({package}) has no entry in REGISTRY_NAMES of {__file__}")
+        name = REGISTRY_NAMES.get(package, (None, None))[which]
+        if name:
+            names.add(name)
+    return names
+
+
+def conan_requirements(conanfile: Path):
+    """{condition: {names}} from requirements(): condition None or the option name."""
+    tree = ast.parse(conanfile.read_text())
+    found = {}
+
+    def visit(nodes, condition):
+        for node in nodes:
+            if isinstance(node, ast.If):
+                test = ast.unparse(node.test)
+                match = re.fullmatch(r"self\.options\.(\w+)", test)
+                check(match, f"conanfile.py: unexpected condition in requirements(): {test}")
+                visit(node.body, match.group(1) if match else test)
+            elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+                call = node.value
+                if ast.unparse(call.func) == "self.requires":
+                    reference = call.args[0].value
+                    found.setdefault(condition, set()).add(reference.split("/")[0])
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            attributes = {}
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "requirements":
+                    visit(item.body, None)
+                if isinstance(item, ast.Assign) and len(item.targets) == 1:
+                    try:
+                        attributes[ast.unparse(item.targets[0])] = ast.literal_eval(item.value)
+                    except ValueError:
+                        pass
+            return found, attributes
+    return found, {}
+
+
+def main(root: Path):
+    library = find_packages(root / "CMakeLists.txt")
+    python = find_packages(root / "bindings" / "python" / "CMakeLists.txt")
+
+    # wormConfig.cmake finds every package dependency again.
+    config_text = (root / "cmake" / "wormConfig.cmake.in").read_text()
+    config = set(re.findall(r"find_dependency\(\s*([A-Za-z0-9_]+)", config_text))
+    check(config == library - NOT_IN_PACKAGE_CONFIG,
+          f"wormConfig.cmake.in find_dependency {sorted(config)} != CMakeLists.txt find_package "
+          f"{sorted(library - NOT_IN_PACKAGE_CONFIG)}")
+    check("find_library" not in config_text, "wormConfig.cmake.in must not search for libraries by path")
+
+    project_version = re.search(r"project\(\s*\w+\s+VERSION\s+([0-9.]+)", (root / "CMakeLists.txt").read_text()).group(1)
+
+    # vcpkg
+    port = json.loads((root / "ports" / "worm" / "vcpkg.json").read_text())
+    plain = {d if isinstance(d, str) else d["name"] for d in port["dependencies"]
+             if isinstance(d, str) or not d.get("host")}
+    check(plain == registry(library, 0),
+          f"ports/worm/vcpkg.json dependencies {sorted(plain)} != CMakeLists.txt {sorted(registry(library, 0))}")
+    features = port.get("features", {})
+    check(set(features) == {"python", "proxy"}, f"vcpkg features {sorted(features)} != ['proxy', 'python']")
+    python_deps = set(features.get("python", {}).get("dependencies", []))
+    check(python_deps == registry(python, 0) - plain,
+          f"vcpkg feature python {sorted(python_deps)} != {sorted(registry(python, 0) - plain)}")
+    proxy_deps = set(features.get("proxy", {}).get("dependencies", []))
+    check(proxy_deps == PROXY_EXTRA_VCPKG, f"vcpkg feature proxy {sorted(proxy_deps)} != {sorted(PROXY_EXTRA_VCPKG)}")
+    check(port["version"] == project_version, f"vcpkg.json version {port['version']} != project {project_version}")
+    portfile = (root / "ports" / "worm" / "portfile.cmake").read_text()
+    for needle in ("vcpkg_cmake_configure", "vcpkg_cmake_install", "vcpkg_cmake_config_fixup",
+                   "proxy  WORM_BUILD_PROXY", "python WORM_BUILD_PYTHON"):
+        check(needle in portfile, f"ports/worm/portfile.cmake lacks {needle}")
+
+    # conan
+    requirements, attributes = conan_requirements(root / "conanfile.py")
+    check(requirements.get(None, set()) == registry(library, 1),
+          f"conanfile.py requirements {sorted(requirements.get(None, set()))} != CMakeLists.txt "
+          f"{sorted(registry(library, 1))}")
+    check(requirements.get("python", set()) == registry(python, 1) - registry(library, 1),
+          f"conanfile.py python requirements {sorted(requirements.get('python', set()))} != "
+          f"{sorted(registry(python, 1) - registry(library, 1))}")
+    check(set(requirements) <= {None, "python"}, f"conanfile.py: requirements under {sorted(map(str, requirements))}")
+    options = attributes.get("options", {})
+    check(set(options) == {"shared", "fPIC", "python", "proxy"}, f"conanfile.py options {sorted(options)}")
+    check(attributes.get("version") == project_version,
+          f"conanfile.py version {attributes.get('version')} != project {project_version}")
+
+    # CMake options the recipes set exist in the build.
+    cmake_text = (root / "CMakeLists.txt").read_text()
+    for recipe in ("conanfile.py", "ports/worm/portfile.cmake", "pyproject.toml"):
+        for option in set(re.findall(r"\b(WORM_[A-Z_]+)\b", (root / recipe).read_text())):
+            if option in ("WORM_STATIC_DEFINE", "WORM_TOOLS"):
+                continue
+            check(re.search(rf"(option|set)\({option}\b", cmake_text) or
+                  option in (root / "bindings/python/CMakeLists.txt").read_text(),
+                  f"{recipe} sets {option}, which CMakeLists.txt does not define")
+
+    pyproject_version = re.search(r'^version\s*=\s*"([^"]+)"', (root / "pyproject.toml").read_text(), re.M).group(1)
+    check(pyproject_version == project_version, f"pyproject.toml version {pyproject_version} != {project_version}")
+
+    for problem in problems:
+        print("check_recipes:", problem, file=sys.stderr)
+    print(f"check_recipes: {'FAILED' if problems else 'ok'} (library: {sorted(library)}, python: {sorted(python)})")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[2])))
