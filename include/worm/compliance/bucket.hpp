@@ -35,12 +35,12 @@ namespace worm::compliance {
 // ---- setup -----------------------------------------------------------------------------
 
 struct BucketSetupOptions {
-    std::string bucket;
-    std::string region;  // where to create the bucket; empty: the client's region
+    std::string bucket{};
+    std::string region{};  // where to create the bucket; empty: the client's region
     LockMode mode = LockMode::compliance;
     // Default retention: exactly one of days / years (days = 90 when neither is set).
-    std::optional<int> retention_days;
-    std::optional<int> retention_years;
+    std::optional<int> retention_days{};
+    std::optional<int> retention_years{};
     // Default encryption: aes256 or aws_kms (kms_key_id empty: the account's aws/s3 key).
     ServerSideEncryption encryption{ServerSideEncryption::Kind::aes256, {}};
     // Lifecycle rule for `prefix`: transition to `storage_class` after transition_days
@@ -68,16 +68,16 @@ enum class SetupAction {
 std::string_view to_string(SetupAction action) noexcept;
 
 struct ResourceOutcome {
-    std::string resource;  // "bucket", "object_lock", "versioning", "encryption", "public_access_block",
+    std::string resource{};  // "bucket", "object_lock", "versioning", "encryption", "public_access_block",
                            // "bucket_policy", "lifecycle", "iam_policy"
     SetupAction action = SetupAction::already_right;
-    std::string detail;    // what was observed / written / why unsupported
+    std::string detail{};    // what was observed / written / why unsupported
 };
 
 struct BucketSetupReport {
-    std::string bucket;
+    std::string bucket{};
     bool dry_run = false;
-    std::vector<ResourceOutcome> resources;  // one per resource, in the order above
+    std::vector<ResourceOutcome> resources{};  // one per resource, in the order above
 
     // Nothing was created or changed (a second run of an idempotent setup).
     bool unchanged() const;
@@ -99,12 +99,12 @@ std::string uploader_iam_policy(const std::string& bucket, const std::string& pr
 // ---- verification ------------------------------------------------------------------------
 
 struct BucketVerifyOptions {
-    std::string bucket;
+    std::string bucket{};
     int min_retention_days = 90;           // default retention must be at least this
-    std::optional<LockMode> mode;          // required default retention mode (any when unset)
+    std::optional<LockMode> mode{};          // required default retention mode (any when unset)
     bool require_kms = false;              // default encryption must be aws:kms (S3.17)
     bool require_replica = false;          // replication to a lock-enabled bucket is required
-    std::string prefix;                    // sampled objects come from here ("" = whole bucket)
+    std::string prefix{};                    // sampled objects come from here ("" = whole bucket)
     int sample = 10;                       // object versions to check (0 = none)
     void validate() const;
 };
@@ -114,26 +114,26 @@ std::string_view to_string(CheckStatus status) noexcept;
 
 // A raw server answer a check was judged on: the request, and SHA-256 (hex) of the body.
 struct ServerAnswer {
-    std::string request;  // "GET /bucket?object-lock", "HEAD /bucket/key?versionId=..."
+    std::string request{};  // "GET /bucket?object-lock", "HEAD /bucket/key?versionId=..."
     int http_status = 0;
-    std::string sha256_hex;
+    std::string sha256_hex{};
 };
 
 struct BucketCheck {
-    std::string id;               // stable: "object_lock_enabled", "default_retention", ...
-    std::string title;            // a sentence for people
-    std::string cross_reference;  // "Security Hub S3.15 / AWS Config s3-bucket-default-lock-enabled"
-    std::string observed;
-    std::string expected;
+    std::string id{};               // stable: "object_lock_enabled", "default_retention", ...
+    std::string title{};            // a sentence for people
+    std::string cross_reference{};  // "Security Hub S3.15 / AWS Config s3-bucket-default-lock-enabled"
+    std::string observed{};
+    std::string expected{};
     CheckStatus status = CheckStatus::fail;
-    std::vector<ServerAnswer> answers;
+    std::vector<ServerAnswer> answers{};
 };
 
 struct BucketVerification {
-    std::string endpoint;
-    std::string bucket;
+    std::string endpoint{};
+    std::string bucket{};
     TimePoint checked_at{};
-    std::vector<BucketCheck> checks;
+    std::vector<BucketCheck> checks{};
 
     bool passed() const;                         // no check failed (unsupported is not a failure)
     const BucketCheck* find(std::string_view id) const;
