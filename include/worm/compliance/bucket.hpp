@@ -54,7 +54,7 @@ struct BucketSetupOptions {
     bool tls_only_policy = true;
     bool dry_run = false;  // read and plan, write nothing
 
-    // The default retention period in days (years counted as 365 days).
+    // The default retention period in days (years with the leap days they may hold).
     int retention_period_days() const;
     // Throws Error(invalid_argument) naming the field.
     void validate() const;

@@ -294,7 +294,7 @@ private:
 }  // namespace
 
 int BucketSetupOptions::retention_period_days() const {
-    return retention_years ? *retention_years * 365 : retention_days.value_or(90);
+    return retention_years ? detail::days_in_years(*retention_years) : retention_days.value_or(90);
 }
 
 void BucketSetupOptions::validate() const {
