@@ -29,9 +29,13 @@ const std::string aws_lifecycle =
     <AbortIncompleteMultipartUpload><DaysAfterInitiation>7</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>
 </LifecycleConfiguration>)";
 
-// GET ?replication from Ceph RGW 16.2.15: the server does not implement it and lists the bucket.
+// GET ?encryption from Ceph RGW 16.2.15 (recorded): it does not implement the read and lists the bucket.
+const std::string rgw_encryption =
+    R"(<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>p-plain</Name><Prefix></Prefix><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated><Contents><Key>evidence/a</Key><LastModified>2026-11-26T14:30:33.180Z</LastModified><ETag>&quot;9dd4e461268c8034f5c8564e155c67a6&quot;</ETag><Size>1</Size><StorageClass>STANDARD</StorageClass><Owner><ID>tester</ID><DisplayName>tester</DisplayName></Owner><Type>Normal</Type></Contents><Marker></Marker></ListBucketResult>)";
+
+// GET ?replication from Ceph RGW 16.2.15 on a bucket without replication (recorded).
 const std::string rgw_replication =
-    R"(<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>probe-lock</Name><Prefix></Prefix><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>)";
+    R"(<?xml version="1.0" encoding="UTF-8"?><ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Role></Role></ReplicationConfiguration>)";
 
 const std::string aws_replication =
     R"(<ReplicationConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
@@ -72,9 +76,9 @@ TEST_CASE("lifecycle configurations are parsed from recorded answers") {
 }
 
 TEST_CASE("an answer that is not the document asked for is a parse error, not an empty configuration") {
-    CHECK_THROWS_WITH_AS(d::parse_replication_configuration(rgw_replication),
+    CHECK_THROWS_WITH_AS(d::parse_replication_configuration(rgw_encryption),
                          doctest::Contains("instead of <ReplicationConfiguration>"), Error);
-    CHECK_THROWS_WITH_AS(d::parse_lifecycle_configuration(rgw_replication),
+    CHECK_THROWS_WITH_AS(d::parse_lifecycle_configuration(rgw_encryption),
                          doctest::Contains("the server does not support it"), Error);
     try {
         d::parse_lifecycle_configuration("not xml");
@@ -97,6 +101,10 @@ TEST_CASE("replication configurations are parsed; destination ARNs name buckets"
     CHECK(c.rules[0].enabled);
     CHECK(c.rules[0].destination_bucket_arn == "arn:aws:s3:::evidence-replica");
     CHECK(c.rules[0].destination_storage_class == "STANDARD_IA");
+    // RGW answers a bucket without replication with an empty configuration: no rules.
+    const auto none = d::parse_replication_configuration(rgw_replication);
+    CHECK(none.role.empty());
+    CHECK(none.rules.empty());
     CHECK(d::bucket_from_arn("arn:aws:s3:::evidence-replica") == "evidence-replica");
     CHECK(d::bucket_from_arn("arn:aws-cn:s3:::b") == "b");
     CHECK(d::bucket_from_arn("arn:aws:s3:::b/key") == "");

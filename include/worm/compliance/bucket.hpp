@@ -67,6 +67,7 @@ enum class SetupAction {
     unsupported,    // the server does not implement it (nothing is in place)
     planned,        // dry run: would be created or changed
     printed,        // the IAM policy: shown for the user to attach outside S3
+    skipped,        // left out as asked (tls_only_policy = false)
 };
 std::string_view to_string(SetupAction action) noexcept;
 

@@ -229,7 +229,7 @@ private:
 
     void bucket_policy() {
         if (!o_.tls_only_policy) {
-            add("bucket_policy", SetupAction::already_right, "not managed (TLS-only policy not asked for)");
+            add("bucket_policy", SetupAction::skipped, "TLS-only policy left out as asked");
             return;
         }
         std::optional<std::string> have;
@@ -322,6 +322,7 @@ std::string_view to_string(SetupAction action) noexcept {
         case SetupAction::unsupported: return "not supported by this server";
         case SetupAction::planned: return "planned";
         case SetupAction::printed: return "printed";
+        case SetupAction::skipped: return "skipped";
     }
     return "unknown";
 }
