@@ -358,8 +358,8 @@ std::vector<Command> bucket_commands() {
                   "run) or not supported by this server. A second run changes nothing. Each write is read back:\n"
                   "a write the server ignores is reported as not supported. An existing bucket without Object\n"
                   "Lock is refused (exit 3): Object Lock can only be chosen at creation. Over a plain-http endpoint\n"
-                  "a server that enforces the TLS-only policy (AWS, Ceph RGW) refuses every later request: use\n"
-                  "https, or --no-tls-policy."},
+                  "a server that enforces the TLS-only policy (AWS, moto) refuses later object writes: use https,\n"
+                  "or --no-tls-policy. Ceph RGW 16 refuses PutObject while BlockPublicAcls is on (measured)."},
                  run_bucket_setup});
     c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
                   {bucket_store_option,

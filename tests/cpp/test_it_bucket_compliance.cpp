@@ -26,7 +26,7 @@ t::S3Peer& peer() { return t::S3Peer::shared(); }
 
 s3::S3Client client() { return s3::S3Client(peer().client_config()); }
 
-// The peers are plain http. moto with signature checks refuses object writes once the
+// The peers are plain http. moto refuses object writes once the
 // TLS-only policy is in place (measured: 403); configuration reads still answer, and Ceph
 // RGW 16 does not evaluate aws:SecureTransport (measured). The test that writes objects
 // sets its bucket up without the policy.

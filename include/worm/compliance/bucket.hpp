@@ -50,7 +50,7 @@ struct BucketSetupOptions {
     std::string storage_class = "GLACIER";
     int expire_grace_days = 30;
     // Apply the bucket policy denying requests without TLS. A server that enforces
-    // aws:SecureTransport (AWS, Ceph RGW) then refuses everything sent over plain http.
+    // aws:SecureTransport (AWS, moto) then refuses object writes sent over plain http.
     bool tls_only_policy = true;
     bool dry_run = false;  // read and plan, write nothing
 
