@@ -226,6 +226,20 @@ TEST_CASE("a bucket with one fault fails on exactly that row (moto: lenient enou
         const auto again = compliance::setup_bucket(c, setup_options(b));
         CHECK(outcome(again, "lifecycle").action == SetupAction::created);
     }
+    SUBCASE("KMS required but the bucket uses AES256; then set up with aws:kms") {
+        const std::string b = set_up_bucket("fk");
+        compliance::BucketVerifyOptions kms;
+        kms.require_kms = true;
+        const auto v = verify(b, kms);
+        CHECK(failed(v) == std::set<std::string>{"default_encryption"});
+        CHECK(check(v, "default_encryption").cross_reference.find("S3.17") != std::string::npos);
+        compliance::BucketSetupOptions o = setup_options(b);
+        o.encryption = {ServerSideEncryption::Kind::aws_kms, "alias/evidence"};
+        const auto changed = compliance::setup_bucket(c, o);
+        CHECK(outcome(changed, "encryption").action == SetupAction::changed);
+        CHECK(verify(b, kms).passed());
+        CHECK(compliance::setup_bucket(c, o).unchanged());
+    }
     SUBCASE("a weaker default retention than asked") {
         const std::string b = set_up_bucket("fr");
         c.put_object_lock_configuration(b, {.enabled = true, .default_retention = s3::DefaultRetention{
