@@ -173,6 +173,41 @@ TEST_CASE("a dry run writes nothing") {
     CHECK(c.get_object_lock_configuration(existing).default_retention->days == 90);
 }
 
+namespace {
+
+// Fault injection: a server that answers 200 to PUT ?encryption without applying it, and
+// 501 NotImplemented to PUT ?publicAccessBlock; everything else goes to the real peer.
+class IgnoresSomeWrites final : public HttpTransport {
+public:
+    explicit IgnoresSomeWrites(std::shared_ptr<HttpTransport> next) : next_(std::move(next)) {}
+    HttpResponse send(const HttpRequest& r) override {
+        if (r.method == "PUT" && r.url.ends_with("?encryption")) return {200, {}, ""};
+        if (r.method == "PUT" && r.url.ends_with("?publicAccessBlock"))
+            return {501, {{"content-type", "application/xml"}},
+                    "<Error><Code>NotImplemented</Code><Message>no</Message></Error>"};
+        return next_->send(r);
+    }
+
+private:
+    std::shared_ptr<HttpTransport> next_;
+};
+
+}  // namespace
+
+TEST_CASE("a write the server ignores or refuses as not implemented is never reported as done") {
+    s3::S3Client c(peer().client_config(std::make_shared<IgnoresSomeWrites>(make_curl_transport())));
+    const std::string bucket = t::S3Peer::unique_bucket("ign");
+    const compliance::BucketSetupReport r = compliance::setup_bucket(c, setup_options(bucket));
+    if (!peer().strict()) {  // (RGW already reports encryption unsupported from its read)
+        CHECK(outcome(r, "encryption").action == SetupAction::unsupported);
+        CHECK(outcome(r, "encryption").detail.find("accepted the write") != std::string::npos);
+    }
+    CHECK(outcome(r, "public_access_block").action == SetupAction::unsupported);
+    CHECK(outcome(r, "public_access_block").detail.find("NotImplemented") != std::string::npos);
+    CHECK(outcome(r, "lifecycle").action == SetupAction::created);
+    CHECK(r.has_unsupported());
+}
+
 TEST_CASE("an existing bucket without Object Lock is refused, not adopted") {
     const std::string plain = peer().create_bucket("nolock", false);
     s3::S3Client c = client();
