@@ -116,7 +116,8 @@ struct BucketVerifyOptions {
 enum class CheckStatus { pass, fail, unsupported };
 std::string_view to_string(CheckStatus status) noexcept;
 
-// A raw server answer a check was judged on: the request, and SHA-256 (hex) of the body.
+// A raw server answer a check was judged on: the request, and SHA-256 (hex) of the body
+// (of a HEAD: of its headers, one "name: value\n" line each, lower-case names, as received).
 struct ServerAnswer {
     std::string request{};  // "GET /bucket?object-lock", "HEAD /bucket/key?versionId=..."
     int http_status = 0;

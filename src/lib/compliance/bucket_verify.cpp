@@ -28,7 +28,11 @@ public:
             const size_t path = target.find('/', scheme + 3);
             target = path == std::string::npos ? "/" : target.substr(path);
         }
-        answers_.push_back({request.method + " " + target, response.status, to_hex(sha256(response.body))});
+        // A HEAD answers in its headers: those are what is hashed then.
+        std::string answered = response.body;
+        if (request.method == "HEAD")
+            for (const auto& [name, value] : response.headers) answered += name + ": " + value + "\n";
+        answers_.push_back({request.method + " " + target, response.status, to_hex(sha256(answered))});
         return response;
     }
 
