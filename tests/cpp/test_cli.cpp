@@ -748,4 +748,39 @@ TEST_CASE("bundle follows the library's upload-after-sign policy (WORM_AUTO_UPLO
     args.insert(args.end(), inc.begin(), inc.end());
     const auto local = parse_json(worm_cli(args).out);
     CHECK_FALSE(local.HasMember("upload_status"));
+
+TEST_CASE("bucket setup / verify: bad options are usage errors, before any request") {
+    struct Case {
+        std::vector<std::string> args;
+        std::string says;
+    };
+    const std::vector<Case> cases = {
+        {{"bucket", "setup", "--store", "file:///tmp/x"}, "S3 stores only"},
+        {{"bucket", "verify", "--store", "s3://b/prefix"}, "without a prefix"},
+        {{"bucket", "setup", "--store", "s3://b", "--retention-days", "90", "--retention-years", "7"}, "not both"},
+        {{"bucket", "setup", "--store", "s3://b", "--retention-days", "0"}, "--retention-days"},
+        {{"bucket", "setup", "--store", "s3://b", "--mode", "LEGAL"}, "LEGAL"},
+        {{"bucket", "setup", "--store", "s3://b", "--sse", "DES"}, "--sse must be AES256 or aws:kms"},
+        {{"bucket", "setup", "--store", "s3://b", "--kms-key", "k"}, "--kms-key needs --sse aws:kms"},
+        {{"bucket", "setup", "--store", "s3://b", "--transition-days", "500"}, "after the expiry"},
+        {{"bucket", "setup", "--store", "s3://b", "--no-transition", "--storage-class", "GLACIER"}, "--no-transition"},
+        {{"bucket", "verify", "--store", "s3://b", "--sample", "-1"}, "--sample"},
+        {{"bucket", "verify", "--store", "s3://b", "--min-retention-days", "x"}, "--min-retention-days"},
+    };
+    for (const Case& c : cases) {
+        std::string joined;
+        for (const auto& a : c.args) joined += a + " ";
+        CAPTURE(joined);
+        // An endpoint nobody listens on: a request sent would be exit 3, not 2.
+        const t::CommandResult r = worm_cli(c.args, {"AWS_ENDPOINT_URL=http://127.0.0.1:9", "AWS_ACCESS_KEY_ID=a",
+                                                     "AWS_SECRET_ACCESS_KEY=b", "AWS_REGION=us-east-1"});
+        CHECK(r.exit_code == 2);
+        check_one_line_error(r);
+        CHECK(contains(r.err, c.says));
+    }
+    for (const char* command : {"setup", "verify"}) {
+        const t::CommandResult help = worm_cli({"bucket", command, "--help"});
+        CHECK(help.exit_code == 0);
+        CHECK(contains(help.out, "--store"));
+    }
 }

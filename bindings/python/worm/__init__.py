@@ -21,6 +21,8 @@ from ._worm import (KeyPaths, LocalWormStore, ObjectStore, ProxyStore, PublicKey
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verification_report, verify_file
 from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
+from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
+                    setup_bucket, verify_bucket)
 
 __version__ = "0.1.0"
 
@@ -33,4 +35,6 @@ __all__ = [
     "sigv4_sign", "presign_url",
     "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
     "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
+    "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
+    "BucketCheck", "ServerAnswer",
 ]
