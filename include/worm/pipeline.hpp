@@ -16,6 +16,7 @@
 
 #include "worm/bundle.hpp"
 #include "worm/ed25519.hpp"
+#include "worm/signer.hpp"
 #include "worm/time.hpp"
 #include "worm/uploader.hpp"
 
@@ -87,9 +88,16 @@ struct VerificationReport {
 };
 
 // Never throws for bad evidence (that is a report); throws Error(not_found/io) when the
-// bundle file cannot be read at all. sig_path empty: the .sig beside the .json.
+// bundle file cannot be read at all. sig_path empty: the .sig beside the .json, or, when
+// there is none, the .sigstore.json beside it. A sig_path ending in ".sigstore.json" is
+// read as a Sigstore bundle (compliance/sigstore.hpp), any other as a .sig line.
 VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
                                        const std::filesystem::path& sig_path,
                                        const Ed25519PublicKey& public_key);
+
+// The hash and schema checks over bundle bytes already in memory, with the outcome of
+// their signature check (a .sig line or a Sigstore bundle); `what` names the bundle in
+// parse errors. verify_bundle_files and the evidence audit both report through it.
+VerificationReport verify_bundle_bytes(std::string_view bytes, const SignatureCheck& signature, std::string_view what);
 
 }  // namespace worm

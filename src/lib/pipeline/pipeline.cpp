@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "worm/compliance/sigstore.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
@@ -97,16 +98,35 @@ std::string VerificationReport::summary() const {
 
 VerificationReport verify_bundle_files(const fs::path& bundle_path, const fs::path& sig_path,
                                        const Ed25519PublicKey& public_key) {
-    VerificationReport report;
     const std::string bytes = read_file(bundle_path);
+    fs::path sig = sig_path.empty() ? signature_path_for(bundle_path) : sig_path;
+    if (sig_path.empty() && !fs::exists(sig) && fs::exists(compliance::sigstore_path_for(bundle_path)))
+        sig = compliance::sigstore_path_for(bundle_path);
+    SignatureCheck signature;
+    if (compliance::is_sigstore_bundle_name(sig.filename().string())) {
+        std::string text;
+        try {
+            text = read_file(sig);
+            signature = compliance::check_sigstore_bundle(public_key, bytes, text);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::not_found) throw;
+            signature = {.valid = false, .reason = "Sigstore bundle does not exist"};
+        }
+        if (!signature.valid) signature.reason = sig.string() + ": " + signature.reason;
+    } else {
+        signature = verify_file_signature(public_key, bytes, bundle_path, sig);
+    }
+    return verify_bundle_bytes(bytes, signature, bundle_path.string());
+}
 
-    const SignatureCheck sig = verify_file_signature(public_key, bytes, bundle_path, sig_path);
-    report.signature_valid = sig.valid;
-    if (!sig.valid) report.problems.push_back("signature invalid: " + sig.reason);
+VerificationReport verify_bundle_bytes(std::string_view bytes, const SignatureCheck& signature, std::string_view what) {
+    VerificationReport report;
+    report.signature_valid = signature.valid;
+    if (!signature.valid) report.problems.push_back("signature invalid: " + signature.reason);
 
     rapidjson::Document bundle;
     try {
-        bundle = json::parse_strict(bytes, bundle_path.string());
+        bundle = json::parse_strict(bytes, what);
     } catch (const Error& e) {
         report.problems.push_back(std::string("not valid JSON: ") + e.what());
         return report;
