@@ -1,0 +1,152 @@
+// compliance/bucket.hpp: set an S3 bucket up for WORM evidence, and verify that it is.
+//
+// setup_bucket applies the eight resources of a WORM evidence bucket (the bucket with
+// Object Lock, default retention, versioning, default encryption, the public access block,
+// a TLS-only bucket policy, a lifecycle rule for the evidence prefix, and the uploader's
+// IAM policy, which is printed because it is attached outside S3). It is idempotent: each
+// resource is read first and written only when it differs. A server that does not
+// implement a resource is reported as such, never as done.
+//
+// verify_bucket reads the bucket's configuration and answers one row per check, with the
+// observed and expected values, pass / fail / unsupported, the AWS Config / Security Hub
+// control it corresponds to, and the SHA-256 of each raw server answer it judged, so a
+// certificate can cite exactly what the server said.
+//
+//   worm::s3::S3Client client(worm::s3::ClientConfig::from_env());
+//   auto report = worm::compliance::setup_bucket(client, {.bucket = "evidence", .retention_days = 90});
+//   auto result = worm::compliance::verify_bucket(client, {.bucket = "evidence", .min_retention_days = 90});
+//   if (!result.passed()) ...
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm::s3 {
+class S3Client;
+}
+
+namespace worm::compliance {
+
+// ---- setup -----------------------------------------------------------------------------
+
+struct BucketSetupOptions {
+    std::string bucket{};
+    std::string region{};  // where to create the bucket; empty: the client's region
+    LockMode mode = LockMode::compliance;
+    // Default retention: exactly one of days / years (days = 90 when neither is set).
+    std::optional<int> retention_days{};
+    std::optional<int> retention_years{};
+    // Default encryption: aes256 or aws_kms (kms_key_id empty: the account's aws/s3 key).
+    ServerSideEncryption encryption{ServerSideEncryption::Kind::aes256, {}};
+    // Lifecycle rule for `prefix`: transition to `storage_class` after transition_days
+    // (none when unset), expiry of versions only after retention + expire_grace_days.
+    std::string prefix = "evidence/";
+    std::optional<int> transition_days = 30;
+    std::string storage_class = "GLACIER";
+    int expire_grace_days = 30;
+    bool dry_run = false;  // read and plan, write nothing
+
+    // The default retention period in days (years counted as 365 days).
+    int retention_period_days() const;
+    // Throws Error(invalid_argument) naming the field.
+    void validate() const;
+};
+
+enum class SetupAction {
+    created,        // did not exist; created
+    already_right,  // existed as wanted; nothing sent
+    changed,        // existed differently; rewritten
+    unsupported,    // the server does not implement it (nothing is in place)
+    planned,        // dry run: would be created or changed
+    printed,        // the IAM policy: shown for the user to attach outside S3
+};
+std::string_view to_string(SetupAction action) noexcept;
+
+struct ResourceOutcome {
+    std::string resource{};  // "bucket", "object_lock", "versioning", "encryption", "public_access_block",
+                           // "bucket_policy", "lifecycle", "iam_policy"
+    SetupAction action = SetupAction::already_right;
+    std::string detail{};    // what was observed / written / why unsupported
+};
+
+struct BucketSetupReport {
+    std::string bucket{};
+    bool dry_run = false;
+    std::vector<ResourceOutcome> resources{};  // one per resource, in the order above
+
+    // Nothing was created or changed (a second run of an idempotent setup).
+    bool unchanged() const;
+    // Some resource is not supported by the server.
+    bool has_unsupported() const;
+};
+
+// Creates (or adopts) and configures the bucket. Throws Error(invalid_argument) for bad
+// options, Error(storage) when an existing bucket has no Object Lock (it cannot be added
+// later), S3Error when the server refuses a supported operation.
+BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options);
+
+// The bucket policy setup applies: deny every request without TLS (aws:SecureTransport false).
+std::string tls_only_bucket_policy(const std::string& bucket);
+// The least-privilege uploader policy (IAM JSON): PutObject, PutObjectRetention, GetObject,
+// GetObjectRetention, GetObjectVersion on bucket/prefix*, ListBucket limited to the prefix.
+std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix);
+
+// ---- verification ------------------------------------------------------------------------
+
+struct BucketVerifyOptions {
+    std::string bucket{};
+    int min_retention_days = 90;           // default retention must be at least this
+    std::optional<LockMode> mode{};          // required default retention mode (any when unset)
+    bool require_kms = false;              // default encryption must be aws:kms (S3.17)
+    bool require_replica = false;          // replication to a lock-enabled bucket is required
+    std::string prefix{};                    // sampled objects come from here ("" = whole bucket)
+    int sample = 10;                       // object versions to check (0 = none)
+    void validate() const;
+};
+
+enum class CheckStatus { pass, fail, unsupported };
+std::string_view to_string(CheckStatus status) noexcept;
+
+// A raw server answer a check was judged on: the request, and SHA-256 (hex) of the body.
+struct ServerAnswer {
+    std::string request{};  // "GET /bucket?object-lock", "HEAD /bucket/key?versionId=..."
+    int http_status = 0;
+    std::string sha256_hex{};
+};
+
+struct BucketCheck {
+    std::string id{};               // stable: "object_lock_enabled", "default_retention", ...
+    std::string title{};            // a sentence for people
+    std::string cross_reference{};  // "Security Hub S3.15 / AWS Config s3-bucket-default-lock-enabled"
+    std::string observed{};
+    std::string expected{};
+    CheckStatus status = CheckStatus::fail;
+    std::vector<ServerAnswer> answers{};
+};
+
+struct BucketVerification {
+    std::string endpoint{};
+    std::string bucket{};
+    TimePoint checked_at{};
+    std::vector<BucketCheck> checks{};
+
+    bool passed() const;                         // no check failed (unsupported is not a failure)
+    const BucketCheck* find(std::string_view id) const;
+    std::vector<std::string> failed_ids() const;
+};
+
+// Reads the bucket and judges it. Throws Error(not_found) when the bucket does not exist and
+// S3Error / Error(storage) when it cannot be read at all (the CLI's exit 3); a check the
+// server does not answer is an `unsupported` row (or `fail` when the check is required).
+BucketVerification verify_bucket(s3::S3Client& client, const BucketVerifyOptions& options);
+
+// JSON forms (one object; stable field names: other tools read them).
+std::string to_json(const BucketSetupReport& report);
+std::string to_json(const BucketVerification& verification);
+
+}  // namespace worm::compliance
