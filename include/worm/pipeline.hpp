@@ -29,6 +29,9 @@ struct PipelineOptions {
     std::optional<std::string> key_passphrase;  // default: WORM_KEY_PASSWORD
     bool durable = true;                        // fsync files and directories (benchmarks may turn it off)
     const Clock* clock = &system_clock();
+    // Also write X.sigstore.json (a Sigstore bundle v0.3, for cosign users) beside X.sig.
+    // Unset: WORM_SIGSTORE_BUNDLE (WormConfig).
+    std::optional<bool> sigstore_bundle;
 
     // Throws Error(config) naming what is wrong: client id, unwritable dir, missing key.
     void validate() const;
@@ -38,6 +41,7 @@ struct BundleResult {
     std::string bundle_id;
     std::filesystem::path bundle_path;
     std::filesystem::path sig_path;
+    std::filesystem::path sigstore_path;  // set when a Sigstore bundle was written
     std::string evidence_bundle_hash;
     std::string bundle_uri;  // set when the bundle was stored (auto upload)
     std::string sig_uri;

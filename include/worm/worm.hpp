@@ -23,3 +23,4 @@
 #include "worm/config.hpp"
 #include "worm/uploader.hpp"
 #include "worm/pipeline.hpp"
+#include "worm/compliance.hpp"

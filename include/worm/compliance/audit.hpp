@@ -102,6 +102,17 @@ struct BundleAudit {
     bool ok = false;            // no failure names this bundle
 };
 
+// One audited object version, as the manifest lists it.
+struct ManifestEntry {
+    std::string key;
+    std::string version_id;  // "" when the source does not version
+    std::string sha256_hex;
+};
+
+// SHA-256 (hex) of the manifest text: one line "key<TAB>version<TAB>sha256\n" per entry,
+// in the order given (the report keeps them sorted by key).
+std::string manifest_sha256(const std::vector<ManifestEntry>& manifest);
+
 struct AuditInventory {
     std::int64_t bundles = 0;          // .json objects audited
     std::int64_t bundles_ok = 0;
@@ -134,8 +145,8 @@ struct AuditReport {
     std::vector<BundleAudit> bundles;  // sorted by key
     std::vector<AuditFailure> failures;  // sorted by key, then check
     AuditInventory inventory;
-    // SHA-256 (hex) of the manifest: one line "key<TAB>version<TAB>sha256\n" per audited
-    // object (.json and signatures), sorted by key.
+    // Every audited object (.json and signatures), sorted by key, and its hash.
+    std::vector<ManifestEntry> manifest;
     std::string manifest_sha256;
     // The bucket verification as JSON (compliance/bucket.hpp to_json), for S3 stores;
     // empty when none was run.

@@ -31,6 +31,12 @@ using namespace std::chrono;
 
 std::string tool_version() { return WORM_VERSION; }
 
+std::string manifest_sha256(const std::vector<ManifestEntry>& manifest) {
+    Sha256Stream hash;
+    for (const auto& m : manifest) hash.update(m.key + "\t" + m.version_id + "\t" + m.sha256_hex + "\n");
+    return to_hex(hash.finish());
+}
+
 void AuditOptions::validate() const {
     const int sources = (!store_url.empty() ? 1 : 0) + (store ? 1 : 0) + (!directory.empty() ? 1 : 0);
     if (sources == 0) throw Error(ErrorCode::invalid_argument, "audit needs a store (URL or object) or a directory");
@@ -122,12 +128,6 @@ public:
 private:
     std::mutex mutex_;
     std::vector<AuditFailure> failures_;
-};
-
-struct ManifestEntry {
-    std::string key;
-    std::string version_id;
-    std::string sha256_hex;
 };
 
 class Auditor {
@@ -381,14 +381,12 @@ private:
         std::sort(manifest_.begin(), manifest_.end(),
                   [](const ManifestEntry& a, const ManifestEntry& b) { return a.key < b.key; });
         std::set<std::string> versions;
-        std::string manifest;
-        for (const auto& m : manifest_) {
-            manifest += m.key + "\t" + m.version_id + "\t" + m.sha256_hex + "\n";
+        for (const auto& m : manifest_)
             if (!m.version_id.empty()) versions.insert(m.key + "\t" + m.version_id);
-        }
         inv.objects = static_cast<std::int64_t>(manifest_.size());
         inv.versions = static_cast<std::int64_t>(versions.size());
-        report.manifest_sha256 = sha256_hex(manifest);
+        report.manifest_sha256 = manifest_sha256(manifest_);
+        report.manifest = std::move(manifest_);
         report.finished_at = clock_.now();
     }
 

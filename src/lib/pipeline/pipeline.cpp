@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "worm/compliance/sigstore.hpp"
+#include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
@@ -41,8 +42,15 @@ Ed25519PrivateKey load_key(const PipelineOptions& o) {
 
 }  // namespace
 
+namespace {
+PipelineOptions with_defaults(PipelineOptions o) {
+    if (!o.sigstore_bundle) o.sigstore_bundle = WormConfig::from_env().sigstore_bundle;
+    return o;
+}
+}  // namespace
+
 EvidencePipeline::EvidencePipeline(PipelineOptions options)
-    : options_(std::move(options)),
+    : options_(with_defaults(std::move(options))),
       private_key_(load_key(options_)),
       public_key_(private_key_.public_key()),
       ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock, options_.durable) {}
@@ -63,12 +71,22 @@ BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
     write.no_overwrite = true;  // an id is never reused, so an existing file is a bug or an attack
     write_file_atomic(result.bundle_path, text, write);
     write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
+    if (options_.sigstore_bundle.value_or(false)) {
+        result.sigstore_path = compliance::sigstore_path_for(result.bundle_path);
+        write_file_atomic(result.sigstore_path, compliance::make_sigstore_bundle(private_key_, text), write);
+    }
 
     // Check what is on disk, not what is in memory: the same check an auditor runs.
     const VerificationReport report = verify_bundle_files(result.bundle_path, result.sig_path, public_key_);
     if (!report.ok())
         throw Error(ErrorCode::verification,
                     "bundle " + result.bundle_id + " failed verification right after writing: " + report.summary());
+    if (!result.sigstore_path.empty()) {
+        const VerificationReport sigstore = verify_bundle_files(result.bundle_path, result.sigstore_path, public_key_);
+        if (!sigstore.ok())
+            throw Error(ErrorCode::verification, "Sigstore bundle of " + result.bundle_id +
+                                                     " failed verification right after writing: " + sigstore.summary());
+    }
 
     if (store_hook_) {
         try {
