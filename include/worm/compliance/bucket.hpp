@@ -49,6 +49,9 @@ struct BucketSetupOptions {
     std::optional<int> transition_days = 30;
     std::string storage_class = "GLACIER";
     int expire_grace_days = 30;
+    // Apply the bucket policy denying requests without TLS. A server that enforces
+    // aws:SecureTransport (AWS, Ceph RGW) then refuses everything sent over plain http.
+    bool tls_only_policy = true;
     bool dry_run = false;  // read and plan, write nothing
 
     // The default retention period in days (years counted as 365 days).

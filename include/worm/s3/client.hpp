@@ -126,8 +126,25 @@ struct LifecycleRule {
     std::string prefix;  // "" applies to the whole bucket
     bool enabled = true;
     std::optional<int> expiration_days;
+    std::optional<TimePoint> expiration_date;  // read only (a rule may expire on a date instead)
     std::optional<int> noncurrent_version_expiration_days;
     std::optional<int> abort_incomplete_multipart_days;
+    std::optional<int> transition_days;  // move current versions to transition_storage_class
+    std::string transition_storage_class;
+};
+
+// One replication rule: where new versions under `prefix` are copied.
+struct ReplicationRule {
+    std::string id;
+    std::string prefix;
+    bool enabled = true;
+    std::string destination_bucket_arn;  // "arn:aws:s3:::name"
+    std::string destination_storage_class;
+};
+
+struct ReplicationConfiguration {
+    std::string role;  // IAM role ARN S3 replicates as
+    std::vector<ReplicationRule> rules;
 };
 
 // ---- object operations ---------------------------------------------------------------
@@ -345,6 +362,12 @@ public:
     void put_public_access_block(const std::string& bucket, const PublicAccessBlock& block);
     void put_bucket_policy(const std::string& bucket, const std::string& policy_json);
     void put_bucket_lifecycle_configuration(const std::string& bucket, const std::vector<LifecycleRule>& rules);
+    // Bucket configuration reads (client_bucket_config.cpp). Each returns nullopt when the
+    // bucket has none (the S3 "not found" code for that configuration), and throws Error(parse)
+    // when the server answers with something else (it does not implement the read).
+    std::optional<std::string> get_bucket_policy(const std::string& bucket);  // the policy JSON as stored
+    std::optional<std::vector<LifecycleRule>> get_bucket_lifecycle_configuration(const std::string& bucket);
+    std::optional<ReplicationConfiguration> get_bucket_replication(const std::string& bucket);
 
     // Objects. put_object goes multipart for bodies of at least multipart_threshold bytes;
     // a multipart object is then HEADed, and a lock the server did not apply from the

@@ -1,0 +1,393 @@
+// bucket_setup.cpp: setup_bucket. Each resource is read, compared with what is wanted,
+// written only when it differs, and read back: a write the server accepted but did not
+// apply is reported as unsupported, never as done.
+#include <algorithm>
+#include <functional>
+
+#include "bucket_rules.hpp"
+#include "worm/compliance/bucket.hpp"
+#include "worm/json.hpp"
+#include "worm/s3/client.hpp"
+
+namespace worm::compliance {
+
+namespace {
+
+[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::invalid_argument, message); }
+
+void check_days(std::optional<int> value, const char* name, int min, int max) {
+    if (value && (*value < min || *value > max))
+        invalid(std::string(name) + " must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
+                std::to_string(*value));
+}
+
+s3::DefaultRetention wanted_retention(const BucketSetupOptions& o) {
+    s3::DefaultRetention r;
+    r.mode = o.mode;
+    if (o.retention_years) r.years = o.retention_years;
+    else r.days = o.retention_days.value_or(90);
+    return r;
+}
+
+bool same_retention(const s3::DefaultRetention& a, const s3::DefaultRetention& b) {
+    // Servers may send <Years>0</Years> beside <Days>: compare the period that is set.
+    auto days = [](const s3::DefaultRetention& r) { return r.days && *r.days > 0 ? r.days : std::nullopt; };
+    auto years = [](const s3::DefaultRetention& r) { return r.years && *r.years > 0 ? r.years : std::nullopt; };
+    return a.mode == b.mode && days(a) == days(b) && years(a) == years(b);
+}
+
+bool same_block(const s3::PublicAccessBlock& a, const s3::PublicAccessBlock& b) {
+    return a.block_public_acls == b.block_public_acls && a.ignore_public_acls == b.ignore_public_acls &&
+           a.block_public_policy == b.block_public_policy && a.restrict_public_buckets == b.restrict_public_buckets;
+}
+
+bool same_encryption(const std::optional<s3::BucketEncryption>& have, const ServerSideEncryption& want) {
+    if (!have || have->sse.kind != want.kind) return false;
+    // An unnamed KMS key is the account default: any key the bucket names is one the user chose.
+    return want.kind != ServerSideEncryption::Kind::aws_kms || want.kms_key_id.empty() ||
+           have->sse.kms_key_id == want.kms_key_id || have->sse.kms_key_id.ends_with("/" + want.kms_key_id);
+}
+
+// The bucket's policy with the TLS deny statement added (a new policy when it has none).
+std::string policy_with_tls_statement(const std::optional<std::string>& existing, const std::string& bucket) {
+    if (!existing) return tls_only_bucket_policy(bucket);
+    rapidjson::Document doc;
+    doc.Parse(existing->data(), existing->size());
+    if (doc.HasParseError() || !doc.IsObject())
+        throw Error(ErrorCode::parse, "the bucket policy of " + bucket + " is not a JSON object; not changing it");
+    auto& alloc = doc.GetAllocator();
+    rapidjson::Document statement(&alloc);
+    statement.Parse(detail::tls_deny_statement(bucket).c_str());
+    rapidjson::Value* statements = doc.HasMember("Statement") ? &doc["Statement"] : nullptr;
+    if (!statements) {
+        doc.AddMember("Statement", rapidjson::Value(rapidjson::kArrayType), alloc);
+        statements = &doc["Statement"];
+    } else if (statements->IsObject()) {
+        rapidjson::Value single(std::move(*statements));
+        statements->SetArray();
+        statements->PushBack(single, alloc);
+    }
+    statements->PushBack(rapidjson::Value(statement, alloc), alloc);
+    return json::to_compact(doc);
+}
+
+class Setup {
+public:
+    Setup(s3::S3Client& client, const BucketSetupOptions& options) : client_(client), o_(options) {
+        report_.bucket = o_.bucket;
+        report_.dry_run = o_.dry_run;
+    }
+
+    BucketSetupReport run() {
+        const bool exists = bucket();
+        if (!exists) {  // dry run of a new bucket: everything would be created
+            for (const char* r : {"object_lock", "versioning", "encryption", "public_access_block", "bucket_policy",
+                                  "lifecycle"})
+                add(r, SetupAction::planned, "would be set on the new bucket");
+        } else {
+            object_lock();
+            versioning();
+            encryption();
+            public_access_block();
+            bucket_policy();
+            lifecycle();
+        }
+        add("iam_policy", SetupAction::printed, "least-privilege uploader policy; attach it outside S3");
+        return std::move(report_);
+    }
+
+private:
+    void add(std::string resource, SetupAction action, std::string detail) {
+        report_.resources.push_back({std::move(resource), action, std::move(detail)});
+    }
+
+    // Writes unless dry run, then reads back; `action` is what a confirmed write is.
+    void apply(const char* resource, SetupAction action, const std::string& wanted, const std::function<void()>& write,
+               const std::function<bool()>& confirmed) {
+        if (o_.dry_run) {
+            add(resource, SetupAction::planned, (action == SetupAction::created ? "would create: " : "would change to: ") +
+                                                    wanted);
+            return;
+        }
+        try {
+            write();
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add(resource, SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        bool ok = false;
+        try {
+            ok = confirmed();
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+        }
+        if (!ok) {
+            add(resource, SetupAction::unsupported,
+                "not supported by this server (it accepted the write but does not report " + wanted + ")");
+            return;
+        }
+        add(resource, action, wanted);
+    }
+
+    bool bucket() {
+        bool exists = false;
+        try {
+            client_.head_bucket(o_.bucket);
+            exists = true;
+        } catch (const S3Error& e) {
+            if (e.http_status() != 404) throw;
+        }
+        if (exists) {
+            if (!client_.get_object_lock_configuration(o_.bucket).enabled)
+                throw Error(ErrorCode::storage, "bucket " + o_.bucket +
+                                                    " exists without Object Lock; Object Lock can only be chosen "
+                                                    "when a bucket is created: use a new bucket name");
+            add("bucket", SetupAction::already_right, "exists with Object Lock enabled");
+            return true;
+        }
+        if (o_.dry_run) {
+            add("bucket", SetupAction::planned, "would create with Object Lock enabled");
+            return false;
+        }
+        client_.create_bucket({.bucket = o_.bucket, .object_lock = true, .region = o_.region});
+        if (!client_.get_object_lock_configuration(o_.bucket).enabled)
+            throw Error(ErrorCode::storage, "bucket " + o_.bucket + " was created but reports no Object Lock");
+        add("bucket", SetupAction::created, "created with Object Lock enabled");
+        return true;
+    }
+
+    void object_lock() {
+        const s3::DefaultRetention want = wanted_retention(o_);
+        const s3::ObjectLockConfiguration have = client_.get_object_lock_configuration(o_.bucket);
+        if (have.default_retention && same_retention(*have.default_retention, want)) {
+            add("object_lock", SetupAction::already_right, "default retention " + detail::describe(want));
+            return;
+        }
+        apply("object_lock", have.default_retention ? SetupAction::changed : SetupAction::created,
+              "default retention " + detail::describe(want),
+              [&] { client_.put_object_lock_configuration(o_.bucket, {.enabled = true, .default_retention = want}); },
+              [&] {
+                  const auto now = client_.get_object_lock_configuration(o_.bucket).default_retention;
+                  return now && same_retention(*now, want);
+              });
+    }
+
+    void versioning() {
+        const s3::VersioningStatus have = client_.get_bucket_versioning(o_.bucket);
+        if (have == s3::VersioningStatus::enabled) {
+            add("versioning", SetupAction::already_right, "enabled");
+            return;
+        }
+        apply("versioning", have == s3::VersioningStatus::unversioned ? SetupAction::created : SetupAction::changed,
+              "enabled", [&] { client_.put_bucket_versioning(o_.bucket, true); },
+              [&] { return client_.get_bucket_versioning(o_.bucket) == s3::VersioningStatus::enabled; });
+    }
+
+    void encryption() {
+        std::optional<s3::BucketEncryption> have;
+        try {
+            have = client_.get_bucket_encryption(o_.bucket);
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add("encryption", SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        if (same_encryption(have, o_.encryption)) {
+            add("encryption", SetupAction::already_right, detail::describe(have->sse));
+            return;
+        }
+        const s3::BucketEncryption want{.sse = o_.encryption,
+                                        .bucket_key_enabled = o_.encryption.kind == ServerSideEncryption::Kind::aws_kms};
+        apply("encryption", have ? SetupAction::changed : SetupAction::created, detail::describe(o_.encryption),
+              [&] { client_.put_bucket_encryption(o_.bucket, want); },
+              [&] { return same_encryption(client_.get_bucket_encryption(o_.bucket), o_.encryption); });
+    }
+
+    void public_access_block() {
+        const s3::PublicAccessBlock want{};  // all four flags on
+        std::optional<s3::PublicAccessBlock> have;
+        try {
+            have = client_.get_public_access_block(o_.bucket);
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add("public_access_block", SetupAction::unsupported,
+                "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        if (have && same_block(*have, want)) {
+            add("public_access_block", SetupAction::already_right, detail::describe(want));
+            return;
+        }
+        apply("public_access_block", have ? SetupAction::changed : SetupAction::created, detail::describe(want),
+              [&] { client_.put_public_access_block(o_.bucket, want); },
+              [&] {
+                  const auto now = client_.get_public_access_block(o_.bucket);
+                  return now && same_block(*now, want);
+              });
+    }
+
+    void bucket_policy() {
+        if (!o_.tls_only_policy) {
+            add("bucket_policy", SetupAction::already_right, "not managed (TLS-only policy not asked for)");
+            return;
+        }
+        std::optional<std::string> have;
+        try {
+            have = client_.get_bucket_policy(o_.bucket);
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add("bucket_policy", SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        const std::string what = "denies requests without TLS (aws:SecureTransport false)";
+        if (have && detail::denies_insecure_transport(*have, o_.bucket)) {
+            add("bucket_policy", SetupAction::already_right, what);
+            return;
+        }
+        const std::string policy = policy_with_tls_statement(have, o_.bucket);
+        apply("bucket_policy", have ? SetupAction::changed : SetupAction::created,
+              what + (have ? " (statement added to the existing policy)" : ""),
+              [&] { client_.put_bucket_policy(o_.bucket, policy); },
+              [&] {
+                  const auto now = client_.get_bucket_policy(o_.bucket);
+                  return now && detail::denies_insecure_transport(*now, o_.bucket);
+              });
+    }
+
+    void lifecycle() {
+        const s3::LifecycleRule want = detail::wanted_lifecycle_rule(o_);
+        std::optional<std::vector<s3::LifecycleRule>> have;
+        try {
+            have = client_.get_bucket_lifecycle_configuration(o_.bucket);
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add("lifecycle", SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        std::vector<s3::LifecycleRule> rules = have.value_or(std::vector<s3::LifecycleRule>{});
+        const auto mine = std::find_if(rules.begin(), rules.end(), [](const s3::LifecycleRule& r) {
+            return r.id == detail::lifecycle_rule_id;
+        });
+        if (mine != rules.end() && detail::same_lifecycle_rule(*mine, want)) {
+            add("lifecycle", SetupAction::already_right, detail::describe(want));
+            return;
+        }
+        const bool existed = mine != rules.end();
+        if (existed) *mine = want;  // other rules are kept as they are
+        else rules.push_back(want);
+        apply("lifecycle", existed ? SetupAction::changed : SetupAction::created, detail::describe(want),
+              [&] { client_.put_bucket_lifecycle_configuration(o_.bucket, rules); },
+              [&] {
+                  const auto now = client_.get_bucket_lifecycle_configuration(o_.bucket);
+                  return now && std::any_of(now->begin(), now->end(), [&](const s3::LifecycleRule& r) {
+                             return detail::same_lifecycle_rule(r, want);
+                         });
+              });
+    }
+
+    s3::S3Client& client_;
+    const BucketSetupOptions& o_;
+    BucketSetupReport report_;
+};
+
+}  // namespace
+
+int BucketSetupOptions::retention_period_days() const {
+    return retention_years ? *retention_years * 365 : retention_days.value_or(90);
+}
+
+void BucketSetupOptions::validate() const {
+    if (bucket.empty()) invalid("bucket name is empty");
+    if (retention_days && retention_years) invalid("give retention in days or in years, not both");
+    check_days(retention_days, "retention days", 1, 36500);
+    check_days(retention_years, "retention years", 1, 100);
+    check_days(transition_days, "transition days", 0, 36500);
+    check_days(expire_grace_days, "expire grace days", 0, 36500);
+    if (transition_days && storage_class.empty()) invalid("a transition needs a storage class");
+    if (transition_days && *transition_days >= retention_period_days() + expire_grace_days)
+        invalid("transition after " + std::to_string(*transition_days) +
+                " days would come after the expiry; choose fewer transition days");
+    if (encryption.kind == ServerSideEncryption::Kind::none) invalid("default encryption must be AES256 or aws:kms");
+    if (encryption.kind != ServerSideEncryption::Kind::aws_kms && !encryption.kms_key_id.empty())
+        invalid("a KMS key needs aws:kms encryption");
+    if (prefix.starts_with("/")) invalid("prefix '" + prefix + "' must not start with '/'");
+}
+
+std::string_view to_string(SetupAction action) noexcept {
+    switch (action) {
+        case SetupAction::created: return "created";
+        case SetupAction::already_right: return "already right";
+        case SetupAction::changed: return "changed";
+        case SetupAction::unsupported: return "not supported by this server";
+        case SetupAction::planned: return "planned";
+        case SetupAction::printed: return "printed";
+    }
+    return "unknown";
+}
+
+bool BucketSetupReport::unchanged() const {
+    return std::none_of(resources.begin(), resources.end(), [](const ResourceOutcome& r) {
+        return r.action == SetupAction::created || r.action == SetupAction::changed;
+    });
+}
+
+bool BucketSetupReport::has_unsupported() const {
+    return std::any_of(resources.begin(), resources.end(),
+                       [](const ResourceOutcome& r) { return r.action == SetupAction::unsupported; });
+}
+
+BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options) {
+    options.validate();
+    return Setup(client, options).run();
+}
+
+std::string tls_only_bucket_policy(const std::string& bucket) {
+    return R"({"Version":"2012-10-17","Statement":[)" + detail::tls_deny_statement(bucket) + "]}";
+}
+
+std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix) {
+    const std::string arn = "arn:aws:s3:::" + bucket;
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    auto str = [&](const std::string& s) { return json::make_string(s, a); };
+    auto list = [&](std::initializer_list<const char*> items) {
+        rapidjson::Value v(rapidjson::kArrayType);
+        for (const char* i : items) v.PushBack(rapidjson::StringRef(i), a);
+        return v;
+    };
+    rapidjson::Value statements(rapidjson::kArrayType);
+    rapidjson::Value objects(rapidjson::kObjectType);
+    objects.AddMember("Sid", "EvidenceObjects", a);
+    objects.AddMember("Effect", "Allow", a);
+    objects.AddMember("Action",
+                      list({"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion",
+                            "s3:GetObjectRetention", "s3:GetObjectLegalHold"}),
+                      a);
+    objects.AddMember("Resource", str(arn + "/" + prefix + "*"), a);
+    statements.PushBack(objects, a);
+    rapidjson::Value listing(rapidjson::kObjectType);
+    listing.AddMember("Sid", "ListEvidencePrefix", a);
+    listing.AddMember("Effect", "Allow", a);
+    listing.AddMember("Action", list({"s3:ListBucket", "s3:ListBucketVersions"}), a);
+    listing.AddMember("Resource", str(arn), a);
+    if (!prefix.empty()) {
+        rapidjson::Value like(rapidjson::kObjectType);
+        like.AddMember("s3:prefix", str(prefix + "*"), a);
+        rapidjson::Value condition(rapidjson::kObjectType);
+        condition.AddMember("StringLike", like, a);
+        listing.AddMember("Condition", condition, a);
+    }
+    statements.PushBack(listing, a);
+    rapidjson::Value bucket_config(rapidjson::kObjectType);
+    bucket_config.AddMember("Sid", "ReadBucketLockConfiguration", a);
+    bucket_config.AddMember("Effect", "Allow", a);
+    bucket_config.AddMember("Action", list({"s3:GetBucketObjectLockConfiguration", "s3:GetBucketVersioning"}), a);
+    bucket_config.AddMember("Resource", str(arn), a);
+    statements.PushBack(bucket_config, a);
+    doc.AddMember("Version", "2012-10-17", a);
+    doc.AddMember("Statement", statements, a);
+    return json::to_pretty(doc);
+}
+
+}  // namespace worm::compliance
