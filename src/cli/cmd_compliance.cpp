@@ -26,13 +26,14 @@ int whole_number(const std::string& text, const std::string& option, int min, in
     return n;
 }
 
-// Key files the user named are input: a missing one is exit 2, not a storage failure.
+// Files the user named are input: a missing one, or an output that is already there,
+// is exit 2, not a storage failure.
 template <typename F>
-auto key_file(F&& f) -> decltype(f()) {
+auto user_file(F&& f) -> decltype(f()) {
     try {
         return f();
     } catch (const Error& e) {
-        if (e.code() == ErrorCode::not_found) throw UsageError(e.what());
+        if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::already_exists) throw UsageError(e.what());
         throw;
     }
 }
@@ -64,8 +65,10 @@ int run_audit(const ParsedArgs& a) {
     if (a.has("--store") == a.has("--dir")) throw UsageError("give either --store URL or --dir DIR");
     o.store_url = a.value_or("--store", "");
     o.directory = a.value_or("--dir", "");
+    if (!o.directory.empty() && !fs::is_directory(o.directory))
+        throw UsageError("evidence directory " + o.directory.string() + " does not exist");
     o.prefix = a.value_or("--prefix", "");
-    o.public_key = key_file([&] { return load_public_key(a.require("--key")); });
+    o.public_key = user_file([&] { return load_public_key(a.require("--key")); });
     if (auto v = a.get("--from")) o.from = compliance::parse_audit_date(*v, false);
     if (auto v = a.get("--to")) o.to = compliance::parse_audit_date(*v, true);
     o.registry_dir = a.value_or("--registry", "");
@@ -90,12 +93,12 @@ int run_audit(const ParsedArgs& a) {
 
 int run_certificate_issue(const ParsedArgs& a) {
     const Ed25519PrivateKey key =
-        key_file([&] { return load_private_key(a.require("--key"), key_password_from_env()); });
+        user_file([&] { return load_private_key(a.require("--key"), key_password_from_env()); });
     compliance::CertificateOptions o;
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
     if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650);
-    const compliance::IssuedCertificate c = key_file([&] { return compliance::issue_certificate(o, key); });
+    const compliance::IssuedCertificate c = user_file([&] { return compliance::issue_certificate(o, key); });
     std::cout << "{\"certificate_id\":" << json_string(c.certificate_id) << ",\"clean\":" << (c.clean ? "true" : "false")
               << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
               << ",\"sig\":" << json_string(c.sig_path) << ",\"pdf\":" << json_string(c.pdf_path)
@@ -104,9 +107,9 @@ int run_certificate_issue(const ParsedArgs& a) {
 }
 
 int run_certificate_verify(const ParsedArgs& a) {
-    const Ed25519PublicKey key = key_file([&] { return load_public_key(a.require("--key")); });
+    const Ed25519PublicKey key = user_file([&] { return load_public_key(a.require("--key")); });
     const fs::path dir = a.positionals().at(0);
-    const compliance::CertificateVerification v = key_file([&] { return compliance::verify_certificate(dir, key); });
+    const compliance::CertificateVerification v = user_file([&] { return compliance::verify_certificate(dir, key); });
     if (v.ok()) {
         std::cout << "valid: " << v.certificate_id << " (certificate.json, certificate.pdf and both signatures)\n";
         return exit_ok;

@@ -140,8 +140,7 @@ std::vector<Command> evidence_commands() {
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",
                   {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
                   1, 2,
-                  "SIG is a .sig or a .sigstore.json (Sigstore bundle); by default the .sig beside the bundle,
-"
+                  "SIG is a .sig or a .sigstore.json (Sigstore bundle); by default the .sig beside the bundle,\n"
                   "else its .sigstore.json. Exit 0 when valid, 1 when not (each failing check is named)."},
                  run_verify});
     c.push_back(demo_command());

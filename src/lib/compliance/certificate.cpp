@@ -1,6 +1,8 @@
 // Compliance certificates: issue from report.json, verify a certificate directory.
 #include "worm/compliance/certificate.hpp"
 
+#include <openssl/rand.h>
+
 #include "certificate_pdf.hpp"
 #include "json_build.hpp"
 #include "worm/compliance/audit.hpp"
@@ -99,8 +101,13 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
     const TimePoint issued_at = std::chrono::floor<std::chrono::seconds>(clock.now());
     issued.key_fingerprint = public_key_fingerprint(key.public_key());
     const std::string report_sha = sha256_hex(report_text);
-    issued.certificate_id = "WC-" + format_amz_day(issued_at) + "-" +
-                            sha256_hex(report_sha + format_rfc3339(issued_at) + issued.key_fingerprint).substr(0, 16);
+    // Unique even for two certificates of one report issued in the same second.
+    unsigned char nonce[16];
+    if (RAND_bytes(nonce, sizeof nonce) != 1) throw Error(ErrorCode::crypto, "no random bytes for the certificate id");
+    issued.certificate_id =
+        "WC-" + format_amz_day(issued_at) + "-" +
+        sha256_hex(report_sha + format_rfc3339(issued_at) + std::string(reinterpret_cast<char*>(nonce), sizeof nonce))
+            .substr(0, 16);
     const std::string result = get_string(report, "result");
     issued.clean = result == "clean";
 

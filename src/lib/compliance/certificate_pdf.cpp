@@ -64,12 +64,13 @@ public:
         line(text, 12, true, false, 18);
     }
     void field(const std::string& label, const std::string& value, bool mono = false) {
-        const std::size_t width = mono ? 60 : 70;
+        // Hashes and fingerprints ("sha256:" + 64 hex) fit on one line in the mono size.
+        const std::size_t width = mono ? 76 : 70;
         const auto lines = wrap(value, width);
         for (std::size_t i = 0; i < lines.size(); ++i) {
             ensure_room(13);
             if (i == 0) draw(label + ":", kMargin, 9.5, true, false);
-            draw(lines[i], kMargin + 150, mono ? 8.5 : 9.5, false, mono);
+            draw(lines[i], kMargin + 120, mono ? 7.5 : 9.5, false, mono);
             y_ += 13;
         }
     }
