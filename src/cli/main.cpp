@@ -21,8 +21,9 @@ void print_usage(const std::vector<Command>& commands) {
     std::cout << "usage: worm <command> [options]\n\n"
                  "Write-once evidence: bundles, Ed25519 signatures, WORM storage.\n\ncommands:\n";
     for (const auto& c : commands) {
-        std::string name = "  " + c.spec.name;
-        if (name.size() < 20) name.resize(20, ' ');
+        // At least two spaces between name and summary, so scripts can split on them.
+        std::string name = "  " + c.spec.name + "  ";
+        if (name.size() < 22) name.resize(22, ' ');
         std::cout << name << c.spec.summary << "\n";
     }
     std::cout << "\n`worm <command> --help` shows a command's options.\n"
