@@ -370,6 +370,14 @@ TEST_CASE("Sigstore bundle: written by worm bundle --sigstore, accepted by worm 
     CHECK(std::string(read_json(tmp / "audit" / "report.json")["bundles"][0]["signature_key"].GetString()) ==
           sigstore.filename().string());
 
+    // With both a .sig and a .sigstore.json, the audit checks both.
+    const auto second = ev.make_bundles(1, /*sigstore=*/true).at(0);
+    t::write_file(compliance::sigstore_path_for(second.json), t::read_file(sigstore));  // another file's bundle
+    r = worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
+                  (tmp / "audit2").string()});
+    CHECK(r.exit_code == 1);
+    CHECK(contains(r.out, compliance::sigstore_path_for(second.json).filename().string() + ": signature:"));
+
     // The independent verifier: sigstore-js's @sigstore/verify, public key + message signature path.
     const fs::path npm_dir = fs::path(t::env_or("WORM_BINARY_DIR", tmp.path().string())) / "npm-sigstore-verify-3.0.0";
     if (!fs::exists(npm_dir / "node_modules" / "@sigstore" / "verify" / "package.json")) {

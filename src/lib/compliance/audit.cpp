@@ -159,6 +159,7 @@ private:
     struct Planned {
         std::string key;
         std::string signature_key;  // "" when there is none
+        std::string second_signature_key;  // the .sigstore.json when there is a .sig as well
     };
 
     void open_registry() {
@@ -179,9 +180,14 @@ private:
             if (kind == KeyKind::bundle) {
                 if (!in_range(o_, bundle_date(key, entry->last_modified))) continue;
                 const std::string base = key.substr(0, key.size() - std::string_view(".json").size());
-                Planned p{key, ""};
-                if (by_key.count(base + ".sig")) p.signature_key = base + ".sig";
-                else if (by_key.count(base + std::string(kSigstoreSuffix))) p.signature_key = base + std::string(kSigstoreSuffix);
+                Planned p{key, "", ""};
+                const std::string sig = base + ".sig", sigstore = base + std::string(kSigstoreSuffix);
+                if (by_key.count(sig)) {
+                    p.signature_key = sig;
+                    if (by_key.count(sigstore)) p.second_signature_key = sigstore;
+                } else if (by_key.count(sigstore)) {
+                    p.signature_key = sigstore;
+                }
                 bundles_.push_back(std::move(p));
             } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore) {
                 const std::string bundle_key = bundle_key_of_signature(key);
@@ -286,6 +292,7 @@ private:
                 findings_.add(planned.signature_key, "unreadable", e.what());
             }
         }
+        if (!planned.second_signature_key.empty()) check_second_signature(planned.second_signature_key, json.bytes);
         const VerificationReport v = verify_bundle_bytes(json.bytes, signature, planned.key);
         out.bundle_id = v.bundle_id;
         out.evidence_bundle_hash = v.evidence_bundle_hash;
@@ -297,6 +304,20 @@ private:
         if (registry_) check_registry(planned, out, sig_sha);
         if (json.lock.legal_hold) legal_holds_++;
         return out;
+    }
+
+    // A Sigstore bundle beside the .sig must verify too: an auditor may check either.
+    void check_second_signature(const std::string& key, const std::string& bundle_bytes) {
+        try {
+            const FetchedObject sig = source_.fetch(key);
+            add_manifest(key, sig);
+            check_stored_checksums(key, sig, sha256_hex(sig.bytes));
+            check_lock(key, sig.lock);
+            const SignatureCheck check = check_detached_signature(key_, bundle_bytes, key, sig.bytes);
+            if (!check.valid) findings_.add(key, "signature", "signature invalid: " + check.reason);
+        } catch (const Error& e) {
+            findings_.add(key, "unreadable", e.what());
+        }
     }
 
     void audit_orphan(const std::string& key) {
@@ -360,8 +381,9 @@ private:
 
         AuditInventory& inv = report.inventory;
         for (auto& b : report.bundles) {
-            b.ok = !failed_keys.count(b.key) && (b.signature_key.empty() || !failed_keys.count(b.signature_key)) &&
-                   !b.sha256_hex.empty();
+            const std::string base = b.key.substr(0, b.key.size() - std::string_view(".json").size());
+            b.ok = !b.sha256_hex.empty() && !failed_keys.count(b.key) && !failed_keys.count(base + ".sig") &&
+                   !failed_keys.count(base + std::string(kSigstoreSuffix));
             inv.bundles++;
             (b.ok ? inv.bundles_ok : inv.bundles_failed)++;
             if (b.signature_key.empty()) inv.missing_signatures++;
