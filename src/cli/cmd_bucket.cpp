@@ -4,9 +4,12 @@
 #include <rapidjson/writer.h>
 
 #include <charconv>
+#include <cstdio>
+#include <iomanip>
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/compliance/bucket.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::cli {
@@ -32,13 +35,16 @@ std::string bucket_from_url(const std::string& url, const std::string& command) 
     return bucket;
 }
 
-int positive_days(const std::string& text, const std::string& option) {
+int whole_number(const std::string& text, const std::string& option, int min, int max, const char* unit = "days") {
     int n = 0;
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || ptr != text.data() + text.size() || n <= 0 || n > 36500)
-        throw UsageError(option + " must be a whole number of days from 1 to 36500, got '" + text + "'");
+    if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max)
+        throw UsageError(option + " must be a whole number of " + unit + " from " + std::to_string(min) + " to " +
+                         std::to_string(max) + ", got '" + text + "'");
     return n;
 }
+
+int positive_days(const std::string& text, const std::string& option) { return whole_number(text, option, 1, 36500); }
 
 // The client for the bucket commands: the environment's, with --region overriding the
 // signing region (CreateBucket must be signed for the region it creates the bucket in).
@@ -211,6 +217,98 @@ int run_bucket_info(const ParsedArgs& a) {
     return exit_ok;
 }
 
+compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::string& bucket) {
+    compliance::BucketSetupOptions o;
+    o.bucket = bucket;
+    o.region = a.value_or("--region", "");
+    if (a.has("--retention-days") && a.has("--retention-years"))
+        throw UsageError("give --retention-days or --retention-years, not both");
+    if (auto d = a.get("--retention-days")) o.retention_days = positive_days(*d, "--retention-days");
+    if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
+    if (auto m = a.get("--mode")) o.mode = parse_lock_mode(*m);
+    const std::string sse = a.value_or("--sse", "AES256");
+    if (sse == "AES256") o.encryption.kind = ServerSideEncryption::Kind::aes256;
+    else if (sse == "aws:kms") o.encryption.kind = ServerSideEncryption::Kind::aws_kms;
+    else throw UsageError("--sse must be AES256 or aws:kms, got '" + sse + "'");
+    if (auto key = a.get("--kms-key")) {
+        if (o.encryption.kind != ServerSideEncryption::Kind::aws_kms) throw UsageError("--kms-key needs --sse aws:kms");
+        if (key->empty()) throw UsageError("--kms-key needs a key id or ARN");
+        o.encryption.kms_key_id = *key;
+    }
+    if (a.has("--no-transition")) {
+        if (a.has("--transition-days") || a.has("--storage-class"))
+            throw UsageError("--no-transition excludes --transition-days and --storage-class");
+        o.transition_days.reset();
+    }
+    if (auto t = a.get("--transition-days")) o.transition_days = whole_number(*t, "--transition-days", 0, 36500);
+    if (auto c = a.get("--storage-class")) {
+        if (c->empty()) throw UsageError("--storage-class needs a storage class name (GLACIER, DEEP_ARCHIVE, ...)");
+        o.storage_class = *c;
+    }
+    if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = whole_number(*g, "--expire-grace-days", 0, 36500);
+    if (auto p = a.get("--prefix")) o.prefix = *p;
+    o.tls_only_policy = !a.has("--no-tls-policy");
+    o.dry_run = a.has("--dry-run");
+    try {
+        o.validate();
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+    return o;
+}
+
+int run_bucket_setup(const ParsedArgs& a) {
+    const std::string bucket = bucket_from_url(a.require("--store"), "bucket setup");
+    const compliance::BucketSetupOptions options = setup_options(a, bucket);
+    if (a.has("--print-iam-policy")) {  // a pure function of bucket and prefix: no request is sent
+        std::cout << compliance::uploader_iam_policy(bucket, options.prefix) << "\n";
+        return exit_ok;
+    }
+    s3::S3Client client = make_client(a);
+    const compliance::BucketSetupReport report = compliance::setup_bucket(client, options);
+    if (a.has("--json")) {
+        std::cout << compliance::to_json(report) << "\n";
+    } else {
+        for (const auto& r : report.resources)
+            std::cout << std::left << std::setw(21) << r.resource << std::setw(31) << to_string(r.action) << r.detail
+                      << "\n";
+        if (report.dry_run) std::cout << "dry run: nothing was written\n";
+        else if (report.unchanged()) std::cout << "nothing changed: bucket " << bucket << " was already set up\n";
+    }
+    if (report.has_unsupported())
+        std::cerr << "worm: warning: some resources are not supported by this server (see above); "
+                     "they are NOT in place\n";
+    return exit_ok;
+}
+
+int run_bucket_verify(const ParsedArgs& a) {
+    compliance::BucketVerifyOptions o;
+    o.bucket = bucket_from_url(a.require("--store"), "bucket verify");
+    if (auto d = a.get("--min-retention-days")) o.min_retention_days = whole_number(*d, "--min-retention-days", 0, 36500);
+    if (auto m = a.get("--mode")) o.mode = parse_lock_mode(*m);
+    o.require_kms = a.has("--require-kms");
+    o.require_replica = a.has("--require-replica");
+    o.prefix = a.value_or("--prefix", "");
+    if (auto n = a.get("--sample")) o.sample = whole_number(*n, "--sample", 0, 1000, "versions");
+    s3::S3Client client = make_client(a);
+    const compliance::BucketVerification v = compliance::verify_bucket(client, o);
+    if (a.has("--json")) {
+        std::cout << compliance::to_json(v) << "\n";
+    } else {
+        std::cout << "bucket " << v.bucket << " checked at " << format_rfc3339(v.checked_at) << "\n";
+        for (const auto& c : v.checks) {
+            std::string status(to_string(c.status));
+            for (char& ch : status) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            std::cout << std::left << std::setw(12) << status << std::setw(26) << c.id << c.observed << "\n";
+            if (c.status != compliance::CheckStatus::pass) std::cout << std::setw(38) << "" << "expected: " << c.expected << "\n";
+            std::cout << std::setw(38) << "" << c.cross_reference << "\n";
+        }
+        const auto failed = v.failed_ids();
+        std::cout << (failed.empty() ? "all checks passed" : std::to_string(failed.size()) + " check(s) failed") << "\n";
+    }
+    return v.passed() ? exit_ok : exit_verification_failed;
+}
+
 }  // namespace
 
 std::vector<Command> bucket_commands() {
@@ -235,6 +333,52 @@ std::vector<Command> bucket_commands() {
                   "encryption, public_access_block (null when not configured), and unavailable: the sections\n"
                   "the server would not answer, with its HTTP status and S3 code."},
                  run_bucket_info});
+    c.push_back({{"bucket setup", "", "create or adopt a WORM evidence bucket and apply its eight resources (idempotent)",
+                  {bucket_store_option,
+                   {"--retention-days", "N", "default retention in days (default 90)"},
+                   {"--retention-years", "N", "default retention in years (instead of days)"},
+                   {"--mode", "MODE", "COMPLIANCE (default) or GOVERNANCE"},
+                   {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
+                   {"--kms-key", "ID", "KMS key id or ARN (with --sse aws:kms; default: the aws/s3 key)"},
+                   {"--prefix", "P", "the evidence prefix the lifecycle rule applies to (default evidence/)"},
+                   {"--transition-days", "N", "move versions to --storage-class after N days (default 30)"},
+                   {"--storage-class", "C", "storage class of the transition (default GLACIER)"},
+                   {"--no-transition", "", "no storage class transition"},
+                   {"--expire-grace-days", "N", "expire versions N days after retention ends (default 30)"},
+                   {"--no-tls-policy", "", "do not apply the bucket policy denying requests without TLS"},
+                   {"--region", "R", "create the bucket in region R (default AWS_REGION)"},
+                   {"--dry-run", "", "read the bucket and print the plan; write nothing"},
+                   {"--print-iam-policy", "", "print the least-privilege uploader IAM policy (JSON) and exit"},
+                   {"--json", "", "print the report as JSON"}},
+                  0, 0,
+                  "Applies, in order: bucket (with Object Lock), object_lock (default retention), versioning,\n"
+                  "encryption, public_access_block (all four flags), bucket_policy (deny without TLS), lifecycle\n"
+                  "(transition, then expiry only after retention + grace) and reports iam_policy (attached outside\n"
+                  "S3: --print-iam-policy). One line per resource: created, already right, changed, planned (dry\n"
+                  "run) or not supported by this server. A second run changes nothing. Each write is read back:\n"
+                  "a write the server ignores is reported as not supported. An existing bucket without Object\n"
+                  "Lock is refused (exit 3): Object Lock can only be chosen at creation. Over a plain-http endpoint\n"
+                  "a server that enforces the TLS-only policy (AWS, moto) refuses later object writes: use https,\n"
+                  "or --no-tls-policy. Ceph RGW 16 refuses PutObject while BlockPublicAcls is on (measured)."},
+                 run_bucket_setup});
+    c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
+                  {bucket_store_option,
+                   {"--min-retention-days", "N", "default retention must be at least N days (default 90)"},
+                   {"--mode", "MODE", "required default retention mode (default: either)"},
+                   {"--require-kms", "", "default encryption must be aws:kms (Security Hub S3.17)"},
+                   {"--require-replica", "", "replication to a bucket with Object Lock is required"},
+                   {"--prefix", "P", "sample object versions under P (default: the whole bucket)"},
+                   {"--sample", "N", "object versions to check for mode and retain-until (default 10, 0 = none)"},
+                   {"--region", "R", "sign for region R (default AWS_REGION)"},
+                   {"--json", "", "print the verification as JSON (with the SHA-256 of each server answer)"}},
+                  0, 0,
+                  "Checks: object_lock_enabled (S3.15), default_retention_mode, default_retention_period,\n"
+                  "versioning (S3.14), default_encryption (S3.17 with KMS), public_access_block (S3.8),\n"
+                  "tls_only_policy (S3.5), lifecycle_retention (no expiry before retention ends), replication\n"
+                  "(to a bucket with Object Lock; required with --require-replica), object_sample. Each row is\n"
+                  "pass, fail or unsupported (the server does not implement the read). Exit 0 when no check\n"
+                  "failed, 1 when one did, 3 when the bucket cannot be read."},
+                 run_bucket_verify});
     return c;
 }
 

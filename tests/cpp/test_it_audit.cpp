@@ -1,4 +1,4 @@
-// peers: moto
+// peers: moto rgw
 // `worm audit` over an S3 prefix (WORM_TEST_PEER, support/s3_peer.hpp): a bucket set up by
 // compliance::setup_bucket, evidence put with Object Lock, and three kinds of bad evidence
 // (an edited bundle, a missing signature, a retention shorter than the policy) that the

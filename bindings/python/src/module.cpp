@@ -13,4 +13,5 @@ PYBIND11_MODULE(_worm, m) {
     bind_uploader(m);
     bind_pipeline(m);
     bind_audit(m);
+    bind_compliance(m);
 }

@@ -23,6 +23,8 @@ from ._worm import (AuditFailure, AuditReport, audit, issue_certificate, verify_
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verification_report, verify_file
 from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
+from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
+                    setup_bucket, verify_bucket)
 
 __version__ = "0.1.0"
 
@@ -36,4 +38,6 @@ __all__ = [
     "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
     "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
     "audit", "AuditReport", "AuditFailure", "issue_certificate", "verify_certificate", "write_sigstore_bundle",
+    "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
+    "BucketCheck", "ServerAnswer",
 ]

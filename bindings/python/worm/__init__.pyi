@@ -240,3 +240,52 @@ def verify_certificate(directory: PathLike, public_key: PublicKey) -> Dict[str, 
     """{ok, certificate_id, json_signature_valid, pdf_signature_valid, pdf_matches_json, problems}."""
 def write_sigstore_bundle(signer: Signer, path: PathLike) -> Path:
     """Writes <path minus .json>.sigstore.json, a Sigstore bundle v0.3 (message signature)."""
+# ---- compliance: bucket setup and verification ------------------------------------------------
+SetupAction = str  # "created", "already right", "changed", "not supported by this server", "planned", "printed", "skipped"
+CheckStatus = str  # "pass", "fail", "unsupported"
+
+class ResourceOutcome:
+    resource: str
+    action: SetupAction
+    detail: str
+
+class BucketSetupReport:
+    bucket: str
+    dry_run: bool
+    resources: List[ResourceOutcome]
+    unchanged: bool
+    has_unsupported: bool
+    def to_json(self) -> str: ...
+
+class ServerAnswer:
+    request: str
+    http_status: int
+    sha256: str
+
+class BucketCheck:
+    id: str
+    title: str
+    cross_reference: str
+    observed: str
+    expected: str
+    status: CheckStatus
+    answers: List[ServerAnswer]
+
+class BucketVerification:
+    endpoint: str
+    bucket: str
+    checked_at: datetime.datetime
+    checks: List[BucketCheck]
+    passed: bool
+    failed_ids: List[str]
+    def find(self, id: str) -> Optional[BucketCheck]: ...
+    def to_json(self) -> str: ...
+
+def setup_bucket(bucket: str, *, client: Optional[S3Client] = None, retention_days: Optional[int] = None,
+                 retention_years: Optional[int] = None, mode: str = "COMPLIANCE", sse: str = "AES256",
+                 kms_key: Optional[str] = None, prefix: str = "evidence/", transition_days: Optional[int] = 30,
+                 storage_class: str = "GLACIER", expire_grace_days: int = 30, tls_only_policy: bool = True,
+                 dry_run: bool = False, region: str = "") -> BucketSetupReport: ...
+def verify_bucket(bucket: str, *, client: Optional[S3Client] = None, min_retention_days: int = 90,
+                  mode: Optional[str] = None, require_kms: bool = False, require_replica: bool = False,
+                  prefix: str = "", sample: int = 10) -> BucketVerification: ...

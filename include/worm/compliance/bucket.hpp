@@ -50,11 +50,11 @@ struct BucketSetupOptions {
     std::string storage_class = "GLACIER";
     int expire_grace_days = 30;
     // Apply the bucket policy denying requests without TLS. A server that enforces
-    // aws:SecureTransport (AWS, Ceph RGW) then refuses everything sent over plain http.
+    // aws:SecureTransport (AWS, moto) then refuses object writes sent over plain http.
     bool tls_only_policy = true;
     bool dry_run = false;  // read and plan, write nothing
 
-    // The default retention period in days (years counted as 365 days).
+    // The default retention period in days (years with the leap days they may hold).
     int retention_period_days() const;
     // Throws Error(invalid_argument) naming the field.
     void validate() const;
@@ -67,6 +67,7 @@ enum class SetupAction {
     unsupported,    // the server does not implement it (nothing is in place)
     planned,        // dry run: would be created or changed
     printed,        // the IAM policy: shown for the user to attach outside S3
+    skipped,        // left out as asked (tls_only_policy = false)
 };
 std::string_view to_string(SetupAction action) noexcept;
 

@@ -59,9 +59,11 @@ bool denies_all_with_tls_condition(const rapidjson::Value& st, const std::string
 
 }  // namespace
 
+int days_in_years(int years) { return years * 365 + (years + 3) / 4; }
+
 int period_days(const s3::DefaultRetention& retention) {
     if (retention.days && *retention.days > 0) return *retention.days;
-    if (retention.years && *retention.years > 0) return *retention.years * 365;
+    if (retention.years && *retention.years > 0) return days_in_years(*retention.years);
     return 0;
 }
 

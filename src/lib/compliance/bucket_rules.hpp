@@ -15,7 +15,10 @@ namespace worm::compliance::detail {
 // The id of the lifecycle rule setup writes (other rules are left as they are).
 inline constexpr std::string_view lifecycle_rule_id = "worm-evidence-retention";
 
-// A retention period in days (years counted as 365 days, as S3 does for Object Lock).
+// The longest `years` can last in days (365 each, plus the leap days they may hold), so a
+// lifecycle expiry computed from it never comes before a retention given in years ends.
+int days_in_years(int years);
+// A default retention period in days (years through days_in_years).
 int period_days(const s3::DefaultRetention& retention);
 
 // Whether `policy_json` has a Deny statement for every principal, conditioned on

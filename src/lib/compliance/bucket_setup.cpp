@@ -229,7 +229,7 @@ private:
 
     void bucket_policy() {
         if (!o_.tls_only_policy) {
-            add("bucket_policy", SetupAction::already_right, "not managed (TLS-only policy not asked for)");
+            add("bucket_policy", SetupAction::skipped, "TLS-only policy left out as asked");
             return;
         }
         std::optional<std::string> have;
@@ -294,7 +294,7 @@ private:
 }  // namespace
 
 int BucketSetupOptions::retention_period_days() const {
-    return retention_years ? *retention_years * 365 : retention_days.value_or(90);
+    return retention_years ? detail::days_in_years(*retention_years) : retention_days.value_or(90);
 }
 
 void BucketSetupOptions::validate() const {
@@ -322,6 +322,7 @@ std::string_view to_string(SetupAction action) noexcept {
         case SetupAction::unsupported: return "not supported by this server";
         case SetupAction::planned: return "planned";
         case SetupAction::printed: return "printed";
+        case SetupAction::skipped: return "skipped";
     }
     return "unknown";
 }

@@ -65,6 +65,7 @@ public:
           }()) {
         result_.endpoint = client.config().endpoint;
         result_.bucket = o_.bucket;
+        result_.checks.reserve(16);  // rows are filled in through references: no reallocation
         result_.checked_at = client.config().clock ? client.config().clock->now() : std::chrono::system_clock::now();
     }
 
