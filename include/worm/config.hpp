@@ -14,6 +14,7 @@
 //   WORM_SYNC_CONCURRENCY       4         bundles uploaded at once by sync
 //   WORM_SSE                    -         AES256 | aws:kms (unset: the bucket's default encryption)
 //   WORM_SSE_KMS_KEY_ID         -         with aws:kms
+//   WORM_SIGSTORE_BUNDLE        false     the pipeline also writes X.sigstore.json (compliance/sigstore.hpp)
 //   MCP_URL, MCP_API_KEY        -         proxy mode endpoint and bearer token (a secret)
 //
 // from_env never throws: values it cannot read are collected and reported by validate(),
@@ -63,6 +64,7 @@ struct WORM_API WormConfig {
     int upload_attempts = 3;
     int sync_concurrency = 4;
     ServerSideEncryption encryption;  // none: send no SSE header
+    bool sigstore_bundle = false;
     std::string mcp_url;
     std::string mcp_api_key;  // secret: never printed (describe_masked masks it)
 

@@ -28,6 +28,7 @@
 #include "worm/bundle.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
+#include "worm/signer.hpp"
 #include "worm/time.hpp"
 #include "worm/uploader.hpp"
 
@@ -40,6 +41,9 @@ struct WORM_API PipelineOptions {
     std::optional<std::string> key_passphrase;  // default: WORM_KEY_PASSWORD
     bool durable = true;                        // fsync files and directories (benchmarks may turn it off)
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
+    // Also write X.sigstore.json (a Sigstore bundle v0.3, for cosign users) beside X.sig.
+    // Unset: WORM_SIGSTORE_BUNDLE (WormConfig).
+    std::optional<bool> sigstore_bundle;
 
     // Throws Error(config) naming what is wrong: client id, unwritable dir, missing key.
     void validate() const;
@@ -49,6 +53,7 @@ struct BundleResult {
     std::string bundle_id;
     std::filesystem::path bundle_path;
     std::filesystem::path sig_path;
+    std::filesystem::path sigstore_path;  // set when a Sigstore bundle was written
     std::string evidence_bundle_hash;
     std::string bundle_uri;  // set when the bundle was stored (auto upload)
     std::string sig_uri;
@@ -109,9 +114,16 @@ struct WORM_API VerificationReport {
 };
 
 // Never throws for bad evidence (that is a report); throws Error(not_found/io) when the
-// bundle file cannot be read at all. sig_path empty: the .sig beside the .json.
+// bundle file cannot be read at all. sig_path empty: the .sig beside the .json, or, when
+// there is none, the .sigstore.json beside it. A sig_path ending in ".sigstore.json" is
+// read as a Sigstore bundle (compliance/sigstore.hpp), any other as a .sig line.
 WORM_API VerificationReport verify_bundle_files(const std::filesystem::path& bundle_path,
                                        const std::filesystem::path& sig_path,
                                        const Ed25519PublicKey& public_key);
+
+// The hash and schema checks over bundle bytes already in memory, with the outcome of
+// their signature check (a .sig line or a Sigstore bundle); `what` names the bundle in
+// parse errors. verify_bundle_files and the evidence audit both report through it.
+VerificationReport verify_bundle_bytes(std::string_view bytes, const SignatureCheck& signature, std::string_view what);
 
 }  // namespace worm

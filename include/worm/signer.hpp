@@ -48,6 +48,11 @@ WORM_API Ed25519PrivateKey load_private_key(const std::filesystem::path& path,
 // Error(parse)/Error(crypto) as Ed25519PublicKey::from_pem.
 WORM_API Ed25519PublicKey load_public_key(const std::filesystem::path& path);
 
+// "sha256:" + lower-case hex SHA-256 of the key's SPKI DER encoding: what
+//   openssl pkey -pubin -in public.pem -outform DER | sha256sum
+// prints. Certificates and Sigstore bundles name the signing key by it.
+std::string public_key_fingerprint(const Ed25519PublicKey& key);
+
 // WORM_KEY_PASSWORD, if set and non-empty. Configuration code reads it; this is the
 // one place that knows the variable's name.
 WORM_API std::optional<std::string> key_password_from_env();

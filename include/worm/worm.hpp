@@ -27,4 +27,4 @@
 #include "worm/config.hpp"
 #include "worm/uploader.hpp"
 #include "worm/pipeline.hpp"
-#include "worm/compliance/bucket.hpp"
+#include "worm/compliance.hpp"

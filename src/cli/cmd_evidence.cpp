@@ -46,6 +46,9 @@ std::string bundle_result_json(const BundleResult& r) {
     w.Key("bundle_id"); w.String(r.bundle_id.c_str());
     w.Key("bundle_path"); w.String(r.bundle_path.c_str());
     w.Key("sig_path"); w.String(r.sig_path.c_str());
+    if (!r.sigstore_path.empty()) {
+        w.Key("sigstore_path"); w.String(r.sigstore_path.c_str());
+    }
     w.Key("evidence_bundle_hash"); w.String(r.evidence_bundle_hash.c_str());
     if (!r.upload_status.empty()) {
         w.Key("upload_status"); w.String(r.upload_status.c_str());
@@ -74,6 +77,7 @@ int run_bundle(const ParsedArgs& a) {
     options.client_id = a.require("--client-id");
     options.evidence_dir = a.require("--evidence-dir");
     options.private_key_path = a.require("--key");
+    if (a.has("--sigstore")) options.sigstore_bundle = true;  // else WORM_SIGSTORE_BUNDLE
     EvidencePipeline pipeline(options);
     // Whether and how the bundle is stored is the library's policy (enable_uploads).
     const auto url = a.get("--store");
@@ -91,7 +95,7 @@ int run_verify(const ParsedArgs& a) {
     const Ed25519PublicKey key = local_input([&] { return load_public_key(a.require("--key")); });
     const auto& pos = a.positionals();
     const fs::path bundle = pos[0];
-    const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : signature_path_for(bundle);
+    const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : fs::path();  // empty: .sig, else .sigstore.json
     const VerificationReport report = local_input([&] { return verify_bundle_files(bundle, sig, key); });
     if (report.ok()) {
         std::cout << "valid: " << bundle.string() << " (" << report.bundle_id << ", " << report.evidence_bundle_hash
@@ -125,7 +129,8 @@ std::vector<Command> evidence_commands() {
                    {"--artifacts", "FILE", "artifacts JSON"},
                    {"--evidence-dir", "DIR", "where .json, .sig and the id counter live", true},
                    {"--key", "PRIV", "Ed25519 private key (PEM, mode 0400 or 0600)", true},
-                   {"--store", "URL", "also store the bundle write-once: file://, s3://, mcp+https://"}},
+                   {"--store", "URL", "also store the bundle write-once: file://, s3://, mcp+https://"},
+                   {"--sigstore", "", "also write X.sigstore.json, a Sigstore bundle for cosign (WORM_SIGSTORE_BUNDLE=true)"}},
                   0, 0,
                   "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash; with uploads on,\n"
                   "upload_status (uploaded or pending), uri and sig_uri when stored, upload_error when it failed.\n"
@@ -135,7 +140,9 @@ std::vector<Command> evidence_commands() {
                  run_bundle});
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",
                   {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
-                  1, 2, "Exit 0 when valid, 1 when not (each failing check is named)."},
+                  1, 2,
+                  "SIG is a .sig or a .sigstore.json (Sigstore bundle); by default the .sig beside the bundle,\n"
+                  "else its .sigstore.json. Exit 0 when valid, 1 when not (each failing check is named)."},
                  run_verify});
     c.push_back(demo_command());
     return c;

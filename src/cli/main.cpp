@@ -12,7 +12,7 @@ namespace {
 
 std::vector<Command> all_commands() {
     std::vector<Command> all;
-    for (auto group : {evidence_commands(), storage_commands(), upload_commands()})
+    for (auto group : {evidence_commands(), storage_commands(), upload_commands(), compliance_commands()})
         for (auto& c : group) all.push_back(std::move(c));
     return all;
 }
@@ -21,8 +21,9 @@ void print_usage(const std::vector<Command>& commands) {
     std::cout << "usage: worm <command> [options]\n\n"
                  "Write-once evidence: bundles, Ed25519 signatures, WORM storage.\n\ncommands:\n";
     for (const auto& c : commands) {
-        std::string name = "  " + c.spec.name;
-        if (name.size() < 20) name.resize(20, ' ');
+        // At least two spaces between name and summary, so scripts can split on them.
+        std::string name = "  " + c.spec.name + "  ";
+        if (name.size() < 22) name.resize(22, ' ');
         std::cout << name << c.spec.summary << "\n";
     }
     std::cout << "\n`worm <command> --help` shows a command's options.\n"

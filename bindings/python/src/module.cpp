@@ -12,5 +12,6 @@ PYBIND11_MODULE(_worm, m) {
     bind_config(m);
     bind_uploader(m);
     bind_pipeline(m);
+    bind_audit(m);
     bind_compliance(m);
 }

@@ -18,6 +18,8 @@ from . import _worm
 from ._worm import (KeyPaths, LocalWormStore, ObjectStore, ProxyStore, PublicKey, S3Client, Signer, WormConfig,
                     canonical_json, canonical_json_text, compute_bundle_hash, generate_keys,
                     open_store, parse_json, validate_bundle)
+from ._worm import (AuditFailure, AuditReport, audit, issue_certificate, verify_certificate,
+                    write_sigstore_bundle)
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verification_report, verify_file
 from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
@@ -35,6 +37,7 @@ __all__ = [
     "sigv4_sign", "presign_url",
     "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
     "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
+    "audit", "AuditReport", "AuditFailure", "issue_certificate", "verify_certificate", "write_sigstore_bundle",
     "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
     "BucketCheck", "ServerAnswer",
 ]

@@ -216,6 +216,36 @@ class EvidenceGenerator:
     async def sync_to_worm(self) -> Dict[str, Any]: ...
     def get_worm_stats(self) -> Dict[str, Any]: ...
 
+# ---- compliance: evidence audit, certificates, Sigstore bundles ----------------------
+class AuditFailure:
+    key: str
+    check: str    # signature, hash, schema, missing_signature, orphan_signature, retention_short, ...
+    reason: str
+
+class AuditReport:
+    clean: bool
+    failures: List[AuditFailure]
+    manifest_sha256: str
+    bundles: int
+    bundles_ok: int
+    def to_json(self) -> str: ...
+    def to_html(self) -> str: ...
+    def report(self) -> Dict[str, Any]:
+        """report.json as a dict."""
+    def write(self, out_dir: PathLike) -> Path:
+        """Writes out_dir/report.json and report.html."""
+
+def audit(public_key: PublicKey, store: Union[None, str, ObjectStore] = None, directory: Optional[PathLike] = None,
+          prefix: str = "", from_: Optional[When] = None, to: Optional[When] = None,
+          registry_dir: Optional[PathLike] = None, workers: int = 4, min_retention_days: int = 90,
+          mode: Optional[str] = "COMPLIANCE", verify_bucket: bool = True) -> AuditReport:
+    """Audits a store (URL or ObjectStore) or a local evidence directory."""
+def issue_certificate(report: PathLike, signer: Signer, out_dir: PathLike, validity_days: int = 365) -> Dict[str, Any]:
+    """certificate.json/.sig and certificate.pdf/.pdf.sig from an audit's report.json."""
+def verify_certificate(directory: PathLike, public_key: PublicKey) -> Dict[str, Any]:
+    """{ok, certificate_id, json_signature_valid, pdf_signature_valid, pdf_matches_json, problems}."""
+def write_sigstore_bundle(signer: Signer, path: PathLike) -> Path:
+    """Writes <path minus .json>.sigstore.json, a Sigstore bundle v0.3 (message signature)."""
 # ---- compliance: bucket setup and verification ------------------------------------------------
 SetupAction = str  # "created", "already right", "changed", "not supported by this server", "planned", "printed", "skipped"
 CheckStatus = str  # "pass", "fail", "unsupported"

@@ -104,6 +104,7 @@ WormConfig WormConfig::from_env(const EnvLookup& lookup) {
         }
     }
     env.read_bool("WORM_AUTO_UPLOAD", c.auto_upload);
+    env.read_bool("WORM_SIGSTORE_BUNDLE", c.sigstore_bundle);
     env.read_int("WORM_UPLOAD_ATTEMPTS", c.upload_attempts, "attempts");
     env.read_int("WORM_SYNC_CONCURRENCY", c.sync_concurrency, "uploads");
     if (const auto v = env.first({"WORM_SSE"})) {

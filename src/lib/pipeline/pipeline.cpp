@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "worm/compliance/sigstore.hpp"
+#include "worm/config.hpp"
 #include "worm/error.hpp"
 #include "worm/config.hpp"
 #include "worm/fs.hpp"
@@ -44,8 +46,15 @@ Ed25519PrivateKey load_key(const PipelineOptions& o) {
 
 }  // namespace
 
+namespace {
+PipelineOptions with_defaults(PipelineOptions o) {
+    if (!o.sigstore_bundle) o.sigstore_bundle = WormConfig::from_env().sigstore_bundle;
+    return o;
+}
+}  // namespace
+
 EvidencePipeline::EvidencePipeline(PipelineOptions options)
-    : options_(std::move(options)),
+    : options_(with_defaults(std::move(options))),
       private_key_(load_key(options_)),
       public_key_(private_key_.public_key()),
       ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock, options_.durable) {}
@@ -66,12 +75,22 @@ BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
     write.no_overwrite = true;  // an id is never reused, so an existing file is a bug or an attack
     write_file_atomic(result.bundle_path, text, write);
     write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
+    if (options_.sigstore_bundle.value_or(false)) {
+        result.sigstore_path = compliance::sigstore_path_for(result.bundle_path);
+        write_file_atomic(result.sigstore_path, compliance::make_sigstore_bundle(private_key_, text), write);
+    }
 
     // Check what is on disk, not what is in memory: the same check an auditor runs.
     const VerificationReport report = verify_bundle_files(result.bundle_path, result.sig_path, public_key_);
     if (!report.ok())
         throw Error(ErrorCode::verification,
                     "bundle " + result.bundle_id + " failed verification right after writing: " + report.summary());
+    if (!result.sigstore_path.empty()) {
+        const VerificationReport sigstore = verify_bundle_files(result.bundle_path, result.sigstore_path, public_key_);
+        if (!sigstore.ok())
+            throw Error(ErrorCode::verification, "Sigstore bundle of " + result.bundle_id +
+                                                     " failed verification right after writing: " + sigstore.summary());
+    }
 
     if (store_hook_) {
         try {
@@ -120,16 +139,35 @@ std::string VerificationReport::summary() const {
 
 VerificationReport verify_bundle_files(const fs::path& bundle_path, const fs::path& sig_path,
                                        const Ed25519PublicKey& public_key) {
-    VerificationReport report;
     const std::string bytes = read_file(bundle_path);
+    fs::path sig = sig_path.empty() ? signature_path_for(bundle_path) : sig_path;
+    if (sig_path.empty() && !fs::exists(sig) && fs::exists(compliance::sigstore_path_for(bundle_path)))
+        sig = compliance::sigstore_path_for(bundle_path);
+    SignatureCheck signature;
+    if (compliance::is_sigstore_bundle_name(sig.filename().string())) {
+        std::string text;
+        try {
+            text = read_file(sig);
+            signature = compliance::check_sigstore_bundle(public_key, bytes, text);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::not_found) throw;
+            signature = {.valid = false, .reason = "Sigstore bundle does not exist"};
+        }
+        if (!signature.valid) signature.reason = sig.string() + ": " + signature.reason;
+    } else {
+        signature = verify_file_signature(public_key, bytes, bundle_path, sig);
+    }
+    return verify_bundle_bytes(bytes, signature, bundle_path.string());
+}
 
-    const SignatureCheck sig = verify_file_signature(public_key, bytes, bundle_path, sig_path);
-    report.signature_valid = sig.valid;
-    if (!sig.valid) report.problems.push_back("signature invalid: " + sig.reason);
+VerificationReport verify_bundle_bytes(std::string_view bytes, const SignatureCheck& signature, std::string_view what) {
+    VerificationReport report;
+    report.signature_valid = signature.valid;
+    if (!signature.valid) report.problems.push_back("signature invalid: " + signature.reason);
 
     rapidjson::Document bundle;
     try {
-        bundle = json::parse_strict(bytes, bundle_path.string());
+        bundle = json::parse_strict(bytes, what);
     } catch (const Error& e) {
         report.problems.push_back(std::string("not valid JSON: ") + e.what());
         return report;

@@ -182,6 +182,12 @@ std::optional<std::string> key_password_from_env() {
     return std::string(v);
 }
 
+std::string public_key_fingerprint(const Ed25519PublicKey& key) {
+    // An Ed25519 SPKI is a fixed 12-byte header (RFC 8410) followed by the raw key.
+    static const std::string spki_header = from_hex("302a300506032b6570032100");
+    return "sha256:" + sha256_hex(spki_header + key.raw());
+}
+
 fs::path signature_path_for(const fs::path& data_path) {
     fs::path out = data_path;
     if (out.extension() == ".json") return out.replace_extension(".sig");

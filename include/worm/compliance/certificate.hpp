@@ -1,0 +1,74 @@
+// compliance/certificate.hpp: signed compliance certificates issued from an audit report.
+//
+// issue_certificate reads report.json (compliance/audit.hpp), checks that its manifest
+// hash matches its own manifest, and writes into a directory:
+//   certificate.json      id, issue time, validity, tool version, store identity, the
+//                         bucket checks (with the SHA-256 of each raw server answer), the
+//                         inventory, the manifest SHA-256, the failures, and a statement
+//                         that it attests what was observed, not legal compliance;
+//   certificate.sig       the bundle .sig format over certificate.json's bytes, so
+//                           base64 -d certificate.sig > raw; openssl pkeyutl -verify -pubin
+//                           -inkey public.pem -rawin -in certificate.json -sigfile raw
+//                         checks it;
+//   certificate.pdf       the same for people (A4, drawn with cairo), stating the id, the
+//                         signing key's fingerprint and the figures;
+//   certificate.pdf.sig   the same .sig format over the PDF's bytes.
+// The PDF also carries the figures as one line in its Keywords metadata, so
+// verify_certificate can check that the PDF states what the JSON states without a PDF
+// text extractor.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "worm/ed25519.hpp"
+#include "worm/time.hpp"
+
+namespace worm::compliance {
+
+struct CertificateOptions {
+    std::filesystem::path report_path{};   // report.json
+    std::filesystem::path output_dir{};    // created when missing; existing certificate files are not replaced
+    int validity_days = 365;
+    const Clock* clock = nullptr;          // nullptr: the system clock
+
+    void validate() const;  // Error(invalid_argument) naming the field
+};
+
+struct IssuedCertificate {
+    std::string certificate_id;
+    std::filesystem::path json_path;
+    std::filesystem::path sig_path;
+    std::filesystem::path pdf_path;
+    std::filesystem::path pdf_sig_path;
+    std::string key_fingerprint;
+    bool clean = false;  // the audit found no failure
+};
+
+// Throws Error(not_found) for a missing report, Error(parse) for one that is not a report,
+// Error(integrity) when its manifest does not hash to its manifest_sha256 (it was edited),
+// Error(already_exists) when the output directory already holds a certificate.
+IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed25519PrivateKey& key);
+
+struct CertificateVerification {
+    bool json_signature_valid = false;
+    bool pdf_signature_valid = false;
+    bool pdf_matches_json = false;  // the PDF states the JSON's id, key and figures
+    std::string certificate_id;
+    std::vector<std::string> problems;  // one sentence each
+
+    bool ok() const { return json_signature_valid && pdf_signature_valid && pdf_matches_json; }
+};
+
+// Checks a certificate directory. Never throws for a bad certificate (that is a
+// verification with problems); throws Error(not_found) when the directory does not exist.
+CertificateVerification verify_certificate(const std::filesystem::path& dir, const Ed25519PublicKey& key);
+
+// The one line of figures both the JSON and the PDF state, e.g.
+//   "worm-certificate id=WC-... key=sha256:... bundles=12 failures=0 manifest=ab12..."
+// Built from certificate.json's text; throws Error(parse) when it is not a certificate.
+std::string certificate_figures(std::string_view certificate_json);
+
+}  // namespace worm::compliance

@@ -1,0 +1,457 @@
+// The evidence audit (see compliance/audit.hpp): list, download, verify, check locks.
+#include "worm/compliance/audit.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "audit_source.hpp"
+#include "worm/bundle.hpp"
+#include "worm/compliance/bucket.hpp"
+#include "worm/compliance/sigstore.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/pipeline.hpp"
+#include "worm/registry.hpp"
+#include "worm/s3/store.hpp"
+#include "worm/signer.hpp"
+
+#ifndef WORM_VERSION
+#define WORM_VERSION "0.0.0"
+#endif
+
+namespace worm::compliance {
+
+namespace fs = std::filesystem;
+using namespace std::chrono;
+
+std::string tool_version() { return WORM_VERSION; }
+
+std::string manifest_sha256(const std::vector<ManifestEntry>& manifest) {
+    Sha256Stream hash;
+    for (const auto& m : manifest) hash.update(m.key + "\t" + m.version_id + "\t" + m.sha256_hex + "\n");
+    return to_hex(hash.finish());
+}
+
+void AuditOptions::validate() const {
+    const int sources = (!store_url.empty() ? 1 : 0) + (store ? 1 : 0) + (!directory.empty() ? 1 : 0);
+    if (sources == 0) throw Error(ErrorCode::invalid_argument, "audit needs a store (URL or object) or a directory");
+    if (sources > 1) throw Error(ErrorCode::invalid_argument, "audit takes one source: a store or a directory, not both");
+    if (!public_key) throw Error(ErrorCode::invalid_argument, "audit needs the public key the evidence was signed with");
+    if (workers < 1 || workers > 64)
+        throw Error(ErrorCode::invalid_argument, "audit workers must be from 1 to 64, got " + std::to_string(workers));
+    if (from && to && *from > *to) throw Error(ErrorCode::invalid_argument, "audit range: from is after to");
+    if (policy.min_retention_days < 0)
+        throw Error(ErrorCode::invalid_argument, "audit policy: min_retention_days must not be negative");
+}
+
+TimePoint parse_audit_date(std::string_view text, bool end_of_day) {
+    const bool bare_date = text.size() == 10 && text[4] == '-' && text[7] == '-';
+    if (!bare_date) return parse_rfc3339(text);
+    const TimePoint day = parse_rfc3339(std::string(text) + "T00:00:00Z");
+    return end_of_day ? day + days(1) - seconds(1) : day;
+}
+
+namespace {
+
+// What a key is, by its name: a bundle (.json), or a signature (.sig, .sigstore.json) of
+// the bundle `base + ".json"`.
+enum class KeyKind { bundle, sig_line, sigstore, other };
+
+KeyKind kind_of(const std::string& key) {
+    if (is_sigstore_bundle_name(key)) return KeyKind::sigstore;
+    if (key.ends_with(".json")) return KeyKind::bundle;
+    if (key.ends_with(".sig")) return KeyKind::sig_line;
+    return KeyKind::other;
+}
+
+// "a/EB-1.sig" / "a/EB-1.sigstore.json" -> "a/EB-1.json".
+std::string bundle_key_of_signature(const std::string& key) {
+    const std::size_t cut = kind_of(key) == KeyKind::sigstore ? kSigstoreSuffix.size() : std::string_view(".sig").size();
+    return key.substr(0, key.size() - cut) + ".json";
+}
+
+std::string stem_of(const std::string& bundle_key) {
+    const std::string name = fs::path(bundle_key).filename().string();
+    return name.substr(0, name.size() - std::string_view(".json").size());
+}
+
+// The date a bundle is filed under: its id's YYYYMMDD, else when it was stored.
+TimePoint bundle_date(const std::string& bundle_key, TimePoint last_modified) {
+    const std::string stem = stem_of(bundle_key);
+    if (is_valid_bundle_id(stem)) {
+        const std::string d = stem.substr(3, 8);
+        try {
+            return parse_rfc3339(d.substr(0, 4) + "-" + d.substr(4, 2) + "-" + d.substr(6, 2) + "T00:00:00Z");
+        } catch (const Error&) {
+        }
+    }
+    return last_modified;
+}
+
+bool in_range(const AuditOptions& o, TimePoint date) {
+    // A bundle id names a day: it is in range when any second of that day is.
+    const TimePoint day_start = floor<days>(date);
+    if (o.to && day_start > *o.to) return false;
+    if (o.from && day_start + days(1) - seconds(1) < *o.from) return false;
+    return true;
+}
+
+std::string lower(std::string s) {
+    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// The problems of verify_bundle_bytes, sorted into the report's checks.
+std::string check_of_problem(const std::string& problem) {
+    if (problem.starts_with("signature")) return "signature";
+    if (problem.starts_with("hash")) return "hash";
+    return "schema";  // "schema invalid: ..." and "not valid JSON: ..."
+}
+
+// Collects failures from the worker threads.
+class Findings {
+public:
+    void add(std::string key, std::string check, std::string reason) {
+        std::lock_guard lock(mutex_);
+        failures_.push_back({std::move(key), std::move(check), std::move(reason)});
+    }
+    std::vector<AuditFailure> take() {
+        std::lock_guard lock(mutex_);
+        return std::move(failures_);
+    }
+
+private:
+    std::mutex mutex_;
+    std::vector<AuditFailure> failures_;
+};
+
+class Auditor {
+public:
+    Auditor(const AuditOptions& options, AuditSource& source, const Clock& clock)
+        : o_(options), source_(source), clock_(clock), key_(*options.public_key) {}
+
+    AuditReport run() {
+        AuditReport report;
+        report.tool_version = tool_version();
+        report.started_at = clock_.now();
+        report.prefix = o_.prefix;
+        report.from = o_.from;
+        report.to = o_.to;
+        report.policy = o_.policy;
+        report.public_key_fingerprint = public_key_fingerprint(key_);
+        source_.describe(report);
+
+        if (!o_.registry_dir.empty()) open_registry();
+        plan(source_.list(o_.prefix));
+        report.bundles.resize(bundles_.size());
+        run_workers(report);
+        if (registry_) check_registry_for_missing();
+        finish(report);
+        return report;
+    }
+
+private:
+    struct Planned {
+        std::string key;
+        std::string signature_key;  // "" when there is none
+        std::string second_signature_key;  // the .sigstore.json when there is a .sig as well
+    };
+
+    void open_registry() {
+        const fs::path db = o_.registry_dir / UploadRegistry::file_name;
+        if (!fs::exists(db))
+            throw Error(ErrorCode::config, "no upload registry in " + o_.registry_dir.string() + " (" +
+                                               std::string(UploadRegistry::file_name) + " is missing)");
+        registry_ = UploadRegistry::open_file(db);
+    }
+
+    // Pairs every .json with its signature, and finds signatures without a .json.
+    void plan(const std::vector<SourceEntry>& entries) {
+        std::map<std::string, const SourceEntry*> by_key;
+        for (const auto& e : entries) by_key[e.key] = &e;
+        for (const auto& e : entries) all_keys_.insert(e.key);
+        for (const auto& [key, entry] : by_key) {
+            const KeyKind kind = kind_of(key);
+            if (kind == KeyKind::bundle) {
+                if (!in_range(o_, bundle_date(key, entry->last_modified))) continue;
+                const std::string base = key.substr(0, key.size() - std::string_view(".json").size());
+                Planned p{key, "", ""};
+                const std::string sig = base + ".sig", sigstore = base + std::string(kSigstoreSuffix);
+                if (by_key.count(sig)) {
+                    p.signature_key = sig;
+                    if (by_key.count(sigstore)) p.second_signature_key = sigstore;
+                } else if (by_key.count(sigstore)) {
+                    p.signature_key = sigstore;
+                }
+                bundles_.push_back(std::move(p));
+            } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore) {
+                const std::string bundle_key = bundle_key_of_signature(key);
+                if (by_key.count(bundle_key)) continue;
+                if (!in_range(o_, bundle_date(bundle_key, entry->last_modified))) continue;
+                orphans_.push_back(key);
+            }
+        }
+    }
+
+    void run_workers(AuditReport& report) {
+        const std::size_t total = bundles_.size() + orphans_.size();
+        std::atomic<std::size_t> next{0};
+        std::atomic<std::size_t> done{0};
+        std::mutex progress_mutex;
+        auto work = [&] {
+            for (std::size_t i = next++; i < total; i = next++) {
+                if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i]);
+                else audit_orphan(orphans_[i - bundles_.size()]);
+                const std::size_t n = ++done;
+                if (o_.on_progress) {
+                    std::lock_guard lock(progress_mutex);
+                    o_.on_progress({.done = n, .total = total});
+                }
+            }
+        };
+        const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
+        std::vector<std::thread> pool;
+        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
+        work();
+        for (auto& t : pool) t.join();
+    }
+
+    void add_manifest(const std::string& key, const FetchedObject& f) {
+        std::lock_guard lock(manifest_mutex_);
+        manifest_.push_back({key, f.lock.version_id, sha256_hex(f.bytes)});
+    }
+
+    // Compares the downloaded bytes with what the store and the writer recorded.
+    void check_stored_checksums(const std::string& key, const FetchedObject& f, const std::string& sha) {
+        if (!f.store_sha256_hex.empty() && lower(f.store_sha256_hex) != sha)
+            findings_.add(key, "sha256_metadata",
+                          "the store's checksum is " + lower(f.store_sha256_hex) + ", the downloaded bytes hash to " + sha);
+        if (!f.metadata_sha256_hex.empty() && lower(f.metadata_sha256_hex) != sha)
+            findings_.add(key, "sha256_metadata",
+                          "x-amz-meta-sha256 says " + lower(f.metadata_sha256_hex) + ", the downloaded bytes hash to " + sha);
+    }
+
+    void check_lock(const std::string& key, const ObjectLockState& lock) {
+        if (!source_.has_locks()) return;
+        if (!lock.retention) {
+            findings_.add(key, "lock_missing", "no retention: the object can be overwritten or deleted");
+            return;
+        }
+        const AuditPolicy& p = o_.policy;
+        if (p.mode && lock.retention->mode != *p.mode)
+            findings_.add(key, "lock_mode", "locked in " + std::string(to_string(lock.retention->mode)) +
+                                                " mode, policy requires " + std::string(to_string(*p.mode)));
+        if (lock.last_modified) {
+            // An hour of slack for the writer's clock against the server's.
+            const TimePoint required = *lock.last_modified + days(p.min_retention_days);
+            if (lock.retention->retain_until + hours(1) < required)
+                findings_.add(key, "retention_short",
+                              "retained until " + format_rfc3339(lock.retention->retain_until) + ", policy requires " +
+                                  std::to_string(p.min_retention_days) + " days from upload (" +
+                                  format_rfc3339(*lock.last_modified) + "), i.e. until " + format_rfc3339(required));
+        }
+    }
+
+    BundleAudit audit_bundle(const Planned& planned) {
+        BundleAudit out;
+        out.key = planned.key;
+        out.signature_key = planned.signature_key;
+        FetchedObject json;
+        try {
+            json = source_.fetch(planned.key);
+        } catch (const Error& e) {
+            findings_.add(planned.key, "unreadable", e.what());
+            return out;
+        }
+        out.size = json.bytes.size();
+        out.lock = json.lock;
+        out.sha256_hex = sha256_hex(json.bytes);
+        add_manifest(planned.key, json);
+        check_stored_checksums(planned.key, json, out.sha256_hex);
+        check_lock(planned.key, json.lock);
+
+        SignatureCheck signature{.valid = false, .reason = "no signature"};
+        std::string sig_sha;
+        if (planned.signature_key.empty()) {
+            findings_.add(planned.key, "missing_signature",
+                          "no " + stem_of(planned.key) + ".sig or " + stem_of(planned.key) + ".sigstore.json beside it");
+        } else {
+            try {
+                const FetchedObject sig = source_.fetch(planned.signature_key);
+                add_manifest(planned.signature_key, sig);
+                sig_sha = sha256_hex(sig.bytes);
+                check_stored_checksums(planned.signature_key, sig, sig_sha);
+                check_lock(planned.signature_key, sig.lock);
+                signature = check_detached_signature(key_, json.bytes, planned.signature_key, sig.bytes);
+            } catch (const Error& e) {
+                findings_.add(planned.signature_key, "unreadable", e.what());
+            }
+        }
+        if (!planned.second_signature_key.empty()) check_second_signature(planned.second_signature_key, json.bytes);
+        const VerificationReport v = verify_bundle_bytes(json.bytes, signature, planned.key);
+        out.bundle_id = v.bundle_id;
+        out.evidence_bundle_hash = v.evidence_bundle_hash;
+        for (const auto& problem : v.problems) {
+            const std::string check = check_of_problem(problem);
+            if (check == "signature" && planned.signature_key.empty()) continue;  // reported as missing_signature
+            findings_.add(planned.key, check, problem);
+        }
+        if (registry_) check_registry(planned, out, sig_sha);
+        if (json.lock.legal_hold) legal_holds_++;
+        return out;
+    }
+
+    // A Sigstore bundle beside the .sig must verify too: an auditor may check either.
+    void check_second_signature(const std::string& key, const std::string& bundle_bytes) {
+        try {
+            const FetchedObject sig = source_.fetch(key);
+            add_manifest(key, sig);
+            check_stored_checksums(key, sig, sha256_hex(sig.bytes));
+            check_lock(key, sig.lock);
+            const SignatureCheck check = check_detached_signature(key_, bundle_bytes, key, sig.bytes);
+            if (!check.valid) findings_.add(key, "signature", "signature invalid: " + check.reason);
+        } catch (const Error& e) {
+            findings_.add(key, "unreadable", e.what());
+        }
+    }
+
+    void audit_orphan(const std::string& key) {
+        findings_.add(key, "orphan_signature", "a signature without its bundle " + bundle_key_of_signature(key));
+        try {
+            const FetchedObject sig = source_.fetch(key);
+            add_manifest(key, sig);
+            check_lock(key, sig.lock);
+        } catch (const Error& e) {
+            findings_.add(key, "unreadable", e.what());
+        }
+    }
+
+    void check_registry(const Planned& planned, const BundleAudit& b, const std::string& sig_sha) {
+        const std::string id = b.bundle_id.empty() ? stem_of(planned.key) : b.bundle_id;
+        std::optional<RegistryRecord> record;
+        {
+            std::lock_guard lock(registry_mutex_);
+            record = registry_->get(id);
+        }
+        if (!record) {
+            findings_.add(planned.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
+            return;
+        }
+        if (lower(record->bundle_sha256) != b.sha256_hex)
+            findings_.add(planned.key, "sha256_registry",
+                          "the registry recorded sha256 " + record->bundle_sha256 + ", the stored bundle hashes to " + b.sha256_hex);
+        if (!sig_sha.empty() && kind_of(planned.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
+            lower(record->sig_sha256) != sig_sha)
+            findings_.add(planned.signature_key, "sha256_registry",
+                          "the registry recorded sha256 " + record->sig_sha256 + ", the stored signature hashes to " + sig_sha);
+    }
+
+    // Bundles the registry says were uploaded under this source and prefix that are gone.
+    void check_registry_for_missing() {
+        const std::string base = source_.uri_base();
+        if (base.empty()) return;
+        std::string after;
+        for (;;) {
+            const auto page = registry_->list_by_status(UploadStatus::uploaded, 500, after);
+            if (page.empty()) break;
+            after = page.back().bundle_id;
+            for (const auto& r : page) {
+                if (!r.bundle_uri.starts_with(base)) continue;
+                const std::string key = r.bundle_uri.substr(base.size());
+                if (!key.starts_with(o_.prefix) || all_keys_.count(key)) continue;
+                if (!in_range(o_, bundle_date(key, r.uploaded_at.value_or(r.created_at)))) continue;
+                findings_.add(key, "missing_object",
+                              "the registry says bundle " + r.bundle_id + " was uploaded here, but the store has no such object");
+            }
+        }
+    }
+
+    void finish(AuditReport& report) {
+        report.failures = findings_.take();
+        std::sort(report.failures.begin(), report.failures.end(), [](const AuditFailure& a, const AuditFailure& b) {
+            return std::tie(a.key, a.check, a.reason) < std::tie(b.key, b.check, b.reason);
+        });
+        std::set<std::string> failed_keys;
+        for (const auto& f : report.failures) failed_keys.insert(f.key);
+
+        AuditInventory& inv = report.inventory;
+        for (auto& b : report.bundles) {
+            const std::string base = b.key.substr(0, b.key.size() - std::string_view(".json").size());
+            b.ok = !b.sha256_hex.empty() && !failed_keys.count(b.key) && !failed_keys.count(base + ".sig") &&
+                   !failed_keys.count(base + std::string(kSigstoreSuffix));
+            inv.bundles++;
+            (b.ok ? inv.bundles_ok : inv.bundles_failed)++;
+            if (b.signature_key.empty()) inv.missing_signatures++;
+            if (!b.lock.retention) {
+                inv.unlocked++;
+                continue;
+            }
+            (b.lock.retention->mode == LockMode::compliance ? inv.compliance_mode : inv.governance_mode)++;
+            const TimePoint t = b.lock.retention->retain_until;
+            if (!inv.earliest_retain_until || t < *inv.earliest_retain_until) inv.earliest_retain_until = t;
+            if (!inv.latest_retain_until || t > *inv.latest_retain_until) inv.latest_retain_until = t;
+        }
+        inv.orphan_signatures = static_cast<std::int64_t>(orphans_.size());
+        inv.legal_holds = legal_holds_;
+        inv.failures = static_cast<std::int64_t>(report.failures.size());
+
+        std::sort(manifest_.begin(), manifest_.end(),
+                  [](const ManifestEntry& a, const ManifestEntry& b) { return a.key < b.key; });
+        std::set<std::string> versions;
+        for (const auto& m : manifest_)
+            if (!m.version_id.empty()) versions.insert(m.key + "\t" + m.version_id);
+        inv.objects = static_cast<std::int64_t>(manifest_.size());
+        inv.versions = static_cast<std::int64_t>(versions.size());
+        report.manifest_sha256 = manifest_sha256(manifest_);
+        report.manifest = std::move(manifest_);
+        report.finished_at = clock_.now();
+    }
+
+    const AuditOptions& o_;
+    AuditSource& source_;
+    const Clock& clock_;
+    const Ed25519PublicKey key_;
+    std::unique_ptr<UploadRegistry> registry_;
+    std::mutex registry_mutex_;
+    std::vector<Planned> bundles_;
+    std::vector<std::string> orphans_;
+    std::set<std::string> all_keys_;
+    Findings findings_;
+    std::mutex manifest_mutex_;
+    std::vector<ManifestEntry> manifest_;
+    std::atomic<std::int64_t> legal_holds_{0};
+};
+
+}  // namespace
+
+AuditReport audit(const AuditOptions& options) {
+    options.validate();
+    const Clock& clock = options.clock ? *options.clock : system_clock();
+    std::unique_ptr<AuditSource> source;
+    std::shared_ptr<ObjectStore> store = options.store;
+    if (!options.directory.empty()) {
+        source = make_directory_source(options.directory);
+    } else {
+        if (!store) store = open_store(options.store_url);
+        source = make_store_source(store, options.store_url);
+    }
+    AuditReport report = Auditor(options, *source, clock).run();
+    if (auto* s3_store = dynamic_cast<s3::S3Store*>(store.get()); s3_store && options.verify_bucket) {
+        BucketVerifyOptions verify;
+        verify.bucket = s3_store->bucket();
+        verify.min_retention_days = options.policy.min_retention_days;
+        verify.mode = options.policy.mode;
+        verify.prefix = s3_store->prefix() + options.prefix;
+        const BucketVerification bucket = verify_bucket(s3_store->client(), verify);
+        report.bucket_verification_json = to_json(bucket);
+        report.bucket_verification_passed = bucket.passed();
+    }
+    return report;
+}
+
+}  // namespace worm::compliance

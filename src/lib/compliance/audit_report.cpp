@@ -1,0 +1,273 @@
+// report.json and report.html of an evidence audit (see compliance/audit.hpp).
+#include <algorithm>
+#include <map>
+
+#include "json_build.hpp"
+#include "worm/compliance/audit.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/json.hpp"
+
+namespace worm::compliance {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+namespace {
+
+// "2027-02" for a retain-until date.
+std::string month_of(TimePoint t) { return format_rfc3339(t).substr(0, 7); }
+
+std::map<std::string, std::int64_t> retain_until_by_month(const AuditReport& r) {
+    std::map<std::string, std::int64_t> months;
+    for (const auto& b : r.bundles)
+        if (b.lock.retention) months[month_of(b.lock.retention->retain_until)]++;
+    return months;
+}
+
+rapidjson::Value inventory_json(const AuditInventory& inv, Alloc& a) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    put_int(v, "bundles", inv.bundles, a);
+    put_int(v, "bundles_ok", inv.bundles_ok, a);
+    put_int(v, "bundles_failed", inv.bundles_failed, a);
+    put_int(v, "objects", inv.objects, a);
+    put_int(v, "versions", inv.versions, a);
+    put_int(v, "missing_signatures", inv.missing_signatures, a);
+    put_int(v, "orphan_signatures", inv.orphan_signatures, a);
+    put_int(v, "legal_holds", inv.legal_holds, a);
+    rapidjson::Value modes(rapidjson::kObjectType);
+    put_int(modes, "COMPLIANCE", inv.compliance_mode, a);
+    put_int(modes, "GOVERNANCE", inv.governance_mode, a);
+    put_int(modes, "none", inv.unlocked, a);
+    put(v, "modes", std::move(modes), a);
+    put_time(v, "earliest_retain_until", inv.earliest_retain_until, a);
+    put_time(v, "latest_retain_until", inv.latest_retain_until, a);
+    put_int(v, "failures", inv.failures, a);
+    return v;
+}
+
+std::string html_escape(std::string_view s) {
+    std::string out;
+    for (const char c : s) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_rfc3339(*t) : "-"; }
+
+// A bar chart of bundles per retain-until month, drawn as inline SVG.
+std::string retain_until_chart(const std::map<std::string, std::int64_t>& months) {
+    if (months.empty()) return "<p id=\"chart-empty\">No retain-until dates (nothing locked, or a local directory).</p>\n";
+    std::int64_t max = 1;
+    for (const auto& [m, n] : months) max = std::max(max, n);
+    const int bar = 36, gap = 12, height = 160, top = 20, bottom = 40;
+    const int width = static_cast<int>(months.size()) * (bar + gap) + gap;
+    std::string svg = "<svg id=\"retain-until-chart\" xmlns=\"http://www.w3.org/2000/svg\" width=\"" +
+                      std::to_string(width) + "\" height=\"" + std::to_string(height + top + bottom) +
+                      "\" role=\"img\" aria-label=\"bundles per retain-until month\">\n";
+    int x = gap;
+    for (const auto& [month, n] : months) {
+        const int h = static_cast<int>(n * height / max);
+        const int y = top + height - h;
+        svg += "<rect class=\"bar\" data-month=\"" + month + "\" data-count=\"" + std::to_string(n) + "\" x=\"" +
+               std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" + std::to_string(bar) +
+               "\" height=\"" + std::to_string(h) + "\" fill=\"#3b6ea5\"/>\n";
+        svg += "<text x=\"" + std::to_string(x + bar / 2) + "\" y=\"" + std::to_string(y - 4) +
+               "\" text-anchor=\"middle\" font-size=\"11\">" + std::to_string(n) + "</text>\n";
+        svg += "<text x=\"" + std::to_string(x + bar / 2) + "\" y=\"" + std::to_string(top + height + 16) +
+               "\" text-anchor=\"middle\" font-size=\"10\">" + month + "</text>\n";
+        x += bar + gap;
+    }
+    return svg + "</svg>\n";
+}
+
+}  // namespace
+
+std::string to_json(const AuditReport& r) {
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    put_int(doc, "report_version", 1, a);
+    rapidjson::Value tool(rapidjson::kObjectType);
+    put(tool, "name", "libworm", a);
+    put(tool, "version", r.tool_version, a);
+    put(doc, "tool", std::move(tool), a);
+    put_time(doc, "started_at", r.started_at, a);
+    put_time(doc, "finished_at", r.finished_at, a);
+    put(doc, "result", r.clean() ? "clean" : "failures", a);
+
+    rapidjson::Value store(rapidjson::kObjectType);
+    put(store, "source", r.source, a);
+    put(store, "endpoint", r.endpoint, a);
+    put(store, "bucket", r.bucket, a);
+    put(store, "prefix", r.prefix, a);
+    put(doc, "store", std::move(store), a);
+
+    rapidjson::Value range(rapidjson::kObjectType);
+    put_time(range, "from", r.from, a);
+    put_time(range, "to", r.to, a);
+    put(doc, "range", std::move(range), a);
+
+    rapidjson::Value policy(rapidjson::kObjectType);
+    put(policy, "mode",
+        r.policy.mode ? str(to_string(*r.policy.mode), a) : rapidjson::Value(rapidjson::kNullType), a);
+    put_int(policy, "min_retention_days", r.policy.min_retention_days, a);
+    put(doc, "policy", std::move(policy), a);
+    put(doc, "public_key_fingerprint", r.public_key_fingerprint, a);
+
+    put(doc, "inventory", inventory_json(r.inventory, a), a);
+    rapidjson::Value months(rapidjson::kObjectType);
+    for (const auto& [m, n] : retain_until_by_month(r)) put_int(months, m, n, a);
+    put(doc, "retain_until_by_month", std::move(months), a);
+    put(doc, "manifest_sha256", r.manifest_sha256, a);
+    rapidjson::Value manifest(rapidjson::kArrayType);
+    for (const auto& m : r.manifest) {
+        rapidjson::Value v(rapidjson::kObjectType);
+        put(v, "key", m.key, a);
+        put(v, "version_id", m.version_id, a);
+        put(v, "sha256", m.sha256_hex, a);
+        manifest.PushBack(v, a);
+    }
+    put(doc, "manifest", std::move(manifest), a);
+
+    if (r.bucket_verification_json.empty()) {
+        put(doc, "bucket_verification", rapidjson::Value(rapidjson::kNullType), a);
+    } else {
+        rapidjson::Document bucket = json::parse_strict(r.bucket_verification_json, "bucket verification");
+        put(doc, "bucket_verification", rapidjson::Value(bucket, a), a);
+    }
+
+    rapidjson::Value failures(rapidjson::kArrayType);
+    for (const auto& f : r.failures) {
+        rapidjson::Value v(rapidjson::kObjectType);
+        put(v, "key", f.key, a);
+        put(v, "check", f.check, a);
+        put(v, "reason", f.reason, a);
+        failures.PushBack(v, a);
+    }
+    put(doc, "failures", std::move(failures), a);
+
+    rapidjson::Value bundles(rapidjson::kArrayType);
+    for (const auto& b : r.bundles) {
+        rapidjson::Value v(rapidjson::kObjectType);
+        put(v, "key", b.key, a);
+        put(v, "bundle_id", b.bundle_id, a);
+        put(v, "signature_key", b.signature_key, a);
+        put(v, "sha256", b.sha256_hex, a);
+        put(v, "evidence_bundle_hash", b.evidence_bundle_hash, a);
+        put_int(v, "size", static_cast<std::int64_t>(b.size), a);
+        put(v, "version_id", b.lock.version_id, a);
+        put_time(v, "last_modified", b.lock.last_modified, a);
+        put(v, "lock_mode",
+            b.lock.retention ? str(to_string(b.lock.retention->mode), a) : rapidjson::Value(rapidjson::kNullType), a);
+        put_time(v, "retain_until",
+                 b.lock.retention ? std::optional<TimePoint>(b.lock.retention->retain_until) : std::nullopt, a);
+        put_bool(v, "legal_hold", b.lock.legal_hold, a);
+        put_bool(v, "ok", b.ok, a);
+        bundles.PushBack(v, a);
+    }
+    put(doc, "bundles", std::move(bundles), a);
+    return json::to_pretty(doc) + "\n";
+}
+
+std::string to_html(const AuditReport& r) {
+    const AuditInventory& inv = r.inventory;
+    auto row = [](const std::string& id, const std::string& label, const std::string& value) {
+        return "<tr><th>" + html_escape(label) + "</th><td id=\"" + id + "\">" + html_escape(value) + "</td></tr>\n";
+    };
+    std::string h;
+    h += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
+    // Self-contained: nothing is fetched, nothing runs.
+    h += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+         "img-src data:\">\n";
+    h += "<title>Evidence audit: " + html_escape(r.source) + "</title>\n";
+    h += "<style>body{font-family:sans-serif;margin:2em;max-width:70em;color:#222}"
+         "table{border-collapse:collapse;margin:1em 0}th,td{border:1px solid #ccc;padding:4px 8px;text-align:left;"
+         "vertical-align:top}th{background:#f3f3f3}.clean{color:#176b2c}.failures{color:#a31515}"
+         "code{font-size:90%}</style>\n</head>\n<body>\n";
+    h += "<h1>Evidence audit</h1>\n";
+    h += "<p id=\"result\" class=\"" + std::string(r.clean() ? "clean" : "failures") + "\">" +
+         (r.clean() ? "Clean: every bundle verified and is locked as the policy requires."
+                    : std::to_string(inv.failures) + " failure(s) found.") +
+         "</p>\n";
+
+    h += "<h2>Summary</h2>\n<table id=\"summary\">\n";
+    h += row("source", "Source", r.source);
+    if (!r.bucket.empty()) h += row("bucket", "Bucket", r.bucket + (r.endpoint.empty() ? "" : " at " + r.endpoint));
+    h += row("prefix", "Prefix", r.prefix.empty() ? "(all)" : r.prefix);
+    h += row("range", "Date range", time_or_dash(r.from) + " to " + time_or_dash(r.to));
+    h += row("bundles", "Bundles audited", std::to_string(inv.bundles));
+    h += row("bundles-ok", "Bundles verified", std::to_string(inv.bundles_ok));
+    h += row("bundles-failed", "Bundles with failures", std::to_string(inv.bundles_failed));
+    h += row("failures", "Failures", std::to_string(inv.failures));
+    h += row("missing-signatures", "Bundles without signature", std::to_string(inv.missing_signatures));
+    h += row("orphan-signatures", "Signatures without bundle", std::to_string(inv.orphan_signatures));
+    h += row("legal-holds", "Legal holds", std::to_string(inv.legal_holds));
+    h += row("modes", "Lock modes", "COMPLIANCE " + std::to_string(inv.compliance_mode) + ", GOVERNANCE " +
+                                        std::to_string(inv.governance_mode) + ", none " + std::to_string(inv.unlocked));
+    h += row("earliest-retain-until", "Earliest retain-until", time_or_dash(inv.earliest_retain_until));
+    h += row("latest-retain-until", "Latest retain-until", time_or_dash(inv.latest_retain_until));
+    h += row("policy", "Policy", (r.policy.mode ? std::string(to_string(*r.policy.mode)) : std::string("any mode")) +
+                                     ", at least " + std::to_string(r.policy.min_retention_days) + " days");
+    h += row("key-fingerprint", "Signing key", r.public_key_fingerprint);
+    h += row("manifest-sha256", "Manifest SHA-256", r.manifest_sha256);
+    h += row("tool", "Tool", "libworm " + r.tool_version);
+    h += row("audited-at", "Audited", format_rfc3339(r.started_at) + " to " + format_rfc3339(r.finished_at));
+    h += "</table>\n";
+
+    h += "<h2>Failures</h2>\n";
+    if (r.failures.empty()) {
+        h += "<p id=\"no-failures\">None.</p>\n";
+    } else {
+        h += "<table id=\"failure-list\">\n<tr><th>Object</th><th>Check</th><th>Reason</th></tr>\n";
+        for (const auto& f : r.failures)
+            h += "<tr class=\"failure\"><td><code>" + html_escape(f.key) + "</code></td><td>" + html_escape(f.check) +
+                 "</td><td>" + html_escape(f.reason) + "</td></tr>\n";
+        h += "</table>\n";
+    }
+
+    if (!r.bucket_verification_json.empty()) {
+        h += "<h2>Bucket verification</h2>\n<table id=\"bucket-checks\">\n"
+             "<tr><th>Check</th><th>Status</th><th>Observed</th><th>Expected</th><th>Reference</th></tr>\n";
+        const rapidjson::Document bucket = json::parse_strict(r.bucket_verification_json, "bucket verification");
+        if (const auto* checks = json::find_member(bucket, "checks"); checks && checks->IsArray())
+            for (const auto& c : checks->GetArray())
+                h += "<tr><td>" + html_escape(get_string(c, "title", get_string(c, "id"))) + "</td><td>" +
+                     html_escape(get_string(c, "status")) + "</td><td>" + html_escape(get_string(c, "observed")) +
+                     "</td><td>" + html_escape(get_string(c, "expected")) + "</td><td>" +
+                     html_escape(get_string(c, "cross_reference")) + "</td></tr>\n";
+        h += "</table>\n";
+    }
+
+    h += "<h2>Retain-until dates per month</h2>\n" + retain_until_chart(retain_until_by_month(r));
+
+    h += "<h2>Bundles</h2>\n<table id=\"bundle-list\">\n<tr><th>Object</th><th>Bundle</th><th>Lock</th>"
+         "<th>Retain until</th><th>Legal hold</th><th>Result</th></tr>\n";
+    for (const auto& b : r.bundles)
+        h += "<tr><td><code>" + html_escape(b.key) + "</code></td><td>" + html_escape(b.bundle_id) + "</td><td>" +
+             (b.lock.retention ? std::string(to_string(b.lock.retention->mode)) : "-") + "</td><td>" +
+             (b.lock.retention ? format_rfc3339(b.lock.retention->retain_until) : "-") + "</td><td>" +
+             (b.lock.legal_hold ? "yes" : "no") + "</td><td>" + (b.ok ? "ok" : "FAILED") + "</td></tr>\n";
+    h += "</table>\n</body>\n</html>\n";
+    return h;
+}
+
+fs::path write_audit_report(const AuditReport& report, const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(ErrorCode::io, "cannot create report directory " + dir.string() + ": " + ec.message());
+    const std::string json = to_json(report);
+    const std::string html = to_html(report);
+    write_file_atomic(dir / "report.json", json);
+    write_file_atomic(dir / "report.html", html);
+    return dir / "report.json";
+}
+
+}  // namespace worm::compliance

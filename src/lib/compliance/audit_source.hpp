@@ -1,0 +1,48 @@
+// audit_source.hpp: where an evidence audit reads from: an ObjectStore (with locks and
+// checksums) or a plain local evidence directory (bytes only).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "worm/compliance/audit.hpp"
+#include "worm/storage.hpp"
+
+namespace worm::compliance {
+
+struct SourceEntry {
+    std::string key;
+    std::uint64_t size = 0;
+    TimePoint last_modified{};
+};
+
+struct FetchedObject {
+    std::string bytes;
+    ObjectLockState lock;
+    std::string store_sha256_hex;     // the checksum the store computed ("" when none)
+    std::string metadata_sha256_hex;  // x-amz-meta-sha256, what the writer claimed ("" when none)
+};
+
+class AuditSource {
+public:
+    virtual ~AuditSource() = default;
+    // Every object whose key starts with prefix (flat, sorted or not).
+    virtual std::vector<SourceEntry> list(const std::string& prefix) = 0;
+    // Throws Error when the object cannot be read.
+    virtual FetchedObject fetch(const std::string& key) = 0;
+    // Whether objects carry Object Lock settings worth checking.
+    virtual bool has_locks() const = 0;
+    // Fills source, endpoint and bucket.
+    virtual void describe(AuditReport& report) const = 0;
+    // What uri(key) puts before key ("" when unknown): registry URIs are matched against it.
+    virtual std::string uri_base() const = 0;
+};
+
+std::unique_ptr<AuditSource> make_store_source(std::shared_ptr<ObjectStore> store, std::string url);
+// Throws Error(not_found) when dir does not exist or is not a directory.
+std::unique_ptr<AuditSource> make_directory_source(const std::filesystem::path& dir);
+
+}  // namespace worm::compliance

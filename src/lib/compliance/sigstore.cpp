@@ -1,0 +1,126 @@
+// Sigstore bundle v0.3 with a message signature (see compliance/sigstore.hpp).
+#include "worm/compliance/sigstore.hpp"
+
+#include "json_build.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/json.hpp"
+
+namespace worm::compliance {
+
+namespace fs = std::filesystem;
+using namespace detail;
+
+namespace {
+
+constexpr std::string_view kSigstoreBundleMediaTypeV02 = "application/vnd.dev.sigstore.bundle.v0.2+json";
+
+SignatureCheck invalid(std::string reason) { return {.valid = false, .reason = std::move(reason)}; }
+
+}  // namespace
+
+bool is_sigstore_bundle_name(std::string_view name) { return name.ends_with(kSigstoreSuffix); }
+
+fs::path sigstore_path_for(const fs::path& data_path) {
+    fs::path out = data_path;
+    if (out.extension() == ".json") out.replace_extension();
+    out += std::string(kSigstoreSuffix);
+    return out;
+}
+
+std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes) {
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    put(doc, "mediaType", kSigstoreBundleMediaType, a);
+
+    rapidjson::Value public_key(rapidjson::kObjectType);
+    put(public_key, "hint", public_key_fingerprint(key.public_key()), a);
+    rapidjson::Value timestamps(rapidjson::kObjectType);
+    put(timestamps, "rfc3161Timestamps", rapidjson::Value(rapidjson::kArrayType), a);
+    rapidjson::Value material(rapidjson::kObjectType);
+    put(material, "publicKey", std::move(public_key), a);
+    put(material, "tlogEntries", rapidjson::Value(rapidjson::kArrayType), a);
+    put(material, "timestampVerificationData", std::move(timestamps), a);
+    put(doc, "verificationMaterial", std::move(material), a);
+
+    rapidjson::Value digest(rapidjson::kObjectType);
+    put(digest, "algorithm", "SHA2_256", a);
+    put(digest, "digest", base64_encode(sha256(bytes)), a);
+    rapidjson::Value message(rapidjson::kObjectType);
+    put(message, "messageDigest", std::move(digest), a);
+    put(message, "signature", base64_encode(key.sign(bytes)), a);
+    put(doc, "messageSignature", std::move(message), a);
+    return json::to_pretty(doc) + "\n";
+}
+
+SignatureCheck check_sigstore_bundle(const Ed25519PublicKey& key, std::string_view bytes,
+                                     std::string_view bundle_text) {
+    rapidjson::Document doc;
+    try {
+        doc = json::parse_strict(bundle_text, "Sigstore bundle");
+    } catch (const Error& e) {
+        return invalid(e.what());
+    }
+    if (!doc.IsObject()) return invalid("Sigstore bundle is not a JSON object");
+    const std::string media = get_string(doc, "mediaType");
+    if (media != kSigstoreBundleMediaType && media != kSigstoreBundleMediaTypeV02)
+        return invalid("Sigstore bundle mediaType is '" + media + "', expected " + std::string(kSigstoreBundleMediaType));
+    const auto* material = json::find_member(doc, "verificationMaterial");
+    const auto* public_key = material ? json::find_member(*material, "publicKey") : nullptr;
+    if (!public_key || !public_key->IsObject())
+        return invalid("Sigstore bundle has no verificationMaterial.publicKey (certificate bundles are not supported)");
+    const std::string hint = get_string(*public_key, "hint");
+    if (!hint.empty() && hint != public_key_fingerprint(key))
+        return invalid("Sigstore bundle names key " + hint + ", not the given key " + public_key_fingerprint(key));
+    const auto* message = json::find_member(doc, "messageSignature");
+    if (!message || !message->IsObject())
+        return invalid("Sigstore bundle has no messageSignature (DSSE envelopes are not supported)");
+    const auto* digest = json::find_member(*message, "messageDigest");
+    if (!digest || !digest->IsObject()) return invalid("Sigstore bundle has no messageSignature.messageDigest");
+    if (get_string(*digest, "algorithm") != "SHA2_256")
+        return invalid("Sigstore bundle digest algorithm is '" + get_string(*digest, "algorithm") + "', expected SHA2_256");
+    std::string digest_raw, signature_raw;
+    try {
+        digest_raw = base64_decode(get_string(*digest, "digest"));
+        signature_raw = base64_decode(get_string(*message, "signature"));
+    } catch (const Error& e) {
+        return invalid(std::string("Sigstore bundle has invalid base64: ") + e.what());
+    }
+    if (!constant_time_equal(digest_raw, sha256(bytes)))
+        return invalid("Sigstore bundle digest does not match the file: it was changed after signing");
+    if (signature_raw.size() != ed25519_signature_size)
+        return invalid("Sigstore bundle signature decodes to " + std::to_string(signature_raw.size()) +
+                       " bytes, expected 64");
+    if (!key.verify(bytes, signature_raw))
+        return invalid("Sigstore bundle signature does not match: the file was changed after signing, or it was "
+                       "signed by another key");
+    return {.valid = true, .reason = {}};
+}
+
+fs::path write_sigstore_bundle(const Ed25519PrivateKey& key, const fs::path& data_path) {
+    const std::string text = make_sigstore_bundle(key, read_file(data_path));
+    const fs::path path = sigstore_path_for(data_path);
+    try {
+        write_file_atomic(path, text, {.mode = fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                                                 fs::perms::others_read,
+                                       .durable = true,
+                                       .no_overwrite = true});
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::already_exists || read_file(path) != text) {
+            if (e.code() == ErrorCode::already_exists)
+                throw Error(ErrorCode::already_exists,
+                            "Sigstore bundle " + path.string() + " already exists with different content; refusing to replace it");
+            throw;
+        }
+    }
+    return path;
+}
+
+SignatureCheck check_detached_signature(const Ed25519PublicKey& key, std::string_view bytes,
+                                        std::string_view signature_name, std::string_view signature_text) {
+    return is_sigstore_bundle_name(signature_name) ? check_sigstore_bundle(key, bytes, signature_text)
+                                                   : check_signature_line(key, bytes, signature_text);
+}
+
+}  // namespace worm::compliance
