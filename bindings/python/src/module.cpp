@@ -12,4 +12,5 @@ PYBIND11_MODULE(_worm, m) {
     bind_config(m);
     bind_uploader(m);
     bind_pipeline(m);
+    bind_audit_log(m);
 }

@@ -4,9 +4,11 @@
 //   {prefix}/YYYY/MM/DD/{request_id}-{stream}-{sequence}.jsonl
 //   date and request_id of the first record; request_id made key-safe ("none" when absent);
 //   stream: 16 lower-case hex digits; sequence: 10 decimal digits, from 0.
-//   metadata: service_name, request_id, log_level (highest in the batch), timestamp (first
-//   record), worm_handler_version, stream, sequence, record_count, first_timestamp,
-//   last_timestamp, previous_batch_sha256 (hex; "" for the stream's first batch).
+//   metadata (the seed's names, '_' spelled '-' because werkzeug, nginx and other proxies
+//   drop or rewrite header names with underscores): service-name, request-id, log-level
+//   (highest in the batch), timestamp (first record), worm-handler-version, stream, sequence,
+//   record-count, first-timestamp, last-timestamp, previous-batch-sha256 (hex; "" for the
+//   stream's first batch).
 // Checkpoint object (JSON) and its signature (the bundle .sig format, over the JSON bytes):
 //   {prefix}/checkpoints/{stream}/{sequence}.json and .sig
 //   {"format": "worm-audit-checkpoint/1", "stream", "sequence", "created_at",

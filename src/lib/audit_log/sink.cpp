@@ -365,17 +365,17 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
         const std::string sha = sha256_hex(body);
         PutOptions o = put_options("application/x-ndjson", sha);
-        o.metadata = {{"service_name", f.service_name.empty() ? options.service_name : f.service_name},
-                      {"request_id", f.request_id},
-                      {"log_level", f.log_level},
+        o.metadata = {{"service-name", f.service_name.empty() ? options.service_name : f.service_name},
+                      {"request-id", f.request_id},
+                      {"log-level", f.log_level},
                       {"timestamp", f.first_timestamp},
-                      {"worm_handler_version", std::string(al::handler_version)},
+                      {"worm-handler-version", std::string(al::handler_version)},
                       {"stream", stream},
                       {"sequence", std::to_string(b.sequence)},
-                      {"record_count", std::to_string(lines.size())},
-                      {"first_timestamp", f.first_timestamp},
-                      {"last_timestamp", f.last_timestamp},
-                      {"previous_batch_sha256", previous_sha256}};
+                      {"record-count", std::to_string(lines.size())},
+                      {"first-timestamp", f.first_timestamp},
+                      {"last-timestamp", f.last_timestamp},
+                      {"previous-batch-sha256", previous_sha256}};
         put_create_only(key, body, o);
 
         std::lock_guard lock(mutex);
@@ -426,8 +426,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         const std::string key = al::checkpoint_key(options.prefix, stream, sequence);
         PutOptions o = put_options("application/json", sha256_hex(doc.first));
         o.metadata = {{"stream", stream},
-                      {"checkpoint_sequence", std::to_string(sequence)},
-                      {"worm_handler_version", std::string(al::handler_version)}};
+                      {"checkpoint-sequence", std::to_string(sequence)},
+                      {"worm-handler-version", std::string(al::handler_version)}};
         put_create_only(key, doc.first, o);
         if (!doc.second.empty()) {
             PutOptions so = put_options("text/plain", sha256_hex(doc.second));

@@ -244,14 +244,14 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
                 problem(ProblemKind::missing, stream, key,
                         "batches " + std::to_string(expected) + ".." + std::to_string(sequence - 1) +
                             " are not in the store");
-            else if (meta("previous_batch_sha256") != previous_sha)
+            else if (meta("previous-batch-sha256") != previous_sha)
                 problem(ProblemKind::extra, stream, key,
                         "does not continue the hash chain after batch " + std::to_string(sequence - 1));
-            if (!in_window(meta("first_timestamp"), meta("last_timestamp"), options.from, options.to)) {
+            if (!in_window(meta("first-timestamp"), meta("last-timestamp"), options.from, options.to)) {
             } else {
                 ++report.batches_verified;
                 report.records_verified += split_lines(body).size();
-                widen(report.first_timestamp, report.last_timestamp, meta("first_timestamp"), meta("last_timestamp"));
+                widen(report.first_timestamp, report.last_timestamp, meta("first-timestamp"), meta("last-timestamp"));
             }
             ++summary.uncovered_batches;
             previous_sha = sha256_hex(body);
