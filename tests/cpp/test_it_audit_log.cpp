@@ -65,7 +65,8 @@ TEST_CASE("100,000 records from 8 threads reach S3 exactly once, in order, locke
         CHECK(sink.stats().stored == threads * per_thread);
         CHECK(sink.stats().last_error.empty());
     }
-    const auto batches = t::stored_batches(*store, o.prefix + "/");
+    // (no trailing '/': moto refuses the signature of a listing whose prefix ends in '/')
+    const auto batches = t::stored_batches(*store, o.prefix);
     std::map<int, int> next;
     for (const auto& b : batches)
         for (const auto& line : b.lines) {

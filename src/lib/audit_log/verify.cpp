@@ -36,6 +36,17 @@ std::string join_prefix(std::string_view prefix) {
     return p.empty() ? p : p + "/";
 }
 
+// Lists the keys under "prefix/". Asks for the prefix without its trailing '/' and filters:
+// moto 5.2.1 refuses the signature of a ListObjectsV2 whose prefix ends in '/'.
+std::vector<ObjectSummary> list_under(ObjectStore& store, const std::string& prefix_with_slash) {
+    std::string asked = prefix_with_slash;
+    if (!asked.empty()) asked.pop_back();
+    std::vector<ObjectSummary> out;
+    for (auto& o : store.list_all(asked))
+        if (o.key.rfind(prefix_with_slash, 0) == 0) out.push_back(std::move(o));
+    return out;
+}
+
 std::vector<std::string> split_lines(const std::string& body) {
     std::vector<std::string> lines;
     std::size_t start = 0;
@@ -95,7 +106,7 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
     // Sort what is under the prefix into streams.
     std::map<std::string, StreamObjects> streams;
     std::set<std::string> signature_keys;
-    for (const auto& o : store.list_all(prefix)) {
+    for (const auto& o : list_under(store, prefix)) {
         if (auto b = parse_batch_key(o.key)) {
             streams[b->stream].batches[b->sequence].push_back(o.key);
         } else if (auto c = parse_checkpoint_key(options.prefix, o.key)) {
@@ -295,7 +306,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
                             const std::function<void(std::string_view line)>& out) {
     // Per stream, batches by sequence; streams merged by each next batch's first record time.
     std::map<std::string, std::map<std::uint64_t, std::string>> streams;
-    for (const auto& o : store.list_all(join_prefix(options.prefix)))
+    for (const auto& o : list_under(store, join_prefix(options.prefix)))
         if (auto b = parse_batch_key(o.key)) streams[b->stream].emplace(b->sequence, o.key);
     struct Cursor {
         std::map<std::uint64_t, std::string>::const_iterator next, end;
