@@ -733,8 +733,8 @@ def scenario_audit_log(ctx):
     """Issue 11: AuditLogSink::log() beside spdlog's async file logger; Python logging handlers;
     end to end into the S3-shaped sink; memory during an outage backlog."""
     q = ctx.quick
-    n = 20000 if q else 400000
-    n_py = 5000 if q else 100000
+    n = 20000 if q else 200000
+    n_py = 5000 if q else 50000
     outage_s = 5 if q else ctx.args.outage_seconds
     figures, rows = [], []
 
