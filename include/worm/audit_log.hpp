@@ -76,7 +76,7 @@ struct AuditLogOptions {
 
     // Checkpoints: every checkpoint_batches stored batches or checkpoint_interval, and at
     // flush()/close(). Signed when signing_key is set (or WORM_LOG_SIGNING_KEY names a
-    // private key file, read by from_env / the Python module); unsigned otherwise.
+    // private key file: signing_key_from_env(), which the Python module calls); unsigned otherwise.
     std::size_t checkpoint_batches = 100;
     std::chrono::milliseconds checkpoint_interval{60'000};
     std::shared_ptr<const Ed25519PrivateKey> signing_key;

@@ -28,6 +28,9 @@ namespace worm::audit_log {
 inline constexpr std::string_view handler_version = "2.0.0";
 inline constexpr std::string_view checkpoint_format = "worm-audit-checkpoint/1";
 
+// "audit-logs" / "audit-logs/" -> "audit-logs/"; "" stays "" (the whole store).
+std::string prefix_dir(std::string_view prefix);
+
 // Key-safe request id: [A-Za-z0-9._-] kept, anything else becomes '_', at most 64 bytes.
 std::string key_safe_request_id(std::string_view request_id);
 

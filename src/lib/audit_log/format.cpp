@@ -37,13 +37,13 @@ std::string padded(std::uint64_t value) {
     return buf;
 }
 
-std::string join_prefix(std::string_view prefix) {
+}  // namespace
+
+std::string prefix_dir(std::string_view prefix) {
     std::string p(prefix);
     while (!p.empty() && p.back() == '/') p.pop_back();
     return p.empty() ? p : p + "/";
 }
-
-}  // namespace
 
 std::string key_safe_request_id(std::string_view request_id) {
     if (request_id.empty()) return "none";
@@ -59,7 +59,7 @@ std::string batch_key(std::string_view prefix, std::string_view first_timestamp,
     if (first_timestamp.size() < 10 || first_timestamp[4] != '-' || first_timestamp[7] != '-')
         throw Error(ErrorCode::invalid_argument, "audit log: record timestamp is not RFC 3339: " +
                                                      std::string(first_timestamp.substr(0, 40)));
-    std::string key = join_prefix(prefix);
+    std::string key = prefix_dir(prefix);
     key.append(first_timestamp.substr(0, 4)).append("/");
     key.append(first_timestamp.substr(5, 2)).append("/");
     key.append(first_timestamp.substr(8, 2)).append("/");
@@ -68,7 +68,7 @@ std::string batch_key(std::string_view prefix, std::string_view first_timestamp,
 }
 
 std::string checkpoint_key(std::string_view prefix, std::string_view stream, std::uint64_t sequence) {
-    return join_prefix(prefix) + "checkpoints/" + std::string(stream) + "/" + padded(sequence) + ".json";
+    return prefix_dir(prefix) + "checkpoints/" + std::string(stream) + "/" + padded(sequence) + ".json";
 }
 
 std::optional<BatchName> parse_batch_key(std::string_view key) {
@@ -86,7 +86,7 @@ std::optional<BatchName> parse_batch_key(std::string_view key) {
 }
 
 std::optional<BatchName> parse_checkpoint_key(std::string_view prefix, std::string_view key) {
-    const std::string head = join_prefix(prefix) + "checkpoints/";
+    const std::string head = prefix_dir(prefix) + "checkpoints/";
     if (key.substr(0, head.size()) != head) return std::nullopt;
     std::string_view rest = key.substr(head.size());  // {stream}/{seq}.json
     if (rest.size() != 16 + 1 + 10 + 5 || rest[16] != '/' || rest.substr(27) != ".json") return std::nullopt;

@@ -30,12 +30,6 @@ std::string_view to_string(ProblemKind kind) noexcept {
 
 namespace {
 
-std::string join_prefix(std::string_view prefix) {
-    std::string p(prefix);
-    while (!p.empty() && p.back() == '/') p.pop_back();
-    return p.empty() ? p : p + "/";
-}
-
 // Lists the keys under "prefix/". Asks for the prefix without its trailing '/' and filters:
 // moto 5.2.1 refuses the signature of a ListObjectsV2 whose prefix ends in '/'.
 std::vector<ObjectSummary> list_under(ObjectStore& store, const std::string& prefix_with_slash) {
@@ -98,7 +92,7 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
     VerifyReport report;
     report.signatures_checked = options.public_key.has_value();
     const TimePoint now = options.now == TimePoint{} ? system_clock().now() : options.now;
-    const std::string prefix = join_prefix(options.prefix);
+    const std::string prefix = prefix_dir(options.prefix);
     auto problem = [&](ProblemKind kind, const std::string& stream, const std::string& key, std::string detail) {
         report.problems.push_back({kind, stream, key, std::move(detail)});
     };
@@ -306,7 +300,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
                             const std::function<void(std::string_view line)>& out) {
     // Per stream, batches by sequence; streams merged by each next batch's first record time.
     std::map<std::string, std::map<std::uint64_t, std::string>> streams;
-    for (const auto& o : list_under(store, join_prefix(options.prefix)))
+    for (const auto& o : list_under(store, prefix_dir(options.prefix)))
         if (auto b = parse_batch_key(o.key)) streams[b->stream].emplace(b->sequence, o.key);
     struct Cursor {
         std::map<std::uint64_t, std::string>::const_iterator next, end;
