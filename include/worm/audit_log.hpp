@@ -60,6 +60,10 @@ struct AuditLogOptions {
     std::size_t max_bytes = 4 * 1024 * 1024;
     std::chrono::milliseconds max_interval{15'000};
 
+    // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
+    // that answers conditional PUTs wrongly (bench/sink.py's nginx answers 304).
+    bool create_only = true;
+
     // Object Lock on every batch and checkpoint; retention_days 0 means no retention.
     LockMode lock_mode = LockMode::governance;
     int retention_days = 2557;  // 7 years, as the seed says

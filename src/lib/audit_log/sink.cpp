@@ -331,7 +331,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     PutOptions put_options(std::string content_type, std::string sha256) const {
         PutOptions o;
         o.content_type = std::move(content_type);
-        o.if_none_match = true;
+        o.if_none_match = options.create_only;
         o.sha256_hex = std::move(sha256);
         if (options.retention_days > 0)
             o.lock.retention = Retention{options.lock_mode,
