@@ -205,6 +205,9 @@ class Context:
         e["NO_PROXY"] = e["no_proxy"] = "127.0.0.1,localhost"
         if tmpdir:
             e["TMPDIR"] = tmpdir
+        py_dir = os.path.join(self.args.build_dir, "python")  # worm.logging for the logging anchor
+        if os.path.isdir(py_dir):
+            e["PYTHONPATH"] = py_dir + os.pathsep + e.get("PYTHONPATH", "")
         return e
 
     def scratch(self):
@@ -726,6 +729,100 @@ def scenario_registry(ctx):
                           "list_by_status(pending, 1000) vs json.load + filter + sort.")
 
 
+def scenario_audit_log(ctx):
+    """Issue 11: AuditLogSink::log() beside spdlog's async file logger; Python logging handlers;
+    end to end into the S3-shaped sink; memory during an outage backlog."""
+    q = ctx.quick
+    n = 20000 if q else 200000
+    n_py = 5000 if q else 50000
+    outage_s = 5 if q else ctx.args.outage_seconds
+    figures, rows = [], []
+
+    def cpp(program, threads, figure, *extra):
+        return lambda: value_of(ctx.bench(program, "--dir", ctx.scratch(), "--threads", threads,
+                                          "--records", n, *extra), figure)
+
+    def p99_target(row):
+        return "< 5 us", (None if not row.libworm.ok else row.libworm.median < 5)
+
+    def rate_target(row):
+        r = row.ratio
+        return ">= spdlog async", (None if r is None else r >= 1)
+
+    for threads in (1, 2, 8):
+        spd = Figure(f"audit.spdlog.{threads}", f"spdlog async + file sink, {threads} thr", "rec/s", "higher",
+                     cpp("spdlog-async", threads, "spdlog_async_records_per_s"))
+        spd99 = Figure(f"audit.spdlog_p99.{threads}", f"spdlog async p99, {threads} thr", "us", "lower",
+                       cpp("spdlog-async", threads, "spdlog_async_p99_us"))
+        figures += [spd, spd99]
+        for mode in ("disk", "memory"):
+            rate = Figure(f"audit.{mode}.{threads}", f"AuditLogSink::log() {mode}, {threads} thr", "rec/s",
+                          "higher", cpp("audit-log", threads, "audit_log_records_per_s", "--mode", mode))
+            p99 = Figure(f"audit.{mode}_p99.{threads}", f"log() p99 {mode}, {threads} thr", "us", "lower",
+                         cpp("audit-log", threads, "audit_log_p99_us", "--mode", mode))
+            figures += [rate, p99]
+            label = "journal" if mode == "disk" else "memory"
+            rows += [Row(f"log() {label}, {threads} thread(s): records/s", rate, spd, None, rate_target),
+                     Row(f"log() {label}, {threads} thread(s): p99 latency", p99, spd99, None, p99_target)]
+
+    def py(handler, *extra):
+        return lambda: value_of(ctx.anchor_extra("logging_handlers.py", "--handler", handler, "--n", n_py,
+                                                 "--dir", ctx.scratch(), *extra), f"python_logging_{handler}")
+    py_worm = Figure("audit.py.worm", "logger.info via WORMLogHandler", "rec/s", "higher", py("worm"))
+    py_queue = Figure("audit.py.queue", "logger.info via QueueHandler", "rec/s", "higher", py("queue"))
+    py_boto3 = Figure("audit.py.boto3", "logger.info via boto3 batching handler (seed design)", "rec/s", "higher",
+                      lambda: value_of(ctx.anchor_extra("logging_handlers.py", "--handler", "boto3", "--n", n_py,
+                                                        "--endpoint", ctx.sink.endpoint), "python_logging_boto3"))
+    figures += [py_worm, py_queue, py_boto3]
+
+    def not_slower(row):
+        r = row.ratio
+        return ">= QueueHandler", (None if r is None else r >= 1)
+    rows += [Row("Python logger.info: WORMLogHandler vs QueueHandler", py_worm, py_queue, None, not_slower),
+             Row("Python logger.info: WORMLogHandler vs boto3 batching handler", py_worm, py_boto3, None,
+                 lambda row: ("faster than the seed's design", None if row.ratio is None else row.ratio >= 1))]
+
+    e2e = Figure("audit.e2e", "records/s stored in the S3-shaped sink (journal, 1000/batch)", "rec/s", "higher",
+                 lambda: value_of(ctx.bench("audit-log", "--dir", ctx.scratch(), "--records", n, "--mode", "disk",
+                                            "--endpoint", ctx.sink.endpoint, "--bucket", "bench"),
+                                  "audit_log_end_to_end_records_per_s"))
+    growth = Figure("audit.outage_rss", f"RSS growth during a {outage_s} s outage at 20k rec/s", "MiB", "lower",
+                    lambda: value_of(ctx.bench("audit-log-outage", "--dir", ctx.scratch(), "--seconds", outage_s,
+                                               "--port", free_port()), "outage_rss_growth_mib"), repeats=1)
+    backlog = Figure("audit.outage_backlog", f"journal backlog after the {outage_s} s outage", "MiB", "higher",
+                     lambda: value_of(ctx.bench("audit-log-outage", "--dir", ctx.scratch(), "--seconds", outage_s,
+                                                "--port", free_port()), "outage_backlog_mib"), repeats=1)
+    figures += [e2e, growth, backlog]
+    rows += [Row("End to end into the nginx S3 sink: records/s", e2e, None, None, None),
+             Row(f"Outage {outage_s} s: RSS growth (backlog on disk)", growth, None, None,
+                 lambda row: ("flat (< 32 MiB)", None if not row.libworm.ok else row.libworm.median < 32)),
+             Row(f"Outage {outage_s} s: journal backlog", backlog, None, None, None)]
+
+    def setup():
+        ctx.sink = NginxSink().start()
+
+    def teardown():
+        if ctx.sink:
+            ctx.sink.cleanup()
+            ctx.sink = None
+    return Scenario("audit_log", "Audit logs: log() beside spdlog, Python handlers, end to end, outage memory",
+                    figures, rows, setup, teardown,
+                    notes="log() figures: seed-shaped record (~330 B JSON), every call timed; journal mode "
+                          "appends each record to the journal (write(2)) before returning, fsync grouped every "
+                          "10 ms; spdlog: async logger (queue 8192, 1 worker, blocking overflow) + basic file "
+                          "sink with the same record text. Python: logger.info with the seed's extra fields; "
+                          "QueueHandler drains to a JSON file via QueueListener; the boto3 handler is the seed's "
+                          "queue + worker + batched locked PutObject into the nginx sink. The outage store is "
+                          "a loopback port nothing listens on.")
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 SCENARIOS = {
     "sigv4": scenario_sigv4,
     "pipeline": scenario_pipeline,
@@ -733,6 +830,7 @@ SCENARIOS = {
     "upload": scenario_upload,
     "multipart": scenario_multipart,
     "registry": scenario_registry,
+    "audit_log": scenario_audit_log,
 }
 
 
@@ -998,7 +1096,7 @@ def build(build_dir):
     subprocess.run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWORM_BUILD_BENCH=ON",
                     "-DWORM_BUILD_TESTS=OFF", "-DWORM_BUILD_PYTHON=OFF", "-DWORM_BUILD_EXAMPLES=OFF"],
                    check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench"], check=True)
+    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench", "worm_python"], check=True)
     return os.path.join(build_dir, "bench", "worm_bench")
 
 
@@ -1010,6 +1108,7 @@ def main():
     ap.add_argument("--noise", type=float, default=0.20, help="flag figures whose (max-min)/median exceeds this")
     ap.add_argument("--bench-bin", help="an already built worm_bench (skips the build)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--outage-seconds", type=int, default=600, help="audit_log: length of the outage backlog run")
     ap.add_argument("--out", help="output directory (default bench/results; quick: <build-dir>/bench-quick)")
     ap.add_argument("--python", default=shutil.which("python3") or sys.executable)
     ap.add_argument("--anchors-dir", default=None)

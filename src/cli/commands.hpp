@@ -30,6 +30,7 @@ std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention,
 std::vector<Command> bucket_commands();   // bucket create, bucket info (S3 only)
 std::vector<Command> upload_commands();    // sync, status, config, registry
 std::vector<Command> compliance_commands();  // audit, certificate issue, certificate verify
+std::vector<Command> logs_commands();      // logs verify, logs cat
 Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.

@@ -14,4 +14,5 @@ PYBIND11_MODULE(_worm, m) {
     bind_pipeline(m);
     bind_audit(m);
     bind_compliance(m);
+    bind_audit_log(m);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,21 @@ public:
     // get() returns flipped bytes.
     std::atomic<bool> corrupt_get{false};
 
+    // Puts hang (as on a server that accepts the connection and never answers) until
+    // release_puts(); then they fail with Error(timeout).
+    void hold_puts() {
+        std::lock_guard lock(mutex_);
+        holding_ = true;
+    }
+    void release_puts() {
+        {
+            std::lock_guard lock(mutex_);
+            holding_ = false;
+        }
+        released_.notify_all();
+    }
+    int held_puts() const { return held_; }
+
     // Puts that reached the inner store, per key.
     std::map<std::string, int> puts_per_key() const {
         std::lock_guard lock(mutex_);
@@ -55,6 +71,14 @@ private:
     PutResult do_put(const std::string& key, const PutBody& body, const PutOptions& options) override {
         ++put_calls_;
         check_up("PUT", key);
+        {
+            std::unique_lock lock(mutex_);
+            if (holding_) {
+                ++held_;
+                released_.wait(lock, [&] { return !holding_; });
+                throw Error(ErrorCode::timeout, "injected: PUT " + key + " timed out");
+            }
+        }
         if (take(fail_puts)) throw Error(ErrorCode::network, "injected: connection reset during PUT " + key);
         if (take(refuse_puts)) throw Error(ErrorCode::object_locked, "injected: PUT " + key + " refused");
         PutResult r = inner_->put(key, body, options);
@@ -134,7 +158,9 @@ private:
     std::shared_ptr<ObjectStore> inner_;
     mutable std::mutex mutex_;
     std::map<std::string, int> puts_;
-    std::atomic<int> put_calls_{0}, head_calls_{0}, get_calls_{0};
+    std::atomic<int> put_calls_{0}, head_calls_{0}, get_calls_{0}, held_{0};
+    std::condition_variable released_;
+    bool holding_ = false;
 };
 
 }  // namespace worm::test

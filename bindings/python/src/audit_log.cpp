@@ -1,0 +1,163 @@
+// Audit logs for Python: _worm.AuditLogSink (the C++ sink; worm.logging wraps it in a
+// logging.Handler) and _worm.verify_audit_log. Times are seconds (float), as in Python.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bindings.hpp"
+#include "worm/audit_log.hpp"
+#include "worm/audit_log/verify.hpp"
+#include "worm/error.hpp"
+#include "worm/signer.hpp"
+
+namespace worm::python {
+
+namespace {
+
+std::chrono::milliseconds millis(double seconds, const char* name) {
+    if (!(seconds >= 0)) throw Error(ErrorCode::invalid_argument, std::string(name) + " must be a non-negative number of seconds");
+    return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000.0 + 0.5));
+}
+
+py::dict stats_dict(const AuditLogStats& s) {
+    py::dict d;
+    d["accepted"] = s.accepted;
+    d["filtered"] = s.filtered;
+    d["refused"] = s.refused;
+    d["stored"] = s.stored;
+    d["queued"] = s.queued;
+    d["batches_stored"] = s.batches_stored;
+    d["batches_retried"] = s.batches_retried;
+    d["checkpoints_stored"] = s.checkpoints_stored;
+    d["journal_bytes"] = s.journal_bytes;
+    d["oldest_unstored_age"] = static_cast<double>(s.oldest_unstored_age.count()) / 1000.0;
+    d["last_error"] = s.last_error.empty() ? py::object(py::none()) : py::object(to_py_str(s.last_error));
+    d["last_error_time"] = s.last_error_time ? to_datetime(*s.last_error_time) : py::object(py::none());
+    d["stream"] = s.stream;
+    return d;
+}
+
+std::shared_ptr<const Ed25519PrivateKey> signing_key_arg(py::handle key) {
+    if (key.is_none()) return signing_key_from_env();
+    if (py::isinstance<Ed25519PrivateKey>(key)) return key.cast<std::shared_ptr<Ed25519PrivateKey>>();
+    return std::make_shared<const Ed25519PrivateKey>(
+        load_private_key(key.cast<std::filesystem::path>(), key_password_from_env()));
+}
+
+}  // namespace
+
+void bind_audit_log(py::module_& m) {
+    py::class_<AuditLogSink, std::shared_ptr<AuditLogSink>>(
+        m, "AuditLogSink",
+        "Batched, journaled, hash-chained audit logs into an ObjectStore (see worm.logging).\n"
+        "log() never touches the network; flush()/close() take a timeout in seconds.")
+        .def(py::init([](std::shared_ptr<ObjectStore> store, const std::string& service_name, const std::string& prefix,
+                         const std::string& min_level, std::size_t max_records, std::size_t max_bytes,
+                         double max_interval, const std::string& lock_mode, int retention_days,
+                         const std::string& journal_mode, std::optional<std::filesystem::path> journal_dir,
+                         double fsync_interval, std::uint64_t max_journal_bytes, const std::string& policy,
+                         double block_timeout, std::size_t checkpoint_batches, double checkpoint_interval,
+                         py::handle signing_key, double close_timeout) {
+                 AuditLogOptions o;
+                 o.service_name = service_name;
+                 o.prefix = prefix;
+                 o.min_level = parse_log_level(min_level);
+                 o.max_records = max_records;
+                 o.max_bytes = max_bytes;
+                 o.max_interval = millis(max_interval, "max_interval");
+                 o.lock_mode = parse_lock_mode(lock_mode);
+                 o.retention_days = retention_days;
+                 if (journal_mode != "disk" && journal_mode != "memory")
+                     throw Error(ErrorCode::invalid_argument, "journal_mode must be 'disk' or 'memory'");
+                 o.journal_mode = journal_mode == "disk" ? JournalMode::disk : JournalMode::memory;
+                 if (journal_dir) o.journal_dir = *journal_dir;
+                 o.fsync_interval = millis(fsync_interval, "fsync_interval");
+                 o.max_journal_bytes = max_journal_bytes;
+                 if (policy != "block" && policy != "refuse")
+                     throw Error(ErrorCode::invalid_argument, "policy must be 'block' or 'refuse'");
+                 o.policy = policy == "block" ? BackpressurePolicy::block : BackpressurePolicy::refuse;
+                 o.block_timeout = millis(block_timeout, "block_timeout");
+                 o.checkpoint_batches = checkpoint_batches;
+                 o.checkpoint_interval = millis(checkpoint_interval, "checkpoint_interval");
+                 o.signing_key = signing_key_arg(signing_key);
+                 o.close_timeout = millis(close_timeout, "close_timeout");
+                 py::gil_scoped_release release;
+                 return std::make_shared<AuditLogSink>(std::move(store), std::move(o));
+             }),
+             py::arg("store"), py::kw_only(), py::arg("service_name"), py::arg("prefix") = "audit-logs",
+             py::arg("min_level") = "DEBUG", py::arg("max_records") = 5, py::arg("max_bytes") = 4 * 1024 * 1024,
+             py::arg("max_interval") = 15.0, py::arg("lock_mode") = "GOVERNANCE", py::arg("retention_days") = 2557,
+             py::arg("journal_mode") = "disk", py::arg("journal_dir") = py::none(), py::arg("fsync_interval") = 0.01,
+             py::arg("max_journal_bytes") = 1024ull * 1024 * 1024, py::arg("policy") = "block",
+             py::arg("block_timeout") = 1.0, py::arg("checkpoint_batches") = 100, py::arg("checkpoint_interval") = 60.0,
+             py::arg("signing_key") = py::none(), py::arg("close_timeout") = 5.0)
+        .def(
+            "log",
+            [](AuditLogSink& sink, py::handle record) {
+                const rapidjson::Document doc = to_json(record);
+                py::gil_scoped_release release;
+                return sink.log(doc);
+            },
+            py::arg("record"), "Accept one record (a dict). False when below min_level.")
+        .def(
+            "log_json",
+            [](AuditLogSink& sink, const std::string& text) {
+                py::gil_scoped_release release;
+                return sink.log_json(text);
+            },
+            py::arg("record_json"))
+        .def(
+            "flush",
+            [](AuditLogSink& sink, double timeout) {
+                const auto t = millis(timeout, "timeout");
+                py::gil_scoped_release release;
+                return sink.flush(t);
+            },
+            py::arg("timeout") = 5.0, "Store everything accepted so far; False if the timeout passed first.")
+        .def(
+            "close",
+            [](AuditLogSink& sink, double timeout) {
+                const auto t = millis(timeout, "timeout");
+                py::gil_scoped_release release;
+                return sink.close(t);
+            },
+            py::arg("timeout") = 5.0, "flush(timeout), then stop; always returns within the timeout.")
+        .def("stats", [](const AuditLogSink& sink) { return stats_dict(sink.stats()); });
+
+    m.def(
+        "verify_audit_log",
+        [](std::shared_ptr<ObjectStore> store, const std::string& prefix, std::optional<std::filesystem::path> public_key) {
+            audit_log::VerifyOptions o;
+            o.prefix = prefix;
+            if (public_key) o.public_key = load_public_key(*public_key);
+            audit_log::VerifyReport r;
+            {
+                py::gil_scoped_release release;
+                r = audit_log::verify_audit_log(*store, o);
+            }
+            py::list problems;
+            for (const auto& p : r.problems) {
+                py::dict d;
+                d["kind"] = std::string(audit_log::to_string(p.kind));
+                d["stream"] = p.stream;
+                d["key"] = to_py_str(p.key);
+                d["detail"] = to_py_str(p.detail);
+                problems.append(d);
+            }
+            py::dict d;
+            d["valid"] = r.valid();
+            d["problems"] = problems;
+            d["batches_verified"] = r.batches_verified;
+            d["records_verified"] = r.records_verified;
+            d["report"] = to_py_str(audit_log::format_report(r));
+            return d;
+        },
+        py::arg("store"), py::arg("prefix") = "audit-logs", py::arg("public_key") = py::none(),
+        "Verify stored audit logs (as `worm logs verify`); returns a dict with valid, problems, report.");
+}
+
+}  // namespace worm::python

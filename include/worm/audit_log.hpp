@@ -1,0 +1,167 @@
+// audit_log.hpp: AuditLogSink, a batched, lossless, tamper-evident audit log writer.
+//
+// log() takes one JSON record (the seed-004 shape: timestamp, level, service_name,
+// request_id, user_id, message, ... plus any extra fields) and returns without touching
+// the network. By default the record is first appended to a local journal (a directory
+// of append-only, CRC-checked segment files; fsync is group-committed), so kill -9 loses
+// no accepted record. A background thread closes batches (count, bytes or interval,
+// whichever comes first) and PUTs each as one JSON Lines object, create-only, with a
+// SHA-256 checksum, the Object Lock retention and the seed's metadata, at
+//   {prefix}/YYYY/MM/DD/{request_id of the first record}-{stream}-{sequence}.jsonl
+// Stream and sequence are fixed when the batch is sealed in the journal, so a retry after
+// an ambiguous failure (or after a restart) sends the same key and bytes and never
+// creates a second locked object.
+//
+// Tamper evidence: each batch names the SHA-256 of the previous batch of its stream, and
+// every N batches or T seconds a checkpoint object lists the batches it covers and chains
+// to the previous checkpoint (Ed25519-signed when a key is given). audit_log/verify.hpp
+// checks a stored stream offline. Formats: audit_log/format.hpp.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <rapidjson/document.h>
+
+#include "worm/ed25519.hpp"
+#include "worm/storage.hpp"
+
+namespace worm {
+
+// Python's logging levels, in order; records below AuditLogOptions::min_level are ignored.
+enum class LogLevel { debug, info, warning, error, critical };
+std::string_view to_string(LogLevel level) noexcept;  // "DEBUG" ... "CRITICAL"
+// Accepts the names above in any case plus "WARN" and "FATAL"; throws Error(invalid_argument).
+LogLevel parse_log_level(std::string_view text);
+
+enum class JournalMode {
+    disk,    // every accepted record is in the journal before log() returns (the default)
+    memory,  // records wait in memory only: a crash loses what was not stored yet
+};
+
+// What log() does when the journal (or memory backlog) is at its cap.
+enum class BackpressurePolicy {
+    block,   // wait up to block_timeout for room, then refuse
+    refuse,  // refuse at once
+};
+
+struct AuditLogOptions {
+    std::string service_name = "service";  // fills records without service_name; object metadata
+    std::string prefix = "audit-logs";     // the seed's AWS_S3_PREFIX default
+    LogLevel min_level = LogLevel::debug;
+
+    // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first.
+    std::size_t max_records = 5;
+    std::size_t max_bytes = 4 * 1024 * 1024;
+    std::chrono::milliseconds max_interval{15'000};
+
+    // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
+    // that answers conditional PUTs wrongly (bench/sink.py's nginx answers 304).
+    bool create_only = true;
+
+    // Object Lock on every batch and checkpoint; retention_days 0 means no retention.
+    LockMode lock_mode = LockMode::governance;
+    int retention_days = 2557;  // 7 years, as the seed says
+
+    JournalMode journal_mode = JournalMode::disk;
+    // Empty: default_journal_dir(service_name, store uri, prefix). One sink per directory
+    // at a time (a second one throws Error(config)).
+    std::filesystem::path journal_dir;
+    std::chrono::milliseconds fsync_interval{10};  // group commit; 0 fsyncs in every log()
+    std::uint64_t journal_segment_bytes = 8 * 1024 * 1024;
+    std::uint64_t max_journal_bytes = 1024ull * 1024 * 1024;  // disk cap (memory cap in memory mode)
+    BackpressurePolicy policy = BackpressurePolicy::block;
+    std::chrono::milliseconds block_timeout{1'000};
+
+    // Checkpoints: every checkpoint_batches stored batches or checkpoint_interval, and at
+    // flush()/close(). Signed when signing_key is set (or WORM_LOG_SIGNING_KEY names a
+    // private key file: signing_key_from_env(), which the Python module calls); unsigned otherwise.
+    std::size_t checkpoint_batches = 100;
+    std::chrono::milliseconds checkpoint_interval{60'000};
+    std::shared_ptr<const Ed25519PrivateKey> signing_key;
+
+    // Retry backoff while the store fails (doubles up to the maximum; never gives up).
+    std::chrono::milliseconds retry_initial{100};
+    std::chrono::milliseconds retry_max{5'000};
+
+    std::chrono::milliseconds close_timeout{5'000};  // used by the destructor
+
+    // Presets from the seed: compliance (5 records / 15 s, COMPLIANCE mode) and
+    // high_volume (50 records / 60 s, WARNING and above).
+    static AuditLogOptions compliance(std::string service_name);
+    static AuditLogOptions high_volume(std::string service_name);
+
+    // Throws Error(invalid_argument) naming the bad field.
+    void validate() const;
+};
+
+// The journal directory used when AuditLogOptions::journal_dir is empty:
+// $WORM_LOG_JOURNAL_DIR, else $XDG_STATE_HOME/worm/audit-journal, else
+// ~/.local/state/worm/audit-journal; then "<service>-<12 hex of sha256(store uri, prefix)>".
+std::filesystem::path default_journal_dir(std::string_view service_name, std::string_view store_uri,
+                                          std::string_view prefix);
+
+// WORM_LOG_SIGNING_KEY (a private key file, as for bundles; WORM_KEY_PASSWORD decrypts it),
+// or null when unset. Throws as load_private_key when set but unusable.
+std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env();
+
+struct AuditLogStats {
+    std::uint64_t accepted = 0;          // records log() took
+    std::uint64_t filtered = 0;          // below min_level, ignored
+    std::uint64_t refused = 0;           // refused at the cap (log() threw)
+    std::uint64_t stored = 0;            // records in batches the store confirmed
+    std::uint64_t queued = 0;            // accepted, not stored yet
+    std::uint64_t batches_stored = 0;
+    std::uint64_t batches_retried = 0;   // failed PUT attempts that will be retried
+    std::uint64_t checkpoints_stored = 0;
+    std::uint64_t journal_bytes = 0;     // on disk (disk mode) or held in memory (memory mode)
+    std::chrono::milliseconds oldest_unstored_age{0};
+    std::string last_error;              // empty when none
+    std::optional<TimePoint> last_error_time;
+    std::string stream;                  // this journal's stream id
+};
+
+class AuditLogSink {
+public:
+    // Opens (or creates) the journal and replays what an earlier process left in it:
+    // sealed batches go out first, in order, then unsealed records continue the open batch.
+    // Throws Error(invalid_argument) for bad options, Error(config) when another sink holds
+    // the journal, Error(io) when it cannot be created.
+    AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions options);
+    ~AuditLogSink();  // close(options.close_timeout)
+    AuditLogSink(const AuditLogSink&) = delete;
+    AuditLogSink& operator=(const AuditLogSink&) = delete;
+
+    // Takes a JSON object. Adds timestamp (now, milliseconds, "Z"), level ("INFO") and
+    // service_name when missing. Thread-safe; never does network I/O.
+    // Returns false when the record is below min_level (ignored). Throws
+    // Error(invalid_argument) for a non-object, Error(storage) when refused at the cap
+    // (after block_timeout with the block policy), Error(io) when the journal cannot be
+    // written, Error(storage) after close().
+    bool log(const rapidjson::Value& record);
+    // The same for JSON text (parsed strictly).
+    bool log_json(std::string_view record_json);
+
+    // Seals the open batch and waits until everything accepted so far is stored and a
+    // checkpoint covers it. Returns false when the timeout passed first (nothing is lost:
+    // it stays in the journal). The journal is fsynced either way.
+    bool flush(std::chrono::milliseconds timeout);
+    // flush(timeout), then stops the background threads. Always returns within timeout
+    // (plus a fsync); what was not stored stays in the journal for the next sink. Later
+    // log() calls throw. Idempotent. Returns whether everything was stored.
+    bool close(std::chrono::milliseconds timeout);
+
+    AuditLogStats stats() const;
+
+    struct Core;  // the shared state of the sink and its threads (src/lib/audit_log)
+
+private:
+    std::shared_ptr<Core> core_;
+};
+
+}  // namespace worm

@@ -1,0 +1,78 @@
+// audit_log/verify.hpp: offline verification and reading of stored audit logs.
+//
+// verify_audit_log() reads every batch and checkpoint under a prefix and reports, per
+// stream: a checkpoint-covered batch that is gone (missing; truncated when the stream's
+// newest batches are gone), whose bytes differ (modified), that sits under another
+// sequence's key (reordered), a second object for a sequence (duplicated), an object that
+// no checkpoint covers and that does not continue the hash chain (extra), and checkpoints
+// that are unsigned when a key is given, badly signed, or do not chain. Batches newer than
+// the newest checkpoint are checked against the hash chain and counted as not yet covered.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worm/ed25519.hpp"
+#include "worm/storage.hpp"
+
+namespace worm::audit_log {
+
+enum class ProblemKind { missing, modified, reordered, duplicated, extra, truncated, bad_signature, bad_checkpoint };
+std::string_view to_string(ProblemKind kind) noexcept;  // "missing", ..., "bad checkpoint signature", ...
+
+struct Problem {
+    ProblemKind kind;
+    std::string stream;
+    std::string key;
+    std::string detail;
+};
+
+struct VerifyOptions {
+    std::string prefix = "audit-logs";
+    std::optional<Ed25519PublicKey> public_key;  // none: signatures are not checked
+    std::optional<TimePoint> from, to;           // only batches whose records overlap [from, to]
+    TimePoint now{};                             // for the newest checkpoint's age; {} = the system clock
+};
+
+struct StreamSummary {
+    std::string stream;
+    std::uint64_t checkpoints = 0;
+    std::uint64_t covered_batches = 0;
+    std::uint64_t uncovered_batches = 0;  // newer than the newest checkpoint, chained
+    bool signed_checkpoints = false;      // every checkpoint has a .sig
+};
+
+struct VerifyReport {
+    std::vector<Problem> problems;
+    std::vector<StreamSummary> streams;
+    std::uint64_t batches_verified = 0;
+    std::uint64_t records_verified = 0;
+    std::string first_timestamp, last_timestamp;           // of the verified records
+    std::optional<std::chrono::seconds> newest_checkpoint_age;
+    bool signatures_checked = false;
+    bool valid() const { return problems.empty(); }
+};
+
+// Throws worm::Error only when the store cannot be read; everything wrong with the
+// stored logs is a Problem.
+VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options);
+
+// Human-readable report: one line per problem, then the summary.
+std::string format_report(const VerifyReport& report);
+
+struct CatOptions {
+    std::string prefix = "audit-logs";
+    std::optional<TimePoint> from, to;  // record timestamps
+    std::string service;                // only records with this service_name; "" = all
+};
+
+// Calls out(line) for every stored record in order (per stream by sequence; streams
+// merged by time). Returns the number of records written.
+std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
+                            const std::function<void(std::string_view line)>& out);
+
+}  // namespace worm::audit_log

@@ -1,0 +1,678 @@
+// AuditLogSink (audit_log.hpp): accepts records into the journal, seals batches, and a
+// background thread stores them in order, then writes checkpoints over them.
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "journal.hpp"
+#include "worm/audit_log.hpp"
+#include "worm/audit_log/format.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/json.hpp"
+#include "worm/signer.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+using SteadyTime = std::chrono::steady_clock::time_point;
+using std::chrono::milliseconds;
+namespace al = audit_log;
+
+// ---- levels, options ------------------------------------------------------------------
+
+std::string_view to_string(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::debug: return "DEBUG";
+        case LogLevel::info: return "INFO";
+        case LogLevel::warning: return "WARNING";
+        case LogLevel::error: return "ERROR";
+        case LogLevel::critical: return "CRITICAL";
+    }
+    return "INFO";
+}
+
+namespace {
+std::optional<LogLevel> try_parse_log_level(std::string_view text) {
+    std::string upper(text);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (upper == "DEBUG") return LogLevel::debug;
+    if (upper == "INFO") return LogLevel::info;
+    if (upper == "WARNING" || upper == "WARN") return LogLevel::warning;
+    if (upper == "ERROR") return LogLevel::error;
+    if (upper == "CRITICAL" || upper == "FATAL") return LogLevel::critical;
+    return std::nullopt;
+}
+}  // namespace
+
+LogLevel parse_log_level(std::string_view text) {
+    if (auto level = try_parse_log_level(text)) return *level;
+    throw Error(ErrorCode::invalid_argument,
+                "unknown log level '" + std::string(text.substr(0, 32)) + "' (DEBUG, INFO, WARNING, ERROR, CRITICAL)");
+}
+
+AuditLogOptions AuditLogOptions::compliance(std::string service_name) {
+    AuditLogOptions o;
+    o.service_name = std::move(service_name);
+    o.max_records = 5;
+    o.max_interval = milliseconds(15'000);
+    o.lock_mode = LockMode::compliance;
+    return o;
+}
+
+AuditLogOptions AuditLogOptions::high_volume(std::string service_name) {
+    AuditLogOptions o;
+    o.service_name = std::move(service_name);
+    o.max_records = 50;
+    o.max_interval = milliseconds(60'000);
+    o.min_level = LogLevel::warning;
+    return o;
+}
+
+void AuditLogOptions::validate() const {
+    auto bad = [](const std::string& what) { throw Error(ErrorCode::invalid_argument, "AuditLogOptions: " + what); };
+    if (service_name.empty()) bad("service_name is empty");
+    if (max_records == 0) bad("max_records must be at least 1");
+    if (max_bytes == 0) bad("max_bytes must be at least 1");
+    if (max_interval.count() <= 0) bad("max_interval must be positive");
+    if (retention_days < 0) bad("retention_days must not be negative");
+    if (fsync_interval.count() < 0) bad("fsync_interval must not be negative");
+    if (journal_segment_bytes == 0) bad("journal_segment_bytes must be at least 1");
+    if (max_journal_bytes < 2 * (journal_segment_bytes + max_bytes) && max_journal_bytes < 64 * 1024)
+        bad("max_journal_bytes is too small for the segment and batch sizes");
+    if (checkpoint_batches == 0) bad("checkpoint_batches must be at least 1");
+    if (checkpoint_interval.count() <= 0) bad("checkpoint_interval must be positive");
+    if (retry_initial.count() <= 0 || retry_max < retry_initial) bad("retry_initial must be positive and <= retry_max");
+    if (block_timeout.count() < 0 || close_timeout.count() < 0) bad("timeouts must not be negative");
+    if (prefix.find("//") != std::string::npos || (!prefix.empty() && prefix.front() == '/'))
+        bad("prefix must be a relative key prefix without empty segments");
+}
+
+fs::path default_journal_dir(std::string_view service_name, std::string_view store_uri, std::string_view prefix) {
+    fs::path base;
+    if (const char* dir = std::getenv("WORM_LOG_JOURNAL_DIR"); dir && *dir) {
+        base = dir;
+    } else if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
+        base = fs::path(state) / "worm" / "audit-journal";
+    } else {
+        const char* home = std::getenv("HOME");
+        base = fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "worm" / "audit-journal";
+    }
+    const std::string digest = sha256_hex(std::string(store_uri) + "\n" + std::string(prefix)).substr(0, 12);
+    return base / (al::key_safe_request_id(service_name) + "-" + digest);
+}
+
+std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env() {
+    const char* path = std::getenv("WORM_LOG_SIGNING_KEY");
+    if (!path || !*path) return nullptr;
+    return std::make_shared<const Ed25519PrivateKey>(load_private_key(path, key_password_from_env()));
+}
+
+// ---- the sink's shared state ----------------------------------------------------------
+
+namespace {
+
+struct PendingBatch {
+    std::uint64_t sequence = 0;
+    std::uint64_t records = 0;
+    std::uint64_t bytes = 0;             // record bytes plus frame overhead (the cap's unit)
+    std::vector<std::string> lines;      // memory mode
+    al::detail::BatchRange range;        // disk mode
+    SteadyTime first_accepted{};
+};
+
+// What the store has confirmed, persisted in the journal's state.json (disk mode).
+struct UploadState {
+    std::string stream;
+    std::optional<std::uint64_t> stored_through;
+    std::string previous_batch_sha256;
+    std::uint64_t checkpoint_sequence = 0;
+    std::string previous_checkpoint_sha256;
+    std::string previous_signature;
+    std::vector<al::CheckpointEntry> uncovered;  // stored, not in a checkpoint yet
+    // A checkpoint built but not confirmed stored: retried with the same bytes.
+    std::optional<std::pair<std::string, std::string>> pending_checkpoint;  // json, .sig line ("" unsigned)
+};
+
+std::string state_to_json(const UploadState& s) {
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    auto str = [&](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+    w.StartObject();
+    str("stream"), str(s.stream);
+    str("stored_through"), s.stored_through ? (void)w.Uint64(*s.stored_through) : (void)w.Null();
+    str("previous_batch_sha256"), str(s.previous_batch_sha256);
+    str("checkpoint_sequence"), w.Uint64(s.checkpoint_sequence);
+    str("previous_checkpoint_sha256"), str(s.previous_checkpoint_sha256);
+    str("previous_signature"), str(s.previous_signature);
+    // The uncovered batches travel as a checkpoint document (one serializer for entries).
+    al::Checkpoint holder;
+    holder.stream = s.stream;
+    holder.batches = s.uncovered;
+    str("uncovered"), str(al::serialize_checkpoint(holder));
+    str("pending_checkpoint");
+    if (s.pending_checkpoint) {
+        w.StartArray();
+        str(s.pending_checkpoint->first), str(s.pending_checkpoint->second);
+        w.EndArray();
+    } else {
+        w.Null();
+    }
+    w.EndObject();
+    return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+UploadState state_from_json(std::string_view text) {
+    const auto doc = json::parse_strict(text, "audit log journal state.json");
+    constexpr auto code = ErrorCode::parse;
+    UploadState s;
+    s.stream = json::require_string(doc, "stream", "", code);
+    const auto& through = json::require_member(doc, "stored_through", "", code);
+    if (through.IsUint64()) s.stored_through = through.GetUint64();
+    s.previous_batch_sha256 = json::require_string(doc, "previous_batch_sha256", "", code);
+    s.checkpoint_sequence = static_cast<std::uint64_t>(json::require_int64(doc, "checkpoint_sequence", "", code));
+    s.previous_checkpoint_sha256 = json::require_string(doc, "previous_checkpoint_sha256", "", code);
+    s.previous_signature = json::require_string(doc, "previous_signature", "", code);
+    s.uncovered = al::parse_checkpoint(json::require_string(doc, "uncovered", "", code)).batches;
+    const auto& pending = json::require_member(doc, "pending_checkpoint", "", code);
+    if (pending.IsArray() && pending.Size() == 2 && pending[0].IsString() && pending[1].IsString())
+        s.pending_checkpoint = std::pair{std::string(pending[0].GetString(), pending[0].GetStringLength()),
+                                         std::string(pending[1].GetString(), pending[1].GetStringLength())};
+    return s;
+}
+
+std::string random_stream_id() {
+    std::random_device rd;
+    const std::uint64_t v = (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+    return buf;
+}
+
+std::string string_member(const rapidjson::Value& object, const char* name) {
+    const auto* v = json::find_member(object, name);
+    return v && v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+
+// "YYYY-MM-DD..." with digits where they belong: enough to place the batch in its day folder.
+bool looks_like_date_time(std::string_view t) {
+    if (t.size() < 10 || t[4] != '-' || t[7] != '-') return false;
+    for (int i : {0, 1, 2, 3, 5, 6, 8, 9})
+        if (t[static_cast<size_t>(i)] < '0' || t[static_cast<size_t>(i)] > '9') return false;
+    return true;
+}
+
+// The batch's facts for its key, metadata and checkpoint entry, from its records.
+struct BatchFacts {
+    std::string first_timestamp, last_timestamp, request_id, service_name, log_level;
+};
+
+BatchFacts facts_of(const std::vector<std::string>& lines) {
+    BatchFacts f;
+    std::optional<LogLevel> highest;
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        rapidjson::Document d;
+        d.Parse(lines[i].data(), lines[i].size());
+        if (d.HasParseError() || !d.IsObject()) throw Error(ErrorCode::integrity, "audit log: a journaled record is not JSON");
+        const std::string ts = string_member(d, "timestamp");
+        const std::string level = string_member(d, "level");
+        if (i == 0) {
+            f.first_timestamp = ts;
+            f.request_id = string_member(d, "request_id");
+            f.service_name = string_member(d, "service_name");
+            f.log_level = level;
+        }
+        f.last_timestamp = ts;
+        if (const auto l = try_parse_log_level(level); l && (!highest || *l > *highest)) {
+            highest = l;
+            f.log_level = std::string(to_string(*l));
+        }
+    }
+    return f;
+}
+
+std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
+    return "audit log backlog is at its cap (" + std::to_string(used) + " of " + std::to_string(cap) +
+           " bytes): record refused";
+}
+
+}  // namespace
+
+struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
+    std::shared_ptr<ObjectStore> store;
+    AuditLogOptions options;
+    std::unique_ptr<al::detail::Journal> journal;  // null in memory mode
+
+    mutable std::mutex mutex;
+    std::condition_variable work_cv, space_cv, progress_cv, sync_cv;
+
+    // Guarded by mutex.
+    std::deque<PendingBatch> ready;
+    std::vector<std::string> open_lines;  // memory mode
+    std::uint64_t open_records = 0, open_bytes = 0;
+    std::optional<SteadyTime> open_since;
+    std::uint64_t next_sequence = 0;
+    std::uint64_t memory_bytes = 0;
+    bool closed = false, stopping = false, uploader_exited = false, threads_stopped = false;
+    int flush_waiters = 0;
+    UploadState state;
+    std::optional<SteadyTime> uncovered_since;
+    AuditLogStats counters;
+
+    std::thread uploader, syncer;
+
+    // ---- accepting -------------------------------------------------------------------
+
+    std::uint64_t backlog_bytes_locked() const { return journal ? journal->bytes() : memory_bytes; }
+
+    void seal_locked() {
+        if (open_records == 0) return;
+        PendingBatch b;
+        b.sequence = next_sequence++;
+        b.records = open_records;
+        b.bytes = open_bytes + open_records * al::detail::Journal::frame_overhead;
+        b.first_accepted = *open_since;
+        if (journal) b.range = journal->seal(b.sequence);
+        else b.lines = std::exchange(open_lines, {});
+        ready.push_back(std::move(b));
+        open_records = open_bytes = 0;
+        open_since.reset();
+        work_cv.notify_one();
+    }
+
+    void accept(std::string line) {
+        std::unique_lock lock(mutex);
+        if (closed) throw Error(ErrorCode::storage, "audit log sink is closed");
+        const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
+        const std::uint64_t cap = options.max_journal_bytes;
+        if (backlog_bytes_locked() + need > cap) {
+            seal_locked();  // so what is open can leave and make room
+            const auto room = [&] { return closed || backlog_bytes_locked() + need <= cap; };
+            const bool waited = options.policy == BackpressurePolicy::block &&
+                                space_cv.wait_for(lock, options.block_timeout, room) && !closed;
+            if (!waited) {
+                ++counters.refused;
+                throw Error(ErrorCode::storage, describe_cap(backlog_bytes_locked(), cap));
+            }
+        }
+        if (journal) {
+            journal->append_record(line);
+            if (options.fsync_interval.count() == 0) journal->sync();
+        } else {
+            memory_bytes += need;
+            open_lines.push_back(std::move(line));
+        }
+        if (open_records == 0) open_since = std::chrono::steady_clock::now();
+        ++open_records;
+        open_bytes += need - al::detail::Journal::frame_overhead;
+        ++counters.accepted;
+        if (open_records >= options.max_records || open_bytes >= options.max_bytes) seal_locked();
+    }
+
+    // ---- storing ---------------------------------------------------------------------
+
+    void record_error_locked(const std::string& message) {
+        counters.last_error = message;
+        counters.last_error_time = system_clock().now();
+    }
+
+    void persist_state_locked() {
+        if (!journal) return;
+        journal->write_state(state_to_json(state));
+    }
+
+    PutOptions put_options(std::string content_type, std::string sha256) const {
+        PutOptions o;
+        o.content_type = std::move(content_type);
+        o.if_none_match = options.create_only;
+        o.sha256_hex = std::move(sha256);
+        if (options.retention_days > 0)
+            o.lock.retention = Retention{options.lock_mode,
+                                         system_clock().now() + std::chrono::hours(24) * options.retention_days};
+        return o;
+    }
+
+    // Create-only put; an object already there with the same bytes is ours (a retry after a
+    // lost response, or after a restart) and counts as stored.
+    void put_create_only(const std::string& key, const std::string& body, const PutOptions& o) {
+        try {
+            store->put(key, PutBody::from_bytes(body), o);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::already_exists) throw;
+            std::string existing;
+            try {
+                existing = store->head(key).sha256_hex;
+            } catch (const Error&) {
+            }
+            if (existing.empty()) existing = sha256_hex(store->get(key));
+            if (existing != *o.sha256_hex)
+                throw Error(ErrorCode::integrity, "audit log: " + key + " already exists with other content");
+        }
+    }
+
+    void store_batch(const PendingBatch& b, const std::string& stream, const std::string& previous_sha256) {
+        const std::vector<std::string> lines = journal ? journal->read_batch(b.range) : b.lines;
+        std::string body;
+        for (const auto& line : lines) body.append(line).push_back('\n');
+        const BatchFacts f = facts_of(lines);
+        const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
+        const std::string sha = sha256_hex(body);
+        PutOptions o = put_options("application/x-ndjson", sha);
+        o.metadata = {{"service-name", f.service_name.empty() ? options.service_name : f.service_name},
+                      {"request-id", f.request_id},
+                      {"log-level", f.log_level},
+                      {"timestamp", f.first_timestamp},
+                      {"worm-handler-version", std::string(al::handler_version)},
+                      {"stream", stream},
+                      {"sequence", std::to_string(b.sequence)},
+                      {"record-count", std::to_string(lines.size())},
+                      {"first-timestamp", f.first_timestamp},
+                      {"last-timestamp", f.last_timestamp},
+                      {"previous-batch-sha256", previous_sha256}};
+        put_create_only(key, body, o);
+
+        std::lock_guard lock(mutex);
+        state.stored_through = b.sequence;
+        state.previous_batch_sha256 = sha;
+        state.uncovered.push_back({b.sequence, key, sha, lines.size(), f.first_timestamp, f.last_timestamp});
+        if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
+        ready.pop_front();
+        counters.stored += b.records;
+        ++counters.batches_stored;
+        if (!journal) memory_bytes -= b.bytes;
+        persist_state_locked();  // if this fails the store's copy wins at the next start (create-only)
+        if (journal) journal->release_through(b.sequence);
+    }
+
+    bool checkpoint_due_locked(SteadyTime now) const {
+        if (state.pending_checkpoint) return true;
+        if (state.uncovered.empty()) return false;
+        if (state.uncovered.size() >= options.checkpoint_batches) return true;
+        if (flush_waiters > 0 && ready.empty() && open_records == 0) return true;
+        return uncovered_since && now - *uncovered_since >= options.checkpoint_interval;
+    }
+
+    void store_checkpoint() {
+        std::pair<std::string, std::string> doc;
+        std::uint64_t sequence;
+        std::string stream;
+        {
+            std::lock_guard lock(mutex);
+            if (!state.pending_checkpoint) {
+                al::Checkpoint c;
+                c.stream = state.stream;
+                c.sequence = state.checkpoint_sequence;
+                c.created_at = format_rfc3339_millis(system_clock().now());
+                c.previous_checkpoint_sha256 = state.previous_checkpoint_sha256;
+                c.previous_signature = state.previous_signature;
+                c.batches = std::exchange(state.uncovered, {});
+                const std::string text = al::serialize_checkpoint(c);
+                state.pending_checkpoint = {text, options.signing_key ? make_signature_line(*options.signing_key, text)
+                                                                      : std::string()};
+                uncovered_since.reset();
+                persist_state_locked();
+            }
+            doc = *state.pending_checkpoint;
+            sequence = state.checkpoint_sequence;
+            stream = state.stream;
+        }
+        const std::string key = al::checkpoint_key(options.prefix, stream, sequence);
+        PutOptions o = put_options("application/json", sha256_hex(doc.first));
+        o.metadata = {{"stream", stream},
+                      {"checkpoint-sequence", std::to_string(sequence)},
+                      {"worm-handler-version", std::string(al::handler_version)}};
+        put_create_only(key, doc.first, o);
+        if (!doc.second.empty()) {
+            PutOptions so = put_options("text/plain", sha256_hex(doc.second));
+            put_create_only(key.substr(0, key.size() - 5) + ".sig", doc.second, so);
+        }
+        std::lock_guard lock(mutex);
+        state.previous_checkpoint_sha256 = sha256_hex(doc.first);
+        state.previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
+        ++state.checkpoint_sequence;
+        state.pending_checkpoint.reset();
+        if (!state.uncovered.empty()) uncovered_since = std::chrono::steady_clock::now();
+        ++counters.checkpoints_stored;
+        persist_state_locked();
+    }
+
+    bool clean_locked() const {
+        return ready.empty() && open_records == 0 && state.uncovered.empty() && !state.pending_checkpoint;
+    }
+
+    void run_uploader() {
+        milliseconds backoff = options.retry_initial;
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            const auto now = std::chrono::steady_clock::now();
+            if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval)) seal_locked();
+            // A checkpoint that is full (or half-stored) goes before the next batch, so each
+            // covers at most checkpoint_batches batches.
+            const bool checkpoint_first =
+                state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches;
+            const bool batch_ready = !ready.empty() && !checkpoint_first;
+            if (!batch_ready && !checkpoint_due_locked(now)) {
+                auto wake = now + std::chrono::seconds(1);
+                if (open_since) wake = std::min(wake, *open_since + options.max_interval);
+                if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
+                work_cv.wait_until(lock, wake);
+                continue;
+            }
+            try {
+                if (batch_ready) {
+                    const PendingBatch batch = ready.front();
+                    const std::string stream = state.stream, previous = state.previous_batch_sha256;
+                    lock.unlock();
+                    store_batch(batch, stream, previous);
+                } else {
+                    lock.unlock();
+                    store_checkpoint();
+                }
+                lock.lock();
+                backoff = options.retry_initial;
+                progress_cv.notify_all();
+                space_cv.notify_all();
+            } catch (const std::exception& e) {
+                if (!lock.owns_lock()) lock.lock();
+                ++counters.batches_retried;
+                record_error_locked(e.what());
+                work_cv.wait_for(lock, backoff, [&] { return stopping; });
+                backoff = std::min(backoff * 2, options.retry_max);
+            }
+        }
+        uploader_exited = true;
+        progress_cv.notify_all();
+    }
+
+    void run_syncer() {
+        std::unique_lock lock(mutex);
+        while (!stopping) {
+            sync_cv.wait_for(lock, options.fsync_interval.count() > 0 ? options.fsync_interval : milliseconds(10),
+                             [&] { return stopping; });
+            lock.unlock();
+            try {
+                journal->sync();
+            } catch (const std::exception& e) {
+                std::lock_guard relock(mutex);
+                record_error_locked(e.what());
+            }
+            lock.lock();
+        }
+    }
+
+    void sync_journal() {
+        if (!journal) return;
+        try {
+            journal->sync();
+        } catch (const std::exception& e) {
+            std::lock_guard lock(mutex);
+            record_error_locked(e.what());
+        }
+    }
+};
+
+// ---- the public face ------------------------------------------------------------------
+
+AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions options)
+    : core_(std::make_shared<Core>()) {
+    if (!store) throw Error(ErrorCode::invalid_argument, "AuditLogSink: store is null");
+    options.validate();
+    Core& c = *core_;
+    c.store = std::move(store);
+    c.options = std::move(options);
+    if (c.options.journal_mode == JournalMode::disk) {
+        std::string uri;
+        try {
+            uri = c.store->uri(c.options.prefix.empty() ? "x" : c.options.prefix);
+        } catch (const Error&) {
+        }
+        const fs::path dir = c.options.journal_dir.empty()
+                                 ? default_journal_dir(c.options.service_name, uri, c.options.prefix)
+                                 : c.options.journal_dir;
+        c.journal = std::make_unique<al::detail::Journal>(dir, c.options.journal_segment_bytes);
+        if (auto text = c.journal->read_state()) {
+            c.state = state_from_json(*text);
+        } else {
+            c.state.stream = random_stream_id();
+            c.persist_state_locked();
+        }
+        const auto now = std::chrono::steady_clock::now();
+        std::uint64_t next = c.state.stored_through ? *c.state.stored_through + 1 : 0;
+        for (const auto& range : c.journal->recovered_batches()) {
+            next = std::max(next, range.sequence + 1);
+            if (c.state.stored_through && range.sequence <= *c.state.stored_through) continue;
+            PendingBatch b;
+            b.sequence = range.sequence;
+            b.records = range.records;
+            b.range = range;
+            b.first_accepted = now;
+            c.ready.push_back(std::move(b));
+        }
+        c.next_sequence = next;
+        c.open_records = c.journal->open_records();
+        c.open_bytes = c.journal->open_bytes();
+        if (c.open_records > 0) c.open_since = now;
+        if (c.state.stored_through) c.journal->release_through(*c.state.stored_through);
+        if (!c.state.uncovered.empty()) c.uncovered_since = now;
+        if (!c.journal->repair_note().empty()) c.record_error_locked("journal repaired: " + c.journal->repair_note());
+    } else {
+        c.state.stream = random_stream_id();
+    }
+    c.counters.stream = c.state.stream;
+    auto self = core_;
+    c.uploader = std::thread([self] { self->run_uploader(); });
+    if (c.journal) c.syncer = std::thread([self] { self->run_syncer(); });
+}
+
+AuditLogSink::~AuditLogSink() {
+    try {
+        close(core_->options.close_timeout);
+    } catch (...) {
+        // A destructor must not throw; what was not stored stays in the journal.
+    }
+}
+
+bool AuditLogSink::log(const rapidjson::Value& record) {
+    if (!record.IsObject()) throw Error(ErrorCode::invalid_argument, "audit log record must be a JSON object");
+    const auto& options = core_->options;
+    // A record without a level is INFO; a level name the sink does not know is never filtered.
+    const auto* level = json::find_member(record, "level");
+    const std::optional<LogLevel> effective =
+        !level ? std::optional(LogLevel::info)
+               : level->IsString() ? try_parse_log_level(std::string_view(level->GetString(), level->GetStringLength()))
+                                   : std::nullopt;
+    if (effective && *effective < options.min_level) {
+        std::lock_guard lock(core_->mutex);
+        ++core_->counters.filtered;
+        return false;
+    }
+    const auto* timestamp = json::find_member(record, "timestamp");
+    if (timestamp && (!timestamp->IsString() ||
+                      !looks_like_date_time(std::string_view(timestamp->GetString(), timestamp->GetStringLength()))))
+        throw Error(ErrorCode::invalid_argument, "audit log record: timestamp must be an RFC 3339 string");
+    rapidjson::StringBuffer buffer;
+    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
+    auto str = [&](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
+    w.StartObject();
+    if (!timestamp) str("timestamp"), str(format_rfc3339_millis(system_clock().now()));
+    if (!level) str("level"), str("INFO");
+    if (!json::find_member(record, "service_name")) str("service_name"), str(options.service_name);
+    for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it) {
+        str(std::string_view(it->name.GetString(), it->name.GetStringLength()));
+        if (!it->value.Accept(w)) throw Error(ErrorCode::invalid_argument, "audit log record: a value cannot be written as JSON");
+    }
+    w.EndObject();
+    core_->accept(std::string(buffer.GetString(), buffer.GetSize()));
+    return true;
+}
+
+bool AuditLogSink::log_json(std::string_view record_json) {
+    return log(json::parse_strict(record_json, "audit log record"));
+}
+
+bool AuditLogSink::flush(milliseconds timeout) {
+    Core& c = *core_;
+    bool done;
+    {
+        std::unique_lock lock(c.mutex);
+        if (c.threads_stopped) return c.clean_locked();
+        c.seal_locked();
+        ++c.flush_waiters;
+        c.work_cv.notify_all();
+        c.progress_cv.wait_for(lock, timeout, [&] { return c.clean_locked() || c.uploader_exited; });
+        --c.flush_waiters;
+        done = c.clean_locked();
+    }
+    c.sync_journal();
+    return done;
+}
+
+bool AuditLogSink::close(milliseconds timeout) {
+    Core& c = *core_;
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    {
+        std::lock_guard lock(c.mutex);
+        if (c.threads_stopped) return c.clean_locked();
+    }
+    flush(timeout);
+    std::unique_lock lock(c.mutex);
+    c.closed = true;
+    c.stopping = true;
+    c.work_cv.notify_all();
+    c.space_cv.notify_all();
+    c.sync_cv.notify_all();
+    // The uploader may be inside a PUT that blocks on the network: wait for it only until
+    // the deadline, then let it finish on its own (it holds the core alive).
+    const bool exited = c.progress_cv.wait_until(lock, deadline, [&] { return c.uploader_exited; });
+    c.threads_stopped = true;
+    const bool clean = c.clean_locked();
+    lock.unlock();
+    if (exited) c.uploader.join();
+    else c.uploader.detach();
+    if (c.syncer.joinable()) c.syncer.join();
+    c.sync_journal();
+    return clean;
+}
+
+AuditLogStats AuditLogSink::stats() const {
+    const Core& c = *core_;
+    std::lock_guard lock(c.mutex);
+    AuditLogStats s = c.counters;
+    s.queued = c.open_records;
+    for (const auto& b : c.ready) s.queued += b.records;
+    s.journal_bytes = c.backlog_bytes_locked();
+    std::optional<SteadyTime> oldest = c.ready.empty() ? c.open_since : std::optional(c.ready.front().first_accepted);
+    if (oldest)
+        s.oldest_unstored_age =
+            std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *oldest);
+    return s;
+}
+
+}  // namespace worm

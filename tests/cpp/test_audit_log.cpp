@@ -1,0 +1,448 @@
+// AuditLogSink against a LocalWormStore (and a FaultStore in front of it for outages):
+// batching, key layout and metadata, hash chain and checkpoints, exactly-once delivery
+// from many threads, outages, the disk cap, close() deadlines, and replay after kill -9.
+#include <doctest/doctest.h>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <map>
+#include <thread>
+
+#include "support/audit_log_reader.hpp"
+#include "support/error_code.hpp"
+#include "support/fault_store.hpp"
+#include "support/test_env.hpp"
+#include "worm/audit_log.hpp"
+#include "worm/audit_log/format.hpp"
+#include "worm/crypto.hpp"
+#include "worm/json.hpp"
+#include "worm/signer.hpp"
+#include "worm/storage/local.hpp"
+
+using namespace worm;
+using namespace std::chrono_literals;
+namespace t = worm::test;
+
+namespace {
+
+struct Fixture {
+    t::TempDir dir{"worm-audit-log"};
+    std::shared_ptr<LocalWormStore> local =
+        std::make_shared<LocalWormStore>(dir / "store", system_clock(), LocalStoreOptions{.durable = false});
+    std::shared_ptr<t::FaultStore> store = std::make_shared<t::FaultStore>(local);
+
+    AuditLogOptions options(JournalMode mode = JournalMode::disk) const {
+        AuditLogOptions o;
+        o.service_name = "camera_service";
+        o.prefix = "audit-logs";
+        o.journal_mode = mode;
+        o.journal_dir = dir / "journal";
+        o.retry_initial = 5ms;
+        o.retry_max = 50ms;
+        return o;
+    }
+};
+
+std::string record(int thread, int n, const std::string& request_id = "req-1") {
+    return R"({"level":"INFO","request_id":")" + request_id + R"(","message":"m","thread":)" +
+           std::to_string(thread) + R"(,"n":)" + std::to_string(n) + "}";
+}
+
+// Every (thread, n) appears once, and per thread in increasing n.
+void check_exactly_once_in_order(const std::vector<std::string>& lines, int threads, int per_thread) {
+    std::map<int, int> next;
+    for (const auto& line : lines) {
+        const auto d = json::parse_strict(line);
+        const int thread = d["thread"].GetInt(), n = d["n"].GetInt();
+        REQUIRE_MESSAGE(n == next[thread], "thread " << thread << " record " << n << " after " << next[thread]);
+        ++next[thread];
+    }
+    REQUIRE(next.size() == static_cast<size_t>(threads));
+    for (const auto& [thread, count] : next) CHECK(count == per_thread);
+}
+
+}  // namespace
+
+TEST_CASE("presets follow the seed") {
+    const auto c = AuditLogOptions::compliance("svc");
+    CHECK(c.max_records == 5);
+    CHECK(c.max_interval == 15s);
+    CHECK(c.lock_mode == LockMode::compliance);
+    const auto h = AuditLogOptions::high_volume("svc");
+    CHECK(h.max_records == 50);
+    CHECK(h.max_interval == 60s);
+    CHECK(h.min_level == LogLevel::warning);
+    const AuditLogOptions d;
+    CHECK(d.lock_mode == LockMode::governance);
+    CHECK(d.retention_days == 2557);
+    CHECK(d.max_journal_bytes == 1024ull * 1024 * 1024);
+    CHECK(d.fsync_interval == 10ms);
+    CHECK(d.prefix == "audit-logs");
+}
+
+TEST_CASE("batches are JSON Lines objects with the seed's key, metadata, lock and hash chain") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 3;
+    AuditLogSink sink(f.store, o);
+    for (int i = 0; i < 7; ++i)
+        sink.log_json(R"({"timestamp":"2025-06-12T10:30:00.)" + std::to_string(100 + i) +
+                      R"(Z","level":")" + (i == 1 ? "ERROR" : "INFO") + R"(","request_id":"req-12345/x","user_id":"user123","message":"m)" +
+                      std::to_string(i) + R"(","confidence":0.92})");
+    REQUIRE(sink.flush(10s));
+    const auto stats = sink.stats();
+    CHECK(stats.accepted == 7);
+    CHECK(stats.stored == 7);
+    CHECK(stats.queued == 0);
+    CHECK(stats.batches_stored == 3);
+    CHECK(stats.checkpoints_stored == 1);
+
+    const auto batches = t::stored_batches(*f.local, "audit-logs/");
+    REQUIRE(batches.size() == 3);
+    std::string previous;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        const auto& b = batches[i];
+        CHECK(b.key == audit_log::batch_key("audit-logs", "2025-06-12T10:30:00.1Z", "req-12345_x", stats.stream, i));
+        CHECK(b.key.rfind("audit-logs/2025/06/12/req-12345_x-" + stats.stream + "-", 0) == 0);
+        CHECK(b.lines.size() == (i < 2 ? 3u : 1u));
+        const auto info = f.local->head(b.key);
+        CHECK(info.metadata.at("service-name") == "camera_service");
+        CHECK(info.metadata.at("request-id") == "req-12345/x");
+        CHECK(info.metadata.at("log-level") == (i == 0 ? "ERROR" : "INFO"));
+        CHECK(info.metadata.at("worm-handler-version") == std::string(audit_log::handler_version));
+        CHECK(info.metadata.at("stream") == stats.stream);
+        CHECK(info.metadata.at("sequence") == std::to_string(i));
+        CHECK(info.metadata.at("record-count") == std::to_string(b.lines.size()));
+        CHECK(info.metadata.at("timestamp") == info.metadata.at("first-timestamp"));
+        CHECK(info.metadata.at("previous-batch-sha256") == previous);
+        REQUIRE(info.retention);
+        CHECK(info.retention->mode == LockMode::governance);
+        CHECK(info.retention->retain_until > system_clock().now() + std::chrono::hours(24 * 2550));
+        const std::string body = f.local->get(b.key);
+        previous = sha256_hex(body);
+        // Each line is the record as given plus the service name the sink filled in.
+        const auto first = json::parse_strict(b.lines[0]);
+        CHECK(std::string(first["service_name"].GetString()) == "camera_service");
+        CHECK(std::string(first["user_id"].GetString()) == "user123");
+        CHECK(first["confidence"].GetDouble() == 0.92);
+    }
+    // One unsigned checkpoint covers the three batches.
+    const auto cp_key = audit_log::checkpoint_key("audit-logs", stats.stream, 0);
+    const auto cp = audit_log::parse_checkpoint(f.local->get(cp_key));
+    REQUIRE(cp.batches.size() == 3);
+    CHECK(cp.batches[2].sha256_hex == previous);
+    CHECK(cp.previous_signature.empty());
+    CHECK_THROWS(f.local->head(cp_key.substr(0, cp_key.size() - 5) + ".sig"));
+}
+
+TEST_CASE("records below min_level are filtered; missing fields are filled in") {
+    Fixture f;
+    auto o = AuditLogOptions::high_volume("svc");
+    o.journal_dir = f.dir / "journal";
+    o.max_records = 2;
+    o.retention_days = 0;
+    AuditLogSink sink(f.store, o);
+    CHECK_FALSE(sink.log_json(R"({"level":"INFO","message":"routine"})"));
+    CHECK(sink.log_json(R"({"level":"WARNING","message":"a"})"));
+    CHECK_FALSE(sink.log_json(R"({"message":"no level means INFO"})"));
+    CHECK(sink.log_json(R"({"level":"AUDIT","message":"a level the sink does not know is kept"})"));
+    CHECK(sink.log_json(R"({"level":"CRITICAL","message":"b"})"));
+    REQUIRE(sink.flush(10s));
+    CHECK(sink.stats().filtered == 2);
+    const auto lines = t::stored_lines(*f.local, "audit-logs/");
+    REQUIRE(lines.size() == 3);
+    const auto first = json::parse_strict(lines[0]);
+    CHECK(std::string(first["service_name"].GetString()) == "svc");
+    CHECK(std::string(first["timestamp"].GetString()).size() == 24);  // 2026-11-26T14:00:00.123Z
+    CHECK(std::string(first["timestamp"].GetString()).back() == 'Z');
+}
+
+TEST_CASE("bad records and options are refused with clear errors") {
+    Fixture f;
+    CHECK(t::code_of([&] { AuditLogSink(nullptr, f.options()); }) == ErrorCode::invalid_argument);
+    auto o = f.options();
+    o.max_records = 0;
+    CHECK(t::error_of([&] { AuditLogSink(f.store, o); }, ErrorCode::invalid_argument).find("max_records") !=
+          std::string::npos);
+    AuditLogSink sink(f.store, f.options());
+    CHECK(t::code_of([&] { sink.log_json("[1,2]"); }) == ErrorCode::invalid_argument);
+    CHECK(t::code_of([&] { sink.log_json("{\"a\":"); }) == ErrorCode::parse);
+    CHECK(t::code_of([&] { sink.log_json(R"({"timestamp":"yesterday"})"); }) == ErrorCode::invalid_argument);
+    // One sink per journal directory.
+    CHECK(t::error_of([&] { AuditLogSink(f.store, f.options()); }, ErrorCode::config).find("in use") !=
+          std::string::npos);
+    sink.close(5s);
+    CHECK(t::code_of([&] { sink.log_json("{}"); }) == ErrorCode::storage);
+}
+
+TEST_CASE("100,000 records from 8 threads reach the store exactly once, in order per thread") {
+    for (const auto mode : {JournalMode::disk, JournalMode::memory}) {
+        CAPTURE(static_cast<int>(mode));
+        Fixture f;
+        auto o = f.options(mode);
+        o.max_records = 1000;
+        o.retention_days = 0;
+        constexpr int threads = 8, per_thread = 12'500;
+        AuditLogSink sink(f.store, o);
+        std::vector<std::thread> workers;
+        for (int th = 0; th < threads; ++th)
+            workers.emplace_back([&, th] {
+                for (int n = 0; n < per_thread; ++n) sink.log_json(record(th, n));
+            });
+        for (auto& w : workers) w.join();
+        REQUIRE(sink.close(60s));
+        CHECK(sink.stats().stored == threads * per_thread);
+        check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), threads, per_thread);
+        for (const auto& [key, puts] : f.store->puts_per_key()) CHECK_MESSAGE(puts == 1, key);
+    }
+}
+
+TEST_CASE("an outage mid-run loses nothing and keeps the order; lost responses store nothing twice") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 10;
+    o.retention_days = 0;
+    AuditLogSink sink(f.store, o);
+    for (int n = 0; n < 100; ++n) sink.log_json(record(0, n));
+    f.store->down = true;
+    for (int n = 100; n < 300; ++n) sink.log_json(record(0, n));
+    CHECK_FALSE(sink.flush(100ms));  // the store is away: flush says so instead of hanging
+    const auto during = sink.stats();
+    CHECK(during.queued > 0);
+    CHECK(during.batches_retried > 0);
+    CHECK(during.last_error.find("connection refused") != std::string::npos);
+    CHECK(during.last_error_time.has_value());
+    CHECK(during.journal_bytes > 0);
+    f.store->down = false;
+    f.store->lose_put_responses = 3;  // stored, but the sink hears a timeout: the retry must not duplicate
+    for (int n = 300; n < 400; ++n) sink.log_json(record(0, n));
+    REQUIRE(sink.flush(30s));
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 400);
+    for (const auto& [key, puts] : f.store->puts_per_key()) CHECK_MESSAGE(puts == 1, key);
+    CHECK(sink.stats().queued == 0);
+}
+
+TEST_CASE("at the disk cap the policy is observed and counted") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 4;
+    o.journal_segment_bytes = 1024;
+    o.max_journal_bytes = 64 * 1024;
+    o.retention_days = 0;
+    f.store->down = true;
+
+    SUBCASE("refuse: the caller gets an error at once") {
+        o.policy = BackpressurePolicy::refuse;
+        AuditLogSink sink(f.store, o);
+        int accepted = 0;
+        std::string message;
+        for (int n = 0; n < 10'000 && message.empty(); ++n) {
+            try {
+                sink.log_json(record(0, n));
+                ++accepted;
+            } catch (const Error& e) {
+                CHECK(e.code() == ErrorCode::storage);
+                message = e.what();
+            }
+        }
+        CHECK(message.find("at its cap") != std::string::npos);
+        CHECK(sink.stats().refused == 1);
+        CHECK(sink.stats().journal_bytes <= o.max_journal_bytes);
+        // The store comes back: everything accepted goes out, and there is room again.
+        f.store->down = false;
+        REQUIRE(sink.flush(30s));
+        sink.log_json(record(0, accepted));
+        REQUIRE(sink.flush(30s));
+        check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, accepted + 1);
+    }
+    SUBCASE("block: the caller waits up to the timeout, then is refused; room ends the wait") {
+        o.policy = BackpressurePolicy::block;
+        o.block_timeout = 50ms;
+        AuditLogSink sink(f.store, o);
+        int accepted = 0;
+        for (;; ++accepted) {
+            try {
+                sink.log_json(record(0, accepted));
+            } catch (const Error& e) {
+                CHECK(e.code() == ErrorCode::storage);
+                break;
+            }
+        }
+        CHECK(sink.stats().refused == 1);
+        // A caller blocked at the cap goes on once the store drains the backlog.
+        auto blocking = o;
+        std::thread restore([&] {
+            std::this_thread::sleep_for(20ms);
+            f.store->down = false;
+        });
+        bool later_accepted = false;
+        for (int attempt = 0; attempt < 200 && !later_accepted; ++attempt) {
+            try {
+                sink.log_json(record(0, accepted));
+                later_accepted = true;
+            } catch (const Error&) {
+            }
+        }
+        restore.join();
+        REQUIRE(later_accepted);
+        REQUIRE(sink.flush(30s));
+        check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, accepted + 1);
+    }
+}
+
+TEST_CASE("close() returns within its timeout when the store hangs; the journal keeps the rest") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 5;
+    o.retention_days = 0;
+    f.store->hold_puts();
+    {
+        AuditLogSink sink(f.store, o);
+        for (int n = 0; n < 20; ++n) sink.log_json(record(0, n));
+        const auto start = std::chrono::steady_clock::now();
+        CHECK_FALSE(sink.close(300ms));
+        // A deadline, not a speed: generous margin for a loaded machine.
+        CHECK(std::chrono::steady_clock::now() - start < 3s);
+        CHECK(f.store->held_puts() >= 1);
+        f.store->release_puts();
+    }
+    // The next sink (same journal) stores all 20 exactly once.
+    std::this_thread::sleep_for(50ms);  // the detached PUT returns and releases the journal
+    std::unique_ptr<AuditLogSink> next;
+    for (int i = 0; i < 100 && !next; ++i) {
+        try {
+            next = std::make_unique<AuditLogSink>(f.store, o);
+        } catch (const Error& e) {
+            REQUIRE(e.code() == ErrorCode::config);
+            std::this_thread::sleep_for(20ms);
+        }
+    }
+    REQUIRE(next);
+    REQUIRE(next->flush(30s));
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 20);
+}
+
+TEST_CASE("close() with the store down returns in time; a new sink resumes from the journal") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 7;
+    o.retention_days = 0;
+    {
+        AuditLogSink sink(f.store, o);
+        for (int n = 0; n < 30; ++n) sink.log_json(record(0, n));
+        REQUIRE(sink.flush(10s));
+        f.store->down = true;
+        for (int n = 30; n < 60; ++n) sink.log_json(record(0, n));
+        CHECK_FALSE(sink.close(200ms));
+        CHECK(sink.stats().queued == 30);
+    }
+    f.store->down = false;
+    AuditLogSink again(f.store, o);
+    CHECK(again.stats().queued == 30);
+    for (int n = 60; n < 70; ++n) again.log_json(record(0, n));
+    REQUIRE(again.close(30s));
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 70);
+    // One stream, sequences 0..N without a gap.
+    const auto batches = t::stored_batches(*f.local, "audit-logs/");
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        CHECK(batches[i].stream == batches[0].stream);
+        CHECK(batches[i].sequence == i);
+    }
+}
+
+TEST_CASE("kill -9 while the store is away: a new process replays the journal, nothing lost or doubled") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 6;
+    o.retention_days = 0;
+    int ready_pipe[2];
+    REQUIRE(::pipe(ready_pipe) == 0);
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        // The child: part of the records reach the store (one response lost), then the store goes away.
+        ::close(ready_pipe[0]);
+        try {
+            AuditLogSink sink(f.store, o);
+            for (int n = 0; n < 30; ++n) sink.log_json(record(0, n));
+            f.store->lose_put_responses = 1;
+            sink.flush(10s);
+            f.store->down = true;
+            for (int n = 30; n < 100; ++n) sink.log_json(record(0, n));  // accepted: in the journal
+            (void)!::write(ready_pipe[1], "k", 1);
+            for (;;) ::pause();
+        } catch (...) {
+            ::_exit(3);
+        }
+    }
+    ::close(ready_pipe[1]);
+    char c = 0;
+    REQUIRE(::read(ready_pipe[0], &c, 1) == 1);
+    ::close(ready_pipe[0]);
+    REQUIRE(::kill(child, SIGKILL) == 0);
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFSIGNALED(status));
+
+    AuditLogSink replay(f.store, o);
+    REQUIRE(replay.close(30s));
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 100);
+    for (const auto& [key, puts] : f.store->puts_per_key()) CHECK_MESSAGE(puts == 1, key);
+}
+
+TEST_CASE("a torn journal tail is cut off at the last whole record and reported") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 100;
+    o.retention_days = 0;
+    f.store->down = true;
+    {
+        AuditLogSink sink(f.store, o);
+        for (int n = 0; n < 10; ++n) sink.log_json(record(0, n));
+        sink.close(100ms);
+    }
+    // Half a frame at the end, as a crash in the middle of a write leaves it.
+    const auto segment = f.dir / "journal" / "seg-0000000001.wal";
+    {
+        std::ofstream out(segment, std::ios::binary | std::ios::app);
+        out << std::string("\x30\x00\x00\x00\x01\x02", 6);
+    }
+    f.store->down = false;
+    AuditLogSink sink(f.store, o);
+    CHECK(sink.stats().last_error.find("cut 6 damaged bytes") != std::string::npos);
+    REQUIRE(sink.close(30s));
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 10);
+}
+
+TEST_CASE("checkpoints are Ed25519-signed and chain to the previous signature") {
+    Fixture f;
+    auto o = f.options(JournalMode::memory);
+    o.max_records = 2;
+    o.checkpoint_batches = 2;
+    o.retention_days = 0;
+    o.signing_key = std::make_shared<const Ed25519PrivateKey>(Ed25519PrivateKey::generate());
+    const auto public_key = o.signing_key->public_key();
+    AuditLogSink sink(f.store, o);
+    for (int n = 0; n < 9; ++n) sink.log_json(record(0, n));
+    REQUIRE(sink.close(30s));
+    const std::string stream = sink.stats().stream;
+    std::string previous_signature, previous_hash;
+    std::uint64_t covered = 0;
+    for (std::uint64_t seq = 0; seq < 3; ++seq) {
+        const auto key = audit_log::checkpoint_key("audit-logs", stream, seq);
+        const std::string text = f.local->get(key);
+        const std::string sig = f.local->get(key.substr(0, key.size() - 5) + ".sig");
+        CHECK(verify_signature_line(public_key, text, sig));
+        const auto cp = audit_log::parse_checkpoint(text);
+        CHECK(cp.previous_signature == previous_signature);
+        CHECK(cp.previous_checkpoint_sha256 == previous_hash);
+        for (const auto& b : cp.batches) CHECK(b.sequence == covered++);
+        previous_signature = sig.substr(0, sig.size() - 1);
+        previous_hash = sha256_hex(text);
+    }
+    CHECK(covered == 5);
+    CHECK(sink.stats().checkpoints_stored == 3);
+}

@@ -1,0 +1,278 @@
+"""worm.logging: the seed's WORMLogHandler API on the C++ sink, through Python's logging.
+
+Records land as JSON Lines batches (seed record shape plus every ``extra`` field), from
+many threads exactly once and in order, at interpreter exit through logging.shutdown(),
+without raising or blocking when the store is unreachable, and in S3 (moto) with the
+checksum, lock and metadata boto3 reads back.
+"""
+
+import json
+import logging
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import datetime
+import unittest
+import shutil
+from pathlib import Path
+
+from worm_test_support import load_tests_unless_missing as load_tests, worm, MotoServer, free_port
+
+if worm is not None:
+    from worm.logging import (WORMLogHandler, WORMLogHandlerFactory, configure_logging,
+                              configure_worm_logging, verify_audit_log)
+
+BATCH_KEY = re.compile(r"^audit-logs/\d{4}/\d{2}/\d{2}/[A-Za-z0-9._-]+-[0-9a-f]{16}-\d{10}\.jsonl$")
+
+
+def stored_records(store, prefix="audit-logs/"):
+    """Every record under prefix, batches in (stream, sequence) order."""
+    keys = [o["key"] for o in store.list_all(prefix) if o["key"].endswith(".jsonl")]
+    keys.sort(key=lambda k: (k[-33:-17], k[-16:]))
+    records = []
+    for key in keys:
+        records += [json.loads(line) for line in bytes(store.get(key)).decode().splitlines()]
+    return records
+
+
+class LocalStoreCase(unittest.TestCase):
+    def setUp(self):
+        self.dir = Path(tempfile.mkdtemp(prefix="worm-py-logging-"))
+        self.url = "file://" + str(self.dir / "store")
+        self.store = worm.open_store(self.url)
+        self.logger = logging.getLogger(f"test.{self.id()}")
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.propagate = False
+
+    def tearDown(self):
+        for h in list(self.logger.handlers):
+            self.logger.removeHandler(h)
+            h.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def handler(self, **kwargs):
+        kwargs.setdefault("journal_dir", str(self.dir / "journal"))
+        kwargs.setdefault("retention_days", 0)
+        h = WORMLogHandler("camera_service", self.url, **kwargs)
+        self.logger.addHandler(h)
+        return h
+
+
+class HandlerTest(LocalStoreCase):
+    def test_records_have_the_seed_shape_and_extra_fields(self):
+        h = self.handler(batch_size=3)
+        self.logger.info("Motion detected in camera %s", "cam001", extra={
+            "request_id": "req-12345-abcde", "user_id": "user123", "camera_id": "cam001",
+            "action": "motion_detected", "confidence": 0.92, "detection_count": 3,
+            "when": datetime.date(2025, 6, 12)})
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            self.logger.exception("failed", extra={"request_id": "req-2"})
+        self.assertTrue(h.flush(timeout=10))
+        records = stored_records(self.store)
+        self.assertEqual(len(records), 2)
+        r = records[0]
+        self.assertRegex(r["timestamp"], r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+        self.assertEqual(r["level"], "INFO")
+        self.assertEqual(r["service_name"], "camera_service")
+        self.assertEqual(r["request_id"], "req-12345-abcde")
+        self.assertEqual(r["user_id"], "user123")
+        self.assertEqual(r["message"], "Motion detected in camera cam001")
+        self.assertEqual(r["logger_name"], self.logger.name)
+        self.assertEqual(r["module"], "test_logging_handler")
+        self.assertEqual(r["function"], "test_records_have_the_seed_shape_and_extra_fields")
+        self.assertIsInstance(r["line"], int)
+        self.assertEqual((r["camera_id"], r["action"], r["confidence"], r["detection_count"]),
+                         ("cam001", "motion_detected", 0.92, 3))
+        self.assertEqual(r["when"], "2025-06-12")  # not JSON: stored as its str()
+        self.assertIn("ValueError: boom", records[1]["exception"])
+        self.assertEqual(records[1]["level"], "ERROR")
+        keys = [o["key"] for o in self.store.list_all("audit-logs/") if o["key"].endswith(".jsonl")]
+        self.assertEqual(len(keys), 1)
+        self.assertRegex(keys[0], BATCH_KEY)
+        self.assertIn("/req-12345-abcde-", keys[0])
+        meta = self.store.head(keys[0])["metadata"]
+        self.assertEqual(meta["service-name"], "camera_service")
+        self.assertEqual(meta["request-id"], "req-12345-abcde")
+        self.assertEqual(meta["log-level"], "ERROR")
+        self.assertEqual(meta["record-count"], "2")
+        self.assertIn("worm-handler-version", meta)
+        self.assertTrue(verify_audit_log(self.store)["valid"])
+
+    def test_threads_each_record_once_in_order(self):
+        h = self.handler(batch_size=50)
+        threads, per_thread = 8, 400
+
+        def work(t):
+            for n in range(per_thread):
+                self.logger.info("event", extra={"worker": t, "n": n})
+
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        self.assertTrue(h.close(timeout=30))
+        seen = {}
+        for r in stored_records(self.store):
+            self.assertEqual(r["n"], seen.get(r["worker"], 0))
+            seen[r["worker"]] = r["n"] + 1
+        self.assertEqual(seen, {t: per_thread for t in range(threads)})
+        self.assertEqual(h.stats()["stored"], threads * per_thread)
+
+    def test_emit_never_raises_or_blocks_when_the_store_is_unreachable(self):
+        # A proxy URL on a port nothing listens on: every PUT fails with a network error.
+        url = f"mcp+http://127.0.0.1:{free_port()}"
+        os.environ["MCP_API_KEY"] = "test-key-not-secret"
+        try:
+            h = WORMLogHandler("svc", url, batch_size=2, retention_days=0, journal_dir=str(self.dir / "j2"))
+        finally:
+            os.environ.pop("MCP_API_KEY", None)
+        self.logger.addHandler(h)
+        for n in range(20):
+            self.logger.warning("still logging", extra={"n": n})
+        self.assertFalse(h.flush(timeout=0.2))
+        s = h.stats()
+        self.assertEqual(s["accepted"], 20)
+        self.assertEqual(s["stored"], 0)
+        self.assertEqual(s["queued"], 20)
+        self.assertEqual(s["emit_errors"], 0)
+        self.assertFalse(h.close(timeout=0.5))
+
+    def test_refused_records_are_counted_not_raised(self):
+        url = f"mcp+http://127.0.0.1:{free_port()}"
+        os.environ["MCP_API_KEY"] = "test-key-not-secret"
+        try:
+            h = WORMLogHandler("svc", url, batch_size=4, retention_days=0, journal_dir=str(self.dir / "j3"),
+                               max_journal_bytes=64 * 1024, on_full="refuse")
+        finally:
+            os.environ.pop("MCP_API_KEY", None)
+        self.logger.addHandler(h)
+        saved, logging.raiseExceptions = logging.raiseExceptions, False  # handleError stays quiet
+        try:
+            for n in range(2000):
+                self.logger.info("x" * 100, extra={"n": n})
+        finally:
+            logging.raiseExceptions = saved
+        s = h.stats()
+        self.assertGreater(s["refused"], 0)
+        self.assertEqual(s["refused"], s["emit_errors"])
+        self.assertEqual(s["accepted"] + s["refused"], 2000)
+        h.close(timeout=0.2)
+
+    def test_presets(self):
+        c = WORMLogHandlerFactory.create_compliance_handler("svc", self.url, journal_dir=str(self.dir / "jc"))
+        self.logger.addHandler(c)
+        self.logger.info("kept", extra={"request_id": "r1"})
+        self.assertTrue(c.flush(timeout=10))
+        key = next(o["key"] for o in self.store.list_all("audit-logs/") if o["key"].endswith(".jsonl"))
+        head = self.store.head(key)
+        self.assertEqual(head["lock_mode"], "COMPLIANCE")
+        days = (head["retain_until"] - datetime.datetime.now(datetime.timezone.utc)).days
+        self.assertIn(days, (2555, 2556, 2557))
+        c.close()
+        self.logger.removeHandler(c)
+
+        hv = WORMLogHandlerFactory.create_high_volume_handler("svc2", self.url, journal_dir=str(self.dir / "jh"),
+                                                              retention_days=0)
+        self.logger.addHandler(hv)
+        self.logger.info("routine")
+        self.logger.warning("unusual")
+        self.assertTrue(hv.flush(timeout=10))
+        self.assertEqual(hv.stats()["accepted"], 1)
+        self.assertEqual(hv.level, logging.WARNING)
+
+    def test_configure_worm_logging_adds_the_handler_and_announces_it(self):
+        h = configure_worm_logging(self.logger, "svc", self.url, compliance_mode=False,
+                                   journal_dir=str(self.dir / "jw"), retention_days=0, level=logging.INFO)
+        self.assertIn(h, self.logger.handlers)
+        self.assertTrue(h.flush(timeout=10))
+        messages = [r["message"] for r in stored_records(self.store)]
+        self.assertEqual(messages, ["WORM audit logging enabled"])
+
+
+EXIT_SCRIPT = """
+import logging, sys
+from worm.logging import configure_logging
+logger = configure_logging("exit_service")
+for n in range(23):
+    logger.info("before exit", extra={"n": n, "request_id": "req-exit"})
+logger.debug("below LOG_LEVEL")
+"""
+
+
+class InterpreterExitTest(unittest.TestCase):
+    def test_logging_shutdown_at_exit_drains_the_handler(self):
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-exit-"))
+        try:
+            env = dict(os.environ, ENABLE_WORM_LOGGING="true", AWS_S3_BUCKET="file://" + str(tmp / "store"),
+                       AWS_S3_PREFIX="svc-logs", LOG_LEVEL="INFO", WORM_LOG_JOURNAL_DIR=str(tmp / "journal"))
+            done = subprocess.run([sys.executable, "-c", EXIT_SCRIPT], env=env, capture_output=True, text=True,
+                                  timeout=120)
+            self.assertEqual(done.returncode, 0, done.stderr)
+            self.assertIn("WORM audit logging enabled", done.stderr)  # the JSON console handler
+            store = worm.open_store("file://" + str(tmp / "store"))
+            records = stored_records(store, "svc-logs/")
+            # batch_size 5 and a 15 s interval: the last 4 only go out because shutdown drained
+            self.assertEqual([r["n"] for r in records if "n" in r], list(range(23)))
+            self.assertFalse(any(r["message"] == "below LOG_LEVEL" for r in records))
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+class MotoTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = MotoServer(auth=True).start()
+        cls.saved = {k: os.environ.get(k) for k in cls.server.env()}
+        os.environ.update(cls.server.env())
+        worm.S3Client(endpoint=cls.server.endpoint).create_bucket("audit", object_lock=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        for k, v in cls.saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        cls.server.cleanup()
+
+    def test_configure_logging_from_the_environment_into_s3(self):
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-moto-"))
+        logger = None
+        try:
+            os.environ.update(ENABLE_WORM_LOGGING="true", AWS_S3_BUCKET="audit", WORM_LOG_JOURNAL_DIR=str(tmp))
+            logger = configure_logging("moto_service")
+            logger.propagate = False
+            for n in range(12):
+                logger.info("stored in S3", extra={"n": n, "request_id": "req-moto"})
+            handler = next(h for h in logger.handlers if isinstance(h, WORMLogHandler))
+            self.assertTrue(handler.flush(timeout=30))
+            s3 = self.server.boto3()
+            keys = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="audit", Prefix="audit-logs")["Contents"])
+            batches = [k for k in keys if k.endswith(".jsonl")]
+            self.assertEqual(len(batches), 3)  # 1 announcement + 12 records, 5 per batch
+            head = s3.head_object(Bucket="audit", Key=batches[0], ChecksumMode="ENABLED")
+            self.assertEqual(head["ObjectLockMode"], "COMPLIANCE")
+            self.assertEqual(head["Metadata"]["service-name"], "moto_service")
+            self.assertEqual(head["Metadata"]["sequence"], "0")
+            body = s3.get_object(Bucket="audit", Key=batches[1])["Body"].read().decode()
+            self.assertEqual([json.loads(line)["n"] for line in body.splitlines()], [4, 5, 6, 7, 8])
+            self.assertTrue(any("/checkpoints/" in k for k in keys))
+            self.assertTrue(verify_audit_log("s3://audit")["valid"])
+        finally:
+            for k in ("ENABLE_WORM_LOGGING", "AWS_S3_BUCKET", "WORM_LOG_JOURNAL_DIR"):
+                os.environ.pop(k, None)
+            if logger:
+                for h in list(logger.handlers):
+                    logger.removeHandler(h)
+                    h.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    unittest.main()
