@@ -29,6 +29,7 @@ std::vector<Command> evidence_commands();  // keygen, bundle, verify, demo
 std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention, legal-hold, bucket
 std::vector<Command> bucket_commands();   // bucket create, bucket info (S3 only)
 std::vector<Command> upload_commands();    // sync, status, config, registry
+std::vector<Command> migrate_commands();   // migrate, migrate verify
 Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
