@@ -1,6 +1,7 @@
 // Upload commands: sync, status, config check, registry import/export.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
@@ -35,20 +36,25 @@ int run_sync(const ParsedArgs& a) {
     const WormConfig config = WormConfig::from_env();
     std::shared_ptr<ObjectStore> store = open_uploader_store(a, config);
     UploaderOptions options;
+    options.replica = replica_store_from_env();
     const bool tty = ::isatty(STDERR_FILENO) && !a.has("--quiet");
     if (tty) options.on_progress = draw_progress;
     WormUploader uploader(config, store, std::make_shared<UploadRegistry>(dir), options);
     const SyncResult r = uploader.sync();
     if (tty) std::cerr << "\n";
     for (const auto& e : r.errors) std::cerr << "  failed: " << e << "\n";
-    std::cout << "sync: uploaded " << r.uploaded << ", failed " << r.failed << ", pending " << r.pending << "\n";
-    return r.failed == 0 && r.pending == 0 ? exit_ok : exit_storage;
+    std::cout << "sync: uploaded " << r.uploaded << ", failed " << r.failed << ", pending " << r.pending;
+    if (options.replica) std::cout << ", replicated " << r.replicated << ", replica failed " << r.replica_failed;
+    std::cout << "\n";
+    return r.failed == 0 && r.pending == 0 && r.replica_failed == 0 ? exit_ok : exit_storage;
 }
 
 int run_status(const ParsedArgs& a) {
     const fs::path dir = existing_evidence_dir(a);
     // Status reads the registry only: it works while the store is unreachable.
-    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir));
+    UploaderOptions options;
+    options.replica = replica_store_from_env();  // opening a store sends nothing
+    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir), options);
     const UploaderStats s = uploader.stats();
     if (a.has("--json")) {
         std::cout << s.to_json() << "\n";
@@ -66,6 +72,10 @@ int run_status(const ParsedArgs& a) {
         row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
         row("consecutive failures", std::to_string(s.consecutive_failures));
         row("last error", s.last_error.empty() ? "-" : s.last_error);
+        if (s.replica_configured) {
+            row("replica store", std::getenv("WORM_REPLICA_STORE"));
+            row("replica behind", std::to_string(s.replica_behind));
+        }
         std::string health = s.health.ok() ? "ok" : "";
         if (s.health.backlog_high) health += "ALERT more than 10 bundles waiting; ";
         if (s.health.repeated_failures) health += "ALERT more than 3 consecutive failures; ";
@@ -97,6 +107,12 @@ int run_registry_export(const ParsedArgs& a) {
 }
 
 }  // namespace
+
+std::shared_ptr<ObjectStore> replica_store_from_env() {
+    const char* url = std::getenv("WORM_REPLICA_STORE");
+    if (!url || !*url) return nullptr;
+    return open_store(url);
+}
 
 std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& a, const WormConfig& config) {
     if (auto url = a.get("--store")) return open_store(*url);

@@ -42,6 +42,9 @@ std::optional<Retention> retention_from_args(const ParsedArgs& args, const std::
 // (Error(config) when WORM_ENABLED is not set or the mode's settings are missing).
 std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const WormConfig& config);
 
+// The duplicate-copy store named by WORM_REPLICA_STORE, or null when it is not set.
+std::shared_ptr<ObjectStore> replica_store_from_env();
+
 // Escapes a string for JSON output (RapidJSON's writer rules).
 std::string json_string(const std::string& s);
 

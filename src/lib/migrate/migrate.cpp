@@ -218,7 +218,9 @@ private:
                 registry_->mark_uploaded(rec.bundle_id, {.bundle_uri = dest_.uri(jr->dest_key),
                                                           .sig_uri = dest_.uri(sr->dest_key),
                                                           .bundle_version_id = jr->dest_version_id,
-                                                          .sig_version_id = sr->dest_version_id});
+                                                          .sig_version_id = sr->dest_version_id,
+                                                          .replica_bundle_uri = "",
+                                                          .replica_sig_uri = ""});
             }
         }
     }
