@@ -3,7 +3,8 @@
 # Usage: scripts/install-deps.sh [--with-peers]   (--with-peers adds Ceph RGW, nginx, gnuplot)
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson-dev
-      libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3)
+      libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3
+      python3-prometheus-client)
 if [[ "${1:-}" == "--with-peers" ]]; then
   PKGS+=(ceph-mon ceph-osd radosgw ceph-common nginx-light gnuplot-nox)
 fi

@@ -200,6 +200,8 @@ public:
 
     std::optional<RegistryRecord> get(const std::string& bundle_id);
     std::vector<UploadAttempt> attempts(const std::string& bundle_id);
+    // The most recent attempts of every bundle (newest first), for metrics.
+    std::vector<UploadAttempt> recent_attempts(std::size_t limit = 10000);
     // Rows with the status ordered by bundle_id, starting after after_id ("" for the first
     // page): page through with the last id of the previous page. Uses an index.
     std::vector<RegistryRecord> list_by_status(UploadStatus status, std::size_t limit = 1000,

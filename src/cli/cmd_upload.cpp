@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "worm/config.hpp"
+#include "worm/metrics.hpp"
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
 
@@ -54,9 +55,18 @@ int run_status(const ParsedArgs& a) {
     // Status reads the registry only: it works while the store is unreachable.
     UploaderOptions options;
     options.replica = replica_store_from_env();  // opening a store sends nothing
-    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir), options);
+    const auto registry = std::make_shared<UploadRegistry>(dir);
+    WormUploader uploader(WormConfig::from_env(), nullptr, registry, options);
     const UploaderStats s = uploader.stats();
-    if (a.has("--json")) {
+    const std::string format = a.has("--json") ? "json" : a.value_or("--format", "table");
+    if (format != "table" && format != "json" && format != "prometheus")
+        throw UsageError("--format must be table, json or prometheus, got '" + format + "'");
+    if (format == "prometheus") {
+        // For node_exporter's textfile collector: always exit 0 once written, the alerts are metrics.
+        std::cout << uploader_metrics(s, registry->recent_attempts(), options);
+        return exit_ok;
+    }
+    if (format == "json") {
         std::cout << s.to_json() << "\n";
     } else {
         auto row = [](const std::string& name, const std::string& value) {
@@ -133,8 +143,9 @@ std::vector<Command> upload_commands() {
                   "Exit 0 when nothing is left to upload, 3 when some bundles still failed."},
                  run_sync});
     c.push_back({{"status", "", "show upload statistics and health from the registry",
-                  {evidence_dir_option, {"--json", "", "one JSON object instead of a table"}},
-                  0, 0, "Exit 0 when healthy, 3 when an alert is raised."},
+                  {evidence_dir_option, {"--json", "", "one JSON object instead of a table (--format json)"},
+                   {"--format", "FMT", "table (default), json, or prometheus (text exposition for node_exporter)"}},
+                  0, 0, "Exit 0 when healthy, 3 when an alert is raised (--format prometheus: always 0)."},
                  run_status});
     c.push_back({{"config check", "", "print the resolved WORM_* configuration (secrets masked) and its problems",
                   {}, 0, 0, "Exit 0 when the configuration is valid, 2 otherwise."},

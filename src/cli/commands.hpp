@@ -30,6 +30,7 @@ std::vector<Command> storage_commands();   // put, get, head, ls, rm, retention,
 std::vector<Command> bucket_commands();   // bucket create, bucket info (S3 only)
 std::vector<Command> upload_commands();    // sync, status, config, registry
 std::vector<Command> migrate_commands();   // migrate, migrate verify
+std::vector<Command> monitor_commands();   // monitor
 Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.

@@ -469,6 +469,18 @@ void UploadRegistry::record_attempt(const UploadAttempt& attempt) {
     tx.commit();
 }
 
+std::vector<UploadAttempt> UploadRegistry::recent_attempts(std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    auto q = impl_->db.query(
+        "SELECT bundle_id, started_at, finished_at, outcome, error FROM attempts ORDER BY id DESC LIMIT ?1");
+    q.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<UploadAttempt> out;
+    while (q.step())
+        out.push_back({.bundle_id = q.text(0), .started_at = parse_rfc3339(q.text(1)),
+                       .finished_at = parse_rfc3339(q.text(2)), .outcome = q.text(3), .error = q.text(4)});
+    return out;
+}
+
 std::optional<RegistryRecord> UploadRegistry::get(const std::string& bundle_id) {
     std::lock_guard lock(impl_->mutex);
     return impl_->get(bundle_id);
