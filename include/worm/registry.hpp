@@ -69,6 +69,10 @@ struct RegistryRecord {
     // Fields an imported agent registry had that libworm does not know, as a JSON object;
     // written back by export_json.
     std::string extra_json = "{}";
+    // The duplicate copy (WORM_REPLICA_STORE), "" until it is there; kept in extra_json
+    // (exported as replica_bundle_uri / replica_sig_uri) so the schema stays version 2.
+    std::string replica_bundle_uri;
+    std::string replica_sig_uri;
     // The upload lease (empty / nullopt when nobody holds one); read-only here.
     std::string lease_owner;
     std::optional<TimePoint> lease_until;
@@ -97,6 +101,8 @@ struct UploadLocation {
     std::string sig_uri;
     std::string bundle_version_id;
     std::string sig_version_id;
+    std::string replica_bundle_uri;  // "" without a replica store
+    std::string replica_sig_uri;
 };
 
 // One try at uploading a bundle.
@@ -188,7 +194,8 @@ public:
     std::string lease_owner() const;
     // The marks below also clear the lease, whoever holds it.
     // -> uploaded, resets the consecutive failure count. Marking an uploaded bundle again
-    // with the same URIs is a no-op; with different URIs it throws Error(integrity).
+    // with the same URIs is a no-op, except that replica URIs it did not have yet are
+    // recorded (a replica caught up); with different URIs it throws Error(integrity).
     void mark_uploaded(const std::string& bundle_id, const UploadLocation& location);
     // pending | uploading | failed -> failed, records the error, counts a consecutive failure.
     void mark_failed(const std::string& bundle_id, const std::string& error);
@@ -199,11 +206,16 @@ public:
 
     std::optional<RegistryRecord> get(const std::string& bundle_id);
     std::vector<UploadAttempt> attempts(const std::string& bundle_id);
+    // The most recent attempts of every bundle (newest first), for metrics.
+    std::vector<UploadAttempt> recent_attempts(std::size_t limit = 10000);
     // Rows with the status ordered by bundle_id, starting after after_id ("" for the first
     // page): page through with the last id of the previous page. Uses an index.
     std::vector<RegistryRecord> list_by_status(UploadStatus status, std::size_t limit = 1000,
                                                const std::string& after_id = "");
     RegistryCounts counts();
+    // Uploaded bundles whose replica copy is not recorded yet, by bundle id, after after_id.
+    std::vector<RegistryRecord> list_missing_replica(std::size_t limit = 1000, const std::string& after_id = "");
+    std::int64_t count_missing_replica();
     std::optional<TimePoint> oldest_pending_created_at();  // over pending, uploading and failed
     std::int64_t consecutive_failures();
     RegistryStats stats();

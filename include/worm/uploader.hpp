@@ -48,6 +48,8 @@ struct UploadResult {
     std::string sig_uri;
     std::string bundle_version_id;
     std::string sig_version_id;
+    std::string replica_bundle_uri;  // with a replica store: where the duplicate copy is
+    std::string replica_sig_uri;
     bool already_present = false;  // found stored (same sha256) by an earlier attempt: nothing sent
     int attempts = 0;              // tries this call made (0: the registry already had it uploaded)
 };
@@ -56,6 +58,8 @@ struct SyncResult {
     std::size_t uploaded = 0;  // stored and verified by this sync
     std::size_t failed = 0;    // tried by this sync and still failing
     std::size_t pending = 0;   // still to do and not tried (sync stopped early, or in flight elsewhere)
+    std::size_t replicated = 0;      // uploaded earlier, copied to the replica by this sync
+    std::size_t replica_failed = 0;  // uploaded, but the replica copy still failed
     std::vector<std::string> errors;  // "EB-...: message", the first 20
 };
 
@@ -92,6 +96,8 @@ struct WORM_API UploaderStats {
     bool last_error_current = false;
     std::optional<double> oldest_pending_age_s;  // over pending, uploading and failed
     std::int64_t consecutive_failures = 0;
+    bool replica_configured = false;
+    std::int64_t replica_behind = 0;  // uploaded bundles not yet in the replica store
     UploaderHealth health;
 
     // One JSON object with the fields above (health as an object), for `worm status --json`.
@@ -121,6 +127,13 @@ struct WORM_API UploaderOptions {
     // take over a live upload; a crashed process's lease on this host is taken over at
     // once anyway, so only leases of hung processes or other hosts wait this long.
     std::chrono::milliseconds lease_duration{std::chrono::hours(1)};
+
+    // A second store (WORM_REPLICA_STORE: SEC 17a-4's duplicate copy, cross-region
+    // replication) that gets every bundle too, under the same keys and lock, verified the
+    // same way. A bundle is uploaded only when both hold it; sync() retries whichever
+    // copy is missing (HEAD first: nothing is stored twice) and copies bundles uploaded
+    // before the replica was reachable (the registry records both URIs).
+    std::shared_ptr<ObjectStore> replica;
 
     void validate() const;  // Error(invalid_argument) naming the field
 };

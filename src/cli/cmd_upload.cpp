@@ -1,10 +1,12 @@
 // Upload commands: sync, status, config check, registry import/export.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
 #include "worm/config.hpp"
+#include "worm/metrics.hpp"
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
 
@@ -35,14 +37,17 @@ int run_sync(const ParsedArgs& a) {
     const WormConfig config = WormConfig::from_env();
     std::shared_ptr<ObjectStore> store = open_uploader_store(a, config);
     UploaderOptions options;
+    options.replica = replica_store_from_env();
     const bool tty = ::isatty(STDERR_FILENO) && !a.has("--quiet");
     if (tty) options.on_progress = draw_progress;
     WormUploader uploader(config, store, std::make_shared<UploadRegistry>(dir), options);
     const SyncResult r = uploader.sync();
     if (tty) std::cerr << "\n";
     for (const auto& e : r.errors) std::cerr << "  failed: " << e << "\n";
-    std::cout << "sync: uploaded " << r.uploaded << ", failed " << r.failed << ", pending " << r.pending << "\n";
-    return r.failed == 0 && r.pending == 0 ? exit_ok : exit_storage;
+    std::cout << "sync: uploaded " << r.uploaded << ", failed " << r.failed << ", pending " << r.pending;
+    if (options.replica) std::cout << ", replicated " << r.replicated << ", replica failed " << r.replica_failed;
+    std::cout << "\n";
+    return r.failed == 0 && r.pending == 0 && r.replica_failed == 0 ? exit_ok : exit_storage;
 }
 
 // "-", or "2026-11-22T18:14:37.123Z (current) <message>" / "... (resolved: everything
@@ -57,9 +62,20 @@ std::string describe_last_error(const UploaderStats& s) {
 int run_status(const ParsedArgs& a) {
     const fs::path dir = existing_evidence_dir(a);
     // Status reads the registry only: it works while the store is unreachable.
-    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir));
+    UploaderOptions options;
+    options.replica = replica_store_from_env();  // opening a store sends nothing
+    const auto registry = std::make_shared<UploadRegistry>(dir);
+    WormUploader uploader(WormConfig::from_env(), nullptr, registry, options);
     const UploaderStats s = uploader.stats();
-    if (a.has("--json")) {
+    const std::string format = a.has("--json") ? "json" : a.value_or("--format", "table");
+    if (format != "table" && format != "json" && format != "prometheus")
+        throw UsageError("--format must be table, json or prometheus, got '" + format + "'");
+    if (format == "prometheus") {
+        // For node_exporter's textfile collector: always exit 0 once written, the alerts are metrics.
+        std::cout << uploader_metrics(s, registry->recent_attempts(), options);
+        return exit_ok;
+    }
+    if (format == "json") {
         std::cout << s.to_json() << "\n";
     } else {
         auto row = [](const std::string& name, const std::string& value) {
@@ -75,6 +91,10 @@ int run_status(const ParsedArgs& a) {
         row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
         row("consecutive failures", std::to_string(s.consecutive_failures));
         row("last error", describe_last_error(s));
+        if (s.replica_configured) {
+            row("replica store", std::getenv("WORM_REPLICA_STORE"));
+            row("replica behind", std::to_string(s.replica_behind));
+        }
         std::string health = s.health.ok() ? "ok" : "";
         if (s.health.backlog_high) health += "ALERT more than 10 bundles waiting; ";
         if (s.health.repeated_failures) health += "ALERT more than 3 consecutive failures; ";
@@ -107,6 +127,12 @@ int run_registry_export(const ParsedArgs& a) {
 
 }  // namespace
 
+std::shared_ptr<ObjectStore> replica_store_from_env() {
+    const char* url = std::getenv("WORM_REPLICA_STORE");
+    if (!url || !*url) return nullptr;
+    return open_store(url);
+}
+
 std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& a, const WormConfig& config) {
     if (auto url = a.get("--store")) return open_store(*url);
     if (!config.enabled)
@@ -126,8 +152,9 @@ std::vector<Command> upload_commands() {
                   "Exit 0 when nothing is left to upload, 3 when some bundles still failed."},
                  run_sync});
     c.push_back({{"status", "", "show upload statistics and health from the registry",
-                  {evidence_dir_option, {"--json", "", "one JSON object instead of a table"}},
-                  0, 0, "Exit 0 when healthy, 3 when an alert is raised."},
+                  {evidence_dir_option, {"--json", "", "one JSON object instead of a table (--format json)"},
+                   {"--format", "FMT", "table (default), json, or prometheus (text exposition for node_exporter)"}},
+                  0, 0, "Exit 0 when healthy, 3 when an alert is raised (--format prometheus: always 0)."},
                  run_status});
     c.push_back({{"config check", "", "print the resolved WORM_* configuration (secrets masked) and its problems",
                   {}, 0, 0, "Exit 0 when the configuration is valid, 2 otherwise."},

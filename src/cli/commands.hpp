@@ -31,6 +31,8 @@ std::vector<Command> bucket_commands();   // bucket create, bucket info (S3 only
 std::vector<Command> upload_commands();    // sync, status, config, registry
 std::vector<Command> compliance_commands();  // audit, certificate issue, certificate verify
 std::vector<Command> logs_commands();      // logs verify, logs cat
+std::vector<Command> migrate_commands();   // migrate, migrate verify
+std::vector<Command> monitor_commands();   // monitor
 Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
@@ -43,6 +45,9 @@ std::optional<Retention> retention_from_args(const ParsedArgs& args);
 // The store uploads go to: --store URL when given, else the WORM_* configuration
 // (Error(config) when WORM_ENABLED is not set or the mode's settings are missing).
 std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const WormConfig& config);
+
+// The duplicate-copy store named by WORM_REPLICA_STORE, or null when it is not set.
+std::shared_ptr<ObjectStore> replica_store_from_env();
 
 // Escapes a string for JSON output (RapidJSON's writer rules).
 std::string json_string(const std::string& s);

@@ -13,7 +13,7 @@ namespace {
 std::vector<Command> all_commands() {
     std::vector<Command> all;
     for (auto group : {evidence_commands(), storage_commands(), upload_commands(), compliance_commands(),
-                       logs_commands()})
+                       logs_commands(), migrate_commands(), monitor_commands()})
         for (auto& c : group) all.push_back(std::move(c));
     return all;
 }

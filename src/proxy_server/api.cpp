@@ -130,6 +130,12 @@ Prepared Api::prepare(const ApiRequest& request) const {
             p.endpoint = Endpoint::health;
             return p;
         }
+        // Like /health, no token: scrapers hold none; it names tenants and counts, no keys or data.
+        if (path == "/metrics") {
+            if (request.method != "GET") refuse(405, wire::error_no_route, "use GET /metrics");
+            p.endpoint = Endpoint::metrics;
+            return p;
+        }
 
         // Authentication comes before anything that would tell an outsider about the API.
         const auto authorization = find_header(request.headers, "authorization");
@@ -208,9 +214,28 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
         const auto version_id = query_value(p, "version_id");
         switch (p.endpoint) {
             case Endpoint::health: return json_response(200, R"({"status":"ok"})");
-            case Endpoint::upload:
+            case Endpoint::metrics: {
+                ApiResponse m{.status = 200, .headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
+                              .body = metrics_text(), .body_file = {}, .error_name = {}};
+                return m;
+            }
+            case Endpoint::upload: {
                 if (!upload_file) throw Error(ErrorCode::internal, "upload without a spooled body");
-                return upload(p, r, *upload_file);
+                const auto started = std::chrono::steady_clock::now();
+                ++uploads_in_flight_;
+                ApiResponse response;
+                try {
+                    response = upload(p, r, *upload_file);
+                } catch (const Refusal& refusal) {
+                    response = response_for(refusal);
+                } catch (const Error& e) {
+                    response = response_for(e);
+                }
+                --uploads_in_flight_;
+                record_upload(p.client_id, response,
+                              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+                return response;
+            }
             case Endpoint::object:
                 if (r.method == "GET") return get_object(p, r);
                 if (!policy_.allow_delete) refuse(403, wire::error_forbidden, "this proxy does not forward deletes");
@@ -360,6 +385,37 @@ ApiResponse Api::list(const Prepared& p) {
     std::erase_if(page.objects, [&](const ObjectSummary& o) { return !o.key.starts_with(prefix); });
     std::erase_if(page.common_prefixes, [&](const std::string& c) { return !c.starts_with(prefix); });
     return json_response(200, wire::list_page_json(page));
+}
+
+void Api::record_upload(const std::string& client_id, const ApiResponse& response, double seconds) {
+    std::lock_guard lock(metrics_mutex_);
+    TenantMetrics& t = tenants_[client_id];
+    if (response.status < 300) {
+        ++t.uploads_ok;
+        t.latency->observe(seconds);
+    } else {
+        ++t.uploads_failed;
+        if (response.status == 503 || response.status == 504) ++t.retryable_errors;
+    }
+}
+
+std::string Api::metrics_text() const {
+    std::lock_guard lock(metrics_mutex_);
+    PrometheusText p;
+    p.family("worm_proxy_uploads_total", "counter", "Uploads answered, per tenant and result.");
+    for (const auto& [tenant, t] : tenants_) {
+        p.sample("worm_proxy_uploads_total", static_cast<double>(t.uploads_ok), {{"tenant", tenant}, {"result", "ok"}});
+        p.sample("worm_proxy_uploads_total", static_cast<double>(t.uploads_failed), {{"tenant", tenant}, {"result", "failed"}});
+    }
+    p.family("worm_proxy_retryable_errors_total", "counter", "Uploads answered 503/504: the client retries them.");
+    for (const auto& [tenant, t] : tenants_)
+        p.sample("worm_proxy_retryable_errors_total", static_cast<double>(t.retryable_errors), {{"tenant", tenant}});
+    p.family("worm_proxy_uploads_in_flight", "gauge", "Uploads being stored right now (the proxy's queue depth).");
+    p.sample("worm_proxy_uploads_in_flight", static_cast<double>(uploads_in_flight_.load()));
+    p.family("worm_proxy_upload_duration_seconds", "histogram", "Time to store and verify an upload, per tenant.");
+    for (const auto& [tenant, t] : tenants_)
+        p.histogram("worm_proxy_upload_duration_seconds", t.latency->snapshot(), {{"tenant", tenant}});
+    return p.text();
 }
 
 }  // namespace worm::proxy_server

@@ -8,7 +8,10 @@
 // Every error answer is JSON {"error": name, "message": text}; see docs/proxy-api.md.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -17,6 +20,7 @@
 
 #include "settings.hpp"
 #include "worm/http.hpp"
+#include "worm/metrics.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
@@ -38,7 +42,7 @@ struct ApiResponse {
     std::string error_name;                      // for the log line
 };
 
-enum class Endpoint { health, upload, object, head, list, retention, legal_hold };
+enum class Endpoint { health, metrics, upload, object, head, list, retention, legal_hold };
 enum class BodyKind { none, small, upload };  // small: JSON bodies up to small_body_limit
 
 inline constexpr std::uint64_t small_body_limit = 64 * 1024;
@@ -69,7 +73,19 @@ public:
     // A fresh file name in the spool directory (not created).
     std::filesystem::path spool_path(std::string_view tag) const;
 
+    // GET /metrics: Prometheus text, per tenant (client id): uploads ok/failed, backend
+    // errors a client may retry (503, timeouts), uploads in flight, upload latency.
+    std::string metrics_text() const;
+
 private:
+    struct TenantMetrics {
+        std::uint64_t uploads_ok = 0;
+        std::uint64_t uploads_failed = 0;
+        std::uint64_t retryable_errors = 0;
+        std::shared_ptr<LatencyHistogram> latency = std::make_shared<LatencyHistogram>();
+    };
+    void record_upload(const std::string& client_id, const ApiResponse& response, double seconds);
+
     ApiResponse upload(const Prepared& p, const ApiRequest& r, const std::filesystem::path& file);
     ApiResponse get_object(const Prepared& p, const ApiRequest& r);
     ApiResponse list(const Prepared& p);
@@ -79,6 +95,9 @@ private:
     Policy policy_;
     std::filesystem::path spool_dir_;
     const Clock* clock_;  // borrowed (see Clock in time.hpp)
+    mutable std::mutex metrics_mutex_;
+    std::map<std::string, TenantMetrics> tenants_;
+    std::atomic<std::int64_t> uploads_in_flight_{0};
 };
 
 // The error answer for a name and message, with the given status.

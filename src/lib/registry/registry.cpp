@@ -151,7 +151,8 @@ ALTER TABLE bundles ADD COLUMN lease_until TEXT;
 const char* const record_columns =
     "bundle_id, client_id, bundle_path, sig_path, bundle_sha256, sig_sha256, status, bundle_uri, sig_uri, "
     "bundle_version_id, sig_version_id, created_at, updated_at, uploaded_at, attempts, last_error, extra_json, "
-    "lease_owner, lease_until";
+    "lease_owner, lease_until, COALESCE(json_extract(extra_json, '$.replica_bundle_uri'), ''), "
+    "COALESCE(json_extract(extra_json, '$.replica_sig_uri'), '')";
 
 RegistryRecord read_record(const SqliteQuery& q) {
     RegistryRecord r;
@@ -174,6 +175,8 @@ RegistryRecord read_record(const SqliteQuery& q) {
     r.extra_json = q.text(16);
     r.lease_owner = q.text(17);
     if (auto u = q.optional_text(18)) r.lease_until = parse_rfc3339(*u);
+    r.replica_bundle_uri = q.text(19);
+    r.replica_sig_uri = q.text(20);
     return r;
 }
 
@@ -385,7 +388,17 @@ void UploadRegistry::mark_uploaded(const std::string& bundle_id, const UploadLoc
     WriteTransaction tx(impl_->db);
     const auto r = impl_->require(bundle_id);
     if (r.status == UploadStatus::uploaded) {
-        if (r.bundle_uri == location.bundle_uri && r.sig_uri == location.sig_uri) return;  // already recorded
+        if (r.bundle_uri == location.bundle_uri && r.sig_uri == location.sig_uri) {
+            if (!location.replica_bundle_uri.empty() && r.replica_bundle_uri != location.replica_bundle_uri) {
+                auto q = impl_->db.query(
+                    "UPDATE bundles SET extra_json = json_set(extra_json, '$.replica_bundle_uri', ?2, "
+                    "'$.replica_sig_uri', ?3), updated_at = ?4 WHERE bundle_id = ?1");
+                q.bind(1, bundle_id).bind(2, location.replica_bundle_uri).bind(3, location.replica_sig_uri);
+                q.bind(4, impl_->now_text()).run();
+                tx.commit();
+            }
+            return;  // already recorded
+        }
         throw Error(ErrorCode::integrity, "bundle " + bundle_id + " is already recorded as uploaded to " +
                                               r.bundle_uri + ", not " + location.bundle_uri);
     }
@@ -397,6 +410,12 @@ void UploadRegistry::mark_uploaded(const std::string& bundle_id, const UploadLoc
         "'$.sig_version_id', '$.uploaded_at', '$.last_error') WHERE bundle_id = ?1");
     q.bind(1, bundle_id).bind(2, location.bundle_uri).bind(3, location.sig_uri);
     q.bind(4, location.bundle_version_id).bind(5, location.sig_version_id).bind(6, now).run();
+    if (!location.replica_bundle_uri.empty()) {
+        auto rq = impl_->db.query(
+            "UPDATE bundles SET extra_json = json_set(extra_json, '$.replica_bundle_uri', ?2, '$.replica_sig_uri', ?3) "
+            "WHERE bundle_id = ?1");
+        rq.bind(1, bundle_id).bind(2, location.replica_bundle_uri).bind(3, location.replica_sig_uri).run();
+    }
     impl_->set_meta("consecutive_failures", "0");
     impl_->set_meta("last_uploaded_at", now);
     tx.commit();
@@ -451,6 +470,18 @@ void UploadRegistry::record_attempt(const UploadAttempt& attempt) {
     tx.commit();
 }
 
+std::vector<UploadAttempt> UploadRegistry::recent_attempts(std::size_t limit) {
+    std::lock_guard lock(impl_->mutex);
+    auto q = impl_->db.query(
+        "SELECT bundle_id, started_at, finished_at, outcome, error FROM attempts ORDER BY id DESC LIMIT ?1");
+    q.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<UploadAttempt> out;
+    while (q.step())
+        out.push_back({.bundle_id = q.text(0), .started_at = parse_rfc3339(q.text(1)),
+                       .finished_at = parse_rfc3339(q.text(2)), .outcome = q.text(3), .error = q.text(4)});
+    return out;
+}
+
 std::optional<RegistryRecord> UploadRegistry::get(const std::string& bundle_id) {
     std::lock_guard lock(impl_->mutex);
     return impl_->get(bundle_id);
@@ -480,6 +511,27 @@ std::vector<RegistryRecord> UploadRegistry::list_by_status(UploadStatus status, 
     std::vector<RegistryRecord> out;
     while (q.step()) out.push_back(detail::read_record(q));
     return out;
+}
+
+std::vector<RegistryRecord> UploadRegistry::list_missing_replica(std::size_t limit, const std::string& after_id) {
+    std::lock_guard lock(impl_->mutex);
+    auto q = impl_->db.query(std::string("SELECT ") + detail::record_columns +
+                             " FROM bundles WHERE status = 'uploaded' AND bundle_id > ?1 AND"
+                             " COALESCE(json_extract(extra_json, '$.replica_bundle_uri'), '') = ''"
+                             " ORDER BY bundle_id LIMIT ?2");
+    q.bind(1, after_id).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<RegistryRecord> out;
+    while (q.step()) out.push_back(detail::read_record(q));
+    return out;
+}
+
+std::int64_t UploadRegistry::count_missing_replica() {
+    std::lock_guard lock(impl_->mutex);
+    auto q = impl_->db.query(
+        "SELECT COUNT(*) FROM bundles WHERE status = 'uploaded' AND"
+        " COALESCE(json_extract(extra_json, '$.replica_bundle_uri'), '') = ''");
+    q.step();
+    return q.integer(0);
 }
 
 RegistryCounts UploadRegistry::counts() {

@@ -106,12 +106,12 @@ struct WormUploader::Impl {
         else std::this_thread::sleep_for(d);
     }
 
-    std::string sha_of_stored(const std::string& key, const ObjectInfo& info) {
+    std::string sha_of_stored(ObjectStore& target, const std::string& key, const ObjectInfo& info) {
         // Only a checksum the store computed counts; x-amz-meta-sha256 is just what a writer claimed.
         if (!info.sha256_hex.empty()) return to_lower(info.sha256_hex);
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
-        return sha256_hex(store->get(key, get));
+        return sha256_hex(target.get(key, get));
     }
 
     // The lock on a stored version must be the configured mode, until at least min_until.
@@ -130,9 +130,9 @@ struct WormUploader::Impl {
                                                   ", earlier than the " + format_rfc3339(min_until) + " asked for");
     }
 
-    std::optional<ObjectInfo> head_if_stored(const std::string& key) {
+    std::optional<ObjectInfo> head_if_stored(ObjectStore& target, const std::string& key) {
         try {
-            return store->head(key);
+            return target.head(key);
         } catch (const Error& e) {
             if (!is_not_found(e)) throw;
         }
@@ -140,9 +140,9 @@ struct WormUploader::Impl {
     }
 
     // An object already under the key must be this file, locked as configured.
-    StoredObject accept_stored(const std::string& key, const std::filesystem::path& path, const std::string& sha,
+    StoredObject accept_stored(ObjectStore& target, const std::string& key, const std::filesystem::path& path, const std::string& sha,
                                const ObjectInfo& existing) {
-        const std::string have = sha_of_stored(key, existing);
+        const std::string have = sha_of_stored(target, key, existing);
         if (have != sha)
             throw Error(ErrorCode::integrity, "key " + key + " already holds different content (sha256 " + have +
                                                   ", this file " + sha + ", " + path.string() +
@@ -157,13 +157,13 @@ struct WormUploader::Impl {
             }
         }
         verify_lock(key, existing, written + std::chrono::days(config.retention_days) - std::chrono::seconds(1));
-        return {store->uri(key), existing.version_id, true};
+        return {target.uri(key), existing.version_id, true};
     }
 
-    StoredObject store_object(const std::string& key, const std::filesystem::path& path, const std::string& sha,
+    StoredObject store_object(ObjectStore& target, const std::string& key, const std::filesystem::path& path, const std::string& sha,
                               const std::string& content_type) {
         // An earlier attempt may have stored it already (crash, or a lost response).
-        if (const auto existing = head_if_stored(key)) return accept_stored(key, path, sha, *existing);
+        if (const auto existing = head_if_stored(target, key)) return accept_stored(target, key, path, sha, *existing);
 
         const TimePoint now = clock->now();
         const TimePoint retain_until = std::chrono::floor<std::chrono::seconds>(now) +
@@ -185,12 +185,12 @@ struct WormUploader::Impl {
         put.if_none_match = true;
         PutResult result;
         try {
-            result = store->put(key, PutBody::from_file(path), put);
+            result = target.put(key, PutBody::from_file(path), put);
         } catch (const Error& e) {
             if (e.code() != ErrorCode::already_exists) throw;
-            const auto existing = head_if_stored(key);
+            const auto existing = head_if_stored(target, key);
             if (!existing) throw;
-            StoredObject stored = accept_stored(key, path, sha, *existing);
+            StoredObject stored = accept_stored(target, key, path, sha, *existing);
             stored.already_present = false;  // most likely our own first try: it was sent
             return stored;
         }
@@ -202,16 +202,16 @@ struct WormUploader::Impl {
         if (stored_sha.empty()) {
             GetOptions get;
             get.version_id = version;
-            stored_sha = sha256_hex(store->get(key, get));
+            stored_sha = sha256_hex(target.get(key, get));
         }
         if (stored_sha != sha)
             throw Error(ErrorCode::integrity, "after the put, " + key + " holds sha256 " + stored_sha + ", not " + sha);
-        const ObjectInfo info = store->head(key, version);
+        const ObjectInfo info = target.head(key, version);
         if (!info.sha256_hex.empty() && to_lower(info.sha256_hex) != sha)
             throw Error(ErrorCode::integrity,
                         "after the put, HEAD " + key + " reports sha256 " + info.sha256_hex + ", not " + sha);
         verify_lock(key, info, retain_until);
-        return {store->uri(key), result.version_id.empty() ? info.version_id : result.version_id, false};
+        return {target.uri(key), result.version_id.empty() ? info.version_id : result.version_id, false};
     }
 
     // One try at both objects of a bundle.
@@ -232,18 +232,60 @@ struct WormUploader::Impl {
             throw Error(ErrorCode::integrity, "signature file " + r.sig_path +
                                                   " changed since it was registered (sha256 " + sig_sha +
                                                   ", registered " + r.sig_sha256 + ")");
-        const auto json = store_object(object_key(config.s3_prefix, r.client_id, r.bundle_id, ".json"),
-                                       r.bundle_path, json_sha, "application/json");
-        const auto sig = store_object(object_key(config.s3_prefix, r.client_id, r.bundle_id, ".sig"), r.sig_path,
-                                      sig_sha, "text/plain");
+        const std::string json_key = object_key(config.s3_prefix, r.client_id, r.bundle_id, ".json");
+        const std::string sig_key = object_key(config.s3_prefix, r.client_id, r.bundle_id, ".sig");
+        const auto json = store_object(*store, json_key, r.bundle_path, json_sha, "application/json");
+        const auto sig = store_object(*store, sig_key, r.sig_path, sig_sha, "text/plain");
         UploadResult out;
         out.bundle_id = r.bundle_id;
         out.bundle_uri = json.uri;
         out.sig_uri = sig.uri;
         out.bundle_version_id = json.version_id;
         out.sig_version_id = sig.version_id;
+        // The duplicate copy: same keys, same lock, verified the same way. A bundle counts
+        // as uploaded only when both copies are in place.
+        if (options.replica) {
+            out.replica_bundle_uri = store_object(*options.replica, json_key, r.bundle_path, json_sha, "application/json").uri;
+            out.replica_sig_uri = store_object(*options.replica, sig_key, r.sig_path, sig_sha, "text/plain").uri;
+        }
         out.already_present = json.already_present && sig.already_present;
         return out;
+    }
+
+    // Bundles uploaded while the replica was behind (down, or configured later): copies them
+    // there (HEAD first, so nothing is put twice) and records the replica URIs.
+    void catch_up_replica(SyncResult& result) {
+        std::string after;
+        for (;;) {
+            const auto page = registry->list_missing_replica(options.sync_page_size, after);
+            if (page.empty()) return;
+            after = page.back().bundle_id;
+            for (const auto& r : page) {
+                try {
+                    if (r.bundle_path.empty() || r.sig_path.empty())
+                        throw Error(ErrorCode::invalid_argument, "no local .json/.sig path to copy from");
+                    const std::string json_sha = to_hex(sha256_file(r.bundle_path));
+                    const std::string sig_sha = to_hex(sha256_file(r.sig_path));
+                    if (json_sha != r.bundle_sha256 || (!r.sig_sha256.empty() && sig_sha != r.sig_sha256))
+                        throw Error(ErrorCode::integrity, "the local files changed since they were uploaded");
+                    UploadLocation where{.bundle_uri = r.bundle_uri, .sig_uri = r.sig_uri,
+                                         .bundle_version_id = r.bundle_version_id, .sig_version_id = r.sig_version_id,
+                                         .replica_bundle_uri = "", .replica_sig_uri = ""};
+                    where.replica_bundle_uri =
+                        store_object(*options.replica, object_key(config.s3_prefix, r.client_id, r.bundle_id, ".json"),
+                                     r.bundle_path, json_sha, "application/json").uri;
+                    where.replica_sig_uri =
+                        store_object(*options.replica, object_key(config.s3_prefix, r.client_id, r.bundle_id, ".sig"),
+                                     r.sig_path, sig_sha, "text/plain").uri;
+                    registry->mark_uploaded(r.bundle_id, where);
+                    ++result.replicated;
+                } catch (const Error& e) {
+                    ++result.replica_failed;
+                    if (result.errors.size() < 20) result.errors.push_back(r.bundle_id + " (replica): " + e.what());
+                    if (is_transient(e)) return;  // the replica is unreachable: next sync
+                }
+            }
+        }
     }
 
     // Takes or renews the registry lease; throws LeasedElsewhere when another live process has it.
@@ -312,6 +354,8 @@ struct WormUploader::Impl {
                 where.sig_uri = result.sig_uri;
                 where.bundle_version_id = result.bundle_version_id;
                 where.sig_version_id = result.sig_version_id;
+                where.replica_bundle_uri = result.replica_bundle_uri;
+                where.replica_sig_uri = result.replica_sig_uri;
                 registry->mark_uploaded(bundle_id, where);
                 guard.settled = true;
                 return result;
@@ -480,6 +524,7 @@ SyncResult WormUploader::sync() {
             pool.join();
         }
     }
+    if (impl.options.replica && !stop) impl.catch_up_replica(result);
     const auto backlog = static_cast<std::size_t>(impl.registry->counts().backlog());
     result.pending = backlog > result.failed ? backlog - result.failed : 0;
     return result;
@@ -506,6 +551,10 @@ UploaderStats WormUploader::stats() {
     const auto& o = impl_->options;
     s.health.backlog_high = rs.counts.backlog() > o.backlog_alert_above;
     s.health.repeated_failures = rs.consecutive_failures > o.failures_alert_above;
+    if (impl_->options.replica) {
+        s.replica_configured = true;
+        s.replica_behind = impl_->registry->count_missing_replica();
+    }
     s.health.stale_pending =
         s.oldest_pending_age_s && *s.oldest_pending_age_s > static_cast<double>(o.stale_after.count());
     return s;
@@ -537,6 +586,9 @@ std::string UploaderStats::to_json() const {
     else w.Null();
     w.Key("consecutive_failures");
     w.Int64(consecutive_failures);
+    w.Key("replica_behind");
+    if (replica_configured) w.Int64(replica_behind);
+    else w.Null();
     w.Key("health");
     w.StartObject();
     w.Key("ok");

@@ -1,0 +1,180 @@
+// migrate.hpp: resumable, verified migration of existing objects into a WORM store.
+//
+// A migration reads every object under a source (an S3 bucket/prefix on any endpoint, or
+// a local directory), and for each one:
+//   1. reads it and checks it against what the source says about it (a single-part
+//      ETag's MD5, an x-amz-meta-sha256, the agent registry's bundle_sha256): a
+//      difference is `source_corrupt` and nothing is copied;
+//   2. with verify_signatures, checks an evidence bundle's signature (`.sig` Ed25519,
+//      cosign `.json.bundle` v2 base64Signature, or a Sigstore v0.3 bundle) before
+//      copying it; a bad one is `invalid_signature` and is not copied unless copy_invalid;
+//   3. HEADs the destination when the key is already there (same SHA-256: `already_present`,
+//      another: `mismatched`, never a second locked version);
+//   4. puts it with the lock and metadata (source-key, source-version-id, source-etag,
+//      sha256, migration-id, migrated-at), then verifies the content (the checksum the
+//      store echoed, else a read-back) and the lock (HEAD: mode, retain-until, legal hold).
+// The state is a SQLite file: each object is marked `copying` before its put and with its
+// outcome after, so a run killed at any point and started again HEADs what was in flight
+// and copies nothing twice (locked versions are permanent: a duplicate is a defect).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "worm/storage.hpp"
+#include "worm/time.hpp"
+
+namespace worm {
+
+// ---- the source ----------------------------------------------------------------------
+
+struct SourceObject {
+    std::string key;          // relative to the source root (bucket prefix or directory)
+    std::uint64_t size = 0;
+    std::string etag;         // as listed ("" for a directory)
+    std::string version_id;   // "" when unversioned or a directory
+};
+
+// What reading an object gave.
+struct SourceRead {
+    std::string body;
+    std::string etag;
+    std::string version_id;
+    std::optional<Retention> retention;  // the source's own lock, if any
+    // SHA-256 the source recorded for the object (x-amz-meta-sha256, the checksum), "" if none.
+    std::string recorded_sha256;
+};
+
+class MigrationSource {
+public:
+    virtual ~MigrationSource() = default;
+    // "s3://bucket/prefix" or the directory path, for reports.
+    virtual std::string describe() const = 0;
+    // The bucket name for S3 Batch Operations reports and manifests ("" for a directory).
+    virtual std::string bucket() const = 0;
+    // The full key in the bucket (prefix included) for reports and manifests.
+    virtual std::string full_key(const std::string& key) const = 0;
+    // Every object, sorted by key.
+    virtual std::vector<SourceObject> list() = 0;
+    // Throws Error(not_found) when the object is gone.
+    virtual SourceRead read(const SourceObject& object) = 0;
+    // The local directory, for a directory source (registry import); empty otherwise.
+    virtual std::filesystem::path directory() const { return {}; }
+};
+
+// A directory (every regular file below it except dot files, keys with '/') or an
+// s3://bucket[/prefix] URL. For s3, `endpoint` and `profile` (empty: from the
+// environment, as for any store) configure the source's own client.
+std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint = "",
+                                                       const std::string& profile = "");
+
+// ---- options and results -----------------------------------------------------------
+
+struct MigrationOptions {
+    std::string prefix;                  // only source keys starting with this
+    std::vector<std::string> include;    // globs (fnmatch) on the key; empty: everything
+    std::vector<std::string> exclude;
+    int workers = 8;
+    // Objects handed to the workers at a time; a batch finishes before the next starts.
+    std::size_t batch_size = 1000;
+    LockMode lock_mode = LockMode::compliance;
+    std::optional<int> retain_days;
+    std::optional<TimePoint> retain_until;
+    // Keep a source object's own retain-until when it is later than the one asked.
+    bool retain_from_source = false;
+    bool legal_hold = false;
+    bool dry_run = false;
+    std::filesystem::path state_file;    // required unless dry_run
+    bool verify_signatures = false;
+    std::filesystem::path public_key;    // PEM (Ed25519 or ECDSA P-256) for verify_signatures
+    bool copy_invalid = false;
+    // Directory sources: EB-* files go to the uploader layout
+    // evidence/{client_id}/{YYYY}/{MM}/{file} (under dest_prefix); other keys keep their path.
+    bool evidence_layout = true;
+    std::string dest_prefix;
+    const Clock* clock = nullptr;        // nullptr: the system clock
+    // Called after every object (from a worker thread, one call at a time).
+    std::function<void(std::size_t done, std::size_t total, std::uint64_t bytes)> on_progress;
+
+    void validate() const;  // Error(invalid_argument) naming the option
+};
+
+// One row of the report: the S3 Batch Operations completion report columns plus the hash.
+struct MigrationRow {
+    std::string source_key;
+    std::string source_version_id;
+    std::string dest_key;
+    std::string dest_version_id;
+    std::string status;      // copied, already_present, mismatched, missing, source_corrupt,
+                             // invalid_signature, failed (verify: ok, missing, mismatched, extra)
+    std::string error_code;  // "" when fine
+    int http_status = 200;
+    std::string message;
+    std::string sha256;
+    std::uint64_t size = 0;
+};
+
+struct MigrationSummary {
+    std::string migration_id;
+    std::string source;
+    std::string destination;
+    std::string report_bucket;  // the source bucket named in the CSV rows ("" for a directory)
+    bool dry_run = false;
+    std::size_t total = 0;
+    std::uint64_t total_bytes = 0;
+    std::map<std::string, std::size_t> by_status;  // status -> count
+    std::uint64_t bytes_copied = 0;
+    double seconds = 0;
+    std::vector<MigrationRow> rows;  // every object, sorted by source key
+    std::size_t imported_registry_rows = 0;
+
+    // True when every row is copied / already_present (migrate) or ok (verify).
+    bool clean() const;
+    std::string to_json_line() const;  // the one-line summary (without the rows)
+    std::string report_json() const;   // summary + rows
+    std::string report_csv() const;    // Bucket,Key,VersionId,TaskStatus,ErrorCode,HTTPStatusCode,ResultMessage
+    // Writes report_json() to path and report_csv() beside it (path with .csv), atomically.
+    void write_report(const std::filesystem::path& path) const;
+};
+
+// Runs (or resumes) a migration. Throws only for a failure of the whole run (a bad option,
+// the source or destination unreachable when listing, the state file unusable); a single
+// object's failure is a `failed` row.
+MigrationSummary migrate(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
+
+// Compares source and destination without copying: ok, missing (not at the destination),
+// mismatched (different SHA-256), extra (at the destination, not at the source).
+MigrationSummary verify_migration(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
+
+// Writes an S3 Batch Operations manifest (CSV Bucket,Key[,VersionId]) of the objects the
+// options select, and beside it (FILE.job.json) a CreateJob request for a copy with the
+// lock asked (S3PutObjectCopy with ObjectLockMode / RetainUntilDate / LegalHold).
+// Returns the number of rows.
+std::size_t write_batch_manifest(MigrationSource& source, const std::string& dest_bucket, const MigrationOptions& options,
+                                 const std::filesystem::path& manifest_path);
+
+// ---- evidence signatures --------------------------------------------------------------
+
+enum class SignatureFormat { ed25519_sig, cosign_bundle, sigstore_bundle };
+
+struct EvidenceSignatureCheck {
+    bool valid = false;
+    SignatureFormat format = SignatureFormat::ed25519_sig;
+    std::string reason;  // why it failed
+};
+
+// Checks a bundle's bytes against a sidecar: `.sig` (one line of base64 Ed25519), or a
+// `.json.bundle` / `.sigstore.json` (cosign v2 {"base64Signature": ...} or a Sigstore v0.3
+// bundle with messageSignature), with a PEM public key (Ed25519, or ECDSA P-256 with
+// SHA-256 as cosign.pub). sidecar_name picks the format by its suffix.
+EvidenceSignatureCheck check_evidence_signature(std::string_view bundle_bytes, std::string_view sidecar_name,
+                                                std::string_view sidecar_bytes, std::string_view public_key_pem);
+
+}  // namespace worm

@@ -1,0 +1,545 @@
+// migrate.cpp: the migration run (see migrate.hpp for the steps and their guarantees).
+#include <fnmatch.h>
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <atomic>
+#include <regex>
+#include <set>
+#include <thread>
+
+#include "state.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/json.hpp"
+#include "worm/migrate.hpp"
+#include "worm/registry.hpp"
+#include "worm/uploader.hpp"
+
+namespace worm {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// "EB-20251101-0001.json" and its sidecars; group 1 is the bundle id.
+const std::regex bundle_json_name(R"(^(EB-\d{8}-\d+)\.json$)");
+const std::regex evidence_file_name(R"(^(EB-\d{8}-\d+)(\..+)$)");
+
+std::string base_name(const std::string& key) {
+    const std::size_t slash = key.rfind('/');
+    return slash == std::string::npos ? key : key.substr(slash + 1);
+}
+
+std::string dir_part(const std::string& key) {
+    const std::size_t slash = key.rfind('/');
+    return slash == std::string::npos ? "" : key.substr(0, slash + 1);
+}
+
+bool glob_match(const std::vector<std::string>& globs, const std::string& key) {
+    return std::any_of(globs.begin(), globs.end(),
+                       [&](const std::string& g) { return ::fnmatch(g.c_str(), key.c_str(), 0) == 0; });
+}
+
+bool selected(const MigrationOptions& o, const std::string& key) {
+    if (!key.starts_with(o.prefix)) return false;
+    if (!o.include.empty() && !glob_match(o.include, key)) return false;
+    return !glob_match(o.exclude, key);
+}
+
+std::string new_migration_id(TimePoint now) {
+    unsigned char bytes[4];
+    RAND_bytes(bytes, sizeof bytes);
+    std::string stamp = format_rfc3339(now);
+    stamp.erase(std::remove_if(stamp.begin(), stamp.end(), [](char c) { return c == '-' || c == ':'; }), stamp.end());
+    return "mig-" + stamp + "-" + to_hex(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
+}
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string unquote(std::string etag) {
+    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
+    return lower(etag);
+}
+
+bool is_ok_status(const std::string& s) { return s == "copied" || s == "already_present" || s == "ok"; }
+
+// What the agents' registry (the source directory's `.upload_registry.json`) says a file's
+// SHA-256 is, by file name.
+std::map<std::string, std::string> registry_hashes(const fs::path& json_path) {
+    std::map<std::string, std::string> out;
+    const rapidjson::Document doc = json::parse_strict(read_file(json_path), json_path.string());
+    if (!doc.IsObject()) throw Error(ErrorCode::parse, json_path.string() + " is not a JSON object");
+    for (const auto& m : doc.GetObject()) {
+        if (!m.value.IsObject()) continue;
+        const std::string id = m.name.GetString();
+        if (const auto* v = json::find_member(m.value, "bundle_sha256"); v && v->IsString())
+            out[id + ".json"] = lower(v->GetString());
+        if (const auto* v = json::find_member(m.value, "sig_sha256"); v && v->IsString())
+            out[id + ".sig"] = lower(v->GetString());
+    }
+    return out;
+}
+
+class Migration {
+public:
+    Migration(MigrationSource& source, ObjectStore& dest, const MigrationOptions& options)
+        : source_(source), dest_(dest), options_(options), clock_(options.clock ? *options.clock : system_clock()) {}
+
+    MigrationSummary run(bool verify_only) {
+        const auto started = std::chrono::steady_clock::now();
+        summary_.source = source_.describe();
+        summary_.report_bucket = source_.bucket();
+        summary_.destination = dest_.uri("x");
+        summary_.destination.pop_back();  // the store's URI for an empty key
+        if (summary_.destination.ends_with("/")) summary_.destination.pop_back();
+        summary_.dry_run = options_.dry_run;
+        plan();
+        std::map<std::string, MigrationRow> previous;
+        if (!verify_only && !options_.dry_run) {
+            state_.emplace(options_.state_file, summary_.source, summary_.destination, new_migration_id(clock_.now()));
+            summary_.migration_id = state_->migration_id();
+            previous = state_->rows();
+            import_registry();
+        }
+        summary_.total = work_.size();
+        for (const auto& w : work_) summary_.total_bytes += w.object.size;
+
+        if (verify_only) {
+            run_workers([&](Item& item) { return verify_one(item); });
+            add_extra_rows();
+        } else if (options_.dry_run) {
+            for (auto& item : work_) {
+                MigrationRow r = base_row(item);
+                r.status = dest_keys_.count(item.dest_key) ? "would_check" : "would_copy";
+                item.row = r;
+            }
+        } else {
+            // What an earlier run finished is not read again; what it had in flight is HEADed.
+            for (auto& item : work_) {
+                const auto it = previous.find(item.object.key);
+                if (it == previous.end()) continue;
+                if (is_ok_status(it->second.status) && it->second.dest_key == item.dest_key) item.row = it->second;
+                else if (it->second.status == "copying") item.in_flight = true;
+            }
+            if (options_.verify_signatures) check_signatures();
+            run_workers([&](Item& item) { return copy_one(item); });
+            mark_registry_uploaded();
+        }
+        for (auto& item : work_) summary_.rows.push_back(*item.row);
+        std::sort(summary_.rows.begin(), summary_.rows.end(),
+                  [](const auto& a, const auto& b) { return a.source_key < b.source_key || (a.source_key == b.source_key && a.dest_key < b.dest_key); });
+        for (const auto& r : summary_.rows) {
+            ++summary_.by_status[r.status];
+            if (r.status == "copied") summary_.bytes_copied += r.size;
+        }
+        summary_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+        return std::move(summary_);
+    }
+
+private:
+    struct Item {
+        SourceObject object;
+        std::string dest_key;
+        bool in_flight = false;              // `copying` when an earlier run stopped
+        std::optional<MigrationRow> row;     // set when done
+    };
+
+    // Lists both sides and works out each object's destination key.
+    void plan() {
+        std::vector<SourceObject> objects = source_.list();
+        const fs::path dir = source_.directory();
+        for (auto& o : objects) {
+            if (!selected(options_, o.key)) continue;
+            Item item{.object = o, .dest_key = dest_key_for(o.key, dir), .in_flight = false, .row = std::nullopt};
+            work_.push_back(std::move(item));
+        }
+        for (const auto& o : dest_.list_all(options_.dest_prefix)) dest_keys_.insert(o.key);
+    }
+
+    // Directory sources: EB-* files go to the uploader's layout, the rest keep their path.
+    std::string dest_key_for(const std::string& key, const fs::path& dir) {
+        std::smatch m;
+        const std::string name = base_name(key);
+        const std::string prefix = options_.dest_prefix.empty() ? "" : options_.dest_prefix + "/";
+        if (dir.empty() || !options_.evidence_layout || !std::regex_match(name, m, evidence_file_name))
+            return prefix + key;
+        const std::string id = m[1];
+        auto it = client_ids_.find(dir_part(key) + id);
+        if (it == client_ids_.end()) {
+            std::string client;
+            const fs::path json_path = dir / (dir_part(key) + id + ".json");
+            try {
+                const rapidjson::Document doc = json::parse_strict(read_file(json_path), json_path.string());
+                if (const auto* c = doc.IsObject() ? json::find_member(doc, "client_id") : nullptr; c && c->IsString())
+                    client = c->GetString();
+            } catch (const Error&) {
+                // Not a readable bundle: the file keeps its own path.
+            }
+            it = client_ids_.emplace(dir_part(key) + id, client).first;
+        }
+        if (it->second.empty()) return prefix + key;
+        return WormUploader::object_key(options_.dest_prefix, it->second, id, m[2].str());
+    }
+
+    // An agent directory's `.upload_registry.json`: its hashes check the files, and it is
+    // merged into the directory's libworm registry so migrated bundles are recorded there.
+    void import_registry() {
+        const fs::path dir = source_.directory();
+        if (dir.empty()) return;
+        const fs::path agent_json = dir / ".upload_registry.json";
+        const bool has_json = fs::exists(agent_json);
+        if (has_json) registry_hashes_ = registry_hashes(agent_json);
+        if (!has_json && !fs::exists(dir / UploadRegistry::file_name)) return;
+        registry_ = std::make_unique<UploadRegistry>(dir);
+        if (has_json) {
+            const ImportResult r = registry_->import_json(agent_json);
+            summary_.imported_registry_rows = r.imported + r.updated;
+        }
+    }
+
+    // After the run: bundles whose .json and .sig are both in place are uploaded there.
+    void mark_registry_uploaded() {
+        if (!registry_) return;
+        std::map<std::string, const Item*> by_name;
+        for (const auto& item : work_) by_name[item.object.key] = &item;
+        for (UploadStatus status : {UploadStatus::pending, UploadStatus::failed, UploadStatus::uploading}) {
+            for (const auto& rec : registry_->list_by_status(status, 100000)) {
+                auto json = by_name.find(rec.bundle_id + ".json");
+                auto sig = by_name.find(rec.bundle_id + ".sig");
+                if (json == by_name.end() || sig == by_name.end()) continue;
+                const auto& jr = json->second->row;
+                const auto& sr = sig->second->row;
+                if (!jr || !sr || !is_ok_status(jr->status) || !is_ok_status(sr->status)) continue;
+                registry_->mark_uploaded(rec.bundle_id, {.bundle_uri = dest_.uri(jr->dest_key),
+                                                          .sig_uri = dest_.uri(sr->dest_key),
+                                                          .bundle_version_id = jr->dest_version_id,
+                                                          .sig_version_id = sr->dest_version_id,
+                                                          .replica_bundle_uri = "",
+                                                          .replica_sig_uri = ""});
+            }
+        }
+    }
+
+    // Checks each bundle still to copy against its sidecar before anything is copied, so a
+    // bundle and its signature are held back together.
+    void check_signatures() {
+        const std::string key_pem = read_file(options_.public_key);
+        std::map<std::string, Item*> by_key;
+        for (auto& item : work_) by_key[item.object.key] = &item;
+        for (auto& item : work_) {
+            std::smatch m;
+            const std::string name = base_name(item.object.key);
+            if (item.row || !std::regex_match(name, m, bundle_json_name)) continue;
+            const std::string stem = dir_part(item.object.key) + m[1].str();
+            std::vector<Item*> sidecars;
+            for (const std::string& candidate : {stem + ".sig", item.object.key + ".bundle", item.object.key + ".sigstore.json",
+                                                 stem + ".sigstore.json"})
+                if (auto it = by_key.find(candidate); it != by_key.end()) sidecars.push_back(it->second);
+            std::string reason;
+            if (sidecars.empty()) {
+                reason = "no signature (.sig, .json.bundle or .sigstore.json) beside the bundle";
+            } else {
+                try {
+                    const std::string bundle = source_.read(item.object).body;
+                    for (Item* s : sidecars) {
+                        const auto check = check_evidence_signature(bundle, s->object.key, source_.read(s->object).body, key_pem);
+                        if (!check.valid) reason = s->object.key + ": " + check.reason;
+                    }
+                } catch (const Error& e) {
+                    reason = std::string("cannot check the signature: ") + e.what();
+                }
+            }
+            if (reason.empty()) continue;
+            invalid_[item.object.key] = reason;
+            for (Item* s : sidecars) invalid_[s->object.key] = reason;
+        }
+    }
+
+    void run_workers(const std::function<MigrationRow(Item&)>& work) {
+        std::atomic<std::size_t> next{0}, done{0};
+        std::size_t batch_end = 0;
+        std::atomic<std::uint64_t> bytes{0};
+        std::mutex progress_mutex;
+        auto worker = [&] {
+            for (std::size_t i = next++; i < batch_end; i = next++) {
+                Item& item = work_[i];
+                if (!item.row) {
+                    try {
+                        item.row = work(item);
+                    } catch (const Error& e) {
+                        item.row = failure_row(item, "failed", e);
+                    } catch (const std::exception& e) {
+                        item.row = failure_row(item, "failed", Error(ErrorCode::internal, e.what()));
+                    }
+                    if (state_) state_->record(*item.row);
+                }
+                bytes += item.object.size;
+                const std::size_t d = ++done;
+                if (options_.on_progress) {
+                    std::lock_guard lock(progress_mutex);
+                    options_.on_progress(d, work_.size(), bytes.load());
+                }
+            }
+        };
+        for (std::size_t batch_start = 0; batch_start < work_.size(); batch_start += options_.batch_size) {
+            batch_end = std::min(work_.size(), batch_start + options_.batch_size);
+            next = batch_start;
+            std::vector<std::thread> threads;
+            const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.workers), batch_end - batch_start));
+            for (int t = 0; t < n; ++t) threads.emplace_back(worker);
+            for (auto& t : threads) t.join();
+        }
+    }
+
+    MigrationRow base_row(const Item& item) const {
+        return MigrationRow{.source_key = item.object.key, .source_version_id = item.object.version_id,
+                            .dest_key = item.dest_key, .dest_version_id = "", .status = "", .error_code = "",
+                            .http_status = 200, .message = "", .sha256 = "", .size = item.object.size};
+    }
+
+    MigrationRow failure_row(const Item& item, const std::string& status, const Error& e) const {
+        MigrationRow r = base_row(item);
+        r.status = status;
+        r.error_code = std::string(to_string(e.code()));
+        r.message = e.what();
+        if (const auto* s3e = dynamic_cast<const S3Error*>(&e)) {
+            r.http_status = s3e->http_status();
+            if (!s3e->s3_code().empty()) r.error_code = s3e->s3_code();
+        } else {
+            r.http_status = e.code() == ErrorCode::not_found ? 404 : 500;
+        }
+        return r;
+    }
+
+    MigrationRow problem(const Item& item, const std::string& status, const std::string& code, int http,
+                         const std::string& message, const std::string& sha = "") const {
+        MigrationRow r = base_row(item);
+        r.status = status;
+        r.error_code = code;
+        r.http_status = http;
+        r.message = message;
+        r.sha256 = sha;
+        return r;
+    }
+
+    // The SHA-256 of what the destination holds: its own checksum, else read back.
+    std::string stored_sha(const std::string& key, const ObjectInfo& info) {
+        if (!info.sha256_hex.empty()) return lower(info.sha256_hex);
+        GetOptions get;
+        if (!info.version_id.empty()) get.version_id = info.version_id;
+        return sha256_hex(dest_.get(key, get));
+    }
+
+    std::optional<ObjectInfo> head_if_present(const std::string& key) {
+        try {
+            return dest_.head(key);
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::not_found) throw;
+            return std::nullopt;
+        }
+    }
+
+    // Reads the source object and checks it against what the source recorded about it.
+    // Returns the problem row, or nothing when the bytes are trustworthy.
+    std::optional<MigrationRow> read_checked(const Item& item, SourceRead& read, std::string& sha) {
+        try {
+            read = source_.read(item.object);
+        } catch (const Error& e) {
+            if (e.code() == ErrorCode::not_found)
+                return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
+            throw;
+        }
+        sha = sha256_hex(read.body);
+        const std::string etag = unquote(read.etag);
+        if (etag.size() == 32 && etag.find('-') == std::string::npos && to_hex(md5(read.body)) != etag)
+            return problem(item, "source_corrupt", "BadDigest", 400,
+                           "the bytes read do not match the source ETag (MD5) " + etag, sha);
+        if (!read.recorded_sha256.empty() && lower(read.recorded_sha256) != sha)
+            return problem(item, "source_corrupt", "BadDigest", 400,
+                           "the bytes read have sha256 " + sha + ", the source recorded " + read.recorded_sha256, sha);
+        if (auto it = registry_hashes_.find(item.object.key); it != registry_hashes_.end() && it->second != sha)
+            return problem(item, "source_corrupt", "BadDigest", 400,
+                           "the file has sha256 " + sha + ", the agent registry recorded " + it->second, sha);
+        return std::nullopt;
+    }
+
+    Retention retention_for(const SourceRead& read) const {
+        Retention r;
+        r.mode = options_.lock_mode;
+        const TimePoint now = std::chrono::floor<std::chrono::seconds>(clock_.now());
+        r.retain_until = options_.retain_until ? *options_.retain_until : now + std::chrono::days(*options_.retain_days);
+        // Never shorten what the source promised.
+        if (options_.retain_from_source && read.retention && read.retention->retain_until > r.retain_until)
+            r.retain_until = std::chrono::ceil<std::chrono::seconds>(read.retention->retain_until);
+        return r;
+    }
+
+    // The destination version must hold these bytes under at least this lock.
+    std::optional<std::string> lock_problem(const ObjectInfo& info, const Retention& wanted) const {
+        if (!info.retention) return "the destination version has no retention";
+        if (info.retention->mode != wanted.mode)
+            return "the destination version is locked in " + std::string(to_string(info.retention->mode)) + " mode";
+        if (info.retention->retain_until + std::chrono::seconds(1) < wanted.retain_until)
+            return "the destination version is retained only until " + format_rfc3339(info.retention->retain_until);
+        if (options_.legal_hold && !info.legal_hold) return "the destination version has no legal hold";
+        return std::nullopt;
+    }
+
+    MigrationRow copy_one(Item& item) {
+        SourceRead read;
+        std::string sha;
+        if (auto bad = read_checked(item, read, sha)) return *bad;
+        MigrationRow row = base_row(item);
+        row.sha256 = sha;
+        row.source_version_id = read.version_id;
+        if (auto it = invalid_.find(item.object.key); it != invalid_.end() && !options_.copy_invalid)
+            return problem(item, "invalid_signature", "InvalidSignature", 400, it->second, sha);
+
+        // Already there (an earlier run, the agent, or another tool): same bytes or a conflict.
+        if (item.in_flight || dest_keys_.count(item.dest_key)) {
+            if (const auto existing = head_if_present(item.dest_key)) {
+                const std::string have = stored_sha(item.dest_key, *existing);
+                if (have != sha)
+                    return problem(item, "mismatched", "Mismatch", 409,
+                                   "the destination already holds sha256 " + have + " under this key", sha);
+                row.status = "already_present";
+                row.dest_version_id = existing->version_id;
+                return row;
+            }
+        }
+
+        const Retention retention = retention_for(read);
+        PutOptions put;
+        put.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
+        put.metadata = {{"source-key", source_.full_key(item.object.key)},
+                        {"source-etag", unquote(read.etag)},
+                        {"sha256", sha},
+                        {"migration-id", state_->migration_id()},
+                        {"migrated-at", format_rfc3339(clock_.now())}};
+        if (!read.version_id.empty()) put.metadata["source-version-id"] = read.version_id;
+        put.lock.retention = retention;
+        put.lock.legal_hold = options_.legal_hold;
+        put.sha256_hex = sha;
+        // Create-only, and never re-sent by the client after a failure it may have survived.
+        put.if_none_match = true;
+        state_->mark_copying(row);
+        PutResult result;
+        try {
+            result = dest_.put(item.dest_key, PutBody::from_bytes(std::move(read.body)), put);
+        } catch (const Error& e) {
+            // Refused because it is there (412), or maybe applied: look before giving up.
+            const auto existing = head_if_present(item.dest_key);
+            if (!existing) throw;
+            const std::string have = stored_sha(item.dest_key, *existing);
+            if (have != sha)
+                return problem(item, "mismatched", "Mismatch", 409,
+                               "the destination already holds sha256 " + have + " under this key", sha);
+            result.version_id = existing->version_id;
+            result.sha256_hex = have;
+        }
+        // Verify what the destination holds now, then its lock.
+        const std::optional<std::string> version =
+            result.version_id.empty() ? std::nullopt : std::optional<std::string>(result.version_id);
+        std::string have = lower(result.sha256_hex);
+        if (have.empty()) {
+            GetOptions get;
+            get.version_id = version;
+            have = sha256_hex(dest_.get(item.dest_key, get));
+        }
+        if (have != sha)
+            return problem(item, "failed", "VerifyFailed", 500, "after the copy the destination holds sha256 " + have, sha);
+        const ObjectInfo info = dest_.head(item.dest_key, version);
+        if (auto bad = lock_problem(info, retention)) return problem(item, "failed", "LockNotApplied", 500, *bad, sha);
+        row.status = "copied";
+        row.dest_version_id = result.version_id.empty() ? info.version_id : result.version_id;
+        row.message = invalid_.count(item.object.key) ? "copied with an invalid signature (--copy-invalid)" : "";
+        return row;
+    }
+
+    MigrationRow verify_one(Item& item) {
+        verified_dest_.insert(item.dest_key);
+        SourceRead read;
+        std::string sha;
+        if (auto bad = read_checked(item, read, sha)) return *bad;
+        const auto existing = dest_keys_.count(item.dest_key) ? head_if_present(item.dest_key) : std::nullopt;
+        if (!existing) return problem(item, "missing", "NoSuchKey", 404, "not at the destination", sha);
+        const std::string have = stored_sha(item.dest_key, *existing);
+        if (have != sha)
+            return problem(item, "mismatched", "Mismatch", 409, "the destination holds sha256 " + have, sha);
+        MigrationRow row = base_row(item);
+        row.status = "ok";
+        row.sha256 = sha;
+        row.dest_version_id = existing->version_id;
+        if (!existing->retention) {
+            row.status = "mismatched";
+            row.error_code = "NoRetention";
+            row.message = "the destination version has no retention";
+        }
+        return row;
+    }
+
+    // Destination keys no source object maps to.
+    void add_extra_rows() {
+        for (const auto& key : dest_keys_) {
+            if (verified_dest_.count(key)) continue;
+            Item item{.object = {.key = "", .size = 0, .etag = "", .version_id = ""}, .dest_key = key, .in_flight = false,
+                      .row = std::nullopt};
+            item.row = problem(item, "extra", "Extra", 200, "at the destination, not at the source");
+            work_.push_back(std::move(item));
+        }
+    }
+
+    MigrationSource& source_;
+    ObjectStore& dest_;
+    const MigrationOptions& options_;
+    const Clock& clock_;
+    MigrationSummary summary_;
+    std::vector<Item> work_;
+    std::set<std::string> dest_keys_;
+    std::set<std::string> verified_dest_;
+    std::map<std::string, std::string> client_ids_;       // directory + bundle id -> client id
+    std::map<std::string, std::string> registry_hashes_;  // file name -> sha256 the agent recorded
+    std::map<std::string, std::string> invalid_;          // source key -> why its signature failed
+    std::optional<detail::MigrationState> state_;
+    std::unique_ptr<UploadRegistry> registry_;
+};
+
+}  // namespace
+
+void MigrationOptions::validate() const {
+    if (workers < 1 || workers > 256) throw Error(ErrorCode::invalid_argument, "workers must be 1 to 256");
+    if (batch_size < 1) throw Error(ErrorCode::invalid_argument, "batch size must be at least 1");
+    if (retain_days && retain_until)
+        throw Error(ErrorCode::invalid_argument, "give either retain days or retain until, not both");
+    if (!retain_days && !retain_until)
+        throw Error(ErrorCode::invalid_argument, "a migration needs a retention: --retain-days N or --retain-until TIME");
+    if (retain_days && (*retain_days < 1 || *retain_days > 36500))
+        throw Error(ErrorCode::invalid_argument, "retain days must be 1 to 36500");
+    if (retain_until && *retain_until <= (clock ? *clock : system_clock()).now())
+        throw Error(ErrorCode::invalid_argument, "retain until " + format_rfc3339(*retain_until) + " is not in the future");
+    if (!dry_run && state_file.empty()) throw Error(ErrorCode::invalid_argument, "a migration needs a state file");
+    if (verify_signatures && public_key.empty())
+        throw Error(ErrorCode::invalid_argument, "verifying signatures needs a public key (--key PUB)");
+    if (copy_invalid && !verify_signatures)
+        throw Error(ErrorCode::invalid_argument, "--copy-invalid only applies with --verify-signatures");
+}
+
+MigrationSummary migrate(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options) {
+    options.validate();
+    return Migration(source, destination, options).run(false);
+}
+
+MigrationSummary verify_migration(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options) {
+    MigrationOptions o = options;
+    o.dry_run = true;  // nothing written: no state file needed
+    if (!o.retain_days && !o.retain_until) o.retain_days = 1;  // not used by a verify
+    o.validate();
+    return Migration(source, destination, o).run(true);
+}
+
+}  // namespace worm

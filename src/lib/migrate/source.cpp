@@ -1,0 +1,128 @@
+// source.cpp: where a migration reads from: a local directory or an S3 bucket/prefix.
+#include <algorithm>
+
+#include "../s3/client_internal.hpp"
+#include "worm/crypto.hpp"
+#include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "worm/migrate.hpp"
+#include "worm/s3/client.hpp"
+#include "worm/s3/credentials.hpp"
+
+namespace worm {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Every regular file below root except dot files and dot directories (the agents'
+// registries, libworm's own state and registry files, editor droppings).
+class DirectorySource final : public MigrationSource {
+public:
+    explicit DirectorySource(fs::path root) : root_(std::move(root)) {
+        if (!fs::is_directory(root_)) throw Error(ErrorCode::not_found, "migration source " + root_.string() + " is not a directory");
+    }
+    std::string describe() const override { return root_.string(); }
+    std::string bucket() const override { return ""; }
+    std::string full_key(const std::string& key) const override { return key; }
+    fs::path directory() const override { return root_; }
+
+    std::vector<SourceObject> list() override {
+        std::vector<SourceObject> out;
+        for (auto it = fs::recursive_directory_iterator(root_); it != fs::recursive_directory_iterator(); ++it) {
+            const std::string name = it->path().filename().string();
+            if (!name.empty() && name[0] == '.') {
+                if (it->is_directory()) it.disable_recursion_pending();
+                continue;
+            }
+            if (!it->is_regular_file()) continue;
+            out.push_back({.key = fs::relative(it->path(), root_).generic_string(), .size = it->file_size(), .etag = "",
+                           .version_id = ""});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+        return out;
+    }
+
+    SourceRead read(const SourceObject& object) override {
+        const fs::path path = root_ / object.key;
+        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
+        return SourceRead{.body = read_file(path), .etag = "", .version_id = "", .retention = std::nullopt,
+                          .recorded_sha256 = ""};
+    }
+
+private:
+    fs::path root_;
+};
+
+class BucketSource final : public MigrationSource {
+public:
+    BucketSource(std::shared_ptr<s3::S3Client> client, std::string bucket, std::string prefix)
+        : client_(std::move(client)), bucket_(std::move(bucket)), prefix_(std::move(prefix)) {}
+
+    std::string describe() const override { return "s3://" + bucket_ + (prefix_.empty() ? "" : "/" + prefix_); }
+    std::string bucket() const override { return bucket_; }
+    std::string full_key(const std::string& key) const override { return root() + key; }
+
+    std::vector<SourceObject> list() override {
+        std::vector<SourceObject> out;
+        const std::string root_prefix = root();
+        s3::ListObjectsOptions listing;
+        listing.bucket = bucket_;
+        listing.prefix = root_prefix;
+        for (const auto& o : client_->list_all_objects(listing)) {
+            if (o.key.size() <= root_prefix.size() || o.key.back() == '/') continue;  // folder markers
+            out.push_back({.key = o.key.substr(root_prefix.size()), .size = o.size, .etag = o.etag, .version_id = ""});
+        }
+        std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
+        return out;
+    }
+
+    SourceRead read(const SourceObject& object) override {
+        s3::GetObjectOptions get;
+        get.bucket = bucket_;
+        get.key = full_key(object.key);
+        s3::GetObjectResult r = client_->get_object(get);
+        SourceRead out{.body = std::move(r.body), .etag = r.head.etag, .version_id = r.head.version_id,
+                       .retention = r.head.retention, .recorded_sha256 = ""};
+        if (auto it = r.head.metadata.find("sha256"); it != r.head.metadata.end()) out.recorded_sha256 = it->second;
+        else out.recorded_sha256 = s3::detail::checksum_base64_to_hex(
+                 r.head.checksum_sha256.empty() ? std::nullopt : std::optional(r.head.checksum_sha256));
+        return out;
+    }
+
+private:
+    std::string root() const { return prefix_.empty() ? "" : prefix_ + "/"; }
+
+    std::shared_ptr<s3::S3Client> client_;
+    std::string bucket_;
+    std::string prefix_;  // without slashes at either end
+};
+
+}  // namespace
+
+std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint,
+                                                       const std::string& profile) {
+    if (from.rfind("s3://", 0) != 0) {
+        if (!endpoint.empty() || !profile.empty())
+            throw Error(ErrorCode::invalid_argument, "a source endpoint or profile only applies to an s3:// source");
+        return std::make_unique<DirectorySource>(from.rfind("file://", 0) == 0 ? from.substr(7) : from);
+    }
+    std::string rest = from.substr(5);
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    const std::size_t slash = rest.find('/');
+    const std::string bucket = rest.substr(0, slash);
+    std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
+    if (bucket.empty()) throw Error(ErrorCode::invalid_argument, "migration source '" + from + "' has no bucket");
+    s3::ClientConfig config = s3::ClientConfig::from_env();
+    if (!endpoint.empty()) config.endpoint = endpoint;
+    if (!profile.empty()) {
+        s3::ProfileOptions p = s3::ProfileOptions::from_env();
+        p.profile = profile;
+        p.required = true;
+        config.credentials = std::make_shared<s3::ProfileProvider>(p);
+    }
+    return std::make_unique<BucketSource>(std::make_shared<s3::S3Client>(std::move(config)), bucket, prefix);
+}
+
+}  // namespace worm

@@ -1,0 +1,85 @@
+#include "state.hpp"
+
+#include "worm/error.hpp"
+
+namespace worm::detail {
+
+MigrationState::MigrationState(const std::filesystem::path& path, const std::string& source,
+                               const std::string& destination, const std::string& new_migration_id)
+    : db_(path, 60000) {
+    db_.exec("PRAGMA journal_mode=WAL");
+    // NORMAL survives kill -9; after a power loss the destination listing at start (every
+    // key already there is HEADed) still keeps a lost `copying` mark from causing a duplicate.
+    db_.exec("PRAGMA synchronous=NORMAL");
+    db_.exec("CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS objects (source_key TEXT PRIMARY KEY, source_version_id TEXT, dest_key TEXT,"
+        " dest_version_id TEXT, status TEXT NOT NULL, error_code TEXT, http_status INTEGER, message TEXT,"
+        " sha256 TEXT, size INTEGER)");
+    std::map<std::string, std::string> meta;
+    {
+        auto q = db_.query("SELECT name, value FROM meta");
+        while (q.step()) meta[q.text(0)] = q.text(1);
+    }
+    if (meta.empty()) {
+        db_.exec("BEGIN IMMEDIATE");
+        for (const auto& [name, value] : std::map<std::string, std::string>{
+                 {"source", source}, {"destination", destination}, {"migration_id", new_migration_id}})
+            db_.query("INSERT INTO meta (name, value) VALUES (?, ?)").bind(1, name).bind(2, value).run();
+        db_.exec("COMMIT");
+        migration_id_ = new_migration_id;
+        return;
+    }
+    if (meta["source"] != source || meta["destination"] != destination)
+        throw Error(ErrorCode::invalid_argument, "state file " + path.string() + " belongs to the migration from " +
+                                                     meta["source"] + " to " + meta["destination"] +
+                                                     "; use another --state FILE");
+    migration_id_ = meta["migration_id"];
+}
+
+std::map<std::string, MigrationRow> MigrationState::rows() {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, MigrationRow> out;
+    auto q = db_.query(
+        "SELECT source_key, source_version_id, dest_key, dest_version_id, status, error_code, http_status, message,"
+        " sha256, size FROM objects");
+    while (q.step()) {
+        MigrationRow r{.source_key = q.text(0), .source_version_id = q.text(1), .dest_key = q.text(2),
+                       .dest_version_id = q.text(3), .status = q.text(4), .error_code = q.text(5),
+                       .http_status = static_cast<int>(q.integer(6)), .message = q.text(7), .sha256 = q.text(8),
+                       .size = static_cast<std::uint64_t>(q.integer(9))};
+        out.emplace(r.source_key, std::move(r));
+    }
+    return out;
+}
+
+void MigrationState::write(const MigrationRow& r) {
+    db_.query(
+           "INSERT OR REPLACE INTO objects (source_key, source_version_id, dest_key, dest_version_id, status,"
+           " error_code, http_status, message, sha256, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, r.source_key)
+        .bind(2, r.source_version_id)
+        .bind(3, r.dest_key)
+        .bind(4, r.dest_version_id)
+        .bind(5, r.status)
+        .bind(6, r.error_code)
+        .bind(7, static_cast<std::int64_t>(r.http_status))
+        .bind(8, r.message)
+        .bind(9, r.sha256)
+        .bind(10, static_cast<std::int64_t>(r.size))
+        .run();
+}
+
+void MigrationState::mark_copying(const MigrationRow& row) {
+    std::lock_guard lock(mutex_);
+    MigrationRow copying = row;
+    copying.status = "copying";
+    write(copying);
+}
+
+void MigrationState::record(const MigrationRow& row) {
+    std::lock_guard lock(mutex_);
+    write(row);
+}
+
+}  // namespace worm::detail
