@@ -6,9 +6,24 @@
 
 # The library (target worm).
 set(WORM_LIB_SOURCES
+  src/lib/audit_log/format.cpp
+  src/lib/audit_log/journal.cpp
+  src/lib/audit_log/sink.cpp
+  src/lib/audit_log/verify.cpp
   src/lib/bundle/builder.cpp
   src/lib/bundle/id_allocator.cpp
+  src/lib/bundle/ids.cpp
   src/lib/bundle/schema.cpp
+  src/lib/compliance/audit.cpp
+  src/lib/compliance/audit_report.cpp
+  src/lib/compliance/audit_source.cpp
+  src/lib/compliance/bucket_json.cpp
+  src/lib/compliance/bucket_rules.cpp
+  src/lib/compliance/bucket_setup.cpp
+  src/lib/compliance/bucket_verify.cpp
+  src/lib/compliance/certificate.cpp
+  src/lib/compliance/certificate_pdf.cpp
+  src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
   src/lib/crypto/ed25519.cpp
   src/lib/crypto/hash.cpp
@@ -17,6 +32,12 @@ set(WORM_LIB_SOURCES
   src/lib/json/helpers.cpp
   src/lib/json/parse.cpp
   src/lib/json/serialize.cpp
+  src/lib/metrics/prometheus.cpp
+  src/lib/migrate/migrate.cpp
+  src/lib/migrate/report.cpp
+  src/lib/migrate/signatures.cpp
+  src/lib/migrate/source.cpp
+  src/lib/migrate/state.cpp
   src/lib/pipeline/pipeline.cpp
   src/lib/proxy/messages.cpp
   src/lib/proxy/protocol.cpp
@@ -24,11 +45,15 @@ set(WORM_LIB_SOURCES
   src/lib/registry/registry.cpp
   src/lib/registry/registry_json.cpp
   src/lib/registry/sqlite.cpp
+  src/lib/s3/bucket_documents.cpp
   src/lib/s3/client.cpp
+  src/lib/s3/client_bucket_config.cpp
   src/lib/s3/client_ops.cpp
   src/lib/s3/credentials.cpp
   src/lib/s3/credentials_http.cpp
+  src/lib/s3/documents.cpp
   src/lib/s3/multipart.cpp
+  src/lib/s3/retry.cpp
   src/lib/s3/sigv4.cpp
   src/lib/s3/store.cpp
   src/lib/signer/signer.cpp
@@ -40,13 +65,20 @@ set(WORM_LIB_SOURCES
   src/lib/storage/open_store.cpp
   src/lib/time.cpp
   src/lib/uploader/uploader.cpp
-  src/lib/util/fs.cpp)
+  src/lib/util/fs.cpp
+  src/lib/util/percent_encoding.cpp
+  src/lib/util/posix.cpp
+  src/lib/util/url.cpp)
 
 # The `worm` command line (target worm_cli).
 set(WORM_CLI_SOURCES
   src/cli/cmd_bucket.cpp
+  src/cli/cmd_compliance.cpp
   src/cli/cmd_demo.cpp
   src/cli/cmd_evidence.cpp
+  src/cli/cmd_logs.cpp
+  src/cli/cmd_migrate.cpp
+  src/cli/cmd_monitor.cpp
   src/cli/cmd_storage.cpp
   src/cli/cmd_upload.cpp
   src/cli/common.cpp
@@ -61,6 +93,9 @@ set(WORM_PROXY_SOURCES
 
 # The pybind11 module worm._worm (target worm_python).
 set(WORM_PYTHON_SOURCES
+  bindings/python/src/audit.cpp
+  bindings/python/src/audit_log.cpp
+  bindings/python/src/compliance.cpp
   bindings/python/src/config.cpp
   bindings/python/src/errors.cpp
   bindings/python/src/json_convert.cpp
