@@ -29,15 +29,16 @@
 #include <rapidjson/document.h>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 
 namespace worm {
 
 // Python's logging levels, in order; records below AuditLogOptions::min_level are ignored.
 enum class LogLevel { debug, info, warning, error, critical };
-std::string_view to_string(LogLevel level) noexcept;  // "DEBUG" ... "CRITICAL"
+WORM_API std::string_view to_string(LogLevel level) noexcept;  // "DEBUG" ... "CRITICAL"
 // Accepts the names above in any case plus "WARN" and "FATAL"; throws Error(invalid_argument).
-LogLevel parse_log_level(std::string_view text);
+WORM_API LogLevel parse_log_level(std::string_view text);
 
 enum class JournalMode {
     disk,    // every accepted record is in the journal before log() returns (the default)
@@ -50,7 +51,7 @@ enum class BackpressurePolicy {
     refuse,  // refuse at once
 };
 
-struct AuditLogOptions {
+struct WORM_API AuditLogOptions {
     std::string service_name = "service";  // fills records without service_name; object metadata
     std::string prefix = "audit-logs";     // the seed's AWS_S3_PREFIX default
     LogLevel min_level = LogLevel::debug;
@@ -103,14 +104,14 @@ struct AuditLogOptions {
 // The journal directory used when AuditLogOptions::journal_dir is empty:
 // $WORM_LOG_JOURNAL_DIR, else $XDG_STATE_HOME/worm/audit-journal, else
 // ~/.local/state/worm/audit-journal; then "<service>-<12 hex of sha256(store uri, prefix)>".
-std::filesystem::path default_journal_dir(std::string_view service_name, std::string_view store_uri,
+WORM_API std::filesystem::path default_journal_dir(std::string_view service_name, std::string_view store_uri,
                                           std::string_view prefix);
 
 // WORM_LOG_SIGNING_KEY (a private key file, as for bundles; WORM_KEY_PASSWORD decrypts it),
 // or null when unset. Throws as load_private_key when set but unusable.
-std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env();
+WORM_API std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env();
 
-struct AuditLogStats {
+struct WORM_API AuditLogStats {
     std::uint64_t accepted = 0;          // records log() took
     std::uint64_t filtered = 0;          // below min_level, ignored
     std::uint64_t refused = 0;           // refused at the cap (log() threw)
@@ -126,7 +127,7 @@ struct AuditLogStats {
     std::string stream;                  // this journal's stream id
 };
 
-class AuditLogSink {
+class WORM_API AuditLogSink {
 public:
     // Opens (or creates) the journal and replays what an earlier process left in it:
     // sealed batches go out first, in order, then unsealed records continue the open batch.

@@ -7,17 +7,19 @@
 
 #include <string_view>
 
+#include "worm/export.hpp"
+
 namespace worm {
 
 // "EB-YYYYMMDD-NNNN": YYYYMMDD a real calendar day (EB-20261399-0001 is refused: there is
 // no 99 December), then 4 or more digits (ids grow past 9999 in a day: EB-20251101-10000).
-bool is_valid_bundle_id(std::string_view id);
+WORM_API bool is_valid_bundle_id(std::string_view id);
 // Throws Error(invalid_argument) naming the id (escaped) and the rule unless it is valid.
-void validate_bundle_id(std::string_view id);
+WORM_API void validate_bundle_id(std::string_view id);
 
 // ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$: 1-64 characters, no '/', no leading '.' or '-'.
-bool is_valid_client_id(std::string_view id);
+WORM_API bool is_valid_client_id(std::string_view id);
 // Throws Error(invalid_argument) naming the id (escaped) and the rule unless it is valid.
-void validate_client_id(std::string_view id);
+WORM_API void validate_client_id(std::string_view id);
 
 }  // namespace worm

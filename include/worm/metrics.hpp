@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
 
@@ -23,7 +24,7 @@ using MetricLabels = std::vector<std::pair<std::string, std::string>>;
 // Upper bounds (seconds) of the upload latency buckets; +Inf is implied.
 inline constexpr std::array<double, 10> latency_buckets_s = {0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
-class LatencyHistogram {
+class WORM_API LatencyHistogram {
 public:
     void observe(double seconds);
     struct Snapshot {
@@ -38,7 +39,7 @@ private:
     Snapshot data_;
 };
 
-class PrometheusText {
+class WORM_API PrometheusText {
 public:
     // Starts a family: type is "gauge", "counter" or "histogram".
     void family(const std::string& name, const std::string& type, const std::string& help);
@@ -55,7 +56,7 @@ private:
 // worm_queue_depth, worm_oldest_pending_age_seconds, worm_upload_duration_seconds, the seed
 // alert thresholds as worm_alert_threshold{alert=...} and worm_alert_active{alert=...}).
 // Attempts are the registry's attempt rows (successful ones time the latency histogram).
-std::string uploader_metrics(const UploaderStats& stats, const std::vector<UploadAttempt>& attempts,
+WORM_API std::string uploader_metrics(const UploaderStats& stats, const std::vector<UploadAttempt>& attempts,
                              const UploaderOptions& thresholds);
 
 }  // namespace worm

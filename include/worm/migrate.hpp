@@ -28,6 +28,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
@@ -35,7 +36,7 @@ namespace worm {
 
 // ---- the source ----------------------------------------------------------------------
 
-struct SourceObject {
+struct WORM_API SourceObject {
     std::string key;          // relative to the source root (bucket prefix or directory)
     std::uint64_t size = 0;
     std::string etag;         // as listed ("" for a directory)
@@ -43,7 +44,7 @@ struct SourceObject {
 };
 
 // What reading an object gave.
-struct SourceRead {
+struct WORM_API SourceRead {
     std::string body;
     std::string etag;
     std::string version_id;
@@ -52,7 +53,7 @@ struct SourceRead {
     std::string recorded_sha256;
 };
 
-class MigrationSource {
+class WORM_API MigrationSource {
 public:
     virtual ~MigrationSource() = default;
     // "s3://bucket/prefix" or the directory path, for reports.
@@ -72,12 +73,12 @@ public:
 // A directory (every regular file below it except dot files, keys with '/') or an
 // s3://bucket[/prefix] URL. For s3, `endpoint` and `profile` (empty: from the
 // environment, as for any store) configure the source's own client.
-std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint = "",
+WORM_API std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint = "",
                                                        const std::string& profile = "");
 
 // ---- options and results -----------------------------------------------------------
 
-struct MigrationOptions {
+struct WORM_API MigrationOptions {
     std::string prefix;                  // only source keys starting with this
     std::vector<std::string> include;    // globs (fnmatch) on the key; empty: everything
     std::vector<std::string> exclude;
@@ -107,7 +108,7 @@ struct MigrationOptions {
 };
 
 // One row of the report: the S3 Batch Operations completion report columns plus the hash.
-struct MigrationRow {
+struct WORM_API MigrationRow {
     std::string source_key;
     std::string source_version_id;
     std::string dest_key;
@@ -121,7 +122,7 @@ struct MigrationRow {
     std::uint64_t size = 0;
 };
 
-struct MigrationSummary {
+struct WORM_API MigrationSummary {
     std::string migration_id;
     std::string source;
     std::string destination;
@@ -147,24 +148,24 @@ struct MigrationSummary {
 // Runs (or resumes) a migration. Throws only for a failure of the whole run (a bad option,
 // the source or destination unreachable when listing, the state file unusable); a single
 // object's failure is a `failed` row.
-MigrationSummary migrate(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
+WORM_API MigrationSummary migrate(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
 
 // Compares source and destination without copying: ok, missing (not at the destination),
 // mismatched (different SHA-256), extra (at the destination, not at the source).
-MigrationSummary verify_migration(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
+WORM_API MigrationSummary verify_migration(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options);
 
 // Writes an S3 Batch Operations manifest (CSV Bucket,Key[,VersionId]) of the objects the
 // options select, and beside it (FILE.job.json) a CreateJob request for a copy with the
 // lock asked (S3PutObjectCopy with ObjectLockMode / RetainUntilDate / LegalHold).
 // Returns the number of rows.
-std::size_t write_batch_manifest(MigrationSource& source, const std::string& dest_bucket, const MigrationOptions& options,
+WORM_API std::size_t write_batch_manifest(MigrationSource& source, const std::string& dest_bucket, const MigrationOptions& options,
                                  const std::filesystem::path& manifest_path);
 
 // ---- evidence signatures --------------------------------------------------------------
 
 enum class SignatureFormat { ed25519_sig, cosign_bundle, sigstore_bundle };
 
-struct EvidenceSignatureCheck {
+struct WORM_API EvidenceSignatureCheck {
     bool valid = false;
     SignatureFormat format = SignatureFormat::ed25519_sig;
     std::string reason;  // why it failed
@@ -174,7 +175,7 @@ struct EvidenceSignatureCheck {
 // `.json.bundle` / `.sigstore.json` (cosign v2 {"base64Signature": ...} or a Sigstore v0.3
 // bundle with messageSignature), with a PEM public key (Ed25519, or ECDSA P-256 with
 // SHA-256 as cosign.pub). sidecar_name picks the format by its suffix.
-EvidenceSignatureCheck check_evidence_signature(std::string_view bundle_bytes, std::string_view sidecar_name,
+WORM_API EvidenceSignatureCheck check_evidence_signature(std::string_view bundle_bytes, std::string_view sidecar_name,
                                                 std::string_view sidecar_bytes, std::string_view public_key_pem);
 
 }  // namespace worm

@@ -23,31 +23,33 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/export.hpp"
+
 namespace worm::audit_log {
 
 inline constexpr std::string_view handler_version = "2.0.0";
 inline constexpr std::string_view checkpoint_format = "worm-audit-checkpoint/1";
 
 // "audit-logs" / "audit-logs/" -> "audit-logs/"; "" stays "" (the whole store).
-std::string prefix_dir(std::string_view prefix);
+WORM_API std::string prefix_dir(std::string_view prefix);
 
 // Key-safe request id: [A-Za-z0-9._-] kept, anything else becomes '_', at most 64 bytes.
-std::string key_safe_request_id(std::string_view request_id);
+WORM_API std::string key_safe_request_id(std::string_view request_id);
 
-std::string batch_key(std::string_view prefix, std::string_view first_timestamp, std::string_view request_id,
+WORM_API std::string batch_key(std::string_view prefix, std::string_view first_timestamp, std::string_view request_id,
                       std::string_view stream, std::uint64_t sequence);
-std::string checkpoint_key(std::string_view prefix, std::string_view stream, std::uint64_t sequence);
+WORM_API std::string checkpoint_key(std::string_view prefix, std::string_view stream, std::uint64_t sequence);
 
 // Stream and sequence from a batch key's file name, or nullopt when the key is not one.
-struct BatchName {
+struct WORM_API BatchName {
     std::string stream;
     std::uint64_t sequence = 0;
 };
-std::optional<BatchName> parse_batch_key(std::string_view key);
+WORM_API std::optional<BatchName> parse_batch_key(std::string_view key);
 // Stream and sequence of a checkpoint .json key, or nullopt.
-std::optional<BatchName> parse_checkpoint_key(std::string_view prefix, std::string_view key);
+WORM_API std::optional<BatchName> parse_checkpoint_key(std::string_view prefix, std::string_view key);
 
-struct CheckpointEntry {
+struct WORM_API CheckpointEntry {
     std::uint64_t sequence = 0;
     std::string key;
     std::string sha256_hex;
@@ -56,7 +58,7 @@ struct CheckpointEntry {
     std::string last_timestamp;
 };
 
-struct Checkpoint {
+struct WORM_API Checkpoint {
     std::string stream;
     std::uint64_t sequence = 0;
     std::string created_at;
@@ -66,8 +68,8 @@ struct Checkpoint {
 };
 
 // Compact JSON, members in the order above (the signed bytes).
-std::string serialize_checkpoint(const Checkpoint& checkpoint);
+WORM_API std::string serialize_checkpoint(const Checkpoint& checkpoint);
 // Throws Error(parse) naming what is missing or malformed.
-Checkpoint parse_checkpoint(std::string_view json);
+WORM_API Checkpoint parse_checkpoint(std::string_view json);
 
 }  // namespace worm::audit_log

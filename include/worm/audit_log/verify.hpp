@@ -17,28 +17,29 @@
 #include <vector>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::audit_log {
 
 enum class ProblemKind { missing, modified, reordered, duplicated, extra, truncated, bad_signature, bad_checkpoint };
-std::string_view to_string(ProblemKind kind) noexcept;  // "missing", ..., "bad checkpoint signature", ...
+WORM_API std::string_view to_string(ProblemKind kind) noexcept;  // "missing", ..., "bad checkpoint signature", ...
 
-struct Problem {
+struct WORM_API Problem {
     ProblemKind kind;
     std::string stream;
     std::string key;
     std::string detail;
 };
 
-struct VerifyOptions {
+struct WORM_API VerifyOptions {
     std::string prefix = "audit-logs";
     std::optional<Ed25519PublicKey> public_key;  // none: signatures are not checked
     std::optional<TimePoint> from, to;           // only batches whose records overlap [from, to]
     TimePoint now{};                             // for the newest checkpoint's age; {} = the system clock
 };
 
-struct StreamSummary {
+struct WORM_API StreamSummary {
     std::string stream;
     std::uint64_t checkpoints = 0;
     std::uint64_t covered_batches = 0;
@@ -46,7 +47,7 @@ struct StreamSummary {
     bool signed_checkpoints = false;      // every checkpoint has a .sig
 };
 
-struct VerifyReport {
+struct WORM_API VerifyReport {
     std::vector<Problem> problems;
     std::vector<StreamSummary> streams;
     std::uint64_t batches_verified = 0;
@@ -59,12 +60,12 @@ struct VerifyReport {
 
 // Throws worm::Error only when the store cannot be read; everything wrong with the
 // stored logs is a Problem.
-VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options);
+WORM_API VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options);
 
 // Human-readable report: one line per problem, then the summary.
-std::string format_report(const VerifyReport& report);
+WORM_API std::string format_report(const VerifyReport& report);
 
-struct CatOptions {
+struct WORM_API CatOptions {
     std::string prefix = "audit-logs";
     std::optional<TimePoint> from, to;  // record timestamps
     std::string service;                // only records with this service_name; "" = all
@@ -72,7 +73,7 @@ struct CatOptions {
 
 // Calls out(line) for every stored record in order (per stream by sequence; streams
 // merged by time). Returns the number of records written.
-std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
+WORM_API std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
                             const std::function<void(std::string_view line)>& out);
 
 }  // namespace worm::audit_log

@@ -29,27 +29,28 @@
 #include <vector>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
 namespace worm::compliance {
 
 // The libworm version the reports and certificates name.
-std::string tool_version();
+WORM_API std::string tool_version();
 
-struct AuditPolicy {
+struct WORM_API AuditPolicy {
     // Every stored .json and signature must be locked in this mode (none: any mode).
     std::optional<LockMode> mode = LockMode::compliance;
     // ... until at least its upload time (last modified) + this many days.
     int min_retention_days = 90;
 };
 
-struct AuditProgress {
+struct WORM_API AuditProgress {
     std::size_t done = 0;
     std::size_t total = 0;
 };
 
-struct AuditOptions {
+struct WORM_API AuditOptions {
     // Exactly one source: a store URL (file://, s3://, mcp+https://), a store object, or a
     // local evidence directory (no store: no locks to check).
     std::string store_url{};
@@ -78,20 +79,20 @@ struct AuditOptions {
 //   signature, hash, schema, missing_signature, orphan_signature, sha256_metadata,
 //   sha256_registry, not_in_registry, missing_object, lock_missing, lock_mode,
 //   retention_short, unreadable
-struct AuditFailure {
+struct WORM_API AuditFailure {
     std::string key;     // the object key (or path below the directory)
     std::string check;
     std::string reason;  // a sentence for people
 };
 
-struct ObjectLockState {
+struct WORM_API ObjectLockState {
     std::optional<Retention> retention;
     bool legal_hold = false;
     std::string version_id;
     std::optional<TimePoint> last_modified;
 };
 
-struct BundleAudit {
+struct WORM_API BundleAudit {
     std::string key;            // the .json
     std::string bundle_id;      // from the file ("" when it could not be read)
     std::string signature_key;  // the .sig or .sigstore.json checked ("" when none)
@@ -103,7 +104,7 @@ struct BundleAudit {
 };
 
 // One audited object version, as the manifest lists it.
-struct ManifestEntry {
+struct WORM_API ManifestEntry {
     std::string key;
     std::string version_id;  // "" when the source does not version
     std::string sha256_hex;
@@ -111,9 +112,9 @@ struct ManifestEntry {
 
 // SHA-256 (hex) of the manifest text: one line "key<TAB>version<TAB>sha256\n" per entry,
 // in the order given (the report keeps them sorted by key).
-std::string manifest_sha256(const std::vector<ManifestEntry>& manifest);
+WORM_API std::string manifest_sha256(const std::vector<ManifestEntry>& manifest);
 
-struct AuditInventory {
+struct WORM_API AuditInventory {
     std::int64_t bundles = 0;          // .json objects audited
     std::int64_t bundles_ok = 0;
     std::int64_t bundles_failed = 0;
@@ -130,7 +131,7 @@ struct AuditInventory {
     std::int64_t failures = 0;         // failure entries
 };
 
-struct AuditReport {
+struct WORM_API AuditReport {
     std::string tool_version;
     TimePoint started_at{};
     TimePoint finished_at{};
@@ -160,16 +161,16 @@ struct AuditReport {
 // Runs the audit. Throws Error(invalid_argument) for bad options, Error(not_found) when
 // the directory does not exist, Error(config) when registry_dir has no registry, and the
 // store's errors when the listing itself fails.
-AuditReport audit(const AuditOptions& options);
+WORM_API AuditReport audit(const AuditOptions& options);
 
 // report.json (2-space JSON, stable field names) and the self-contained HTML page.
-std::string to_json(const AuditReport& report);
-std::string to_html(const AuditReport& report);
+WORM_API std::string to_json(const AuditReport& report);
+WORM_API std::string to_html(const AuditReport& report);
 // Writes dir/report.json and dir/report.html atomically (creating dir). Returns dir/report.json.
-std::filesystem::path write_audit_report(const AuditReport& report, const std::filesystem::path& dir);
+WORM_API std::filesystem::path write_audit_report(const AuditReport& report, const std::filesystem::path& dir);
 
 // Parses "2026-11-22" (start of that UTC day) or an RFC 3339 time; with end_of_day a bare
 // date means its last second. Throws Error(invalid_argument) naming the text.
-TimePoint parse_audit_date(std::string_view text, bool end_of_day = false);
+WORM_API TimePoint parse_audit_date(std::string_view text, bool end_of_day = false);
 
 }  // namespace worm::compliance

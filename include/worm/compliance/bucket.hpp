@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/export.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
@@ -34,7 +35,7 @@ namespace worm::compliance {
 
 // ---- setup -----------------------------------------------------------------------------
 
-struct BucketSetupOptions {
+struct WORM_API BucketSetupOptions {
     std::string bucket{};
     std::string region{};  // where to create the bucket; empty: the client's region
     LockMode mode = LockMode::compliance;
@@ -69,16 +70,16 @@ enum class SetupAction {
     printed,        // the IAM policy: shown for the user to attach outside S3
     skipped,        // left out as asked (tls_only_policy = false)
 };
-std::string_view to_string(SetupAction action) noexcept;
+WORM_API std::string_view to_string(SetupAction action) noexcept;
 
-struct ResourceOutcome {
+struct WORM_API ResourceOutcome {
     std::string resource{};  // "bucket", "object_lock", "versioning", "encryption", "public_access_block",
                            // "bucket_policy", "lifecycle", "iam_policy"
     SetupAction action = SetupAction::already_right;
     std::string detail{};    // what was observed / written / why unsupported
 };
 
-struct BucketSetupReport {
+struct WORM_API BucketSetupReport {
     std::string bucket{};
     bool dry_run = false;
     std::vector<ResourceOutcome> resources{};  // one per resource, in the order above
@@ -92,17 +93,17 @@ struct BucketSetupReport {
 // Creates (or adopts) and configures the bucket. Throws Error(invalid_argument) for bad
 // options, Error(storage) when an existing bucket has no Object Lock (it cannot be added
 // later), S3Error when the server refuses a supported operation.
-BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options);
+WORM_API BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options);
 
 // The bucket policy setup applies: deny every request without TLS (aws:SecureTransport false).
-std::string tls_only_bucket_policy(const std::string& bucket);
+WORM_API std::string tls_only_bucket_policy(const std::string& bucket);
 // The least-privilege uploader policy (IAM JSON): PutObject, PutObjectRetention, GetObject,
 // GetObjectRetention, GetObjectVersion on bucket/prefix*, ListBucket limited to the prefix.
-std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix);
+WORM_API std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix);
 
 // ---- verification ------------------------------------------------------------------------
 
-struct BucketVerifyOptions {
+struct WORM_API BucketVerifyOptions {
     std::string bucket{};
     int min_retention_days = 90;           // default retention must be at least this
     std::optional<LockMode> mode{};          // required default retention mode (any when unset)
@@ -114,17 +115,17 @@ struct BucketVerifyOptions {
 };
 
 enum class CheckStatus { pass, fail, unsupported };
-std::string_view to_string(CheckStatus status) noexcept;
+WORM_API std::string_view to_string(CheckStatus status) noexcept;
 
 // A raw server answer a check was judged on: the request, and SHA-256 (hex) of the body
 // (of a HEAD: of its headers, one "name: value\n" line each, lower-case names, as received).
-struct ServerAnswer {
+struct WORM_API ServerAnswer {
     std::string request{};  // "GET /bucket?object-lock", "HEAD /bucket/key?versionId=..."
     int http_status = 0;
     std::string sha256_hex{};
 };
 
-struct BucketCheck {
+struct WORM_API BucketCheck {
     std::string id{};               // stable: "object_lock_enabled", "default_retention", ...
     std::string title{};            // a sentence for people
     std::string cross_reference{};  // "Security Hub S3.15 / AWS Config s3-bucket-default-lock-enabled"
@@ -134,7 +135,7 @@ struct BucketCheck {
     std::vector<ServerAnswer> answers{};
 };
 
-struct BucketVerification {
+struct WORM_API BucketVerification {
     std::string endpoint{};
     std::string bucket{};
     TimePoint checked_at{};
@@ -148,10 +149,10 @@ struct BucketVerification {
 // Reads the bucket and judges it. Throws Error(not_found) when the bucket does not exist and
 // S3Error / Error(storage) when it cannot be read at all (the CLI's exit 3); a check the
 // server does not answer is an `unsupported` row (or `fail` when the check is required).
-BucketVerification verify_bucket(s3::S3Client& client, const BucketVerifyOptions& options);
+WORM_API BucketVerification verify_bucket(s3::S3Client& client, const BucketVerifyOptions& options);
 
 // JSON forms (one object; stable field names: other tools read them).
-std::string to_json(const BucketSetupReport& report);
-std::string to_json(const BucketVerification& verification);
+WORM_API std::string to_json(const BucketSetupReport& report);
+WORM_API std::string to_json(const BucketVerification& verification);
 
 }  // namespace worm::compliance

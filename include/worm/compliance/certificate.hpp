@@ -24,11 +24,12 @@
 #include <vector>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/time.hpp"
 
 namespace worm::compliance {
 
-struct CertificateOptions {
+struct WORM_API CertificateOptions {
     std::filesystem::path report_path{};   // report.json
     std::filesystem::path output_dir{};    // created when missing; existing certificate files are not replaced
     int validity_days = 365;
@@ -37,7 +38,7 @@ struct CertificateOptions {
     void validate() const;  // Error(invalid_argument) naming the field
 };
 
-struct IssuedCertificate {
+struct WORM_API IssuedCertificate {
     std::string certificate_id;
     std::filesystem::path json_path;
     std::filesystem::path sig_path;
@@ -50,9 +51,9 @@ struct IssuedCertificate {
 // Throws Error(not_found) for a missing report, Error(parse) for one that is not a report,
 // Error(integrity) when its manifest does not hash to its manifest_sha256 (it was edited),
 // Error(already_exists) when the output directory already holds a certificate.
-IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed25519PrivateKey& key);
+WORM_API IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed25519PrivateKey& key);
 
-struct CertificateVerification {
+struct WORM_API CertificateVerification {
     bool json_signature_valid = false;
     bool pdf_signature_valid = false;
     bool pdf_matches_json = false;  // the PDF states the JSON's id, key and figures
@@ -64,11 +65,11 @@ struct CertificateVerification {
 
 // Checks a certificate directory. Never throws for a bad certificate (that is a
 // verification with problems); throws Error(not_found) when the directory does not exist.
-CertificateVerification verify_certificate(const std::filesystem::path& dir, const Ed25519PublicKey& key);
+WORM_API CertificateVerification verify_certificate(const std::filesystem::path& dir, const Ed25519PublicKey& key);
 
 // The one line of figures both the JSON and the PDF state, e.g.
 //   "worm-certificate id=WC-... key=sha256:... bundles=12 failures=0 manifest=ab12..."
 // Built from certificate.json's text; throws Error(parse) when it is not a certificate.
-std::string certificate_figures(std::string_view certificate_json);
+WORM_API std::string certificate_figures(std::string_view certificate_json);
 
 }  // namespace worm::compliance

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "worm/ed25519.hpp"
+#include "worm/export.hpp"
 #include "worm/signer.hpp"
 
 namespace worm::compliance {
@@ -25,27 +26,27 @@ inline constexpr std::string_view kSigstoreBundleMediaType = "application/vnd.de
 inline constexpr std::string_view kSigstoreSuffix = ".sigstore.json";
 
 // "x.json" -> "x.sigstore.json"; any other name gets ".sigstore.json" appended.
-std::filesystem::path sigstore_path_for(const std::filesystem::path& data_path);
-bool is_sigstore_bundle_name(std::string_view name);
+WORM_API std::filesystem::path sigstore_path_for(const std::filesystem::path& data_path);
+WORM_API bool is_sigstore_bundle_name(std::string_view name);
 
 // The bundle's JSON text (pretty, ending in "\n") for a signature over bytes.
-std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes);
+WORM_API std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes);
 
 // Checks a Sigstore bundle's text against bytes: media type v0.3 (v0.2 accepted), a
 // messageSignature whose SHA2_256 digest is the digest of bytes and whose signature
 // verifies with key, and a publicKey hint, when present, that names key. Never throws
 // for bad input; the reason says what failed.
-SignatureCheck check_sigstore_bundle(const Ed25519PublicKey& key, std::string_view bytes,
+WORM_API SignatureCheck check_sigstore_bundle(const Ed25519PublicKey& key, std::string_view bytes,
                                      std::string_view bundle_text);
 
 // Signs the bytes of data_path and writes sigstore_path_for(data_path) atomically, mode
 // 0644. An existing file with the same content is left as it is; a different one throws
 // Error(already_exists). Returns the path.
-std::filesystem::path write_sigstore_bundle(const Ed25519PrivateKey& key, const std::filesystem::path& data_path);
+WORM_API std::filesystem::path write_sigstore_bundle(const Ed25519PrivateKey& key, const std::filesystem::path& data_path);
 
 // Checks bytes against a signature file's text of either kind, chosen by its name: a
 // Sigstore bundle for "*.sigstore.json", else a `.sig` line.
-SignatureCheck check_detached_signature(const Ed25519PublicKey& key, std::string_view bytes,
+WORM_API SignatureCheck check_detached_signature(const Ed25519PublicKey& key, std::string_view bytes,
                                         std::string_view signature_name, std::string_view signature_text);
 
 }  // namespace worm::compliance
