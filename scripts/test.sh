@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-peers
+# The packaging tests build libworm again (shared, add_subdirectory, pip): through ccache,
+# with the same settings as scripts/build.sh, they reuse this build's objects.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd .. && pwd)}" CCACHE_NOHASHDIR=1
 scripts/build.sh -DWORM_BUILD_TESTS=ON -DWORM_BUILD_BENCH=ON
 cd "${WORM_BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 1800 -j2 "$@"

@@ -4,8 +4,8 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
-#include "../../src/lib/compliance/bucket_rules.hpp"
-#include "../../src/lib/s3/bucket_documents.hpp"
+#include "compliance/bucket_rules.hpp"
+#include "s3/bucket_documents.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/time.hpp"
 
