@@ -45,7 +45,8 @@ struct WORM_API SourceObject {
 
 // What reading an object gave.
 struct WORM_API SourceRead {
-    std::string body;
+    std::string body;           // the bytes, unless they were read into `file`
+    std::filesystem::path file; // large objects: a file holding the bytes (streamed, never in memory)
     std::string etag;
     std::string version_id;
     std::optional<Retention> retention;  // the source's own lock, if any
@@ -64,8 +65,9 @@ public:
     virtual std::string full_key(const std::string& key) const = 0;
     // Every object, sorted by key.
     virtual std::vector<SourceObject> list() = 0;
-    // Throws Error(not_found) when the object is gone.
-    virtual SourceRead read(const SourceObject& object) = 0;
+    // Throws Error(not_found) when the object is gone. With a non-empty scratch_file the
+    // bytes go to a file (that one, or the source's own file for a directory) instead of memory.
+    virtual SourceRead read(const SourceObject& object, const std::filesystem::path& scratch_file = {}) = 0;
     // The local directory, for a directory source (registry import); empty otherwise.
     virtual std::filesystem::path directory() const { return {}; }
 };
@@ -85,6 +87,9 @@ struct WORM_API MigrationOptions {
     int workers = 8;
     // Objects handed to the workers at a time; a batch finishes before the next starts.
     std::size_t batch_size = 1000;
+    // Objects at least this big are streamed through a scratch file (and put multipart by
+    // S3 destinations) instead of held in memory.
+    std::uint64_t large_object_bytes = 64ull << 20;
     LockMode lock_mode = LockMode::compliance;
     std::optional<int> retain_days;
     std::optional<TimePoint> retain_until;

@@ -66,6 +66,15 @@ std::string unquote(std::string etag) {
     return lower(etag);
 }
 
+// A large object's scratch file, removed whatever happens (a directory source's own file is never one).
+struct ScratchFile {
+    fs::path path;
+    ~ScratchFile() {
+        std::error_code ec;
+        if (!path.empty()) fs::remove(path, ec);
+    }
+};
+
 bool is_ok_status(const std::string& s) { return s == "copied" || s == "already_present" || s == "ok"; }
 
 // What the agents' registry (the source directory's `.upload_registry.json`) says a file's
@@ -348,15 +357,17 @@ private:
     // Returns the problem row, or nothing when the bytes are trustworthy.
     std::optional<MigrationRow> read_checked(const Item& item, SourceRead& read, std::string& sha) {
         try {
-            read = source_.read(item.object);
+            read = source_.read(item.object, item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path());
         } catch (const Error& e) {
             if (e.code() == ErrorCode::not_found)
                 return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
             throw;
         }
-        sha = sha256_hex(read.body);
+        const bool in_file = !read.file.empty();
+        sha = in_file ? to_hex(sha256_file(read.file)) : sha256_hex(read.body);
         const std::string etag = unquote(read.etag);
-        if (etag.size() == 32 && etag.find('-') == std::string::npos && to_hex(md5(read.body)) != etag)
+        // (A large object's single-part ETag is not re-hashed: its SHA-256 checks below still apply.)
+        if (!in_file && etag.size() == 32 && etag.find('-') == std::string::npos && to_hex(md5(read.body)) != etag)
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the bytes read do not match the source ETag (MD5) " + etag, sha);
         if (!read.recorded_sha256.empty() && lower(read.recorded_sha256) != sha)
@@ -366,6 +377,13 @@ private:
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the file has sha256 " + sha + ", the agent registry recorded " + it->second, sha);
         return std::nullopt;
+    }
+
+    // Where a large object's bytes wait between read and put: beside the state file, removed after.
+    fs::path scratch_file(const Item& item) const {
+        const fs::path dir = options_.state_file.empty() ? fs::temp_directory_path() : options_.state_file.parent_path();
+        return (dir.empty() ? fs::path(".") : dir) /
+               (".worm-migrate-part-" + sha256_hex(item.object.key).substr(0, 16));
     }
 
     Retention retention_for(const SourceRead& read) const {
@@ -393,6 +411,7 @@ private:
     MigrationRow copy_one(Item& item) {
         SourceRead read;
         std::string sha;
+        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
         if (auto bad = read_checked(item, read, sha)) return *bad;
         MigrationRow row = base_row(item);
         row.sha256 = sha;
@@ -430,7 +449,8 @@ private:
         state_->mark_copying(row);
         PutResult result;
         try {
-            result = dest_.put(item.dest_key, PutBody::from_bytes(std::move(read.body)), put);
+            result = dest_.put(item.dest_key,
+                               read.file.empty() ? PutBody::from_bytes(std::move(read.body)) : PutBody::from_file(read.file), put);
         } catch (const Error& e) {
             // Refused because it is there (412), or maybe applied: look before giving up.
             const auto existing = head_if_present(item.dest_key);
@@ -449,7 +469,14 @@ private:
         if (have.empty()) {
             GetOptions get;
             get.version_id = version;
-            have = sha256_hex(dest_.get(item.dest_key, get));
+            if (read.file.empty()) {
+                have = sha256_hex(dest_.get(item.dest_key, get));
+            } else {
+                const fs::path back = scratch_file(item).string() + ".readback";
+                dest_.get_to_file(item.dest_key, back, get);
+                have = to_hex(sha256_file(back));
+                fs::remove(back);
+            }
         }
         if (have != sha)
             return problem(item, "failed", "VerifyFailed", 500, "after the copy the destination holds sha256 " + have, sha);
@@ -465,6 +492,7 @@ private:
         verified_dest_.insert(item.dest_key);
         SourceRead read;
         std::string sha;
+        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
         if (auto bad = read_checked(item, read, sha)) return *bad;
         const auto existing = dest_keys_.count(item.dest_key) ? head_if_present(item.dest_key) : std::nullopt;
         if (!existing) return problem(item, "missing", "NoSuchKey", 404, "not at the destination", sha);

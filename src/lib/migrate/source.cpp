@@ -43,11 +43,12 @@ public:
         return out;
     }
 
-    SourceRead read(const SourceObject& object) override {
+    SourceRead read(const SourceObject& object, const fs::path& scratch_file) override {
         const fs::path path = root_ / object.key;
         if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
-        return SourceRead{.body = read_file(path), .etag = "", .version_id = "", .retention = std::nullopt,
-                          .recorded_sha256 = ""};
+        // A large file is read where it is.
+        return SourceRead{.body = scratch_file.empty() ? read_file(path) : "", .file = scratch_file.empty() ? fs::path() : path,
+                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = ""};
     }
 
 private:
@@ -77,12 +78,13 @@ public:
         return out;
     }
 
-    SourceRead read(const SourceObject& object) override {
+    SourceRead read(const SourceObject& object, const fs::path& scratch_file) override {
         s3::GetObjectOptions get;
         get.bucket = bucket_;
         get.key = full_key(object.key);
+        if (!scratch_file.empty()) get.to_file = scratch_file;
         s3::GetObjectResult r = client_->get_object(get);
-        SourceRead out{.body = std::move(r.body), .etag = r.head.etag, .version_id = r.head.version_id,
+        SourceRead out{.body = std::move(r.body), .file = scratch_file, .etag = r.head.etag, .version_id = r.head.version_id,
                        .retention = r.head.retention, .recorded_sha256 = ""};
         if (auto it = r.head.metadata.find("sha256"); it != r.head.metadata.end()) out.recorded_sha256 = it->second;
         else out.recorded_sha256 = s3::detail::checksum_base64_to_hex(
