@@ -44,6 +44,7 @@ class WormConan(ConanFile):
         self.requires("rapidjson/cci.20230929", transitive_headers=True)  # json.hpp includes it
         self.requires("sqlite3/[>=3.40 <4]")
         self.requires("pugixml/[>=1.13 <2]")
+        self.requires("cairo/[>=1.16 <2]")  # the compliance certificate PDF
         self.requires("boost/[>=1.74 <2]")  # header-only parts: asio (library), beast (proxy)
         if self.options.python:
             self.requires("pybind11/[>=2.10 <3]")

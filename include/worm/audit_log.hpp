@@ -16,6 +16,12 @@
 // every N batches or T seconds a checkpoint object lists the batches it covers and chains
 // to the previous checkpoint (Ed25519-signed when a key is given). audit_log/verify.hpp
 // checks a stored stream offline. Formats: audit_log/format.hpp.
+//
+// Example:
+//   std::shared_ptr<worm::ObjectStore> store = worm::open_store("s3://audit-bucket");
+//   worm::AuditLogSink sink(store, worm::AuditLogOptions::compliance("billing"));
+//   sink.log_json(R"({"level": "INFO", "request_id": "req-1", "user_id": "u-7", "message": "invoice paid"})");
+//   sink.flush(std::chrono::seconds(5));  // stored, and covered by a checkpoint
 #pragma once
 
 #include <chrono>

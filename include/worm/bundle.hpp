@@ -38,8 +38,11 @@ WORM_API const std::string& bundle_schema_text();
 //   "schema: /execution/mttr_seconds: minimum (must be >= 0)"
 //   "schema: /incident/hostname: required (missing)"
 // Beyond the JSON Schema it checks what RapidJSON cannot: that every timestamp is a real
-#include "worm/export.hpp"
-#include "worm/ids.hpp"
+// RFC 3339 date-time ("format"), that the bundle id names a real calendar day
+// (is_valid_bundle_id) and that ids contain no NUL byte.
+WORM_API void validate_bundle_schema(const rapidjson::Value& bundle);
+
+// Bundle ids and client ids: is_valid_bundle_id / is_valid_client_id in worm/ids.hpp.
 
 // ---- hash ---------------------------------------------------------------------------
 

@@ -3,6 +3,12 @@
 //
 // Both become parts of file names and object keys
 // (evidence/{client_id}/{YYYY}/{MM}/{bundle_id}.json), so both rules are strict.
+//
+// Example:
+//   worm::validate_bundle_id("EB-20261122-0001");  // fine
+//   worm::validate_client_id("clinic-001");        // fine
+//   if (!worm::is_valid_bundle_id("EB-20261399-0001")) std::cout << "no 99 December\n";
+//   // worm::validate_client_id("../clinic") throws Error(invalid_argument)
 #pragma once
 
 #include <string_view>

@@ -4,6 +4,14 @@
 // PrometheusText writes one family at a time (# HELP, # TYPE, samples), escaping label
 // values as the format requires. LatencyHistogram counts durations into fixed buckets
 // and is safe to share between threads.
+//
+// Example:
+//   worm::LatencyHistogram latency;
+//   latency.observe(0.042);  // one upload took 42 ms
+//   worm::PrometheusText out;
+//   out.family("worm_upload_duration_seconds", "histogram", "Time to upload and verify one bundle.");
+//   out.histogram("worm_upload_duration_seconds", latency.snapshot(), {{"store", "s3"}});
+//   std::cout << out.text();
 #pragma once
 
 #include <array>

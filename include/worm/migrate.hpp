@@ -16,6 +16,14 @@
 // The state is a SQLite file: each object is marked `copying` before its put and with its
 // outcome after, so a run killed at any point and started again HEADs what was in flight
 // and copies nothing twice (locked versions are permanent: a duplicate is a defect).
+//
+// Example:
+//   std::unique_ptr<worm::MigrationSource> source = worm::open_migration_source("s3://old-bucket/evidence");
+//   std::unique_ptr<worm::ObjectStore> destination = worm::open_store("s3://worm-bucket");
+//   worm::MigrationOptions options;
+//   options.retain_days = 2557;
+//   options.state_file = "migration.sqlite3";  // a rerun resumes, copying nothing twice
+//   worm::MigrationSummary summary = worm::migrate(*source, *destination, options);
 #pragma once
 
 #include <cstdint>

@@ -27,6 +27,8 @@ REGISTRY_NAMES = {
     "Python3": ("python3", None),  # conan uses the build machine's Python
     "Threads": (None, None),
     "Doxygen": (None, None),  # the `docs` target, not a dependency of the package
+    "PkgConfig": (None, None),  # the tool that finds the pkg-config modules below
+    "pkg:cairo": ("cairo", "cairo"),  # pkg_check_modules(... cairo): the certificate PDF
 }
 # Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
 NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}
@@ -40,9 +42,20 @@ def check(condition, message):
         problems.append(message)
 
 
+# pkg_check_modules(PREFIX [REQUIRED] [IMPORTED_TARGET] module...): named "pkg:module".
+PKG_CHECK_MODULES = r"pkg_check_modules\(\s*\w+((?:\s+[A-Za-z0-9_.+-]+)+)\s*\)"
+
+
+def pkg_modules(text):
+    modules = set()
+    for words in re.findall(PKG_CHECK_MODULES, text):
+        modules |= {f"pkg:{w}" for w in words.split() if w not in ("REQUIRED", "IMPORTED_TARGET", "QUIET", "GLOBAL")}
+    return modules
+
+
 def find_packages(cmake_file: Path):
     text = re.sub(r"#.*", "", cmake_file.read_text())
-    return set(re.findall(r"find_package\(\s*([A-Za-z0-9_]+)", text))
+    return set(re.findall(r"find_package\(\s*([A-Za-z0-9_]+)", text)) | pkg_modules(text)
 
 
 def registry(packages, which):
@@ -94,7 +107,8 @@ def main(root: Path):
 
     # wormConfig.cmake finds every package dependency again.
     config_text = (root / "cmake" / "wormConfig.cmake.in").read_text()
-    config = set(re.findall(r"find_dependency\(\s*([A-Za-z0-9_]+)", config_text))
+    config_code = re.sub(r"#.*", "", config_text)
+    config = set(re.findall(r"find_dependency\(\s*([A-Za-z0-9_]+)", config_code)) | pkg_modules(config_code)
     check(config == library - NOT_IN_PACKAGE_CONFIG,
           f"wormConfig.cmake.in find_dependency {sorted(config)} != CMakeLists.txt find_package "
           f"{sorted(library - NOT_IN_PACKAGE_CONFIG)}")

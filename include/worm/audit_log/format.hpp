@@ -15,6 +15,13 @@
 //    "previous_checkpoint_sha256", "previous_signature" (base64, "" when none or unsigned),
 //    "batches": [{"sequence", "key", "sha256", "records", "first_timestamp", "last_timestamp"}]}
 //   Checkpoint k covers the batches stored after checkpoint k-1, in sequence order.
+//
+// Example:
+//   std::string key = worm::audit_log::batch_key("audit-logs", "2026-11-22T10:30:00.123Z", "req-1",
+//                                                "0123456789abcdef", 7);
+//   // "audit-logs/2026/11/22/req-1-0123456789abcdef-0000000007.jsonl"
+//   std::optional<worm::audit_log::BatchName> name = worm::audit_log::parse_batch_key(key);  // stream, 7
+//   worm::audit_log::Checkpoint checkpoint = worm::audit_log::parse_checkpoint(worm::read_file("0000000003.json"));
 #pragma once
 
 #include <cstdint>

@@ -7,6 +7,13 @@
 // no checkpoint covers and that does not continue the hash chain (extra), and checkpoints
 // that are unsigned when a key is given, badly signed, or do not chain. Batches newer than
 // the newest checkpoint are checked against the hash chain and counted as not yet covered.
+//
+// Example:
+//   std::unique_ptr<worm::ObjectStore> store = worm::open_store("s3://audit-bucket");
+//   worm::audit_log::VerifyOptions options;
+//   options.public_key = worm::load_public_key("public.pem");
+//   worm::audit_log::VerifyReport report = worm::audit_log::verify_audit_log(*store, options);
+//   std::cout << worm::audit_log::format_report(report);
 #pragma once
 
 #include <cstdint>

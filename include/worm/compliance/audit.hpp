@@ -11,13 +11,14 @@
 // Downloads and checks run on `workers` threads. Bad evidence is a finding in the report,
 // never an exception; only a store or directory that cannot be read at all throws.
 //
-//   auto report = worm::compliance::audit({.store_url = "s3://evidence", .prefix = "evidence/",
-//                                          .public_key = load_public_key("public.pem")});
-//   worm::compliance::write_audit_report(report, "audit-out");   // report.json + report.html
-//   if (!report.clean()) ...
-//
 // report.json is a stable format (certificates are issued from it); its inventory and
 // manifest_sha256 are what a certificate attests.
+//
+// Example:
+//   worm::compliance::AuditReport report = worm::compliance::audit(
+//       {.store_url = "s3://evidence", .prefix = "evidence/", .public_key = worm::load_public_key("public.pem")});
+//   worm::compliance::write_audit_report(report, "audit-out");  // report.json + report.html
+//   if (!report.clean()) std::cout << report.failures.size() << " failures\n";
 #pragma once
 
 #include <cstdint>

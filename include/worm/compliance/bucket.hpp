@@ -12,10 +12,13 @@
 // control it corresponds to, and the SHA-256 of each raw server answer it judged, so a
 // certificate can cite exactly what the server said.
 //
+// Example:
 //   worm::s3::S3Client client(worm::s3::ClientConfig::from_env());
-//   auto report = worm::compliance::setup_bucket(client, {.bucket = "evidence", .retention_days = 90});
-//   auto result = worm::compliance::verify_bucket(client, {.bucket = "evidence", .min_retention_days = 90});
-//   if (!result.passed()) ...
+//   worm::compliance::BucketSetupReport setup =
+//       worm::compliance::setup_bucket(client, {.bucket = "evidence", .retention_days = 90});
+//   worm::compliance::BucketVerification result =
+//       worm::compliance::verify_bucket(client, {.bucket = "evidence", .min_retention_days = 90});
+//   if (!result.passed()) std::cout << worm::compliance::to_json(result);
 #pragma once
 
 #include <optional>

@@ -16,6 +16,12 @@
 // The PDF also carries the figures as one line in its Keywords metadata, so
 // verify_certificate can check that the PDF states what the JSON states without a PDF
 // text extractor.
+//
+// Example:
+//   worm::compliance::IssuedCertificate issued = worm::compliance::issue_certificate(
+//       {.report_path = "audit-out/report.json", .output_dir = "certificate"}, worm::load_private_key("private.pem"));
+//   worm::compliance::CertificateVerification check =
+//       worm::compliance::verify_certificate("certificate", worm::load_public_key("public.pem"));
 #pragma once
 
 #include <filesystem>

@@ -10,6 +10,12 @@
 // No transparency log entry: the key is the trust anchor, so cosign needs
 //   cosign verify-blob --key public.pem --bundle X.sigstore.json --insecure-ignore-tlog X.json
 // The signature is the same 64 bytes as in X.sig (Ed25519 is deterministic).
+//
+// Example:
+//   worm::Ed25519PrivateKey key = worm::load_private_key("private.pem");
+//   std::filesystem::path bundle = worm::compliance::write_sigstore_bundle(key, "EB-20261122-0001.json");
+//   worm::SignatureCheck check = worm::compliance::check_sigstore_bundle(
+//       key.public_key(), worm::read_file("EB-20261122-0001.json"), worm::read_file(bundle));
 #pragma once
 
 #include <filesystem>

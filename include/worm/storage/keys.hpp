@@ -27,8 +27,11 @@ inline constexpr std::size_t max_object_key_bytes = 1024;
 // or ".." segments ("a//b", "./a", "a/../b", "a/" are all refused).
 WORM_API void validate_object_key(std::string_view key);
 
-#include "worm/export.hpp"
-#include "worm/ids.hpp"
+// Client ids (validate_client_id) have their one rule in worm/ids.hpp.
+
+// Throws Error(invalid_argument) when a version id is given but empty (leave it unset
+// for the latest version) or holds control characters; version ids are otherwise opaque.
+WORM_API void validate_version_id(const std::optional<std::string>& version_id);
 
 // The key quoted for an error message: control characters, quotes, backslashes and
 // bytes of invalid UTF-8 become \xNN escapes; very long keys are cut with "...".
