@@ -489,7 +489,6 @@ private:
     }
 
     MigrationRow verify_one(Item& item) {
-        verified_dest_.insert(item.dest_key);
         SourceRead read;
         std::string sha;
         const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
@@ -513,8 +512,10 @@ private:
 
     // Destination keys no source object maps to.
     void add_extra_rows() {
+        std::set<std::string> mapped;
+        for (const auto& item : work_) mapped.insert(item.dest_key);
         for (const auto& key : dest_keys_) {
-            if (verified_dest_.count(key)) continue;
+            if (mapped.count(key)) continue;
             Item item{.object = {.key = "", .size = 0, .etag = "", .version_id = ""}, .dest_key = key, .in_flight = false,
                       .row = std::nullopt};
             item.row = problem(item, "extra", "Extra", 200, "at the destination, not at the source");
@@ -529,7 +530,6 @@ private:
     MigrationSummary summary_;
     std::vector<Item> work_;
     std::set<std::string> dest_keys_;
-    std::set<std::string> verified_dest_;
     std::map<std::string, std::string> client_ids_;       // directory + bundle id -> client id
     std::map<std::string, std::string> registry_hashes_;  // file name -> sha256 the agent recorded
     std::map<std::string, std::string> invalid_;          // source key -> why its signature failed
