@@ -19,6 +19,8 @@
 #include "worm/json.hpp"
 #include "worm/signer.hpp"
 
+#include "../util/env.hpp"
+
 namespace worm {
 
 namespace fs = std::filesystem;
@@ -97,21 +99,21 @@ void AuditLogOptions::validate() const {
 
 fs::path default_journal_dir(std::string_view service_name, std::string_view store_uri, std::string_view prefix) {
     fs::path base;
-    if (const char* dir = std::getenv("WORM_LOG_JOURNAL_DIR"); dir && *dir) {
+    if (const std::string dir = detail::env_or_empty("WORM_LOG_JOURNAL_DIR"); !dir.empty()) {
         base = dir;
-    } else if (const char* state = std::getenv("XDG_STATE_HOME"); state && *state) {
+    } else if (const std::string state = detail::env_or_empty("XDG_STATE_HOME"); !state.empty()) {
         base = fs::path(state) / "worm" / "audit-journal";
     } else {
-        const char* home = std::getenv("HOME");
-        base = fs::path(home && *home ? home : "/tmp") / ".local" / "state" / "worm" / "audit-journal";
+        const std::string home = detail::env_or_empty("HOME");
+        base = fs::path(home.empty() ? "/tmp" : home) / ".local" / "state" / "worm" / "audit-journal";
     }
     const std::string digest = sha256_hex(std::string(store_uri) + "\n" + std::string(prefix)).substr(0, 12);
     return base / (al::key_safe_request_id(service_name) + "-" + digest);
 }
 
 std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env() {
-    const char* path = std::getenv("WORM_LOG_SIGNING_KEY");
-    if (!path || !*path) return nullptr;
+    const std::string path = detail::env_or_empty("WORM_LOG_SIGNING_KEY");
+    if (path.empty()) return nullptr;
     return std::make_shared<const Ed25519PrivateKey>(load_private_key(path, key_password_from_env()));
 }
 

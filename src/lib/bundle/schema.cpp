@@ -16,6 +16,8 @@
 #include "worm/ids.hpp"
 #include "worm/json.hpp"
 
+#include "../util/env.hpp"
+
 namespace worm {
 
 namespace fs = std::filesystem;
@@ -31,7 +33,7 @@ constexpr std::string_view kEmbeddedSchema =
 #endif
 
 std::string load_schema_text(std::string& origin) {
-    if (const char* dir = std::getenv("WORM_SCHEMA_DIR"); dir && *dir) {
+    if (const std::string dir = detail::env_or_empty("WORM_SCHEMA_DIR"); !dir.empty()) {
         origin = (fs::path(dir) / kBundleSchemaFile).string();
         try {
             return read_file(origin);

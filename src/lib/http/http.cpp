@@ -7,6 +7,8 @@
 #include "worm/error.hpp"
 #include "worm/http.hpp"
 
+#include "../util/env.hpp"
+
 namespace worm {
 
 namespace {
@@ -21,10 +23,9 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // A non-negative integer from the environment, or nullopt when unset; throws Error(config) when malformed.
 std::optional<long long> env_number(const char* name) {
-    const char* v = std::getenv(name);
-    if (!v || !*v) return std::nullopt;
+    const std::string text = detail::env_or_empty(name);
+    if (text.empty()) return std::nullopt;
     long long out = 0;
-    const std::string_view text(v);
     const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
     if (ec != std::errc{} || ptr != text.data() + text.size() || out < 0)
         throw Error(ErrorCode::config, std::string(name) + " must be a non-negative integer, got '" +
@@ -42,7 +43,7 @@ std::optional<std::string> find_header(const HttpHeaders& headers, std::string_v
 
 HttpOptions HttpOptions::from_env() {
     HttpOptions o;
-    if (const char* ca = std::getenv("AWS_CA_BUNDLE"); ca && *ca) o.ca_bundle = ca;
+    if (std::string ca = detail::env_or_empty("AWS_CA_BUNDLE"); !ca.empty()) o.ca_bundle = std::move(ca);
     if (auto v = env_number("WORM_HTTP_CONNECT_TIMEOUT_MS")) o.connect_timeout = std::chrono::milliseconds(*v);
     if (auto v = env_number("WORM_HTTP_TIMEOUT_MS")) o.total_timeout = std::chrono::milliseconds(*v);
     if (auto v = env_number("WORM_HTTP_LOW_SPEED_TIME_S")) o.low_speed_time = std::chrono::seconds(*v);

@@ -1,5 +1,6 @@
 // ProxyStore: the agent side of the worm-proxy HTTP API (docs/proxy-api.md).
 #include "../util/text.hpp"
+#include "../util/env.hpp"
 #include "../util/url.hpp"
 #include "worm/proxy/store.hpp"
 
@@ -262,8 +263,8 @@ std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url, std::string a
 }
 
 std::unique_ptr<ProxyStore> open_proxy_store(std::string_view url) {
-    const char* key = std::getenv("MCP_API_KEY");
-    if (!key || !*key) throw Error(ErrorCode::config, "proxy API key not configured (MCP_API_KEY)");
+    const std::string key = detail::env_or_empty("MCP_API_KEY");
+    if (key.empty()) throw Error(ErrorCode::config, "proxy API key not configured (MCP_API_KEY)");
     return open_proxy_store(url, key);
 }
 

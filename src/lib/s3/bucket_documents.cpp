@@ -10,18 +10,6 @@ namespace worm::s3::detail {
 
 namespace {
 
-// The document's root, which must be `expected`: anything else (RGW answers some reads it
-// does not implement with a bucket listing) did not answer the question.
-pugi::xml_node expect_root(pugi::xml_document& doc, const std::string& body, const char* expected,
-                           std::string_view operation) {
-    parse_xml(doc, body, operation);
-    pugi::xml_node root = doc.document_element();
-    if (std::string_view(root.name()) != expected)
-        throw Error(ErrorCode::parse, std::string(operation) + " was answered with <" + root.name() + "> instead of <" +
-                                          expected + "> (the server does not support it)");
-    return root;
-}
-
 std::optional<int> days_of(const pugi::xml_node& parent, const char* name) {
     const pugi::xml_node n = parent.child(name);
     if (!n) return std::nullopt;
@@ -38,30 +26,30 @@ std::optional<int> days_of(const pugi::xml_node& parent, const char* name) {
 std::string rule_prefix(const pugi::xml_node& rule) {
     const pugi::xml_node filter = rule.child("Filter");
     if (filter) {
-        if (filter.child("Prefix")) return child_text(filter, "Prefix");
-        return child_text(filter.child("And"), "Prefix");
+        if (filter.child("Prefix")) return text_of(filter, "Prefix");
+        return text_of(filter.child("And"), "Prefix");
     }
-    return child_text(rule, "Prefix");
+    return text_of(rule, "Prefix");
 }
 
 }  // namespace
 
 std::vector<LifecycleRule> parse_lifecycle_configuration(const std::string& body) {
     pugi::xml_document doc;
-    const pugi::xml_node root = expect_root(doc, body, "LifecycleConfiguration", "GetBucketLifecycleConfiguration");
+    const pugi::xml_node root = root_of(doc, body, "GetBucketLifecycleConfiguration", {"LifecycleConfiguration"});
     std::vector<LifecycleRule> rules;
     for (const pugi::xml_node n : root.children("Rule")) {
         LifecycleRule r;
-        r.id = child_text(n, "ID");
+        r.id = text_of(n, "ID");
         r.prefix = rule_prefix(n);
-        r.enabled = child_text(n, "Status") == "Enabled";
+        r.enabled = text_of(n, "Status") == "Enabled";
         if (const pugi::xml_node e = n.child("Expiration")) {
             r.expiration_days = days_of(e, "Days");
-            if (e.child("Date")) r.expiration_date = parse_rfc3339(child_text(e, "Date"));
+            if (e.child("Date")) r.expiration_date = parse_rfc3339(text_of(e, "Date"));
         }
         if (const pugi::xml_node t = n.child("Transition")) {
             r.transition_days = days_of(t, "Days");
-            r.transition_storage_class = child_text(t, "StorageClass");
+            r.transition_storage_class = text_of(t, "StorageClass");
         }
         if (const pugi::xml_node nc = n.child("NoncurrentVersionExpiration"))
             r.noncurrent_version_expiration_days = days_of(nc, "NoncurrentDays");
@@ -74,16 +62,16 @@ std::vector<LifecycleRule> parse_lifecycle_configuration(const std::string& body
 
 ReplicationConfiguration parse_replication_configuration(const std::string& body) {
     pugi::xml_document doc;
-    const pugi::xml_node root = expect_root(doc, body, "ReplicationConfiguration", "GetBucketReplication");
+    const pugi::xml_node root = root_of(doc, body, "GetBucketReplication", {"ReplicationConfiguration"});
     ReplicationConfiguration c;
-    c.role = child_text(root, "Role");
+    c.role = text_of(root, "Role");
     for (const pugi::xml_node n : root.children("Rule")) {
         ReplicationRule r;
-        r.id = child_text(n, "ID");
+        r.id = text_of(n, "ID");
         r.prefix = rule_prefix(n);
-        r.enabled = child_text(n, "Status") == "Enabled";
-        r.destination_bucket_arn = child_text(n.child("Destination"), "Bucket");
-        r.destination_storage_class = child_text(n.child("Destination"), "StorageClass");
+        r.enabled = text_of(n, "Status") == "Enabled";
+        r.destination_bucket_arn = text_of(n.child("Destination"), "Bucket");
+        r.destination_storage_class = text_of(n.child("Destination"), "StorageClass");
         c.rules.push_back(std::move(r));
     }
     return c;

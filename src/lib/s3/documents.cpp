@@ -9,30 +9,12 @@
 #include <initializer_list>
 
 #include "../util/percent_encoding.hpp"
+#include "xml.hpp"
 #include "worm/time.hpp"
 
 namespace worm::s3::detail {
 
 namespace {
-
-std::string text_of(const pugi::xml_node& node, const char* name) { return node.child(name).text().as_string(); }
-
-// The document element of `body` if it is one of `roots`; Error(parse) naming `operation` otherwise.
-pugi::xml_node root_of(pugi::xml_document& doc, std::string_view body, std::string_view operation,
-                       std::initializer_list<std::string_view> roots) {
-    const pugi::xml_parse_result r = doc.load_buffer(body.data(), body.size());
-    if (!r)
-        throw Error(ErrorCode::parse, "cannot parse the " + std::string(operation) + " response as XML: " +
-                                          r.description() + " at offset " + std::to_string(r.offset));
-    const pugi::xml_node root = doc.document_element();
-    for (const std::string_view name : roots)
-        if (name == root.name()) return root;
-    std::string message = std::string(operation) + " was answered with <" + root.name() + "> instead of <" +
-                          std::string(*roots.begin()) + ">";
-    // Ceph RGW 16 answers sub-resources it does not know (?encryption) by listing the bucket.
-    if (std::string_view(root.name()) == "ListBucketResult") message += ", a bucket listing (the server does not support it)";
-    throw Error(ErrorCode::parse, message);
-}
 
 bool xml_true(const std::string& s) { return s == "true" || s == "TRUE" || s == "True"; }
 

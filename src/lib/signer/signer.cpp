@@ -1,5 +1,6 @@
 // Key files and .sig files (see signer.hpp for the formats).
 #include "../util/posix.hpp"
+#include "../util/env.hpp"
 #include "worm/signer.hpp"
 
 #include <fcntl.h>
@@ -177,9 +178,9 @@ Ed25519PublicKey load_public_key(const fs::path& path) {
 }
 
 std::optional<std::string> key_password_from_env() {
-    const char* v = std::getenv("WORM_KEY_PASSWORD");
-    if (!v || !*v) return std::nullopt;
-    return std::string(v);
+    std::string v = detail::env_or_empty("WORM_KEY_PASSWORD");
+    if (v.empty()) return std::nullopt;
+    return v;
 }
 
 std::string public_key_fingerprint(const Ed25519PublicKey& key) {

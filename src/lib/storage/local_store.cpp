@@ -18,6 +18,8 @@
 #include "worm/fs.hpp"
 #include "worm/storage/keys.hpp"
 #include "../util/percent_encoding.hpp"
+#include "../util/posix.hpp"
+#include "../util/text.hpp"
 
 namespace worm {
 
@@ -129,14 +131,6 @@ ObjectInfo to_info(const Sidecar& s) {
 struct KeyState {
     fs::path dir;                       // root/versions/<key>/@v
     std::vector<std::string> versions;  // oldest first
-};
-
-// Closes a descriptor at scope exit.
-struct FdGuard {
-    int fd = -1;
-    ~FdGuard() {
-        if (fd >= 0) ::close(fd);
-    }
 };
 
 }  // namespace
@@ -315,9 +309,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
     } cleanup{&uncommitted};
 
     if (options.sha256_hex) {
-        std::string expected = *options.sha256_hex;
-        std::transform(expected.begin(), expected.end(), expected.begin(),
-                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        const std::string expected = detail::to_lower(*options.sha256_hex);
         if (expected != staged.sha256_hex)
             throw Error(ErrorCode::integrity, "body of key " + quote_key(key) + " has sha256 " + staged.sha256_hex +
                                                   ", not the " + expected + " the caller gave");
@@ -508,7 +500,7 @@ std::string LocalWormStore::do_get(const std::string& key, const GetOptions& opt
     check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
-    FdGuard guard{fd};
+    const detail::UniqueFd guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
     std::string out;
     // Every byte is hashed, also outside a range: a read never returns unverified data.
@@ -522,28 +514,26 @@ ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path
     check_segment_lengths(key);
     const LocalOps ops{root_, options_.durable};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
-    FdGuard guard{fd};
+    const detail::UniqueFd guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
 
     static thread_local std::mt19937_64 rng{std::random_device{}()};
     const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
     const fs::path tmp = dir / ("." + destination.filename().string() + ".tmp-" + std::to_string(rng()));
-    FdGuard out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-    if (out.fd < 0) throw Error(ErrorCode::io, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+    detail::UniqueFd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
+    if (!out) throw Error(ErrorCode::io, "cannot create " + tmp.string() + ": " + std::strerror(errno));
     try {
         const StreamResult r = stream_fd(fd, first, last, [&](std::string_view piece) {
             while (!piece.empty()) {
-                const ssize_t n = ::write(out.fd, piece.data(), piece.size());
+                const ssize_t n = ::write(out.get(), piece.data(), piece.size());
                 if (n < 0 && errno == EINTR) continue;
                 if (n < 0) throw Error(ErrorCode::io, "cannot write " + tmp.string() + ": " + std::strerror(errno));
                 piece.remove_prefix(static_cast<std::size_t>(n));
             }
         });
         check_integrity(key, sidecar, r);  // before the file appears under its name
-        if (options_.durable && ::fsync(out.fd) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
-        const int closing = out.fd;
-        out.fd = -1;
-        if (::close(closing) != 0) throw Error(ErrorCode::io, "cannot close " + tmp.string() + ": " + std::strerror(errno));
+        if (options_.durable && ::fsync(out.get()) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
+        if (out.close() != 0) throw Error(ErrorCode::io, "cannot close " + tmp.string() + ": " + std::strerror(errno));
         if (::rename(tmp.c_str(), destination.c_str()) != 0)
             throw Error(ErrorCode::io, "cannot rename into place " + destination.string() + ": " + std::strerror(errno));
     } catch (...) {
