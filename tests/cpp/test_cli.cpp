@@ -748,6 +748,7 @@ TEST_CASE("bundle follows the library's upload-after-sign policy (WORM_AUTO_UPLO
     args.insert(args.end(), inc.begin(), inc.end());
     const auto local = parse_json(worm_cli(args).out);
     CHECK_FALSE(local.HasMember("upload_status"));
+}
 
 TEST_CASE("bucket setup / verify: bad options are usage errors, before any request") {
     struct Case {
