@@ -225,7 +225,7 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
         throw UsageError("give --retention-days or --retention-years, not both");
     if (auto d = a.get("--retention-days")) o.retention_days = positive_days(*d, "--retention-days");
     if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
-    if (auto m = a.get("--mode")) o.mode = parse_lock_mode(*m);
+    if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
     const std::string sse = a.value_or("--sse", "AES256");
     if (sse == "AES256") o.encryption.kind = ServerSideEncryption::Kind::aes256;
     else if (sse == "aws:kms") o.encryption.kind = ServerSideEncryption::Kind::aws_kms;
@@ -285,7 +285,7 @@ int run_bucket_verify(const ParsedArgs& a) {
     compliance::BucketVerifyOptions o;
     o.bucket = bucket_from_url(a.require("--store"), "bucket verify");
     if (auto d = a.get("--min-retention-days")) o.min_retention_days = whole_number(*d, "--min-retention-days", 0, 36500);
-    if (auto m = a.get("--mode")) o.mode = parse_lock_mode(*m);
+    if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
     o.require_kms = a.has("--require-kms");
     o.require_replica = a.has("--require-replica");
     o.prefix = a.value_or("--prefix", "");
@@ -337,10 +337,10 @@ std::vector<Command> bucket_commands() {
                   {bucket_store_option,
                    {"--retention-days", "N", "default retention in days (default 90)"},
                    {"--retention-years", "N", "default retention in years (instead of days)"},
-                   {"--mode", "MODE", "COMPLIANCE (default) or GOVERNANCE"},
+                   {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE", false, "--mode"},
                    {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
                    {"--kms-key", "ID", "KMS key id or ARN (with --sse aws:kms; default: the aws/s3 key)"},
-                   {"--prefix", "P", "the evidence prefix the lifecycle rule applies to (default evidence/)"},
+                   {"--prefix", "PREFIX", "the evidence prefix the lifecycle rule applies to (default evidence/)"},
                    {"--transition-days", "N", "move versions to --storage-class after N days (default 30)"},
                    {"--storage-class", "C", "storage class of the transition (default GLACIER)"},
                    {"--no-transition", "", "no storage class transition"},
@@ -364,10 +364,10 @@ std::vector<Command> bucket_commands() {
     c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
                   {bucket_store_option,
                    {"--min-retention-days", "N", "default retention must be at least N days (default 90)"},
-                   {"--mode", "MODE", "required default retention mode (default: either)"},
+                   {"--lock-mode", "MODE", "required default retention mode (default: either)", false, "--mode"},
                    {"--require-kms", "", "default encryption must be aws:kms (Security Hub S3.17)"},
                    {"--require-replica", "", "replication to a bucket with Object Lock is required"},
-                   {"--prefix", "P", "sample object versions under P (default: the whole bucket)"},
+                   {"--prefix", "PREFIX", "sample object versions under PREFIX (default: the whole bucket)"},
                    {"--sample", "N", "object versions to check for mode and retain-until (default 10, 0 = none)"},
                    {"--region", "R", "sign for region R (default AWS_REGION)"},
                    {"--json", "", "print the verification as JSON (with the SHA-256 of each server answer)"}},

@@ -74,7 +74,7 @@ int run_audit(const ParsedArgs& a) {
     o.registry_dir = a.value_or("--registry", "");
     if (auto v = a.get("--workers")) o.workers = whole_number(*v, "--workers", 1, 64);
     if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = whole_number(*v, "--min-retention-days", 0, 36500);
-    if (auto v = a.get("--mode")) o.policy.mode = parse_lock_mode(*v);
+    if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
     if (a.has("--no-bucket-checks")) o.verify_bucket = false;
     const fs::path out = a.require("--out");
     ProgressBar bar;
@@ -129,14 +129,14 @@ std::vector<Command> compliance_commands() {
     c.push_back({{"audit", "", "audit stored evidence: hashes, signatures, schema, locks; writes report.json and report.html",
                   {{"--store", "URL", "the store: s3://bucket[/prefix], file:///dir, mcp+https://host"},
                    {"--dir", "DIR", "a local evidence directory instead of a store (no locks to check)"},
-                   {"--prefix", "P", "only keys starting with P (e.g. evidence/clinic-001/)"},
+                   {"--prefix", "PREFIX", "only keys starting with PREFIX (e.g. evidence/clinic-001/)"},
                    {"--key", "PUB", "Ed25519 public key the evidence was signed with", true},
                    {"--from", "DATE", "first day (YYYY-MM-DD or RFC 3339) of bundles to audit"},
                    {"--to", "DATE", "last day of bundles to audit"},
                    {"--registry", "DIR", "evidence directory whose upload registry the hashes are compared with"},
                    {"--workers", "N", "parallel downloads and checks (default 4)"},
                    {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
-                   {"--mode", "MODE", "policy: required lock mode (default COMPLIANCE)"},
+                   {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
                    {"--out", "DIR", "where report.json and report.html go", true}},
                   0, 0,

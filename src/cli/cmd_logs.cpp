@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "worm/audit_log/verify.hpp"
+#include "worm/compliance/audit.hpp"
 #include "worm/signer.hpp"
 
 namespace worm::cli {
@@ -10,17 +11,18 @@ namespace worm::cli {
 namespace {
 
 const OptionSpec store_option{"--store", "URL", "file:///dir, s3://bucket[/prefix] or mcp+https://host", true};
-const OptionSpec prefix_option{"--prefix", "P", "key prefix of the logs (default audit-logs)"};
-const OptionSpec from_option{"--from", "RFC3339", "only records at or after this time"};
-const OptionSpec to_option{"--to", "RFC3339", "only records at or before this time"};
+const OptionSpec prefix_option{"--prefix", "PREFIX", "key prefix of the logs (default audit-logs)"};
+const OptionSpec from_option{"--from", "DATE", "only records at or after this time (YYYY-MM-DD or RFC 3339)"};
+const OptionSpec to_option{"--to", "DATE", "only records at or before this time (YYYY-MM-DD: to the end of that day)"};
 
+// --from / --to: a day (the whole day) or an RFC 3339 time, as `worm audit` takes them.
 std::optional<TimePoint> time_arg(const ParsedArgs& a, const char* name) {
     const auto v = a.get(name);
     if (!v) return std::nullopt;
     try {
-        return parse_rfc3339(*v);
+        return compliance::parse_audit_date(*v, /*end_of_day=*/std::string_view(name) == "--to");
     } catch (const Error&) {
-        throw UsageError(std::string(name) + " must be an RFC 3339 time, got '" + *v + "'");
+        throw UsageError(std::string(name) + " must be a date (YYYY-MM-DD) or an RFC 3339 time, got '" + *v + "'");
     }
 }
 

@@ -148,8 +148,8 @@ const OptionSpec to_option{"--to", "URL", "destination store: s3://bucket[/prefi
 const std::vector<OptionSpec> selection_options = {
     {"--source-endpoint", "URL", "the source's own S3 endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)"},
     {"--source-profile", "NAME", "the source's own credentials profile (~/.aws/credentials)"},
-    {"--prefix", "P", "only source keys starting with P"},
-    {"--dest-prefix", "P", "put everything under P at the destination"},
+    {"--prefix", "PREFIX", "only source keys starting with PREFIX"},
+    {"--dest-prefix", "PREFIX", "put everything under PREFIX at the destination"},
     {"--include", "GLOB[,GLOB]", "only keys matching one of these globs"},
     {"--exclude", "GLOB[,GLOB]", "skip keys matching one of these globs"},
     {"--keep-paths", "", "directory sources: keep EB-* files at their relative path, not evidence/{client}/{YYYY}/{MM}/"},

@@ -153,7 +153,7 @@ std::vector<Command> monitor_commands() {
     return {{{"monitor", "", "daily compliance check: registry health and retention; alert a webhook on a problem",
               {{"--evidence-dir", "DIR", "check the upload registry's health (backlog, failures, stale bundles)"},
                {"--store", "URL", "check every object's retention in this store"},
-               {"--prefix", "P", "only objects under P"},
+               {"--prefix", "PREFIX", "only objects under PREFIX"},
                {"--expiring-within-days", "N", "flag retention ending within N days (default 30)"},
                {"--webhook", "URL", "POST the JSON alert here when a check fails"},
                {"--environment", "NAME", "environment named in the alert (default $WORM_ENVIRONMENT or 'default')"}},

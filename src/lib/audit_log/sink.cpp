@@ -643,7 +643,11 @@ bool AuditLogSink::close(milliseconds timeout) {
         std::lock_guard lock(c.mutex);
         if (c.threads_stopped) return c.clean_locked();
     }
-    flush(timeout);
+    // Part of the time is kept for the uploader to stop: flushing to a store that is away
+    // would otherwise use all of it, and an uploader that is not inside a PUT (waiting to
+    // retry) must still be joined, so that it releases the journal before close returns.
+    const milliseconds stop_reserve = std::min<milliseconds>(timeout / 2, milliseconds(250));
+    flush(timeout - stop_reserve);
     std::unique_lock lock(c.mutex);
     c.closed = true;
     c.stopping = true;
