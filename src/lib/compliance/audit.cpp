@@ -20,6 +20,8 @@
 #include "worm/s3/store.hpp"
 #include "worm/signer.hpp"
 
+#include "../util/text.hpp"
+
 #ifndef WORM_VERSION
 #define WORM_VERSION "0.0.0"
 #endif
@@ -101,10 +103,6 @@ bool in_range(const AuditOptions& o, TimePoint date) {
     return true;
 }
 
-std::string lower(std::string s) {
-    for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 // The problems of verify_bundle_bytes, sorted into the report's checks.
 std::string check_of_problem(const std::string& problem) {
@@ -228,12 +226,12 @@ private:
 
     // Compares the downloaded bytes with what the store and the writer recorded.
     void check_stored_checksums(const std::string& key, const FetchedObject& f, const std::string& sha) {
-        if (!f.store_sha256_hex.empty() && lower(f.store_sha256_hex) != sha)
+        if (!f.store_sha256_hex.empty() && worm::detail::to_lower(f.store_sha256_hex) != sha)
             findings_.add(key, "sha256_metadata",
-                          "the store's checksum is " + lower(f.store_sha256_hex) + ", the downloaded bytes hash to " + sha);
-        if (!f.metadata_sha256_hex.empty() && lower(f.metadata_sha256_hex) != sha)
+                          "the store's checksum is " + worm::detail::to_lower(f.store_sha256_hex) + ", the downloaded bytes hash to " + sha);
+        if (!f.metadata_sha256_hex.empty() && worm::detail::to_lower(f.metadata_sha256_hex) != sha)
             findings_.add(key, "sha256_metadata",
-                          "x-amz-meta-sha256 says " + lower(f.metadata_sha256_hex) + ", the downloaded bytes hash to " + sha);
+                          "x-amz-meta-sha256 says " + worm::detail::to_lower(f.metadata_sha256_hex) + ", the downloaded bytes hash to " + sha);
     }
 
     void check_lock(const std::string& key, const ObjectLockState& lock) {
@@ -342,11 +340,11 @@ private:
             findings_.add(planned.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
             return;
         }
-        if (lower(record->bundle_sha256) != b.sha256_hex)
+        if (worm::detail::to_lower(record->bundle_sha256) != b.sha256_hex)
             findings_.add(planned.key, "sha256_registry",
                           "the registry recorded sha256 " + record->bundle_sha256 + ", the stored bundle hashes to " + b.sha256_hex);
         if (!sig_sha.empty() && kind_of(planned.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
-            lower(record->sig_sha256) != sig_sha)
+            worm::detail::to_lower(record->sig_sha256) != sig_sha)
             findings_.add(planned.signature_key, "sha256_registry",
                           "the registry recorded sha256 " + record->sig_sha256 + ", the stored signature hashes to " + sig_sha);
     }

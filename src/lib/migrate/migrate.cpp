@@ -17,6 +17,8 @@
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
 
+#include "../util/text.hpp"
+
 namespace worm {
 
 namespace {
@@ -56,14 +58,10 @@ std::string new_migration_id(TimePoint now) {
     return "mig-" + stamp + "-" + to_hex(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
 }
 
-std::string lower(std::string s) {
-    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
 
 std::string unquote(std::string etag) {
     if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-    return lower(etag);
+    return worm::detail::to_lower(etag);
 }
 
 // A large object's scratch file, removed whatever happens (a directory source's own file is never one).
@@ -87,9 +85,9 @@ std::map<std::string, std::string> registry_hashes(const fs::path& json_path) {
         if (!m.value.IsObject()) continue;
         const std::string id = m.name.GetString();
         if (const auto* v = json::find_member(m.value, "bundle_sha256"); v && v->IsString())
-            out[id + ".json"] = lower(v->GetString());
+            out[id + ".json"] = worm::detail::to_lower(v->GetString());
         if (const auto* v = json::find_member(m.value, "sig_sha256"); v && v->IsString())
-            out[id + ".sig"] = lower(v->GetString());
+            out[id + ".sig"] = worm::detail::to_lower(v->GetString());
     }
     return out;
 }
@@ -338,7 +336,7 @@ private:
 
     // The SHA-256 of what the destination holds: its own checksum, else read back.
     std::string stored_sha(const std::string& key, const ObjectInfo& info) {
-        if (!info.sha256_hex.empty()) return lower(info.sha256_hex);
+        if (!info.sha256_hex.empty()) return worm::detail::to_lower(info.sha256_hex);
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
         return sha256_hex(dest_.get(key, get));
@@ -370,7 +368,7 @@ private:
         if (!in_file && etag.size() == 32 && etag.find('-') == std::string::npos && to_hex(md5(read.body)) != etag)
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the bytes read do not match the source ETag (MD5) " + etag, sha);
-        if (!read.recorded_sha256.empty() && lower(read.recorded_sha256) != sha)
+        if (!read.recorded_sha256.empty() && worm::detail::to_lower(read.recorded_sha256) != sha)
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the bytes read have sha256 " + sha + ", the source recorded " + read.recorded_sha256, sha);
         if (auto it = registry_hashes_.find(item.object.key); it != registry_hashes_.end() && it->second != sha)
@@ -465,7 +463,7 @@ private:
         // Verify what the destination holds now, then its lock.
         const std::optional<std::string> version =
             result.version_id.empty() ? std::nullopt : std::optional<std::string>(result.version_id);
-        std::string have = lower(result.sha256_hex);
+        std::string have = worm::detail::to_lower(result.sha256_hex);
         if (have.empty()) {
             GetOptions get;
             get.version_id = version;
