@@ -13,6 +13,7 @@
 // Tests ask peer.strict() before asserting what only a strict server does.
 #pragma once
 
+#include <fstream>
 #include <map>
 #include <memory>
 #include <random>
@@ -137,11 +138,18 @@ private:
         credentials_.secret_access_key = json_string(out, "secret_access_key");
     }
 
-    // A free port P whose neighbour P+1 (the RGW monitor's) is free too.
+    // A port P that can be bound, whose neighbour P+1 (the RGW monitor's) can be bound too.
+    // Both come from below the kernel's ephemeral range: a port from inside it (what bind(0)
+    // hands out) can be taken a moment later as the local end of one of the many loopback
+    // connections the other tests open, and the monitor then fails with EADDRINUSE.
     static int free_port_pair() {
-        for (int i = 0; i < 50; ++i) {
-            const int port = free_port();
-            if (port < 65535 && !port_open(port + 1)) return port;
+        int ephemeral_low = 32768;
+        std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+        const int low = 10000, high = std::max(low + 100, ephemeral_low - 2);
+        std::mt19937 rng(std::random_device{}());
+        for (int i = 0; i < 200; ++i) {
+            const int port = std::uniform_int_distribution<int>(low, high)(rng);
+            if (port_bindable(port) && port_bindable(port + 1)) return port;
         }
         throw std::runtime_error("no free pair of loopback ports for RGW");
     }

@@ -149,6 +149,18 @@ inline int free_port() {
     return port;
 }
 
+// Whether 127.0.0.1:port can be bound now (nothing listens on it and no connection uses it).
+inline bool port_bindable(int port) {
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = bind(s, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    close(s);
+    return ok;
+}
+
 inline bool port_open(int port) {
     int s = socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
