@@ -38,6 +38,7 @@ set(WORM_LIB_SOURCES
   src/lib/migrate/signatures.cpp
   src/lib/migrate/source.cpp
   src/lib/migrate/state.cpp
+  src/lib/pipeline/evidence_files.cpp
   src/lib/pipeline/pipeline.cpp
   src/lib/proxy/messages.cpp
   src/lib/proxy/protocol.cpp

@@ -13,7 +13,9 @@
 
 #include <rapidjson/document.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -99,14 +101,23 @@ WORM_API rapidjson::Document process_incident(const std::string& client_id, cons
 // ---- ids ----------------------------------------------------------------------------
 
 // Allocates EB-YYYYMMDD-NNNN ids, sequential per evidence directory and UTC day.
-// - Unique across threads and processes: each next() takes flock() on
-//   <dir>/.bundle-id.lock, then reads and durably rewrites <dir>/.bundle-id-counter
-//   (one "YYYYMMDD N" line per day) before returning.
+// - Unique across threads and processes: ids are taken from <dir>/.bundle-id-counter (one
+//   "YYYYMMDD N" line per day) under flock() on <dir>/.bundle-id.lock, and the counter is
+//   rewritten (durably when `durable`) before any id of it is handed out.
+// - max_lease = 1 (the default): every next() takes one id from the counter, so the ids of
+//   concurrent processes are gap-free. max_lease > 1 (EvidencePipeline): the counter is
+//   advanced by a lease of ids at a time (1, 2, 4, ... up to max_lease while next() keeps
+//   being called), so a busy pipeline writes the counter once per lease, not per bundle.
+//   The destructor gives the unused tail of a lease back when no other process took ids
+//   after it; a crash leaves a gap (never a reuse).
 // - Survives restarts; after 9999 ids in one day it continues with 5 digits (EB-...-10000);
 //   an id is never handed out twice, even if the clock goes back to an earlier day.
 // - Never returns an id whose file (<id>.json or <id>.sig) exists in the directory; on a
 //   day the counter has no entry for (new day, lost counter), it scans the directory tree
-//   for that day's highest existing id and continues after it.
+//   for that day's highest existing id and continues after it. (EvidencePipeline also
+//   creates <id>.json exclusively, so even a counter rolled back by a power loss cannot
+//   make it reuse an id whose bundle exists: see docs/pipeline-durability.md.)
+// - Thread-safe.
 // Throws Error(io) naming the path on file system failures, Error(integrity) when the
 // counter file is corrupt (it is never silently reset).
 class WORM_API BundleIdAllocator {
@@ -114,7 +125,10 @@ public:
     // durable=false skips the fsyncs of the counter (scratch data and benchmarks only: after
     // a crash the counter may go back, though an id whose file exists is still never reused).
     explicit BundleIdAllocator(std::filesystem::path evidence_dir, const Clock& clock = system_clock(),
-                               bool durable = true);
+                               bool durable = true, std::uint64_t max_lease = 1);
+    ~BundleIdAllocator();
+    BundleIdAllocator(const BundleIdAllocator&) = delete;
+    BundleIdAllocator& operator=(const BundleIdAllocator&) = delete;
 
     std::string next();
     const std::filesystem::path& evidence_dir() const noexcept { return dir_; }
@@ -123,9 +137,23 @@ public:
     static constexpr std::string_view kCounterFile = ".bundle-id-counter";
 
 private:
+    // Ids of one day taken from the counter and not handed out yet: [next, end].
+    struct Lease {
+        std::string day;
+        std::uint64_t next = 0;
+        std::uint64_t end = 0;  // the counter's value once the lease was taken
+        bool empty() const { return next > end; }
+    };
+    void take_lease(const std::string& day);
+    void return_unused_lease() noexcept;
+
     std::filesystem::path dir_;
     const Clock* clock_;  // borrowed (see Clock in time.hpp)
     bool durable_;
+    std::uint64_t max_lease_;
+    std::uint64_t lease_size_ = 0;  // size of the last lease: doubles up to max_lease_
+    Lease lease_;
+    std::mutex mutex_;
 };
 
 }  // namespace worm

@@ -16,6 +16,10 @@
 //       worm::load_incident_inputs({.incident = "incident.json", .runbook = "runbook.json"}));
 //   worm::VerificationReport report =
 //       worm::verify_bundle_files(result.bundle_path, result.sig_path, pipeline.public_key());
+//   // Many at once: one durability round for the whole batch.
+//   std::vector<worm::IncidentInputs> batch;
+//   batch.push_back(worm::load_incident_inputs({.incident = "incident.json"}));
+//   std::vector<worm::BundleResult> results = pipeline.process_incidents(std::move(batch));
 #pragma once
 
 #include <filesystem>
@@ -33,6 +37,11 @@
 #include "worm/uploader.hpp"
 
 namespace worm {
+
+namespace detail {
+class EvidenceDirectory;
+class GroupSync;
+}  // namespace detail
 
 struct WORM_API PipelineOptions {
     std::string client_id;
@@ -70,12 +79,25 @@ struct BundleResult {
 // worm::Error thrown by the hook becomes BundleResult::upload_error (the pipeline goes on).
 using StoreHook = std::function<std::pair<std::string, std::string>(const BundleResult&)>;
 
+// Thread-safe: process_incident and process_incidents may be called from several threads
+// at once (and several processes may share one evidence directory); concurrent callers
+// share their directory fsyncs (group commit). Durability and id rules:
+// docs/pipeline-durability.md.
 class WORM_API EvidencePipeline {
 public:
     explicit EvidencePipeline(PipelineOptions options);
+    ~EvidencePipeline();
+    EvidencePipeline(const EvidencePipeline&) = delete;
+    EvidencePipeline& operator=(const EvidencePipeline&) = delete;
 
     // Builds, validates, writes, signs and verifies one bundle; then runs the store hook.
+    // When it returns (durable), the bundle's files and names are on disk.
     BundleResult process_incident(IncidentInputs inputs);
+    // The same for many incidents, in order, with one durability round for all of them
+    // (their files fsynced together, one directory fsync): each result and file is what
+    // process_incident would have produced. An invalid input throws its Error with the
+    // message prefixed "incident #<index>: " and nothing of the batch is written.
+    std::vector<BundleResult> process_incidents(std::vector<IncidentInputs> batch);
 
     void set_store_hook(StoreHook hook) { store_hook_ = std::move(hook); }
     // Every bundle goes to the uploader right after it is signed: with
@@ -92,10 +114,19 @@ public:
     const PipelineOptions& options() const { return options_; }
 
 private:
+    struct Pending;
+    Pending prepare(IncidentInputs inputs);
+    void write_unnamed(Pending& item);
+    void reissue(Pending& item);
+    void publish(Pending& item);
+    void run_store_hook(BundleResult& result);
+
     PipelineOptions options_;
     Ed25519PrivateKey private_key_;
     Ed25519PublicKey public_key_;
     BundleIdAllocator ids_;
+    std::unique_ptr<detail::EvidenceDirectory> dir_;
+    std::unique_ptr<detail::GroupSync> dir_sync_;
     StoreHook store_hook_;
 };
 

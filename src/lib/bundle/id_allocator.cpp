@@ -107,8 +107,8 @@ bool id_taken(const fs::path& dir, const std::string& id) {
 
 }  // namespace
 
-BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, bool durable)
-    : dir_(std::move(evidence_dir)), clock_(&clock), durable_(durable) {
+BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, bool durable, std::uint64_t max_lease)
+    : dir_(std::move(evidence_dir)), clock_(&clock), durable_(durable), max_lease_(std::max<std::uint64_t>(max_lease, 1)) {
     if (dir_.empty()) throw Error(ErrorCode::invalid_argument, "evidence directory is empty");
     std::error_code ec;
     fs::create_directories(dir_, ec);
@@ -117,8 +117,35 @@ BundleIdAllocator::BundleIdAllocator(fs::path evidence_dir, const Clock& clock, 
         throw Error(ErrorCode::io, "evidence directory " + dir_.string() + " is not a directory");
 }
 
+BundleIdAllocator::~BundleIdAllocator() { return_unused_lease(); }
+
 std::string BundleIdAllocator::next() {
+    const std::lock_guard<std::mutex> guard(mutex_);
     const std::string day = format_amz_day(clock_->now());
+    for (;;) {
+        if (lease_.day != day || lease_.empty()) {
+            return_unused_lease();
+            take_lease(day);
+        }
+        const std::string id = format_id(day, lease_.next++);
+        // Checked again for every id of a lease: a file may have appeared since it was taken.
+        if (!id_taken(dir_, id)) return id;
+    }
+}
+
+namespace {
+
+void write_counter(const fs::path& path, std::map<std::string, std::uint64_t> days, bool durable) {
+    // Keep the most recent days only; the map is ordered by day.
+    while (days.size() > kDaysKept) days.erase(days.begin());
+    std::string text;
+    for (const auto& [d, last] : days) text += d + " " + std::to_string(last) + "\n";
+    write_file_atomic(path, text, {.durable = durable});  // durable before an id of it leaves
+}
+
+}  // namespace
+
+void BundleIdAllocator::take_lease(const std::string& day) {
     const fs::path counter_path = dir_ / kCounterFile;
     detail::FileLock lock(dir_ / kLockFile, detail::FileLock::Kind::exclusive);
 
@@ -127,14 +154,30 @@ std::string BundleIdAllocator::next() {
     // A day without an entry (new day, or the counter was lost): continue after what exists.
     std::uint64_t n = (found != days.end() ? found->second : highest_existing(dir_, day)) + 1;
     while (id_taken(dir_, format_id(day, n))) ++n;
-    days[day] = n;
+    // Leases grow while ids keep being asked for, so a one-shot `worm bundle` takes one id
+    // and a busy pipeline touches the counter once per max_lease_ bundles.
+    lease_size_ = std::min(lease_size_ == 0 ? 1 : lease_size_ * 2, max_lease_);
+    days[day] = n + lease_size_ - 1;
+    write_counter(counter_path, days, durable_);
+    lease_ = {day, n, n + lease_size_ - 1};
+}
 
-    // Keep the most recent days only; the map is ordered by day.
-    while (days.size() > kDaysKept) days.erase(days.begin());
-    std::string text;
-    for (const auto& [d, last] : days) text += d + " " + std::to_string(last) + "\n";
-    write_file_atomic(counter_path, text, {.durable = durable_});  // durable before the id leaves this function
-    return format_id(day, n);
+void BundleIdAllocator::return_unused_lease() noexcept {
+    if (lease_.day.empty() || lease_.empty()) return;
+    try {
+        const fs::path counter_path = dir_ / kCounterFile;
+        detail::FileLock lock(dir_ / kLockFile, detail::FileLock::Kind::exclusive);
+        auto days = read_counter(counter_path);
+        const auto found = days.find(lease_.day);
+        // Only when nobody took ids after this lease: otherwise the tail stays a gap.
+        if (found != days.end() && found->second == lease_.end) {
+            found->second = lease_.next - 1;
+            write_counter(counter_path, days, durable_);
+        }
+    } catch (...) {
+        // Leaving the tail unused is safe: a gap, never a reuse.
+    }
+    lease_.next = lease_.end + 1;
 }
 
 }  // namespace worm

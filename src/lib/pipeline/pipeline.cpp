@@ -1,15 +1,18 @@
 #include "worm/pipeline.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
+
+#include <cstdint>
 
 #include "worm/compliance/sigstore.hpp"
 #include "worm/config.hpp"
 #include "worm/error.hpp"
-#include "worm/config.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
 #include "worm/registry.hpp"
 #include "worm/signer.hpp"
+#include "evidence_files.hpp"
 
 namespace worm {
 
@@ -53,55 +56,159 @@ PipelineOptions with_defaults(PipelineOptions o) {
 }
 }  // namespace
 
+// Ids are leased from the counter this many at a time (BundleIdAllocator): a busy pipeline
+// rewrites the counter once per lease instead of once per bundle.
+constexpr std::uint64_t kIdLease = 64;
+
 EvidencePipeline::EvidencePipeline(PipelineOptions options)
     : options_(with_defaults(std::move(options))),
       private_key_(load_key(options_)),
       public_key_(private_key_.public_key()),
-      ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock, options_.durable) {}
+      ids_(prepare_evidence_dir(options_.evidence_dir), *options_.clock, options_.durable, kIdLease),
+      dir_(std::make_unique<detail::EvidenceDirectory>(options_.evidence_dir)),
+      dir_sync_(std::make_unique<detail::GroupSync>(*dir_)) {}
 
-BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
+EvidencePipeline::~EvidencePipeline() = default;
+
+// One bundle between building and publishing: its files written, unnamed, and verified.
+struct EvidencePipeline::Pending {
+    rapidjson::Document bundle;
     BundleResult result;
-    result.bundle_id = ids_.next();
-    // process_incident validates the schema and fills the hash.
-    rapidjson::Document bundle = worm::process_incident(options_.client_id, result.bundle_id, std::move(inputs),
-                                                        *options_.clock);
-    result.evidence_bundle_hash = json::require_string(bundle, "evidence_bundle_hash", "");
-    const std::string text = json::to_pretty(bundle) + "\n";
+    std::vector<detail::UnnamedFile> files;  // .json, .sig [, .sigstore.json]
+    std::vector<std::string> names;          // their names in the evidence directory
+};
 
-    result.bundle_path = options_.evidence_dir / (result.bundle_id + ".json");
-    result.sig_path = signature_path_for(result.bundle_path);
-    WriteOptions write;
-    write.durable = options_.durable;
-    write.no_overwrite = true;  // an id is never reused, so an existing file is a bug or an attack
-    write_file_atomic(result.bundle_path, text, write);
-    write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
+EvidencePipeline::Pending EvidencePipeline::prepare(IncidentInputs inputs) {
+    Pending item;
+    item.result.bundle_id = ids_.next();
+    // process_incident validates the schema and fills the hash.
+    item.bundle = worm::process_incident(options_.client_id, item.result.bundle_id, std::move(inputs), *options_.clock);
+    write_unnamed(item);
+    return item;
+}
+
+void EvidencePipeline::write_unnamed(Pending& item) {
+    BundleResult& r = item.result;
+    r.evidence_bundle_hash = json::require_string(item.bundle, "evidence_bundle_hash", "");
+    const std::string text = json::to_pretty(item.bundle) + "\n";
+    r.bundle_path = options_.evidence_dir / (r.bundle_id + ".json");
+    r.sig_path = signature_path_for(r.bundle_path);
+    item.files.clear();
+    item.names.clear();
+    const auto add = [&](const fs::path& path, std::string_view data) {
+        item.files.emplace_back(*dir_, data, static_cast<mode_t>(WriteOptions{}.mode));
+        item.names.push_back(path.filename().string());
+    };
+    add(r.bundle_path, text);
+    add(r.sig_path, make_signature_line(private_key_, text));
     if (options_.sigstore_bundle.value_or(false)) {
-        result.sigstore_path = compliance::sigstore_path_for(result.bundle_path);
-        write_file_atomic(result.sigstore_path, compliance::make_sigstore_bundle(private_key_, text), write);
+        r.sigstore_path = compliance::sigstore_path_for(r.bundle_path);
+        add(r.sigstore_path, compliance::make_sigstore_bundle(private_key_, text));
     }
 
-    // Check what is on disk, not what is in memory: the same check an auditor runs.
-    const VerificationReport report = verify_bundle_files(result.bundle_path, result.sig_path, public_key_);
+    // Check what was written, read back through the files, not what is in memory: the
+    // checks an auditor runs (signature, hash, schema), before the bundle gets its name.
+    const std::string bytes = item.files[0].read_back();
+    SignatureCheck signature = check_signature_line(public_key_, bytes, item.files[1].read_back());
+    if (!signature.valid) signature.reason = r.sig_path.string() + ": " + signature.reason;
+    const VerificationReport report = verify_bundle_bytes(bytes, signature, r.bundle_path.string());
     if (!report.ok())
         throw Error(ErrorCode::verification,
-                    "bundle " + result.bundle_id + " failed verification right after writing: " + report.summary());
-    if (!result.sigstore_path.empty()) {
-        const VerificationReport sigstore = verify_bundle_files(result.bundle_path, result.sigstore_path, public_key_);
-        if (!sigstore.ok())
-            throw Error(ErrorCode::verification, "Sigstore bundle of " + result.bundle_id +
-                                                     " failed verification right after writing: " + sigstore.summary());
+                    "bundle " + r.bundle_id + " failed verification right after writing: " + report.summary());
+    if (!r.sigstore_path.empty()) {
+        const SignatureCheck sigstore = compliance::check_sigstore_bundle(public_key_, bytes, item.files[2].read_back());
+        if (!sigstore.valid)
+            throw Error(ErrorCode::verification, "Sigstore bundle of " + r.bundle_id +
+                                                     " failed verification right after writing: " + sigstore.reason);
     }
+}
 
-    if (store_hook_) {
+// The id's file exists after all (a counter rolled back, or another writer): the same
+// bundle under the next free id, rehashed, re-signed and rewritten.
+void EvidencePipeline::reissue(Pending& item) {
+    item.result.bundle_id = ids_.next();
+    auto& a = item.bundle.GetAllocator();
+    item.bundle["bundle_id"].SetString(item.result.bundle_id.c_str(),
+                                       static_cast<rapidjson::SizeType>(item.result.bundle_id.size()), a);
+    const std::string hash = compute_bundle_hash(item.bundle);
+    item.bundle["evidence_bundle_hash"].SetString(hash.c_str(), static_cast<rapidjson::SizeType>(hash.size()), a);
+    write_unnamed(item);
+    if (options_.durable) {
+        std::vector<int> fds;
+        for (const auto& f : item.files) fds.push_back(f.fd());
+        detail::fsync_in_parallel(fds, options_.evidence_dir);
+    }
+}
+
+// Names the files, .json first. The exclusive link of <id>.json is the id's reservation:
+// if it exists, nothing of this bundle is named and it moves to the next id.
+void EvidencePipeline::publish(Pending& item) {
+    for (;;) {
+        std::size_t linked = 0;
+        while (linked < item.files.size() && item.files[linked].link_as(item.names[linked])) ++linked;
+        if (linked == item.files.size()) return;
+        // Undo the names given so far (this bundle's own files, never returned to anyone).
+        for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[k].c_str(), 0);
+        reissue(item);
+    }
+}
+
+void EvidencePipeline::run_store_hook(BundleResult& result) {
+    if (!store_hook_) return;
+    try {
+        std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
+        result.upload_status = result.bundle_uri.empty() ? "pending" : "uploaded";
+    } catch (const Error& e) {
+        result.upload_error = e.what();
+        result.upload_status = "pending";
+    }
+}
+
+namespace {
+
+// The durability round of a batch: file data first (a name never points at bytes that a
+// power loss could take back), then names, then one shared directory fsync.
+template <class Items, class Publish>
+void commit(Items& items, bool durable, detail::GroupSync& dir_sync, const fs::path& dir, Publish publish) {
+    if (durable) {
+        std::vector<int> fds;
+        for (const auto& item : items)
+            for (const auto& f : item.files) fds.push_back(f.fd());
+        detail::fsync_in_parallel(fds, dir);
+    }
+    for (auto& item : items) publish(item);
+    if (durable) dir_sync.sync();
+}
+
+}  // namespace
+
+BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
+    std::vector<Pending> items;
+    items.push_back(prepare(std::move(inputs)));
+    commit(items, options_.durable, *dir_sync_, options_.evidence_dir, [this](Pending& p) { publish(p); });
+    BundleResult result = std::move(items.front().result);
+    run_store_hook(result);
+    return result;
+}
+
+std::vector<BundleResult> EvidencePipeline::process_incidents(std::vector<IncidentInputs> batch) {
+    std::vector<Pending> items;
+    items.reserve(batch.size());
+    for (std::size_t i = 0; i < batch.size(); ++i) {
         try {
-            std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
-            result.upload_status = result.bundle_uri.empty() ? "pending" : "uploaded";
+            items.push_back(prepare(std::move(batch[i])));
         } catch (const Error& e) {
-            result.upload_error = e.what();
-            result.upload_status = "pending";
+            throw Error(e.code(), "incident #" + std::to_string(i) + ": " + e.what());
         }
     }
-    return result;
+    commit(items, options_.durable, *dir_sync_, options_.evidence_dir, [this](Pending& p) { publish(p); });
+    std::vector<BundleResult> results;
+    results.reserve(items.size());
+    for (auto& item : items) {
+        results.push_back(std::move(item.result));
+        run_store_hook(results.back());
+    }
+    return results;
 }
 
 void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
