@@ -8,9 +8,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bindings.hpp"
 #include "worm/bundle.hpp"
+#include "worm/error.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/signer.hpp"
 
@@ -24,6 +26,39 @@ namespace {
 rapidjson::Document section(const py::object& value) {
     if (value.is_none()) return rapidjson::Document();
     return to_json(value);
+}
+
+IncidentInputs inputs_of(const py::object& incident, const py::object& runbook, const py::object& execution,
+                         const py::object& actions, const py::object& artifacts) {
+    return IncidentInputs{.incident = section(incident), .runbook = section(runbook), .execution = section(execution),
+                          .actions = section(actions), .artifacts = section(artifacts)};
+}
+
+py::dict result_dict(const BundleResult& r) {
+    py::dict d;
+    d["bundle_id"] = r.bundle_id;
+    d["bundle_path"] = r.bundle_path;
+    d["sig_path"] = r.sig_path;
+    d["evidence_bundle_hash"] = r.evidence_bundle_hash;
+    d["bundle_uri"] = to_py_str(r.bundle_uri);
+    d["sig_uri"] = to_py_str(r.sig_uri);
+    d["upload_status"] = r.upload_status;
+    d["upload_error"] = to_py_str(r.upload_error);
+    return d;
+}
+
+// One incident of a batch: a mapping with the keyword arguments of process_incident
+// (incident, runbook, execution, actions or actions_taken, artifacts).
+IncidentInputs inputs_of_mapping(const py::handle& item, std::size_t index) {
+    if (!py::isinstance<py::dict>(item))
+        throw Error(ErrorCode::invalid_argument, "incident #" + std::to_string(index) +
+                                                     ": expected a dict with incident, runbook, execution, "
+                                                     "actions and artifacts");
+    const py::dict d = py::reinterpret_borrow<py::dict>(item);
+    const auto get = [&](const char* key) { return d.contains(key) ? py::object(d[key]) : py::object(py::none()); };
+    py::object actions = get("actions");
+    if (actions.is_none()) actions = get("actions_taken");
+    return inputs_of(get("incident"), get("runbook"), get("execution"), actions, get("artifacts"));
 }
 
 py::dict report_dict(const VerificationReport& r) {
@@ -46,40 +81,46 @@ py::dict report_dict(const VerificationReport& r) {
 void bind_pipeline(py::module_& m) {
     py::class_<EvidencePipeline, std::shared_ptr<EvidencePipeline>>(m, "_Pipeline")
         .def(py::init([](const std::string& client_id, const fs::path& evidence_dir, const fs::path& private_key,
-                         std::optional<std::string> passphrase) {
+                         std::optional<std::string> passphrase, bool durable) {
                  PipelineOptions options;
                  options.client_id = client_id;
                  options.evidence_dir = evidence_dir;
                  options.private_key_path = private_key;
                  options.key_passphrase = passphrase ? passphrase : key_password_from_env();
+                 options.durable = durable;
                  py::gil_scoped_release release;
                  return std::make_shared<EvidencePipeline>(std::move(options));
              }),
-             py::arg("client_id"), py::arg("evidence_dir"), py::arg("private_key"), py::arg("passphrase"))
+             py::arg("client_id"), py::arg("evidence_dir"), py::arg("private_key"), py::arg("passphrase"),
+             py::arg("durable") = true)
         .def(
             "process_incident",
             [](EvidencePipeline& p, py::object incident, py::object runbook, py::object execution, py::object actions,
                py::object artifacts) {
-                IncidentInputs inputs{.incident = section(incident), .runbook = section(runbook),
-                                      .execution = section(execution), .actions = section(actions),
-                                      .artifacts = section(artifacts)};
+                IncidentInputs inputs = inputs_of(incident, runbook, execution, actions, artifacts);
                 BundleResult r;
                 {
                     py::gil_scoped_release release;
                     r = p.process_incident(std::move(inputs));
                 }
-                py::dict d;
-                d["bundle_id"] = r.bundle_id;
-                d["bundle_path"] = r.bundle_path;
-                d["sig_path"] = r.sig_path;
-                d["evidence_bundle_hash"] = r.evidence_bundle_hash;
-                d["bundle_uri"] = to_py_str(r.bundle_uri);
-                d["sig_uri"] = to_py_str(r.sig_uri);
-                d["upload_status"] = r.upload_status;
-                d["upload_error"] = to_py_str(r.upload_error);
-                return d;
+                return result_dict(r);
             },
             py::arg("incident"), py::arg("runbook"), py::arg("execution"), py::arg("actions"), py::arg("artifacts"))
+        .def(
+            "process_incidents",
+            [](EvidencePipeline& p, const py::iterable& incidents) {
+                std::vector<IncidentInputs> batch;
+                for (const py::handle item : incidents) batch.push_back(inputs_of_mapping(item, batch.size()));
+                std::vector<BundleResult> results;
+                {
+                    py::gil_scoped_release release;
+                    results = p.process_incidents(std::move(batch));
+                }
+                py::list out;
+                for (const auto& r : results) out.append(result_dict(r));
+                return out;
+            },
+            py::arg("incidents"))
         .def(
             "enable_uploads",
             [](EvidencePipeline& p, const WormConfig& config, std::shared_ptr<ObjectStore> store) {

@@ -2,7 +2,7 @@
 import datetime
 import os
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import (ConfigError as ConfigError, CryptoError as CryptoError, InputError as InputError,
                      IntegrityError as IntegrityError, NetworkError as NetworkError,
@@ -194,9 +194,12 @@ class EvidencePipeline:
     public_key_path: Path
     uploader: Optional[WormUploader]
     last_result: Dict[str, Any]
+    last_results: List[Dict[str, Any]]
     def __init__(self, client_id: str, evidence_dir: Optional[PathLike] = None,
                  private_key: Optional[PathLike] = None, config: Optional[WormConfig] = None,
-                 store: Optional[ObjectStore] = None, passphrase: Optional[str] = None) -> None: ...
+                 store: Optional[ObjectStore] = None, passphrase: Optional[str] = None,
+                 durable: bool = True) -> None: ...
+    def process_incidents(self, incidents: Iterable[Mapping[str, Any]]) -> List[Tuple[Path, Path]]: ...
     def process_incident(self, incident: Mapping[str, Any], runbook: Optional[Mapping[str, Any]] = None,
                          execution: Optional[Mapping[str, Any]] = None,
                          actions: Optional[Sequence[Mapping[str, Any]]] = None,

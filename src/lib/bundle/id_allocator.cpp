@@ -140,7 +140,22 @@ void write_counter(const fs::path& path, std::map<std::string, std::uint64_t> da
     while (days.size() > kDaysKept) days.erase(days.begin());
     std::string text;
     for (const auto& [d, last] : days) text += d + " " + std::to_string(last) + "\n";
-    write_file_atomic(path, text, {.durable = durable});  // durable before an id of it leaves
+    // Written beside the counter and renamed over it, durable before an id of it leaves.
+    // One fixed temporary name, reused under the lock: a process killed mid-write leaves at
+    // most this one file, which the next write replaces.
+    const fs::path tmp = path.string() + ".tmp";
+    detail::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+    if (!fd) io_error("cannot create", tmp, errno);
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) io_error("cannot write", tmp, errno);
+        done += static_cast<std::size_t>(n);
+    }
+    if (durable && ::fsync(fd.get()) != 0) io_error("cannot fsync", tmp, errno);
+    if (fd.close() != 0) io_error("cannot close", tmp, errno);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) io_error("cannot rename into place", path, errno);
+    if (durable) fsync_directory(path.parent_path());
 }
 
 }  // namespace
