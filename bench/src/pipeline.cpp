@@ -5,7 +5,11 @@
 // over the canonical form (RFC 8785 here, sorted compact JSON there), pretty-printed
 // bytes on disk, the signature over exactly those bytes.
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <thread>
 
 #include <cstdio>
 #include <filesystem>
@@ -44,11 +48,18 @@ std::string build_and_hash(long long i) {
 #endif
 
 // The product path: worm::EvidencePipeline::process_incident from the agent's incident
-// inputs (JSON text): allocate the id (flock'd counter), build, validate the schema, hash,
-// write .json, sign, write .sig, then read both back and verify signature, hash and schema.
-// More work per bundle than the anchor does; shown beside the like-for-like figure.
-int run_pipeline_full(long long n, bool fsync, const std::filesystem::path& dir) {
+// inputs (JSON text): allocate the id (leased from the flock'd counter), build, validate the
+// schema, hash, write .json, sign, write .sig, read both back and verify signature, hash and
+// schema, then commit (fsync files and directory when durable).
+// --threads T: T threads share one pipeline (their fsyncs are group-committed);
+// --procs P: P processes, each with its own pipeline on the same evidence directory;
+// --batch B: each caller hands B incidents at a time to process_incidents.
+// Prints bundles/s over all callers.
+int run_pipeline_full(const Args& args, long long n, bool fsync, const std::filesystem::path& dir) {
 #ifdef WORM_BENCH_HAVE_EVIDENCE_PIPELINE
+    const int threads = static_cast<int>(std::max(1LL, args.get_int("threads", 1)));
+    const int procs = static_cast<int>(std::max(1LL, args.get_int("procs", 1)));
+    const long long batch = std::max(1LL, args.get_int("batch", 1));
     const auto keys = worm::generate_key_files(dir / "keys");
     rapidjson::Document shape;
     BundleShape::make(shape, 0);
@@ -62,15 +73,75 @@ int run_pipeline_full(long long n, bool fsync, const std::filesystem::path& dir)
     options.evidence_dir = dir / "evidence";
     options.private_key_path = keys.private_key;
     options.durable = fsync;
-    worm::EvidencePipeline pipeline(std::move(options));
-    Timer timer;
-    for (long long i = 0; i < n; ++i) pipeline.process_incident(worm::parse_incident_inputs(inputs_text));
-    const double dt = timer.seconds();
-    print_figure(fsync ? "libworm_pipeline_full_fsync" : "libworm_pipeline_full", static_cast<double>(n) / dt,
-                 "bundles/s");
+
+    // One caller's share of the n bundles, one by one or in batches.
+    const auto work = [&](worm::EvidencePipeline& pipeline, long long count) {
+        for (long long done = 0; done < count;) {
+            const long long k = std::min(batch, count - done);
+            if (batch == 1) {
+                pipeline.process_incident(worm::parse_incident_inputs(inputs_text));
+            } else {
+                std::vector<worm::IncidentInputs> items;
+                for (long long i = 0; i < k; ++i) items.push_back(worm::parse_incident_inputs(inputs_text));
+                pipeline.process_incidents(std::move(items));
+            }
+            done += k;
+        }
+    };
+    const long long per_caller = n / (threads * procs);
+    double dt = 0;
+    if (procs == 1) {
+        worm::EvidencePipeline pipeline(options);
+        Timer timer;
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) pool.emplace_back([&] { work(pipeline, per_caller); });
+        for (auto& th : pool) th.join();
+        dt = timer.seconds();
+    } else {
+        std::filesystem::create_directories(options.evidence_dir);
+        int ready[2], go[2];
+        if (::pipe(ready) != 0 || ::pipe(go) != 0) throw std::runtime_error("pipe failed");
+        std::vector<pid_t> pids;
+        for (int p = 0; p < procs; ++p) {
+            const pid_t pid = ::fork();
+            if (pid < 0) throw std::runtime_error("fork failed");
+            if (pid == 0) {  // child: build its pipeline, say ready, wait for go, work
+                int rc = 0;
+                try {
+                    ::close(ready[0]);
+                    ::close(go[1]);
+                    worm::EvidencePipeline pipeline(options);
+                    char c = 'r';
+                    if (::write(ready[1], &c, 1) != 1 || ::read(go[0], &c, 1) != 0) _exit(3);
+                    work(pipeline, per_caller);
+                } catch (const std::exception& e) {
+                    std::fprintf(stderr, "pipeline child: %s\n", e.what());
+                    rc = 1;
+                }
+                _exit(rc);
+            }
+            pids.push_back(pid);
+        }
+        ::close(ready[1]);
+        ::close(go[0]);
+        for (int p = 0; p < procs; ++p) {
+            char c;
+            if (::read(ready[0], &c, 1) != 1) throw std::runtime_error("a pipeline process failed to start");
+        }
+        Timer timer;
+        ::close(go[1]);  // everyone starts now
+        for (const pid_t pid : pids) {
+            int status = 0;
+            if (::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                throw std::runtime_error("a pipeline process failed");
+        }
+        dt = timer.seconds();
+    }
+    print_figure(fsync ? "libworm_pipeline_full_fsync" : "libworm_pipeline_full",
+                 static_cast<double>(per_caller * threads * procs) / dt, "bundles/s");
     return 0;
 #else
-    (void)n, (void)fsync, (void)dir;
+    (void)args, (void)n, (void)fsync, (void)dir;
     unavailable("worm/pipeline.hpp is not in this tree yet");
 #endif
 }
@@ -80,7 +151,7 @@ int run_pipeline(const Args& args) {
     const long long n = args.get_int("n", 3000);
     const bool fsync = args.flag("fsync");
     const std::filesystem::path dir = args.scratch_dir();
-    if (args.flag("full")) return run_pipeline_full(n, fsync, dir);
+    if (args.flag("full")) return run_pipeline_full(args, n, fsync, dir);
     const auto key = worm::Ed25519PrivateKey::generate();
     // Atomic create-only writes always, as EvidencePipeline does (a reader never sees half
     // a bundle, an existing bundle is never replaced); with fsync the file and the
@@ -104,27 +175,35 @@ int run_pipeline(const Args& args) {
 }
 
 // The floor under any pipeline that signs a bundle and writes two files: the Ed25519
-// signature and two plain (non-atomic, no fsync) file creations, with no build, hash or
-// serialization at all. Neither libworm nor the anchor can go below it on this machine.
+// signature and two plain (non-atomic) file creations, with no build, hash or
+// serialization at all. With --fsync, the fewest durable operations: each file fsynced
+// and one directory fsync per bundle (the directory opened once). Neither libworm nor the
+// anchor does less file work per bundle (one caller, one bundle at a time).
 int run_pipeline_floor(const Args& args) {
 #ifdef WORM_BENCH_HAVE_PIPELINE
     const long long n = args.get_int("n", 3000);
+    const bool fsync = args.flag("fsync");
     const std::filesystem::path dir = args.scratch_dir();
     const auto key = worm::Ed25519PrivateKey::generate();
     const std::string json = build_and_hash(0);
-    const auto write_plain = [](const std::filesystem::path& path, std::string_view data) {
+    const auto write_plain = [fsync](const std::filesystem::path& path, std::string_view data) {
         const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()) || ::close(fd) != 0)
+        if (fd < 0 || ::write(fd, data.data(), data.size()) != static_cast<ssize_t>(data.size()) ||
+            (fsync && ::fsync(fd) != 0) || ::close(fd) != 0)
             throw std::runtime_error("cannot write " + path.string());
     };
+    const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) throw std::runtime_error("cannot open " + dir.string());
     Timer timer;
     for (long long i = 0; i < n; ++i) {
         const std::string base = (dir / std::to_string(i)).string();
         write_plain(base + ".json", json);
         write_plain(base + ".sig", worm::make_signature_line(key, json));
+        if (fsync && ::fsync(dir_fd) != 0) throw std::runtime_error("cannot fsync " + dir.string());
     }
     const double dt = timer.seconds();
-    print_figure("limit_pipeline_floor", static_cast<double>(n) / dt, "bundles/s");
+    ::close(dir_fd);
+    print_figure(fsync ? "limit_pipeline_floor_fsync" : "limit_pipeline_floor", static_cast<double>(n) / dt, "bundles/s");
     return 0;
 #else
     (void)args;
@@ -231,8 +310,9 @@ int run_pipeline_steps(const Args& args) {
 }
 
 const Register reg_steps("pipeline-steps", "--dir D [--n N]", run_pipeline_steps);
-const Register reg_floor("pipeline-floor", "--dir D [--n N]", run_pipeline_floor);
-const Register reg_pipeline("pipeline", "--dir D [--n N] [--fsync] [--full]", run_pipeline);
+const Register reg_floor("pipeline-floor", "--dir D [--n N] [--fsync]", run_pipeline_floor);
+const Register reg_pipeline("pipeline", "--dir D [--n N] [--fsync] [--full [--threads T] [--procs P] [--batch B]]",
+                                  run_pipeline);
 const Register reg_verify("verify", "[--n N] [--schema]", run_verify);
 
 }  // namespace
