@@ -141,14 +141,23 @@ void EvidencePipeline::reissue(Pending& item) {
 }
 
 // Names the files, .json first. The exclusive link of <id>.json is the id's reservation:
-// if it exists, nothing of this bundle is named and it moves to the next id.
+// if it exists, nothing of this bundle keeps a name and it moves to the next id. Any other
+// failure (ENOSPC, EIO) also takes back the names given so far: never half a bundle.
 void EvidencePipeline::publish(Pending& item) {
     for (;;) {
         std::size_t linked = 0;
-        while (linked < item.files.size() && item.files[linked].link_as(item.names[linked])) ++linked;
-        if (linked == item.files.size()) return;
         // Undo the names given so far (this bundle's own files, never returned to anyone).
-        for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[k].c_str(), 0);
+        const auto unname = [&] {
+            for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[k].c_str(), 0);
+        };
+        try {
+            while (linked < item.files.size() && item.files[linked].link_as(item.names[linked])) ++linked;
+        } catch (...) {
+            unname();
+            throw;
+        }
+        if (linked == item.files.size()) return;
+        unname();
         reissue(item);
     }
 }
