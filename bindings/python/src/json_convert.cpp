@@ -19,24 +19,41 @@ namespace {
 
 using Allocator = rapidjson::Document::AllocatorType;
 
-std::string utf8_of(py::handle str, const std::string& pointer) {
+// Where a value sits, as a chain of parents on the stack: the JSON pointer string is only
+// built when an error names it (building it for every member cost more than the conversion).
+struct Where {
+    const Where* parent = nullptr;
+    std::string_view key;   // the member name, or
+    std::size_t index = 0;  // the array index when is_index
+    bool is_index = false;
+
+    std::string pointer() const {
+        if (!parent) return "";
+        return is_index ? json::pointer_append(parent->pointer(), index) : json::pointer_append(parent->pointer(), key);
+    }
+    std::string text() const {
+        const std::string p = pointer();
+        return p.empty() ? "the top level" : "'" + p + "'";
+    }
+};
+
+// UTF-8 view of a str, valid while the str lives (CPython caches the UTF-8 form).
+std::string_view utf8_of(py::handle str, const Where& where) {
     Py_ssize_t size = 0;
     const char* data = PyUnicode_AsUTF8AndSize(str.ptr(), &size);
     if (!data) {
         PyErr_Clear();  // a lone surrogate ("\ud800") has no UTF-8 form
         throw Error(ErrorCode::invalid_argument,
-                    "JSON value at '" + pointer + "': string is not valid Unicode (lone surrogate)");
+                    "JSON value at '" + where.pointer() + "': string is not valid Unicode (lone surrogate)");
     }
-    return std::string(data, static_cast<std::size_t>(size));
+    return std::string_view(data, static_cast<std::size_t>(size));
 }
 
-std::string where(const std::string& pointer) { return pointer.empty() ? "the top level" : "'" + pointer + "'"; }
-
-rapidjson::Value convert(py::handle value, Allocator& allocator, const std::string& pointer, int depth) {
+rapidjson::Value convert(py::handle value, Allocator& allocator, const Where& where, int depth) {
     if (depth > json::kMaxDepth)
         throw Error(ErrorCode::invalid_argument,
                     "JSON value nested deeper than " + std::to_string(json::kMaxDepth) + " levels at " +
-                        where(pointer) + " (or a container that contains itself)");
+                        where.text() + " (or a container that contains itself)");
     if (value.is_none()) return rapidjson::Value(rapidjson::kNullType);
     if (PyBool_Check(value.ptr())) return rapidjson::Value(value.ptr() == Py_True);
     if (PyLong_Check(value.ptr())) {
@@ -51,12 +68,11 @@ rapidjson::Value convert(py::handle value, Allocator& allocator, const std::stri
             if (!PyErr_Occurred()) return rapidjson::Value(static_cast<std::uint64_t>(u));
             PyErr_Clear();
         }
-        // Beyond 64 bits: RFC 8785 numbers are IEEE doubles, as if JSON.parse had read it.
         double d = PyLong_AsDouble(value.ptr());
         if (d == -1.0 && PyErr_Occurred()) {
             PyErr_Clear();
             throw Error(ErrorCode::invalid_argument,
-                        "JSON value at " + where(pointer) + ": integer is too large for a JSON number (IEEE double)");
+                        "JSON value at " + where.text() + ": integer is too large for a JSON number (IEEE double)");
         }
         return rapidjson::Value(d);
     }
@@ -64,22 +80,25 @@ rapidjson::Value convert(py::handle value, Allocator& allocator, const std::stri
         double d = PyFloat_AsDouble(value.ptr());
         if (!std::isfinite(d))
             throw Error(ErrorCode::invalid_argument,
-                        "JSON value at " + where(pointer) + ": NaN and Infinity are not JSON numbers");
+                        "JSON value at " + where.text() + ": NaN and Infinity are not JSON numbers");
         return rapidjson::Value(d);
     }
     if (PyUnicode_Check(value.ptr())) {
-        std::string s = utf8_of(value, pointer);
+        const std::string_view s = utf8_of(value, where);
         return rapidjson::Value(s.data(), static_cast<rapidjson::SizeType>(s.size()), allocator);
     }
     if (PyDict_Check(value.ptr())) {
         rapidjson::Value object(rapidjson::kObjectType);
-        for (auto [key, member] : py::reinterpret_borrow<py::dict>(value)) {
-            if (!PyUnicode_Check(key.ptr()))
+        PyObject* key = nullptr;
+        PyObject* member = nullptr;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(value.ptr(), &pos, &key, &member)) {  // borrowed references
+            if (!PyUnicode_Check(key))
                 throw Error(ErrorCode::invalid_argument,
-                            "JSON object at " + where(pointer) + ": key " + std::string(py::str(py::repr(key))) +
+                            "JSON object at " + where.text() + ": key " + std::string(py::str(py::repr(key))) +
                                 " is not a str (JSON keys are strings; convert it explicitly)");
-            std::string name = utf8_of(key, pointer);
-            std::string child = json::pointer_append(pointer, name);
+            const std::string_view name = utf8_of(key, where);
+            const Where child{&where, name};
             rapidjson::Value converted = convert(member, allocator, child, depth + 1);
             object.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), allocator),
                              converted, allocator);
@@ -90,21 +109,23 @@ rapidjson::Value convert(py::handle value, Allocator& allocator, const std::stri
         rapidjson::Value array(rapidjson::kArrayType);
         std::size_t index = 0;
         for (py::handle item : value) {
-            array.PushBack(convert(item, allocator, json::pointer_append(pointer, index), depth + 1), allocator);
+            const Where child{&where, {}, index, true};
+            array.PushBack(convert(item, allocator, child, depth + 1), allocator);
             ++index;
         }
         return array;
     }
     throw py::type_error("object of type " + std::string(py::str(value.get_type().attr("__name__"))) + " at " +
-                         where(pointer) + " is not JSON serializable");
+                         where.text() + " is not JSON serializable");
 }
 
 }  // namespace
 
 rapidjson::Document to_json(py::handle value) {
     rapidjson::Document document;
-    rapidjson::Value converted = convert(value, document.GetAllocator(), "", 0);
-    document.CopyFrom(converted, document.GetAllocator());  // small: values are moved into the doc's allocator
+    rapidjson::Value converted = convert(value, document.GetAllocator(), Where{}, 0);
+    // Already in the document's allocator: moved in, not copied.
+    static_cast<rapidjson::Value&>(document).Swap(converted);
     return document;
 }
 
@@ -170,7 +191,7 @@ void bind_json(py::module_& m) {
     m.def(
         "canonical_json_text",
         [](py::handle text) {
-            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : utf8_of(text, "");
+            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : std::string(utf8_of(text, Where{}));
             py::gil_scoped_release release;
             return json::canonicalize(std::string_view(bytes));
         },
@@ -180,7 +201,7 @@ void bind_json(py::module_& m) {
     m.def(
         "parse_json",
         [](py::handle text) {
-            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : utf8_of(text, "");
+            std::string bytes = PyBytes_Check(text.ptr()) ? text.cast<std::string>() : std::string(utf8_of(text, Where{}));
             rapidjson::Document document;
             {
                 py::gil_scoped_release release;
