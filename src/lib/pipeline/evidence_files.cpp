@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -121,7 +122,13 @@ void fsync_in_parallel(std::span<const int> fds, const fs::path& what) {
     };
     std::vector<std::jthread> helpers;
     const std::size_t extra = std::min(fds.size(), kParallelSyncs) - (fds.empty() ? 0 : 1);
-    for (std::size_t i = 0; i < extra; ++i) helpers.emplace_back(work);
+    for (std::size_t i = 0; i < extra; ++i) {
+        try {
+            helpers.emplace_back(work);
+        } catch (const std::system_error&) {
+            break;  // no thread to spare: this one does the rest
+        }
+    }
     work();
     helpers.clear();  // joins
     if (const int err = failure.load()) io_error("cannot fsync files in", what, err);
