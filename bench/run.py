@@ -641,6 +641,299 @@ def scenario_upload(ctx):
                           "HTTP work alone. The sink (nginx, one process) reads and discards the bodies.")
 
 
+
+def proc_cpu_s(pid):
+    """user + system CPU seconds a live process has used so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Server:
+    """A server process of a scenario (worm-proxy, the Flask anchor): started on a free
+    loopback port, waited for until it accepts, stopped by its PID."""
+
+    def __init__(self, argv, port, env, log_path):
+        self.port = port
+        self.log = open(log_path, "wb")
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, env=env)
+        deadline = time.monotonic() + 30
+        while True:
+            if self.proc.poll() is not None:
+                raise RunError(f"{argv[0]} exited at start: {self.log_tail(log_path)}")
+            try:
+                import socket
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RunError(f"{argv[0]} did not start listening: {self.log_tail(log_path)}")
+                time.sleep(0.05)
+
+    @staticmethod
+    def log_tail(path):
+        with open(path, "rb") as f:
+            return f.read()[-2000:].decode(errors="replace")
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.kill(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        self.log.close()
+
+
+def scenario_proxy(ctx):
+    """Issue 14 target 3: 4 KiB evidence uploads through worm-proxy into the nginx sink,
+    beside the seed's proxy in Python (Flask + boto3), the same load client for both and
+    for the sink alone (the limit); proxy CPU per request; worm-proxy's RSS over 100,000."""
+    q = ctx.quick
+    n_lib, n_py, n_sink = (300, 100, 300) if q else (20000, 1000, 20000)
+    n_rss = 2000 if q else 100000
+    client_id, token = "clinic-001", "bench-token-" + "x" * 24
+    servers = {}
+    proxy_bin = os.path.join(os.path.dirname(os.path.dirname(ctx.bench_bin)), "worm-proxy")
+    figures, rows = [], []
+
+    def load(port, target, n, c):
+        args = ["http-load", "--port", port, "--target", target, "--n", n, "--concurrency", c, "--size", 4096]
+        if target == "proxy":
+            args += ["--token", token, "--client-id", client_id]
+        return ctx.bench(*args)
+
+    for c in (1, 8, 32):
+        cpu = {}  # who -> proxy CPU per 1k requests of the matching requests/s runs
+
+        def through(who, n, c=c, cpu=cpu):
+            def once():
+                server = servers[who]
+                before = proc_cpu_s(server.pid)
+                r = load(server.port, "proxy", n, c)
+                cpu.setdefault(who, []).append((proc_cpu_s(server.pid) - before) / n * 1000)
+                return value_of(r, "http_load_rps")
+            return once
+        lib = Figure(f"proxy_c{c}.libworm", f"worm-proxy c={c}", "req/s", "higher", through("worm", n_lib))
+        py = Figure(f"proxy_c{c}.python", f"Flask + boto3 proxy c={c}", "req/s", "higher", through("flask", n_py))
+        lim = Figure(f"proxy_c{c}.sink", f"the same client into the nginx sink directly, c={c}", "req/s", "higher",
+                     lambda c=c: value_of(load(ctx.sink.port, "sink", n_sink, c), "http_load_rps"))
+        libc = Figure(f"proxy_c{c}_cpu.libworm", f"worm-proxy CPU c={c}", "CPU s/1k req", "lower",
+                      lambda cpu=cpu: cpu["worm"].pop(0))
+        pyc = Figure(f"proxy_c{c}_cpu.python", f"Flask + boto3 proxy CPU c={c}", "CPU s/1k req", "lower",
+                     lambda cpu=cpu: cpu["flask"].pop(0))
+        libc.depends_on, pyc.depends_on = lib, py
+        figures += [lib, py, lim, libc, pyc]
+
+        def t_rps(row):
+            r = row.ratio
+            return ">= 20x Flask + boto3", (None if r is None else r >= 20)
+        rows += [Row(f"Proxy upload 4 KiB, c={c}: requests/s", lib, py, lim, t_rps),
+                 Row(f"Proxy upload 4 KiB, c={c}: proxy CPU per 1k requests", libc, pyc)]
+
+    rss = {}
+
+    def rss_run():
+        """n_rss uploads at c=32 after a warm-up, worm-proxy's RSS sampled every 50 ms."""
+        server = servers["worm"]
+        load(server.port, "proxy", 2000 if not q else 200, 32)  # warm-up: threads, pools, arenas
+        samples = [proc_rss_kib(server.pid)]
+        argv = [ctx.bench_bin, "http-load", "--port", str(server.port), "--target", "proxy", "--n", str(n_rss),
+                "--concurrency", "32", "--token", token, "--client-id", client_id]
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ctx.env())
+        while proc.poll() is None:
+            samples.append(proc_rss_kib(server.pid))
+            time.sleep(0.05)
+        out, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RunError(f"http-load failed: {err.decode(errors='replace')[-2000:]}")
+        samples.append(proc_rss_kib(server.pid))
+        rss.update(start=samples[0] / 1024, end=samples[-1] / 1024, peak=max(samples) / 1024)
+        return rss["start"]
+    rss_start = Figure("proxy_rss.start", f"worm-proxy RSS before {n_rss:,} uploads (after a warm-up)", "MiB",
+                       "lower", rss_run, repeats=1)
+    rss_end = Figure("proxy_rss.end", f"worm-proxy RSS after {n_rss:,} uploads", "MiB", "lower",
+                     lambda: rss["end"], repeats=1)
+    rss_peak = Figure("proxy_rss.peak", f"worm-proxy peak RSS during {n_rss:,} uploads", "MiB", "lower",
+                      lambda: rss["peak"], repeats=1)
+    rss_end.depends_on = rss_peak.depends_on = rss_start
+    figures += [rss_start, rss_end, rss_peak]
+
+    def t_flat(row):
+        if not (rss_start.ok and rss_end.ok):
+            return "flat: end within 10 % + 2 MiB of start", None
+        return (f"flat: end within 10 % + 2 MiB of start ({rss_start.median:.1f} MiB)",
+                rss_end.median <= rss_start.median * 1.1 + 2)
+    rows += [Row(f"worm-proxy RSS over {n_rss:,} uploads (c=32): end", rss_end, None, None, t_flat),
+             Row(f"worm-proxy RSS over {n_rss:,} uploads (c=32): peak", rss_peak, None, None, None)]
+
+    def setup():
+        ctx.sink = NginxSink().start()
+        if not os.path.exists(proxy_bin):
+            raise RunError(f"{proxy_bin} is not built (target worm_proxy)")
+        d = ctx.scratch()
+        tokens = os.path.join(d, "tokens")
+        with open(tokens, "w") as f:
+            f.write(f"{client_id} {token}\n")
+        os.chmod(tokens, 0o600)
+        env = ctx.env(d)
+        env["WORM_S3_ENDPOINT"] = ctx.sink.endpoint
+        env["AWS_ENDPOINT_URL_S3"] = ctx.sink.endpoint
+        port = free_port()
+        servers["worm"] = Server([proxy_bin, "--listen", f"127.0.0.1:{port}", "--tokens", tokens,
+                                  "--store", "s3://bench", "--threads", str(ctx.args.proxy_threads)],
+                                 port, env, os.path.join(d, "worm-proxy.log"))
+        port = free_port()
+        servers["flask"] = Server([ctx.python, os.path.join(ctx.extra, "flask_proxy.py"), "--port", str(port),
+                                   "--endpoint", ctx.sink.endpoint, "--bucket", "bench", "--tokens", tokens],
+                                  port, env, os.path.join(d, "flask-proxy.log"))
+
+    def teardown():
+        for s in servers.values():
+            s.stop()
+        servers.clear()
+        if ctx.sink:
+            ctx.sink.cleanup()
+            ctx.sink = None
+    return Scenario("proxy", "worm-proxy: 4 KiB evidence uploads through the proxy into the nginx sink",
+                    figures, rows, setup, teardown,
+                    notes="One load client for every figure (`worm_bench http-load`: one keep-alive connection "
+                          "per concurrent request, prebuilt requests, no signing), so the proxies are what "
+                          "differs; its figure straight into the nginx sink is the limit. Both proxies do the "
+                          "same work per request: bearer token checked by SHA-256, key confined to "
+                          "evidence/{client_id}/, the body's SHA-256 checked against X-Worm-Sha256, one "
+                          "COMPLIANCE-locked PutObject with its SHA-256 checksum into the sink. The anchor "
+                          "(`anchors_extra/flask_proxy.py`) is Flask's threaded server with one boto3 client. "
+                          "Proxy CPU = user + system seconds of the proxy process over the run (/proc), per "
+                          "1,000 requests; the sink's and the client's CPU are not in it. All of it shares "
+                          "the machine's cores: client, proxy and sink.")
+
+
+def scenario_audit(ctx):
+    """Issue 14 target 4: `worm audit --dir` over a directory of 100,000 signed bundles
+    (signature, hash, schema, manifest, report) with 1 and N workers, beside the Python
+    auditor (cryptography + jsonschema) and the Ed25519 verify rate of one core."""
+    q = ctx.quick
+    n = 300 if q else 100000
+    cores = os.cpu_count() or 1
+    worker_counts = [1] if cores == 1 else [1, cores]
+    worm_bin = os.path.join(os.path.dirname(os.path.dirname(ctx.bench_bin)), "worm")
+    schema = os.path.join(REPO, "schemas", "evidence-bundle-v1.schema.json")
+    data = {}
+    figures, rows, last, cpu_rate = [], [], {}, {}
+
+    def lib(workers):
+        def once():
+            out = ctx.scratch()
+            try:
+                r = ctx.run([worm_bin, "audit", "--dir", data["evidence"], "--key", data["key"],
+                             "--workers", str(workers), "--out", out])
+            finally:
+                shutil.rmtree(out, ignore_errors=True)
+            last[workers] = n / r.wall_s
+            cpu_rate[workers] = n / r.cpu_s
+            return last[workers]
+        return once
+
+    n_py = n if q else 10000  # the anchor lists all, checks the first 10,000: ~30 s a run on a quiet machine
+
+    def py():
+        r = ctx.anchor_extra("audit_dir.py", "--dir", data["evidence"], "--key", data["key"], "--schema", schema,
+                             "--limit", n_py)
+        got = value_of(r, "python_audit_dir_bundles")
+        if got != n_py:
+            raise RunError(f"the Python auditor saw {got:.0f} bundles, not {n_py}")
+        cpu_rate["python"] = value_of(r, "python_audit_dir_per_cpu_s")
+        return value_of(r, "python_audit_dir")
+    py_runs = 2 if q else 3
+    py_f = Figure("audit.python", "Python auditor (cryptography + jsonschema), one core", "bundles/s", "higher", py,
+                  repeats=py_runs)
+    py_cpu = Figure("audit_cpu.python", "Python auditor, bundles per CPU second", "bundles/CPU s", "higher",
+                    lambda: cpu_rate["python"], repeats=py_runs)
+    py_cpu.depends_on = py_f
+    lim = Figure("audit.ed25519_verify", "openssl speed ed25519 verify, one core", "verifies/s", "higher",
+                 lambda: openssl_speed(ctx)[1])
+    libs = {w: Figure(f"audit_w{w}.libworm", f"worm audit --dir, {w} worker(s)", "bundles/s", "higher", lib(w))
+            for w in worker_counts}
+    # Bundles per CPU second (the process's user + system time, wait4): what a busy machine
+    # changes least; at N workers it shows what the threads cost each other.
+    lib_cpu = {w: Figure(f"audit_cpu_w{w}.libworm", f"worm audit --dir, {w} worker(s), bundles per CPU second",
+                         "bundles/CPU s", "higher", lambda w=w: cpu_rate[w]) for w in worker_counts}
+    for w in worker_counts:
+        lib_cpu[w].depends_on = libs[w]
+    figures += [libs[w] for w in worker_counts] + [py_f, lim] + [lib_cpu[w] for w in worker_counts] + [py_cpu]
+
+    def t_one(row):
+        r = row.ratio
+        return ">= 5x Python", (None if r is None else r >= 5)
+    rows.append(Row(f"Audit {n:,} bundles (signature, hash, schema), 1 worker", libs[1], py_f, lim, t_one))
+    rows.append(Row(f"Audit {n:,} bundles, 1 worker: bundles per CPU second", lib_cpu[1], py_cpu, lim, t_one))
+    if len(worker_counts) > 1:
+        w = worker_counts[-1]
+        scaling = Figure(f"audit_scaling_w{w}", f"{w} workers / 1 worker (same run)", "x", "higher",
+                         lambda: last[w] / last[1])
+        scaling.depends_on = libs[w]
+        figures.append(scaling)
+
+        def t_n(row, w=w):
+            if not scaling.ok:
+                return f">= 0.9 x {w} x the 1-worker figure", None
+            return (f">= 0.9 x {w} x the 1-worker figure (scaling {scaling.median:.2f}x of {w})",
+                    scaling.median >= 0.9 * w)
+        rows.append(Row(f"Audit {n:,} bundles, {w} workers ({cores} cores)", libs[w], py_f, lim, t_n))
+        rows.append(Row(f"Audit {n:,} bundles, {w} workers: bundles per CPU second", lib_cpu[w], py_cpu, lim,
+                        lambda row, w=w: ("CPU cost per bundle as with 1 worker (within 10 %)",
+                                          None if not (row.libworm.ok and lib_cpu[1].ok)
+                                          else row.libworm.median >= 0.9 * lib_cpu[1].median)))
+        rows.append(Row(f"Audit scaling: {w} workers / 1 worker", scaling, None, None,
+                        lambda row, w=w: (f">= {0.9 * w:.1f}x", None if not row.libworm.ok
+                                          else row.libworm.median >= 0.9 * w)))
+
+    def setup():
+        if not os.path.exists(worm_bin):
+            raise RunError(f"{worm_bin} is not built (target worm_cli)")
+        # tmpfs when there is one: both sides then read from memory and the figures are
+        # about verification, not about the disk (the data set is ~800 MB of small files).
+        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else ctx.scratch_root
+        data["dir"] = tempfile.mkdtemp(prefix="worm-bench-audit-", dir=base)
+        r = ctx.bench("audit-make", "--dir", data["dir"], "--n", n)
+        if value_of(r, "audit_bundles_written") != n:
+            raise RunError("audit-make wrote the wrong number of bundles")
+        data["evidence"] = os.path.join(data["dir"], "evidence")
+        data["key"] = os.path.join(data["dir"], "keys", "public.pem")
+
+    def teardown():
+        if data.get("dir"):
+            shutil.rmtree(data["dir"], ignore_errors=True)
+    return Scenario("audit", f"Evidence audit of a directory of {n:,} signed bundles", figures, rows, setup, teardown,
+                    notes="`worm audit --dir D --key public.pem --workers N --out O` (the product path: list, "
+                          "read each .json and .sig, SHA-256 for the manifest, Ed25519 signature, canonical hash, "
+                          "schema, then report.json and report.html), timed from start to exit; bundles/s = "
+                          "bundles / wall seconds. The anchor (`anchors_extra/audit_dir.py`) does the same "
+                          "checks per bundle in Python (cryptography, json, jsonschema with the validator built "
+                          "once, hashlib), writes no report, and times its loop only; it lists the whole "
+                          "directory but checks the first 10,000 bundles (its rate per bundle does not depend "
+                          "on the count, and 100,000 would take ~5 minutes a run). The data set "
+                          "(`worm_bench audit-make`: seed-shaped bundles, unique ids, .sig lines) lives in "
+                          "/dev/shm when it exists, so both read from memory. The limit is OpenSSL's raw Ed25519 "
+                          "verify rate on one core (`openssl speed ed25519`): no auditor checking signatures can "
+                          "pass it per core.")
+
+
 def scenario_multipart(ctx):
     q = ctx.quick
     size = (64 if q else 1024) * 1024 * 1024
@@ -896,6 +1189,8 @@ SCENARIOS = {
     "pipeline": scenario_pipeline,
     "verify": scenario_verify,
     "upload": scenario_upload,
+    "proxy": scenario_proxy,
+    "audit": scenario_audit,
     "multipart": scenario_multipart,
     "registry": scenario_registry,
     "audit_log": scenario_audit_log,
@@ -1164,7 +1459,7 @@ def build(build_dir):
     subprocess.run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWORM_BUILD_BENCH=ON",
                     "-DWORM_BUILD_TESTS=OFF", "-DWORM_BUILD_PYTHON=OFF", "-DWORM_BUILD_EXAMPLES=OFF"],
                    check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench", "worm_python"], check=True)
+    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench", "worm_python", "worm_proxy", "worm_cli"], check=True)
     return os.path.join(build_dir, "bench", "worm_bench")
 
 
@@ -1176,6 +1471,7 @@ def main():
     ap.add_argument("--noise", type=float, default=0.20, help="flag figures whose (max-min)/median exceeds this")
     ap.add_argument("--bench-bin", help="an already built worm_bench (skips the build)")
     ap.add_argument("--build-dir", default=os.path.join(REPO, "build-bench"))
+    ap.add_argument("--proxy-threads", type=int, default=4, help="proxy: worm-proxy --threads (its default: 4)")
     ap.add_argument("--outage-seconds", type=int, default=600, help="audit_log: length of the outage backlog run")
     ap.add_argument("--out", help="output directory (default bench/results; quick: <build-dir>/bench-quick)")
     ap.add_argument("--python", default=shutil.which("python3") or sys.executable)

@@ -220,12 +220,11 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
                 return m;
             }
             case Endpoint::upload: {
-                if (!upload_file) throw Error(ErrorCode::internal, "upload without a spooled body");
                 const auto started = std::chrono::steady_clock::now();
                 ++uploads_in_flight_;
                 ApiResponse response;
                 try {
-                    response = upload(p, r, *upload_file);
+                    response = upload(p, r, upload_file ? PutBody::from_file(*upload_file) : PutBody::from_bytes(small_body));
                 } catch (const Refusal& refusal) {
                     response = response_for(refusal);
                 } catch (const Error& e) {
@@ -280,9 +279,10 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
     }
 }
 
-ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& file) {
+ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const PutBody& body) {
     const std::string claimed = to_lower(*find_header(r.headers, wire::header_sha256));
-    const std::string actual = to_hex(sha256_file(file));
+    const std::string actual = body.is_file() ? to_hex(sha256_file(std::get<fs::path>(body.source)))
+                                              : sha256_hex(std::get<std::string>(body.source));
     if (actual != claimed)
         throw Error(ErrorCode::integrity, "the body's SHA-256 " + actual + " does not match " +
                                               std::string(wire::header_sha256) + " " + claimed);
@@ -329,7 +329,7 @@ ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const fs::path& 
         if (*inm != "*") bad_request("If-None-Match must be '*'");
         options.if_none_match = true;
     }
-    PutResult result = store_.put(p.key, PutBody::from_file(file), options);
+    PutResult result = store_.put(p.key, body, options);
     if (result.sha256_hex.empty()) result.sha256_hex = actual;
     if (to_lower(result.sha256_hex) != actual)
         throw Error(ErrorCode::integrity, "the backend recorded SHA-256 " + result.sha256_hex + " for " +

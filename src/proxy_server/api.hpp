@@ -46,6 +46,8 @@ enum class Endpoint { health, metrics, upload, object, head, list, retention, le
 enum class BodyKind { none, small, upload };  // small: JSON bodies up to small_body_limit
 
 inline constexpr std::uint64_t small_body_limit = 64 * 1024;
+// Uploads whose Content-Length is at most this are received in memory, not spooled.
+inline constexpr std::uint64_t memory_upload_limit = 1024 * 1024;
 
 struct Prepared {
     std::optional<ApiResponse> refusal;  // set: answer this without reading the body
@@ -62,7 +64,8 @@ public:
         const Clock& clock = system_clock());
 
     Prepared prepare(const ApiRequest& request) const;
-    // small_body: the body of a BodyKind::small request; upload_file: the spooled upload.
+    // small_body: the body of a BodyKind::small request, or of an upload received in memory
+    // (then upload_file is null); upload_file: the spooled upload.
     ApiResponse handle(const Prepared& prepared, const ApiRequest& request, const std::string& small_body,
                        const std::filesystem::path* upload_file);
 
@@ -86,7 +89,8 @@ private:
     };
     void record_upload(const std::string& client_id, const ApiResponse& response, double seconds);
 
-    ApiResponse upload(const Prepared& p, const ApiRequest& r, const std::filesystem::path& file);
+    // body: the spooled file or the bytes received in memory.
+    ApiResponse upload(const Prepared& p, const ApiRequest& r, const PutBody& body);
     ApiResponse get_object(const Prepared& p, const ApiRequest& r);
     ApiResponse list(const Prepared& p);
 

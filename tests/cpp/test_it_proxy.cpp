@@ -392,6 +392,31 @@ TEST_CASE("body checks: 413 before the body is read, SHA-256 required and verifi
     CHECK(proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fh", {{"X-Worm-Sha256", upper}}, "data").status == 200);
 }
 
+TEST_CASE("uploads up to 1 MiB are received in memory, larger ones through the spool: both store the exact bytes") {
+    t::TempDir spool_parent("worm-proxy-spool");
+    const fs::path spool = spool_parent / "spool";
+    Proxy proxy({"--retention-days", "0", "--spool-dir", spool.string()});
+    auto store = proxy.store(alice_token);
+    const auto spool_is_empty = [&] { return fs::is_empty(spool); };
+    // 4 KiB (the evidence size), exactly the in-memory limit, and one byte over it (spooled).
+    for (const std::size_t size : {std::size_t{4096}, std::size_t{1} << 20, (std::size_t{1} << 20) + 1}) {
+        CAPTURE(size);
+        std::string body(size, '\0');
+        for (std::size_t i = 0; i < size; ++i) body[i] = static_cast<char>('a' + (i * 7 + size) % 26);
+        const std::string key = "evidence/alice/size-" + std::to_string(size);
+        const HttpResponse r = proxy.raw("PUT", "/evidence/upload?key=" + worm::proxy::percent_encode(key),
+                                         {{"X-Worm-Sha256", sha256_hex(body)}}, body);
+        REQUIRE_MESSAGE(r.status == 200, r.body);
+        CHECK(store->get(key) == body);
+        // A wrong hash is refused on either path, nothing stored, nothing left in the spool.
+        const HttpResponse wrong = proxy.raw("PUT", "/evidence/upload?key=" + worm::proxy::percent_encode(key + "-wrong"),
+                                             {{"X-Worm-Sha256", sha256_hex(body + "x")}}, body);
+        CHECK(wrong.status == 422);
+        CHECK(code_of([&] { store->head(key + "-wrong"); }) == ErrorCode::not_found);
+        CHECK(spool_is_empty());
+    }
+}
+
 TEST_CASE("worm-proxy refuses a token file others can read, and bad flags") {
     t::TempDir dir("worm-proxy-cfg");
     const fs::path tokens = dir / "tokens";

@@ -1,6 +1,8 @@
 // The audit's two sources: an ObjectStore and a local evidence directory.
 #include "audit_source.hpp"
 
+#include <sys/stat.h>
+
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/s3/store.hpp"
@@ -70,18 +72,26 @@ public:
 
     std::vector<SourceEntry> list(const std::string& prefix) override {
         std::vector<SourceEntry> out;
+        // The iterator's paths all start with dir_ + '/': cutting that is the key (fs::relative
+        // would resolve both paths with a readlink per component, for every file).
+        const std::size_t cut = (dir_ / "").generic_string().size();
         for (auto it = fs::recursive_directory_iterator(dir_); it != fs::recursive_directory_iterator(); ++it) {
-            const std::string name = it->path().filename().string();
+            const std::string path = it->path().generic_string();
+            const std::string_view name = std::string_view(path).substr(path.rfind('/') + 1);
             // Hidden files are the directory's own bookkeeping (registry, id counter).
             if (name.starts_with(".")) {
                 if (it->is_directory()) it.disable_recursion_pending();
                 continue;
             }
             if (!it->is_regular_file()) continue;
-            const std::string key = fs::relative(it->path(), dir_).generic_string();
+            std::string key = path.substr(cut);
             if (!key.starts_with(prefix)) continue;
-            const auto mtime = std::chrono::file_clock::to_sys(it->last_write_time());
-            out.push_back({key, it->file_size(), std::chrono::time_point_cast<TimePoint::duration>(mtime)});
+            struct ::stat st {};  // one stat for size and time
+            if (::stat(path.c_str(), &st) != 0) continue;  // gone since listed: not an object any more
+            const auto mtime = std::chrono::system_clock::time_point(std::chrono::seconds(st.st_mtim.tv_sec) +
+                                                                     std::chrono::nanoseconds(st.st_mtim.tv_nsec));
+            out.push_back({std::move(key), static_cast<std::uint64_t>(st.st_size),
+                           std::chrono::time_point_cast<TimePoint::duration>(mtime)});
         }
         return out;
     }
