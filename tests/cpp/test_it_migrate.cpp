@@ -15,9 +15,12 @@
 #include "support/json_output.hpp"
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
+#include "support/wire_log.hpp"
 #include "worm/crypto.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/fs.hpp"
+#include "worm/migrate.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/signer.hpp"
 
@@ -220,4 +223,81 @@ TEST_CASE("a corrupted source object and a badly signed bundle are reported, not
     const auto job = t::parse_json(t::read_file(tmp / "manifest.csv.job.json"));
     CHECK(std::string(job["Operation"]["S3PutObjectCopy"]["ObjectLockMode"].GetString()) == "COMPLIANCE");
     CHECK(std::string(job["Operation"]["S3PutObjectCopy"]["TargetResource"].GetString()) == "arn:aws:s3:::" + dst);
+}
+
+TEST_CASE("a large object stopped after part 2 resumes at part 3: no part sent twice, one version, same hash") {
+    // 18 MiB in 5 MiB parts: 4 parts. The first run loses its connection at part 3 (after
+    // parts 1 and 2 reached the server, as a kill -9 would leave it); the second run must
+    // continue that same upload from the state file.
+    const std::string dst = peer().create_bucket("mbig", true);
+    t::TempDir tmp("worm-it-migrate-big");
+    fs::create_directories(tmp / "src");
+    const std::string body = t::pattern_bytes(18u << 20, 13);
+    t::write_file(tmp / "src" / "big.bin", body);
+
+    auto wire = std::make_shared<t::WireLog>(make_curl_transport());
+    s3::ClientConfig config = peer().client_config(wire);
+    config.retry.max_attempts = 1;  // the injected fault is final, as a kill is
+    config.parallel_parts = 1;      // parts in order, so "after part 2" is exact
+    auto store = s3::open_s3_store("s3://" + dst, std::make_shared<s3::S3Client>(config));
+    auto source = open_migration_source((tmp / "src").string());
+    MigrationOptions o;
+    o.retain_days = 1;
+    o.state_file = tmp / "state.sqlite3";
+    o.large_object_bytes = 8u << 20;
+    o.part_size = 5u << 20;
+    o.workers = 1;
+
+    auto part_requests = [&](int number) {
+        int n = 0;
+        for (const auto& r : wire->requests())
+            n += r.method == "PUT" && t::url_has(r, "partNumber=" + std::to_string(number) + "&");
+        return n;
+    };
+    auto creates = [&] {
+        int n = 0;
+        for (const auto& r : wire->requests()) n += r.method == "POST" && t::url_has(r, "?uploads");
+        return n;
+    };
+    wire->tamper_request = [](HttpRequest& r) {
+        if (r.method == "PUT" && t::url_has(r, "partNumber=3&"))
+            throw Error(ErrorCode::network, "injected: the connection dropped before part 3");
+    };
+    const MigrationSummary first = migrate(*source, *store, o);
+    CHECK(first.by_status.at("failed") == 1);
+    CHECK(creates() == 1);
+    CHECK(part_requests(1) == 1);
+    CHECK(part_requests(2) == 1);
+    s3::ListVersionsOptions lv;
+    lv.bucket = dst;
+    CHECK(client().list_all_object_versions(lv).empty());
+
+    wire->tamper_request = nullptr;
+    wire->clear();
+    const MigrationSummary second = migrate(*source, *store, o);
+    CHECK(second.clean());
+    CHECK(second.by_status.at("copied") == 1);
+    CHECK(creates() == 0);  // the same upload, not a new one
+    CHECK(part_requests(1) == 0);
+    CHECK(part_requests(2) == 0);
+    CHECK(part_requests(3) == 1);
+    CHECK(part_requests(4) == 1);
+
+    const auto versions = client().list_all_object_versions(lv);
+    REQUIRE(versions.size() == 1);
+    CHECK(versions[0].key == "big.bin");
+    const auto head = client().head_object({.bucket = dst, .key = "big.bin", .version_id = std::nullopt});
+    REQUIRE(head.retention);
+    CHECK(head.retention->mode == LockMode::compliance);
+    CHECK(head.etag.ends_with("-4"));
+    CHECK(head.metadata.at("sha256") == sha256_hex(body));
+    s3::GetObjectOptions get;
+    get.bucket = dst;
+    get.key = "big.bin";
+    CHECK(sha256_hex(client().get_object(get).body) == sha256_hex(body));
+
+    // A third run finds it done and sends no part at all.
+    wire->clear();
+    CHECK(migrate(*source, *store, o).clean());
+    CHECK(part_requests(3) == 0);
 }

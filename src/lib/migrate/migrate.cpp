@@ -15,6 +15,7 @@
 #include "worm/json.hpp"
 #include "worm/migrate.hpp"
 #include "worm/registry.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/uploader.hpp"
 
 #include "../util/text.hpp"
@@ -447,8 +448,7 @@ private:
         state_->mark_copying(row);
         PutResult result;
         try {
-            result = dest_.put(item.dest_key,
-                               read.file.empty() ? PutBody::from_bytes(std::move(read.body)) : PutBody::from_file(read.file), put);
+            result = put_to_destination(item, read, sha, put);
         } catch (const Error& e) {
             // Refused because it is there (412), or maybe applied: look before giving up.
             const auto existing = head_if_present(item.dest_key);
@@ -484,6 +484,31 @@ private:
         row.dest_version_id = result.version_id.empty() ? info.version_id : result.version_id;
         row.message = invalid_.count(item.object.key) ? "copied with an invalid signature (--copy-invalid)" : "";
         return row;
+    }
+
+    // A large object to an S3 destination continues the multipart upload an earlier run left
+    // (its parts recorded in the state as they finish); anything else is one put.
+    PutResult put_to_destination(const Item& item, SourceRead& read, const std::string& sha, const PutOptions& put) {
+        auto* s3 = read.file.empty() ? nullptr : dynamic_cast<s3::S3Store*>(&dest_);
+        if (!s3) return dest_.put(item.dest_key, read.file.empty() ? PutBody::from_bytes(std::move(read.body)) : PutBody::from_file(read.file), put);
+        const std::string& source_key = item.object.key;
+        detail::MigrationState::Upload upload = state_->upload_for(source_key, item.dest_key, sha);
+        if (!upload.stale_upload_id.empty()) {
+            // Started for other bytes (the source changed) or another key: its parts are useless.
+            try {
+                s3->client().abort_multipart_upload(s3->bucket(), s3->prefix() + upload.stale_dest_key, upload.stale_upload_id);
+            } catch (const Error&) {
+                // Already gone, or left to the bucket's AbortIncompleteMultipartUpload rule.
+            }
+            state_->forget_upload(source_key);
+        }
+        s3::MultipartCheckpoint& checkpoint = upload.checkpoint;
+        if (checkpoint.upload_id.empty()) checkpoint.part_size = options_.part_size;
+        checkpoint.on_created = [&](const s3::MultipartCheckpoint& c) { state_->record_upload(source_key, item.dest_key, sha, c); };
+        checkpoint.on_part = [&](const s3::CompletedPart& part) { state_->record_part(source_key, part); };
+        PutResult result = s3->put_resumable(item.dest_key, read.file, put, checkpoint);
+        state_->forget_upload(source_key);
+        return result;
     }
 
     MigrationRow verify_one(Item& item) {
@@ -540,6 +565,9 @@ private:
 void MigrationOptions::validate() const {
     if (workers < 1 || workers > 256) throw Error(ErrorCode::invalid_argument, "workers must be 1 to 256");
     if (batch_size < 1) throw Error(ErrorCode::invalid_argument, "batch size must be at least 1");
+    if (part_size != 0 && (part_size < (5ull << 20) || part_size > (5ull << 30)))
+        throw Error(ErrorCode::invalid_argument, "part size must be 5 MiB to 5 GiB");
+    if (large_object_bytes < 1) throw Error(ErrorCode::invalid_argument, "the large object size must be at least 1 byte");
     if (retain_days && retain_until)
         throw Error(ErrorCode::invalid_argument, "give either retain days or retain until, not both");
     if (!retain_days && !retain_until)

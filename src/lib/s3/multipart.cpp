@@ -1,5 +1,7 @@
 // multipart.cpp: multipart upload with per-part SHA-256 checksums, parts sent in
-// parallel, and abort on failure so no half-upload lingers (and is billed).
+// parallel, and abort on failure so no half-upload lingers (and is billed); or kept, with
+// its finished parts, for a resumable upload to continue.
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -139,40 +141,81 @@ void S3Client::abort_multipart_upload(const std::string& bucket, const std::stri
 }
 
 PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
-    const std::uint64_t size = options.body.size();
-    std::uint64_t part_size = config_.part_size;
-    if ((size + part_size - 1) / part_size > static_cast<std::uint64_t>(max_parts)) {
-        // Grow parts (to whole MiB) so the object fits in S3's 10,000 parts.
-        const std::uint64_t mib = 1ull << 20;
-        part_size = ((size + max_parts - 1) / max_parts + mib - 1) / mib * mib;
-    }
-    const int count = static_cast<int>((size + part_size - 1) / part_size);
+    MultipartCheckpoint fresh;
+    return run_multipart(options, fresh, false);
+}
 
-    const std::string upload_id = create_multipart_upload(options);
+PutObjectResult S3Client::put_object_resumable(const PutObjectOptions& options, MultipartCheckpoint& checkpoint) {
+    options.validate(now());
+    if (!std::holds_alternative<FileSlice>(options.body.source))
+        throw Error(ErrorCode::invalid_argument, "a resumable upload needs a file body");
+    if (!checkpoint.upload_id.empty()) {
+        try {
+            return run_multipart(options, checkpoint, true);
+        } catch (const S3Error& e) {
+            // Aborted or expired meanwhile: its parts are gone, so start over.
+            if (e.s3_code() != "NoSuchUpload") throw;
+        }
+        checkpoint.upload_id.clear();
+        checkpoint.parts.clear();
+    }
+    return run_multipart(options, checkpoint, true);
+}
+
+PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, MultipartCheckpoint& checkpoint,
+                                        bool keep_on_failure) {
+    const std::uint64_t size = options.body.size();
+    if (checkpoint.upload_id.empty()) {
+        std::uint64_t part_size = checkpoint.part_size ? checkpoint.part_size : config_.part_size;
+        if ((size + part_size - 1) / part_size > static_cast<std::uint64_t>(max_parts)) {
+            // Grow parts (to whole MiB) so the object fits in S3's 10,000 parts.
+            const std::uint64_t mib = 1ull << 20;
+            part_size = ((size + max_parts - 1) / max_parts + mib - 1) / mib * mib;
+        }
+        checkpoint.part_size = part_size;
+        checkpoint.parts.clear();
+        checkpoint.upload_id = create_multipart_upload(options);
+        if (checkpoint.on_created) checkpoint.on_created(checkpoint);
+    }
+    const std::uint64_t part_size = checkpoint.part_size;
+    const int count = std::max(1, static_cast<int>((size + part_size - 1) / part_size));
+    const std::string& upload_id = checkpoint.upload_id;
+
     std::vector<CompletedPart> parts(static_cast<size_t>(count));
-    std::atomic<int> next{0};
+    std::vector<int> missing;  // 0-based indexes still to send
+    for (const CompletedPart& p : checkpoint.parts)
+        if (p.number >= 1 && p.number <= count) parts[static_cast<size_t>(p.number - 1)] = p;
+    for (int i = 0; i < count; ++i)
+        if (parts[static_cast<size_t>(i)].number == 0) missing.push_back(i);
+
+    std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::exception_ptr first_error;
-    std::mutex error_mutex;
+    std::mutex mutex;  // first_error, checkpoint.parts and on_part
 
     auto worker = [&] {
         while (!failed.load()) {
-            const int i = next.fetch_add(1);
-            if (i >= count) return;
+            const size_t m = next.fetch_add(1);
+            if (m >= missing.size()) return;
+            const int i = missing[m];
             try {
                 const std::uint64_t offset = static_cast<std::uint64_t>(i) * part_size;
                 const std::uint64_t length = std::min(part_size, size - offset);
-                parts[static_cast<size_t>(i)] =
+                CompletedPart part =
                     upload_part(options.bucket, options.key, upload_id, i + 1, detail::sub_body(options.body, offset, length));
+                std::lock_guard lock(mutex);
+                parts[static_cast<size_t>(i)] = part;
+                checkpoint.parts.push_back(part);
+                if (checkpoint.on_part) checkpoint.on_part(part);
             } catch (...) {
-                std::lock_guard lock(error_mutex);
+                std::lock_guard lock(mutex);
                 if (!first_error) first_error = std::current_exception();
                 failed.store(true);
                 return;
             }
         }
     };
-    const int threads = std::min(config_.parallel_parts, count);
+    const int threads = std::min(config_.parallel_parts, static_cast<int>(missing.size()));
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();  // this thread works too
@@ -186,9 +229,11 @@ PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
     } catch (...) {
         // The original error is what the caller needs; a failed abort leaves an upload
         // that a lifecycle AbortIncompleteMultipartUpload rule cleans up.
-        try {
-            abort_multipart_upload(options.bucket, options.key, upload_id);
-        } catch (const Error&) {
+        if (!keep_on_failure) {
+            try {
+                abort_multipart_upload(options.bucket, options.key, upload_id);
+            } catch (const Error&) {
+            }
         }
         throw;
     }
