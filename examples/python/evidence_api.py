@@ -151,11 +151,11 @@ def create_app(store_url=None, signing_key=None):
                           min_retention_days=min(RETENTION_DAYS, 36500), verify_bucket=bucket is not None)
 
     def audit_summary(report):
-        r = report.report()
+        bucket_checks = (report.report().get("bucket_verification") or {}).get("checks", [])
         return {"clean": report.clean, "bundles": report.bundles, "bundles_ok": report.bundles_ok,
                 "failures": [{"key": f.key, "check": f.check, "reason": f.reason} for f in report.failures],
                 "manifest_sha256": report.manifest_sha256,
-                "bucket_verification_passed": (r.get("bucket_verification") or {}).get("passed", True)}
+                "bucket_failed_checks": [c["id"] for c in bucket_checks if c["status"] == "fail"]}
 
     @app.post("/v1/compliance/audit")
     def audit():

@@ -53,10 +53,15 @@ class EvidenceApiTest(unittest.TestCase):
         os.environ.update(cls.moto.env())
         cls.tmp = Path(tempfile.mkdtemp(prefix="worm-evidence-api-"))
         cls.keys = worm.generate_keys(cls.tmp / "keys")
-        # A bucket set up for WORM evidence (7 years >= the API's 2555 days).
-        worm.setup_bucket("firemode-evidence", retention_years=7)
+        # Buckets set up for WORM evidence (7 years >= the API's 2555 days). moto over plain http
+        # enforces the TLS-only bucket policy on object reads and writes (measured), so the bucket
+        # the API writes to goes without it (its verification fails that one check), and
+        # "firemode-verified" has the whole setup and no objects.
+        worm.setup_bucket("firemode-evidence", retention_years=7, tls_only_policy=False)
+        worm.setup_bucket("firemode-verified", retention_years=7)
         cls.example = _load_example()
         cls.served = _Served(cls.example.create_app("s3://firemode-evidence", signing_key=cls.keys.private_key))
+        cls.verified = _Served(cls.example.create_app("s3://firemode-verified", signing_key=cls.keys.private_key))
         cls.base = cls.served.base
         # Two signed bundles from the module's own pipeline, stored locked as an agent would.
         pipeline = worm.EvidencePipeline("clinic-001", evidence_dir=cls.tmp / "evidence",
@@ -82,6 +87,7 @@ class EvidenceApiTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.served.close()
+        cls.verified.close()
         cls.moto.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
         os.environ.clear()
@@ -127,7 +133,7 @@ class EvidenceApiTest(unittest.TestCase):
         self.assertEqual(a["bundle_audit"]["bundles"], 3)
         self.assertEqual(a["bundle_audit"]["bundles_ok"], 2)
         self.assertIn("evidence/clinic-001/EB-20200101-0001.json", [f["key"] for f in a["bundle_audit"]["failures"]])
-        self.assertTrue(a["bundle_audit"]["bucket_verification_passed"])
+        self.assertEqual(a["bundle_audit"]["bucket_failed_checks"], ["tls_only_policy"])
         self.assertFalse(a["compliant"])
         self.assertIn("manifest", a["bundle_audit"]["report"])
 
@@ -137,10 +143,19 @@ class EvidenceApiTest(unittest.TestCase):
             "start_date": f"{today - dt.timedelta(days=1)}T00:00:00Z",
             "end_date": f"{today + dt.timedelta(days=1)}T23:59:59Z"}, timeout=60).json()
         self.assertEqual(a["bundle_audit"]["bundles"], 2, a)
+        self.assertEqual(a["bundle_audit"]["bundles_ok"], 2)
         self.assertEqual(a["bundle_audit"]["failures"], [])
-        self.assertTrue(a["bundle_audit"]["clean"])
-        self.assertTrue(a["compliant"], a)
+        # Every bundle and upload is fine; only the bucket's missing TLS-only policy is not.
+        self.assertEqual(a["bundle_audit"]["bucket_failed_checks"], ["tls_only_policy"])
+        self.assertFalse(a["bundle_audit"]["clean"])
+        self.assertFalse(a["compliant"])
         self.assertNotIn("evidence", a)
+        # The fully set-up bucket (no bundles in it) audits clean and compliant.
+        v = requests.post(f"{self.verified.base}/v1/compliance/audit", json={
+            "start_date": "2000-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z"}, timeout=60).json()
+        self.assertEqual(v["bundle_audit"]["bucket_failed_checks"], [])
+        self.assertTrue(v["bundle_audit"]["clean"], v)
+        self.assertTrue(v["compliant"], v)
         bad = requests.post(f"{self.base}/v1/compliance/audit", json={
             "start_date": "2021-01-01T00:00:00Z", "end_date": "2020-01-01T00:00:00Z"}, timeout=30)
         self.assertEqual(bad.status_code, 400)
@@ -153,7 +168,7 @@ class EvidenceApiTest(unittest.TestCase):
         cert = r.json()
         self.assertEqual([e["evidence_id"] for e in cert["evidence"]], [ev["evidence_id"]])
         self.assertTrue(cert["evidence"][0]["compliant"])
-        # The audit saw the tampered 2020 bundle, so the certificate says not clean.
+        # The audit saw the tampered 2020 bundle (and the bucket without TLS-only policy): not clean.
         self.assertFalse(cert["audit_summary"]["clean"])
         self.assertFalse(cert["clean"])
         # The four files are stored locked; fetched back, they verify with the public key.
@@ -177,17 +192,25 @@ class EvidenceApiTest(unittest.TestCase):
                                        timeout=30).status_code, 400)
 
     def test_bucket_verify_and_status(self):
-        v = requests.get(f"{self.base}/v1/compliance/bucket/verify", timeout=30).json()
-        self.assertEqual(v["bucket"], "firemode-evidence")
+        v = requests.get(f"{self.verified.base}/v1/compliance/bucket/verify", timeout=30).json()
+        self.assertEqual(v["bucket"], "firemode-verified")
         self.assertTrue(v["passed"], v)
         self.assertIn("object_lock_enabled", [c["id"] for c in v["checks"]])
-        longer = requests.get(f"{self.base}/v1/compliance/bucket/verify?min_retention_days=5000", timeout=30).json()
+        longer = requests.get(f"{self.verified.base}/v1/compliance/bucket/verify?min_retention_days=5000",
+                              timeout=30).json()
         self.assertFalse(longer["passed"])
+        self.assertIn("default_retention_period", [c["id"] for c in longer["checks"] if c["status"] == "fail"])
         self.assertEqual(requests.get(f"{self.base}/v1/compliance/bucket/verify?min_retention_days=x",
                                       timeout=30).status_code, 400)
-        st = requests.get(f"{self.base}/v1/compliance/status", timeout=30).json()
+        st = requests.get(f"{self.verified.base}/v1/compliance/status", timeout=30).json()
         self.assertEqual(st["status"], "compliant", st)
         self.assertTrue(st["bucket_verification_passed"])
+        # The API's own bucket: its uploads are all locked, its policy is the one failed check.
+        self.submit(b"status photo")
+        st = requests.get(f"{self.base}/v1/compliance/status", timeout=30).json()
+        self.assertEqual(st["status"], "non_compliant")
+        self.assertEqual(st["failed_checks"], ["tls_only_policy"])
+        self.assertGreaterEqual(st["evidence_count"], 1)
         self.assertEqual(st["evidence_without_lock"], 0)
 
     def test_plain_bucket_fails_and_no_key_says_so(self):
