@@ -176,8 +176,8 @@ def scenario(server, name, count, size, worm, workers, tmp):
     env = dict(os.environ, AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key,
                AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=server.url,
                WORM_S3_ADDRESSING="path")
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
-        env.pop(name, None)
+    for variable in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
+        env.pop(variable, None)
     worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days", "1",
                             "--workers", str(workers), "--state", str(Path(tmp) / f"{name}.sqlite3"), "--quiet"],
                            env, server)
