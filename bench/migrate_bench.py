@@ -13,8 +13,8 @@ endpoint copies server-side (CopyObject, no bytes through the client): the faste
 worm migrate reads every object, checks it (ETag MD5 / recorded SHA-256), puts it with a
 COMPLIANCE lock and metadata, and confirms content and lock (HEAD; ETag or read-back).
 
-Reported per client: seconds, objects/s, MB/s, peak RSS (wait4 of the client process) and the
-client's CPU seconds (user + system), and the server's CPU seconds during each run (from
+Reported per client: seconds, objects/s, MB/s, peak RSS and CPU seconds (user + system) of
+the client process (GNU time), and the server's CPU seconds during each run (from
 /proc): where the time goes. Writes bench/results/migrate.json and the `migrate` rows of
 bench/results/RESULTS.md (between its own markers).
 
@@ -128,22 +128,21 @@ def boto(server):
                         config=Config(s3={"addressing_style": "path"}, max_pool_connections=32))
 
 
-def measured(argv, env, server):
-    """Runs argv: seconds, the child's peak RSS and CPU (wait4), the server's CPU meanwhile; and its stdout."""
+def measured(argv, env, server, tmp):
+    """Runs argv under GNU time: seconds, the child's own peak RSS and CPU, the server's CPU
+    meanwhile; and its stdout. (os.wait4 from this process would report at least this
+    process's own RSS: a child's maxrss starts from its parent's at fork.)"""
+    stats = Path(tmp) / "time.txt"
     server_cpu = cpu_seconds(server.pids)
     start = time.monotonic()
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        seconds = time.monotonic() - start
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(argv[:2])} failed ({proc.returncode}): {err.read()[-2000:]}")
-        return {"seconds": seconds, "peak_rss_mib": usage.ru_maxrss / 1024.0,
-                "client_cpu_s": usage.ru_utime + usage.ru_stime,
-                "server_cpu_s": cpu_seconds(server.pids) - server_cpu}, out.read()
+    proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(stats), *argv], env=env,
+                          capture_output=True, text=True)
+    seconds = time.monotonic() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv[:2])} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    max_kib, user, system = stats.read_text().split()[-3:]
+    return {"seconds": seconds, "peak_rss_mib": int(max_kib) / 1024.0, "client_cpu_s": float(user) + float(system),
+            "server_cpu_s": cpu_seconds(server.pids) - server_cpu}, proc.stdout
 
 
 def fill(client, bucket, count, size, prefix):
@@ -180,7 +179,7 @@ def scenario(server, name, count, size, worm, workers, tmp):
         env.pop(variable, None)
     worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days", "1",
                             "--workers", str(workers), "--state", str(Path(tmp) / f"{name}.sqlite3"), "--quiet"],
-                           env, server)
+                           env, server, tmp)
     summary = json.loads(out.strip().splitlines()[-1])
     if not summary["clean"] or summary["objects"] != count:
         raise RuntimeError(f"worm migrate was not clean: {summary}")
@@ -192,7 +191,7 @@ def scenario(server, name, count, size, worm, workers, tmp):
     if len(versions) != count or any(n != 1 for n in versions.values()):
         raise RuntimeError("the locked bucket does not hold exactly one version per object")
     aws_m, _ = measured(["aws", "s3", "sync", f"s3://{src}", f"s3://{plain}", "--only-show-errors",
-                         "--endpoint-url", server.url], env, server)
+                         "--endpoint-url", server.url], env, server, tmp)
     w, a = rates(dict(worm_m, locks=True, verified=True, workers=workers), count, size), \
         rates(dict(aws_m, locks=False, verified=False, copy="server-side CopyObject"), count, size)
     return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size,
@@ -239,6 +238,8 @@ def main():
     a = ap.parse_args()
     if not shutil.which("aws"):
         sys.exit("aws (awscli) is needed for the comparison")
+    if not Path("/usr/bin/time").exists():
+        sys.exit("GNU time (/usr/bin/time, Debian package time) is needed to measure the clients")
     if not Path(a.worm).exists():
         sys.exit(f"no worm CLI at {a.worm} (build the worm_cli target)")
     with tempfile.TemporaryDirectory(prefix="worm-migrate-bench-") as tmp:
