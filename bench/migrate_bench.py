@@ -213,6 +213,14 @@ def update_results_md(report, path):
                      f"{w['objects_per_s']:.1f} | {w['mb_per_s']:.2f} | {w['peak_rss_mib']:.0f} | {w['client_cpu_s']:.1f} | "
                      f"{a['objects_per_s']:.1f} | {a['mb_per_s']:.2f} | {a['peak_rss_mib']:.0f} | {a['client_cpu_s']:.1f} | "
                      f"{w['server_cpu_s']:.1f} / {a['server_cpu_s']:.1f} | {r['ratio_objects_per_s']:.2f}x |")
+    for r in report["results"]:
+        w, a, n = r["worm_migrate"], r["aws_s3_sync"], r["objects"]
+        verdict = "met" if r["ratio_objects_per_s"] >= 3 else "**not met**"
+        lines += ["", f"{r['scenario']}: target (>= 3x aws s3 sync's objects/s) {verdict} at "
+                  f"{r['ratio_objects_per_s']:.2f}x. Per object: server CPU {1000 * w['server_cpu_s'] / n:.1f} ms "
+                  f"(worm: reads the source, writes a locked version, verifies content and lock) vs {1000 * a['server_cpu_s'] / n:.1f} ms (aws: "
+                  f"one server-side CopyObject, unversioned); client CPU {1000 * w['client_cpu_s'] / n:.1f} ms vs "
+                  f"{1000 * a['client_cpu_s'] / n:.1f} ms."]
     lines.append(MARK_END)
     section = "\n".join(lines)
     text = path.read_text() if path.exists() else ""
@@ -235,7 +243,11 @@ def main():
     ap.add_argument("--worm", default=str(HERE.parent / "build" / "worm"))
     ap.add_argument("--out", default=str(HERE / "results" / "migrate.json"))
     ap.add_argument("--results-md", default=str(HERE / "results" / "RESULTS.md"))
+    ap.add_argument("--rewrite-md", action="store_true", help="only rewrite RESULTS.md's section from --out")
     a = ap.parse_args()
+    if a.rewrite_md:
+        update_results_md(json.loads(Path(a.out).read_text()), Path(a.results_md))
+        return
     if not shutil.which("aws"):
         sys.exit("aws (awscli) is needed for the comparison")
     if not Path("/usr/bin/time").exists():
