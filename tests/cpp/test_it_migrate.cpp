@@ -282,6 +282,16 @@ TEST_CASE("a large object stopped after part 2 resumes at part 3: no part sent t
     CHECK(part_requests(2) == 0);
     CHECK(part_requests(3) == 1);
     CHECK(part_requests(4) == 1);
+    // Each part went with Content-MD5 (the server checks it), so the version's ETag (the MD5
+    // of the parts' MD5s) verified the copy: nothing was read back.
+    int parts_with_md5 = 0, reads = 0;
+    for (const auto& r : wire->requests()) {
+        if (r.method == "PUT" && t::url_has(r, "partNumber="))
+            for (const auto& [name, value] : r.headers) parts_with_md5 += name == "content-md5";
+        reads += r.method == "GET" && t::url_has(r, "/big.bin");
+    }
+    CHECK(parts_with_md5 == 2);
+    CHECK(reads == 0);
 
     const auto versions = client().list_all_object_versions(lv);
     REQUIRE(versions.size() == 1);

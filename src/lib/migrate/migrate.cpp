@@ -448,8 +448,9 @@ private:
         const std::string body_md5 = read.file.empty() ? to_hex(md5(read.body)) : "";
         state_->mark_copying(row);
         PutResult result;
+        std::string multipart_etag;
         try {
-            result = put_to_destination(item, read, sha, put);
+            result = put_to_destination(item, read, sha, put, multipart_etag);
         } catch (const Error& e) {
             // Refused because it is there (412), or maybe applied: look before giving up.
             const auto existing = head_if_present(item.dest_key);
@@ -470,6 +471,9 @@ private:
         // its ETag (single PUT, no KMS): equal to the MD5 of the bytes sent, it checks the
         // content without reading it back. Anything else is read back and hashed.
         if (have.empty() && !body_md5.empty() && unquote(info.etag) == body_md5) have = sha;
+        // The same for a multipart version: its ETag is the MD5 of its parts' MD5s, each checked
+        // by the server against the Content-MD5 sent with the part.
+        if (have.empty() && !multipart_etag.empty() && unquote(info.etag) == multipart_etag) have = sha;
         if (have.empty()) {
             GetOptions get;
             get.version_id = version;
@@ -493,7 +497,10 @@ private:
 
     // A large object to an S3 destination continues the multipart upload an earlier run left
     // (its parts recorded in the state as they finish); anything else is one put.
-    PutResult put_to_destination(const Item& item, SourceRead& read, const std::string& sha, const PutOptions& put) {
+    // multipart_etag: for a multipart upload, the ETag its parts give (each part was sent with
+    // Content-MD5, so the server checked it and answered with that MD5 as its ETag).
+    PutResult put_to_destination(const Item& item, SourceRead& read, const std::string& sha, const PutOptions& put,
+                                 std::string& multipart_etag) {
         auto* s3 = read.file.empty() ? nullptr : dynamic_cast<s3::S3Store*>(&dest_);
         if (!s3) return dest_.put(item.dest_key, read.file.empty() ? PutBody::from_bytes(std::move(read.body)) : PutBody::from_file(read.file), put);
         const std::string& source_key = item.object.key;
@@ -513,6 +520,15 @@ private:
         checkpoint.on_part = [&](const s3::CompletedPart& part) { state_->record_part(source_key, part); };
         PutResult result = s3->put_resumable(item.dest_key, read.file, put, checkpoint);
         state_->forget_upload(source_key);
+        std::vector<s3::CompletedPart> parts = checkpoint.parts;
+        std::sort(parts.begin(), parts.end(), [](const auto& a, const auto& b) { return a.number < b.number; });
+        std::string md5s;
+        for (const auto& p : parts) {
+            const std::string etag = unquote(p.etag);
+            if (etag.size() != 32 || etag.find_first_not_of("0123456789abcdef") != std::string::npos) return result;
+            md5s += from_hex(etag);
+        }
+        multipart_etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size());
         return result;
     }
 

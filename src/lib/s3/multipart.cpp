@@ -48,15 +48,19 @@ std::string S3Client::create_multipart_upload(const PutObjectOptions& options) {
     return detail::parse_create_multipart_upload(send(r).body);
 }
 
-CompletedPart S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
-                                    int part_number, const S3Body& body) {
+namespace {
+
+// UploadPart. SHA-256 always: it is both the signed payload hash and x-amz-checksum-sha256,
+// and S3 checks both. Content-MD5 only when asked (a resumable upload): S3 asks a locked
+// upload for Content-MD5 *or* a checksum header, and boto3 sends no MD5 with a checksum, but
+// with it every server (Ceph RGW ignores x-amz-checksum-*) checks each part's bytes on
+// receipt and answers with that MD5 as the part's ETag.
+CompletedPart send_part(S3Client& client, const std::string& bucket, const std::string& key,
+                        const std::string& upload_id, int part_number, const S3Body& body, bool content_md5) {
     if (part_number < 1 || part_number > max_parts)
         throw Error(ErrorCode::invalid_argument, "part number must be 1..10000, got " + std::to_string(part_number));
     if (upload_id.empty()) throw Error(ErrorCode::invalid_argument, "upload id is empty");
-    // SHA-256 only: it is both the signed payload hash and x-amz-checksum-sha256, and S3
-    // checks both. Content-MD5 would add nothing but a second, slower pass (S3 asks a locked
-    // upload for Content-MD5 *or* a checksum header; boto3 sends no MD5 with a checksum).
-    const detail::BodyDigests d = detail::digest_body(body, false);
+    const detail::BodyDigests d = detail::digest_body(body, content_md5);
     S3Request r;
     r.method = "PUT";
     r.bucket = bucket;
@@ -65,7 +69,8 @@ CompletedPart S3Client::upload_part(const std::string& bucket, const std::string
     r.body = body;
     r.payload_sha256_hex = to_hex(d.sha256);
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(d.sha256));
-    const HttpResponse resp = send(r);
+    if (content_md5) r.headers.emplace_back("content-md5", base64_encode(d.md5));
+    const HttpResponse resp = client.send(r);
     CompletedPart part;
     part.number = part_number;
     part.etag = detail::strip_quotes(find_header(resp.headers, "etag").value_or(""));
@@ -74,6 +79,13 @@ CompletedPart S3Client::upload_part(const std::string& bucket, const std::string
         throw Error(ErrorCode::storage, "UploadPart " + std::to_string(part_number) + " of " + bucket + "/" + key +
                                             " returned no ETag");
     return part;
+}
+
+}  // namespace
+
+CompletedPart S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                                    int part_number, const S3Body& body) {
+    return send_part(*this, bucket, key, upload_id, part_number, body, false);
 }
 
 PutObjectResult S3Client::complete_multipart_upload(const std::string& bucket, const std::string& key,
@@ -201,8 +213,9 @@ PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, Multipa
             try {
                 const std::uint64_t offset = static_cast<std::uint64_t>(i) * part_size;
                 const std::uint64_t length = std::min(part_size, size - offset);
-                CompletedPart part =
-                    upload_part(options.bucket, options.key, upload_id, i + 1, detail::sub_body(options.body, offset, length));
+                // A resumable upload's parts carry Content-MD5 too (see send_part).
+                CompletedPart part = send_part(*this, options.bucket, options.key, upload_id, i + 1,
+                                               detail::sub_body(options.body, offset, length), keep_on_failure);
                 std::lock_guard lock(mutex);
                 parts[static_cast<size_t>(i)] = part;
                 checkpoint.parts.push_back(part);
