@@ -348,3 +348,74 @@ TEST_CASE("without a SHA-256 echo the stored version's MD5 ETag checks the copy;
     CHECK(second.clean());
     CHECK(object_gets() == 1);  // g.txt's ETag did not match: read back, hashed, same bytes
 }
+
+namespace {
+
+// How many times `tag` occurs in a document.
+std::size_t occurrences(const std::string& text, const std::string& tag) {
+    std::size_t n = 0;
+    for (std::size_t at = text.find(tag); at != std::string::npos; at = text.find(tag, at + 1)) ++n;
+    return n;
+}
+
+// The bucket's multipart uploads in progress (ListMultipartUploads), as the XML body.
+std::string uploads_in_progress(const std::string& bucket) {
+    s3::S3Request r;
+    r.bucket = bucket;
+    r.query = {{"uploads", ""}};
+    return client().send(r).body;
+}
+
+// The parts of the first upload in progress (ListParts); 0 when there is none.
+std::size_t parts_uploaded(const std::string& bucket, const std::string& key) {
+    const std::string uploads = uploads_in_progress(bucket);
+    const std::size_t open = uploads.find("<UploadId>");
+    if (open == std::string::npos) return 0;
+    const std::size_t start = open + std::string("<UploadId>").size();
+    s3::S3Request r;
+    r.bucket = bucket;
+    r.key = key;
+    r.query = {{"uploadId", uploads.substr(start, uploads.find("</UploadId>", start) - start)}};
+    return occurrences(client().send(r).body, "<PartNumber>");
+}
+
+}  // namespace
+
+TEST_CASE("worm migrate killed with SIGKILL in a large object's upload completes that same upload when run again") {
+    // 100 MiB in 5 MiB parts: 20 parts, killed once at least 2 are at the server. Had the
+    // state lost the upload, the rerun would start another and leave this one in progress.
+    const std::string dst = peer().create_bucket("mkill", true);
+    t::TempDir tmp("worm-it-migrate-kill");
+    fs::create_directories(tmp / "src");
+    const std::string body = t::pattern_bytes(100u << 20, 21);
+    t::write_file(tmp / "src" / "big.bin", body);
+    const std::vector<std::string> args{t::cli_path(), "migrate", "--from", (tmp / "src").string(), "--to",
+                                        "s3://" + dst, "--retain-days", "1", "--part-size", "5",
+                                        "--large-object-size", "8", "--state", (tmp / "state.sqlite3").string(),
+                                        "--quiet"};
+    std::size_t parts_at_kill = 0;
+    {
+        t::ServerProcess first(args, cli_env(), tmp / "first.log");
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+        while ((parts_at_kill = parts_uploaded(dst, "big.bin")) < 2 && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        first.kill_hard();
+    }
+    parts_at_kill = parts_uploaded(dst, "big.bin");
+    MESSAGE("parts at the server when killed: " << parts_at_kill << " of 20");
+    REQUIRE(parts_at_kill >= 2);
+    REQUIRE(parts_at_kill < 20);
+    CHECK(occurrences(uploads_in_progress(dst), "<UploadId>") == 1);
+
+    const auto r = worm_cli(std::vector<std::string>(args.begin() + 1, args.end()));
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    CHECK(t::parse_json(r.out)["clean"].GetBool());
+    CHECK(occurrences(uploads_in_progress(dst), "<UploadId>") == 0);  // that upload was completed
+    s3::ListVersionsOptions lv;
+    lv.bucket = dst;
+    CHECK(client().list_all_object_versions(lv).size() == 1);
+    const auto head = client().head_object({.bucket = dst, .key = "big.bin", .version_id = std::nullopt});
+    CHECK(head.etag.ends_with("-20"));
+    REQUIRE(head.retention);
+    CHECK(head.metadata.at("sha256") == sha256_hex(body));
+}
