@@ -100,6 +100,7 @@ set(WORM_PYTHON_SOURCES
   bindings/python/src/config.cpp
   bindings/python/src/errors.cpp
   bindings/python/src/json_convert.cpp
+  bindings/python/src/migrate.cpp
   bindings/python/src/module.cpp
   bindings/python/src/pipeline.cpp
   bindings/python/src/signer.cpp

@@ -8,10 +8,16 @@ Endpoints:
                                         -> stored write-once (COMPLIANCE until now + retention days)
   GET  /v1/evidence/<id>/download       a presigned GET URL (S3 stores), valid 15 minutes
   GET  /v1/compliance/verify/<id>       stored SHA-256 and lock checked
-  POST /v1/compliance/audit             {start_date, end_date, include_evidence_details}
-  POST /v1/compliance/certificate       \\
-  GET  /v1/compliance/status             } need libworm's compliance calls (audit / certificate /
-  GET  /v1/compliance/bucket/verify     /  bucket verify); without them they answer 501 and say so
+  POST /v1/compliance/audit             {start_date, end_date, include_evidence_details}: every upload's
+                                        hash and lock, plus worm.audit of the signed EB-*.json bundles
+                                        (signature, hash, schema, lock) and the bucket verification
+  POST /v1/compliance/certificate       {evidence_ids, include_audit_summary}: worm.issue_certificate
+                                        over a fresh audit; the signed certificate (JSON + PDF, each with
+                                        its .sig) is stored locked under certificates/<id>/
+  GET  /v1/compliance/status            bucket verification + evidence counts: one overall status
+  GET  /v1/compliance/bucket/verify     worm.verify_bucket (?min_retention_days=N, default the retention)
+The audit and certificate calls need WORM_SIGNING_KEY (Ed25519 private key PEM); without it they
+answer 503 and say so. Bucket calls need an s3:// store (501 otherwise).
 Credentials, endpoint and region come from the standard AWS_* variables, as for every libworm store.
 """
 
@@ -20,7 +26,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 from flask import Flask, jsonify, request
 
@@ -46,10 +54,25 @@ def _error(status, name, message):
     return jsonify({"error": name, "message": message}), status
 
 
-def create_app(store_url=None):
+def _date(body, name):
+    return dt.datetime.fromisoformat(body[name].replace("Z", "+00:00"))
+
+
+def create_app(store_url=None, signing_key=None):
     store_url = store_url or os.environ["WORM_EVIDENCE_STORE"]
+    signing_key = signing_key or os.environ.get("WORM_SIGNING_KEY")
     store = worm.open_store(store_url)
+    bucket = store_url[5:].partition("/")[0] if store_url.startswith("s3://") else None
     app = Flask(__name__)
+
+    def signer_or_none():
+        return worm.Signer(signing_key) if signing_key else None
+
+    def no_signer():
+        return _error(503, "not_configured", "audits and certificates need WORM_SIGNING_KEY (an Ed25519 private key PEM)")
+
+    def no_bucket():
+        return _error(501, "not_available", "bucket verification needs an s3:// store")
 
     def head_or_none(evidence_id):
         try:
@@ -113,40 +136,116 @@ def create_app(store_url=None):
             return _error(404, "not_found", f"no evidence {evidence_id}")
         return jsonify(verify_one(evidence_id, info))
 
+    def uploads_between(start, end):
+        """verify_one for every upload (the API's own evidence/ev-* objects) stored in [start, end]."""
+        out = []
+        for obj in store.list_all("evidence/ev-"):
+            info = store.head(obj["key"])
+            if start <= info["last_modified"] <= end:
+                out.append(verify_one(obj["key"][len("evidence/"):], info))
+        return out
+
+    def bundle_audit(signer, start=None, end=None):
+        """worm.audit of the signed EB-*.json bundles under evidence/ (and the bucket, for s3://)."""
+        return worm.audit(signer.public_key(), store=store_url, prefix="evidence/", from_=start, to=end,
+                          min_retention_days=min(RETENTION_DAYS, 36500), verify_bucket=bucket is not None)
+
+    def audit_summary(report):
+        bucket_checks = (report.report().get("bucket_verification") or {}).get("checks", [])
+        return {"clean": report.clean, "bundles": report.bundles, "bundles_ok": report.bundles_ok,
+                "failures": [{"key": f.key, "check": f.check, "reason": f.reason} for f in report.failures],
+                "manifest_sha256": report.manifest_sha256,
+                "bucket_failed_checks": [c["id"] for c in bucket_checks if c["status"] == "fail"]}
+
     @app.post("/v1/compliance/audit")
     def audit():
         body = request.get_json(silent=True) or {}
         try:
-            start = dt.datetime.fromisoformat(body["start_date"].replace("Z", "+00:00"))
-            end = dt.datetime.fromisoformat(body["end_date"].replace("Z", "+00:00"))
+            start, end = _date(body, "start_date"), _date(body, "end_date")
         except (KeyError, ValueError, AttributeError):
             return _error(400, "bad_request", "start_date and end_date (RFC 3339) are required")
-        details = []
-        for obj in store.list_all("evidence/"):
-            info = store.head(obj["key"])
-            if not start <= info["last_modified"] <= end:
-                continue
-            details.append(verify_one(obj["key"][len("evidence/"):], info))
+        if start > end:
+            return _error(400, "bad_request", "start_date is after end_date")
+        signer = signer_or_none()
+        if signer is None:
+            return no_signer()
+        details = uploads_between(start, end)
+        bundles = bundle_audit(signer, start, end)
         report = {"start_date": _iso(start), "end_date": _iso(end), "evidence_count": len(details),
                   "compliant_count": sum(d["compliant"] for d in details),
-                  "compliant": all(d["compliant"] for d in details)}
+                  "bundle_audit": audit_summary(bundles),
+                  "compliant": all(d["compliant"] for d in details) and bundles.clean}
         if body.get("include_evidence_details"):
             report["evidence"] = details
+            report["bundle_audit"]["report"] = bundles.report()
         return jsonify(report)
 
-    def compliance_call(name):
-        def handler():
-            fn = getattr(worm, name, None)
-            if fn is None:
-                return _error(501, "not_available", f"worm.{name} is not in this libworm build "
-                                                    "(it comes with the compliance calls: worm audit/certificate/bucket verify)")
-            return jsonify(fn(store_url, **(request.get_json(silent=True) or {})))
-        handler.__name__ = f"compliance_{name}"
-        return handler
+    @app.post("/v1/compliance/certificate")
+    def certificate():
+        body = request.get_json(silent=True) or {}
+        ids = body.get("evidence_ids", [])
+        if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+            return _error(400, "bad_request", "evidence_ids must be a list of evidence ids")
+        signer = signer_or_none()
+        if signer is None:
+            return no_signer()
+        evidence = []
+        for evidence_id in ids:
+            info = head_or_none(evidence_id)
+            if info is None:
+                return _error(404, "not_found", f"no evidence {evidence_id}")
+            evidence.append(verify_one(evidence_id, info))
+        report = bundle_audit(signer)
+        with tempfile.TemporaryDirectory(prefix="worm-certificate-") as tmp:
+            issued = worm.issue_certificate(report.write(Path(tmp) / "audit"), signer, Path(tmp) / "certificate")
+            # The certificate itself is evidence: stored write-once beside what it attests.
+            until = _now() + dt.timedelta(days=RETENTION_DAYS)
+            stored = {}
+            for field in ("json", "sig", "pdf", "pdf_sig"):
+                path = Path(issued[field])
+                key = f"certificates/{issued['certificate_id']}/{path.name}"
+                store.put(key, path.read_bytes(), lock_mode="COMPLIANCE", retain_until=until, if_none_match=True)
+                stored[field] = store.uri(key)
+        result = {"certificate_id": issued["certificate_id"], "clean": issued["clean"] and all(e["compliant"] for e in evidence),
+                  "key_fingerprint": issued["key_fingerprint"], "evidence": evidence, "stored": stored}
+        if body.get("include_audit_summary"):
+            result["audit_summary"] = audit_summary(report)
+        return jsonify(result), 201
 
-    app.add_url_rule("/v1/compliance/certificate", view_func=compliance_call("issue_certificate"), methods=["POST"])
-    app.add_url_rule("/v1/compliance/status", view_func=compliance_call("compliance_status"), methods=["GET"])
-    app.add_url_rule("/v1/compliance/bucket/verify", view_func=compliance_call("verify_bucket"), methods=["GET"])
+    def bucket_verification(min_days):
+        return worm.verify_bucket(bucket, min_retention_days=min_days, mode="COMPLIANCE")
+
+    @app.get("/v1/compliance/bucket/verify")
+    def bucket_verify():
+        if bucket is None:
+            return no_bucket()
+        try:
+            min_days = int(request.args.get("min_retention_days", min(RETENTION_DAYS, 36500)))
+        except ValueError:
+            return _error(400, "bad_request", "min_retention_days must be a whole number")
+        try:
+            v = bucket_verification(min_days)
+        except worm.InputError as e:
+            return _error(400, "bad_request", str(e))
+        return jsonify(json.loads(v.to_json()))
+
+    @app.get("/v1/compliance/status")
+    def status():
+        if bucket is None:
+            return no_bucket()
+        v = bucket_verification(min(RETENTION_DAYS, 36500))
+        uploads = unlocked = 0
+        for obj in store.list_all("evidence/ev-"):
+            uploads += 1
+            info = store.head(obj["key"])
+            retain_until = info.get("retain_until")
+            unlocked += info.get("lock_mode") != "COMPLIANCE" or retain_until is None or retain_until <= _now()
+        compliant = v.passed and unlocked == 0
+        return jsonify({"status": "compliant" if compliant else "non_compliant", "checked_at": _iso(_now()),
+                        "bucket": bucket, "bucket_verification_passed": v.passed, "failed_checks": v.failed_ids,
+                        "evidence_count": uploads, "evidence_without_lock": unlocked,
+                        "retention_days": RETENTION_DAYS})
+
     return app
 
 

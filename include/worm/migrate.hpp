@@ -16,6 +16,9 @@
 // The state is a SQLite file: each object is marked `copying` before its put and with its
 // outcome after, so a run killed at any point and started again HEADs what was in flight
 // and copies nothing twice (locked versions are permanent: a duplicate is a defect).
+// A large object going to an S3 destination is a multipart upload whose id and finished
+// parts (number, ETag, SHA-256) are in the state too: a rerun continues that same upload
+// from the first unfinished part, so no part is sent twice and one version is created.
 //
 // Example:
 //   std::unique_ptr<worm::MigrationSource> source = worm::open_migration_source("s3://old-bucket/evidence");
@@ -98,6 +101,10 @@ struct WORM_API MigrationOptions {
     // Objects at least this big are streamed through a scratch file (and put multipart by
     // S3 destinations) instead of held in memory.
     std::uint64_t large_object_bytes = 64ull << 20;
+    // Part size of a large object's multipart upload to an S3 destination (5 MiB .. 5 GiB;
+    // 0: the client's). The upload id and every finished part are kept in the state file,
+    // so a run killed half way through a large object resumes at the next part.
+    std::uint64_t part_size = 0;
     LockMode lock_mode = LockMode::compliance;
     std::optional<int> retain_days;
     std::optional<TimePoint> retain_until;

@@ -58,6 +58,10 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     o.exclude = split_globs(a.get("--exclude"));
     o.workers = parse_count(a, "--workers", 8, 256);
     o.batch_size = static_cast<std::size_t>(parse_count(a, "--batch-size", 1000, 1'000'000));
+    constexpr std::uint64_t mib = 1ull << 20;
+    if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(parse_count(a, "--part-size", 16, 5120)) * mib;
+    if (a.has("--large-object-size"))
+        o.large_object_bytes = static_cast<std::uint64_t>(parse_count(a, "--large-object-size", 64, 1'000'000)) * mib;
     o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
     if (a.has("--retain-days")) o.retain_days = parse_count(a, "--retain-days", 1, 36500);
     if (auto until = a.get("--retain-until")) o.retain_until = parse_rfc3339(*until);
@@ -164,6 +168,8 @@ std::vector<Command> migrate_commands() {
     migrate_options.insert(migrate_options.end(), selection_options.begin(), selection_options.end());
     const std::vector<OptionSpec> more = {
         {"--batch-size", "N", "objects handed to the workers at a time (default 1000)"},
+        {"--large-object-size", "MIB", "objects of at least MIB MiB are streamed and put multipart (default 64)"},
+        {"--part-size", "MIB", "multipart part size in MiB, 5 to 5120 (default 16); parts resume after a kill"},
         {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE"},
         {"--retain-days", "N", "retain each copy N days from when it is copied"},
         {"--retain-until", "RFC3339", "retain each copy until this UTC time"},

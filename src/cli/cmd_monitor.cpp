@@ -1,6 +1,7 @@
 // `worm monitor`: the daily compliance check for cron (seed 002 runs it at 2 AM):
-// registry health (the seed 000 alerts), objects without retention, and objects whose
-// retention ends within N days. Prints one JSON summary; on a problem exits 1 and POSTs a
+// registry health (the seed 000 alerts), the bucket's configuration (`worm bucket verify`'s
+// checks, for an s3:// store), objects without retention, and objects whose retention ends
+// within N days. Prints one JSON summary; on a problem exits 1 and POSTs a
 // JSON alert (environment, failed checks, summary, recommended actions) to --webhook.
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -10,8 +11,10 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/compliance/bucket.hpp"
 #include "worm/http.hpp"
 #include "worm/registry.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/uploader.hpp"
 
 namespace worm::cli {
@@ -27,13 +30,33 @@ struct Check {
     std::string action;  // what an operator should do when it failed
 };
 
-int parse_days(const ParsedArgs& a) {
-    const std::string v = a.value_or("--expiring-within-days", "30");
+int parse_days(const ParsedArgs& a, const std::string& option, const char* fallback) {
+    const std::string v = a.value_or(option, fallback);
     int n = 0;
     const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc() || ptr != v.data() + v.size() || n < 0 || n > 36500)
-        throw UsageError("--expiring-within-days must be a whole number from 0 to 36500, got '" + v + "'");
+        throw UsageError(option + " must be a whole number from 0 to 36500, got '" + v + "'");
     return n;
+}
+
+// One monitor check per failed `worm bucket verify` row, or a single passing row.
+void add_bucket_checks(s3::S3Store& store, int min_retention_days, std::vector<Check>& checks) {
+    compliance::BucketVerifyOptions options;
+    options.bucket = store.bucket();
+    options.min_retention_days = min_retention_days;
+    options.sample = 0;  // every object's lock is checked below
+    const compliance::BucketVerification v = compliance::verify_bucket(store.client(), options);
+    std::size_t failed = 0;
+    for (const auto& c : v.checks) {
+        if (c.status != compliance::CheckStatus::fail) continue;
+        ++failed;
+        checks.push_back({"bucket_" + c.id, false, c.title + ": observed " + c.observed + ", expected " + c.expected,
+                          "fix the bucket configuration (`worm bucket setup --store s3://" + store.bucket() +
+                              "`); Object Lock can only be enabled when a bucket is created"});
+    }
+    if (failed == 0)
+        checks.push_back({"bucket_configuration", true,
+                          std::to_string(v.checks.size()) + " bucket checks passed or not supported by the server", ""});
 }
 
 std::string alert_json(const std::string& environment, const std::vector<Check>& checks, std::int64_t objects,
@@ -84,7 +107,8 @@ std::string alert_json(const std::string& environment, const std::vector<Check>&
 }
 
 int run_monitor(const ParsedArgs& a) {
-    const int days = parse_days(a);
+    const int days = parse_days(a, "--expiring-within-days", "30");
+    const int min_retention_days = parse_days(a, "--min-retention-days", "90");
     if (!a.has("--evidence-dir") && !a.has("--store"))
         throw UsageError("give --evidence-dir DIR (registry health) and/or --store URL (retention)");
     std::vector<Check> checks;
@@ -105,6 +129,7 @@ int run_monitor(const ParsedArgs& a) {
     }
     if (auto url = a.get("--store")) {
         auto store = open_store(*url);
+        if (auto* bucket = dynamic_cast<s3::S3Store*>(store.get())) add_bucket_checks(*bucket, min_retention_days, checks);
         const TimePoint horizon = system_clock().now() + std::chrono::days(days);
         std::vector<std::string> unlocked, soon;
         for (const auto& o : store->list_all(a.value_or("--prefix", ""))) {
@@ -152,7 +177,8 @@ int run_monitor(const ParsedArgs& a) {
 std::vector<Command> monitor_commands() {
     return {{{"monitor", "", "daily compliance check: registry health and retention; alert a webhook on a problem",
               {{"--evidence-dir", "DIR", "check the upload registry's health (backlog, failures, stale bundles)"},
-               {"--store", "URL", "check every object's retention in this store"},
+               {"--store", "URL", "check every object's retention in this store (and, for s3://, the bucket's configuration)"},
+               {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default 90)"},
                {"--prefix", "PREFIX", "only objects under PREFIX"},
                {"--expiring-within-days", "N", "flag retention ending within N days (default 30)"},
                {"--webhook", "URL", "POST the JSON alert here when a check fails"},
@@ -160,7 +186,8 @@ std::vector<Command> monitor_commands() {
               0, 0,
               "Prints one JSON object (environment, failed_checks, summary, recommended_actions).\n"
               "Exit 0 when every check passes, 1 when one fails, 3 when the store or webhook cannot be reached.\n"
-              "Bucket configuration checks are `worm bucket verify`'s job."},
+              "For an s3:// store the bucket's configuration is checked as by `worm bucket verify`: each failed\n"
+              "check is a failed `bucket_<id>` check in the alert."},
              run_monitor}};
 }
 

@@ -21,7 +21,7 @@ except ImportError:  # Debian's python3-prometheus-client (scripts/install-deps.
     sys.path.append("/usr/lib/python3/dist-packages")
     from prometheus_client.parser import text_string_to_metric_families
 
-from worm_test_support import free_port, worm_cli
+from worm_test_support import MotoServer, free_port, worm_cli
 
 PROXY = os.environ.get("WORM_PROXY_BIN")
 TOKEN = "alice-token-0123456789abcdef"
@@ -174,6 +174,64 @@ class MonitorTest(unittest.TestCase):
         self.assertEqual(len(alert["recommended_actions"]), 1)
         self.assertEqual(json.loads(r.stdout), alert)
 
+
+@unittest.skipUnless(worm_cli(), "worm CLI not built")
+class MonitorBucketTest(unittest.TestCase):
+    """`worm monitor --store s3://...` verifies the bucket's configuration (moto): a bucket
+    without Object Lock and versioning fails those checks, in the exit code, the summary and
+    the webhook alert; a bucket `worm bucket setup` made passes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = MotoServer(auth=False).start()
+        cls.env = dict(os.environ, **cls.moto.env())
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.cleanup()
+
+    def monitor(self, bucket, *extra):
+        return subprocess.run([worm_cli(), "monitor", "--store", f"s3://{bucket}", "--expiring-within-days", "1",
+                               *extra], capture_output=True, text=True, env=self.env)
+
+    def test_unlocked_bucket_fails_and_alerts(self):
+        self.moto.boto3().create_bucket(Bucket="plain-bucket")
+        server = http.server.HTTPServer(("127.0.0.1", 0), _Hook)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        _Hook.received.clear()
+        try:
+            r = self.monitor("plain-bucket", "--webhook", f"http://127.0.0.1:{server.server_port}/alerts")
+        finally:
+            server.shutdown()
+            server.server_close()
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("FAILED bucket_object_lock_enabled", r.stderr)
+        summary = json.loads(r.stdout)
+        failed = [c["check"] for c in summary["failed_checks"]]
+        self.assertIn("bucket_object_lock_enabled", failed)
+        self.assertIn("bucket_versioning", failed)
+        self.assertEqual(summary["summary"]["bucket_object_lock_enabled"], "failed")
+        self.assertTrue(any("worm bucket setup" in a for a in summary["recommended_actions"]))
+        self.assertEqual(len(_Hook.received), 1)
+        self.assertEqual(_Hook.received[0][2], summary)
+
+    def test_bucket_set_up_for_worm_passes(self):
+        # (Empty: moto over plain http enforces the TLS-only policy on object HEADs, measured;
+        # object retention checks are test_monitor_posts_alert_to_webhook's.)
+        setup = subprocess.run([worm_cli(), "bucket", "setup", "--store", "s3://worm-bucket", "--retention-days", "90"],
+                               capture_output=True, text=True, env=self.env)
+        self.assertEqual(setup.returncode, 0, setup.stderr)
+        r = self.monitor("worm-bucket", "--min-retention-days", "90")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        summary = json.loads(r.stdout)
+        self.assertEqual(summary["failed_checks"], [])
+        self.assertEqual(summary["summary"]["bucket_configuration"], "ok")
+        # The same bucket asked for a longer default retention than it has fails that check.
+        longer = self.monitor("worm-bucket", "--min-retention-days", "365")
+        self.assertEqual(longer.returncode, 1)
+        self.assertIn("bucket_default_retention_period",
+                      [c["check"] for c in json.loads(longer.stdout)["failed_checks"]])
 
 if __name__ == "__main__":
     unittest.main()

@@ -33,6 +33,7 @@ void bind_pipeline(py::module_& m);
 void bind_audit(py::module_& m);
 void bind_compliance(py::module_& m);
 void bind_audit_log(py::module_& m);
+void bind_migrate(py::module_& m);
 
 // Bytes handed in from Python (bytes, str as UTF-8, or any buffer such as bytearray),
 // readable without the GIL: bytes and str are viewed in place (immutable, and we keep a

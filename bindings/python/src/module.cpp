@@ -15,4 +15,5 @@ PYBIND11_MODULE(_worm, m) {
     bind_audit(m);
     bind_compliance(m);
     bind_audit_log(m);
+    bind_migrate(m);
 }

@@ -298,3 +298,18 @@ def setup_bucket(bucket: str, *, client: Optional[S3Client] = None, retention_da
 def verify_bucket(bucket: str, *, client: Optional[S3Client] = None, min_retention_days: int = 90,
                   mode: Optional[str] = None, require_kms: bool = False, require_replica: bool = False,
                   prefix: str = "", sample: int = 10) -> BucketVerification: ...
+
+
+# ---- migration (worm/migrate.hpp) ----
+def migrate(source: str, destination: Union[str, ObjectStore], *, retain_days: Optional[int] = None,
+            retain_until: Optional[datetime.datetime] = None, state_file: Optional[PathLike] = None,
+            lock_mode: str = "COMPLIANCE", prefix: str = "", include: Sequence[str] = (),
+            exclude: Sequence[str] = (), workers: int = 8, batch_size: int = 1000,
+            retain_from_source: bool = False, legal_hold: bool = False, dry_run: bool = False,
+            verify_signatures: bool = False, public_key: Optional[PathLike] = None, copy_invalid: bool = False,
+            keep_paths: bool = False, dest_prefix: str = "", source_endpoint: str = "", source_profile: str = "",
+            part_size: int = 0, large_object_bytes: Optional[int] = None,
+            report: Optional[PathLike] = None) -> Dict[str, Any]: ...
+def verify_migration(source: str, destination: Union[str, ObjectStore], *, prefix: str = "", dest_prefix: str = "",
+                     keep_paths: bool = False, workers: int = 8, source_endpoint: str = "",
+                     source_profile: str = "") -> Dict[str, Any]: ...

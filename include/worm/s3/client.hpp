@@ -23,6 +23,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -322,6 +323,19 @@ struct CompletedPart {
     std::string checksum_sha256;  // base64, as sent with the part
 };
 
+// A multipart upload another run (or process) can continue: the caller keeps the upload id
+// and the finished parts somewhere durable (the migration's state file) and passes them
+// back, so only the parts that never finished are sent again.
+struct MultipartCheckpoint {
+    std::string upload_id;             // "": CreateMultipartUpload starts one
+    std::uint64_t part_size = 0;       // 0: the client's; fixed once the upload exists
+    std::vector<CompletedPart> parts;  // finished parts (any order)
+    // Called once a new upload exists (upload_id and part_size set), and after each part
+    // finishes (one call at a time), so the caller can record them before going on.
+    std::function<void(const MultipartCheckpoint&)> on_created;
+    std::function<void(const CompletedPart&)> on_part;
+};
+
 // ---- the raw escape hatch --------------------------------------------------------------
 
 // One signed request as the client sends it (retries, skew correction and error mapping
@@ -411,6 +425,11 @@ public:
                                               const std::string& upload_id, const std::vector<CompletedPart>& parts,
                                               bool if_none_match = false);
     void abort_multipart_upload(const std::string& bucket, const std::string& key, const std::string& upload_id);
+    // put_object for a file body, always multipart, continuing `checkpoint` when it names an
+    // upload: its finished parts are not sent again. A failure leaves the upload in place
+    // (not aborted) for the next try; an upload the server no longer knows (NoSuchUpload,
+    // aborted or expired) is started again from part 1.
+    PutObjectResult put_object_resumable(const PutObjectOptions& options, MultipartCheckpoint& checkpoint);
 
     // A signed request with retries and error mapping; returns any 2xx response.
     HttpResponse send(const S3Request& request);
@@ -432,6 +451,8 @@ private:
     HttpResponse send_once(const S3Request& request, const std::string& payload_hash);
     PutObjectResult put_single(const PutObjectOptions& options);
     PutObjectResult put_multipart(const PutObjectOptions& options);
+    // The parts missing from checkpoint, then the complete; aborts on failure unless keep_on_failure.
+    PutObjectResult run_multipart(const PutObjectOptions& options, MultipartCheckpoint& checkpoint, bool keep_on_failure);
     // After a multipart upload: fills an ETag the server left out, applies a lock it ignored.
     void ensure_multipart_result(const PutObjectOptions& options, PutObjectResult& out);
     TimePoint now() const;

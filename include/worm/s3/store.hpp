@@ -27,6 +27,12 @@ public:
 
     std::string uri(const std::string& key) const override;
 
+    // put() of a file, multipart, continuing the upload `checkpoint` names (see
+    // S3Client::put_object_resumable): what `worm migrate` uses so a large object resumes at
+    // the part where an earlier run stopped. Same checks as put().
+    PutResult put_resumable(const std::string& key, const std::filesystem::path& file, const PutOptions& options,
+                            MultipartCheckpoint& checkpoint);
+
     S3Client& client() { return *client_; }
     const std::string& bucket() const { return bucket_; }
     const std::string& prefix() const { return prefix_; }

@@ -16,6 +16,12 @@ MigrationState::MigrationState(const std::filesystem::path& path, const std::str
         "CREATE TABLE IF NOT EXISTS objects (source_key TEXT PRIMARY KEY, source_version_id TEXT, dest_key TEXT,"
         " dest_version_id TEXT, status TEXT NOT NULL, error_code TEXT, http_status INTEGER, message TEXT,"
         " sha256 TEXT, size INTEGER)");
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS uploads (source_key TEXT PRIMARY KEY, dest_key TEXT NOT NULL,"
+        " upload_id TEXT NOT NULL, part_size INTEGER NOT NULL, sha256 TEXT NOT NULL)");
+    db_.exec(
+        "CREATE TABLE IF NOT EXISTS parts (source_key TEXT NOT NULL, part_number INTEGER NOT NULL,"
+        " etag TEXT NOT NULL, checksum_sha256 TEXT NOT NULL, PRIMARY KEY (source_key, part_number))");
     std::map<std::string, std::string> meta;
     {
         auto q = db_.query("SELECT name, value FROM meta");
@@ -80,6 +86,61 @@ void MigrationState::mark_copying(const MigrationRow& row) {
 void MigrationState::record(const MigrationRow& row) {
     std::lock_guard lock(mutex_);
     write(row);
+}
+
+MigrationState::Upload MigrationState::upload_for(const std::string& source_key, const std::string& dest_key,
+                                                 const std::string& sha256) {
+    std::lock_guard lock(mutex_);
+    Upload out;
+    auto q = db_.query("SELECT dest_key, upload_id, part_size, sha256 FROM uploads WHERE source_key = ?");
+    q.bind(1, source_key);
+    if (!q.step()) return out;
+    if (q.text(0) != dest_key || q.text(3) != sha256) {
+        out.stale_upload_id = q.text(1);
+        out.stale_dest_key = q.text(0);
+        return out;
+    }
+    out.checkpoint.upload_id = q.text(1);
+    out.checkpoint.part_size = static_cast<std::uint64_t>(q.integer(2));
+    auto p = db_.query("SELECT part_number, etag, checksum_sha256 FROM parts WHERE source_key = ? ORDER BY part_number");
+    p.bind(1, source_key);
+    while (p.step())
+        out.checkpoint.parts.push_back(
+            s3::CompletedPart{.number = static_cast<int>(p.integer(0)), .etag = p.text(1), .checksum_sha256 = p.text(2)});
+    return out;
+}
+
+void MigrationState::record_upload(const std::string& source_key, const std::string& dest_key, const std::string& sha256,
+                                   const s3::MultipartCheckpoint& checkpoint) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    db_.query("DELETE FROM parts WHERE source_key = ?").bind(1, source_key).run();
+    db_.query("INSERT OR REPLACE INTO uploads (source_key, dest_key, upload_id, part_size, sha256) VALUES (?, ?, ?, ?, ?)")
+        .bind(1, source_key)
+        .bind(2, dest_key)
+        .bind(3, checkpoint.upload_id)
+        .bind(4, static_cast<std::int64_t>(checkpoint.part_size))
+        .bind(5, sha256)
+        .run();
+    tx.commit();
+}
+
+void MigrationState::record_part(const std::string& source_key, const s3::CompletedPart& part) {
+    std::lock_guard lock(mutex_);
+    db_.query("INSERT OR REPLACE INTO parts (source_key, part_number, etag, checksum_sha256) VALUES (?, ?, ?, ?)")
+        .bind(1, source_key)
+        .bind(2, static_cast<std::int64_t>(part.number))
+        .bind(3, part.etag)
+        .bind(4, part.checksum_sha256)
+        .run();
+}
+
+void MigrationState::forget_upload(const std::string& source_key) {
+    std::lock_guard lock(mutex_);
+    WriteTransaction tx(db_);
+    db_.query("DELETE FROM parts WHERE source_key = ?").bind(1, source_key).run();
+    db_.query("DELETE FROM uploads WHERE source_key = ?").bind(1, source_key).run();
+    tx.commit();
 }
 
 }  // namespace worm::detail

@@ -3,6 +3,9 @@
 // A row is written `copying` before the put and with the outcome after it, each in its own
 // transaction (WAL, synchronous=FULL), so after a kill -9 the next run knows which objects
 // may have reached the destination unseen and HEADs those before anything else.
+// A large object's multipart upload is recorded too (upload id, part size, the SHA-256 of
+// the bytes it carries, and every finished part with its ETag and checksum), so the next
+// run continues that upload from the first part that never finished.
 #pragma once
 
 #include <filesystem>
@@ -13,6 +16,7 @@
 
 #include "../registry/sqlite.hpp"
 #include "worm/migrate.hpp"
+#include "worm/s3/client.hpp"
 
 namespace worm::detail {
 
@@ -28,6 +32,20 @@ public:
     std::map<std::string, MigrationRow> rows();
     void mark_copying(const MigrationRow& row);
     void record(const MigrationRow& row);
+
+    // The multipart upload an earlier run left for this source key, if it carries these bytes
+    // (same dest key and SHA-256); one for other bytes is forgotten (returned as `stale` for
+    // the caller to abort).
+    struct Upload {
+        s3::MultipartCheckpoint checkpoint;
+        std::string stale_upload_id;  // an upload of other bytes or key, to abort
+        std::string stale_dest_key;
+    };
+    Upload upload_for(const std::string& source_key, const std::string& dest_key, const std::string& sha256);
+    void record_upload(const std::string& source_key, const std::string& dest_key, const std::string& sha256,
+                       const s3::MultipartCheckpoint& checkpoint);
+    void record_part(const std::string& source_key, const s3::CompletedPart& part);
+    void forget_upload(const std::string& source_key);
 
 private:
     void write(const MigrationRow& row);

@@ -1,5 +1,7 @@
 // multipart.cpp: multipart upload with per-part SHA-256 checksums, parts sent in
-// parallel, and abort on failure so no half-upload lingers (and is billed).
+// parallel, and abort on failure so no half-upload lingers (and is billed); or kept, with
+// its finished parts, for a resumable upload to continue.
+#include <algorithm>
 #include <atomic>
 #include <exception>
 #include <mutex>
@@ -46,15 +48,19 @@ std::string S3Client::create_multipart_upload(const PutObjectOptions& options) {
     return detail::parse_create_multipart_upload(send(r).body);
 }
 
-CompletedPart S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
-                                    int part_number, const S3Body& body) {
+namespace {
+
+// UploadPart. SHA-256 always: it is both the signed payload hash and x-amz-checksum-sha256,
+// and S3 checks both. Content-MD5 only when asked (a resumable upload): S3 asks a locked
+// upload for Content-MD5 *or* a checksum header, and boto3 sends no MD5 with a checksum, but
+// with it every server (Ceph RGW ignores x-amz-checksum-*) checks each part's bytes on
+// receipt and answers with that MD5 as the part's ETag.
+CompletedPart send_part(S3Client& client, const std::string& bucket, const std::string& key,
+                        const std::string& upload_id, int part_number, const S3Body& body, bool content_md5) {
     if (part_number < 1 || part_number > max_parts)
         throw Error(ErrorCode::invalid_argument, "part number must be 1..10000, got " + std::to_string(part_number));
     if (upload_id.empty()) throw Error(ErrorCode::invalid_argument, "upload id is empty");
-    // SHA-256 only: it is both the signed payload hash and x-amz-checksum-sha256, and S3
-    // checks both. Content-MD5 would add nothing but a second, slower pass (S3 asks a locked
-    // upload for Content-MD5 *or* a checksum header; boto3 sends no MD5 with a checksum).
-    const detail::BodyDigests d = detail::digest_body(body, false);
+    const detail::BodyDigests d = detail::digest_body(body, content_md5);
     S3Request r;
     r.method = "PUT";
     r.bucket = bucket;
@@ -63,7 +69,8 @@ CompletedPart S3Client::upload_part(const std::string& bucket, const std::string
     r.body = body;
     r.payload_sha256_hex = to_hex(d.sha256);
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(d.sha256));
-    const HttpResponse resp = send(r);
+    if (content_md5) r.headers.emplace_back("content-md5", base64_encode(d.md5));
+    const HttpResponse resp = client.send(r);
     CompletedPart part;
     part.number = part_number;
     part.etag = detail::strip_quotes(find_header(resp.headers, "etag").value_or(""));
@@ -72,6 +79,13 @@ CompletedPart S3Client::upload_part(const std::string& bucket, const std::string
         throw Error(ErrorCode::storage, "UploadPart " + std::to_string(part_number) + " of " + bucket + "/" + key +
                                             " returned no ETag");
     return part;
+}
+
+}  // namespace
+
+CompletedPart S3Client::upload_part(const std::string& bucket, const std::string& key, const std::string& upload_id,
+                                    int part_number, const S3Body& body) {
+    return send_part(*this, bucket, key, upload_id, part_number, body, false);
 }
 
 PutObjectResult S3Client::complete_multipart_upload(const std::string& bucket, const std::string& key,
@@ -139,40 +153,82 @@ void S3Client::abort_multipart_upload(const std::string& bucket, const std::stri
 }
 
 PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
-    const std::uint64_t size = options.body.size();
-    std::uint64_t part_size = config_.part_size;
-    if ((size + part_size - 1) / part_size > static_cast<std::uint64_t>(max_parts)) {
-        // Grow parts (to whole MiB) so the object fits in S3's 10,000 parts.
-        const std::uint64_t mib = 1ull << 20;
-        part_size = ((size + max_parts - 1) / max_parts + mib - 1) / mib * mib;
-    }
-    const int count = static_cast<int>((size + part_size - 1) / part_size);
+    MultipartCheckpoint fresh;
+    return run_multipart(options, fresh, false);
+}
 
-    const std::string upload_id = create_multipart_upload(options);
+PutObjectResult S3Client::put_object_resumable(const PutObjectOptions& options, MultipartCheckpoint& checkpoint) {
+    options.validate(now());
+    if (!std::holds_alternative<FileSlice>(options.body.source))
+        throw Error(ErrorCode::invalid_argument, "a resumable upload needs a file body");
+    if (!checkpoint.upload_id.empty()) {
+        try {
+            return run_multipart(options, checkpoint, true);
+        } catch (const S3Error& e) {
+            // Aborted or expired meanwhile: its parts are gone, so start over.
+            if (e.s3_code() != "NoSuchUpload") throw;
+        }
+        checkpoint.upload_id.clear();
+        checkpoint.parts.clear();
+    }
+    return run_multipart(options, checkpoint, true);
+}
+
+PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, MultipartCheckpoint& checkpoint,
+                                        bool keep_on_failure) {
+    const std::uint64_t size = options.body.size();
+    if (checkpoint.upload_id.empty()) {
+        std::uint64_t part_size = checkpoint.part_size ? checkpoint.part_size : config_.part_size;
+        if ((size + part_size - 1) / part_size > static_cast<std::uint64_t>(max_parts)) {
+            // Grow parts (to whole MiB) so the object fits in S3's 10,000 parts.
+            const std::uint64_t mib = 1ull << 20;
+            part_size = ((size + max_parts - 1) / max_parts + mib - 1) / mib * mib;
+        }
+        checkpoint.part_size = part_size;
+        checkpoint.parts.clear();
+        checkpoint.upload_id = create_multipart_upload(options);
+        if (checkpoint.on_created) checkpoint.on_created(checkpoint);
+    }
+    const std::uint64_t part_size = checkpoint.part_size;
+    const int count = std::max(1, static_cast<int>((size + part_size - 1) / part_size));
+    const std::string& upload_id = checkpoint.upload_id;
+
     std::vector<CompletedPart> parts(static_cast<size_t>(count));
-    std::atomic<int> next{0};
+    std::vector<int> missing;  // 0-based indexes still to send
+    for (const CompletedPart& p : checkpoint.parts)
+        if (p.number >= 1 && p.number <= count) parts[static_cast<size_t>(p.number - 1)] = p;
+    for (int i = 0; i < count; ++i)
+        if (parts[static_cast<size_t>(i)].number == 0) missing.push_back(i);
+
+    std::atomic<size_t> next{0};
     std::atomic<bool> failed{false};
     std::exception_ptr first_error;
-    std::mutex error_mutex;
+    std::mutex mutex;  // first_error, checkpoint.parts and on_part
 
     auto worker = [&] {
         while (!failed.load()) {
-            const int i = next.fetch_add(1);
-            if (i >= count) return;
+            const size_t m = next.fetch_add(1);
+            if (m >= missing.size()) return;
+            const int i = missing[m];
             try {
                 const std::uint64_t offset = static_cast<std::uint64_t>(i) * part_size;
                 const std::uint64_t length = std::min(part_size, size - offset);
-                parts[static_cast<size_t>(i)] =
-                    upload_part(options.bucket, options.key, upload_id, i + 1, detail::sub_body(options.body, offset, length));
+                // A resumable upload's parts carry Content-MD5 too (see send_part).
+                CompletedPart part = send_part(*this, options.bucket, options.key, upload_id, i + 1,
+                                               detail::sub_body(options.body, offset, length), keep_on_failure);
+                std::lock_guard lock(mutex);
+                parts[static_cast<size_t>(i)] = part;
+                checkpoint.parts.push_back(part);
+                if (checkpoint.on_part) checkpoint.on_part(part);
             } catch (...) {
-                std::lock_guard lock(error_mutex);
+                std::lock_guard lock(mutex);
                 if (!first_error) first_error = std::current_exception();
                 failed.store(true);
                 return;
             }
         }
     };
-    const int threads = std::min(config_.parallel_parts, count);
+    const int threads = std::min(config_.parallel_parts, static_cast<int>(missing.size()));
     std::vector<std::thread> pool;
     for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
     worker();  // this thread works too
@@ -186,9 +242,11 @@ PutObjectResult S3Client::put_multipart(const PutObjectOptions& options) {
     } catch (...) {
         // The original error is what the caller needs; a failed abort leaves an upload
         // that a lifecycle AbortIncompleteMultipartUpload rule cleans up.
-        try {
-            abort_multipart_upload(options.bucket, options.key, upload_id);
-        } catch (const Error&) {
+        if (!keep_on_failure) {
+            try {
+                abort_multipart_upload(options.bucket, options.key, upload_id);
+            } catch (const Error&) {
+            }
         }
         throw;
     }

@@ -66,10 +66,13 @@ std::string S3Store::uri(const std::string& key) const {
     return "s3://" + bucket_ + "/" + full_key(key);
 }
 
-PutResult S3Store::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
+namespace {
+
+PutObjectOptions to_put_options(const std::string& bucket, const std::string& full_key, const PutBody& body,
+                                const PutOptions& options) {
     PutObjectOptions o;
-    o.bucket = bucket_;
-    o.key = full_key(key);
+    o.bucket = bucket;
+    o.key = full_key;
     o.body = body.is_file() ? S3Body::file(std::get<std::filesystem::path>(body.source))
                             : S3Body::bytes(std::get<std::string>(body.source));
     o.content_type = options.content_type;
@@ -78,9 +81,26 @@ PutResult S3Store::do_put(const std::string& key, const PutBody& body, const Put
     o.encryption = options.encryption;
     o.sha256_hex = options.sha256_hex;
     o.if_none_match = options.if_none_match;
-    const PutObjectResult r = client_->put_object(o);
-    // sha256_hex is only what the server recorded: callers verify by reading back otherwise.
+    return o;
+}
+
+// sha256_hex is only what the server recorded: callers verify by reading back otherwise.
+PutResult to_put_result(const std::string& key, const PutObjectResult& r) {
     return PutResult{.key = key, .version_id = r.version_id, .etag = r.etag, .sha256_hex = r.checksum_sha256_hex};
+}
+
+}  // namespace
+
+PutResult S3Store::do_put(const std::string& key, const PutBody& body, const PutOptions& options) {
+    return to_put_result(key, client_->put_object(to_put_options(bucket_, full_key(key), body, options)));
+}
+
+PutResult S3Store::put_resumable(const std::string& key, const std::filesystem::path& file, const PutOptions& options,
+                                 MultipartCheckpoint& checkpoint) {
+    validate_object_key(key);
+    options.validate(clock().now());
+    return to_put_result(
+        key, client_->put_object_resumable(to_put_options(bucket_, full_key(key), PutBody::from_file(file), options), checkpoint));
 }
 
 std::string S3Store::do_get(const std::string& key, const GetOptions& options) {
