@@ -66,6 +66,7 @@ set(WORM_LIB_SOURCES
   src/lib/storage/open_store.cpp
   src/lib/time.cpp
   src/lib/uploader/uploader.cpp
+  src/lib/util/crc32c.cpp
   src/lib/util/fs.cpp
   src/lib/util/percent_encoding.cpp
   src/lib/util/posix.cpp

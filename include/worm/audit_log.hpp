@@ -81,6 +81,9 @@ struct WORM_API AuditLogOptions {
     std::filesystem::path journal_dir;
     std::chrono::milliseconds fsync_interval{10};  // group commit; 0 fsyncs in every log()
     std::uint64_t journal_segment_bytes = 8 * 1024 * 1024;
+    // The journal's staging ring (a mapped file log() copies records into; see README). A
+    // record may be up to half of it.
+    std::uint64_t journal_ring_bytes = 16 * 1024 * 1024;
     std::uint64_t max_journal_bytes = 1024ull * 1024 * 1024;  // disk cap (memory cap in memory mode)
     BackpressurePolicy policy = BackpressurePolicy::block;
     std::chrono::milliseconds block_timeout{1'000};

@@ -48,6 +48,8 @@ WORM_API std::string format_es6_number(double value);
 WORM_API std::string to_pretty(const rapidjson::Value& value);
 // One line, members in document order (logs, messages).
 WORM_API std::string to_compact(const rapidjson::Value& value);
+// The same, appended to out (a reused buffer allocates nothing); out is unchanged when it throws.
+WORM_API void append_compact(const rapidjson::Value& value, std::string& out);
 
 // ---- helpers for reading inputs (messages name the JSON pointer) -------------------
 

@@ -4,6 +4,7 @@
 #include <pybind11/stl.h>
 
 #include <chrono>
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "worm/audit_log/verify.hpp"
 #include "worm/error.hpp"
 #include "worm/signer.hpp"
+#include "worm/time.hpp"
 
 namespace worm::python {
 
@@ -46,6 +48,70 @@ std::shared_ptr<const Ed25519PrivateKey> signing_key_arg(py::handle key) {
     if (py::isinstance<Ed25519PrivateKey>(key)) return key.cast<std::shared_ptr<Ed25519PrivateKey>>();
     return std::make_shared<const Ed25519PrivateKey>(
         load_private_key(key.cast<std::filesystem::path>(), key_password_from_env()));
+}
+
+// The seed's record shape for a logging.LogRecord (worm.logging.build_record returns it as a
+// dict; WORMLogHandler.emit logs it directly), built here without a Python dict or datetime,
+// which were most of what emit cost. `standard` is the set of LogRecord attribute names that
+// are not `extra` fields; `formatter` formats exc_info (logging.Formatter() when None).
+rapidjson::Document record_document(py::handle record, const std::string& service_name, py::handle standard,
+                                    py::handle formatter) {
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& allocator = doc.GetAllocator();
+    auto add = [&](std::string_view name, rapidjson::Value value) {
+        doc.AddMember(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), allocator), value,
+                      allocator);
+    };
+    // A value JSON cannot carry as it is (datetime, set, object...) goes in as
+    // json.dumps(value, default=str) would write it.
+    auto add_py = [&](std::string_view name, py::handle value) {
+        const std::string pointer = "/" + std::string(name);
+        try {
+            add(name, to_json_value(value, allocator, pointer));
+        } catch (const py::type_error&) {
+            const py::module_ json_module = py::module_::import("json");
+            const py::object safe = json_module.attr("loads")(
+                json_module.attr("dumps")(value, py::arg("default") = py::module_::import("builtins").attr("str")));
+            add(name, to_json_value(safe, allocator, pointer));
+        }
+    };
+    const double created = record.attr("created").cast<double>();
+    const auto micros = std::chrono::microseconds(std::llround(created * 1e6));
+    const std::string timestamp = format_rfc3339_millis(TimePoint(std::chrono::duration_cast<TimePoint::duration>(micros)));
+    add("timestamp", rapidjson::Value(timestamp.data(), static_cast<rapidjson::SizeType>(timestamp.size()), allocator));
+    add_py("level", record.attr("levelname"));
+    const py::object none = py::none();
+    const py::object own_service = py::getattr(record, "service_name", none);
+    if (own_service.is_none()) add("service_name", rapidjson::Value(service_name.data(), static_cast<rapidjson::SizeType>(service_name.size()), allocator));
+    else add_py("service_name", own_service);
+    add_py("request_id", py::getattr(record, "request_id", none));
+    add_py("user_id", py::getattr(record, "user_id", none));
+    add_py("message", record.attr("getMessage")());
+    add_py("logger_name", record.attr("name"));
+    add_py("module", record.attr("module"));
+    add_py("function", record.attr("funcName"));
+    add_py("line", record.attr("lineno"));
+    PyObject* attributes = PyObject_GenericGetDict(record.ptr(), nullptr);
+    if (!attributes) throw py::error_already_set();
+    const py::dict extras = py::reinterpret_steal<py::dict>(attributes);
+    for (auto [key, value] : extras) {
+        if (!PyUnicode_Check(key.ptr())) continue;
+        Py_ssize_t size = 0;
+        const char* name = PyUnicode_AsUTF8AndSize(key.ptr(), &size);
+        if (!name) throw py::error_already_set();
+        const std::string_view n(name, static_cast<std::size_t>(size));
+        if (n.empty() || n.front() == '_' || PySet_Contains(standard.ptr(), key.ptr()) == 1 ||
+            doc.HasMember(rapidjson::StringRef(name, static_cast<rapidjson::SizeType>(size))))
+            continue;
+        add_py(n, value);
+    }
+    const py::object exc_info = record.attr("exc_info");
+    if (py::bool_(exc_info) && !doc.HasMember("exception")) {
+        const py::object format_with =
+            formatter.is_none() ? py::module_::import("logging").attr("Formatter")() : py::reinterpret_borrow<py::object>(formatter);
+        add_py("exception", format_with.attr("formatException")(exc_info));
+    }
+    return doc;
 }
 
 }  // namespace
@@ -104,6 +170,17 @@ void bind_audit_log(py::module_& m) {
             },
             py::arg("record"), "Accept one record (a dict). False when below min_level.")
         .def(
+            "log_record",
+            [](AuditLogSink& sink, py::handle record, const std::string& service_name, py::handle standard,
+               py::handle formatter) {
+                const rapidjson::Document doc = record_document(record, service_name, standard, formatter);
+                py::gil_scoped_release release;
+                return sink.log(doc);
+            },
+            py::arg("record"), py::arg("service_name"), py::arg("standard_attributes"),
+            py::arg("formatter") = py::none(),
+            "Accept a logging.LogRecord in the seed's shape (worm.logging.build_record).")
+        .def(
             "log_json",
             [](AuditLogSink& sink, const std::string& text) {
                 py::gil_scoped_release release;
@@ -128,6 +205,13 @@ void bind_audit_log(py::module_& m) {
             py::arg("timeout") = 5.0, "flush(timeout), then stop; always returns within the timeout.")
         .def("stats", [](const AuditLogSink& sink) { return stats_dict(sink.stats()); });
 
+    m.def(
+        "audit_log_record",
+        [](py::handle record, const std::string& service_name, py::handle standard, py::handle formatter) {
+            return to_python(record_document(record, service_name, standard, formatter));
+        },
+        py::arg("record"), py::arg("service_name"), py::arg("standard_attributes"), py::arg("formatter") = py::none(),
+        "The seed's record shape for a logging.LogRecord, as a dict (worm.logging.build_record).");
     m.def(
         "verify_audit_log",
         [](std::shared_ptr<ObjectStore> store, const std::string& prefix, std::optional<std::filesystem::path> public_key) {

@@ -121,6 +121,11 @@ rapidjson::Value convert(py::handle value, Allocator& allocator, const Where& wh
 
 }  // namespace
 
+rapidjson::Value to_json_value(py::handle value, rapidjson::Document::AllocatorType& allocator,
+                               const std::string& pointer) {
+    return convert(value, allocator, pointer, 1);
+}
+
 rapidjson::Document to_json(py::handle value) {
     rapidjson::Document document;
     rapidjson::Value converted = convert(value, document.GetAllocator(), Where{}, 0);

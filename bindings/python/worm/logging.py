@@ -15,7 +15,6 @@ checkpoints; ``worm logs verify`` checks them. ``flush()``/``close()`` take a ti
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import logging
 import os
@@ -38,36 +37,11 @@ DEFAULT_RETENTION_DAYS = 2557  # 7 years, as the seed says
 _STANDARD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "taskName"}
 
 
-def _iso_millis(created: float) -> str:
-    t = _dt.datetime.fromtimestamp(created, tz=_dt.timezone.utc)
-    return t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
-
-
-def _json_safe(value: Any) -> Any:
-    """Values json can carry as they are; anything else becomes its str()."""
-    return json.loads(json.dumps(value, default=str))
-
-
 def build_record(record: logging.LogRecord, service_name: str, formatter: Optional[logging.Formatter] = None) -> dict:
-    """The seed's record shape for a LogRecord, with every ``extra`` field."""
-    data = {
-        "timestamp": _iso_millis(record.created),
-        "level": record.levelname,
-        "service_name": getattr(record, "service_name", service_name),
-        "request_id": getattr(record, "request_id", None),
-        "user_id": getattr(record, "user_id", None),
-        "message": record.getMessage(),
-        "logger_name": record.name,
-        "module": record.module,
-        "function": record.funcName,
-        "line": record.lineno,
-    }
-    for name, value in record.__dict__.items():
-        if name not in _STANDARD_ATTRS and name not in data and not name.startswith("_"):
-            data[name] = value
-    if record.exc_info:
-        data["exception"] = (formatter or logging.Formatter()).formatException(record.exc_info)
-    return data
+    """The seed's record shape for a LogRecord, with every ``extra`` field (values JSON cannot
+    carry become their str(), as json.dumps(default=str) writes them). Built in C++: the same
+    builder WORMLogHandler.emit uses."""
+    return _worm.audit_log_record(record, service_name, _STANDARD_ATTRS, formatter)
 
 
 def _store_for(s3_bucket: Union[str, "_worm.ObjectStore"]) -> "_worm.ObjectStore":
@@ -128,11 +102,7 @@ class WORMLogHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         # Never raises into the application and never waits for the network.
         try:
-            data = build_record(record, self.service_name, self.formatter)
-            try:
-                self._sink.log(data)
-            except TypeError:  # a value json cannot carry as it is (datetime, set, object...)
-                self._sink.log(_json_safe(data))
+            self._sink.log_record(record, self.service_name, _STANDARD_ATTRS, self.formatter)
         except RecursionError:
             raise
         except Exception:

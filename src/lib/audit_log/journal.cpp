@@ -1,51 +1,49 @@
-// The audit log's journal: append-only CRC-checked segments (journal.hpp).
+// The audit log's journal: a mapped staging ring in front of append-only CRC-checked
+// segments (journal.hpp).
 #include "journal.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstring>
 
+#include "../util/crc32c.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 
 namespace worm::audit_log::detail {
 
 namespace fs = std::filesystem;
+using worm::detail::crc32c;
 
 namespace {
 
-constexpr char record_frame = 1;
-constexpr char seal_frame = 2;
+constexpr char legacy_record_frame = 1;
+constexpr char legacy_seal_frame = 2;
+constexpr char record_frame = 3;
+constexpr char seal_frame = 4;
+constexpr char mark_frame = 5;
 constexpr std::uint32_t max_frame_payload = 64u * 1024 * 1024;
-
-std::array<std::uint32_t, 256> make_crc32c_table() {
-    std::array<std::uint32_t, 256> table{};
-    for (std::uint32_t i = 0; i < 256; ++i) {
-        std::uint32_t c = i;
-        for (int k = 0; k < 8; ++k) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        table[i] = c;
-    }
-    return table;
-}
+constexpr std::uint32_t ring_pad = 0xFFFFFFFFu;  // "the rest of the ring is unused; go to offset 0"
+constexpr std::uint64_t ring_header_bytes = 4096;
+constexpr char ring_magic[8] = {'W', 'O', 'R', 'M', 'R', 'N', 'G', '1'};
 
 void put_u32(char* p, std::uint32_t v) {
     for (int i = 0; i < 4; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
+}
+void put_u64(char* p, std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) p[i] = static_cast<char>((v >> (8 * i)) & 0xff);
 }
 std::uint32_t get_u32(const char* p) {
     std::uint32_t v = 0;
     for (int i = 0; i < 4; ++i) v |= static_cast<std::uint32_t>(static_cast<unsigned char>(p[i])) << (8 * i);
     return v;
-}
-std::string u64_bytes(std::uint64_t v) {
-    std::string s(8, '\0');
-    for (int i = 0; i < 8; ++i) s[static_cast<size_t>(i)] = static_cast<char>((v >> (8 * i)) & 0xff);
-    return s;
 }
 std::uint64_t get_u64(const char* p) {
     std::uint64_t v = 0;
@@ -53,17 +51,25 @@ std::uint64_t get_u64(const char* p) {
     return v;
 }
 
-[[noreturn]] void throw_io(const std::string& what, const fs::path& path) {
-    throw Error(ErrorCode::io, "audit log journal: " + what + " " + path.string() + ": " + std::strerror(errno));
+[[noreturn]] void throw_io(const std::string& what, const fs::path& path, int err = errno) {
+    throw Error(ErrorCode::io, "audit log journal: " + what + " " + path.string() + ": " + std::strerror(err));
 }
+
+bool has_lsn(char type) { return type == record_frame || type == seal_frame; }
+bool is_record(char type) { return type == record_frame || type == legacy_record_frame; }
+bool is_seal(char type) { return type == seal_frame || type == legacy_seal_frame; }
 
 struct Frame {
     char type;
     std::string_view payload;
     std::uint64_t next;  // offset after this frame
+    std::uint64_t lsn() const { return has_lsn(type) ? get_u64(payload.data()) : 0; }
+    std::string_view line() const { return type == record_frame ? payload.substr(8) : payload; }
+    std::uint64_t sequence() const { return get_u64(payload.data() + (type == seal_frame ? 8 : 0)); }
 };
 
-// The frame at offset, or nullopt when it is torn or fails its CRC.
+// The well-formed frame at offset, or nullopt when it is torn, fails its CRC, or is not a
+// frame type this version knows.
 std::optional<Frame> frame_at(std::string_view data, std::uint64_t offset) {
     if (data.size() - offset < Journal::frame_overhead) return std::nullopt;
     const char* p = data.data() + offset;
@@ -71,17 +77,47 @@ std::optional<Frame> frame_at(std::string_view data, std::uint64_t offset) {
     if (length > max_frame_payload || data.size() - offset - Journal::frame_overhead < length) return std::nullopt;
     const std::string_view typed(p + 8, length + 1);
     if (crc32c(typed) != get_u32(p + 4)) return std::nullopt;
-    return Frame{p[8], typed.substr(1), offset + Journal::frame_overhead + length};
+    const Frame f{p[8], typed.substr(1), offset + Journal::frame_overhead + length};
+    const std::size_t need = f.type == record_frame ? 8 : f.type == seal_frame ? 16
+                             : f.type == legacy_seal_frame || f.type == mark_frame ? 8 : 0;
+    const bool known = f.type >= legacy_record_frame && f.type <= mark_frame;
+    if (!known || f.payload.size() < need || ((is_seal(f.type) || f.type == mark_frame) && f.payload.size() != need))
+        return std::nullopt;
+    return f;
+}
+
+// The frame at offset as its header says, without checking its CRC (see drain_locked).
+std::optional<Frame> frame_header_at(std::string_view data, std::uint64_t offset) {
+    if (data.size() - offset < Journal::frame_overhead) return std::nullopt;
+    const char* p = data.data() + offset;
+    const std::uint32_t length = get_u32(p);
+    if (length < 8 || data.size() - offset - Journal::frame_overhead < length) return std::nullopt;
+    return Frame{p[8], std::string_view(p + Journal::frame_overhead, length), offset + Journal::frame_overhead + length};
+}
+
+bool all_zero(std::string_view data) {
+    return std::all_of(data.begin(), data.end(), [](char c) { return c == 0; });
+}
+
+void write_all(int fd, std::vector<iovec>& parts, const fs::path& path) {
+    std::size_t first = 0;
+    while (first < parts.size()) {
+        const ssize_t n = ::writev(fd, parts.data() + first, static_cast<int>(std::min<std::size_t>(parts.size() - first, IOV_MAX)));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_io("cannot append to", path);
+        }
+        if (n == 0) throw_io("cannot append to", path, ENOSPC);
+        auto left = static_cast<std::size_t>(n);
+        while (first < parts.size() && left >= parts[first].iov_len) left -= parts[first++].iov_len;
+        if (left > 0) {
+            parts[first].iov_base = static_cast<char*>(parts[first].iov_base) + left;
+            parts[first].iov_len -= left;
+        }
+    }
 }
 
 }  // namespace
-
-std::uint32_t crc32c(std::string_view data, std::uint32_t crc) {
-    static const auto table = make_crc32c_table();
-    crc = ~crc;
-    for (const char ch : data) crc = table[(crc ^ static_cast<unsigned char>(ch)) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 struct Journal::Segment {
     int fd = -1;
@@ -90,7 +126,21 @@ struct Journal::Segment {
     }
 };
 
-Journal::Journal(fs::path dir, std::uint64_t segment_bytes) : dir_(std::move(dir)), segment_bytes_(segment_bytes) {
+// ring.buf: a 4 KiB header (magic, capacity, the drained-through position), then the data.
+struct Journal::Ring {
+    int fd = -1;
+    char* map = nullptr;
+    std::size_t map_bytes = 0;
+    char* data() const { return map + ring_header_bytes; }
+    char* header() const { return map; }
+    ~Ring() {
+        if (map) ::munmap(map, map_bytes);
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw Error(ErrorCode::io, "audit log journal: cannot create " + dir_.string() + ": " + ec.message());
@@ -103,19 +153,27 @@ Journal::Journal(fs::path dir, std::uint64_t segment_bytes) : dir_(std::move(dir
                                            " is in use by another sink (one sink per journal directory)");
     }
     try {
-        replay();
+        replay_segments();
+        open_ring(std::max<std::uint64_t>(64 * 1024, (ring_bytes + 4095) / 4096 * 4096));
     } catch (...) {
+        ring_.reset();
+        current_.reset();
         ::close(lock_fd_);
         throw;
     }
+    for (const auto& [sequence, range] : ranges_) recovered_.push_back(range);
+    recovered_open_records_ = open_records_;
+    recovered_open_bytes_ = open_bytes_;
 }
 
 Journal::~Journal() {
     try {
         sync();
     } catch (const Error&) {
-        // Nothing to report to at destruction; the records were written, only not fsynced.
+        // Nothing to report to at destruction; the ring keeps what was not drained.
     }
+    ring_.reset();
+    current_.reset();
     if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -125,120 +183,310 @@ fs::path Journal::segment_path(std::uint64_t number) const {
     return dir_ / name;
 }
 
-void Journal::replay() {
+// ---- opening ----------------------------------------------------------------------------
+
+void Journal::replay_segments() {
     std::vector<std::uint64_t> numbers;
     for (const auto& entry : fs::directory_iterator(dir_)) {
         const std::string name = entry.path().filename().string();
-        if (name.size() == 18 && name.rfind("seg-", 0) == 0 && name.substr(14) == ".wal")
+        if (name.size() == 18 && name.rfind("seg-", 0) == 0 && name.substr(14) == ".wal" &&
+            std::all_of(name.begin() + 4, name.begin() + 14, [](char c) { return c >= '0' && c <= '9'; }))
             numbers.push_back(std::stoull(name.substr(4, 10)));
     }
     std::sort(numbers.begin(), numbers.end());
     for (std::size_t i = 0; i < numbers.size(); ++i) {
         const fs::path path = segment_path(numbers[i]);
         const std::string data = read_file(path);
-        std::uint64_t offset = 0, begin = 0, records = 0, bytes = 0, last_sequence = 0;
-        bool sealed_any = false;
+        std::uint64_t offset = 0, last_sequence = 0;
+        open_begin_ = 0;
+        open_records_ = open_bytes_ = 0;
         while (offset < data.size()) {
             const auto frame = frame_at(data, offset);
-            if (!frame || (frame->type != record_frame && frame->type != seal_frame) ||
-                (frame->type == seal_frame && frame->payload.size() != 8)) {
-                repair_note_ += "cut " + std::to_string(data.size() - offset) + " damaged bytes from the end of " +
-                                path.filename().string() + "; ";
+            if (!frame) {
+                const std::string_view rest = std::string_view(data).substr(offset);
+                if (!all_zero(rest))
+                    repair_note_ += "cut " + std::to_string(rest.size()) + " damaged bytes from the end of " +
+                                    path.filename().string() + "; ";
                 if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) throw_io("cannot truncate", path);
                 break;
             }
-            if (frame->type == record_frame) {
-                ++records;
-                bytes += frame->payload.size();
-            } else {
-                last_sequence = get_u64(frame->payload.data());
-                sealed_any = true;
-                recovered_.push_back({last_sequence, numbers[i], begin, frame->next, records});
-                records = bytes = 0;
-                begin = frame->next;
+            if (has_lsn(frame->type)) last_lsn_ = frame->lsn();
+            if (frame->type == mark_frame) last_lsn_ = std::max(last_lsn_, get_u64(frame->payload.data()));
+            if (is_record(frame->type)) {
+                ++open_records_;
+                open_bytes_ += frame->line().size();
+            } else if (is_seal(frame->type)) {
+                last_sequence = frame->sequence();
+                ranges_[last_sequence] = {last_sequence, numbers[i], open_begin_, frame->next, open_records_};
+                open_records_ = open_bytes_ = 0;
+                open_begin_ = frame->next;
             }
             offset = frame->next;
         }
-        const bool last = i + 1 == numbers.size();
-        if (!last) {
-            closed_[numbers[i]] = {sealed_any ? last_sequence : 0, offset};
-            if (records > 0)  // cannot happen (segments roll after a seal); keep them as the next open batch
-                repair_note_ += std::to_string(records) + " unsealed records in " + path.filename().string() +
+        if (i + 1 < numbers.size()) {
+            closed_[numbers[i]] = {last_sequence, offset};
+            closed_bytes_ += offset;
+            if (open_records_ > 0)  // cannot happen (segments roll after a seal)
+                repair_note_ += std::to_string(open_records_) + " unsealed records in " + path.filename().string() +
                                 " were not replayed; ";
         } else {
-            current_number_ = numbers[i];
             current_size_ = offset;
-            open_begin_ = begin;
-            open_records_ = records;
-            open_bytes_ = bytes;
         }
     }
-    open_current(numbers.empty() ? 1 : current_number_);
+    open_segment(numbers.empty() ? 1 : numbers.back(), numbers.empty());
 }
 
-void Journal::open_current(std::uint64_t number) {
+void Journal::open_segment(std::uint64_t number, bool fresh) {
     const fs::path path = segment_path(number);
     auto segment = std::make_shared<Segment>();
-    segment->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    segment->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0600);
     if (segment->fd < 0) throw_io("cannot open", path);
-    fsync_directory(dir_);
-    std::lock_guard lock(segment_mutex_);
     current_ = std::move(segment);
     current_number_ = number;
+    if (fresh) {
+        current_size_ = 0;
+        open_begin_ = 0;
+        if (number > 1) {
+            // The mark keeps the lsn known when every earlier segment has been released.
+            char frame[frame_overhead + 8];
+            put_u32(frame, 8);
+            frame[8] = mark_frame;
+            put_u64(frame + 9, last_lsn_);
+            put_u32(frame + 4, crc32c(std::string_view(frame + 8, 9)));
+            std::vector<iovec> part{{frame, sizeof frame}};
+            write_all(current_->fd, part, path);
+            current_size_ = sizeof frame;
+            open_begin_ = sizeof frame;
+        }
+        fsync_directory(dir_);
+    }
 }
 
-void Journal::write_frame(char type, std::string_view payload) {
-    char header[frame_overhead];
-    put_u32(header, static_cast<std::uint32_t>(payload.size()));
-    header[8] = type;
-    std::uint32_t crc = crc32c(std::string_view(&header[8], 1));
-    crc = crc32c(payload, crc);
-    put_u32(header + 4, crc);
-    iovec parts[2] = {{header, frame_overhead}, {const_cast<char*>(payload.data()), payload.size()}};
-    const std::size_t total = frame_overhead + payload.size();
-    const ssize_t written = ::writev(current_->fd, parts, 2);
-    if (written != static_cast<ssize_t>(total)) {
-        // A short write leaves a torn frame; cut it so the next frame starts clean.
-        const int saved = errno;
-        if (::ftruncate(current_->fd, static_cast<off_t>(current_size_)) != 0) {}
-        errno = written < 0 ? saved : ENOSPC;
-        throw_io("cannot append to", segment_path(current_number_));
+void Journal::open_ring(std::uint64_t capacity) {
+    const fs::path path = dir_ / "ring.buf";
+    auto ring = std::make_unique<Ring>();
+    ring->fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (ring->fd < 0) throw_io("cannot open", path);
+    struct stat st {};
+    if (::fstat(ring->fd, &st) != 0) throw_io("cannot stat", path);
+    ring_ = std::move(ring);
+    // An existing ring keeps its size until it is replayed; then it takes the asked one.
+    const auto existing = static_cast<std::uint64_t>(st.st_size);
+    map_ring(existing > ring_header_bytes ? existing - ring_header_bytes : capacity);
+    replay_ring();
+    if (ring_capacity_ != capacity) map_ring(capacity);
+    reset_ring();
+}
+
+void Journal::map_ring(std::uint64_t capacity) {
+    const fs::path path = dir_ / "ring.buf";
+    if (ring_->map) ::munmap(ring_->map, ring_->map_bytes);
+    ring_->map = nullptr;
+    const std::uint64_t bytes = ring_header_bytes + capacity;
+    if (::ftruncate(ring_->fd, static_cast<off_t>(bytes)) != 0) throw_io("cannot size", path);
+    // Reserved blocks, so that a store into the mapping can never meet a full disk (SIGBUS).
+    if (const int err = ::posix_fallocate(ring_->fd, 0, static_cast<off_t>(bytes)); err != 0)
+        throw_io("cannot reserve space for", path, err);
+    void* map = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, ring_->fd, 0);
+    if (map == MAP_FAILED) throw_io("cannot map", path);
+    ring_->map = static_cast<char*>(map);
+    ring_->map_bytes = bytes;
+    ring_capacity_ = capacity;
+}
+
+void Journal::replay_ring() {
+    const char* header = ring_->header();
+    const bool valid_header = std::memcmp(header, ring_magic, 8) == 0 && get_u64(header + 8) == ring_capacity_;
+    std::uint64_t start = 0, end = 0;
+    if (valid_header) {
+        // Walk the chain of frames from the drained-through position: each lsn one above the
+        // last. Frames the segments already have are skipped; the chain ends at the first gap,
+        // bad CRC or stale frame of an earlier lap.
+        const std::string_view data(ring_->data(), ring_capacity_);
+        std::uint64_t pos = get_u64(header + 16), walked = 0;
+        std::optional<std::uint64_t> previous;
+        start = end = pos;
+        bool replaying = false;
+        while (walked < ring_capacity_) {
+            const std::uint64_t offset = pos % ring_capacity_;
+            const std::uint64_t room = ring_capacity_ - offset;
+            if (room < frame_overhead || get_u32(data.data() + offset) == ring_pad) {
+                pos += room, walked += room;
+                continue;
+            }
+            const auto frame = frame_at(data, offset);
+            if (!frame || !has_lsn(frame->type)) break;
+            const std::uint64_t lsn = frame->lsn();
+            if (previous && lsn != *previous + 1) break;
+            previous = lsn;
+            const std::uint64_t size = frame->next - offset;
+            if (lsn > last_lsn_ && !replaying) {
+                replaying = true;
+                start = pos;
+            }
+            pos += size, walked += size;
+            if (replaying) end = pos;
+            else start = end = pos;
+        }
     }
-    std::lock_guard lock(segment_mutex_);
-    current_size_ += total;
-    dirty_ = true;
+    tail_ = start;
+    head_ = end;
+    if (end > start) {
+        std::lock_guard lock(drain_mutex_);
+        drain_locked();
+        if (::fdatasync(current_->fd) != 0) throw_io("cannot fsync", segment_path(current_number_));
+        dirty_ = false;
+    }
+    next_lsn_ = last_lsn_ + 1;
+}
+
+// Zeroes the ring through the mapping (which also faults its pages in writable, so log()
+// does not) and starts it at position 0.
+void Journal::reset_ring() {
+    std::memset(ring_->data(), 0, ring_capacity_);
+    char* header = ring_->header();
+    std::memcpy(header, ring_magic, 8);
+    put_u64(header + 8, ring_capacity_);
+    put_u64(header + 16, 0);
+    head_ = 0;
+    tail_ = 0;
+}
+
+// ---- producing --------------------------------------------------------------------------
+
+void Journal::append_frame(char type, std::string_view payload) {
+    const std::uint64_t total = record_overhead + payload.size();
+    const std::uint64_t capacity = ring_capacity_;
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::uint64_t offset = head % capacity;
+        const std::uint64_t skip = capacity - offset < total ? capacity - offset : 0;
+        if (capacity - (head - tail_.load(std::memory_order_acquire)) >= skip + total) break;
+        std::lock_guard lock(drain_mutex_);  // full: make room ourselves
+        drain_locked();
+    }
+    std::uint64_t offset = head % capacity;
+    char* data = ring_->data();
+    if (capacity - offset < total) {
+        if (capacity - offset >= 4) put_u32(data + offset, ring_pad);
+        head += capacity - offset;
+        offset = 0;
+    }
+    char* frame = data + offset;
+    put_u32(frame, static_cast<std::uint32_t>(8 + payload.size()));
+    frame[8] = type;
+    put_u64(frame + 9, next_lsn_++);
+    std::memcpy(frame + record_overhead, payload.data(), payload.size());
+    put_u32(frame + 4, crc32c(std::string_view(frame + 8, total - 8)));
+    head_.store(head + total, std::memory_order_release);
 }
 
 void Journal::append_record(std::string_view line) {
-    if (line.size() > max_frame_payload)
-        throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
-    write_frame(record_frame, line);
-    ++open_records_;
-    open_bytes_ += line.size();
+    if (line.size() > max_record_bytes())
+        throw Error(ErrorCode::invalid_argument, "audit log record of " + std::to_string(line.size()) +
+                                                     " bytes is larger than the journal takes (" +
+                                                     std::to_string(max_record_bytes()) + " bytes, half its ring)");
+    append_frame(record_frame, line);
 }
 
-BatchRange Journal::seal(std::uint64_t sequence) {
-    write_frame(seal_frame, u64_bytes(sequence));
-    BatchRange range{sequence, current_number_, open_begin_, current_size_, open_records_};
-    open_begin_ = current_size_;
-    open_records_ = open_bytes_ = 0;
-    if (current_size_ >= segment_bytes_) {
-        sync();
-        {
-            std::lock_guard lock(segment_mutex_);
-            closed_[current_number_] = {sequence, current_size_};
+void Journal::seal(std::uint64_t sequence) {
+    char payload[8];
+    put_u64(payload, sequence);
+    append_frame(seal_frame, std::string_view(payload, 8));
+}
+
+bool Journal::drain_due() const {
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire);  // tail first: it never passes a later head
+    return head_.load(std::memory_order_acquire) - tail > ring_capacity_ / 4;
+}
+
+// ---- draining ---------------------------------------------------------------------------
+
+void Journal::drain_locked() {
+    const std::uint64_t head = head_.load(std::memory_order_acquire);
+    std::uint64_t pos = tail_.load(std::memory_order_relaxed);
+    if (pos == head) return;
+    const std::uint64_t capacity = ring_capacity_;
+    const std::string_view data(ring_->data(), capacity);
+    std::vector<iovec> parts;
+    std::uint64_t pending = 0, pending_records = 0, pending_bytes = 0, pending_lsn = last_lsn_;
+    // Writes what was gathered and only then counts it, so a failed write changes nothing.
+    auto flush = [&](std::uint64_t flushed_to) {
+        if (pending > 0) {
+            try {
+                write_all(current_->fd, parts, segment_path(current_number_));
+            } catch (const Error&) {
+                // Cut a torn write, so the next drain appends whole frames after whole frames.
+                if (::ftruncate(current_->fd, static_cast<off_t>(current_size_.load())) != 0) {
+                }
+                throw;
+            }
+            current_size_ += pending;
+            open_records_ += pending_records;
+            open_bytes_ += pending_bytes;
+            last_lsn_ = pending_lsn;
+            dirty_ = true;
         }
-        {
-            std::lock_guard lock(segment_mutex_);
-            current_size_ = 0;
+        parts.clear();
+        pending = pending_records = pending_bytes = 0;
+        tail_.store(flushed_to, std::memory_order_release);
+        put_u64(ring_->header() + 16, flushed_to);
+    };
+    while (pos < head) {
+        const std::uint64_t offset = pos % capacity;
+        const std::uint64_t room = capacity - offset;
+        if (room < frame_overhead || get_u32(data.data() + offset) == ring_pad) {
+            pos += room;
+            continue;
         }
-        open_begin_ = 0;
-        open_current(current_number_ + 1);
+        // This process wrote these frames (or replay_ring checked them): no CRC check here;
+        // read_batch checks every frame it reads back from the segment.
+        const auto frame = frame_header_at(data, offset);
+        if (!frame || !has_lsn(frame->type))
+            throw Error(ErrorCode::integrity, "audit log journal: damaged frame in the ring of " + dir_.string());
+        const std::uint64_t size = frame->next - offset;
+        char* bytes = ring_->data() + offset;
+        if (!parts.empty() && static_cast<char*>(parts.back().iov_base) + parts.back().iov_len == bytes)
+            parts.back().iov_len += size;
+        else
+            parts.push_back({bytes, size});
+        pending += size;
+        pending_lsn = frame->lsn();
+        pos += size;
+        if (is_record(frame->type)) {
+            ++pending_records;
+            pending_bytes += frame->line().size();
+            continue;
+        }
+        flush(pos);
+        const std::uint64_t sequence = frame->sequence();
+        ranges_[sequence] = {sequence, current_number_, open_begin_, current_size_, open_records_};
+        open_begin_ = current_size_;
+        open_records_ = open_bytes_ = 0;
+        if (current_size_ >= segment_bytes_) roll_locked(sequence);
     }
-    return range;
+    flush(pos);
 }
 
-std::vector<std::string> Journal::read_batch(const BatchRange& range) const {
+void Journal::roll_locked(std::uint64_t last_sequence) {
+    if (::fdatasync(current_->fd) != 0) throw_io("cannot fsync", segment_path(current_number_));
+    closed_[current_number_] = {last_sequence, current_size_};
+    closed_bytes_ += current_size_;
+    open_segment(current_number_ + 1, true);
+    dirty_ = false;
+}
+
+std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
+    BatchRange range;
+    {
+        std::lock_guard lock(drain_mutex_);
+        if (!ranges_.count(sequence)) drain_locked();
+        const auto it = ranges_.find(sequence);
+        if (it == ranges_.end())
+            throw Error(ErrorCode::integrity, "audit log journal: batch " + std::to_string(sequence) + " is not in " +
+                                                  dir_.string());
+        range = it->second;
+    }
     const fs::path path = segment_path(range.segment);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) throw_io("cannot open", path);
@@ -246,14 +494,13 @@ std::vector<std::string> Journal::read_batch(const BatchRange& range) const {
     const ssize_t n = ::pread(fd, data.data(), data.size(), static_cast<off_t>(range.begin));
     const int saved = errno;
     ::close(fd);
-    errno = saved;
-    if (n != static_cast<ssize_t>(data.size())) throw_io("cannot read batch from", path);
+    if (n != static_cast<ssize_t>(data.size())) throw_io("cannot read batch from", path, n < 0 ? saved : EIO);
     std::vector<std::string> lines;
     std::uint64_t offset = 0;
     while (offset < data.size()) {
         const auto frame = frame_at(data, offset);
         if (!frame) throw Error(ErrorCode::integrity, "audit log journal: damaged frame in " + path.string());
-        if (frame->type == record_frame) lines.emplace_back(frame->payload);
+        if (is_record(frame->type)) lines.emplace_back(frame->line());
         offset = frame->next;
     }
     return lines;
@@ -262,11 +509,13 @@ std::vector<std::string> Journal::read_batch(const BatchRange& range) const {
 void Journal::release_through(std::uint64_t stored_through) {
     std::vector<std::uint64_t> doomed;
     {
-        std::lock_guard lock(segment_mutex_);
+        std::lock_guard lock(drain_mutex_);
         for (auto it = closed_.begin(); it != closed_.end() && it->second.first <= stored_through;) {
             doomed.push_back(it->first);
+            closed_bytes_ -= it->second.second;
             it = closed_.erase(it);
         }
+        ranges_.erase(ranges_.begin(), ranges_.upper_bound(stored_through));
     }
     for (const auto number : doomed) {
         std::error_code ec;
@@ -277,7 +526,8 @@ void Journal::release_through(std::uint64_t stored_through) {
 void Journal::sync() {
     std::shared_ptr<Segment> segment;
     {
-        std::lock_guard lock(segment_mutex_);
+        std::lock_guard lock(drain_mutex_);
+        drain_locked();
         if (!dirty_ || !current_) return;
         dirty_ = false;
         segment = current_;
@@ -286,10 +536,9 @@ void Journal::sync() {
 }
 
 std::uint64_t Journal::bytes() const {
-    std::lock_guard lock(segment_mutex_);
-    std::uint64_t total = current_size_;
-    for (const auto& [number, info] : closed_) total += info.second;
-    return total;
+    const std::uint64_t tail = tail_.load(std::memory_order_acquire);  // tail first: it never passes a later head
+    const std::uint64_t in_ring = head_.load(std::memory_order_acquire) - tail;
+    return closed_bytes_.load(std::memory_order_relaxed) + current_size_.load(std::memory_order_relaxed) + in_ring;
 }
 
 std::optional<std::string> Journal::read_state() const {

@@ -1,16 +1,30 @@
 // journal.hpp (private): the audit log's on-disk journal.
 //
-// A directory of append-only segment files seg-NNNNNNNNNN.wal plus state.json (what is
-// already stored, written atomically by the sink) and .lock (flock: one sink per journal).
-// A segment is a sequence of frames:
-//   u32 payload length (LE) | u32 CRC-32C of type+payload (LE) | u8 type | payload
-// type 1 = one record (a JSON line without "\n"); type 2 = seal: the records since the
-// previous seal form batch <payload: u64 LE sequence>. Segments roll only right after a seal,
-// so a batch never spans segments and a closed segment can be deleted once its last batch
-// is stored. On open, a torn or corrupt tail (kill -9 mid-write, power loss) is cut off at
-// the last good frame.
+// A directory holding:
+//   ring.buf   the staging ring. log() copies each record's frame into this file through a
+//              shared mapping: no system call, yet the record is in the kernel's page cache
+//              when log() returns, so kill -9 cannot lose it.
+//   seg-NNNNNNNNNN.wal  append-only segments. drain() (the sink's syncer, every
+//              fsync_interval, or sooner when the ring fills) moves the ring's frames into the
+//              current segment with one writev, and sync() fdatasyncs it: the group commit.
+//   state.json (what is already stored, written by the sink) and .lock (one sink per journal).
+// Why not map the segment itself: every fdatasync write-protects the pages it cleans, so
+// writing into a mapped segment takes a page fault every dozen records; the ring is never
+// fsynced, so its pages stay writable and log() stays a memcpy.
+//
+// Frame (ring and segments alike): u32 length (LE) | u32 CRC-32C of type+payload | u8 type | payload
+//   3 record: u64 lsn | one JSON line without "\n"
+//   4 seal:   u64 lsn | u64 batch sequence; the records since the previous seal form that batch
+//   5 mark:   u64 lsn of the frame before it; first frame of every segment after the first
+//   1, 2:     record and seal without lsn (journals written before the ring), read only
+// Every record and seal gets the next lsn. After a crash the ring's frames whose lsn is above
+// the segments' last one are replayed into the segments, in order; frames at or below it were
+// drained already, so nothing is lost or doubled. Segments roll only right after a seal, so a
+// batch never spans segments and a closed segment can be deleted once its last batch is
+// stored. A torn or corrupt tail (power loss) is cut off at the last good frame.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -32,37 +46,44 @@ struct BatchRange {
     std::uint64_t records = 0;
 };
 
-std::uint32_t crc32c(std::string_view data, std::uint32_t crc = 0);
-
 class Journal {
 public:
-    // Locks and replays dir (created if missing). Throws Error(config) when another
-    // process or sink holds it, Error(io) on file errors.
-    Journal(std::filesystem::path dir, std::uint64_t segment_bytes);
-    ~Journal();
+    static constexpr std::uint64_t frame_overhead = 9;   // length, CRC, type
+    static constexpr std::uint64_t record_overhead = 17;  // frame_overhead + lsn
+    static constexpr std::uint64_t default_ring_bytes = 16u << 20;
+
+    // Locks dir (created if missing), replays its segments and ring. Throws Error(config)
+    // when another process or sink holds it, Error(io) on file errors.
+    Journal(std::filesystem::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes = default_ring_bytes);
+    ~Journal();  // drains and syncs what it can
     Journal(const Journal&) = delete;
     Journal& operator=(const Journal&) = delete;
 
     // What replay found: sealed batches in order, records after the last seal, problems repaired.
     const std::vector<BatchRange>& recovered_batches() const { return recovered_; }
-    std::uint64_t open_records() const { return open_records_; }
-    std::uint64_t open_bytes() const { return open_bytes_; }
+    std::uint64_t open_records() const { return recovered_open_records_; }
+    std::uint64_t open_bytes() const { return recovered_open_bytes_; }
     const std::string& repair_note() const { return repair_note_; }
 
-    // The caller serializes appends (the sink's mutex). Throws Error(io).
-    void append_record(std::string_view line);
-    BatchRange seal(std::uint64_t sequence);
-    static constexpr std::uint64_t frame_overhead = 9;
+    // The largest record the ring takes (half the ring).
+    std::uint64_t max_record_bytes() const { return ring_capacity_ / 2 - record_overhead; }
 
-    // Thread-safe: the records of a sealed batch, re-checked against their CRCs.
-    std::vector<std::string> read_batch(const BatchRange& range) const;
+    // Producer side: the caller serializes these (the sink's mutex). Each copies one frame
+    // into the ring; only when the ring is full does it drain the ring itself. Throws Error(io),
+    // Error(invalid_argument) for a record above max_record_bytes().
+    void append_record(std::string_view line);
+    void seal(std::uint64_t sequence);
+    // The ring is a quarter full: the caller should wake whoever calls sync().
+    bool drain_due() const;
+
+    // Thread-safe. The records of a sealed batch, re-checked against their CRCs.
+    std::vector<std::string> read_batch(std::uint64_t sequence);
     // Deletes closed segments whose batches all have sequence <= stored_through.
     void release_through(std::uint64_t stored_through);
-    // fdatasync the current segment if anything was appended since the last sync.
-    // Safe to call from another thread than the appender.
+    // Moves the ring's frames into the segment and fdatasyncs it if anything was written.
     void sync();
 
-    std::uint64_t bytes() const;  // all segment files
+    std::uint64_t bytes() const;  // segments plus what waits in the ring
     const std::filesystem::path& dir() const { return dir_; }
 
     std::optional<std::string> read_state() const;
@@ -70,26 +91,46 @@ public:
 
 private:
     struct Segment;
+    struct Ring;
     std::filesystem::path segment_path(std::uint64_t number) const;
-    void replay();
-    void open_current(std::uint64_t number);
-    void write_frame(char type, std::string_view payload);
+    void replay_segments();
+    void open_ring(std::uint64_t capacity);
+    void map_ring(std::uint64_t capacity);
+    void replay_ring();
+    void reset_ring();
+    void open_segment(std::uint64_t number, bool fresh);
+    void drain_locked();
+    void roll_locked(std::uint64_t last_sequence);
+    void append_frame(char type, std::string_view payload);
 
     std::filesystem::path dir_;
     std::uint64_t segment_bytes_;
     int lock_fd_ = -1;
 
-    mutable std::mutex segment_mutex_;  // guards current_ swaps and closed_ for sync()/release
+    // The ring: the producer owns head_ and reads tail_; the drainer the other way round.
+    std::unique_ptr<Ring> ring_;
+    std::uint64_t ring_capacity_ = 0;
+    std::atomic<std::uint64_t> head_{0};  // absolute positions; the offset is position % capacity
+    std::atomic<std::uint64_t> tail_{0};
+    std::uint64_t next_lsn_ = 1;          // producer side
+
+    // Segments, guarded by drain_mutex_ (drain, read_batch, release_through, sync).
+    std::mutex drain_mutex_;
     std::shared_ptr<Segment> current_;
     std::uint64_t current_number_ = 0;
-    std::uint64_t current_size_ = 0;
+    std::atomic<std::uint64_t> current_size_{0};
+    std::atomic<std::uint64_t> closed_bytes_{0};
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> closed_;  // number -> (last sequence, size)
+    std::map<std::uint64_t, BatchRange> ranges_;  // sealed batches in the segments, by sequence
+    std::uint64_t last_lsn_ = 0;        // of the last frame in the segments
+    std::uint64_t open_begin_ = 0;      // offset of the first unsealed record in the current segment
+    std::uint64_t open_records_ = 0;    // drained records after the last seal
+    std::uint64_t open_bytes_ = 0;
     bool dirty_ = false;
 
-    std::uint64_t open_begin_ = 0;  // offset of the first unsealed record in the current segment
-    std::uint64_t open_records_ = 0;
-    std::uint64_t open_bytes_ = 0;
     std::vector<BatchRange> recovered_;
+    std::uint64_t recovered_open_records_ = 0;
+    std::uint64_t recovered_open_bytes_ = 0;
     std::string repair_note_;
 };
 

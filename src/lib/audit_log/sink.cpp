@@ -3,6 +3,8 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
@@ -87,6 +89,7 @@ void AuditLogOptions::validate() const {
     if (retention_days < 0) bad("retention_days must not be negative");
     if (fsync_interval.count() < 0) bad("fsync_interval must not be negative");
     if (journal_segment_bytes == 0) bad("journal_segment_bytes must be at least 1");
+    if (journal_ring_bytes < 64 * 1024) bad("journal_ring_bytes must be at least 64 KiB");
     if (max_journal_bytes < 2 * (journal_segment_bytes + max_bytes) && max_journal_bytes < 64 * 1024)
         bad("max_journal_bytes is too small for the segment and batch sizes");
     if (checkpoint_batches == 0) bad("checkpoint_batches must be at least 1");
@@ -121,12 +124,34 @@ std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env() {
 
 namespace {
 
+// The batch's facts for its key, metadata and checkpoint entry, from its records.
+struct BatchFacts {
+    std::string first_timestamp, last_timestamp, request_id, service_name, log_level;
+    std::optional<LogLevel> highest;  // of the records whose level is a known name
+
+    // Adds the next record's facts (the same rules as facts_of).
+    void add(std::string_view timestamp, std::string_view level, std::optional<LogLevel> known,
+             std::string_view first_request_id, std::string_view first_service_name, bool first) {
+        if (first) {
+            first_timestamp = timestamp;
+            request_id = first_request_id;
+            service_name = first_service_name;
+            log_level = level;
+        }
+        last_timestamp = timestamp;
+        if (known && (!highest || *known > *highest)) {
+            highest = known;
+            log_level = std::string(to_string(*known));
+        }
+    }
+};
+
 struct PendingBatch {
     std::uint64_t sequence = 0;
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;             // record bytes plus frame overhead (the cap's unit)
-    std::vector<std::string> lines;      // memory mode
-    al::detail::BatchRange range;        // disk mode
+    std::vector<std::string> lines;      // memory mode (disk mode reads them back from the journal)
+    std::optional<BatchFacts> facts;     // unset for batches replayed from the journal
     SteadyTime first_accepted{};
 };
 
@@ -211,34 +236,44 @@ bool looks_like_date_time(std::string_view t) {
     return true;
 }
 
-// The batch's facts for its key, metadata and checkpoint entry, from its records.
-struct BatchFacts {
-    std::string first_timestamp, last_timestamp, request_id, service_name, log_level;
-};
-
+// The facts of a batch read back from the journal after a restart (batches accepted by this
+// process collect them in log() instead, without parsing).
 BatchFacts facts_of(const std::vector<std::string>& lines) {
     BatchFacts f;
-    std::optional<LogLevel> highest;
     for (std::size_t i = 0; i < lines.size(); ++i) {
         rapidjson::Document d;
         d.Parse(lines[i].data(), lines[i].size());
         if (d.HasParseError() || !d.IsObject()) throw Error(ErrorCode::integrity, "audit log: a journaled record is not JSON");
-        const std::string ts = string_member(d, "timestamp");
         const std::string level = string_member(d, "level");
-        if (i == 0) {
-            f.first_timestamp = ts;
-            f.request_id = string_member(d, "request_id");
-            f.service_name = string_member(d, "service_name");
-            f.log_level = level;
-        }
-        f.last_timestamp = ts;
-        if (const auto l = try_parse_log_level(level); l && (!highest || *l > *highest)) {
-            highest = l;
-            f.log_level = std::string(to_string(*l));
-        }
+        f.add(string_member(d, "timestamp"), level, try_parse_log_level(level), string_member(d, "request_id"),
+              string_member(d, "service_name"), i == 0);
     }
     return f;
 }
+
+// Now as "YYYY-MM-DDTHH:MM:SS.mmmZ". The text up to the second is formatted once per second
+// and thread; strftime for every record was a fifth of log()'s own cost.
+std::string_view now_millis_text() {
+    thread_local std::chrono::seconds cached_second{-1};
+    thread_local std::string text;
+    const TimePoint now = system_clock().now();
+    const auto second = std::chrono::floor<std::chrono::seconds>(now);
+    if (second.time_since_epoch() != cached_second) {
+        text = format_rfc3339_millis(second);
+        cached_second = second.time_since_epoch();
+    }
+    auto millis = static_cast<unsigned>(std::chrono::duration_cast<std::chrono::milliseconds>(now - second).count());
+    for (std::size_t i = text.size() - 2; i >= text.size() - 4; --i, millis /= 10) text[i] = static_cast<char>('0' + millis % 10);
+    return text;
+}
+
+// What log() knows of a record without parsing it again: its batch's facts come from these.
+struct RecordFacts {
+    std::string_view timestamp, level, request_id, service_name;
+    std::optional<LogLevel> known_level;
+};
+
+constexpr std::size_t max_memory_record_bytes = 64u * 1024 * 1024;
 
 std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
     return "audit log backlog is at its cap (" + std::to_string(used) + " of " + std::to_string(cap) +
@@ -260,6 +295,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::vector<std::string> open_lines;  // memory mode
     std::uint64_t open_records = 0, open_bytes = 0;
     std::optional<SteadyTime> open_since;
+    BatchFacts open_facts;
+    bool open_facts_complete = true;  // false when the open batch began in an earlier process
     std::uint64_t next_sequence = 0;
     std::uint64_t memory_bytes = 0;
     bool closed = false, stopping = false, uploader_exited = false, threads_stopped = false;
@@ -281,7 +318,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         b.records = open_records;
         b.bytes = open_bytes + open_records * al::detail::Journal::frame_overhead;
         b.first_accepted = *open_since;
-        if (journal) b.range = journal->seal(b.sequence);
+        if (open_facts_complete) b.facts = std::move(open_facts);
+        open_facts = {};
+        open_facts_complete = true;
+        if (journal) journal->seal(b.sequence);
         else b.lines = std::exchange(open_lines, {});
         ready.push_back(std::move(b));
         open_records = open_bytes = 0;
@@ -289,7 +329,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         work_cv.notify_one();
     }
 
-    void accept(std::string line) {
+    void accept(std::string_view line, const RecordFacts& facts) {
         std::unique_lock lock(mutex);
         if (closed) throw Error(ErrorCode::storage, "audit log sink is closed");
         const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
@@ -307,11 +347,16 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (journal) {
             journal->append_record(line);
             if (options.fsync_interval.count() == 0) journal->sync();
+            else if (journal->drain_due()) sync_cv.notify_one();
         } else {
+            if (line.size() > max_memory_record_bytes)
+                throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
             memory_bytes += need;
-            open_lines.push_back(std::move(line));
+            open_lines.emplace_back(line);
         }
         if (open_records == 0) open_since = std::chrono::steady_clock::now();
+        open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
+                       open_records == 0);
         ++open_records;
         open_bytes += need - al::detail::Journal::frame_overhead;
         ++counters.accepted;
@@ -360,10 +405,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     }
 
     void store_batch(const PendingBatch& b, const std::string& stream, const std::string& previous_sha256) {
-        const std::vector<std::string> lines = journal ? journal->read_batch(b.range) : b.lines;
+        const std::vector<std::string> lines = journal ? journal->read_batch(b.sequence) : b.lines;
         std::string body;
         for (const auto& line : lines) body.append(line).push_back('\n');
-        const BatchFacts f = facts_of(lines);
+        const BatchFacts f = b.facts ? *b.facts : facts_of(lines);
         const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
         const std::string sha = sha256_hex(body);
         PutOptions o = put_options("application/x-ndjson", sha);
@@ -538,7 +583,8 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
         const fs::path dir = c.options.journal_dir.empty()
                                  ? default_journal_dir(c.options.service_name, uri, c.options.prefix)
                                  : c.options.journal_dir;
-        c.journal = std::make_unique<al::detail::Journal>(dir, c.options.journal_segment_bytes);
+        c.journal = std::make_unique<al::detail::Journal>(dir, c.options.journal_segment_bytes,
+                                                          c.options.journal_ring_bytes);
         if (auto text = c.journal->read_state()) {
             c.state = state_from_json(*text);
         } else {
@@ -553,14 +599,16 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
             PendingBatch b;
             b.sequence = range.sequence;
             b.records = range.records;
-            b.range = range;
             b.first_accepted = now;
             c.ready.push_back(std::move(b));
         }
         c.next_sequence = next;
         c.open_records = c.journal->open_records();
         c.open_bytes = c.journal->open_bytes();
-        if (c.open_records > 0) c.open_since = now;
+        if (c.open_records > 0) {
+            c.open_since = now;
+            c.open_facts_complete = false;
+        }
         if (c.state.stored_through) c.journal->release_through(*c.state.stored_through);
         if (!c.state.uncovered.empty()) c.uncovered_since = now;
         if (!c.journal->repair_note().empty()) c.record_error_locked("journal repaired: " + c.journal->repair_note());
@@ -569,8 +617,16 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     }
     c.counters.stream = c.state.stream;
     auto self = core_;
-    c.uploader = std::thread([self] { self->run_uploader(); });
-    if (c.journal) c.syncer = std::thread([self] { self->run_syncer(); });
+    // Named, so that top -H and perf tell them from the application's threads.
+    c.uploader = std::thread([self] {
+        ::pthread_setname_np(::pthread_self(), "worm-log-upload");
+        self->run_uploader();
+    });
+    if (c.journal)
+        c.syncer = std::thread([self] {
+            ::pthread_setname_np(::pthread_self(), "worm-log-sync");
+            self->run_syncer();
+        });
 }
 
 AuditLogSink::~AuditLogSink() {
@@ -599,19 +655,40 @@ bool AuditLogSink::log(const rapidjson::Value& record) {
     if (timestamp && (!timestamp->IsString() ||
                       !looks_like_date_time(std::string_view(timestamp->GetString(), timestamp->GetStringLength()))))
         throw Error(ErrorCode::invalid_argument, "audit log record: timestamp must be an RFC 3339 string");
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    auto str = [&](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
-    w.StartObject();
-    if (!timestamp) str("timestamp"), str(format_rfc3339_millis(system_clock().now()));
-    if (!level) str("level"), str("INFO");
-    if (!json::find_member(record, "service_name")) str("service_name"), str(options.service_name);
-    for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it) {
-        str(std::string_view(it->name.GetString(), it->name.GetStringLength()));
-        if (!it->value.Accept(w)) throw Error(ErrorCode::invalid_argument, "audit log record: a value cannot be written as JSON");
-    }
-    w.EndObject();
-    core_->accept(std::string(buffer.GetString(), buffer.GetSize()));
+    auto view = [](const rapidjson::Value* v) {
+        return v && v->IsString() ? std::string_view(v->GetString(), v->GetStringLength()) : std::string_view();
+    };
+    RecordFacts facts;
+    facts.known_level = level ? effective : std::optional(LogLevel::info);
+    facts.level = level ? view(level) : "INFO";
+    facts.request_id = view(json::find_member(record, "request_id"));
+    const auto* service = json::find_member(record, "service_name");
+    facts.service_name = service ? view(service) : std::string_view(options.service_name);
+    facts.timestamp = timestamp ? view(timestamp) : now_millis_text();
+
+    // One line buffer per thread, reused: log() allocates nothing once it is warm. The
+    // project's compact serializer also refuses invalid UTF-8, NaN and Infinity.
+    thread_local std::string line;
+    line.assign(1, '{');
+    auto member = [&](std::string_view name, const rapidjson::Value& value) {
+        if (line.size() > 1) line += ',';
+        try {
+            json::append_compact(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())), line);
+            line += ':';
+            json::append_compact(value, line);
+        } catch (const Error& e) {
+            throw Error(ErrorCode::invalid_argument,
+                        "audit log record: member '" + std::string(name.substr(0, 64)) + "': " + e.what());
+        }
+    };
+    auto text = [](std::string_view v) { return rapidjson::Value(rapidjson::StringRef(v.data(), v.size())); };
+    if (!timestamp) member("timestamp", text(facts.timestamp));
+    if (!level) member("level", text("INFO"));
+    if (!service) member("service_name", text(options.service_name));
+    for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it)
+        member(std::string_view(it->name.GetString(), it->name.GetStringLength()), it->value);
+    line += '}';
+    core_->accept(line, facts);
     return true;
 }
 

@@ -1,5 +1,6 @@
 // Serializers: RFC 8785 canonical form, pretty and compact forms, ES6 number formatting.
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <string>
@@ -64,19 +65,33 @@ namespace {
 
 enum class Style { canonical, pretty, compact };
 
+// Where the serializer is, for messages: a member name or an array index per level.
+struct PathToken {
+    std::string_view key;
+    std::size_t index = 0;
+    bool is_index = false;
+};
+
+// Bytes a JSON string must escape: '"', '\\' and the controls.
+constexpr std::array<bool, 256> make_escape_table() {
+    std::array<bool, 256> table{};
+    for (int c = 0; c < 0x20; ++c) table[static_cast<std::size_t>(c)] = true;
+    table['"'] = table['\\'] = true;
+    return table;
+}
+constexpr std::array<bool, 256> needs_escape = make_escape_table();
+
 class Serializer {
 public:
-    explicit Serializer(Style style) : style_(style) {}
+    // Writes into out (appending), so a caller can reuse one buffer.
+    Serializer(Style style, std::string& out) : style_(style), out_(out) {}
 
-    std::string run(const rapidjson::Value& v) {
-        write(v, 0);
-        return std::move(out_);
-    }
+    void run(const rapidjson::Value& v) { write(v, 0); }
 
 private:
     [[noreturn]] void fail(const std::string& reason) const {
         std::string pointer;
-        for (const std::string& t : path_) pointer = pointer_append(pointer, t);
+        for (const PathToken& t : path_) pointer = t.is_index ? pointer_append(pointer, t.index) : pointer_append(pointer, t.key);
         throw Error(ErrorCode::invalid_argument,
                     "cannot serialize JSON: " + reason + " at " + (pointer.empty() ? "/" : pointer));
     }
@@ -88,12 +103,27 @@ private:
     }
 
     // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
+    // One pass: runs of bytes that need nothing are copied at once, and UTF-8 is checked
+    // on the way (audit logs write every record through here).
     void write_string(std::string_view s) {
-        if (detail::find_invalid_utf8(s) != detail::kValidUtf8) fail("string is not valid UTF-8");
         static constexpr char hex[] = "0123456789abcdef";
         out_ += '"';
-        for (const char ch : s) {
-            const auto c = static_cast<unsigned char>(ch);
+        std::size_t run = 0;  // start of the bytes not copied yet
+        for (std::size_t pos = 0; pos < s.size();) {
+            const auto c = static_cast<unsigned char>(s[pos]);
+            if (c >= 0x80) {
+                char32_t cp = 0;
+                const std::size_t n = detail::decode_utf8(s, pos, cp);
+                if (n == 0) fail("string is not valid UTF-8");
+                pos += n;
+                continue;
+            }
+            if (!needs_escape[c]) {
+                ++pos;
+                continue;
+            }
+            out_.append(s.data() + run, pos - run);
+            run = ++pos;
             switch (c) {
                 case '"': out_ += "\\\""; break;
                 case '\\': out_ += "\\\\"; break;
@@ -103,15 +133,12 @@ private:
                 case '\r': out_ += "\\r"; break;
                 case '\t': out_ += "\\t"; break;
                 default:
-                    if (c < 0x20) {
-                        out_ += "\\u00";
-                        out_ += hex[c >> 4];
-                        out_ += hex[c & 0xF];
-                    } else {
-                        out_ += ch;
-                    }
+                    out_ += "\\u00";
+                    out_ += hex[c >> 4];
+                    out_ += hex[c & 0xF];
             }
         }
+        out_.append(s.data() + run, s.size() - run);
         out_ += '"';
     }
 
@@ -147,7 +174,7 @@ private:
         for (const auto& item : v.GetArray()) {
             if (i) out_ += ',';
             newline(depth + 1);
-            path_.push_back(std::to_string(i++));
+            path_.push_back({{}, i++, true});
             write(item, depth + 1);
             path_.pop_back();
         }
@@ -166,7 +193,7 @@ private:
         for (const auto& m : v.GetObject()) {
             const std::string_view key(m.name.GetString(), m.name.GetStringLength());
             if (detail::find_invalid_utf8(key) != detail::kValidUtf8) {
-                path_.push_back(std::string(key));
+                path_.push_back({key});
                 fail("key is not valid UTF-8");
             }
             entries.push_back({key, style_ == Style::canonical ? detail::to_utf16(key) : std::vector<char16_t>{},
@@ -179,7 +206,7 @@ private:
                       [](const Entry& a, const Entry& b) { return a.utf16 < b.utf16; });
             for (std::size_t i = 1; i < entries.size(); ++i)
                 if (entries[i].key == entries[i - 1].key) {
-                    path_.push_back(std::string(entries[i].key));
+                    path_.push_back({entries[i].key});
                     fail("duplicate key \"" + std::string(entries[i].key) + "\"");
                 }
         }
@@ -191,7 +218,7 @@ private:
             newline(depth + 1);
             write_string(e.key);
             out_ += style_ == Style::pretty ? ": " : ":";
-            path_.push_back(std::string(e.key));
+            path_.push_back({e.key});
             write(*e.value, depth + 1);
             path_.pop_back();
         }
@@ -200,18 +227,34 @@ private:
     }
 
     Style style_;
-    std::string out_;
-    std::vector<std::string> path_;
+    std::string& out_;
+    std::vector<PathToken> path_;
 };
+
+std::string serialize(Style style, const rapidjson::Value& value) {
+    std::string out;
+    Serializer(style, out).run(value);
+    return out;
+}
 
 }  // namespace
 
-std::string canonicalize(const rapidjson::Value& value) { return Serializer(Style::canonical).run(value); }
+std::string canonicalize(const rapidjson::Value& value) { return serialize(Style::canonical, value); }
 
 std::string canonicalize(std::string_view json_text) { return canonicalize(parse_strict(json_text)); }
 
-std::string to_pretty(const rapidjson::Value& value) { return Serializer(Style::pretty).run(value); }
+std::string to_pretty(const rapidjson::Value& value) { return serialize(Style::pretty, value); }
 
-std::string to_compact(const rapidjson::Value& value) { return Serializer(Style::compact).run(value); }
+std::string to_compact(const rapidjson::Value& value) { return serialize(Style::compact, value); }
+
+void append_compact(const rapidjson::Value& value, std::string& out) {
+    const std::size_t size = out.size();
+    try {
+        Serializer(Style::compact, out).run(value);
+    } catch (...) {
+        out.resize(size);
+        throw;
+    }
+}
 
 }  // namespace worm::json
