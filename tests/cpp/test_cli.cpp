@@ -823,7 +823,7 @@ TEST_CASE("config check refuses every S3 endpoint that sync refuses, with the sa
     CHECK_MESSAGE(ok.exit_code == 0, ok.err);
 }
 
-TEST_CASE("store verify: exit 0 for an untouched local store, 1 naming an edited sidecar; rm refuses it") {
+TEST_CASE("an edited sidecar: rm refuses the version, store verify exits 1 naming it, 0 for an untouched store") {
     // Issue 15 defect 6: an edited sidecar let `worm rm` delete a COMPLIANCE-locked version.
     t::TempDir tmp("worm-cli-store-verify");
     const fs::path root = tmp / "store";
@@ -833,13 +833,6 @@ TEST_CASE("store verify: exit 0 for an untouched local store, 1 naming an edited
                                            "--lock-mode", "COMPLIANCE", "--retain-days", "30"});
     REQUIRE_MESSAGE(put.exit_code == 0, put.err);
     const std::string version = str(parse_json(put.out), "version_id");
-
-    const t::CommandResult clean = worm_cli({"store", "verify", "--store", url});
-    CHECK_MESSAGE(clean.exit_code == 0, clean.err);
-    const auto ok = parse_json(clean.out);
-    CHECK(ok["ok"].GetBool());
-    CHECK(ok["records"].GetUint64() == 1);
-    CHECK(str(ok, "log_head").size() == 64);
 
     // Someone with write access removes the retention from the sidecar.
     const fs::path sidecar = root / "versions/evidence/c1/a.json/@v" / (version + ".json");
@@ -864,6 +857,16 @@ TEST_CASE("store verify: exit 0 for an untouched local store, 1 naming an edited
     CHECK(str(report["problems"][0], "key") == "evidence/c1/a.json");
     CHECK(str(report["problems"][0], "version_id") == version);
     CHECK(found.err.find("retention") != std::string::npos);
+
+    // An untouched store verifies.
+    const std::string clean_url = "file://" + (tmp / "clean").string();
+    REQUIRE(worm_cli({"put", "--store", clean_url, "k", (tmp / "in.json").string()}).exit_code == 0);
+    const t::CommandResult clean = worm_cli({"store", "verify", "--store", clean_url});
+    CHECK_MESSAGE(clean.exit_code == 0, clean.err);
+    const auto ok = parse_json(clean.out);
+    CHECK(ok["ok"].GetBool());
+    CHECK(ok["records"].GetUint64() == 1);
+    CHECK(str(ok, "log_head").size() == 64);
 
     // Not a local store: a usage error.
     CHECK(worm_cli({"store", "verify", "--store", "s3://bucket"}).exit_code == 2);
