@@ -60,6 +60,7 @@ set(WORM_LIB_SOURCES
   src/lib/signer/signer.cpp
   src/lib/storage/keys.cpp
   src/lib/storage/local_fs.cpp
+  src/lib/storage/local_oplog.cpp
   src/lib/storage/local_sidecar.cpp
   src/lib/storage/local_store.cpp
   src/lib/storage/object_store.cpp

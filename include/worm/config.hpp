@@ -47,6 +47,11 @@ using EnvLookup = std::function<std::optional<std::string>(std::string_view name
 // Looks up the process environment (getenv).
 WORM_API std::optional<std::string> process_env(std::string_view name);
 
+// The S3 endpoint every command uses (sync, --store s3://, the pipeline, Python):
+// WORM_S3_ENDPOINT, else AWS_ENDPOINT_URL_S3, else AWS_ENDPOINT_URL (trimmed; empty values
+// count as unset). Empty: AWS's own endpoint for the region.
+WORM_API std::string s3_endpoint_from_env(const EnvLookup& lookup = process_env);
+
 struct WORM_API WormConfig {
     static constexpr int minimum_retention_days = 90;
     static constexpr int maximum_retention_days = 36500;  // 100 years: S3's own ceiling
@@ -79,7 +84,8 @@ struct WORM_API WormConfig {
     // Throws Error(config) listing every problem, "; "-separated. When enabled: proxy mode
     // without MCP_URL -> "endpoint not configured ..."; direct mode without a bucket ->
     // "bucket not configured ...". Always: retention below 90 days without
-    // allow_short_retention, out-of-range numbers, a KMS key id without aws:kms.
+    // allow_short_retention, out-of-range numbers, a KMS key id without aws:kms, and an S3
+    // endpoint the S3 client would refuse (s3::validate_endpoint: the same check as sync).
     void validate() const;
     // Every problem validate() would report (empty when valid).
     std::vector<std::string> check() const;

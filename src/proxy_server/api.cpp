@@ -48,8 +48,21 @@ ApiResponse response_for(const Refusal& refusal) {
     return r;
 }
 
-ApiResponse response_for(const Error& e) {
-    return error_response(wire::http_status_for(e.code()), to_string(e.code()), e.what());
+// A failure of the backend store (a 5xx, or anything an S3 server said) is told to the
+// client by kind and request id only: its text names the bucket, the S3 request id and
+// local paths, which stay in the proxy's log (ApiResponse::log_detail).
+ApiResponse backend_failure(int status, std::string_view name, std::string detail, const std::string& request_id) {
+    ApiResponse r = error_response(status, name, "the storage backend failed (" + std::string(name) +
+                                                     "); the proxy logged the details under request id " + request_id);
+    r.log_detail = std::move(detail);
+    return r;
+}
+
+ApiResponse response_for(const Error& e, const std::string& request_id) {
+    const int status = wire::http_status_for(e.code());
+    if (status >= 500 || dynamic_cast<const S3Error*>(&e) != nullptr)
+        return backend_failure(status, to_string(e.code()), e.what(), request_id);
+    return error_response(status, to_string(e.code()), e.what());
 }
 
 bool is_sha256_hex(std::string_view s) {
@@ -204,7 +217,7 @@ Prepared Api::prepare(const ApiRequest& request) const {
     } catch (const Refusal& r) {
         p.refusal = response_for(r);
     } catch (const Error& e) {
-        p.refusal = response_for(e);
+        p.refusal = response_for(e, request.request_id);
     }
     return p;
 }
@@ -216,7 +229,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
             case Endpoint::health: return json_response(200, R"({"status":"ok"})");
             case Endpoint::metrics: {
                 ApiResponse m{.status = 200, .headers = {{"Content-Type", "text/plain; version=0.0.4; charset=utf-8"}},
-                              .body = metrics_text(), .body_file = {}, .error_name = {}};
+                              .body = metrics_text(), .body_file = {}, .error_name = {}, .log_detail = {}};
                 return m;
             }
             case Endpoint::upload: {
@@ -228,7 +241,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
                 } catch (const Refusal& refusal) {
                     response = response_for(refusal);
                 } catch (const Error& e) {
-                    response = response_for(e);
+                    response = response_for(e, r.request_id);
                 }
                 --uploads_in_flight_;
                 record_upload(p.client_id, response,
@@ -245,7 +258,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
                     options.version_id = version_id;
                     store_.remove(p.key, options);
                 }
-                return ApiResponse{.status = 204, .headers = {}, .body = {}, .body_file = {}, .error_name = {}};
+                return ApiResponse{.status = 204, .headers = {}, .body = {}, .body_file = {}, .error_name = {}, .log_detail = {}};
             case Endpoint::head: return json_response(200, wire::object_info_json(store_.head(p.key, version_id)));
             case Endpoint::list: return list(p);
             case Endpoint::retention: {
@@ -273,9 +286,9 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
     } catch (const Refusal& refusal) {
         return response_for(refusal);
     } catch (const Error& e) {
-        return response_for(e);
+        return response_for(e, r.request_id);
     } catch (const std::exception& e) {
-        return error_response(500, "internal", std::string("internal error: ") + e.what());
+        return backend_failure(500, "internal", std::string("internal error: ") + e.what(), r.request_id);
     }
 }
 

@@ -32,6 +32,7 @@ struct ApiRequest {
     HttpHeaders headers;
     std::optional<std::uint64_t> content_length;  // absent for chunked or no body
     bool chunked = false;
+    std::string request_id;  // given to the client (X-Request-Id) and in the log line
 };
 
 struct ApiResponse {
@@ -40,6 +41,7 @@ struct ApiResponse {
     std::string body;                            // used when body_file is empty
     std::optional<std::filesystem::path> body_file;  // streamed, then removed
     std::string error_name;                      // for the log line
+    std::string log_detail;                      // for the log line only: what the client is not told
 };
 
 enum class Endpoint { health, metrics, upload, object, head, list, retention, legal_hold };

@@ -9,16 +9,25 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <map>
 #include <mutex>
-#include <set>
+#include <random>
 #include <thread>
 
+#include "../lib/util/posix.hpp"
 #include "worm/error.hpp"
+#include "worm/proxy/protocol.hpp"
 #include "worm/time.hpp"
 
 namespace worm::proxy_server {
@@ -33,15 +42,6 @@ using tcp = net::ip::tcp;
 using net::awaitable;
 using net::use_awaitable;
 
-constexpr std::uint64_t linger_limit = 16ull << 20;  // bytes drained after refusing a body
-constexpr std::chrono::seconds linger_time{5};
-
-struct Connection {
-    explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-    beast::tcp_stream stream;
-    bool idle = true;  // touched only on the connection's strand
-};
-
 // Request targets are client-controlled; keep log lines single and short.
 std::string printable(std::string_view s) {
     std::string out;
@@ -53,6 +53,121 @@ std::string printable(std::string_view s) {
     return out;
 }
 
+constexpr std::uint64_t linger_limit = 16ull << 20;  // bytes drained after refusing a body
+constexpr std::chrono::seconds linger_time{5};
+// Descriptors kept free of connections: the listener, the backend store, log files, and
+// the reserve descriptor; each connection may hold its socket and one spool/body file.
+constexpr long long descriptor_headroom = 32;
+constexpr long long descriptors_per_connection = 2;
+// After accept() fails (out of descriptors, ...), wait this long before the next accept.
+constexpr std::chrono::milliseconds accept_pause{50};
+// A failure that repeats (accept errors, a full connection table) is logged at most once
+// per interval, with how often it happened.
+constexpr std::chrono::seconds repeat_log_interval{10};
+
+// What an excess connection gets before it is closed (written without waiting).
+const std::string& busy_answer() {
+    static const std::string answer = [] {
+        const std::string body = worm::proxy::error_json(worm::proxy::error_busy, "worm-proxy has too many connections; retry");
+        return "HTTP/1.1 503 Service Unavailable\r\nServer: worm-proxy\r\nContent-Type: application/json\r\n"
+               "Retry-After: 1\r\nConnection: close\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n\r\n" + body;
+    }();
+    return answer;
+}
+
+// Sends the busy answer on a fresh socket if the kernel takes it at once, and closes it.
+void refuse_busy(int fd) {
+    const std::string& answer = busy_answer();
+    (void)::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    ::close(fd);
+}
+
+// Logs a repeating event at most once per interval, with its count since the last line.
+class RepeatedLog {
+public:
+    // Returns the line to log now, or "" while the interval runs.
+    std::string note(const std::string& what) {
+        std::lock_guard lock(mutex_);
+        ++count_;
+        const auto now = std::chrono::steady_clock::now();
+        if (logged_once_ && now - last_ < repeat_log_interval) return {};
+        std::string line = what;
+        if (count_ > 1)
+            line += " (" + std::to_string(count_) + " times in the last " +
+                    std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now - last_).count()) + " s)";
+        count_ = 0;
+        last_ = now;
+        logged_once_ = true;
+        return line;
+    }
+
+private:
+    std::mutex mutex_;
+    std::uint64_t count_ = 0;
+    bool logged_once_ = false;
+    std::chrono::steady_clock::time_point last_{};
+};
+
+struct Connection {
+    Connection(tcp::socket socket, std::uint64_t number) : stream(std::move(socket)), number(number) {}
+    beast::tcp_stream stream;
+    const std::uint64_t number;         // accept order: the oldest idle connection is closed first
+    std::atomic<bool> idle{true};       // waiting for a request (read by the accept loop)
+    std::atomic<bool> evicted{false};   // chosen to make room; closing
+};
+
+// How many connections to serve at once: --max-connections, lowered to what the open-file
+// limit can hold (a proxy out of descriptors can accept nothing, not even /health).
+std::size_t connection_limit(const Settings& settings, std::string& note) {
+    rlimit files{};
+    long long by_files = 1'000'000;
+    if (::getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur != RLIM_INFINITY)
+        by_files = (static_cast<long long>(files.rlim_cur) - descriptor_headroom - 2 * settings.threads) /
+                   descriptors_per_connection;
+    by_files = std::max(by_files, 1LL);
+    if (settings.max_connections == 0) return static_cast<std::size_t>(by_files);
+    if (settings.max_connections > by_files) {
+        note = "--max-connections " + std::to_string(settings.max_connections) + " lowered to " +
+               std::to_string(by_files) + " (open-file limit " + std::to_string(files.rlim_cur) + ")";
+        return static_cast<std::size_t>(by_files);
+    }
+    return static_cast<std::size_t>(settings.max_connections);
+}
+
+// A per-request id for the client (X-Request-Id) and the log line that holds the details.
+std::string new_request_id() {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    char buf[17];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(rng()));
+    return buf;
+}
+
+// A body or head the parser rejected (answered 400), as opposed to a client that went away.
+bool is_malformed(const beast::error_code& ec) {
+    if (ec.category() != beast::http::make_error_code(http::error::bad_chunk).category()) return false;
+    return ec != http::error::end_of_stream && ec != http::error::partial_message && ec != http::error::need_more &&
+           ec != http::error::body_limit;
+}
+
+// The framing the proxy refuses before reading a body: a transfer coding other than
+// plain "chunked" (501: the proxy would store the coded bytes), an expectation other
+// than 100-continue (417).
+std::optional<ApiResponse> unsupported_framing(const http::request_header<>& head) {
+    std::string codings;
+    for (const auto& field : head)
+        if (field.name() == http::field::transfer_encoding)
+            codings += (codings.empty() ? "" : ", ") + std::string(field.value());
+    if (!codings.empty() && !beast::iequals(codings, "chunked"))
+        return error_response(501, worm::proxy::error_not_implemented,
+                              "Transfer-Encoding '" + printable(codings) + "' is not supported (only chunked)");
+    const auto expect = head.find(http::field::expect);
+    if (expect != head.end() && !beast::iequals(expect->value(), "100-continue"))
+        return error_response(417, worm::proxy::error_expectation_failed,
+                              "Expect '" + printable(std::string(expect->value().data(), expect->value().size())) + "' is not supported (only 100-continue)");
+    return std::nullopt;
+}
+
 void remove_quietly(const fs::path& p) {
     std::error_code ec;
     fs::remove(p, ec);
@@ -60,7 +175,9 @@ void remove_quietly(const fs::path& p) {
 
 class Server {
 public:
-    Server(const Settings& settings, Api& api) : settings_(settings), api_(api), ioc_(settings.threads), acceptor_(ioc_) {}
+    Server(const Settings& settings, Api& api)
+        : settings_(settings), api_(api), ioc_(settings.threads), acceptor_(ioc_),
+          reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
 
     void run() {
         beast::error_code ec;
@@ -74,9 +191,13 @@ public:
         if (ec)
             throw Error(ErrorCode::config, "cannot listen on " + settings_.listen_host + ":" +
                                                std::to_string(settings_.listen_port) + ": " + ec.message());
+        std::string note;
+        limit_ = connection_limit(settings_, note);
+        if (!note.empty()) log(note);
         log("worm-proxy listening on " + settings_.listen_host + ":" +
             std::to_string(acceptor_.local_endpoint().port()) + " with " + std::to_string(settings_.threads) +
-            " threads");
+            " threads, at most " + std::to_string(limit_) + " connections, idle timeout " +
+            std::to_string(settings_.idle_timeout.count()) + " s");
 
         net::signal_set signals(ioc_, SIGINT, SIGTERM);
         signals.async_wait([this](const beast::error_code& error, int signal) {
@@ -93,6 +214,7 @@ public:
 
 private:
     void log(const std::string& line) {
+        if (line.empty()) return;
         std::lock_guard lock(log_mutex_);
         std::fprintf(stderr, "%s %s\n", format_rfc3339_millis(std::chrono::system_clock::now()).c_str(), line.c_str());
         std::fflush(stderr);
@@ -104,28 +226,76 @@ private:
         beast::error_code ec;
         acceptor_.close(ec);
         std::lock_guard lock(connections_mutex_);
-        for (const auto& c : connections_)
+        for (const auto& [number, c] : connections_)
             net::post(c->stream.get_executor(), [c] {
                 if (c->idle) c->stream.cancel();
             });
     }
 
     awaitable<void> accept_loop() {
+        net::steady_timer pause(ioc_);
         while (!stopping_) {
             beast::error_code ec;
             tcp::socket socket = co_await acceptor_.async_accept(net::make_strand(ioc_), net::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping_ || ec == net::error::operation_aborted) break;
-                log("accept failed: " + ec.message());
+                log(accept_errors_.note("accept failed: " + ec.message()));
+                const bool out_of_descriptors =
+                    ec == net::error::no_descriptors || (ec.category() == beast::system_category() && ec.value() == ENFILE);
+                if (out_of_descriptors) shed_waiting_connection();
+                // Without a pause a listener that stays readable turns into a busy loop.
+                pause.expires_after(accept_pause);
+                co_await pause.async_wait(net::redirect_error(use_awaitable, ec));
                 continue;
             }
-            auto connection = std::make_shared<Connection>(std::move(socket));
-            {
-                std::lock_guard lock(connections_mutex_);
-                connections_.insert(connection);
-            }
-            net::co_spawn(connection->stream.get_executor(), session(connection), net::detached);
+            admit(std::move(socket));
         }
+    }
+
+    // Out of descriptors: the waiting connection would make accept() fail again at once.
+    // Free the reserve descriptor, take the connection, answer 503, close it, re-reserve.
+    void shed_waiting_connection() {
+        reserve_fd_.close();
+        const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) refuse_busy(fd);
+        reserve_fd_ = detail::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    }
+
+    // Serves a new connection. At the limit the oldest idle connection (waiting for a
+    // request) is closed to make room; with none idle the new one gets 503.
+    void admit(tcp::socket socket) {
+        std::shared_ptr<Connection> evict;
+        std::shared_ptr<Connection> connection;
+        {
+            std::lock_guard lock(connections_mutex_);
+            std::size_t open = 0;
+            for (const auto& [number, c] : connections_)
+                if (!c->evicted) ++open;
+            if (open >= limit_) {
+                for (const auto& [number, c] : connections_)
+                    if (c->idle && !c->evicted) {
+                        evict = c;
+                        break;
+                    }
+                if (!evict) {
+                    log(limit_log_.note("connection limit of " + std::to_string(limit_) +
+                                        " reached with every connection busy: answered 503"));
+                    refuse_busy(socket.release());
+                    return;
+                }
+                evict->evicted = true;
+            }
+            connection = std::make_shared<Connection>(std::move(socket), next_connection_++);
+            connections_.emplace(connection->number, connection);
+        }
+        if (evict) {
+            log(limit_log_.note("connection limit of " + std::to_string(limit_) +
+                                " reached: closing the longest-idle connection"));
+            net::post(evict->stream.get_executor(), [evict] {
+                if (evict->idle) evict->stream.cancel();
+            });
+        }
+        net::co_spawn(connection->stream.get_executor(), session(connection), net::detached);
     }
 
     awaitable<void> session(std::shared_ptr<Connection> c) {
@@ -138,7 +308,7 @@ private:
         c->stream.socket().shutdown(tcp::socket::shutdown_both, ec);
         c->stream.close();
         std::lock_guard lock(connections_mutex_);
-        connections_.erase(c);
+        connections_.erase(c->number);
     }
 
     awaitable<void> serve_requests(Connection& c) {
@@ -175,12 +345,16 @@ private:
             for (const auto& field : head) request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
             if (auto length = header_parser.content_length()) request.content_length = *length;
             request.chunked = header_parser.chunked();
-            const bool has_body = request.chunked || (request.content_length && *request.content_length > 0);
+            request.request_id = new_request_id();
+            const bool has_body = request.chunked || (request.content_length && *request.content_length > 0) ||
+                                  head.find(http::field::transfer_encoding) != head.end();
             bool keep_alive = head.keep_alive();
             bool linger = false;
             std::uint64_t bytes_in = 0;
 
-            Prepared prepared = api_.prepare(request);
+            Prepared prepared;
+            if (auto refusal = unsupported_framing(head)) prepared.refusal = std::move(refusal);
+            else prepared = api_.prepare(request);
             ApiResponse response;
             std::optional<fs::path> upload_file;
             if (prepared.refusal) {
@@ -229,6 +403,10 @@ private:
                             response = error_response(413, "too_large", "the body is over the limit of " +
                                                                             std::to_string(api_.policy().max_body) + " bytes");
                             keep_alive = false, linger = true;
+                        } else if (is_malformed(ec)) {
+                            response = error_response(400, to_string(ErrorCode::invalid_argument),
+                                                      "malformed HTTP request body: " + ec.message());
+                            keep_alive = false;
                         } else if (ec) {
                             log(peer + " " + prepared.client_id + " " + request.method + " " + printable(request.target) +
                                 " body not received: " + ec.message());
@@ -248,6 +426,10 @@ private:
                         response = error_response(413, "too_large", "request bodies of this endpoint are limited to " +
                                                                         std::to_string(small_body_limit) + " bytes");
                         keep_alive = false, linger = true;
+                    } else if (is_malformed(ec)) {
+                        response = error_response(400, to_string(ErrorCode::invalid_argument),
+                                                  "malformed HTTP request body: " + ec.message());
+                        keep_alive = false;
                     } else if (ec) {
                         co_return;
                     } else {
@@ -260,13 +442,16 @@ private:
             if (upload_file) remove_quietly(*upload_file);
 
             keep_alive = keep_alive && !stopping_;
+            response.headers.emplace_back(worm::proxy::header_request_id, request.request_id);
             stream.expires_after(settings_.io_timeout);
             const bool written = co_await write_response(stream, response, keep_alive);
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+            // The details of a backend failure stay here; the client got the request id.
             log(peer + " " + (prepared.client_id.empty() ? "-" : prepared.client_id) + " " + request.method + " " +
                 printable(request.target) + " " + std::to_string(response.status) +
                 (response.error_name.empty() ? "" : " " + response.error_name) + " in=" + std::to_string(bytes_in) +
-                " " + std::to_string(ms.count()) + "ms");
+                " " + std::to_string(ms.count()) + "ms id=" + request.request_id +
+                (response.log_detail.empty() ? "" : " detail: " + printable(response.log_detail)));
             if (!written) co_return;
             if (linger) {
                 co_await drain(stream);
@@ -327,7 +512,12 @@ private:
     tcp::acceptor acceptor_;
     std::atomic<bool> stopping_{false};
     std::mutex connections_mutex_;
-    std::set<std::shared_ptr<Connection>> connections_;
+    std::map<std::uint64_t, std::shared_ptr<Connection>> connections_;  // by accept order
+    std::uint64_t next_connection_ = 0;
+    std::size_t limit_ = 1;
+    detail::UniqueFd reserve_fd_;  // closed to accept (and refuse) a connection when out of descriptors
+    RepeatedLog accept_errors_;
+    RepeatedLog limit_log_;
     std::mutex log_mutex_;
 };
 

@@ -14,6 +14,7 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/storage/keys.hpp"
+#include "../lib/util/env.hpp"
 
 namespace worm::proxy_server {
 
@@ -36,10 +37,16 @@ under evidence/{client_id}/ in the backend store with the proxy's own object loc
   --allow-delete            forward DELETE to the backend (lock rules still apply)
   --allow-legal-hold-release  let clients turn a legal hold off
   --threads N               worker threads (default 4)
-  --idle-timeout SECONDS    close idle keep-alive connections after this (default 30)
+  --idle-timeout SECONDS    close connections that send no request for this long (default 30;
+                            env WORM_PROXY_IDLE_TIMEOUT)
+  --max-connections N       connections served at once (default: what the open-file limit allows;
+                            env WORM_PROXY_MAX_CONNECTIONS); at the limit the longest-idle
+                            connection is closed for a new one, or the new one gets 503
   --io-timeout SECONDS      limit for reading one body or writing one response (default 300)
   --spool-dir DIR           where request bodies wait while they are checked (default: private temp dir)
 )";
+
+constexpr long long max_connections_limit = 1'000'000;
 
 long long parse_number(const std::string& flag, const std::string& text, long long min, long long max) {
     long long v = 0;
@@ -54,6 +61,10 @@ long long parse_number(const std::string& flag, const std::string& text, long lo
 
 std::optional<Settings> parse_command_line(int argc, char** argv) {
     Settings s;
+    if (const std::string v = detail::env_or_empty("WORM_PROXY_MAX_CONNECTIONS"); !v.empty())
+        s.max_connections = static_cast<int>(parse_number("WORM_PROXY_MAX_CONNECTIONS", v, 1, max_connections_limit));
+    if (const std::string v = detail::env_or_empty("WORM_PROXY_IDLE_TIMEOUT"); !v.empty())
+        s.idle_timeout = std::chrono::seconds(parse_number("WORM_PROXY_IDLE_TIMEOUT", v, 1, 86400));
     std::string sse, kms_key;
     for (int i = 1; i < argc; ++i) {
         const std::string flag = argv[i];
@@ -95,6 +106,8 @@ std::optional<Settings> parse_command_line(int argc, char** argv) {
             s.threads = static_cast<int>(parse_number(flag, value(), 1, 256));
         } else if (flag == "--idle-timeout") {
             s.idle_timeout = std::chrono::seconds(parse_number(flag, value(), 1, 86400));
+        } else if (flag == "--max-connections") {
+            s.max_connections = static_cast<int>(parse_number(flag, value(), 1, max_connections_limit));
         } else if (flag == "--io-timeout") {
             s.io_timeout = std::chrono::seconds(parse_number(flag, value(), 1, 86400));
         } else if (flag == "--spool-dir") {

@@ -29,12 +29,16 @@ struct Settings {
     std::string store_url;
     std::filesystem::path spool_dir;  // empty: a private directory under $TMPDIR
     int threads = 4;
-    std::chrono::seconds idle_timeout{30};
+    std::chrono::seconds idle_timeout{30};  // a connection waiting for a request is closed after this
+    // Connections served at once; 0: as many as the open-file limit allows (see server.hpp).
+    int max_connections = 0;
     std::chrono::seconds io_timeout{300};  // one request's body, or one response, at most this long
     Policy policy;
 };
 
 // Throws Error(invalid_argument) naming the flag; returns nullopt after printing --help.
+// WORM_PROXY_MAX_CONNECTIONS and WORM_PROXY_IDLE_TIMEOUT give defaults that the flags
+// --max-connections and --idle-timeout override.
 std::optional<Settings> parse_command_line(int argc, char** argv);
 
 struct TokenEntry {

@@ -793,3 +793,81 @@ TEST_CASE("bucket setup / verify: bad options are usage errors, before any reque
         CHECK(contains(help.out, "--store"));
     }
 }
+
+TEST_CASE("config check refuses every S3 endpoint that sync refuses, with the same message") {
+    // Issue 15 defect 7: config check passed endpoints (a path, credentials in the URL)
+    // that sync then refused.
+    t::TempDir tmp("worm-cli-endpoint");
+    fs::create_directories(tmp / "evidence");
+    const auto env_with = [](const std::string& endpoint) {
+        return std::vector<std::string>{"WORM_ENABLED=true",       "WORM_MODE=direct", "WORM_S3_BUCKET=evidence-bucket",
+                                        "WORM_S3_ENDPOINT=" + endpoint, "AWS_ENDPOINT_URL_S3=", "AWS_ENDPOINT_URL=",
+                                        "AWS_ACCESS_KEY_ID=AKIDEXAMPLE", "AWS_SECRET_ACCESS_KEY=not-a-real-secret"};
+    };
+    for (const std::string endpoint : {"http://127.0.0.1:9/some/path", "https://user:hunter2@s3.example.com",
+                                       "ftp://s3.example.com", "http://127.0.0.1:9?x=1"}) {
+        CAPTURE(endpoint);
+        const t::CommandResult check = worm_cli({"config", "check"}, env_with(endpoint));
+        CHECK(check.exit_code == 2);
+        const t::CommandResult sync =
+            worm_cli({"sync", "--evidence-dir", (tmp / "evidence").string(), "--quiet"}, env_with(endpoint));
+        CHECK(sync.exit_code != 0);
+        // The reason sync gives is the reason config check gives.
+        const std::string reason = sync.err.substr(sync.err.find("S3 endpoint"));
+        CHECK(check.err.find(reason.substr(0, reason.size() - 1)) != std::string::npos);
+        CHECK(check.err.find("hunter2") == std::string::npos);
+        CHECK(sync.err.find("hunter2") == std::string::npos);
+    }
+    // A usable endpoint passes both checks' endpoint rule.
+    const t::CommandResult ok = worm_cli({"config", "check"}, env_with("http://127.0.0.1:9000"));
+    CHECK_MESSAGE(ok.exit_code == 0, ok.err);
+}
+
+TEST_CASE("an edited sidecar: rm refuses the version, store verify exits 1 naming it, 0 for an untouched store") {
+    // Issue 15 defect 6: an edited sidecar let `worm rm` delete a COMPLIANCE-locked version.
+    t::TempDir tmp("worm-cli-store-verify");
+    const fs::path root = tmp / "store";
+    const std::string url = "file://" + root.string();
+    t::write_file(tmp / "in.json", "{\"a\":1}");
+    const t::CommandResult put = worm_cli({"put", "--store", url, "evidence/c1/a.json", (tmp / "in.json").string(),
+                                           "--lock-mode", "COMPLIANCE", "--retain-days", "30"});
+    REQUIRE_MESSAGE(put.exit_code == 0, put.err);
+    const std::string version = str(parse_json(put.out), "version_id");
+
+    // Someone with write access removes the retention from the sidecar.
+    const fs::path sidecar = root / "versions/evidence/c1/a.json/@v" / (version + ".json");
+    std::string text = t::read_file(sidecar);
+    const std::size_t from = text.find("\"retention\":{");
+    REQUIRE(from != std::string::npos);
+    text.replace(from, text.find('}', from) + 1 - from, "\"retention\":null");
+    fs::permissions(sidecar, fs::perms::owner_write, fs::perm_options::add);
+    t::write_file(sidecar, text);
+
+    const t::CommandResult rm = worm_cli({"rm", "--store", url, "evidence/c1/a.json", "--version-id", version});
+    CHECK(rm.exit_code != 0);
+    CHECK(rm.err.find("edited") != std::string::npos);
+    CHECK(fs::exists(root / "versions/evidence/c1/a.json/@v" / (version + ".body")));
+
+    const t::CommandResult found = worm_cli({"store", "verify", "--store", url});
+    CHECK(found.exit_code == 1);
+    const auto report = parse_json(found.out);
+    CHECK_FALSE(report["ok"].GetBool());
+    REQUIRE(report["problems"].Size() == 1);
+    CHECK(str(report["problems"][0], "kind") == "edited");
+    CHECK(str(report["problems"][0], "key") == "evidence/c1/a.json");
+    CHECK(str(report["problems"][0], "version_id") == version);
+    CHECK(found.err.find("retention") != std::string::npos);
+
+    // An untouched store verifies.
+    const std::string clean_url = "file://" + (tmp / "clean").string();
+    REQUIRE(worm_cli({"put", "--store", clean_url, "k", (tmp / "in.json").string()}).exit_code == 0);
+    const t::CommandResult clean = worm_cli({"store", "verify", "--store", clean_url});
+    CHECK_MESSAGE(clean.exit_code == 0, clean.err);
+    const auto ok = parse_json(clean.out);
+    CHECK(ok["ok"].GetBool());
+    CHECK(ok["records"].GetUint64() == 1);
+    CHECK(str(ok, "log_head").size() == 64);
+
+    // Not a local store: a usage error.
+    CHECK(worm_cli({"store", "verify", "--store", "s3://bucket"}).exit_code == 2);
+}

@@ -181,6 +181,27 @@ TEST_CASE("put with a COMPLIANCE lock: head shows it, boto3 reads it byte-identi
     }
 }
 
+TEST_CASE("WORM_S3_ENDPOINT alone sends --store s3:// commands to that endpoint, as it does for sync") {
+    // Issue 15 defect 7: the CLI's --store s3:// ignored WORM_S3_ENDPOINT and went to AWS.
+    t::TempDir tmp("worm-it-cli");
+    const std::string bucket = lock_bucket();
+    t::write_file(tmp / "in.txt", "endpoint from WORM_S3_ENDPOINT");
+    std::vector<std::string> env = cli_env(peer());
+    env[0] = "AWS_ENDPOINT_URL=";  // only WORM_S3_ENDPOINT names the peer
+    env.push_back("WORM_S3_ENDPOINT=" + peer().endpoint());
+    const std::string key = "endpoint/worm-s3-endpoint.txt";
+    const t::CommandResult put = worm_cli({"put", "--store", "s3://" + bucket, key, (tmp / "in.txt").string()}, env);
+    REQUIRE_MESSAGE(put.exit_code == 0, put.err);
+    // The object is on the peer: boto3, pointed at it explicitly, reads it back.
+    peer().boto({"get", bucket, key, (tmp / "out.txt").string()});
+    CHECK(t::read_file(tmp / "out.txt") == "endpoint from WORM_S3_ENDPOINT");
+    // WORM_S3_ENDPOINT wins over AWS_ENDPOINT_URL (a dead port here), as in WormConfig.
+    env.push_back("AWS_ENDPOINT_URL_S3=http://127.0.0.1:" + std::to_string(t::free_port()));
+    const t::CommandResult got = worm_cli({"get", "--store", "s3://" + bucket, key}, env);
+    CHECK_MESSAGE(got.exit_code == 0, got.err);
+    CHECK(got.out == "endpoint from WORM_S3_ENDPOINT");
+}
+
 TEST_CASE("an object put by boto3 is read by `worm get` byte-identical, to stdout and to a file") {
     t::TempDir tmp("worm-it-cli");
     const std::string bucket = lock_bucket();

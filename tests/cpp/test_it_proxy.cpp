@@ -1,7 +1,12 @@
 // Proxy mode end to end: ProxyStore -> worm-proxy (a real process on a loopback port) ->
 // LocalWormStore, and -> S3Store -> moto. Proves the round trips, the lock policy, the
 // error mapping, tenant isolation (tokens, prefixes, path tricks), size and hash checks.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <doctest/doctest.h>
 
@@ -40,8 +45,9 @@ std::string proxy_bin() { return t::env_or("WORM_PROXY_BIN", "worm-proxy"); }
 
 // One worm-proxy over a fresh backend, stopped by PID when the fixture goes.
 struct Proxy {
+    // launcher: a command the proxy runs under (e.g. prlimit), before worm-proxy's own argv.
     explicit Proxy(std::vector<std::string> extra_flags = {}, std::string store_url = "",
-                   std::vector<std::string> env = {}) {
+                   std::vector<std::string> env = {}, std::vector<std::string> launcher = {}) {
         tokens = dir / "tokens";
         t::write_file(tokens, "# client token\nalice " + alice_token + "\nbob " + bob_token + "\n");
         fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
@@ -51,6 +57,7 @@ struct Proxy {
         std::vector<std::string> argv{proxy_bin(), "--listen", "127.0.0.1:" + std::to_string(port), "--tokens",
                                       tokens.string(), "--store", store_url, "--threads", "2"};
         argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
+        argv.insert(argv.begin(), launcher.begin(), launcher.end());
         log = dir / "proxy.log";
         server = std::make_unique<t::ServerProcess>(argv, env, log);
         server->wait_for_port(port);
@@ -79,6 +86,82 @@ struct Proxy {
     std::unique_ptr<t::ServerProcess> server;
     std::shared_ptr<HttpTransport> transport = make_curl_transport();
 };
+
+// A plain TCP connection to the proxy, for what no HTTP client would send. Reads give up
+// after `patience` (a guard against a hang, not a speed check).
+class RawConnection {
+public:
+    explicit RawConnection(int port, std::chrono::seconds patience = 60s) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        REQUIRE(fd_ >= 0);
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        addr.sin_port = htons(static_cast<uint16_t>(port));
+        timeval tv{.tv_sec = static_cast<time_t>(patience.count()), .tv_usec = 0};
+        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+        connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    }
+    ~RawConnection() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    RawConnection(const RawConnection&) = delete;
+    RawConnection& operator=(const RawConnection&) = delete;
+
+    bool connected() const { return connected_; }
+    void send(const std::string& data) const { (void)::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
+    // Everything until the server closes (or patience runs out: then what arrived so far).
+    std::string read_all() const {
+        std::string out;
+        char buf[4096];
+        while (true) {
+            const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+            if (n <= 0) return out;
+            out.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    // Whether the server has closed the connection by now (no waiting).
+    bool closed_already() const {
+        char c;
+        const ssize_t n = ::recv(fd_, &c, 1, MSG_DONTWAIT | MSG_PEEK);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+    // Whether the server closed the connection (EOF or reset) before patience ran out.
+    bool closed_by_server() const {
+        char c;
+        const ssize_t n = ::recv(fd_, &c, 1, 0);
+        return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+    }
+
+private:
+    int fd_;
+    bool connected_ = false;
+};
+
+// "HTTP/1.1 400 Bad Request\r\n..." -> 400 (0 when there is no status line).
+int status_of(const std::string& answer) {
+    if (answer.rfind("HTTP/1.1 ", 0) != 0 || answer.size() < 12) return 0;
+    return std::stoi(answer.substr(9, 3));
+}
+
+// The value of a header in a raw answer ("" when absent); names compare case-insensitively.
+std::string header_of(const std::string& answer, const std::string& name) {
+    const std::string head = answer.substr(0, answer.find("\r\n\r\n"));
+    std::size_t start = head.find("\r\n");
+    while (start != std::string::npos) {
+        const std::size_t end = head.find("\r\n", start + 2);
+        const std::string line = head.substr(start + 2, end == std::string::npos ? std::string::npos : end - start - 2);
+        const std::size_t colon = line.find(':');
+        if (colon != std::string::npos && strcasecmp(line.substr(0, colon).c_str(), name.c_str()) == 0)
+            return line.substr(line.find_first_not_of(' ', colon + 1));
+        start = end;
+    }
+    return "";
+}
+
+std::string body_of(const std::string& answer) {
+    const std::size_t end = answer.find("\r\n\r\n");
+    return end == std::string::npos ? "" : answer.substr(end + 4);
+}
 
 template <typename F>
 std::string message_of(F&& f) {
@@ -615,4 +698,158 @@ TEST_CASE("every store refuses the same bad keys and options identically, before
     }
     CHECK_FALSE(s3_wire->exchanges().empty());
     CHECK_FALSE(proxy_wire->exchanges().empty());
+}
+
+// Issue 15 defect 8: malformed framing got no answer (a silent close), a gzip transfer
+// coding was accepted and ignored, an unknown expectation was answered 200.
+TEST_CASE("malformed HTTP framing: 400 for a bad chunk, 501 for a transfer coding, 417 for an unknown Expect") {
+    Proxy proxy;
+    const std::string auth = "Authorization: Bearer " + alice_token + "\r\n";
+    const std::string sha = "X-Worm-Sha256: " + sha256_hex("abc") + "\r\n";
+    const auto upload_head = [&](const std::string& key) {
+        return "PUT /evidence/upload?key=evidence%2Falice%2F" + key + " HTTP/1.1\r\nHost: x\r\n" + auth + sha;
+    };
+    LocalWormStore backend(proxy.store_dir);
+    const auto stored = [&](const std::string& key) { return !backend.list_all("evidence/alice/" + key).empty(); };
+
+    SUBCASE("a bad chunk size in an upload") {
+        RawConnection c(proxy.port);
+        REQUIRE(c.connected());
+        c.send(upload_head("chunk.txt") + "Transfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n");
+        const std::string answer = c.read_all();
+        CHECK(status_of(answer) == 400);
+        CHECK(body_of(answer).find("\"error\":\"invalid_argument\"") != std::string::npos);
+        CHECK(body_of(answer).find("malformed") != std::string::npos);
+        CHECK_FALSE(header_of(answer, "X-Request-Id").empty());
+        CHECK_FALSE(stored("chunk.txt"));
+    }
+    SUBCASE("a chunk that does not end where its size says, in a small JSON body") {
+        RawConnection c(proxy.port);
+        REQUIRE(c.connected());
+        c.send("PUT /evidence/legal-hold?key=evidence%2Falice%2Fa.json HTTP/1.1\r\nHost: x\r\n" + auth +
+               "Transfer-Encoding: chunked\r\n\r\n3\r\n{\"legal_hold\":true}\r\n0\r\n\r\n");
+        const std::string answer = c.read_all();
+        CHECK(status_of(answer) == 400);
+    }
+    SUBCASE("Transfer-Encoding: gzip, chunked is refused, not stored as the coded bytes") {
+        RawConnection c(proxy.port);
+        REQUIRE(c.connected());
+        c.send(upload_head("gzip.txt") + "Transfer-Encoding: gzip, chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        const std::string answer = c.read_all();
+        CHECK(status_of(answer) == 501);
+        CHECK(body_of(answer).find("\"error\":\"not_implemented\"") != std::string::npos);
+        CHECK(body_of(answer).find("gzip") != std::string::npos);
+        CHECK_FALSE(stored("gzip.txt"));
+    }
+    SUBCASE("Expect: 200-ok gets 417, with or without a body") {
+        {
+            RawConnection c(proxy.port);
+            REQUIRE(c.connected());
+            c.send(upload_head("expect.txt") + "Expect: 200-ok\r\nContent-Length: 3\r\n\r\nabc");
+            const std::string answer = c.read_all();
+            CHECK(status_of(answer) == 417);
+            CHECK(body_of(answer).find("\"error\":\"expectation_failed\"") != std::string::npos);
+        }
+        CHECK_FALSE(stored("expect.txt"));
+        RawConnection health(proxy.port);
+        health.send("GET /health HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n");
+        CHECK(status_of(health.read_all()) == 417);
+    }
+    SUBCASE("well-formed requests still work: chunked upload and 100-continue") {
+        RawConnection c(proxy.port);
+        REQUIRE(c.connected());
+        c.send(upload_head("fine.txt") + "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+        CHECK(status_of(c.read_all()) == 200);
+        CHECK(backend.get("evidence/alice/fine.txt") == "abc");
+    }
+}
+
+// Issue 15 defect 8: the S3 back end's error text (bucket name, S3 request id) went to
+// the client in 502 answers.
+TEST_CASE("a backend failure reaches the client as a request id; the S3 details stay in the proxy's log") {
+    auto& peer = t::S3Peer::shared();
+    // A bucket without Object Lock: the proxy's COMPLIANCE lock makes S3 refuse every upload.
+    const std::string bucket = t::S3Peer::unique_bucket("proxy-nolock");
+    s3::S3Client client(peer.client_config());
+    s3::CreateBucketOptions create;
+    create.bucket = bucket;
+    client.create_bucket(create);
+    Proxy proxy({}, "s3://" + bucket,
+                {"AWS_ENDPOINT_URL=" + peer.endpoint(), "AWS_ACCESS_KEY_ID=" + peer.credentials().access_key_id,
+                 "AWS_SECRET_ACCESS_KEY=" + peer.credentials().secret_access_key, "AWS_REGION=" + peer.region(),
+                 "WORM_S3_ADDRESSING=path"});
+    const HttpResponse r = proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fa.json",
+                                     {{"X-Worm-Sha256", sha256_hex("abc")}}, "abc");
+    CAPTURE(r.body);
+    CHECK(r.status == 502);
+    CHECK(r.body.find("\"error\":\"s3\"") != std::string::npos);
+    const auto id = find_header(r.headers, "X-Request-Id");
+    REQUIRE(id);
+    CHECK(id->size() == 16);
+    CHECK(r.body.find(*id) != std::string::npos);
+    CHECK(r.body.find(bucket) == std::string::npos);
+    CHECK(r.body.find("InvalidRequest") == std::string::npos);
+    CHECK(r.body.find("Object Lock") == std::string::npos);
+    // ProxyStore's error carries the id for the operator, and no backend detail.
+    const std::string message = message_of([&] {
+        proxy.store(alice_token)->put("evidence/alice/b.json", PutBody::from_bytes("b"), json_put());
+    });
+    CHECK(message.find("request id") != std::string::npos);
+    CHECK(message.find(bucket) == std::string::npos);
+    // The operator finds the details under the id.
+    proxy.server->stop();
+    const std::string log = t::read_file(proxy.log);
+    const std::size_t line = log.find("id=" + *id);
+    REQUIRE(line != std::string::npos);
+    const std::string logged = log.substr(line, log.find('\n', line) - line);
+    CHECK(logged.find(bucket) != std::string::npos);
+}
+
+// Issue 15 defect 2: out of file descriptors, worm-proxy logged "accept failed: Too many
+// open files" in a busy loop (60 MB in 8 s) and stopped answering /health.
+TEST_CASE("out of file descriptors: /health still answers, the log stays small, idle connections are closed") {
+    constexpr int files = 64;  // RLIMIT_NOFILE of the proxy
+    SUBCASE("more idle connections than descriptors") {
+        // Default limits, and idle connections kept for 10 minutes: a proxy that spins on
+        // accept() could not answer /health in that time.
+        Proxy proxy({"--idle-timeout", "600"}, "", {},
+                    {"prlimit", "--nofile=" + std::to_string(files) + ":" + std::to_string(files)});
+        std::vector<std::unique_ptr<RawConnection>> idle;
+        for (int i = 0; i < files + 36; ++i) idle.push_back(std::make_unique<RawConnection>(proxy.port));
+        RawConnection health(proxy.port, 30s);
+        REQUIRE(health.connected());
+        health.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        const std::string answer = health.read_all();
+        CHECK(status_of(answer) == 200);
+        CHECK(body_of(answer) == R"({"status":"ok"})");
+        // Some of the idle connections were closed to make room, and the log names the limit.
+        CHECK(std::count_if(idle.begin(), idle.end(), [](const auto& c) { return c->closed_already(); }) > 0);
+        proxy.server->stop();
+        const std::string log = t::read_file(proxy.log);
+        CAPTURE(log.substr(0, 2000));
+        CHECK(log.size() < 64 * 1024);
+        CHECK(log.find("connection limit") != std::string::npos);
+    }
+    SUBCASE("--max-connections above what the descriptors allow is lowered, and said so") {
+        Proxy proxy({"--max-connections", "100000"}, "", {},
+                    {"prlimit", "--nofile=" + std::to_string(files) + ":" + std::to_string(files)});
+        proxy.server->stop();
+        CHECK(t::read_file(proxy.log).find("--max-connections 100000 lowered to") != std::string::npos);
+    }
+    SUBCASE("the limit from WORM_PROXY_MAX_CONNECTIONS: the longest-idle connection makes room") {
+        Proxy proxy({"--idle-timeout", "600"}, "", {"WORM_PROXY_MAX_CONNECTIONS=4"});
+        RawConnection oldest(proxy.port, 30s);
+        std::vector<std::unique_ptr<RawConnection>> idle;
+        for (int i = 0; i < 3; ++i) idle.push_back(std::make_unique<RawConnection>(proxy.port));
+        RawConnection health(proxy.port, 30s);
+        health.send("GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        CHECK(status_of(health.read_all()) == 200);
+        CHECK(oldest.closed_by_server());
+    }
+    SUBCASE("idle connections are closed after --idle-timeout") {
+        Proxy proxy({"--idle-timeout", "1"}, "", {}, {"prlimit", "--nofile=" + std::to_string(files) + ":" + std::to_string(files)});
+        std::vector<std::unique_ptr<RawConnection>> idle;
+        for (int i = 0; i < 8; ++i) idle.push_back(std::make_unique<RawConnection>(proxy.port, 30s));
+        for (auto& c : idle) CHECK(c->closed_by_server());
+    }
 }

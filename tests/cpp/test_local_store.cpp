@@ -512,8 +512,9 @@ TEST_CASE("symlinks planted in the store never let a key escape") {
 
     CHECK(fs::is_empty(dir / "outside/@v"));
     CHECK(std::distance(fs::directory_iterator(dir / "outside"), fs::directory_iterator{}) == 1);
-    // Listing skips what it must not follow.
-    CHECK(store.list_all().empty());
+    // Listing comes from the operation log and follows nothing: the key is listed, and
+    // reading it reports the damage (above).
+    CHECK(store.list_all().size() == 1);
 
     // The store's own top-level folders swapped for links.
     fs::rename(root / "versions", root / "versions.real");
@@ -629,6 +630,10 @@ TEST_CASE("several processes put to one store at once") {
     // The mirror shows the latest version, whichever process wrote it last.
     CHECK(test::read_file(root / "objects/shared/key") == store.get("shared/key"));
     CHECK(fs::is_empty(root / "tmp"));
+    // The operation log took every process's records in one unbroken chain.
+    const LocalStoreVerification v = store.verify();
+    CHECK(v.ok());
+    CHECK(v.records == 1 + 2 * processes * per_process);
 }
 
 TEST_CASE("open_store opens file: URLs and refuses other schemes for now") {
@@ -646,4 +651,163 @@ TEST_CASE("open_store opens file: URLs and refuses other schemes for now") {
     CHECK(code_of([&] { open_store("file://otherhost/x"); }) == ErrorCode::invalid_argument);
     CHECK(code_of([&] { open_store("file:///"); }) == ErrorCode::invalid_argument);
     CHECK(code_of([&] { open_store("file:///x%zz"); }) == ErrorCode::invalid_argument);
+}
+
+namespace {
+
+// Rewrites a read-only sidecar file as someone with write access to the disk would.
+void tamper(const fs::path& file, const std::function<void(std::string&)>& edit) {
+    std::string text = test::read_file(file);
+    edit(text);
+    fs::permissions(file, fs::perms::owner_write, fs::perm_options::add);
+    test::write_file(file, text);
+}
+
+void replace_once(std::string& text, const std::string& from, const std::string& to) {
+    const std::size_t at = text.find(from);
+    REQUIRE_MESSAGE(at != std::string::npos, from);
+    text.replace(at, from.size(), to);
+}
+
+std::set<std::string> kinds_of(const LocalStoreVerification& v) {
+    std::set<std::string> out;
+    for (const auto& p : v.problems) out.insert(p.kind + " " + p.key);
+    return out;
+}
+
+}  // namespace
+
+// Issue 15 defect 6: the store trusted its sidecars; editing one let a locked version be
+// deleted, deleting one hid the object from listings.
+TEST_CASE("tampered sidecars are refused, not obeyed: the operation log decides") {
+    TempDir dir;
+    FixedClock clock(t0);
+    const fs::path root = dir.path() / "store";
+    LocalWormStore store(root, clock);
+
+    SUBCASE("a COMPLIANCE retention removed from the sidecar does not unlock the version") {
+        const std::string key = "evidence/c/EB-locked.json";
+        const auto v = store.put(key, bytes("evidence"), locked(LockMode::compliance, t0 + 24h * 365)).version_id;
+        tamper(version_dir(root, key) / (v + ".json"), [](std::string& t) {
+            const std::size_t from = t.find("\"retention\":{");
+            const std::size_t to = t.find('}', from);
+            t.replace(from, to + 1 - from, "\"retention\":null");
+        });
+        const std::string why = message_of([&] { store.remove(key, del(v)); });
+        CHECK(code_of([&] { store.remove(key, del(v)); }) == ErrorCode::integrity);
+        CHECK(why.find(key) != std::string::npos);
+        CHECK(why.find(v) != std::string::npos);
+        CHECK(why.find("edited") != std::string::npos);
+        CHECK(code_of([&] { store.remove(key, del(std::nullopt)); }) == ErrorCode::integrity);
+        CHECK(code_of([&] { store.head(key); }) == ErrorCode::integrity);
+        CHECK(code_of([&] { store.get(key); }) == ErrorCode::integrity);
+        CHECK(fs::exists(version_dir(root, key) / (v + ".body")));
+        // A second process (another store object) refuses it just the same.
+        LocalWormStore other(root, clock);
+        CHECK(code_of([&] { other.remove(key, del(v)); }) == ErrorCode::integrity);
+        CHECK(kinds_of(other.verify()) == std::set<std::string>{"edited " + key});
+    }
+    SUBCASE("a legal hold switched off in the sidecar does not allow a delete") {
+        const std::string key = "evidence/c/EB-held.json";
+        PutOptions hold;
+        hold.lock.legal_hold = true;
+        const auto v = store.put(key, bytes("held"), hold).version_id;
+        tamper(version_dir(root, key) / (v + ".json"),
+               [](std::string& t) { replace_once(t, "\"legal_hold\":true", "\"legal_hold\":false"); });
+        CHECK(code_of([&] { store.remove(key, del(v)); }) == ErrorCode::integrity);
+        CHECK(code_of([&] { store.put_legal_hold(key, false); }) == ErrorCode::integrity);
+        const auto report = store.verify();
+        REQUIRE(report.problems.size() == 1);
+        CHECK(report.problems[0].kind == "edited");
+        CHECK(report.problems[0].version_id == v);
+        CHECK(report.problems[0].detail.find("legal_hold") != std::string::npos);
+    }
+    SUBCASE("a body swapped together with its sidecar's sha256 is not served") {
+        const std::string key = "evidence/c/EB-amount.json";
+        const auto v = store.put(key, bytes("{\"amount\":100}"), {}).version_id;
+        const fs::path body = version_dir(root, key) / (v + ".body");
+        fs::permissions(body, fs::perms::owner_write, fs::perm_options::add);
+        test::write_file(body, "{\"amount\":900}");
+        tamper(version_dir(root, key) / (v + ".json"),
+               [&](std::string& t) { replace_once(t, sha256_hex("{\"amount\":100}"), sha256_hex("{\"amount\":900}")); });
+        CHECK(code_of([&] { store.get(key); }) == ErrorCode::integrity);
+        const auto kinds = kinds_of(store.verify());
+        CHECK(kinds.count("edited " + key) == 1);
+    }
+    SUBCASE("a deleted sidecar does not hide the object; a planted one is ignored") {
+        const auto kept = store.put("a/kept", bytes("kept"), {}).version_id;
+        const auto gone = store.put("a/gone", bytes("gone"), {}).version_id;
+        fs::remove(version_dir(root, "a/gone") / (gone + ".json"));
+        const auto listed = store.list_all("a/");
+        REQUIRE(listed.size() == 2);
+        CHECK(listed[0].key == "a/gone");
+        CHECK(code_of([&] { store.head("a/gone"); }) == ErrorCode::integrity);
+        CHECK(message_of([&] { store.get("a/gone"); }).find("missing") != std::string::npos);
+        // A version copied in by hand (sidecar and body of another key, renamed to fit).
+        const std::string planted = "99999999999999999999-0badf00d";
+        std::string forged = test::read_file(version_dir(root, "a/kept") / (kept + ".json"));
+        replace_once(forged, kept, planted);
+        test::write_file(version_dir(root, "a/kept") / (planted + ".json"), forged);
+        test::write_file(version_dir(root, "a/kept") / (planted + ".body"), "kept");
+        CHECK(store.head("a/kept").version_id == kept);
+        CHECK(store.list_versions("a/kept").size() == 1);
+        const auto report = store.verify();
+        CHECK(kinds_of(report) == std::set<std::string>{"missing a/gone", "orphaned a/kept"});
+        CHECK(report.versions == 2);
+    }
+    SUBCASE("an edited or shortened log is refused") {
+        store.put("x", bytes("x"), {});
+        store.put("y", bytes("y"), {});
+        const fs::path log = root / "oplog.jsonl";
+        std::string text = test::read_file(log);
+        SUBCASE("a record edited") {
+            replace_once(text, "\"key\":\"x\"", "\"key\":\"z\"");
+            test::write_file(log, text);
+            CHECK(code_of([&] { LocalWormStore(root, clock).head("y"); }) == ErrorCode::integrity);
+            const auto report = LocalWormStore(root, clock, {.durable = true, .start_log = false}).verify();
+            REQUIRE_FALSE(report.problems.empty());
+            CHECK(report.problems[0].kind == "log");
+        }
+        SUBCASE("the last record removed, while a store object has read it") {
+            CHECK(store.head("y").size == 1);
+            test::write_file(log, text.substr(0, text.find('\n') + 1));
+            CHECK(code_of([&] { store.head("x"); }) == ErrorCode::integrity);
+        }
+        SUBCASE("a record cut short by a crash is not a record, and the next append replaces it") {
+            test::write_file(log, text + "{\"seq\":3,\"prev\":\"");
+            LocalWormStore again(root, clock);
+            CHECK(again.get("y") == "y");
+            again.put("w", bytes("w"), {});
+            CHECK(again.verify().ok());
+            CHECK(again.verify().records == 3);
+        }
+    }
+}
+
+TEST_CASE("a store written before the operation log gets one on first open") {
+    TempDir dir;
+    FixedClock clock(t0);
+    const fs::path root = dir.path() / "store";
+    std::string v1;
+    {
+        LocalWormStore old(root, clock);
+        v1 = old.put("old/a", bytes("a"), locked(LockMode::compliance, t0 + 24h)).version_id;
+        clock.advance(1s);
+        CHECK(code_of([&] { old.put("old/a", bytes("a2"), {}); }) == ErrorCode::object_locked);
+    }
+    fs::remove(root / "oplog.jsonl");  // as a store from before the log looks
+    // Verification does not start a log; it reports that there is none.
+    const auto before = LocalWormStore(root, clock, {.durable = true, .start_log = false}).verify();
+    REQUIRE(before.problems.size() >= 1);
+    CHECK(before.problems[0].kind == "log");
+    CHECK(before.problems[0].detail.find("no operation log") != std::string::npos);
+
+    LocalWormStore store(root, clock);
+    CHECK(fs::exists(root / "oplog.jsonl"));
+    CHECK(store.get("old/a") == "a");
+    CHECK(code_of([&] { store.remove("old/a", del(v1)); }) == ErrorCode::object_locked);
+    const auto report = store.verify();
+    CHECK(report.ok());
+    CHECK(report.records == 1);
+    CHECK(test::read_file(root / "oplog.jsonl").find("\"op\":\"adopt\"") != std::string::npos);
 }

@@ -31,6 +31,8 @@ inline constexpr std::string_view header_sse = "X-Worm-Server-Side-Encryption";
 inline constexpr std::string_view header_sse_kms_key = "X-Worm-SSE-KMS-Key-Id";
 inline constexpr std::string_view header_version_id = "X-Worm-Version-Id";
 inline constexpr std::string_view header_bypass_governance = "X-Worm-Bypass-Governance";
+// On every answer: the id under which the proxy logged the request (quote it to the operator).
+inline constexpr std::string_view header_request_id = "X-Request-Id";
 
 // The metadata entry the proxy adds to every upload (clients cannot set it).
 inline constexpr std::string_view proxy_client_meta = "worm-proxy-client";
@@ -40,6 +42,9 @@ inline constexpr std::string_view error_unauthorized = "unauthorized";  // 401
 inline constexpr std::string_view error_forbidden = "forbidden";        // 403
 inline constexpr std::string_view error_too_large = "too_large";        // 413
 inline constexpr std::string_view error_no_route = "no_such_endpoint";  // 404 / 405
+inline constexpr std::string_view error_expectation_failed = "expectation_failed";  // 417: Expect other than 100-continue
+inline constexpr std::string_view error_not_implemented = "not_implemented";        // 501: a transfer coding besides chunked
+inline constexpr std::string_view error_busy = "busy";                              // 503: connection limit reached
 
 // The status the proxy answers for an error of this code (400, 404, 409, 422, 500, 502, 504).
 WORM_API int http_status_for(ErrorCode code) noexcept;

@@ -70,7 +70,8 @@ struct WORM_API ClientConfig {
     int parallel_parts = 4;
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
 
-    // AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION,
+    // The endpoint from s3_endpoint_from_env (WORM_S3_ENDPOINT, AWS_ENDPOINT_URL_S3,
+    // AWS_ENDPOINT_URL: the one resolution every command uses), AWS_REGION / AWS_DEFAULT_REGION,
     // WORM_S3_ADDRESSING=path|virtual|auto, the default credentials chain, the curl transport
     // (HttpOptions::from_env). Throws Error(config) naming the variable that is wrong.
     static ClientConfig from_env();
@@ -78,6 +79,11 @@ struct WORM_API ClientConfig {
     // Throws Error(config) naming the field (bad endpoint URL, part size out of range, ...).
     void validate() const;
 };
+
+// Throws Error(config) when endpoint is not an S3 endpoint the client can use
+// ("scheme://host[:port]", http or https, no path, query or credentials). The check
+// ClientConfig::validate() runs, also used by `worm config check`.
+WORM_API void validate_endpoint(const std::string& endpoint);
 
 // ---- request bodies ----------------------------------------------------------------
 

@@ -20,6 +20,7 @@
 //   root/objects/<key>                             the latest live body (a hard link), for humans
 //   root/tmp/                                      bodies being written before they are committed
 //   root/.lock                                     flock() taken around every read-modify-write
+//   root/oplog.jsonl                               the operation log (below)
 // A body is written and fsynced before its sidecar is renamed into place, and the sidecar
 // names the body and its SHA-256, so a crash leaves at worst an unreferenced body or temp
 // file, which reads and lists ignore. Key segments starting with '@' are stored as "@@...",
@@ -27,6 +28,17 @@
 // store are never followed: a key that would pass one throws Error(storage).
 // objects/ mirrors keys as files, so a key cannot be both an object and a "folder" of
 // another object ("a" and "a/b"): the second put throws Error(already_exists).
+//
+// Tamper evidence: every put, delete marker, retention, legal hold and version removal is
+// appended to root/oplog.jsonl, a hash-chained log that records each sidecar's exact text
+// and SHA-256. The log decides which versions exist: a version whose sidecar was edited
+// (say, to shorten its retention) or deleted throws Error(integrity) naming the key and
+// version instead of being used, listings come from the log (a deleted sidecar cannot hide
+// an object), and sidecars the log does not know are ignored. verify() (`worm store verify`)
+// reports edited, missing and orphaned versions and bodies that changed. A store written
+// before the log existed gets one when it is first opened: its versions are adopted as
+// they are then. Root can still rewrite the whole store and log consistently; keep the
+// log head that verify() reports somewhere else to detect that.
 //
 // Example:
 //   worm::LocalWormStore store("/var/lib/worm");
@@ -38,6 +50,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -60,7 +73,33 @@ struct LocalStoreOptions {
     // fsync bodies, sidecars and directories so a committed put survives a power cut.
     // Off only for scratch stores, tests and benchmarks.
     bool durable = true;
+    // A store without an operation log gets one on open (its versions adopted as they are).
+    // Off for verification, which must report a missing log rather than start a new one.
+    bool start_log = true;
 };
+
+// One problem verify() found. kind: "edited" (the sidecar differs from the log), "missing"
+// (the log records the version, its sidecar or body is gone), "orphaned" (files of a
+// version the log does not know), "body" (the body's bytes do not match), "log" (the log
+// itself is missing or damaged).
+struct LocalStoreProblem {
+    std::string kind;
+    std::string key;
+    std::string version_id;
+    std::string detail;
+};
+
+struct LocalStoreVerification {
+    std::uint64_t records = 0;   // records in the operation log
+    std::uint64_t versions = 0;  // versions (and delete markers) the log holds
+    std::string log_head;        // hex SHA-256 of the last record (keep it elsewhere as a checkpoint)
+    std::vector<LocalStoreProblem> problems;
+    bool ok() const noexcept { return problems.empty(); }
+};
+
+namespace detail {
+struct LocalStoreLog;
+}
 
 class WORM_API LocalWormStore final : public ObjectStore {
 public:
@@ -80,6 +119,11 @@ public:
     // Removes a GOVERNANCE retention (needs bypass_governance); COMPLIANCE -> object_locked.
     void clear_retention(const std::string& key, const RetentionOptions& options);
 
+    // Re-reads the whole operation log and checks every version against it (sidecars and
+    // body hashes), then looks for files of versions the log does not know. Does not throw
+    // for what it finds: the report lists it.
+    LocalStoreVerification verify();
+
     const std::filesystem::path& root() const noexcept { return root_; }
 
 private:
@@ -98,6 +142,11 @@ private:
 
     std::filesystem::path root_;
     LocalStoreOptions options_;
+    std::shared_ptr<detail::LocalStoreLog> log_;  // the operation log's index, shared by this store's calls
 };
+
+// The directory of a file: store URL (file:///dir, file://localhost/dir, file:/dir, file:dir).
+// Throws Error(invalid_argument) naming the URL.
+WORM_API std::filesystem::path file_store_path(std::string_view url);
 
 }  // namespace worm

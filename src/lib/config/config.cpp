@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "worm/error.hpp"
+#include "worm/s3/client.hpp"
 #include "../util/text.hpp"
 #include "../util/url.hpp"
 
@@ -21,6 +22,15 @@ std::optional<std::string> process_env(std::string_view name) {
     const char* v = std::getenv(std::string(name).c_str());
     if (!v) return std::nullopt;
     return std::string(v);
+}
+
+std::string s3_endpoint_from_env(const EnvLookup& lookup) {
+    for (const char* name : {"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})
+        if (const auto v = lookup(name)) {
+            std::string t = detail::trim(*v);
+            if (!t.empty()) return t;
+        }
+    return {};
 }
 
 namespace {
@@ -93,7 +103,7 @@ WormConfig WormConfig::from_env(const EnvLookup& lookup) {
         while (!p.empty() && p.front() == '/') p.erase(0, 1);
         c.s3_prefix = p;
     }
-    if (const auto v = env.first({"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})) c.s3_endpoint = v->second;
+    c.s3_endpoint = s3_endpoint_from_env(lookup);
     env.read_int("WORM_RETENTION_DAYS", c.retention_days, "days");
     env.read_bool("WORM_ALLOW_SHORT_RETENTION", c.allow_short_retention);
     if (const auto v = env.first({"WORM_LOCK_MODE"})) {
@@ -130,8 +140,13 @@ std::vector<std::string> WormConfig::check() const {
     if (!mcp_url.empty() && !starts("http://") && !starts("https://") && !starts("mcp+http://") && !starts("mcp+https://"))
         out.push_back("MCP_URL must start with https://, http://, mcp+https:// or mcp+http://, got '" +
                       detail::mask_url_password(mcp_url) + "'");
-    if (!s3_endpoint.empty() && s3_endpoint.rfind("http://", 0) != 0 && s3_endpoint.rfind("https://", 0) != 0)
-        out.push_back("the S3 endpoint must start with http:// or https://, got '" + detail::mask_url_password(s3_endpoint) + "'");
+    if (!s3_endpoint.empty()) {
+        try {
+            s3::validate_endpoint(s3_endpoint);  // what the S3 client (and so sync) checks
+        } catch (const Error& e) {
+            out.push_back(e.what());
+        }
+    }
     if (retention_days < 1 || retention_days > maximum_retention_days)
         out.push_back("WORM_RETENTION_DAYS must be between 1 and " + std::to_string(maximum_retention_days) +
                       ", got " + std::to_string(retention_days));

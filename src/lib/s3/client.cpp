@@ -28,6 +28,7 @@
 #include "worm/crypto.hpp"
 #include "documents.hpp"
 #include "retry.hpp"
+#include "worm/config.hpp"
 
 namespace worm::s3 {
 
@@ -103,6 +104,8 @@ bool is_dns_compatible_bucket(std::string_view b) {
 
 // ---- configuration -------------------------------------------------------------------
 
+void validate_endpoint(const std::string& endpoint) { (void)parse_endpoint(endpoint); }
+
 void ClientConfig::validate() const {
     if (!endpoint.empty()) (void)parse_endpoint(endpoint);
     if (region.empty()) throw Error(ErrorCode::config, "S3 region is empty (set AWS_REGION)");
@@ -122,8 +125,7 @@ void ClientConfig::validate() const {
 ClientConfig ClientConfig::from_env() {
     ClientConfig c;
     using worm::detail::env_or_empty;
-    c.endpoint = env_or_empty("AWS_ENDPOINT_URL_S3");
-    if (c.endpoint.empty()) c.endpoint = env_or_empty("AWS_ENDPOINT_URL");
+    c.endpoint = s3_endpoint_from_env();
     if (const std::string r = env_or_empty("AWS_REGION"); !r.empty()) c.region = r;
     else if (const std::string r2 = env_or_empty("AWS_DEFAULT_REGION"); !r2.empty()) c.region = r2;
     if (const std::string a = env_or_empty("WORM_S3_ADDRESSING"); !a.empty()) {

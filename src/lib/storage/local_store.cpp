@@ -12,6 +12,12 @@
 #include <cstring>
 #include <random>
 
+#include <mutex>
+#include <set>
+
+#include <rapidjson/document.h>
+
+#include "local_oplog.hpp"
 #include "local_store_detail.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -135,43 +141,122 @@ struct KeyState {
 
 }  // namespace
 
+namespace {
+
+// The sidecar file names of the versions in a key's @v directory, oldest first.
+std::vector<std::string> sidecar_versions(const fs::path& dir) {
+    std::vector<std::string> out;
+    for (const auto& name : list_directory(dir))
+        if (name.size() == 34 && name.ends_with(".json") && is_version_id(name.substr(0, 29)))
+            out.push_back(name.substr(0, 29));
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// Every key with a version directory below dir whose keys could start with prefix.
+void collect_keys(const fs::path& dir, const std::string& key_path, const std::string& prefix,
+                  std::vector<std::string>& keys) {
+    for (const auto& name : list_directory(dir)) {
+        if (entry_type(dir / name) != EntryType::directory) continue;  // no symlinks, no stray files
+        if (name == versions_dir_name) {
+            if (!key_path.empty()) {
+                std::string key = key_path.substr(0, key_path.size() - 1);
+                if (key.starts_with(prefix)) keys.push_back(std::move(key));
+            }
+            continue;
+        }
+        const auto segment = unescape_segment(name);
+        if (!segment) continue;
+        const std::string child = key_path + *segment + "/";
+        if (child.starts_with(prefix) || prefix.starts_with(child)) collect_keys(dir / name, child, prefix, keys);
+    }
+}
+
+}  // namespace
+
+// The operation log and the mutex that serialises this store object's use of it (the
+// store lock only orders processes; threads of one process share the index).
+struct detail::LocalStoreLog {
+    explicit LocalStoreLog(const fs::path& root) : log(root) {}
+    std::mutex mutex;
+    OperationLog log;
+};
+
+namespace {
+
+// The store lock (between processes), then this object's log mutex, with the log read up
+// to date: held for the whole of one operation.
+class HeldStore {
+public:
+    HeldStore(const fs::path& lock_file, StoreLock::Kind kind, detail::LocalStoreLog& store_log)
+        : lock_(lock_file, kind), guard_(store_log.mutex) {
+        store_log.log.refresh();
+    }
+
+private:
+    StoreLock lock_;
+    std::lock_guard<std::mutex> guard_;
+};
+
+}  // namespace
+
 // ---- the store's private operations, kept out of the public header ----------------
 
 struct LocalOps {
     const fs::path& root;
     bool durable;
+    detail::LocalStoreLog& store_log;
 
     fs::path objects() const { return root / "objects"; }
     fs::path versions() const { return root / "versions"; }
     fs::path lock_file() const { return root / ".lock"; }
+    OperationLog& log() const { return store_log.log; }
 
+    // The key's directory and the versions the operation log holds for it.
     std::optional<KeyState> key_state(const std::string& key, bool create) const {
         // From the root, so a symlink swapped in for versions/ itself is caught too.
         auto names = version_path(key);
         names.insert(names.begin(), "versions");
         const auto dir = walk_dirs(root, names, create, key, durable);
-        if (!dir) return std::nullopt;
-        KeyState state{*dir, {}};
-        for (const auto& name : list_directory(*dir)) {
-            // Anything else (temp files of an interrupted write, orphan bodies) is ignored.
-            if (name.size() == 34 && name.ends_with(".json") && is_version_id(name.substr(0, 29)))
-                state.versions.push_back(name.substr(0, 29));
+        std::vector<std::string> logged = log().versions(key);
+        if (!dir) {
+            if (!logged.empty())
+                throw Error(ErrorCode::integrity, "the directory of key " + quote_key(key) +
+                                                      " is missing from the store at " + root.string() +
+                                                      ", but its operation log records version " + logged.back() +
+                                                      " (deleted?)");
+            return std::nullopt;
         }
-        std::sort(state.versions.begin(), state.versions.end());
-        return state;
+        return KeyState{*dir, std::move(logged)};
     }
 
+    // A version's sidecar, as long as it is exactly what the operation log recorded.
     Sidecar load(const KeyState& state, const std::string& key, const std::string& version_id) const {
+        const std::string* logged = log().sidecar(key, version_id);
+        if (!logged) throw Error(ErrorCode::not_found, "no version " + version_id + " of key " + quote_key(key));
         const fs::path path = state.dir / (version_id + ".json");
         const auto json = read_file_nofollow(path);
-        if (!json) throw Error(ErrorCode::not_found, "no version " + version_id + " of key " + quote_key(key));
+        if (!json)
+            throw Error(ErrorCode::integrity, "the sidecar of key " + quote_key(key) + " version " + version_id +
+                                                  " is missing (" + path.string() +
+                                                  "), but the store's operation log records it: deleted?");
+        if (*json != *logged)
+            throw Error(ErrorCode::integrity, "the sidecar of key " + quote_key(key) + " version " + version_id + " (" +
+                                                  path.string() +
+                                                  ") differs from what the store's operation log recorded: it was "
+                                                  "edited, so it is not used");
         return sidecar_from_json(*json, key, version_id);
     }
 
-    void save(const KeyState& state, const Sidecar& sidecar) const {
-        write_file_atomic(state.dir / (sidecar.version_id + ".json"), sidecar_to_json(sidecar),
+    // Writes the sidecar (file and directory synced), then records it in the log: the
+    // record is the commit point, so a crash in between leaves a sidecar the log does not
+    // know, which the store ignores.
+    void save(const KeyState& state, const Sidecar& sidecar, std::string_view op) const {
+        const std::string text = sidecar_to_json(sidecar);
+        write_file_atomic(state.dir / (sidecar.version_id + ".json"), text,
                           WriteOptions{.mode = fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read,
                                        .durable = durable});
+        log().append(op, sidecar.key, sidecar.version_id, &text, durable);
     }
 
     [[noreturn]] void no_such_key(const std::string& key) const {
@@ -285,6 +370,34 @@ LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOpti
     root_ = fs::canonical(root, ec);
     if (ec) throw Error(ErrorCode::io, "cannot resolve store directory " + root.string() + ": " + ec.message());
     for (const char* sub : {"objects", "versions", "tmp"}) walk_dirs(root_, {sub}, true, "", options_.durable);
+    log_ = std::make_shared<detail::LocalStoreLog>(root_);
+    if (options_.start_log && !log_->log.exists()) {
+        StoreLock lock(root_ / ".lock", StoreLock::Kind::exclusive);
+        if (!log_->log.exists()) {
+            // A store from before the log: adopt every version whose sidecar is readable.
+            std::vector<OperationLog::Adopted> adopted;
+            std::vector<std::string> keys;
+            collect_keys(root_ / "versions", "", "", keys);
+            std::sort(keys.begin(), keys.end());
+            for (const auto& key : keys) {
+                auto names = version_path(key);
+                names.insert(names.begin(), "versions");
+                const auto dir = walk_dirs(root_, names, false, key);
+                if (!dir) continue;
+                for (const auto& version : sidecar_versions(*dir)) {
+                    auto text = read_file_nofollow(*dir / (version + ".json"));
+                    if (!text) continue;
+                    try {
+                        (void)sidecar_from_json(*text, key, version);
+                    } catch (const Error&) {
+                        continue;  // a damaged sidecar stays out of the log: verify reports it
+                    }
+                    adopted.push_back({key, version, std::move(*text)});
+                }
+            }
+            log_->log.create(adopted, options_.durable);
+        }
+    }
 }
 
 // ---- writes ----------------------------------------------------------------------
@@ -295,7 +408,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
     if (options.encryption.kind != ServerSideEncryption::Kind::none)
         throw Error(ErrorCode::invalid_argument, "the local store cannot apply server-side encryption (key " +
                                                      quote_key(key) + ")");
-    const LocalOps ops{root_, options_.durable};
+    const LocalOps ops{root_, options_.durable, *log_};
 
     // The body is copied and hashed before the lock is taken: a big file does not
     // hold up other writers. Until it is committed, it is only a temp file in tmp/.
@@ -315,7 +428,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
                                                   ", not the " + expected + " the caller gave");
     }
 
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     ops.check_view_free(key);
     KeyState state = *ops.key_state(key, true);
     if (!state.versions.empty()) {
@@ -336,7 +449,8 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
     if (::rename(staged.path.c_str(), body_path.c_str()) != 0)
         throw Error(ErrorCode::io, "cannot move body into " + body_path.string() + ": " + std::strerror(errno));
     uncommitted = body_path;
-    if (options_.durable) fsync_directory(state.dir);  // the body is named before its sidecar is
+    // No directory fsync here: save() syncs the directory (body and sidecar names alike)
+    // before the log record that commits the version.
 
     Sidecar sidecar{.key = key,
                     .version_id = version_id,
@@ -349,7 +463,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
                     .last_modified = to_millis(now)};
     if (options.lock.retention)
         sidecar.retention = Retention{options.lock.retention->mode, to_millis(options.lock.retention->retain_until)};
-    ops.save(state, sidecar);  // the commit point
+    ops.save(state, sidecar, "put");  // the log record is the commit point
     uncommitted.clear();
     state.versions.push_back(version_id);
     ops.refresh_view(key, state);
@@ -360,8 +474,8 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
 void LocalWormStore::do_remove(const std::string& key, const DeleteOptions& options) {
     check_segment_lengths(key);
     const TimePoint now = clock().now();
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     auto [state, target] = ops.resolve(key, options.version_id, /*allow_marker=*/options.version_id.has_value());
 
     const bool governance_only = !target.legal_hold && retention_active(target, now) &&
@@ -379,14 +493,15 @@ void LocalWormStore::do_remove(const std::string& key, const DeleteOptions& opti
         marker.version_id = new_version_id(now, state.versions);
         marker.delete_marker = true;
         marker.last_modified = to_millis(now);
-        ops.save(state, marker);
+        ops.save(state, marker, "delete_marker");
         state.versions.push_back(marker.version_id);
         ops.refresh_view(key, state);
         return;
     }
 
-    // Deleting one version for good: the sidecar goes first, so a crash leaves at
-    // worst an unreferenced body, never a sidecar without its body.
+    // Deleting one version for good: the log record first (a crash then leaves files the
+    // log does not know, which the store ignores), then the sidecar, then the body.
+    ops.log().append("remove", key, target.version_id, nullptr, options_.durable);
     const fs::path sidecar_path = state.dir / (target.version_id + ".json");
     if (::unlink(sidecar_path.c_str()) != 0)
         throw Error(ErrorCode::io, "cannot remove " + sidecar_path.string() + ": " + std::strerror(errno));
@@ -402,8 +517,8 @@ void LocalWormStore::do_put_retention(const std::string& key, const Retention& r
     check_segment_lengths(key);
     const TimePoint now = clock().now();
     const Retention wanted{retention.mode, to_millis(retention.retain_until)};
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (retention_active(sidecar, now)) {
         const Retention& current = *sidecar.retention;
@@ -422,15 +537,15 @@ void LocalWormStore::do_put_retention(const std::string& key, const Retention& r
         }
     }
     sidecar.retention = wanted;
-    ops.save(state, sidecar);
+    ops.save(state, sidecar, "retention");
 }
 
 void LocalWormStore::clear_retention(const std::string& key, const RetentionOptions& options) {
     validate_object_key(key);
     check_segment_lengths(key);
     const TimePoint now = clock().now();
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     auto [state, sidecar] = ops.resolve(key, options.version_id);
     if (!sidecar.retention) return;
     if (retention_active(sidecar, now)) {
@@ -441,17 +556,17 @@ void LocalWormStore::clear_retention(const std::string& key, const RetentionOpti
             throw Error(ErrorCode::object_locked, "removing GOVERNANCE " + what + " needs bypass_governance");
     }
     sidecar.retention.reset();
-    ops.save(state, sidecar);
+    ops.save(state, sidecar, "retention");
 }
 
 void LocalWormStore::do_put_legal_hold(const std::string& key, bool on, const std::optional<std::string>& version_id) {
     check_segment_lengths(key);
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::exclusive);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     auto [state, sidecar] = ops.resolve(key, version_id);
     if (sidecar.legal_hold == on) return;
     sidecar.legal_hold = on;
-    ops.save(state, sidecar);
+    ops.save(state, sidecar, "legal_hold");
 }
 
 // ---- reads -----------------------------------------------------------------------
@@ -462,7 +577,7 @@ namespace {
 // even if the version is deleted while it is being read.
 std::pair<Sidecar, int> open_version(const LocalOps& ops, const std::string& key,
                                      const std::optional<std::string>& version_id) {
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::shared, ops.store_log);
     auto [state, sidecar] = ops.resolve(key, version_id);
     const fs::path body = state.dir / (sidecar.version_id + ".body");
     const int fd = open_nofollow(body);
@@ -498,7 +613,7 @@ void check_integrity(const std::string& key, const Sidecar& s, const StreamResul
 
 std::string LocalWormStore::do_get(const std::string& key, const GetOptions& options) {
     check_segment_lengths(key);
-    const LocalOps ops{root_, options_.durable};
+    const LocalOps ops{root_, options_.durable, *log_};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     const detail::UniqueFd guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
@@ -512,7 +627,7 @@ std::string LocalWormStore::do_get(const std::string& key, const GetOptions& opt
 ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path& destination,
                                        const GetOptions& options) {
     check_segment_lengths(key);
-    const LocalOps ops{root_, options_.durable};
+    const LocalOps ops{root_, options_.durable, *log_};
     auto [sidecar, fd] = open_version(ops, key, options.version_id);
     const detail::UniqueFd guard{fd};
     const auto [first, last] = byte_range(key, sidecar, options);
@@ -546,8 +661,8 @@ ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path
 
 ObjectInfo LocalWormStore::do_head(const std::string& key, const std::optional<std::string>& version_id) {
     check_segment_lengths(key);
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::shared, ops.store_log);
     return to_info(ops.resolve(key, version_id).second);
 }
 
@@ -563,8 +678,8 @@ bool LocalWormStore::do_get_legal_hold(const std::string& key, const std::option
 std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key) {
     validate_object_key(key);
     check_segment_lengths(key);
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::shared, ops.store_log);
     const auto state = ops.key_state(key, false);
     if (!state || state->versions.empty()) ops.no_such_key(key);
     std::vector<VersionSummary> out;
@@ -580,29 +695,6 @@ std::vector<VersionSummary> LocalWormStore::list_versions(const std::string& key
 }
 
 // ---- listing ---------------------------------------------------------------------
-
-namespace {
-
-// Every key with a version directory below dir whose keys could start with prefix.
-void collect_keys(const fs::path& dir, const std::string& key_path, const std::string& prefix,
-                  std::vector<std::string>& keys) {
-    for (const auto& name : list_directory(dir)) {
-        if (entry_type(dir / name) != EntryType::directory) continue;  // no symlinks, no stray files
-        if (name == versions_dir_name) {
-            if (!key_path.empty()) {
-                std::string key = key_path.substr(0, key_path.size() - 1);
-                if (key.starts_with(prefix)) keys.push_back(std::move(key));
-            }
-            continue;
-        }
-        const auto segment = unescape_segment(name);
-        if (!segment) continue;
-        const std::string child = key_path + *segment + "/";
-        if (child.starts_with(prefix) || prefix.starts_with(child)) collect_keys(dir / name, child, prefix, keys);
-    }
-}
-
-}  // namespace
 
 ListPage LocalWormStore::do_list(const ListOptions& options) {
     const int max_keys = options.max_keys;
@@ -624,42 +716,22 @@ ListPage LocalWormStore::do_list(const ListOptions& options) {
         token_value = decoded.substr(1);
     }
 
-    const LocalOps ops{root_, options_.durable};
-    StoreLock lock(ops.lock_file(), StoreLock::Kind::shared);
+    const LocalOps ops{root_, options_.durable, *log_};
+    const HeldStore held(ops.lock_file(), StoreLock::Kind::shared, ops.store_log);
 
-    // Start at the deepest directory the prefix names in full; filter the rest.
-    std::vector<std::string> keys;
-    {
-        std::vector<std::string> dirs;
-        std::string key_path;
-        bool listable = true;
-        std::size_t start = 0;
-        for (std::size_t slash; (slash = prefix.find('/', start)) != std::string::npos; start = slash + 1) {
-            const std::string segment = prefix.substr(start, slash - start);
-            // No stored key has an empty, "." or ".." segment.
-            if (segment.empty() || segment == "." || segment == "..") listable = false;
-            if (!listable) break;
-            dirs.push_back(escape_segment(segment));
-            key_path += segment + "/";
-        }
-        std::optional<fs::path> dir;
-        if (listable) {
-            try {
-                dirs.insert(dirs.begin(), "versions");
-                dir = walk_dirs(root_, dirs, false, prefix);
-            } catch (const Error& e) {
-                // A file where a folder would be holds no keys; a symlink is damage: say so.
-                if (e.code() != ErrorCode::already_exists) throw;
-            }
-        }
-        if (dir) collect_keys(*dir, key_path, prefix, keys);
-    }
-    std::sort(keys.begin(), keys.end());
+    // Keys come from the operation log (sorted), not from the directories: a deleted
+    // sidecar cannot hide an object. Each latest version is the sidecar text the log holds.
+    const OperationLog::Index& index = ops.log().index();
+    (void)walk_dirs(root_, {"versions"}, false, prefix);  // versions/ swapped for a link is damage: say so
 
     ListPage page;
     std::string last_entry;  // 'K' + key or 'P' + common prefix, as the token spells it
     int emitted = 0;
-    for (const auto& key : keys) {
+    auto it = index.lower_bound(prefix);
+    if (token_kind != 0 && token_value > prefix) it = index.upper_bound(token_value);  // resume after the token
+    for (; it != index.end() && it->first.starts_with(prefix); ++it) {
+        const std::string& key = it->first;
+        if (it->second.empty()) continue;
         if (token_kind == 'K' && key <= token_value) continue;
         if (token_kind == 'P' && (key <= token_value || key.starts_with(token_value))) continue;
         std::string common;
@@ -669,9 +741,8 @@ ListPage LocalWormStore::do_list(const ListOptions& options) {
         }
         if (!common.empty() && last_entry == "P" + common) continue;
         // Only keys whose latest version is not a delete marker are listed.
-        const auto state = ops.key_state(key, false);
-        if (!state || state->versions.empty()) continue;
-        const Sidecar latest = ops.load(*state, key, state->versions.back());
+        const auto& [latest_version, latest_text] = *it->second.rbegin();
+        const Sidecar latest = sidecar_from_json(latest_text, key, latest_version);
         if (latest.delete_marker) continue;
         if (emitted == max_keys) {
             page.next_continuation_token = base64_encode(last_entry);
@@ -690,6 +761,119 @@ ListPage LocalWormStore::do_list(const ListOptions& options) {
         }
     }
     return page;
+}
+
+// ---- verification ----------------------------------------------------------------
+
+namespace {
+
+// Which top-level fields of two sidecar texts differ ("retention, legal_hold"), for the report.
+std::string changed_fields(const std::string& logged, const std::string& on_disk) {
+    rapidjson::Document a, b;
+    a.Parse(logged.data(), logged.size());
+    b.Parse(on_disk.data(), on_disk.size());
+    if (b.HasParseError() || !b.IsObject()) return "the file is not a JSON object";
+    if (a.HasParseError() || !a.IsObject()) return "the logged text is not a JSON object";
+    std::string out;
+    const auto add = [&](std::string_view name) { out += (out.empty() ? "" : ", ") + std::string(name); };
+    for (const auto& m : a.GetObject()) {
+        const auto other = b.FindMember(m.name);
+        if (other == b.MemberEnd() || other->value != m.value) add(m.name.GetString());
+    }
+    for (const auto& m : b.GetObject())
+        if (!a.HasMember(m.name)) add(m.name.GetString());
+    return out.empty() ? "formatting" : out;
+}
+
+}  // namespace
+
+LocalStoreVerification LocalWormStore::verify() {
+    LocalStoreVerification report;
+    const auto problem = [&](std::string kind, const std::string& key, const std::string& version, std::string detail) {
+        report.problems.push_back({std::move(kind), key, version, std::move(detail)});
+    };
+    StoreLock lock(root_ / ".lock", StoreLock::Kind::shared);
+    // A fresh read of the whole log: the chain is checked from the first record.
+    OperationLog log(root_);
+    if (!log.exists()) {
+        problem("log", "", "", "the store has no operation log " + (root_ / OperationLog::file_name).string() +
+                                   " (a store from before the log gets one when it is first opened; otherwise "
+                                   "it was deleted)");
+    } else {
+        try {
+            log.refresh();
+        } catch (const Error& e) {
+            problem("log", "", "", e.what());
+        }
+    }
+    report.records = log.records();
+    report.log_head = log.head();
+
+    for (const auto& [key, versions] : log.index()) {
+        report.versions += versions.size();
+        std::optional<fs::path> dir;
+        try {
+            auto names = version_path(key);
+            names.insert(names.begin(), "versions");
+            dir = walk_dirs(root_, names, false, key);
+        } catch (const Error& e) {
+            problem("missing", key, "", e.what());
+            continue;
+        }
+        for (const auto& [version, logged] : versions) {
+            const fs::path sidecar_path = dir ? *dir / (version + ".json") : fs::path();
+            const auto on_disk = dir ? read_file_nofollow(sidecar_path) : std::nullopt;
+            if (!on_disk) {
+                problem("missing", key, version, "the sidecar is gone (the log records this version)");
+                continue;
+            }
+            if (*on_disk != logged) {
+                problem("edited", key, version, "the sidecar differs from the log: " + changed_fields(logged, *on_disk));
+                continue;
+            }
+            const Sidecar s = sidecar_from_json(logged, key, version);
+            if (s.delete_marker) continue;
+            const fs::path body = *dir / (version + ".body");
+            const detail::UniqueFd fd{open_nofollow(body)};
+            if (!fd) {
+                problem("missing", key, version, "the body " + body.string() + " is gone");
+                continue;
+            }
+            const StreamResult r = stream_fd(fd.get(), 0, UINT64_MAX, [](std::string_view) {});
+            if (r.size != s.size || r.sha256_hex != s.sha256_hex)
+                problem("body", key, version, "the body has " + std::to_string(r.size) + " bytes, sha256 " +
+                                                  r.sha256_hex + "; the log records " + std::to_string(s.size) +
+                                                  " bytes, sha256 " + s.sha256_hex);
+        }
+    }
+
+    // Files of versions the log does not know: planted, or left by a crash before the
+    // log record (which the store ignores).
+    std::vector<std::string> keys;
+    collect_keys(root_ / "versions", "", "", keys);
+    std::sort(keys.begin(), keys.end());
+    for (const auto& key : keys) {
+        auto names = version_path(key);
+        names.insert(names.begin(), "versions");
+        std::optional<fs::path> dir;
+        try {
+            dir = walk_dirs(root_, names, false, key);
+        } catch (const Error&) {
+            continue;  // reported above if the log knows the key
+        }
+        if (!dir) continue;
+        std::set<std::string> unknown;
+        for (const auto& name : list_directory(*dir)) {
+            const std::size_t dot = name.rfind('.');
+            if (dot == std::string::npos) continue;
+            const std::string version = name.substr(0, dot), ext = name.substr(dot);
+            if ((ext == ".json" || ext == ".body") && is_version_id(version) && !log.sidecar(key, version))
+                unknown.insert(version);
+        }
+        for (const auto& version : unknown)
+            problem("orphaned", key, version, "files of a version the operation log does not record");
+    }
+    return report;
 }
 
 std::string LocalWormStore::uri(const std::string& key) const {

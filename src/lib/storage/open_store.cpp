@@ -21,8 +21,12 @@ namespace {
 // A store URL as messages show it: password masked.
 std::string shown(std::string_view url) { return detail::mask_url_password(url); }
 
+}  // namespace
+
 // file:///abs/dir, file://localhost/abs/dir, file:/abs/dir, or file:relative/dir.
-std::filesystem::path file_url_path(std::string_view url) {
+std::filesystem::path file_store_path(std::string_view url) {
+    if (detail::to_lower(url.substr(0, 5)) != "file:")
+        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' is not a file: URL (file:///dir)");
     std::string_view rest = url.substr(5);  // after "file:"
     if (rest.find_first_of("?#") != std::string_view::npos)
         throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' must not have a query or fragment");
@@ -44,12 +48,10 @@ std::filesystem::path file_url_path(std::string_view url) {
     return path;
 }
 
-}  // namespace
-
 std::unique_ptr<ObjectStore> open_store(std::string_view url) {
     const std::size_t colon = url.find(':');
     const std::string scheme = detail::to_lower(url.substr(0, colon == std::string_view::npos ? 0 : colon));
-    if (scheme == "file") return std::make_unique<LocalWormStore>(file_url_path(url));
+    if (scheme == "file") return std::make_unique<LocalWormStore>(file_store_path(url));
     if (scheme == "s3") return s3::open_s3_store(url);
     if (scheme == "mcp+https" || scheme == "mcp+http") return open_proxy_store(url);  // key from MCP_API_KEY
     if (scheme.empty())
