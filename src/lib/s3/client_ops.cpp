@@ -349,6 +349,7 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(sha_raw));
     if (options.if_none_match) r.headers.emplace_back("if-none-match", "*");
     r.resend_if_maybe_applied = !options.if_none_match;
+    r.error_in_ok_body = true;  // a PutObject success has no body: a 200 with <Error> failed
 
     HttpResponse resp;
     try {
@@ -389,6 +390,18 @@ GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     GetObjectResult out;
     out.head = detail::parse_object_head(options.key, resp.headers);
     out.body = std::move(resp.body);
+    // A whole object with a plain SHA-256 checksum is checked against it, so a body cut
+    // short (a lying Content-Length) or changed on the way is an error, never the object.
+    if (!options.range) {
+        if (const std::string expected = detail::checksum_base64_to_hex(out.head.checksum_sha256); !expected.empty()) {
+            const std::string actual = to_hex(options.to_file ? sha256_file(*options.to_file) : sha256(out.body));
+            if (actual != expected) {
+                if (options.to_file) std::filesystem::remove(*options.to_file);
+                throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + expected + " for " + options.bucket + "/" +
+                                                      options.key + " but the body received has SHA-256 " + actual);
+            }
+        }
+    }
     return out;
 }
 
@@ -428,6 +441,7 @@ ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.continuation_token.empty()) r.query.emplace_back("continuation-token", options.continuation_token);
     if (!options.start_after.empty()) r.query.emplace_back("start-after", options.start_after);
+    r.error_in_ok_body = true;  // an <Error> in a 200 is the server's failure, not a malformed listing
     return detail::parse_list_objects_v2(send(r).body);
 }
 
@@ -453,6 +467,7 @@ ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& optio
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.key_marker.empty()) r.query.emplace_back("key-marker", options.key_marker);
     if (!options.version_id_marker.empty()) r.query.emplace_back("version-id-marker", options.version_id_marker);
+    r.error_in_ok_body = true;  // an <Error> in a 200 is the server's failure, not a malformed listing
     return detail::parse_list_object_versions(send(r).body);
 }
 
