@@ -121,7 +121,7 @@ TEST_CASE("a Content-Length shorter than the body: the cut body is an integrity 
     hostile().rule("action=wrong-length&method=GET&count=-1&match=/hostile/length/");
     const Error e = error_of([&] { client().get_object(get(key)); });
     CHECK(e.code() == ErrorCode::integrity);
-    CHECK(std::string(e.what()).find("SHA-256") != std::string::npos);
+    CHECK(std::string(e.what()).find("but the body received has") != std::string::npos);
     // Into a file: the cut file does not stay behind.
     t::TempDir dir("worm-hostile-length");
     const Error f = error_of([&] { client().get_object(get(key, dir / "a.json")); });
@@ -219,9 +219,9 @@ TEST_CASE("a redirect to another host is not followed: the signed request never 
 
 TEST_CASE("a listing with a key that is not UTF-8 is a parse error naming the byte") {
     Scenario s;
-    put_honest("hostile/utf8/a.json", "{}");
+    put_honest("hostile-utf8-a.json", "{}");  // no "/" in the prefix: moto mis-verifies an encoded one
     hostile().rule("action=non-utf8&method=GET&count=-1&match=/" + bucket());
-    const Error e = error_of([&] { client().list_objects_v2(list("hostile/utf8/")); });
+    const Error e = error_of([&] { client().list_objects_v2(list("hostile-utf8-")); });
     CHECK(e.code() == ErrorCode::parse);
     CHECK(std::string(e.what()).find("not valid UTF-8 at byte") != std::string::npos);
 }

@@ -74,7 +74,9 @@ TEST_CASE("addressing: virtual-hosted by default, path-style where virtual canno
           "https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd%3D%26~.json");
     CHECK(url("https://s3.eu-west-1.amazonaws.com", "my.dotted.bucket", "k") ==
           "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/k");
-    CHECK(url("https://minio.internal:9000", "my.dotted.bucket", "k") == "https://my.dotted.bucket.minio.internal:9000/k");
+    setenv("WORM_ALLOW_HTTP", "1", 1);  // plain http to a non-loopback host (see the next test case)
+    CHECK(url("http://minio.internal:9000", "my.dotted.bucket", "k") == "http://my.dotted.bucket.minio.internal:9000/k");
+    unsetenv("WORM_ALLOW_HTTP");
     CHECK(url("http://127.0.0.1:9000", "bucket", "k") == "http://127.0.0.1:9000/bucket/k");
     CHECK(url("http://localhost:9000", "bucket", "k") == "http://localhost:9000/bucket/k");
     CHECK(url("https://s3.amazonaws.com", "Upper_Case", "k") == "https://s3.amazonaws.com/Upper_Case/k");

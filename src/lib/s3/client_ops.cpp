@@ -371,6 +371,35 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     return out;
 }
 
+namespace {
+
+bool is_md5_etag(const std::string& etag) {
+    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+// A whole object read is checked against what the server recorded for it: its SHA-256
+// checksum, else the ETag when that is the body's MD5 (single PUT, no KMS). A body cut short
+// (a lying Content-Length) or changed on the way is Error(integrity), never the object; a
+// download that fails the check is removed.
+void check_whole_object(const GetObjectOptions& options, const GetObjectResult& got) {
+    const std::string sha256_hex = detail::checksum_base64_to_hex(got.head.checksum_sha256);
+    const bool md5_etag = is_md5_etag(got.head.etag) && !got.head.server_side_encryption.starts_with("aws:kms");
+    if (sha256_hex.empty() && !md5_etag) return;
+    const detail::BodyDigests digests =
+        detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(got.body), md5_etag);
+    std::string what, expected, actual;
+    if (!sha256_hex.empty()) what = "SHA-256", expected = sha256_hex, actual = to_hex(digests.sha256);
+    else what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
+    if (actual == expected) return;
+    if (options.to_file) std::filesystem::remove(*options.to_file);
+    throw Error(ErrorCode::integrity, "S3 recorded " + what + " " + expected + " for " + options.bucket + "/" +
+                                          options.key + " but the body received has " + actual);
+}
+
+}  // namespace
+
 GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     options.validate();
     S3Request r;
@@ -390,18 +419,7 @@ GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     GetObjectResult out;
     out.head = detail::parse_object_head(options.key, resp.headers);
     out.body = std::move(resp.body);
-    // A whole object with a plain SHA-256 checksum is checked against it, so a body cut
-    // short (a lying Content-Length) or changed on the way is an error, never the object.
-    if (!options.range) {
-        if (const std::string expected = detail::checksum_base64_to_hex(out.head.checksum_sha256); !expected.empty()) {
-            const std::string actual = to_hex(options.to_file ? sha256_file(*options.to_file) : sha256(out.body));
-            if (actual != expected) {
-                if (options.to_file) std::filesystem::remove(*options.to_file);
-                throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + expected + " for " + options.bucket + "/" +
-                                                      options.key + " but the body received has SHA-256 " + actual);
-            }
-        }
-    }
+    if (!options.range) check_whole_object(options, out);
     return out;
 }
 
