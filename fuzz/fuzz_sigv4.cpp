@@ -67,9 +67,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         worm::fuzz::check(is_hex64(signed_request.signature), "signature is not 64 hex digits");
         worm::fuzz::check(signed_request.canonical_request.find(worm::s3::canonical_uri(request.path)) != std::string::npos,
                           "canonical request lacks the encoded path");
+        // (Unless the input itself carries the secret: the fuzzer learns it from the comparisons.)
+        const bool input_has_secret = text.find(secret) != std::string_view::npos;
         for (const auto& [name, value] : signed_request.headers)
-            worm::fuzz::check(value.find(secret) == std::string::npos, "secret in a header");
-        worm::fuzz::check(signed_request.canonical_request.find(secret) == std::string::npos, "secret in canonical request");
+            worm::fuzz::check(input_has_secret || value.find(secret) == std::string::npos, "secret in a header");
+        worm::fuzz::check(input_has_secret || signed_request.canonical_request.find(secret) == std::string::npos,
+                          "secret in canonical request");
         scope.normalize_path = true;
         (void)worm::s3::canonical_uri(request.path, true);
         (void)worm::s3::presign_url(request, credentials, scope, std::chrono::seconds(60), url.scheme == "http" ? "http" : "https");
