@@ -40,7 +40,7 @@ inline std::optional<std::string> load_s3_xml(pugi::xml_document& doc, std::stri
 inline pugi::xml_node root_of(pugi::xml_document& doc, std::string_view body, std::string_view operation,
                               std::initializer_list<std::string_view> roots) {
     if (const auto refused = load_s3_xml(doc, body))
-        throw Error(ErrorCode::parse, "cannot read the " + std::string(operation) + " response as S3 XML: " + *refused);
+        throw Error(ErrorCode::parse, "cannot parse the " + std::string(operation) + " response as S3 XML: " + *refused);
     const pugi::xml_node root = doc.document_element();
     for (const std::string_view name : roots)
         if (name == root.name()) return root;
