@@ -7,7 +7,8 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson-dev
       libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3
       doxygen python3-venv libcairo2-dev fonts-dejavu-core libspdlog-dev ccache
-      python3-prometheus-client)
+      python3-prometheus-client
+      clang libclang-rt-14-dev)  # scripts/sanitize.sh and scripts/fuzz.sh: ASan/UBSan/TSan, libFuzzer
 if [[ "${1:-}" == "--with-peers" ]]; then
   PKGS+=(ceph-mon ceph-osd radosgw ceph-common nginx-light gnuplot-nox chromium poppler-utils time)
   # node 20 with its own npm may come from elsewhere (nodesource): ask apt only when missing.

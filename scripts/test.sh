@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# README command 2: install what is missing (the S3 test peers too), build, run every test.
+# README command 2: install what is missing (the S3 test peers too), build, run every test,
+# then the unit suites under ASan+UBSan and the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh --with-peers
@@ -7,5 +8,10 @@ scripts/install-deps.sh --with-peers
 # with the same settings as scripts/build.sh, they reuse this build's objects.
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd .. && pwd)}" CCACHE_NOHASHDIR=1
 scripts/build.sh -DWORM_BUILD_TESTS=ON -DWORM_BUILD_BENCH=ON
-cd "${WORM_BUILD_DIR:-build}"
-ctest --output-on-failure --timeout 1800 -j2 "$@"
+(cd "${WORM_BUILD_DIR:-build}" && ctest --output-on-failure --timeout 1800 -j2 "$@")
+# The whole run (no test selected) also builds the unit suites with ASan+UBSan and runs them
+# with the fuzz targets (scripts/sanitize.sh, in build-asan; WORM_FUZZ_SECONDS each, default 15).
+# WORM_SKIP_SANITIZE=1 leaves that out.
+if (($# == 0)) && [[ "${WORM_SKIP_SANITIZE:-0}" != 1 ]]; then
+  scripts/sanitize.sh asan -L 'unit|internal|fuzz'
+fi

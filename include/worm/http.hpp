@@ -57,14 +57,24 @@ struct HttpResponse {
 struct WORM_API HttpOptions {
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds total_timeout{300'000};  // whole request, 0 = none
-    // Abort when fewer than low_speed_bytes per second arrive for low_speed_time (stalls).
+    // Abort when fewer than low_speed_bytes per second move for low_speed_time (stalls). A
+    // server trickling a few bytes a second is stopped by total_timeout, or sooner with a
+    // higher low_speed_bytes (WORM_HTTP_LOW_SPEED_BYTES). The default stays 1: S3 keeps a
+    // long CompleteMultipartUpload alive with sparse whitespace.
     std::chrono::seconds low_speed_time{30};
     long low_speed_bytes = 1;
+    // Bodies kept in memory are bounded, so a hostile or broken server cannot exhaust memory
+    // with an endless or huge answer: error (non-2xx) bodies, which are S3 error documents of
+    // a few hundred bytes, and 2xx bodies not streamed to a file (listings, small objects).
+    // Beyond the limit the transfer stops with Error(storage) naming the host and the limit.
+    std::uint64_t max_error_body = 1 << 20;
+    std::uint64_t max_memory_body = 256ull << 20;
     bool verify_tls = true;
     std::string ca_bundle;  // empty: system default (AWS_CA_BUNDLE sets it in from_env)
     std::string user_agent = "libworm/0.1";
 
-    // Reads AWS_CA_BUNDLE and WORM_HTTP_* overrides; proxies come from libcurl's own
+    // Reads AWS_CA_BUNDLE and the WORM_HTTP_* overrides (CONNECT_TIMEOUT_MS, TIMEOUT_MS,
+    // LOW_SPEED_TIME_S, LOW_SPEED_BYTES); proxies come from libcurl's own
     // handling of http_proxy / https_proxy / no_proxy.
     static HttpOptions from_env();
 };

@@ -30,6 +30,13 @@ std::string strftime_utc(TimePoint t, const char* fmt) {
     return std::string(buf.data(), n);
 }
 
+// Whether whole seconds fit a TimePoint (int64 nanoseconds: 1677-09-21 .. 2262-04-11), so
+// the conversion cannot overflow (found by fuzz_s3_documents: a RetainUntilDate in 1013).
+bool representable(std::chrono::sys_seconds tp) {
+    using namespace std::chrono;
+    return tp > floor<seconds>(TimePoint::min()) && tp < floor<seconds>(TimePoint::max());
+}
+
 [[noreturn]] void bad_time(std::string_view what, std::string_view text) {
     throw Error(ErrorCode::invalid_argument,
                 std::string("not a valid ") + std::string(what) + ": '" + std::string(text) + "'");
@@ -140,8 +147,9 @@ TimePoint parse_rfc3339(std::string_view s) {
     if (pos != s.size()) bad_time("RFC 3339 timestamp", s);
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) bad_time("RFC 3339 timestamp", s);
-    const auto tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
-    return time_point_cast<system_clock::duration>(tp + duration_cast<system_clock::duration>(frac));
+    const sys_seconds tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
+    if (!representable(tp)) bad_time("RFC 3339 timestamp (outside the range of a time point)", s);
+    return time_point_cast<system_clock::duration>(tp) + duration_cast<system_clock::duration>(frac);
 }
 
 TimePoint parse_http_date(std::string_view s) {
@@ -164,7 +172,9 @@ TimePoint parse_http_date(std::string_view s) {
         bad_time("HTTP date", s);
     const year_month_day ymd{year{y}, month{mo}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok()) bad_time("HTTP date", s);
-    return sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
+    const sys_seconds tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec};
+    if (!representable(tp)) bad_time("HTTP date (outside the range of a time point)", s);
+    return tp;
 }
 
 }  // namespace worm

@@ -535,6 +535,15 @@ TEST_CASE("ProxyStore configuration") {
     CHECK(proxy_base_url("mcp+https://proxy.example.net/") == "https://proxy.example.net");
     CHECK(proxy_base_url("mcp+http://127.0.0.1:8080/base") == "http://127.0.0.1:8080/base");
     CHECK(proxy_base_url("https://proxy.example.net") == "https://proxy.example.net");
+    // Plain http only to this machine, unless WORM_ALLOW_HTTP=1 (the token would cross the network in clear).
+    unsetenv("WORM_ALLOW_HTTP");
+    CHECK(proxy_base_url("mcp+http://localhost:8080") == "http://localhost:8080");
+    CHECK(proxy_base_url("mcp+http://[::1]:8080") == "http://[::1]:8080");
+    CHECK(code_of([] { proxy_base_url("mcp+http://proxy.example.net"); }) == ErrorCode::config);
+    CHECK(message_of([] { proxy_base_url("mcp+http://proxy.example.net"); }).find("WORM_ALLOW_HTTP") != std::string::npos);
+    setenv("WORM_ALLOW_HTTP", "1", 1);
+    CHECK(proxy_base_url("mcp+http://proxy.example.net") == "http://proxy.example.net");
+    unsetenv("WORM_ALLOW_HTTP");
     CHECK(code_of([] { proxy_base_url("ftp://x"); }) == ErrorCode::config);
     CHECK(code_of([] { proxy_base_url("mcp+https://"); }) == ErrorCode::config);
     const std::string leaked = message_of([] { proxy_base_url("mcp+https://user:pw-secret@host"); });

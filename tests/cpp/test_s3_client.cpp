@@ -74,7 +74,9 @@ TEST_CASE("addressing: virtual-hosted by default, path-style where virtual canno
           "https://my-bucket.s3.eu-west-1.amazonaws.com/a%20b/c%2Bd%3D%26~.json");
     CHECK(url("https://s3.eu-west-1.amazonaws.com", "my.dotted.bucket", "k") ==
           "https://s3.eu-west-1.amazonaws.com/my.dotted.bucket/k");
+    setenv("WORM_ALLOW_HTTP", "1", 1);  // plain http to a non-loopback host (see the next test case)
     CHECK(url("http://minio.internal:9000", "my.dotted.bucket", "k") == "http://my.dotted.bucket.minio.internal:9000/k");
+    unsetenv("WORM_ALLOW_HTTP");
     CHECK(url("http://127.0.0.1:9000", "bucket", "k") == "http://127.0.0.1:9000/bucket/k");
     CHECK(url("http://localhost:9000", "bucket", "k") == "http://localhost:9000/bucket/k");
     CHECK(url("https://s3.amazonaws.com", "Upper_Case", "k") == "https://s3.amazonaws.com/Upper_Case/k");
@@ -100,29 +102,54 @@ TEST_CASE("configuration is validated and read from the environment") {
     setenv("AWS_ACCESS_KEY_ID", "AKIDENV", 1);
     setenv("AWS_SECRET_ACCESS_KEY", "secretenv", 1);
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_ENDPOINT_URL", "http://generic.example:1", 1);
-    setenv("AWS_ENDPOINT_URL_S3", "http://s3.example:2", 1);
+    setenv("AWS_ENDPOINT_URL", "https://generic.example:1", 1);
+    setenv("AWS_ENDPOINT_URL_S3", "https://s3.example:2", 1);
     setenv("AWS_DEFAULT_REGION", "eu-west-1", 1);
     setenv("AWS_REGION", "eu-central-1", 1);
     setenv("WORM_S3_ADDRESSING", "path", 1);
     s3::ClientConfig c = s3::ClientConfig::from_env();
-    CHECK(c.endpoint == "http://s3.example:2");
+    CHECK(c.endpoint == "https://s3.example:2");
     CHECK(c.region == "eu-central-1");
     CHECK(c.addressing == s3::AddressingStyle::path);
     CHECK(c.credentials->get().access_key_id == "AKIDENV");
-    CHECK(s3::S3Client(c).object_url("bucket", "k") == "http://s3.example:2/bucket/k");
+    CHECK(s3::S3Client(c).object_url("bucket", "k") == "https://s3.example:2/bucket/k");
     unsetenv("AWS_ENDPOINT_URL_S3");
     unsetenv("AWS_REGION");
     setenv("WORM_S3_ADDRESSING", "sideways", 1);
     CHECK_THROWS_AS(s3::ClientConfig::from_env(), Error);
     unsetenv("WORM_S3_ADDRESSING");
     c = s3::ClientConfig::from_env();
-    CHECK(c.endpoint == "http://generic.example:1");
+    CHECK(c.endpoint == "https://generic.example:1");
     CHECK(c.region == "eu-west-1");
     CHECK(c.addressing == s3::AddressingStyle::automatic);
     for (const char* v : {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_DEFAULT_REGION",
                           "AWS_EC2_METADATA_DISABLED"})
         unsetenv(v);
+}
+
+TEST_CASE("plain http only to this machine unless WORM_ALLOW_HTTP=1") {
+    unsetenv("WORM_ALLOW_HTTP");
+    for (const char* loopback : {"http://127.0.0.1:9000", "http://127.8.9.10", "http://localhost:9000",
+                                 "http://minio.localhost", "http://[::1]:9000", "http://LOCALHOST:1"})
+        CHECK_NOTHROW(s3::S3Client(base_config(loopback)));
+    for (const char* remote : {"http://minio.internal:9000", "http://10.0.0.5", "http://127.0.0.1.nip.io",
+                               "http://127.example", "http://128.0.0.1", "http://[::2]", "http://localhost.example"}) {
+        CAPTURE(remote);
+        try {
+            s3::S3Client client(base_config(remote));
+            FAIL("plain http to a remote host was accepted");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::config);
+            CHECK(std::string(e.what()).find(remote) != std::string::npos);
+            CHECK(std::string(e.what()).find("WORM_ALLOW_HTTP") != std::string::npos);
+        }
+    }
+    CHECK_NOTHROW(s3::S3Client(base_config("https://minio.internal:9000")));
+    setenv("WORM_ALLOW_HTTP", "1", 1);
+    CHECK_NOTHROW(s3::S3Client(base_config("http://minio.internal:9000")));
+    setenv("WORM_ALLOW_HTTP", "yes", 1);  // only "1" opts in
+    CHECK_THROWS_AS(s3::S3Client(base_config("http://minio.internal:9000")), Error);
+    unsetenv("WORM_ALLOW_HTTP");
 }
 
 TEST_CASE("open_s3_store parses s3://bucket[/prefix]") {

@@ -34,6 +34,18 @@ still verify), and the answer is relayed back, unless a fault rule matches. Rule
       stall              read the request, then silence (up to 60 s; nothing forwarded)
       stall-response     forward, then silence (the upstream acted on it)
       bad-checksum       forward, then answer with a different x-amz-checksum-sha256
+    Hostile answers (a server that lies or attacks the client):
+      wrong-length       forward, then a Content-Length one byte shorter than the body sent
+                         (the client must not take the short body for the object)
+      truncate           forward, then the real Content-Length, half the body and a close
+      endless            a 200 without Content-Length whose body never ends (nothing forwarded)
+      big-error          `status` (default 503) with a 10 MB XML error document
+      laughs             `status` with an XML document holding a billion-laughs entity
+                         expansion (an <Error> for an error status, a listing for a 2xx)
+      redirect           307 to `location` + the request path, with an S3 redirect error body
+      non-utf8           forward, then the first <Key> of the answer gets the bytes FF FE
+      error-200          200 with an S3 <Error> document (InternalError) as the body
+      trickle            forward, then the answer one byte every 0.5 s
   /__rules_clear (POST)  drop every rule
   /__stats               JSON {"forwarded": N, "faults": {action: N}}
 """
@@ -190,6 +202,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(60)
             self.close_connection = True
             return
+        if action in _HOSTILE_UNFORWARDED:
+            return _HOSTILE_UNFORWARDED[action](self, rule)
         status, headers, data = self._forward(body)
         with _lock:
             _stats["forwarded"] += 1
@@ -207,6 +221,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(60)
             self.close_connection = True
             return
+        if action in _HOSTILE_FORWARDED:
+            return _HOSTILE_FORWARDED[action](self, status, headers, data)
         if action == "bad-checksum":
             wrong = base64.b64encode(hashlib.sha256(b"not what was sent").digest()).decode()
             headers = [(k, v) for k, v in headers if k.lower() != "x-amz-checksum-sha256"]
@@ -223,7 +239,8 @@ class Handler(BaseHTTPRequestHandler):
                     "count": int(query.get("count", ["1"])[0]),
                     "status": int(query.get("status", ["503"])[0]),
                     "code": query.get("code", ["SlowDown"])[0],
-                    "retry_after": query.get("retry_after", [None])[0]}
+                    "retry_after": query.get("retry_after", [None])[0],
+                    "location": query.get("location", [""])[0]}
             with _lock:
                 _rules.append(rule)
             self._send(200, b"{}")
@@ -335,6 +352,106 @@ class Handler(BaseHTTPRequestHandler):
         return self._send(200, b"", {"ETag": "\"%s\"" % digest[:32], "x-amz-request-id": "fault-ok"})
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
+
+
+# ---- hostile answers (rule actions; see the module docstring) ----------------------------
+
+_LAUGHS_DTD = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol">'
+               + "".join('<!ENTITY lol%d "%s">' % (i, ("&lol%s;" % ("" if i == 1 else i - 1)) * 10)
+                         for i in range(1, 10))
+               + "]>\n")
+
+
+def _send_raw(handler, status, headers, body):
+    """Status line and headers exactly as given (no Content-Length added), then body."""
+    handler.send_response_only(status)
+    for k, v in headers:
+        handler.send_header(k, v)
+    handler.end_headers()
+    handler.wfile.write(body)
+    handler.wfile.flush()
+
+
+def _endless(handler, rule):
+    handler.close_connection = True
+    handler.send_response_only(200)
+    handler.send_header("Content-Type", "application/xml")
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    chunk = b"<Contents><Key>x</Key></Contents>" * 2000
+    try:
+        while True:
+            handler.wfile.write(chunk)
+    except OSError:
+        pass  # the client gave up, as it must
+
+
+def _big_error(handler, rule):
+    status = rule["status"]
+    body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code><Message>"
+            + b"x" * (10 * 1024 * 1024) + b"</Message></Error>")
+    handler._send(status, body, {"Content-Type": "application/xml"})
+
+
+def _laughs(handler, rule):
+    status = rule["status"]
+    if status < 300:
+        body = (_LAUGHS_DTD + '<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>&lol9;</Name>'
+                "<KeyCount>1</KeyCount><IsTruncated>false</IsTruncated><Contents><Key>&lol9;</Key>"
+                "<Size>1</Size><ETag>&quot;x&quot;</ETag><LastModified>2026-01-01T00:00:00.000Z</LastModified>"
+                "</Contents></ListBucketResult>")
+    else:
+        body = _LAUGHS_DTD + "<Error><Code>&lol9;</Code><Message>&lol9;</Message></Error>"
+    handler._send(status, body.encode(), {"Content-Type": "application/xml"})
+
+
+def _redirect(handler, rule):
+    body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>TemporaryRedirect</Code>"
+            b"<Message>Please re-send this request to the specified temporary endpoint.</Message></Error>")
+    handler._send(307, body, {"Location": rule["location"] + handler.path, "Content-Type": "application/xml"})
+
+
+def _error_200(handler, rule):
+    body = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>InternalError</Code>"
+            b"<Message>We encountered an internal error. Please try again.</Message>"
+            b"<RequestId>hostile-200</RequestId></Error>")
+    handler._send(200, body, {"Content-Type": "application/xml"})
+
+
+def _wrong_length(handler, status, headers, data):
+    handler.close_connection = True
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    _send_raw(handler, status, kept + [("Content-Length", str(max(len(data) - 1, 0))), ("Connection", "close")], data)
+
+
+def _truncate(handler, status, headers, data):
+    handler.close_connection = True
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    _send_raw(handler, status, kept + [("Content-Length", str(len(data))), ("Connection", "close")],
+              data[: len(data) // 2])
+
+
+def _non_utf8(handler, status, headers, data):
+    handler._relay(status, headers, data.replace(b"<Key>", b"<Key>\xff\xfe", 1))
+
+
+def _trickle(handler, status, headers, data):
+    handler.close_connection = True
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    _send_raw(handler, status, kept + [("Content-Length", str(len(data))), ("Connection", "close")], b"")
+    try:
+        for i in range(len(data)):
+            handler.wfile.write(data[i:i + 1])
+            handler.wfile.flush()
+            time.sleep(0.5)
+    except OSError:
+        pass  # the client gave up, as it must
+
+
+_HOSTILE_UNFORWARDED = {"endless": _endless, "big-error": _big_error, "laughs": _laughs,
+                        "redirect": _redirect, "error-200": _error_200}
+_HOSTILE_FORWARDED = {"wrong-length": _wrong_length, "truncate": _truncate, "non-utf8": _non_utf8,
+                      "trickle": _trickle}
 
 
 class Server(ThreadingHTTPServer):

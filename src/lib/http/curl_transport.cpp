@@ -139,6 +139,9 @@ struct BodyReader {
 struct BodyWriter {
     CURL* curl = nullptr;
     const std::optional<fs::path>* destination = nullptr;
+    std::string host;  // for messages
+    std::uint64_t max_error_body = 0, max_memory_body = 0;
+    long status = 0;
     std::string memory;
     fs::path temp_path;
     int fd = -1;
@@ -166,7 +169,6 @@ struct BodyWriter {
     void decide() {
         if (decided) return;
         decided = true;
-        long status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         if (destination && *destination && is_2xx(status)) open_temp();
     }
@@ -177,6 +179,12 @@ struct BodyWriter {
         try {
             self->decide();
             if (self->fd < 0) {
+                const bool ok = is_2xx(self->status);
+                const std::uint64_t limit = ok ? self->max_memory_body : self->max_error_body;
+                if (self->memory.size() + n > limit)
+                    throw Error(ErrorCode::storage, "HTTP " + std::string(ok ? "response" : "error response") +
+                                                        " body from " + self->host + " exceeds " +
+                                                        std::to_string(limit) + " bytes; transfer stopped");
                 self->memory.append(data, n);
                 return n;
             }
@@ -257,7 +265,10 @@ public:
         curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
         curl_easy_setopt(curl, CURLOPT_URL, request.url.c_str());
         curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);  // S3 redirects carry an error body we report
+        // Never follow redirects (S3 redirects carry an error body we report; following one to
+        // another host would hand it the signed request), and speak nothing but HTTP(S).
+        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+        curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
         // Send the path exactly as given: S3 keys may hold "/../" or "/./", which are signed
         // as they are and must not be squashed by URL normalisation.
         curl_easy_setopt(curl, CURLOPT_PATH_AS_IS, 1L);
@@ -326,6 +337,9 @@ public:
         BodyWriter writer;
         writer.curl = curl;
         writer.destination = &request.response_file;
+        writer.host = host;
+        writer.max_error_body = options_.max_error_body;
+        writer.max_memory_body = options_.max_memory_body;
         curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &BodyWriter::write);
         curl_easy_setopt(curl, CURLOPT_WRITEDATA, &writer);
 

@@ -47,6 +47,7 @@ HttpOptions HttpOptions::from_env() {
     if (auto v = env_number("WORM_HTTP_CONNECT_TIMEOUT_MS")) o.connect_timeout = std::chrono::milliseconds(*v);
     if (auto v = env_number("WORM_HTTP_TIMEOUT_MS")) o.total_timeout = std::chrono::milliseconds(*v);
     if (auto v = env_number("WORM_HTTP_LOW_SPEED_TIME_S")) o.low_speed_time = std::chrono::seconds(*v);
+    if (auto v = env_number("WORM_HTTP_LOW_SPEED_BYTES")) o.low_speed_bytes = static_cast<long>(*v);
     return o;
 }
 

@@ -79,6 +79,7 @@ std::string proxy_base_url(std::string_view text) {
     if (url.has_user_info)
         throw Error(ErrorCode::config,
                     "proxy URL '" + url.to_string() + "' must not carry user info; give the token in MCP_API_KEY");
+    detail::require_tls_unless_loopback(url, "proxy URL");
     std::string out = scheme + "://" + url.authority() + url.path;
     while (out.ends_with('/')) out.pop_back();
     return out;

@@ -53,6 +53,7 @@ ParsedEndpoint parse_endpoint(const std::string& text) {
     if (url.has_user_info) throw fail("must not carry credentials (they come from the credentials chain)");
     if ((!url.path.empty() && url.path != "/") || url.has_query || url.has_fragment || url.host.empty())
         throw fail("must be scheme://host[:port] with no path");
+    worm::detail::require_tls_unless_loopback(url, "S3 endpoint");
     ParsedEndpoint e;
     e.scheme = url.scheme;
     e.hostname = url.host;

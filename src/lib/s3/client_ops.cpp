@@ -349,6 +349,7 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(sha_raw));
     if (options.if_none_match) r.headers.emplace_back("if-none-match", "*");
     r.resend_if_maybe_applied = !options.if_none_match;
+    r.error_in_ok_body = true;  // a PutObject success has no body: a 200 with <Error> failed
 
     HttpResponse resp;
     try {
@@ -370,6 +371,35 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     return out;
 }
 
+namespace {
+
+bool is_md5_etag(const std::string& etag) {
+    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+// A whole object read is checked against what the server recorded for it: its SHA-256
+// checksum, else the ETag when that is the body's MD5 (single PUT, no KMS). A body cut short
+// (a lying Content-Length) or changed on the way is Error(integrity), never the object; a
+// download that fails the check is removed.
+void check_whole_object(const GetObjectOptions& options, const GetObjectResult& got) {
+    const std::string sha256_hex = detail::checksum_base64_to_hex(got.head.checksum_sha256);
+    const bool md5_etag = is_md5_etag(got.head.etag) && !got.head.server_side_encryption.starts_with("aws:kms");
+    if (sha256_hex.empty() && !md5_etag) return;
+    const detail::BodyDigests digests =
+        detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(got.body), md5_etag);
+    std::string what, expected, actual;
+    if (!sha256_hex.empty()) what = "SHA-256", expected = sha256_hex, actual = to_hex(digests.sha256);
+    else what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
+    if (actual == expected) return;
+    if (options.to_file) std::filesystem::remove(*options.to_file);
+    throw Error(ErrorCode::integrity, "S3 recorded " + what + " " + expected + " for " + options.bucket + "/" +
+                                          options.key + " but the body received has " + actual);
+}
+
+}  // namespace
+
 GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     options.validate();
     S3Request r;
@@ -389,6 +419,7 @@ GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     GetObjectResult out;
     out.head = detail::parse_object_head(options.key, resp.headers);
     out.body = std::move(resp.body);
+    if (!options.range) check_whole_object(options, out);
     return out;
 }
 
@@ -428,6 +459,7 @@ ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.continuation_token.empty()) r.query.emplace_back("continuation-token", options.continuation_token);
     if (!options.start_after.empty()) r.query.emplace_back("start-after", options.start_after);
+    r.error_in_ok_body = true;  // an <Error> in a 200 is the server's failure, not a malformed listing
     return detail::parse_list_objects_v2(send(r).body);
 }
 
@@ -453,6 +485,7 @@ ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& optio
     if (!options.delimiter.empty()) r.query.emplace_back("delimiter", options.delimiter);
     if (!options.key_marker.empty()) r.query.emplace_back("key-marker", options.key_marker);
     if (!options.version_id_marker.empty()) r.query.emplace_back("version-id-marker", options.version_id_marker);
+    r.error_in_ok_body = true;  // an <Error> in a 200 is the server's failure, not a malformed listing
     return detail::parse_list_object_versions(send(r).body);
 }
 

@@ -55,7 +55,7 @@ struct KeyDecoder {
 std::optional<ErrorDocument> parse_error_document(std::string_view body) {
     if (body.empty()) return std::nullopt;
     pugi::xml_document doc;
-    if (!doc.load_buffer(body.data(), body.size())) return std::nullopt;
+    if (load_s3_xml(doc, body)) return std::nullopt;  // the caller reports the HTTP status alone
     // <Error> is the root for S3; some servers wrap it (<ErrorResponse><Error>).
     pugi::xml_node e = doc.document_element();
     if (std::string_view(e.name()) != "Error") e = e.child("Error");
@@ -132,7 +132,7 @@ PublicAccessBlock parse_public_access_block(std::string_view body) {
 std::optional<Retention> parse_object_retention(std::string_view body) {
     constexpr std::string_view op = "GetObjectRetention";
     pugi::xml_document doc;
-    const bool parsed = doc.load_buffer(body.data(), body.size());
+    const bool parsed = !load_s3_xml(doc, body);
     const pugi::xml_node root = doc.document_element();
     // A 200 that is not a <Retention> did not answer the question: say so rather than guess
     // "no retention" (moto in server mode answers "{}").

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "env.hpp"
 #include "text.hpp"
 
 namespace worm::detail {
@@ -107,6 +108,33 @@ std::string Url::to_string() const {
     if (has_query) out += "?" + query;
     if (has_fragment) out += "#" + fragment;
     return out;
+}
+
+bool is_loopback_host(std::string_view host) {
+    if (host == "localhost" || (host.size() > 10 && host.ends_with(".localhost"))) return true;
+    if (host == "[::1]") return true;
+    // 127.a.b.c, written as a dotted quad (curl reads other forms, e.g. "127.1", the same way,
+    // but a hostname like "127.example" must not pass).
+    int parts = 0;
+    for (std::string_view rest = host; parts < 4; ++parts) {
+        const auto dot = rest.find('.');
+        const std::string_view part = rest.substr(0, dot);
+        if (part.empty() || part.size() > 3 ||
+            !std::all_of(part.begin(), part.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
+            std::stoi(std::string(part)) > 255)
+            return false;
+        if (parts == 0 && part != "127") return false;
+        if (dot == std::string_view::npos) return parts == 3;
+        rest.remove_prefix(dot + 1);
+    }
+    return false;
+}
+
+void require_tls_unless_loopback(const Url& url, std::string_view what) {
+    if (url.scheme.ends_with("https") || is_loopback_host(url.host) || env_or_empty("WORM_ALLOW_HTTP") == "1") return;
+    throw Error(ErrorCode::config, std::string(what) + " '" + url.to_string() +
+                                       "' uses plain http to a host that is not this machine; use https, or set "
+                                       "WORM_ALLOW_HTTP=1 to allow it on a network you trust");
 }
 
 }  // namespace worm::detail

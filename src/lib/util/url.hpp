@@ -34,6 +34,15 @@ struct Url {
     std::string to_string() const;  // the whole URL, password masked
 };
 
+// Whether host (as Url::host holds it) names this machine: "localhost", "*.localhost",
+// 127.0.0.0/8 and [::1]. Only these may be reached over plain http without WORM_ALLOW_HTTP.
+bool is_loopback_host(std::string_view host);
+
+// Refuses plain http to any other host unless WORM_ALLOW_HTTP=1: request signatures, bearer
+// tokens and evidence would cross the network readable and changeable by anyone on the path.
+// Throws Error(config) naming `what` and the URL (password masked); https passes.
+void require_tls_unless_loopback(const Url& url, std::string_view what);
+
 // `text` with the password of a URL in it masked, for messages about text that may not even
 // parse as a URL ("AKID:SECRET@host", "htps://u:p@h").
 std::string mask_url_password(std::string_view text);
