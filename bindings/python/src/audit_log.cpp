@@ -65,14 +65,13 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
     // A value JSON cannot carry as it is (datetime, set, object...) goes in as
     // json.dumps(value, default=str) would write it.
     auto add_py = [&](std::string_view name, py::handle value) {
-        const std::string pointer = "/" + std::string(name);
         try {
-            add(name, to_json_value(value, allocator, pointer));
+            add(name, to_json_value(value, allocator, name));
         } catch (const py::type_error&) {
             const py::module_ json_module = py::module_::import("json");
             const py::object safe = json_module.attr("loads")(
                 json_module.attr("dumps")(value, py::arg("default") = py::module_::import("builtins").attr("str")));
-            add(name, to_json_value(safe, allocator, pointer));
+            add(name, to_json_value(safe, allocator, name));
         }
     };
     const double created = record.attr("created").cast<double>();

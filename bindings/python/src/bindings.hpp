@@ -58,9 +58,9 @@ py::str to_py_str(std::string_view text);
 // non-str keys or nesting deeper than the JSON parser allows; messages name the
 // JSON pointer. Needs the GIL.
 rapidjson::Document to_json(py::handle value);
-// The same into a value of an existing document; `pointer` names where it goes, for errors.
+// The same into a value of an existing document, as its top-level member `member` (named in errors).
 rapidjson::Value to_json_value(py::handle value, rapidjson::Document::AllocatorType& allocator,
-                               const std::string& pointer);
+                               std::string_view member);
 // JSON DOM -> Python value (dicts keep member order). Needs the GIL.
 py::object to_python(const rapidjson::Value& value);
 

@@ -122,8 +122,9 @@ rapidjson::Value convert(py::handle value, Allocator& allocator, const Where& wh
 }  // namespace
 
 rapidjson::Value to_json_value(py::handle value, rapidjson::Document::AllocatorType& allocator,
-                               const std::string& pointer) {
-    return convert(value, allocator, pointer, 1);
+                               std::string_view member) {
+    const Where root;
+    return convert(value, allocator, Where{&root, member}, 1);
 }
 
 rapidjson::Document to_json(py::handle value) {
