@@ -100,7 +100,7 @@ struct WORM_API MigrationOptions {
     std::uint64_t large_object_bytes = 64ull << 20;
     LockMode lock_mode = LockMode::compliance;
     std::optional<int> retain_days;
-    std::optional<TimePoint> retain_until;
+    std::optional<RetentionDate> retain_until;
     // Keep a source object's own retain-until when it is later than the one asked.
     bool retain_from_source = false;
     bool legal_hold = false;

@@ -60,7 +60,7 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     o.batch_size = static_cast<std::size_t>(parse_count(a, "--batch-size", 1000, 1'000'000));
     o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
     if (a.has("--retain-days")) o.retain_days = parse_count(a, "--retain-days", 1, 36500);
-    if (auto until = a.get("--retain-until")) o.retain_until = parse_rfc3339(*until);
+    if (auto until = a.get("--retain-until")) o.retain_until = parse_retention_date(*until);
     o.retain_from_source = a.has("--retain-from-source");
     o.legal_hold = a.has("--legal-hold");
     o.dry_run = a.has("--dry-run");

@@ -73,11 +73,22 @@ BundleResult EvidencePipeline::process_incident(IncidentInputs inputs) {
     WriteOptions write;
     write.durable = options_.durable;
     write.no_overwrite = true;  // an id is never reused, so an existing file is a bug or an attack
-    write_file_atomic(result.bundle_path, text, write);
-    write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
-    if (options_.sigstore_bundle.value_or(false)) {
-        result.sigstore_path = compliance::sigstore_path_for(result.bundle_path);
-        write_file_atomic(result.sigstore_path, compliance::make_sigstore_bundle(private_key_, text), write);
+    // All or nothing: a .json whose .sig could not be written (a full disk) would sit
+    // there unsigned and unregistered, so a failed write removes what this call wrote.
+    std::vector<fs::path> written;
+    try {
+        write_file_atomic(result.bundle_path, text, write);
+        written.push_back(result.bundle_path);
+        write_file_atomic(result.sig_path, make_signature_line(private_key_, text), write);
+        written.push_back(result.sig_path);
+        if (options_.sigstore_bundle.value_or(false)) {
+            result.sigstore_path = compliance::sigstore_path_for(result.bundle_path);
+            write_file_atomic(result.sigstore_path, compliance::make_sigstore_bundle(private_key_, text), write);
+        }
+    } catch (...) {
+        std::error_code ignored;  // the first failure is the one to report
+        for (const auto& path : written) fs::remove(path, ignored);
+        throw;
     }
 
     // Check what is on disk, not what is in memory: the same check an auditor runs.
