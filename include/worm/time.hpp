@@ -72,7 +72,7 @@ WORM_API std::string format_amz_day(TimePoint t);
 WORM_API std::string format_http_date(TimePoint t);
 
 // Throws Error(invalid_argument) naming the text when it is not RFC 3339 or lies outside
-// what a TimePoint holds (1677-09-22 .. 2262-04-11).
+// what a TimePoint holds (1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z).
 WORM_API TimePoint parse_rfc3339(std::string_view text);
 
 // A retention date (see the top of this header): whole milliseconds in

@@ -156,8 +156,7 @@ ParsedInstant parse_instant(std::string_view s) {
 // TimePoint's range in whole seconds (int64 nanoseconds: 1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z).
 constexpr std::chrono::sys_seconds time_point_min =
     std::chrono::ceil<std::chrono::seconds>(TimePoint::min());
-constexpr std::chrono::sys_seconds time_point_max =
-    std::chrono::floor<std::chrono::seconds>(TimePoint::max()) - std::chrono::seconds(1);
+constexpr std::chrono::sys_seconds time_point_max = std::chrono::floor<std::chrono::seconds>(TimePoint::max());
 
 constexpr RetentionDate::Millis retention_min{};
 constexpr RetentionDate::Millis retention_max =
@@ -178,9 +177,10 @@ std::string format_millis_since_epoch(std::chrono::milliseconds ms) {
 TimePoint parse_rfc3339(std::string_view s) {
     using namespace std::chrono;
     const ParsedInstant p = parse_instant(s);
-    if (p.seconds < time_point_min || p.seconds > time_point_max)
+    if (p.seconds < time_point_min || p.seconds > time_point_max ||
+        (p.seconds == time_point_max && p.fraction > TimePoint::max() - time_point_max))
         throw Error(ErrorCode::invalid_argument,
-                    "timestamp '" + std::string(s) + "' is outside 1677-09-22..2262-04-11, the range of a time point");
+                    "timestamp '" + std::string(s) + "' is outside 1677-09-21T00:12:44Z..2262-04-11T23:47:16Z, the range of a time point");
     return time_point_cast<system_clock::duration>(p.seconds) + duration_cast<system_clock::duration>(p.fraction);
 }
 

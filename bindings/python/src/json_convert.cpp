@@ -166,7 +166,7 @@ TimePoint to_time_point(py::handle value) {
     using Limits = std::numeric_limits<TimePoint::rep>;
     if (micros.count() > Limits::max() / 1000 || micros.count() < Limits::min() / 1000)
         throw Error(ErrorCode::invalid_argument,
-                    "datetime " + py::str(value).cast<std::string>() + " is outside 1677-09-22..2262-04-11, the range of a time point");
+                    "datetime " + py::str(value).cast<std::string>() + " is outside 1677-09-21T00:12:44Z..2262-04-11T23:47:16Z, the range of a time point");
     return TimePoint(std::chrono::duration_cast<TimePoint::duration>(micros));
 }
 
