@@ -9,6 +9,7 @@
 //   std::string text = worm::read_file("out/report.json");
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <string_view>
@@ -26,8 +27,15 @@ struct WriteOptions {
 
 // Throws Error(io) naming the path; on failure the target is left as it was.
 WORM_API void write_file_atomic(const std::filesystem::path& path, std::string_view data, const WriteOptions& options = {});
-// Throws Error(not_found) when missing, Error(io) otherwise.
-WORM_API std::string read_file(const std::filesystem::path& path);
+// Every file read from a path a user gives (keys, incidents, bundles, signatures, registry
+// imports, configs, Sigstore bundles) goes through read_file: regular files only (a FIFO,
+// /dev/zero or a directory is refused at once, never waited on), at most max_bytes.
+inline constexpr std::uint64_t max_read_file_bytes = 256ull * 1024 * 1024;  // the default limit
+inline constexpr std::uint64_t max_key_file_bytes = 64 * 1024;              // PEM keys and tokens
+
+// Throws Error(not_found) when missing, Error(invalid_argument) naming the file for a
+// non-regular file or one larger than max_bytes (naming the limit), Error(io) otherwise.
+WORM_API std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes = max_read_file_bytes);
 // fsync a directory so renames and creations in it are durable.
 WORM_API void fsync_directory(const std::filesystem::path& dir);
 

@@ -107,7 +107,7 @@ struct WORM_API MigrationOptions {
     std::uint64_t part_size = 0;
     LockMode lock_mode = LockMode::compliance;
     std::optional<int> retain_days;
-    std::optional<TimePoint> retain_until;
+    std::optional<RetentionDate> retain_until;
     // Keep a source object's own retain-until when it is later than the one asked.
     bool retain_from_source = false;
     bool legal_hold = false;

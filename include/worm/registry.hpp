@@ -158,8 +158,15 @@ public:
     static constexpr int schema_version = 2;  // 2: lease_owner, lease_until
 
     // Opens (creating when missing) evidence_dir/.worm-registry.sqlite3. Throws Error(io)
-    // naming the path, Error(config) when the file's schema is newer than this library.
+    // naming the path, Error(config) when the file's schema is newer than this library,
+    // Error(integrity) naming the file when it is damaged or empty (0 bytes: truncated; it
+    // is never read as an empty registry, which would drop the backlog). Rebuild one with
+    // set_aside + WormUploader::reconcile (`worm registry rebuild`).
     explicit UploadRegistry(const std::filesystem::path& evidence_dir, RegistryOptions options = {});
+    // Renames a damaged registry (and its -wal/-shm) in evidence_dir to
+    // `.worm-registry.sqlite3.damaged-<YYYYMMDDTHHMMSSZ>` and returns that path; the next
+    // UploadRegistry(evidence_dir) starts a new one.
+    static std::filesystem::path set_aside(const std::filesystem::path& evidence_dir, TimePoint now);
     // Opens a registry file at an explicit path.
     static std::unique_ptr<UploadRegistry> open_file(const std::filesystem::path& db_path,
                                                      RegistryOptions options = {});

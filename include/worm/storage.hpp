@@ -43,10 +43,9 @@ WORM_API LockMode parse_lock_mode(std::string_view text);
 // A retention: the object may not be overwritten or deleted before retain_until.
 struct Retention {
     LockMode mode = LockMode::compliance;
-    TimePoint retain_until{};
+    RetentionDate retain_until{};  // whole milliseconds up to 9999 (see time.hpp)
 
-    // Throws Error(invalid_argument) unless retain_until, as stores record it (whole
-    // milliseconds, as S3 does), is after now.
+    // Throws Error(invalid_argument) unless retain_until is after now.
     void validate(TimePoint now) const;
 };
 

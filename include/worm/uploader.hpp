@@ -156,6 +156,13 @@ public:
     // Error(invalid_argument) for a malformed id or a client_id that differs from the bundle's.
     std::string enqueue(const std::filesystem::path& bundle_path, const std::filesystem::path& sig_path,
                         const std::string& client_id);
+    // Signed bundles in evidence_dir (EB-*.json beside its .sig) that the registry does not
+    // know: left by a registry restored from an old copy or rebuilt, or by a process that
+    // died between signing and registering. unregistered_bundles lists their .json paths;
+    // reconcile registers them as pending (client id from each bundle, as enqueue) and
+    // returns their ids, so the next sync uploads them.
+    std::vector<std::filesystem::path> unregistered_bundles(const std::filesystem::path& evidence_dir);
+    std::vector<std::string> reconcile(const std::filesystem::path& evidence_dir);
     // enqueue + upload with retries. Throws the last error when the bundle could not be
     // stored (it stays `failed` in the registry, with the error, for sync to retry).
     // Throws Error(already_exists) naming the bundle and the holder when another process

@@ -64,7 +64,7 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
         o.large_object_bytes = static_cast<std::uint64_t>(parse_count(a, "--large-object-size", 64, 1'000'000)) * mib;
     o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
     if (a.has("--retain-days")) o.retain_days = parse_count(a, "--retain-days", 1, 36500);
-    if (auto until = a.get("--retain-until")) o.retain_until = parse_rfc3339(*until);
+    if (auto until = a.get("--retain-until")) o.retain_until = parse_retention_date(*until);
     o.retain_from_source = a.has("--retain-from-source");
     o.legal_hold = a.has("--legal-hold");
     o.dry_run = a.has("--dry-run");

@@ -6,6 +6,7 @@
 
 #include "commands.hpp"
 #include "worm/config.hpp"
+#include "worm/json.hpp"
 #include "worm/metrics.hpp"
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
@@ -41,6 +42,9 @@ int run_sync(const ParsedArgs& a) {
     const bool tty = ::isatty(STDERR_FILENO) && !a.has("--quiet");
     if (tty) options.on_progress = draw_progress;
     WormUploader uploader(config, store, std::make_shared<UploadRegistry>(dir), options);
+    // Signed bundles the registry does not know (a registry restored or rebuilt) are queued too.
+    if (const auto queued = uploader.reconcile(dir); !queued.empty())
+        std::cout << "sync: registered " << queued.size() << " signed bundles the registry did not know\n";
     const SyncResult r = uploader.sync();
     if (tty) std::cerr << "\n";
     for (const auto& e : r.errors) std::cerr << "  failed: " << e << "\n";
@@ -67,6 +71,10 @@ int run_status(const ParsedArgs& a) {
     const auto registry = std::make_shared<UploadRegistry>(dir);
     WormUploader uploader(WormConfig::from_env(), nullptr, registry, options);
     const UploaderStats s = uploader.stats();
+    // Signed bundles on disk that the registry does not know: not uploaded, and not counted
+    // above. Status is not healthy while there are any (sync registers and uploads them).
+    const std::size_t unregistered = uploader.unregistered_bundles(dir).size();
+    const bool healthy = s.health.ok() && unregistered == 0;
     const std::string format = a.has("--json") ? "json" : a.value_or("--format", "table");
     if (format != "table" && format != "json" && format != "prometheus")
         throw UsageError("--format must be table, json or prometheus, got '" + format + "'");
@@ -76,7 +84,10 @@ int run_status(const ParsedArgs& a) {
         return exit_ok;
     }
     if (format == "json") {
-        std::cout << s.to_json() << "\n";
+        rapidjson::Document doc = json::parse_strict(s.to_json(), "status");
+        doc.AddMember("unregistered_bundles", static_cast<std::uint64_t>(unregistered), doc.GetAllocator());
+        doc.AddMember("healthy", healthy, doc.GetAllocator());
+        std::cout << json::to_compact(doc) << "\n";
     } else {
         auto row = [](const std::string& name, const std::string& value) {
             std::string n = name;
@@ -87,6 +98,7 @@ int run_status(const ParsedArgs& a) {
         row("mode", std::string(to_string(s.mode)));
         row("uploaded", std::to_string(s.total_uploaded));
         row("pending", std::to_string(s.pending_count));
+        row("unregistered", std::to_string(unregistered));
         row("failed", std::to_string(s.failed_count));
         row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
         row("consecutive failures", std::to_string(s.consecutive_failures));
@@ -95,13 +107,16 @@ int run_status(const ParsedArgs& a) {
             row("replica store", std::getenv("WORM_REPLICA_STORE"));
             row("replica behind", std::to_string(s.replica_behind));
         }
-        std::string health = s.health.ok() ? "ok" : "";
+        std::string health = healthy ? "ok" : "";
+        if (unregistered > 0)
+            health += "ALERT " + std::to_string(unregistered) +
+                      " signed bundles are not in the registry (worm sync registers and uploads them); ";
         if (s.health.backlog_high) health += "ALERT more than 10 bundles waiting; ";
         if (s.health.repeated_failures) health += "ALERT more than 3 consecutive failures; ";
         if (s.health.stale_pending) health += "ALERT a bundle has waited over 24 h; ";
         row("health", health);
     }
-    return s.health.ok() ? exit_ok : exit_storage;
+    return healthy ? exit_ok : exit_storage;
 }
 
 int run_config_check(const ParsedArgs&) {
@@ -116,6 +131,25 @@ int run_registry_import(const ParsedArgs& a) {
     UploadRegistry registry(existing_evidence_dir(a));
     const ImportResult r = registry.import_json(a.positionals()[0]);
     std::cout << "{\"imported\":" << r.imported << ",\"updated\":" << r.updated << ",\"unchanged\":" << r.unchanged << "}\n";
+    return exit_ok;
+}
+
+// A damaged or emptied registry is set aside (never deleted: it may still be read by hand)
+// and a new one lists every signed bundle in the directory as pending; the next sync
+// uploads them, and accepts the ones already stored after checking their bytes and lock.
+int run_registry_rebuild(const ParsedArgs& a) {
+    const fs::path dir = existing_evidence_dir(a);
+    std::optional<fs::path> aside;
+    try {
+        UploadRegistry check(dir);
+    } catch (const Error& e) {
+        if (e.code() != ErrorCode::integrity) throw;
+        aside = UploadRegistry::set_aside(dir, system_clock().now());
+    }
+    WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir));
+    const auto queued = uploader.reconcile(dir);
+    std::cout << "{\"set_aside\":" << (aside ? json_string(aside->string()) : "null") << ",\"queued\":" << queued.size()
+              << "}\n";
     return exit_ok;
 }
 
@@ -162,6 +196,12 @@ std::vector<Command> upload_commands() {
     c.push_back({{"registry import", "FILE", "import an agent's .upload_registry.json (unknown fields kept)",
                   {evidence_dir_option}, 1, 1, ""},
                  run_registry_import});
+    c.push_back({{"registry rebuild", "", "register every signed bundle the registry lacks; set a damaged registry aside",
+                  {evidence_dir_option}, 0, 0,
+                  "A registry that is damaged or empty (truncated) is renamed to .worm-registry.sqlite3.damaged-<time>\n"
+                  "and a new one lists the signed bundles as pending; `worm sync` then uploads them (or accepts\n"
+                  "the ones already stored). Prints {\"set_aside\": path or null, \"queued\": N}."},
+                 run_registry_rebuild});
     c.push_back({{"registry export", "FILE", "write the registry as an agent's .upload_registry.json",
                   {evidence_dir_option}, 1, 1, ""},
                  run_registry_export});

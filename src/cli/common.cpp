@@ -43,7 +43,7 @@ std::optional<Retention> retention_from_args(const ParsedArgs& args) {
             throw UsageError("--retain-days must be a whole number of days from 1 to 36500, got '" + *days + "'");
         r.retain_until = std::chrono::floor<std::chrono::seconds>(system_clock().now()) + std::chrono::days(n);
     } else {
-        r.retain_until = parse_rfc3339(*until);
+        r.retain_until = parse_retention_date(*until);
     }
     return r;
 }

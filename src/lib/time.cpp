@@ -1,5 +1,6 @@
 #include "worm/time.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <ctime>
@@ -101,13 +102,22 @@ std::string format_amz_date(TimePoint t) {
 std::string format_amz_day(TimePoint t) { return strftime_utc(t, "%Y%m%d"); }
 std::string format_http_date(TimePoint t) { return strftime_utc(t, "%a, %d %b %Y %H:%M:%S GMT"); }
 
-TimePoint parse_rfc3339(std::string_view s) {
+namespace {
+
+// An RFC 3339 instant as whole seconds since the epoch (64 bits: no year overflows) and
+// the fraction in nanoseconds, so each caller checks its own range before converting.
+struct ParsedInstant {
+    std::chrono::sys_seconds seconds;
+    std::chrono::nanoseconds fraction;
+};
+
+ParsedInstant parse_instant(std::string_view s) {
     using namespace std::chrono;
     size_t pos = 0;
     int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
     if (!read_digits(s, pos, 4, y) || !expect(s, pos, '-') || !read_digits(s, pos, 2, mo) ||
         !expect(s, pos, '-') || !read_digits(s, pos, 2, d))
-        bad_time("RFC 3339 timestamp", s);
+        bad_time("RFC 3339 timestamp (four-digit year 0000-9999)", s);
     if (pos >= s.size() || (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' '))
         bad_time("RFC 3339 timestamp", s);
     ++pos;
@@ -147,9 +157,88 @@ TimePoint parse_rfc3339(std::string_view s) {
     if (pos != s.size()) bad_time("RFC 3339 timestamp", s);
     const year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
     if (!ymd.ok() || h > 23 || mi > 59 || sec > 60) bad_time("RFC 3339 timestamp", s);
-    const sys_seconds tp = sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset;
-    if (!representable(tp)) bad_time("RFC 3339 timestamp (outside the range of a time point)", s);
-    return time_point_cast<system_clock::duration>(tp) + duration_cast<system_clock::duration>(frac);
+    return {sys_days{ymd} + hours{h} + minutes{mi} + seconds{sec} - offset, frac};
+}
+
+// TimePoint's range in whole seconds (int64 nanoseconds: 1677-09-21T00:12:44Z .. 2262-04-11T23:47:16Z).
+constexpr std::chrono::sys_seconds time_point_min =
+    std::chrono::ceil<std::chrono::seconds>(TimePoint::min());
+constexpr std::chrono::sys_seconds time_point_max = std::chrono::floor<std::chrono::seconds>(TimePoint::max());
+
+constexpr RetentionDate::Millis retention_min{};
+constexpr RetentionDate::Millis retention_max =
+    std::chrono::sys_days{std::chrono::year{10000} / 1 / 1} - std::chrono::milliseconds(1);
+
+[[noreturn]] void retention_out_of_range(std::string_view value) {
+    throw Error(ErrorCode::invalid_argument,
+                "retention date " + std::string(value) + " is outside the supported range " +
+                    std::string(retention_date_min) + " to " + std::string(retention_date_max));
+}
+
+std::string format_millis_since_epoch(std::chrono::milliseconds ms) {
+    return std::to_string(ms.count()) + " ms since 1970-01-01";
+}
+
+}  // namespace
+
+TimePoint parse_rfc3339(std::string_view s) {
+    using namespace std::chrono;
+    const ParsedInstant p = parse_instant(s);
+    if (p.seconds < time_point_min || p.seconds > time_point_max ||
+        (p.seconds == time_point_max && p.fraction > TimePoint::max() - time_point_max))
+        throw Error(ErrorCode::invalid_argument,
+                    "timestamp '" + std::string(s) + "' is outside 1677-09-21T00:12:44Z..2262-04-11T23:47:16Z, the range of a time point");
+    return time_point_cast<system_clock::duration>(p.seconds) + duration_cast<system_clock::duration>(p.fraction);
+}
+
+RetentionDate::Millis RetentionDate::checked(Millis t) {
+    if (t < retention_min || t > retention_max) {
+        const bool fits = t >= std::chrono::ceil<std::chrono::milliseconds>(TimePoint::min()) &&
+                          t <= std::chrono::floor<std::chrono::milliseconds>(TimePoint::max());
+        retention_out_of_range(fits ? format_rfc3339_millis(TimePoint(t)) : format_millis_since_epoch(t.time_since_epoch()));
+    }
+    return t;
+}
+
+bool RetentionDate::fits_time_point() const noexcept {
+    return t_ <= std::chrono::floor<std::chrono::milliseconds>(TimePoint::max());
+}
+
+TimePoint RetentionDate::time_point() const {
+    if (!fits_time_point())
+        throw Error(ErrorCode::invalid_argument,
+                    "retention date " + format_rfc3339_millis(*this) + " is after 2262-04-11, the end of a time point");
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(t_.time_since_epoch()));
+}
+
+RetentionDate parse_retention_date(std::string_view s) {
+    using namespace std::chrono;
+    // A five-digit year is well-formed but out of range: say so rather than "not RFC 3339".
+    if (s.size() > 4 && std::all_of(s.begin(), s.begin() + 5, [](char c) { return c >= '0' && c <= '9'; }))
+        retention_out_of_range("'" + std::string(s) + "'");
+    const ParsedInstant p = parse_instant(s);
+    const auto ms = time_point_cast<milliseconds>(p.seconds) + duration_cast<milliseconds>(p.fraction);
+    if (ms < retention_min || ms > retention_max) retention_out_of_range("'" + std::string(s) + "'");
+    return RetentionDate(ms);
+}
+
+std::string format_rfc3339_millis(RetentionDate t) {
+    using namespace std::chrono;
+    const auto ms = t.millis();
+    const auto day = floor<days>(ms);
+    const year_month_day ymd{day};
+    const hh_mm_ss hms{ms - day};
+    char out[32];
+    std::snprintf(out, sizeof out, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<int>(ymd.year()),
+                  static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                  static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                  static_cast<int>(hms.seconds().count()), static_cast<int>(hms.subseconds().count()));
+    return out;
+}
+
+std::string format_rfc3339(RetentionDate t) {
+    const std::string millis = format_rfc3339_millis(t);
+    return millis.substr(0, 19) + "Z";
 }
 
 TimePoint parse_http_date(std::string_view s) {

@@ -316,13 +316,13 @@ ApiResponse Api::upload(const Prepared& p, const ApiRequest& r, const PutBody& b
     if (mode.has_value() != until.has_value())
         bad_request(std::string(wire::header_lock_mode) + " and " + std::string(wire::header_retain_until) +
                     " go together");
-    if (mode) options.lock.retention = Retention{.mode = parse_lock_mode(*mode), .retain_until = parse_rfc3339(*until)};
+    if (mode) options.lock.retention = Retention{.mode = parse_lock_mode(*mode), .retain_until = parse_retention_date(*until)};
     if (auto hold = find_header(r.headers, wire::header_legal_hold)) options.lock.legal_hold = parse_on_off(wire::header_legal_hold, *hold);
     const TimePoint now = clock_->now();
     if (options.lock.retention && options.lock.retention->retain_until <= now)
         bad_request(std::string(wire::header_retain_until) + " " + *until + " is not in the future");
     if (policy_.retention_days > 0) {
-        const TimePoint minimum =
+        const RetentionDate minimum =
             std::chrono::ceil<std::chrono::seconds>(now + std::chrono::days(policy_.retention_days));
         if (!options.lock.retention) options.lock.retention = Retention{.mode = policy_.lock_mode, .retain_until = minimum};
         options.lock.retention->retain_until = std::max(options.lock.retention->retain_until, minimum);

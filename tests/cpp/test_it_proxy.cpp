@@ -268,9 +268,9 @@ TEST_CASE("ProxyStore round trips through worm-proxy into a LocalWormStore") {
         const auto r = store->get_retention(key);
         REQUIRE(r);
         CHECK(r->mode == LockMode::compliance);
-        const TimePoint later = r->retain_until + 24h;
+        const TimePoint later = r->retain_until.time_point() + 24h;
         store->put_retention(key, Retention{LockMode::compliance, later});
-        CHECK(std::chrono::abs(store->get_retention(key)->retain_until - later) < 1s);
+        CHECK(std::chrono::abs(store->get_retention(key)->retain_until.time_point() - later) < 1s);
         CHECK_FALSE(store->get_legal_hold(key));
         store->put_legal_hold(key, true);
         CHECK(store->get_legal_hold(key));
@@ -292,7 +292,7 @@ TEST_CASE("lock rules and refusals come back as the matching ErrorCode") {
     // A second version would shadow locked evidence: the backend refuses, the proxy says 409.
     CHECK(code_of([&] { store->put(key, PutBody::from_bytes("v2"), json_put()); }) == ErrorCode::object_locked);
     // COMPLIANCE retention cannot be shortened.
-    const TimePoint until = store->get_retention(key)->retain_until;
+    const TimePoint until = store->get_retention(key)->retain_until.time_point();
     CHECK(code_of([&] { store->put_retention(key, Retention{LockMode::compliance, until - 1h}); }) ==
           ErrorCode::object_locked);
     // The proxy keeps COMPLIANCE; a client may not ask for GOVERNANCE or bypass it (403 -> config).
@@ -318,6 +318,37 @@ TEST_CASE("lock rules and refusals come back as the matching ErrorCode") {
                          json_put(Retention{LockMode::compliance, std::chrono::system_clock::now() - 1h}));
           }) == ErrorCode::invalid_argument);
     CHECK(store->get(key) == "v1");
+}
+
+TEST_CASE("retention dates past 2262 go through worm-proxy exactly; unrepresentable ones get 400 naming them") {
+    Proxy proxy({"--retention-days", "1"});
+    auto store = proxy.store(alice_token);
+    for (const char* text : {"2262-04-12T00:00:00.000Z", "2263-01-01T00:00:00.000Z", "2614-06-01T00:00:00.000Z",
+                             "9999-12-31T23:59:59.999Z"}) {
+        CAPTURE(text);
+        const std::string key = std::string("evidence/alice/far-") + text;
+        const RetentionDate until = parse_retention_date(text);
+        store->put(key, PutBody::from_bytes("far"), json_put(Retention{LockMode::compliance, until}));
+        CHECK(format_rfc3339_millis(store->get_retention(key)->retain_until) == text);
+        CHECK(format_rfc3339_millis(store->head(key).retention->retain_until) == text);
+    }
+    // The raw header, as any client may send it.
+    const auto upload = [&](const std::string& key, const std::string& until) {
+        return proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2F" + key,
+                         {{"X-Worm-Sha256", sha256_hex("raw")}, {std::string(proxy::header_lock_mode), "COMPLIANCE"},
+                          {std::string(proxy::header_retain_until), until}},
+                         "raw");
+    };
+    CHECK(upload("raw-2614", "2614-06-01T00:00:00Z").status == 200);
+    CHECK(format_rfc3339_millis(store->get_retention("evidence/alice/raw-2614")->retain_until) ==
+          "2614-06-01T00:00:00.000Z");
+    for (const char* bad : {"10000-01-01T00:00:00Z", "1969-12-31T23:59:59Z"}) {
+        CAPTURE(bad);
+        const HttpResponse r = upload("raw-bad", bad);
+        CHECK(r.status == 400);
+        CHECK(r.body.find(bad) != std::string::npos);
+    }
+    CHECK(code_of([&] { store->head("evidence/alice/raw-bad"); }) == ErrorCode::not_found);
 }
 
 TEST_CASE("without a minimum lock: if_none_match and forwarded deletes") {

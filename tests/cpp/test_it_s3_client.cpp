@@ -50,6 +50,7 @@ s3::PutObjectOptions put_opts(const std::string& bucket, const std::string& key,
 long long epoch_ms(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+long long epoch_ms(RetentionDate t) { return t.millis().time_since_epoch().count(); }
 
 }  // namespace
 

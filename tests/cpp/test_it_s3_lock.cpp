@@ -42,6 +42,7 @@ const std::string& plain_bucket() {
 long long epoch_ms(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
+long long epoch_ms(RetentionDate t) { return t.millis().time_since_epoch().count(); }
 
 TimePoint whole_seconds_now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
 

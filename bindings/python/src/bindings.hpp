@@ -67,5 +67,8 @@ py::object to_python(const rapidjson::Value& value);
 // Python datetime (aware, or naive meaning UTC) -> TimePoint, and back (aware, UTC).
 TimePoint to_time_point(py::handle datetime);
 py::object to_datetime(TimePoint t);
+// A retention date from a datetime (naive = UTC) or RFC 3339 text, up to 9999-12-31.
+RetentionDate to_retention_date(py::handle datetime);
+py::object to_datetime(RetentionDate t);
 
 }  // namespace worm::python

@@ -7,6 +7,7 @@
 #include <pybind11/pybind11.h>
 
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "bindings.hpp"
@@ -161,8 +162,10 @@ py::object to_python(const rapidjson::Value& value) {
     return py::none();
 }
 
-TimePoint to_time_point(py::handle value) {
-    if (PyUnicode_Check(value.ptr())) return parse_rfc3339(value.cast<std::string>());
+namespace {
+
+// Microseconds from the epoch to a datetime (naive = UTC); datetime's years 1-9999 fit in 64 bits.
+std::chrono::microseconds micros_since_epoch(py::handle value) {
     py::module_ dt = py::module_::import("datetime");
     if (!py::isinstance(value, dt.attr("datetime")))
         throw py::type_error("expected a datetime or an RFC 3339 string");
@@ -172,15 +175,47 @@ TimePoint to_time_point(py::handle value) {
     long long micros = delta.attr("days").cast<long long>() * 86'400'000'000LL +
                        delta.attr("seconds").cast<long long>() * 1'000'000LL +
                        delta.attr("microseconds").cast<long long>();
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::microseconds(micros)));
+    return std::chrono::microseconds(micros);
+}
+
+py::object datetime_from_micros(std::chrono::microseconds micros) {
+    py::module_ dt = py::module_::import("datetime");
+    py::object utc = dt.attr("timezone").attr("utc");
+    return dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc) +
+           dt.attr("timedelta")(py::arg("microseconds") = micros.count());
+}
+
+}  // namespace
+
+TimePoint to_time_point(py::handle value) {
+    if (PyUnicode_Check(value.ptr())) return parse_rfc3339(value.cast<std::string>());
+    const auto micros = micros_since_epoch(value);
+    using Limits = std::numeric_limits<TimePoint::rep>;
+    if (micros.count() > Limits::max() / 1000 || micros.count() < Limits::min() / 1000)
+        throw Error(ErrorCode::invalid_argument,
+                    "datetime " + py::str(value).cast<std::string>() + " is outside 1677-09-21T00:12:44Z..2262-04-11T23:47:16Z, the range of a time point");
+    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(micros));
 }
 
 py::object to_datetime(TimePoint t) {
-    py::module_ dt = py::module_::import("datetime");
-    py::object utc = dt.attr("timezone").attr("utc");
-    long long micros = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-    return dt.attr("datetime")(1970, 1, 1, py::arg("tzinfo") = utc) +
-           dt.attr("timedelta")(py::arg("microseconds") = micros);
+    return datetime_from_micros(std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()));
+}
+
+RetentionDate to_retention_date(py::handle value) {
+    if (PyUnicode_Check(value.ptr())) return parse_retention_date(value.cast<std::string>());
+    const auto millis = std::chrono::floor<std::chrono::milliseconds>(micros_since_epoch(value));
+    try {
+        return RetentionDate(RetentionDate::Millis(millis));
+    } catch (const Error&) {
+        throw Error(ErrorCode::invalid_argument, "retention date " + py::str(value).cast<std::string>() +
+                                                     " is outside the supported range " +
+                                                     std::string(retention_date_min) + " to " +
+                                                     std::string(retention_date_max));
+    }
+}
+
+py::object to_datetime(RetentionDate t) {
+    return datetime_from_micros(std::chrono::duration_cast<std::chrono::microseconds>(t.millis().time_since_epoch()));
 }
 
 void bind_json(py::module_& m) {

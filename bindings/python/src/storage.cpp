@@ -78,7 +78,7 @@ PutOptions put_options(const std::string& content_type, const std::optional<std:
     if (metadata) options.metadata = *metadata;
     if (!retain_until.is_none())
         options.lock.retention = Retention{.mode = lock_mode ? parse_lock_mode(*lock_mode) : LockMode::compliance,
-                                          .retain_until = to_time_point(retain_until)};
+                                          .retain_until = to_retention_date(retain_until)};
     else if (lock_mode)
         throw Error(ErrorCode::invalid_argument, "lock_mode needs retain_until");
     options.lock.legal_hold = legal_hold;
@@ -222,7 +222,7 @@ void bind_storage(py::module_& m) {
             "put_retention",
             [](Store& store, const std::string& key, const std::string& mode, py::object retain_until,
                std::optional<std::string> version_id, bool bypass_governance) {
-                Retention retention{.mode = parse_lock_mode(mode), .retain_until = to_time_point(retain_until)};
+                Retention retention{.mode = parse_lock_mode(mode), .retain_until = to_retention_date(retain_until)};
                 py::gil_scoped_release release;
                 store.put_retention(key, retention,
                                     RetentionOptions{.version_id = version_id, .bypass_governance = bypass_governance});

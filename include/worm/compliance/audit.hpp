@@ -127,8 +127,8 @@ struct WORM_API AuditInventory {
     std::int64_t compliance_mode = 0;  // .json objects locked in COMPLIANCE mode
     std::int64_t governance_mode = 0;
     std::int64_t unlocked = 0;
-    std::optional<TimePoint> earliest_retain_until;
-    std::optional<TimePoint> latest_retain_until;
+    std::optional<RetentionDate> earliest_retain_until;
+    std::optional<RetentionDate> latest_retain_until;
     std::int64_t failures = 0;         // failure entries
 };
 

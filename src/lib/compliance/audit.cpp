@@ -247,7 +247,7 @@ private:
         if (lock.last_modified) {
             // An hour of slack for the writer's clock against the server's.
             const TimePoint required = *lock.last_modified + days(p.min_retention_days);
-            if (lock.retention->retain_until + hours(1) < required)
+            if (lock.retention->retain_until < RetentionDate(required - hours(1)))
                 findings_.add(key, "retention_short",
                               "retained until " + format_rfc3339(lock.retention->retain_until) + ", policy requires " +
                                   std::to_string(p.min_retention_days) + " days from upload (" +
@@ -390,7 +390,7 @@ private:
                 continue;
             }
             (b.lock.retention->mode == LockMode::compliance ? inv.compliance_mode : inv.governance_mode)++;
-            const TimePoint t = b.lock.retention->retain_until;
+            const RetentionDate t = b.lock.retention->retain_until;
             if (!inv.earliest_retain_until || t < *inv.earliest_retain_until) inv.earliest_retain_until = t;
             if (!inv.latest_retain_until || t > *inv.latest_retain_until) inv.latest_retain_until = t;
         }

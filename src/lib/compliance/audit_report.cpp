@@ -16,7 +16,7 @@ using namespace detail;
 namespace {
 
 // "2027-02" for a retain-until date.
-std::string month_of(TimePoint t) { return format_rfc3339(t).substr(0, 7); }
+std::string month_of(RetentionDate t) { return format_rfc3339(t).substr(0, 7); }
 
 std::map<std::string, std::int64_t> retain_until_by_month(const AuditReport& r) {
     std::map<std::string, std::int64_t> months;
@@ -40,8 +40,8 @@ rapidjson::Value inventory_json(const AuditInventory& inv, Alloc& a) {
     put_int(modes, "GOVERNANCE", inv.governance_mode, a);
     put_int(modes, "none", inv.unlocked, a);
     put(v, "modes", std::move(modes), a);
-    put_time(v, "earliest_retain_until", inv.earliest_retain_until, a);
-    put_time(v, "latest_retain_until", inv.latest_retain_until, a);
+    put_retention_date(v, "earliest_retain_until", inv.earliest_retain_until, a);
+    put_retention_date(v, "latest_retain_until", inv.latest_retain_until, a);
     put_int(v, "failures", inv.failures, a);
     return v;
 }
@@ -62,6 +62,7 @@ std::string html_escape(std::string_view s) {
 }
 
 std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_rfc3339(*t) : "-"; }
+std::string time_or_dash(const std::optional<RetentionDate>& t) { return t ? format_rfc3339(*t) : "-"; }
 
 // A bar chart of bundles per retain-until month, drawn as inline SVG.
 std::string retain_until_chart(const std::map<std::string, std::int64_t>& months) {
@@ -167,8 +168,9 @@ std::string to_json(const AuditReport& r) {
         put_time(v, "last_modified", b.lock.last_modified, a);
         put(v, "lock_mode",
             b.lock.retention ? str(to_string(b.lock.retention->mode), a) : rapidjson::Value(rapidjson::kNullType), a);
-        put_time(v, "retain_until",
-                 b.lock.retention ? std::optional<TimePoint>(b.lock.retention->retain_until) : std::nullopt, a);
+        put_retention_date(v, "retain_until",
+                           b.lock.retention ? std::optional<RetentionDate>(b.lock.retention->retain_until) : std::nullopt,
+                           a);
         put_bool(v, "legal_hold", b.lock.legal_hold, a);
         put_bool(v, "ok", b.ok, a);
         bundles.PushBack(v, a);

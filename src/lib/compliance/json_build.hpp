@@ -40,6 +40,10 @@ inline void put_bool(rapidjson::Value& obj, std::string_view name, bool b, Alloc
 inline void put_time(rapidjson::Value& obj, std::string_view name, const std::optional<TimePoint>& t, Alloc& a) {
     put(obj, name, t ? str(format_rfc3339(*t), a) : rapidjson::Value(rapidjson::kNullType), a);
 }
+inline void put_retention_date(rapidjson::Value& obj, std::string_view name, const std::optional<RetentionDate>& t,
+                               Alloc& a) {
+    put(obj, name, t ? str(format_rfc3339(*t), a) : rapidjson::Value(rapidjson::kNullType), a);
+}
 
 // Optional readers for documents this library wrote (missing or mistyped: fallback).
 inline std::string get_string(const rapidjson::Value& obj, std::string_view name, std::string fallback = "") {

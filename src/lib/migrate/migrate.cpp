@@ -392,7 +392,7 @@ private:
         r.retain_until = options_.retain_until ? *options_.retain_until : now + std::chrono::days(*options_.retain_days);
         // Never shorten what the source promised.
         if (options_.retain_from_source && read.retention && read.retention->retain_until > r.retain_until)
-            r.retain_until = std::chrono::ceil<std::chrono::seconds>(read.retention->retain_until);
+            r.retain_until = read.retention->retain_until;
         return r;
     }
 
@@ -401,7 +401,7 @@ private:
         if (!info.retention) return "the destination version has no retention";
         if (info.retention->mode != wanted.mode)
             return "the destination version is locked in " + std::string(to_string(info.retention->mode)) + " mode";
-        if (info.retention->retain_until + std::chrono::seconds(1) < wanted.retain_until)
+        if (info.retention->retain_until.millis() + std::chrono::seconds(1) < wanted.retain_until.millis())
             return "the destination version is retained only until " + format_rfc3339(info.retention->retain_until);
         if (options_.legal_hold && !info.legal_hold) return "the destination version has no legal hold";
         return std::nullopt;

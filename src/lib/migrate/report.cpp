@@ -140,7 +140,7 @@ std::size_t write_batch_manifest(MigrationSource& source, const std::string& des
     }
     write_file_atomic(manifest_path, csv);
 
-    const TimePoint until = o.retain_until ? *o.retain_until
+    const RetentionDate until = o.retain_until ? *o.retain_until
                                             : std::chrono::floor<std::chrono::seconds>(system_clock().now()) +
                                                   std::chrono::days(*o.retain_days);
     rapidjson::StringBuffer buf;

@@ -83,7 +83,7 @@ std::optional<Retention> read_retention(const rapidjson::Value& v, std::string_v
     if (!r.IsObject())
         throw Error(ErrorCode::parse, "proxy " + std::string(what) + ": 'retention' is not an object");
     return Retention{.mode = parse_lock_mode(get_string(r, "mode", what)),
-                     .retain_until = get_time(r, "retain_until", what)};
+                     .retain_until = parse_retention_date(get_string(r, "retain_until", what))};
 }
 
 std::string time_text(TimePoint t) { return t == TimePoint{} ? std::string{} : format_rfc3339_millis(t); }
@@ -242,7 +242,7 @@ Retention parse_retention_request(std::string_view body, bool& bypass_governance
     if (auto it = doc.FindMember("bypass_governance"); it != doc.MemberEnd())
         bypass_governance = get_bool(doc, "bypass_governance", what);
     return Retention{.mode = parse_lock_mode(get_string(doc, "mode", what)),
-                     .retain_until = parse_rfc3339(get_string(doc, "retain_until", what))};
+                     .retain_until = parse_retention_date(get_string(doc, "retain_until", what))};
 }
 
 std::string legal_hold_json(bool on) { return on ? R"({"legal_hold":true})" : R"({"legal_hold":false})"; }

@@ -158,9 +158,8 @@ PutResult ProxyStore::do_put(const std::string& key, const PutBody& body, const 
                                               " but " + sha + " was sent");
     if (const auto& asked = options.lock.retention) {
         const auto& got = applied.retention;
-        // The proxy answers in milliseconds; a request with finer precision may round down by < 1 ms.
         if (!got || (asked->mode == LockMode::compliance && got->mode != LockMode::compliance) ||
-            got->retain_until + std::chrono::milliseconds(1) <= asked->retain_until)
+            got->retain_until < asked->retain_until)
             throw Error(ErrorCode::integrity, "proxy applied a weaker retention to " + quote_key(key) +
                                                   " than the " + std::string(to_string(asked->mode)) + " until " +
                                                   format_rfc3339(asked->retain_until) + " that was asked for");

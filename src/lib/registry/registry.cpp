@@ -4,13 +4,18 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
 #include <cerrno>
+#include <random>
 #include <fstream>
 #include <mutex>
 #include <sstream>
 
 #include "registry_impl.hpp"
 #include "worm/error.hpp"
+#include "worm/fs.hpp"
+#include "../util/posix.hpp"
 
 namespace worm {
 
@@ -286,12 +291,64 @@ std::optional<std::string> RegistryImpl::meta(const std::string& key) {
 
 using detail::WriteTransaction;
 
+namespace {
+
+std::string rebuild_advice(const std::filesystem::path& evidence_dir) {
+    return "rebuild it from the signed bundles with `worm registry rebuild --evidence-dir " + evidence_dir.string() + "`";
+}
+
+// SQLite takes an empty file for a new, empty database, so a truncated registry would
+// silently drop the backlog: an existing registry of 0 bytes is refused. For the same
+// reason a new registry is never empty on disk: it is made whole under a temporary name
+// and linked into place, so no other process sees it half-created.
+void create_or_check_registry_file(const std::filesystem::path& evidence_dir, const std::filesystem::path& db_path,
+                                   const RegistryOptions& options) {
+    struct stat st {};
+    if (::stat(db_path.c_str(), &st) == 0) {
+        if (st.st_size == 0)
+            throw Error(ErrorCode::integrity, "upload registry " + db_path.string() +
+                                                  " is empty (0 bytes): it was truncated, and reading it as empty "
+                                                  "would drop the backlog; " +
+                                                  rebuild_advice(evidence_dir));
+        return;
+    }
+    if (errno != ENOENT) return;  // SQLite names the problem when it opens the file
+    const std::filesystem::path fresh =
+        db_path.string() + ".new-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}());
+    { detail::RegistryImpl create(fresh, options); }  // closing the last connection folds the WAL in
+    const int rc = ::link(fresh.c_str(), db_path.c_str());
+    const int err = errno;
+    std::error_code ignored;
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(fresh.string() + suffix, ignored);
+    if (rc != 0 && err != EEXIST) detail::io_error("cannot create upload registry", db_path, err);
+    if (options.durable) fsync_directory(evidence_dir);
+}
+
+}  // namespace
+
 UploadRegistry::UploadRegistry(const std::filesystem::path& evidence_dir, RegistryOptions options) {
     options.validate();
     std::error_code ec;
     if (!std::filesystem::is_directory(evidence_dir, ec))
         throw Error(ErrorCode::io, "evidence directory " + evidence_dir.string() + " does not exist");
+    create_or_check_registry_file(evidence_dir, evidence_dir / file_name, options);
     impl_ = std::make_unique<Impl>(evidence_dir / file_name, options);
+}
+
+std::filesystem::path UploadRegistry::set_aside(const std::filesystem::path& evidence_dir, TimePoint now) {
+    const std::filesystem::path db_path = evidence_dir / file_name;
+    std::string stamp = format_amz_date(now);
+    const std::filesystem::path aside = db_path.string() + ".damaged-" + stamp;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+        const std::filesystem::path from = db_path.string() + suffix;
+        if (!std::filesystem::exists(from)) continue;
+        const std::filesystem::path to = aside.string() + suffix;
+        if (std::filesystem::exists(to))
+            throw Error(ErrorCode::already_exists, to.string() + " already exists; move it away first");
+        if (::rename(from.c_str(), to.c_str()) != 0) detail::io_error("cannot move aside", from, errno);
+    }
+    fsync_directory(evidence_dir);
+    return aside;
 }
 
 UploadRegistry::UploadRegistry(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

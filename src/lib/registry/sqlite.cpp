@@ -91,7 +91,11 @@ void SqliteDb::fail(int rc, std::string_view during) const {
                     where + ": constraint failed: " + std::string(sqlite3_errmsg(db_)));
     const std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
     if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
-        throw Error(ErrorCode::integrity, where + " is damaged: " + detail);
+        throw Error(ErrorCode::integrity, where + " is damaged: " + detail +
+                                              "; rebuild it from the signed bundles with `worm registry rebuild "
+                                              "--evidence-dir " + path_.parent_path().string() + "`");
+    if (primary == SQLITE_FULL || primary == SQLITE_IOERR)  // a full or failing disk: storage, as for files
+        throw Error(ErrorCode::storage, where + ": " + detail + " (during " + std::string(during.substr(0, 80)) + ")");
     throw Error(ErrorCode::io, where + ": " + detail + " (during " + std::string(during.substr(0, 80)) + ")");
 }
 

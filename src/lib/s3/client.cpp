@@ -259,7 +259,7 @@ ObjectHead parse_object_head(const std::string& key, const HttpHeaders& headers)
             h.retention->mode = parse_lock_mode(value);
         } else if (name == "x-amz-object-lock-retain-until-date") {
             if (!h.retention) h.retention = Retention{};
-            h.retention->retain_until = parse_rfc3339(value);
+            h.retention->retain_until = parse_retention_date(value);
         } else if (name == "x-amz-object-lock-legal-hold") {
             h.legal_hold = to_lower(value) == "on";
         } else if (name.starts_with("x-amz-meta-")) {

@@ -5,11 +5,11 @@
 #include "worm/s3/credentials.hpp"
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <sstream>
 
 #include "worm/error.hpp"
+#include "worm/fs.hpp"
 #include "../util/env.hpp"
 #include "../util/text.hpp"
 
@@ -18,6 +18,8 @@ namespace worm::s3 {
 namespace fs = std::filesystem;
 
 namespace {
+
+constexpr std::uint64_t max_aws_shared_file_bytes = 1024 * 1024;  // ~/.aws/credentials and config
 
 using worm::detail::to_lower;
 
@@ -70,11 +72,12 @@ std::optional<IniFile> read_ini(const fs::path& file) {
     if (file.empty()) return std::nullopt;
     std::error_code ec;
     if (!fs::exists(file, ec)) return std::nullopt;
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(ErrorCode::config, "cannot read AWS shared file " + file.string());
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return parse_ini(ss.str(), file);
+    try {
+        return parse_ini(read_file(file, max_aws_shared_file_bytes), file);
+    } catch (const Error& e) {
+        if (e.code() == ErrorCode::parse) throw;
+        throw Error(ErrorCode::config, "cannot read AWS shared file: " + std::string(e.what()));
+    }
 }
 
 std::string value_of(const IniSection& s, const std::string& key) {

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "worm/error.hpp"
+#include "worm/fs.hpp"
 #include "worm/s3/credentials.hpp"
 #include "../util/env.hpp"
 #include "../util/text.hpp"
@@ -62,11 +62,11 @@ bool allowed_plain_http_host(const std::string& host) {
 }
 
 std::string read_token_file(const std::filesystem::path& file) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) throw Error(ErrorCode::config, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE " + file.string());
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    return trim(ss.str());
+    try {
+        return trim(read_file(file, max_key_file_bytes));
+    } catch (const Error& e) {
+        throw Error(ErrorCode::config, "cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: " + std::string(e.what()));
+    }
 }
 
 // Built field by field: HttpRequest has members without default initializers, which

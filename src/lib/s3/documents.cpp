@@ -142,7 +142,7 @@ std::optional<Retention> parse_object_retention(std::string_view body) {
     if (mode.empty() && until.empty()) return std::nullopt;
     if (mode.empty() || until.empty())
         throw Error(ErrorCode::parse, std::string(op) + " has a Mode or RetainUntilDate without the other");
-    return Retention{parse_lock_mode(mode), parse_rfc3339(until)};
+    return Retention{parse_lock_mode(mode), parse_retention_date(until)};
 }
 
 bool parse_object_legal_hold(std::string_view body) {

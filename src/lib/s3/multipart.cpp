@@ -264,10 +264,8 @@ void S3Client::ensure_multipart_result(const PutObjectOptions& options, PutObjec
     const ObjectHead head = head_object({.bucket = options.bucket, .key = options.key, .version_id = version});
     if (out.etag.empty()) out.etag = head.etag;
     if (const auto& asked = options.lock.retention) {
-        // S3 keeps lock dates to the millisecond (what add_object_headers sends).
-        const TimePoint asked_until = std::chrono::floor<std::chrono::milliseconds>(asked->retain_until);
         // At least as strong as asked (a bucket default may already hold it longer, or in COMPLIANCE).
-        const bool applied = head.retention && head.retention->retain_until >= asked_until &&
+        const bool applied = head.retention && head.retention->retain_until >= asked->retain_until &&
                              (head.retention->mode == asked->mode || head.retention->mode == LockMode::compliance);
         if (!applied)
             put_object_retention({.bucket = options.bucket,

@@ -26,7 +26,6 @@ namespace {
 
 constexpr const char* private_key_name = "private.pem";
 constexpr const char* public_key_name = "public.pem";
-constexpr off_t max_key_file_size = 64 * 1024;  // a PEM key is < 1 KiB; refuse anything odd
 
 // Wipes a string holding secret bytes when it goes out of scope.
 class WipeOnExit {
@@ -46,10 +45,10 @@ std::string octal_mode(mode_t mode) {
     return buf;
 }
 
-// Reads a key file the way ssh does: open, then check the opened file (not the name,
+// Reads a key file the way ssh does: open (without waiting on a FIFO), then check the opened file (not the name,
 // so a swap between check and read cannot slip through), refuse group/other access.
 std::string read_private_key_file(const fs::path& path) {
-    const detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    const detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
     if (!fd) {
         const int err = errno;
         if (err == ENOENT) throw Error(ErrorCode::config, "private key " + path.string() + " does not exist");
@@ -70,7 +69,7 @@ std::string read_private_key_file(const fs::path& path) {
                                            " by group or others (mode " + octal_mode(st.st_mode) +
                                            "); run chmod 400 " + path.string());
     }
-    if (st.st_size > max_key_file_size)
+    if (static_cast<std::uint64_t>(st.st_size) > max_key_file_bytes)
         throw Error(ErrorCode::config, "private key " + path.string() + " is too large to be a PEM key");
     // Sized once, so no reallocation leaves unwiped copies of the key behind.
     std::string text(static_cast<size_t>(st.st_size), '\0');
@@ -164,7 +163,7 @@ Ed25519PrivateKey load_private_key(const fs::path& path, const std::optional<std
 Ed25519PublicKey load_public_key(const fs::path& path) {
     std::string pem;
     try {
-        pem = read_file(path);
+        pem = read_file(path, max_key_file_bytes);  // a PEM key is < 1 KiB; refuse anything odd
     } catch (const Error& e) {
         if (e.code() == ErrorCode::not_found)
             throw Error(ErrorCode::config, "public key " + path.string() + " does not exist");

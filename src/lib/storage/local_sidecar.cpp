@@ -140,7 +140,11 @@ Sidecar sidecar_from_json(std::string_view json, std::string_view key, std::stri
         } catch (const Error&) {
             throw bad("/retention/mode is not COMPLIANCE or GOVERNANCE");
         }
-        r.retain_until = time(until->value.GetString(), "/retention/retain_until");
+        try {
+            r.retain_until = parse_retention_date(until->value.GetString());
+        } catch (const Error&) {
+            throw bad("/retention/retain_until is not an RFC 3339 date from 1970 to 9999");
+        }
         s.retention = r;
     }
     s.legal_hold = boolean("legal_hold");

@@ -462,7 +462,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
                     .legal_hold = options.lock.legal_hold,
                     .last_modified = to_millis(now)};
     if (options.lock.retention)
-        sidecar.retention = Retention{options.lock.retention->mode, to_millis(options.lock.retention->retain_until)};
+        sidecar.retention = *options.lock.retention;
     ops.save(state, sidecar, "put");  // the log record is the commit point
     uncommitted.clear();
     state.versions.push_back(version_id);
@@ -516,7 +516,7 @@ void LocalWormStore::do_put_retention(const std::string& key, const Retention& r
                                    const RetentionOptions& options) {
     check_segment_lengths(key);
     const TimePoint now = clock().now();
-    const Retention wanted{retention.mode, to_millis(retention.retain_until)};
+    const Retention& wanted = retention;
     const LocalOps ops{root_, options_.durable, *log_};
     const HeldStore held(ops.lock_file(), StoreLock::Kind::exclusive, ops.store_log);
     auto [state, sidecar] = ops.resolve(key, options.version_id);

@@ -33,10 +33,9 @@ bool is_token_char(unsigned char c) {
 }  // namespace
 
 void Retention::validate(TimePoint now) const {
-    const TimePoint recorded = std::chrono::floor<std::chrono::milliseconds>(retain_until);
-    if (recorded <= now)
+    if (retain_until <= RetentionDate(now))
         throw Error(ErrorCode::invalid_argument,
-                    "retain-until date " + format_rfc3339_millis(recorded) + " is not in the future");
+                    "retain-until date " + format_rfc3339_millis(retain_until) + " is not in the future");
 }
 
 void PutOptions::validate(TimePoint now) const {

@@ -20,6 +20,8 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/ids.hpp"
+#include "worm/json.hpp"
+#include "worm/signer.hpp"
 #include "worm/storage/keys.hpp"
 #include "../util/percent_encoding.hpp"
 
@@ -438,6 +440,31 @@ std::string WormUploader::enqueue(const std::filesystem::path& bundle_path, cons
     r.sig_sha256 = to_hex(sha256_file(sig_path));
     impl_->registry->add_pending(r);
     return id;
+}
+
+std::vector<std::filesystem::path> WormUploader::unregistered_bundles(const std::filesystem::path& evidence_dir) {
+    std::vector<std::filesystem::path> found;
+    for (const auto& entry : std::filesystem::directory_iterator(evidence_dir)) {
+        const std::filesystem::path& path = entry.path();
+        if (path.extension() != ".json" || !is_valid_bundle_id(path.stem().string()) || !entry.is_regular_file())
+            continue;
+        if (!std::filesystem::is_regular_file(signature_path_for(path))) continue;  // unsigned: not evidence yet
+        if (!impl_->registry->get(path.stem().string())) found.push_back(path);
+    }
+    std::sort(found.begin(), found.end());
+    return found;
+}
+
+std::vector<std::string> WormUploader::reconcile(const std::filesystem::path& evidence_dir) {
+    std::vector<std::string> queued;
+    for (const auto& path : unregistered_bundles(evidence_dir)) {
+        const rapidjson::Document doc = json::parse_strict(read_file(path), path.string());
+        const auto* client = json::find_member(doc, "client_id");
+        if (!client || !client->IsString())
+            throw Error(ErrorCode::invalid_argument, "bundle " + path.string() + " has no string /client_id");
+        queued.push_back(enqueue(path, signature_path_for(path), client->GetString()));
+    }
+    return queued;
 }
 
 UploadResult WormUploader::upload_registered(const std::string& bundle_id) {

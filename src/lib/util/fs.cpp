@@ -6,9 +6,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <algorithm>
 #include <random>
-#include <sstream>
 
 #include "posix.hpp"
 #include "worm/error.hpp"
@@ -125,16 +124,53 @@ void write_file_atomic(const fs::path& path, std::string_view data, const WriteO
     if (options.durable) fsync_directory(dir);
 }
 
-std::string read_file(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "no such file: " + path.string());
-        throw Error(ErrorCode::io, "cannot read " + path.string() + ": " + std::strerror(errno));
+namespace {
+
+std::string_view file_kind(mode_t mode) {
+    if (S_ISDIR(mode)) return "a directory";
+    if (S_ISFIFO(mode)) return "a FIFO";
+    if (S_ISCHR(mode)) return "a character device";
+    if (S_ISBLK(mode)) return "a block device";
+    if (S_ISSOCK(mode)) return "a socket";
+    return "not a regular file";
+}
+
+}  // namespace
+
+std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
+    // O_NONBLOCK: opening a FIFO without a writer must not wait; it is refused below.
+    detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+    if (!fd) {
+        if (errno == ENOENT) throw Error(ErrorCode::not_found, "no such file: " + path.string());
+        io_error("cannot read", path, errno);
     }
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) throw Error(ErrorCode::io, "cannot read " + path.string());
-    return ss.str();
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) io_error("cannot stat", path, errno);
+    if (!S_ISREG(st.st_mode))
+        throw Error(ErrorCode::invalid_argument,
+                    path.string() + " is " + std::string(file_kind(st.st_mode)) + ", not a regular file");
+    const auto too_large = [&](std::uint64_t size) {
+        return Error(ErrorCode::invalid_argument, path.string() + " is " + std::to_string(size) +
+                                                      " bytes, over the limit of " + std::to_string(max_bytes) +
+                                                      " bytes for this file");
+    };
+    if (static_cast<std::uint64_t>(st.st_size) > max_bytes) throw too_large(static_cast<std::uint64_t>(st.st_size));
+    // Read to the end, not to st_size: a file that grows while read still stops at the limit.
+    std::string out(static_cast<size_t>(st.st_size), '\0');
+    size_t got = 0;
+    for (;;) {
+        if (got == out.size()) {
+            if (out.size() > max_bytes) throw too_large(out.size());
+            out.resize(std::min<std::uint64_t>(max_bytes + 1, out.size() + 4096));
+        }
+        const ssize_t n = ::read(fd.get(), out.data() + got, out.size() - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) io_error("cannot read", path, errno);
+        if (n == 0) break;
+        got += static_cast<size_t>(n);
+    }
+    out.resize(got);
+    return out;
 }
 
 }  // namespace worm

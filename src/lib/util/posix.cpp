@@ -12,8 +12,21 @@
 
 namespace worm::detail {
 
+ErrorCode error_code_for_errno(int err) noexcept {
+    switch (err) {
+        case ENOSPC:
+        case EDQUOT:
+        case EFBIG:
+        case EIO:
+        case EROFS:
+            return ErrorCode::storage;
+        default:
+            return ErrorCode::io;
+    }
+}
+
 void io_error(std::string_view what, const std::filesystem::path& path, int err) {
-    throw Error(ErrorCode::io, std::string(what) + " " + path.string() + ": " + std::strerror(err));
+    throw Error(error_code_for_errno(err), std::string(what) + " " + path.string() + ": " + std::strerror(err));
 }
 
 UniqueFd::~UniqueFd() { close(); }

@@ -5,9 +5,16 @@
 #include <filesystem>
 #include <string_view>
 
+#include "worm/error.hpp"
+
 namespace worm::detail {
 
-// Throws Error(io) "<what> <path>: <strerror(err)>".
+// The one mapping of a file-system errno to an ErrorCode: a full, failing or read-only
+// disk (ENOSPC, EDQUOT, EFBIG, EIO, EROFS) is a storage failure (CLI exit 3), anything else
+// about a local path (permissions, missing directories, ...) is io (exit 2).
+ErrorCode error_code_for_errno(int err) noexcept;
+
+// Throws Error(error_code_for_errno(err)) "<what> <path>: <strerror(err)>".
 [[noreturn]] void io_error(std::string_view what, const std::filesystem::path& path, int err);
 
 // Owns a descriptor; closes it when destroyed. Errors of that close are not reported:

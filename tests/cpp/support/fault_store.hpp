@@ -114,7 +114,7 @@ private:
             info.sha256_hex.clear();
             info.metadata.erase("sha256");
         }
-        if (weaken_head_retention && info.retention) info.retention->retain_until -= std::chrono::hours(24);
+        if (weaken_head_retention && info.retention) info.retention->retain_until = RetentionDate(info.retention->retain_until.millis() - std::chrono::hours(24));
         if (wrong_head_mode && info.retention) info.retention->mode = LockMode::governance;
         return info;
     }
