@@ -259,7 +259,7 @@ std::string_view now_millis_text() {
     const TimePoint now = system_clock().now();
     const auto second = std::chrono::floor<std::chrono::seconds>(now);
     if (second.time_since_epoch() != cached_second) {
-        text = format_rfc3339_millis(second);
+        text = format_rfc3339_millis(TimePoint(second));
         cached_second = second.time_since_epoch();
     }
     auto millis = static_cast<unsigned>(std::chrono::duration_cast<std::chrono::milliseconds>(now - second).count());
