@@ -331,6 +331,7 @@ void Journal::replay_ring() {
     }
     tail_ = start;
     head_ = end;
+    ring_frame_bytes_ = end - start;  // an upper bound (pads count); reset_ring() zeroes it
     if (end > start) {
         std::lock_guard lock(drain_mutex_);
         drain_locked();
@@ -350,6 +351,7 @@ void Journal::reset_ring() {
     put_u64(header + 16, 0);
     head_ = 0;
     tail_ = 0;
+    ring_frame_bytes_ = 0;
 }
 
 // ---- producing --------------------------------------------------------------------------
@@ -378,6 +380,7 @@ void Journal::append_frame(char type, std::string_view payload) {
     put_u64(frame + 9, next_lsn_++);
     std::memcpy(frame + record_overhead, payload.data(), payload.size());
     put_u32(frame + 4, crc32c(std::string_view(frame + 8, total - 8)));
+    ring_frame_bytes_ += total;
     head_.store(head + total, std::memory_order_release);
 }
 
@@ -422,6 +425,7 @@ void Journal::drain_locked() {
                 throw;
             }
             current_size_ += pending;
+            ring_frame_bytes_ -= pending;
             open_records_ += pending_records;
             open_bytes_ += pending_bytes;
             last_lsn_ = pending_lsn;
@@ -536,9 +540,8 @@ void Journal::sync() {
 }
 
 std::uint64_t Journal::bytes() const {
-    const std::uint64_t tail = tail_.load(std::memory_order_acquire);  // tail first: it never passes a later head
-    const std::uint64_t in_ring = head_.load(std::memory_order_acquire) - tail;
-    return closed_bytes_.load(std::memory_order_relaxed) + current_size_.load(std::memory_order_relaxed) + in_ring;
+    return closed_bytes_.load(std::memory_order_relaxed) + current_size_.load(std::memory_order_relaxed) +
+           ring_frame_bytes_.load(std::memory_order_relaxed);
 }
 
 std::optional<std::string> Journal::read_state() const {

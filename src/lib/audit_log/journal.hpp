@@ -51,6 +51,7 @@ public:
     static constexpr std::uint64_t frame_overhead = 9;   // length, CRC, type
     static constexpr std::uint64_t record_overhead = 17;  // frame_overhead + lsn
     static constexpr std::uint64_t default_ring_bytes = 16u << 20;
+    static constexpr std::uint64_t seal_and_mark_bytes = record_overhead + 8 + frame_overhead + 8;
 
     // Locks dir (created if missing), replays its segments and ring. Throws Error(config)
     // when another process or sink holds it, Error(io) on file errors.
@@ -112,6 +113,7 @@ private:
     std::uint64_t ring_capacity_ = 0;
     std::atomic<std::uint64_t> head_{0};  // absolute positions; the offset is position % capacity
     std::atomic<std::uint64_t> tail_{0};
+    std::atomic<std::uint64_t> ring_frame_bytes_{0};  // frames in the ring, not counting pads
     std::uint64_t next_lsn_ = 1;          // producer side
 
     // Segments, guarded by drain_mutex_ (drain, read_batch, release_through, sync).

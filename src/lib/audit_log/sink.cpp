@@ -334,9 +334,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (closed) throw Error(ErrorCode::storage, "audit log sink is closed");
         const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
         const std::uint64_t cap = options.max_journal_bytes;
-        if (backlog_bytes_locked() + need > cap) {
+        // The journal spends more than the record: its frame, and room for the seal and the
+        // next segment's mark frame that may follow, so the cap is never passed.
+        const std::uint64_t reserve = journal ? al::detail::Journal::record_overhead - al::detail::Journal::frame_overhead +
+                                                    al::detail::Journal::seal_and_mark_bytes
+                                              : 0;
+        if (backlog_bytes_locked() + need + reserve > cap) {
             seal_locked();  // so what is open can leave and make room
-            const auto room = [&] { return closed || backlog_bytes_locked() + need <= cap; };
+            const auto room = [&] { return closed || backlog_bytes_locked() + need + reserve <= cap; };
             const bool waited = options.policy == BackpressurePolicy::block &&
                                 space_cv.wait_for(lock, options.block_timeout, room) && !closed;
             if (!waited) {
