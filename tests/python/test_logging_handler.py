@@ -19,7 +19,7 @@ import unittest
 import shutil
 from pathlib import Path
 
-from worm_test_support import load_tests_unless_missing as load_tests, worm, MotoServer, free_port
+from worm_test_support import MotoEnvCase, load_tests_unless_missing as load_tests, worm, MotoServer, free_port
 
 if worm is not None:
     from worm.logging import (WORMLogHandler, WORMLogHandlerFactory, configure_logging,
@@ -224,22 +224,9 @@ class InterpreterExitTest(unittest.TestCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-class MotoTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = MotoServer(auth=True).start()
-        cls.saved = {k: os.environ.get(k) for k in cls.server.env()}
-        os.environ.update(cls.server.env())
-        worm.S3Client(endpoint=cls.server.endpoint).create_bucket("audit", object_lock=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        for k, v in cls.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        cls.server.cleanup()
+class MotoTest(MotoEnvCase):
+    auth = True
+    bucket = "audit"
 
     def test_configure_logging_from_the_environment_into_s3(self):
         tmp = Path(tempfile.mkdtemp(prefix="worm-py-moto-"))

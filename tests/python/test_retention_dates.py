@@ -9,7 +9,7 @@ import tempfile
 import unittest
 from pathlib import Path
 
-from worm_test_support import load_tests_unless_missing as load_tests, worm, MotoServer
+from worm_test_support import MotoEnvCase, load_tests_unless_missing as load_tests, worm, MotoServer
 
 UTC = datetime.timezone.utc
 FAR_DATES = [
@@ -67,22 +67,9 @@ class LocalStoreRetentionDates(RetentionDatesMixin, unittest.TestCase):
         self.check_refused(store, "local")
 
 
-class S3RetentionDates(RetentionDatesMixin, unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.server = MotoServer(auth=False).start()
-        cls.saved = {k: os.environ.get(k) for k in cls.server.env()}
-        os.environ.update(cls.server.env())
-        worm.S3Client(endpoint=cls.server.endpoint).create_bucket("far-dates", object_lock=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        for k, v in cls.saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        cls.server.cleanup()
+class S3RetentionDates(RetentionDatesMixin, MotoEnvCase):
+    auth = False
+    bucket = "far-dates"
 
     def test_far_dates_round_trip_and_boto3_reads_the_same_date(self):
         store = worm.open_store("s3://far-dates")

@@ -135,3 +135,28 @@ class MotoServer:
         return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
                             aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
                             config=Config(s3={"addressing_style": "path"}))
+
+
+class MotoEnvCase(unittest.TestCase):
+    """A test class with one moto server for all its tests, named by the process environment
+    (AWS_* and the endpoint) while it runs, and a lock-enabled bucket `bucket`. Set `auth`
+    and `bucket` in the subclass."""
+    auth = True
+    bucket = "evidence"
+
+    @classmethod
+    def setUpClass(cls):
+        import worm
+        cls.server = MotoServer(auth=cls.auth).start()
+        cls.saved_env = {k: os.environ.get(k) for k in cls.server.env()}
+        os.environ.update(cls.server.env())
+        worm.S3Client(endpoint=cls.server.endpoint).create_bucket(cls.bucket, object_lock=True)
+
+    @classmethod
+    def tearDownClass(cls):
+        for k, v in cls.saved_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        cls.server.cleanup()
