@@ -42,7 +42,11 @@ if ((${#targets[@]} == 0)); then
   echo "sanitize: no test matches: ${ctest_args[*]}" >&2
   exit 2
 fi
-cmake --build . -j "${WORM_JOBS:-2}" --target worm_cli worm_proxy "${targets[@]}"
+# worm-proxy is left out: clang 14 with Boost 1.74 cannot build its Asio coroutines (Asio does
+# not enable co_await for clang with libstdc++, and forcing it fails in the assembler with
+# "Cannot represent a difference across sections"). No unit suite runs it; its tests run
+# with gcc in the main suite.
+cmake --build . -j "${WORM_JOBS:-2}" --target worm_cli "${targets[@]}"
 
 supp="$ROOT/tests/sanitizers"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1}"

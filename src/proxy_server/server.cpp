@@ -226,10 +226,12 @@ private:
         beast::error_code ec;
         acceptor_.close(ec);
         std::lock_guard lock(connections_mutex_);
-        for (const auto& [number, c] : connections_)
+        for (const auto& entry : connections_) {
+            auto c = entry.second;  // a copy: clang 14 cannot capture a structured binding
             net::post(c->stream.get_executor(), [c] {
                 if (c->idle) c->stream.cancel();
             });
+        }
     }
 
     awaitable<void> accept_loop() {
