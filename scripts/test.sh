@@ -9,9 +9,9 @@ scripts/install-deps.sh --with-peers
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$(cd .. && pwd)}" CCACHE_NOHASHDIR=1
 scripts/build.sh -DWORM_BUILD_TESTS=ON -DWORM_BUILD_BENCH=ON
 (cd "${WORM_BUILD_DIR:-build}" && ctest --output-on-failure --timeout 1800 -j2 "$@")
-# The whole run (no test selected) also builds the unit suites with ASan+UBSan and runs them
-# with the fuzz targets (scripts/sanitize.sh, in build-asan; WORM_FUZZ_SECONDS each, default 15).
-# WORM_SKIP_SANITIZE=1 leaves that out.
-if (($# == 0)) && [[ "${WORM_SKIP_SANITIZE:-0}" != 1 ]]; then
+# WORM_SANITIZE_TESTS=1 also builds the unit suites with ASan+UBSan and runs them with the fuzz
+# targets (scripts/sanitize.sh, in build-asan; WORM_FUZZ_SECONDS each, default 15). Not on by
+# default yet: the whole unit set has not been shown to pass under ASan (see README, Security).
+if (($# == 0)) && [[ "${WORM_SANITIZE_TESTS:-0}" == 1 ]]; then
   scripts/sanitize.sh asan -L 'unit|internal|fuzz'
 fi
