@@ -70,14 +70,22 @@ struct Frame {
 
 // The well-formed frame at offset, or nullopt when it is torn, fails its CRC, or is not a
 // frame type this version knows.
-std::optional<Frame> frame_at(std::string_view data, std::uint64_t offset) {
+// The frame at offset as its header says (length in bounds), without checking its CRC:
+// drain_locked moves frames this process wrote; frame_at checks everything else.
+std::optional<Frame> frame_header_at(std::string_view data, std::uint64_t offset) {
     if (data.size() - offset < Journal::frame_overhead) return std::nullopt;
     const char* p = data.data() + offset;
     const std::uint32_t length = get_u32(p);
     if (length > max_frame_payload || data.size() - offset - Journal::frame_overhead < length) return std::nullopt;
-    const std::string_view typed(p + 8, length + 1);
-    if (crc32c(typed) != get_u32(p + 4)) return std::nullopt;
-    const Frame f{p[8], typed.substr(1), offset + Journal::frame_overhead + length};
+    return Frame{p[8], std::string_view(p + Journal::frame_overhead, length), offset + Journal::frame_overhead + length};
+}
+
+std::optional<Frame> frame_at(std::string_view data, std::uint64_t offset) {
+    const auto header = frame_header_at(data, offset);
+    if (!header) return std::nullopt;
+    const char* p = data.data() + offset;
+    if (crc32c(std::string_view(p + 8, header->payload.size() + 1)) != get_u32(p + 4)) return std::nullopt;
+    const Frame& f = *header;
     const std::size_t need = f.type == record_frame ? 8 : f.type == seal_frame ? 16
                              : f.type == legacy_seal_frame || f.type == mark_frame ? 8 : 0;
     const bool known = f.type >= legacy_record_frame && f.type <= mark_frame;
@@ -86,13 +94,11 @@ std::optional<Frame> frame_at(std::string_view data, std::uint64_t offset) {
     return f;
 }
 
-// The frame at offset as its header says, without checking its CRC (see drain_locked).
-std::optional<Frame> frame_header_at(std::string_view data, std::uint64_t offset) {
-    if (data.size() - offset < Journal::frame_overhead) return std::nullopt;
-    const char* p = data.data() + offset;
-    const std::uint32_t length = get_u32(p);
-    if (length < 8 || data.size() - offset - Journal::frame_overhead < length) return std::nullopt;
-    return Frame{p[8], std::string_view(p + Journal::frame_overhead, length), offset + Journal::frame_overhead + length};
+// Bytes to skip at ring offset `offset` to reach the next frame: the rest of the ring when
+// no frame fits there or a pad marks it unused, else 0.
+std::uint64_t ring_skip(std::string_view ring, std::uint64_t offset) {
+    const std::uint64_t room = ring.size() - offset;
+    return room < Journal::frame_overhead || get_u32(ring.data() + offset) == ring_pad ? room : 0;
 }
 
 bool all_zero(std::string_view data) {
@@ -309,9 +315,8 @@ void Journal::replay_ring() {
         bool replaying = false;
         while (walked < ring_capacity_) {
             const std::uint64_t offset = pos % ring_capacity_;
-            const std::uint64_t room = ring_capacity_ - offset;
-            if (room < frame_overhead || get_u32(data.data() + offset) == ring_pad) {
-                pos += room, walked += room;
+            if (const std::uint64_t skip = ring_skip(data, offset)) {
+                pos += skip, walked += skip;
                 continue;
             }
             const auto frame = frame_at(data, offset);
@@ -438,15 +443,14 @@ void Journal::drain_locked() {
     };
     while (pos < head) {
         const std::uint64_t offset = pos % capacity;
-        const std::uint64_t room = capacity - offset;
-        if (room < frame_overhead || get_u32(data.data() + offset) == ring_pad) {
-            pos += room;
+        if (const std::uint64_t skip = ring_skip(data, offset)) {
+            pos += skip;
             continue;
         }
         // This process wrote these frames (or replay_ring checked them): no CRC check here;
         // read_batch checks every frame it reads back from the segment.
         const auto frame = frame_header_at(data, offset);
-        if (!frame || !has_lsn(frame->type))
+        if (!frame || frame->payload.size() < 8 || !has_lsn(frame->type))
             throw Error(ErrorCode::integrity, "audit log journal: damaged frame in the ring of " + dir_.string());
         const std::uint64_t size = frame->next - offset;
         char* bytes = ring_->data() + offset;
