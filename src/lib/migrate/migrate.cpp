@@ -284,7 +284,6 @@ private:
                     } catch (const std::exception& e) {
                         item.row = failure_row(item, "failed", Error(ErrorCode::internal, e.what()));
                     }
-                    if (state_) state_->record(*item.row);
                 }
                 bytes += item.object.size;
                 const std::size_t d = ++done;
@@ -297,11 +296,25 @@ private:
         for (std::size_t batch_start = 0; batch_start < work_.size(); batch_start += options_.batch_size) {
             batch_end = std::min(work_.size(), batch_start + options_.batch_size);
             next = batch_start;
+            // Everything this batch may put is `copying` before the first put (see state.hpp).
+            std::vector<std::size_t> pending;
+            for (std::size_t i = batch_start; i < batch_end; ++i)
+                if (!work_[i].row) pending.push_back(i);
+            if (state_ && !pending.empty()) state_->mark_copying(rows_of(pending, [&](const Item& item) { return base_row(item); }));
             std::vector<std::thread> threads;
             const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.workers), batch_end - batch_start));
             for (int t = 0; t < n; ++t) threads.emplace_back(worker);
             for (auto& t : threads) t.join();
+            if (state_ && !pending.empty()) state_->record(rows_of(pending, [](const Item& item) { return *item.row; }));
         }
+    }
+
+    std::vector<MigrationRow> rows_of(const std::vector<std::size_t>& indexes,
+                                      const std::function<MigrationRow(const Item&)>& row) const {
+        std::vector<MigrationRow> out;
+        out.reserve(indexes.size());
+        for (std::size_t i : indexes) out.push_back(row(work_[i]));
+        return out;
     }
 
     MigrationRow base_row(const Item& item) const {
@@ -446,7 +459,6 @@ private:
         // Create-only, and never re-sent by the client after a failure it may have survived.
         put.if_none_match = true;
         const std::string body_md5 = read.file.empty() ? to_hex(md5(read.body)) : "";
-        state_->mark_copying(row);
         PutResult result;
         std::string multipart_etag;
         try {

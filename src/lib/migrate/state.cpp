@@ -76,16 +76,21 @@ void MigrationState::write(const MigrationRow& r) {
         .run();
 }
 
-void MigrationState::mark_copying(const MigrationRow& row) {
+void MigrationState::mark_copying(const std::vector<MigrationRow>& rows) {
     std::lock_guard lock(mutex_);
-    MigrationRow copying = row;
-    copying.status = "copying";
-    write(copying);
+    WriteTransaction tx(db_);
+    for (MigrationRow copying : rows) {
+        copying.status = "copying";
+        write(copying);
+    }
+    tx.commit();
 }
 
-void MigrationState::record(const MigrationRow& row) {
+void MigrationState::record(const std::vector<MigrationRow>& rows) {
     std::lock_guard lock(mutex_);
-    write(row);
+    WriteTransaction tx(db_);
+    for (const MigrationRow& row : rows) write(row);
+    tx.commit();
 }
 
 MigrationState::Upload MigrationState::upload_for(const std::string& source_key, const std::string& dest_key,
