@@ -24,9 +24,13 @@ its OSD keeps data in a 4 GiB memstore, and src + locked + plain hold three copi
 """
 
 import argparse
+import base64
+import datetime
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -85,6 +89,7 @@ class Moto:
         self.url = f"http://127.0.0.1:{self.port}"
         self.access_key, self.secret_key = "bench", "bench"
         self.pids = [self.proc.pid]
+        self.request_log = Path(log_dir) / f"moto-{self.port}.log"  # werkzeug: one line per request
         for _ in range(300):
             try:
                 socket.create_connection(("127.0.0.1", self.port), 0.2).close()
@@ -92,6 +97,9 @@ class Moto:
             except OSError:
                 time.sleep(0.1)
         raise RuntimeError("moto_server did not start")
+
+    def free_deleted(self):
+        pass  # moto frees a deleted object at once
 
     def stop(self):
         self.proc.terminate()
@@ -116,6 +124,12 @@ class Rgw:
         self.url = env["S3_ENDPOINT"]
         self.access_key, self.secret_key = env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
         self.pids = [int(line.split()[0]) for line in (self.dir / "pids").read_text().splitlines() if line.strip()]
+        self.request_log = self.dir / "log" / "client.rgw.a.log"  # beast's access line per request (debug_rgw 1)
+
+    def free_deleted(self):
+        """Deleted objects' data goes to RGW's garbage collector, which waits hours: run it now."""
+        subprocess.run(["radosgw-admin", "-c", str(self.dir / "ceph.conf"), "-n", "client.rgw.a", "gc", "process",
+                        "--include-all"], capture_output=True, check=True, timeout=600)
 
     def stop(self):
         subprocess.run(["bash", str(RGW_SCRIPT), "stop", str(self.dir)], capture_output=True)
@@ -128,11 +142,65 @@ def boto(server):
                         config=Config(s3={"addressing_style": "path"}, max_pool_connections=32))
 
 
+REQUEST_LINE = re.compile(r'"(GET|PUT|HEAD|POST|DELETE) (\S+) HTTP/1\.[01]" (\d{3})')
+
+
+def request_kind(method, target):
+    """What an access-log request line was, by method, path (path-style: /bucket[/key]) and subresource."""
+    path, _, query = target.partition("?")
+    params = {kv.split("=", 1)[0] for kv in query.split("&") if kv}
+    if "/" not in path.strip("/"):
+        if method == "GET" and "versions" in params:
+            return "list object versions"
+        if method == "GET" and (not params or params & {"list-type", "prefix", "marker", "continuation-token"}):
+            return "list objects"
+        return f"{method} bucket" + (f" ?{min(params)}" if params else "")
+    if "uploadId" in params and method == "PUT":
+        return "upload part"
+    if "uploads" in params:
+        return "create multipart upload"
+    if "uploadId" in params:
+        return f"{method} multipart upload (complete/abort/list parts)"
+    for sub in ("retention", "legal-hold", "tagging", "acl"):
+        if sub in params:
+            return f"{method} object ?{sub}"
+    return f"{method} object"
+
+
+class RequestCounter:
+    """Counts the server's requests between start() and stop() from its access log: which
+    requests each client really makes, and how many."""
+
+    def __init__(self, server):
+        self.path = server.request_log
+        self.offset = 0
+
+    def start(self):
+        self.offset = self.path.stat().st_size if self.path.exists() else 0
+
+    def stop(self):
+        time.sleep(1.5)  # the server's log writer may still hold the last lines
+        counts = {}
+        with open(self.path, "rb") as f:
+            f.seek(self.offset)
+            for line in f.read().decode("utf-8", "replace").splitlines():
+                m = REQUEST_LINE.search(line)
+                if not m:
+                    continue
+                kind = request_kind(m.group(1), m.group(2))
+                if not m.group(3).startswith("2"):
+                    kind += f" -> {m.group(3)}"
+                counts[kind] = counts.get(kind, 0) + 1
+        return dict(sorted(counts.items()))
+
+
 def measured(argv, env, server, tmp):
     """Runs argv under GNU time: seconds, the child's own peak RSS and CPU, the server's CPU
     meanwhile; and its stdout. (os.wait4 from this process would report at least this
     process's own RSS: a child's maxrss starts from its parent's at fork.)"""
     stats = Path(tmp) / "time.txt"
+    counter = RequestCounter(server)
+    counter.start()
     server_cpu = cpu_seconds(server.pids)
     start = time.monotonic()
     proc = subprocess.run(["/usr/bin/time", "-f", "%M %U %S", "-o", str(stats), *argv], env=env,
@@ -140,9 +208,10 @@ def measured(argv, env, server, tmp):
     seconds = time.monotonic() - start
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(argv[:2])} failed ({proc.returncode}): {proc.stderr[-2000:]}")
+    server_cpu = cpu_seconds(server.pids) - server_cpu
     max_kib, user, system = stats.read_text().split()[-3:]
     return {"seconds": seconds, "peak_rss_mib": int(max_kib) / 1024.0, "client_cpu_s": float(user) + float(system),
-            "server_cpu_s": cpu_seconds(server.pids) - server_cpu}, proc.stdout
+            "server_cpu_s": server_cpu, "requests": counter.stop()}, proc.stdout
 
 
 def fill(client, bucket, count, size, prefix):
@@ -163,39 +232,153 @@ def rates(m, count, size):
     return dict(m, objects_per_s=count / m["seconds"], mb_per_s=total_mb / m["seconds"])
 
 
-def scenario(server, name, count, size, worm, workers, tmp):
+def empty_bucket(client, bucket):
+    """Deletes every version in the bucket (a GOVERNANCE lock is bypassed: only the bench's own rounds do this)."""
+    for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in page.get("Versions", []) + page.get("DeleteMarkers", [])]
+        if doomed:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": doomed, "Quiet": True}, BypassGovernanceRetention=True)
+
+
+def added(total, m):
+    """One round's measurement added to the run's: times, CPU and requests add up; RSS is the peak."""
+    if not total:
+        return m
+    out = {k: (max(total[k], v) if k == "peak_rss_mib" else total[k] + v) for k, v in m.items() if k != "requests"}
+    out["requests"] = {k: total["requests"].get(k, 0) + m["requests"].get(k, 0)
+                       for k in sorted(set(total["requests"]) | set(m["requests"]))}
+    return out
+
+
+def scenario(server, name, count, size, worm, workers, tmp, rounds=1):
+    """worm migrate, then aws s3 sync, over the same `count` objects of `size` bytes. With rounds > 1 the
+    objects go through in that many equal rounds, every bucket emptied after each (RGW's 4 GiB memstore
+    cannot hold three copies of 4 GiB); the locks are then GOVERNANCE so the bench can delete them."""
     s3 = boto(server)
-    src, locked, plain = f"{name}-src", f"{name}-locked", f"{name}-plain"
-    s3.create_bucket(Bucket=src)
-    s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
-    s3.create_bucket(Bucket=plain)
-    t0 = time.monotonic()
-    fill(s3, src, count, size, "obj-")
-    print(f"{name}: filled {count} x {size} B in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     env = dict(os.environ, AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key,
                AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=server.url,
                WORM_S3_ADDRESSING="path")
     for variable in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
         env.pop(variable, None)
-    worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days", "1",
-                            "--workers", str(workers), "--state", str(Path(tmp) / f"{name}.sqlite3"), "--quiet"],
-                           env, server, tmp)
-    summary = json.loads(out.strip().splitlines()[-1])
-    if not summary["clean"] or summary["objects"] != count:
-        raise RuntimeError(f"worm migrate was not clean: {summary}")
-    # Exactly one locked version per object.
-    versions = {}
-    for page in s3.get_paginator("list_object_versions").paginate(Bucket=locked):
-        for v in page.get("Versions", []):
-            versions[v["Key"]] = versions.get(v["Key"], 0) + 1
-    if len(versions) != count or any(n != 1 for n in versions.values()):
-        raise RuntimeError("the locked bucket does not hold exactly one version per object")
-    aws_m, _ = measured(["aws", "s3", "sync", f"s3://{src}", f"s3://{plain}", "--only-show-errors",
-                         "--endpoint-url", server.url], env, server, tmp)
-    w, a = rates(dict(worm_m, locks=True, verified=True, workers=workers), count, size), \
-        rates(dict(aws_m, locks=False, verified=False, copy="server-side CopyObject"), count, size)
-    return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size,
+    lock_mode = "governance" if rounds > 1 else "compliance"
+    worm_total, aws_total = {}, {}
+    per_round = count // rounds
+    for r in range(rounds):
+        n = per_round if r < rounds - 1 else count - per_round * (rounds - 1)
+        suffix = f"{r}" if rounds > 1 else ""
+        src, locked, plain = f"{name}{suffix}-src", f"{name}{suffix}-locked", f"{name}{suffix}-plain"
+        s3.create_bucket(Bucket=src)
+        s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+        s3.create_bucket(Bucket=plain)
+        t0 = time.monotonic()
+        fill(s3, src, n, size, f"obj-{r:02d}-")
+        print(f"{name}{suffix}: filled {n} x {size} B in {time.monotonic() - t0:.1f} s", file=sys.stderr)
+        worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days",
+                                "1", "--lock-mode", lock_mode, "--workers", str(workers), "--state",
+                                str(Path(tmp) / f"{name}{suffix}.sqlite3"), "--quiet"], env, server, tmp)
+        summary = json.loads(out.strip().splitlines()[-1])
+        if not summary["clean"] or summary["objects"] != n:
+            raise RuntimeError(f"worm migrate was not clean: {summary}")
+        # Exactly one locked version per object.
+        versions = {}
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=locked):
+            for v in page.get("Versions", []):
+                versions[v["Key"]] = versions.get(v["Key"], 0) + 1
+        if len(versions) != n or any(k != 1 for k in versions.values()):
+            raise RuntimeError("the locked bucket does not hold exactly one version per object")
+        aws_m, _ = measured(["aws", "s3", "sync", f"s3://{src}", f"s3://{plain}", "--only-show-errors",
+                             "--endpoint-url", server.url], env, server, tmp)
+        worm_total, aws_total = added(worm_total, worm_m), added(aws_total, aws_m)
+        if rounds > 1:
+            for bucket in (src, locked, plain):
+                empty_bucket(s3, bucket)
+            server.free_deleted()
+    w = rates(dict(worm_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers), count, size)
+    a = rates(dict(aws_total, locks=False, verified=False, copy="server-side CopyObject"), count, size)
+    return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size, "rounds": rounds,
             "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"]}
+
+
+def request_floor(server, count, size):
+    """The server's own CPU for each request type alone, over `count` small objects, from a plain boto3
+    client (its CPU is not counted): what the fewest requests that copy with a lock, verify and confirm
+    the lock cost the server, beside the one CopyObject per object aws s3 sync makes. No client can
+    beat `objects/s <= server CPU available / server CPU per object` on a CPU-bound machine."""
+    s3 = boto(server)
+    src, locked, plain, copied = "floor-src", "floor-locked", "floor-plain", "floor-copied"
+    unconditional = "floor-unconditional"
+    s3.create_bucket(Bucket=src)
+    s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=unconditional, ObjectLockEnabledForBucket=True)
+    s3.create_bucket(Bucket=plain)
+    s3.create_bucket(Bucket=copied, ObjectLockEnabledForBucket=True)
+    fill(s3, src, count, size, "obj-")
+    keys = [f"obj-{i:06d}" for i in range(count)]
+    bodies, versions = {}, {}
+    until = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=1)
+    meta = {"source-key": "k", "source-etag": "0" * 32, "sha256": "0" * 64, "migration-id": "mig-floor",
+            "migrated-at": "2026-01-01T00:00:00Z"}
+
+    def get(k):
+        bodies[k] = s3.get_object(Bucket=src, Key=k)["Body"].read()
+
+    def put(k, bucket=locked, create_only=True):  # as worm migrate's: lock, create-only, SHA-256 checked, metadata
+        body = bodies[k]
+        condition = {"IfNoneMatch": "*"} if create_only else {}
+        version = s3.put_object(Bucket=bucket, Key=k, Body=body, ObjectLockMode="COMPLIANCE",
+                                ObjectLockRetainUntilDate=until, Metadata=meta, **condition,
+                                ChecksumSHA256=base64.b64encode(hashlib.sha256(body).digest()).decode(),
+                                ContentMD5=base64.b64encode(hashlib.md5(body).digest()).decode())["VersionId"]
+        if create_only:
+            versions[k] = version
+
+    def put_unconditional(k):  # what If-None-Match costs (worm keeps it: no duplicate version after a retry)
+        put(k, unconditional, create_only=False)
+
+    def head(k):  # the lock (and ETag / checksum) of exactly that version
+        s3.head_object(Bucket=locked, Key=k, VersionId=versions[k], ChecksumMode="ENABLED")
+
+    def copy(k):  # aws s3 sync's one request per object
+        s3.copy_object(Bucket=plain, Key=k, CopySource={"Bucket": src, "Key": k})
+
+    # moto wants x-amz-sdk-checksum-algorithm (or Content-MD5) beside lock headers, even on a copy.
+    s3_locked_copy = boto(server)
+    s3_locked_copy.meta.events.register(
+        "before-sign.s3.CopyObject", lambda request, **_: request.headers.__setitem__("x-amz-sdk-checksum-algorithm", "SHA256"))
+
+    def copy_locked(k):  # the server-side alternative: CopyObject with the lock and a SHA-256 checksum
+        s3_locked_copy.copy_object(Bucket=copied, Key=k, CopySource={"Bucket": src, "Key": k}, ObjectLockMode="COMPLIANCE",
+                       ObjectLockRetainUntilDate=until, ChecksumAlgorithm="SHA256", MetadataDirective="REPLACE",
+                       Metadata=meta)
+
+    phases = {}
+    for phase, call in (("GET object", get), ("PUT object (lock, If-None-Match, SHA-256)", put),
+                        ("PUT object (lock, SHA-256, no If-None-Match)", put_unconditional),
+                        ("HEAD object (version)", head), ("CopyObject (aws s3 sync's)", copy),
+                        ("CopyObject with lock + SHA-256", copy_locked)):
+        errors = []
+
+        def guarded(k, call=call, errors=errors):
+            try:
+                call(k)
+            except Exception as e:  # a server that refuses a request type: recorded, the rest still measured
+                errors.append(str(e)[:200])
+
+        before, t0 = cpu_seconds(server.pids), time.monotonic()
+        with ThreadPoolExecutor(16) as pool:
+            list(pool.map(guarded, keys))
+        cpu = cpu_seconds(server.pids) - before
+        phases[phase] = {"requests": count, "errors": len(errors), "first_error": errors[0] if errors else "",
+                         "seconds": time.monotonic() - t0, "server_cpu_ms_per_request": 1000 * cpu / count}
+    ms = {k: v["server_cpu_ms_per_request"] for k, v in phases.items()}
+    client_side = ms["GET object"] + ms["PUT object (lock, If-None-Match, SHA-256)"] + ms["HEAD object (version)"]
+    server_side = ms["CopyObject with lock + SHA-256"] + ms["HEAD object (version)"]
+    aws = ms["CopyObject (aws s3 sync's)"]
+    return {"peer": server.name, "objects": count, "object_bytes": size, "phases": phases,
+            "server_cpu_ms_per_object": {"worm minimum: GET + locked PUT + HEAD": client_side,
+                                         "server-side alternative: locked CopyObject + HEAD": server_side,
+                                         "aws s3 sync: CopyObject": aws,
+                                         "3x aws would need at most": aws / 3}}
 
 
 def update_results_md(report, path):
@@ -221,6 +404,21 @@ def update_results_md(report, path):
                   f"(worm: reads the source, writes a locked version, verifies content and lock) vs {1000 * a['server_cpu_s'] / n:.1f} ms (aws: "
                   f"one server-side CopyObject, unversioned); client CPU {1000 * w['client_cpu_s'] / n:.1f} ms vs "
                   f"{1000 * a['client_cpu_s'] / n:.1f} ms."]
+        if r.get("rounds", 1) > 1:
+            lines[-1] += (f" In {r['rounds']} rounds (each emptied after; RGW's memstore holds three copies of "
+                          f"~1.2 GiB at most), GOVERNANCE locks so the bench can delete them.")
+        for tool, m in (("worm migrate", w), ("aws s3 sync", a)):
+            if m.get("requests"):
+                lines.append(f"  {tool} requests per object: " + ", ".join(
+                    f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
+    floor = report.get("floor")
+    if floor:
+        lines += ["", f"Server CPU per request type ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B, "
+                  "each type alone from a boto3 client, same server, same run):", "",
+                  "| request | server CPU ms | refused |", "|---|---|---|"]
+        lines += [f"| {k} | {v['server_cpu_ms_per_request']:.2f} | {v['errors']} |" for k, v in floor["phases"].items()]
+        lines += ["", "Server CPU per object: " + "; ".join(
+            f"{k} {v:.2f} ms" for k, v in floor["server_cpu_ms_per_object"].items()) + "."]
     lines.append(MARK_END)
     section = "\n".join(lines)
     text = path.read_text() if path.exists() else ""
@@ -239,6 +437,11 @@ def main():
     ap.add_argument("--object-bytes", type=int, default=4096)
     ap.add_argument("--large-mib", type=int, default=0, help="also migrate this many MiB in --large-object-mib objects")
     ap.add_argument("--large-object-mib", type=int, default=64)
+    ap.add_argument("--large-rounds", type=int, default=0,
+                    help="put the large objects through in this many rounds, emptied after each (default: on RGW, "
+                         "one per 1 GiB, as its 4 GiB memstore holds the three copies of at most ~1.2 GiB)")
+    ap.add_argument("--floor-objects", type=int, default=1000,
+                    help="small objects for the per-request server cost (0: skip)")
     ap.add_argument("--workers", type=int, default=16, help="worm migrate --workers")
     ap.add_argument("--worm", default=str(HERE.parent / "build" / "worm"))
     ap.add_argument("--out", default=str(HERE / "results" / "migrate.json"))
@@ -257,14 +460,18 @@ def main():
     with tempfile.TemporaryDirectory(prefix="worm-migrate-bench-") as tmp:
         server = Rgw(tmp) if a.peer == "rgw" else Moto(tmp)
         try:
+            load_at_start = os.getloadavg()
             results = [scenario(server, "small", a.objects, a.object_bytes, a.worm, a.workers, tmp)]
+            floor = request_floor(server, min(a.floor_objects, a.objects), a.object_bytes) if a.floor_objects else None
             if a.large_mib:
                 count = max(1, a.large_mib // a.large_object_mib)
-                results.append(scenario(server, "large", count, a.large_object_mib << 20, a.worm, a.workers, tmp))
+                rounds = a.large_rounds or (max(1, -(-a.large_mib // 1024)) if a.peer == "rgw" else 1)
+                results.append(scenario(server, "large", count, a.large_object_mib << 20, a.worm, a.workers, tmp,
+                                        rounds=rounds))
         finally:
             server.stop()
     report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-              "load_avg": os.getloadavg(), "results": results}
+              "load_avg_at_start": load_at_start, "load_avg": os.getloadavg(), "results": results, "floor": floor}
     Path(a.out).write_text(json.dumps(report, indent=2) + "\n")
     update_results_md(report, Path(a.results_md))
     for r in results:
@@ -274,6 +481,17 @@ def main():
               f"cpu {w['client_cpu_s']:.1f} s (server {w['server_cpu_s']:.1f} s)  |  aws s3 sync "
               f"{s['objects_per_s']:.1f} obj/s {s['mb_per_s']:.2f} MB/s {s['peak_rss_mib']:.0f} MiB "
               f"cpu {s['client_cpu_s']:.1f} s (server {s['server_cpu_s']:.1f} s)  |  ratio {r['ratio_objects_per_s']:.2f}x")
+        n = r["objects"]
+        print(f"  per object: client CPU {1000 * w['client_cpu_s'] / n:.2f} ms vs {1000 * s['client_cpu_s'] / n:.2f} ms, "
+              f"server CPU {1000 * w['server_cpu_s'] / n:.2f} ms vs {1000 * s['server_cpu_s'] / n:.2f} ms")
+        for tool, m in (("worm migrate", w), ("aws s3 sync", s)):
+            print(f"  {tool} requests: " + ", ".join(f"{k} {v}" for k, v in m["requests"].items()))
+    if floor:
+        print(f"floor ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B), server CPU ms per request: " +
+              ", ".join(f"{k} {v['server_cpu_ms_per_request']:.2f}" + (f" ({v['errors']} refused)" if v["errors"] else "")
+                        for k, v in floor["phases"].items()))
+        print("  server CPU ms per object: " +
+              ", ".join(f"{k} {v:.2f}" for k, v in floor["server_cpu_ms_per_object"].items()))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,85 @@
+"""bench/migrate_bench.py's own measuring: the per-tool request counts it reads from the
+server's access log (a real moto_server, and a Ceph RGW beast access line as RGW writes
+it), and how the rounds of a large run add up. No figure is asserted on: only that the
+counting and the arithmetic are right.
+"""
+import os
+import sys
+import tempfile
+import unittest
+
+SOURCE = os.environ.get("WORM_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SOURCE, "bench"))
+
+import migrate_bench as mb  # noqa: E402
+
+
+class RequestKinds(unittest.TestCase):
+    def kind(self, line):
+        m = mb.REQUEST_LINE.search(line)
+        self.assertIsNotNone(m, line)
+        return mb.request_kind(m.group(1), m.group(2))
+
+    def test_rgw_beast_access_lines(self):
+        # As radosgw 16.2 logs them at debug_rgw 1.
+        prefix = "2026-11-26T19:50:01.123+0000 7f1c2a7fc700  1 beast: 0x7f1c2a7f5650: 127.0.0.1 - tester " \
+                 "[26/Nov/2026:19:50:01.119 +0000] "
+        self.assertEqual(self.kind(prefix + '"GET /small-src/obj-000001 HTTP/1.1" 200 4096 - "worm" - latency=0.002s'),
+                         "GET object")
+        self.assertEqual(self.kind(prefix + '"GET /small-src?list-type=2&prefix= HTTP/1.1" 200 9 - - -'),
+                         "list objects")
+        self.assertEqual(self.kind(prefix + '"PUT /l/big?partNumber=3&uploadId=2~x HTTP/1.1" 200 0 - - -'),
+                         "upload part")
+        self.assertEqual(self.kind(prefix + '"PUT /l/big?retention&versionId=abc HTTP/1.1" 200 0 - - -'),
+                         "PUT object ?retention")
+        self.assertEqual(self.kind(prefix + '"POST /l/big?uploadId=2~x HTTP/1.1" 200 0 - - -'),
+                         "POST multipart upload (complete/abort/list parts)")
+        self.assertEqual(self.kind(prefix + '"GET /l?object-lock HTTP/1.1" 200 0 - - -'), "GET bucket ?object-lock")
+
+
+class CountsOnMoto(unittest.TestCase):
+    def test_counts_what_the_client_sent_between_start_and_stop(self):
+        with tempfile.TemporaryDirectory(prefix="worm-migrate-bench-test-") as tmp:
+            server = mb.Moto(tmp)
+            try:
+                s3 = mb.boto(server)
+                s3.create_bucket(Bucket="counted")
+                s3.put_object(Bucket="counted", Key="before", Body=b"not counted")
+                counter = mb.RequestCounter(server)
+                counter.start()
+                for i in range(3):
+                    s3.put_object(Bucket="counted", Key=f"k{i}", Body=b"x" * i)
+                s3.get_object(Bucket="counted", Key="k1")["Body"].read()
+                s3.head_object(Bucket="counted", Key="k2")
+                s3.list_objects_v2(Bucket="counted")
+                s3.list_object_versions(Bucket="counted")
+                upload = s3.create_multipart_upload(Bucket="counted", Key="big")["UploadId"]
+                part = s3.upload_part(Bucket="counted", Key="big", UploadId=upload, PartNumber=1, Body=b"p")
+                s3.complete_multipart_upload(Bucket="counted", Key="big", UploadId=upload, MultipartUpload={
+                    "Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+                try:
+                    s3.head_object(Bucket="counted", Key="absent")
+                except s3.exceptions.ClientError:
+                    pass
+                counts = counter.stop()
+            finally:
+                server.stop()
+        self.assertEqual(counts, {
+            "GET object": 1, "HEAD object": 1, "HEAD object -> 404": 1, "PUT object": 3, "list objects": 1,
+            "list object versions": 1, "create multipart upload": 1, "upload part": 1,
+            "POST multipart upload (complete/abort/list parts)": 1})
+
+
+class Rounds(unittest.TestCase):
+    def test_rounds_add_times_cpu_and_requests_and_keep_the_peak_rss(self):
+        first = {"seconds": 2.0, "peak_rss_mib": 30.0, "client_cpu_s": 1.0, "server_cpu_s": 3.0,
+                 "requests": {"GET object": 2, "PUT object": 2}}
+        second = {"seconds": 1.0, "peak_rss_mib": 20.0, "client_cpu_s": 0.5, "server_cpu_s": 1.0,
+                  "requests": {"GET object": 1, "HEAD object": 1}}
+        total = mb.added(mb.added({}, first), second)
+        self.assertEqual(total, {"seconds": 3.0, "peak_rss_mib": 30.0, "client_cpu_s": 1.5, "server_cpu_s": 4.0,
+                                 "requests": {"GET object": 3, "HEAD object": 1, "PUT object": 2}})
+
+
+if __name__ == "__main__":
+    unittest.main()
