@@ -351,6 +351,11 @@ def request_floor(server, count, size):
                        ObjectLockRetainUntilDate=until, ChecksumAlgorithm="SHA256", MetadataDirective="REPLACE",
                        Metadata=meta)
 
+    # An idle cluster still burns CPU (RGW's and the OSD's housekeeping; moto's none to speak of):
+    # that rate times each phase's length is not the requests' cost.
+    idle_before = cpu_seconds(server.pids)
+    time.sleep(5)
+    idle_per_s = (cpu_seconds(server.pids) - idle_before) / 5
     phases = {}
     for phase, call in (("GET object", get), ("PUT object (lock, If-None-Match, SHA-256)", put),
                         ("PUT object (lock, SHA-256, no If-None-Match)", put_unconditional),
@@ -367,26 +372,44 @@ def request_floor(server, count, size):
         before, t0 = cpu_seconds(server.pids), time.monotonic()
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(guarded, keys))
-        cpu = cpu_seconds(server.pids) - before
+        cpu, seconds = cpu_seconds(server.pids) - before, time.monotonic() - t0
         phases[phase] = {"requests": count, "errors": len(errors), "first_error": errors[0] if errors else "",
-                         "seconds": time.monotonic() - t0, "server_cpu_ms_per_request": 1000 * cpu / count}
+                         "seconds": seconds, "server_cpu_ms_per_request_raw": 1000 * cpu / count,
+                         "server_cpu_ms_per_request": 1000 * max(0.0, cpu - idle_per_s * seconds) / count}
     ms = {k: v["server_cpu_ms_per_request"] for k, v in phases.items()}
     client_side = ms["GET object"] + ms["PUT object (lock, If-None-Match, SHA-256)"] + ms["HEAD object (version)"]
     server_side = ms["CopyObject with lock + SHA-256"] + ms["HEAD object (version)"]
     aws = ms["CopyObject (aws s3 sync's)"]
-    return {"peer": server.name, "objects": count, "object_bytes": size, "phases": phases,
+    return {"peer": server.name, "objects": count, "object_bytes": size, "idle_server_cpu_per_s": idle_per_s,
+            "phases": phases,
             "server_cpu_ms_per_object": {"worm minimum: GET + locked PUT + HEAD": client_side,
                                          "server-side alternative: locked CopyObject + HEAD": server_side,
                                          "aws s3 sync: CopyObject": aws,
                                          "3x aws would need at most": aws / 3}}
 
 
+def run_info(report, peer):
+    """When and under what load a run was measured."""
+    return {"peer": peer, **{k: report[k] for k in ("date", "cpus", "load_avg_at_start", "load_avg") if k in report}}
+
+
+def with_other_peers(report, earlier):
+    """This run's report plus the other peers' results, floors and run details from an earlier one."""
+    peer = report["results"][0]["peer"]
+    earlier_runs = earlier.get("runs") or [run_info(earlier, earlier["results"][0]["peer"])]
+    return dict(report, runs=report["runs"] + [r for r in earlier_runs if r["peer"] != peer],
+                results=report["results"] + [r for r in earlier.get("results", []) if r["peer"] != peer],
+                floors=report["floors"] + [f for f in earlier.get("floors", []) if f["peer"] != peer])
+
+
 def update_results_md(report, path):
     """Replaces this benchmark's section of RESULTS.md (between its markers), or appends it."""
     lines = [MARK_BEGIN, "## Migration: `worm migrate` (lock + verify) vs `aws s3 sync` (no lock)", "",
-             f"bench/migrate_bench.py, {report['date']}, {report['cpus']} CPUs, load average "
-             f"{report['load_avg'][0]:.1f} (shared machine). Same server, same objects, one run; "
-             "aws s3 sync copies server-side. Target: worm migrate >= 3x aws s3 sync's objects/s.", "",
+             "bench/migrate_bench.py: " + "; ".join(
+                 f"{r['peer']} {r['date']}, {r['cpus']} CPUs, load average {r.get('load_avg_at_start', r['load_avg'])[0]:.1f}"
+                 f" at the start, {r['load_avg'][0]:.1f} at the end" for r in report.get("runs", [run_info(report, "")])) +
+             " (shared machine). Per peer: same server, same objects, one run; aws s3 sync copies server-side. "
+             "Target: worm migrate >= 3x aws s3 sync's objects/s.", "",
              "| scenario | peer | objects | size | worm obj/s | worm MB/s | worm RSS MiB | worm CPU s | "
              "aws obj/s | aws MB/s | aws RSS MiB | aws CPU s | server CPU s (worm / aws) | ratio obj/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -411,13 +434,13 @@ def update_results_md(report, path):
             if m.get("requests"):
                 lines.append(f"  {tool} requests per object: " + ", ".join(
                     f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
-    floor = report.get("floor")
-    if floor:
+    for floor in report.get("floors", []):
         lines += ["", f"Server CPU per request type ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B, "
-                  "each type alone from a boto3 client, same server, same run):", "",
+                  "each type alone from a boto3 client, same server, same run; the idle server's own "
+                  f"{floor['idle_server_cpu_per_s']:.2f} CPU s/s over each phase subtracted):", "",
                   "| request | server CPU ms | refused |", "|---|---|---|"]
         lines += [f"| {k} | {v['server_cpu_ms_per_request']:.2f} | {v['errors']} |" for k, v in floor["phases"].items()]
-        lines += ["", "Server CPU per object: " + "; ".join(
+        lines += ["", f"Server CPU per object ({floor['peer']}): " + "; ".join(
             f"{k} {v:.2f} ms" for k, v in floor["server_cpu_ms_per_object"].items()) + "."]
     lines.append(MARK_END)
     section = "\n".join(lines)
@@ -447,6 +470,8 @@ def main():
     ap.add_argument("--out", default=str(HERE / "results" / "migrate.json"))
     ap.add_argument("--results-md", default=str(HERE / "results" / "RESULTS.md"))
     ap.add_argument("--rewrite-md", action="store_true", help="only rewrite RESULTS.md's section from --out")
+    ap.add_argument("--keep-other-peers", action="store_true",
+                    help="keep the other peer's results already in --out (one file for the moto and RGW runs)")
     a = ap.parse_args()
     if a.rewrite_md:
         update_results_md(json.loads(Path(a.out).read_text()), Path(a.results_md))
@@ -471,7 +496,11 @@ def main():
         finally:
             server.stop()
     report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
-              "load_avg_at_start": load_at_start, "load_avg": os.getloadavg(), "results": results, "floor": floor}
+              "load_avg_at_start": load_at_start, "load_avg": os.getloadavg(), "results": results,
+              "floors": [floor] if floor else []}
+    report["runs"] = [run_info(report, a.peer)]
+    if a.keep_other_peers and Path(a.out).exists():
+        report = with_other_peers(report, json.loads(Path(a.out).read_text()))
     Path(a.out).write_text(json.dumps(report, indent=2) + "\n")
     update_results_md(report, Path(a.results_md))
     for r in results:
@@ -486,7 +515,7 @@ def main():
               f"server CPU {1000 * w['server_cpu_s'] / n:.2f} ms vs {1000 * s['server_cpu_s'] / n:.2f} ms")
         for tool, m in (("worm migrate", w), ("aws s3 sync", s)):
             print(f"  {tool} requests: " + ", ".join(f"{k} {v}" for k, v in m["requests"].items()))
-    if floor:
+    for floor in report["floors"]:
         print(f"floor ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B), server CPU ms per request: " +
               ", ".join(f"{k} {v['server_cpu_ms_per_request']:.2f}" + (f" ({v['errors']} refused)" if v["errors"] else "")
                         for k, v in floor["phases"].items()))

@@ -80,6 +80,19 @@ class Rounds(unittest.TestCase):
         self.assertEqual(total, {"seconds": 3.0, "peak_rss_mib": 30.0, "client_cpu_s": 1.5, "server_cpu_s": 4.0,
                                  "requests": {"GET object": 3, "HEAD object": 1, "PUT object": 2}})
 
+    def test_a_run_on_one_peer_keeps_the_other_peers_results(self):
+        def report(peer, date):
+            return {"date": date, "cpus": 2, "load_avg": [1.0, 1.0, 1.0], "results": [{"peer": peer, "scenario": "small"}],
+                    "floors": [{"peer": peer}], "runs": [mb.run_info({"date": date, "cpus": 2, "load_avg": [1.0]}, peer)]}
+
+        merged = mb.with_other_peers(report("moto", "d2"), report("rgw", "d1"))
+        self.assertEqual([r["peer"] for r in merged["results"]], ["moto", "rgw"])
+        self.assertEqual([f["peer"] for f in merged["floors"]], ["moto", "rgw"])
+        self.assertEqual([(r["peer"], r["date"]) for r in merged["runs"]], [("moto", "d2"), ("rgw", "d1")])
+        again = mb.with_other_peers(report("moto", "d3"), merged)  # the same peer again replaces its own
+        self.assertEqual([(r["peer"], r["date"]) for r in again["runs"]], [("moto", "d3"), ("rgw", "d1")])
+        self.assertEqual(len(again["results"]), 2)
+
 
 if __name__ == "__main__":
     unittest.main()
