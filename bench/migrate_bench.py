@@ -4,8 +4,8 @@ verification) copying the same objects on the same local S3-shaped server, in on
 
     python3 bench/migrate_bench.py                         # quick: 500 small objects on Ceph RGW
     python3 bench/migrate_bench.py --objects 10000         # the issue's 10,000 small objects
-    python3 bench/migrate_bench.py --large-mib 1024        # plus 1 GiB in 64 MiB objects
-    python3 bench/migrate_bench.py --peer moto             # moto_server instead of RGW
+    python3 bench/migrate_bench.py --large-mib 4096        # plus 4 GiB in 64 MiB objects
+    python3 bench/migrate_bench.py --peer moto --keep-other-peers   # moto_server, beside RGW's results
 
 The server holds three buckets: `src` (the objects), `locked` (Object Lock: worm migrate's
 destination) and `plain` (aws s3 sync's destination). aws s3 sync between two buckets of one
@@ -14,13 +14,16 @@ worm migrate reads every object, checks it (ETag MD5 / recorded SHA-256), puts i
 COMPLIANCE lock and metadata, and confirms content and lock (HEAD; ETag or read-back).
 
 Reported per client: seconds, objects/s, MB/s, peak RSS and CPU seconds (user + system) of
-the client process (GNU time), and the server's CPU seconds during each run (from
-/proc): where the time goes. Writes bench/results/migrate.json and the `migrate` rows of
+the client process (GNU time), the server's CPU seconds during each run (from /proc), and the
+requests it made by type (from the server's access log): where the time goes. After the small
+run, the server's CPU for each request type alone (the fewest requests that copy with a lock,
+verify and confirm the lock, beside aws's CopyObject) from a boto3 client: the floor no client
+can go under. Writes bench/results/migrate.json and the `migrate` rows of
 bench/results/RESULTS.md (between its own markers).
 
 Ceph RGW (../shared/peers/ceph-rgw.sh) runs under flock /tmp/rgw.lock (one RGW per machine);
-its OSD keeps data in a 4 GiB memstore, and src + locked + plain hold three copies, so
---large-mib is at most about 1200 on RGW.
+its OSD keeps data in a 4 GiB memstore, and src + locked + plain hold three copies, so on RGW
+the large objects go through in rounds of 1 GiB, each emptied after (GOVERNANCE locks there).
 """
 
 import argparse
