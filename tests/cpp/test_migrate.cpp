@@ -273,3 +273,34 @@ TEST_CASE("large objects stream through a file (never whole in memory) and are v
     const MigrationSummary v = verify_migration(*source, store, o);
     CHECK(v.by_status.at("ok") == 2);
 }
+
+TEST_CASE("the state is written per batch: the whole batch is `copying` before its first put, outcomes when it ends") {
+    t::TempDir tmp("worm-migrate-state");
+    for (int i = 0; i < 6; ++i) t::write_file(tmp / "src" / ("f" + std::to_string(i) + ".txt"), "file " + std::to_string(i) + "\n");
+    LocalWormStore store(tmp / "worm");
+    auto source = open_migration_source((tmp / "src").string());
+    MigrationOptions o;
+    o.retain_days = 1;
+    o.state_file = tmp / "state.sqlite3";
+    o.workers = 1;
+    o.batch_size = 3;
+    // What another process (the sqlite3 shell) sees in the state file while the run goes on.
+    auto statuses = [&] {
+        const auto r = t::run_command({"sqlite3", o.state_file.string(),
+                                       "SELECT status || ':' || count(*) FROM objects GROUP BY status ORDER BY status"});
+        REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+        return r.out;
+    };
+    std::map<std::size_t, std::string> seen;
+    o.on_progress = [&](std::size_t done, std::size_t, std::uint64_t) {
+        if (done == 1 || done == 4) seen[done] = statuses();
+    };
+    const MigrationSummary s = migrate(*source, store, o);
+    CHECK(s.clean());
+    CHECK(s.by_status.at("copied") == 6);
+    // One object of the first batch is in the store; all three were marked before it was put.
+    CHECK(seen[1] == "copying:3\n");
+    // The first batch's outcomes landed together, and the second batch is marked as a whole.
+    CHECK(seen[4] == "copied:3\ncopying:3\n");
+    CHECK(statuses() == "copied:6\n");
+}
