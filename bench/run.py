@@ -489,8 +489,8 @@ def openssl_speed(ctx, processes=1):
                            stdout=out, stderr=subprocess.DEVNULL, check=True)
         out.seek(0)
         text = out.read().decode()
-    for line in text.splitlines():
-        if "Ed25519" in line:
+    for line in reversed(text.splitlines()):  # the summary line (with -multi: the total), not "Got: +F6:..."
+        if "Ed25519" in line and not line.startswith("Got:"):
             nums = re.findall(r"[0-9]+(?:\.[0-9]+)?", line.split(")")[-1])
             if len(nums) >= 4:
                 return float(nums[-2]), float(nums[-1])
