@@ -176,8 +176,13 @@ void remove_quietly(const fs::path& p) {
 class Server {
 public:
     Server(const Settings& settings, Api& api)
-        : settings_(settings), api_(api), ioc_(settings.threads), acceptor_(ioc_),
-          reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+        : settings_(settings), api_(api), acceptor_(accept_context_),
+          reserve_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {
+        for (int i = 0; i < settings.threads; ++i) {
+            workers_.push_back(std::make_unique<net::io_context>(1));
+            working_.push_back(net::make_work_guard(*workers_.back()));
+        }
+    }
 
     void run() {
         beast::error_code ec;
@@ -199,15 +204,15 @@ public:
             " threads, at most " + std::to_string(limit_) + " connections, idle timeout " +
             std::to_string(settings_.idle_timeout.count()) + " s");
 
-        net::signal_set signals(ioc_, SIGINT, SIGTERM);
+        net::signal_set signals(accept_context_, SIGINT, SIGTERM);
         signals.async_wait([this](const beast::error_code& error, int signal) {
             if (!error) stop(signal);
         });
-        net::co_spawn(ioc_, accept_loop(), net::detached);
+        net::co_spawn(accept_context_, accept_loop(), net::detached);
 
         std::vector<std::thread> pool;
-        for (int i = 1; i < settings_.threads; ++i) pool.emplace_back([this] { ioc_.run(); });
-        ioc_.run();
+        for (auto& worker : workers_) pool.emplace_back([&worker] { worker->run(); });
+        accept_context_.run();  // until stop(): the listener is closed and the signal handled
         for (auto& t : pool) t.join();
         log("worm-proxy stopped");
     }
@@ -225,6 +230,7 @@ private:
         stopping_ = true;
         beast::error_code ec;
         acceptor_.close(ec);
+        working_.clear();  // each worker's run() returns once its connections have ended
         std::lock_guard lock(connections_mutex_);
         for (const auto& entry : connections_) {
             auto c = entry.second;  // a copy: clang 14 cannot capture a structured binding
@@ -235,10 +241,14 @@ private:
     }
 
     awaitable<void> accept_loop() {
-        net::steady_timer pause(ioc_);
+        net::steady_timer pause(accept_context_);
         while (!stopping_) {
             beast::error_code ec;
-            tcp::socket socket = co_await acceptor_.async_accept(net::make_strand(ioc_), net::redirect_error(use_awaitable, ec));
+            // Each connection lives on one worker's io_context, run by one thread: its reads,
+            // backend call and writes never hop between threads (at one request at a time
+            // the hops were a quarter of the latency).
+            net::io_context& worker = *workers_[next_worker_++ % workers_.size()];
+            tcp::socket socket = co_await acceptor_.async_accept(worker, net::redirect_error(use_awaitable, ec));
             if (ec) {
                 if (stopping_ || ec == net::error::operation_aborted) break;
                 log(accept_errors_.note("accept failed: " + ec.message()));
@@ -250,6 +260,7 @@ private:
                 co_await pause.async_wait(net::redirect_error(use_awaitable, ec));
                 continue;
             }
+            socket.set_option(tcp::no_delay(true), ec);  // answers leave at once (no Nagle wait)
             admit(std::move(socket));
         }
     }
@@ -510,7 +521,10 @@ private:
 
     const Settings& settings_;
     Api& api_;
-    net::io_context ioc_;
+    net::io_context accept_context_;  // the listener and the signals, on the thread that calls run()
+    std::vector<std::unique_ptr<net::io_context>> workers_;  // --threads of them, one thread each
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> working_;  // until stop()
+    std::size_t next_worker_ = 0;  // round robin over workers_ (used by the accept loop only)
     tcp::acceptor acceptor_;
     std::atomic<bool> stopping_{false};
     std::mutex connections_mutex_;

@@ -1,7 +1,8 @@
 // server.hpp: the network side of worm-proxy (Boost.Beast over Asio, C++20 coroutines).
 //
-// One io_context run by a small pool of threads; each connection is a coroutine on its
-// own strand. Request headers are read first and given to Api::prepare(), so a refused
+// The listener has its own io_context (the thread that calls serve()); connections are
+// dealt round robin to --threads worker io_contexts, each run by one thread, so a
+// connection's coroutine never changes threads. Request headers are read first and given to Api::prepare(), so a refused
 // upload (token, prefix, size) is answered before its body is read: with
 // "Expect: 100-continue" the body is never sent; without it, the proxy answers, stops
 // reading and closes after draining a little, so the client sees the answer, not a reset.

@@ -172,7 +172,9 @@ private:
     void plan(const std::vector<SourceEntry>& entries) {
         std::map<std::string, const SourceEntry*> by_key;
         for (const auto& e : entries) by_key[e.key] = &e;
-        for (const auto& e : entries) all_keys_.insert(e.key);
+        // Only the registry comparison asks which keys exist (check_registry_for_missing).
+        if (registry_ && !source_.uri_base().empty())
+            for (const auto& e : entries) all_keys_.insert(e.key);
         for (const auto& [key, entry] : by_key) {
             const KeyKind kind = kind_of(key);
             if (kind == KeyKind::bundle) {

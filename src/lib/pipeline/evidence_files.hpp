@@ -5,8 +5,9 @@
 //   UnnamedFile      write the bytes into an unnamed file (O_TMPFILE), read them back,
 //                    then give it its name with link(): exclusive, so the name is also the
 //                    id's reservation; a name never points at incomplete bytes.
-//   fsync_in_parallel the data of many files in one durability round (the kernel merges
-//                    concurrent fsyncs into one journal commit).
+//   fsync_in_parallel the data of many files in one durability round: writeback of all
+//                    started at once, then fsyncs (a few in a row, many on several
+//                    threads: the kernel merges concurrent fsyncs into one journal commit).
 //   GroupSync        one directory fsync shared by every caller waiting at the same time
 //                    (group commit): N threads committing together cost one fsync.
 #pragma once
@@ -64,7 +65,8 @@ private:
     std::size_t size_;
 };
 
-// fsync every descriptor, several at once; throws Error(io) naming `what` if any fails.
+// fsync every descriptor (writeback of all started first; more than a few fsynced on
+// several threads); throws Error(io) naming `what` if any fails.
 void fsync_in_parallel(std::span<const int> fds, const std::filesystem::path& what);
 
 // Group commit of one directory's entries: sync() returns once an fsync of the directory
