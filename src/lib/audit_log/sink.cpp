@@ -150,7 +150,9 @@ struct PendingBatch {
     std::uint64_t sequence = 0;
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;             // record bytes plus frame overhead (the cap's unit)
-    std::vector<std::string> lines;      // memory mode (disk mode reads them back from the journal)
+    // Memory mode: the batch's JSON Lines text (disk mode reads the records back from the
+    // journal). Shared, so that the uploader's copy of the batch does not copy the text.
+    std::shared_ptr<std::string> body;
     std::optional<BatchFacts> facts;     // unset for batches replayed from the journal
     SteadyTime first_accepted{};
 };
@@ -302,7 +304,9 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         std::uint64_t first_sequence = 0;
         SteadyTime since{};  // when the first of them was accepted (the age reported for all)
     } unlisted;
-    std::vector<std::string> open_lines;  // memory mode
+    // Memory mode: the open batch's JSON Lines, and the buffer of a stored batch kept for the
+    // next one, so that log() neither reallocates nor touches fresh pages as a batch grows.
+    std::string open_body, spare_body;
     std::uint64_t open_records = 0, open_bytes = 0;
     std::optional<SteadyTime> open_since;
     BatchFacts open_facts;
@@ -334,7 +338,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         open_facts = {};
         open_facts_complete = true;
         if (journal) journal->seal(b.sequence);
-        else b.lines = std::exchange(open_lines, {});
+        else {
+            b.body = std::make_shared<std::string>(std::move(open_body));
+            open_body = std::exchange(spare_body, {});
+            open_body.clear();
+        }
         if (journal && (unlisted.batches > 0 || ready.size() >= listed_batches)) {
             if (unlisted.batches == 0) unlisted = {0, 0, b.sequence, b.first_accepted};
             ++unlisted.batches;
@@ -375,7 +383,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             if (line.size() > max_memory_record_bytes)
                 throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
             memory_bytes += need;
-            open_lines.emplace_back(line);
+            open_body.append(line).push_back('\n');
         }
         if (open_records == 0) open_since = std::chrono::steady_clock::now();
         open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
@@ -460,9 +468,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     }
 
     void store_batch(const PendingBatch& b, const std::string& stream, const std::string& previous_sha256) {
-        const std::vector<std::string> lines = journal ? journal->read_batch(b.sequence) : b.lines;
-        std::string body;
-        for (const auto& line : lines) body.append(line).push_back('\n');
+        std::vector<std::string> lines;  // disk mode
+        std::string journal_body;
+        if (journal) {
+            lines = journal->read_batch(b.sequence);
+            for (const auto& line : lines) journal_body.append(line).push_back('\n');
+        }
+        const std::string& body = journal ? journal_body : *b.body;
+        const std::uint64_t records = journal ? lines.size() : b.records;
         const BatchFacts f = b.facts ? *b.facts : facts_of(lines);
         const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
         const std::string sha = sha256_hex(body);
@@ -474,7 +487,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                       {"worm-handler-version", std::string(al::handler_version)},
                       {"stream", stream},
                       {"sequence", std::to_string(b.sequence)},
-                      {"record-count", std::to_string(lines.size())},
+                      {"record-count", std::to_string(records)},
                       {"first-timestamp", f.first_timestamp},
                       {"last-timestamp", f.last_timestamp},
                       {"previous-batch-sha256", previous_sha256}};
@@ -485,7 +498,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             std::lock_guard lock(mutex);
             state.stored_through = b.sequence;
             state.previous_batch_sha256 = sha;
-            state.uncovered.push_back({b.sequence, key, sha, lines.size(), f.first_timestamp, f.last_timestamp});
+            state.uncovered.push_back({b.sequence, key, sha, records, f.first_timestamp, f.last_timestamp});
             if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
             ready.pop_front();
             counters.stored += b.records;
@@ -626,15 +639,18 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             }
             try {
                 if (batch_ready) {
-                    const PendingBatch batch = ready.front();
+                    PendingBatch batch = ready.front();
                     const std::string stream = state.stream, previous = state.previous_batch_sha256;
                     lock.unlock();
                     store_batch(batch, stream, previous);
+                    lock.lock();
+                    if (batch.body && batch.body.use_count() == 1 && spare_body.capacity() < batch.body->capacity())
+                        spare_body = std::move(*batch.body);
                 } else {
                     lock.unlock();
                     store_checkpoint();
+                    lock.lock();
                 }
-                lock.lock();
                 backoff = options.retry_initial;
                 progress_cv.notify_all();
                 space_cv.notify_all();
