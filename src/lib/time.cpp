@@ -66,17 +66,39 @@ bool expect(std::string_view s, size_t& pos, char c) {
 
 std::string format_rfc3339(TimePoint t) { return strftime_utc(t, "%Y-%m-%dT%H:%M:%SZ"); }
 
-std::string format_rfc3339_millis(TimePoint t) {
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        t - std::chrono::floor<std::chrono::seconds>(t))
-                        .count();
-    char frac[8];
-    std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>(ms));
-    return strftime_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
+namespace {
+
+void put_digits(std::string& out, std::size_t at, unsigned value, std::size_t digits) {
+    for (std::size_t i = digits; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
 }
 
-// SigV4 formats this for every signed request, and strftime (with gmtime's time-zone
-// lock) was a visible share of a signature, so it is written digit by digit.
+}  // namespace
+
+// Audit-log records (one per log call) and SigV4 (one per request) format these, and strftime
+// (with gmtime's time-zone lock) was a visible share of both, so they are written digit by digit.
+std::string format_rfc3339_millis(TimePoint t) {
+    using namespace std::chrono;
+    const auto ms = floor<milliseconds>(t);
+    const auto day = floor<days>(ms);
+    const year_month_day ymd{day};
+    const int year = static_cast<int>(ymd.year());
+    if (year < 0 || year > 9999) {  // no real clock says so
+        char frac[8];
+        std::snprintf(frac, sizeof frac, ".%03dZ", static_cast<int>((ms - floor<seconds>(ms)).count()));
+        return strftime_utc(t, "%Y-%m-%dT%H:%M:%S") + frac;
+    }
+    const hh_mm_ss hms{ms - day};
+    std::string out = "0000-00-00T00:00:00.000Z";
+    put_digits(out, 0, static_cast<unsigned>(year), 4);
+    put_digits(out, 5, static_cast<unsigned>(ymd.month()), 2);
+    put_digits(out, 8, static_cast<unsigned>(ymd.day()), 2);
+    put_digits(out, 11, static_cast<unsigned>(hms.hours().count()), 2);
+    put_digits(out, 14, static_cast<unsigned>(hms.minutes().count()), 2);
+    put_digits(out, 17, static_cast<unsigned>(hms.seconds().count()), 2);
+    put_digits(out, 20, static_cast<unsigned>(hms.subseconds().count()), 3);
+    return out;
+}
+
 std::string format_amz_date(TimePoint t) {
     using namespace std::chrono;
     const auto secs = floor<seconds>(t);
@@ -86,16 +108,13 @@ std::string format_amz_date(TimePoint t) {
     if (year < 0 || year > 9999) return strftime_utc(t, "%Y%m%dT%H%M%SZ");  // no real clock says so
     const hh_mm_ss hms{secs - day};
     std::string out(16, '\0');  // "20261122T181437Z"
-    const auto put = [&out](std::size_t at, unsigned value, std::size_t digits) {
-        for (std::size_t i = digits; i-- > 0; value /= 10) out[at + i] = static_cast<char>('0' + value % 10);
-    };
-    put(0, static_cast<unsigned>(year), 4);
-    put(4, static_cast<unsigned>(ymd.month()), 2);
-    put(6, static_cast<unsigned>(ymd.day()), 2);
+    put_digits(out, 0, static_cast<unsigned>(year), 4);
+    put_digits(out, 4, static_cast<unsigned>(ymd.month()), 2);
+    put_digits(out, 6, static_cast<unsigned>(ymd.day()), 2);
     out[8] = 'T';
-    put(9, static_cast<unsigned>(hms.hours().count()), 2);
-    put(11, static_cast<unsigned>(hms.minutes().count()), 2);
-    put(13, static_cast<unsigned>(hms.seconds().count()), 2);
+    put_digits(out, 9, static_cast<unsigned>(hms.hours().count()), 2);
+    put_digits(out, 11, static_cast<unsigned>(hms.minutes().count()), 2);
+    put_digits(out, 13, static_cast<unsigned>(hms.seconds().count()), 2);
     out[15] = 'Z';
     return out;
 }

@@ -450,3 +450,33 @@ TEST_CASE("checkpoints are Ed25519-signed and chain to the previous signature") 
     CHECK(covered == 5);
     CHECK(sink.stats().checkpoints_stored == 3);
 }
+
+TEST_CASE("a backlog of more batches than the sink lists in memory goes out in order, also after a restart") {
+    // The sink lists 1,024 waiting batches in memory; the rest wait only in the journal.
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 1;
+    o.retention_days = 0;
+    constexpr int first_run = 1100, second_run = 300;  // batches of one record
+    {
+        AuditLogSink sink(f.store, o);
+        f.store->down = true;
+        for (int n = 0; n < first_run; ++n) sink.log_json(record(0, n));
+        CHECK(sink.stats().queued == first_run);
+        CHECK_FALSE(sink.close(100ms));
+    }
+    f.store->down = false;
+    {
+        AuditLogSink again(f.store, o);
+        f.store->down = true;
+        const auto s = again.stats();
+        CHECK(s.queued + s.stored == first_run);
+        for (int n = first_run; n < first_run + second_run; ++n) again.log_json(record(0, n));
+        f.store->down = false;
+        REQUIRE(again.close(60s));
+    }
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, first_run + second_run);
+    const auto batches = t::stored_batches(*f.local, "audit-logs/");
+    REQUIRE(batches.size() == first_run + second_run);
+    for (std::size_t i = 0; i < batches.size(); ++i) REQUIRE(batches[i].sequence == i);
+}

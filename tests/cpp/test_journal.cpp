@@ -49,7 +49,7 @@ void crash_after(const std::function<void()>& body) {
 // Every batch the journal holds, in sequence order, as record numbers.
 std::vector<std::vector<int>> batches_of(Journal& journal) {
     std::vector<std::vector<int>> out;
-    for (const auto& range : journal.recovered_batches()) {
+    for (const auto& range : journal.batches_from(0, SIZE_MAX)) {
         std::vector<int> numbers;
         for (const auto& text : journal.read_batch(range.sequence)) numbers.push_back(std::stoi(text.substr(5)));
         out.push_back(numbers);
@@ -194,4 +194,60 @@ TEST_CASE("a record larger than half the ring is refused and names the limit") {
     journal.append_record(line(1));
     journal.seal(0);
     CHECK(journal.read_batch(0).size() == 1);
+}
+
+TEST_CASE("a backlog beyond the index window is listed again from the segments, in order") {
+    t::TempDir dir{"worm-journal"};
+    constexpr std::size_t window = 8;
+    constexpr int batches = 500;
+    // Reads the backlog the way the sink does: a window's worth at a time, storing (releasing)
+    // each batch before asking for more. Returns the record numbers seen.
+    auto consume = [](Journal& journal, std::uint64_t from) {
+        std::vector<int> seen;
+        for (;;) {
+            const auto listed = journal.batches_from(from, window);
+            if (listed.empty()) break;
+            for (const auto& range : listed) {
+                REQUIRE(range.sequence == from);
+                const auto lines = journal.read_batch(range.sequence);
+                REQUIRE(lines.size() == range.records);
+                for (const auto& text : lines) seen.push_back(std::stoi(text.substr(5)));
+                journal.release_through(range.sequence);
+                ++from;
+            }
+        }
+        return seen;
+    };
+    {
+        // 4 KiB segments: the backlog spans dozens of them, so the scan crosses segment marks.
+        Journal journal(dir / "j", 4096, 64 * 1024, window);
+        for (int b = 0; b < batches; ++b) {
+            for (int r = 0; r < 3; ++r) journal.append_record(line(b * 3 + r));
+            journal.seal(static_cast<std::uint64_t>(b));
+            if (b % 50 == 49) journal.sync();
+        }
+        journal.sync();
+        const auto all = journal.backlog_after(std::nullopt);
+        CHECK(all.batches == batches);
+        CHECK(all.records == batches * 3);
+        CHECK(all.last_sequence == std::optional<std::uint64_t>(batches - 1));
+        // The first 100 are stored in this process.
+        const auto first = journal.batches_from(0, 100);
+        REQUIRE(first.size() == 100);
+        for (const auto& range : first) REQUIRE(journal.read_batch(range.sequence).size() == 3);
+        journal.release_through(99);
+    }
+    // A new process: its index holds a window; the rest is found by reading the segments.
+    Journal journal(dir / "j", 4096, 64 * 1024, window);
+    const auto after = journal.backlog_after(99);
+    CHECK(after.batches == batches - 100);
+    CHECK(after.records == (batches - 100) * 3);
+    CHECK(after.last_sequence == std::optional<std::uint64_t>(batches - 1));
+    // Stored up to 300 elsewhere (the sink's state): segments before it go, the cursor follows.
+    journal.release_through(300);
+    const auto seen = consume(journal, 301);
+    REQUIRE(seen.size() == static_cast<std::size_t>((batches - 301) * 3));
+    for (std::size_t i = 0; i < seen.size(); ++i) REQUIRE(seen[i] == 301 * 3 + static_cast<int>(i));
+    CHECK(journal.backlog_after(batches - 1).batches == 0);
+    CHECK_THROWS_AS(journal.read_batch(batches), Error);
 }

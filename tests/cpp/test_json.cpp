@@ -162,6 +162,49 @@ TEST_CASE("string escaping is minimal") {
     CHECK(json::canonicalize(R"({"a\u0000b":"x\u0000"})") == "{\"a\\u0000b\":\"x\\u0000\"}");
 }
 
+TEST_CASE("string escaping is the same wherever the special byte falls in an eight-byte word") {
+    // The serializer skips eight plain bytes at a time; a byte-at-a-time reference decides.
+    const auto reference = [](std::string_view s) {
+        std::string out = "\"";
+        for (const char ch : s) {
+            const auto c = static_cast<unsigned char>(ch);
+            if (c == '"') out += "\\\"";
+            else if (c == '\\') out += "\\\\";
+            else if (c == '\n') out += "\\n";
+            else if (c == '\t') out += "\\t";
+            else if (c == '\b') out += "\\b";
+            else if (c == '\f') out += "\\f";
+            else if (c == '\r') out += "\\r";
+            else if (c < 0x20) {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\u00";
+                out += hex[c >> 4];
+                out += hex[c & 0xF];
+            } else out += ch;
+        }
+        return out + "\"";
+    };
+    for (const std::string& special : std::vector<std::string>{"\"", "\\", "\n", std::string(1, '\x01'), "\x1f", "\x7f", " ", "~", "\xc3\xa9",
+                                      "\xe2\x82\xac", "\xf0\x9f\x98\x80"}) {
+        for (std::size_t length = 0; length < 26; ++length) {
+            for (std::size_t at = 0; at <= length; ++at) {
+                const std::string text = std::string(at, 'a') + special + std::string(length - at, 'b');
+                rapidjson::Document d;
+                d.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()), d.GetAllocator());
+                std::string out;
+                json::append_compact(d, out);
+                REQUIRE_MESSAGE(out == reference(text), "special byte(s) at " << at << " of " << text.size());
+            }
+        }
+    }
+    // Invalid UTF-8 after a run of plain words is still refused.
+    rapidjson::Document bad;
+    const std::string text = std::string(16, 'a') + "\xc3";
+    bad.SetString(text.data(), static_cast<rapidjson::SizeType>(text.size()), bad.GetAllocator());
+    std::string out;
+    CHECK_THROWS_AS(json::append_compact(bad, out), Error);
+}
+
 TEST_CASE("duplicate keys are rejected at any depth") {
     std::string msg = parse_error(R"({"a":1,"a":2})");
     CHECK(msg.find("input.json") == 0);

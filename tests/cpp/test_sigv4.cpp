@@ -180,8 +180,9 @@ TEST_CASE("encoded_query_string sorts by encoded name then value, keeps repeats 
     CHECK(encoded_query_string({{"prefix", "a b/c+"}, {"delimiter", "/"}}) == "delimiter=%2F&prefix=a%20b%2Fc%2B");
 }
 
-TEST_CASE("format_amz_date is the RFC 3339 form without punctuation, across centuries and leap days") {
-    // The signer formats the date by hand (no strftime); format_rfc3339 still uses strftime.
+TEST_CASE("format_amz_date and format_rfc3339_millis agree with strftime across centuries and leap days") {
+    // The signer and the audit log format dates by hand (no strftime); format_rfc3339 still
+    // uses strftime.
     const auto plain = [](std::string s) {
         std::erase_if(s, [](char c) { return c == '-' || c == ':'; });
         return s;
@@ -198,6 +199,9 @@ TEST_CASE("format_amz_date is the RFC 3339 form without punctuation, across cent
     for (TimePoint t = parse_rfc3339("1960-01-01T00:00:00Z"); t < parse_rfc3339("2110-01-01T00:00:00Z");
          t += std::chrono::milliseconds(133873700)) {
         CHECK(format_amz_date(t) == plain(format_rfc3339(t)));
+        const auto millis = (t - std::chrono::floor<std::chrono::seconds>(t)) / std::chrono::milliseconds(1);
+        const std::string fraction = std::to_string(1000 + millis).substr(1);
+        CHECK(format_rfc3339_millis(t) == format_rfc3339(t).substr(0, 19) + "." + fraction + "Z");
         ++checked;
     }
     CHECK(checked > 35000);

@@ -103,6 +103,35 @@ class HandlerTest(LocalStoreCase):
         self.assertIn("worm-handler-version", meta)
         self.assertTrue(verify_audit_log(self.store)["valid"])
 
+    def test_messages_and_absent_fields_as_logging_makes_them(self):
+        # emit() formats msg % args itself for the standard LogRecord: check it against what
+        # logging's own getMessage gives, and that a subclass's getMessage is honoured.
+        h = self.handler(batch_size=100)
+        self.logger.info("mapping %(a)s and %(b)d", {"a": "x", "b": 7})
+        self.logger.info("no args, a literal %s stays")
+        self.logger.info(ValueError("not a str"))
+        self.logger.warning("own service", extra={"service_name": "billing"})
+
+        class Shouting(logging.LogRecord):
+            def getMessage(self):
+                return super().getMessage().upper()
+        factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(Shouting)
+        try:
+            self.logger.info("quiet %s", "words")
+        finally:
+            logging.setLogRecordFactory(factory)
+        self.assertTrue(h.flush(timeout=10))
+        records = stored_records(self.store)
+        self.assertEqual([r["message"] for r in records],
+                         ["mapping x and 7", "no args, a literal %s stays", "not a str", "own service",
+                          "QUIET WORDS"])
+        self.assertIsNone(records[0]["request_id"])
+        self.assertIsNone(records[0]["user_id"])
+        self.assertEqual(records[0]["service_name"], "camera_service")
+        self.assertEqual(records[3]["service_name"], "billing")
+        self.assertEqual(records[3]["level"], "WARNING")
+
     def test_threads_each_record_once_in_order(self):
         h = self.handler(batch_size=50)
         threads, per_thread = 8, 400

@@ -50,12 +50,54 @@ std::shared_ptr<const Ed25519PrivateKey> signing_key_arg(py::handle key) {
         load_private_key(key.cast<std::filesystem::path>(), key_password_from_env()));
 }
 
+// An interned Python string made once and kept for the life of the process: the attribute
+// names emit() looks up in every LogRecord.
+PyObject* interned(const char* text) {
+    PyObject* s = PyUnicode_InternFromString(text);
+    if (!s) throw py::error_already_set();
+    return s;
+}
+
+// The message as LogRecord.getMessage() makes it (str(msg), then % args when there are
+// args), without a Python call when the record's class keeps the standard getMessage.
+py::object record_message(py::handle record, PyObject* msg, PyObject* args) {
+    static PyObject* const standard_get_message =
+        py::object(py::module_::import("logging").attr("LogRecord").attr("getMessage")).release().ptr();
+    static PyObject* const get_message_name = interned("getMessage");
+    PyObject* own = _PyType_Lookup(Py_TYPE(record.ptr()), get_message_name);
+    if (own != standard_get_message || !msg || !args) return record.attr("getMessage")();
+    auto text = py::reinterpret_steal<py::object>(PyObject_Str(msg));
+    if (!text) throw py::error_already_set();
+    const int has_args = PyObject_IsTrue(args);
+    if (has_args < 0) throw py::error_already_set();
+    if (has_args == 0) return text;
+    auto formatted = py::reinterpret_steal<py::object>(PyNumber_Remainder(text.ptr(), args));
+    if (!formatted) throw py::error_already_set();
+    return formatted;
+}
+
 // The seed's record shape for a logging.LogRecord (worm.logging.build_record returns it as a
-// dict; WORMLogHandler.emit logs it directly), built here without a Python dict or datetime,
-// which were most of what emit cost. `standard` is the set of LogRecord attribute names that
-// are not `extra` fields; `formatter` formats exc_info (logging.Formatter() when None).
+// dict; WORMLogHandler.emit logs it directly), built here without a Python dict or datetime.
+// Everything is read from the record's __dict__ (LogRecord sets its fields there, and
+// logging puts `extra` there): getattr with a default raised and formatted an AttributeError
+// for every absent field, which was most of what emit cost. `standard` is the set of
+// LogRecord attribute names that are not `extra` fields; `formatter` formats exc_info
+// (logging.Formatter() when None).
 rapidjson::Document record_document(py::handle record, const std::string& service_name, py::handle standard,
                                     py::handle formatter) {
+    static PyObject* const k_created = interned("created");
+    static PyObject* const k_levelname = interned("levelname");
+    static PyObject* const k_service_name = interned("service_name");
+    static PyObject* const k_request_id = interned("request_id");
+    static PyObject* const k_user_id = interned("user_id");
+    static PyObject* const k_name = interned("name");
+    static PyObject* const k_module = interned("module");
+    static PyObject* const k_func_name = interned("funcName");
+    static PyObject* const k_lineno = interned("lineno");
+    static PyObject* const k_msg = interned("msg");
+    static PyObject* const k_args = interned("args");
+    static PyObject* const k_exc_info = interned("exc_info");
+
     rapidjson::Document doc(rapidjson::kObjectType);
     auto& allocator = doc.GetAllocator();
     auto add = [&](std::string_view name, rapidjson::Value value) {
@@ -63,8 +105,12 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
                       allocator);
     };
     // A value JSON cannot carry as it is (datetime, set, object...) goes in as
-    // json.dumps(value, default=str) would write it.
+    // json.dumps(value, default=str) would write it; an absent one as null.
     auto add_py = [&](std::string_view name, py::handle value) {
+        if (!value) {
+            add(name, rapidjson::Value(rapidjson::kNullType));
+            return;
+        }
         try {
             add(name, to_json_value(value, allocator, name));
         } catch (const py::type_error&) {
@@ -74,26 +120,35 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
             add(name, to_json_value(safe, allocator, name));
         }
     };
-    const double created = record.attr("created").cast<double>();
+    PyObject* attributes = PyObject_GenericGetDict(record.ptr(), nullptr);
+    if (!attributes) throw py::error_already_set();
+    const py::dict fields = py::reinterpret_steal<py::dict>(attributes);
+    // A field of the record (borrowed; null when absent).
+    auto field = [&](PyObject* name) -> py::handle { return PyDict_GetItemWithError(fields.ptr(), name); };
+    auto required = [&](PyObject* name) -> py::handle {
+        if (py::handle value = field(name)) return value;
+        if (PyErr_Occurred()) throw py::error_already_set();
+        return record.attr(py::handle(name));  // a record without it in __dict__: ask it (raises if absent)
+    };
+
+    const double created = required(k_created).cast<double>();
     const auto micros = std::chrono::microseconds(std::llround(created * 1e6));
     const std::string timestamp = format_rfc3339_millis(TimePoint(std::chrono::duration_cast<TimePoint::duration>(micros)));
     add("timestamp", rapidjson::Value(timestamp.data(), static_cast<rapidjson::SizeType>(timestamp.size()), allocator));
-    add_py("level", record.attr("levelname"));
-    const py::object none = py::none();
-    const py::object own_service = py::getattr(record, "service_name", none);
-    if (own_service.is_none()) add("service_name", rapidjson::Value(service_name.data(), static_cast<rapidjson::SizeType>(service_name.size()), allocator));
+    add_py("level", required(k_levelname));
+    const py::handle own_service = field(k_service_name);
+    if (!own_service || own_service.is_none())
+        add("service_name", rapidjson::Value(service_name.data(), static_cast<rapidjson::SizeType>(service_name.size()), allocator));
     else add_py("service_name", own_service);
-    add_py("request_id", py::getattr(record, "request_id", none));
-    add_py("user_id", py::getattr(record, "user_id", none));
-    add_py("message", record.attr("getMessage")());
-    add_py("logger_name", record.attr("name"));
-    add_py("module", record.attr("module"));
-    add_py("function", record.attr("funcName"));
-    add_py("line", record.attr("lineno"));
-    PyObject* attributes = PyObject_GenericGetDict(record.ptr(), nullptr);
-    if (!attributes) throw py::error_already_set();
-    const py::dict extras = py::reinterpret_steal<py::dict>(attributes);
-    for (auto [key, value] : extras) {
+    add_py("request_id", field(k_request_id));
+    add_py("user_id", field(k_user_id));
+    add_py("message", record_message(record, field(k_msg).ptr(), field(k_args).ptr()));
+    add_py("logger_name", required(k_name));
+    add_py("module", required(k_module));
+    add_py("function", required(k_func_name));
+    add_py("line", required(k_lineno));
+    if (PyErr_Occurred()) throw py::error_already_set();
+    for (auto [key, value] : fields) {
         if (!PyUnicode_Check(key.ptr())) continue;
         Py_ssize_t size = 0;
         const char* name = PyUnicode_AsUTF8AndSize(key.ptr(), &size);
@@ -104,8 +159,8 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
             continue;
         add_py(n, value);
     }
-    const py::object exc_info = record.attr("exc_info");
-    if (py::bool_(exc_info) && !doc.HasMember("exception")) {
+    const py::handle exc_info = field(k_exc_info);
+    if (exc_info && PyObject_IsTrue(exc_info.ptr()) == 1 && !doc.HasMember("exception")) {
         const py::object format_with =
             formatter.is_none() ? py::module_::import("logging").attr("Formatter")() : py::reinterpret_borrow<py::object>(formatter);
         add_py("exception", format_with.attr("formatException")(exc_info));

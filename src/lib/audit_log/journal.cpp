@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "../util/crc32c.hpp"
+#include "../util/posix.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 
@@ -145,8 +146,8 @@ struct Journal::Ring {
     }
 };
 
-Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes)
-    : dir_(std::move(dir)), segment_bytes_(segment_bytes) {
+Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes, std::size_t index_window)
+    : dir_(std::move(dir)), segment_bytes_(segment_bytes), index_window_(std::max<std::size_t>(1, index_window)) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw Error(ErrorCode::io, "audit log journal: cannot create " + dir_.string() + ": " + ec.message());
@@ -167,7 +168,6 @@ Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_b
         ::close(lock_fd_);
         throw;
     }
-    for (const auto& [sequence, range] : ranges_) recovered_.push_back(range);
     recovered_open_records_ = open_records_;
     recovered_open_bytes_ = open_bytes_;
 }
@@ -223,7 +223,7 @@ void Journal::replay_segments() {
                 open_bytes_ += frame->line().size();
             } else if (is_seal(frame->type)) {
                 last_sequence = frame->sequence();
-                ranges_[last_sequence] = {last_sequence, numbers[i], open_begin_, frame->next, open_records_};
+                add_range_locked({last_sequence, numbers[i], open_begin_, frame->next, open_records_});
                 open_records_ = open_bytes_ = 0;
                 open_begin_ = frame->next;
             }
@@ -468,7 +468,7 @@ void Journal::drain_locked() {
         }
         flush(pos);
         const std::uint64_t sequence = frame->sequence();
-        ranges_[sequence] = {sequence, current_number_, open_begin_, current_size_, open_records_};
+        add_range_locked({sequence, current_number_, open_begin_, current_size_, open_records_});
         open_begin_ = current_size_;
         open_records_ = open_bytes_ = 0;
         if (current_size_ >= segment_bytes_) roll_locked(sequence);
@@ -484,16 +484,130 @@ void Journal::roll_locked(std::uint64_t last_sequence) {
     dirty_ = false;
 }
 
+// ---- the index of sealed batches -------------------------------------------------------
+
+void Journal::add_range_locked(const BatchRange& range) {
+    if (!unindexed_ && ranges_.size() < index_window_) ranges_.push_back(range);
+    else if (!unindexed_) unindexed_ = IndexCursor{range.segment, range.begin};
+}
+
+const BatchRange* Journal::find_range_locked(std::uint64_t sequence) {
+    if (unindexed_ && (ranges_.empty() || ranges_.back().sequence < sequence)) index_locked(sequence);
+    const auto it = std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
+                                     [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+    return it != ranges_.end() && it->sequence == sequence ? &*it : nullptr;
+}
+
+// Lists the batches after the cursor until the window is full and `through_sequence` is in it.
+void Journal::index_locked(std::uint64_t through_sequence) {
+    bool more = true;
+    const IndexCursor after = scan_locked(*unindexed_, [&](const BatchRange& range) {
+        ranges_.push_back(range);
+        more = ranges_.size() < index_window_ || range.sequence < through_sequence;
+        return more;
+    });
+    if (more) unindexed_.reset();  // the scan reached the last sealed batch
+    else unindexed_ = after;
+}
+
+// Calls on_batch(range) for each sealed batch from `from` on, in order, until it returns false
+// or the last sealed batch; returns the place after the last batch it was given. Reads frame
+// headers through a small buffer, so a large backlog costs little memory. CRCs are not checked
+// here: read_batch checks every frame of a range before its records are used.
+template <class OnBatch>
+Journal::IndexCursor Journal::scan_locked(IndexCursor from, OnBatch on_batch) {
+    IndexCursor at = from;
+    std::string buffer;
+    for (;;) {
+        const bool current = at.segment == current_number_;
+        const auto closed = closed_.find(at.segment);
+        if (!current && closed == closed_.end())
+            throw Error(ErrorCode::integrity, "audit log journal: segment " + segment_path(at.segment).string() +
+                                                  " is missing");
+        const std::uint64_t end = current ? open_begin_ : closed->second.second;
+        if (at.offset < end) {
+            const fs::path path = segment_path(at.segment);
+            const worm::detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+            if (!fd) throw_io("cannot open", path);
+            std::uint64_t buffer_at = 0, begin = at.offset, records = 0;
+            buffer.clear();
+            // The first `want` bytes at `offset`, from the buffer or read anew into it.
+            auto bytes_at = [&](std::uint64_t offset, std::size_t want) -> const char* {
+                if (offset < buffer_at || offset + want > buffer_at + buffer.size()) {
+                    buffer.resize(static_cast<std::size_t>(std::min<std::uint64_t>(256 * 1024, end - offset)));
+                    const ssize_t n = ::pread(fd.get(), buffer.data(), buffer.size(), static_cast<off_t>(offset));
+                    if (n < static_cast<ssize_t>(want)) throw_io("cannot read", path, n < 0 ? errno : EIO);
+                    buffer.resize(static_cast<std::size_t>(n));
+                    buffer_at = offset;
+                }
+                return buffer.data() + (offset - buffer_at);
+            };
+            while (at.offset < end) {
+                const std::size_t header = static_cast<std::size_t>(std::min<std::uint64_t>(frame_overhead + 16, end - at.offset));
+                if (header < frame_overhead) break;
+                const char* p = bytes_at(at.offset, header);
+                const std::uint32_t length = get_u32(p);
+                const char type = p[8];
+                const std::uint64_t next = at.offset + frame_overhead + length;
+                const std::size_t sequence_at = type == seal_frame ? 8 : 0;
+                if (next > end || (is_seal(type) && length < sequence_at + 8))
+                    throw Error(ErrorCode::integrity, "audit log journal: damaged frame in " + path.string());
+                at.offset = next;
+                if (type == mark_frame && records == 0) {
+                    begin = next;
+                } else if (is_record(type)) {
+                    ++records;
+                } else if (is_seal(type)) {
+                    const BatchRange range{get_u64(p + frame_overhead + sequence_at), at.segment, begin, next, records};
+                    begin = next;
+                    records = 0;
+                    if (!on_batch(range)) return at;
+                }
+            }
+        }
+        if (current) return at;
+        at = IndexCursor{at.segment + 1, 0};
+    }
+}
+
+std::vector<BatchRange> Journal::batches_from(std::uint64_t sequence, std::size_t max) {
+    std::lock_guard lock(drain_mutex_);
+    drain_locked();
+    const std::uint64_t through = max == 0 ? sequence : sequence + std::min<std::uint64_t>(max - 1, UINT64_MAX - sequence);
+    if (unindexed_ && (ranges_.empty() || ranges_.back().sequence < through)) index_locked(through);
+    std::vector<BatchRange> out;
+    auto it = std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
+                               [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+    for (; it != ranges_.end() && out.size() < max; ++it) out.push_back(*it);
+    return out;
+}
+
+Journal::Backlog Journal::backlog_after(std::optional<std::uint64_t> stored_through) {
+    std::lock_guard lock(drain_mutex_);
+    drain_locked();
+    Backlog backlog;
+    auto count = [&](const BatchRange& range) {
+        backlog.last_sequence = std::max(backlog.last_sequence.value_or(0), range.sequence);
+        if (stored_through && range.sequence <= *stored_through) return true;
+        ++backlog.batches;
+        backlog.records += range.records;
+        return true;
+    };
+    for (const auto& range : ranges_) count(range);
+    if (unindexed_) scan_locked(*unindexed_, count);
+    return backlog;
+}
+
 std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
     BatchRange range;
     {
         std::lock_guard lock(drain_mutex_);
-        if (!ranges_.count(sequence)) drain_locked();
-        const auto it = ranges_.find(sequence);
-        if (it == ranges_.end())
+        if (!find_range_locked(sequence)) drain_locked();
+        const BatchRange* found = find_range_locked(sequence);
+        if (!found)
             throw Error(ErrorCode::integrity, "audit log journal: batch " + std::to_string(sequence) + " is not in " +
                                                   dir_.string());
-        range = it->second;
+        range = *found;
     }
     const fs::path path = segment_path(range.segment);
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -523,7 +637,10 @@ void Journal::release_through(std::uint64_t stored_through) {
             closed_bytes_ -= it->second.second;
             it = closed_.erase(it);
         }
-        ranges_.erase(ranges_.begin(), ranges_.upper_bound(stored_through));
+        while (!ranges_.empty() && ranges_.front().sequence <= stored_through) ranges_.pop_front();
+        // Every batch of a deleted segment is stored: the unlisted ones start after it.
+        if (unindexed_ && !doomed.empty() && unindexed_->segment <= doomed.back())
+            unindexed_ = IndexCursor{doomed.back() + 1, 0};
     }
     for (const auto number : doomed) {
         std::error_code ec;

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -52,16 +53,21 @@ public:
     static constexpr std::uint64_t record_overhead = 17;  // frame_overhead + lsn
     static constexpr std::uint64_t default_ring_bytes = 16u << 20;
     static constexpr std::uint64_t seal_and_mark_bytes = record_overhead + 8 + frame_overhead + 8;
+    // Sealed batches whose place in the segments is kept in memory. Later ones are found
+    // again by reading the segments when their turn comes, so that an outage's backlog
+    // costs disk, not memory.
+    static constexpr std::size_t default_index_window = 1024;
 
     // Locks dir (created if missing), replays its segments and ring. Throws Error(config)
     // when another process or sink holds it, Error(io) on file errors.
-    Journal(std::filesystem::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes = default_ring_bytes);
+    Journal(std::filesystem::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes = default_ring_bytes,
+            std::size_t index_window = default_index_window);
     ~Journal();  // drains and syncs what it can
     Journal(const Journal&) = delete;
     Journal& operator=(const Journal&) = delete;
 
-    // What replay found: sealed batches in order, records after the last seal, problems repaired.
-    const std::vector<BatchRange>& recovered_batches() const { return recovered_; }
+    // What replay found: records after the last seal, and problems it repaired. The sealed
+    // batches: backlog_after() and batches_from().
     std::uint64_t open_records() const { return recovered_open_records_; }
     std::uint64_t open_bytes() const { return recovered_open_bytes_; }
     const std::string& repair_note() const { return repair_note_; }
@@ -79,6 +85,17 @@ public:
 
     // Thread-safe. The records of a sealed batch, re-checked against their CRCs.
     std::vector<std::string> read_batch(std::uint64_t sequence);
+    // Thread-safe. Up to `max` sealed batches from `sequence` on, in order (reads the
+    // segments for batches beyond the index window).
+    std::vector<BatchRange> batches_from(std::uint64_t sequence, std::size_t max);
+    // Thread-safe. The sealed batches after `stored_through` (all when unset), counted
+    // by reading the segments; and the newest sealed sequence, stored or not.
+    struct Backlog {
+        std::uint64_t batches = 0;
+        std::uint64_t records = 0;
+        std::optional<std::uint64_t> last_sequence;
+    };
+    Backlog backlog_after(std::optional<std::uint64_t> stored_through);
     // Deletes closed segments whose batches all have sequence <= stored_through.
     void release_through(std::uint64_t stored_through);
     // Moves the ring's frames into the segment and fdatasyncs it if anything was written.
@@ -93,6 +110,11 @@ public:
 private:
     struct Segment;
     struct Ring;
+    // A place in the segments: segment number and byte offset.
+    struct IndexCursor {
+        std::uint64_t segment = 0;
+        std::uint64_t offset = 0;
+    };
     std::filesystem::path segment_path(std::uint64_t number) const;
     void replay_segments();
     void open_ring(std::uint64_t capacity);
@@ -101,6 +123,11 @@ private:
     void reset_ring();
     void open_segment(std::uint64_t number, bool fresh);
     void drain_locked();
+    void add_range_locked(const BatchRange& range);
+    const BatchRange* find_range_locked(std::uint64_t sequence);
+    void index_locked(std::uint64_t through_sequence);
+    template <class OnBatch>
+    IndexCursor scan_locked(IndexCursor from, OnBatch on_batch);
     void roll_locked(std::uint64_t last_sequence);
     void append_frame(char type, std::string_view payload);
 
@@ -123,14 +150,17 @@ private:
     std::atomic<std::uint64_t> current_size_{0};
     std::atomic<std::uint64_t> closed_bytes_{0};
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> closed_;  // number -> (last sequence, size)
-    std::map<std::uint64_t, BatchRange> ranges_;  // sealed batches in the segments, by sequence
+    // Sealed batches in the segments, in sequence order: the first index_window_ of them,
+    // and where the first one not listed starts when there are more (index_locked reads on).
+    std::size_t index_window_;
+    std::deque<BatchRange> ranges_;
+    std::optional<IndexCursor> unindexed_;
     std::uint64_t last_lsn_ = 0;        // of the last frame in the segments
     std::uint64_t open_begin_ = 0;      // offset of the first unsealed record in the current segment
     std::uint64_t open_records_ = 0;    // drained records after the last seal
     std::uint64_t open_bytes_ = 0;
     bool dirty_ = false;
 
-    std::vector<BatchRange> recovered_;
     std::uint64_t recovered_open_records_ = 0;
     std::uint64_t recovered_open_bytes_ = 0;
     std::string repair_note_;

@@ -150,7 +150,9 @@ struct PendingBatch {
     std::uint64_t sequence = 0;
     std::uint64_t records = 0;
     std::uint64_t bytes = 0;             // record bytes plus frame overhead (the cap's unit)
-    std::vector<std::string> lines;      // memory mode (disk mode reads them back from the journal)
+    // Memory mode: the batch's JSON Lines text (disk mode reads the records back from the
+    // journal). Shared, so that the uploader's copy of the batch does not copy the text.
+    std::shared_ptr<std::string> body;
     std::optional<BatchFacts> facts;     // unset for batches replayed from the journal
     SteadyTime first_accepted{};
 };
@@ -274,6 +276,10 @@ struct RecordFacts {
 };
 
 constexpr std::size_t max_memory_record_bytes = 64u * 1024 * 1024;
+// Disk mode lists this many waiting batches in memory; the rest of a backlog is only counted
+// and listed again from the journal as the front ones are stored, so an outage costs disk.
+constexpr std::size_t listed_batches = 1024;
+constexpr std::chrono::milliseconds state_write_interval{100};
 
 std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
     return "audit log backlog is at its cap (" + std::to_string(used) + " of " + std::to_string(cap) +
@@ -291,8 +297,16 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::condition_variable work_cv, space_cv, progress_cv, sync_cv;
 
     // Guarded by mutex.
-    std::deque<PendingBatch> ready;
-    std::vector<std::string> open_lines;  // memory mode
+    std::deque<PendingBatch> ready;  // sealed, not stored, in order; at most listed_batches in disk mode
+    // Disk mode: sealed batches after ready's, not listed (only in the journal).
+    struct Unlisted {
+        std::uint64_t batches = 0, records = 0;
+        std::uint64_t first_sequence = 0;
+        SteadyTime since{};  // when the first of them was accepted (the age reported for all)
+    } unlisted;
+    // Memory mode: the open batch's JSON Lines, and the buffer of a stored batch kept for the
+    // next one, so that log() neither reallocates nor touches fresh pages as a batch grows.
+    std::string open_body, spare_body;
     std::uint64_t open_records = 0, open_bytes = 0;
     std::optional<SteadyTime> open_since;
     BatchFacts open_facts;
@@ -300,6 +314,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::uint64_t next_sequence = 0;
     std::uint64_t memory_bytes = 0;
     bool closed = false, stopping = false, uploader_exited = false, threads_stopped = false;
+    bool state_dirty = false;  // state has progress the state file does not
+    SteadyTime last_state_write{};
     int flush_waiters = 0;
     UploadState state;
     std::optional<SteadyTime> uncovered_since;
@@ -322,8 +338,18 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         open_facts = {};
         open_facts_complete = true;
         if (journal) journal->seal(b.sequence);
-        else b.lines = std::exchange(open_lines, {});
-        ready.push_back(std::move(b));
+        else {
+            b.body = std::make_shared<std::string>(std::move(open_body));
+            open_body = std::exchange(spare_body, {});
+            open_body.clear();
+        }
+        if (journal && (unlisted.batches > 0 || ready.size() >= listed_batches)) {
+            if (unlisted.batches == 0) unlisted = {0, 0, b.sequence, b.first_accepted};
+            ++unlisted.batches;
+            unlisted.records += b.records;
+        } else {
+            ready.push_back(std::move(b));
+        }
         open_records = open_bytes = 0;
         open_since.reset();
         work_cv.notify_one();
@@ -357,7 +383,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             if (line.size() > max_memory_record_bytes)
                 throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
             memory_bytes += need;
-            open_lines.emplace_back(line);
+            open_body.append(line).push_back('\n');
         }
         if (open_records == 0) open_since = std::chrono::steady_clock::now();
         open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
@@ -375,9 +401,41 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         counters.last_error_time = system_clock().now();
     }
 
-    void persist_state_locked() {
-        if (!journal) return;
-        journal->write_state(state_to_json(state));
+    // The state file is written by the uploader thread only (and the constructor), outside the
+    // mutex so that log() never waits for its fsync: take the text under the mutex, write it
+    // after. A batch's progress is written at most every state_write_interval when puts are
+    // create-only: after a crash the batches stored since are put again, find themselves in
+    // the store with the same bytes, and count as stored. Checkpoints are written at once.
+    std::string state_text_locked() {
+        state_dirty = false;
+        last_state_write = std::chrono::steady_clock::now();
+        return state_to_json(state);
+    }
+    bool batch_state_due_locked(SteadyTime now) const {
+        return !options.create_only || now - last_state_write >= state_write_interval;
+    }
+    // Writes the state text, then lets the journal delete what that state says is stored.
+    void write_state(const std::optional<std::string>& text, std::optional<std::uint64_t> stored_through) {
+        if (!journal || !text) return;
+        journal->write_state(*text);
+        if (stored_through) journal->release_through(*stored_through);
+    }
+    // True when it wrote (the mutex was let go meanwhile: the caller looks again at the work).
+    bool write_state_if_dirty(std::unique_lock<std::mutex>& lock) {
+        if (!journal || !state_dirty || !state.stored_through) return false;
+        const std::uint64_t through = *state.stored_through;
+        const std::string text = state_text_locked();
+        lock.unlock();
+        try {
+            write_state(text, through);
+        } catch (...) {
+            lock.lock();
+            state_dirty = true;
+            throw;
+        }
+        lock.lock();
+        space_cv.notify_all();  // segments may have been released
+        return true;
     }
 
     PutOptions put_options(std::string content_type, std::string sha256) const {
@@ -410,9 +468,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     }
 
     void store_batch(const PendingBatch& b, const std::string& stream, const std::string& previous_sha256) {
-        const std::vector<std::string> lines = journal ? journal->read_batch(b.sequence) : b.lines;
-        std::string body;
-        for (const auto& line : lines) body.append(line).push_back('\n');
+        std::vector<std::string> lines;  // disk mode
+        std::string journal_body;
+        if (journal) {
+            lines = journal->read_batch(b.sequence);
+            for (const auto& line : lines) journal_body.append(line).push_back('\n');
+        }
+        const std::string& body = journal ? journal_body : *b.body;
+        const std::uint64_t records = journal ? lines.size() : b.records;
         const BatchFacts f = b.facts ? *b.facts : facts_of(lines);
         const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
         const std::string sha = sha256_hex(body);
@@ -424,37 +487,44 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                       {"worm-handler-version", std::string(al::handler_version)},
                       {"stream", stream},
                       {"sequence", std::to_string(b.sequence)},
-                      {"record-count", std::to_string(lines.size())},
+                      {"record-count", std::to_string(records)},
                       {"first-timestamp", f.first_timestamp},
                       {"last-timestamp", f.last_timestamp},
                       {"previous-batch-sha256", previous_sha256}};
         put_create_only(key, body, o);
 
-        std::lock_guard lock(mutex);
-        state.stored_through = b.sequence;
-        state.previous_batch_sha256 = sha;
-        state.uncovered.push_back({b.sequence, key, sha, lines.size(), f.first_timestamp, f.last_timestamp});
-        if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
-        ready.pop_front();
-        counters.stored += b.records;
-        ++counters.batches_stored;
-        if (!journal) memory_bytes -= b.bytes;
-        persist_state_locked();  // if this fails the store's copy wins at the next start (create-only)
-        if (journal) journal->release_through(b.sequence);
+        std::optional<std::string> state_text;
+        {
+            std::lock_guard lock(mutex);
+            state.stored_through = b.sequence;
+            state.previous_batch_sha256 = sha;
+            state.uncovered.push_back({b.sequence, key, sha, records, f.first_timestamp, f.last_timestamp});
+            if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
+            ready.pop_front();
+            counters.stored += b.records;
+            ++counters.batches_stored;
+            if (!journal) memory_bytes -= b.bytes;
+            state_dirty = true;
+            if (journal && batch_state_due_locked(std::chrono::steady_clock::now())) state_text = state_text_locked();
+        }
+        // If this fails the store's copy wins at the next start (create-only).
+        write_state(state_text, b.sequence);
     }
 
     bool checkpoint_due_locked(SteadyTime now) const {
         if (state.pending_checkpoint) return true;
         if (state.uncovered.empty()) return false;
         if (state.uncovered.size() >= options.checkpoint_batches) return true;
-        if (flush_waiters > 0 && ready.empty() && open_records == 0) return true;
+        if (flush_waiters > 0 && ready.empty() && unlisted.batches == 0 && open_records == 0) return true;
         return uncovered_since && now - *uncovered_since >= options.checkpoint_interval;
     }
 
     void store_checkpoint() {
         std::pair<std::string, std::string> doc;
         std::uint64_t sequence;
+        std::optional<std::uint64_t> stored_through;
         std::string stream;
+        std::optional<std::string> state_text;
         {
             std::lock_guard lock(mutex);
             if (!state.pending_checkpoint) {
@@ -469,12 +539,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 state.pending_checkpoint = {text, options.signing_key ? make_signature_line(*options.signing_key, text)
                                                                       : std::string()};
                 uncovered_since.reset();
-                persist_state_locked();
+                if (journal) state_text = state_text_locked();
             }
             doc = *state.pending_checkpoint;
             sequence = state.checkpoint_sequence;
             stream = state.stream;
+            stored_through = state.stored_through;
         }
+        write_state(state_text, stored_through);
         const std::string key = al::checkpoint_key(options.prefix, stream, sequence);
         PutOptions o = put_options("application/json", sha256_hex(doc.first));
         o.metadata = {{"stream", stream},
@@ -485,24 +557,67 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             PutOptions so = put_options("text/plain", sha256_hex(doc.second));
             put_create_only(key.substr(0, key.size() - 5) + ".sig", doc.second, so);
         }
-        std::lock_guard lock(mutex);
-        state.previous_checkpoint_sha256 = sha256_hex(doc.first);
-        state.previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
-        ++state.checkpoint_sequence;
-        state.pending_checkpoint.reset();
-        if (!state.uncovered.empty()) uncovered_since = std::chrono::steady_clock::now();
-        ++counters.checkpoints_stored;
-        persist_state_locked();
+        {
+            std::lock_guard lock(mutex);
+            state.previous_checkpoint_sha256 = sha256_hex(doc.first);
+            state.previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
+            ++state.checkpoint_sequence;
+            state.pending_checkpoint.reset();
+            if (!state.uncovered.empty()) uncovered_since = std::chrono::steady_clock::now();
+            ++counters.checkpoints_stored;
+            if (journal) state_text = state_text_locked();
+            stored_through = state.stored_through;
+        }
+        write_state(state_text, stored_through);
     }
 
     bool clean_locked() const {
-        return ready.empty() && open_records == 0 && state.uncovered.empty() && !state.pending_checkpoint;
+        return ready.empty() && unlisted.batches == 0 && open_records == 0 && state.uncovered.empty() &&
+               !state.pending_checkpoint;
+    }
+
+    // Lists unlisted batches again from the journal once half of ready has been stored. The
+    // journal is read without holding the mutex, so log() does not wait for it; only this
+    // thread removes batches from ready or from unlisted.
+    void list_more(std::unique_lock<std::mutex>& lock) {
+        if (unlisted.batches == 0 || ready.size() > listed_batches / 2) return;
+        const std::uint64_t from = unlisted.first_sequence;
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(unlisted.batches, listed_batches - ready.size()));
+        lock.unlock();
+        std::vector<al::detail::BatchRange> ranges;
+        try {
+            ranges = journal->batches_from(from, want);
+        } catch (...) {
+            lock.lock();
+            throw;
+        }
+        lock.lock();
+        for (const auto& range : ranges) {
+            if (unlisted.batches == 0 || range.sequence != unlisted.first_sequence) break;
+            PendingBatch b;
+            b.sequence = range.sequence;
+            b.records = range.records;
+            b.first_accepted = unlisted.since;
+            ready.push_back(std::move(b));
+            ++unlisted.first_sequence;
+            --unlisted.batches;
+            unlisted.records -= range.records;
+        }
     }
 
     void run_uploader() {
         milliseconds backoff = options.retry_initial;
         std::unique_lock lock(mutex);
         while (!stopping) {
+            try {
+                list_more(lock);
+            } catch (const std::exception& e) {
+                ++counters.batches_retried;
+                record_error_locked(e.what());
+                work_cv.wait_for(lock, backoff, [&] { return stopping; });
+                backoff = std::min(backoff * 2, options.retry_max);
+                continue;
+            }
             const auto now = std::chrono::steady_clock::now();
             if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval)) seal_locked();
             // A checkpoint that is full (or half-stored) goes before the next batch, so each
@@ -511,6 +626,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches;
             const bool batch_ready = !ready.empty() && !checkpoint_first;
             if (!batch_ready && !checkpoint_due_locked(now)) {
+                try {
+                    if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
+                } catch (const std::exception& e) {
+                    record_error_locked(e.what());
+                }
                 auto wake = now + std::chrono::seconds(1);
                 if (open_since) wake = std::min(wake, *open_since + options.max_interval);
                 if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
@@ -519,15 +639,18 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             }
             try {
                 if (batch_ready) {
-                    const PendingBatch batch = ready.front();
+                    PendingBatch batch = ready.front();
                     const std::string stream = state.stream, previous = state.previous_batch_sha256;
                     lock.unlock();
                     store_batch(batch, stream, previous);
+                    lock.lock();
+                    if (batch.body && batch.body.use_count() == 1 && spare_body.capacity() < batch.body->capacity())
+                        spare_body = std::move(*batch.body);
                 } else {
                     lock.unlock();
                     store_checkpoint();
+                    lock.lock();
                 }
-                lock.lock();
                 backoff = options.retry_initial;
                 progress_cv.notify_all();
                 space_cv.notify_all();
@@ -538,6 +661,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 work_cv.wait_for(lock, backoff, [&] { return stopping; });
                 backoff = std::min(backoff * 2, options.retry_max);
             }
+        }
+        try {
+            write_state_if_dirty(lock);
+        } catch (const std::exception& e) {
+            record_error_locked(e.what());
         }
         uploader_exited = true;
         progress_cv.notify_all();
@@ -594,19 +722,24 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
             c.state = state_from_json(*text);
         } else {
             c.state.stream = random_stream_id();
-            c.persist_state_locked();
+            c.journal->write_state(c.state_text_locked());
         }
         const auto now = std::chrono::steady_clock::now();
-        std::uint64_t next = c.state.stored_through ? *c.state.stored_through + 1 : 0;
-        for (const auto& range : c.journal->recovered_batches()) {
-            next = std::max(next, range.sequence + 1);
-            if (c.state.stored_through && range.sequence <= *c.state.stored_through) continue;
+        const std::uint64_t first_unstored = c.state.stored_through ? *c.state.stored_through + 1 : 0;
+        const auto backlog = c.journal->backlog_after(c.state.stored_through);
+        std::uint64_t next = std::max(first_unstored, backlog.last_sequence ? *backlog.last_sequence + 1 : 0);
+        std::uint64_t listed_records = 0;
+        for (const auto& range : c.journal->batches_from(first_unstored, listed_batches)) {
             PendingBatch b;
             b.sequence = range.sequence;
             b.records = range.records;
             b.first_accepted = now;
+            listed_records += range.records;
             c.ready.push_back(std::move(b));
         }
+        if (backlog.batches > c.ready.size())
+            c.unlisted = {backlog.batches - c.ready.size(), backlog.records - listed_records,
+                          c.ready.empty() ? first_unstored : c.ready.back().sequence + 1, now};
         c.next_sequence = next;
         c.open_records = c.journal->open_records();
         c.open_bytes = c.journal->open_bytes();
@@ -755,8 +888,11 @@ AuditLogStats AuditLogSink::stats() const {
     AuditLogStats s = c.counters;
     s.queued = c.open_records;
     for (const auto& b : c.ready) s.queued += b.records;
+    s.queued += c.unlisted.records;
     s.journal_bytes = c.backlog_bytes_locked();
-    std::optional<SteadyTime> oldest = c.ready.empty() ? c.open_since : std::optional(c.ready.front().first_accepted);
+    std::optional<SteadyTime> oldest = !c.ready.empty()          ? std::optional(c.ready.front().first_accepted)
+                                       : c.unlisted.batches > 0 ? std::optional(c.unlisted.since)
+                                                                : c.open_since;
     if (oldest)
         s.oldest_unstored_age =
             std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *oldest);

@@ -3,6 +3,7 @@
 #include <array>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -105,11 +106,25 @@ private:
     // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
     // One pass: runs of bytes that need nothing are copied at once, and UTF-8 is checked
     // on the way (audit logs write every record through here).
+    // Eight bytes that are all printable ASCII other than '"' and '\\' (copied as they are),
+    // tested at once: most of an audit record's text is, and a byte at a time was a third of
+    // log()'s cost. (x - 0x20..) & ~x & 0x80.. is non-zero when some byte is below 0x20;
+    // the same test on x ^ '"'.. finds a '"' (a zero byte there).
+    static bool plain_ascii8(const char* p) {
+        constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        std::uint64_t x;
+        std::memcpy(&x, p, 8);
+        const auto below = [&](std::uint64_t v, std::uint64_t n) { return (v - ones * n) & ~v & highs; };
+        return ((x & highs) | below(x, 0x20) | below(x ^ (ones * '"'), 1) | below(x ^ (ones * '\\'), 1)) == 0;
+    }
+
     void write_string(std::string_view s) {
         static constexpr char hex[] = "0123456789abcdef";
         out_ += '"';
         std::size_t run = 0;  // start of the bytes not copied yet
         for (std::size_t pos = 0; pos < s.size();) {
+            while (s.size() - pos >= 8 && plain_ascii8(s.data() + pos)) pos += 8;
+            if (pos == s.size()) break;
             const auto c = static_cast<unsigned char>(s[pos]);
             if (c >= 0x80) {
                 char32_t cp = 0;
