@@ -106,6 +106,8 @@ worm::AuditLogOptions bench_options(const Args& args, const std::filesystem::pat
     o.create_only = args.get("endpoint").empty();  // the nginx sink answers If-None-Match with 304
     o.max_journal_bytes = 16ull << 30;
     o.block_timeout = std::chrono::milliseconds(60'000);
+    if (const auto ring_mib = args.get_int("ring-mib", 0); ring_mib > 0)
+        o.journal_ring_bytes = static_cast<std::uint64_t>(ring_mib) << 20;
     return o;
 }
 #endif
@@ -197,7 +199,7 @@ int run_outage(const Args& args) {
 #endif
 }
 
-const Register reg_audit_log("audit-log", "--dir D [--threads T] [--records N] [--mode memory|disk] [--endpoint URL --bucket B]",
+const Register reg_audit_log("audit-log", "--dir D [--threads T] [--records N] [--mode memory|disk] [--ring-mib M] [--endpoint URL --bucket B]",
                              run_audit_log);
 const Register reg_spdlog("spdlog-async", "--dir D [--threads T] [--records N]", run_spdlog);
 const Register reg_outage("audit-log-outage", "--dir D [--seconds S] [--rate R]", run_outage);
