@@ -61,7 +61,9 @@ programs=(worm_cli)
 cmake --build . -j "${WORM_JOBS:-2}" --target "${programs[@]}" "${targets[@]}"
 
 supp="$ROOT/tests/sanitizers"
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:abort_on_error=0}"
+# verify_asan_link_order=0: test_input_files preloads its ENOSPC shim (LD_PRELOAD) ahead of
+# libasan; the shim only wraps open/write, so the order does not matter.
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:verify_asan_link_order=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1:suppressions=$supp/ubsan.supp}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$supp/lsan.supp}"
 export TSAN_OPTIONS="${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:suppressions=$supp/tsan.supp}"
