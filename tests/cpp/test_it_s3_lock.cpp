@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <regex>
 
+#include "support/error_code.hpp"
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
 #include "support/wire_log.hpp"
@@ -439,4 +440,41 @@ TEST_CASE("a multipart upload ends locked as asked: what the server applied is k
     CHECK(after.retention->mode == LockMode::compliance);
     CHECK(after.retention->retain_until >= o.lock.retention->retain_until);
     client.put_object_legal_hold({.bucket = bucket, .key = o.key, .version_id = r.version_id, .on = false});
+}
+
+TEST_CASE("a single or multipart put of a lock date the server cannot keep fails with Error(storage) naming both dates") {
+    // Ceph RGW keeps lock dates as 64-bit nanoseconds and stores the year 9999 wrapped, far
+    // earlier than asked; put_object reads such dates back. moto keeps them exactly.
+    t::TempDir dir("worm-it-far-lock");
+    s3::ClientConfig c = peer().client_config();
+    c.part_size = 5 << 20;
+    c.multipart_threshold = 5 << 20;
+    s3::S3Client client(c);
+    t::write_file(dir / "big.bin", std::string(6 << 20, 'f'));
+    const std::string asked = "9999-12-31T23:59:59.000Z";
+    for (const bool multipart : {false, true}) {
+        CAPTURE(multipart);
+        s3::PutObjectOptions o;
+        o.bucket = lock_bucket();
+        o.key = multipart ? "far/multipart.bin" : "far/single.bin";
+        o.body = multipart ? s3::S3Body::file(dir / "big.bin") : s3::S3Body::bytes("far");
+        o.lock.retention = Retention{LockMode::compliance, parse_retention_date(asked)};
+        if (!peer().strict()) {
+            const s3::PutObjectResult r = client.put_object(o);
+            CHECK(r.multipart == multipart);
+            const auto stored = client.head_object({.bucket = o.bucket, .key = o.key, .version_id = r.version_id}).retention;
+            REQUIRE(stored.has_value());
+            CHECK(format_rfc3339_millis(stored->retain_until) == asked);
+            continue;
+        }
+        const std::string message = t::error_of([&] { client.put_object(o); }, ErrorCode::storage);
+        CHECK_MESSAGE(message.find("earlier than the " + asked + " asked") != std::string::npos, message);
+        CHECK_MESSAGE(message.find(lock_bucket() + "/" + o.key) != std::string::npos, message);
+        // The date named as stored is what the server reports for the object.
+        const auto stored = client.head_object({.bucket = o.bucket, .key = o.key}).retention;
+        REQUIRE(stored.has_value());
+        CHECK(stored->retain_until < parse_retention_date(asked));
+        CHECK_MESSAGE(message.find("stored retain-until " + format_rfc3339_millis(stored->retain_until)) != std::string::npos,
+                      message);
+    }
 }

@@ -144,7 +144,7 @@ TEST_CASE("put from a file streams it, get_to_file writes it back, sha256 is che
     LocalWormStore store(dir / "store");
     std::string big;
     big.reserve(3 << 20);
-    for (int i = 0; big.size() < (3u << 20) + 7; ++i) big += std::to_string(i * 7919) + ",";
+    for (std::uint64_t i = 0; big.size() < (3u << 20) + 7; ++i) big += std::to_string(i * 7919) + ",";  // int would overflow (UB)
     test::write_file(dir / "in.bin", big);
 
     PutOptions options;

@@ -461,6 +461,9 @@ private:
     PutObjectResult run_multipart(const PutObjectOptions& options, MultipartCheckpoint& checkpoint, bool keep_on_failure);
     // After a multipart upload: fills an ETag the server left out, applies a lock it ignored.
     void ensure_multipart_result(const PutObjectOptions& options, PutObjectResult& out);
+    // After any put with a retention past 2262-04-11: reads it back and throws
+    // Error(storage) naming both dates when the server stored an earlier one.
+    void check_retention_stored(const PutObjectOptions& options, const PutObjectResult& out);
     TimePoint now() const;
 
     ClientConfig config_;

@@ -368,7 +368,30 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     if (!out.checksum_sha256_hex.empty() && out.checksum_sha256_hex != out.sent_sha256_hex)
         throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + out.checksum_sha256_hex + " for " + options.bucket +
                                               "/" + options.key + " but libworm sent " + out.sent_sha256_hex);
+    check_retention_stored(options, out);
     return out;
+}
+
+void S3Client::check_retention_stored(const PutObjectOptions& options, const PutObjectResult& out) {
+    const std::optional<Retention>& asked = options.lock.retention;
+    // Only dates past the int64-nanosecond edge (2262-04-11) are read back: that is where
+    // servers that keep lock dates as nanoseconds (Ceph RGW 16) wrap them, and the other
+    // dates would pay one more round trip per put for nothing.
+    if (!asked || asked->retain_until.fits_time_point()) return;
+    const std::optional<std::string> version =
+        out.version_id.empty() ? std::nullopt : std::optional<std::string>(out.version_id);
+    const std::optional<Retention> stored =
+        head_object({.bucket = options.bucket, .key = options.key, .version_id = version}).retention;
+    if (stored && stored->retain_until >= asked->retain_until) return;
+    // A compliance tool must never shorten a retention silently. The version exists (it
+    // cannot be taken back under a lock), so say exactly what the server keeps.
+    const std::string object = options.bucket + "/" + options.key + (version ? " (version " + *version + ")" : "");
+    throw Error(ErrorCode::storage,
+                "the S3 server stored retain-until " +
+                    (stored ? format_rfc3339_millis(stored->retain_until) : std::string("(none)")) + " on " + object +
+                    ", earlier than the " + format_rfc3339_millis(asked->retain_until) +
+                    " asked: it cannot keep dates after 2262-04-11 (Ceph RGW keeps them as 64-bit "
+                    "nanoseconds); choose an earlier --retain-until");
 }
 
 namespace {

@@ -251,6 +251,7 @@ PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, Multipa
         throw;
     }
     if (out.etag.empty() || options.lock.retention || options.lock.legal_hold) ensure_multipart_result(options, out);
+    check_retention_stored(options, out);
     return out;
 }
 
