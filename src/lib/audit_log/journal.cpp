@@ -487,8 +487,22 @@ void Journal::roll_locked(std::uint64_t last_sequence) {
 // ---- the index of sealed batches -------------------------------------------------------
 
 void Journal::add_range_locked(const BatchRange& range) {
-    if (!unindexed_ && ranges_.size() < index_window_) ranges_.push_back(range);
+    if (!unindexed_ && ranges_.size() < index_window_) insert_range_locked(range);
     else if (!unindexed_) unindexed_ = IndexCursor{range.segment, range.begin};
+}
+
+// Keeps ranges_ sorted by sequence with one entry per sequence. The sink seals sequences in
+// increasing order, so this is an append; a damaged or hand-made journal that repeats or
+// reorders them gets the later range for a repeated sequence, as a map would.
+void Journal::insert_range_locked(const BatchRange& range) {
+    if (ranges_.empty() || ranges_.back().sequence < range.sequence) {
+        ranges_.push_back(range);
+        return;
+    }
+    const auto it = std::lower_bound(ranges_.begin(), ranges_.end(), range.sequence,
+                                     [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+    if (it != ranges_.end() && it->sequence == range.sequence) *it = range;
+    else ranges_.insert(it, range);
 }
 
 const BatchRange* Journal::find_range_locked(std::uint64_t sequence) {
@@ -502,7 +516,7 @@ const BatchRange* Journal::find_range_locked(std::uint64_t sequence) {
 void Journal::index_locked(std::uint64_t through_sequence) {
     bool more = true;
     const IndexCursor after = scan_locked(*unindexed_, [&](const BatchRange& range) {
-        ranges_.push_back(range);
+        insert_range_locked(range);
         more = ranges_.size() < index_window_ || range.sequence < through_sequence;
         return more;
     });

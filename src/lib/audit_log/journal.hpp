@@ -124,6 +124,7 @@ private:
     void open_segment(std::uint64_t number, bool fresh);
     void drain_locked();
     void add_range_locked(const BatchRange& range);
+    void insert_range_locked(const BatchRange& range);
     const BatchRange* find_range_locked(std::uint64_t sequence);
     void index_locked(std::uint64_t through_sequence);
     template <class OnBatch>
