@@ -97,6 +97,30 @@ TEST_CASE("curl transport against the fault server") {
         CHECK(json_field(rb.body, "body_sha256") == sha256_hex(big));
     }
 
+    SUBCASE("small bodies from memory (sent with the head): exact bytes, the method, no Content-Type added") {
+        const std::string body = expected_blob(4096);  // binary: holds NUL bytes
+        HttpResponse put = http->send(request("PUT", server.url("/echo/small"), body));
+        CHECK(put.status == 200);
+        CHECK(json_field(put.body, "method") == "PUT");
+        CHECK(json_field(put.body, "body_length") == "4096");
+        CHECK(json_field(put.body, "body_sha256") == sha256_hex(body));
+        CHECK(put.body.find("\"content-length\": \"4096\"") != std::string::npos);
+        CHECK(put.body.find("\"content-type\"") == std::string::npos);  // not libcurl's form type
+        CHECK(put.body.find("\"expect\"") == std::string::npos);
+        HttpResponse post = http->send(request("POST", server.url("/echo/small-post"), "<Delete/>",
+                                               {{"Content-Type", "application/xml"}}));
+        CHECK(json_field(post.body, "method") == "POST");
+        CHECK(json_field(post.body, "body_sha256") == sha256_hex(std::string("<Delete/>")));
+        CHECK(post.body.find("\"content-type\": \"application/xml\"") != std::string::npos);
+        // The largest body sent with the head, and the first one sent after it.
+        for (const std::size_t size : {std::size_t{64 * 1024}, std::size_t{64 * 1024 + 1}}) {
+            const std::string edge = expected_blob(size);
+            HttpResponse r = http->send(request("PUT", server.url("/echo/edge"), edge));
+            CHECK(json_field(r.body, "body_length") == std::to_string(size));
+            CHECK(json_field(r.body, "body_sha256") == sha256_hex(edge));
+        }
+    }
+
     SUBCASE("POST and DELETE with empty bodies send the method and Content-Length 0") {
         HttpResponse post = http->send(request("POST", server.url("/echo/p?uploads")));
         CHECK(json_field(post.body, "method") == "POST");

@@ -326,10 +326,13 @@ PutObjectResult S3Client::put_object(const PutObjectOptions& options) {
 
 PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     // One pass gives both digests; a caller-supplied SHA-256 is trusted only as far as the
-    // server checks it (x-amz-content-sha256 and x-amz-checksum-sha256 are both verified by S3).
+    // server checks it (x-amz-content-sha256 and x-amz-checksum-sha256 are both verified by S3),
+    // so a body in memory with a known SHA-256 needs only its MD5 (the proxy hashed it already).
     std::string sha_raw, md5_raw;
-    if (options.sha256_hex && !options.content_md5) {
+    const std::string* bytes = std::get_if<std::string>(&options.body.source);
+    if (options.sha256_hex && (!options.content_md5 || bytes)) {
         sha_raw = from_hex(*options.sha256_hex);
+        if (options.content_md5) md5_raw = md5(*bytes);
     } else {
         detail::BodyDigests d = detail::digest_body(options.body, options.content_md5);
         sha_raw = std::move(d.sha256);
