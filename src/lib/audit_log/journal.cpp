@@ -499,21 +499,27 @@ void Journal::insert_range_locked(const BatchRange& range) {
         ranges_.push_back(range);
         return;
     }
-    const auto it = std::lower_bound(ranges_.begin(), ranges_.end(), range.sequence,
-                                     [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+    const auto it = first_range_from_locked(range.sequence);
     if (it != ranges_.end() && it->sequence == range.sequence) *it = range;
     else ranges_.insert(it, range);
 }
 
+// The first listed range whose sequence is `sequence` or later.
+std::deque<BatchRange>::iterator Journal::first_range_from_locked(std::uint64_t sequence) {
+    return std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
+                            [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+}
+
 const BatchRange* Journal::find_range_locked(std::uint64_t sequence) {
-    if (unindexed_ && (ranges_.empty() || ranges_.back().sequence < sequence)) index_locked(sequence);
-    const auto it = std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
-                                     [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+    index_locked(sequence);
+    const auto it = first_range_from_locked(sequence);
     return it != ranges_.end() && it->sequence == sequence ? &*it : nullptr;
 }
 
-// Lists the batches after the cursor until the window is full and `through_sequence` is in it.
+// When batches are unlisted and `through_sequence` is not listed yet: lists the batches after
+// the cursor until the window is full and `through_sequence` is in it.
 void Journal::index_locked(std::uint64_t through_sequence) {
+    if (!unindexed_ || (!ranges_.empty() && ranges_.back().sequence >= through_sequence)) return;
     bool more = true;
     const IndexCursor after = scan_locked(*unindexed_, [&](const BatchRange& range) {
         insert_range_locked(range);
@@ -588,11 +594,10 @@ std::vector<BatchRange> Journal::batches_from(std::uint64_t sequence, std::size_
     std::lock_guard lock(drain_mutex_);
     drain_locked();
     const std::uint64_t through = max == 0 ? sequence : sequence + std::min<std::uint64_t>(max - 1, UINT64_MAX - sequence);
-    if (unindexed_ && (ranges_.empty() || ranges_.back().sequence < through)) index_locked(through);
+    index_locked(through);
     std::vector<BatchRange> out;
-    auto it = std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
-                               [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
-    for (; it != ranges_.end() && out.size() < max; ++it) out.push_back(*it);
+    for (auto it = first_range_from_locked(sequence); it != ranges_.end() && out.size() < max; ++it)
+        out.push_back(*it);
     return out;
 }
 

@@ -125,6 +125,7 @@ private:
     void drain_locked();
     void add_range_locked(const BatchRange& range);
     void insert_range_locked(const BatchRange& range);
+    std::deque<BatchRange>::iterator first_range_from_locked(std::uint64_t sequence);
     const BatchRange* find_range_locked(std::uint64_t sequence);
     void index_locked(std::uint64_t through_sequence);
     template <class OnBatch>

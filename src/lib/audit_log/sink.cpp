@@ -155,6 +155,16 @@ struct PendingBatch {
     std::shared_ptr<std::string> body;
     std::optional<BatchFacts> facts;     // unset for batches replayed from the journal
     SteadyTime first_accepted{};
+
+    // A batch known only from the journal (after a restart, or unlisted during a backlog):
+    // its facts come from its records when it is stored.
+    static PendingBatch in_journal(const al::detail::BatchRange& range, SteadyTime first_accepted) {
+        PendingBatch b;
+        b.sequence = range.sequence;
+        b.records = range.records;
+        b.first_accepted = first_accepted;
+        return b;
+    }
 };
 
 // What the store has confirmed, persisted in the journal's state.json (disk mode).
@@ -594,11 +604,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         lock.lock();
         for (const auto& range : ranges) {
             if (unlisted.batches == 0 || range.sequence != unlisted.first_sequence) break;
-            PendingBatch b;
-            b.sequence = range.sequence;
-            b.records = range.records;
-            b.first_accepted = unlisted.since;
-            ready.push_back(std::move(b));
+            ready.push_back(PendingBatch::in_journal(range, unlisted.since));
             ++unlisted.first_sequence;
             --unlisted.batches;
             unlisted.records -= range.records;
@@ -730,12 +736,8 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
         std::uint64_t next = std::max(first_unstored, backlog.last_sequence ? *backlog.last_sequence + 1 : 0);
         std::uint64_t listed_records = 0;
         for (const auto& range : c.journal->batches_from(first_unstored, listed_batches)) {
-            PendingBatch b;
-            b.sequence = range.sequence;
-            b.records = range.records;
-            b.first_accepted = now;
             listed_records += range.records;
-            c.ready.push_back(std::move(b));
+            c.ready.push_back(PendingBatch::in_journal(range, now));
         }
         if (backlog.batches > c.ready.size())
             c.unlisted = {backlog.batches - c.ready.size(), backlog.records - listed_records,
