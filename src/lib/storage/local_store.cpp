@@ -73,6 +73,14 @@ std::vector<std::string> version_path(std::string_view key) {
     return names;
 }
 
+// The same from the store's root: versions/<segments>/@v (walking from the root also catches
+// a symlink swapped in for versions/ itself).
+std::vector<std::string> version_path_from_root(std::string_view key) {
+    auto names = version_path(key);
+    names.insert(names.begin(), "versions");
+    return names;
+}
+
 // Version ids are 20 decimal digits of microseconds since the epoch, '-', and 8 hex
 // digits: they sort in the order the versions were written.
 bool is_version_id(std::string_view v) {
@@ -172,6 +180,15 @@ void collect_keys(const fs::path& dir, const std::string& key_path, const std::s
     }
 }
 
+// Every key the store has a version directory for, sorted (the adoption of a store from before
+// the operation log, and `worm store verify`).
+std::vector<std::string> all_keys_sorted(const fs::path& root) {
+    std::vector<std::string> keys;
+    collect_keys(root / "versions", "", "", keys);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
 }  // namespace
 
 // The operation log and the mutex that serialises this store object's use of it (the
@@ -214,10 +231,7 @@ struct LocalOps {
 
     // The key's directory and the versions the operation log holds for it.
     std::optional<KeyState> key_state(const std::string& key, bool create) const {
-        // From the root, so a symlink swapped in for versions/ itself is caught too.
-        auto names = version_path(key);
-        names.insert(names.begin(), "versions");
-        const auto dir = walk_dirs(root, names, create, key, durable);
+        const auto dir = walk_dirs(root, version_path_from_root(key), create, key, durable);
         std::vector<std::string> logged = log().versions(key);
         if (!dir) {
             if (!logged.empty())
@@ -376,13 +390,8 @@ LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOpti
         if (!log_->log.exists()) {
             // A store from before the log: adopt every version whose sidecar is readable.
             std::vector<OperationLog::Adopted> adopted;
-            std::vector<std::string> keys;
-            collect_keys(root_ / "versions", "", "", keys);
-            std::sort(keys.begin(), keys.end());
-            for (const auto& key : keys) {
-                auto names = version_path(key);
-                names.insert(names.begin(), "versions");
-                const auto dir = walk_dirs(root_, names, false, key);
+            for (const auto& key : all_keys_sorted(root_)) {
+                const auto dir = walk_dirs(root_, version_path_from_root(key), false, key);
                 if (!dir) continue;
                 for (const auto& version : sidecar_versions(*dir)) {
                     auto text = read_file_nofollow(*dir / (version + ".json"));
@@ -813,9 +822,7 @@ LocalStoreVerification LocalWormStore::verify() {
         report.versions += versions.size();
         std::optional<fs::path> dir;
         try {
-            auto names = version_path(key);
-            names.insert(names.begin(), "versions");
-            dir = walk_dirs(root_, names, false, key);
+            dir = walk_dirs(root_, version_path_from_root(key), false, key);
         } catch (const Error& e) {
             problem("missing", key, "", e.what());
             continue;
@@ -849,15 +856,10 @@ LocalStoreVerification LocalWormStore::verify() {
 
     // Files of versions the log does not know: planted, or left by a crash before the
     // log record (which the store ignores).
-    std::vector<std::string> keys;
-    collect_keys(root_ / "versions", "", "", keys);
-    std::sort(keys.begin(), keys.end());
-    for (const auto& key : keys) {
-        auto names = version_path(key);
-        names.insert(names.begin(), "versions");
+    for (const auto& key : all_keys_sorted(root_)) {
         std::optional<fs::path> dir;
         try {
-            dir = walk_dirs(root_, names, false, key);
+            dir = walk_dirs(root_, version_path_from_root(key), false, key);
         } catch (const Error&) {
             continue;  // reported above if the log knows the key
         }
