@@ -15,7 +15,7 @@ PREFIX="$TMP/moved"
 
 # Nothing installed may name the prefix it was installed to, nor a dependency's absolute
 # library path (the exported target links imported targets such as pugixml::pugixml).
-CMAKE_DIR=$(dirname "$(find "$PREFIX" -name wormConfig.cmake | head -1)")
+CMAKE_DIR=$(dirname "$(find "$PREFIX" -name wormConfig.cmake -print -quit)")
 [[ -d "$CMAKE_DIR" ]] || fail "no wormConfig.cmake under the prefix"
 if grep -rl "$TMP/original" "$CMAKE_DIR" "$PREFIX"/lib*/pkgconfig 2>/dev/null; then
   fail "the files above name the original install prefix"
@@ -31,7 +31,7 @@ cmake --build "$TMP/build" >/dev/null
 "$TMP/build/consumer"
 
 # pkg-config from the moved prefix (the rpath finds a shared libworm there).
-PC_DIR=$(dirname "$(find "$PREFIX" -name worm.pc | head -1)")
+PC_DIR=$(dirname "$(find "$PREFIX" -name worm.pc -print -quit)")
 export PKG_CONFIG_PATH="$PC_DIR"
 [[ "$(pkg-config --variable=prefix worm)" -ef "$PREFIX" ]] || fail "pkg-config prefix is not the moved prefix"
 LIBDIR=$(pkg-config --variable=libdir worm)

@@ -36,12 +36,12 @@ assert report["ok"], report
 print("pip install: pipeline ok:", bundle_path.name)
 PY
 
-"$VPY" -m worm --help | grep -q "process" || fail "python -m worm --help does not list its commands"
-bundle=$(find evidence -name 'EB-*.json' | head -1)
+grep -q "process" <<<"$("$VPY" -m worm --help)" || fail "python -m worm --help does not list its commands"
+bundle=$(find evidence -name 'EB-*.json' -print -quit)
 [[ -n "$bundle" ]] || fail "the pipeline wrote no EB-*.json under evidence/"
 "$VPY" -m worm verify "$bundle" --public-key evidence/keys/public.pem >/dev/null \
   || fail "python -m worm verify refused the bundle the pipeline wrote"
-"$VPY" -m worm hash "$bundle" | grep -q '^sha256:' || fail "python -m worm hash"
+grep -q '^sha256:' <<<"$("$VPY" -m worm hash "$bundle")" || fail "python -m worm hash"
 sed -i 's/"clinic-001"/"clinic-002"/' "$bundle"
 set +e; "$VPY" -m worm verify "$bundle" --public-key evidence/keys/public.pem >/dev/null 2>&1; status=$?; set -e
 [[ $status -eq 1 ]] || fail "python -m worm verify of a tampered bundle exited $status, expected 1"

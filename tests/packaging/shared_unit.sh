@@ -18,7 +18,7 @@ units=$(cd "$BUILD" && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: \(.*\)$/\1
 [[ -n "$units" ]] || fail "no test labelled unit"
 cmake --build "$BUILD" -j "${WORM_JOBS:-2}" --target worm worm_cli $units >/dev/null
 
-LIB=$(find "$BUILD" -maxdepth 1 -name 'libworm.so.*.*.*' | head -1)
+LIB=$(find "$BUILD" -maxdepth 1 -name 'libworm.so.*.*.*' -print -quit)
 [[ -n "$LIB" ]] || fail "no versioned libworm.so.X.Y.Z in $BUILD"
 soname=$(readelf -d "$LIB" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ "$soname" =~ ^libworm\.so\.[0-9]+\.[0-9]+$ ]] || fail "SONAME is '$soname', expected libworm.so.MAJOR.MINOR"
@@ -28,6 +28,9 @@ grep -q "worm::UploadRegistry::" <<<"$exported" || fail "worm::UploadRegistry is
 if grep -E "worm::detail::Sqlite|sha256_digest" <<<"$exported"; then
   fail "internal symbols (above) are exported: visibility must be hidden by default"
 fi
-ldd "$BUILD/tests/$(echo $units | cut -d' ' -f1)" | grep -q "libworm.so" || fail "the unit tests do not link libworm.so"
+# Read ldd's whole output before grep: `ldd | grep -q` under pipefail fails at random when
+# grep exits at the first match and ldd then dies of SIGPIPE.
+linked=$(ldd "$BUILD/tests/$(echo $units | cut -d' ' -f1)")
+grep -q "libworm.so" <<<"$linked" || fail "the unit tests do not link libworm.so"
 
 cd "$BUILD" && ctest -L unit --output-on-failure -j "${WORM_JOBS:-2}"
