@@ -69,7 +69,16 @@ def vm_hwm_kib(pid):
     return 0
 
 
-def run_program(argv, env=None, timeout=1800, cwd=None):
+def normal_scheduling():
+    """Popen preexec_fn: the child runs at SCHED_OTHER even when the harness runs under
+    `chrt -r`. Under SCHED_RR, threads of one priority take turns in 100 ms slices, so a
+    program with more busy threads than cores starves its own background threads (a logger's
+    writer) for whole slices: a setting no user runs."""
+    if os.sched_getscheduler(0) != os.SCHED_OTHER:
+        os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
+
+
+def run_program(argv, env=None, timeout=1800, cwd=None, preexec_fn=None):
     """Runs argv, returns a Result. CPU time and peak RSS come from wait4 of that child
     (its threads included; children it spawned would need to be waited for by it).
 
@@ -79,7 +88,8 @@ def run_program(argv, env=None, timeout=1800, cwd=None):
     is (a high-water mark polled every 10 ms: only a peak in its last moments goes unseen)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd)
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env, cwd=cwd,
+                                preexec_fn=preexec_fn)
         floor = vm_hwm_kib("self")  # Popen returns once the child has exec'd: what it inherited, or more
         deadline = time.monotonic() + timeout
         hwm = 0
@@ -1117,9 +1127,26 @@ def scenario_audit_log(ctx):
     outage_s = 5 if q else ctx.args.outage_seconds
     figures, rows = [], []
 
+    # The log() programs (libworm's and spdlog's alike) and the Python handlers run at
+    # SCHED_OTHER, as users run them: under the harness's `chrt -r`, 8 busy callers on 2 cores
+    # starve each logger's own writer thread for 100 ms slices.
     def cpp(program, threads, figure, *extra):
         return lambda: value_of(ctx.bench(program, "--dir", ctx.scratch(), "--threads", threads,
-                                          "--records", n, *extra), figure)
+                                          "--records", n, *extra, preexec_fn=normal_scheduling), figure)
+
+    # The sink's store is a local WORM store in /dev/shm, one per run: its file creations on
+    # this disk (ext4 without a journal scans recently deleted inodes on each) moved log()'s
+    # figure by 2x from run to run, a cost an S3 store does not put on the logging machine.
+    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+
+    def sink_run(threads, figure, mode):
+        def once():
+            store = tempfile.mkdtemp(prefix="worm-bench-store-", dir=shm or ctx.scratch_root)
+            try:
+                return cpp("audit-log", threads, figure, "--mode", mode, "--store-dir", store)()
+            finally:
+                shutil.rmtree(store, ignore_errors=True)
+        return once
 
     def p99_target(row):
         return "< 5 us", (None if not row.libworm.ok else row.libworm.median < 5)
@@ -1136,9 +1163,9 @@ def scenario_audit_log(ctx):
         figures += [spd, spd99]
         for mode in ("disk", "memory"):
             rate = Figure(f"audit.{mode}.{threads}", f"AuditLogSink::log() {mode}, {threads} thr", "rec/s",
-                          "higher", cpp("audit-log", threads, "audit_log_records_per_s", "--mode", mode))
+                          "higher", sink_run(threads, "audit_log_records_per_s", mode))
             p99 = Figure(f"audit.{mode}_p99.{threads}", f"log() p99 {mode}, {threads} thr", "us", "lower",
-                         cpp("audit-log", threads, "audit_log_p99_us", "--mode", mode))
+                         sink_run(threads, "audit_log_p99_us", mode))
             figures += [rate, p99]
             label = "journal" if mode == "disk" else "memory"
             rows += [Row(f"log() {label}, {threads} thread(s): records/s", rate, spd, None, rate_target),
@@ -1146,12 +1173,14 @@ def scenario_audit_log(ctx):
 
     def py(handler, *extra):
         return lambda: value_of(ctx.anchor_extra("logging_handlers.py", "--handler", handler, "--n", n_py,
-                                                 "--dir", ctx.scratch(), *extra), f"python_logging_{handler}")
+                                                 "--dir", ctx.scratch(), *extra, preexec_fn=normal_scheduling),
+                                f"python_logging_{handler}")
     py_worm = Figure("audit.py.worm", "logger.info via WORMLogHandler", "rec/s", "higher", py("worm"))
     py_queue = Figure("audit.py.queue", "logger.info via QueueHandler", "rec/s", "higher", py("queue"))
     py_boto3 = Figure("audit.py.boto3", "logger.info via boto3 batching handler (seed design)", "rec/s", "higher",
                       lambda: value_of(ctx.anchor_extra("logging_handlers.py", "--handler", "boto3", "--n", n_py,
-                                                        "--endpoint", ctx.sink.endpoint), "python_logging_boto3"))
+                                                        "--endpoint", ctx.sink.endpoint, preexec_fn=normal_scheduling),
+                                       "python_logging_boto3"))
     figures += [py_worm, py_queue, py_boto3]
 
     def not_slower(row):
@@ -1163,7 +1192,8 @@ def scenario_audit_log(ctx):
 
     e2e = Figure("audit.e2e", "records/s stored in the S3-shaped sink (journal, 1000/batch)", "rec/s", "higher",
                  lambda: value_of(ctx.bench("audit-log", "--dir", ctx.scratch(), "--records", n, "--mode", "disk",
-                                            "--endpoint", ctx.sink.endpoint, "--bucket", "bench"),
+                                            "--endpoint", ctx.sink.endpoint, "--bucket", "bench",
+                                            preexec_fn=normal_scheduling),
                                   "audit_log_end_to_end_records_per_s"))
     outage_run = []  # one outage run serves both figures (it lasts outage_s seconds)
 
@@ -1191,7 +1221,9 @@ def scenario_audit_log(ctx):
             ctx.sink = None
     return Scenario("audit_log", "Audit logs: log() beside spdlog, Python handlers, end to end, outage memory",
                     figures, rows, setup, teardown,
-                    notes="log() figures: seed-shaped record (~330 B JSON), every call timed; journal mode "
+                    notes="log() figures: seed-shaped record (~330 B JSON), every call timed, at SCHED_OTHER "
+                          "(both loggers; under the harness's chrt -r their writer threads starved); the sink "
+                          "stores its batches into a local WORM store in /dev/shm; journal mode "
                           "copies each record into the journal's mapped staging ring before returning (kill -9 "
                           "safe), a syncer moves it into the segments and fsyncs every 10 ms; spdlog: async logger (queue 8192, 1 worker, blocking overflow) + basic file "
                           "sink with the same record text. Python: logger.info with the seed's extra fields; "

@@ -80,6 +80,10 @@ struct WORM_API PutOptions {
     std::optional<std::string> sha256_hex;
     // Refuse (Error already_exists) instead of adding a version when the key exists.
     bool if_none_match = false;
+    // S3 stores: send Content-MD5 beside x-amz-checksum-sha256, at the cost of one more pass
+    // over the body. S3 accepts either checksum on an Object Lock PUT and checks what it gets,
+    // so a caller that sends many bodies (the audit-log sink) may leave the MD5 out.
+    bool content_md5 = true;
 
     // Throws Error(invalid_argument) naming the bad field (retain_until in the past,
     // metadata names that are not valid HTTP tokens, kms id without aws_kms, ...).

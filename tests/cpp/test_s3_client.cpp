@@ -195,6 +195,17 @@ TEST_CASE("what a locked PUT sends: lock headers, millisecond dates, Content-MD5
     const std::string log = server_log();
     CHECK(log.find("\"x-amz-object-lock-retain-until-date\": \"2031-01-02T03:04:05.000Z\"") != std::string::npos);
     CHECK(log.find(sha256_hex("{\"a\":1}")) != std::string::npos);
+    CHECK(h("x-amz-sdk-checksum-algorithm") == "<absent>");
+
+    // Without Content-MD5 (PutOptions::content_md5 = false: the audit-log sink) the PUT names
+    // its checksum's algorithm, which S3 then requires of an Object Lock PUT.
+    o.content_md5 = false;
+    client.put_object(o);
+    const auto again = recorder->requests();
+    REQUIRE(again.size() == 2);
+    CHECK_FALSE(find_header(again[1].headers, "content-md5"));
+    CHECK(find_header(again[1].headers, "x-amz-sdk-checksum-algorithm").value_or("") == "SHA256");
+    CHECK(find_header(again[1].headers, "x-amz-checksum-sha256").value_or("") == base64_encode(sha256("{\"a\":1}")));
 }
 
 TEST_CASE("invalid options are refused before anything is sent") {

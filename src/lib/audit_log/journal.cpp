@@ -617,7 +617,7 @@ Journal::Backlog Journal::backlog_after(std::optional<std::uint64_t> stored_thro
     return backlog;
 }
 
-std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
+void Journal::visit_batch(std::uint64_t sequence, const std::function<void(std::string_view)>& each) {
     BatchRange range;
     {
         std::lock_guard lock(drain_mutex_);
@@ -636,14 +636,18 @@ std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
     const int saved = errno;
     ::close(fd);
     if (n != static_cast<ssize_t>(data.size())) throw_io("cannot read batch from", path, n < 0 ? saved : EIO);
-    std::vector<std::string> lines;
     std::uint64_t offset = 0;
     while (offset < data.size()) {
         const auto frame = frame_at(data, offset);
         if (!frame) throw Error(ErrorCode::integrity, "audit log journal: damaged frame in " + path.string());
-        if (is_record(frame->type)) lines.emplace_back(frame->line());
+        if (is_record(frame->type)) each(frame->line());
         offset = frame->next;
     }
+}
+
+std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
+    std::vector<std::string> lines;
+    visit_batch(sequence, [&](std::string_view line) { lines.emplace_back(line); });
     return lines;
 }
 

@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <deque>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -83,7 +84,10 @@ public:
     // The ring is a quarter full: the caller should wake whoever calls sync().
     bool drain_due() const;
 
-    // Thread-safe. The records of a sealed batch, re-checked against their CRCs.
+    // Thread-safe. Calls `each` with every record of a sealed batch in order, each frame
+    // re-checked against its CRC (the views live until `each` returns).
+    void visit_batch(std::uint64_t sequence, const std::function<void(std::string_view)>& each);
+    // The records of a sealed batch as strings (visit_batch).
     std::vector<std::string> read_batch(std::uint64_t sequence);
     // Thread-safe. Up to `max` sealed batches from `sequence` on, in order (reads the
     // segments for batches beyond the index window).

@@ -349,6 +349,9 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     r.payload_sha256_hex = to_hex(sha_raw);
     detail::add_object_headers(r.headers, options);
     if (!md5_raw.empty()) r.headers.emplace_back("content-md5", base64_encode(md5_raw));
+    // Without Content-MD5, S3 takes an Object Lock PUT only when it names its checksum's
+    // algorithm, as the AWS SDKs do (otherwise: 400 MissingUploadObjectWithObjectLockHeaders).
+    else r.headers.emplace_back("x-amz-sdk-checksum-algorithm", "SHA256");
     r.headers.emplace_back("x-amz-checksum-sha256", base64_encode(sha_raw));
     if (options.if_none_match) r.headers.emplace_back("if-none-match", "*");
     r.resend_if_maybe_applied = !options.if_none_match;

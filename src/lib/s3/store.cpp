@@ -81,6 +81,7 @@ PutObjectOptions to_put_options(const std::string& bucket, const std::string& fu
     o.encryption = options.encryption;
     o.sha256_hex = options.sha256_hex;
     o.if_none_match = options.if_none_match;
+    o.content_md5 = options.content_md5;
     return o;
 }
 
