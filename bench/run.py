@@ -226,6 +226,12 @@ class Context:
         os.sync()
         return tempfile.mkdtemp(dir=self.scratch_root)
 
+    def memory_root(self):
+        """/dev/shm when it can be written (data read or written there costs no disk), else
+        the scratch root."""
+        shm = "/dev/shm"
+        return shm if os.path.isdir(shm) and os.access(shm, os.W_OK) else self.scratch_root
+
     def run(self, argv, **kw):
         """Runs with a fresh TMPDIR (the anchors' mkdtemp lands there) deleted afterwards."""
         tmp = self.scratch()
@@ -936,8 +942,7 @@ def scenario_audit(ctx):
             raise RunError(f"{worm_bin} is not built (target worm_cli)")
         # tmpfs when there is one: both sides then read from memory and the figures are
         # about verification, not about the disk (the data set is ~800 MB of small files).
-        base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else ctx.scratch_root
-        data["dir"] = tempfile.mkdtemp(prefix="worm-bench-audit-", dir=base)
+        data["dir"] = tempfile.mkdtemp(prefix="worm-bench-audit-", dir=ctx.memory_root())
         r = ctx.bench("audit-make", "--dir", data["dir"], "--n", n)
         if value_of(r, "audit_bundles_written") != n:
             raise RunError("audit-make wrote the wrong number of bundles")
@@ -1137,11 +1142,9 @@ def scenario_audit_log(ctx):
     # The sink's store is a local WORM store in /dev/shm, one per run: its file creations on
     # this disk (ext4 without a journal scans recently deleted inodes on each) moved log()'s
     # figure by 2x from run to run, a cost an S3 store does not put on the logging machine.
-    shm = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
-
     def sink_run(threads, figure, mode):
         def once():
-            store = tempfile.mkdtemp(prefix="worm-bench-store-", dir=shm or ctx.scratch_root)
+            store = tempfile.mkdtemp(prefix="worm-bench-store-", dir=ctx.memory_root())
             try:
                 return cpp("audit-log", threads, figure, "--mode", mode, "--store-dir", store)()
             finally:
