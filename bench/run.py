@@ -249,10 +249,18 @@ class Context:
     def anchor_extra(self, script, *args, **kw):
         return self.run([self.python, os.path.join(self.extra, script), *map(str, args)], **kw)
 
-    def cleanup(self):
+    def start_sink(self):
+        """Starts the nginx S3-shaped sink (ctx.sink) for a scenario's setup."""
+        self.sink = NginxSink().start()
+
+    def stop_sink(self):
+        """Stops the sink, if one runs (a scenario's teardown, and cleanup)."""
         if self.sink:
             self.sink.cleanup()
             self.sink = None
+
+    def cleanup(self):
+        self.stop_sink()
         shutil.rmtree(self.scratch_root, ignore_errors=True)
 
 
@@ -644,13 +652,7 @@ def scenario_upload(ctx):
         rows += [Row(f"Upload 4 KiB, c={c}: requests/s", lib, py, lim, t_rps),
                  Row(f"Upload 4 KiB, c={c}: client CPU per 1k requests", libc, pyc, limc, t_cpu)]
 
-    def setup():
-        ctx.sink = NginxSink().start()
-
-    def teardown():
-        if ctx.sink:
-            ctx.sink.cleanup()
-            ctx.sink = None
+    setup, teardown = ctx.start_sink, ctx.stop_sink
     return Scenario("upload", f"{n:,} PutObjects of 4 KiB with lock headers + SHA-256 checksums to a local nginx sink",
                     figures, rows, setup, teardown,
                     notes="Client CPU = user + system seconds of the client process (wait4), minus what "
@@ -800,7 +802,7 @@ def scenario_proxy(ctx):
              Row(f"worm-proxy RSS over {n_rss:,} uploads (c=32): peak", rss_peak, None, None, None)]
 
     def setup():
-        ctx.sink = NginxSink().start()
+        ctx.start_sink()
         if not os.path.exists(proxy_bin):
             raise RunError(f"{proxy_bin} is not built (target worm_proxy)")
         d = ctx.scratch()
@@ -824,9 +826,7 @@ def scenario_proxy(ctx):
         for s in servers.values():
             s.stop()
         servers.clear()
-        if ctx.sink:
-            ctx.sink.cleanup()
-            ctx.sink = None
+        ctx.stop_sink()
     return Scenario("proxy", "worm-proxy: 4 KiB evidence uploads through the proxy into the nginx sink",
                     figures, rows, setup, teardown,
                     notes="One load client for every figure (`worm_bench http-load`: one keep-alive connection "
@@ -1001,7 +1001,7 @@ def scenario_multipart(ctx):
         rss[who].depends_on = f
 
     def setup():
-        ctx.sink = NginxSink().start()
+        ctx.start_sink()
         ctx.big_file = os.path.join(ctx.scratch(), "large.bin")
         chunk = os.urandom(1024 * 1024)
         with open(ctx.big_file, "wb") as f:
@@ -1013,9 +1013,7 @@ def scenario_multipart(ctx):
         if ctx.big_file and os.path.exists(ctx.big_file):
             os.unlink(ctx.big_file)
         ctx.big_file = None
-        if ctx.sink:
-            ctx.sink.cleanup()
-            ctx.sink = None
+        ctx.stop_sink()
 
     def t_speed(row):
         r = row.ratio
@@ -1215,13 +1213,7 @@ def scenario_audit_log(ctx):
                  lambda row: ("flat (< 32 MiB)", None if not row.libworm.ok else row.libworm.median < 32)),
              Row(f"Outage {outage_s} s: journal backlog", backlog, None, None, None)]
 
-    def setup():
-        ctx.sink = NginxSink().start()
-
-    def teardown():
-        if ctx.sink:
-            ctx.sink.cleanup()
-            ctx.sink = None
+    setup, teardown = ctx.start_sink, ctx.stop_sink
     return Scenario("audit_log", "Audit logs: log() beside spdlog, Python handlers, end to end, outage memory",
                     figures, rows, setup, teardown,
                     notes="log() figures: seed-shaped record (~330 B JSON), every call timed, at SCHED_OTHER "
