@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/child_processes.hpp"
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/bundle.hpp"
@@ -580,38 +581,14 @@ TEST_CASE("bundle ids are unique and gap-free across concurrent processes") {
     TempDir dir;
     constexpr int kChildren = 4;
     constexpr int kEach = 25;
-    std::vector<pid_t> pids;
-    for (int c = 0; c < kChildren; ++c) {
-        const pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            // Child: allocate in a loop, record the ids, leave without running doctest.
-            int rc = 0;
-            try {
-                worm::FixedClock clock(kDay1);
-                worm::BundleIdAllocator ids(dir.path(), clock);
-                std::string out;
-                for (int i = 0; i < kEach; ++i) out += ids.next() + "\n";
-                worm::write_file_atomic(dir / ("ids-" + std::to_string(c)), out, {.durable = false});
-            } catch (...) {
-                rc = 1;
-            }
-            _exit(rc);
-        }
-        pids.push_back(pid);
-    }
-    for (const pid_t pid : pids) {
-        int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
     std::vector<std::string> all;
-    for (int c = 0; c < kChildren; ++c) {
-        std::istringstream in(worm::read_file(dir / ("ids-" + std::to_string(c))));
-        std::string id;
-        std::vector<std::string> mine;
-        while (std::getline(in, id)) mine.push_back(id);
+    for (const auto& mine : worm::test::lines_from_children(dir.path(), kChildren, [&](int) {
+             worm::FixedClock clock(kDay1);
+             worm::BundleIdAllocator ids(dir.path(), clock);
+             std::string out;
+             for (int i = 0; i < kEach; ++i) out += ids.next() + "\n";
+             return out;
+         })) {
         CHECK(mine.size() == static_cast<std::size_t>(kEach));
         CHECK(std::is_sorted(mine.begin(), mine.end()));  // each process sees its ids increase
         all.insert(all.end(), mine.begin(), mine.end());

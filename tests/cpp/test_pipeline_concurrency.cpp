@@ -12,6 +12,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/child_processes.hpp"
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/fs.hpp"
@@ -157,39 +158,19 @@ TEST_CASE("processes sharing one evidence directory allocate unique ids") {
     Fixture f;
     fs::create_directories(f.evidence);
     constexpr int kChildren = 4, kRounds = 3;
-    std::vector<pid_t> pids;
-    for (int c = 0; c < kChildren; ++c) {
-        const pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {  // child: no doctest here, report through a file and the exit code
-            int rc = 0;
-            try {
-                EvidencePipeline pipeline(f.options(true));
-                std::string out;
-                for (int r = 0; r < kRounds; ++r) {
-                    out += pipeline.process_incident(sample_inputs()).bundle_id + "\n";
-                    std::vector<IncidentInputs> batch;
-                    for (int k = 0; k < 3; ++k) batch.push_back(sample_inputs());
-                    for (const auto& res : pipeline.process_incidents(std::move(batch))) out += res.bundle_id + "\n";
-                }
-                write_file_atomic(f.dir / ("ids-" + std::to_string(c)), out, {.durable = false});
-            } catch (...) {
-                rc = 1;
-            }
-            _exit(rc);
-        }
-        pids.push_back(pid);
-    }
-    for (const pid_t pid : pids) {
-        int status = 0;
-        REQUIRE(waitpid(pid, &status, 0) == pid);
-        CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
-    }
     std::vector<std::string> all;
-    for (int c = 0; c < kChildren; ++c) {
-        std::istringstream in(read_file(f.dir / ("ids-" + std::to_string(c))));
-        for (std::string id; std::getline(in, id);) all.push_back(id);
-    }
+    for (const auto& ids : t::lines_from_children(f.dir.path(), kChildren, [&](int) {
+             EvidencePipeline pipeline(f.options(true));
+             std::string out;
+             for (int r = 0; r < kRounds; ++r) {
+                 out += pipeline.process_incident(sample_inputs()).bundle_id + "\n";
+                 std::vector<IncidentInputs> batch;
+                 for (int k = 0; k < 3; ++k) batch.push_back(sample_inputs());
+                 for (const auto& res : pipeline.process_incidents(std::move(batch))) out += res.bundle_id + "\n";
+             }
+             return out;
+         }))
+        all.insert(all.end(), ids.begin(), ids.end());
     CHECK(all.size() == static_cast<std::size_t>(kChildren * kRounds * 4));
     const std::set<std::string> distinct(all.begin(), all.end());
     CHECK(distinct.size() == all.size());

@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 
+#include "support/child_processes.hpp"
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/crypto.hpp"
@@ -238,35 +239,17 @@ TEST_CASE("a registry written by a newer libworm is refused") {
 TEST_CASE("several processes register and mark the same registry at once") {
     test::TempDir dir;
     constexpr int procs = 4, per_proc = 50;
-    std::vector<pid_t> children;
-    for (int p = 0; p < procs; ++p) {
-        const pid_t pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            int rc = 0;
-            try {
-                UploadRegistry reg(dir.path());
-                // Everyone registers every bundle (idempotent), then marks its own share.
-                for (int i = 0; i < procs * per_proc; ++i) reg.add_pending(make_record(bundle_id(i)));
-                for (int i = p * per_proc; i < (p + 1) * per_proc; ++i) {
-                    reg.mark_uploading(bundle_id(i));
-                    reg.record_attempt(attempt(bundle_id(i), "uploaded"));
-                    reg.mark_uploaded(bundle_id(i), loc("u" + std::to_string(i), "s"));
-                }
-            } catch (const std::exception& e) {
-                std::fprintf(stderr, "child %d: %s\n", p, e.what());
-                rc = 1;
-            }
-            _exit(rc);
+    test::lines_from_children(dir.path(), procs, [&](int p) {
+        UploadRegistry reg(dir.path());
+        // Everyone registers every bundle (idempotent), then marks its own share.
+        for (int i = 0; i < procs * per_proc; ++i) reg.add_pending(make_record(bundle_id(i)));
+        for (int i = p * per_proc; i < (p + 1) * per_proc; ++i) {
+            reg.mark_uploading(bundle_id(i));
+            reg.record_attempt(attempt(bundle_id(i), "uploaded"));
+            reg.mark_uploaded(bundle_id(i), loc("u" + std::to_string(i), "s"));
         }
-        children.push_back(pid);
-    }
-    for (pid_t pid : children) {
-        int status = 0;
-        waitpid(pid, &status, 0);
-        CHECK(WIFEXITED(status));
-        CHECK(WEXITSTATUS(status) == 0);
-    }
+        return std::string();
+    });
     UploadRegistry reg(dir.path());
     const auto c = reg.counts();
     CHECK(c.total() == procs * per_proc);
