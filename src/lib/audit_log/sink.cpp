@@ -812,28 +812,33 @@ bool AuditLogSink::log(const rapidjson::Value& record) {
     facts.service_name = service ? view(service) : std::string_view(options.service_name);
     facts.timestamp = timestamp ? view(timestamp) : now_millis_text();
 
-    // One line buffer per thread, reused: log() allocates nothing once it is warm. The
-    // project's compact serializer also refuses invalid UTF-8, NaN and Infinity.
+    // One line buffer per thread, reused. The fields the record lacks come first, then the
+    // record as the project's compact serializer writes it in one call (which also refuses
+    // invalid UTF-8, NaN and Infinity, naming the member), without its opening brace.
     thread_local std::string line;
     line.assign(1, '{');
-    auto member = [&](std::string_view name, const rapidjson::Value& value) {
-        if (line.size() > 1) line += ',';
-        try {
-            json::append_compact(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())), line);
-            line += ':';
-            json::append_compact(value, line);
-        } catch (const Error& e) {
-            throw Error(ErrorCode::invalid_argument,
-                        "audit log record: member '" + std::string(name.substr(0, 64)) + "': " + e.what());
-        }
+    auto add = [&](std::string_view name, std::string_view value) {
+        json::append_compact(rapidjson::Value(rapidjson::StringRef(name.data(), name.size())), line);
+        line += ':';
+        json::append_compact(rapidjson::Value(rapidjson::StringRef(value.data(), value.size())), line);
+        line += ',';
     };
-    auto text = [](std::string_view v) { return rapidjson::Value(rapidjson::StringRef(v.data(), v.size())); };
-    if (!timestamp) member("timestamp", text(facts.timestamp));
-    if (!level) member("level", text("INFO"));
-    if (!service) member("service_name", text(options.service_name));
-    for (auto it = record.MemberBegin(); it != record.MemberEnd(); ++it)
-        member(std::string_view(it->name.GetString(), it->name.GetStringLength()), it->value);
-    line += '}';
+    if (!timestamp) add("timestamp", facts.timestamp);
+    if (!level) add("level", "INFO");
+    if (!service) add("service_name", options.service_name);
+    const std::size_t open = line.size();
+    try {
+        json::append_compact(record, line);
+    } catch (const Error& e) {
+        throw Error(ErrorCode::invalid_argument, std::string("audit log record: ") + e.what());
+    }
+    if (record.ObjectEmpty()) {
+        line.resize(open);
+        if (line.back() == ',') line.back() = '}';
+        else line += '}';
+    } else {
+        line.erase(open, 1);
+    }
     core_->accept(line, facts);
     return true;
 }

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "../util/utf8.hpp"
 #include "worm/json.hpp"
 
@@ -106,24 +110,55 @@ private:
     // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
     // One pass: runs of bytes that need nothing are copied at once, and UTF-8 is checked
     // on the way (audit logs write every record through here).
-    // Eight bytes that are all printable ASCII other than '"' and '\\' (copied as they are),
-    // tested at once: most of an audit record's text is, and a byte at a time was a third of
-    // log()'s cost. (x - 0x20..) & ~x & 0x80.. is non-zero when some byte is below 0x20;
-    // the same test on x ^ '"'.. finds a '"' (a zero byte there).
-    static bool plain_ascii8(const char* p) {
+    // plain_block: a block of bytes that are all printable ASCII other than '"' and '\\'
+    // (copied as they are), tested at once: most of an audit record's text is, and a byte at
+    // a time was a third of log()'s cost. SSE2 (every x86-64) tests 16 bytes: as signed bytes,
+    // controls and bytes above 0x7f are both below 0x20. Elsewhere 8 bytes in a word:
+    // (x - 0x20..) & ~x & 0x80.. is non-zero when some byte is below 0x20; the same test on
+    // x ^ '"'.. finds a '"' (a zero byte there).
+#if defined(__SSE2__)
+    static constexpr std::size_t kBlock = 16;
+    static bool plain_block(const char* p) {
+        const __m128i x = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+        const __m128i special = _mm_or_si128(_mm_cmplt_epi8(x, _mm_set1_epi8(0x20)),
+                                             _mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+                                                          _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))));
+        return _mm_movemask_epi8(special) == 0;
+    }
+#else
+    static constexpr std::size_t kBlock = 8;
+    static bool plain_block(const char* p) {
         constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
         std::uint64_t x;
         std::memcpy(&x, p, 8);
         const auto below = [&](std::uint64_t v, std::uint64_t n) { return (v - ones * n) & ~v & highs; };
         return ((x & highs) | below(x, 0x20) | below(x ^ (ones * '"'), 1) | below(x ^ (ones * '\\'), 1)) == 0;
     }
+#endif
+    // The last n < kBlock bytes, padded with spaces (plain) to one block.
+    static bool plain_tail(const char* p, std::size_t n) {
+        char block[kBlock];
+        std::memset(block, ' ', kBlock);
+        if (n > 0) std::memcpy(block, p, n);
+        return plain_block(block);
+    }
 
     void write_string(std::string_view s) {
+        // Most strings (all of a typical audit record's keys and values) need no escape: they
+        // are checked a block at a time and copied with their quotes in one step.
+        std::size_t plain = 0;
+        while (s.size() - plain >= kBlock && plain_block(s.data() + plain)) plain += kBlock;
+        if (s.size() - plain < kBlock && plain_tail(s.data() + plain, s.size() - plain)) {
+            const std::size_t at = out_.size();
+            out_.append(s.size() + 2, '"');
+            std::memcpy(out_.data() + at + 1, s.data(), s.size());
+            return;
+        }
         static constexpr char hex[] = "0123456789abcdef";
         out_ += '"';
         std::size_t run = 0;  // start of the bytes not copied yet
-        for (std::size_t pos = 0; pos < s.size();) {
-            while (s.size() - pos >= 8 && plain_ascii8(s.data() + pos)) pos += 8;
+        for (std::size_t pos = plain; pos < s.size();) {
+            while (s.size() - pos >= kBlock && plain_block(s.data() + pos)) pos += kBlock;
             if (pos == s.size()) break;
             const auto c = static_cast<unsigned char>(s[pos]);
             if (c >= 0x80) {
@@ -197,45 +232,57 @@ private:
         out_ += ']';
     }
 
+    void write_member(std::string_view key, const rapidjson::Value& value, int depth, bool first) {
+        if (!first) out_ += ',';
+        newline(depth + 1);
+        write_string(key);
+        out_ += style_ == Style::pretty ? ": " : ":";
+        path_.push_back({key});
+        write(value, depth + 1);
+        path_.pop_back();
+    }
+
+    void check_key(std::string_view key) {
+        if (detail::find_invalid_utf8(key) == detail::kValidUtf8) return;
+        path_.push_back({key});
+        fail("key is not valid UTF-8");
+    }
+
     void write_object(const rapidjson::Value& v, int depth) {
-        struct Entry {
-            std::string_view key;
-            std::vector<char16_t> utf16;
-            const rapidjson::Value* value;
-        };
-        std::vector<Entry> entries;
-        entries.reserve(v.MemberCount());
-        for (const auto& m : v.GetObject()) {
-            const std::string_view key(m.name.GetString(), m.name.GetStringLength());
-            if (detail::find_invalid_utf8(key) != detail::kValidUtf8) {
-                path_.push_back({key});
-                fail("key is not valid UTF-8");
+        out_ += '{';
+        bool first = true;
+        if (style_ != Style::canonical) {  // members in their own order: nothing to sort
+            for (const auto& m : v.GetObject()) {
+                const std::string_view key(m.name.GetString(), m.name.GetStringLength());
+                check_key(key);
+                write_member(key, m.value, depth, first);
+                first = false;
             }
-            entries.push_back({key, style_ == Style::canonical ? detail::to_utf16(key) : std::vector<char16_t>{},
-                               &m.value});
-        }
-        if (style_ == Style::canonical) {
+        } else {
+            struct Entry {
+                std::string_view key;
+                std::vector<char16_t> utf16;
+                const rapidjson::Value* value;
+            };
+            std::vector<Entry> entries;
+            entries.reserve(v.MemberCount());
+            for (const auto& m : v.GetObject()) {
+                const std::string_view key(m.name.GetString(), m.name.GetStringLength());
+                check_key(key);
+                entries.push_back({key, detail::to_utf16(key), &m.value});
+            }
             // RFC 8785 3.2.3: sort by UTF-16 code units, which differs from UTF-8 byte order
             // for characters above U+FFFF versus U+E000..U+FFFF.
-            std::sort(entries.begin(), entries.end(),
-                      [](const Entry& a, const Entry& b) { return a.utf16 < b.utf16; });
+            std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.utf16 < b.utf16; });
             for (std::size_t i = 1; i < entries.size(); ++i)
                 if (entries[i].key == entries[i - 1].key) {
                     path_.push_back({entries[i].key});
                     fail("duplicate key \"" + std::string(entries[i].key) + "\"");
                 }
-        }
-        out_ += '{';
-        bool first = true;
-        for (const Entry& e : entries) {
-            if (!first) out_ += ',';
-            first = false;
-            newline(depth + 1);
-            write_string(e.key);
-            out_ += style_ == Style::pretty ? ": " : ":";
-            path_.push_back({e.key});
-            write(*e.value, depth + 1);
-            path_.pop_back();
+            for (const Entry& e : entries) {
+                write_member(e.key, *e.value, depth, first);
+                first = false;
+            }
         }
         if (!first) newline(depth);
         out_ += '}';
