@@ -8,7 +8,9 @@ PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson
       libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3
       doxygen python3-venv libcairo2-dev fonts-dejavu-core libspdlog-dev ccache
       python3-prometheus-client
-      clang libclang-rt-14-dev)  # scripts/sanitize.sh and scripts/fuzz.sh: ASan/UBSan/TSan, libFuzzer
+      clang libclang-rt-14-dev llvm)  # scripts/fuzz.sh: clang, libFuzzer, llvm-symbolizer (stack traces)
+# scripts/sanitize.sh needs no more: GCC's ASan/UBSan/LSan/TSan runtimes are dependencies of
+# build-essential's g++ (libgcc-12-dev: libasan8, libubsan1, liblsan0, libtsan2).
 if [[ "${1:-}" == "--with-peers" ]]; then
   PKGS+=(ceph-mon ceph-osd radosgw ceph-common nginx-light gnuplot-nox chromium poppler-utils time)
   # node 20 with its own npm may come from elsewhere (nodesource): ask apt only when missing.
