@@ -4,6 +4,7 @@
 #include <system_error>
 #include <map>
 
+#include "audit_trace.hpp"
 #include "json_build.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/error.hpp"
@@ -264,6 +265,7 @@ std::string to_html(const AuditReport& r) {
 }
 
 fs::path write_audit_report(const AuditReport& report, const fs::path& dir) {
+    detail::PhaseTrace trace;
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw Error(ErrorCode::io, "cannot create report directory " + dir.string() + ": " + ec.message());
@@ -276,9 +278,12 @@ fs::path write_audit_report(const AuditReport& report, const fs::path& dir) {
         html_rendering = std::async(std::launch::deferred, [&report] { return to_html(report); });  // no thread to spare
     }
     const std::string json = to_json(report);
+    trace.mark("report.json");
     const std::string html = html_rendering.get();
+    trace.mark("report.html");
     write_file_atomic(dir / "report.json", json);
     write_file_atomic(dir / "report.html", html);
+    trace.mark("write reports");
     return dir / "report.json";
 }
 
