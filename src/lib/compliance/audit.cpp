@@ -37,7 +37,11 @@ std::string tool_version() { return WORM_VERSION; }
 
 std::string manifest_sha256(const std::vector<ManifestEntry>& manifest) {
     Sha256Stream hash;
-    for (const auto& m : manifest) hash.update(m.key + "\t" + m.version_id + "\t" + m.sha256_hex + "\n");
+    std::string line;
+    for (const auto& m : manifest) {
+        line.assign(m.key).append("\t").append(m.version_id).append("\t").append(m.sha256_hex).append("\n");
+        hash.update(line);
+    }
     return to_hex(hash.finish());
 }
 
@@ -293,51 +297,52 @@ private:
         }
     }
 
-    BundleAudit audit_bundle(const Planned& planned, const Ed25519PublicKey& key, Findings& findings) {
+    // Takes the keys out of `planned` (they live on in the report).
+    BundleAudit audit_bundle(Planned& planned, const Ed25519PublicKey& key, Findings& findings) {
         BundleAudit out;
-        out.key = planned.key;
-        out.signature_key = planned.signature_key;
+        out.key = std::move(planned.key);
+        out.signature_key = std::move(planned.signature_key);
         FetchedObject json;
         try {
-            json = source_.fetch(planned.key);
+            json = source_.fetch(out.key);
         } catch (const Error& e) {
-            findings.add(planned.key, "unreadable", e.what());
+            findings.add(out.key, "unreadable", e.what());
             return out;
         }
         out.size = json.bytes.size();
         out.lock = json.lock;
         out.sha256_hex = sha256_hex(json.bytes);
-        findings.add_manifest(planned.key, json);
-        check_stored_checksums(findings, planned.key, json, out.sha256_hex);
-        check_lock(findings, planned.key, json.lock);
+        findings.add_manifest(out.key, json);
+        check_stored_checksums(findings, out.key, json, out.sha256_hex);
+        check_lock(findings, out.key, json.lock);
 
         SignatureCheck signature{.valid = false, .reason = "no signature"};
         std::string sig_sha;
-        if (planned.signature_key.empty()) {
-            findings.add(planned.key, "missing_signature",
-                          "no " + stem_of(planned.key) + ".sig or " + stem_of(planned.key) + ".sigstore.json beside it");
+        if (out.signature_key.empty()) {
+            findings.add(out.key, "missing_signature",
+                          "no " + stem_of(out.key) + ".sig or " + stem_of(out.key) + ".sigstore.json beside it");
         } else {
             try {
-                const FetchedObject sig = source_.fetch(planned.signature_key);
-                findings.add_manifest(planned.signature_key, sig);
+                const FetchedObject sig = source_.fetch(out.signature_key);
+                findings.add_manifest(out.signature_key, sig);
                 sig_sha = sha256_hex(sig.bytes);
-                check_stored_checksums(findings, planned.signature_key, sig, sig_sha);
-                check_lock(findings, planned.signature_key, sig.lock);
-                signature = check_detached_signature(key, json.bytes, planned.signature_key, sig.bytes);
+                check_stored_checksums(findings, out.signature_key, sig, sig_sha);
+                check_lock(findings, out.signature_key, sig.lock);
+                signature = check_detached_signature(key, json.bytes, out.signature_key, sig.bytes);
             } catch (const Error& e) {
-                findings.add(planned.signature_key, "unreadable", e.what());
+                findings.add(out.signature_key, "unreadable", e.what());
             }
         }
         if (!planned.second_signature_key.empty()) check_second_signature(planned.second_signature_key, json.bytes, key, findings);
-        const VerificationReport v = verify_bundle_bytes(json.bytes, signature, planned.key);
+        const VerificationReport v = verify_bundle_bytes(json.bytes, signature, out.key);
         out.bundle_id = v.bundle_id;
         out.evidence_bundle_hash = v.evidence_bundle_hash;
         for (const auto& problem : v.problems) {
             const std::string check = check_of_problem(problem);
-            if (check == "signature" && planned.signature_key.empty()) continue;  // reported as missing_signature
-            findings.add(planned.key, check, problem);
+            if (check == "signature" && out.signature_key.empty()) continue;  // reported as missing_signature
+            findings.add(out.key, check, problem);
         }
-        if (registry_) check_registry(planned, out, sig_sha, findings);
+        if (registry_) check_registry(out, sig_sha, findings);
         if (json.lock.legal_hold) legal_holds_++;
         return out;
     }
@@ -368,23 +373,23 @@ private:
         }
     }
 
-    void check_registry(const Planned& planned, const BundleAudit& b, const std::string& sig_sha, Findings& findings) {
-        const std::string id = b.bundle_id.empty() ? stem_of(planned.key) : b.bundle_id;
+    void check_registry(const BundleAudit& b, const std::string& sig_sha, Findings& findings) {
+        const std::string id = b.bundle_id.empty() ? stem_of(b.key) : b.bundle_id;
         std::optional<RegistryRecord> record;
         {
             std::lock_guard lock(registry_mutex_);
             record = registry_->get(id);
         }
         if (!record) {
-            findings.add(planned.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
+            findings.add(b.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
             return;
         }
         if (worm::detail::to_lower(record->bundle_sha256) != b.sha256_hex)
-            findings.add(planned.key, "sha256_registry",
+            findings.add(b.key, "sha256_registry",
                           "the registry recorded sha256 " + record->bundle_sha256 + ", the stored bundle hashes to " + b.sha256_hex);
-        if (!sig_sha.empty() && kind_of(planned.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
+        if (!sig_sha.empty() && kind_of(b.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
             worm::detail::to_lower(record->sig_sha256) != sig_sha)
-            findings.add(planned.signature_key, "sha256_registry",
+            findings.add(b.signature_key, "sha256_registry",
                           "the registry recorded sha256 " + record->sig_sha256 + ", the stored signature hashes to " + sig_sha);
     }
 
@@ -433,10 +438,14 @@ private:
         for (const auto& f : report.failures) failed_keys.insert(f.key);
 
         AuditInventory& inv = report.inventory;
+        const auto named_by_a_failure = [&failed_keys](const std::string& bundle_key) {
+            if (failed_keys.empty()) return false;
+            const std::string base = bundle_key.substr(0, bundle_key.size() - std::string_view(".json").size());
+            return failed_keys.count(bundle_key) || failed_keys.count(base + ".sig") ||
+                   failed_keys.count(base + std::string(kSigstoreSuffix));
+        };
         for (auto& b : report.bundles) {
-            const std::string base = b.key.substr(0, b.key.size() - std::string_view(".json").size());
-            b.ok = !b.sha256_hex.empty() && !failed_keys.count(b.key) && !failed_keys.count(base + ".sig") &&
-                   !failed_keys.count(base + std::string(kSigstoreSuffix));
+            b.ok = !b.sha256_hex.empty() && !named_by_a_failure(b.key);
             inv.bundles++;
             (b.ok ? inv.bundles_ok : inv.bundles_failed)++;
             if (b.signature_key.empty()) inv.missing_signatures++;

@@ -139,13 +139,14 @@ auto on_another_thread(F f) -> std::future<decltype(f())> {
     }
 }
 
-// What json::to_pretty writes for items[0..n) as a member of the report object (depth 1),
-// rendered in slices side by side: the manifest and bundle lists of a large audit are
-// most of report.json, and rendering them was most of what an audit ran on one core after
-// the parallel checks. Each slice is pretty-printed alone, then indented one level.
+// What json::to_pretty writes for `items` as a member of the report object (depth 1), in
+// pieces to append in order, rendered in slices side by side: the manifest and bundle
+// lists of a large audit are most of report.json, and rendering them was most of what an
+// audit ran on one core after the parallel checks. Each slice is pretty-printed alone,
+// then indented one level.
 template <typename T>
-std::string pretty_member_array(const std::vector<T>& items, rapidjson::Value (*to_value)(const T&, Alloc&)) {
-    if (items.empty()) return "[]";
+std::vector<std::string> pretty_member_array(const std::vector<T>& items, rapidjson::Value (*to_value)(const T&, Alloc&)) {
+    if (items.empty()) return {"[]"};
     constexpr std::size_t min_slice = 4096;
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const std::size_t slices = std::clamp<std::size_t>(items.size() / min_slice, 1, cores);
@@ -170,9 +171,13 @@ std::string pretty_member_array(const std::vector<T>& items, rapidjson::Value (*
         const std::size_t first = items.size() * k / slices, last = items.size() * (k + 1) / slices;
         parts.push_back(on_another_thread([=] { return render(first, last); }));
     }
-    std::string out = "[" + render(0, items.size() / slices);
-    for (auto& part : parts) out.append(",").append(part.get());
-    return out.append("\n  ]");
+    std::vector<std::string> pieces{"[", render(0, items.size() / slices)};
+    for (auto& part : parts) {
+        pieces.emplace_back(",");
+        pieces.push_back(part.get());
+    }
+    pieces.emplace_back("\n  ]");
+    return pieces;
 }
 
 }  // namespace
@@ -226,18 +231,29 @@ std::string to_json(const AuditReport& r) {
     put(doc, "failures", rapidjson::Value(rapidjson::kArrayType), a);
     put(doc, "bundles", rapidjson::Value(rapidjson::kArrayType), a);
 
-    std::string text = json::to_pretty(doc) + "\n";
-    // A member of the report object starts a line indented by two spaces; string values
-    // hold no raw newline, so each of these occurs once, where the member is.
-    const auto fill = [&text](std::string_view name, const std::string& array) {
+    const std::string head = json::to_pretty(doc) + "\n";
+    const std::pair<std::string_view, std::vector<std::string>> lists[] = {
+        {"manifest", pretty_member_array(r.manifest, manifest_entry_json)},
+        {"failures", pretty_member_array(r.failures, failure_json)},
+        {"bundles", pretty_member_array(r.bundles, bundle_json)}};  // in the document's order
+    std::size_t size = head.size();
+    for (const auto& [name, pieces] : lists)
+        for (const std::string& piece : pieces) size += piece.size();
+    std::string text;
+    text.reserve(size);
+    // A member of the report object starts a line indented by two spaces, and string
+    // values hold no raw newline: each `"name": []` is found once, where the member is.
+    std::size_t copied = 0;
+    for (const auto& [name, pieces] : lists) {
         const std::string empty = "\n  \"" + std::string(name) + "\": []";
-        const std::size_t at = text.find(empty);
+        const std::size_t at = head.find(empty, copied);
         if (at == std::string::npos) throw Error(ErrorCode::internal, "report.json: no " + std::string(name) + " member to fill");
-        text.replace(at + empty.size() - 2, 2, array);
-    };
-    fill("manifest", pretty_member_array(r.manifest, manifest_entry_json));
-    fill("failures", pretty_member_array(r.failures, failure_json));
-    fill("bundles", pretty_member_array(r.bundles, bundle_json));
+        const std::size_t brackets = at + empty.size() - 2;
+        text.append(head, copied, brackets - copied);
+        for (const std::string& piece : pieces) text += piece;
+        copied = brackets + 2;
+    }
+    text.append(head, copied);
     return text;
 }
 
