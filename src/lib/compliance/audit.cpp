@@ -227,29 +227,34 @@ private:
     static const std::string& key_of(const SourceEntry& e) { return e.key; }
     static const std::string& key_of(const std::string& key) { return key; }
 
-    // Bundles are handed out one at a time from a shared counter (their costs differ with
-    // size and with what fails); everything else a worker touches is its own: its key
-    // object (OpenSSL keeps a reference count and caches in it), its findings and the
-    // report slot of its bundle. Progress is told every progress_batch bundles.
+    // Bundles are handed out from a shared counter, a few at a time on large audits (their
+    // costs differ with size and with what fails, and a worker taking consecutive bundles
+    // writes report slots no other worker writes next to); everything else a worker
+    // touches is its own: its key object (OpenSSL keeps a reference count and caches in
+    // it) and the findings and report slots of its bundles. Progress is told every
+    // progress_batch bundles.
     void run_workers(AuditReport& report) {
         const std::size_t total = bundles_.size() + orphans_.size();
+        const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
+        const std::size_t claim = std::clamp<std::size_t>(total / (threads * 64), 1, 16);
         std::atomic<std::size_t> next{0};
         auto work = [&](std::size_t worker) {
             const double cpu_at_start = detail::thread_cpu_seconds();
             const Ed25519PublicKey key = Ed25519PublicKey::from_raw(key_.raw());
             std::size_t items = 0, untold = 0;
-            for (std::size_t i = next++; i < total; i = next++, ++items) {
-                if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i], key, findings_[i]);
-                else audit_orphan(orphans_[i - bundles_.size()], findings_[i]);
-                if (++untold == progress_batch) {
-                    tell_progress(untold, total);
-                    untold = 0;
+            for (std::size_t first = next.fetch_add(claim); first < total; first = next.fetch_add(claim)) {
+                for (std::size_t i = first; i < std::min(first + claim, total); ++i, ++items) {
+                    if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i], key, findings_[i]);
+                    else audit_orphan(orphans_[i - bundles_.size()], findings_[i]);
+                    if (++untold == progress_batch) {
+                        tell_progress(untold, total);
+                        untold = 0;
+                    }
                 }
             }
             tell_progress(untold, total);
             detail::trace_worker(worker, items, detail::thread_cpu_seconds() - cpu_at_start);
         };
-        const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
         std::vector<std::thread> pool;
         for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
         work(0);
@@ -503,7 +508,9 @@ AuditReport audit(const AuditOptions& options) {
         if (!store) store = open_store(options.store_url);
         source = make_store_source(store, options.store_url);
     }
+    detail::PhaseTrace trace;
     AuditReport report = Auditor(options, *source, clock).run();
+    trace.mark("audit, total");
     if (auto* s3_store = dynamic_cast<s3::S3Store*>(store.get()); s3_store && options.verify_bucket) {
         BucketVerifyOptions verify;
         verify.bucket = s3_store->bucket();
