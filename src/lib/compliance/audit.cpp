@@ -305,6 +305,7 @@ private:
     // Takes the keys out of `planned` (they live on in the report).
     BundleAudit audit_bundle(Planned& planned, const Ed25519PublicKey& key, Findings& findings) {
         BundleAudit out;
+        findings.manifest.reserve(planned.second_signature_key.empty() ? 2 : 3);  // the .json and its signatures
         out.key = std::move(planned.key);
         out.signature_key = std::move(planned.signature_key);
         FetchedObject json;
