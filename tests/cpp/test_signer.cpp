@@ -5,8 +5,11 @@
 #include <rapidjson/document.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <map>
+#include <thread>
+#include <vector>
 
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
@@ -115,6 +118,47 @@ TEST_CASE("Wycheproof ed25519_test.json: every valid case accepted, every invali
     CHECK(by_flag["InvalidEncoding"] == 22);
     CHECK(by_flag["TruncatedSignature"] == 3);
     CHECK(by_flag["SignatureWithGarbage"] == 5);
+}
+
+TEST_CASE("verify: keys taken in turn on one thread, keys freed and made anew, and threads verifying at once") {
+    // Each thread keeps a verification context for the key it used last: switching keys,
+    // and a new key object (possibly at a freed key's address), must still verify against
+    // the key asked, never the one kept.
+    const std::string message = "evidence bundle bytes";
+    std::vector<Ed25519PrivateKey> signers;
+    for (int i = 0; i < 3; ++i) signers.push_back(Ed25519PrivateKey::generate());
+    std::vector<std::string> signatures;
+    for (const auto& k : signers) signatures.push_back(k.sign(message));
+    for (int round = 0; round < 3; ++round)
+        for (std::size_t k = 0; k < signers.size(); ++k)
+            for (std::size_t s = 0; s < signatures.size(); ++s) {
+                CAPTURE(round);
+                CAPTURE(k);
+                CAPTURE(s);
+                // A fresh object each time: freed at the end of the statement, then made again.
+                CHECK(Ed25519PublicKey::from_raw(signers[k].public_key().raw()).verify(message, signatures[s]) == (k == s));
+            }
+    const Ed25519PublicKey key = signers[1].public_key();
+    std::string bad = signatures[1];
+    bad[10] ^= 1;
+    CHECK(key.verify(message, signatures[1]));
+    CHECK_FALSE(key.verify(message, bad));
+    CHECK_FALSE(key.verify(message + ".", signatures[1]));
+    CHECK(key.verify(message, signatures[1]));
+
+    std::atomic<int> wrong{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&, t] {
+            const Ed25519PublicKey own = signers[static_cast<std::size_t>(t) % 3].public_key();
+            for (int i = 0; i < 200; ++i) {
+                const std::size_t s = static_cast<std::size_t>(i) % 3;
+                const bool expected = s == static_cast<std::size_t>(t) % 3;
+                if ((i % 2 ? own : key).verify(message, signatures[s]) != (i % 2 ? expected : s == 1)) wrong++;
+            }
+        });
+    for (auto& th : threads) th.join();
+    CHECK(wrong == 0);
 }
 
 TEST_CASE("keys: PEM forms, bad input, and moved-from objects") {

@@ -4,12 +4,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
-#include <map>
+#include <iterator>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
 #include "audit_source.hpp"
+#include "audit_trace.hpp"
 #include "worm/bundle.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/compliance/sigstore.hpp"
@@ -35,7 +37,11 @@ std::string tool_version() { return WORM_VERSION; }
 
 std::string manifest_sha256(const std::vector<ManifestEntry>& manifest) {
     Sha256Stream hash;
-    for (const auto& m : manifest) hash.update(m.key + "\t" + m.version_id + "\t" + m.sha256_hex + "\n");
+    std::string line;
+    for (const auto& m : manifest) {
+        line.assign(m.key).append("\t").append(m.version_id).append("\t").append(m.sha256_hex).append("\n");
+        hash.update(line);
+    }
     return to_hex(hash.finish());
 }
 
@@ -82,8 +88,9 @@ std::string stem_of(const std::string& bundle_key) {
     return name.substr(0, name.size() - std::string_view(".json").size());
 }
 
-// The date a bundle is filed under: its id's YYYYMMDD, else when it was stored.
-TimePoint bundle_date(const std::string& bundle_key, TimePoint last_modified) {
+// The date a bundle is filed under when its name is a bundle id: the id's YYYYMMDD (else
+// the date it was stored is the caller's to find).
+std::optional<TimePoint> date_in_bundle_id(const std::string& bundle_key) {
     const std::string stem = stem_of(bundle_key);
     if (is_valid_bundle_id(stem)) {
         const std::string d = stem.substr(3, 8);
@@ -92,7 +99,7 @@ TimePoint bundle_date(const std::string& bundle_key, TimePoint last_modified) {
         } catch (const Error&) {
         }
     }
-    return last_modified;
+    return std::nullopt;
 }
 
 bool in_range(const AuditOptions& o, TimePoint date) {
@@ -111,21 +118,19 @@ std::string check_of_problem(const std::string& problem) {
     return "schema";  // "schema invalid: ..." and "not valid JSON: ..."
 }
 
-// Collects failures from the worker threads.
-class Findings {
-public:
-    void add(std::string key, std::string check, std::string reason) {
-        std::lock_guard lock(mutex_);
-        failures_.push_back({std::move(key), std::move(check), std::move(reason)});
-    }
-    std::vector<AuditFailure> take() {
-        std::lock_guard lock(mutex_);
-        return std::move(failures_);
-    }
+// What checking one bundle (or one orphan signature) found. Each one is written only by
+// the worker that took that bundle, so workers share no lock and no growing vector; the
+// report gathers them in bundle order at the end.
+struct Findings {
+    std::vector<AuditFailure> failures;
+    std::vector<ManifestEntry> manifest;
 
-private:
-    std::mutex mutex_;
-    std::vector<AuditFailure> failures_;
+    void add(std::string key, std::string check, std::string reason) {
+        failures.push_back({std::move(key), std::move(check), std::move(reason)});
+    }
+    void add_manifest(const std::string& key, const FetchedObject& f) {
+        manifest.push_back({key, f.lock.version_id, sha256_hex(f.bytes)});
+    }
 };
 
 class Auditor {
@@ -144,12 +149,19 @@ public:
         report.public_key_fingerprint = public_key_fingerprint(key_);
         source_.describe(report);
 
+        detail::PhaseTrace trace;
         if (!o_.registry_dir.empty()) open_registry();
-        plan(source_.list(o_.prefix));
+        std::vector<SourceEntry> listing = source_.list(o_.prefix);
+        trace.mark("list");
+        plan(std::move(listing));
+        trace.mark("plan");
         report.bundles.resize(bundles_.size());
+        findings_.resize(bundles_.size() + orphans_.size());
         run_workers(report);
+        trace.mark("check");
         if (registry_) check_registry_for_missing();
         finish(report);
+        trace.mark("summarize");
         return report;
     }
 
@@ -168,186 +180,222 @@ private:
         registry_ = UploadRegistry::open_file(db);
     }
 
+    // Whether the bundle (or the signature of the bundle) `bundle_key` is dated in range.
+    bool in_range_of(const std::string& bundle_key, const SourceEntry& entry) {
+        if (!o_.from && !o_.to) return true;
+        const std::optional<TimePoint> date = date_in_bundle_id(bundle_key);
+        return in_range(o_, date ? *date : source_.last_modified(entry));
+    }
+
     // Pairs every .json with its signature, and finds signatures without a .json.
-    void plan(const std::vector<SourceEntry>& entries) {
-        std::map<std::string, const SourceEntry*> by_key;
-        for (const auto& e : entries) by_key[e.key] = &e;
+    void plan(std::vector<SourceEntry> entries) {
+        std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.key < b.key; });
+        entries.erase(std::unique(entries.begin(), entries.end(),
+                                  [](const SourceEntry& a, const SourceEntry& b) { return a.key == b.key; }),
+                      entries.end());
+        const auto listed = [&entries](const std::string& key) {
+            return std::binary_search(entries.begin(), entries.end(), key,
+                                      [](const auto& a, const auto& b) { return key_of(a) < key_of(b); });
+        };
         // Only the registry comparison asks which keys exist (check_registry_for_missing).
         if (registry_ && !source_.uri_base().empty())
             for (const auto& e : entries) all_keys_.insert(e.key);
-        for (const auto& [key, entry] : by_key) {
+        for (const SourceEntry& entry : entries) {
+            const std::string& key = entry.key;
             const KeyKind kind = kind_of(key);
             if (kind == KeyKind::bundle) {
-                if (!in_range(o_, bundle_date(key, entry->last_modified))) continue;
+                if (!in_range_of(key, entry)) continue;
                 const std::string base = key.substr(0, key.size() - std::string_view(".json").size());
                 Planned p{key, "", ""};
                 const std::string sig = base + ".sig", sigstore = base + std::string(kSigstoreSuffix);
-                if (by_key.count(sig)) {
+                if (listed(sig)) {
                     p.signature_key = sig;
-                    if (by_key.count(sigstore)) p.second_signature_key = sigstore;
-                } else if (by_key.count(sigstore)) {
+                    if (listed(sigstore)) p.second_signature_key = sigstore;
+                } else if (listed(sigstore)) {
                     p.signature_key = sigstore;
                 }
                 bundles_.push_back(std::move(p));
             } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore) {
                 const std::string bundle_key = bundle_key_of_signature(key);
-                if (by_key.count(bundle_key)) continue;
-                if (!in_range(o_, bundle_date(bundle_key, entry->last_modified))) continue;
+                if (listed(bundle_key)) continue;
+                if (!in_range_of(bundle_key, entry)) continue;
                 orphans_.push_back(key);
             }
         }
     }
 
+    static const std::string& key_of(const SourceEntry& e) { return e.key; }
+    static const std::string& key_of(const std::string& key) { return key; }
+
+    // Bundles are handed out from a shared counter, a few at a time on large audits (their
+    // costs differ with size and with what fails, and a worker taking consecutive bundles
+    // writes report slots no other worker writes next to); everything else a worker
+    // touches is its own: its key object (OpenSSL keeps a reference count and caches in
+    // it) and the findings and report slots of its bundles. Progress is told every
+    // progress_batch bundles.
     void run_workers(AuditReport& report) {
         const std::size_t total = bundles_.size() + orphans_.size();
+        const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
+        const std::size_t claim = std::clamp<std::size_t>(total / (threads * 64), 1, 16);
         std::atomic<std::size_t> next{0};
-        std::atomic<std::size_t> done{0};
-        std::mutex progress_mutex;
-        auto work = [&] {
-            for (std::size_t i = next++; i < total; i = next++) {
-                if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i]);
-                else audit_orphan(orphans_[i - bundles_.size()]);
-                const std::size_t n = ++done;
-                if (o_.on_progress) {
-                    std::lock_guard lock(progress_mutex);
-                    o_.on_progress({.done = n, .total = total});
+        auto work = [&](std::size_t worker) {
+            const double cpu_at_start = detail::thread_cpu_seconds();
+            const Ed25519PublicKey key = Ed25519PublicKey::from_raw(key_.raw());
+            std::size_t items = 0, untold = 0;
+            for (std::size_t first = next.fetch_add(claim); first < total; first = next.fetch_add(claim)) {
+                for (std::size_t i = first; i < std::min(first + claim, total); ++i, ++items) {
+                    if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i], key, findings_[i]);
+                    else audit_orphan(orphans_[i - bundles_.size()], findings_[i]);
+                    if (++untold == progress_batch) {
+                        tell_progress(untold, total);
+                        untold = 0;
+                    }
                 }
             }
+            tell_progress(untold, total);
+            detail::trace_worker(worker, items, detail::thread_cpu_seconds() - cpu_at_start);
         };
-        const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
         std::vector<std::thread> pool;
-        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work);
-        work();
+        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
+        work(0);
         for (auto& t : pool) t.join();
     }
 
-    void add_manifest(const std::string& key, const FetchedObject& f) {
-        std::lock_guard lock(manifest_mutex_);
-        manifest_.push_back({key, f.lock.version_id, sha256_hex(f.bytes)});
+    static constexpr std::size_t progress_batch = 64;
+
+    void tell_progress(std::size_t more_done, std::size_t total) {
+        if (!o_.on_progress || more_done == 0) return;
+        std::lock_guard lock(progress_mutex_);
+        progress_done_ += more_done;
+        o_.on_progress({.done = progress_done_, .total = total});
     }
 
     // Compares the downloaded bytes with what the store and the writer recorded.
-    void check_stored_checksums(const std::string& key, const FetchedObject& f, const std::string& sha) {
+    void check_stored_checksums(Findings& findings, const std::string& key, const FetchedObject& f,
+                                const std::string& sha) {
         if (!f.store_sha256_hex.empty() && worm::detail::to_lower(f.store_sha256_hex) != sha)
-            findings_.add(key, "sha256_metadata",
+            findings.add(key, "sha256_metadata",
                           "the store's checksum is " + worm::detail::to_lower(f.store_sha256_hex) + ", the downloaded bytes hash to " + sha);
         if (!f.metadata_sha256_hex.empty() && worm::detail::to_lower(f.metadata_sha256_hex) != sha)
-            findings_.add(key, "sha256_metadata",
+            findings.add(key, "sha256_metadata",
                           "x-amz-meta-sha256 says " + worm::detail::to_lower(f.metadata_sha256_hex) + ", the downloaded bytes hash to " + sha);
     }
 
-    void check_lock(const std::string& key, const ObjectLockState& lock) {
+    void check_lock(Findings& findings, const std::string& key, const ObjectLockState& lock) {
         if (!source_.has_locks()) return;
         if (!lock.retention) {
-            findings_.add(key, "lock_missing", "no retention: the object can be overwritten or deleted");
+            findings.add(key, "lock_missing", "no retention: the object can be overwritten or deleted");
             return;
         }
         const AuditPolicy& p = o_.policy;
         if (p.mode && lock.retention->mode != *p.mode)
-            findings_.add(key, "lock_mode", "locked in " + std::string(to_string(lock.retention->mode)) +
+            findings.add(key, "lock_mode", "locked in " + std::string(to_string(lock.retention->mode)) +
                                                 " mode, policy requires " + std::string(to_string(*p.mode)));
         if (lock.last_modified) {
             // An hour of slack for the writer's clock against the server's.
             const TimePoint required = *lock.last_modified + days(p.min_retention_days);
             if (lock.retention->retain_until < RetentionDate(required - hours(1)))
-                findings_.add(key, "retention_short",
+                findings.add(key, "retention_short",
                               "retained until " + format_rfc3339(lock.retention->retain_until) + ", policy requires " +
                                   std::to_string(p.min_retention_days) + " days from upload (" +
                                   format_rfc3339(*lock.last_modified) + "), i.e. until " + format_rfc3339(required));
         }
     }
 
-    BundleAudit audit_bundle(const Planned& planned) {
+    // Takes the keys out of `planned` (they live on in the report).
+    BundleAudit audit_bundle(Planned& planned, const Ed25519PublicKey& key, Findings& findings) {
         BundleAudit out;
-        out.key = planned.key;
-        out.signature_key = planned.signature_key;
+        findings.manifest.reserve(planned.second_signature_key.empty() ? 2 : 3);  // the .json and its signatures
+        out.key = std::move(planned.key);
+        out.signature_key = std::move(planned.signature_key);
         FetchedObject json;
         try {
-            json = source_.fetch(planned.key);
+            json = source_.fetch(out.key);
         } catch (const Error& e) {
-            findings_.add(planned.key, "unreadable", e.what());
+            findings.add(out.key, "unreadable", e.what());
             return out;
         }
         out.size = json.bytes.size();
         out.lock = json.lock;
         out.sha256_hex = sha256_hex(json.bytes);
-        add_manifest(planned.key, json);
-        check_stored_checksums(planned.key, json, out.sha256_hex);
-        check_lock(planned.key, json.lock);
+        findings.add_manifest(out.key, json);
+        check_stored_checksums(findings, out.key, json, out.sha256_hex);
+        check_lock(findings, out.key, json.lock);
 
         SignatureCheck signature{.valid = false, .reason = "no signature"};
         std::string sig_sha;
-        if (planned.signature_key.empty()) {
-            findings_.add(planned.key, "missing_signature",
-                          "no " + stem_of(planned.key) + ".sig or " + stem_of(planned.key) + ".sigstore.json beside it");
+        if (out.signature_key.empty()) {
+            findings.add(out.key, "missing_signature",
+                          "no " + stem_of(out.key) + ".sig or " + stem_of(out.key) + ".sigstore.json beside it");
         } else {
             try {
-                const FetchedObject sig = source_.fetch(planned.signature_key);
-                add_manifest(planned.signature_key, sig);
+                const FetchedObject sig = source_.fetch(out.signature_key);
+                findings.add_manifest(out.signature_key, sig);
                 sig_sha = sha256_hex(sig.bytes);
-                check_stored_checksums(planned.signature_key, sig, sig_sha);
-                check_lock(planned.signature_key, sig.lock);
-                signature = check_detached_signature(key_, json.bytes, planned.signature_key, sig.bytes);
+                check_stored_checksums(findings, out.signature_key, sig, sig_sha);
+                check_lock(findings, out.signature_key, sig.lock);
+                signature = check_detached_signature(key, json.bytes, out.signature_key, sig.bytes);
             } catch (const Error& e) {
-                findings_.add(planned.signature_key, "unreadable", e.what());
+                findings.add(out.signature_key, "unreadable", e.what());
             }
         }
-        if (!planned.second_signature_key.empty()) check_second_signature(planned.second_signature_key, json.bytes);
-        const VerificationReport v = verify_bundle_bytes(json.bytes, signature, planned.key);
+        if (!planned.second_signature_key.empty()) check_second_signature(planned.second_signature_key, json.bytes, key, findings);
+        const VerificationReport v = verify_bundle_bytes(json.bytes, signature, out.key);
         out.bundle_id = v.bundle_id;
         out.evidence_bundle_hash = v.evidence_bundle_hash;
         for (const auto& problem : v.problems) {
             const std::string check = check_of_problem(problem);
-            if (check == "signature" && planned.signature_key.empty()) continue;  // reported as missing_signature
-            findings_.add(planned.key, check, problem);
+            if (check == "signature" && out.signature_key.empty()) continue;  // reported as missing_signature
+            findings.add(out.key, check, problem);
         }
-        if (registry_) check_registry(planned, out, sig_sha);
+        if (registry_) check_registry(out, sig_sha, findings);
         if (json.lock.legal_hold) legal_holds_++;
         return out;
     }
 
     // A Sigstore bundle beside the .sig must verify too: an auditor may check either.
-    void check_second_signature(const std::string& key, const std::string& bundle_bytes) {
+    void check_second_signature(const std::string& sig_key, const std::string& bundle_bytes, const Ed25519PublicKey& key,
+                                Findings& findings) {
         try {
-            const FetchedObject sig = source_.fetch(key);
-            add_manifest(key, sig);
-            check_stored_checksums(key, sig, sha256_hex(sig.bytes));
-            check_lock(key, sig.lock);
-            const SignatureCheck check = check_detached_signature(key_, bundle_bytes, key, sig.bytes);
-            if (!check.valid) findings_.add(key, "signature", "signature invalid: " + check.reason);
+            const FetchedObject sig = source_.fetch(sig_key);
+            findings.add_manifest(sig_key, sig);
+            check_stored_checksums(findings, sig_key, sig, sha256_hex(sig.bytes));
+            check_lock(findings, sig_key, sig.lock);
+            const SignatureCheck check = check_detached_signature(key, bundle_bytes, sig_key, sig.bytes);
+            if (!check.valid) findings.add(sig_key, "signature", "signature invalid: " + check.reason);
         } catch (const Error& e) {
-            findings_.add(key, "unreadable", e.what());
+            findings.add(sig_key, "unreadable", e.what());
         }
     }
 
-    void audit_orphan(const std::string& key) {
-        findings_.add(key, "orphan_signature", "a signature without its bundle " + bundle_key_of_signature(key));
+    void audit_orphan(const std::string& key, Findings& findings) {
+        findings.add(key, "orphan_signature", "a signature without its bundle " + bundle_key_of_signature(key));
         try {
             const FetchedObject sig = source_.fetch(key);
-            add_manifest(key, sig);
-            check_lock(key, sig.lock);
+            findings.add_manifest(key, sig);
+            check_lock(findings, key, sig.lock);
         } catch (const Error& e) {
-            findings_.add(key, "unreadable", e.what());
+            findings.add(key, "unreadable", e.what());
         }
     }
 
-    void check_registry(const Planned& planned, const BundleAudit& b, const std::string& sig_sha) {
-        const std::string id = b.bundle_id.empty() ? stem_of(planned.key) : b.bundle_id;
+    void check_registry(const BundleAudit& b, const std::string& sig_sha, Findings& findings) {
+        const std::string id = b.bundle_id.empty() ? stem_of(b.key) : b.bundle_id;
         std::optional<RegistryRecord> record;
         {
             std::lock_guard lock(registry_mutex_);
             record = registry_->get(id);
         }
         if (!record) {
-            findings_.add(planned.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
+            findings.add(b.key, "not_in_registry", "bundle " + id + " is not in the upload registry");
             return;
         }
         if (worm::detail::to_lower(record->bundle_sha256) != b.sha256_hex)
-            findings_.add(planned.key, "sha256_registry",
+            findings.add(b.key, "sha256_registry",
                           "the registry recorded sha256 " + record->bundle_sha256 + ", the stored bundle hashes to " + b.sha256_hex);
-        if (!sig_sha.empty() && kind_of(planned.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
+        if (!sig_sha.empty() && kind_of(b.signature_key) == KeyKind::sig_line && !record->sig_sha256.empty() &&
             worm::detail::to_lower(record->sig_sha256) != sig_sha)
-            findings_.add(planned.signature_key, "sha256_registry",
+            findings.add(b.signature_key, "sha256_registry",
                           "the registry recorded sha256 " + record->sig_sha256 + ", the stored signature hashes to " + sig_sha);
     }
 
@@ -364,15 +412,31 @@ private:
                 if (!r.bundle_uri.starts_with(base)) continue;
                 const std::string key = r.bundle_uri.substr(base.size());
                 if (!key.starts_with(o_.prefix) || all_keys_.count(key)) continue;
-                if (!in_range(o_, bundle_date(key, r.uploaded_at.value_or(r.created_at)))) continue;
-                findings_.add(key, "missing_object",
+                const std::optional<TimePoint> date = date_in_bundle_id(key);
+                if (!in_range(o_, date ? *date : r.uploaded_at.value_or(r.created_at))) continue;
+                missing_.add(key, "missing_object",
                               "the registry says bundle " + r.bundle_id + " was uploaded here, but the store has no such object");
             }
         }
     }
 
+    // Gathers the findings of every bundle in bundle order (the manifest then needs no
+    // sort unless keys interleave, as "a.json", "a.r.json", "a.sig" do).
     void finish(AuditReport& report) {
-        report.failures = findings_.take();
+        std::size_t failure_count = missing_.failures.size(), manifest_count = 0;
+        for (const Findings& f : findings_) {
+            failure_count += f.failures.size();
+            manifest_count += f.manifest.size();
+        }
+        report.failures.reserve(failure_count);
+        std::vector<ManifestEntry> manifest;
+        manifest.reserve(manifest_count);
+        findings_.push_back(std::move(missing_));
+        for (Findings& f : findings_) {
+            std::move(f.failures.begin(), f.failures.end(), std::back_inserter(report.failures));
+            std::move(f.manifest.begin(), f.manifest.end(), std::back_inserter(manifest));
+        }
+        findings_ = {};
         std::sort(report.failures.begin(), report.failures.end(), [](const AuditFailure& a, const AuditFailure& b) {
             return std::tie(a.key, a.check, a.reason) < std::tie(b.key, b.check, b.reason);
         });
@@ -380,10 +444,14 @@ private:
         for (const auto& f : report.failures) failed_keys.insert(f.key);
 
         AuditInventory& inv = report.inventory;
+        const auto named_by_a_failure = [&failed_keys](const std::string& bundle_key) {
+            if (failed_keys.empty()) return false;
+            const std::string base = bundle_key.substr(0, bundle_key.size() - std::string_view(".json").size());
+            return failed_keys.count(bundle_key) || failed_keys.count(base + ".sig") ||
+                   failed_keys.count(base + std::string(kSigstoreSuffix));
+        };
         for (auto& b : report.bundles) {
-            const std::string base = b.key.substr(0, b.key.size() - std::string_view(".json").size());
-            b.ok = !b.sha256_hex.empty() && !failed_keys.count(b.key) && !failed_keys.count(base + ".sig") &&
-                   !failed_keys.count(base + std::string(kSigstoreSuffix));
+            b.ok = !b.sha256_hex.empty() && !named_by_a_failure(b.key);
             inv.bundles++;
             (b.ok ? inv.bundles_ok : inv.bundles_failed)++;
             if (b.signature_key.empty()) inv.missing_signatures++;
@@ -400,15 +468,15 @@ private:
         inv.legal_holds = legal_holds_;
         inv.failures = static_cast<std::int64_t>(report.failures.size());
 
-        std::sort(manifest_.begin(), manifest_.end(),
-                  [](const ManifestEntry& a, const ManifestEntry& b) { return a.key < b.key; });
+        const auto by_key = [](const ManifestEntry& a, const ManifestEntry& b) { return a.key < b.key; };
+        if (!std::is_sorted(manifest.begin(), manifest.end(), by_key)) std::sort(manifest.begin(), manifest.end(), by_key);
         std::set<std::string> versions;
-        for (const auto& m : manifest_)
+        for (const auto& m : manifest)
             if (!m.version_id.empty()) versions.insert(m.key + "\t" + m.version_id);
-        inv.objects = static_cast<std::int64_t>(manifest_.size());
+        inv.objects = static_cast<std::int64_t>(manifest.size());
         inv.versions = static_cast<std::int64_t>(versions.size());
-        report.manifest_sha256 = manifest_sha256(manifest_);
-        report.manifest = std::move(manifest_);
+        report.manifest_sha256 = manifest_sha256(manifest);
+        report.manifest = std::move(manifest);
         report.finished_at = clock_.now();
     }
 
@@ -421,10 +489,11 @@ private:
     std::vector<Planned> bundles_;
     std::vector<std::string> orphans_;
     std::set<std::string> all_keys_;
-    Findings findings_;
-    std::mutex manifest_mutex_;
-    std::vector<ManifestEntry> manifest_;
+    std::vector<Findings> findings_;  // one per bundle, then one per orphan
+    Findings missing_;                // objects the registry names that are not there
     std::atomic<std::int64_t> legal_holds_{0};
+    std::mutex progress_mutex_;
+    std::size_t progress_done_ = 0;
 };
 
 }  // namespace
@@ -440,7 +509,9 @@ AuditReport audit(const AuditOptions& options) {
         if (!store) store = open_store(options.store_url);
         source = make_store_source(store, options.store_url);
     }
+    detail::PhaseTrace trace;
     AuditReport report = Auditor(options, *source, clock).run();
+    trace.mark("audit, total");
     if (auto* s3_store = dynamic_cast<s3::S3Store*>(store.get()); s3_store && options.verify_bucket) {
         BucketVerifyOptions verify;
         verify.bucket = s3_store->bucket();

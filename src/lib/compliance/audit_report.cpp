@@ -2,8 +2,10 @@
 #include <algorithm>
 #include <future>
 #include <system_error>
+#include <thread>
 #include <map>
 
+#include "audit_trace.hpp"
 #include "json_build.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/error.hpp"
@@ -92,6 +94,102 @@ std::string retain_until_chart(const std::map<std::string, std::int64_t>& months
     return svg + "</svg>\n";
 }
 
+// The list items of report.json refer to the report's own strings and to literal member
+// names instead of copying them into the document (the report outlives the rendering):
+// copying was much of the work for a report of 100,000 bundles.
+rapidjson::Value borrowed(std::string_view text) {
+    return rapidjson::Value(rapidjson::StringRef(text.data(), static_cast<rapidjson::SizeType>(text.size())));
+}
+void put_ref(rapidjson::Value& obj, const char* name, rapidjson::Value value, Alloc& a) {
+    obj.AddMember(rapidjson::StringRef(name), value, a);
+}
+
+rapidjson::Value manifest_entry_json(const ManifestEntry& m, Alloc& a) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    put_ref(v, "key", borrowed(m.key), a);
+    put_ref(v, "version_id", borrowed(m.version_id), a);
+    put_ref(v, "sha256", borrowed(m.sha256_hex), a);
+    return v;
+}
+
+rapidjson::Value failure_json(const AuditFailure& f, Alloc& a) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    put_ref(v, "key", borrowed(f.key), a);
+    put_ref(v, "check", borrowed(f.check), a);
+    put_ref(v, "reason", borrowed(f.reason), a);
+    return v;
+}
+
+rapidjson::Value bundle_json(const BundleAudit& b, Alloc& a) {
+    rapidjson::Value v(rapidjson::kObjectType);
+    put_ref(v, "key", borrowed(b.key), a);
+    put_ref(v, "bundle_id", borrowed(b.bundle_id), a);
+    put_ref(v, "signature_key", borrowed(b.signature_key), a);
+    put_ref(v, "sha256", borrowed(b.sha256_hex), a);
+    put_ref(v, "evidence_bundle_hash", borrowed(b.evidence_bundle_hash), a);
+    put_int(v, "size", static_cast<std::int64_t>(b.size), a);
+    put_ref(v, "version_id", borrowed(b.lock.version_id), a);
+    put_time(v, "last_modified", b.lock.last_modified, a);
+    put_ref(v, "lock_mode",
+            b.lock.retention ? borrowed(to_string(b.lock.retention->mode)) : rapidjson::Value(rapidjson::kNullType), a);
+    put_retention_date(v, "retain_until",
+                       b.lock.retention ? std::optional<RetentionDate>(b.lock.retention->retain_until) : std::nullopt, a);
+    put_bool(v, "legal_hold", b.lock.legal_hold, a);
+    put_bool(v, "ok", b.ok, a);
+    return v;
+}
+
+// Runs f on another thread when there is one to spare, else when get() is called.
+template <typename F>
+auto on_another_thread(F f) -> std::future<decltype(f())> {
+    try {
+        return std::async(std::launch::async, f);
+    } catch (const std::system_error&) {
+        return std::async(std::launch::deferred, f);
+    }
+}
+
+// What json::to_pretty writes for `items` as a member of the report object (depth 1), in
+// pieces to append in order, rendered in slices side by side: the manifest and bundle
+// lists of a large audit are most of report.json, and rendering them was most of what an
+// audit ran on one core after the parallel checks. Each slice is pretty-printed alone,
+// then indented one level.
+template <typename T>
+std::vector<std::string> pretty_member_array(const std::vector<T>& items, rapidjson::Value (*to_value)(const T&, Alloc&)) {
+    if (items.empty()) return {"[]"};
+    constexpr std::size_t min_slice = 4096;
+    const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+    const std::size_t slices = std::clamp<std::size_t>(items.size() / min_slice, 1, cores);
+    // "\n  {...},\n  {...}" for items [first, last), indented for depth 1.
+    const auto render = [&items, to_value](std::size_t first, std::size_t last) {
+        rapidjson::Document doc(rapidjson::kArrayType);
+        for (std::size_t i = first; i < last; ++i) doc.PushBack(to_value(items[i], doc.GetAllocator()), doc.GetAllocator());
+        const std::string text = json::to_pretty(doc);  // "[\n  ...\n]"
+        // Every item line starts with '\n' (text[1] is one): each gets two more spaces.
+        const std::string_view lines = std::string_view(text).substr(1, text.size() - 3);
+        std::string out;
+        out.reserve(lines.size() + lines.size() / 8);
+        for (std::size_t at = 0; at < lines.size();) {
+            const std::size_t next = std::min(lines.find('\n', at + 1), lines.size());
+            out.append("\n  ").append(lines.substr(at + 1, next - at - 1));
+            at = next;
+        }
+        return out;
+    };
+    std::vector<std::future<std::string>> parts;
+    for (std::size_t k = 1; k < slices; ++k) {
+        const std::size_t first = items.size() * k / slices, last = items.size() * (k + 1) / slices;
+        parts.push_back(on_another_thread([=] { return render(first, last); }));
+    }
+    std::vector<std::string> pieces{"[", render(0, items.size() / slices)};
+    for (auto& part : parts) {
+        pieces.emplace_back(",");
+        pieces.push_back(part.get());
+    }
+    pieces.emplace_back("\n  ]");
+    return pieces;
+}
+
 }  // namespace
 
 std::string to_json(const AuditReport& r) {
@@ -130,15 +228,8 @@ std::string to_json(const AuditReport& r) {
     for (const auto& [m, n] : retain_until_by_month(r)) put_int(months, m, n, a);
     put(doc, "retain_until_by_month", std::move(months), a);
     put(doc, "manifest_sha256", r.manifest_sha256, a);
-    rapidjson::Value manifest(rapidjson::kArrayType);
-    for (const auto& m : r.manifest) {
-        rapidjson::Value v(rapidjson::kObjectType);
-        put(v, "key", m.key, a);
-        put(v, "version_id", m.version_id, a);
-        put(v, "sha256", m.sha256_hex, a);
-        manifest.PushBack(v, a);
-    }
-    put(doc, "manifest", std::move(manifest), a);
+    // The three lists are rendered apart (pretty_member_array) and put in place of these.
+    put(doc, "manifest", rapidjson::Value(rapidjson::kArrayType), a);
 
     if (r.bucket_verification_json.empty()) {
         put(doc, "bucket_verification", rapidjson::Value(rapidjson::kNullType), a);
@@ -147,38 +238,33 @@ std::string to_json(const AuditReport& r) {
         put(doc, "bucket_verification", rapidjson::Value(bucket, a), a);
     }
 
-    rapidjson::Value failures(rapidjson::kArrayType);
-    for (const auto& f : r.failures) {
-        rapidjson::Value v(rapidjson::kObjectType);
-        put(v, "key", f.key, a);
-        put(v, "check", f.check, a);
-        put(v, "reason", f.reason, a);
-        failures.PushBack(v, a);
-    }
-    put(doc, "failures", std::move(failures), a);
+    put(doc, "failures", rapidjson::Value(rapidjson::kArrayType), a);
+    put(doc, "bundles", rapidjson::Value(rapidjson::kArrayType), a);
 
-    rapidjson::Value bundles(rapidjson::kArrayType);
-    for (const auto& b : r.bundles) {
-        rapidjson::Value v(rapidjson::kObjectType);
-        put(v, "key", b.key, a);
-        put(v, "bundle_id", b.bundle_id, a);
-        put(v, "signature_key", b.signature_key, a);
-        put(v, "sha256", b.sha256_hex, a);
-        put(v, "evidence_bundle_hash", b.evidence_bundle_hash, a);
-        put_int(v, "size", static_cast<std::int64_t>(b.size), a);
-        put(v, "version_id", b.lock.version_id, a);
-        put_time(v, "last_modified", b.lock.last_modified, a);
-        put(v, "lock_mode",
-            b.lock.retention ? str(to_string(b.lock.retention->mode), a) : rapidjson::Value(rapidjson::kNullType), a);
-        put_retention_date(v, "retain_until",
-                           b.lock.retention ? std::optional<RetentionDate>(b.lock.retention->retain_until) : std::nullopt,
-                           a);
-        put_bool(v, "legal_hold", b.lock.legal_hold, a);
-        put_bool(v, "ok", b.ok, a);
-        bundles.PushBack(v, a);
+    const std::string head = json::to_pretty(doc) + "\n";
+    const std::pair<std::string_view, std::vector<std::string>> lists[] = {
+        {"manifest", pretty_member_array(r.manifest, manifest_entry_json)},
+        {"failures", pretty_member_array(r.failures, failure_json)},
+        {"bundles", pretty_member_array(r.bundles, bundle_json)}};  // in the document's order
+    std::size_t size = head.size();
+    for (const auto& [name, pieces] : lists)
+        for (const std::string& piece : pieces) size += piece.size();
+    std::string text;
+    text.reserve(size);
+    // A member of the report object starts a line indented by two spaces, and string
+    // values hold no raw newline: each `"name": []` is found once, where the member is.
+    std::size_t copied = 0;
+    for (const auto& [name, pieces] : lists) {
+        const std::string empty = "\n  \"" + std::string(name) + "\": []";
+        const std::size_t at = head.find(empty, copied);
+        if (at == std::string::npos) throw Error(ErrorCode::internal, "report.json: no " + std::string(name) + " member to fill");
+        const std::size_t brackets = at + empty.size() - 2;
+        text.append(head, copied, brackets - copied);
+        for (const std::string& piece : pieces) text += piece;
+        copied = brackets + 2;
     }
-    put(doc, "bundles", std::move(bundles), a);
-    return json::to_pretty(doc) + "\n";
+    text.append(head, copied);
+    return text;
 }
 
 std::string to_html(const AuditReport& r) {
@@ -264,21 +350,20 @@ std::string to_html(const AuditReport& r) {
 }
 
 fs::path write_audit_report(const AuditReport& report, const fs::path& dir) {
+    detail::PhaseTrace trace;
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec) throw Error(ErrorCode::io, "cannot create report directory " + dir.string() + ": " + ec.message());
     // The two renderings side by side: they only read the report, and on a large audit
     // they are most of what runs on one core after the parallel checks.
-    std::future<std::string> html_rendering;
-    try {
-        html_rendering = std::async(std::launch::async, [&report] { return to_html(report); });
-    } catch (const std::system_error&) {
-        html_rendering = std::async(std::launch::deferred, [&report] { return to_html(report); });  // no thread to spare
-    }
+    std::future<std::string> html_rendering = on_another_thread([&report] { return to_html(report); });
     const std::string json = to_json(report);
+    trace.mark("report.json");
     const std::string html = html_rendering.get();
+    trace.mark("report.html");
     write_file_atomic(dir / "report.json", json);
     write_file_atomic(dir / "report.html", html);
+    trace.mark("write reports");
     return dir / "report.json";
 }
 

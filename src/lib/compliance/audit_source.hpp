@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,8 +16,9 @@ namespace worm::compliance {
 
 struct SourceEntry {
     std::string key;
-    std::uint64_t size = 0;
-    TimePoint last_modified{};
+    // From the listing when it comes free (stores); else AuditSource::last_modified asks
+    // for it, only for the few keys whose date the name does not give.
+    std::optional<TimePoint> last_modified{};
 };
 
 struct FetchedObject {
@@ -31,6 +33,8 @@ public:
     virtual ~AuditSource() = default;
     // Every object whose key starts with prefix (flat, sorted or not).
     virtual std::vector<SourceEntry> list(const std::string& prefix) = 0;
+    // When the object was stored, for an entry listed without it.
+    virtual TimePoint last_modified(const SourceEntry& entry) = 0;
     // Throws Error when the object cannot be read.
     virtual FetchedObject fetch(const std::string& key) = 0;
     // Whether objects carry Object Lock settings worth checking.
