@@ -8,9 +8,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <random>
+#include <thread>
 
 #include "audit_log/journal.hpp"
 #include "support/error_code.hpp"
@@ -91,6 +93,35 @@ TEST_CASE("records only in the ring when the process is killed are replayed, onc
     Journal again(dir / "j", 1 << 20, 64 * 1024);
     REQUIRE(batches_of(again) == std::vector<std::vector<int>>{{0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, {10, 11, 12}});
     CHECK(again.open_records() == 0);
+}
+
+TEST_CASE("bytes() read while the ring drains and segments roll never counts a byte twice") {
+    // Nothing is released here, so the journal only grows: a reading that goes down means an
+    // earlier one counted bytes in two places at once (ring and segment, or segment and
+    // closed), which made the sink refuse records below its cap.
+    t::TempDir dir{"worm-journal"};
+    Journal journal(dir / "j", 4096, 64 * 1024);
+    std::atomic<bool> done{false};
+    std::atomic<int> decreases{0};
+    std::thread syncer([&] {
+        while (!done) journal.sync();
+    });
+    std::thread reader([&] {
+        std::uint64_t last = 0;
+        while (!done) {
+            const std::uint64_t now = journal.bytes();
+            if (now < last) ++decreases;
+            last = std::max(last, now);
+        }
+    });
+    for (int n = 0; n < 5000; ++n) {
+        journal.append_record(line(n));
+        if (n % 4 == 3) journal.seal(static_cast<std::uint64_t>(n / 4));
+    }
+    done = true;
+    syncer.join();
+    reader.join();
+    CHECK(decreases == 0);
 }
 
 TEST_CASE("a ring that wraps many times and fills up loses and doubles nothing") {

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <thread>
 
 #include "../util/crc32c.hpp"
 #include "../util/posix.hpp"
@@ -429,8 +430,10 @@ void Journal::drain_locked() {
                 }
                 throw;
             }
-            current_size_ += pending;
-            ring_frame_bytes_ -= pending;
+            move_bytes([&] {
+                current_size_ += pending;
+                ring_frame_bytes_ -= pending;
+            });
             open_records_ += pending_records;
             open_bytes_ += pending_bytes;
             last_lsn_ = pending_lsn;
@@ -479,7 +482,10 @@ void Journal::drain_locked() {
 void Journal::roll_locked(std::uint64_t last_sequence) {
     if (::fdatasync(current_->fd) != 0) throw_io("cannot fsync", segment_path(current_number_));
     closed_[current_number_] = {last_sequence, current_size_};
-    closed_bytes_ += current_size_;
+    move_bytes([&] {
+        closed_bytes_ += current_size_;
+        current_size_ = 0;
+    });
     open_segment(current_number_ + 1, true);
     dirty_ = false;
 }
@@ -683,9 +689,26 @@ void Journal::sync() {
     if (::fdatasync(segment->fd) != 0) throw_io("cannot fsync", dir_);
 }
 
+template <class Move>
+void Journal::move_bytes(Move move) {
+    moves_.fetch_add(1, std::memory_order_relaxed);  // odd: a move runs
+    std::atomic_thread_fence(std::memory_order_release);
+    move();
+    moves_.fetch_add(1, std::memory_order_release);
+}
+
 std::uint64_t Journal::bytes() const {
-    return closed_bytes_.load(std::memory_order_relaxed) + current_size_.load(std::memory_order_relaxed) +
-           ring_frame_bytes_.load(std::memory_order_relaxed);
+    for (;;) {
+        const std::uint64_t before = moves_.load(std::memory_order_acquire);
+        if (before % 2 == 0) {
+            const std::uint64_t sum = closed_bytes_.load(std::memory_order_relaxed) +
+                                      current_size_.load(std::memory_order_relaxed) +
+                                      ring_frame_bytes_.load(std::memory_order_relaxed);
+            std::atomic_thread_fence(std::memory_order_acquire);
+            if (moves_.load(std::memory_order_relaxed) == before) return sum;
+        }
+        std::this_thread::yield();  // a move is a few instructions long
+    }
 }
 
 std::optional<std::string> Journal::read_state() const {

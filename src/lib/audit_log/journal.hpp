@@ -155,6 +155,13 @@ private:
     std::uint64_t current_number_ = 0;
     std::atomic<std::uint64_t> current_size_{0};
     std::atomic<std::uint64_t> closed_bytes_{0};
+    // Bytes move between the three counters above in two steps (ring -> current segment when
+    // drained, current -> closed at a roll). moves_ is odd while a move runs, so that bytes()
+    // never counts them twice (which refused records below the cap) or not at all (which
+    // would let the cap be passed). Moves happen under drain_mutex_.
+    std::atomic<std::uint64_t> moves_{0};
+    template <class Move>
+    void move_bytes(Move move);
     std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> closed_;  // number -> (last sequence, size)
     // Sealed batches in the segments, in sequence order: the first index_window_ of them,
     // and where the first one not listed starts when there are more (index_locked reads on).
