@@ -11,6 +11,7 @@
 #include <map>
 #include <thread>
 
+#include "audit_log/journal.hpp"
 #include "support/audit_log_reader.hpp"
 #include "support/error_code.hpp"
 #include "support/fault_store.hpp"
@@ -419,6 +420,25 @@ TEST_CASE("a torn journal tail is cut off at the last whole record and reported"
     CHECK(sink.stats().last_error.find("cut 6 damaged bytes") != std::string::npos);
     REQUIRE(sink.close(30s));
     check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 10);
+}
+
+TEST_CASE("a journal whose newest batch sequence nothing can follow is refused, not wrapped to 0") {
+    Fixture f;
+    {
+        audit_log::detail::Journal journal(f.dir / "journal", 1 << 20);
+        journal.append_record(record(0, 0));
+        journal.seal(UINT64_MAX);
+    }
+    try {
+        AuditLogSink sink(f.store, f.options());
+        FAIL("the sink opened the journal");
+    } catch (const Error& e) {
+        CHECK(e.code() == ErrorCode::integrity);
+        CHECK(std::string(e.what()).find("18446744073709551615") != std::string::npos);
+    }
+    // Refusing left the journal as it was and unlocked.
+    audit_log::detail::Journal journal(f.dir / "journal", 1 << 20);
+    CHECK(journal.read_batch(UINT64_MAX) == std::vector<std::string>{record(0, 0)});
 }
 
 TEST_CASE("checkpoints are Ed25519-signed and chain to the previous signature") {

@@ -211,6 +211,36 @@ TEST_CASE("segments written before the ring (frames without lsn) are still read"
     CHECK(journal.read_batch(1) == std::vector<std::string>{line(2)});
 }
 
+TEST_CASE("seal refuses a sequence that does not follow the newest sealed one, also after a restart") {
+    // Found by fuzz_journal: a journal whose last seal was 2^64-1 took a seal of 0 (the next
+    // sequence wrapped) and listed the new batch before the old one.
+    t::TempDir dir{"worm-journal"};
+    auto refuses = [](Journal& journal, std::uint64_t sequence) {
+        try {
+            journal.seal(sequence);
+            FAIL("seal(" << sequence << ") was taken");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::invalid_argument);
+            CHECK(std::string(e.what()).find("does not follow the newest sealed one") != std::string::npos);
+        }
+    };
+    {
+        Journal journal(dir / "j", 1 << 20, 64 * 1024);
+        journal.append_record(line(0));
+        journal.seal(5);
+        journal.append_record(line(1));
+        refuses(journal, 5);
+        refuses(journal, 4);
+        journal.seal(UINT64_MAX);
+        journal.sync();
+    }
+    Journal journal(dir / "j", 1 << 20, 64 * 1024);
+    journal.append_record(line(2));
+    refuses(journal, 0);
+    refuses(journal, UINT64_MAX);
+    REQUIRE(batches_of(journal) == std::vector<std::vector<int>>{{0}, {1}});
+}
+
 TEST_CASE("a record larger than half the ring is refused and names the limit") {
     t::TempDir dir{"worm-journal"};
     Journal journal(dir / "j", 1 << 20, 64 * 1024);

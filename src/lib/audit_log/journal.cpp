@@ -171,6 +171,7 @@ Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_b
     }
     recovered_open_records_ = open_records_;
     recovered_open_bytes_ = open_bytes_;
+    last_sealed_ = newest_indexed_;
 }
 
 Journal::~Journal() {
@@ -399,9 +400,14 @@ void Journal::append_record(std::string_view line) {
 }
 
 void Journal::seal(std::uint64_t sequence) {
+    if (last_sealed_ && sequence <= *last_sealed_)
+        throw Error(ErrorCode::invalid_argument, "audit log journal " + dir_.string() + ": batch sequence " +
+                                                     std::to_string(sequence) + " does not follow the newest sealed one, " +
+                                                     std::to_string(*last_sealed_));
     char payload[8];
     put_u64(payload, sequence);
     append_frame(seal_frame, std::string_view(payload, 8));
+    last_sealed_ = sequence;
 }
 
 bool Journal::drain_due() const {
@@ -493,6 +499,7 @@ void Journal::roll_locked(std::uint64_t last_sequence) {
 // ---- the index of sealed batches -------------------------------------------------------
 
 void Journal::add_range_locked(const BatchRange& range) {
+    newest_indexed_ = std::max(newest_indexed_.value_or(0), range.sequence);
     if (!unindexed_ && ranges_.size() < index_window_) insert_range_locked(range);
     else if (!unindexed_) unindexed_ = IndexCursor{range.segment, range.begin};
 }

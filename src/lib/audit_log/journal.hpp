@@ -78,7 +78,8 @@ public:
 
     // Producer side: the caller serializes these (the sink's mutex). Each copies one frame
     // into the ring; only when the ring is full does it drain the ring itself. Throws Error(io),
-    // Error(invalid_argument) for a record above max_record_bytes().
+    // Error(invalid_argument) for a record above max_record_bytes() or a sequence that is not
+    // above every sequence sealed before (batches are listed and stored in sequence order).
     void append_record(std::string_view line);
     void seal(std::uint64_t sequence);
     // The ring is a quarter full: the caller should wake whoever calls sync().
@@ -175,6 +176,9 @@ private:
     bool dirty_ = false;
 
     std::uint64_t recovered_open_records_ = 0;
+    // The newest sequence sealed: newest_indexed_ as replay and drain see seals (under the
+    // lock), last_sealed_ as the producer does (copied from it once replay is done).
+    std::optional<std::uint64_t> newest_indexed_, last_sealed_;
     std::uint64_t recovered_open_bytes_ = 0;
     std::string repair_note_;
 };

@@ -737,8 +737,13 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
             c.journal->write_state(c.state_text_locked());
         }
         const auto now = std::chrono::steady_clock::now();
-        const std::uint64_t first_unstored = c.state.stored_through ? *c.state.stored_through + 1 : 0;
         const auto backlog = c.journal->backlog_after(c.state.stored_through);
+        for (const auto& newest : {c.state.stored_through, backlog.last_sequence})
+            if (newest == UINT64_MAX)
+                throw Error(ErrorCode::integrity, "audit log journal " + dir.string() +
+                                                      " is damaged: it names batch sequence 18446744073709551615, "
+                                                      "which no sequence can follow");
+        const std::uint64_t first_unstored = c.state.stored_through ? *c.state.stored_through + 1 : 0;
         std::uint64_t next = std::max(first_unstored, backlog.last_sequence ? *backlog.last_sequence + 1 : 0);
         std::uint64_t listed_records = 0;
         for (const auto& range : c.journal->batches_from(first_unstored, listed_batches)) {
