@@ -163,8 +163,9 @@ TEST_CASE("string escaping is minimal") {
 }
 
 TEST_CASE("string escaping is the same wherever the special byte falls in an eight-byte word") {
-    // The serializer skips a block of plain bytes at a time (16 with SSE2, else 8), and tests a
-    // string's last bytes padded to a block; a byte-at-a-time reference decides.
+    // The serializer skips a block of plain bytes at a time (16 with SSE2, else 8), tests a
+    // string's last bytes as a block overlapping the one before, and a string shorter than a
+    // block as two words that may overlap; a byte-at-a-time reference decides.
     const auto reference = [](std::string_view s) {
         std::string out = "\"";
         for (const char ch : s) {
@@ -252,6 +253,24 @@ TEST_CASE("invalid UTF-8 and lone surrogates are rejected") {
     rapidjson::Document doc(rapidjson::kObjectType);
     doc.AddMember("s", rapidjson::Value("\xC0\x80", doc.GetAllocator()), doc.GetAllocator());
     CHECK(error_of([&] { json::canonicalize(doc); }, ErrorCode::invalid_argument).find("/s") != std::string::npos);
+    // The message names where, at any depth, in every form (the path is gathered on the way out).
+    rapidjson::Document nested(rapidjson::kObjectType);
+    auto& a = nested.GetAllocator();
+    rapidjson::Value inner(rapidjson::kObjectType), list(rapidjson::kArrayType);
+    inner.AddMember("ok", 1, a);
+    inner.AddMember("b", rapidjson::Value("\xC0\x80", a), a);
+    list.PushBack(1, a);
+    list.PushBack(inner, a);
+    nested.AddMember("a", list, a);
+    for (const auto& serialize : std::vector<std::function<void()>>{[&] { json::canonicalize(nested); },
+                                                                    [&] { json::to_pretty(nested); },
+                                                                    [&] { json::to_compact(nested); }})
+        CHECK(error_of(serialize, ErrorCode::invalid_argument).find("cannot serialize JSON: string is not valid UTF-8 at /a/1/b") !=
+              std::string::npos);
+    nested["a"][1].RemoveMember("b");
+    rapidjson::Value bad_key("k\xFF", a);
+    nested["a"][1].AddMember(bad_key, 2, a);
+    CHECK(error_of([&] { json::to_compact(nested); }, ErrorCode::invalid_argument).find("key is not valid UTF-8 at /a/1/k") != std::string::npos);
 }
 
 TEST_CASE("NaN, Infinity, trailing garbage and other malformed input are rejected") {

@@ -22,6 +22,7 @@
 #include "worm/signer.hpp"
 
 #include "../util/env.hpp"
+#include "../util/spin_lock_first.hpp"
 
 namespace worm {
 
@@ -300,7 +301,21 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::unique_ptr<al::detail::Journal> journal;  // null in memory mode
 
     mutable std::mutex mutex;
-    std::condition_variable work_cv, space_cv, progress_cv, sync_cv;
+    std::condition_variable work_cv, space_cv, progress_cv;
+    // The syncer waits on its own mutex: waking every fsync interval, it would otherwise take
+    // the sink's mutex from log() callers (who then pay a futex wake to hand it back).
+    std::mutex sync_mutex;
+    std::condition_variable sync_cv;
+    bool sync_stopping = false;  // guarded by sync_mutex
+
+    // log() holds `mutex` for a few hundred nanoseconds; the uploader briefly, once a batch.
+    // They spin before parking on it (util/spin_lock_first.hpp): with more logging threads
+    // than cores, a parked caller waited tens of microseconds for a core after the hand-over.
+    std::unique_lock<std::mutex> lock_spinning() const {
+        std::unique_lock lock(mutex, std::defer_lock);
+        worm::detail::spin_lock_first(lock);
+        return lock;
+    }
 
     // Guarded by mutex.
     std::deque<PendingBatch> ready;  // sealed, not stored, in order; at most listed_batches in disk mode
@@ -333,8 +348,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     std::uint64_t backlog_bytes_locked() const { return journal ? journal->bytes() : memory_bytes; }
 
-    void seal_locked() {
-        if (open_records == 0) return;
+    // Closes the open batch. True when there was one: the caller wakes the uploader
+    // (work_cv), after letting go of the mutex when it can, so that the woken uploader does
+    // not park on a mutex still held.
+    bool seal_locked() {
+        if (open_records == 0) return false;
         PendingBatch b;
         b.sequence = next_sequence++;
         b.records = open_records;
@@ -358,11 +376,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
         open_records = open_bytes = 0;
         open_since.reset();
-        work_cv.notify_one();
+        return true;
     }
 
     void accept(std::string_view line, const RecordFacts& facts) {
-        std::unique_lock lock(mutex);
+        std::unique_lock lock = lock_spinning();
         if (closed) throw Error(ErrorCode::storage, "audit log sink is closed");
         const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
         const std::uint64_t cap = options.max_journal_bytes;
@@ -372,7 +390,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                                                     al::detail::Journal::seal_and_mark_bytes
                                               : 0;
         if (backlog_bytes_locked() + need + reserve > cap) {
-            seal_locked();  // so what is open can leave and make room
+            if (seal_locked()) work_cv.notify_one();  // so what is open can leave and make room
             const auto room = [&] { return closed || backlog_bytes_locked() + need + reserve <= cap; };
             const bool waited = options.policy == BackpressurePolicy::block &&
                                 space_cv.wait_for(lock, options.block_timeout, room) && !closed;
@@ -397,7 +415,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         ++open_records;
         open_bytes += need - al::detail::Journal::frame_overhead;
         ++counters.accepted;
-        if (open_records >= options.max_records || open_bytes >= options.max_bytes) seal_locked();
+        if ((open_records >= options.max_records || open_bytes >= options.max_bytes) && seal_locked()) {
+            lock.unlock();
+            work_cv.notify_one();
+        }
     }
 
     // ---- storing ---------------------------------------------------------------------
@@ -511,7 +532,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
         std::optional<std::string> state_text;
         {
-            std::lock_guard lock(mutex);
+            const auto lock = lock_spinning();
             state.stored_through = b.sequence;
             state.previous_batch_sha256 = sha;
             state.uncovered.push_back({b.sequence, key, sha, records, f.first_timestamp, f.last_timestamp});
@@ -655,7 +676,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                     const std::string stream = state.stream, previous = state.previous_batch_sha256;
                     lock.unlock();
                     store_batch(batch, stream, previous);
-                    lock.lock();
+                    lock = lock_spinning();
                     if (batch.body && batch.body.use_count() == 1 && spare_body.capacity() < batch.body->capacity())
                         spare_body = std::move(*batch.body);
                 } else {
@@ -684,10 +705,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     }
 
     void run_syncer() {
-        std::unique_lock lock(mutex);
-        while (!stopping) {
+        std::unique_lock lock(sync_mutex);
+        while (!sync_stopping) {
             sync_cv.wait_for(lock, options.fsync_interval.count() > 0 ? options.fsync_interval : milliseconds(10),
-                             [&] { return stopping; });
+                             [&] { return sync_stopping; });
             lock.unlock();
             try {
                 journal->sync();
@@ -858,7 +879,7 @@ bool AuditLogSink::flush(milliseconds timeout) {
     {
         std::unique_lock lock(c.mutex);
         if (c.threads_stopped) return c.clean_locked();
-        c.seal_locked();
+        c.seal_locked();  // woken below
         ++c.flush_waiters;
         c.work_cv.notify_all();
         c.progress_cv.wait_for(lock, timeout, [&] { return c.clean_locked() || c.uploader_exited; });
@@ -886,6 +907,10 @@ bool AuditLogSink::close(milliseconds timeout) {
     c.stopping = true;
     c.work_cv.notify_all();
     c.space_cv.notify_all();
+    {
+        std::lock_guard sync_lock(c.sync_mutex);
+        c.sync_stopping = true;
+    }
     c.sync_cv.notify_all();
     // The uploader may be inside a PUT that blocks on the network: wait for it only until
     // the deadline, then let it finish on its own (it holds the core alive).

@@ -16,54 +16,74 @@
 
 namespace worm::json {
 
-std::string format_es6_number(double value) {
-    if (std::isnan(value)) throw Error(ErrorCode::invalid_argument, "NaN is not a JSON number");
-    if (std::isinf(value)) throw Error(ErrorCode::invalid_argument, "Infinity is not a JSON number");
-    if (value == 0) return "0";  // also -0 (ES6: "0")
-    std::string out;
+namespace {
+
+// ES6 Number::toString of a finite value into buf (32 bytes are enough); returns the length.
+// No allocation: audit-log records go through here.
+std::size_t write_es6_number(double value, char* buf) {
+    char* out = buf;
+    if (value == 0) {  // also -0 (ES6: "0")
+        *out = '0';
+        return 1;
+    }
     if (value < 0) {
-        out = "-";
+        *out++ = '-';
         value = -value;
     }
     // Shortest round-trip digits (what ES6 requires: fewest digits, closest to the value),
     // in scientific form "d.ddde+XX" so the digits and exponent can be read back.
-    char buf[64];
-    const auto r = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
-    const std::string_view sci(buf, static_cast<std::size_t>(r.ptr - buf));
-    const std::size_t e_pos = sci.find('e');
-    std::string digits;
-    for (char c : sci.substr(0, e_pos))
-        if (c != '.') digits += c;
+    char sci[32];
+    const char* const sci_end = std::to_chars(sci, sci + sizeof sci, value, std::chars_format::scientific).ptr;
+    char digits[24];
+    int k = 0;  // number of digits
+    const char* p = sci;
+    for (; p < sci_end && *p != 'e'; ++p)
+        if (*p != '.') digits[k++] = *p;
+    if (p < sci_end && p[1] == '+') ++p;
     int exp10 = 0;
-    std::string_view exp_text = sci.substr(e_pos + 1);
-    if (!exp_text.empty() && exp_text.front() == '+') exp_text.remove_prefix(1);
-    std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exp10);
+    std::from_chars(p + 1, sci_end, exp10);
 
-    // ES6 Number::toString: value = 0.digits * 10^n, k = number of digits.
-    const int k = static_cast<int>(digits.size());
+    // value = 0.digits * 10^n
     const int n = exp10 + 1;
+    auto put = [&](const char* from, int count) {
+        std::memcpy(out, from, static_cast<std::size_t>(count));
+        out += count;
+    };
+    auto zeros = [&](int count) {
+        std::memset(out, '0', static_cast<std::size_t>(count));
+        out += count;
+    };
     if (k <= n && n <= 21) {
-        out += digits;
-        out.append(static_cast<std::size_t>(n - k), '0');
+        put(digits, k);
+        zeros(n - k);
     } else if (0 < n && n <= 21) {
-        out += digits.substr(0, static_cast<std::size_t>(n));
-        out += '.';
-        out += digits.substr(static_cast<std::size_t>(n));
+        put(digits, n);
+        *out++ = '.';
+        put(digits + n, k - n);
     } else if (-6 < n && n <= 0) {
-        out += "0.";
-        out.append(static_cast<std::size_t>(-n), '0');
-        out += digits;
+        put("0.", 2);
+        zeros(-n);
+        put(digits, k);
     } else {
-        out += digits.front();
+        *out++ = digits[0];
         if (k > 1) {
-            out += '.';
-            out += digits.substr(1);
+            *out++ = '.';
+            put(digits + 1, k - 1);
         }
-        out += 'e';
-        out += (n - 1 >= 0) ? '+' : '-';
-        out += std::to_string(std::abs(n - 1));
+        *out++ = 'e';
+        *out++ = n - 1 >= 0 ? '+' : '-';
+        out = std::to_chars(out, out + 8, std::abs(n - 1)).ptr;
     }
-    return out;
+    return static_cast<std::size_t>(out - buf);
+}
+
+}  // namespace
+
+std::string format_es6_number(double value) {
+    if (std::isnan(value)) throw Error(ErrorCode::invalid_argument, "NaN is not a JSON number");
+    if (std::isinf(value)) throw Error(ErrorCode::invalid_argument, "Infinity is not a JSON number");
+    char buf[32];
+    return std::string(buf, write_es6_number(value, buf));
 }
 
 namespace {
@@ -86,19 +106,68 @@ constexpr std::array<bool, 256> make_escape_table() {
 }
 constexpr std::array<bool, 256> needs_escape = make_escape_table();
 
+// The serializer's output: written through a pointer into `text`, which is grown ahead of
+// need and cut to what was written when done (std::string's own appends, one per token,
+// cost more than the copies themselves).
+class Output {
+public:
+    explicit Output(std::string& text) : text_(text), size_(text.size()) {
+        text_.resize(std::max(text_.capacity(), size_ + 64));
+    }
+    ~Output() { text_.resize(size_); }
+    Output(const Output&) = delete;
+    Output& operator=(const Output&) = delete;
+
+    // n more bytes, to be written by the caller.
+    char* grow(std::size_t n) {
+        if (text_.size() - size_ < n) text_.resize(std::max(text_.size() * 2, size_ + n));
+        char* at = text_.data() + size_;
+        size_ += n;
+        return at;
+    }
+    void append(const char* p, std::size_t n) { std::memcpy(grow(n), p, n); }
+    void append(std::size_t n, char c) { std::memset(grow(n), c, n); }
+    Output& operator+=(char c) {
+        *grow(1) = c;
+        return *this;
+    }
+    Output& operator+=(std::string_view s) {
+        append(s.data(), s.size());
+        return *this;
+    }
+
+private:
+    std::string& text_;
+    std::size_t size_;
+};
+
 class Serializer {
 public:
     // Writes into out (appending), so a caller can reuse one buffer.
     Serializer(Style style, std::string& out) : style_(style), out_(out) {}
 
-    void run(const rapidjson::Value& v) { write(v, 0); }
+    void run(const rapidjson::Value& v) {
+        try {
+            write(v, 0);
+        } catch (Failure& f) {
+            std::string pointer;
+            for (auto t = f.path.rbegin(); t != f.path.rend(); ++t)
+                pointer = t->is_index ? pointer_append(pointer, t->index) : pointer_append(pointer, t->key);
+            throw Error(ErrorCode::invalid_argument,
+                        "cannot serialize JSON: " + f.reason + " at " + (pointer.empty() ? "/" : pointer));
+        }
+    }
 
 private:
-    [[noreturn]] void fail(const std::string& reason) const {
-        std::string pointer;
-        for (const PathToken& t : path_) pointer = t.is_index ? pointer_append(pointer, t.index) : pointer_append(pointer, t.key);
-        throw Error(ErrorCode::invalid_argument,
-                    "cannot serialize JSON: " + reason + " at " + (pointer.empty() ? "/" : pointer));
+    // What cannot be serialized, and where: each level adds its member name or index as the
+    // failure passes through it, innermost first (so the way down keeps no path at all).
+    struct Failure {
+        std::string reason;
+        std::vector<PathToken> path;
+    };
+    [[noreturn]] static void fail(std::string reason) { throw Failure{std::move(reason), {}}; }
+    [[noreturn]] static void fail_at(std::string_view key, std::string reason) {
+        throw Failure{std::move(reason), {PathToken{key}}};
     }
 
     void newline(int depth) {
@@ -107,15 +176,18 @@ private:
         out_.append(static_cast<std::size_t>(depth) * 2, ' ');
     }
 
-    // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
-    // One pass: runs of bytes that need nothing are copied at once, and UTF-8 is checked
-    // on the way (audit logs write every record through here).
-    // plain_block: a block of bytes that are all printable ASCII other than '"' and '\\'
-    // (copied as they are), tested at once: most of an audit record's text is, and a byte at
-    // a time was a third of log()'s cost. SSE2 (every x86-64) tests 16 bytes: as signed bytes,
-    // controls and bytes above 0x7f are both below 0x20. Elsewhere 8 bytes in a word:
+    // plain_word: 8 bytes in a word, all printable ASCII other than '"' and '\\':
     // (x - 0x20..) & ~x & 0x80.. is non-zero when some byte is below 0x20; the same test on
     // x ^ '"'.. finds a '"' (a zero byte there).
+    static bool plain_word(std::uint64_t x) {
+        constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+        const auto below = [&](std::uint64_t v, std::uint64_t n) { return (v - ones * n) & ~v & highs; };
+        return ((x & highs) | below(x, 0x20) | below(x ^ (ones * '"'), 1) | below(x ^ (ones * '\\'), 1)) == 0;
+    }
+    // plain_block: a block of plain bytes (copied as they are), tested at once: most of an
+    // audit record's text is, and a byte at a time was a third of log()'s cost. SSE2 (every
+    // x86-64) tests 16 bytes: as signed bytes, controls and bytes above 0x7f are both below
+    // 0x20. Elsewhere 8 bytes in a word.
 #if defined(__SSE2__)
     static constexpr std::size_t kBlock = 16;
     static bool plain_block(const char* p) {
@@ -128,30 +200,49 @@ private:
 #else
     static constexpr std::size_t kBlock = 8;
     static bool plain_block(const char* p) {
-        constexpr std::uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
         std::uint64_t x;
         std::memcpy(&x, p, 8);
-        const auto below = [&](std::uint64_t v, std::uint64_t n) { return (v - ones * n) & ~v & highs; };
-        return ((x & highs) | below(x, 0x20) | below(x ^ (ones * '"'), 1) | below(x ^ (ones * '\\'), 1)) == 0;
+        return plain_word(x);
     }
 #endif
-    // The last n < kBlock bytes, padded with spaces (plain) to one block.
-    static bool plain_tail(const char* p, std::size_t n) {
-        char block[kBlock];
-        std::memset(block, ' ', kBlock);
-        if (n > 0) std::memcpy(block, p, n);
-        return plain_block(block);
+    // A string shorter than a block, read as two words that may overlap (never past its end;
+    // copying it into a padded block for plain_block stalled on the stores, and a byte at a
+    // time cost more than the rest of the string's writing).
+    static bool plain_short(const char* p, std::size_t n) {
+        std::uint64_t first = 0x2020202020202020ull, last = first;  // spaces are plain
+        if (n >= 8) {
+            std::memcpy(&first, p, 8);
+            std::memcpy(&last, p + n - 8, 8);
+        } else if (n >= 4) {
+            std::uint32_t a, b;
+            std::memcpy(&a, p, 4);
+            std::memcpy(&b, p + n - 4, 4);
+            first = a | (static_cast<std::uint64_t>(b) << 32);
+        } else {
+            for (std::size_t i = 0; i < n; ++i)
+                first = (first & ~(0xffull << (8 * i))) | (static_cast<std::uint64_t>(static_cast<unsigned char>(p[i])) << (8 * i));
+        }
+        return plain_word(first) && plain_word(last);
     }
 
-    void write_string(std::string_view s) {
+    // RFC 8785 3.2.2.2: escape only '"', '\\' and controls; short forms where JSON has them.
+    // One pass: runs of bytes that need nothing are copied at once, and UTF-8 is checked
+    // on the way (audit logs write every record through here).
+    // `invalid_utf8`: the message when s is not UTF-8 (the path names where s is).
+    void write_string(std::string_view s, const char* invalid_utf8 = "string is not valid UTF-8") {
         // Most strings (all of a typical audit record's keys and values) need no escape: they
-        // are checked a block at a time and copied with their quotes in one step.
+        // are checked a block at a time and copied with their quotes in one step. The bytes
+        // after the last whole block are checked as the string's last block, which overlaps
+        // the one before it.
         std::size_t plain = 0;
         while (s.size() - plain >= kBlock && plain_block(s.data() + plain)) plain += kBlock;
-        if (s.size() - plain < kBlock && plain_tail(s.data() + plain, s.size() - plain)) {
-            const std::size_t at = out_.size();
-            out_.append(s.size() + 2, '"');
-            std::memcpy(out_.data() + at + 1, s.data(), s.size());
+        const bool all_plain = s.size() - plain < kBlock && (s.size() >= kBlock ? plain_block(s.data() + s.size() - kBlock)
+                                                                               : plain_short(s.data(), s.size()));
+        if (all_plain) {
+            char* at = out_.grow(s.size() + 2);
+            at[0] = '"';
+            std::memcpy(at + 1, s.data(), s.size());
+            at[s.size() + 1] = '"';
             return;
         }
         static constexpr char hex[] = "0123456789abcdef";
@@ -164,7 +255,7 @@ private:
             if (c >= 0x80) {
                 char32_t cp = 0;
                 const std::size_t n = detail::decode_utf8(s, pos, cp);
-                if (n == 0) fail("string is not valid UTF-8");
+                if (n == 0) fail(invalid_utf8);
                 pos += n;
                 continue;
             }
@@ -193,16 +284,20 @@ private:
     }
 
     void write_number(const rapidjson::Value& v) {
+        char buf[32];
+        std::size_t n;
         if (v.IsDouble()) {
             if (!std::isfinite(v.GetDouble())) fail(std::isnan(v.GetDouble()) ? "NaN" : "Infinity");
-            out_ += format_es6_number(v.GetDouble());
+            n = write_es6_number(v.GetDouble(), buf);
         } else if (style_ == Style::canonical) {
             // JCS numbers are IEEE doubles: a big integer serializes as ES6 would print it.
-            out_ += format_es6_number(v.IsInt64() ? static_cast<double>(v.GetInt64())
-                                                  : static_cast<double>(v.GetUint64()));
+            n = write_es6_number(v.IsInt64() ? static_cast<double>(v.GetInt64()) : static_cast<double>(v.GetUint64()), buf);
         } else {
-            out_ += v.IsInt64() ? std::to_string(v.GetInt64()) : std::to_string(v.GetUint64());
+            char* end = v.IsInt64() ? std::to_chars(buf, buf + sizeof buf, v.GetInt64()).ptr
+                                    : std::to_chars(buf, buf + sizeof buf, v.GetUint64()).ptr;
+            n = static_cast<std::size_t>(end - buf);
         }
+        out_.append(buf, n);
     }
 
     void write(const rapidjson::Value& v, int depth) {
@@ -224,9 +319,13 @@ private:
         for (const auto& item : v.GetArray()) {
             if (i) out_ += ',';
             newline(depth + 1);
-            path_.push_back({{}, i++, true});
-            write(item, depth + 1);
-            path_.pop_back();
+            try {
+                write(item, depth + 1);
+            } catch (Failure& f) {
+                f.path.push_back({{}, i, true});
+                throw;
+            }
+            ++i;
         }
         if (i) newline(depth);
         out_ += ']';
@@ -235,17 +334,19 @@ private:
     void write_member(std::string_view key, const rapidjson::Value& value, int depth, bool first) {
         if (!first) out_ += ',';
         newline(depth + 1);
-        write_string(key);
-        out_ += style_ == Style::pretty ? ": " : ":";
-        path_.push_back({key});
-        write(value, depth + 1);
-        path_.pop_back();
+        try {
+            write_string(key, "key is not valid UTF-8");
+            out_ += style_ == Style::pretty ? ": " : ":";
+            write(value, depth + 1);
+        } catch (Failure& f) {
+            f.path.push_back({key});
+            throw;
+        }
     }
 
     void check_key(std::string_view key) {
         if (detail::find_invalid_utf8(key) == detail::kValidUtf8) return;
-        path_.push_back({key});
-        fail("key is not valid UTF-8");
+        fail_at(key, "key is not valid UTF-8");
     }
 
     void write_object(const rapidjson::Value& v, int depth) {
@@ -254,8 +355,7 @@ private:
         if (style_ != Style::canonical) {  // members in their own order: nothing to sort
             for (const auto& m : v.GetObject()) {
                 const std::string_view key(m.name.GetString(), m.name.GetStringLength());
-                check_key(key);
-                write_member(key, m.value, depth, first);
+                write_member(key, m.value, depth, first);  // which checks the key's UTF-8
                 first = false;
             }
         } else {
@@ -276,8 +376,7 @@ private:
             std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.utf16 < b.utf16; });
             for (std::size_t i = 1; i < entries.size(); ++i)
                 if (entries[i].key == entries[i - 1].key) {
-                    path_.push_back({entries[i].key});
-                    fail("duplicate key \"" + std::string(entries[i].key) + "\"");
+                    fail_at(entries[i].key, "duplicate key \"" + std::string(entries[i].key) + "\"");
                 }
             for (const Entry& e : entries) {
                 write_member(e.key, *e.value, depth, first);
@@ -289,8 +388,7 @@ private:
     }
 
     Style style_;
-    std::string& out_;
-    std::vector<PathToken> path_;
+    Output out_;
 };
 
 std::string serialize(Style style, const rapidjson::Value& value) {
