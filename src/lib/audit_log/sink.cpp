@@ -287,6 +287,10 @@ constexpr std::size_t max_memory_record_bytes = 64u * 1024 * 1024;
 // and listed again from the journal as the front ones are stored, so an outage costs disk.
 constexpr std::size_t listed_batches = 1024;
 constexpr std::chrono::milliseconds state_write_interval{100};
+// Memory mode keeps this many stored batches' buffers for the next batches: with several
+// batches waiting, one spare left the others to grow from nothing under the mutex (a
+// reallocation, and a page fault every 4 KiB of fresh memory, in log() calls).
+constexpr std::size_t max_spare_bodies = 4;
 
 std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
     return "audit log backlog is at its cap (" + std::to_string(used) + " of " + std::to_string(cap) +
@@ -325,9 +329,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         std::uint64_t first_sequence = 0;
         SteadyTime since{};  // when the first of them was accepted (the age reported for all)
     } unlisted;
-    // Memory mode: the open batch's JSON Lines, and the buffer of a stored batch kept for the
-    // next one, so that log() neither reallocates nor touches fresh pages as a batch grows.
-    std::string open_body, spare_body;
+    // Memory mode: the open batch's JSON Lines, and the buffers of stored batches kept for the
+    // next ones, so that log() neither reallocates nor touches fresh pages as a batch grows.
+    std::string open_body;
+    std::vector<std::string> spare_bodies;  // at most max_spare_bodies
     std::uint64_t open_records = 0, open_bytes = 0;
     std::optional<SteadyTime> open_since;
     BatchFacts open_facts;
@@ -364,8 +369,13 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (journal) journal->seal(b.sequence);
         else {
             b.body = std::make_shared<std::string>(std::move(open_body));
-            open_body = std::exchange(spare_body, {});
-            open_body.clear();
+            if (spare_bodies.empty()) {
+                open_body = {};
+            } else {
+                open_body = std::move(spare_bodies.back());
+                spare_bodies.pop_back();
+                open_body.clear();
+            }
         }
         if (journal && (unlisted.batches > 0 || ready.size() >= listed_batches)) {
             if (unlisted.batches == 0) unlisted = {0, 0, b.sequence, b.first_accepted};
@@ -428,12 +438,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         counters.last_error_time = system_clock().now();
     }
 
-    // The state file is written by the uploader thread only (and the constructor), outside the
-    // mutex so that log() never waits for its fsync: take the text under the mutex, write it
-    // after. A batch's progress is written at most every state_write_interval when puts are
-    // create-only: after a crash the batches stored since are put again, find themselves in
-    // the store with the same bytes, and count as stored. Checkpoints are written at once.
-    std::string state_text_locked() {
+    // `state` is written by the uploader thread only (and by the constructor, before the
+    // threads start), under the mutex since others read it; so the uploader reads it without
+    // the mutex, and serializes it, builds and signs checkpoints, and writes the state file
+    // outside it: log() never waits for that. A batch's progress is written at most every
+    // state_write_interval when puts are create-only: after a crash the batches stored since
+    // are put again, find themselves in the store with the same bytes, and count as stored.
+    // Checkpoints are written at once.
+    std::string state_text() {
         state_dirty = false;
         last_state_write = std::chrono::steady_clock::now();
         return state_to_json(state);
@@ -451,8 +463,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     bool write_state_if_dirty(std::unique_lock<std::mutex>& lock) {
         if (!journal || !state_dirty || !state.stored_through) return false;
         const std::uint64_t through = *state.stored_through;
-        const std::string text = state_text_locked();
         lock.unlock();
+        const std::string text = state_text();
         try {
             write_state(text, through);
         } catch (...) {
@@ -530,7 +542,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         // The journal body is moved, not copied (a batch is some 330 KB).
         put_create_only(key, journal ? PutBody::from_bytes(std::move(journal_body)) : PutBody::from_bytes(*b.body), o);
 
-        std::optional<std::string> state_text;
+        std::optional<std::string> new_state;
         {
             const auto lock = lock_spinning();
             state.stored_through = b.sequence;
@@ -542,10 +554,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             ++counters.batches_stored;
             if (!journal) memory_bytes -= b.bytes;
             state_dirty = true;
-            if (journal && batch_state_due_locked(std::chrono::steady_clock::now())) state_text = state_text_locked();
         }
+        if (journal && batch_state_due_locked(std::chrono::steady_clock::now())) new_state = state_text();
         // If this fails the store's copy wins at the next start (create-only).
-        write_state(state_text, b.sequence);
+        write_state(new_state, b.sequence);
     }
 
     bool checkpoint_due_locked(SteadyTime now) const {
@@ -561,29 +573,31 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         std::uint64_t sequence;
         std::optional<std::uint64_t> stored_through;
         std::string stream;
-        std::optional<std::string> state_text;
-        {
-            std::lock_guard lock(mutex);
-            if (!state.pending_checkpoint) {
-                al::Checkpoint c;
-                c.stream = state.stream;
-                c.sequence = state.checkpoint_sequence;
-                c.created_at = format_rfc3339_millis(system_clock().now());
-                c.previous_checkpoint_sha256 = state.previous_checkpoint_sha256;
-                c.previous_signature = state.previous_signature;
-                c.batches = std::exchange(state.uncovered, {});
-                const std::string text = al::serialize_checkpoint(c);
-                state.pending_checkpoint = {text, options.signing_key ? make_signature_line(*options.signing_key, text)
-                                                                      : std::string()};
+        std::optional<std::string> new_state;
+        if (!state.pending_checkpoint) {  // built and signed outside the mutex (see state_text)
+            al::Checkpoint c;
+            c.stream = state.stream;
+            c.sequence = state.checkpoint_sequence;
+            c.created_at = format_rfc3339_millis(system_clock().now());
+            c.previous_checkpoint_sha256 = state.previous_checkpoint_sha256;
+            c.previous_signature = state.previous_signature;
+            c.batches = state.uncovered;
+            std::string text = al::serialize_checkpoint(c);
+            std::string signature = options.signing_key ? make_signature_line(*options.signing_key, text) : std::string();
+            decltype(state.uncovered) covered;  // freed after the mutex is let go
+            {
+                const auto lock = lock_spinning();
+                covered.swap(state.uncovered);
+                state.pending_checkpoint = {std::move(text), std::move(signature)};
                 uncovered_since.reset();
-                if (journal) state_text = state_text_locked();
             }
-            doc = *state.pending_checkpoint;
-            sequence = state.checkpoint_sequence;
-            stream = state.stream;
-            stored_through = state.stored_through;
+            if (journal) new_state = state_text();
         }
-        write_state(state_text, stored_through);
+        doc = *state.pending_checkpoint;
+        sequence = state.checkpoint_sequence;
+        stream = state.stream;
+        stored_through = state.stored_through;
+        write_state(new_state, stored_through);
         const std::string key = al::checkpoint_key(options.prefix, stream, sequence);
         PutOptions o = put_options("application/json", sha256_hex(doc.first));
         o.metadata = {{"stream", stream},
@@ -594,18 +608,20 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             PutOptions so = put_options("text/plain", sha256_hex(doc.second));
             put_create_only(key.substr(0, key.size() - 5) + ".sig", PutBody::from_bytes(doc.second), so);
         }
+        std::string previous_sha256 = sha256_hex(doc.first);
+        std::string previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
         {
-            std::lock_guard lock(mutex);
-            state.previous_checkpoint_sha256 = sha256_hex(doc.first);
-            state.previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
+            const auto lock = lock_spinning();
+            state.previous_checkpoint_sha256 = std::move(previous_sha256);
+            state.previous_signature = std::move(previous_signature);
             ++state.checkpoint_sequence;
             state.pending_checkpoint.reset();
             if (!state.uncovered.empty()) uncovered_since = std::chrono::steady_clock::now();
             ++counters.checkpoints_stored;
-            if (journal) state_text = state_text_locked();
-            stored_through = state.stored_through;
         }
-        write_state(state_text, stored_through);
+        new_state.reset();
+        if (journal) new_state = state_text();
+        write_state(new_state, state.stored_through);
     }
 
     bool clean_locked() const {
@@ -677,8 +693,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                     lock.unlock();
                     store_batch(batch, stream, previous);
                     lock = lock_spinning();
-                    if (batch.body && batch.body.use_count() == 1 && spare_body.capacity() < batch.body->capacity())
-                        spare_body = std::move(*batch.body);
+                    if (batch.body && batch.body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
+                        spare_bodies.push_back(std::move(*batch.body));
                 } else {
                     lock.unlock();
                     store_checkpoint();
@@ -755,7 +771,7 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
             c.state = state_from_json(*text);
         } else {
             c.state.stream = random_stream_id();
-            c.journal->write_state(c.state_text_locked());
+            c.journal->write_state(c.state_text());
         }
         const auto now = std::chrono::steady_clock::now();
         const auto backlog = c.journal->backlog_after(c.state.stored_through);
