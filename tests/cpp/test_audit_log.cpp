@@ -3,11 +3,14 @@
 // from many threads, outages, the disk cap, close() deadlines, and replay after kill -9.
 #include <doctest/doctest.h>
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -439,6 +442,28 @@ TEST_CASE("a journal whose newest batch sequence nothing can follow is refused, 
     // Refusing left the journal as it was and unlocked.
     audit_log::detail::Journal journal(f.dir / "journal", 1 << 20);
     CHECK(journal.read_batch(UINT64_MAX) == std::vector<std::string>{record(0, 0)});
+}
+
+TEST_CASE("the sink's own threads run as SCHED_BATCH, so they never preempt a logging caller") {
+    Fixture f;
+    const int caller_policy = ::sched_getscheduler(0);
+    AuditLogSink sink(f.store, f.options());
+    // Each thread names itself and sets its policy as it starts: look until both have.
+    const std::map<std::string, int> expected{{"worm-log-sync", SCHED_BATCH}, {"worm-log-upload", SCHED_BATCH}};
+    std::map<std::string, int> policy_of;
+    for (const auto deadline = std::chrono::steady_clock::now() + 10s;
+         policy_of != expected && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
+        policy_of.clear();
+        for (const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) {
+            std::ifstream comm(entry.path() / "comm");
+            std::string name;
+            std::getline(comm, name);
+            if (name.rfind("worm-log-", 0) == 0)
+                policy_of[name] = ::sched_getscheduler(std::stoi(entry.path().filename().string()));
+        }
+    }
+    CHECK(policy_of == expected);
+    CHECK(::sched_getscheduler(0) == caller_policy);  // the caller's own is left alone
 }
 
 TEST_CASE("checkpoints are Ed25519-signed and chain to the previous signature") {
