@@ -520,7 +520,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
     }
 
-    void store_batch(const PendingBatch& b, const std::string& stream, const std::string& previous_sha256) {
+    // Reads `state` without the mutex, as the uploader may (see state_text).
+    void store_batch(const PendingBatch& b) {
         // Disk mode: the records go from the journal straight into one JSON Lines body.
         std::string journal_body;
         std::uint64_t records = b.records;
@@ -536,7 +537,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
         const std::string& body = journal ? journal_body : *b.body;
         const BatchFacts& f = b.facts ? *b.facts : journaled;
-        const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
+        const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
         const std::string sha = sha256_hex(body);
         PutOptions o = put_options("application/x-ndjson", sha);
         o.metadata = {{"service-name", f.service_name.empty() ? options.service_name : f.service_name},
@@ -544,12 +545,12 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                       {"log-level", f.log_level},
                       {"timestamp", f.first_timestamp},
                       {"worm-handler-version", std::string(al::handler_version)},
-                      {"stream", stream},
+                      {"stream", state.stream},
                       {"sequence", std::to_string(b.sequence)},
                       {"record-count", std::to_string(records)},
                       {"first-timestamp", f.first_timestamp},
                       {"last-timestamp", f.last_timestamp},
-                      {"previous-batch-sha256", previous_sha256}};
+                      {"previous-batch-sha256", state.previous_batch_sha256}};
         // The journal body is moved, not copied (a batch is some 330 KB).
         put_create_only(key, journal ? PutBody::from_bytes(std::move(journal_body)) : PutBody::from_bytes(*b.body), o);
 
@@ -580,11 +581,6 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     }
 
     void store_checkpoint() {
-        std::pair<std::string, std::string> doc;
-        std::uint64_t sequence;
-        std::optional<std::uint64_t> stored_through;
-        std::string stream;
-        std::optional<std::string> new_state;
         if (!state.pending_checkpoint) {  // built and signed outside the mutex (see state_text)
             al::Checkpoint c;
             c.stream = state.stream;
@@ -602,37 +598,32 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 state.pending_checkpoint = {std::move(text), std::move(signature)};
                 uncovered_since.reset();
             }
-            if (journal) new_state = state_text();
+            if (journal) write_state(state_text(), state.stored_through);
         }
-        doc = *state.pending_checkpoint;
-        sequence = state.checkpoint_sequence;
-        stream = state.stream;
-        stored_through = state.stored_through;
-        write_state(new_state, stored_through);
-        const std::string key = al::checkpoint_key(options.prefix, stream, sequence);
-        PutOptions o = put_options("application/json", sha256_hex(doc.first));
-        o.metadata = {{"stream", stream},
-                      {"checkpoint-sequence", std::to_string(sequence)},
+        // This thread alone resets the pending checkpoint (below, after its last use here).
+        const auto& [text, signature] = *state.pending_checkpoint;
+        const std::string key = al::checkpoint_key(options.prefix, state.stream, state.checkpoint_sequence);
+        const std::string text_sha256 = sha256_hex(text);
+        PutOptions o = put_options("application/json", text_sha256);
+        o.metadata = {{"stream", state.stream},
+                      {"checkpoint-sequence", std::to_string(state.checkpoint_sequence)},
                       {"worm-handler-version", std::string(al::handler_version)}};
-        put_create_only(key, PutBody::from_bytes(doc.first), o);
-        if (!doc.second.empty()) {
-            PutOptions so = put_options("text/plain", sha256_hex(doc.second));
-            put_create_only(key.substr(0, key.size() - 5) + ".sig", PutBody::from_bytes(doc.second), so);
+        put_create_only(key, PutBody::from_bytes(text), o);
+        if (!signature.empty()) {
+            PutOptions so = put_options("text/plain", sha256_hex(signature));
+            put_create_only(key.substr(0, key.size() - 5) + ".sig", PutBody::from_bytes(signature), so);
         }
-        std::string previous_sha256 = sha256_hex(doc.first);
-        std::string previous_signature = doc.second.empty() ? std::string() : doc.second.substr(0, doc.second.size() - 1);
+        std::string previous_signature = signature.empty() ? std::string() : signature.substr(0, signature.size() - 1);
         {
             const auto lock = lock_spinning();
-            state.previous_checkpoint_sha256 = std::move(previous_sha256);
+            state.previous_checkpoint_sha256 = text_sha256;
             state.previous_signature = std::move(previous_signature);
             ++state.checkpoint_sequence;
             state.pending_checkpoint.reset();
             if (!state.uncovered.empty()) uncovered_since = std::chrono::steady_clock::now();
             ++counters.checkpoints_stored;
         }
-        new_state.reset();
-        if (journal) new_state = state_text();
-        write_state(new_state, state.stored_through);
+        if (journal) write_state(state_text(), state.stored_through);
     }
 
     bool clean_locked() const {
@@ -700,9 +691,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             try {
                 if (batch_ready) {
                     PendingBatch batch = ready.front();
-                    const std::string stream = state.stream, previous = state.previous_batch_sha256;
                     lock.unlock();
-                    store_batch(batch, stream, previous);
+                    store_batch(batch);
                     lock = lock_spinning();
                     if (batch.body && batch.body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
                         spare_bodies.push_back(std::move(*batch.body));
