@@ -35,6 +35,7 @@ set(WORM_LIB_SOURCES
   src/lib/metrics/prometheus.cpp
   src/lib/migrate/migrate.cpp
   src/lib/migrate/report.cpp
+  src/lib/migrate/rollback.cpp
   src/lib/migrate/signatures.cpp
   src/lib/migrate/source.cpp
   src/lib/migrate/state.cpp

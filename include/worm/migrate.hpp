@@ -9,13 +9,19 @@
 //      cosign `.json.bundle` v2 base64Signature, or a Sigstore v0.3 bundle) before
 //      copying it; a bad one is `invalid_signature` and is not copied unless copy_invalid;
 //   3. HEADs the destination when the key is already there (same SHA-256: `already_present`,
-//      another: `mismatched`, never a second locked version);
+//      another: `mismatched`, never a second locked version); a copy there with no lock or a
+//      weaker one (shorter, GOVERNANCE where COMPLIANCE is asked, no legal hold asked) gets
+//      the lock asked (`lock_applied`) or, when the store refuses, is `not_compliant`;
 //   4. puts it with the lock and metadata (source-key, source-version-id, source-etag,
 //      sha256, migration-id, migrated-at), then verifies the content (the checksum the
 //      store echoed, else a read-back) and the lock (HEAD: mode, retain-until, legal hold).
 // The state is a SQLite file: each object is marked `copying` before its put and with its
 // outcome after, so a run killed at any point and started again HEADs what was in flight
 // and copies nothing twice (locked versions are permanent: a duplicate is a defect).
+// A resumed run trusts the state only as far as the stores confirm it: each object recorded
+// as done is HEADed at its recorded destination version (gone: copied again; unlocked:
+// locked or reported) and compared with the source's listing (another ETag or size: the
+// source changed, and it is checked like a new object, so a different copy is `mismatched`).
 // A large object going to an S3 destination is a multipart upload whose id and finished
 // parts (number, ETag, SHA-256) are in the state too: a rerun continues that same upload
 // from the first unfinished part, so no part is sent twice and one version is created.
@@ -81,6 +87,9 @@ public:
     virtual SourceRead read(const SourceObject& object, const std::filesystem::path& scratch_file = {}) = 0;
     // The local directory, for a directory source (registry import); empty otherwise.
     virtual std::filesystem::path directory() const { return {}; }
+    // The S3 endpoint serving the bucket (scheme://host[:port], never user info); "" for a
+    // directory. A state file records it: the same bucket name on another server is another source.
+    virtual std::string endpoint() const { return ""; }
 };
 
 // A directory (every regular file below it except dot files, keys with '/') or an
@@ -123,6 +132,8 @@ struct WORM_API MigrationOptions {
     const Clock* clock = nullptr;        // nullptr: the system clock
     // Called after every object (from a worker thread, one call at a time).
     std::function<void(std::size_t done, std::size_t total, std::uint64_t bytes)> on_progress;
+    // Called before each batch starts (from the calling thread): batch counts from 1.
+    std::function<void(std::size_t batch, std::size_t batches, std::size_t objects)> on_batch;
 
     void validate() const;  // Error(invalid_argument) naming the option
 };
@@ -133,13 +144,17 @@ struct WORM_API MigrationRow {
     std::string source_version_id;
     std::string dest_key;
     std::string dest_version_id;
-    std::string status;      // copied, already_present, mismatched, missing, source_corrupt,
-                             // invalid_signature, failed (verify: ok, missing, mismatched, extra)
+    std::string status;      // copied, already_present, lock_applied (the destination held these
+                             // bytes with no or a weaker lock: the lock asked was applied),
+                             // not_compliant (such a copy whose lock could not be applied),
+                             // mismatched, missing, source_corrupt, invalid_signature, failed
+                             // (verify: ok, missing, mismatched, extra)
     std::string error_code;  // "" when fine
     int http_status = 200;
     std::string message;
     std::string sha256;
     std::uint64_t size = 0;
+    std::string source_etag;  // as listed when copied: a resumed run tells a changed source by it
 };
 
 struct WORM_API MigrationSummary {
@@ -180,6 +195,34 @@ WORM_API MigrationSummary verify_migration(MigrationSource& source, ObjectStore&
 // Returns the number of rows.
 WORM_API std::size_t write_batch_manifest(MigrationSource& source, const std::string& dest_bucket, const MigrationOptions& options,
                                  const std::filesystem::path& manifest_path);
+
+// ---- rollback --------------------------------------------------------------------------
+
+// What rollback did with one row of a migration report.
+struct WORM_API RollbackRow {
+    std::string dest_key;
+    std::string dest_version_id;
+    // removed, would_remove (dry run), kept_compliance (COMPLIANCE: nobody can remove it
+    // before its date), kept_legal_hold, kept_governance (no bypass asked), not_ours (the
+    // version does not carry this migration's id), missing (already gone), failed
+    std::string status;
+    std::string message;
+    std::optional<RetentionDate> retain_until;  // the lock that keeps it, when one does
+};
+
+struct WORM_API RollbackOptions {
+    bool bypass_governance = true;  // remove GOVERNANCE-locked copies (needs s3:BypassGovernanceRetention)
+    bool dry_run = false;           // say what would happen; remove nothing
+    int workers = 8;
+};
+
+// Removes the versions a migration wrote (the report's `copied` rows: their dest_version_id)
+// where their lock allows: unlocked, or GOVERNANCE with bypass. A version is removed only when
+// its x-amz-meta-migration-id is the report's. COMPLIANCE and legal holds keep theirs, and
+// the row says until when. Rows sorted by key. Throws Error(invalid_argument) for a report
+// that is not a migration report.
+WORM_API std::vector<RollbackRow> rollback_migration(ObjectStore& destination, const std::filesystem::path& report_json,
+                                                     const RollbackOptions& options);
 
 // ---- evidence signatures --------------------------------------------------------------
 

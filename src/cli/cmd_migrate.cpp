@@ -4,9 +4,12 @@
 
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <map>
 
 #include "commands.hpp"
+#include "worm/config.hpp"
 #include "worm/crypto.hpp"
 #include "worm/migrate.hpp"
 #include "worm/s3/store.hpp"
@@ -41,13 +44,75 @@ std::vector<std::string> split_globs(const std::optional<std::string>& v) {
     return out;
 }
 
-// The default state file: beside the evidence (and its registry) for a directory source,
-// else in the current directory; named after the pair so two migrations never share one.
-fs::path default_state_file(const std::string& from, const std::string& to) {
-    const std::string name = ".worm-migrate-" + sha256_hex(from + "\n" + to).substr(0, 12) + ".sqlite3";
+// The seed's (FireMode) variables: MIGRATION_BATCH_SIZE, MIGRATION_MAX_WORKERS and
+// MIGRATION_PROGRESS_DIR give the defaults of --batch-size, --workers and --progress-dir.
+int count_from(const ParsedArgs& a, const std::string& option, const char* variable, int fallback, int max) {
+    if (a.has(option)) return parse_count(a, option, fallback, max);
+    const auto v = process_env(variable);
+    if (!v || v->empty()) return fallback;
+    int n = 0;
+    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
+    if (ec != std::errc() || ptr != v->data() + v->size() || n < 1 || n > max)
+        throw UsageError(std::string(variable) + " must be a whole number from 1 to " + std::to_string(max) + ", got '" + *v + "'");
+    return n;
+}
+
+fs::path progress_dir(const ParsedArgs& a) {
+    if (auto d = a.get("--progress-dir")) return *d;
+    const auto v = process_env("MIGRATION_PROGRESS_DIR");
+    return v ? fs::path(*v) : fs::path();
+}
+
+// The default state file: in the progress directory when there is one, else beside the
+// evidence (and its registry) for a directory source, else in the current directory; named
+// after the pair and their S3 endpoints, so two migrations never share one (the same bucket
+// names on another server are other buckets).
+fs::path default_state_file(const ParsedArgs& a, const std::string& from, const std::string& to, const std::string& endpoints) {
+    const std::string name =
+        ".worm-migrate-" + sha256_hex(from + "\n" + to + (endpoints.empty() ? "" : "\n" + endpoints)).substr(0, 12) + ".sqlite3";
+    if (const fs::path dir = progress_dir(a); !dir.empty()) return dir / name;
     if (from.rfind("s3://", 0) != 0 && fs::is_directory(from)) return fs::path(from) / name;
     return name;
 }
+
+// "s3://firemode-evidence" or a directory: a bare bucket name is left to open_store's parser.
+std::string endpoint_of(ObjectStore& store) {
+    auto* s3 = dynamic_cast<s3::S3Store*>(&store);
+    return s3 ? s3->client().config().endpoint : "";
+}
+
+// migration_log_YYYYMMDD_HHMMSS.log in the progress directory: one JSON object a line
+// ({"time","level","message",...}), with the seed's messages, so its greps ("Processing
+// batch", "ERROR", "Migration complete") work on it.
+class MigrationLog {
+public:
+    MigrationLog(const fs::path& dir, std::string environment) : environment_(std::move(environment)) {
+        if (dir.empty()) return;
+        std::error_code ec;
+        fs::create_directories(dir, ec);
+        if (ec) throw Error(ErrorCode::io, "cannot create the progress directory " + dir.string() + ": " + ec.message());
+        std::string stamp = format_rfc3339(system_clock().now());
+        stamp = stamp.substr(0, 4) + stamp.substr(5, 2) + stamp.substr(8, 2) + "_" + stamp.substr(11, 2) + stamp.substr(14, 2) +
+                stamp.substr(17, 2);
+        path_ = dir / ("migration_log_" + stamp + ".log");
+        out_.open(path_, std::ios::app);
+        if (!out_) throw Error(ErrorCode::io, "cannot open the migration log " + path_.string());
+    }
+    const fs::path& path() const { return path_; }
+    void write(const std::string& level, const std::string& message, const std::string& extra_json = "") {
+        if (!out_.is_open()) return;
+        out_ << "{\"time\":" << json_string(format_rfc3339(system_clock().now())) << ",\"level\":" << json_string(level)
+             << ",\"message\":" << json_string(message);
+        if (!environment_.empty()) out_ << ",\"environment\":" << json_string(environment_);
+        if (!extra_json.empty()) out_ << "," << extra_json;
+        out_ << "}\n" << std::flush;
+    }
+
+private:
+    std::string environment_;
+    fs::path path_;
+    std::ofstream out_;
+};
 
 MigrationOptions options_from_args(const ParsedArgs& a) {
     MigrationOptions o;
@@ -56,8 +121,8 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     while (!o.dest_prefix.empty() && o.dest_prefix.back() == '/') o.dest_prefix.pop_back();
     o.include = split_globs(a.get("--include"));
     o.exclude = split_globs(a.get("--exclude"));
-    o.workers = parse_count(a, "--workers", 8, 256);
-    o.batch_size = static_cast<std::size_t>(parse_count(a, "--batch-size", 1000, 1'000'000));
+    o.workers = count_from(a, "--workers", "MIGRATION_MAX_WORKERS", 8, 256);
+    o.batch_size = static_cast<std::size_t>(count_from(a, "--batch-size", "MIGRATION_BATCH_SIZE", 1000, 1'000'000));
     constexpr std::uint64_t mib = 1ull << 20;
     if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(parse_count(a, "--part-size", 16, 5120)) * mib;
     if (a.has("--large-object-size"))
@@ -72,8 +137,8 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     if (auto key = a.get("--key")) o.public_key = *key;
     o.copy_invalid = a.has("--copy-invalid");
     o.evidence_layout = !a.has("--keep-paths");
-    o.state_file = a.get("--state") ? fs::path(*a.get("--state"))
-                                    : default_state_file(a.require("--from"), a.require("--to"));
+    // Without --state, run_migrate names the file once it knows the endpoints.
+    o.state_file = a.get("--state") ? fs::path(*a.get("--state")) : default_state_file(a, a.require("--from"), a.require("--to"), "");
     return o;
 }
 
@@ -114,18 +179,67 @@ int run_migrate(const ParsedArgs& a) {
         return exit_ok;
     }
     auto destination = open_store(to);
+    if (!a.has("--state")) {
+        const std::string endpoints = source->endpoint() + "\n" + endpoint_of(*destination);
+        o.state_file = default_state_file(a, a.require("--from"), to, endpoints == "\n" ? "" : endpoints);
+    }
+    MigrationLog log(o.dry_run ? fs::path() : progress_dir(a), a.value_or("--env", ""));
+    log.write("INFO", "Migration started: " + source->describe() + " -> " + to, "\"state\":" + json_string(o.state_file.string()));
+    o.on_batch = [&log](std::size_t batch, std::size_t batches, std::size_t objects) {
+        log.write("INFO", "Processing batch " + std::to_string(batch) + "/" + std::to_string(batches) + " (" +
+                              std::to_string(objects) + " objects)");
+    };
     const bool tty = ::isatty(STDERR_FILENO) && !a.has("--quiet");
     if (tty) o.on_progress = progress_bar();
-    const MigrationSummary s = migrate(*source, *destination, o);
+    MigrationSummary s;
+    try {
+        s = migrate(*source, *destination, o);
+    } catch (const Error& e) {
+        log.write("ERROR", std::string("Migration failed: ") + e.what());
+        throw;
+    }
     if (tty) std::cerr << "\n";
     for (const auto& r : s.rows) {
-        if (s.dry_run) std::cout << r.status << " " << r.source_key << " -> " << r.dest_key << " (" << r.size << " bytes)\n";
-        else if (r.status != "copied" && r.status != "already_present")
+        if (s.dry_run) {
+            std::cout << r.status << " " << r.source_key << " -> " << r.dest_key << " (" << r.size << " bytes)\n";
+        } else if (r.status != "copied" && r.status != "already_present") {
             std::cerr << "  " << r.status << ": " << r.source_key << ": " << r.message << "\n";
+            log.write(r.status == "lock_applied" ? "WARNING" : "ERROR", r.status + ": " + r.source_key + ": " + r.message,
+                      "\"key\":" + json_string(r.source_key) + ",\"status\":" + json_string(r.status));
+        }
     }
     if (auto report = a.get("--report"); report && !s.dry_run) s.write_report(*report);
+    log.write(s.clean() ? "INFO" : "ERROR", std::string("Migration complete: ") + (s.clean() ? "clean" : "NOT clean"),
+              "\"summary\":" + s.to_json_line());
     std::cout << s.to_json_line() << "\n";
     return exit_for(s);
+}
+
+int run_migrate_rollback(const ParsedArgs& a) {
+    RollbackOptions o;
+    o.dry_run = a.has("--dry-run");
+    o.bypass_governance = !a.has("--no-bypass-governance");
+    o.workers = count_from(a, "--workers", "MIGRATION_MAX_WORKERS", 8, 256);
+    auto destination = open_store(a.require("--to"));
+    const std::vector<RollbackRow> rows = rollback_migration(*destination, a.require("--report"), o);
+    std::map<std::string, std::size_t> by_status;
+    for (const auto& r : rows) {
+        ++by_status[r.status];
+        std::cout << r.status << " " << r.dest_key << (r.dest_version_id.empty() ? "" : " (version " + r.dest_version_id + ")")
+                  << ": " << r.message << "\n";
+    }
+    std::cout << "{\"objects\":" << rows.size() << ",\"dry_run\":" << (o.dry_run ? "true" : "false") << ",\"status\":{";
+    bool first = true;
+    for (const auto& [status, count] : by_status) {
+        std::cout << (first ? "" : ",") << json_string(status) << ":" << count;
+        first = false;
+    }
+    std::cout << "}}\n";
+    // 0: everything it wrote is gone (or would be); 1: locks keep some; 3: removals failed.
+    if (by_status.count("failed")) return exit_storage;
+    for (const auto& [status, count] : by_status)
+        if (status.starts_with("kept_")) return exit_verification_failed;
+    return exit_ok;
 }
 
 int run_migrate_verify(const ParsedArgs& a) {
@@ -134,7 +248,7 @@ int run_migrate_verify(const ParsedArgs& a) {
     o.dest_prefix = a.value_or("--dest-prefix", "");
     o.include = split_globs(a.get("--include"));
     o.exclude = split_globs(a.get("--exclude"));
-    o.workers = parse_count(a, "--workers", 8, 256);
+    o.workers = count_from(a, "--workers", "MIGRATION_MAX_WORKERS", 8, 256);
     o.evidence_layout = !a.has("--keep-paths");
     auto source = open_migration_source(a.require("--from"), a.value_or("--source-endpoint", ""),
                                         a.value_or("--source-profile", ""));
@@ -147,8 +261,8 @@ int run_migrate_verify(const ParsedArgs& a) {
     return exit_for(s);
 }
 
-const OptionSpec from_option{"--from", "SRC", "s3://bucket[/prefix] or a local directory", true};
-const OptionSpec to_option{"--to", "URL", "destination store: s3://bucket[/prefix], file:///dir, mcp+https://host", true};
+const OptionSpec from_option{"--from", "SRC", "s3://bucket[/prefix] or a local directory", true, "--source"};
+const OptionSpec to_option{"--to", "URL", "destination store: s3://bucket[/prefix], file:///dir, mcp+https://host", true, "--dest"};
 const std::vector<OptionSpec> selection_options = {
     {"--source-endpoint", "URL", "the source's own S3 endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL)"},
     {"--source-profile", "NAME", "the source's own credentials profile (~/.aws/credentials)"},
@@ -157,7 +271,7 @@ const std::vector<OptionSpec> selection_options = {
     {"--include", "GLOB[,GLOB]", "only keys matching one of these globs"},
     {"--exclude", "GLOB[,GLOB]", "skip keys matching one of these globs"},
     {"--keep-paths", "", "directory sources: keep EB-* files at their relative path, not evidence/{client}/{YYYY}/{MM}/"},
-    {"--workers", "N", "objects copied at a time (default 8)"},
+    {"--workers", "N", "objects copied at a time (default MIGRATION_MAX_WORKERS, else 8)", false, "--max-workers"},
 };
 
 }  // namespace
@@ -167,7 +281,9 @@ std::vector<Command> migrate_commands() {
     std::vector<OptionSpec> migrate_options = {from_option, to_option};
     migrate_options.insert(migrate_options.end(), selection_options.begin(), selection_options.end());
     const std::vector<OptionSpec> more = {
-        {"--batch-size", "N", "objects handed to the workers at a time (default 1000)"},
+        {"--batch-size", "N", "objects handed to the workers at a time (default MIGRATION_BATCH_SIZE, else 1000)"},
+        {"--progress-dir", "DIR", "write migration_log_*.log (JSON lines) and the default state here (default MIGRATION_PROGRESS_DIR)"},
+        {"--env", "NAME", "environment name (dev, staging, prod) recorded in the log"},
         {"--large-object-size", "MIB", "objects of at least MIB MiB are streamed and put multipart (default 64)"},
         {"--part-size", "MIB", "multipart part size in MiB, 5 to 5120 (default 16); parts resume after a kill"},
         {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE"},
@@ -176,8 +292,8 @@ std::vector<Command> migrate_commands() {
         {"--retain-from-source", "", "keep a source object's own later retain-until (never shorten)"},
         {"--legal-hold", "", "place a legal hold on every copy"},
         {"--dry-run", "", "list what would be copied, with counts and bytes; write nothing anywhere"},
-        {"--state", "FILE", "SQLite state for resuming (default .worm-migrate-<id>.sqlite3 beside the evidence)"},
-        {"--report", "FILE", "write the JSON report to FILE and the CSV (S3 Batch Operations layout) beside it"},
+        {"--state", "FILE", "SQLite state for resuming (default .worm-migrate-<id>.sqlite3 in --progress-dir, else beside the evidence)"},
+        {"--report", "FILE", "write the JSON report to FILE and the CSV (S3 Batch Operations layout) beside it", false, "--report-file"},
         {"--verify-signatures", "", "check EB-*.json signatures (.sig, .json.bundle, .sigstore.json) before copying"},
         {"--key", "PUB", "public key PEM for --verify-signatures (Ed25519 or cosign.pub ECDSA P-256)"},
         {"--copy-invalid", "", "copy evidence whose signature fails anyway (still reported)"},
@@ -193,10 +309,23 @@ std::vector<Command> migrate_commands() {
                  run_migrate});
     std::vector<OptionSpec> verify_options = {from_option, to_option};
     verify_options.insert(verify_options.end(), selection_options.begin(), selection_options.end());
-    verify_options.push_back({"--report", "FILE", "write the JSON report to FILE and the CSV beside it"});
+    verify_options.push_back({"--report", "FILE", "write the JSON report to FILE and the CSV beside it", false, "--report-file"});
     c.push_back({{"migrate verify", "", "compare a migration's source and destination (missing, mismatched, extra)",
                   verify_options, 0, 0, "Exit 0 when every object is at the destination with the same SHA-256, 1 otherwise."},
                  run_migrate_verify});
+    c.push_back({{"migrate rollback", "",
+                  "remove what a migration wrote where its lock allows; say what COMPLIANCE keeps",
+                  {to_option,
+                   {"--report", "FILE", "the migration's JSON report (worm migrate --report FILE)", true, "--report-file"},
+                   {"--dry-run", "", "say what would be removed; remove nothing"},
+                   {"--no-bypass-governance", "", "keep GOVERNANCE-locked copies too (default: remove them with a bypass)"},
+                   {"--workers", "N", "objects at a time (default MIGRATION_MAX_WORKERS, else 8)", false, "--max-workers"}},
+                  0, 0,
+                  "Removes each version the report lists as `copied` (and that still carries the migration's id):\n"
+                  "unlocked, or GOVERNANCE with a governance bypass. COMPLIANCE-locked and legal-held copies stay;\n"
+                  "each is listed with the date that keeps it. Exit 0 when everything written is gone, 1 when locks\n"
+                  "keep some, 3 when removals failed. A GOVERNANCE trial run (--lock-mode GOVERNANCE) can be rolled back."},
+                 run_migrate_rollback});
     return c;
 }
 

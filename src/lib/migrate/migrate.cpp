@@ -74,7 +74,9 @@ struct ScratchFile {
     }
 };
 
-bool is_ok_status(const std::string& s) { return s == "copied" || s == "already_present" || s == "ok"; }
+bool is_ok_status(const std::string& s) {
+    return s == "copied" || s == "already_present" || s == "lock_applied" || s == "ok";
+}
 
 // What the agents' registry (the source directory's `.upload_registry.json`) says a file's
 // SHA-256 is, by file name.
@@ -109,7 +111,11 @@ public:
         plan();
         std::map<std::string, MigrationRow> previous;
         if (!verify_only && !options_.dry_run) {
-            state_.emplace(options_.state_file, summary_.source, summary_.destination, new_migration_id(clock_.now()));
+            auto* s3_dest = dynamic_cast<s3::S3Store*>(&dest_);
+            state_.emplace(options_.state_file, detail::MigrationState::Side{summary_.source, source_.endpoint()},
+                           detail::MigrationState::Side{summary_.destination,
+                                                        s3_dest ? detail::endpoint_identity(s3_dest->client().config().endpoint) : ""},
+                           new_migration_id(clock_.now()));
             summary_.migration_id = state_->migration_id();
             previous = state_->rows();
             import_registry();
@@ -127,12 +133,18 @@ public:
                 item.row = r;
             }
         } else {
-            // What an earlier run finished is not read again; what it had in flight is HEADed.
+            // What an earlier run finished is confirmed at the destination (one HEAD, no read of
+            // the source) unless the source changed since; what it had in flight is HEADed.
             for (auto& item : work_) {
                 const auto it = previous.find(item.object.key);
                 if (it == previous.end()) continue;
-                if (is_ok_status(it->second.status) && it->second.dest_key == item.dest_key) item.row = it->second;
-                else if (it->second.status == "copying") item.in_flight = true;
+                const MigrationRow& was = it->second;
+                if (is_ok_status(was.status) && was.dest_key == item.dest_key) {
+                    if (source_unchanged(item, was)) item.previous = was;
+                    else item.in_flight = true;  // read again; the destination copy is compared with it
+                } else if (was.status == "copying") {
+                    item.in_flight = true;
+                }
             }
             if (options_.verify_signatures) check_signatures();
             run_workers([&](Item& item) { return copy_one(item); });
@@ -155,7 +167,16 @@ private:
         std::string dest_key;
         bool in_flight = false;              // `copying` when an earlier run stopped
         std::optional<MigrationRow> row;     // set when done
+        std::optional<MigrationRow> previous;  // what an earlier run recorded as done, to confirm
+        bool gone = false;                   // ... and that the destination no longer holds
     };
+
+    // Whether the source still lists what an earlier run copied: same size, and the same
+    // ETag when both listings gave one (a directory gives none: its size is all there is).
+    static bool source_unchanged(const Item& item, const MigrationRow& was) {
+        if (was.size != item.object.size) return false;
+        return was.source_etag.empty() || item.object.etag.empty() || unquote(was.source_etag) == unquote(item.object.etag);
+    }
 
     // Lists both sides and works out each object's destination key.
     void plan() {
@@ -163,7 +184,8 @@ private:
         const fs::path dir = source_.directory();
         for (auto& o : objects) {
             if (!selected(options_, o.key)) continue;
-            Item item{.object = o, .dest_key = dest_key_for(o.key, dir), .in_flight = false, .row = std::nullopt};
+            Item item{.object = o, .dest_key = dest_key_for(o.key, dir), .in_flight = false, .row = std::nullopt,
+                      .previous = std::nullopt, .gone = false};
             work_.push_back(std::move(item));
         }
         for (const auto& o : dest_.list_all(options_.dest_prefix)) dest_keys_.insert(o.key);
@@ -293,8 +315,10 @@ private:
                 }
             }
         };
+        const std::size_t batches = (work_.size() + options_.batch_size - 1) / options_.batch_size;
         for (std::size_t batch_start = 0; batch_start < work_.size(); batch_start += options_.batch_size) {
             batch_end = std::min(work_.size(), batch_start + options_.batch_size);
+            if (options_.on_batch) options_.on_batch(batch_start / options_.batch_size + 1, batches, batch_end - batch_start);
             next = batch_start;
             // Everything this batch may put is `copying` before the first put (see state.hpp).
             std::vector<std::size_t> pending;
@@ -320,7 +344,8 @@ private:
     MigrationRow base_row(const Item& item) const {
         return MigrationRow{.source_key = item.object.key, .source_version_id = item.object.version_id,
                             .dest_key = item.dest_key, .dest_version_id = "", .status = "", .error_code = "",
-                            .http_status = 200, .message = "", .sha256 = "", .size = item.object.size};
+                            .http_status = 200, .message = "", .sha256 = "", .size = item.object.size,
+                            .source_etag = item.object.etag};
     }
 
     MigrationRow failure_row(const Item& item, const std::string& status, const Error& e) const {
@@ -420,7 +445,92 @@ private:
         return std::nullopt;
     }
 
+    // An object an earlier run recorded as done: still at its recorded destination version,
+    // locked? Returns the row to keep, or nothing when it must be copied again (gone).
+    std::optional<MigrationRow> confirm_previous(Item& item) {
+        const MigrationRow& was = *item.previous;
+        std::optional<ObjectInfo> info;
+        try {
+            info = dest_.head(item.dest_key, was.dest_version_id.empty() ? std::nullopt : std::optional(was.dest_version_id));
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::not_found) throw;
+        }
+        if (!info) {
+            item.gone = true;
+            return std::nullopt;
+        }
+        // A version id names bytes that never change; without one (a store that keeps no
+        // versions) the stored checksum is compared.
+        if (was.dest_version_id.empty()) {
+            const std::string have = stored_sha(item.dest_key, *info);
+            if (have != was.sha256)
+                return problem(item, "mismatched", "Mismatch", 409,
+                               "the state says sha256 " + was.sha256 + " was copied, the destination now holds " + have, was.sha256);
+        }
+        if (!info->retention)
+            return problem(item, "not_compliant", "LockNotApplied", 409,
+                           "the state says this was copied with a lock, but the destination version has no retention", was.sha256);
+        return was;
+    }
+
+    // The lock a copy already at the destination lacks: nothing when it holds at least the
+    // lock asked (a later date, COMPLIANCE for GOVERNANCE, the legal hold asked).
+    std::optional<std::string> weaker_lock(const ObjectInfo& info, const Retention& wanted) const {
+        if (!info.retention) return "had no retention";
+        if (wanted.mode == LockMode::compliance && info.retention->mode != LockMode::compliance)
+            return "was locked in " + std::string(to_string(info.retention->mode)) + " mode only";
+        if (info.retention->retain_until.millis() + std::chrono::seconds(1) < wanted.retain_until.millis())
+            return "was retained only until " + format_rfc3339(info.retention->retain_until);
+        if (options_.legal_hold && !info.legal_hold) return "had no legal hold";
+        return std::nullopt;
+    }
+
+    // The destination already holds these bytes: `already_present` when its lock is at least
+    // the one asked, else that lock is applied to that version (`lock_applied`, saying what
+    // was missing) or, when the store refuses, the copy is `not_compliant`.
+    MigrationRow existing_copy(const Item& item, const ObjectInfo& existing, const Retention& wanted, MigrationRow row) {
+        row.dest_version_id = existing.version_id;
+        auto lack = weaker_lock(existing, wanted);
+        // This migration's own copy (put by a run killed before it recorded it) carries the
+        // lock asked then: a date a little earlier than one computed now is not weaker.
+        const auto id = existing.metadata.find("migration-id");
+        if (lack && id != existing.metadata.end() && id->second == state_->migration_id() && existing.retention &&
+            !(wanted.mode == LockMode::compliance && existing.retention->mode != LockMode::compliance) &&
+            (!options_.legal_hold || existing.legal_hold))
+            lack.reset();
+        if (!lack) {
+            row.status = "already_present";
+            return row;
+        }
+        const std::optional<std::string> version =
+            existing.version_id.empty() ? std::nullopt : std::optional<std::string>(existing.version_id);
+        Retention apply = wanted;
+        // Never shorten a date the existing lock already holds.
+        if (existing.retention && existing.retention->retain_until > apply.retain_until)
+            apply.retain_until = existing.retention->retain_until;
+        try {
+            if (!existing.retention || existing.retention->mode != apply.mode ||
+                existing.retention->retain_until < apply.retain_until)
+                dest_.put_retention(item.dest_key, apply, RetentionOptions{.version_id = version, .bypass_governance = false});
+            if (options_.legal_hold && !existing.legal_hold) dest_.put_legal_hold(item.dest_key, true, version);
+            if (auto still = weaker_lock(dest_.head(item.dest_key, version), wanted)) throw Error(ErrorCode::storage, "after setting it, the version " + *still);
+        } catch (const Error& e) {
+            return problem(item, "not_compliant", "LockNotApplied", 409,
+                           "the destination already held these bytes, but the copy " + *lack +
+                               "; the lock asked could not be applied: " + e.what(),
+                           row.sha256);
+        }
+        row.status = "lock_applied";
+        row.message = "the destination already held these bytes, but the copy " + *lack + "; applied " +
+                      std::string(to_string(apply.mode)) + " until " + format_rfc3339(apply.retain_until) +
+                      (options_.legal_hold && !existing.legal_hold ? " and a legal hold" : "");
+        return row;
+    }
+
     MigrationRow copy_one(Item& item) {
+        if (item.previous) {
+            if (auto kept = confirm_previous(item)) return *kept;
+        }
         SourceRead read;
         std::string sha;
         const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
@@ -431,6 +541,7 @@ private:
         if (auto it = invalid_.find(item.object.key); it != invalid_.end() && !options_.copy_invalid)
             return problem(item, "invalid_signature", "InvalidSignature", 400, it->second, sha);
 
+        const Retention retention = retention_for(read);
         // Already there (an earlier run, the agent, or another tool): same bytes or a conflict.
         if (item.in_flight || dest_keys_.count(item.dest_key)) {
             if (const auto existing = head_if_present(item.dest_key)) {
@@ -438,13 +549,10 @@ private:
                 if (have != sha)
                     return problem(item, "mismatched", "Mismatch", 409,
                                    "the destination already holds sha256 " + have + " under this key", sha);
-                row.status = "already_present";
-                row.dest_version_id = existing->version_id;
-                return row;
+                return existing_copy(item, *existing, retention, row);
             }
         }
 
-        const Retention retention = retention_for(read);
         PutOptions put;
         put.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
         put.metadata = {{"source-key", source_.full_key(item.object.key)},
@@ -471,6 +579,8 @@ private:
             if (have != sha)
                 return problem(item, "mismatched", "Mismatch", 409,
                                "the destination already holds sha256 " + have + " under this key", sha);
+            // Put by someone else between our listing and our put: it may lack the lock.
+            if (weaker_lock(*existing, retention)) return existing_copy(item, *existing, retention, row);
             result.version_id = existing->version_id;
             result.sha256_hex = have;
         }
@@ -504,6 +614,8 @@ private:
         row.status = "copied";
         row.dest_version_id = result.version_id.empty() ? info.version_id : result.version_id;
         row.message = invalid_.count(item.object.key) ? "copied with an invalid signature (--copy-invalid)" : "";
+        if (item.gone)
+            row.message = "copied again: the state recorded it as copied, but the destination no longer held that version";
         return row;
     }
 
@@ -573,7 +685,7 @@ private:
         for (const auto& key : dest_keys_) {
             if (mapped.count(key)) continue;
             Item item{.object = {.key = "", .size = 0, .etag = "", .version_id = ""}, .dest_key = key, .in_flight = false,
-                      .row = std::nullopt};
+                      .row = std::nullopt, .previous = std::nullopt, .gone = false};
             item.row = problem(item, "extra", "Extra", 200, "at the destination, not at the source");
             work_.push_back(std::move(item));
         }

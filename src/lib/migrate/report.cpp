@@ -59,7 +59,7 @@ std::string csv_field(const std::string& s) {
 
 bool MigrationSummary::clean() const {
     for (const auto& [status, count] : by_status)
-        if (count > 0 && status != "copied" && status != "already_present" && status != "ok" &&
+        if (count > 0 && status != "copied" && status != "already_present" && status != "lock_applied" && status != "ok" &&
             status != "would_copy" && status != "would_check")
             return false;
     return true;

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "../s3/client_internal.hpp"
+#include "state.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
@@ -63,6 +64,7 @@ public:
     std::string describe() const override { return "s3://" + bucket_ + (prefix_.empty() ? "" : "/" + prefix_); }
     std::string bucket() const override { return bucket_; }
     std::string full_key(const std::string& key) const override { return root() + key; }
+    std::string endpoint() const override { return detail::endpoint_identity(client_->config().endpoint); }
 
     std::vector<SourceObject> list() override {
         std::vector<SourceObject> out;

@@ -19,16 +19,31 @@
 #include <vector>
 
 #include "../registry/sqlite.hpp"
+#include "../util/posix.hpp"
 #include "worm/migrate.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::detail {
 
+// An S3 endpoint as a state file records it: scheme://host[:port] (no user info, path or
+// query: nothing secret is written or printed); "" for "" (AWS's own endpoint).
+std::string endpoint_identity(const std::string& endpoint);
+
 class MigrationState {
 public:
-    // Opens or creates the file; a file made for another source or destination is refused
-    // (Error(invalid_argument)) so two migrations never share one state by mistake.
-    MigrationState(const std::filesystem::path& path, const std::string& source, const std::string& destination,
+    // Where a migration reads from or writes to: the URL and the S3 endpoint serving it
+    // (scheme://host[:port], never user info; "" for a directory or the default endpoint).
+    struct Side {
+        std::string url;
+        std::string endpoint;
+    };
+
+    // Opens or creates the file; a file made for another source or destination (URL or
+    // endpoint: the same bucket name on another server is another bucket) is refused
+    // (Error(invalid_argument)) so two migrations never share one state by mistake. The file
+    // is locked (flock on PATH.lock) for the object's lifetime: a second run on the same
+    // state while one is going is refused (Error(config)) instead of racing it.
+    MigrationState(const std::filesystem::path& path, const Side& source, const Side& destination,
                    const std::string& new_migration_id);
 
     const std::string& migration_id() const { return migration_id_; }
@@ -56,6 +71,7 @@ private:
     void write(const MigrationRow& row);
 
     std::mutex mutex_;
+    detail::UniqueFd lock_;  // first: held before the database is opened, released after it is closed
     SqliteDb db_;
     std::string migration_id_;
 };
