@@ -15,6 +15,7 @@ set(WORM_LIB_SOURCES
   src/lib/bundle/ids.cpp
   src/lib/bundle/schema.cpp
   src/lib/compliance/audit.cpp
+  src/lib/compliance/audit_merge.cpp
   src/lib/compliance/audit_report.cpp
   src/lib/compliance/audit_source.cpp
   src/lib/compliance/bucket_json.cpp

@@ -60,6 +60,8 @@ private:
     bool drawn_ = false;
 };
 
+int write_and_tell(const compliance::AuditReport& report, const fs::path& out);
+
 int run_audit(const ParsedArgs& a) {
     compliance::AuditOptions o;
     if (a.has("--store") == a.has("--dir")) throw UsageError("give either --store URL or --dir DIR");
@@ -76,6 +78,13 @@ int run_audit(const ParsedArgs& a) {
     if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = whole_number(*v, "--min-retention-days", 0, 36500);
     if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
     if (a.has("--no-bucket-checks")) o.verify_bucket = false;
+    if (auto v = a.get("--shard")) {
+        try {
+            o.shard = compliance::AuditShard::parse(*v);
+        } catch (const Error& e) {
+            throw UsageError(std::string("--shard: ") + e.what());
+        }
+    }
     const fs::path out = a.require("--out");
     ProgressBar bar;
     o.on_progress = [&bar](const compliance::AuditProgress& p) { bar.update(p); };
@@ -88,15 +97,40 @@ int run_audit(const ParsedArgs& a) {
     // the memory back at once.
     static const compliance::AuditReport* volatile kept_until_exit = nullptr;
     kept_until_exit = new compliance::AuditReport(compliance::audit(o));
-    const compliance::AuditReport& report = *kept_until_exit;
+    return write_and_tell(*kept_until_exit, out);
+}
+
+// Writes report.json and report.html, prints the summary and the failures; the exit code.
+int write_and_tell(const compliance::AuditReport& report, const fs::path& out) {
     const fs::path json = compliance::write_audit_report(report, out);
     const auto& inv = report.inventory;
+    if (report.shard.count > 1)
+        std::cout << "shard " << report.shard.index << "/" << report.shard.count << " (join the shards with worm audit merge)\n";
     std::cout << (report.clean() ? "clean" : "FAILURES") << ": " << inv.bundles << " bundles, " << inv.bundles_ok
               << " verified, " << inv.bundles_failed << " with failures, " << inv.failures << " failures\n";
     for (const auto& f : report.failures) std::cout << "  " << f.key << ": " << f.check << ": " << f.reason << "\n";
     if (!report.bucket_verification_passed) std::cout << "  bucket verification failed (see report.json)\n";
     std::cout << "report: " << json.string() << " and " << (out / "report.html").string() << "\n";
     return report.clean() ? exit_ok : exit_verification_failed;
+}
+
+// The shards' report.json files into the report of the whole audit.
+int run_audit_merge(const ParsedArgs& a) {
+    std::vector<compliance::AuditReport> shards;
+    for (const std::string& path : a.positionals()) {
+        try {
+            shards.push_back(compliance::read_audit_report(path));
+        } catch (const Error& e) {
+            throw UsageError(e.what());
+        }
+    }
+    compliance::AuditReport merged;
+    try {
+        merged = compliance::merge_audit_reports(shards);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
+    }
+    return write_and_tell(merged, a.require("--out"));
 }
 
 int run_certificate_issue(const ParsedArgs& a) {
@@ -146,6 +180,7 @@ std::vector<Command> compliance_commands() {
                    {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
+                   {"--shard", "I/N", "audit only shard I (0 .. N-1) of N, split by the bundle key's SHA-256; join with audit merge"},
                    {"--out", "DIR", "where report.json and report.html go", true}},
                   0, 0,
                   "Checks every bundle (.json) and its .sig or .sigstore.json: SHA-256 against the store's checksum,\n"
@@ -154,6 +189,15 @@ std::vector<Command> compliance_commands() {
                   "reverse. A bundle's date is the one in its id (EB-YYYYMMDD-NNNN).\n"
                   "Exit 0 clean, 1 failures found (each printed), 2 usage, 3 the store could not be read."},
                  run_audit});
+    c.push_back({{"audit merge", "REPORT...", "join the report.json of every shard (audit --shard I/N) into one report",
+                  {{"--out", "DIR", "where the merged report.json and report.html go", true}},
+                  1, 100000,
+                  "Needs every shard 0..N-1 exactly once, all of one source, prefix, range, policy and key.\n"
+                  "Bundles, failures and manifest are the union; the inventory and manifest_sha256 are recounted,\n"
+                  "so the report (and a certificate issued from it) is the one a single machine would write.\n"
+                  "A shard report whose manifest_sha256 does not match its manifest is refused.\n"
+                  "Exit 0 clean, 1 failures found, 2 usage (a shard missing, twice, or of another audit)."},
+                 run_audit_merge});
     c.push_back({{"certificate issue", "", "issue a signed certificate (JSON + PDF) from an audit's report.json",
                   {{"--report", "FILE", "report.json written by worm audit", true},
                    {"--key", "PRIV", "Ed25519 private key to sign with", true},

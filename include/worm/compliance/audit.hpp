@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "worm/ed25519.hpp"
@@ -51,6 +52,21 @@ struct WORM_API AuditProgress {
     std::size_t total = 0;
 };
 
+// One machine's part of a fleet audit: bundle keys are split by the first 8 bytes of the
+// SHA-256 of the bundle's key (its .json; a signature goes with its bundle), modulo count.
+// The split depends only on the key: every machine computes the same one, and a key stays in
+// its shard however the bucket grows. index is 0-based (a Kubernetes indexed Job's
+// JOB_COMPLETION_INDEX, AWS Batch's AWS_BATCH_JOB_ARRAY_INDEX).
+struct WORM_API AuditShard {
+    int index = 0;
+    int count = 1;
+
+    // "I/N" with 0 <= I < N <= 100000; Error(invalid_argument) naming the text otherwise.
+    static AuditShard parse(std::string_view text);
+    // Whether the bundle (or the signature of the bundle) with this .json key is in this shard.
+    bool holds(std::string_view bundle_key) const;
+};
+
 struct WORM_API AuditOptions {
     // Exactly one source: a store URL (file://, s3://, mcp+https://), a store object, or a
     // local evidence directory (no store: no locks to check).
@@ -70,6 +86,8 @@ struct WORM_API AuditOptions {
     bool verify_bucket = true;
     std::function<void(const AuditProgress&)> on_progress{};
     const Clock* clock = nullptr;  // nullptr: the system clock
+    // Audit only this shard's bundles (merge the shards' reports with merge_audit_reports).
+    std::optional<AuditShard> shard{};
 
     // Throws Error(invalid_argument) naming what is wrong (no source or two, no key,
     // workers out of 1..64, from after to, a negative retention).
@@ -79,7 +97,8 @@ struct WORM_API AuditOptions {
 // One problem the audit found. `check` is stable for tools:
 //   signature, hash, schema, missing_signature, orphan_signature, sha256_metadata,
 //   sha256_registry, not_in_registry, missing_object, lock_missing, lock_mode,
-//   retention_short, unreadable
+//   retention_short, unreadable, multiple_versions (a key with more than one version:
+//   each is audited), deleted (a key whose newest version is a delete marker)
 struct WORM_API AuditFailure {
     std::string key;     // the object key (or path below the directory)
     std::string check;
@@ -155,9 +174,28 @@ struct WORM_API AuditReport {
     std::string bucket_verification_json;
     bool bucket_verification_passed = true;
 
+    // The shards this report covers: {0, 1} for a whole audit; a shard's own report says
+    // which one it is; a merged report is whole again.
+    AuditShard shard{};
+
     // No failure, and the bucket verification (when run) passed.
     bool clean() const { return failures.empty() && bucket_verification_passed; }
 };
+
+// The inventory of these bundles, failures and manifest, as audit() counts it (a merge
+// recounts the union with it, so a merged report counts exactly as one audit would).
+WORM_API AuditInventory count_inventory(const std::vector<BundleAudit>& bundles, const std::vector<AuditFailure>& failures,
+                                        const std::vector<ManifestEntry>& manifest);
+
+// Reads a report.json written by write_audit_report. Error(parse)/Error(schema) when it is not one.
+WORM_API AuditReport read_audit_report(const std::filesystem::path& report_json);
+
+// The report of the whole audit from its shards' reports: every shard 0..N-1 exactly once,
+// all of one source, prefix, range, policy and key (else Error(invalid_argument) naming the
+// difference or the missing shard). Bundles, failures and manifest are the union, sorted as
+// audit() sorts them, the inventory and manifest_sha256 recounted: the same as one machine's
+// audit of the same data (the times: the earliest start and the latest finish).
+WORM_API AuditReport merge_audit_reports(const std::vector<AuditReport>& shards);
 
 // Runs the audit. Throws Error(invalid_argument) for bad options, Error(not_found) when
 // the directory does not exist, Error(config) when registry_dir has no registry, and the

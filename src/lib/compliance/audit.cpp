@@ -55,6 +55,9 @@ void AuditOptions::validate() const {
     if (from && to && *from > *to) throw Error(ErrorCode::invalid_argument, "audit range: from is after to");
     if (policy.min_retention_days < 0)
         throw Error(ErrorCode::invalid_argument, "audit policy: min_retention_days must not be negative");
+    if (shard && (shard->count < 1 || shard->index < 0 || shard->index >= shard->count))
+        throw Error(ErrorCode::invalid_argument, "audit shard " + std::to_string(shard->index) + "/" +
+                                                     std::to_string(shard->count) + ": the index must be from 0 to count - 1");
 }
 
 TimePoint parse_audit_date(std::string_view text, bool end_of_day) {
@@ -156,7 +159,7 @@ public:
         plan(std::move(listing));
         trace.mark("plan");
         report.bundles.resize(bundles_.size());
-        findings_.resize(bundles_.size() + orphans_.size());
+        findings_.resize(bundles_.size() + orphans_.size() + versions_.size());
         run_workers(report);
         trace.mark("check");
         if (registry_) check_registry_for_missing();
@@ -172,6 +175,51 @@ private:
         std::string second_signature_key;  // the .sigstore.json when there is a .sig as well
     };
 
+    // A version of a bundle or signature other than its current one: audited on its own
+    // (hash, stored checksums, lock), and its key reported once (`multiple_versions`, or
+    // `deleted` when the newest version is a delete marker).
+    struct OlderVersion {
+        std::string key;
+        std::string version_id;
+        std::string key_finding;  // the key's own finding, on its first older version only
+        std::string check;
+    };
+
+    // The older versions of the keys the audit covers (bundles, signatures) in range.
+    void plan_older_versions(const std::vector<SourceEntry>& entries) {
+        for (const SourceEntry& e : entries) {
+            if (e.older_versions.empty() && !e.deleted) continue;
+            const KeyKind kind = kind_of(e.key);
+            if (kind == KeyKind::other) continue;
+            const std::string bundle_key = kind == KeyKind::bundle ? e.key : bundle_key_of_signature(e.key);
+            if (!in_shard(bundle_key)) continue;
+            if (o_.from || o_.to) {
+                const std::optional<TimePoint> date = date_in_bundle_id(bundle_key);
+                const std::optional<TimePoint> stored = e.deleted ? std::nullopt : std::optional(source_.last_modified(e));
+                if ((date || stored) && !in_range(o_, date ? *date : *stored)) continue;
+            }
+            const std::size_t n = e.older_versions.size() + (e.deleted ? 0 : 1);
+            const std::string finding =
+                e.deleted ? "the newest version is a delete marker: the key has no current object; its " +
+                                std::to_string(e.older_versions.size()) + " older version(s) were audited"
+                          : "the key has " + std::to_string(n) + " versions (rewritten under the same key); every one was audited";
+            for (std::size_t i = 0; i < e.older_versions.size(); ++i)
+                versions_.push_back({e.key, e.older_versions[i], i == 0 ? finding : "", e.deleted ? "deleted" : "multiple_versions"});
+        }
+    }
+
+    void audit_older_version(const OlderVersion& v, Findings& findings) {
+        if (!v.key_finding.empty()) findings.add(v.key, v.check, v.key_finding);
+        try {
+            const FetchedObject f = source_.fetch(v.key, v.version_id);
+            findings.add_manifest(v.key, f);
+            check_stored_checksums(findings, v.key, f, sha256_hex(f.bytes));
+            check_lock(findings, v.key, f.lock);
+        } catch (const Error& e) {
+            findings.add(v.key, "unreadable", "version " + v.version_id + ": " + e.what());
+        }
+    }
+
     void open_registry() {
         const fs::path db = o_.registry_dir / UploadRegistry::file_name;
         if (!fs::exists(db))
@@ -179,6 +227,9 @@ private:
                                                std::string(UploadRegistry::file_name) + " is missing)");
         registry_ = UploadRegistry::open_file(db);
     }
+
+    // Whether the bundle (or a signature or version of the bundle) `bundle_key` is this shard's.
+    bool in_shard(const std::string& bundle_key) const { return !o_.shard || o_.shard->holds(bundle_key); }
 
     // Whether the bundle (or the signature of the bundle) `bundle_key` is dated in range.
     bool in_range_of(const std::string& bundle_key, const SourceEntry& entry) {
@@ -189,6 +240,9 @@ private:
 
     // Pairs every .json with its signature, and finds signatures without a .json.
     void plan(std::vector<SourceEntry> entries) {
+        plan_older_versions(entries);
+        // A key whose newest version is a delete marker has no current object to pair.
+        std::erase_if(entries, [](const SourceEntry& e) { return e.deleted; });
         std::sort(entries.begin(), entries.end(), [](const SourceEntry& a, const SourceEntry& b) { return a.key < b.key; });
         entries.erase(std::unique(entries.begin(), entries.end(),
                                   [](const SourceEntry& a, const SourceEntry& b) { return a.key == b.key; }),
@@ -204,7 +258,7 @@ private:
             const std::string& key = entry.key;
             const KeyKind kind = kind_of(key);
             if (kind == KeyKind::bundle) {
-                if (!in_range_of(key, entry)) continue;
+                if (!in_shard(key) || !in_range_of(key, entry)) continue;
                 const std::string base = key.substr(0, key.size() - std::string_view(".json").size());
                 Planned p{key, "", ""};
                 const std::string sig = base + ".sig", sigstore = base + std::string(kSigstoreSuffix);
@@ -218,7 +272,7 @@ private:
             } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore) {
                 const std::string bundle_key = bundle_key_of_signature(key);
                 if (listed(bundle_key)) continue;
-                if (!in_range_of(bundle_key, entry)) continue;
+                if (!in_shard(bundle_key) || !in_range_of(bundle_key, entry)) continue;
                 orphans_.push_back(key);
             }
         }
@@ -234,7 +288,7 @@ private:
     // it) and the findings and report slots of its bundles. Progress is told every
     // progress_batch bundles.
     void run_workers(AuditReport& report) {
-        const std::size_t total = bundles_.size() + orphans_.size();
+        const std::size_t total = bundles_.size() + orphans_.size() + versions_.size();
         const std::size_t threads = std::min<std::size_t>(static_cast<std::size_t>(o_.workers), std::max<std::size_t>(total, 1));
         const std::size_t claim = std::clamp<std::size_t>(total / (threads * 64), 1, 16);
         std::atomic<std::size_t> next{0};
@@ -245,7 +299,8 @@ private:
             for (std::size_t first = next.fetch_add(claim); first < total; first = next.fetch_add(claim)) {
                 for (std::size_t i = first; i < std::min(first + claim, total); ++i, ++items) {
                     if (i < bundles_.size()) report.bundles[i] = audit_bundle(bundles_[i], key, findings_[i]);
-                    else audit_orphan(orphans_[i - bundles_.size()], findings_[i]);
+                    else if (i < bundles_.size() + orphans_.size()) audit_orphan(orphans_[i - bundles_.size()], findings_[i]);
+                    else audit_older_version(versions_[i - bundles_.size() - orphans_.size()], findings_[i]);
                     if (++untold == progress_batch) {
                         tell_progress(untold, total);
                         untold = 0;
@@ -310,7 +365,7 @@ private:
         out.signature_key = std::move(planned.signature_key);
         FetchedObject json;
         try {
-            json = source_.fetch(out.key);
+            json = source_.fetch(out.key, "");
         } catch (const Error& e) {
             findings.add(out.key, "unreadable", e.what());
             return out;
@@ -329,7 +384,7 @@ private:
                           "no " + stem_of(out.key) + ".sig or " + stem_of(out.key) + ".sigstore.json beside it");
         } else {
             try {
-                const FetchedObject sig = source_.fetch(out.signature_key);
+                const FetchedObject sig = source_.fetch(out.signature_key, "");
                 findings.add_manifest(out.signature_key, sig);
                 sig_sha = sha256_hex(sig.bytes);
                 check_stored_checksums(findings, out.signature_key, sig, sig_sha);
@@ -349,7 +404,6 @@ private:
             findings.add(out.key, check, problem);
         }
         if (registry_) check_registry(out, sig_sha, findings);
-        if (json.lock.legal_hold) legal_holds_++;
         return out;
     }
 
@@ -357,7 +411,7 @@ private:
     void check_second_signature(const std::string& sig_key, const std::string& bundle_bytes, const Ed25519PublicKey& key,
                                 Findings& findings) {
         try {
-            const FetchedObject sig = source_.fetch(sig_key);
+            const FetchedObject sig = source_.fetch(sig_key, "");
             findings.add_manifest(sig_key, sig);
             check_stored_checksums(findings, sig_key, sig, sha256_hex(sig.bytes));
             check_lock(findings, sig_key, sig.lock);
@@ -371,7 +425,7 @@ private:
     void audit_orphan(const std::string& key, Findings& findings) {
         findings.add(key, "orphan_signature", "a signature without its bundle " + bundle_key_of_signature(key));
         try {
-            const FetchedObject sig = source_.fetch(key);
+            const FetchedObject sig = source_.fetch(key, "");
             findings.add_manifest(key, sig);
             check_lock(findings, key, sig.lock);
         } catch (const Error& e) {
@@ -411,7 +465,7 @@ private:
             for (const auto& r : page) {
                 if (!r.bundle_uri.starts_with(base)) continue;
                 const std::string key = r.bundle_uri.substr(base.size());
-                if (!key.starts_with(o_.prefix) || all_keys_.count(key)) continue;
+                if (!key.starts_with(o_.prefix) || all_keys_.count(key) || !in_shard(key)) continue;
                 const std::optional<TimePoint> date = date_in_bundle_id(key);
                 if (!in_range(o_, date ? *date : r.uploaded_at.value_or(r.created_at))) continue;
                 missing_.add(key, "missing_object",
@@ -443,38 +497,22 @@ private:
         std::set<std::string> failed_keys;
         for (const auto& f : report.failures) failed_keys.insert(f.key);
 
-        AuditInventory& inv = report.inventory;
         const auto named_by_a_failure = [&failed_keys](const std::string& bundle_key) {
             if (failed_keys.empty()) return false;
             const std::string base = bundle_key.substr(0, bundle_key.size() - std::string_view(".json").size());
             return failed_keys.count(bundle_key) || failed_keys.count(base + ".sig") ||
                    failed_keys.count(base + std::string(kSigstoreSuffix));
         };
-        for (auto& b : report.bundles) {
-            b.ok = !b.sha256_hex.empty() && !named_by_a_failure(b.key);
-            inv.bundles++;
-            (b.ok ? inv.bundles_ok : inv.bundles_failed)++;
-            if (b.signature_key.empty()) inv.missing_signatures++;
-            if (!b.lock.retention) {
-                inv.unlocked++;
-                continue;
-            }
-            (b.lock.retention->mode == LockMode::compliance ? inv.compliance_mode : inv.governance_mode)++;
-            const RetentionDate t = b.lock.retention->retain_until;
-            if (!inv.earliest_retain_until || t < *inv.earliest_retain_until) inv.earliest_retain_until = t;
-            if (!inv.latest_retain_until || t > *inv.latest_retain_until) inv.latest_retain_until = t;
-        }
-        inv.orphan_signatures = static_cast<std::int64_t>(orphans_.size());
-        inv.legal_holds = legal_holds_;
-        inv.failures = static_cast<std::int64_t>(report.failures.size());
+        for (auto& b : report.bundles) b.ok = !b.sha256_hex.empty() && !named_by_a_failure(b.key);
 
-        const auto by_key = [](const ManifestEntry& a, const ManifestEntry& b) { return a.key < b.key; };
+        // Key, then version: a key's versions have one order, so the manifest hash has one value.
+        const auto by_key = [](const ManifestEntry& a, const ManifestEntry& b) {
+            return std::tie(a.key, a.version_id) < std::tie(b.key, b.version_id);
+        };
         if (!std::is_sorted(manifest.begin(), manifest.end(), by_key)) std::sort(manifest.begin(), manifest.end(), by_key);
-        std::set<std::string> versions;
-        for (const auto& m : manifest)
-            if (!m.version_id.empty()) versions.insert(m.key + "\t" + m.version_id);
-        inv.objects = static_cast<std::int64_t>(manifest.size());
-        inv.versions = static_cast<std::int64_t>(versions.size());
+        // One count for an audit and for a merge of its shards (audit_merge.cpp).
+        report.inventory = count_inventory(report.bundles, report.failures, manifest);
+        if (o_.shard) report.shard = *o_.shard;
         report.manifest_sha256 = manifest_sha256(manifest);
         report.manifest = std::move(manifest);
         report.finished_at = clock_.now();
@@ -488,10 +526,10 @@ private:
     std::mutex registry_mutex_;
     std::vector<Planned> bundles_;
     std::vector<std::string> orphans_;
+    std::vector<OlderVersion> versions_;
     std::set<std::string> all_keys_;
-    std::vector<Findings> findings_;  // one per bundle, then one per orphan
+    std::vector<Findings> findings_;  // one per bundle, then one per orphan, then one per older version
     Findings missing_;                // objects the registry names that are not there
-    std::atomic<std::int64_t> legal_holds_{0};
     std::mutex progress_mutex_;
     std::size_t progress_done_ = 0;
 };

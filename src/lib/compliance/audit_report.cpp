@@ -222,6 +222,12 @@ std::string to_json(const AuditReport& r) {
     put_int(policy, "min_retention_days", r.policy.min_retention_days, a);
     put(doc, "policy", std::move(policy), a);
     put(doc, "public_key_fingerprint", r.public_key_fingerprint, a);
+    if (r.shard.count > 1) {  // a shard's part of a fleet audit (worm audit merge joins them)
+        rapidjson::Value shard(rapidjson::kObjectType);
+        put_int(shard, "index", r.shard.index, a);
+        put_int(shard, "count", r.shard.count, a);
+        put(doc, "shard", std::move(shard), a);
+    }
 
     put(doc, "inventory", inventory_json(r.inventory, a), a);
     rapidjson::Value months(rapidjson::kObjectType);

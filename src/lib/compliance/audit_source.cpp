@@ -5,11 +5,13 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <map>
 
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/s3/store.hpp"
 
+#include "../s3/client_internal.hpp"
 #include "../util/posix.hpp"
 
 namespace worm::compliance {
@@ -22,9 +24,32 @@ class StoreSource final : public AuditSource {
 public:
     StoreSource(std::shared_ptr<ObjectStore> store, std::string url) : store_(std::move(store)), url_(std::move(url)) {}
 
+    // An S3 store is listed by version (one listing, as many requests as a plain one), so a
+    // bundle rewritten under the same key, or deleted behind a delete marker, is seen.
     std::vector<SourceEntry> list(const std::string& prefix) override {
         std::vector<SourceEntry> out;
-        for (const auto& o : store_->list_all(prefix)) out.push_back({o.key, o.last_modified});
+        auto* s3 = dynamic_cast<s3::S3Store*>(store_.get());
+        if (!s3) {
+            for (const auto& o : store_->list_all(prefix)) out.push_back({o.key, o.last_modified});
+            return out;
+        }
+        s3::ListVersionsOptions listing;
+        listing.bucket = s3->bucket();
+        listing.prefix = s3->prefix() + prefix;
+        std::map<std::string, SourceEntry> by_key;
+        for (const auto& v : s3->client().list_all_object_versions(listing)) {
+            if (v.key.size() <= s3->prefix().size()) continue;
+            SourceEntry& e = by_key[v.key];
+            e.key = v.key.substr(s3->prefix().size());
+            if (v.is_latest) {
+                e.deleted = v.delete_marker;
+                if (!v.delete_marker) e.last_modified = v.last_modified;
+            } else if (!v.delete_marker) {
+                e.older_versions.push_back(v.version_id);
+            }
+        }
+        out.reserve(by_key.size());
+        for (auto& [key, entry] : by_key) out.push_back(std::move(entry));
         return out;
     }
 
@@ -32,18 +57,15 @@ public:
         return entry.last_modified ? *entry.last_modified : store_->head(entry.key).last_modified;
     }
 
-    FetchedObject fetch(const std::string& key) override {
-        const ObjectInfo info = store_->head(key);
+    FetchedObject fetch(const std::string& key, const std::string& version_id) override {
+        const std::optional<std::string> version = version_id.empty() ? std::nullopt : std::optional(version_id);
+        if (auto* s3 = dynamic_cast<s3::S3Store*>(store_.get())) return fetch_s3(*s3, key, version);
+        const ObjectInfo info = store_->head(key, version);
         FetchedObject f;
         GetOptions get;
         if (!info.version_id.empty()) get.version_id = info.version_id;
         f.bytes = store_->get(key, get);
-        f.lock = {.retention = info.retention,
-                  .legal_hold = info.legal_hold,
-                  .version_id = info.version_id,
-                  .last_modified = info.last_modified};
-        f.store_sha256_hex = info.sha256_hex;
-        if (auto it = info.metadata.find("sha256"); it != info.metadata.end()) f.metadata_sha256_hex = it->second;
+        fill(f, info.retention, info.legal_hold, info.version_id, info.last_modified, info.sha256_hex, info.metadata);
         return f;
     }
 
@@ -69,6 +91,35 @@ public:
     }
 
 private:
+    static void fill(FetchedObject& f, const std::optional<Retention>& retention, bool legal_hold, const std::string& version_id,
+                     TimePoint last_modified, const std::string& sha256_hex, const std::map<std::string, std::string>& metadata) {
+        f.lock = {.retention = retention, .legal_hold = legal_hold, .version_id = version_id, .last_modified = last_modified};
+        f.store_sha256_hex = sha256_hex;
+        if (auto it = metadata.find("sha256"); it != metadata.end()) f.metadata_sha256_hex = it->second;
+    }
+
+    // One GET: its headers carry the version, lock, legal hold and checksum of the very bytes
+    // it returns (no HEAD before it, no race between the two). Only a GET that shows no
+    // retention is followed by a HEAD, in case the server leaves lock headers off GETs.
+    static FetchedObject fetch_s3(s3::S3Store& s3, const std::string& key, const std::optional<std::string>& version) {
+        s3::GetObjectOptions get;
+        get.bucket = s3.bucket();
+        get.key = s3.prefix() + key;
+        get.version_id = version;
+        s3::GetObjectResult r = s3.client().get_object(get);
+        FetchedObject f;
+        f.bytes = std::move(r.body);
+        if (!r.head.retention) {
+            const ObjectInfo info = s3.head(key, r.head.version_id.empty() ? version : std::optional(r.head.version_id));
+            r.head.retention = info.retention;
+            r.head.legal_hold = info.legal_hold;
+        }
+        fill(f, r.head.retention, r.head.legal_hold, r.head.version_id, r.head.last_modified,
+             s3::detail::checksum_base64_to_hex(r.head.checksum_sha256.empty() ? std::nullopt : std::optional(r.head.checksum_sha256)),
+             r.head.metadata);
+        return f;
+    }
+
     std::shared_ptr<ObjectStore> store_;
     std::string url_;
 };
@@ -94,7 +145,7 @@ public:
         return std::chrono::time_point_cast<TimePoint::duration>(mtime);
     }
 
-    FetchedObject fetch(const std::string& key) override {
+    FetchedObject fetch(const std::string& key, const std::string& /*version_id: a directory keeps none*/) override {
         FetchedObject f;
         f.bytes = read_file(dir_ / key);
         return f;

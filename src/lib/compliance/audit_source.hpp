@@ -19,6 +19,11 @@ struct SourceEntry {
     // From the listing when it comes free (stores); else AuditSource::last_modified asks
     // for it, only for the few keys whose date the name does not give.
     std::optional<TimePoint> last_modified{};
+    // Versioned stores: the key's other versions (ids, newest first; delete markers left
+    // out), each audited as well, and whether the newest version is a delete marker (the
+    // key then has no current object and only older_versions hold its bytes).
+    std::vector<std::string> older_versions{};
+    bool deleted = false;
 };
 
 struct FetchedObject {
@@ -31,12 +36,13 @@ struct FetchedObject {
 class AuditSource {
 public:
     virtual ~AuditSource() = default;
-    // Every object whose key starts with prefix (flat, sorted or not).
+    // Every object whose key starts with prefix (flat, sorted or not); with a versioned
+    // store, every key that has versions, with the older ones listed in the entry.
     virtual std::vector<SourceEntry> list(const std::string& prefix) = 0;
     // When the object was stored, for an entry listed without it.
     virtual TimePoint last_modified(const SourceEntry& entry) = 0;
-    // Throws Error when the object cannot be read.
-    virtual FetchedObject fetch(const std::string& key) = 0;
+    // Throws Error when the object cannot be read. version_id "" is the current version.
+    virtual FetchedObject fetch(const std::string& key, const std::string& version_id) = 0;
     // Whether objects carry Object Lock settings worth checking.
     virtual bool has_locks() const = 0;
     // Fills source, endpoint and bucket.
