@@ -1504,12 +1504,26 @@ def find_shared_anchors():
     sys.exit("cannot find the Python anchors: set WORM_ANCHORS_DIR or WORM_SHARED_DIR")
 
 
+# What the scenarios run: worm_bench, the worm module (the logging scenarios import
+# worm.logging from <build-dir>/python), worm-proxy and the worm CLI.
+BENCH_TARGETS = ["worm_bench", "worm_python", "worm_proxy", "worm_cli"]
+
+
+def build_commands(build_dir):
+    """The configure and build commands of build(): the configure must enable every target
+    the build asks for (tests/python/test_bench_build.py checks it without building)."""
+    configure = ["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWORM_BUILD_BENCH=ON",
+                 "-DWORM_BUILD_TESTS=OFF", "-DWORM_BUILD_PYTHON=ON", "-DWORM_BUILD_EXAMPLES=OFF"]
+    if shutil.which("ccache"):
+        configure.append("-DCMAKE_CXX_COMPILER_LAUNCHER=ccache")
+    return configure, ["cmake", "--build", build_dir, "-j2", "--target", *BENCH_TARGETS]
+
+
 def build(build_dir):
     print(f"building worm_bench in {build_dir} (Release, -j2) ...", flush=True)
-    subprocess.run(["cmake", "-S", REPO, "-B", build_dir, "-DCMAKE_BUILD_TYPE=Release", "-DWORM_BUILD_BENCH=ON",
-                    "-DWORM_BUILD_TESTS=OFF", "-DWORM_BUILD_PYTHON=OFF", "-DWORM_BUILD_EXAMPLES=OFF"],
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run(["cmake", "--build", build_dir, "-j2", "--target", "worm_bench", "worm_python", "worm_proxy", "worm_cli"], check=True)
+    configure, make = build_commands(build_dir)
+    subprocess.run(configure, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(make, check=True)
     return os.path.join(build_dir, "bench", "worm_bench")
 
 
