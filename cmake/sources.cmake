@@ -24,6 +24,8 @@ set(WORM_LIB_SOURCES
   src/lib/compliance/bucket_verify.cpp
   src/lib/compliance/certificate.cpp
   src/lib/compliance/certificate_pdf.cpp
+  src/lib/compliance/cosign_bundle.cpp
+  src/lib/compliance/cosign_keys.cpp
   src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
   src/lib/crypto/ed25519.cpp

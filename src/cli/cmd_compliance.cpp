@@ -71,6 +71,8 @@ int run_audit(const ParsedArgs& a) {
         throw UsageError("evidence directory " + o.directory.string() + " does not exist");
     o.prefix = a.value_or("--prefix", "");
     o.public_key = user_file([&] { return load_public_key(a.require("--key")); });
+    if (auto v = a.get("--cosign-key"))
+        o.cosign_public_key = user_file([&] { return compliance::CosignPublicKey::load(*v); });
     if (auto v = a.get("--from")) o.from = compliance::parse_audit_date(*v, false);
     if (auto v = a.get("--to")) o.to = compliance::parse_audit_date(*v, true);
     o.registry_dir = a.value_or("--registry", "");
@@ -173,6 +175,7 @@ std::vector<Command> compliance_commands() {
                    {"--dir", "DIR", "a local evidence directory instead of a store (no locks to check)"},
                    {"--prefix", "PREFIX", "only keys starting with PREFIX (e.g. evidence/clinic-001/)"},
                    {"--key", "PUB", "Ed25519 public key the evidence was signed with", true},
+                   {"--cosign-key", "PUB", "cosign public key (ECDSA P-256 or Ed25519) for X.json.bundle signatures"},
                    {"--from", "DATE", "first day (YYYY-MM-DD or RFC 3339) of bundles to audit"},
                    {"--to", "DATE", "last day of bundles to audit"},
                    {"--registry", "DIR", "evidence directory whose upload registry the hashes are compared with"},

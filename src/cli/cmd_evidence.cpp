@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/compliance/cosign.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
 #include "worm/pipeline.hpp"
@@ -92,22 +93,46 @@ int run_bundle(const ParsedArgs& a) {
 }
 
 int run_verify(const ParsedArgs& a) {
-    const Ed25519PublicKey key = local_input([&] { return load_public_key(a.require("--key")); });
     const auto& pos = a.positionals();
     const fs::path bundle = pos[0];
-    const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : fs::path();  // empty: .sig, else .sigstore.json
-    const VerificationReport report = local_input([&] { return verify_bundle_files(bundle, sig, key); });
+    const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : fs::path();  // empty: the first found beside it
+    // The key is read as the signature needs: Ed25519 for .sig/.sigstore.json, a cosign
+    // key (ECDSA P-256 or Ed25519) for a cosign .json.bundle.
+    const compliance::EvidenceVerification v =
+        local_input([&] { return compliance::verify_evidence_files(bundle, sig, a.require("--key")); });
+    const VerificationReport& report = v.report;
     if (report.ok()) {
         std::cout << "valid: " << bundle.string() << " (" << report.bundle_id << ", " << report.evidence_bundle_hash
                   << ")\n";
+        std::cout << "  signature: " << v.signature_path.string() << " (" << v.signature_format << ")\n";
+        for (const auto& note : v.notes) std::cout << "  note: " << note << "\n";
         return exit_ok;
     }
     std::cout << "INVALID: " << bundle.string() << "\n";
-    std::cout << "  signature: " << (report.signature_valid ? "ok" : "INVALID") << "\n";
+    std::cout << "  signature: " << (report.signature_valid ? "ok" : "INVALID") << " (" << v.signature_path.string()
+              << ")\n";
     std::cout << "  hash:      " << (report.hash_valid ? "ok" : "MISMATCH") << "\n";
     std::cout << "  schema:    " << (report.schema_valid ? "ok" : "INVALID") << "\n";
+    for (const auto& note : v.notes) std::cout << "  note: " << note << "\n";
     std::cerr << "worm verify: " << report.summary() << "\n";
     return exit_verification_failed;
+}
+
+// Signs files with a cosign key the user already has (COSIGN_PASSWORD), writing X.bundle
+// beside each X (seed 003's X.json.bundle), checkable with cosign or @sigstore/verify.
+int run_sign(const ParsedArgs& a) {
+    const compliance::CosignPrivateKey key =
+        local_input([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
+    std::cout << "[";
+    bool first = true;
+    for (const auto& file : a.positionals()) {
+        const fs::path bundle = local_input([&] { return compliance::write_cosign_bundle(key, file); });
+        std::cout << (first ? "" : ",") << "{\"file\":" << json_string(file) << ",\"bundle\":" << json_string(bundle.string())
+                  << "}";
+        first = false;
+    }
+    std::cout << "]\n";
+    return exit_ok;
 }
 
 }  // namespace
@@ -139,11 +164,23 @@ std::vector<Command> evidence_commands() {
                   "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90)."},
                  run_bundle});
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",
-                  {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
+                  {{"--key", "PUB", "public key (PEM): Ed25519, or the cosign public key for a .json.bundle", true}},
                   1, 2,
-                  "SIG is a .sig or a .sigstore.json (Sigstore bundle); by default the .sig beside the bundle,\n"
-                  "else its .sigstore.json. Exit 0 when valid, 1 when not (each failing check is named)."},
+                  "SIG is a .sig, a .sigstore.json (Sigstore bundle) or a cosign .json.bundle (cosign 3's Sigstore\n"
+                  "bundle or cosign 2's base64Signature form; the key is then cosign's ECDSA P-256 or an Ed25519\n"
+                  "public key). By default the first of X.sig, X.sigstore.json, X.json.bundle beside X.json.\n"
+                  "Offline: a transparency-log entry is reported as present, never checked.\n"
+                  "Exit 0 when valid, 1 when not (each failing check is named)."},
                  run_verify});
+    c.push_back({{"sign", "FILE...", "sign files with a cosign key: writes FILE.bundle (cosign's --bundle)",
+                  {{"--cosign-key", "KEY", "cosign private key (ENCRYPTED SIGSTORE PRIVATE KEY PEM, mode 0400/0600)", true}},
+                  1, 1000,
+                  "The key's password is COSIGN_PASSWORD, as for cosign. Writes a Sigstore bundle v0.3 without a\n"
+                  "transparency-log entry; check it with\n"
+                  "  cosign verify-blob --key cosign.pub --bundle FILE.bundle --insecure-ignore-tlog FILE\n"
+                  "or `worm verify --key cosign.pub FILE FILE.bundle`. An existing FILE.bundle that already signs\n"
+                  "FILE with this key is kept; any other is never replaced. Prints [{file, bundle}, ...]."},
+                 run_sign});
     c.push_back(demo_command());
     return c;
 }

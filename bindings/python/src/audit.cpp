@@ -53,9 +53,11 @@ void bind_audit(py::module_& m) {
         "audit",
         [](const Ed25519PublicKey& public_key, py::object store, std::optional<fs::path> directory,
            const std::string& prefix, py::object from, py::object to, std::optional<fs::path> registry_dir, int workers,
-           int min_retention_days, std::optional<std::string> mode, bool verify_bucket) {
+           int min_retention_days, std::optional<std::string> mode, bool verify_bucket,
+           std::optional<c::CosignPublicKey> cosign_public_key) {
             c::AuditOptions o;
             o.public_key = public_key;
+            o.cosign_public_key = std::move(cosign_public_key);
             if (py::isinstance<py::str>(store)) o.store_url = store.cast<std::string>();
             else if (!store.is_none()) o.store = store.cast<std::shared_ptr<ObjectStore>>();
             if (directory) o.directory = *directory;
@@ -73,9 +75,10 @@ void bind_audit(py::module_& m) {
         py::arg("public_key"), py::arg("store") = py::none(), py::arg("directory") = py::none(),
         py::arg("prefix") = "", py::arg("from_") = py::none(), py::arg("to") = py::none(),
         py::arg("registry_dir") = py::none(), py::arg("workers") = 4, py::arg("min_retention_days") = 90,
-        py::arg("mode") = "COMPLIANCE", py::arg("verify_bucket") = true,
+        py::arg("mode") = "COMPLIANCE", py::arg("verify_bucket") = true, py::arg("cosign_public_key") = py::none(),
         "Audits the evidence in a store (URL or ObjectStore) or a local directory: hashes, signatures,\n"
-        "schema, Object Lock against the policy. Bad evidence is in the report, never an exception.");
+        "schema, Object Lock against the policy. Bad evidence is in the report, never an exception.\n"
+        "cosign_public_key (a CosignPublicKey) checks cosign's X.json.bundle signatures (seed 003).");
 
     m.def(
         "issue_certificate",

@@ -1,5 +1,5 @@
 // The evidence pipeline: _worm._Pipeline (wrapped by worm.EvidencePipeline in
-// worm/_agent.py) and _worm._verify_report (used by worm.verify_file).
+// worm/_agent.py), _worm._verify_report and _worm._verify_evidence (used by worm.verify_file).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
@@ -12,6 +12,7 @@
 
 #include "bindings.hpp"
 #include "worm/bundle.hpp"
+#include "worm/compliance/cosign.hpp"
 #include "worm/error.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/signer.hpp"
@@ -142,6 +143,24 @@ void bind_pipeline(py::module_& m) {
             return report_dict(r);
         },
         py::arg("bundle_path"), py::arg("sig_path"), py::arg("public_key"));
+    m.def(
+        "_verify_evidence",
+        [](const fs::path& bundle_path, const fs::path& sig_path, const fs::path& public_key_path) {
+            compliance::EvidenceVerification v;
+            {
+                py::gil_scoped_release release;
+                v = compliance::verify_evidence_files(bundle_path, sig_path, public_key_path);
+            }
+            py::dict d = report_dict(v.report);
+            d["signature_path"] = v.signature_path;
+            d["signature_format"] = v.signature_format;
+            py::list notes;
+            for (const auto& n : v.notes) notes.append(to_py_str(n));
+            d["notes"] = notes;
+            return d;
+        },
+        py::arg("bundle_path"), py::arg("sig_path"), py::arg("public_key_path"),
+        "verify_evidence_files: any signature kind (.sig, .sigstore.json, cosign .json.bundle).");
 
     m.def(
         "compute_bundle_hash",

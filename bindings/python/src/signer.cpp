@@ -1,4 +1,5 @@
-// Ed25519 keys and .sig files: worm.Signer, worm.PublicKey, worm.generate_keys.
+// Keys and signature files: worm.Signer, worm.PublicKey, worm.generate_keys (Ed25519, .sig)
+// and worm.CosignSigner, worm.CosignPublicKey (cosign's keys, X.json.bundle).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 #include <pybind11/stl/filesystem.h>
@@ -9,6 +10,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "worm/compliance/cosign.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/signer.hpp"
 
@@ -132,6 +134,68 @@ void bind_signer(py::module_& m) {
         py::arg("dir"), py::arg("passphrase") = py::none(),
         "Write dir/private.pem (mode 0400) and dir/public.pem (0644); never overwrites.\n"
         "Returns KeyPaths(private_key, public_key), which also unpacks as a tuple.");
+
+    using compliance::CosignPrivateKey;
+    using compliance::CosignPublicKey;
+    py::class_<CosignPublicKey>(m, "CosignPublicKey",
+                                "A cosign public key (cosign.pub): ECDSA P-256 or Ed25519, SPKI PEM.")
+        .def_static(
+            "from_file", [](const fs::path& path) {
+                py::gil_scoped_release release;
+                return CosignPublicKey::load(path);
+            },
+            py::arg("path"))
+        .def_static("from_pem", [](const std::string& pem) { return CosignPublicKey::from_pem(pem); }, py::arg("pem"))
+        .def("to_pem", &CosignPublicKey::to_pem)
+        .def("algorithm", &CosignPublicKey::algorithm, "\"ECDSA P-256\" or \"Ed25519\".")
+        .def("hint", &CosignPublicKey::hint, "base64(SHA-256(SPKI DER)): the Sigstore bundle's publicKey.hint.")
+        .def(
+            "verify",
+            [](const CosignPublicKey& key, py::handle data, py::handle signature) {
+                ByteInput message(data), sig(signature);
+                py::gil_scoped_release release;
+                return key.verify(message.view(), sig.view());
+            },
+            py::arg("data"), py::arg("signature"),
+            "True when signature (DER ECDSA, or raw Ed25519) is valid over data; never raises.");
+
+    py::class_<CosignPrivateKey>(
+        m, "CosignSigner",
+        "Signs with the key cosign generate-key-pair wrote.\n\n"
+        "CosignSigner(cosign_key, password=None) loads the ENCRYPTED SIGSTORE PRIVATE KEY PEM\n"
+        "(mode 0400/0600, as cosign writes it); password None: COSIGN_PASSWORD. A wrong password\n"
+        "raises CryptoError.")
+        .def(py::init([](const fs::path& cosign_key, const std::optional<std::string>& password) {
+                 py::gil_scoped_release release;
+                 return CosignPrivateKey::load(cosign_key, password);
+             }),
+             py::arg("cosign_key"), py::arg("password") = py::none())
+        .def(
+            "sign",
+            [](const CosignPrivateKey& key, py::handle data) {
+                ByteInput message(data);
+                std::string signature;
+                {
+                    py::gil_scoped_release release;
+                    signature = key.sign(message.view());
+                }
+                return py::bytes(signature);
+            },
+            py::arg("data"), "The signature over data: DER ECDSA P-256 with SHA-256 (or raw Ed25519).")
+        .def(
+            "sign_file",
+            [](const CosignPrivateKey& key, const fs::path& path) {
+                py::gil_scoped_release release;
+                return compliance::write_cosign_bundle(key, path);
+            },
+            py::arg("path"),
+            "Write path + \".bundle\" (seed 003's X.json.bundle): a Sigstore bundle v0.3, no\n"
+            "transparency-log entry. Returns its path. An existing bundle is kept when it already\n"
+            "signs the file with this key, else never replaced (raises).")
+        .def("public_key", &CosignPrivateKey::public_key)
+        .def("__repr__", [](const CosignPrivateKey& k) {
+            return "<worm.CosignSigner " + k.public_key().algorithm() + ">";
+        });
 }
 
 }  // namespace worm::python

@@ -26,6 +26,8 @@ from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
 from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
                     setup_bucket, verify_bucket)
 from ._worm import migrate, verify_migration
+from ._worm import CosignPublicKey, CosignSigner
+from ._seed003 import EvidenceConfig, MockDataGenerator
 
 __version__ = "0.1.0"
 
@@ -42,4 +44,5 @@ __all__ = [
     "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
     "BucketCheck", "ServerAnswer",
     "migrate", "verify_migration",
+    "CosignSigner", "CosignPublicKey", "EvidenceConfig", "MockDataGenerator",
 ]

@@ -75,10 +75,11 @@ class KeyPaths:
 
 def generate_keys(dir: PathLike, passphrase: Optional[str] = None) -> KeyPaths:
     """dir/private.pem (0400) and dir/public.pem (0644); never overwrites."""
-def verify_file(bundle_path: PathLike, sig_path: PathLike, public_key_path: PathLike) -> bool:
+def verify_file(bundle_path: PathLike, sig_path: Optional[PathLike], public_key_path: PathLike) -> bool:
     """True, or VerificationError with .reason signature_invalid | hash_mismatch | schema_invalid."""
 def verification_report(bundle_path: PathLike, sig_path: Optional[PathLike], public_key_path: PathLike) -> Dict[str, Any]:
-    """{ok, signature_valid, hash_valid, schema_valid, bundle_id, evidence_bundle_hash, problems, summary}."""
+    """{ok, signature_valid, hash_valid, schema_valid, bundle_id, evidence_bundle_hash, problems, summary,
+    signature_path, signature_format, notes}. sig_path: .sig, .sigstore.json or cosign .json.bundle."""
 
 # ---- SigV4 ----------------------------------------------------------------------------
 def sigv4_sign(method: str, url: str, headers: Union[Mapping[str, Any], Sequence[Tuple[str, Any]], None],
@@ -241,8 +242,10 @@ class AuditReport:
 def audit(public_key: PublicKey, store: Union[None, str, ObjectStore] = None, directory: Optional[PathLike] = None,
           prefix: str = "", from_: Optional[When] = None, to: Optional[When] = None,
           registry_dir: Optional[PathLike] = None, workers: int = 4, min_retention_days: int = 90,
-          mode: Optional[str] = "COMPLIANCE", verify_bucket: bool = True) -> AuditReport:
-    """Audits a store (URL or ObjectStore) or a local evidence directory."""
+          mode: Optional[str] = "COMPLIANCE", verify_bucket: bool = True,
+          cosign_public_key: Optional[CosignPublicKey] = None) -> AuditReport:
+    """Audits a store (URL or ObjectStore) or a local evidence directory; cosign_public_key
+    checks cosign's X.json.bundle signatures."""
 def issue_certificate(report: PathLike, signer: Signer, out_dir: PathLike, validity_days: int = 365) -> Dict[str, Any]:
     """certificate.json/.sig and certificate.pdf/.pdf.sig from an audit's report.json."""
 def verify_certificate(directory: PathLike, public_key: PublicKey) -> Dict[str, Any]:
@@ -313,3 +316,50 @@ def migrate(source: str, destination: Union[str, ObjectStore], *, retain_days: O
 def verify_migration(source: str, destination: Union[str, ObjectStore], *, prefix: str = "", dest_prefix: str = "",
                      keep_paths: bool = False, workers: int = 8, source_endpoint: str = "",
                      source_profile: str = "") -> Dict[str, Any]: ...
+
+
+class CosignPublicKey:
+    """A cosign public key (cosign.pub): ECDSA P-256 or Ed25519, SPKI PEM."""
+    @staticmethod
+    def from_file(path: PathLike) -> CosignPublicKey: ...
+    @staticmethod
+    def from_pem(pem: str) -> CosignPublicKey: ...
+    def to_pem(self) -> str: ...
+    def algorithm(self) -> str: ...
+    def hint(self) -> str: ...
+    def verify(self, data: Union[bytes, str], signature: bytes) -> bool: ...
+
+class CosignSigner:
+    """cosign's ENCRYPTED SIGSTORE PRIVATE KEY; password None: COSIGN_PASSWORD."""
+    def __init__(self, cosign_key: PathLike, password: Optional[str] = None) -> None: ...
+    def sign(self, data: Union[bytes, str]) -> bytes: ...
+    def sign_file(self, path: PathLike) -> Path: ...
+    def public_key(self) -> CosignPublicKey: ...
+
+class EvidenceConfig:
+    """Seed 003's config: EVIDENCE_DIR, PRIVATE_KEY, PUBLIC_KEY, SCHEMA_PATH, COSIGN_PASSWORD."""
+    EVIDENCE_DIR: Path
+    PRIVATE_KEY: Path
+    PUBLIC_KEY: Path
+    SCHEMA_PATH: Path
+    COSIGN_PASSWORD: Optional[str]
+    @classmethod
+    def problems(cls) -> List[str]: ...
+    @classmethod
+    def validate(cls) -> bool: ...
+    @classmethod
+    def as_dict(cls) -> Dict[str, Any]: ...
+    @classmethod
+    def print_config(cls) -> None: ...
+
+class MockDataGenerator:
+    @staticmethod
+    def create_mock_incident(rng: Optional[Any] = None) -> Dict[str, Any]: ...
+    @staticmethod
+    def create_mock_runbook(rng: Optional[Any] = None) -> Dict[str, Any]: ...
+    @staticmethod
+    def create_mock_execution(success: bool = True, rng: Optional[Any] = None) -> Dict[str, Any]: ...
+    @staticmethod
+    def create_mock_actions(success: bool = True, rng: Optional[Any] = None) -> List[Dict[str, Any]]: ...
+    @staticmethod
+    def create_mock_artifacts(rng: Optional[Any] = None) -> Dict[str, Any]: ...

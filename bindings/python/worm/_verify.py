@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import Optional, Union
 
 from . import _worm
 from .errors import VerificationError
@@ -11,14 +11,19 @@ from .errors import VerificationError
 PathLike = Union[str, "os.PathLike[str]"]
 
 
-def verification_report(bundle_path: PathLike, sig_path: PathLike, public_key_path: PathLike) -> dict:
+def verification_report(bundle_path: PathLike, sig_path: Optional[PathLike], public_key_path: PathLike) -> dict:
     """Check signature, hash and schema separately; never raises for bad evidence.
 
+    ``sig_path`` is a ``.sig``, a ``.sigstore.json`` or cosign's ``.json.bundle`` (seed
+    003); None or "": the first of those beside the bundle. For a ``.json.bundle`` the key
+    is cosign's public key (ECDSA P-256 or Ed25519), otherwise libworm's Ed25519 key.
+
     Returns {"ok", "signature_valid", "hash_valid", "schema_valid", "bundle_id",
-    "evidence_bundle_hash", "problems", "summary"}. A missing bundle raises NotFoundError.
+    "evidence_bundle_hash", "problems", "summary", "signature_path", "signature_format",
+    "notes"}; notes say what was present but not checked offline (a Rekor entry, a
+    certificate). A missing bundle or key raises NotFoundError.
     """
-    key = _worm.PublicKey.from_file(os.fspath(public_key_path))
-    return _worm._verify_report(os.fspath(bundle_path), os.fspath(sig_path or ""), key)
+    return _worm._verify_evidence(os.fspath(bundle_path), os.fspath(sig_path or ""), os.fspath(public_key_path))
 
 
 def _raise_for(bundle_path: PathLike, report: dict) -> None:
@@ -35,8 +40,9 @@ def _raise_for(bundle_path: PathLike, report: dict) -> None:
     raise error
 
 
-def verify_file(bundle_path: PathLike, sig_path: PathLike, public_key_path: PathLike) -> bool:
-    """Verify an evidence bundle: the Ed25519 signature over the file's exact bytes, the
+def verify_file(bundle_path: PathLike, sig_path: Optional[PathLike], public_key_path: PathLike) -> bool:
+    """Verify an evidence bundle: the signature over the file's exact bytes (a ``.sig``,
+    ``.sigstore.json`` or cosign ``.json.bundle``, see verification_report), the
     evidence_bundle_hash (RFC 8785) and the bundle schema.
 
     Returns True, or raises ``VerificationError`` whose ``.reason`` is the first failed

@@ -2,7 +2,8 @@
 // a local evidence directory) in a date range:
 //   - download it and compare its SHA-256 with the object's metadata (the store's checksum
 //     and x-amz-meta-sha256) and, when a registry is given, with the registry;
-//   - verify its signature (the .sig, or the .sigstore.json when there is no .sig), its
+//   - verify its signature (the first of .sig, .sigstore.json and cosign's .json.bundle; a
+//     second one beside it is checked too), its
 //     canonical hash and its schema;
 //   - check the lock of the .json and of its signature against policy (mode, retain-until
 //     at least upload time + the minimum retention) and note legal holds;
@@ -30,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/compliance/cosign.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
@@ -75,6 +77,9 @@ struct WORM_API AuditOptions {
     std::filesystem::path directory{};
     std::string prefix{};                 // only keys (or paths below directory) starting with it
     std::optional<Ed25519PublicKey> public_key{};
+    // The cosign public key (ECDSA P-256 or Ed25519) that checks X.json.bundle files
+    // (seed 003's cosign signatures); none: such a bundle is a `signature` failure.
+    std::optional<CosignPublicKey> cosign_public_key{};
     // Bundles dated in [from, to]: the date in the bundle id (EB-YYYYMMDD-...), else the
     // object's last-modified time.
     std::optional<TimePoint> from{};

@@ -14,6 +14,7 @@
 #include "audit_trace.hpp"
 #include "worm/bundle.hpp"
 #include "worm/compliance/bucket.hpp"
+#include "worm/compliance/cosign.hpp"
 #include "worm/compliance/sigstore.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -69,19 +70,21 @@ TimePoint parse_audit_date(std::string_view text, bool end_of_day) {
 
 namespace {
 
-// What a key is, by its name: a bundle (.json), or a signature (.sig, .sigstore.json) of
-// the bundle `base + ".json"`.
-enum class KeyKind { bundle, sig_line, sigstore, other };
+// What a key is, by its name: a bundle (.json), or a signature (.sig, .sigstore.json,
+// cosign's .json.bundle) of the bundle `base + ".json"`.
+enum class KeyKind { bundle, sig_line, sigstore, cosign, other };
 
 KeyKind kind_of(const std::string& key) {
     if (is_sigstore_bundle_name(key)) return KeyKind::sigstore;
+    if (is_cosign_bundle_name(key)) return KeyKind::cosign;
     if (key.ends_with(".json")) return KeyKind::bundle;
     if (key.ends_with(".sig")) return KeyKind::sig_line;
     return KeyKind::other;
 }
 
-// "a/EB-1.sig" / "a/EB-1.sigstore.json" -> "a/EB-1.json".
+// "a/EB-1.sig" / "a/EB-1.sigstore.json" / "a/EB-1.json.bundle" -> "a/EB-1.json".
 std::string bundle_key_of_signature(const std::string& key) {
+    if (kind_of(key) == KeyKind::cosign) return key.substr(0, key.size() - kCosignBundleSuffix.size());
     const std::size_t cut = kind_of(key) == KeyKind::sigstore ? kSigstoreSuffix.size() : std::string_view(".sig").size();
     return key.substr(0, key.size() - cut) + ".json";
 }
@@ -261,15 +264,15 @@ private:
                 if (!in_shard(key) || !in_range_of(key, entry)) continue;
                 const std::string base = key.substr(0, key.size() - std::string_view(".json").size());
                 Planned p{key, "", ""};
-                const std::string sig = base + ".sig", sigstore = base + std::string(kSigstoreSuffix);
-                if (listed(sig)) {
-                    p.signature_key = sig;
-                    if (listed(sigstore)) p.second_signature_key = sigstore;
-                } else if (listed(sigstore)) {
-                    p.signature_key = sigstore;
+                // The first signature found is the bundle's; the next one is checked as well.
+                for (const std::string& sig : {base + ".sig", base + std::string(kSigstoreSuffix),
+                                               key + std::string(kCosignBundleSuffix)}) {
+                    if (!listed(sig)) continue;
+                    if (p.signature_key.empty()) p.signature_key = sig;
+                    else if (p.second_signature_key.empty()) p.second_signature_key = sig;
                 }
                 bundles_.push_back(std::move(p));
-            } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore) {
+            } else if (kind == KeyKind::sig_line || kind == KeyKind::sigstore || kind == KeyKind::cosign) {
                 const std::string bundle_key = bundle_key_of_signature(key);
                 if (listed(bundle_key)) continue;
                 if (!in_shard(bundle_key) || !in_range_of(bundle_key, entry)) continue;
@@ -381,7 +384,8 @@ private:
         std::string sig_sha;
         if (out.signature_key.empty()) {
             findings.add(out.key, "missing_signature",
-                          "no " + stem_of(out.key) + ".sig or " + stem_of(out.key) + ".sigstore.json beside it");
+                          "no " + stem_of(out.key) + ".sig, " + stem_of(out.key) + ".sigstore.json or " + stem_of(out.key) +
+                              ".json.bundle beside it");
         } else {
             try {
                 const FetchedObject sig = source_.fetch(out.signature_key, "");
@@ -389,7 +393,7 @@ private:
                 sig_sha = sha256_hex(sig.bytes);
                 check_stored_checksums(findings, out.signature_key, sig, sig_sha);
                 check_lock(findings, out.signature_key, sig.lock);
-                signature = check_detached_signature(key, json.bytes, out.signature_key, sig.bytes);
+                signature = check_signature(key, json.bytes, out.signature_key, sig.bytes);
             } catch (const Error& e) {
                 findings.add(out.signature_key, "unreadable", e.what());
             }
@@ -407,7 +411,17 @@ private:
         return out;
     }
 
-    // A Sigstore bundle beside the .sig must verify too: an auditor may check either.
+    // A cosign .json.bundle is checked with the cosign key, the others with libworm's key.
+    SignatureCheck check_signature(const Ed25519PublicKey& key, std::string_view bytes, const std::string& name,
+                                   std::string_view text) const {
+        if (kind_of(name) != KeyKind::cosign) return check_detached_signature(key, bytes, name, text);
+        if (!o_.cosign_public_key)
+            return {.valid = false, .reason = "a cosign bundle: give the cosign public key (--cosign-key) to check it"};
+        const CosignCheck c = check_cosign_bundle(*o_.cosign_public_key, bytes, text);
+        return {.valid = c.valid, .reason = c.reason};
+    }
+
+    // A second signature beside the first must verify too: an auditor may check either.
     void check_second_signature(const std::string& sig_key, const std::string& bundle_bytes, const Ed25519PublicKey& key,
                                 Findings& findings) {
         try {
@@ -415,7 +429,7 @@ private:
             findings.add_manifest(sig_key, sig);
             check_stored_checksums(findings, sig_key, sig, sha256_hex(sig.bytes));
             check_lock(findings, sig_key, sig.lock);
-            const SignatureCheck check = check_detached_signature(key, bundle_bytes, sig_key, sig.bytes);
+            const SignatureCheck check = check_signature(key, bundle_bytes, sig_key, sig.bytes);
             if (!check.valid) findings.add(sig_key, "signature", "signature invalid: " + check.reason);
         } catch (const Error& e) {
             findings.add(sig_key, "unreadable", e.what());

@@ -2,6 +2,8 @@
 #include "worm/compliance/sigstore.hpp"
 
 #include "json_build.hpp"
+#include "sigstore_json.hpp"
+#include "worm/compliance/cosign.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
@@ -29,13 +31,14 @@ fs::path sigstore_path_for(const fs::path& data_path) {
     return out;
 }
 
-std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes) {
+std::string detail::message_signature_bundle(std::string_view key_hint, std::string_view bytes,
+                                            std::string_view signature) {
     rapidjson::Document doc(rapidjson::kObjectType);
     auto& a = doc.GetAllocator();
     put(doc, "mediaType", kSigstoreBundleMediaType, a);
 
     rapidjson::Value public_key(rapidjson::kObjectType);
-    put(public_key, "hint", public_key_fingerprint(key.public_key()), a);
+    put(public_key, "hint", key_hint, a);
     rapidjson::Value timestamps(rapidjson::kObjectType);
     put(timestamps, "rfc3161Timestamps", rapidjson::Value(rapidjson::kArrayType), a);
     rapidjson::Value material(rapidjson::kObjectType);
@@ -49,9 +52,13 @@ std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view 
     put(digest, "digest", base64_encode(sha256(bytes)), a);
     rapidjson::Value message(rapidjson::kObjectType);
     put(message, "messageDigest", std::move(digest), a);
-    put(message, "signature", base64_encode(key.sign(bytes)), a);
+    put(message, "signature", base64_encode(signature), a);
     put(doc, "messageSignature", std::move(message), a);
     return json::to_pretty(doc) + "\n";
+}
+
+std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes) {
+    return detail::message_signature_bundle(public_key_fingerprint(key.public_key()), bytes, key.sign(bytes));
 }
 
 SignatureCheck check_sigstore_bundle(const Ed25519PublicKey& key, std::string_view bytes,
@@ -73,28 +80,9 @@ SignatureCheck check_sigstore_bundle(const Ed25519PublicKey& key, std::string_vi
     const std::string hint = get_string(*public_key, "hint");
     if (!hint.empty() && hint != public_key_fingerprint(key))
         return invalid("Sigstore bundle names key " + hint + ", not the given key " + public_key_fingerprint(key));
-    const auto* message = json::find_member(doc, "messageSignature");
-    if (!message || !message->IsObject())
-        return invalid("Sigstore bundle has no messageSignature (DSSE envelopes are not supported)");
-    const auto* digest = json::find_member(*message, "messageDigest");
-    if (!digest || !digest->IsObject()) return invalid("Sigstore bundle has no messageSignature.messageDigest");
-    if (get_string(*digest, "algorithm") != "SHA2_256")
-        return invalid("Sigstore bundle digest algorithm is '" + get_string(*digest, "algorithm") + "', expected SHA2_256");
-    std::string digest_raw, signature_raw;
-    try {
-        digest_raw = base64_decode(get_string(*digest, "digest"));
-        signature_raw = base64_decode(get_string(*message, "signature"));
-    } catch (const Error& e) {
-        return invalid(std::string("Sigstore bundle has invalid base64: ") + e.what());
-    }
-    if (!constant_time_equal(digest_raw, sha256(bytes)))
-        return invalid("Sigstore bundle digest does not match the file: it was changed after signing");
-    if (signature_raw.size() != ed25519_signature_size)
-        return invalid("Sigstore bundle signature decodes to " + std::to_string(signature_raw.size()) +
-                       " bytes, expected 64");
-    if (!key.verify(bytes, signature_raw))
-        return invalid("Sigstore bundle signature does not match: the file was changed after signing, or it was "
-                       "signed by another key");
+    // The message signature itself is read where cosign's bundles are (cosign_bundle.cpp).
+    const CosignCheck check = check_cosign_bundle(CosignPublicKey::from_pem(key.to_pem()), bytes, bundle_text);
+    if (!check.valid) return invalid("Sigstore bundle: " + check.reason);
     return {.valid = true, .reason = {}};
 }
 

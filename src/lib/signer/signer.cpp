@@ -1,6 +1,7 @@
 // Key files and .sig files (see signer.hpp for the formats).
 #include "../util/posix.hpp"
 #include "../util/env.hpp"
+#include "key_file.hpp"
 #include "worm/signer.hpp"
 
 #include <fcntl.h>
@@ -22,28 +23,15 @@ namespace worm {
 
 namespace fs = std::filesystem;
 
+namespace detail {
+
 namespace {
-
-constexpr const char* private_key_name = "private.pem";
-constexpr const char* public_key_name = "public.pem";
-
-// Wipes a string holding secret bytes when it goes out of scope.
-class WipeOnExit {
-public:
-    explicit WipeOnExit(std::string& s) : s_(s) {}
-    ~WipeOnExit() { OPENSSL_cleanse(s_.data(), s_.size()); }
-    WipeOnExit(const WipeOnExit&) = delete;
-    WipeOnExit& operator=(const WipeOnExit&) = delete;
-
-private:
-    std::string& s_;
-};
-
 std::string octal_mode(mode_t mode) {
     char buf[8];
     std::snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
     return buf;
 }
+}  // namespace
 
 // Reads a key file the way ssh does: open (without waiting on a FIFO), then check the opened file (not the name,
 // so a swap between check and read cannot slip through), refuse group/other access.
@@ -86,6 +74,16 @@ std::string read_private_key_file(const fs::path& path) {
     }
     return text;
 }
+
+}  // namespace detail
+
+using detail::WipeOnExit;
+using detail::read_private_key_file;
+
+namespace {
+
+constexpr const char* private_key_name = "private.pem";
+constexpr const char* public_key_name = "public.pem";
 
 std::string read_data_file(const fs::path& path, const char* what) {
     try {
