@@ -13,8 +13,11 @@
 #include "bindings.hpp"
 #include "worm/bundle.hpp"
 #include "worm/error.hpp"
+#include "worm/config.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/signer.hpp"
+#include "worm/storage.hpp"
+#include "worm/uploader.hpp"
 
 namespace worm::python {
 
