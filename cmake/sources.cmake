@@ -4,52 +4,55 @@
 # (worm_check_source_lists below), so a file cannot be forgotten.
 # Paths are relative to the project root.
 
-# The library (target worm).
-set(WORM_LIB_SOURCES
-  src/lib/audit_log/format.cpp
-  src/lib/audit_log/journal.cpp
-  src/lib/audit_log/sink.cpp
-  src/lib/audit_log/verify.cpp
+# The library, one list per component (docs/architecture.md "Components"). Each list
+# builds one library: worm::core, worm::s3, worm::uploader, worm::audit_log,
+# worm::compliance; worm::worm is all of them. A file goes in the list of the component
+# whose dependencies it needs; it may include headers of its own component and of the
+# components that one depends on (checked by tests/packaging/check_layering.py).
+
+# worm::core: JSON, hashing, Ed25519, bundles, signer, local WORM store, pipeline,
+# configuration, Sigstore and cosign bundles (the pipeline's cosign format, seed 003's keys).
+# OpenSSL; libsodium for cosign's encrypted private keys.
+set(WORM_CORE_SOURCES
   src/lib/bundle/builder.cpp
   src/lib/bundle/id_allocator.cpp
   src/lib/bundle/ids.cpp
   src/lib/bundle/schema.cpp
-  src/lib/compliance/audit.cpp
-  src/lib/compliance/audit_merge.cpp
-  src/lib/compliance/audit_report.cpp
-  src/lib/compliance/audit_source.cpp
-  src/lib/compliance/bucket_json.cpp
-  src/lib/compliance/bucket_rules.cpp
-  src/lib/compliance/bucket_setup.cpp
-  src/lib/compliance/bucket_verify.cpp
-  src/lib/compliance/certificate.cpp
-  src/lib/compliance/certificate_pdf.cpp
   src/lib/compliance/cosign_bundle.cpp
   src/lib/compliance/cosign_keys.cpp
   src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
   src/lib/crypto/ed25519.cpp
   src/lib/crypto/hash.cpp
-  src/lib/http/curl_transport.cpp
-  src/lib/http/http.cpp
   src/lib/json/helpers.cpp
   src/lib/json/parse.cpp
   src/lib/json/serialize.cpp
-  src/lib/metrics/prometheus.cpp
-  src/lib/migrate/migrate.cpp
-  src/lib/migrate/report.cpp
-  src/lib/migrate/rollback.cpp
-  src/lib/migrate/signatures.cpp
-  src/lib/migrate/source.cpp
-  src/lib/migrate/state.cpp
   src/lib/pipeline/evidence_files.cpp
   src/lib/pipeline/pipeline.cpp
+  src/lib/signer/signer.cpp
+  src/lib/storage/file_url.cpp
+  src/lib/storage/keys.cpp
+  src/lib/storage/local_fs.cpp
+  src/lib/storage/local_oplog.cpp
+  src/lib/storage/local_sidecar.cpp
+  src/lib/storage/local_store.cpp
+  src/lib/storage/object_store.cpp
+  src/lib/time.cpp
+  src/lib/util/crc32c.cpp
+  src/lib/util/fs.cpp
+  src/lib/util/percent_encoding.cpp
+  src/lib/util/posix.cpp
+  src/lib/util/url.cpp)
+
+# worm::s3 (core +): HTTP transport, SigV4, credentials, S3Client, S3Store, the proxy
+# store, and open_store()/open_configured_store() (they open every kind of store).
+# libcurl, pugixml.
+set(WORM_S3_SOURCES
+  src/lib/http/curl_transport.cpp
+  src/lib/http/http.cpp
   src/lib/proxy/messages.cpp
   src/lib/proxy/protocol.cpp
   src/lib/proxy/proxy_store.cpp
-  src/lib/registry/registry.cpp
-  src/lib/registry/registry_json.cpp
-  src/lib/registry/sqlite.cpp
   src/lib/s3/bucket_documents.cpp
   src/lib/s3/client.cpp
   src/lib/s3/client_bucket_config.cpp
@@ -61,21 +64,57 @@ set(WORM_LIB_SOURCES
   src/lib/s3/retry.cpp
   src/lib/s3/sigv4.cpp
   src/lib/s3/store.cpp
-  src/lib/signer/signer.cpp
-  src/lib/storage/keys.cpp
-  src/lib/storage/local_fs.cpp
-  src/lib/storage/local_oplog.cpp
-  src/lib/storage/local_sidecar.cpp
-  src/lib/storage/local_store.cpp
-  src/lib/storage/object_store.cpp
-  src/lib/storage/open_store.cpp
-  src/lib/time.cpp
-  src/lib/uploader/uploader.cpp
-  src/lib/util/crc32c.cpp
-  src/lib/util/fs.cpp
-  src/lib/util/percent_encoding.cpp
-  src/lib/util/posix.cpp
-  src/lib/util/url.cpp)
+  src/lib/storage/open_store.cpp)
+
+# worm::uploader (core, s3 +): the SQLite upload registry, WormUploader, the pipeline's
+# upload hook, metrics, and migration (it re-uploads through the uploader and records
+# progress in SQLite, and needs no cairo). SQLite.
+set(WORM_UPLOADER_SOURCES
+  src/lib/metrics/prometheus.cpp
+  src/lib/migrate/migrate.cpp
+  src/lib/migrate/report.cpp
+  src/lib/migrate/rollback.cpp
+  src/lib/migrate/signatures.cpp
+  src/lib/migrate/source.cpp
+  src/lib/migrate/state.cpp
+  src/lib/pipeline/pipeline_uploads.cpp
+  src/lib/registry/registry.cpp
+  src/lib/registry/registry_json.cpp
+  src/lib/registry/sqlite.cpp
+  src/lib/uploader/uploader.cpp)
+
+# worm::audit_log (core +): the signed, hash-chained audit-log sink, its journal and verifier.
+set(WORM_AUDIT_LOG_SOURCES
+  src/lib/audit_log/format.cpp
+  src/lib/audit_log/journal.cpp
+  src/lib/audit_log/sink.cpp
+  src/lib/audit_log/verify.cpp)
+
+# worm::compliance (core, s3, uploader +): bucket setup/verify, the evidence audit, the
+# compliance certificate (PDF). cairo.
+set(WORM_COMPLIANCE_SOURCES
+  src/lib/compliance/audit.cpp
+  src/lib/compliance/audit_merge.cpp
+  src/lib/compliance/audit_report.cpp
+  src/lib/compliance/audit_source.cpp
+  src/lib/compliance/bucket_json.cpp
+  src/lib/compliance/bucket_rules.cpp
+  src/lib/compliance/bucket_setup.cpp
+  src/lib/compliance/bucket_verify.cpp
+  src/lib/compliance/certificate.cpp
+  src/lib/compliance/certificate_pdf.cpp)
+
+# Every component in dependency order, and the components each one links (it may use
+# their headers and symbols; nothing else). A component depends only on earlier ones, so
+# the graph has no cycle. Its third-party libraries are in CMakeLists.txt (WORM_<c>_LIBS).
+set(WORM_COMPONENTS core s3 uploader audit_log compliance)
+set(WORM_core_USES)
+set(WORM_s3_USES core)
+set(WORM_uploader_USES core s3)
+set(WORM_audit_log_USES core)
+set(WORM_compliance_USES core s3 uploader)
+set(WORM_LIB_SOURCES ${WORM_CORE_SOURCES} ${WORM_S3_SOURCES} ${WORM_UPLOADER_SOURCES}
+  ${WORM_AUDIT_LOG_SOURCES} ${WORM_COMPLIANCE_SOURCES})
 
 # The `worm` command line (target worm_cli).
 set(WORM_CLI_SOURCES

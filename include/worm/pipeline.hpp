@@ -34,9 +34,14 @@
 #include "worm/export.hpp"
 #include "worm/signer.hpp"
 #include "worm/time.hpp"
-#include "worm/uploader.hpp"
 
 namespace worm {
+
+// The upload hook's types (worm/uploader.hpp, worm/config.hpp): declared only, so the
+// pipeline (worm::core) does not need the uploader component to compile.
+class ObjectStore;
+class WormUploader;
+struct WormConfig;
 
 namespace detail {
 class EvidenceDirectory;

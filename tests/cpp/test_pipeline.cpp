@@ -7,8 +7,10 @@
 #include "support/test_env.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
+#include "worm/config.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/signer.hpp"
+#include "worm/uploader.hpp"
 #include "worm/storage/local.hpp"
 
 using namespace worm;

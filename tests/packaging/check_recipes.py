@@ -6,7 +6,9 @@ Neither vcpkg nor conan can run on the machines libworm is developed on, so this
 proves the recipes stay in step: every find_package() of CMakeLists.txt (the library) and
 of bindings/python/CMakeLists.txt (the `python` feature/option) must appear, under its
 registry name, in vcpkg.json and in conanfile.py's requirements(), and nothing else may.
-Versions, features and options are compared too. Usage: check_recipes.py <source dir>
+Versions, features and options are compared too, and each component's packages sit under
+its vcpkg feature / conan option (COMPONENT_PACKAGES; core's are unconditional).
+Usage: check_recipes.py <source dir>
 """
 import ast
 import json
@@ -33,6 +35,15 @@ REGISTRY_NAMES = {
 # Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
 NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}
 PROXY_EXTRA_VCPKG = {"boost-beast"}
+# What each component links (CMakeLists.txt WORM_<c>_LIBS, found under if(WORM_WITH_<C>)).
+COMPONENT_PACKAGES = {
+    "core": {"OpenSSL", "RapidJSON", "Threads"},
+    "s3": {"CURL", "pugixml"},
+    "uploader": {"SQLite3", "Boost"},
+    "audit_log": set(),
+    "compliance": {"PkgConfig", "pkg:cairo"},
+}
+VCPKG_FEATURE = {"s3": "s3", "uploader": "uploader", "audit_log": "audit-log", "compliance": "compliance"}
 
 problems = []
 
@@ -118,34 +129,57 @@ def main(root: Path):
 
     # vcpkg
     port = json.loads((root / "ports" / "worm" / "vcpkg.json").read_text())
-    plain = {d if isinstance(d, str) else d["name"] for d in port["dependencies"]
-             if isinstance(d, str) or not d.get("host")}
-    check(plain == registry(library, 0),
-          f"ports/worm/vcpkg.json dependencies {sorted(plain)} != CMakeLists.txt {sorted(registry(library, 0))}")
+    def plain_names(dependencies):
+        return {d if isinstance(d, str) else d["name"] for d in dependencies
+                if (isinstance(d, str) or not d.get("host")) and (isinstance(d, str) or d["name"] != "worm")}
+
+    component_union = set().union(*COMPONENT_PACKAGES.values())
+    check(component_union == library - {"Doxygen"},
+          f"COMPONENT_PACKAGES {sorted(component_union)} != CMakeLists.txt find_package {sorted(library - {'Doxygen'})}")
+    plain = plain_names(port["dependencies"])
+    check(plain == registry(COMPONENT_PACKAGES["core"], 0),
+          f"ports/worm/vcpkg.json dependencies {sorted(plain)} != core's {sorted(registry(COMPONENT_PACKAGES['core'], 0))}")
     features = port.get("features", {})
-    check(set(features) == {"python", "proxy"}, f"vcpkg features {sorted(features)} != ['proxy', 'python']")
-    python_deps = set(features.get("python", {}).get("dependencies", []))
-    check(python_deps == registry(python, 0) - plain,
-          f"vcpkg feature python {sorted(python_deps)} != {sorted(registry(python, 0) - plain)}")
-    proxy_deps = set(features.get("proxy", {}).get("dependencies", []))
+    check(set(features) == {"python", "proxy"} | set(VCPKG_FEATURE.values()),
+          f"vcpkg features {sorted(features)} != {sorted({'python', 'proxy'} | set(VCPKG_FEATURE.values()))}")
+    check(set(port.get("default-features", [])) == set(VCPKG_FEATURE.values()),
+          f"vcpkg default-features {port.get('default-features')} != every component")
+    for component, feature in VCPKG_FEATURE.items():
+        deps = plain_names(features.get(feature, {}).get("dependencies", []))
+        check(deps == registry(COMPONENT_PACKAGES[component], 0),
+              f"vcpkg feature {feature} {sorted(deps)} != {sorted(registry(COMPONENT_PACKAGES[component], 0))}")
+    all_registry = registry(library, 0)
+    python_deps = plain_names(features.get("python", {}).get("dependencies", []))
+    check(python_deps == registry(python, 0) - all_registry,
+          f"vcpkg feature python {sorted(python_deps)} != {sorted(registry(python, 0) - all_registry)}")
+    proxy_deps = plain_names(features.get("proxy", {}).get("dependencies", []))
     check(proxy_deps == PROXY_EXTRA_VCPKG, f"vcpkg feature proxy {sorted(proxy_deps)} != {sorted(PROXY_EXTRA_VCPKG)}")
     check(port["version"] == project_version, f"vcpkg.json version {port['version']} != project {project_version}")
     portfile = (root / "ports" / "worm" / "portfile.cmake").read_text()
     for needle in ("vcpkg_cmake_configure", "vcpkg_cmake_install", "vcpkg_cmake_config_fixup",
-                   "proxy  WORM_BUILD_PROXY", "python WORM_BUILD_PYTHON"):
+                   "proxy  WORM_BUILD_PROXY", "python WORM_BUILD_PYTHON", "s3         WORM_WITH_S3",
+                   "uploader   WORM_WITH_UPLOADER", "audit-log  WORM_WITH_AUDIT_LOG",
+                   "compliance WORM_WITH_COMPLIANCE"):
         check(needle in portfile, f"ports/worm/portfile.cmake lacks {needle}")
 
     # conan
     requirements, attributes = conan_requirements(root / "conanfile.py")
-    check(requirements.get(None, set()) == registry(library, 1),
-          f"conanfile.py requirements {sorted(requirements.get(None, set()))} != CMakeLists.txt "
-          f"{sorted(registry(library, 1))}")
+    check(requirements.get(None, set()) == registry(COMPONENT_PACKAGES["core"], 1),
+          f"conanfile.py requirements {sorted(requirements.get(None, set()))} != core's "
+          f"{sorted(registry(COMPONENT_PACKAGES['core'], 1))}")
+    for component in VCPKG_FEATURE:
+        want = registry(COMPONENT_PACKAGES[component], 1)
+        check(requirements.get(component, set()) == want,
+              f"conanfile.py requirements under options.{component} {sorted(requirements.get(component, set()))} "
+              f"!= {sorted(want)}")
     check(requirements.get("python", set()) == registry(python, 1) - registry(library, 1),
           f"conanfile.py python requirements {sorted(requirements.get('python', set()))} != "
           f"{sorted(registry(python, 1) - registry(library, 1))}")
-    check(set(requirements) <= {None, "python"}, f"conanfile.py: requirements under {sorted(map(str, requirements))}")
+    check(set(requirements) <= {None, "python"} | set(VCPKG_FEATURE),
+          f"conanfile.py: requirements under {sorted(map(str, requirements))}")
     options = attributes.get("options", {})
-    check(set(options) == {"shared", "fPIC", "python", "proxy"}, f"conanfile.py options {sorted(options)}")
+    check(set(options) == {"shared", "fPIC", "python", "proxy"} | set(VCPKG_FEATURE),
+          f"conanfile.py options {sorted(options)}")
     check(attributes.get("version") == project_version,
           f"conanfile.py version {attributes.get('version')} != project {project_version}")
 
@@ -153,7 +187,12 @@ def main(root: Path):
     cmake_text = (root / "CMakeLists.txt").read_text()
     for recipe in ("conanfile.py", "ports/worm/portfile.cmake", "pyproject.toml"):
         for option in set(re.findall(r"\b(WORM_[A-Z_]+)\b", (root / recipe).read_text())):
-            if option in ("WORM_STATIC_DEFINE", "WORM_TOOLS"):
+            if option in ("WORM_STATIC_DEFINE", "WORM_TOOLS", "WORM_ALL_FEATURES"):
+                continue
+            if option.startswith("WORM_WITH_"):  # option(WORM_WITH_${upper} ...), one per component
+                component = option.removeprefix("WORM_WITH_").lower()
+                check(component in ("", *VCPKG_FEATURE) and "option(WORM_WITH_${upper}" in cmake_text,
+                      f"{recipe} sets {option}, which CMakeLists.txt does not define")
                 continue
             check(re.search(rf"(option|set)\({option}\b", cmake_text) or
                   option in (root / "bindings/python/CMakeLists.txt").read_text(),

@@ -14,8 +14,11 @@
 #include "worm/bundle.hpp"
 #include "worm/compliance/cosign.hpp"
 #include "worm/error.hpp"
+#include "worm/config.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/signer.hpp"
+#include "worm/storage.hpp"
+#include "worm/uploader.hpp"
 
 namespace worm::python {
 

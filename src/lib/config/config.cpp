@@ -10,7 +10,6 @@
 #include <cstdlib>
 
 #include "worm/error.hpp"
-#include "worm/s3/client.hpp"
 #include "../util/text.hpp"
 #include "../util/url.hpp"
 
@@ -142,7 +141,7 @@ std::vector<std::string> WormConfig::check() const {
                       detail::mask_url_password(mcp_url) + "'");
     if (!s3_endpoint.empty()) {
         try {
-            s3::validate_endpoint(s3_endpoint);  // what the S3 client (and so sync) checks
+            (void)detail::parse_service_endpoint(s3_endpoint, "S3 endpoint");  // what the S3 client (and so sync) checks
         } catch (const Error& e) {
             out.push_back(e.what());
         }

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <regex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -12,6 +12,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/ids.hpp"
 #include "worm/json.hpp"
 #include "worm/migrate.hpp"
 #include "worm/registry.hpp"
@@ -26,9 +27,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "EB-20251101-0001.json" and its sidecars; group 1 is the bundle id.
-const std::regex bundle_json_name(R"(^(EB-\d{8}-\d+)\.json$)");
-const std::regex evidence_file_name(R"(^(EB-\d{8}-\d+)(\..+)$)");
+// "EB-20251101-0001.json" and its sidecars ("EB-...-0001.sig", ...): the bundle id before
+// the first '.', by the one rule for ids (ids.hpp); nullopt for any other name.
+std::optional<std::string> evidence_file_id(const std::string& name) {
+    const std::size_t dot = name.find('.');
+    if (dot == std::string::npos || dot + 1 == name.size()) return std::nullopt;
+    std::string id = name.substr(0, dot);
+    if (!is_valid_bundle_id(id)) return std::nullopt;
+    return id;
+}
 
 std::string base_name(const std::string& key) {
     const std::size_t slash = key.rfind('/');
@@ -193,12 +200,10 @@ private:
 
     // Directory sources: EB-* files go to the uploader's layout, the rest keep their path.
     std::string dest_key_for(const std::string& key, const fs::path& dir) {
-        std::smatch m;
-        const std::string name = base_name(key);
         const std::string prefix = options_.dest_prefix.empty() ? "" : options_.dest_prefix + "/";
-        if (dir.empty() || !options_.evidence_layout || !std::regex_match(name, m, evidence_file_name))
-            return prefix + key;
-        const std::string id = m[1];
+        const auto file_id = evidence_file_id(base_name(key));
+        if (dir.empty() || !options_.evidence_layout || !file_id) return prefix + key;
+        const std::string id = *file_id;
         auto it = client_ids_.find(dir_part(key) + id);
         if (it == client_ids_.end()) {
             std::string client;
@@ -213,7 +218,7 @@ private:
             it = client_ids_.emplace(dir_part(key) + id, client).first;
         }
         if (it->second.empty()) return prefix + key;
-        return WormUploader::object_key(options_.dest_prefix, it->second, id, m[2].str());
+        return WormUploader::object_key(options_.dest_prefix, it->second, id, base_name(key).substr(id.size()));
     }
 
     // An agent directory's `.upload_registry.json`: its hashes check the files, and it is
@@ -262,10 +267,10 @@ private:
         std::map<std::string, Item*> by_key;
         for (auto& item : work_) by_key[item.object.key] = &item;
         for (auto& item : work_) {
-            std::smatch m;
             const std::string name = base_name(item.object.key);
-            if (item.row || !std::regex_match(name, m, bundle_json_name)) continue;
-            const std::string stem = dir_part(item.object.key) + m[1].str();
+            const auto id = evidence_file_id(name);
+            if (item.row || !id || name != *id + ".json") continue;
+            const std::string stem = dir_part(item.object.key) + *id;
             std::vector<Item*> sidecars;
             for (const std::string& candidate : {stem + ".sig", item.object.key + ".bundle", item.object.key + ".sigstore.json",
                                                  stem + ".sigstore.json"})

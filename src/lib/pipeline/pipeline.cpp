@@ -10,7 +10,6 @@
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
-#include "worm/registry.hpp"
 #include "worm/signer.hpp"
 #include "evidence_files.hpp"
 
@@ -218,32 +217,6 @@ std::vector<BundleResult> EvidencePipeline::process_incidents(std::vector<Incide
         run_store_hook(results.back());
     }
     return results;
-}
-
-void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
-    if (!uploader) throw Error(ErrorCode::invalid_argument, "attach_uploader needs an uploader");
-    const std::string client_id = options_.client_id;
-    set_store_hook([uploader, client_id](const BundleResult& r) {
-        if (!uploader->config().auto_upload) {  // registered now, uploaded by the next sync()
-            uploader->enqueue(r.bundle_path, r.sig_path, client_id);
-            return std::make_pair(std::string(), std::string());
-        }
-        const UploadResult u = uploader->upload_bundle(r.bundle_path, r.sig_path, client_id);
-        return std::make_pair(u.bundle_uri, u.sig_uri);
-    });
-}
-
-std::shared_ptr<WormUploader> EvidencePipeline::enable_uploads(const WormConfig& config,
-                                                               std::shared_ptr<ObjectStore> store) {
-    if (!store) {
-        if (!config.enabled) return nullptr;
-        config.validate();
-        store = open_configured_store(config);
-    }
-    auto uploader = std::make_shared<WormUploader>(config, std::move(store),
-                                                   std::make_shared<UploadRegistry>(options_.evidence_dir));
-    attach_uploader(uploader);
-    return uploader;
 }
 
 std::string VerificationReport::summary() const {

@@ -42,18 +42,9 @@ struct ParsedEndpoint {
     std::string hostname;  // without the port
 };
 
-// "https://host[:port][/]"; no path, query or credentials in it. Messages show the URL
-// with any password masked.
+// "https://host[:port][/]" (detail::parse_service_endpoint's rules).
 ParsedEndpoint parse_endpoint(const std::string& text) {
-    const worm::detail::Url url = worm::detail::Url::parse(text, "S3 endpoint", ErrorCode::config);
-    const auto fail = [&](std::string_view why) {
-        return Error(ErrorCode::config, "S3 endpoint '" + url.to_string() + "' " + std::string(why));
-    };
-    if (url.scheme != "http" && url.scheme != "https") throw fail("must start with http:// or https://");
-    if (url.has_user_info) throw fail("must not carry credentials (they come from the credentials chain)");
-    if ((!url.path.empty() && url.path != "/") || url.has_query || url.has_fragment || url.host.empty())
-        throw fail("must be scheme://host[:port] with no path");
-    worm::detail::require_tls_unless_loopback(url, "S3 endpoint");
+    const worm::detail::Url url = worm::detail::parse_service_endpoint(text, "S3 endpoint");
     ParsedEndpoint e;
     e.scheme = url.scheme;
     e.hostname = url.host;

@@ -1,9 +1,10 @@
-// open_store: a store from a URL. file: URLs open a LocalWormStore; s3:// and
-// mcp+http(s):// are wired in by their own stores.
+// open_store: a store from a URL: file: URLs open a LocalWormStore, s3:// an S3Store,
+// mcp+http(s):// the proxy store. It knows every kind of store, so it lives in worm::s3
+// (the component that has them all); worm::core alone opens a LocalWormStore directly
+// (file_store_path, storage/file_url.cpp).
 #include <algorithm>
 #include <cctype>
 
-#include "../util/percent_encoding.hpp"
 #include "../util/text.hpp"
 #include "../util/url.hpp"
 #include "worm/config.hpp"
@@ -22,31 +23,6 @@ namespace {
 std::string shown(std::string_view url) { return detail::mask_url_password(url); }
 
 }  // namespace
-
-// file:///abs/dir, file://localhost/abs/dir, file:/abs/dir, or file:relative/dir.
-std::filesystem::path file_store_path(std::string_view url) {
-    if (detail::to_lower(url.substr(0, 5)) != "file:")
-        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' is not a file: URL (file:///dir)");
-    std::string_view rest = url.substr(5);  // after "file:"
-    if (rest.find_first_of("?#") != std::string_view::npos)
-        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' must not have a query or fragment");
-    if (rest.starts_with("//")) {
-        rest.remove_prefix(2);
-        const std::size_t slash = rest.find('/');
-        const std::string_view host = rest.substr(0, slash);
-        if (!host.empty() && host != "localhost")
-            throw Error(ErrorCode::invalid_argument,
-                        "store URL '" + shown(url) + "' names host '" + shown(host) +
-                            "'; a file: store must be local (file:///dir)");
-        if (slash == std::string_view::npos)
-            throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' has no directory");
-        rest = rest.substr(slash);
-    }
-    const std::string path = detail::percent_decode(rest, false, "store URL '" + shown(url) + "'");
-    if (path.empty() || path == "/")
-        throw Error(ErrorCode::invalid_argument, "store URL '" + shown(url) + "' has no directory");
-    return path;
-}
 
 std::unique_ptr<ObjectStore> open_store(std::string_view url) {
     const std::size_t colon = url.find(':');

@@ -137,4 +137,17 @@ void require_tls_unless_loopback(const Url& url, std::string_view what) {
                                        "WORM_ALLOW_HTTP=1 to allow it on a network you trust");
 }
 
+Url parse_service_endpoint(std::string_view text, std::string_view what) {
+    const Url url = Url::parse(text, what, ErrorCode::config);
+    const auto fail = [&](std::string_view why) {
+        return Error(ErrorCode::config, std::string(what) + " '" + url.to_string() + "' " + std::string(why));
+    };
+    if (url.scheme != "http" && url.scheme != "https") throw fail("must start with http:// or https://");
+    if (url.has_user_info) throw fail("must not carry credentials (they come from the credentials chain)");
+    if ((!url.path.empty() && url.path != "/") || url.has_query || url.has_fragment || url.host.empty())
+        throw fail("must be scheme://host[:port] with no path");
+    require_tls_unless_loopback(url, what);
+    return url;
+}
+
 }  // namespace worm::detail

@@ -43,6 +43,12 @@ bool is_loopback_host(std::string_view host);
 // Throws Error(config) naming `what` and the URL (password masked); https passes.
 void require_tls_unless_loopback(const Url& url, std::string_view what);
 
+// An S3-style service endpoint, "http(s)://host[:port][/]": no credentials (they come
+// from the credentials chain), path, query or fragment, and TLS unless loopback. Throws
+// Error(config) naming `what`. Here, not in the S3 client, so the configuration check
+// (core) refuses what the client would refuse without depending on it.
+Url parse_service_endpoint(std::string_view text, std::string_view what);
+
 // `text` with the password of a URL in it masked, for messages about text that may not even
 // parse as a URL ("AKID:SECRET@host", "htps://u:p@h").
 std::string mask_url_password(std::string_view text);
