@@ -15,10 +15,12 @@ import sys
 from pathlib import Path
 
 # Public headers -> component. worm/compliance/sigstore.hpp is core: the pipeline writes
-# and checks Sigstore bundles (the cosign format) and they need nothing beyond OpenSSL.
+# and checks Sigstore bundles (the cosign format), and migrate reads seed 003's cosign
+# bundles (worm/compliance/cosign.hpp: OpenSSL, and libsodium for encrypted keys).
 PUBLIC_HEADERS = [
     ("worm/worm.hpp", "worm"),
     ("worm/compliance/sigstore.hpp", "core"),
+    ("worm/compliance/cosign.hpp", "core"),
     ("worm/compliance", "compliance"),
     ("worm/s3/", "s3"),
     ("worm/proxy/", "s3"),
