@@ -305,7 +305,10 @@ std::vector<Command> migrate_commands() {
                   "Every object is read, checked against its source ETag / sha256 / agent registry, copied with the\n"
                   "lock and source metadata, then read back (or checksum-checked) and its lock confirmed. Killed and\n"
                   "started again with the same --state, it copies nothing twice. Ends with one JSON summary line.\n"
-                  "Exit 0 when clean, 1 when objects were corrupt, mismatched or badly signed, 3 when copies failed."},
+                  "A copy already there with no lock or a weaker one gets the lock asked (lock_applied) or, when the\n"
+                  "store refuses it, is not_compliant. A rerun confirms what its state says at both stores.\n"
+                  "Exit 0 when clean, 1 when objects were corrupt, mismatched, badly signed or not locked as asked,\n"
+                  "3 when copies failed."},
                  run_migrate});
     std::vector<OptionSpec> verify_options = {from_option, to_option};
     verify_options.insert(verify_options.end(), selection_options.begin(), selection_options.end());

@@ -187,7 +187,11 @@ TEST_CASE("seed-000 directory: Ed25519 .sig, the agent registry imported, alread
     CHECK(run.exit_code == 1);  // 0003 is corrupt
     const auto s = t::parse_json(run.out);
     CHECK(s["status"]["copied"].GetInt() == 2);           // 0002 .json/.sig
-    CHECK(s["status"]["already_present"].GetInt() == 2);  // 0001 .json/.sig
+    // 0001 .json/.sig were there with the agent's 48-hour lock: extended to the 90 days asked
+    // (issue 25 item 3: a shorter lock at the destination is never "already present").
+    CHECK(s["status"]["lock_applied"].GetInt() == 2);
+    CHECK(store.head("evidence/clinic-001/2025/11/EB-20251125-0001.json").retention->retain_until >
+          RetentionDate(system_clock().now() + std::chrono::days(89)));
     CHECK(s["status"]["source_corrupt"].GetInt() == 1);   // 0003 .json: not the hash the agent recorded
     CHECK(s["status"]["invalid_signature"].GetInt() == 1);  // 0003 .sig: held back with its bundle
     CHECK(s["registry_rows_imported"].GetInt() == 3);

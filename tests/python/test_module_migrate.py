@@ -1,4 +1,4 @@
-"""worm.migrate / worm.verify_migration against moto_server: every object copied once with a
+"""worm.migrate / worm.verify_migration / worm.rollback_migration against moto_server: every object copied once with a
 COMPLIANCE lock (boto3 reads the lock and counts versions), a rerun with the same state copies
 nothing, verify compares, a dry run writes nothing, and bad options raise worm.InputError."""
 
@@ -72,6 +72,27 @@ class MigrateFromPython(unittest.TestCase):
         checked = worm.verify_migration("s3://py-mig-src", "s3://py-mig-dst")
         self.assertFalse(checked["clean"])
         self.assertEqual(checked["status"]["missing"], 1)
+
+    def test_rollback_of_a_governance_trial_run(self):
+        self.s3.create_bucket(Bucket="py-rb-src")
+        self.s3.create_bucket(Bucket="py-rb-dst", ObjectLockEnabledForBucket=True)
+        for key in ("a.bin", "b.bin"):
+            self.s3.put_object(Bucket="py-rb-src", Key=key, Body=key.encode())
+        report = self.tmp / "trial.json"
+        trial = worm.migrate("s3://py-rb-src", "s3://py-rb-dst", retain_days=1, lock_mode="GOVERNANCE",
+                             state_file=self.tmp / "trial.sqlite3", report=report)
+        self.assertEqual(trial["status"], {"copied": 2})
+        dry = worm.rollback_migration("s3://py-rb-dst", report, dry_run=True)
+        self.assertEqual([r["status"] for r in dry], ["would_remove", "would_remove"])
+        self.assertEqual(self.versions("py-rb-dst"), {"a.bin": 1, "b.bin": 1})
+        kept = worm.rollback_migration("s3://py-rb-dst", report, bypass_governance=False)
+        self.assertEqual([r["status"] for r in kept], ["kept_governance", "kept_governance"])
+        self.assertIsNotNone(kept[0]["retain_until"])
+        done = worm.rollback_migration(worm.open_store("s3://py-rb-dst"), report)
+        self.assertEqual([(r["dest_key"], r["status"]) for r in done], [("a.bin", "removed"), ("b.bin", "removed")])
+        self.assertEqual(self.versions("py-rb-dst"), {})
+        with self.assertRaises(worm.InputError):
+            worm.rollback_migration("s3://py-rb-dst", self.tmp / "trial.sqlite3")  # not a JSON report
 
     def test_bad_options_raise_input_error(self):
         with self.assertRaises(worm.InputError):

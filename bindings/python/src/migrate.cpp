@@ -100,6 +100,35 @@ void bind_migrate(py::module_& m) {
         py::arg("source_profile") = "",
         "Compares source and destination without copying (ok, missing, mismatched, extra), as\n"
         "`worm migrate verify` does; returns the report dict.");
+
+    m.def(
+        "rollback_migration",
+        [](py::object destination, const fs::path& report, bool bypass_governance, bool dry_run, int workers) {
+            std::shared_ptr<ObjectStore> dest = store_of(destination);
+            std::vector<RollbackRow> rows;
+            {
+                py::gil_scoped_release release;
+                rows = worm::rollback_migration(*dest, report,
+                                                {.bypass_governance = bypass_governance, .dry_run = dry_run, .workers = workers});
+            }
+            py::list out;
+            for (const auto& r : rows) {
+                py::dict d;
+                d["dest_key"] = r.dest_key;
+                d["dest_version_id"] = r.dest_version_id;
+                d["status"] = r.status;
+                d["message"] = r.message;
+                d["retain_until"] = r.retain_until ? py::object(py::str(format_rfc3339(*r.retain_until))) : py::none();
+                out.append(std::move(d));
+            }
+            return out;
+        },
+        py::arg("destination"), py::arg("report"), py::kw_only(), py::arg("bypass_governance") = true,
+        py::arg("dry_run") = false, py::arg("workers") = 8,
+        "Removes what the migration of `report` (its JSON report) wrote where the lock allows (unlocked, or\n"
+        "GOVERNANCE with a bypass), as `worm migrate rollback` does. Returns one dict per copied object:\n"
+        "dest_key, dest_version_id, status (removed, would_remove, kept_compliance, kept_legal_hold,\n"
+        "kept_governance, not_ours, missing, failed), message, retain_until (the date that keeps it).");
 }
 
 }  // namespace worm::python

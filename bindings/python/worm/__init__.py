@@ -25,9 +25,9 @@ from ._verify import verification_report, verify_file
 from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
 from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
                     setup_bucket, verify_bucket)
-from ._worm import migrate, verify_migration
 from ._worm import CosignPublicKey, CosignSigner
 from ._seed003 import EvidenceConfig, MockDataGenerator
+from ._worm import migrate, rollback_migration, verify_migration
 
 __version__ = "0.1.0"
 
@@ -43,6 +43,6 @@ __all__ = [
     "audit", "AuditReport", "AuditFailure", "issue_certificate", "verify_certificate", "write_sigstore_bundle",
     "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
     "BucketCheck", "ServerAnswer",
-    "migrate", "verify_migration",
     "CosignSigner", "CosignPublicKey", "EvidenceConfig", "MockDataGenerator",
+    "migrate", "rollback_migration", "verify_migration",
 ]
