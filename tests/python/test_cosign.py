@@ -76,6 +76,26 @@ class TestCosignKeys(CosignCase):
             f.write(encrypt_cosign_private_key(self.private_key, "pw", pem_type="ENCRYPTED COSIGN PRIVATE KEY"))
         self.assertEqual(worm.CosignSigner(path, password="pw").public_key().to_pem(), self.pub_path.read_text())
 
+    def test_ed25519_key_in_cosign_format_signs_and_verifies(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        ed = Ed25519PrivateKey.generate()
+        path, pub = self.tmp / "ed.key", self.tmp / "ed.pub"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(encrypt_cosign_private_key(ed, "pw"))
+        pub.write_bytes(ed.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+        [bundle], _ = self.make_evidence(self.tmp / "ed-evidence", 1)
+        signer = worm.CosignSigner(path, password="pw")
+        self.assertEqual(signer.public_key().algorithm(), "Ed25519")
+        sig = Path(signer.sign_file(bundle))
+        ed.public_key().verify(base64.b64decode(json.loads(sig.read_text())["messageSignature"]["signature"]),
+                               bundle.read_bytes())
+        report = worm.verification_report(bundle, sig, pub)
+        self.assertTrue(report["ok"], report["summary"])
+        self.assertFalse(worm.verification_report(bundle, sig, self.pub_path)["signature_valid"])
+
     def test_wrong_password_is_a_crypto_error_without_the_password(self):
         with self.assertRaises(worm.CryptoError) as ctx:
             worm.CosignSigner(self.key_path, password="not-the-password-xyz")
