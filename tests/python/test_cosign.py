@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cosign_support import (SigstoreVerifyJs, cosign_v2_bundle, cosign_v3_bundle, encrypt_cosign_private_key,
                             key_hint, write_cosign_key_pair)
-from worm_test_support import incident_inputs, load_tests_unless_missing, worm, worm_cli
+from worm_test_support import MotoEnvCase, incident_inputs, load_tests_unless_missing, worm, worm_cli
 
 load_tests = load_tests_unless_missing
 
@@ -280,6 +280,46 @@ class TestMixedAudit(CosignCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(paths[0].name + ": signature:", r.stdout)
         self.assertIn(paths[1].name + ".bundle: orphan_signature", r.stdout)
+
+
+class TestCosignAuditOnS3(MotoEnvCase):
+    """The agents' evidence stored write-once in S3 (moto), as their uploader stores it:
+    X.json and X.json.bundle locked in COMPLIANCE mode, beside libworm's X.json and X.sig.
+    `worm audit --store s3://...` checks both kinds."""
+    auth = False
+
+    def test_audit_store_with_cosign_and_ed25519_evidence(self):
+        from datetime import datetime, timedelta, timezone
+        tmp = Path(tempfile.mkdtemp(prefix="worm-cosign-s3-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        _, cosign_pub, cosign_private = write_cosign_key_pair(tmp / "keys", PASSWORD)
+        pipeline = worm.EvidencePipeline("clinic-001", evidence_dir=tmp / "evidence", durable=False)
+        paths = [pipeline.process_incident(**incident_inputs())[0] for _ in range(2)]
+        s3 = self.server.boto3()
+        until = datetime.now(timezone.utc) + timedelta(days=100)
+
+        def put(key, body):
+            s3.put_object(Bucket=self.bucket, Key=key, Body=body, ObjectLockMode="COMPLIANCE",
+                          ObjectLockRetainUntilDate=until)
+
+        cosign_path, libworm_path = paths
+        put("evidence/clinic-001/" + cosign_path.name, cosign_path.read_bytes())
+        put("evidence/clinic-001/" + cosign_path.name + ".bundle",
+            cosign_v3_bundle(cosign_private, cosign_path.read_bytes()).encode())
+        put("evidence/clinic-001/" + libworm_path.name, libworm_path.read_bytes())
+        put("evidence/clinic-001/" + libworm_path.name[:-5] + ".sig",
+            Path(str(libworm_path)[:-5] + ".sig").read_bytes())
+
+        def audit(*extra):
+            return run_cli("audit", "--store", f"s3://{self.bucket}", "--prefix", "evidence/", "--key",
+                           pipeline.public_key_path, "--no-bucket-checks", "--out", tmp / f"audit{len(extra)}", *extra)
+
+        r = audit("--cosign-key", cosign_pub)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("clean: 2 bundles", r.stdout)
+        r = audit()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(cosign_path.name + ": signature:", r.stdout)
 
 
 if __name__ == "__main__":
