@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cosign_support import (SigstoreVerifyJs, cosign_v2_bundle, cosign_v3_bundle, encrypt_cosign_private_key,
                             key_hint, write_cosign_key_pair)
-from worm_test_support import MotoEnvCase, incident_inputs, load_tests_unless_missing, worm, worm_cli
+from worm_test_support import SOURCE_DIR, MotoEnvCase, incident_inputs, load_tests_unless_missing, worm, worm_cli
 
 load_tests = load_tests_unless_missing
 
@@ -165,6 +165,25 @@ class TestCosignSigning(CosignCase):
         shutil.copy(sig, str(other) + ".bundle")
         with self.assertRaises(worm.WormError):
             signer.sign_file(other)
+
+    def test_cli_bundle_with_cosign_key(self):
+        evidence = self.tmp / "bundle-cli"
+        data = SOURCE_DIR / "examples" / "data" / "backup-success"
+        args = ["bundle", "--client-id", "clinic-001", "--evidence-dir", evidence, "--key", evidence / "keys" / "private.pem",
+                "--cosign-key", self.key_path]
+        for section in ("incident", "runbook", "execution", "actions", "artifacts"):
+            args += [f"--{section}", data / f"{section}.json"]
+        self.assertEqual(run_cli("keygen", "--out", evidence / "keys").returncode, 0)
+        # A wrong password: refused before anything is written.
+        r = run_cli(*args, env={"COSIGN_PASSWORD": "wrong"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(list(evidence.glob("EB-*")), [])
+        r = run_cli(*args, env={"COSIGN_PASSWORD": PASSWORD})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["cosign_bundle_path"], out["bundle_path"] + ".bundle")
+        self.assertEqual(run_cli("verify", "--key", self.pub_path, out["bundle_path"], out["cosign_bundle_path"]).returncode, 0)
+        self.assertEqual(run_cli("verify", "--key", evidence / "keys" / "public.pem", out["bundle_path"]).returncode, 0)
 
     def test_cli_sign_then_verify(self):
         directory = self.tmp / "cli"
