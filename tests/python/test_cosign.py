@@ -118,14 +118,20 @@ class TestCosignKeys(CosignCase):
         self.assertIn("chmod 400", str(ctx.exception))
 
     def test_damaged_envelope_is_named(self):
-        path = self.tmp / "damaged.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        body = base64.b64encode(json.dumps({"kdf": {"name": "pbkdf2"}}).encode()).decode()
-        with os.fdopen(fd, "w") as f:
-            f.write(f"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
-        with self.assertRaises(worm.WormError) as ctx:
-            worm.CosignSigner(path, password=PASSWORD)
-        self.assertIn("cipher", str(ctx.exception))
+        good = json.loads(base64.b64decode("".join(self.key_path.read_text().splitlines()[1:-1])))
+        huge = json.loads(json.dumps(good))
+        huge["kdf"]["params"]["N"] = 1 << 20  # 1 GiB of scrypt memory: refused, not attempted
+        cases = [({"kdf": {"name": "pbkdf2"}}, "cipher"), (huge, "out of range"),
+                 ({**good, "ciphertext": "AAAA"}, "too short")]
+        for number, (envelope, says) in enumerate(cases):
+            path = self.tmp / f"damaged-{number}.key"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            body = base64.b64encode(json.dumps(envelope).encode()).decode()
+            with os.fdopen(fd, "w") as f:
+                f.write(f"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
+            with self.subTest(says=says), self.assertRaises(worm.WormError) as ctx:
+                worm.CosignSigner(path, password=PASSWORD)
+            self.assertIn(says, str(ctx.exception))
 
     def test_public_key_of_another_curve_is_refused(self):
         from cryptography.hazmat.primitives import serialization
