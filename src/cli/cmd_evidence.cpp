@@ -131,15 +131,13 @@ int run_verify(const ParsedArgs& a) {
 int run_sign(const ParsedArgs& a) {
     const compliance::CosignPrivateKey key =
         local_input([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
-    std::cout << "[";
-    bool first = true;
+    std::string out = "[";  // printed whole at the end: a failing file leaves no half-printed list
     for (const auto& file : a.positionals()) {
         const fs::path bundle = local_input([&] { return compliance::write_cosign_bundle(key, file); });
-        std::cout << (first ? "" : ",") << "{\"file\":" << json_string(file) << ",\"bundle\":" << json_string(bundle.string())
-                  << "}";
-        first = false;
+        out += (out.size() > 1 ? "," : "") + std::string("{\"file\":") + json_string(file) +
+               ",\"bundle\":" + json_string(bundle.string()) + "}";
     }
-    std::cout << "]\n";
+    std::cout << out << "]\n";
     return exit_ok;
 }
 
