@@ -175,7 +175,7 @@ std::vector<Command> compliance_commands() {
                    {"--dir", "DIR", "a local evidence directory instead of a store (no locks to check)"},
                    {"--prefix", "PREFIX", "only keys starting with PREFIX (e.g. evidence/clinic-001/)"},
                    {"--key", "PUB", "Ed25519 public key the evidence was signed with", true},
-                   {"--cosign-key", "PUB", "cosign public key (ECDSA P-256 or Ed25519) for X.json.bundle signatures"},
+                   {"--cosign-key", "KEY", "cosign public key (cosign.pub: ECDSA P-256 or Ed25519) for X.json.bundle signatures"},
                    {"--from", "DATE", "first day (YYYY-MM-DD or RFC 3339) of bundles to audit"},
                    {"--to", "DATE", "last day of bundles to audit"},
                    {"--registry", "DIR", "evidence directory whose upload registry the hashes are compared with"},

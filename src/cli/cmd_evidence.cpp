@@ -3,6 +3,7 @@
 #include <rapidjson/writer.h>
 
 #include <cstdlib>
+#include <optional>
 #include <iostream>
 
 #include "commands.hpp"
@@ -40,7 +41,7 @@ int run_keygen(const ParsedArgs& a) {
     return exit_ok;
 }
 
-std::string bundle_result_json(const BundleResult& r) {
+std::string bundle_result_json(const BundleResult& r, const fs::path& cosign_bundle) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -49,6 +50,9 @@ std::string bundle_result_json(const BundleResult& r) {
     w.Key("sig_path"); w.String(r.sig_path.c_str());
     if (!r.sigstore_path.empty()) {
         w.Key("sigstore_path"); w.String(r.sigstore_path.c_str());
+    }
+    if (!cosign_bundle.empty()) {
+        w.Key("cosign_bundle_path"); w.String(cosign_bundle.c_str());
     }
     w.Key("evidence_bundle_hash"); w.String(r.evidence_bundle_hash.c_str());
     if (!r.upload_status.empty()) {
@@ -79,12 +83,16 @@ int run_bundle(const ParsedArgs& a) {
     options.evidence_dir = a.require("--evidence-dir");
     options.private_key_path = a.require("--key");
     if (a.has("--sigstore")) options.sigstore_bundle = true;  // else WORM_SIGSTORE_BUNDLE
+    // Loaded before anything is written: a wrong COSIGN_PASSWORD leaves no bundle behind.
+    std::optional<compliance::CosignPrivateKey> cosign_key;
+    if (auto v = a.get("--cosign-key")) cosign_key = local_input([&] { return compliance::CosignPrivateKey::load(*v); });
     EvidencePipeline pipeline(options);
     // Whether and how the bundle is stored is the library's policy (enable_uploads).
     const auto url = a.get("--store");
     pipeline.enable_uploads(WormConfig::from_env(), url ? std::shared_ptr<ObjectStore>(open_store(*url)) : nullptr);
     const BundleResult result = pipeline.process_incident(std::move(inputs));
-    std::cout << bundle_result_json(result) << "\n";
+    const fs::path cosign_bundle = cosign_key ? compliance::write_cosign_bundle(*cosign_key, result.bundle_path) : fs::path();
+    std::cout << bundle_result_json(result, cosign_bundle) << "\n";
     // The bundle is signed and kept; the registry holds it for `worm sync`.
     if (!result.upload_error.empty())
         std::cerr << "worm bundle: warning: " << result.bundle_id << " is not stored yet (pending for worm sync): "
@@ -123,15 +131,13 @@ int run_verify(const ParsedArgs& a) {
 int run_sign(const ParsedArgs& a) {
     const compliance::CosignPrivateKey key =
         local_input([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
-    std::cout << "[";
-    bool first = true;
+    std::string out = "[";  // printed whole at the end: a failing file leaves no half-printed list
     for (const auto& file : a.positionals()) {
         const fs::path bundle = local_input([&] { return compliance::write_cosign_bundle(key, file); });
-        std::cout << (first ? "" : ",") << "{\"file\":" << json_string(file) << ",\"bundle\":" << json_string(bundle.string())
-                  << "}";
-        first = false;
+        out += (out.size() > 1 ? "," : "") + std::string("{\"file\":") + json_string(file) +
+               ",\"bundle\":" + json_string(bundle.string()) + "}";
     }
-    std::cout << "]\n";
+    std::cout << out << "]\n";
     return exit_ok;
 }
 
@@ -155,9 +161,11 @@ std::vector<Command> evidence_commands() {
                    {"--evidence-dir", "DIR", "where .json, .sig and the id counter live", true},
                    {"--key", "PRIV", "Ed25519 private key (PEM, mode 0400 or 0600)", true},
                    {"--store", "URL", "also store the bundle write-once: file://, s3://, mcp+https://"},
-                   {"--sigstore", "", "also write X.sigstore.json, a Sigstore bundle for cosign (WORM_SIGSTORE_BUNDLE=true)"}},
+                   {"--sigstore", "", "also write X.sigstore.json, a Sigstore bundle for cosign (WORM_SIGSTORE_BUNDLE=true)"},
+                   {"--cosign-key", "KEY", "also write X.json.bundle signed with this cosign key (COSIGN_PASSWORD), as seed 003"}},
                   0, 0,
-                  "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash; with uploads on,\n"
+                  "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash (cosign_bundle_path\n"
+                  "with --cosign-key; the uploader stores X.json and X.sig, not X.json.bundle); with uploads on,\n"
                   "upload_status (uploaded or pending), uri and sig_uri when stored, upload_error when it failed.\n"
                   "Uploads are on with --store, or with WORM_ENABLED=true (the store WORM_MODE names); the bundle is\n"
                   "uploaded right after signing, or with WORM_AUTO_UPLOAD=false only registered for `worm sync`.\n"

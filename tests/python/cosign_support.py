@@ -191,10 +191,23 @@ class SigstoreVerifyJs:
     ``available`` is False (with ``why``) only when npm cannot install it."""
 
     def __init__(self):
+        import fcntl
         base = Path(os.environ.get("WORM_BINARY_DIR", "/tmp"))
-        self.npm_dir = base / "npm-sigstore-verify-3.0.0"
+        # Its own directory (the C++ test installs into npm-sigstore-verify-3.0.0), locked, so
+        # tests that ctest runs at the same time never install into one directory together.
+        self.npm_dir = base / "npm-sigstore-verify-3.0.0-py"
+        self.npm_dir.mkdir(parents=True, exist_ok=True)
         self.why = ""
         package = self.npm_dir / "node_modules" / "@sigstore" / "verify" / "package.json"
+        self.script = self.npm_dir / "verify-with-key.js"
+        with open(self.npm_dir / ".install-lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._install(package)
+            if not self.why and (not self.script.exists() or self.script.read_text() != _VERIFY_JS):
+                self.script.write_text(_VERIFY_JS)
+        self.available = not self.why
+
+    def _install(self, package):
         if not package.exists():
             if not shutil.which("npm"):
                 self.why = "npm is not installed"
@@ -204,10 +217,6 @@ class SigstoreVerifyJs:
                                    timeout=300)
                 if r.returncode != 0:
                     self.why = "npm install @sigstore/verify@3.0.0 failed (registry unreachable?): " + r.stderr[-300:]
-        self.available = not self.why
-        self.script = self.npm_dir / "verify-with-key.js"
-        if self.available:
-            self.script.write_text(_VERIFY_JS)
 
     def verify(self, bundle_path, artifact_path, public_key_path):
         """(ok, output) from node."""

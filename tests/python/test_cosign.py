@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from cosign_support import (SigstoreVerifyJs, cosign_v2_bundle, cosign_v3_bundle, encrypt_cosign_private_key,
                             key_hint, write_cosign_key_pair)
-from worm_test_support import incident_inputs, load_tests_unless_missing, worm, worm_cli
+from worm_test_support import SOURCE_DIR, MotoEnvCase, incident_inputs, load_tests_unless_missing, worm, worm_cli
 
 load_tests = load_tests_unless_missing
 
@@ -76,6 +76,26 @@ class TestCosignKeys(CosignCase):
             f.write(encrypt_cosign_private_key(self.private_key, "pw", pem_type="ENCRYPTED COSIGN PRIVATE KEY"))
         self.assertEqual(worm.CosignSigner(path, password="pw").public_key().to_pem(), self.pub_path.read_text())
 
+    def test_ed25519_key_in_cosign_format_signs_and_verifies(self):
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+        ed = Ed25519PrivateKey.generate()
+        path, pub = self.tmp / "ed.key", self.tmp / "ed.pub"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(encrypt_cosign_private_key(ed, "pw"))
+        pub.write_bytes(ed.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+        [bundle], _ = self.make_evidence(self.tmp / "ed-evidence", 1)
+        signer = worm.CosignSigner(path, password="pw")
+        self.assertEqual(signer.public_key().algorithm(), "Ed25519")
+        sig = Path(signer.sign_file(bundle))
+        ed.public_key().verify(base64.b64decode(json.loads(sig.read_text())["messageSignature"]["signature"]),
+                               bundle.read_bytes())
+        report = worm.verification_report(bundle, sig, pub)
+        self.assertTrue(report["ok"], report["summary"])
+        self.assertFalse(worm.verification_report(bundle, sig, self.pub_path)["signature_valid"])
+
     def test_wrong_password_is_a_crypto_error_without_the_password(self):
         with self.assertRaises(worm.CryptoError) as ctx:
             worm.CosignSigner(self.key_path, password="not-the-password-xyz")
@@ -98,14 +118,20 @@ class TestCosignKeys(CosignCase):
         self.assertIn("chmod 400", str(ctx.exception))
 
     def test_damaged_envelope_is_named(self):
-        path = self.tmp / "damaged.key"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        body = base64.b64encode(json.dumps({"kdf": {"name": "pbkdf2"}}).encode()).decode()
-        with os.fdopen(fd, "w") as f:
-            f.write(f"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
-        with self.assertRaises(worm.WormError) as ctx:
-            worm.CosignSigner(path, password=PASSWORD)
-        self.assertIn("cipher", str(ctx.exception))
+        good = json.loads(base64.b64decode("".join(self.key_path.read_text().splitlines()[1:-1])))
+        huge = json.loads(json.dumps(good))
+        huge["kdf"]["params"]["N"] = 1 << 20  # 1 GiB of scrypt memory: refused, not attempted
+        cases = [({"kdf": {"name": "pbkdf2"}}, "cipher"), (huge, "out of range"),
+                 ({**good, "ciphertext": "AAAA"}, "too short")]
+        for number, (envelope, says) in enumerate(cases):
+            path = self.tmp / f"damaged-{number}.key"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            body = base64.b64encode(json.dumps(envelope).encode()).decode()
+            with os.fdopen(fd, "w") as f:
+                f.write(f"-----BEGIN ENCRYPTED SIGSTORE PRIVATE KEY-----\n{body}\n-----END ENCRYPTED SIGSTORE PRIVATE KEY-----\n")
+            with self.subTest(says=says), self.assertRaises(worm.WormError) as ctx:
+                worm.CosignSigner(path, password=PASSWORD)
+            self.assertIn(says, str(ctx.exception))
 
     def test_public_key_of_another_curve_is_refused(self):
         from cryptography.hazmat.primitives import serialization
@@ -145,6 +171,25 @@ class TestCosignSigning(CosignCase):
         shutil.copy(sig, str(other) + ".bundle")
         with self.assertRaises(worm.WormError):
             signer.sign_file(other)
+
+    def test_cli_bundle_with_cosign_key(self):
+        evidence = self.tmp / "bundle-cli"
+        data = SOURCE_DIR / "examples" / "data" / "backup-success"
+        args = ["bundle", "--client-id", "clinic-001", "--evidence-dir", evidence, "--key", evidence / "keys" / "private.pem",
+                "--cosign-key", self.key_path]
+        for section in ("incident", "runbook", "execution", "actions", "artifacts"):
+            args += [f"--{section}", data / f"{section}.json"]
+        self.assertEqual(run_cli("keygen", "--out", evidence / "keys").returncode, 0)
+        # A wrong password: refused before anything is written.
+        r = run_cli(*args, env={"COSIGN_PASSWORD": "wrong"})
+        self.assertNotEqual(r.returncode, 0)
+        self.assertEqual(list(evidence.glob("EB-*")), [])
+        r = run_cli(*args, env={"COSIGN_PASSWORD": PASSWORD})
+        self.assertEqual(r.returncode, 0, r.stderr)
+        out = json.loads(r.stdout)
+        self.assertEqual(out["cosign_bundle_path"], out["bundle_path"] + ".bundle")
+        self.assertEqual(run_cli("verify", "--key", self.pub_path, out["bundle_path"], out["cosign_bundle_path"]).returncode, 0)
+        self.assertEqual(run_cli("verify", "--key", evidence / "keys" / "public.pem", out["bundle_path"]).returncode, 0)
 
     def test_cli_sign_then_verify(self):
         directory = self.tmp / "cli"
@@ -260,6 +305,46 @@ class TestMixedAudit(CosignCase):
         self.assertEqual(r.returncode, 1)
         self.assertIn(paths[0].name + ": signature:", r.stdout)
         self.assertIn(paths[1].name + ".bundle: orphan_signature", r.stdout)
+
+
+class TestCosignAuditOnS3(MotoEnvCase):
+    """The agents' evidence stored write-once in S3 (moto), as their uploader stores it:
+    X.json and X.json.bundle locked in COMPLIANCE mode, beside libworm's X.json and X.sig.
+    `worm audit --store s3://...` checks both kinds."""
+    auth = False
+
+    def test_audit_store_with_cosign_and_ed25519_evidence(self):
+        from datetime import datetime, timedelta, timezone
+        tmp = Path(tempfile.mkdtemp(prefix="worm-cosign-s3-"))
+        self.addCleanup(shutil.rmtree, tmp, True)
+        _, cosign_pub, cosign_private = write_cosign_key_pair(tmp / "keys", PASSWORD)
+        pipeline = worm.EvidencePipeline("clinic-001", evidence_dir=tmp / "evidence", durable=False)
+        paths = [pipeline.process_incident(**incident_inputs())[0] for _ in range(2)]
+        s3 = self.server.boto3()
+        until = datetime.now(timezone.utc) + timedelta(days=100)
+
+        def put(key, body):
+            s3.put_object(Bucket=self.bucket, Key=key, Body=body, ObjectLockMode="COMPLIANCE",
+                          ObjectLockRetainUntilDate=until)
+
+        cosign_path, libworm_path = paths
+        put("evidence/clinic-001/" + cosign_path.name, cosign_path.read_bytes())
+        put("evidence/clinic-001/" + cosign_path.name + ".bundle",
+            cosign_v3_bundle(cosign_private, cosign_path.read_bytes()).encode())
+        put("evidence/clinic-001/" + libworm_path.name, libworm_path.read_bytes())
+        put("evidence/clinic-001/" + libworm_path.name[:-5] + ".sig",
+            Path(str(libworm_path)[:-5] + ".sig").read_bytes())
+
+        def audit(*extra):
+            return run_cli("audit", "--store", f"s3://{self.bucket}", "--prefix", "evidence/", "--key",
+                           pipeline.public_key_path, "--no-bucket-checks", "--out", tmp / f"audit{len(extra)}", *extra)
+
+        r = audit("--cosign-key", cosign_pub)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("clean: 2 bundles", r.stdout)
+        r = audit()
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        self.assertIn(cosign_path.name + ": signature:", r.stdout)
 
 
 if __name__ == "__main__":

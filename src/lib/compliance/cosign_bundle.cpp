@@ -153,8 +153,10 @@ fs::path write_cosign_bundle(const CosignPrivateKey& key, const fs::path& data_p
 fs::path find_signature_file(const fs::path& bundle_path, const fs::path& sig_path) {
     if (!sig_path.empty()) return sig_path;
     for (const fs::path& candidate :
-         {signature_path_for(bundle_path), sigstore_path_for(bundle_path), cosign_bundle_path_for(bundle_path)})
-        if (fs::exists(candidate)) return candidate;
+         {signature_path_for(bundle_path), sigstore_path_for(bundle_path), cosign_bundle_path_for(bundle_path)}) {
+        std::error_code ec;  // an unusable name is not found here; reading the bundle names the problem
+        if (fs::exists(candidate, ec)) return candidate;
+    }
     return signature_path_for(bundle_path);
 }
 

@@ -191,8 +191,9 @@ CosignPrivateKey CosignPrivateKey::from_pem(std::string_view pem, std::string_vi
                     "cosign private key: unsupported cipher '" + text_of(cipher, "name") + "' (expected nacl/secretbox)");
     const rapidjson::Value& params = member(kdf, "params");
     const std::uint64_t n = uint_of(params, "N"), r = uint_of(params, "r"), p = uint_of(params, "p");
-    // cosign writes N=32768 r=8 p=1; the bounds keep a hostile file from asking for gigabytes.
-    if (n < 2 || (n & (n - 1)) != 0 || n > (1u << 20) || r == 0 || r > 32 || p == 0 || p > 16)
+    // cosign writes N=32768 r=8 p=1 (32 MiB); scrypt needs 128 * N * r bytes, kept to 256 MiB
+    // so a hostile file cannot ask for gigabytes.
+    if (n < 2 || (n & (n - 1)) != 0 || r == 0 || r > 64 || p == 0 || p > 16 || 128 * n * r > (256u << 20))
         throw Error(ErrorCode::parse, "cosign private key: scrypt parameters N=" + std::to_string(n) + " r=" +
                                           std::to_string(r) + " p=" + std::to_string(p) + " are out of range");
     const std::string salt = bytes_of(kdf, "salt");
