@@ -55,12 +55,14 @@ class Configuration(TempDirCase):
 
     def test_troubleshooting_endpoint_not_configured(self):
         # Upload Fails with "endpoint not configured" -- Fix: export MCP_URL=https://mcp.yourcompany.com
-        (bundle, sig), = signed_bundles(self.dir / "evidence", 1)
-        with environ(WORM_ENABLED="true", WORM_MODE="proxy"):
+        bundles = signed_bundles(self.dir / "evidence", 2)
+        with environ(WORM_ENABLED="true", WORM_MODE="proxy"), self.assertLogs("worm", "WARNING") as logs:
             uploader = worm.WormUploader(worm.WormConfig.from_env(), self.dir / "evidence", "client-001")
-            with self.assertRaises(worm.ConfigError) as caught:
-                uploader.upload_bundle(bundle, sig)
+            for bundle, sig in bundles:
+                with self.assertRaises(worm.ConfigError) as caught:
+                    uploader.upload_bundle(bundle, sig)
         self.assertIn("endpoint not configured", str(caught.exception))
+        self.assertEqual(len([line for line in logs.output if "endpoint not configured" in line]), 1)  # once
         self.assertIn("endpoint not configured", uploader.get_stats()["last_error"])
         with environ(WORM_ENABLED="true", WORM_MODE="proxy", MCP_URL="https://mcp.yourcompany.com"):
             self.assertEqual(run_cli("config", "check").returncode, 0)
