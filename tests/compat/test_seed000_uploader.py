@@ -67,6 +67,19 @@ class Configuration(TempDirCase):
         with environ(WORM_ENABLED="true", WORM_MODE="proxy", MCP_URL="https://mcp.yourcompany.com"):
             self.assertEqual(run_cli("config", "check").returncode, 0)
 
+    def test_troubleshooting_generator_keeps_evidence(self):
+        # The same problem met by the agent's generator: evidence is stored and signed locally, every
+        # bundle stays pending, and the problem is logged once, not once per bundle.
+        with environ(WORM_ENABLED="true", WORM_MODE="proxy"), self.assertLogs("worm", "WARNING") as logs:
+            generator = worm.EvidenceGenerator("client-001", self.dir / "evidence")
+            stored = [asyncio.run(generator.store_evidence(seed_bundle())) for _ in range(3)]
+            stats = generator.get_worm_stats()
+        self.assertEqual([worm_uri for _, _, worm_uri in stored], [None, None, None])
+        self.assertTrue(all(Path(bundle_path).exists() for bundle_path, _, _ in stored))
+        self.assertEqual(stats["pending_queue_depth"], 3)
+        self.assertIn("endpoint not configured", stats["last_error"])
+        self.assertEqual(len([line for line in logs.output if "endpoint not configured" in line]), 1, logs.output)
+
     def test_troubleshooting_bucket_not_configured(self):
         # Upload Fails with "bucket not configured" -- Fix: export WORM_S3_BUCKET=your-bucket-name
         (bundle, sig), = signed_bundles(self.dir / "evidence", 1)

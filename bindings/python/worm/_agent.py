@@ -253,6 +253,7 @@ class EvidencePipeline:
         self._core = _worm._Pipeline(client_id, os.fspath(self.evidence_dir),
                                      os.fspath(self.private_key_path), passphrase, durable)
         core_uploader = self._core.enable_uploads(self.config, store)
+        self._config_problem: Optional[str] = None
         self.uploader: Optional[WormUploader] = None
         if core_uploader is not None:
             self.uploader = WormUploader._over(core_uploader, self.config, self.evidence_dir, client_id)
@@ -265,8 +266,10 @@ class EvidencePipeline:
         """Seed 001's check at initialisation (see the class docstring)."""
         try:
             self.uploader._core.store()
-        except ConfigError:
-            return  # logged once by the uploader; each upload reports it and keeps the bundle
+        except ConfigError as error:
+            # Logged once by the uploader; each upload reports it and keeps the bundle.
+            self._config_problem = str(error)
+            return
         try:
             self.uploader._core.check_object_lock()
         except ConfigError:
@@ -301,11 +304,12 @@ class EvidencePipeline:
         # concurrent callers (EvidenceGenerator on threads) each get their own URIs.
         return self._finish(self._core.process_incident(incident, runbook, execution, actions, artifacts))
 
-    @staticmethod
-    def _finish(result: Dict[str, Any]) -> Dict[str, Any]:
+    def _finish(self, result: Dict[str, Any]) -> Dict[str, Any]:
         result["bundle_uri"] = result["bundle_uri"] or None
         result["sig_uri"] = result["sig_uri"] or None
-        if result["upload_error"]:  # kept locally and pending: sync() retries it
+        # Kept locally and pending: sync() retries it. A configuration problem was logged
+        # once already (by the uploader), not once per bundle.
+        if result["upload_error"] and result["upload_error"] != self._config_problem:
             logger.warning("upload of %s failed, left pending: %s", result["bundle_id"], result["upload_error"])
         return result
 
