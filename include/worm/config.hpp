@@ -1,8 +1,9 @@
 // config.hpp: the WORM upload configuration, read from the environment with the
 // agents' (seeds') variable names and defaults.
 //
-//   WORM_ENABLED                false     upload at all
+//   WORM_ENABLED                false     upload at all (unset with MSP_WORM_BUCKET set: true)
 //   WORM_MODE                   proxy     proxy (MCP server holds the credentials) | direct (S3)
+//                                         (unset with MSP_WORM_BUCKET set: direct)
 //   WORM_S3_BUCKET              -         direct mode bucket (MSP_WORM_BUCKET accepted)
 //   WORM_S3_REGION / AWS_REGION us-east-1
 //   WORM_S3_PREFIX              ""        key prefix before evidence/...
@@ -17,6 +18,10 @@
 //   WORM_SIGSTORE_BUNDLE        false     the pipeline also writes X.sigstore.json (compliance/sigstore.hpp)
 //   MCP_URL, MCP_API_KEY        -         proxy mode endpoint and bearer token (a secret)
 //
+// Seed 001's MCP server turns uploads on with MSP_WORM_BUCKET (and AWS_REGION) alone: with
+// WORM_ENABLED unset, a non-empty MSP_WORM_BUCKET means enabled, in direct mode unless
+// WORM_MODE says otherwise. `sources` records which variable set each value.
+//
 // from_env never throws: values it cannot read are collected and reported by validate(),
 // so `worm config check` can show everything that is wrong at once.
 //
@@ -27,6 +32,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +83,11 @@ struct WORM_API WormConfig {
     // a whole number of days, got 'ninety'"). validate() reports them.
     std::vector<std::string> problems;
 
+    // Where from_env took each value: field name ("enabled", "s3_bucket", ...) -> the
+    // variable that set it ("MSP_WORM_BUCKET"), or "default". Empty for a configuration
+    // built in code. Shown by describe_masked() (`worm config check`).
+    std::map<std::string, std::string> sources;
+
     // Reads the variables above through lookup (empty values count as unset).
     static WormConfig from_env(const EnvLookup& lookup);
     static WormConfig from_env() { return from_env(process_env); }
@@ -91,7 +102,8 @@ struct WORM_API WormConfig {
     std::vector<std::string> check() const;
 
     // The resolved configuration as one JSON object, MCP_API_KEY and any password in
-    // MCP_URL masked, plus "problems": [...] (for `worm config check`).
+    // MCP_URL masked, plus "sources": {field: variable or "default"} when read from the
+    // environment, and "problems": [...] (for `worm config check`).
     std::string describe_masked() const;
 };
 

@@ -111,10 +111,13 @@ public:
     void attach_uploader(std::shared_ptr<WormUploader> uploader);
     // The upload-after-sign policy, decided here only (`worm bundle` and Python's
     // EvidencePipeline call it). Uploads are on when `store` is given, or else when
-    // config.enabled (then the store the configuration names, after config.validate());
-    // when on, a WormUploader on the evidence directory's registry is attached as above
-    // and returned (for sync and stats); when off, nothing is attached and it returns nullptr.
-    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store = nullptr);
+    // config.enabled (then the store the configuration names, opened by the uploader at
+    // the first upload: a configuration problem is then each upload's error, the bundle
+    // kept and pending, see WormUploader); when on, a WormUploader on the evidence
+    // directory's registry is attached as above and returned (for sync and stats); when
+    // off, nothing is attached and it returns nullptr.
+    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store = nullptr,
+                                                 UploaderOptions options = {});
     const Ed25519PublicKey& public_key() const { return public_key_; }
     const PipelineOptions& options() const { return options_; }
 

@@ -131,6 +131,12 @@ struct RegistryStats {
     std::string last_error;                 // the most recent mark_failed error
     std::optional<TimePoint> last_error_at;
     std::optional<TimePoint> last_uploaded_at;
+    // Seed 000's monitoring figures over the uploaded rows: how long bundles took from
+    // being registered (right after signing) to being stored, and how many needed more
+    // than one attempt (over all rows).
+    std::optional<std::chrono::milliseconds> mean_upload_latency;
+    std::optional<std::chrono::milliseconds> max_upload_latency;
+    std::int64_t retried_bundles = 0;
 };
 
 struct WORM_API RegistryOptions {

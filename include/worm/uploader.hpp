@@ -98,6 +98,18 @@ struct WORM_API UploaderStats {
     std::int64_t consecutive_failures = 0;
     bool replica_configured = false;
     std::int64_t replica_behind = 0;  // uploaded bundles not yet in the replica store
+    // Seed 000's "Metrics to Track", under its names:
+    //   upload_success_rate  percent of the bundles tried that are stored: uploaded /
+    //                        (uploaded + failed) * 100; nullopt before any was tried
+    //   pending_queue_depth  bundles waiting for upload (pending, uploading and failed)
+    //   upload_latency       mean seconds from creation (registered right after signing)
+    //                        to stored, over the uploaded bundles; upload_latency_max the longest
+    //   retry_count          bundles that needed more than one attempt
+    std::optional<double> upload_success_rate;
+    std::int64_t pending_queue_depth = 0;
+    std::optional<double> upload_latency;
+    std::optional<double> upload_latency_max;
+    std::int64_t retry_count = 0;
     UploaderHealth health;
 
     // One JSON object with the fields above (health as an object), for `worm status --json`.
@@ -135,15 +147,24 @@ struct WORM_API UploaderOptions {
     // before the replica was reachable (the registry records both URIs).
     std::shared_ptr<ObjectStore> replica;
 
+    // Where the uploader reports, once per distinct message, a configuration problem
+    // found when it opens the configured store (the first upload or sync). Default: one
+    // line on stderr.
+    std::function<void(std::string_view message)> log;
+
     void validate() const;  // Error(invalid_argument) naming the field
 };
 
 class WORM_API WormUploader {
 public:
     // Throws Error(config) for an invalid config (retention, attempts, concurrency, SSE).
-    // Whether to upload at all (config.enabled) is the caller's decision: the uploader
-    // uploads to the store it is given. A null store makes a registry-only uploader:
-    // enqueue() and stats() work, uploads throw Error(config) and leave bundles pending.
+    // With a store, the uploader uploads to it whatever config.enabled says. With a null
+    // store, nothing about the store is needed or checked here: enqueue(), stats() and
+    // reconcile() read the registry only, and the store the configuration names
+    // (open_configured_store) is opened on the first upload or sync. A configuration
+    // problem then (not enabled, no endpoint, no bucket) is that upload's Error(config):
+    // logged once (options.log), recorded as the bundle's error (last_error, `worm
+    // status`), and the bundle stays in the backlog for a later sync.
     WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store, std::shared_ptr<UploadRegistry> registry,
                  UploaderOptions options = {});
     ~WormUploader();
@@ -179,6 +200,16 @@ public:
     SyncResult sync();
 
     UploaderStats stats();
+
+    // The store uploads go to, opened from the configuration on first use (see the
+    // constructor); throws its Error(config) when the configuration names none.
+    std::shared_ptr<ObjectStore> store();
+    // Seed 001's start-up check of an S3 store's bucket: Error(config) naming the bucket
+    // when it does not exist or has no Object Lock enabled; any other failure to read its
+    // configuration (unreachable, access denied) is thrown as it is, for the caller to
+    // report. Other stores need no check (a local store always locks; a proxy's server
+    // holds the bucket).
+    void check_object_lock();
 
     // "{prefix/}evidence/{client_id}/{YYYY}/{MM}/{bundle_id}{extension}".
     static std::string object_key(std::string_view prefix, std::string_view client_id, std::string_view bundle_id,

@@ -1,6 +1,7 @@
 // Upload commands: sync, status, config check, registry import/export.
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <iostream>
 
@@ -102,6 +103,17 @@ int run_status(const ParsedArgs& a) {
         row("failed", std::to_string(s.failed_count));
         row("oldest pending", s.oldest_pending_age_s ? std::to_string(static_cast<long>(*s.oldest_pending_age_s)) + " s" : "-");
         row("consecutive failures", std::to_string(s.consecutive_failures));
+        // Seed 000's metrics to track.
+        const auto fixed = [](double v, const char* unit) {
+            char buf[64];
+            std::snprintf(buf, sizeof buf, "%.1f%s", v, unit);
+            return std::string(buf);
+        };
+        row("success rate", s.upload_success_rate ? fixed(*s.upload_success_rate, " %") : "-");
+        row("queue depth", std::to_string(s.pending_queue_depth));
+        row("latency (mean/max)", s.upload_latency ? fixed(*s.upload_latency, " s / ") + fixed(*s.upload_latency_max, " s")
+                                                   : "-");
+        row("retried bundles", std::to_string(s.retry_count));
         row("last error", describe_last_error(s));
         if (s.replica_configured) {
             row("replica store", std::getenv("WORM_REPLICA_STORE"));
@@ -191,7 +203,9 @@ std::vector<Command> upload_commands() {
                   0, 0, "Exit 0 when healthy, 3 when an alert is raised (--format prometheus: always 0)."},
                  run_status});
     c.push_back({{"config check", "", "print the resolved WORM_* configuration (secrets masked) and its problems",
-                  {}, 0, 0, "Exit 0 when the configuration is valid, 2 otherwise."},
+                  {}, 0, 0,
+                  "\"sources\" names the variable behind each value (or \"default\"); MSP_WORM_BUCKET alone\n"
+                  "turns direct uploads on (seed 001). Exit 0 when the configuration is valid, 2 otherwise."},
                  run_config_check});
     c.push_back({{"registry import", "FILE", "import an agent's .upload_registry.json (unknown fields kept)",
                   {evidence_dir_option}, 1, 1, ""},

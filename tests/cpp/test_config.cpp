@@ -182,3 +182,56 @@ TEST_CASE("from_env() reads the process environment") {
     CHECK(WormConfig::from_env().sync_concurrency == 7);
     unsetenv("WORM_SYNC_CONCURRENCY");
 }
+
+TEST_CASE("seed 001: MSP_WORM_BUCKET with WORM_ENABLED unset turns direct uploads on") {
+    const auto c = WormConfig::from_env(env({{"MSP_WORM_BUCKET", "msp-compliance-evidence-prod"},
+                                             {"AWS_REGION", "eu-west-1"}}));
+    CHECK(c.enabled);
+    CHECK(c.mode == WormMode::direct);
+    CHECK(c.s3_bucket == "msp-compliance-evidence-prod");
+    CHECK(c.s3_region == "eu-west-1");
+    CHECK_NOTHROW(c.validate());
+    CHECK(c.sources.at("enabled") == "MSP_WORM_BUCKET");
+    CHECK(c.sources.at("mode") == "MSP_WORM_BUCKET");
+    CHECK(c.sources.at("s3_bucket") == "MSP_WORM_BUCKET");
+    CHECK(c.sources.at("s3_region") == "AWS_REGION");
+    CHECK(c.sources.at("retention_days") == "default");
+
+    // An explicit WORM_ENABLED or WORM_MODE wins; WORM_S3_BUCKET alone enables nothing (seed 000).
+    const auto off = WormConfig::from_env(env({{"MSP_WORM_BUCKET", "b"}, {"WORM_ENABLED", "false"}}));
+    CHECK_FALSE(off.enabled);
+    CHECK(off.sources.at("enabled") == "WORM_ENABLED");
+    const auto proxy = WormConfig::from_env(env({{"MSP_WORM_BUCKET", "b"}, {"WORM_MODE", "proxy"}}));
+    CHECK(proxy.enabled);
+    CHECK(proxy.mode == WormMode::proxy);
+    CHECK(proxy.sources.at("mode") == "WORM_MODE");
+    CHECK_FALSE(WormConfig::from_env(env({{"WORM_S3_BUCKET", "b"}})).enabled);
+    CHECK_FALSE(WormConfig::from_env(env({{"MSP_WORM_BUCKET", " "}})).enabled);  // empty counts as unset
+}
+
+TEST_CASE("describe_masked names the variable (or default) behind each value") {
+    const auto c = WormConfig::from_env(env({{"MSP_WORM_BUCKET", "b"},
+                                             {"WORM_S3_REGION", "us-west-2"},
+                                             {"AWS_REGION", "ignored"},
+                                             {"AWS_ENDPOINT_URL", "http://127.0.0.1:9"},
+                                             {"MCP_API_KEY", "secret-token-1"}}));
+    const std::string text = c.describe_masked();
+    CHECK_FALSE(contains(text, "secret-token-1"));
+    rapidjson::Document d;
+    d.Parse(text.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    REQUIRE(d.HasMember("sources"));
+    const auto& s = d["sources"];
+    CHECK(std::string(s["enabled"].GetString()) == "MSP_WORM_BUCKET");
+    CHECK(std::string(s["s3_region"].GetString()) == "WORM_S3_REGION");
+    CHECK(std::string(s["s3_endpoint"].GetString()) == "AWS_ENDPOINT_URL");
+    CHECK(std::string(s["mcp_api_key"].GetString()) == "MCP_API_KEY");
+    CHECK(std::string(s["auto_upload"].GetString()) == "default");
+    CHECK(std::string(s["retention_days"].GetString()) == "default");
+    // Built in code: no sources claimed.
+    WormConfig code;
+    rapidjson::Document d2;
+    const std::string text2 = code.describe_masked();
+    d2.Parse(text2.c_str());
+    CHECK_FALSE(d2.HasMember("sources"));
+}

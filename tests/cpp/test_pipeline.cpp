@@ -99,13 +99,27 @@ TEST_CASE("upload-after-sign policy: off, upload now, or register for sync") {
         CHECK(store->get(WormUploader::object_key("", "test-client-001", r.bundle_id, ".sig")) ==
               read_file(r.sig_path));
     }
-    SUBCASE("enabled without a store: the configured store, after validating the configuration") {
+    SUBCASE("enabled without a store: a configuration problem is each upload's error, logged once, bundles kept") {
         EvidencePipeline pipeline(f.options());
         WormConfig config;
         config.enabled = true;
         config.mode = WormMode::direct;  // no bucket
-        CHECK(t::error_of([&] { pipeline.enable_uploads(config); }, ErrorCode::config).find("bucket") !=
-              std::string::npos);
+        std::vector<std::string> logged;
+        UploaderOptions options;
+        options.log = [&](std::string_view m) { logged.emplace_back(m); };
+        const auto uploader = pipeline.enable_uploads(config, nullptr, options);
+        REQUIRE(uploader != nullptr);
+        for (int i = 0; i < 2; ++i) {
+            const BundleResult r = pipeline.process_incident(sample_inputs());
+            CHECK(r.upload_status == "pending");
+            CHECK(r.upload_error.find("bucket not configured") != std::string::npos);
+            CHECK(fs::exists(r.bundle_path));
+            CHECK(fs::exists(r.sig_path));
+        }
+        CHECK(logged.size() == 1);
+        const UploaderStats s = uploader->stats();
+        CHECK(s.failed_count == 2);
+        CHECK(s.last_error.find("bucket not configured") != std::string::npos);
     }
     SUBCASE("an upload that fails leaves the bundle signed, kept and pending") {
         EvidencePipeline pipeline(f.options());

@@ -626,3 +626,95 @@ TEST_CASE("a failed upload releases its lease; lease_duration is validated") {
     bad.lease_duration = std::chrono::milliseconds(0);
     CHECK(code_of([&] { WormUploader u(f.config, f.store, f.registry, bad); }) == ErrorCode::invalid_argument);
 }
+
+TEST_CASE("seed 000 metrics: success rate, queue depth, latency from creation to stored, retries") {
+    Fixture f;
+    auto s = f.uploader->stats();
+    CHECK_FALSE(s.upload_success_rate);  // nothing tried yet
+    CHECK_FALSE(s.upload_latency);
+    CHECK(s.pending_queue_depth == 0);
+    CHECK(s.retry_count == 0);
+    for (int i = 1; i <= 4; ++i) {
+        const auto [json, sig] = f.make_bundle(i);
+        f.uploader->enqueue(json, sig, "clinic-001");
+    }
+    CHECK(f.uploader->stats().pending_queue_depth == 4);
+
+    f.clock.advance(30s);
+    f.uploader->upload_registered(bundle_id(1));  // 30 s after it was registered
+    f.store->fail_puts = 1;                        // one retry
+    f.clock.advance(60s);
+    f.uploader->upload_registered(bundle_id(2));  // 90 s
+    f.config.upload_attempts = 1;
+    f.rebuild();
+    f.store->down = true;
+    CHECK_THROWS(f.uploader->upload_registered(bundle_id(3)));
+
+    s = f.uploader->stats();
+    REQUIRE(s.upload_success_rate);
+    CHECK(*s.upload_success_rate == doctest::Approx(200.0 / 3));  // 2 of the 3 tried
+    CHECK(s.pending_queue_depth == 2);                             // 3 failed, 4 pending
+    REQUIRE(s.upload_latency);
+    CHECK(*s.upload_latency == doctest::Approx(60.0));  // (30 + 90) / 2
+    CHECK(*s.upload_latency_max == doctest::Approx(90.0));
+    CHECK(s.retry_count == 1);
+
+    rapidjson::Document d;
+    const std::string json = s.to_json();
+    d.Parse(json.c_str());
+    REQUIRE_FALSE(d.HasParseError());
+    CHECK(d["upload_success_rate"].GetDouble() == doctest::Approx(200.0 / 3));
+    CHECK(d["pending_queue_depth"].GetInt() == 2);
+    CHECK(d["upload_latency"].GetDouble() == doctest::Approx(60.0));
+    CHECK(d["upload_latency_max"].GetDouble() == doctest::Approx(90.0));
+    CHECK(d["retry_count"].GetInt() == 1);
+}
+
+TEST_CASE("seed 000: no store needed to construct or count; a configuration problem is the upload's error, logged once") {
+    Fixture f;
+    std::vector<std::string> logged;
+    f.options.log = [&](std::string_view m) { logged.emplace_back(m); };
+    WormConfig proxy;  // the troubleshooting snippet: WormConfig(enabled=True), proxy, no MCP_URL
+    proxy.enabled = true;
+    WormUploader uploader(proxy, nullptr, f.registry, f.options);
+    for (int i = 1; i <= 3; ++i) {
+        const auto [json, sig] = f.make_bundle(i);
+        uploader.enqueue(json, sig, "clinic-001");
+    }
+    CHECK(uploader.stats().pending_count == 3);
+    CHECK(logged.empty());  // counting opened nothing
+
+    const auto [json, sig] = f.make_bundle(1);
+    CHECK(test::error_of([&] { uploader.upload_bundle(json, sig, "clinic-001"); }, ErrorCode::config)
+              .find("endpoint not configured") != std::string::npos);
+    CHECK(code_of([&] { uploader.upload_registered(bundle_id(2)); }) == ErrorCode::config);
+    CHECK(logged.size() == 1);  // the same problem twice: logged once
+    CHECK(logged[0].find("endpoint not configured") != std::string::npos);
+    auto s = uploader.stats();
+    CHECK(s.failed_count == 2);
+    CHECK(s.pending_count == 1);
+    CHECK(s.last_error.find("endpoint not configured") != std::string::npos);
+    CHECK(s.last_error_current);
+    CHECK(f.registry->get(bundle_id(1))->attempts == 0);  // nothing was sent
+
+    // sync stops at the first bundle: every other one would fail the same way.
+    const SyncResult r = uploader.sync();
+    CHECK(r.uploaded == 0);
+    CHECK(r.failed >= 1);
+    REQUIRE_FALSE(r.errors.empty());
+    CHECK(r.errors[0].find("endpoint not configured") != std::string::npos);
+    CHECK(r.failed + r.pending == 3);
+    CHECK(logged.size() == 1);
+
+    // Not enabled and no store given: said so, at the upload.
+    WormConfig off;
+    WormUploader idle(off, nullptr, f.registry, f.options);
+    CHECK(idle.stats().pending_count + idle.stats().failed_count == 3);
+    CHECK(test::error_of([&] { idle.store(); }, ErrorCode::config).find("not enabled") != std::string::npos);
+
+    // A store given is used as it is; the problem was only the configuration.
+    WormUploader given(proxy, f.store, f.registry, f.options);
+    CHECK(given.sync().uploaded == 3);
+    CHECK(given.store() == f.store);
+    CHECK_NOTHROW(given.check_object_lock());  // not an S3 store: nothing to check
+}

@@ -18,9 +18,17 @@
 
 #include "worm/time.hpp"
 
+namespace worm {
+struct UploaderOptions;
+}
+
 namespace worm::python {
 
 namespace py = pybind11;
+
+// Uploader options for the module: the uploader's once-per-problem log goes to Python's
+// `worm` logger (as a warning) instead of stderr.
+UploaderOptions python_uploader_options();
 
 void bind_errors(py::module_& m);
 void bind_json(py::module_& m);

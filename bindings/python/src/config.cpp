@@ -43,7 +43,8 @@ void bind_config(py::module_& m) {
     py::class_<WormConfig>(
         m, "WormConfig",
         "WORM upload configuration. WormConfig.from_env() reads WORM_ENABLED, WORM_MODE,\n"
-        "WORM_S3_BUCKET (or MSP_WORM_BUCKET), WORM_S3_REGION/AWS_REGION, WORM_RETENTION_DAYS,\n"
+        "WORM_S3_BUCKET (or MSP_WORM_BUCKET, which alone turns direct uploads on),\n"
+        "WORM_S3_REGION/AWS_REGION, WORM_RETENTION_DAYS,\n"
         "WORM_AUTO_UPLOAD, WORM_LOCK_MODE, MCP_URL, MCP_API_KEY, ... with the seeds' defaults.\n"
         "validate() raises ConfigError naming every problem.")
         .def(py::init([](bool enabled, const std::string& mode, const std::string& s3_bucket,
@@ -117,6 +118,10 @@ void bind_config(py::module_& m) {
             [](WormConfig& c, const std::string& url) { c.mcp_url = url; }, "The seed's name for mcp_url.")
         .def_readwrite("mcp_api_key", &WormConfig::mcp_api_key)
         .def_readonly("problems", &WormConfig::problems)
+        .def_readonly("sources", &WormConfig::sources,
+                      "Where from_env took each value: field -> variable name, or \"default\".")
+        .def("__copy__", [](const WormConfig& c) { return WormConfig(c); })
+        .def("__deepcopy__", [](const WormConfig& c, py::dict) { return WormConfig(c); }, py::arg("memo"))
         .def("validate", &WormConfig::validate,
              "Raise ConfigError listing every problem (\"endpoint not configured\" in proxy mode\n"
              "without MCP_URL, \"bucket not configured\" in direct mode without a bucket, ...).")

@@ -128,8 +128,9 @@ void bind_pipeline(py::module_& m) {
         .def(
             "enable_uploads",
             [](EvidencePipeline& p, const WormConfig& config, std::shared_ptr<ObjectStore> store) {
+                UploaderOptions options = python_uploader_options();
                 py::gil_scoped_release release;
-                return p.enable_uploads(config, std::move(store));
+                return p.enable_uploads(config, std::move(store), std::move(options));
             },
             py::arg("config"), py::arg("store"),
             "The library's upload-after-sign policy: the attached _Uploader, or None when uploads are off.")

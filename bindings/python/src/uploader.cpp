@@ -53,6 +53,12 @@ py::dict stats_dict(const UploaderStats& s) {
     d["last_error_current"] = s.last_error_current;
     d["oldest_pending_age_s"] = s.oldest_pending_age_s ? py::object(py::float_(*s.oldest_pending_age_s)) : py::none();
     d["consecutive_failures"] = s.consecutive_failures;
+    const auto optional_float = [](const std::optional<double>& v) { return v ? py::object(py::float_(*v)) : py::none(); };
+    d["upload_success_rate"] = optional_float(s.upload_success_rate);
+    d["pending_queue_depth"] = s.pending_queue_depth;
+    d["upload_latency"] = optional_float(s.upload_latency);
+    d["upload_latency_max"] = optional_float(s.upload_latency_max);
+    d["retry_count"] = s.retry_count;
     d["health"] = health;
     return d;
 }
@@ -87,16 +93,47 @@ std::shared_ptr<s3::S3Client> make_s3_client(const std::optional<std::string>& e
 
 }  // namespace
 
+UploaderOptions python_uploader_options() {
+    UploaderOptions options;
+    options.log = [](std::string_view message) {
+        py::gil_scoped_acquire gil;
+        py::module_::import("logging").attr("getLogger")("worm").attr("warning")("cannot upload: %s",
+                                                                                  to_py_str(message));
+    };
+    return options;
+}
+
 void bind_uploader(py::module_& m) {
     py::class_<WormUploader, std::shared_ptr<WormUploader>>(m, "_Uploader")
         .def(py::init([](const WormConfig& config, std::shared_ptr<ObjectStore> store, const fs::path& evidence_dir) {
+                 UploaderOptions options = python_uploader_options();
                  py::gil_scoped_release release;
-                 if (!store) store = open_configured_store(config);  // direct: S3Store; proxy: ProxyStore
+                 // No store given: the configured one is opened at the first upload or sync.
                  fs::create_directories(evidence_dir);
                  auto registry = std::make_shared<UploadRegistry>(evidence_dir);
-                 return std::make_shared<WormUploader>(config, std::move(store), std::move(registry));
+                 return std::make_shared<WormUploader>(config, std::move(store), std::move(registry),
+                                                       std::move(options));
              }),
              py::arg("config"), py::arg("store"), py::arg("evidence_dir"))
+        .def(
+            "store",
+            [](WormUploader& u) {
+                py::gil_scoped_release release;
+                return u.store();
+            },
+            "The store uploads go to (opened from the configuration on first use).")
+        .def(
+            "check_object_lock",
+            [](WormUploader& u) {
+                py::gil_scoped_release release;
+                u.check_object_lock();
+            },
+            "ConfigError naming the bucket when an S3 bucket has no Object Lock (or does not exist).")
+        .def_static(
+            "object_key",
+            [](const std::string& prefix, const std::string& client_id, const std::string& bundle_id,
+               const std::string& extension) { return WormUploader::object_key(prefix, client_id, bundle_id, extension); },
+            py::arg("prefix"), py::arg("client_id"), py::arg("bundle_id"), py::arg("extension"))
         .def(
             "enqueue",
             [](WormUploader& u, const fs::path& bundle, const fs::path& sig, const std::string& client_id) {

@@ -22,7 +22,7 @@ from ._worm import (AuditFailure, AuditReport, audit, issue_certificate, verify_
                     write_sigstore_bundle)
 from ._sigv4 import presign_url, sigv4_sign
 from ._verify import verification_report, verify_file
-from ._agent import EvidenceGenerator, EvidencePipeline, WormUploader
+from ._agent import EvidenceGenerator, EvidencePipeline, EvidenceUploader, WormUploader
 from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
                     setup_bucket, verify_bucket)
 from ._worm import CosignPublicKey, CosignSigner
@@ -39,7 +39,7 @@ __all__ = [
     "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file", "verification_report",
     "sigv4_sign", "presign_url",
     "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
-    "WormConfig", "WormUploader", "EvidencePipeline", "EvidenceGenerator",
+    "WormConfig", "WormUploader", "EvidenceUploader", "EvidencePipeline", "EvidenceGenerator",
     "audit", "AuditReport", "AuditFailure", "issue_certificate", "verify_certificate", "write_sigstore_bundle",
     "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
     "BucketCheck", "ServerAnswer",

@@ -1,4 +1,5 @@
-"""The agents' API: WormUploader, EvidencePipeline and the async EvidenceGenerator.
+"""The agents' API: WormUploader (and seed 001's EvidenceUploader), EvidencePipeline and
+the async EvidenceGenerator.
 
 Each class is a thin shell over the C++ core (_worm._Uploader, _worm._Pipeline): the
 work happens in C++ with the GIL released; this file maps the agents' names and
@@ -8,6 +9,8 @@ calling conventions onto it and runs blocking calls on a thread for asyncio.
 from __future__ import annotations
 
 import asyncio
+import copy
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 from . import _worm
 from ._verify import _raise_for, verification_report
-from .errors import ConfigError, InputError, WormError
+from .errors import ConfigError, InputError, IntegrityError, NotFoundError, WormError
 
 logger = logging.getLogger("worm")
 
@@ -35,6 +38,12 @@ class WormUploader:
     credentials from the AWS chain; proxy mode: the worm-proxy at mcp_url with the bearer
     token mcp_api_key), or ``store`` when given (any ObjectStore, e.g.
     ``worm.open_store("file:///srv/worm")``). ``mcp_api_key`` overrides config.mcp_api_key.
+
+    Constructing one and reading counts and stats needs no store: the configured store is
+    opened at the first upload or sync. A configuration problem then ("endpoint not
+    configured", "bucket not configured", uploads not enabled) is that upload's ConfigError,
+    logged once on the ``worm`` logger, recorded as ``last_error`` (also in ``worm status``),
+    and the bundle stays in the backlog for a later sync.
     """
 
     def __init__(self, config: WormConfig, evidence_dir: PathLike, client_id: str,
@@ -45,7 +54,6 @@ class WormUploader:
                               "config")
         if mcp_api_key is not None:
             config.mcp_api_key = mcp_api_key
-        config.validate()
         self.config = config
         self.evidence_dir = Path(evidence_dir)
         self.client_id = client_id
@@ -88,9 +96,75 @@ class WormUploader:
     def get_stats(self) -> Dict[str, Any]:
         """{"enabled", "mode", "total_uploaded", "pending_count", "failed_count", "last_error",
         "last_error_at", "last_error_current", "oldest_pending_age_s", "consecutive_failures",
-        "health": {...}}. last_error stays on record; last_error_current is False once every
-        bundle registered before it has been uploaded."""
+        "upload_success_rate", "pending_queue_depth", "upload_latency", "upload_latency_max",
+        "retry_count", "health": {...}}. last_error stays on record; last_error_current is
+        False once every bundle registered before it has been uploaded. The seed's metrics:
+        upload_success_rate is the percent of bundles tried that are stored (None before any
+        was tried), pending_queue_depth the bundles not yet stored, upload_latency the mean
+        seconds from creation to stored (upload_latency_max the longest), retry_count the
+        bundles that needed more than one attempt."""
         return self._core.stats()
+
+    def _object_key(self, client_id: str, bundle_id: str, extension: str) -> str:
+        return _worm._Uploader.object_key(self.config.s3_prefix, client_id, bundle_id, extension)
+
+    def download_bundle(self, bundle_id: str, client_id: Optional[str] = None,
+                        output_dir: Optional[PathLike] = None) -> Tuple[Path, Path]:
+        """Download a stored bundle and its signature into output_dir (default: the current
+        directory); returns (bundle_path, signature_path). Each file's SHA-256 is checked
+        against the one recorded at upload (IntegrityError when they differ). The signature
+        is the ``.sig``, or seed 001's cosign ``.json.bundle`` when there is no ``.sig``."""
+        client_id = client_id or self.client_id
+        out = Path(output_dir if output_dir is not None else ".")
+        out.mkdir(parents=True, exist_ok=True)
+        store = self._core.store()
+        paths = []
+        for extensions in ((".json",), (".sig", ".json.bundle")):
+            for i, extension in enumerate(extensions):
+                key = self._object_key(client_id, bundle_id, extension)
+                path = out / (bundle_id + extension)
+                try:
+                    info = store.get_to_file(key, os.fspath(path))
+                except NotFoundError:
+                    if i + 1 < len(extensions):
+                        continue
+                    raise
+                expected = info["sha256"] or info["metadata"].get("sha256", "")
+                actual = hashlib.sha256(path.read_bytes()).hexdigest()
+                if expected and actual != expected.lower():
+                    path.unlink()
+                    raise IntegrityError(f"downloaded {store.uri(key)} has sha256 {actual}, "
+                                         f"not the {expected} recorded at upload", "integrity")
+                paths.append(path)
+                break
+        return paths[0], paths[1]
+
+    def list_bundles(self, client_id: Optional[str] = None, year: Optional[int] = None,
+                     month: Optional[int] = None) -> List[Dict[str, Any]]:
+        """The stored bundles of a client, optionally of one year or month (the key layout
+        evidence/{client_id}/{YYYY}/{MM}/ makes that one listing), sorted by key. Each is
+        {"bundle_id", "key", "uri", "size", "last_modified"}."""
+        client_id = client_id or self.client_id
+        if month is not None and year is None:
+            raise InputError("list_bundles: month needs a year", "invalid_argument")
+        if month is not None and not 1 <= int(month) <= 12:
+            raise InputError(f"list_bundles: month must be 1..12, got {month}", "invalid_argument")
+        # The layout (and the client id's validity) from the one place that defines it.
+        sample = self._object_key(client_id, "EB-20000101-0001", ".json")
+        prefix = sample[:sample.index("2000/01/")]
+        if year is not None:
+            prefix += f"{int(year):04d}/"
+            if month is not None:
+                prefix += f"{int(month):02d}/"
+        store = self._core.store()
+        bundles = []
+        for item in store.list_all(prefix):
+            name = item["key"].rsplit("/", 1)[-1]
+            if not name.endswith(".json"):
+                continue
+            bundles.append({"bundle_id": name[:-len(".json")], "key": item["key"], "uri": store.uri(item["key"]),
+                            "size": item["size"], "last_modified": item["last_modified"]})
+        return sorted(bundles, key=lambda b: b["key"])
 
     async def upload_bundle_async(self, bundle_path: PathLike, signature_path: PathLike,
                                   client_id: Optional[str] = None) -> Tuple[str, str]:
@@ -98,6 +172,39 @@ class WormUploader:
 
     async def sync_async(self) -> Dict[str, Any]:
         return await asyncio.to_thread(self.sync)
+
+
+class EvidenceUploader(WormUploader):
+    """Seed 001's uploader (``mcp-server/evidence/uploader.py``) on the C++ core: direct S3
+    uploads with Object Lock, verified, to evidence/{client_id}/{YYYY}/{MM}/{bundle_id}.json.
+
+    ``bucket_name`` defaults to $MSP_WORM_BUCKET (else WORM_S3_BUCKET), ``region`` to
+    $AWS_REGION (else WORM_S3_REGION, else us-east-1), ``retention_days`` to 90 in
+    COMPLIANCE mode; the rest of the configuration comes from the environment
+    (WormConfig.from_env()). The registry lives in ``evidence_dir`` ($WORM_EVIDENCE_DIR,
+    else ./evidence). ``upload_bundle(bundle_path, signature_path, client_id)`` returns
+    (bundle_uri, signature_uri) as in the seed; ``download_bundle`` and ``list_bundles``
+    are WormUploader's.
+    """
+
+    def __init__(self, bucket_name: Optional[str] = None, region: Optional[str] = None,
+                 retention_days: Optional[int] = None, evidence_dir: Optional[PathLike] = None,
+                 store: Optional[_worm.ObjectStore] = None, config: Optional[WormConfig] = None):
+        config = copy.copy(config) if config is not None else WormConfig.from_env()
+        config.enabled = True
+        config.mode = "direct"
+        if bucket_name:
+            config.s3_bucket = bucket_name
+        if region:
+            config.s3_region = region
+        if retention_days is not None:
+            config.retention_days = retention_days
+        super().__init__(config, _default_evidence_dir(evidence_dir), "", store=store)
+        self.client_id = None
+
+    @property
+    def bucket_name(self) -> str:
+        return self.config.s3_bucket
 
 
 class EvidencePipeline:
@@ -113,15 +220,29 @@ class EvidencePipeline:
     the bundle stays signed on disk and pending in the registry, and the error is logged.
     ``durable=False`` skips every fsync (scratch data and benchmarks only).
     Safe to call from several threads at once: concurrent calls share their fsyncs.
+
+    ``enable_worm`` (seed 001): None lets the configuration decide (WORM_ENABLED, or
+    MSP_WORM_BUCKET alone); True turns uploads on (in direct mode when WORM_MODE is not
+    set); False turns them off, even with ``store``. With uploads on, the bucket's Object
+    Lock configuration is checked once here: a bucket without Object Lock raises
+    ConfigError naming it; a bucket that cannot be reached is a logged warning, and
+    evidence stays local and pending until a sync.
     """
 
     def __init__(self, client_id: str, evidence_dir: Optional[PathLike] = None,
                  private_key: Optional[PathLike] = None, config: Optional[WormConfig] = None,
                  store: Optional[_worm.ObjectStore] = None, passphrase: Optional[str] = None,
-                 durable: bool = True):
+                 durable: bool = True, enable_worm: Optional[bool] = None):
         self.client_id = client_id
         self.evidence_dir = _default_evidence_dir(evidence_dir)
         self.config = config if config is not None else WormConfig.from_env()
+        if enable_worm is not None:
+            self.config = copy.copy(self.config)  # the caller's object stays as it was
+            self.config.enabled = bool(enable_worm)
+            if not enable_worm:
+                store = None
+            elif self.config.sources.get("mode") == "default":
+                self.config.mode = "direct"  # seed 001's uploader writes to S3 itself
         if private_key is None:
             keys = self.evidence_dir / "keys"
             private_key = keys / "private.pem"
@@ -132,9 +253,30 @@ class EvidencePipeline:
         self._core = _worm._Pipeline(client_id, os.fspath(self.evidence_dir),
                                      os.fspath(self.private_key_path), passphrase, durable)
         core_uploader = self._core.enable_uploads(self.config, store)
+        self._config_problem: Optional[str] = None
         self.uploader: Optional[WormUploader] = None
         if core_uploader is not None:
             self.uploader = WormUploader._over(core_uploader, self.config, self.evidence_dir, client_id)
+            self._check_object_lock()
+        else:  # seed 001's notice, at INFO: running without uploads is a normal setup
+            logger.info("Evidence uploader not available - WORM storage disabled (set MSP_WORM_BUCKET, or "
+                        "WORM_ENABLED=true, to upload); evidence is signed and stored locally")
+
+    def _check_object_lock(self) -> None:
+        """Seed 001's check at initialisation (see the class docstring)."""
+        try:
+            self.uploader._core.store()
+        except ConfigError as error:
+            # Logged once by the uploader; each upload reports it and keeps the bundle.
+            self._config_problem = str(error)
+            return
+        try:
+            self.uploader._core.check_object_lock()
+        except ConfigError:
+            raise
+        except WormError as error:
+            logger.warning("WORM storage: cannot check the Object Lock configuration (%s); evidence stays "
+                           "local and pending until the bucket is reachable", error)
 
     def process_incident(self, incident: Mapping[str, Any], runbook: Optional[Mapping[str, Any]] = None,
                          execution: Optional[Mapping[str, Any]] = None,
@@ -162,11 +304,12 @@ class EvidencePipeline:
         # concurrent callers (EvidenceGenerator on threads) each get their own URIs.
         return self._finish(self._core.process_incident(incident, runbook, execution, actions, artifacts))
 
-    @staticmethod
-    def _finish(result: Dict[str, Any]) -> Dict[str, Any]:
+    def _finish(self, result: Dict[str, Any]) -> Dict[str, Any]:
         result["bundle_uri"] = result["bundle_uri"] or None
         result["sig_uri"] = result["sig_uri"] or None
-        if result["upload_error"]:  # kept locally and pending: sync() retries it
+        # Kept locally and pending: sync() retries it. A configuration problem was logged
+        # once already (by the uploader), not once per bundle.
+        if result["upload_error"] and result["upload_error"] != self._config_problem:
             logger.warning("upload of %s failed, left pending: %s", result["bundle_id"], result["upload_error"])
         return result
 
@@ -233,7 +376,9 @@ class EvidenceGenerator:
             return {"enabled": False, "mode": self.config.mode, "total_uploaded": 0, "pending_count": 0,
                     "failed_count": 0, "last_error": "", "last_error_at": None, "last_error_current": False,
                     "oldest_pending_age_s": None,
-                    "consecutive_failures": 0, "health": {"ok": True}}
+                    "consecutive_failures": 0, "upload_success_rate": None, "pending_queue_depth": 0,
+                    "upload_latency": None, "upload_latency_max": None, "retry_count": 0,
+                    "health": {"ok": True}}
         stats = self.pipeline.uploader.get_stats()
         stats["enabled"] = bool(self.config.enabled or stats["enabled"])
         return stats

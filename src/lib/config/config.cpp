@@ -23,8 +23,13 @@ std::optional<std::string> process_env(std::string_view name) {
     return std::string(v);
 }
 
+namespace {
+// The S3 endpoint variables, first set wins.
+constexpr const char* endpoint_variables[] = {"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"};
+}  // namespace
+
 std::string s3_endpoint_from_env(const EnvLookup& lookup) {
-    for (const char* name : {"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"})
+    for (const char* name : endpoint_variables)
         if (const auto v = lookup(name)) {
             std::string t = detail::trim(*v);
             if (!t.empty()) return t;
@@ -53,18 +58,20 @@ public:
         return std::nullopt;
     }
 
-    void read_bool(const char* name, bool& out) {
+    // Each read returns whether the variable was set (valid or not).
+    bool read_bool(const char* name, bool& out) {
         const auto v = first({name});
-        if (!v) return;
+        if (!v) return false;
         const std::string t = to_lower(v->second);
         if (t == "1" || t == "true" || t == "yes" || t == "on") out = true;
         else if (t == "0" || t == "false" || t == "no" || t == "off") out = false;
         else problems_.push_back(std::string(name) + " must be true or false (1/0, yes/no, on/off), got '" + v->second + "'");
+        return true;
     }
 
-    void read_int(const char* name, int& out, const char* unit) {
+    bool read_int(const char* name, int& out, const char* unit) {
         const auto v = first({name});
-        if (!v) return;
+        if (!v) return false;
         int value = 0;
         const auto* b = v->second.data();
         const auto* e = b + v->second.size();
@@ -73,6 +80,7 @@ public:
             problems_.push_back(std::string(name) + " must be a whole number of " + unit + ", got '" + v->second + "'");
         else
             out = value;
+        return true;
     }
 
 private:
@@ -86,46 +94,92 @@ private:
 WormConfig WormConfig::from_env(const EnvLookup& lookup) {
     WormConfig c;
     EnvReader env(lookup, c.problems);
+    // Every field starts as "default"; a variable that sets it replaces that.
+    for (const char* field : {"enabled", "mode", "s3_bucket", "s3_region", "s3_prefix", "s3_endpoint",
+                              "retention_days", "allow_short_retention", "lock_mode", "auto_upload",
+                              "sigstore_bundle", "upload_attempts", "sync_concurrency", "sse", "sse_kms_key_id",
+                              "mcp_url", "mcp_api_key"})
+        c.sources[field] = "default";
+    const auto from = [&](const char* field, const std::string& name) { c.sources[field] = name; };
+    const auto flag = [&](const char* field, const char* name, bool& out) {
+        if (env.read_bool(name, out)) from(field, name);
+    };
+    const auto number = [&](const char* field, const char* name, int& out, const char* unit) {
+        if (env.read_int(name, out, unit)) from(field, name);
+    };
 
-    env.read_bool("WORM_ENABLED", c.enabled);
+    flag("enabled", "WORM_ENABLED", c.enabled);
     if (const auto v = env.first({"WORM_MODE"})) {
+        from("mode", v->first);
         const std::string m = to_lower(v->second);
         if (m == "proxy") c.mode = WormMode::proxy;
         else if (m == "direct") c.mode = WormMode::direct;
         else c.problems.push_back("WORM_MODE must be proxy or direct, got '" + v->second + "'");
     }
-    if (const auto v = env.first({"WORM_S3_BUCKET", "MSP_WORM_BUCKET"})) c.s3_bucket = v->second;
-    if (const auto v = env.first({"WORM_S3_REGION", "AWS_REGION"})) c.s3_region = v->second;
+    if (const auto v = env.first({"WORM_S3_BUCKET", "MSP_WORM_BUCKET"})) {
+        c.s3_bucket = v->second;
+        from("s3_bucket", v->first);
+    }
+    // Seed 001: MSP_WORM_BUCKET alone turns direct uploads on.
+    if (c.sources["enabled"] == "default" && env.first({"MSP_WORM_BUCKET"})) {
+        c.enabled = true;
+        from("enabled", "MSP_WORM_BUCKET");
+        if (c.sources["mode"] == "default") {
+            c.mode = WormMode::direct;
+            from("mode", "MSP_WORM_BUCKET");
+        }
+    }
+    if (const auto v = env.first({"WORM_S3_REGION", "AWS_REGION"})) {
+        c.s3_region = v->second;
+        from("s3_region", v->first);
+    }
     if (const auto v = env.first({"WORM_S3_PREFIX"})) {
         std::string p = v->second;
         while (!p.empty() && p.back() == '/') p.pop_back();
         while (!p.empty() && p.front() == '/') p.erase(0, 1);
         c.s3_prefix = p;
+        from("s3_prefix", v->first);
     }
     c.s3_endpoint = s3_endpoint_from_env(lookup);
-    env.read_int("WORM_RETENTION_DAYS", c.retention_days, "days");
-    env.read_bool("WORM_ALLOW_SHORT_RETENTION", c.allow_short_retention);
+    for (const char* name : endpoint_variables)
+        if (env.first({name})) {
+            from("s3_endpoint", name);
+            break;
+        }
+    number("retention_days", "WORM_RETENTION_DAYS", c.retention_days, "days");
+    flag("allow_short_retention", "WORM_ALLOW_SHORT_RETENTION", c.allow_short_retention);
     if (const auto v = env.first({"WORM_LOCK_MODE"})) {
+        from("lock_mode", v->first);
         try {
             c.lock_mode = parse_lock_mode(v->second);
         } catch (const Error&) {
             c.problems.push_back("WORM_LOCK_MODE must be COMPLIANCE or GOVERNANCE, got '" + v->second + "'");
         }
     }
-    env.read_bool("WORM_AUTO_UPLOAD", c.auto_upload);
-    env.read_bool("WORM_SIGSTORE_BUNDLE", c.sigstore_bundle);
-    env.read_int("WORM_UPLOAD_ATTEMPTS", c.upload_attempts, "attempts");
-    env.read_int("WORM_SYNC_CONCURRENCY", c.sync_concurrency, "uploads");
+    flag("auto_upload", "WORM_AUTO_UPLOAD", c.auto_upload);
+    flag("sigstore_bundle", "WORM_SIGSTORE_BUNDLE", c.sigstore_bundle);
+    number("upload_attempts", "WORM_UPLOAD_ATTEMPTS", c.upload_attempts, "attempts");
+    number("sync_concurrency", "WORM_SYNC_CONCURRENCY", c.sync_concurrency, "uploads");
     if (const auto v = env.first({"WORM_SSE"})) {
+        from("sse", v->first);
         const std::string s = to_lower(v->second);
         if (s == "aes256") c.encryption.kind = ServerSideEncryption::Kind::aes256;
         else if (s == "aws:kms") c.encryption.kind = ServerSideEncryption::Kind::aws_kms;
         else if (s == "none") c.encryption.kind = ServerSideEncryption::Kind::none;
         else c.problems.push_back("WORM_SSE must be AES256 or aws:kms, got '" + v->second + "'");
     }
-    if (const auto v = env.first({"WORM_SSE_KMS_KEY_ID"})) c.encryption.kms_key_id = v->second;
-    if (const auto v = env.first({"MCP_URL"})) c.mcp_url = v->second;
-    if (const auto v = env.first({"MCP_API_KEY"})) c.mcp_api_key = v->second;
+    if (const auto v = env.first({"WORM_SSE_KMS_KEY_ID"})) {
+        c.encryption.kms_key_id = v->second;
+        from("sse_kms_key_id", v->first);
+    }
+    if (const auto v = env.first({"MCP_URL"})) {
+        c.mcp_url = v->second;
+        from("mcp_url", v->first);
+    }
+    if (const auto v = env.first({"MCP_API_KEY"})) {
+        c.mcp_api_key = v->second;
+        from("mcp_api_key", v->first);
+    }
     return c;
 }
 
@@ -204,6 +258,12 @@ std::string WormConfig::describe_masked() const {
     str("mcp_url", detail::mask_url_password(mcp_url));
     // Only whether it is set: not even a few characters of a bearer token are shown.
     str("mcp_api_key", mcp_api_key.empty() ? "" : "****");
+    if (!sources.empty()) {
+        w.Key("sources");
+        w.StartObject();
+        for (const auto& [field, variable] : sources) str(field.c_str(), variable);
+        w.EndObject();
+    }
     w.Key("problems");
     w.StartArray();
     for (const auto& p : check()) w.String(p.c_str(), static_cast<rapidjson::SizeType>(p.size()));

@@ -23,14 +23,13 @@ void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
 }
 
 std::shared_ptr<WormUploader> EvidencePipeline::enable_uploads(const WormConfig& config,
-                                                               std::shared_ptr<ObjectStore> store) {
-    if (!store) {
-        if (!config.enabled) return nullptr;
-        config.validate();
-        store = open_configured_store(config);
-    }
+                                                               std::shared_ptr<ObjectStore> store,
+                                                               UploaderOptions options) {
+    if (!store && !config.enabled) return nullptr;
+    // No store given: the uploader opens the configured one at the first upload.
     auto uploader = std::make_shared<WormUploader>(config, std::move(store),
-                                                   std::make_shared<UploadRegistry>(options_.evidence_dir));
+                                                   std::make_shared<UploadRegistry>(options_.evidence_dir),
+                                                   std::move(options));
     attach_uploader(uploader);
     return uploader;
 }

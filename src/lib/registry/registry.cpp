@@ -6,6 +6,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <random>
 #include <fstream>
@@ -647,6 +648,21 @@ RegistryStats UploadRegistry::stats() {
         s.last_error = impl_->meta("last_error").value_or("");
         if (auto t = impl_->meta("last_error_at")) s.last_error_at = parse_rfc3339(*t);
         if (auto t = impl_->meta("last_uploaded_at")) s.last_uploaded_at = parse_rfc3339(*t);
+        {
+            // Times are RFC 3339 text, which julianday() reads; whole milliseconds suffice.
+            auto q = impl_->db.query(
+                "SELECT CAST(ROUND(AVG(d)) AS INTEGER), CAST(ROUND(MAX(d)) AS INTEGER) FROM (SELECT "
+                "(julianday(uploaded_at) - julianday(created_at)) * 86400000.0 AS d FROM bundles "
+                "WHERE status = 'uploaded' AND uploaded_at IS NOT NULL)");
+            if (q.step() && !q.is_null(0)) {
+                s.mean_upload_latency = std::chrono::milliseconds(std::max<std::int64_t>(0, q.integer(0)));
+                s.max_upload_latency = std::chrono::milliseconds(std::max<std::int64_t>(0, q.integer(1)));
+            }
+        }
+        {
+            auto q = impl_->db.query("SELECT COUNT(*) FROM bundles WHERE attempts > 1");
+            if (q.step()) s.retried_bundles = q.integer(0);
+        }
         impl_->db.exec("COMMIT");
         return s;
     } catch (...) {

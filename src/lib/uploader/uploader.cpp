@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -21,6 +22,8 @@
 #include "worm/fs.hpp"
 #include "worm/ids.hpp"
 #include "worm/json.hpp"
+#include "worm/s3/client.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/signer.hpp"
 #include "worm/storage/keys.hpp"
 #include "../util/percent_encoding.hpp"
@@ -65,6 +68,13 @@ public:
     using Error::Error;
 };
 
+// The configured store cannot be opened (Error(config)): every upload would fail the same
+// way, so sync() stops at the first one.
+class StoreNotConfigured : public Error {
+public:
+    using Error::Error;
+};
+
 struct WormUploader::Impl {
     WormConfig config;
     std::shared_ptr<ObjectStore> store;
@@ -98,9 +108,29 @@ struct WormUploader::Impl {
         return std::chrono::milliseconds(static_cast<std::int64_t>(cap / 2 + random01() * cap / 2));
     }
 
-    // A registry-only uploader (no store) can enqueue and report stats, but not send.
-    void require_store() const {
-        if (!store) throw Error(ErrorCode::config, "no store configured: cannot upload (bundles stay pending)");
+    std::mutex store_mutex;   // guards opening the store (it is written once, under it)
+    std::string logged_error;  // the last configuration problem logged, so each is logged once
+
+    // The store given, or the one the configuration names, opened on first use.
+    std::shared_ptr<ObjectStore> resolve_store() {
+        std::lock_guard lock(store_mutex);
+        if (store) return store;
+        try {
+            if (!config.enabled)
+                throw Error(ErrorCode::config,
+                            "WORM upload is not enabled (set WORM_ENABLED=true, or MSP_WORM_BUCKET) and no store was given");
+            config.validate();
+            store = open_configured_store(config);
+            return store;
+        } catch (const Error& e) {
+            const std::string message = std::string(e.what()) + " (bundles stay in the backlog for a later sync)";
+            if (message != logged_error) {
+                logged_error = message;
+                if (options.log) options.log(message);
+                else std::cerr << "worm: cannot upload: " << message << "\n";
+            }
+            throw StoreNotConfigured(ErrorCode::config, e.what());
+        }
     }
 
     void sleep(std::chrono::milliseconds d) {
@@ -315,6 +345,12 @@ struct WormUploader::Impl {
             return done;
         }
         try {
+            resolve_store();
+        } catch (const StoreNotConfigured& e) {
+            registry->mark_failed(bundle_id, e.what());  // that upload's error: last_error, `worm status`
+            throw;
+        }
+        try {
             take_lease(bundle_id);
         } catch (const LeasedElsewhere&) {
             throw;
@@ -401,6 +437,27 @@ WormUploader::~WormUploader() = default;
 
 const WormConfig& WormUploader::config() const noexcept { return impl_->config; }
 
+std::shared_ptr<ObjectStore> WormUploader::store() { return impl_->resolve_store(); }
+
+void WormUploader::check_object_lock() {
+    const auto target = impl_->resolve_store();
+    auto* bucket_store = dynamic_cast<s3::S3Store*>(target.get());
+    if (!bucket_store) return;
+    const std::string& bucket = bucket_store->bucket();
+    s3::ObjectLockConfiguration lock;
+    try {
+        lock = bucket_store->client().get_object_lock_configuration(bucket);
+    } catch (const S3Error& e) {
+        if (e.http_status() == 404 && e.s3_code() == "NoSuchBucket")
+            throw Error(ErrorCode::config, "bucket " + bucket + " does not exist (create it with Object Lock: `worm bucket setup`)");
+        throw;
+    }
+    if (!lock.enabled)
+        throw Error(ErrorCode::config, "Bucket does not have Object Lock enabled: " + bucket +
+                                           " (it can only be enabled when a bucket is created: create a new one "
+                                           "with `worm bucket setup` or the Terraform module)");
+}
+
 std::string WormUploader::object_key(std::string_view prefix, std::string_view client_id, std::string_view bundle_id,
                                      std::string_view extension) {
     validate_bundle_id(bundle_id);
@@ -468,7 +525,6 @@ std::vector<std::string> WormUploader::reconcile(const std::filesystem::path& ev
 }
 
 UploadResult WormUploader::upload_registered(const std::string& bundle_id) {
-    impl_->require_store();
     if (!impl_->claim(bundle_id))
         throw Error(ErrorCode::already_exists, "bundle " + bundle_id + " is being uploaded by another thread");
     struct Release {
@@ -485,7 +541,6 @@ UploadResult WormUploader::upload_bundle(const std::filesystem::path& bundle_pat
 }
 
 SyncResult WormUploader::sync() {
-    impl_->require_store();
     Impl& impl = *impl_;
     SyncResult result;
     std::mutex result_mutex;
@@ -516,6 +571,9 @@ SyncResult WormUploader::sync() {
                         // Another process is on it: still pending for us, not a failure.
                         impl.release(id);
                         return;
+                    } catch (const StoreNotConfigured& e) {
+                        error = e.what();
+                        stop = true;  // every other bundle would fail the same way
                     } catch (const Error& e) {
                         error = e.what();
                         if (is_transient(e)) {
@@ -572,6 +630,13 @@ UploaderStats WormUploader::stats() {
                                                       *rs.oldest_backlog_created_at <= *rs.last_error_at
                                                 : rs.counts.backlog() > 0;
     s.consecutive_failures = rs.consecutive_failures;
+    if (const auto tried = rs.counts.uploaded + rs.counts.failed; tried > 0)
+        s.upload_success_rate = 100.0 * static_cast<double>(rs.counts.uploaded) / static_cast<double>(tried);
+    s.pending_queue_depth = rs.counts.backlog();
+    const auto seconds = [](std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; };
+    if (rs.mean_upload_latency) s.upload_latency = seconds(*rs.mean_upload_latency);
+    if (rs.max_upload_latency) s.upload_latency_max = seconds(*rs.max_upload_latency);
+    s.retry_count = rs.retried_bundles;
     if (rs.oldest_backlog_created_at)
         s.oldest_pending_age_s = std::max(
             0.0, std::chrono::duration<double>(impl_->clock->now() - *rs.oldest_backlog_created_at).count());
@@ -613,6 +678,18 @@ std::string UploaderStats::to_json() const {
     else w.Null();
     w.Key("consecutive_failures");
     w.Int64(consecutive_failures);
+    const auto optional_number = [&](const char* key, const std::optional<double>& v) {
+        w.Key(key);
+        if (v) w.Double(*v);
+        else w.Null();
+    };
+    optional_number("upload_success_rate", upload_success_rate);
+    w.Key("pending_queue_depth");
+    w.Int64(pending_queue_depth);
+    optional_number("upload_latency", upload_latency);
+    optional_number("upload_latency_max", upload_latency_max);
+    w.Key("retry_count");
+    w.Int64(retry_count);
     w.Key("replica_behind");
     if (replica_configured) w.Int64(replica_behind);
     else w.Null();
