@@ -65,12 +65,15 @@ std::string bundle_result_json(const BundleResult& r) {
 }
 
 int run_bundle(const ParsedArgs& a) {
+    const std::initializer_list<std::string_view> inputs_named = {"--incident", "--runbook", "--execution",
+                                                                  "--actions", "--artifacts"};
     IncidentFiles files;
-    files.incident = a.require("--incident");
-    if (auto v = a.get("--runbook")) files.runbook = *v;
-    if (auto v = a.get("--execution")) files.execution = *v;
-    if (auto v = a.get("--actions")) files.actions = *v;
-    if (auto v = a.get("--artifacts")) files.artifacts = *v;
+    (void)a.require("--incident");
+    files.incident = *input_file(a, "--incident", inputs_named);
+    files.runbook = input_file(a, "--runbook", inputs_named);
+    files.execution = input_file(a, "--execution", inputs_named);
+    files.actions = input_file(a, "--actions", inputs_named);
+    files.artifacts = input_file(a, "--artifacts", inputs_named);
     IncidentInputs inputs = local_input([&] { return load_incident_inputs(files); });
 
     PipelineOptions options;
@@ -85,14 +88,20 @@ int run_bundle(const ParsedArgs& a) {
     const BundleResult result = pipeline.process_incident(std::move(inputs));
     std::cout << bundle_result_json(result) << "\n";
     // The bundle is signed and kept; the registry holds it for `worm sync`.
-    if (!result.upload_error.empty())
+    if (result.upload_status == "not_registered")
+        std::cerr << "worm bundle: warning: " << result.bundle_id
+                  << " is signed and kept but not registered for upload (the next worm sync registers it): "
+                  << result.upload_error << "\n";
+    else if (!result.upload_error.empty())
         std::cerr << "worm bundle: warning: " << result.bundle_id << " is not stored yet (pending for worm sync): "
                   << result.upload_error << "\n";
     return exit_ok;
 }
 
 int run_verify(const ParsedArgs& a) {
-    const Ed25519PublicKey key = local_input([&] { return load_public_key(a.require("--key")); });
+    (void)a.require("--key");
+    const fs::path key_path = *input_file(a, "--key");  // "-": standard input
+    const Ed25519PublicKey key = local_input([&] { return load_public_key(key_path); });
     const auto& pos = a.positionals();
     const fs::path bundle = pos[0];
     const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : fs::path();  // empty: .sig, else .sigstore.json
@@ -133,13 +142,14 @@ std::vector<Command> evidence_commands() {
                    {"--sigstore", "", "also write X.sigstore.json, a Sigstore bundle for cosign (WORM_SIGSTORE_BUNDLE=true)"}},
                   0, 0,
                   "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash; with uploads on,\n"
-                  "upload_status (uploaded or pending), uri and sig_uri when stored, upload_error when it failed.\n"
+                  "upload_status (uploaded, pending or not_registered), uri and sig_uri when stored, upload_error when it failed.\n"
                   "Uploads are on with --store, or with WORM_ENABLED=true (the store WORM_MODE names); the bundle is\n"
                   "uploaded right after signing, or with WORM_AUTO_UPLOAD=false only registered for `worm sync`.\n"
-                  "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90)."},
+                  "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90).\n"
+                  "One of the FILE options may be '-' (or /dev/stdin): standard input, read to the same size limit."},
                  run_bundle});
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",
-                  {{"--key", "PUB", "Ed25519 public key (PEM)", true}},
+                  {{"--key", "PUB", "Ed25519 public key (PEM; '-': standard input)", true}},
                   1, 2,
                   "SIG is a .sig or a .sigstore.json (Sigstore bundle); by default the .sig beside the bundle,\n"
                   "else its .sigstore.json. Exit 0 when valid, 1 when not (each failing check is named)."},

@@ -42,6 +42,12 @@ fs::path prepare_evidence_dir(const fs::path& dir) {
     return dir;
 }
 
+// The uploader's registry refused the bundle (a full disk, a damaged file): nothing will
+// upload it until a sync registers the signed files it finds (WormUploader::reconcile).
+struct NotRegistered : Error {
+    explicit NotRegistered(const Error& e) : Error(e.code(), std::string("not registered: ") + e.what()) {}
+};
+
 Ed25519PrivateKey load_key(const PipelineOptions& o) {
     o.validate();
     return load_private_key(o.private_key_path, o.key_passphrase ? o.key_passphrase : key_password_from_env());
@@ -167,6 +173,9 @@ void EvidencePipeline::run_store_hook(BundleResult& result) {
     try {
         std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
         result.upload_status = result.bundle_uri.empty() ? "pending" : "uploaded";
+    } catch (const NotRegistered& e) {
+        result.upload_error = e.what();
+        result.upload_status = "not_registered";
     } catch (const Error& e) {
         result.upload_error = e.what();
         result.upload_status = "pending";
@@ -224,11 +233,14 @@ void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
     if (!uploader) throw Error(ErrorCode::invalid_argument, "attach_uploader needs an uploader");
     const std::string client_id = options_.client_id;
     set_store_hook([uploader, client_id](const BundleResult& r) {
-        if (!uploader->config().auto_upload) {  // registered now, uploaded by the next sync()
-            uploader->enqueue(r.bundle_path, r.sig_path, client_id);
-            return std::make_pair(std::string(), std::string());
+        std::string id;
+        try {
+            id = uploader->enqueue(r.bundle_path, r.sig_path, client_id);
+        } catch (const Error& e) {
+            throw NotRegistered(e);
         }
-        const UploadResult u = uploader->upload_bundle(r.bundle_path, r.sig_path, client_id);
+        if (!uploader->config().auto_upload) return std::make_pair(std::string(), std::string());  // the next sync()
+        const UploadResult u = uploader->upload_registered(id);
         return std::make_pair(u.bundle_uri, u.sig_uri);
     });
 }
