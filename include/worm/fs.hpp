@@ -28,13 +28,15 @@ struct WriteOptions {
 // Throws Error(io) naming the path; on failure the target is left as it was.
 WORM_API void write_file_atomic(const std::filesystem::path& path, std::string_view data, const WriteOptions& options = {});
 // Every file read from a path a user gives (keys, incidents, bundles, signatures, registry
-// imports, configs, Sigstore bundles) goes through read_file: regular files only (a FIFO,
-// /dev/zero or a directory is refused at once, never waited on), at most max_bytes.
+// imports, configs, Sigstore bundles) goes through read_file, at most max_bytes: regular
+// files, and pipes (/dev/stdin, a FIFO) read to the end or the limit; a device (/dev/zero,
+// a terminal) or a directory is refused at once, and a FIFO nobody writes reads as empty.
 inline constexpr std::uint64_t max_read_file_bytes = 256ull * 1024 * 1024;  // the default limit
 inline constexpr std::uint64_t max_key_file_bytes = 64 * 1024;              // PEM keys and tokens
 
 // Throws Error(not_found) when missing, Error(invalid_argument) naming the file for a
-// non-regular file or one larger than max_bytes (naming the limit), Error(io) otherwise.
+// device or directory, a pipe that gave no bytes, or input larger than max_bytes (naming the
+// limit), Error(io) otherwise.
 WORM_API std::string read_file(const std::filesystem::path& path, std::uint64_t max_bytes = max_read_file_bytes);
 // fsync a directory so renames and creations in it are durable.
 WORM_API void fsync_directory(const std::filesystem::path& dir);

@@ -75,7 +75,9 @@ struct BundleResult {
     // uploader's registry still holds it as pending/failed for a later sync.
     std::string upload_error;
     // "" when nothing is attached, "uploaded" when stored now, "pending" when the registry
-    // holds it for a later sync (auto_upload off, or the upload failed: see upload_error).
+    // holds it for a later sync (auto_upload off, or the upload failed: see upload_error),
+    // "not_registered" when the registry refused it (a full disk: see upload_error); the
+    // signed files stay, and the next sync registers and uploads them (reconcile).
     std::string upload_status;
 };
 

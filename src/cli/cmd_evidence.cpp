@@ -70,12 +70,15 @@ std::string bundle_result_json(const BundleResult& r, const fs::path& cosign_bun
 }
 
 int run_bundle(const ParsedArgs& a) {
+    const std::initializer_list<std::string_view> inputs_named = {"--incident", "--runbook", "--execution",
+                                                                  "--actions", "--artifacts"};
     IncidentFiles files;
-    files.incident = a.require("--incident");
-    if (auto v = a.get("--runbook")) files.runbook = *v;
-    if (auto v = a.get("--execution")) files.execution = *v;
-    if (auto v = a.get("--actions")) files.actions = *v;
-    if (auto v = a.get("--artifacts")) files.artifacts = *v;
+    (void)a.require("--incident");
+    files.incident = *input_file(a, "--incident", inputs_named);
+    files.runbook = input_file(a, "--runbook", inputs_named);
+    files.execution = input_file(a, "--execution", inputs_named);
+    files.actions = input_file(a, "--actions", inputs_named);
+    files.artifacts = input_file(a, "--artifacts", inputs_named);
     IncidentInputs inputs = local_input([&] { return load_incident_inputs(files); });
 
     PipelineOptions options;
@@ -94,20 +97,26 @@ int run_bundle(const ParsedArgs& a) {
     const fs::path cosign_bundle = cosign_key ? compliance::write_cosign_bundle(*cosign_key, result.bundle_path) : fs::path();
     std::cout << bundle_result_json(result, cosign_bundle) << "\n";
     // The bundle is signed and kept; the registry holds it for `worm sync`.
-    if (!result.upload_error.empty())
+    if (result.upload_status == "not_registered")
+        std::cerr << "worm bundle: warning: " << result.bundle_id
+                  << " is signed and kept but not registered for upload (the next worm sync registers it): "
+                  << result.upload_error << "\n";
+    else if (!result.upload_error.empty())
         std::cerr << "worm bundle: warning: " << result.bundle_id << " is not stored yet (pending for worm sync): "
                   << result.upload_error << "\n";
     return exit_ok;
 }
 
 int run_verify(const ParsedArgs& a) {
+    (void)a.require("--key");
+    const fs::path key_path = *input_file(a, "--key");  // "-": standard input
     const auto& pos = a.positionals();
     const fs::path bundle = pos[0];
     const fs::path sig = pos.size() > 1 ? fs::path(pos[1]) : fs::path();  // empty: the first found beside it
     // The key is read as the signature needs: Ed25519 for .sig/.sigstore.json, a cosign
     // key (ECDSA P-256 or Ed25519) for a cosign .json.bundle.
     const compliance::EvidenceVerification v =
-        local_input([&] { return compliance::verify_evidence_files(bundle, sig, a.require("--key")); });
+        local_input([&] { return compliance::verify_evidence_files(bundle, sig, key_path); });
     const VerificationReport& report = v.report;
     if (report.ok()) {
         std::cout << "valid: " << bundle.string() << " (" << report.bundle_id << ", " << report.evidence_bundle_hash
@@ -166,13 +175,14 @@ std::vector<Command> evidence_commands() {
                   0, 0,
                   "Prints one JSON object: bundle_id, bundle_path, sig_path, evidence_bundle_hash (cosign_bundle_path\n"
                   "with --cosign-key; the uploader stores X.json and X.sig, not X.json.bundle); with uploads on,\n"
-                  "upload_status (uploaded or pending), uri and sig_uri when stored, upload_error when it failed.\n"
+                  "upload_status (uploaded, pending or not_registered), uri and sig_uri when stored, upload_error when it failed.\n"
                   "Uploads are on with --store, or with WORM_ENABLED=true (the store WORM_MODE names); the bundle is\n"
                   "uploaded right after signing, or with WORM_AUTO_UPLOAD=false only registered for `worm sync`.\n"
-                  "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90)."},
+                  "Stored objects get WORM_LOCK_MODE (COMPLIANCE) retention for WORM_RETENTION_DAYS (90).\n"
+                  "One of the FILE options may be '-' (or /dev/stdin): standard input, read to the same size limit."},
                  run_bundle});
     c.push_back({{"verify", "BUNDLE.json [SIG]", "check a bundle's signature, hash and schema",
-                  {{"--key", "PUB", "public key (PEM): Ed25519, or the cosign public key for a .json.bundle", true}},
+                  {{"--key", "PUB", "public key (PEM; '-': standard input): Ed25519, or the cosign public key for a .json.bundle", true}},
                   1, 2,
                   "SIG is a .sig, a .sigstore.json (Sigstore bundle) or a cosign .json.bundle (cosign 3's Sigstore\n"
                   "bundle or cosign 2's base64Signature form; the key is then cosign's ECDSA P-256 or an Ed25519\n"

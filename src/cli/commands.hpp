@@ -1,7 +1,10 @@
 // commands.hpp: how the `worm` subcommands are declared and what they share.
 #pragma once
 
+#include <filesystem>
 #include <functional>
+#include <initializer_list>
+#include <optional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -48,6 +51,12 @@ std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const W
 
 // The duplicate-copy store named by WORM_REPLICA_STORE, or null when it is not set.
 std::shared_ptr<ObjectStore> replica_store_from_env();
+
+// An input-file option's value as a path; "-" is standard input (/dev/stdin), which
+// read_file reads like a file, to the same size limit. `siblings` are the command's other
+// input-file options: two of them reading '-' is a UsageError (stdin is read once).
+std::optional<std::filesystem::path> input_file(const ParsedArgs& args, std::string_view name,
+                                                std::initializer_list<std::string_view> siblings = {});
 
 // Escapes a string for JSON output (RapidJSON's writer rules).
 std::string json_string(const std::string& s);

@@ -48,6 +48,18 @@ std::optional<Retention> retention_from_args(const ParsedArgs& args) {
     return r;
 }
 
+std::optional<std::filesystem::path> input_file(const ParsedArgs& args, std::string_view name,
+                                                std::initializer_list<std::string_view> siblings) {
+    const auto value = args.get(name);
+    if (!value) return std::nullopt;
+    if (*value != "-") return std::filesystem::path(*value);
+    for (std::string_view other : siblings)
+        if (other != name && args.get(other) == "-")
+            throw UsageError(std::string(name) + " and " + std::string(other) +
+                             " both read standard input ('-'); it can be read once");
+    return std::filesystem::path("/dev/stdin");
+}
+
 std::string json_string(const std::string& s) {
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);

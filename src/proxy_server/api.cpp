@@ -58,8 +58,17 @@ ApiResponse backend_failure(int status, std::string_view name, std::string detai
     return r;
 }
 
-ApiResponse response_for(const Error& e, const std::string& request_id) {
+// A missing object is answered with the key (and version) the client asked for, whatever the
+// backend: a local store's message names its directory, an S3 one the bucket.
+ApiResponse response_for(const Error& e, const std::string& key, const std::optional<std::string>& version_id,
+                         const std::string& request_id) {
     const int status = wire::http_status_for(e.code());
+    if (e.code() == ErrorCode::not_found && !key.empty()) {
+        ApiResponse r = error_response(status, to_string(e.code()),
+                                       "no object " + quote_key(key) + (version_id ? " version " + *version_id : ""));
+        r.log_detail = e.what();
+        return r;
+    }
     if (status >= 500 || dynamic_cast<const S3Error*>(&e) != nullptr)
         return backend_failure(status, to_string(e.code()), e.what(), request_id);
     return error_response(status, to_string(e.code()), e.what());
@@ -217,7 +226,7 @@ Prepared Api::prepare(const ApiRequest& request) const {
     } catch (const Refusal& r) {
         p.refusal = response_for(r);
     } catch (const Error& e) {
-        p.refusal = response_for(e, request.request_id);
+        p.refusal = response_for(e, p.key, std::nullopt, request.request_id);
     }
     return p;
 }
@@ -241,7 +250,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
                 } catch (const Refusal& refusal) {
                     response = response_for(refusal);
                 } catch (const Error& e) {
-                    response = response_for(e, r.request_id);
+                    response = response_for(e, p.key, query_value(p, "version_id"), r.request_id);
                 }
                 --uploads_in_flight_;
                 record_upload(p.client_id, response,
@@ -286,7 +295,7 @@ ApiResponse Api::handle(const Prepared& p, const ApiRequest& r, const std::strin
     } catch (const Refusal& refusal) {
         return response_for(refusal);
     } catch (const Error& e) {
-        return response_for(e, r.request_id);
+        return response_for(e, p.key, query_value(p, "version_id"), r.request_id);
     } catch (const std::exception& e) {
         return backend_failure(500, "internal", std::string("internal error: ") + e.what(), r.request_id);
     }

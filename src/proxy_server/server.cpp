@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <cstdio>
@@ -23,9 +24,11 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "../lib/util/posix.hpp"
+#include "../lib/util/url.hpp"
 #include "worm/error.hpp"
 #include "worm/proxy/protocol.hpp"
 #include "worm/time.hpp"
@@ -51,6 +54,18 @@ std::string printable(std::string_view s) {
     }
     if (s.size() > 512) out += "...";
     return out;
+}
+
+// The request target as logged. Query values may be secrets (a token sent as
+// ?access_token=...): only the API's own parameters keep their values, and only once the
+// client has authenticated; everything else shows as name=****.
+std::string loggable_target(std::string_view target, bool authenticated) {
+    static constexpr std::array<std::string_view, 6> api_parameters{"key",       "version_id",         "prefix",
+                                                                    "delimiter", "continuation_token", "max_keys"};
+    const std::size_t question = target.find('?');
+    if (question == std::string_view::npos) return printable(target);
+    const std::span<const std::string_view> keep = authenticated ? std::span(api_parameters) : std::span<const std::string_view>();
+    return printable(std::string(target.substr(0, question + 1)) + worm::detail::mask_query(target.substr(question + 1), keep));
 }
 
 constexpr std::size_t read_buffer_size = 16 * 1024;  // per connection, kept for its life
@@ -418,7 +433,8 @@ private:
                     if (!body_parser.is_done())
                         co_await http::async_read(stream, buffer, body_parser, net::redirect_error(use_awaitable, ec));
                     if (ec) {
-                        log(peer + " " + prepared.client_id + " " + request.method + " " + printable(request.target) +
+                        log(peer + " " + prepared.client_id + " " + request.method + " " +
+                            loggable_target(request.target, !prepared.client_id.empty()) +
                             " body not received: " + ec.message());
                         co_return;
                     }
@@ -446,7 +462,8 @@ private:
                                                       "malformed HTTP request body: " + ec.message());
                             keep_alive = false;
                         } else if (ec) {
-                            log(peer + " " + prepared.client_id + " " + request.method + " " + printable(request.target) +
+                            log(peer + " " + prepared.client_id + " " + request.method + " " +
+                            loggable_target(request.target, !prepared.client_id.empty()) +
                                 " body not received: " + ec.message());
                             remove_quietly(*upload_file);
                             co_return;
@@ -486,7 +503,7 @@ private:
             const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
             // The details of a backend failure stay here; the client got the request id.
             log(peer + " " + (prepared.client_id.empty() ? "-" : prepared.client_id) + " " + request.method + " " +
-                printable(request.target) + " " + std::to_string(response.status) +
+                loggable_target(request.target, !prepared.client_id.empty()) + " " + std::to_string(response.status) +
                 (response.error_name.empty() ? "" : " " + response.error_name) + " in=" + std::to_string(bytes_in) +
                 " " + std::to_string(ms.count()) + "ms id=" + request.request_id +
                 (response.log_detail.empty() ? "" : " detail: " + printable(response.log_detail)));

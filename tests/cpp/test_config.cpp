@@ -131,7 +131,8 @@ TEST_CASE("every invalid value is named") {
     CHECK(contains(m, "WORM_SYNC_CONCURRENCY must be between 1 and 256, got -2"));
     CHECK(contains(m, "WORM_SSE must be AES256 or aws:kms, got 'rot13'"));
 
-    CHECK(contains(validate_message(WormConfig::from_env(env({{"MCP_URL", "ftp://x"}}))), "MCP_URL must start with"));
+    CHECK(contains(validate_message(WormConfig::from_env(env({{"MCP_URL", "ftp://x"}}))),
+                   "MCP_URL: proxy URL 'ftp://x' must start with mcp+https://"));
     CHECK(contains(validate_message(WormConfig::from_env(env({{"WORM_SSE_KMS_KEY_ID", "k"}}))), "needs WORM_SSE=aws:kms"));
     CHECK(contains(validate_message(WormConfig::from_env(env({{"WORM_RETENTION_DAYS", "0"}}))), "between 1 and"));
 }
@@ -167,7 +168,11 @@ TEST_CASE("describe_masked shows the resolved config and never the API key") {
     CHECK(d["retention_days"].GetInt() == 30);
     CHECK(std::string(d["lock_mode"].GetString()) == "COMPLIANCE");
     REQUIRE(d["problems"].IsArray());
-    CHECK(d["problems"].Size() == 1);
+    // WORM_RETENTION_DAYS below 90, and the user info sync would refuse in MCP_URL.
+    REQUIRE(d["problems"].Size() == 2);
+    CHECK(contains(d["problems"][0].GetString(), "MCP_URL: proxy URL 'https://agent:****@mcp.example/v1' must not "
+                                                 "carry user info"));
+    CHECK(contains(d["problems"][1].GetString(), "WORM_RETENTION_DAYS=30"));
     // validate() messages never carry the key either.
     CHECK_FALSE(contains(validate_message(c), key));
     c.mcp_api_key.clear();

@@ -13,7 +13,10 @@
 #include "support/s3_peer.hpp"
 #include "support/json_output.hpp"
 #include "support/test_env.hpp"
+#include "support/worm_proxy.hpp"
 #include "worm/crypto.hpp"
+#include "worm/proxy/protocol.hpp"
+#include "worm/s3/client.hpp"
 #include "worm/time.hpp"
 
 using namespace worm;
@@ -243,6 +246,97 @@ TEST_CASE("retention dates past 2262 reach S3 exactly, or `worm put` exits 3 nam
                                             cli_env(peer()));
         CHECK(r.exit_code == 2);
         CHECK(contains(r.err, bad));
+    }
+}
+
+// Issue 25 defect 1, with the issue's commands: Ceph RGW 16 keeps lock dates modulo 2^32 seconds
+// (2106-02-08 -> 1970-01-01T17:31:44Z). `worm put` and `worm retention set` read such dates back
+// and exit 3 naming both dates and the version; on moto (which keeps them) both pass exactly.
+TEST_CASE("put and retention set past 2106-02-07T06:28:15Z: exact, or exit 3 naming both dates and the version") {
+    t::TempDir tmp("worm-it-cli-2106");
+    const std::string url = "s3://" + lock_bucket();
+    t::write_file(tmp / "f", "evidence past 2106");
+    const std::string put_date = "2106-02-08T00:00:00Z";
+    const t::CommandResult put = worm_cli({"put", "--store", url, "wrap/k", (tmp / "f").string(), "--lock-mode",
+                                           "COMPLIANCE", "--retain-until", put_date},
+                                          cli_env(peer()));
+    const auto head = parse_json(worm_ok({"head", "--store", url, "wrap/k"}).out);
+    const std::string version = str(head, "version_id");
+    if (peer().strict()) {
+        CHECK_MESSAGE(put.exit_code == 3, put.err);
+        CHECK_MESSAGE(contains(put.err, "stored retain-until " + str(head, "retain_until")), put.err);
+        CHECK_MESSAGE(contains(put.err, "earlier than the 2106-02-08T00:00:00.000Z asked"), put.err);
+        CHECK_MESSAGE(contains(put.err, "(version " + version + ")"), put.err);
+    } else {
+        CHECK_MESSAGE(put.exit_code == 0, put.err);
+        CHECK(str(head, "retain_until") == "2106-02-08T00:00:00.000Z");
+    }
+    // retention set on a version locked for a day: 2200-01-01 (RGW keeps 2063-11-24).
+    worm_ok({"put", "--store", url, "wrap/r", (tmp / "f").string(), "--lock-mode", "COMPLIANCE", "--retain-days", "1"});
+    const std::string r_version = str(parse_json(worm_ok({"head", "--store", url, "wrap/r"}).out), "version_id");
+    const t::CommandResult set = worm_cli({"retention", "set", "--store", url, "wrap/r", "--version-id", r_version,
+                                           "--mode", "COMPLIANCE", "--retain-until", "2200-01-01T00:00:00Z"},
+                                          cli_env(peer()));
+    const std::string stored = str(
+        parse_json(worm_ok({"retention", "get", "--store", url, "wrap/r", "--version-id", r_version}).out),
+        "retain_until");
+    if (peer().strict()) {
+        CHECK_MESSAGE(set.exit_code == 3, set.err);
+        CHECK_MESSAGE(contains(set.err, "stored retain-until " + stored), set.err);
+        CHECK_MESSAGE(contains(set.err, "2200-01-01T00:00:00.000Z asked"), set.err);
+        CHECK_MESSAGE(contains(set.err, "(version " + r_version + ")"), set.err);
+    } else {
+        CHECK_MESSAGE(set.exit_code == 0, set.err);
+        CHECK(stored == "2200-01-01T00:00:00.000Z");
+    }
+}
+
+// The same through worm-proxy with this peer behind it: the proxy reads the lock back too
+// (its backend is an S3Store), so an upload whose date the server cannot keep is not a 200.
+TEST_CASE("worm-proxy over this peer: X-Worm-Retain-Until 2200 is stored exactly or refused, never a silent 200") {
+    const std::string bucket = lock_bucket();
+    t::ProxyProcess proxy({"--retention-days", "1", "--lock-mode", "COMPLIANCE"}, "s3://" + bucket,
+                          {"AWS_ENDPOINT_URL=" + peer().endpoint(),
+                           "AWS_ACCESS_KEY_ID=" + peer().credentials().access_key_id,
+                           "AWS_SECRET_ACCESS_KEY=" + peer().credentials().secret_access_key,
+                           "AWS_REGION=" + peer().region(), "WORM_S3_ADDRESSING=path"});
+    const std::string until = "2200-01-01T00:00:00Z";
+    const HttpResponse r = proxy.raw("PUT", "/evidence/upload?key=evidence%2Falice%2Fwrap.json",
+                                     {{"X-Worm-Sha256", sha256_hex("far")},
+                                      {std::string(proxy::header_lock_mode), "COMPLIANCE"},
+                                      {std::string(proxy::header_retain_until), until}},
+                                     "far");
+    const auto stored = s3::S3Client(peer().client_config()).head_object({.bucket = bucket, .key = "evidence/alice/wrap.json"}).retention;
+    REQUIRE(stored.has_value());
+    if (peer().strict()) {
+        CHECK_MESSAGE(r.status >= 500, r.body);
+        proxy.server->stop();
+        const std::string log = t::read_file(proxy.log);
+        CHECK_MESSAGE(contains(log, "stored retain-until " + format_rfc3339_millis(stored->retain_until)), log);
+        CHECK_MESSAGE(contains(log, "2200-01-01T00:00:00.000Z asked"), log);
+    } else {
+        CHECK_MESSAGE(r.status == 200, r.body);
+        CHECK(format_rfc3339_millis(stored->retain_until) == "2200-01-01T00:00:00.000Z");
+    }
+}
+
+// Issue 25 defect 11: moto stores a body sent with a form content type as 0 bytes and answers
+// 200 with the empty body's ETag. `worm put` compares the answer's ETag with the MD5 it sent.
+TEST_CASE("worm put: an answer whose ETag shows other bytes were stored is an integrity failure, exit 3") {
+    t::TempDir tmp("worm-it-cli-form");
+    const std::string url = "s3://" + lock_bucket();
+    t::write_file(tmp / "form.txt", "a=1&b=2");
+    const t::CommandResult put = worm_cli({"put", "--store", url, "form/k.txt", (tmp / "form.txt").string(),
+                                           "--content-type", "application/x-www-form-urlencoded"},
+                                          cli_env(peer()));
+    if (peer().kind() == "moto") {
+        CHECK(put.exit_code == 3);
+        CHECK_MESSAGE(contains(put.err, "integrity check failed"), put.err);
+        CHECK_MESSAGE(contains(put.err, "ETag d41d8cd98f00b204e9800998ecf8427e"), put.err);  // MD5 of nothing
+    } else {
+        // A server that keeps the body: the put passes and the bytes come back.
+        CHECK_MESSAGE(put.exit_code == 0, put.err);
+        CHECK(worm_ok({"get", "--store", url, "form/k.txt"}).out == "a=1&b=2");
     }
 }
 

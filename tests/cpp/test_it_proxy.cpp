@@ -19,6 +19,7 @@
 #include "support/error_code.hpp"
 #include "support/s3_peer.hpp"
 #include "support/test_env.hpp"
+#include "support/worm_proxy.hpp"
 #include "support/wire_log.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -34,58 +35,13 @@ using namespace std::chrono_literals;
 namespace t = worm::test;
 namespace fs = std::filesystem;
 
+using worm::test::alice_token;
+using worm::test::bob_token;
 using worm::test::code_of;
+using worm::test::proxy_bin;
+using Proxy = worm::test::ProxyProcess;
 
 namespace {
-
-const std::string alice_token = "alice-token-0123456789abcdef";
-const std::string bob_token = "bob-token-0123456789abcdef-0001";
-
-std::string proxy_bin() { return t::env_or("WORM_PROXY_BIN", "worm-proxy"); }
-
-// One worm-proxy over a fresh backend, stopped by PID when the fixture goes.
-struct Proxy {
-    // launcher: a command the proxy runs under (e.g. prlimit), before worm-proxy's own argv.
-    explicit Proxy(std::vector<std::string> extra_flags = {}, std::string store_url = "",
-                   std::vector<std::string> env = {}, std::vector<std::string> launcher = {}) {
-        tokens = dir / "tokens";
-        t::write_file(tokens, "# client token\nalice " + alice_token + "\nbob " + bob_token + "\n");
-        fs::permissions(tokens, fs::perms::owner_read | fs::perms::owner_write, fs::perm_options::replace);
-        store_dir = dir / "store";
-        if (store_url.empty()) store_url = "file://" + store_dir.string();
-        port = t::free_port();
-        std::vector<std::string> argv{proxy_bin(), "--listen", "127.0.0.1:" + std::to_string(port), "--tokens",
-                                      tokens.string(), "--store", store_url, "--threads", "2"};
-        argv.insert(argv.end(), extra_flags.begin(), extra_flags.end());
-        argv.insert(argv.begin(), launcher.begin(), launcher.end());
-        log = dir / "proxy.log";
-        server = std::make_unique<t::ServerProcess>(argv, env, log);
-        server->wait_for_port(port);
-    }
-
-    std::string url() const { return "mcp+http://127.0.0.1:" + std::to_string(port); }
-    std::string http_url() const { return "http://127.0.0.1:" + std::to_string(port); }
-
-    std::unique_ptr<ProxyStore> store(const std::string& token) const { return open_proxy_store(url(), token); }
-
-    // A request exactly as given (for what ProxyStore would never send).
-    HttpResponse raw(const std::string& method, const std::string& target, HttpHeaders headers = {},
-                     std::string body = "", const std::string& token = alice_token) const {
-        HttpRequest r;
-        r.method = method;
-        r.url = http_url() + target;
-        if (!token.empty()) headers.emplace_back("Authorization", "Bearer " + token);
-        r.headers = std::move(headers);
-        r.body = std::move(body);
-        return transport->send(r);
-    }
-
-    t::TempDir dir{"worm-proxy-test"};
-    fs::path tokens, store_dir, log;
-    int port = 0;
-    std::unique_ptr<t::ServerProcess> server;
-    std::shared_ptr<HttpTransport> transport = make_curl_transport();
-};
 
 // A plain TCP connection to the proxy, for what no HTTP client would send. Reads give up
 // after `patience` (a guard against a hang, not a speed check).
@@ -400,6 +356,35 @@ TEST_CASE("tokens: wrong or missing tokens get 401, and the token never shows") 
     CHECK(log.find("worm-proxy stopped") != std::string::npos);  // SIGTERM is a clean stop
 }
 
+TEST_CASE("a token in the query string never reaches the log; a 404 names the key, not the backend's path") {
+    Proxy proxy({"--retention-days", "1"});
+    const std::string leaked = "qs-token-5f4e3d2c1b0a99887766";
+    // Unauthenticated: every query value is masked, whatever its name.
+    CHECK(proxy.raw("GET", "/evidence/list?access_token=" + leaked, {}, "", "").status == 401);
+    CHECK(proxy.raw("GET", "/evidence/head?key=" + leaked + "&token=" + leaked, {}, "", "").status == 401);
+    // Authenticated: the API's own parameters keep their values (the key is what an operator
+    // looks for), anything else is masked.
+    CHECK(proxy.raw("GET", "/evidence/list?prefix=evidence%2Falice%2F&access_token=" + leaked).status == 200);
+    const HttpResponse missing = proxy.raw("GET", "/evidence/head?key=evidence%2Falice%2Fnone.json");
+    CHECK(missing.status == 404);
+    // The answer names the key asked for, never the directory the backend keeps it in.
+    CHECK_MESSAGE(missing.body.find("no object 'evidence/alice/none.json'") != std::string::npos, missing.body);
+    CHECK_MESSAGE(missing.body.find(proxy.store_dir.string()) == std::string::npos, missing.body);
+    const HttpResponse missing_version =
+        proxy.raw("GET", "/evidence/object?key=evidence%2Falice%2Fnone.json&version_id=v1");
+    CHECK(missing_version.status == 404);
+    CHECK(missing_version.body.find(proxy.store_dir.string()) == std::string::npos);
+    CHECK(code_of([&] { proxy.store(alice_token)->head("evidence/alice/none.json"); }) == ErrorCode::not_found);
+
+    proxy.server->stop();
+    const std::string log = t::read_file(proxy.log);
+    CHECK(log.find(leaked) == std::string::npos);
+    CHECK(log.find("GET /evidence/list?access_token=**** 401") != std::string::npos);
+    CHECK(log.find("/evidence/head?key=****&token=**** 401") != std::string::npos);
+    CHECK(log.find("/evidence/list?prefix=evidence%2Falice%2F&access_token=**** 200") != std::string::npos);
+    CHECK(log.find("/evidence/head?key=evidence%2Falice%2Fnone.json 404") != std::string::npos);
+}
+
 TEST_CASE("tenant isolation: a client cannot write, read or list another client's prefix") {
     Proxy proxy({"--retention-days", "1"});
     auto alice = proxy.store(alice_token);
@@ -631,6 +616,27 @@ TEST_CASE("agent -> worm-proxy -> S3 (moto): stored with the proxy's lock, isola
     CHECK(bob->get("evidence/bob/b.json") == "b");
     // (No listing here: moto 5.2.1 answers SignatureDoesNotMatch to ListObjectsV2 with a
     // prefix under IAM auth, for boto3 as well; listing is covered over LocalWormStore.)
+}
+
+// moto stores a body sent with a form content type as 0 bytes and answers 200 with the ETag of
+// the empty body: the proxy's put through S3Store sees the ETag differ from what it sent.
+TEST_CASE("agent -> worm-proxy -> S3 (moto): a PUT whose ETag shows other bytes stored fails with integrity") {
+    auto& peer = t::S3Peer::shared();
+    const std::string bucket = peer.create_bucket("proxy-etag", true);
+    Proxy proxy({"--retention-days", "1", "--lock-mode", "COMPLIANCE"}, "s3://" + bucket,
+                {"AWS_ENDPOINT_URL=" + peer.endpoint(), "AWS_ACCESS_KEY_ID=" + peer.credentials().access_key_id,
+                 "AWS_SECRET_ACCESS_KEY=" + peer.credentials().secret_access_key, "AWS_REGION=" + peer.region(),
+                 "WORM_S3_ADDRESSING=path"});
+    auto alice = proxy.store(alice_token);
+    const std::string body = "a=1&b=2";
+    PutOptions form;
+    form.content_type = "application/x-www-form-urlencoded";
+    const std::string message = t::error_of(
+        [&] { alice->put("evidence/alice/form.txt", PutBody::from_bytes(body), form); }, ErrorCode::integrity);
+    CHECK_MESSAGE(message.find("ETag") != std::string::npos, message);
+    // What moto kept is indeed not the body; the same bytes as JSON are stored whole.
+    CHECK(alice->put("evidence/alice/ok.json", PutBody::from_bytes(body), json_put()).sha256_hex == sha256_hex(body));
+    CHECK(alice->get("evidence/alice/ok.json") == body);
 }
 
 // ObjectStore checks keys and options once, for every store, before the store's own code

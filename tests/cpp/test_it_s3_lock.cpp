@@ -5,6 +5,8 @@
 // anything is sent, a corrupted body reported as integrity, clock skew corrected.
 // Runs against WORM_TEST_PEER=moto|rgw (support/s3_peer.hpp). What only a strict server
 // does is asserted behind peer.strict(): moto's leniencies are never the expected result.
+#include <strings.h>
+
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -44,6 +46,13 @@ long long epoch_ms(TimePoint t) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 long long epoch_ms(RetentionDate t) { return t.millis().time_since_epoch().count(); }
+
+// Multipart from 5 MiB on, in 5 MiB parts (S3's minimum): a 6 MiB file goes multipart.
+s3::ClientConfig small_parts(s3::ClientConfig c) {
+    c.part_size = 5 << 20;
+    c.multipart_threshold = 5 << 20;
+    return c;
+}
 
 TimePoint whole_seconds_now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
 
@@ -256,9 +265,7 @@ TEST_CASE("lock headers on a bucket without Object Lock are refused, and nothing
 TEST_CASE("a lock date in the past (or now) is refused before anything is sent") {
     t::TempDir dir("worm-it-past");
     auto wire = std::make_shared<t::WireLog>(make_curl_transport());
-    s3::ClientConfig c = peer().client_config(wire);
-    c.part_size = 5 << 20;
-    c.multipart_threshold = 5 << 20;
+    const s3::ClientConfig c = small_parts(peer().client_config(wire));
     s3::S3Client client(c);
     s3::S3Store store(std::make_shared<s3::S3Client>(c), lock_bucket());
     const TimePoint now = std::chrono::system_clock::now();
@@ -385,9 +392,7 @@ TEST_CASE("a multipart upload ends locked as asked: what the server applied is k
     // CreateMultipartUpload; put_object must notice both from the HEAD.
     t::TempDir dir("worm-it-mpu-lock");
     auto wire = std::make_shared<t::WireLog>(make_curl_transport());
-    s3::ClientConfig c = peer().client_config(wire);
-    c.part_size = 5 << 20;
-    c.multipart_threshold = 5 << 20;
+    const s3::ClientConfig c = small_parts(peer().client_config(wire));
     s3::S3Client client(c);
     const std::string bucket = t::S3Peer::unique_bucket("mpudef");
     client.create_bucket({.bucket = bucket, .object_lock = true, .region = ""});
@@ -442,13 +447,95 @@ TEST_CASE("a multipart upload ends locked as asked: what the server applied is k
     client.put_object_legal_hold({.bucket = bucket, .key = o.key, .version_id = r.version_id, .on = false});
 }
 
+// Ceph RGW 16 keeps lock dates modulo 2^32 seconds (measured: 2106-02-08 -> 1970-01-01T17:31:44Z,
+// 2200-01-01 -> 2063-11-24, 2262-04-11 -> 1990-01-26) and answers 200. Every call that sets a
+// lock reads such a date back (check_lock_stored): a single PUT, a multipart upload, a
+// retention change. On moto (which keeps them) the same calls succeed and store the date
+// exactly; a HEAD answer rewritten as RGW's proves the check there too.
+TEST_CASE("lock dates past 2106-02-07T06:28:15Z are read back after put, multipart and retention set") {
+    t::TempDir dir("worm-it-2106");
+    auto wire = std::make_shared<t::WireLog>(make_curl_transport());
+    const s3::ClientConfig c = small_parts(peer().client_config(wire));
+    s3::S3Client client(c);
+    t::write_file(dir / "big.bin", std::string(6 << 20, 'w'));
+    const auto heads = [&] {
+        int n = 0;
+        for (const HttpRequest& r : wire->requests()) n += r.method == "HEAD";
+        return n;
+    };
+    // The stored date as RGW would answer it (moto): asked minus a whole number of 2^32 s.
+    const auto as_rgw = [&](const std::string& asked) {
+        const long long wrapped_s = parse_retention_date(asked).millis().time_since_epoch().count() / 1000 % (1ll << 32);
+        return format_rfc3339_millis(RetentionDate(std::chrono::sys_seconds(std::chrono::seconds(wrapped_s))));
+    };
+    const auto check_refused = [&](const std::string& message, const std::string& key, const std::string& asked) {
+        CHECK_MESSAGE(message.find(asked) != std::string::npos, message);
+        CHECK_MESSAGE(message.find(lock_bucket() + "/" + key + " (version ") != std::string::npos, message);
+        const auto stored = client.head_object({.bucket = lock_bucket(), .key = key}).retention;
+        REQUIRE(stored.has_value());
+        if (peer().strict()) {
+            CHECK(stored->retain_until < parse_retention_date(asked));
+            CHECK_MESSAGE(message.find("stored retain-until " + format_rfc3339_millis(stored->retain_until)) !=
+                              std::string::npos,
+                          message);
+        }
+    };
+    int n = 0;
+    for (const std::string asked : {"2106-02-08T00:00:00.000Z", "2200-01-01T00:00:00.000Z", "2262-04-11T00:00:00.000Z"}) {
+        for (const std::string how : {"single", "multipart", "retention set"}) {
+            if (how == "multipart" && asked != "2200-01-01T00:00:00.000Z") continue;  // one 6 MiB upload is enough
+            CAPTURE(asked);
+            CAPTURE(how);
+            const std::string key = "wrap/" + std::to_string(n++);
+            s3::PutObjectOptions o = locked_put(key, "wrapped?", LockMode::compliance, whole_seconds_now() + 24h);
+            if (how == "multipart") o.body = s3::S3Body::file(dir / "big.bin");
+            const Retention far{LockMode::compliance, parse_retention_date(asked)};
+            if (how != "retention set") o.lock.retention = far;
+            // moto keeps the date: its HEAD answers are rewritten as RGW's would be.
+            wire->tamper_response = [&](const HttpRequest& r, HttpResponse& resp) {
+                if (peer().strict() || r.method != "HEAD" || !t::url_has(r, key)) return;
+                for (auto& [name, value] : resp.headers)
+                    if (strcasecmp(name.c_str(), "x-amz-object-lock-retain-until-date") == 0) value = as_rgw(asked);
+            };
+            const auto act = [&] {
+                const s3::PutObjectResult r = client.put_object(o);
+                if (how == "retention set")
+                    client.put_object_retention(
+                        {.bucket = o.bucket, .key = key, .version_id = r.version_id, .retention = far});
+            };
+            wire->clear();
+            check_refused(t::error_of(act, ErrorCode::storage), key, asked);
+            CHECK(heads() >= 1);
+            wire->tamper_response = nullptr;
+            if (!peer().strict()) {
+                // Unchanged answers: the date was stored exactly, and the same calls pass.
+                o.key = key + "-exact";
+                const s3::PutObjectResult r = client.put_object(o);
+                if (how == "retention set")
+                    client.put_object_retention(
+                        {.bucket = o.bucket, .key = o.key, .version_id = r.version_id, .retention = far});
+                const auto stored = client.head_object({.bucket = o.bucket, .key = o.key}).retention;
+                REQUIRE(stored.has_value());
+                CHECK(format_rfc3339_millis(stored->retain_until) == asked);
+            }
+        }
+    }
+    // Dates up to 2106-02-07T06:28:15Z are kept exactly by every server measured: no read-back.
+    wire->clear();
+    const s3::PutObjectOptions near =
+        locked_put("wrap/near", "kept", LockMode::compliance, parse_retention_date("2106-02-07T06:28:15.000Z").time_point());
+    client.put_object(near);
+    CHECK(heads() == 0);
+    const auto stored = client.head_object({.bucket = near.bucket, .key = near.key}).retention;
+    REQUIRE(stored.has_value());
+    CHECK(format_rfc3339_millis(stored->retain_until) == "2106-02-07T06:28:15.000Z");
+}
+
 TEST_CASE("a single or multipart put of a lock date the server cannot keep fails with Error(storage) naming both dates") {
     // Ceph RGW keeps lock dates as 64-bit nanoseconds and stores the year 9999 wrapped, far
     // earlier than asked; put_object reads such dates back. moto keeps them exactly.
     t::TempDir dir("worm-it-far-lock");
-    s3::ClientConfig c = peer().client_config();
-    c.part_size = 5 << 20;
-    c.multipart_threshold = 5 << 20;
+    const s3::ClientConfig c = small_parts(peer().client_config());
     s3::S3Client client(c);
     t::write_file(dir / "big.bin", std::string(6 << 20, 'f'));
     const std::string asked = "9999-12-31T23:59:59.000Z";

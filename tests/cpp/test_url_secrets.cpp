@@ -71,7 +71,7 @@ TEST_CASE("Url parses what the library accepts and prints it with the password m
     CHECK(u.fragment == "f");
     CHECK(u.authority() == "s3.example.com:8443");
     CHECK(u.origin() == "https://s3.example.com:8443");
-    CHECK(u.to_string() == "https://AKID:****@s3.example.com:8443/p/a%20b?x=1#f");
+    CHECK(u.to_string() == "https://AKID:****@s3.example.com:8443/p/a%20b?x=****#****");
 
     const Url v6 = Url::parse("mcp+http://[::1]:9000", "proxy URL", ErrorCode::config);
     CHECK(v6.scheme == "mcp+http");
@@ -90,6 +90,67 @@ TEST_CASE("Url parses what the library accepts and prints it with the password m
     CHECK(detail::mask_url_password("AKID:" + std::string(secret) + "@host") == "AKID:****@host");
     CHECK(detail::mask_url_password("htps://u:" + std::string(secret) + "@h/x@y") == "htps://u:****@h/x@y");
     CHECK(detail::mask_url_password("https://host/a:b@c") == "https://host/a:b@c");  // '@' in the path is no user info
+}
+
+TEST_CASE("user info without a password separator, query values and fragments are masked like passwords") {
+    using detail::Url;
+    const std::string s(secret);
+    // A token as the whole user info: nothing tells it from a user name, so all of it goes.
+    CHECK(detail::mask_url_password("http://" + s + "@127.0.0.1:9") == "http://****@127.0.0.1:9");
+    CHECK(Url::parse("http://" + s + "@127.0.0.1:9", "t", ErrorCode::config).to_string() == "http://****@127.0.0.1:9");
+    CHECK(detail::mask_url_password(s + "@host") == "****@host");
+    CHECK(detail::mask_url_password("https://h/p?token=" + s + "&x&y=&z=1#" + s) == "https://h/p?token=****&x&y=&z=****#****");
+    CHECK(Url::parse("https://h/p?access_token=" + s, "t", ErrorCode::config).to_string() == "https://h/p?access_token=****");
+    CHECK(detail::mask_url_password("https://host/path") == "https://host/path");
+    CHECK(detail::mask_query("key=evidence%2Fa&token=" + s) == "key=****&token=****");
+}
+
+TEST_CASE("an endpoint whose user info is a bare token (no ':') never shows it: ls, config check, sync") {
+    const std::string url = "http://" + std::string(secret) + "@127.0.0.1:" + std::to_string(t::free_port());
+    for (const char* variable : {"WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL"}) {
+        CAPTURE(variable);
+        const std::vector<std::string> cli_env = {std::string(variable) + "=" + url, "WORM_S3_BUCKET=b",
+                                                  "WORM_MODE=direct", "AWS_ACCESS_KEY_ID=AKID",
+                                                  "AWS_SECRET_ACCESS_KEY=x"};
+        const t::CommandResult ls = worm_cli({"ls", "--store", "s3://b"}, cli_env);
+        check_cli_hides_secret(ls);
+        CHECK(contains(ls.err, "http://****@127.0.0.1"));
+    }
+    t::TempDir dir("worm-url-token");
+    const std::vector<std::string> cli_env = {"WORM_ENABLED=true", "WORM_S3_ENDPOINT=" + url, "WORM_S3_BUCKET=b",
+                                              "WORM_MODE=direct", "AWS_ACCESS_KEY_ID=AKID", "AWS_SECRET_ACCESS_KEY=x"};
+    const t::CommandResult sync = worm_cli({"sync", "--evidence-dir", dir.path().string(), "--quiet"}, cli_env);
+    check_cli_hides_secret(sync);
+    CHECK(contains(sync.err, "http://****@127.0.0.1"));
+    const t::CommandResult check = worm_cli({"config", "check"}, cli_env);
+    check_cli_hides_secret(check);
+    CHECK(contains(check.out + check.err, "****@127.0.0.1"));
+}
+
+TEST_CASE("MCP_URL: config check applies sync's validation (user info, query) and shows neither secret") {
+    t::TempDir dir("worm-url-mcp");
+    for (const std::string& url : {"https://" + std::string(secret) + "@proxy.example.com",
+                                   "https://user:" + std::string(secret) + "@proxy.example.com",
+                                   "https://proxy.example.com/?token=" + std::string(secret)}) {
+        CAPTURE(url);
+        const std::vector<std::string> cli_env = {"WORM_ENABLED=true", "WORM_MODE=proxy", "MCP_URL=" + url,
+                                                  "MCP_API_KEY=api-key"};
+        const t::CommandResult sync = worm_cli({"sync", "--evidence-dir", dir.path().string(), "--quiet"}, cli_env);
+        check_cli_hides_secret(sync);
+        const t::CommandResult check = worm_cli({"config", "check"}, cli_env);
+        check_cli_hides_secret(check);
+        // One validation: the problem config check reports is the one sync refuses with.
+        const std::string why = contains(url, "?") ? "must not have a query or fragment" : "must not carry user info";
+        CHECK(contains(sync.err, why));
+        CHECK(contains(check.out + check.err, why));
+        // The library's check says the same.
+        t::ScopedEnv env;
+        env.set("WORM_MODE", "proxy").set("MCP_URL", url).set("MCP_API_KEY", "api-key");
+        const std::vector<std::string> problems = WormConfig::from_env().check();
+        REQUIRE(problems.size() == 1);
+        CHECK(contains(problems[0], why));
+        CHECK_FALSE(contains(problems[0], secret));
+    }
 }
 
 TEST_CASE("endpoint variables: AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, WORM_S3_ENDPOINT") {

@@ -117,16 +117,18 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
     def _body(self):
+        """Reads the body: (bytes read, SHA-256 hex, MD5 hex)."""
         length = int(self.headers.get("Content-Length") or 0)
-        h = hashlib.sha256()
+        h, md5 = hashlib.sha256(), hashlib.md5()
         remaining = length
         while remaining:
             chunk = self.rfile.read(min(remaining, 1 << 20))
             if not chunk:
                 break
             h.update(chunk)
+            md5.update(chunk)
             remaining -= len(chunk)
-        return length - remaining, h.hexdigest()
+        return length - remaining, h.hexdigest(), md5.hexdigest()
 
     def _send(self, status, body=b"", headers=None):
         self.send_response(status)
@@ -277,7 +279,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._handle_upstream()
         url = urlsplit(self.path)
         query = parse_qs(url.query, keep_blank_values=True)
-        length, digest = self._body()
+        length, digest, md5 = self._body()
         path = url.path
 
         if path == "/__fail":
@@ -349,7 +351,8 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(60)
             self.close_connection = True
             return
-        return self._send(200, b"", {"ETag": "\"%s\"" % digest[:32], "x-amz-request-id": "fault-ok"})
+        # The ETag of a single PUT is the body's MD5, as S3 answers (libworm compares them).
+        return self._send(200, b"", {"ETag": "\"%s\"" % md5, "x-amz-request-id": "fault-ok"})
 
     do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = _handle
 

@@ -417,6 +417,13 @@ public:
     // the lock from HeadObject.
     std::optional<Retention> get_object_retention(const ObjectRef& object);
     void put_object_retention(const PutRetentionOptions& options);
+    // The one check every call that sets a lock goes through (put_object, multipart,
+    // put_object_resumable, put_object_retention; a CopyObject with lock headers must too):
+    // when `asked` is past 2106-02-07T06:28:15Z, the version's lock is read back (HeadObject)
+    // and must be exactly the date asked, in the mode asked or COMPLIANCE. Ceph RGW 16 keeps
+    // lock dates modulo 2^32 seconds and answers 200 all the same. Otherwise throws
+    // Error(storage) naming both dates and the version (which exists, with the lock shown).
+    void check_lock_stored(const ObjectRef& version, const Retention& asked);
     bool get_object_legal_hold(const ObjectRef& object);
     void put_object_legal_hold(const PutLegalHoldOptions& options);
 
@@ -461,9 +468,6 @@ private:
     PutObjectResult run_multipart(const PutObjectOptions& options, MultipartCheckpoint& checkpoint, bool keep_on_failure);
     // After a multipart upload: fills an ETag the server left out, applies a lock it ignored.
     void ensure_multipart_result(const PutObjectOptions& options, PutObjectResult& out);
-    // After any put with a retention past 2262-04-11: reads it back and throws
-    // Error(storage) naming both dates when the server stored an earlier one.
-    void check_retention_stored(const PutObjectOptions& options, const PutObjectResult& out);
     TimePoint now() const;
 
     ClientConfig config_;

@@ -143,18 +143,25 @@ void write_counter(const fs::path& path, std::map<std::string, std::uint64_t> da
     // Written beside the counter and renamed over it, durable before an id of it leaves.
     // One fixed temporary name, reused under the lock: a process killed mid-write leaves at
     // most this one file, which the next write replaces.
+    // A write that fails (ENOSPC: the file is created, its bytes are not) removes it again.
     const fs::path tmp = path.string() + ".tmp";
     detail::UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
     if (!fd) io_error("cannot create", tmp, errno);
+    const auto fail = [&](const char* what, const fs::path& named) {
+        const int err = errno;
+        fd.close();
+        ::unlink(tmp.c_str());
+        io_error(what, named, err);
+    };
     for (std::size_t done = 0; done < text.size();) {
         const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) io_error("cannot write", tmp, errno);
+        if (n < 0) fail("cannot write", tmp);
         done += static_cast<std::size_t>(n);
     }
-    if (durable && ::fsync(fd.get()) != 0) io_error("cannot fsync", tmp, errno);
-    if (fd.close() != 0) io_error("cannot close", tmp, errno);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) io_error("cannot rename into place", path, errno);
+    if (durable && ::fsync(fd.get()) != 0) fail("cannot fsync", tmp);
+    if (fd.close() != 0) fail("cannot close", tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename into place", path);
     if (durable) fsync_directory(path.parent_path());
 }
 

@@ -189,10 +189,13 @@ std::vector<std::string> WormConfig::check() const {
         out.push_back("endpoint not configured: WORM_MODE=proxy needs MCP_URL");
     if (enabled && mode == WormMode::direct && s3_bucket.empty())
         out.push_back("bucket not configured: WORM_MODE=direct needs WORM_S3_BUCKET (or MSP_WORM_BUCKET)");
-    const auto starts = [&](std::string_view p) { return mcp_url.rfind(p, 0) == 0; };
-    if (!mcp_url.empty() && !starts("http://") && !starts("https://") && !starts("mcp+http://") && !starts("mcp+https://"))
-        out.push_back("MCP_URL must start with https://, http://, mcp+https:// or mcp+http://, got '" +
-                      detail::mask_url_password(mcp_url) + "'");
+    if (!mcp_url.empty()) {
+        try {
+            (void)detail::proxy_base_url(mcp_url);  // what ProxyStore (and so sync) checks
+        } catch (const Error& e) {
+            out.push_back(std::string("MCP_URL: ") + e.what());
+        }
+    }
     if (!s3_endpoint.empty()) {
         try {
             (void)detail::parse_service_endpoint(s3_endpoint, "S3 endpoint");  // what the S3 client (and so sync) checks

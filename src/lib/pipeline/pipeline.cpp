@@ -1,4 +1,5 @@
 #include "worm/pipeline.hpp"
+#include "not_registered.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -166,6 +167,9 @@ void EvidencePipeline::run_store_hook(BundleResult& result) {
     try {
         std::tie(result.bundle_uri, result.sig_uri) = store_hook_(result);
         result.upload_status = result.bundle_uri.empty() ? "pending" : "uploaded";
+    } catch (const detail::NotRegistered& e) {
+        result.upload_error = e.what();
+        result.upload_status = "not_registered";
     } catch (const Error& e) {
         result.upload_error = e.what();
         result.upload_status = "pending";

@@ -6,6 +6,7 @@
 #include "worm/pipeline.hpp"
 #include "worm/registry.hpp"
 #include "worm/uploader.hpp"
+#include "not_registered.hpp"
 
 namespace worm {
 
@@ -13,11 +14,14 @@ void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
     if (!uploader) throw Error(ErrorCode::invalid_argument, "attach_uploader needs an uploader");
     const std::string client_id = options_.client_id;
     set_store_hook([uploader, client_id](const BundleResult& r) {
-        if (!uploader->config().auto_upload) {  // registered now, uploaded by the next sync()
-            uploader->enqueue(r.bundle_path, r.sig_path, client_id);
-            return std::make_pair(std::string(), std::string());
+        std::string id;
+        try {
+            id = uploader->enqueue(r.bundle_path, r.sig_path, client_id);
+        } catch (const Error& e) {
+            throw detail::NotRegistered(e);
         }
-        const UploadResult u = uploader->upload_bundle(r.bundle_path, r.sig_path, client_id);
+        if (!uploader->config().auto_upload) return std::make_pair(std::string(), std::string());  // the next sync()
+        const UploadResult u = uploader->upload_registered(id);
         return std::make_pair(u.bundle_uri, u.sig_uri);
     });
 }

@@ -65,25 +65,7 @@ void check_download(const std::string& key, const std::string& expected, const s
 
 }  // namespace
 
-std::string proxy_base_url(std::string_view text) {
-    const detail::Url url = detail::Url::parse(text, "proxy URL", ErrorCode::config);
-    std::string scheme = url.scheme;
-    if (scheme.starts_with("mcp+")) scheme.erase(0, 4);
-    if (scheme != "https" && scheme != "http")
-        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() +
-                                           "' must start with mcp+https://, mcp+http://, https:// or http://");
-    if (url.has_query || url.has_fragment)
-        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' must not have a query or fragment");
-    if (url.host.empty()) throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' has no host");
-    // User info would put a credential into every URL, and into messages that name it.
-    if (url.has_user_info)
-        throw Error(ErrorCode::config,
-                    "proxy URL '" + url.to_string() + "' must not carry user info; give the token in MCP_API_KEY");
-    detail::require_tls_unless_loopback(url, "proxy URL");
-    std::string out = scheme + "://" + url.authority() + url.path;
-    while (out.ends_with('/')) out.pop_back();
-    return out;
-}
+std::string proxy_base_url(std::string_view text) { return detail::proxy_base_url(text); }
 
 void ProxyConfig::validate() const {
     if (url.empty()) throw Error(ErrorCode::config, "proxy endpoint not configured (MCP_URL)");

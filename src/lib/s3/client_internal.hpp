@@ -35,4 +35,9 @@ std::string checksum_base64_to_hex(const std::optional<std::string>& value);
 
 std::string strip_quotes(std::string s);
 
+// The version a put created; nullopt on an unversioned bucket.
+inline std::optional<std::string> version_of(const PutObjectResult& r) {
+    return r.version_id.empty() ? std::nullopt : std::optional<std::string>(r.version_id);
+}
+
 }  // namespace worm::s3::detail

@@ -324,6 +324,17 @@ PutObjectResult S3Client::put_object(const PutObjectOptions& options) {
     return put_single(options);
 }
 
+namespace {
+
+// An ETag that can be the MD5 of the bytes (32 lower-case hex digits): not a multipart "...-N".
+bool is_md5_etag(const std::string& etag) {
+    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
+}  // namespace
+
 PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     // One pass gives both digests; a caller-supplied SHA-256 is trusted only as far as the
     // server checks it (x-amz-content-sha256 and x-amz-checksum-sha256 are both verified by S3),
@@ -371,42 +382,64 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     if (out.version_id == "null") out.version_id.clear();
     out.checksum_sha256_hex = detail::checksum_base64_to_hex(find_header(resp.headers, "x-amz-checksum-sha256"));
     out.sent_sha256_hex = to_hex(sha_raw);
+    // The answer says what the server stored: a checksum it echoes, and the ETag, which for a
+    // single PUT without KMS is the stored bytes' MD5 (moto stores a body sent as a form as 0
+    // bytes and answers 200 with the empty body's ETag). Either differing is not our body.
+    const std::string what =
+        options.bucket + "/" + options.key + (out.version_id.empty() ? "" : " (version " + out.version_id + ")");
     if (!out.checksum_sha256_hex.empty() && out.checksum_sha256_hex != out.sent_sha256_hex)
-        throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + out.checksum_sha256_hex + " for " + options.bucket +
-                                              "/" + options.key + " but libworm sent " + out.sent_sha256_hex);
-    check_retention_stored(options, out);
+        throw Error(ErrorCode::integrity, "S3 recorded SHA-256 " + out.checksum_sha256_hex + " for " + what +
+                                              " but libworm sent " + out.sent_sha256_hex);
+    const bool kms = options.encryption.kind == ServerSideEncryption::Kind::aws_kms ||
+                     find_header(resp.headers, "x-amz-server-side-encryption").value_or("").starts_with("aws:kms");
+    if (!md5_raw.empty() && !kms && is_md5_etag(out.etag) && out.etag != to_hex(md5_raw))
+        throw Error(ErrorCode::integrity, "integrity check failed: S3 answered ETag " + out.etag + " for " + what +
+                                              ", not the MD5 " + to_hex(md5_raw) +
+                                              " of the bytes libworm sent: it stored other bytes");
+    if (options.lock.retention)
+        check_lock_stored({.bucket = options.bucket, .key = options.key, .version_id = detail::version_of(out)},
+                          *options.lock.retention);
     return out;
-}
-
-void S3Client::check_retention_stored(const PutObjectOptions& options, const PutObjectResult& out) {
-    const std::optional<Retention>& asked = options.lock.retention;
-    // Only dates past the int64-nanosecond edge (2262-04-11) are read back: that is where
-    // servers that keep lock dates as nanoseconds (Ceph RGW 16) wrap them, and the other
-    // dates would pay one more round trip per put for nothing.
-    if (!asked || asked->retain_until.fits_time_point()) return;
-    const std::optional<std::string> version =
-        out.version_id.empty() ? std::nullopt : std::optional<std::string>(out.version_id);
-    const std::optional<Retention> stored =
-        head_object({.bucket = options.bucket, .key = options.key, .version_id = version}).retention;
-    if (stored && stored->retain_until >= asked->retain_until) return;
-    // A compliance tool must never shorten a retention silently. The version exists (it
-    // cannot be taken back under a lock), so say exactly what the server keeps.
-    const std::string object = options.bucket + "/" + options.key + (version ? " (version " + *version + ")" : "");
-    throw Error(ErrorCode::storage,
-                "the S3 server stored retain-until " +
-                    (stored ? format_rfc3339_millis(stored->retain_until) : std::string("(none)")) + " on " + object +
-                    ", earlier than the " + format_rfc3339_millis(asked->retain_until) +
-                    " asked: it cannot keep dates after 2262-04-11 (Ceph RGW keeps them as 64-bit "
-                    "nanoseconds); choose an earlier --retain-until");
 }
 
 namespace {
 
-bool is_md5_etag(const std::string& etag) {
-    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
+// 2^32 seconds after the epoch: 2106-02-07T06:28:16Z. Ceph RGW 16 keeps lock dates as 32-bit
+// seconds (ceph::real_time's encoding) and stores anything from here on modulo 2^32 seconds
+// (2106-02-08 comes back as 1970-01-01T17:31:44Z, 2200-01-01 as 2063-11-24); past 2262-04-11
+// 64-bit nanoseconds wrap as well. Earlier dates are kept exactly by every server measured,
+// so only later ones pay the extra round trip of reading the lock back.
+constexpr RetentionDate::Millis first_wrapped_lock_date{std::chrono::seconds(1ll << 32)};
+
+}  // namespace
+
+void S3Client::check_lock_stored(const ObjectRef& version, const Retention& asked) {
+    if (asked.retain_until.millis() < first_wrapped_lock_date) return;
+    const ObjectHead head = head_object({.bucket = version.bucket, .key = version.key, .version_id = version.version_id});
+    const std::optional<Retention>& stored = head.retention;
+    // The date exactly; the mode as asked, or COMPLIANCE (never weaker).
+    if (stored && stored->retain_until == asked.retain_until &&
+        (stored->mode == asked.mode || stored->mode == LockMode::compliance))
+        return;
+    // A compliance tool must never shorten a retention silently. The version exists (it
+    // cannot be taken back under a lock), so say exactly which one and what the server keeps.
+    const std::string version_id = version.version_id.value_or(head.version_id);
+    const std::string object =
+        version.bucket + "/" + version.key + (version_id.empty() ? "" : " (version " + version_id + ")");
+    const std::string stored_text =
+        stored ? format_rfc3339_millis(stored->retain_until) + " (" + std::string(to_string(stored->mode)) + ")"
+               : "(none)";
+    const bool earlier = !stored || stored->retain_until < asked.retain_until;
+    throw Error(ErrorCode::storage,
+                "the S3 server stored retain-until " + stored_text + " on " + object + ", " +
+                    (earlier ? "earlier than" : "not") + " the " + format_rfc3339_millis(asked.retain_until) +
+                    " asked (" + std::string(to_string(asked.mode)) +
+                    "): it cannot keep this date (Ceph RGW keeps lock dates modulo 2^32 seconds, so only up "
+                    "to 2106-02-07T06:28:15Z); choose an earlier --retain-until, and check the lock of that "
+                    "version");
 }
+
+namespace {
 
 // A whole object read is checked against what the server recorded for it: its SHA-256
 // checksum, else the ETag when that is the body's MD5 (single PUT, no KMS). A body cut short
@@ -562,6 +595,8 @@ void S3Client::put_object_retention(const PutRetentionOptions& options) {
     add_version(r, options.version_id);
     if (options.bypass_governance) r.headers.emplace_back("x-amz-bypass-governance-retention", "true");
     send(r);
+    check_lock_stored({.bucket = options.bucket, .key = options.key, .version_id = options.version_id},
+                      options.retention);
 }
 
 bool S3Client::get_object_legal_hold(const ObjectRef& object) {

@@ -251,7 +251,6 @@ PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, Multipa
         throw;
     }
     if (out.etag.empty() || options.lock.retention || options.lock.legal_hold) ensure_multipart_result(options, out);
-    check_retention_stored(options, out);
     return out;
 }
 
@@ -260,20 +259,22 @@ void S3Client::ensure_multipart_result(const PutObjectOptions& options, PutObjec
     // with an empty <ETag>, and ignores lock headers given to CreateMultipartUpload (the
     // object ends up unlocked; boto3's uploads too). put_object promises a locked version,
     // so a lock the server did not apply is applied to that version now.
-    const std::optional<std::string> version =
-        out.version_id.empty() ? std::nullopt : std::optional<std::string>(out.version_id);
+    const std::optional<std::string> version = detail::version_of(out);
     const ObjectHead head = head_object({.bucket = options.bucket, .key = options.key, .version_id = version});
     if (out.etag.empty()) out.etag = head.etag;
     if (const auto& asked = options.lock.retention) {
         // At least as strong as asked (a bucket default may already hold it longer, or in COMPLIANCE).
         const bool applied = head.retention && head.retention->retain_until >= asked->retain_until &&
                              (head.retention->mode == asked->mode || head.retention->mode == LockMode::compliance);
+        // put_object_retention reads a far date back itself (check_lock_stored).
         if (!applied)
             put_object_retention({.bucket = options.bucket,
                                   .key = options.key,
                                   .version_id = version,
                                   .retention = *asked,
                                   .bypass_governance = false});
+        else
+            check_lock_stored({.bucket = options.bucket, .key = options.key, .version_id = version}, *asked);
     }
     if (options.lock.legal_hold && !head.legal_hold)
         put_object_legal_hold({.bucket = options.bucket, .key = options.key, .version_id = version, .on = true});

@@ -146,9 +146,16 @@ std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) io_error("cannot stat", path, errno);
-    if (!S_ISREG(st.st_mode))
+    // A pipe (/dev/stdin, `-`, a FIFO) is read like a file, to the same limit; devices
+    // (/dev/zero, a terminal) and directories are refused at once.
+    const bool pipe = S_ISFIFO(st.st_mode);
+    if (!S_ISREG(st.st_mode) && !pipe)
         throw Error(ErrorCode::invalid_argument,
-                    path.string() + " is " + std::string(file_kind(st.st_mode)) + ", not a regular file");
+                    path.string() + " is " + std::string(file_kind(st.st_mode)) + ", not a regular file or a pipe");
+    // Blocking reads from here: a writer may be slow. A FIFO nobody has open for writing
+    // reads as empty at once, so this never waits for a writer that does not exist.
+    if (pipe && ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0)
+        io_error("cannot read", path, errno);
     const auto too_large = [&](std::uint64_t size) {
         return Error(ErrorCode::invalid_argument, path.string() + " is " + std::to_string(size) +
                                                       " bytes, over the limit of " + std::to_string(max_bytes) +
@@ -170,6 +177,8 @@ std::string read_file(const fs::path& path, std::uint64_t max_bytes) {
         got += static_cast<size_t>(n);
     }
     out.resize(got);
+    if (pipe && out.empty())
+        throw Error(ErrorCode::invalid_argument, path.string() + " is a FIFO or pipe that gave no bytes (nothing wrote to it)");
     return out;
 }
 

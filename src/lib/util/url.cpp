@@ -9,8 +9,6 @@ namespace worm::detail {
 
 namespace {
 
-constexpr std::string_view masked_password = "****";
-
 bool is_scheme_char(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '+' || c == '-' ||
            c == '.';
@@ -23,15 +21,29 @@ bool is_port(std::string_view s) {
 }  // namespace
 
 std::string mask_url_password(std::string_view text) {
-    // The user info ends at the last '@' before the path; the password starts after the first ':'.
+    // The user info ends at the last '@' before the path; a password starts after its first
+    // ':'. User info without a ':' is masked whole ("http://TOKEN@host": a token, not a name).
+    // Query values and the fragment are masked too.
     const std::size_t sep = text.find("://");
     const std::size_t start = sep == std::string_view::npos ? 0 : sep + 3;
     const std::size_t end = std::min(text.find_first_of("/?#", start), text.size());
-    const std::size_t at = text.substr(0, end).rfind('@');
-    if (at == std::string_view::npos || at < start) return std::string(text);
-    const std::size_t colon = text.find(':', start);
-    if (colon == std::string_view::npos || colon > at) return std::string(text);
-    return std::string(text.substr(0, colon + 1)) + std::string(masked_password) + std::string(text.substr(at));
+    std::string out(text.substr(0, start));
+    std::string_view authority = text.substr(start, end - start);
+    if (const std::size_t at = authority.rfind('@'); at != std::string_view::npos) {
+        const std::size_t colon = authority.substr(0, at).find(':');
+        out += colon == std::string_view::npos ? std::string(masked_password)
+                                               : std::string(authority.substr(0, colon + 1)) + std::string(masked_password);
+        authority.remove_prefix(at);
+    }
+    out += authority;
+    std::string_view rest = text.substr(end);
+    const std::size_t hash = rest.find('#');
+    const std::string_view before_fragment = rest.substr(0, hash);
+    const std::size_t question = before_fragment.find('?');
+    out += before_fragment.substr(0, question);
+    if (question != std::string_view::npos) out += "?" + mask_query(before_fragment.substr(question + 1));
+    if (hash != std::string_view::npos) out += hash + 1 < rest.size() ? "#" + std::string(masked_password) : "#";
+    return out;
 }
 
 Url Url::parse(std::string_view text, std::string_view what, ErrorCode code) {
@@ -99,15 +111,12 @@ std::string Url::origin() const { return scheme + "://" + authority(); }
 
 std::string Url::to_string() const {
     std::string out = scheme + "://";
-    if (has_user_info) {
-        out += user;
-        if (!password.empty()) out += ":" + std::string(masked_password);
-        out += "@";
-    }
+    // Written as parsed, then masked by the one rule for URLs in messages.
+    if (has_user_info) out += user + (password.empty() ? "" : ":" + password) + "@";
     out += authority() + path;
     if (has_query) out += "?" + query;
     if (has_fragment) out += "#" + fragment;
-    return out;
+    return mask_url_password(out);
 }
 
 bool is_loopback_host(std::string_view host) {
@@ -148,6 +157,26 @@ Url parse_service_endpoint(std::string_view text, std::string_view what) {
         throw fail("must be scheme://host[:port] with no path");
     require_tls_unless_loopback(url, what);
     return url;
+}
+
+std::string proxy_base_url(std::string_view text) {
+    const Url url = Url::parse(text, "proxy URL", ErrorCode::config);
+    std::string scheme = url.scheme;
+    if (scheme.starts_with("mcp+")) scheme.erase(0, 4);
+    if (scheme != "https" && scheme != "http")
+        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() +
+                                           "' must start with mcp+https://, mcp+http://, https:// or http://");
+    if (url.has_query || url.has_fragment)
+        throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' must not have a query or fragment");
+    if (url.host.empty()) throw Error(ErrorCode::config, "proxy URL '" + url.to_string() + "' has no host");
+    // User info would put a credential into every URL, and into messages that name it.
+    if (url.has_user_info)
+        throw Error(ErrorCode::config,
+                    "proxy URL '" + url.to_string() + "' must not carry user info; give the token in MCP_API_KEY");
+    require_tls_unless_loopback(url, "proxy URL");
+    std::string out = scheme + "://" + url.authority() + url.path;
+    while (out.ends_with('/')) out.pop_back();
+    return out;
 }
 
 }  // namespace worm::detail
