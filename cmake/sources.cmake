@@ -10,6 +10,9 @@ set(WORM_LIB_SOURCES
   src/lib/audit_log/journal.cpp
   src/lib/audit_log/sink.cpp
   src/lib/audit_log/verify.cpp
+  src/lib/aws/cloudwatch.cpp
+  src/lib/aws/query_client.cpp
+  src/lib/aws/sns.cpp
   src/lib/bundle/builder.cpp
   src/lib/bundle/id_allocator.cpp
   src/lib/bundle/ids.cpp
@@ -25,6 +28,7 @@ set(WORM_LIB_SOURCES
   src/lib/compliance/certificate_pdf.cpp
   src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
+  src/lib/config/platform_env.cpp
   src/lib/crypto/ed25519.cpp
   src/lib/crypto/hash.cpp
   src/lib/http/curl_transport.cpp

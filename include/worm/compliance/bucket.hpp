@@ -98,6 +98,13 @@ struct WORM_API BucketSetupReport {
 // later), S3Error when the server refuses a supported operation.
 WORM_API BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options);
 
+// What setup_bucket applies for these options, without a request (JSON: bucket, object_lock
+// {enabled, mode, days, years}, versioning, encryption, public_access_block, bucket_policy,
+// lifecycle {id, prefix, transition_days, storage_class, expiration_days,
+// noncurrent_version_expiration_days}): `worm bucket setup --print-rules`, and what
+// examples/cloudformation/ is tested against.
+WORM_API std::string setup_rules_json(const BucketSetupOptions& options);
+
 // The bucket policy setup applies: deny every request without TLS (aws:SecureTransport false).
 WORM_API std::string tls_only_bucket_policy(const std::string& bucket);
 // The least-privilege uploader policy (IAM JSON): PutObject, PutObjectRetention, GetObject,
