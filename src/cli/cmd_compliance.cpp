@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/platform_env.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/compliance/certificate.hpp"
 #include "worm/signer.hpp"
@@ -60,6 +61,38 @@ private:
     bool drawn_ = false;
 };
 
+// Seed 002's reports bucket: --upload-to URL (a bare bucket name is s3://NAME), else
+// WORM_REPORTS_BUCKET. nullopt: nothing is uploaded.
+std::optional<std::string> reports_destination(const ParsedArgs& a) {
+    if (auto url = a.get("--upload-to")) return store_url(*url);
+    const std::string env = PlatformEnv::from_env().reports_store();
+    if (env.empty()) return std::nullopt;
+    return env;
+}
+
+// Stores `files` under `key_prefix` write-once and locked like evidence: COMPLIANCE for
+// WORM_RETENTION_YEARS (default 7, seed 002's). Returns the URLs written.
+std::vector<std::string> upload_locked(const std::string& url, const std::string& key_prefix,
+                                       const std::vector<fs::path>& files) {
+    const int years = PlatformEnv::from_env().retention_years().value_or(7);
+    auto store = open_store(url);
+    const TimePoint now = std::chrono::floor<std::chrono::seconds>(system_clock().now());
+    std::vector<std::string> written;
+    for (const fs::path& file : files) {
+        PutOptions o;
+        const std::string ext = file.extension().string();
+        o.content_type = ext == ".json" ? "application/json" : ext == ".html" ? "text/html; charset=utf-8"
+                       : ext == ".pdf"  ? "application/pdf"  : "text/plain";
+        // Years as days with the leap days they may hold: never shorter than the years.
+        o.lock.retention = Retention{LockMode::compliance, now + std::chrono::days(years * 365 + (years + 3) / 4)};
+        o.if_none_match = true;
+        const std::string key = key_prefix + file.filename().string();
+        store->put(key, PutBody::from_file(file), o);
+        written.push_back(url + (url.ends_with('/') ? "" : "/") + key);
+    }
+    return written;
+}
+
 int run_audit(const ParsedArgs& a) {
     compliance::AuditOptions o;
     if (a.has("--store") == a.has("--dir")) throw UsageError("give either --store URL or --dir DIR");
@@ -96,6 +129,12 @@ int run_audit(const ParsedArgs& a) {
     for (const auto& f : report.failures) std::cout << "  " << f.key << ": " << f.check << ": " << f.reason << "\n";
     if (!report.bucket_verification_passed) std::cout << "  bucket verification failed (see report.json)\n";
     std::cout << "report: " << json.string() << " and " << (out / "report.html").string() << "\n";
+    if (const auto destination = reports_destination(a)) {
+        std::string stamp = format_rfc3339(system_clock().now());  // 2026-12-06T04:40:00Z -> 20261206T044000Z
+        std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
+        for (const auto& u : upload_locked(*destination, "reports/audit-" + stamp + "/", {json, out / "report.html"}))
+            std::cout << "uploaded: " << u << "\n";
+    }
     return report.clean() ? exit_ok : exit_verification_failed;
 }
 
@@ -111,6 +150,10 @@ int run_certificate_issue(const ParsedArgs& a) {
               << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
               << ",\"sig\":" << json_string(c.sig_path) << ",\"pdf\":" << json_string(c.pdf_path)
               << ",\"pdf_sig\":" << json_string(c.pdf_sig_path) << "}\n";
+    if (const auto destination = reports_destination(a))
+        for (const auto& u : upload_locked(*destination, "certificates/" + c.certificate_id + "/",
+                                           {c.json_path, c.sig_path, c.pdf_path, c.pdf_sig_path}))
+            std::cerr << "worm certificate issue: uploaded " << u << "\n";
     return exit_ok;
 }
 
@@ -146,7 +189,8 @@ std::vector<Command> compliance_commands() {
                    {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
-                   {"--out", "DIR", "where report.json and report.html go", true}},
+                   {"--out", "DIR", "where report.json and report.html go", true},
+                   {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},
                   0, 0,
                   "Checks every bundle (.json) and its .sig or .sigstore.json: SHA-256 against the store's checksum,\n"
                   "x-amz-meta-sha256 and the registry; signature, canonical hash and schema; lock mode and\n"
@@ -158,7 +202,8 @@ std::vector<Command> compliance_commands() {
                   {{"--report", "FILE", "report.json written by worm audit", true},
                    {"--key", "PRIV", "Ed25519 private key to sign with", true},
                    {"--validity-days", "N", "how long the certificate is valid (default 365)"},
-                   {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true}},
+                   {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true},
+                   {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},
                   0, 0,
                   "Prints one JSON object: certificate_id, clean, key_fingerprint and the four paths.\n"
                   "Check a signature with openssl alone:\n"
