@@ -6,7 +6,7 @@
 //   WORM_REPORTS_BUCKET          where `worm audit` and `worm certificate issue` upload what they
 //                                write when no --upload-to is given
 //   WORM_RETENTION_YEARS         default retention of `worm bucket setup` and of uploaded reports
-//   WORM_BACKUP_REGION           region of the replica bucket (`worm bucket setup --replicate-to`)
+//   WORM_BACKUP_REGION           BackupRegion of examples/cloudformation/deploy.sh (the replica's region)
 //   COMPLIANCE_SIGNING_KEY_PATH  the key of `worm certificate issue` when no --key is given
 //   WORM_ALERTS_TOPIC_ARN        the SNS topic `worm monitor` alerts
 //   DATABASE_URL                 evidence metadata database (`worm audit --database`)

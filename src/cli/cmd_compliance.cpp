@@ -139,8 +139,10 @@ int run_audit(const ParsedArgs& a) {
 }
 
 int run_certificate_issue(const ParsedArgs& a) {
-    const Ed25519PrivateKey key =
-        user_file([&] { return load_private_key(a.require("--key"), key_password_from_env()); });
+    // Seed 002 names the signing key with COMPLIANCE_SIGNING_KEY_PATH.
+    std::string key_path = a.value_or("--key", PlatformEnv::from_env().get("COMPLIANCE_SIGNING_KEY_PATH"));
+    if (key_path.empty()) throw UsageError("missing required option --key PRIV (or set COMPLIANCE_SIGNING_KEY_PATH)");
+    const Ed25519PrivateKey key = user_file([&] { return load_private_key(key_path, key_password_from_env()); });
     compliance::CertificateOptions o;
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
@@ -200,7 +202,7 @@ std::vector<Command> compliance_commands() {
                  run_audit});
     c.push_back({{"certificate issue", "", "issue a signed certificate (JSON + PDF) from an audit's report.json",
                   {{"--report", "FILE", "report.json written by worm audit", true},
-                   {"--key", "PRIV", "Ed25519 private key to sign with", true},
+                   {"--key", "PRIV", "Ed25519 private key to sign with (default $COMPLIANCE_SIGNING_KEY_PATH)"},
                    {"--validity-days", "N", "how long the certificate is valid (default 365)"},
                    {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true},
                    {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},

@@ -93,10 +93,14 @@ class ReportsBucketTest(unittest.TestCase):
         self.assertEqual(audit.returncode, 0, audit.stderr)
         uploaded = [line.split(" ", 1)[1] for line in audit.stdout.splitlines() if line.startswith("uploaded: ")]
         self.assertEqual([u.rsplit("/", 1)[1] for u in uploaded], ["report.json", "report.html"])
-        # The certificate: WORM_REPORTS_BUCKET instead of --upload-to.
+        # The certificate: WORM_REPORTS_BUCKET instead of --upload-to, COMPLIANCE_SIGNING_KEY_PATH for --key.
+        no_key = self.run_cli("certificate", "issue", "--report", str(self.dir / "report" / "report.json"),
+                              "--out", str(self.dir / "cert"))
+        self.assertEqual(no_key.returncode, 2)
+        self.assertIn("COMPLIANCE_SIGNING_KEY_PATH", no_key.stderr)
         cert = self.run_cli("certificate", "issue", "--report", str(self.dir / "report" / "report.json"),
-                            "--key", str(keys / "private.pem"), "--out", str(self.dir / "cert"),
-                            WORM_REPORTS_BUCKET="firemode-reports-worm-dev")
+                            "--out", str(self.dir / "cert"), WORM_REPORTS_BUCKET="firemode-reports-worm-dev",
+                            COMPLIANCE_SIGNING_KEY_PATH=str(keys / "private.pem"))
         self.assertEqual(cert.returncode, 0, cert.stderr)
         certificate_id = json.loads(cert.stdout)["certificate_id"]
 

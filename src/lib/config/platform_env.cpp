@@ -21,7 +21,7 @@ constexpr Known known_variables[] = {
     {"WORM_REPORTS_BUCKET", "worm audit, worm certificate issue: where reports and certificates are uploaded "
                             "(locked) when --upload-to is not given"},
     {"WORM_RETENTION_YEARS", "worm bucket setup: default retention; uploaded reports and certificates: their lock"},
-    {"WORM_BACKUP_REGION", "worm bucket setup --replicate-to: the replica bucket's region"},
+    {"WORM_BACKUP_REGION", "examples/cloudformation/deploy.sh: BackupRegion, where the evidence replica is"},
     {"COMPLIANCE_SIGNING_KEY_PATH", "worm certificate issue: the signing key when --key is not given"},
     {"WORM_ALERTS_TOPIC_ARN", "worm monitor: SNS topic alerted when a check fails"},
     {"DATABASE_URL", "worm audit --database: the evidence metadata database"},
