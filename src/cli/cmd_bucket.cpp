@@ -260,6 +260,8 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
     if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = whole_number(*g, "--expire-grace-days", 0, 36500);
     if (auto p = a.get("--prefix")) o.prefix = *p;
     o.tls_only_policy = !a.has("--no-tls-policy");
+    if (auto to = a.get("--replicate-to")) o.replicate_to = bucket_from_url(*to, "--replicate-to");
+    o.replication_role = a.value_or("--replication-role", "");
     o.dry_run = a.has("--dry-run");
     try {
         o.validate();
@@ -276,6 +278,11 @@ int run_bucket_setup(const ParsedArgs& a) {
         std::cout << compliance::uploader_iam_policy(bucket, options.prefix) << "\n";
         return exit_ok;
     }
+    if (a.has("--print-replication-policy")) {
+        if (options.replicate_to.empty()) throw UsageError("--print-replication-policy needs --replicate-to s3://BUCKET");
+        std::cout << compliance::replication_role_policy(bucket, options.replicate_to) << "\n";
+        return exit_ok;
+    }
     if (a.has("--print-rules")) {  // likewise: what setup applies for these options
         std::cout << compliance::setup_rules_json(options) << "\n";
         return exit_ok;
@@ -288,6 +295,9 @@ int run_bucket_setup(const ParsedArgs& a) {
         for (const auto& r : report.resources)
             std::cout << std::left << std::setw(21) << r.resource << std::setw(31) << to_string(r.action) << r.detail
                       << "\n";
+        if (!options.replicate_to.empty())
+            std::cout << "replication role " << options.replication_role << " needs this policy:\n"
+                      << compliance::replication_role_policy(bucket, options.replicate_to) << "\n";
         if (report.dry_run) std::cout << "dry run: nothing was written\n";
         else if (report.unchanged()) std::cout << "nothing changed: bucket " << bucket << " was already set up\n";
     }
@@ -366,6 +376,9 @@ std::vector<Command> bucket_commands() {
                    {"--dry-run", "", "read the bucket and print the plan; write nothing"},
                    {"--print-iam-policy", "", "print the least-privilege uploader IAM policy (JSON) and exit"},
                    {"--print-rules", "", "print what setup applies for these options (JSON) and exit; nothing is sent"},
+                   {"--replicate-to", "URL", "replicate new versions under the prefix to this existing bucket (s3://BUCKET)"},
+                   {"--replication-role", "ARN", "IAM role S3 replicates as (with --replicate-to)"},
+                   {"--print-replication-policy", "", "print the replication role's IAM policy (JSON) and exit"},
                    {"--json", "", "print the report as JSON"}},
                   0, 0,
                   "Applies, in order: bucket (with Object Lock), object_lock (default retention), versioning,\n"

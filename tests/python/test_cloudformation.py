@@ -134,6 +134,60 @@ class TemplateMatchesSetupRulesTest(unittest.TestCase):
                         self.assertEqual(logical, "EvidenceReplicaBucket")  # the replica only stores
         self.assertEqual(seen, 3)
 
+    def test_replication_role_is_what_setup_prints(self):
+        out = subprocess.run([worm_cli(), "bucket", "setup", "--store", "firemode-evidence-worm-dev", "--replicate-to",
+                              "s3://firemode-evidence-worm-dev-us-west-2", "--replication-role",
+                              "arn:aws:iam::123456789012:role/firemode-worm-replication-dev",
+                              "--print-replication-policy"], capture_output=True, text=True, check=True)
+        printed = json.loads(out.stdout)
+        role = load_template("worm-storage.yaml")["Resources"]["ReplicationRole"]["Properties"]
+        [policy] = role["Policies"]
+        written = substitute(policy["PolicyDocument"], {"Env": "dev", "BackupRegion": "us-west-2"})
+        self.assertEqual(written, printed)
+        self.assertEqual(role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"], {"Service": "s3.amazonaws.com"})
+
+
+@unittest.skipUnless(worm_cli(), "worm CLI not built")
+class ReplicationSetupTest(unittest.TestCase):
+    """`worm bucket setup --replicate-to` writes the replication rule (read back with boto3),
+    prints the role's policy, changes nothing the second time, and refuses a missing replica."""
+
+    def test_replication_rule_is_applied_once(self):
+        server = MotoServer(auth=True).start()
+        try:
+            s3 = server.boto3()
+            s3.create_bucket(Bucket="replica-us-west-2", ObjectLockEnabledForBucket=True)
+            env = dict(os.environ, **server.env())
+            role = "arn:aws:iam::123456789012:role/worm-replication"
+            # The whole bucket, as worm-storage.yaml replicates (moto 5.2.1 answers every rule's
+            # Filter with an empty Prefix, so a prefixed rule would read back as not applied).
+            cmd = [worm_cli(), "bucket", "setup", "--store", "firemode-evidence", "--no-tls-policy",
+                   "--replicate-to", "s3://replica-us-west-2", "--replication-role", role, "--prefix", ""]
+            first = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            self.assertEqual(first.returncode, 0, first.stderr)
+            self.assertRegex(first.stdout, r"replication\s+created")
+            self.assertIn("replication role " + role + " needs this policy:", first.stdout)
+            config = s3.get_bucket_replication(Bucket="firemode-evidence")["ReplicationConfiguration"]
+            self.assertEqual(config["Role"], role)
+            [rule] = config["Rules"]
+            self.assertEqual((rule["ID"], rule["Status"], rule["Destination"]["Bucket"]),
+                             ("worm-replica", "Enabled", "arn:aws:s3:::replica-us-west-2"))
+            self.assertEqual(rule["Filter"].get("Prefix", ""), "")
+            second = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            self.assertEqual(second.returncode, 0, second.stderr)
+            self.assertRegex(second.stdout, r"replication\s+already right")
+
+            missing = subprocess.run(cmd[:6] + ["--replicate-to", "s3://no-such-replica", "--replication-role", role,
+                                                "--prefix", ""],
+                                     capture_output=True, text=True, env=env)
+            self.assertEqual(missing.returncode, 3)
+            self.assertIn("replica bucket no-such-replica does not exist", missing.stderr)
+            no_role = subprocess.run(cmd[:8], capture_output=True, text=True, env=env)
+            self.assertEqual(no_role.returncode, 2)
+            self.assertIn("replication needs both", no_role.stderr)
+        finally:
+            server.cleanup()
+
 
 if __name__ == "__main__":
     unittest.main()
