@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson-dev
       libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3
       doxygen python3-venv libcairo2-dev fonts-dejavu-core libspdlog-dev ccache
-      python3-prometheus-client
+      python3-prometheus-client python3-yaml  # tests: CloudFormation templates (test_cloudformation.py)
       clang libclang-rt-14-dev llvm)  # scripts/fuzz.sh: clang, libFuzzer, llvm-symbolizer (stack traces)
 # scripts/sanitize.sh needs no more: GCC's ASan/UBSan/LSan/TSan runtimes are dependencies of
 # build-essential's g++ (libgcc-12-dev: libasan8, libubsan1, liblsan0, libtsan2).
