@@ -22,6 +22,7 @@ set(WORM_CORE_SOURCES
   src/lib/compliance/cosign_keys.cpp
   src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
+  src/lib/config/platform_env.cpp
   src/lib/crypto/ed25519.cpp
   src/lib/crypto/hash.cpp
   src/lib/json/helpers.cpp
@@ -48,6 +49,9 @@ set(WORM_CORE_SOURCES
 # store, and open_store()/open_configured_store() (they open every kind of store).
 # libcurl, pugixml.
 set(WORM_S3_SOURCES
+  src/lib/aws/cloudwatch.cpp
+  src/lib/aws/query_client.cpp
+  src/lib/aws/sns.cpp
   src/lib/http/curl_transport.cpp
   src/lib/http/http.cpp
   src/lib/proxy/messages.cpp

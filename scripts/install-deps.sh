@@ -7,7 +7,7 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config libssl-dev libcurl4-openssl-dev rapidjson-dev
       libboost-dev libsqlite3-dev libpugixml-dev pybind11-dev doctest-dev openssl sqlite3
       doxygen python3-venv libcairo2-dev fonts-dejavu-core libspdlog-dev ccache
-      python3-prometheus-client libsodium-dev
+      python3-prometheus-client libsodium-dev python3-yaml  # python3-yaml: test_cloudformation.py
       nix-bin systemd  # tests/python/test_examples_deploy.py: nix-instantiate, systemd-analyze verify
       clang libclang-rt-14-dev llvm)  # scripts/fuzz.sh: clang, libFuzzer, llvm-symbolizer (stack traces)
 # scripts/sanitize.sh needs no more: GCC's ASan/UBSan/LSan/TSan runtimes are dependencies of

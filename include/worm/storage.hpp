@@ -217,8 +217,14 @@ private:
     const Clock* clock_;
 };
 
-// Opens a store from a URL: file:///dir, s3://bucket[/prefix], mcp+https://host, mcp+http://host.
+// Opens a store from a URL: file:///dir, s3://bucket[/prefix], mcp+https://host, mcp+http://host,
+// or a bare bucket name as seed 002 writes them (see store_url).
 // Throws Error(invalid_argument) for an unknown scheme or a malformed URL.
 WORM_API std::unique_ptr<ObjectStore> open_store(std::string_view url);
+
+// A store URL in full: a bare S3 bucket name ("firemode-evidence", "bucket/prefix": no
+// scheme, a DNS-compatible bucket name first) becomes "s3://firemode-evidence"; anything
+// else is returned unchanged.
+WORM_API std::string store_url(std::string_view url_or_bucket);
 
 }  // namespace worm

@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "worm/compliance/bucket.hpp"
+#include "worm/platform_env.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::cli {
@@ -18,12 +19,22 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-const OptionSpec bucket_store_option{"--store", "URL", "s3://bucket (endpoint and credentials from AWS_* variables)",
-                                     true};
+const OptionSpec bucket_store_option{"--store", "URL",
+                                     "s3://bucket or a bucket name (default $WORM_EVIDENCE_BUCKET; endpoint and "
+                                     "credentials from AWS_* variables)"};
+
+// --store, else seed 002's WORM_EVIDENCE_BUCKET.
+std::string store_option(const ParsedArgs& a) {
+    if (auto s = a.get("--store")) return *s;
+    const std::string env = PlatformEnv::from_env().evidence_store();
+    if (env.empty()) throw UsageError("missing required option --store URL (or set WORM_EVIDENCE_BUCKET)");
+    return env;
+}
 
 // "s3://bucket" -> "bucket". Other schemes and prefixes are usage errors: a bucket is
 // an S3 notion, and a file:// store needs none.
-std::string bucket_from_url(const std::string& url, const std::string& command) {
+std::string bucket_from_url(const std::string& given, const std::string& command) {
+    const std::string url = store_url(given);  // a bare bucket name, as seed 002 writes them
     constexpr std::string_view scheme = "s3://";
     if (!url.starts_with(scheme))
         throw UsageError(command + " works on S3 stores only (--store s3://bucket), got '" + url + "'");
@@ -81,7 +92,7 @@ void write_default_retention(Writer& w, const std::optional<s3::DefaultRetention
 }
 
 int run_bucket_create(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(a.require("--store"), "bucket create");
+    const std::string bucket = bucket_from_url(store_option(a), "bucket create");
     const auto days = a.get("--default-retention-days");
     const auto mode = a.get("--default-lock-mode");
     if (days.has_value() != mode.has_value())
@@ -143,7 +154,7 @@ bool read_section(const char* name, F&& read, std::vector<std::pair<std::string,
 }
 
 int run_bucket_info(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(a.require("--store"), "bucket info");
+    const std::string bucket = bucket_from_url(store_option(a), "bucket info");
     s3::S3Client client = make_client(a);
     try {
         client.head_bucket(bucket);  // a missing or forbidden bucket fails the command (exit 3)
@@ -225,6 +236,7 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
         throw UsageError("give --retention-days or --retention-years, not both");
     if (auto d = a.get("--retention-days")) o.retention_days = positive_days(*d, "--retention-days");
     if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
+    if (!o.retention_days && !o.retention_years) o.retention_years = PlatformEnv::from_env().retention_years();
     if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
     const std::string sse = a.value_or("--sse", "AES256");
     if (sse == "AES256") o.encryption.kind = ServerSideEncryption::Kind::aes256;
@@ -248,6 +260,8 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
     if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = whole_number(*g, "--expire-grace-days", 0, 36500);
     if (auto p = a.get("--prefix")) o.prefix = *p;
     o.tls_only_policy = !a.has("--no-tls-policy");
+    if (auto to = a.get("--replicate-to")) o.replicate_to = bucket_from_url(*to, "--replicate-to");
+    o.replication_role = a.value_or("--replication-role", "");
     o.dry_run = a.has("--dry-run");
     try {
         o.validate();
@@ -258,10 +272,19 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
 }
 
 int run_bucket_setup(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(a.require("--store"), "bucket setup");
+    const std::string bucket = bucket_from_url(store_option(a), "bucket setup");
     const compliance::BucketSetupOptions options = setup_options(a, bucket);
     if (a.has("--print-iam-policy")) {  // a pure function of bucket and prefix: no request is sent
         std::cout << compliance::uploader_iam_policy(bucket, options.prefix) << "\n";
+        return exit_ok;
+    }
+    if (a.has("--print-replication-policy")) {
+        if (options.replicate_to.empty()) throw UsageError("--print-replication-policy needs --replicate-to s3://BUCKET");
+        std::cout << compliance::replication_role_policy(bucket, options.replicate_to) << "\n";
+        return exit_ok;
+    }
+    if (a.has("--print-rules")) {  // likewise: what setup applies for these options
+        std::cout << compliance::setup_rules_json(options) << "\n";
         return exit_ok;
     }
     s3::S3Client client = make_client(a);
@@ -272,6 +295,9 @@ int run_bucket_setup(const ParsedArgs& a) {
         for (const auto& r : report.resources)
             std::cout << std::left << std::setw(21) << r.resource << std::setw(31) << to_string(r.action) << r.detail
                       << "\n";
+        if (!options.replicate_to.empty())
+            std::cout << "replication role " << options.replication_role << " needs this policy:\n"
+                      << compliance::replication_role_policy(bucket, options.replicate_to) << "\n";
         if (report.dry_run) std::cout << "dry run: nothing was written\n";
         else if (report.unchanged()) std::cout << "nothing changed: bucket " << bucket << " was already set up\n";
     }
@@ -283,7 +309,7 @@ int run_bucket_setup(const ParsedArgs& a) {
 
 int run_bucket_verify(const ParsedArgs& a) {
     compliance::BucketVerifyOptions o;
-    o.bucket = bucket_from_url(a.require("--store"), "bucket verify");
+    o.bucket = bucket_from_url(store_option(a), "bucket verify");
     if (auto d = a.get("--min-retention-days")) o.min_retention_days = whole_number(*d, "--min-retention-days", 0, 36500);
     if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
     o.require_kms = a.has("--require-kms");
@@ -335,7 +361,7 @@ std::vector<Command> bucket_commands() {
                  run_bucket_info});
     c.push_back({{"bucket setup", "", "create or adopt a WORM evidence bucket and apply its eight resources (idempotent)",
                   {bucket_store_option,
-                   {"--retention-days", "N", "default retention in days (default 90)"},
+                   {"--retention-days", "N", "default retention in days (default 90, or $WORM_RETENTION_YEARS years)"},
                    {"--retention-years", "N", "default retention in years (instead of days)"},
                    {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE", false, "--mode"},
                    {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
@@ -349,6 +375,10 @@ std::vector<Command> bucket_commands() {
                    {"--region", "R", "create the bucket in region R (default AWS_REGION)"},
                    {"--dry-run", "", "read the bucket and print the plan; write nothing"},
                    {"--print-iam-policy", "", "print the least-privilege uploader IAM policy (JSON) and exit"},
+                   {"--print-rules", "", "print what setup applies for these options (JSON) and exit; nothing is sent"},
+                   {"--replicate-to", "URL", "replicate new versions under the prefix to this existing bucket (s3://BUCKET)"},
+                   {"--replication-role", "ARN", "IAM role S3 replicates as (with --replicate-to)"},
+                   {"--print-replication-policy", "", "print the replication role's IAM policy (JSON) and exit"},
                    {"--json", "", "print the report as JSON"}},
                   0, 0,
                   "Applies, in order: bucket (with Object Lock), object_lock (default retention), versioning,\n"

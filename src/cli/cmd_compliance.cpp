@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/platform_env.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/compliance/certificate.hpp"
 #include "worm/signer.hpp"
@@ -62,6 +63,38 @@ private:
 
 int write_and_tell(const compliance::AuditReport& report, const fs::path& out);
 
+// Seed 002's reports bucket: --upload-to URL (a bare bucket name is s3://NAME), else
+// WORM_REPORTS_BUCKET. nullopt: nothing is uploaded.
+std::optional<std::string> reports_destination(const ParsedArgs& a) {
+    if (auto url = a.get("--upload-to")) return store_url(*url);
+    const std::string env = PlatformEnv::from_env().reports_store();
+    if (env.empty()) return std::nullopt;
+    return env;
+}
+
+// Stores `files` under `key_prefix` write-once and locked like evidence: COMPLIANCE for
+// WORM_RETENTION_YEARS (default 7, seed 002's). Returns the URLs written.
+std::vector<std::string> upload_locked(const std::string& url, const std::string& key_prefix,
+                                       const std::vector<fs::path>& files) {
+    const int years = PlatformEnv::from_env().retention_years().value_or(7);
+    auto store = open_store(url);
+    const TimePoint now = std::chrono::floor<std::chrono::seconds>(system_clock().now());
+    std::vector<std::string> written;
+    for (const fs::path& file : files) {
+        PutOptions o;
+        const std::string ext = file.extension().string();
+        o.content_type = ext == ".json" ? "application/json" : ext == ".html" ? "text/html; charset=utf-8"
+                       : ext == ".pdf"  ? "application/pdf"  : "text/plain";
+        // Years as days with the leap days they may hold: never shorter than the years.
+        o.lock.retention = Retention{LockMode::compliance, now + std::chrono::days(years * 365 + (years + 3) / 4)};
+        o.if_none_match = true;
+        const std::string key = key_prefix + file.filename().string();
+        store->put(key, PutBody::from_file(file), o);
+        written.push_back(url + (url.ends_with('/') ? "" : "/") + key);
+    }
+    return written;
+}
+
 int run_audit(const ParsedArgs& a) {
     compliance::AuditOptions o;
     if (a.has("--store") == a.has("--dir")) throw UsageError("give either --store URL or --dir DIR");
@@ -113,6 +146,12 @@ int write_and_tell(const compliance::AuditReport& report, const fs::path& out) {
     for (const auto& f : report.failures) std::cout << "  " << f.key << ": " << f.check << ": " << f.reason << "\n";
     if (!report.bucket_verification_passed) std::cout << "  bucket verification failed (see report.json)\n";
     std::cout << "report: " << json.string() << " and " << (out / "report.html").string() << "\n";
+    if (const auto destination = reports_destination(a)) {
+        std::string stamp = format_rfc3339(system_clock().now());  // 2026-12-06T04:40:00Z -> 20261206T044000Z
+        std::erase_if(stamp, [](char c) { return c == '-' || c == ':'; });
+        for (const auto& u : upload_locked(*destination, "reports/audit-" + stamp + "/", {json, out / "report.html"}))
+            std::cout << "uploaded: " << u << "\n";
+    }
     return report.clean() ? exit_ok : exit_verification_failed;
 }
 
@@ -136,8 +175,10 @@ int run_audit_merge(const ParsedArgs& a) {
 }
 
 int run_certificate_issue(const ParsedArgs& a) {
-    const Ed25519PrivateKey key =
-        user_file([&] { return load_private_key(a.require("--key"), key_password_from_env()); });
+    // Seed 002 names the signing key with COMPLIANCE_SIGNING_KEY_PATH.
+    std::string key_path = a.value_or("--key", PlatformEnv::from_env().get("COMPLIANCE_SIGNING_KEY_PATH"));
+    if (key_path.empty()) throw UsageError("missing required option --key PRIV (or set COMPLIANCE_SIGNING_KEY_PATH)");
+    const Ed25519PrivateKey key = user_file([&] { return load_private_key(key_path, key_password_from_env()); });
     compliance::CertificateOptions o;
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
@@ -147,6 +188,10 @@ int run_certificate_issue(const ParsedArgs& a) {
               << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
               << ",\"sig\":" << json_string(c.sig_path) << ",\"pdf\":" << json_string(c.pdf_path)
               << ",\"pdf_sig\":" << json_string(c.pdf_sig_path) << "}\n";
+    if (const auto destination = reports_destination(a))
+        for (const auto& u : upload_locked(*destination, "certificates/" + c.certificate_id + "/",
+                                           {c.json_path, c.sig_path, c.pdf_path, c.pdf_sig_path}))
+            std::cerr << "worm certificate issue: uploaded " << u << "\n";
     return exit_ok;
 }
 
@@ -184,7 +229,9 @@ std::vector<Command> compliance_commands() {
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
                    {"--shard", "I/N", "audit only shard I (0 .. N-1) of N, split by the bundle key's SHA-256; join with audit merge"},
-                   {"--out", "DIR", "where report.json and report.html go", true}},
+                   {"--out", "DIR", "where report.json and report.html go", true},
+
+                   {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},
                   0, 0,
                   "Checks every bundle (.json) and its .sig or .sigstore.json: SHA-256 against the store's checksum,\n"
                   "x-amz-meta-sha256 and the registry; signature, canonical hash and schema; lock mode and\n"
@@ -203,9 +250,10 @@ std::vector<Command> compliance_commands() {
                  run_audit_merge});
     c.push_back({{"certificate issue", "", "issue a signed certificate (JSON + PDF) from an audit's report.json",
                   {{"--report", "FILE", "report.json written by worm audit", true},
-                   {"--key", "PRIV", "Ed25519 private key to sign with", true},
+                   {"--key", "PRIV", "Ed25519 private key to sign with (default $COMPLIANCE_SIGNING_KEY_PATH)"},
                    {"--validity-days", "N", "how long the certificate is valid (default 365)"},
-                   {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true}},
+                   {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true},
+                   {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},
                   0, 0,
                   "Prints one JSON object: certificate_id, clean, key_fingerprint and the four paths.\n"
                   "Check a signature with openssl alone:\n"

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 
 #include "commands.hpp"
+#include "worm/aws/cloudwatch.hpp"
 #include "worm/config.hpp"
 #include "worm/crypto.hpp"
 #include "worm/migrate.hpp"
@@ -212,6 +214,19 @@ int run_migrate(const ParsedArgs& a) {
     log.write(s.clean() ? "INFO" : "ERROR", std::string("Migration complete: ") + (s.clean() ? "clean" : "NOT clean"),
               "\"summary\":" + s.to_json_line());
     std::cout << s.to_json_line() << "\n";
+    if (const auto metric_namespace = aws::metric_namespace_from_env(); metric_namespace && !s.dry_run) {
+        // Seed 002's MigrationFailures: every object neither copied nor already there.
+        std::int64_t failures = 0;
+        for (const auto& [status, n] : s.by_status)
+            if (status != "copied" && status != "already_present") failures += static_cast<std::int64_t>(n);
+        const char* environment = std::getenv("WORM_ENVIRONMENT");
+        try {
+            aws::publish_migration_failures(failures, environment && *environment ? environment : "default", *metric_namespace);
+        } catch (const Error& e) {
+            std::cerr << "worm migrate: publishing MigrationFailures to CloudWatch failed: " << e.what() << "\n";
+            if (s.clean()) return exit_storage;
+        }
+    }
     return exit_for(s);
 }
 

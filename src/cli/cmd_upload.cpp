@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "commands.hpp"
+#include "worm/platform_env.hpp"
 #include "worm/config.hpp"
 #include "worm/json.hpp"
 #include "worm/metrics.hpp"
@@ -133,8 +134,10 @@ int run_status(const ParsedArgs& a) {
 
 int run_config_check(const ParsedArgs&) {
     const WormConfig config = WormConfig::from_env();
-    std::cout << config.describe_masked() << "\n";
-    const auto problems = config.check();
+    const PlatformEnv platform = PlatformEnv::from_env();  // seed 002's variables
+    std::cout << with_platform_section(config.describe_masked(), platform) << "\n";
+    auto problems = config.check();
+    for (auto& p : platform.problems()) problems.push_back(std::move(p));
     for (const auto& p : problems) std::cerr << "worm config check: " << p << "\n";
     return problems.empty() ? exit_ok : exit_usage;
 }

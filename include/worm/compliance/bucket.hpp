@@ -57,6 +57,11 @@ struct WORM_API BucketSetupOptions {
     // aws:SecureTransport (AWS, moto) then refuses object writes sent over plain http.
     bool tls_only_policy = true;
     bool dry_run = false;  // read and plan, write nothing
+    // Replication of new versions under `prefix` to this bucket (an existing bucket, versioned,
+    // with Object Lock, usually in the backup region), as the IAM role replication_role
+    // (an ARN; attach replication_role_policy to it). Empty: no replication rule.
+    std::string replicate_to{};
+    std::string replication_role{};
 
     // The default retention period in days (years with the leap days they may hold).
     int retention_period_days() const;
@@ -77,7 +82,7 @@ WORM_API std::string_view to_string(SetupAction action) noexcept;
 
 struct WORM_API ResourceOutcome {
     std::string resource{};  // "bucket", "object_lock", "versioning", "encryption", "public_access_block",
-                           // "bucket_policy", "lifecycle", "iam_policy"
+                           // "bucket_policy", "lifecycle", "replication", "iam_policy"
     SetupAction action = SetupAction::already_right;
     std::string detail{};    // what was observed / written / why unsupported
 };
@@ -98,8 +103,19 @@ struct WORM_API BucketSetupReport {
 // later), S3Error when the server refuses a supported operation.
 WORM_API BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options);
 
+// What setup_bucket applies for these options, without a request (JSON: bucket, object_lock
+// {enabled, mode, days, years}, versioning, encryption, public_access_block, bucket_policy,
+// lifecycle {id, prefix, transition_days, storage_class, expiration_days,
+// noncurrent_version_expiration_days}): `worm bucket setup --print-rules`, and what
+// examples/cloudformation/ is tested against.
+WORM_API std::string setup_rules_json(const BucketSetupOptions& options);
+
 // The bucket policy setup applies: deny every request without TLS (aws:SecureTransport false).
 WORM_API std::string tls_only_bucket_policy(const std::string& bucket);
+// The permissions of the role S3 replicates as (IAM JSON): read the source's replication
+// configuration, versions, tags, retention and legal holds; replicate into the destination.
+// examples/cloudformation/worm-storage.yaml's ReplicationRole holds the same.
+WORM_API std::string replication_role_policy(const std::string& source_bucket, const std::string& destination_bucket);
 // The least-privilege uploader policy (IAM JSON): PutObject, PutObjectRetention, GetObject,
 // GetObjectRetention, GetObjectVersion on bucket/prefix*, ListBucket limited to the prefix.
 WORM_API std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix);

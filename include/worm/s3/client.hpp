@@ -391,6 +391,9 @@ public:
     void put_public_access_block(const std::string& bucket, const PublicAccessBlock& block);
     void put_bucket_policy(const std::string& bucket, const std::string& policy_json);
     void put_bucket_lifecycle_configuration(const std::string& bucket, const std::vector<LifecycleRule>& rules);
+    // Replaces the bucket's replication configuration (rules in priority order; delete
+    // markers are not replicated). The bucket must have versioning on.
+    void put_bucket_replication(const std::string& bucket, const ReplicationConfiguration& configuration);
     // Bucket configuration reads (client_bucket_config.cpp). Each returns nullopt when the
     // bucket has none (the S3 "not found" code for that configuration), and throws Error(parse)
     // when the server answers with something else (it does not implement the read).

@@ -2,6 +2,7 @@
 // names: `worm bucket ... --json`, audit reports and certificates read them).
 #include <rapidjson/document.h>
 
+#include "bucket_rules.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/json.hpp"
 
@@ -62,6 +63,44 @@ std::string to_json(const BucketVerification& v) {
     }
     doc.AddMember("checks", checks, a);
     return json::to_pretty(doc);
+}
+
+std::string setup_rules_json(const BucketSetupOptions& options) {
+    options.validate();
+    rapidjson::Document doc(rapidjson::kObjectType);
+    auto& a = doc.GetAllocator();
+    doc.AddMember("bucket", str(options.bucket, a), a);
+    rapidjson::Value lock(rapidjson::kObjectType);
+    lock.AddMember("enabled", true, a);
+    lock.AddMember("mode", str(to_string(options.mode), a), a);
+    lock.AddMember("days", options.retention_years ? rapidjson::Value() : rapidjson::Value(options.retention_period_days()), a);
+    lock.AddMember("years", options.retention_years ? rapidjson::Value(*options.retention_years) : rapidjson::Value(), a);
+    doc.AddMember("object_lock", lock, a);
+    doc.AddMember("versioning", "Enabled", a);
+    rapidjson::Value sse(rapidjson::kObjectType);
+    sse.AddMember("algorithm", str(options.encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256", a), a);
+    sse.AddMember("kms_key_id", options.encryption.kms_key_id.empty() ? rapidjson::Value() : str(options.encryption.kms_key_id, a), a);
+    doc.AddMember("encryption", sse, a);
+    rapidjson::Value pab(rapidjson::kObjectType);
+    for (const char* flag : {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"})
+        pab.AddMember(rapidjson::StringRef(flag), true, a);
+    doc.AddMember("public_access_block", pab, a);
+    if (options.tls_only_policy) {
+        rapidjson::Document policy = json::parse_strict(tls_only_bucket_policy(options.bucket), "bucket policy");
+        doc.AddMember("bucket_policy", rapidjson::Value(policy, a), a);
+    } else {
+        doc.AddMember("bucket_policy", rapidjson::Value(), a);
+    }
+    const s3::LifecycleRule rule = detail::wanted_lifecycle_rule(options);
+    rapidjson::Value lc(rapidjson::kObjectType);
+    lc.AddMember("id", str(rule.id, a), a);
+    lc.AddMember("prefix", str(rule.prefix, a), a);
+    lc.AddMember("transition_days", rule.transition_days ? rapidjson::Value(*rule.transition_days) : rapidjson::Value(), a);
+    lc.AddMember("storage_class", rule.transition_days ? str(rule.transition_storage_class, a) : rapidjson::Value(), a);
+    lc.AddMember("expiration_days", rapidjson::Value(rule.expiration_days.value_or(0)), a);
+    lc.AddMember("noncurrent_version_expiration_days", rapidjson::Value(rule.noncurrent_version_expiration_days.value_or(0)), a);
+    doc.AddMember("lifecycle", lc, a);
+    return json::to_compact(doc);
 }
 
 }  // namespace worm::compliance

@@ -91,6 +91,7 @@ public:
             public_access_block();
             bucket_policy();
             lifecycle();
+            if (!o_.replicate_to.empty()) replication();
         }
         add("iam_policy", SetupAction::printed, "least-privilege uploader policy; attach it outside S3");
         return std::move(report_);
@@ -286,6 +287,50 @@ private:
               });
     }
 
+    void replication() {
+        // The destination must be there first: S3 accepts a rule to a missing bucket and
+        // then fails every replication silently.
+        try {
+            client_.head_bucket(o_.replicate_to);
+        } catch (const S3Error& e) {
+            if (e.http_status() != 404) throw;
+            throw Error(ErrorCode::not_found, "replica bucket " + o_.replicate_to +
+                                                  " does not exist: create it first, in the backup region "
+                                                  "(worm bucket setup --store s3://" + o_.replicate_to + " --region R)");
+        }
+        const s3::ReplicationRule want{.id = "worm-replica", .prefix = o_.prefix, .enabled = true,
+                                       .destination_bucket_arn = "arn:aws:s3:::" + o_.replicate_to,
+                                       .destination_storage_class = ""};
+        const auto same = [&want](const s3::ReplicationRule& r) {
+            return r.id == want.id && r.prefix == want.prefix && r.enabled &&
+                   r.destination_bucket_arn == want.destination_bucket_arn;
+        };
+        std::optional<s3::ReplicationConfiguration> have;
+        try {
+            have = client_.get_bucket_replication(o_.bucket);
+        } catch (const Error& e) {
+            if (!detail::not_implemented(e)) throw;
+            add("replication", SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
+            return;
+        }
+        const std::string what = "new versions under '" + o_.prefix + "' to " + o_.replicate_to + " as " + o_.replication_role;
+        if (have && have->role == o_.replication_role && std::any_of(have->rules.begin(), have->rules.end(), same)) {
+            add("replication", SetupAction::already_right, what);
+            return;
+        }
+        s3::ReplicationConfiguration config{.role = o_.replication_role, .rules = {}};
+        if (have)  // other rules are kept as they are
+            for (const auto& r : have->rules)
+                if (r.id != want.id) config.rules.push_back(r);
+        config.rules.push_back(want);
+        apply("replication", have ? SetupAction::changed : SetupAction::created, what,
+              [&] { client_.put_bucket_replication(o_.bucket, config); },
+              [&] {
+                  const auto now = client_.get_bucket_replication(o_.bucket);
+                  return now && now->role == o_.replication_role && std::any_of(now->rules.begin(), now->rules.end(), same);
+              });
+    }
+
     s3::S3Client& client_;
     const BucketSetupOptions& o_;
     BucketSetupReport report_;
@@ -312,6 +357,11 @@ void BucketSetupOptions::validate() const {
     if (encryption.kind != ServerSideEncryption::Kind::aws_kms && !encryption.kms_key_id.empty())
         invalid("a KMS key needs aws:kms encryption");
     if (prefix.starts_with("/")) invalid("prefix '" + prefix + "' must not start with '/'");
+    if (replicate_to.empty() != replication_role.empty())
+        invalid("replication needs both the replica bucket and the IAM role S3 replicates as");
+    if (!replication_role.empty() && !replication_role.starts_with("arn:"))
+        invalid("replication role '" + replication_role + "' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
+    if (!replicate_to.empty() && replicate_to == bucket) invalid("a bucket cannot replicate to itself");
 }
 
 std::string_view to_string(SetupAction action) noexcept {
@@ -345,6 +395,18 @@ BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& o
 
 std::string tls_only_bucket_policy(const std::string& bucket) {
     return R"({"Version":"2012-10-17","Statement":[)" + detail::tls_deny_statement(bucket) + "]}";
+}
+
+std::string replication_role_policy(const std::string& source_bucket, const std::string& destination_bucket) {
+    const std::string source = "arn:aws:s3:::" + source_bucket, destination = "arn:aws:s3:::" + destination_bucket;
+    const std::string text =
+        R"({"Version":"2012-10-17","Statement":[)"
+        R"({"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":")" + source + R"("},)"
+        R"({"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl",)"
+        R"("s3:GetObjectVersionTagging","s3:GetObjectRetention","s3:GetObjectLegalHold"],"Resource":")" + source + R"(/*"},)"
+        R"({"Effect":"Allow","Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags",)"
+        R"("s3:ObjectOwnerOverrideToBucketOwner"],"Resource":")" + destination + R"(/*"}]})";
+    return json::to_pretty(json::parse_strict(text, "replication role policy"));
 }
 
 std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix) {

@@ -316,6 +316,29 @@ void S3Client::put_bucket_lifecycle_configuration(const std::string& bucket, con
     send(xml_put(bucket, "", "lifecycle", detail::to_string(doc)));
 }
 
+void S3Client::put_bucket_replication(const std::string& bucket, const ReplicationConfiguration& configuration) {
+    check_bucket(bucket);
+    if (configuration.role.empty()) invalid("a replication configuration needs the IAM role S3 replicates as");
+    if (configuration.rules.empty()) invalid("a replication configuration needs at least one rule");
+    pugi::xml_document doc;
+    pugi::xml_node root = detail::s3_root(doc, "ReplicationConfiguration");
+    add_text(root, "Role", configuration.role);
+    int priority = 0;
+    for (const ReplicationRule& rule : configuration.rules) {
+        if (rule.destination_bucket_arn.empty()) invalid("replication rule '" + rule.id + "' has no destination");
+        pugi::xml_node n = root.append_child("Rule");
+        if (!rule.id.empty()) add_text(n, "ID", rule.id);
+        add_text(n, "Priority", std::to_string(++priority));
+        add_text(n.append_child("Filter"), "Prefix", rule.prefix);
+        add_text(n, "Status", rule.enabled ? "Enabled" : "Disabled");
+        add_text(n.append_child("DeleteMarkerReplication"), "Status", "Disabled");
+        pugi::xml_node d = n.append_child("Destination");
+        add_text(d, "Bucket", rule.destination_bucket_arn);
+        if (!rule.destination_storage_class.empty()) add_text(d, "StorageClass", rule.destination_storage_class);
+    }
+    send(xml_put(bucket, "", "replication", detail::to_string(doc)));
+}
+
 // ---- objects ---------------------------------------------------------------------------
 
 PutObjectResult S3Client::put_object(const PutObjectOptions& options) {

@@ -24,7 +24,16 @@ std::string shown(std::string_view url) { return detail::mask_url_password(url);
 
 }  // namespace
 
-std::unique_ptr<ObjectStore> open_store(std::string_view url) {
+std::string store_url(std::string_view url) {
+    if (url.find(':') != std::string_view::npos) return std::string(url);
+    const std::string_view bucket = url.substr(0, url.find('/'));
+    if (!s3::is_dns_compatible_bucket(bucket)) return std::string(url);
+    return "s3://" + std::string(url);
+}
+
+std::unique_ptr<ObjectStore> open_store(std::string_view given) {
+    const std::string full = store_url(given);
+    const std::string_view url = full;
     const std::size_t colon = url.find(':');
     const std::string scheme = detail::to_lower(url.substr(0, colon == std::string_view::npos ? 0 : colon));
     if (scheme == "file") return std::make_unique<LocalWormStore>(file_store_path(url));
@@ -32,7 +41,7 @@ std::unique_ptr<ObjectStore> open_store(std::string_view url) {
     if (scheme == "mcp+https" || scheme == "mcp+http") return open_proxy_store(url);  // key from MCP_API_KEY
     if (scheme.empty())
         throw Error(ErrorCode::invalid_argument,
-                    "store URL '" + shown(url) + "' has no scheme (use file:///dir, s3://bucket or mcp+https://host)");
+                    "store URL '" + shown(url) + "' has no scheme and is not a bucket name (use file:///dir, s3://bucket or mcp+https://host)");
     throw Error(ErrorCode::invalid_argument, "unsupported store URL scheme '" + scheme + "' in '" + shown(url) + "'");
 }
 
