@@ -25,6 +25,7 @@ PUBLIC_HEADERS = [
     ("worm/s3/", "s3"),
     ("worm/proxy/", "s3"),
     ("worm/http.hpp", "s3"),
+    ("worm/aws/", "s3"),
     ("worm/registry.hpp", "uploader"),
     ("worm/uploader.hpp", "uploader"),
     ("worm/metrics.hpp", "uploader"),
