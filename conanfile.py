@@ -45,6 +45,7 @@ class WormConan(ConanFile):
         self.requires("sqlite3/[>=3.40 <4]")
         self.requires("pugixml/[>=1.13 <2]")
         self.requires("cairo/[>=1.16 <2]")  # the compliance certificate PDF
+        self.requires("libpq/[>=15 <18]")  # the evidence database on PostgreSQL
         self.requires("boost/[>=1.74 <2]")  # header-only parts: asio (library), beast (proxy)
         if self.options.python:
             self.requires("pybind11/[>=2.10 <3]")

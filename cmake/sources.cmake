@@ -23,6 +23,13 @@ set(WORM_LIB_SOURCES
   src/lib/compliance/bucket_verify.cpp
   src/lib/compliance/certificate.cpp
   src/lib/compliance/certificate_pdf.cpp
+  src/lib/compliance/certificate_pdf_sign.cpp
+  src/lib/compliance/certificate_report.cpp
+  src/lib/compliance/evidence_db.cpp
+  src/lib/compliance/evidence_db_check.cpp
+  src/lib/compliance/evidence_db_postgres.cpp
+  src/lib/compliance/evidence_db_sqlite.cpp
+  src/lib/compliance/report_wording.cpp
   src/lib/compliance/sigstore.cpp
   src/lib/config/config.cpp
   src/lib/crypto/ed25519.cpp

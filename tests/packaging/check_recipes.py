@@ -29,6 +29,7 @@ REGISTRY_NAMES = {
     "Doxygen": (None, None),  # the `docs` target, not a dependency of the package
     "PkgConfig": (None, None),  # the tool that finds the pkg-config modules below
     "pkg:cairo": ("cairo", "cairo"),  # pkg_check_modules(... cairo): the certificate PDF
+    "pkg:libpq": ("libpq", "libpq"),  # the evidence database on PostgreSQL (worm audit --database)
 }
 # Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
 NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}

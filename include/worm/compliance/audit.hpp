@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "worm/compliance/evidence_db.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
@@ -64,6 +65,9 @@ struct WORM_API AuditOptions {
     std::optional<TimePoint> from{};
     std::optional<TimePoint> to{};
     std::filesystem::path registry_dir{};  // evidence directory holding .worm-registry.sqlite3
+    // Store audits: the evidence database (compliance/evidence_db.hpp) to compare with the
+    // store both ways: postgresql://... or sqlite:///path. Empty: none.
+    std::string database_url{};
     int workers = 4;
     AuditPolicy policy{};
     // S3 stores: also verify the bucket (compliance/bucket.hpp) and put it in the report.
@@ -79,7 +83,8 @@ struct WORM_API AuditOptions {
 // One problem the audit found. `check` is stable for tools:
 //   signature, hash, schema, missing_signature, orphan_signature, sha256_metadata,
 //   sha256_registry, not_in_registry, missing_object, lock_missing, lock_mode,
-//   retention_short, unreadable
+//   retention_short, unreadable, and with a database: db_missing_object,
+//   db_missing_row, db_sha256, db_retention
 struct WORM_API AuditFailure {
     std::string key;     // the object key (or path below the directory)
     std::string check;
@@ -154,6 +159,8 @@ struct WORM_API AuditReport {
     // empty when none was run.
     std::string bucket_verification_json;
     bool bucket_verification_passed = true;
+    // The evidence database comparison, when a database was given.
+    std::optional<DatabaseComparison> database;
 
     // No failure, and the bucket verification (when run) passed.
     bool clean() const { return failures.empty() && bucket_verification_passed; }
