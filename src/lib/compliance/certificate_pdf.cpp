@@ -22,7 +22,7 @@ constexpr double kPageWidth = 595.28;  // A4 in points
 constexpr double kPageHeight = 841.89;
 constexpr double kMargin = 56;
 constexpr double kBottom = kPageHeight - 56;
-constexpr double kValueColumn = 160;  // where values start, from the margin
+constexpr double kValueColumn = 172;  // where values start, from the margin
 
 cairo_status_t append_to_string(void* closure, const unsigned char* data, unsigned int length) {
     static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
@@ -91,7 +91,7 @@ public:
         const std::size_t width = mono ? 76 : 58;
         const auto lines = wrap(value, width);
         // A label wider than its column gets a line of its own, the value below it.
-        if (label_width(label + ":") > kValueColumn - 8 && !lines.empty()) {
+        if (label_width(label + ":") > kValueColumn - 6 && !lines.empty()) {
             ensure_room(26);
             draw(label + ":", kMargin, 9.5, true, false);
             y_ += 13;
