@@ -131,7 +131,8 @@ def create_app(store_url=None, signing_key=None, database_url=None, api_token=No
                                   "original-filename": (upload.filename or "")[:200].encode("ascii", "replace").decode(),
                                   "metadata-sha256": hashlib.sha256(extra.encode()).hexdigest(), "sha256": sha},
                         lock_mode="COMPLIANCE", retain_until=until, sha256=sha, if_none_match=True)
-        # The metadata itself goes to the database; `worm audit --database` holds it against the store.
+        # The metadata itself goes to the database; `worm audit --database` holds it against the store
+        # (an insert that fails after the locked PUT leaves an object without a row: the audit names it).
         database.insert(evidence_id=evidence_id, object_key=_key(evidence_id), sha256=sha, retain_until=until,
                         lock_mode="COMPLIANCE", version_id=put.get("version_id") or "", session_id=session_id,
                         evidence_type=evidence_type, metadata=extra)

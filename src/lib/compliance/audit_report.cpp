@@ -367,7 +367,7 @@ std::string to_html(const AuditReport& r) {
         h += row("db-url", "Database", d.url);
         h += row("db-rows", "Rows compared", std::to_string(d.rows));
         h += row("db-objects", "Objects compared", std::to_string(d.objects));
-        h += row("db-matched", "Rows that match their object", std::to_string(d.matched));
+        h += row("db-matched", "Rows matching the store", std::to_string(d.matched));
         h += row("db-rows-without-objects", "Rows without an object", std::to_string(d.rows_without_objects));
         h += row("db-objects-without-rows", "Objects without a row", std::to_string(d.objects_without_rows));
         h += row("db-sha256-mismatches", "SHA-256 disagreements", std::to_string(d.sha256_mismatches));

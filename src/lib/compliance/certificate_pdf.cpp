@@ -251,7 +251,7 @@ std::string render_certificate_pdf(const rapidjson::Value& cert, const std::stri
         page.heading("Evidence database");
         page.field("Database", get_string(*db, "url"));
         for (const auto& [name, label] :
-             {std::pair{"rows", "Rows compared"}, std::pair{"matched", "Rows that match their object"},
+             {std::pair{"rows", "Rows compared"}, std::pair{"matched", "Rows matching the store"},
               std::pair{"rows_without_objects", "Rows without an object"},
               std::pair{"objects_without_rows", "Objects without a row"},
               std::pair{"sha256_mismatches", "SHA-256 disagreements"},
