@@ -74,6 +74,15 @@ fs::path test_output(const std::string& name) {
     return dir;
 }
 
+// root/audit/report.json from a clean audit of n signed bundles.
+fs::path clean_report(t::EvidenceFixture& ev, const fs::path& root, int n) {
+    ev.make_bundles(n);
+    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
+                      (root / "audit").string()})
+                .exit_code == 0);
+    return root / "audit" / "report.json";
+}
+
 // A report from an audit of three bundles, one of them without a signature (result "failures").
 fs::path report_with_a_failure(t::EvidenceFixture& ev, const fs::path& root) {
     const auto b = ev.make_bundles(3);
@@ -289,10 +298,7 @@ TEST_CASE("report.html renders in headless chromium and its summary states repor
 TEST_CASE("certificate: issued from a report, verified by worm and by openssl; a one-byte edit is caught") {
     t::TempDir tmp("worm-cert");
     t::EvidenceFixture ev(tmp.path());
-    ev.make_bundles(3);
-    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
-                      (tmp / "audit").string()})
-                .exit_code == 0);
+    clean_report(ev, tmp.path(), 3);
     const fs::path cert = tmp / "cert";
     const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
                                   ev.keys().private_key.string(), "--out", cert.string()});
@@ -469,10 +475,7 @@ TEST_CASE("check_sigstore_bundle refuses another key, a wrong digest and a forei
 TEST_CASE("certificate.pdf is signed inside: pdfsig finds it valid over the whole file, and a one-byte edit is reported") {
     t::TempDir tmp("worm-cert-sig");
     t::EvidenceFixture ev(tmp.path());
-    ev.make_bundles(2);
-    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
-                      (tmp / "audit").string()})
-                .exit_code == 0);
+    clean_report(ev, tmp.path(), 2);
     const fs::path cert = tmp / "cert";
     const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
                                   ev.keys().private_key.string(), "--out", cert.string()});
@@ -527,10 +530,7 @@ TEST_CASE("certificate.pdf is signed inside: pdfsig finds it valid over the whol
 TEST_CASE("certificate.pdf signed with the user's RSA certificate; a key that is not the certificate's is refused") {
     t::TempDir tmp("worm-cert-user");
     t::EvidenceFixture ev(tmp.path());
-    ev.make_bundles(1);
-    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
-                      (tmp / "audit").string()})
-                .exit_code == 0);
+    clean_report(ev, tmp.path(), 1);
     const auto mk = [&](const std::string& name) {
         return t::run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
                                (tmp / (name + ".key")).string(), "-out", (tmp / (name + ".pem")).string(), "-days",
