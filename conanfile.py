@@ -51,6 +51,7 @@ class WormConan(ConanFile):
 
     def requirements(self):
         self.requires("openssl/[>=3 <4]")
+        self.requires("libsodium/[>=1.0.18 <2]")  # cosign's encrypted private keys (core)
         self.requires("rapidjson/cci.20230929", transitive_headers=True)  # json.hpp includes it
         if self.options.s3:
             self.requires("libcurl/[>=7.78 <9]")
@@ -60,6 +61,7 @@ class WormConan(ConanFile):
             self.requires("boost/[>=1.74 <2]")  # header-only parts: asio (uploader), beast (proxy)
         if self.options.compliance:
             self.requires("cairo/[>=1.16 <2]")  # the compliance certificate PDF
+            self.requires("libpq/[>=15 <18]")  # the evidence database on PostgreSQL
         if self.options.python:
             self.requires("pybind11/[>=2.10 <3]")
 

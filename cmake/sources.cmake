@@ -106,7 +106,14 @@ set(WORM_COMPLIANCE_SOURCES
   src/lib/compliance/bucket_setup.cpp
   src/lib/compliance/bucket_verify.cpp
   src/lib/compliance/certificate.cpp
-  src/lib/compliance/certificate_pdf.cpp)
+  src/lib/compliance/certificate_pdf.cpp
+  src/lib/compliance/certificate_pdf_sign.cpp
+  src/lib/compliance/certificate_report.cpp
+  src/lib/compliance/evidence_db.cpp
+  src/lib/compliance/evidence_db_check.cpp
+  src/lib/compliance/evidence_db_postgres.cpp
+  src/lib/compliance/evidence_db_sqlite.cpp
+  src/lib/compliance/report_wording.cpp)
 
 # Every component in dependency order, and the components each one links (it may use
 # their headers and symbols; nothing else). A component depends only on earlier ones, so

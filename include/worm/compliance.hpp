@@ -12,4 +12,5 @@
 #include "worm/compliance/audit.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/compliance/certificate.hpp"
+#include "worm/compliance/evidence_db.hpp"
 #include "worm/compliance/sigstore.hpp"

@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "commands.hpp"
@@ -109,6 +110,13 @@ int run_audit(const ParsedArgs& a) {
     if (auto v = a.get("--from")) o.from = compliance::parse_audit_date(*v, false);
     if (auto v = a.get("--to")) o.to = compliance::parse_audit_date(*v, true);
     o.registry_dir = a.value_or("--registry", "");
+    // The evidence database: --database, else DATABASE_URL (seed 002) for store audits.
+    if (auto v = a.get("--database")) {
+        if (!o.directory.empty()) throw UsageError("--database compares the database with a store: give --store, not --dir");
+        o.database_url = *v;
+    } else if (const char* env = std::getenv("DATABASE_URL"); env && *env && o.directory.empty()) {
+        o.database_url = env;
+    }
     if (auto v = a.get("--workers")) o.workers = whole_number(*v, "--workers", 1, 64);
     if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = whole_number(*v, "--min-retention-days", 0, 36500);
     if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
@@ -145,6 +153,10 @@ int write_and_tell(const compliance::AuditReport& report, const fs::path& out) {
               << " verified, " << inv.bundles_failed << " with failures, " << inv.failures << " failures\n";
     for (const auto& f : report.failures) std::cout << "  " << f.key << ": " << f.check << ": " << f.reason << "\n";
     if (!report.bucket_verification_passed) std::cout << "  bucket verification failed (see report.json)\n";
+    if (const auto& d = report.database)
+        std::cout << "database " << d->url << ": " << d->rows << " rows, " << d->matched << " match, "
+                  << d->rows_without_objects << " without object, " << d->objects_without_rows << " objects without row, "
+                  << d->sha256_mismatches << " SHA-256 and " << d->retention_mismatches << " retain-until disagreements\n";
     std::cout << "report: " << json.string() << " and " << (out / "report.html").string() << "\n";
     if (const auto destination = reports_destination(a)) {
         std::string stamp = format_rfc3339(system_clock().now());  // 2026-12-06T04:40:00Z -> 20261206T044000Z
@@ -183,15 +195,24 @@ int run_certificate_issue(const ParsedArgs& a) {
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
     if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650);
+    if (a.has("--signing-cert") != a.has("--signing-key"))
+        throw UsageError("give --signing-cert and --signing-key together (or neither: a self-signed P-256 certificate)");
+    o.signing_cert = a.value_or("--signing-cert", "");
+    o.signing_key = a.value_or("--signing-key", "");
+    if (!o.signing_key.empty()) o.signing_key_password = key_password_from_env().value_or("");
     const compliance::IssuedCertificate c = user_file([&] { return compliance::issue_certificate(o, key); });
     std::cout << "{\"certificate_id\":" << json_string(c.certificate_id) << ",\"clean\":" << (c.clean ? "true" : "false")
               << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
               << ",\"sig\":" << json_string(c.sig_path) << ",\"pdf\":" << json_string(c.pdf_path)
-              << ",\"pdf_sig\":" << json_string(c.pdf_sig_path) << "}\n";
-    if (const auto destination = reports_destination(a))
-        for (const auto& u : upload_locked(*destination, "certificates/" + c.certificate_id + "/",
-                                           {c.json_path, c.sig_path, c.pdf_path, c.pdf_sig_path}))
+              << ",\"pdf_sig\":" << json_string(c.pdf_sig_path) << ",\"pdf_signer\":" << json_string(c.pdf_signer_path)
+              << ",\"pdf_signer_subject\":" << json_string(c.pdf_signer_subject)
+              << ",\"pdf_signer_fingerprint\":" << json_string(c.pdf_signer_fingerprint) << "}\n";
+    if (const auto destination = reports_destination(a)) {
+        std::vector<fs::path> files{c.json_path, c.sig_path, c.pdf_path, c.pdf_sig_path};
+        if (!c.pdf_signer_path.empty()) files.push_back(c.pdf_signer_path);
+        for (const auto& u : upload_locked(*destination, "certificates/" + c.certificate_id + "/", files))
             std::cerr << "worm certificate issue: uploaded " << u << "\n";
+    }
     return exit_ok;
 }
 
@@ -200,13 +221,16 @@ int run_certificate_verify(const ParsedArgs& a) {
     const fs::path dir = a.positionals().at(0);
     const compliance::CertificateVerification v = user_file([&] { return compliance::verify_certificate(dir, key); });
     if (v.ok()) {
-        std::cout << "valid: " << v.certificate_id << " (certificate.json, certificate.pdf and both signatures)\n";
+        std::cout << "valid: " << v.certificate_id
+                  << " (certificate.json, certificate.pdf, both .sig files and the PDF's own signature by "
+                  << v.pdf_signer_subject << ")\n";
         return exit_ok;
     }
     std::cout << "INVALID: " << dir.string() << "\n";
     std::cout << "  certificate.sig:     " << (v.json_signature_valid ? "ok" : "INVALID") << "\n";
     std::cout << "  certificate.pdf.sig: " << (v.pdf_signature_valid ? "ok" : "INVALID") << "\n";
     std::cout << "  PDF states the JSON: " << (v.pdf_matches_json ? "ok" : "NO") << "\n";
+    std::cout << "  PDF's own signature: " << (v.pdf_embedded_signature_valid ? "ok" : "INVALID") << "\n";
     for (const auto& p : v.problems) std::cerr << "worm certificate verify: " << p << "\n";
     return exit_verification_failed;
 }
@@ -224,6 +248,8 @@ std::vector<Command> compliance_commands() {
                    {"--from", "DATE", "first day (YYYY-MM-DD or RFC 3339) of bundles to audit"},
                    {"--to", "DATE", "last day of bundles to audit"},
                    {"--registry", "DIR", "evidence directory whose upload registry the hashes are compared with"},
+                   {"--database", "URL", "evidence database to compare with the store both ways: postgresql://... or "
+                                         "sqlite:///path (default: DATABASE_URL)"},
                    {"--workers", "N", "parallel downloads and checks (default 4)"},
                    {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
@@ -252,10 +278,16 @@ std::vector<Command> compliance_commands() {
                   {{"--report", "FILE", "report.json written by worm audit", true},
                    {"--key", "PRIV", "Ed25519 private key to sign with (default $COMPLIANCE_SIGNING_KEY_PATH)"},
                    {"--validity-days", "N", "how long the certificate is valid (default 365)"},
+                   {"--signing-cert", "PEM", "X.509 certificate for the PDF's embedded signature (default: self-signed P-256)"},
+                   {"--signing-key", "PEM", "its private key (RSA or EC; password from WORM_KEY_PASSWORD)"},
                    {"--out", "DIR", "directory for certificate.json/.sig and certificate.pdf/.pdf.sig", true},
+
                    {"--upload-to", "URL", "also store what is written here, locked COMPLIANCE (default $WORM_REPORTS_BUCKET)"}},
                   0, 0,
-                  "Prints one JSON object: certificate_id, clean, key_fingerprint and the four paths.\n"
+                  "Prints one JSON object: certificate_id, clean, key_fingerprint, the paths, and the PDF signer.\n"
+                  "The PDF is signed inside (CMS, adbe.pkcs7.detached): pdfsig certificate.pdf shows it; with the\n"
+                  "default self-signed certificate it says the signer is not trusted, which is expected.\n"
+                  "The report must be consistent: an edited result, count or failure list is refused.\n"
                   "Check a signature with openssl alone:\n"
                   "  base64 -d certificate.sig > raw.sig\n"
                   "  openssl pkeyutl -verify -pubin -inkey public.pem -rawin -in certificate.json -sigfile raw.sig"},

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 #include <rapidjson/document.h>
 
+#include <cctype>
+#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -14,6 +16,7 @@
 #include "support/test_env.hpp"
 #include "worm/compliance.hpp"
 #include "worm/error.hpp"
+#include "worm/json.hpp"
 #include "worm/registry.hpp"
 #include "worm/storage/local.hpp"
 
@@ -54,6 +57,40 @@ bool openssl_verifies(const fs::path& public_key, const fs::path& data, const fs
     const auto r = t::run_command({"openssl", "pkeyutl", "-verify", "-pubin", "-inkey", public_key.string(), "-rawin",
                                    "-in", data.string(), "-sigfile", (tmp / "raw.sig").string()});
     return r.exit_code == 0;
+}
+
+// pdfsig (poppler-utils), the PDF signature checker people have.
+t::CommandResult pdfsig(const fs::path& pdf) {
+    const auto r = t::run_command({"pdfsig", pdf.string()});
+    REQUIRE_MESSAGE((r.exit_code == 0 || contains(r.out, "Signature #1")), "pdfsig failed: " << r.out << r.err);
+    return r;
+}
+
+// Where renders for people to look at are kept (build/test-output/<name>).
+fs::path test_output(const std::string& name) {
+    const char* bin = std::getenv("WORM_BINARY_DIR");
+    const fs::path dir = fs::path(bin ? bin : ".") / "test-output" / name;
+    fs::create_directories(dir);
+    return dir;
+}
+
+// root/audit/report.json from a clean audit of n signed bundles.
+fs::path clean_report(t::EvidenceFixture& ev, const fs::path& root, int n) {
+    ev.make_bundles(n);
+    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
+                      (root / "audit").string()})
+                .exit_code == 0);
+    return root / "audit" / "report.json";
+}
+
+// A report from an audit of three bundles, one of them without a signature (result "failures").
+fs::path report_with_a_failure(t::EvidenceFixture& ev, const fs::path& root) {
+    const auto b = ev.make_bundles(3);
+    fs::remove(b[0].sig);
+    const auto r = worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(),
+                             "--out", (root / "audit").string()});
+    REQUIRE(r.exit_code == 1);
+    return root / "audit" / "report.json";
 }
 
 }  // namespace
@@ -261,10 +298,7 @@ TEST_CASE("report.html renders in headless chromium and its summary states repor
 TEST_CASE("certificate: issued from a report, verified by worm and by openssl; a one-byte edit is caught") {
     t::TempDir tmp("worm-cert");
     t::EvidenceFixture ev(tmp.path());
-    ev.make_bundles(3);
-    REQUIRE(worm_cli({"audit", "--dir", ev.evidence_dir().string(), "--key", ev.keys().public_key.string(), "--out",
-                      (tmp / "audit").string()})
-                .exit_code == 0);
+    clean_report(ev, tmp.path(), 3);
     const fs::path cert = tmp / "cert";
     const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
                                   ev.keys().private_key.string(), "--out", cert.string()});
@@ -297,8 +331,8 @@ TEST_CASE("certificate: issued from a report, verified by worm and by openssl; a
     CHECK(contains(text.out, id));
     CHECK(contains(text.out, fingerprint));
     CHECK(contains(text.out, json["manifest_sha256"].GetString()));
-    CHECK(std::regex_search(text.out, std::regex(R"(bundles:\s+3\b)")));
-    CHECK(std::regex_search(text.out, std::regex(R"(failures:\s+0\b)")));
+    CHECK(std::regex_search(text.out, std::regex(R"(Bundles audited:\s+3\b)")));
+    CHECK(std::regex_search(text.out, std::regex(R"(Failures found:\s+0\b)")));
 
     SUBCASE("one byte of certificate.json changed") {
         t::EvidenceFixture::edit_one_byte(cert / "certificate.json");
@@ -437,3 +471,191 @@ TEST_CASE("check_sigstore_bundle refuses another key, a wrong digest and a forei
     CHECK(contains(compliance::check_sigstore_bundle(key.public_key(), data, foreign).reason, "mediaType"));
     CHECK_FALSE(compliance::check_sigstore_bundle(key.public_key(), data, "not json").valid);
 }
+
+TEST_CASE("certificate.pdf is signed inside: pdfsig finds it valid over the whole file, and a one-byte edit is reported") {
+    t::TempDir tmp("worm-cert-sig");
+    t::EvidenceFixture ev(tmp.path());
+    clean_report(ev, tmp.path(), 2);
+    const fs::path cert = tmp / "cert";
+    const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
+                                  ev.keys().private_key.string(), "--out", cert.string()});
+    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
+    const auto out = t::parse_json(issued.out);
+    const std::string id = t::str(out, "certificate_id");
+
+    const auto sig = pdfsig(cert / "certificate.pdf");
+    CHECK_MESSAGE(contains(sig.out, "Signature Validation: Signature is Valid."), sig.out);
+    CHECK_MESSAGE(contains(sig.out, "Total document signed"), sig.out);
+    CHECK(contains(sig.out, "adbe.pkcs7.detached"));
+    CHECK(contains(sig.out, "libworm certificate " + id));
+    // Self-signed: valid, but nobody has said to trust its issuer (docs/compliance.md).
+    CHECK_MESSAGE(contains(sig.out, "Certificate Validation: Certificate issuer is unknown."), sig.out);
+    // openssl agrees on the signer certificate written beside it, and certificate.json names it.
+    const auto fp = t::run_command({"openssl", "x509", "-in", (cert / "certificate.signer.pem").string(), "-noout",
+                                    "-fingerprint", "-sha256"});
+    REQUIRE(fp.exit_code == 0);
+    std::string hex;
+    for (const char c : fp.out.substr(fp.out.find('=') + 1))
+        if (std::isxdigit(static_cast<unsigned char>(c))) hex += static_cast<char>(std::tolower(c));
+    const auto json = read_json(cert / "certificate.json");
+    CHECK(std::string(json["pdf_signature"]["certificate_sha256"].GetString()) == "sha256:" + hex);
+    CHECK(t::str(out, "pdf_signer_fingerprint") == "sha256:" + hex);
+    // The .sig files stay for openssl users; worm verify checks the embedded signature too.
+    CHECK(openssl_verifies(ev.keys().public_key, cert / "certificate.pdf", cert / "certificate.pdf.sig"));
+    const auto ok = worm_cli({"certificate", "verify", "--key", ev.keys().public_key.string(), cert.string()});
+    CHECK_MESSAGE(ok.exit_code == 0, ok.out << ok.err);
+
+    SUBCASE("one byte of the drawn page changed") {
+        std::string pdf = t::read_file(cert / "certificate.pdf");
+        const std::size_t at = pdf.find("/Title (");  // in the signed range, before the update
+        REQUIRE(at != std::string::npos);
+        pdf[at + 8] = static_cast<char>(pdf[at + 8] ^ 0x01);
+        t::write_file(cert / "certificate.pdf", pdf);
+        const auto bad = pdfsig(cert / "certificate.pdf");
+        CHECK_FALSE(contains(bad.out, "Signature is Valid."));
+        CHECK_MESSAGE(contains(bad.out, "Digest Mismatch"), bad.out);
+        const auto v = worm_cli({"certificate", "verify", "--key", ev.keys().public_key.string(), cert.string()});
+        CHECK(v.exit_code == 1);
+        CHECK(contains(v.out, "PDF's own signature: INVALID"));
+    }
+    SUBCASE("bytes appended after the signature") {
+        std::string pdf = t::read_file(cert / "certificate.pdf");
+        t::write_file(cert / "certificate.pdf", pdf + "\n% appended\n");
+        const auto bad = pdfsig(cert / "certificate.pdf");
+        CHECK_FALSE(contains(bad.out, "Total document signed"));
+        CHECK(worm_cli({"certificate", "verify", "--key", ev.keys().public_key.string(), cert.string()}).exit_code == 1);
+    }
+}
+
+TEST_CASE("certificate.pdf signed with the user's RSA certificate; a key that is not the certificate's is refused") {
+    t::TempDir tmp("worm-cert-user");
+    t::EvidenceFixture ev(tmp.path());
+    clean_report(ev, tmp.path(), 1);
+    const auto mk = [&](const std::string& name) {
+        return t::run_command({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+                               (tmp / (name + ".key")).string(), "-out", (tmp / (name + ".pem")).string(), "-days",
+                               "30", "-subj", "/CN=Compliance Officer " + name + "/O=FireMode"});
+    };
+    REQUIRE(mk("a").exit_code == 0);
+    REQUIRE(mk("b").exit_code == 0);
+    const std::string report = (tmp / "audit" / "report.json").string();
+    const auto issued = worm_cli({"certificate", "issue", "--report", report, "--key", ev.keys().private_key.string(),
+                                  "--signing-cert", (tmp / "a.pem").string(), "--signing-key", (tmp / "a.key").string(),
+                                  "--out", (tmp / "cert").string()});
+    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
+    const auto sig = pdfsig(tmp / "cert" / "certificate.pdf");
+    CHECK_MESSAGE(contains(sig.out, "Signature is Valid."), sig.out);
+    CHECK(contains(sig.out, "Compliance Officer a"));
+    CHECK(read_json(tmp / "cert" / "certificate.json")["pdf_signature"]["self_signed"].GetBool() == false);
+
+    auto r = worm_cli({"certificate", "issue", "--report", report, "--key", ev.keys().private_key.string(),
+                       "--signing-cert", (tmp / "a.pem").string(), "--signing-key", (tmp / "b.key").string(), "--out",
+                       (tmp / "c2").string()});
+    CHECK(r.exit_code != 0);
+    CHECK(contains(r.err, "is not the private key of the certificate"));
+    CHECK_FALSE(fs::exists(tmp / "c2" / "certificate.json"));
+    r = worm_cli({"certificate", "issue", "--report", report, "--key", ev.keys().private_key.string(), "--signing-cert",
+                  (tmp / "a.pem").string(), "--out", (tmp / "c3").string()});
+    CHECK(r.exit_code == 2);
+    CHECK(contains(r.err, "--signing-key"));
+}
+
+TEST_CASE("certificate issue recomputes the result: a report edited to say clean is refused") {
+    t::TempDir tmp("worm-cert-edit");
+    t::EvidenceFixture ev(tmp.path());
+    const fs::path report_path = report_with_a_failure(ev, tmp.path());
+    const std::string original = t::read_file(report_path);
+    const auto key = ev.keys().private_key.string();
+    auto issue = [&](const std::string& text, const std::string& out) {
+        t::write_file(tmp / (out + ".json"), text);
+        return worm_cli({"certificate", "issue", "--report", (tmp / (out + ".json")).string(), "--key", key, "--out",
+                         (tmp / out).string()});
+    };
+    auto replaced = [&](std::string text, const std::string& from, const std::string& to) {
+        const auto at = text.find(from);
+        REQUIRE_MESSAGE(at != std::string::npos, from);
+        return text.replace(at, from.size(), to);
+    };
+    // The honest report: issued, and not clean.
+    const auto honest = issue(original, "honest");
+    REQUIRE_MESSAGE(honest.exit_code == 0, honest.err);
+    CHECK(contains(honest.out, "\"clean\":false"));
+
+    SUBCASE("result edited") {
+        const auto r = issue(replaced(original, "\"result\": \"failures\"", "\"result\": \"clean\""), "c1");
+        CHECK(r.exit_code != 0);
+        CHECK_MESSAGE(contains(r.err, "inconsistent: its result says \"clean\" but its failures and checks make it \"failures\""),
+                      r.err);
+        CHECK_FALSE(fs::exists(tmp / "c1" / "certificate.json"));
+    }
+    SUBCASE("failures removed and result edited: the inventory still counts them") {
+        rapidjson::Document doc = t::parse_json(original);
+        doc["failures"].Clear();
+        doc["result"].SetString("clean");
+        const auto r = issue(json::to_pretty(doc), "c2");
+        CHECK(r.exit_code != 0);
+        CHECK_MESSAGE(contains(r.err, "inventory.failures says 1 but the report lists 0 failures"), r.err);
+    }
+    SUBCASE("a failed bundle marked ok") {
+        rapidjson::Document doc = t::parse_json(original);
+        for (auto& b : doc["bundles"].GetArray()) b["ok"].SetBool(true);
+        const auto r = issue(json::to_pretty(doc), "c3");
+        CHECK(r.exit_code != 0);
+        CHECK(contains(r.err, "is marked ok but a failure names it"));
+    }
+}
+
+TEST_CASE("report.html and certificate.pdf read as words for an auditor; PNG renders kept in test-output") {
+    t::TempDir tmp("worm-wording");
+    t::EvidenceFixture ev(tmp.path());
+    const auto b = ev.make_bundles(3);
+    LocalWormStore store(tmp / "store");
+    for (std::size_t i = 0; i < b.size(); ++i) {
+        t::EvidenceFixture::put_locked(store, t::EvidenceFixture::object_key("evidence/", b[i], ".json"), b[i].json,
+                                       i == 0 ? 30 : 400);
+        t::EvidenceFixture::put_locked(store, t::EvidenceFixture::object_key("evidence/", b[i], ".sig"), b[i].sig, 400);
+    }
+    const auto r = worm_cli({"audit", "--store", "file://" + (tmp / "store").string(), "--key",
+                             ev.keys().public_key.string(), "--out", (tmp / "out").string()});
+    REQUIRE(r.exit_code == 1);
+    const std::string html = t::read_file(tmp / "out" / "report.html");
+    CHECK(contains(html, "<td id=\"range\">all dates</td>"));
+    CHECK_FALSE(contains(html, "- to -"));
+    for (const std::string section : {"<h2>Storage</h2>", "<h2>Retention</h2>", "<h2>Recommendations</h2>",
+                                      "<h2>Failures</h2>", "<h2>Checks</h2>"})
+        CHECK_MESSAGE(contains(html, section), section);
+    CHECK(contains(html, "<td id=\"mode-COMPLIANCE\">3</td>"));
+    CHECK(contains(html, "Apply the required Object Lock retention"));  // retention_short's recommendation
+
+    const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "out" / "report.json").string(), "--key",
+                                  ev.keys().private_key.string(), "--out", (tmp / "cert").string()});
+    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
+    const auto text = t::run_command({"pdftotext", "-layout", (tmp / "cert" / "certificate.pdf").string(), "-"});
+    REQUIRE(text.exit_code == 0);
+    CHECK(std::regex_search(text.out, std::regex(R"(Date range:\s+all dates)")));
+    CHECK(std::regex_search(text.out, std::regex(R"(Lock modes:\s+Lock mode\s+Bundles)")));
+    CHECK(std::regex_search(text.out, std::regex(R"(COMPLIANCE\s+3\b)")));
+    CHECK(std::regex_search(text.out, std::regex(R"(Not locked\s+0\b)")));
+    for (const std::string heading : {"Storage", "Retention", "Recommendations", "Failures: 1", "Signatures"})
+        CHECK_MESSAGE(contains(text.out, heading), heading);
+    // No raw JSON, no snake_case labels.
+    CHECK_FALSE(contains(text.out, "{\""));
+    CHECK_FALSE(std::regex_search(text.out, std::regex(R"(\b(bundles_ok|bundles_failed|missing_signatures|legal_holds|earliest_retain_until):)")));
+
+    // Renders for people (and for the reviewer's eyes): the PDF's pages and the HTML page.
+    const fs::path renders = test_output("auditor-wording");
+    for (const auto& f : fs::directory_iterator(renders)) fs::remove(f.path());
+    const auto png = t::run_command({"pdftoppm", "-png", "-r", "70", (tmp / "cert" / "certificate.pdf").string(),
+                                     (renders / "certificate").string()});
+    REQUIRE_MESSAGE(png.exit_code == 0, png.err);
+    CHECK(fs::exists(renders / "certificate-1.png"));
+    t::TempDir profile("worm-chromium");
+    const auto shot = t::run_command({"timeout", "120", "chromium", "--headless", "--no-sandbox", "--disable-gpu",
+                                      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                                      "--no-first-run", "--user-data-dir=" + profile.path().string(),
+                                      "--window-size=1100,1800", "--screenshot=" + (renders / "report.png").string(),
+                                      "file://" + (tmp / "out" / "report.html").string()});
+    REQUIRE_MESSAGE(shot.exit_code == 0, shot.err);
+    CHECK(fs::file_size(renders / "report.png") > 10000);
+}
+

@@ -31,17 +31,19 @@ REGISTRY_NAMES = {
     "Doxygen": (None, None),  # the `docs` target, not a dependency of the package
     "PkgConfig": (None, None),  # the tool that finds the pkg-config modules below
     "pkg:cairo": ("cairo", "cairo"),  # pkg_check_modules(... cairo): the certificate PDF
+    "pkg:libpq": ("libpq", "libpq"),
+    "pkg:libsodium": ("libsodium", "libsodium"),  # cosign's encrypted private keys (core)  # the evidence database on PostgreSQL (worm audit --database)
 }
 # Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
 NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}
 PROXY_EXTRA_VCPKG = {"boost-beast"}
 # What each component links (CMakeLists.txt WORM_<c>_LIBS, found under if(WORM_WITH_<C>)).
 COMPONENT_PACKAGES = {
-    "core": {"OpenSSL", "RapidJSON", "Threads"},
+    "core": {"OpenSSL", "RapidJSON", "Threads", "PkgConfig", "pkg:libsodium"},
     "s3": {"CURL", "pugixml"},
     "uploader": {"SQLite3", "Boost"},
     "audit_log": set(),
-    "compliance": {"PkgConfig", "pkg:cairo"},
+    "compliance": {"pkg:cairo", "pkg:libpq"},
 }
 VCPKG_FEATURE = {"s3": "s3", "uploader": "uploader", "audit_log": "audit-log", "compliance": "compliance"}
 

@@ -3,13 +3,18 @@ real HTTP server against moto: a submitted file is stored locked, its presigned 
 fetches the same bytes, verify and audit report it compliant; the audit also runs worm.audit over
 signed EB-*.json bundles in the store (a tampered one is named), the certificate is issued, stored
 locked and verifies, and bucket verify / status judge a bucket `worm.setup_bucket` made (pass) and
-a plain one (fail). moto answers 500 to any presigned URL while it checks
+a plain one (fail). Every call carries the bearer token (none or a wrong one: 401); submissions'
+metadata lands in the evidence database (PostgreSQL from Debian's packages for one app, SQLite
+for the others), which the audit compares with the uploads both ways; download URLs are signed
+with credentials from a shared profile file as well as from the environment; the certificate
+names the requested evidence_ids. moto answers 500 to any presigned URL while it checks
 signatures (boto3's too, measured), so this server does not check them; worm.presign_url's
 signatures are proven against botocore in test_module_sigv4."""
 
 import datetime as dt
 import hashlib
 import importlib.util
+import json
 import os
 import shutil
 import tempfile
@@ -21,6 +26,10 @@ from worm_test_support import (load_tests_unless_missing as load_tests, worm, Mo
                                incident_inputs)
 
 import requests
+
+import postgres_server
+
+TOKEN = "api-token-0f3e"
 
 
 def _load_example():
@@ -60,8 +69,15 @@ class EvidenceApiTest(unittest.TestCase):
         worm.setup_bucket("firemode-evidence", retention_years=7, tls_only_policy=False)
         worm.setup_bucket("firemode-verified", retention_years=7)
         cls.example = _load_example()
-        cls.served = _Served(cls.example.create_app("s3://firemode-evidence", signing_key=cls.keys.private_key))
-        cls.verified = _Served(cls.example.create_app("s3://firemode-verified", signing_key=cls.keys.private_key))
+        cls.pg = postgres_server.PostgresServer().start() if postgres_server.available() else None
+        cls.database_url = cls.pg.url() if cls.pg else "sqlite://" + str(cls.tmp / "api.sqlite3")
+        cls.served = _Served(cls.example.create_app("s3://firemode-evidence", signing_key=cls.keys.private_key,
+                                                    database_url=cls.database_url, api_token=TOKEN))
+        cls.verified = _Served(cls.example.create_app("s3://firemode-verified", signing_key=cls.keys.private_key,
+                                                      database_url="sqlite://" + str(cls.tmp / "verified.sqlite3"),
+                                                      api_token=TOKEN))
+        cls.http = requests.Session()
+        cls.http.headers["Authorization"] = f"Bearer {TOKEN}"
         cls.base = cls.served.base
         # Two signed bundles from the module's own pipeline, stored locked as an agent would.
         pipeline = worm.EvidencePipeline("clinic-001", evidence_dir=cls.tmp / "evidence",
@@ -88,6 +104,9 @@ class EvidenceApiTest(unittest.TestCase):
     def tearDownClass(cls):
         cls.served.close()
         cls.verified.close()
+        cls.http.close()
+        if cls.pg:
+            cls.pg.stop()
         cls.moto.cleanup()
         shutil.rmtree(cls.tmp, ignore_errors=True)
         os.environ.clear()
@@ -96,7 +115,7 @@ class EvidenceApiTest(unittest.TestCase):
     def submit(self, data=b"photo bytes \x00\x01", **form):
         fields = {"session_id": "session-123", "evidence_type": "photo", "metadata": '{"location": "building-a"}'}
         fields.update(form)
-        return requests.post(f"{self.base}/v1/evidence/submit", data=fields,
+        return self.http.post(f"{self.base}/v1/evidence/submit", data=fields,
                              files={"file": ("extinguisher.jpg", data, "image/jpeg")}, timeout=30)
 
     def test_submit_download_verify_audit(self):
@@ -112,18 +131,30 @@ class EvidenceApiTest(unittest.TestCase):
         self.assertEqual(head["ObjectLockMode"], "COMPLIANCE")
         self.assertEqual(head["Metadata"]["session-id"], "session-123")
 
-        d = requests.get(f"{self.base}/v1/evidence/{ev['evidence_id']}/download", timeout=30)
+        d = self.http.get(f"{self.base}/v1/evidence/{ev['evidence_id']}/download", timeout=30)
         self.assertEqual(d.status_code, 200, d.text)
         self.assertEqual(d.json()["expires_in"], 900)
-        fetched = requests.get(d.json()["download_url"], timeout=30)
+        fetched = requests.get(d.json()["download_url"], timeout=30)  # no bearer: the URL is the credential
         self.assertEqual(fetched.status_code, 200, fetched.text)
         self.assertEqual(fetched.content, data)
 
-        v = requests.get(f"{self.base}/v1/compliance/verify/{ev['evidence_id']}", timeout=30).json()
+        v = self.http.get(f"{self.base}/v1/compliance/verify/{ev['evidence_id']}", timeout=30).json()
         self.assertTrue(v["compliant"], v)
         self.assertTrue(v["sha256_matches"])
+        self.assertTrue(v["in_database"])
 
-        a = requests.post(f"{self.base}/v1/compliance/audit", json={
+        # The metadata is in the database (read back by psql, the reference client, when it is PostgreSQL).
+        row = worm.open_evidence_database(self.database_url).find(ev["evidence_id"])
+        self.assertEqual((row["object_key"], row["sha256"], row["session_id"], row["evidence_type"], row["lock_mode"]),
+                         (f"evidence/{ev['evidence_id']}", ev["sha256"], "session-123", "photo", "COMPLIANCE"))
+        self.assertEqual(row["metadata"], '{"location": "building-a"}')
+        stated = dt.datetime.fromisoformat(ev["retain_until"].replace("Z", "+00:00"))
+        self.assertLess(abs((row["retain_until"] - stated).total_seconds()), 0.001)  # stores keep milliseconds
+        if self.pg:
+            self.assertEqual(self.pg.psql(f"SELECT session_id || '|' || evidence_type FROM worm_evidence "
+                                          f"WHERE evidence_id = '{ev['evidence_id']}'").strip(), "session-123|photo")
+
+        a = self.http.post(f"{self.base}/v1/compliance/audit", json={
             "start_date": "2000-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z",
             "include_evidence_details": True}, timeout=30).json()
         self.assertGreaterEqual(a["evidence_count"], 1)
@@ -136,10 +167,15 @@ class EvidenceApiTest(unittest.TestCase):
         self.assertEqual(a["bundle_audit"]["bucket_failed_checks"], ["tls_only_policy"])
         self.assertFalse(a["compliant"])
         self.assertIn("manifest", a["bundle_audit"]["report"])
+        # Every upload has its row and every row its upload.
+        self.assertGreaterEqual(a["database_check"]["rows"], 1)
+        self.assertEqual(a["database_check"]["rows"], a["database_check"]["matched"])
+        self.assertEqual(a["database_check"]["failures"], [])
+        self.assertNotIn(postgres_server.PostgresServer.PASSWORD, json.dumps(a))
 
     def test_audit_of_a_clean_period(self):
         today = dt.datetime.now(dt.timezone.utc).date()
-        a = requests.post(f"{self.base}/v1/compliance/audit", json={
+        a = self.http.post(f"{self.base}/v1/compliance/audit", json={
             "start_date": f"{today - dt.timedelta(days=1)}T00:00:00Z",
             "end_date": f"{today + dt.timedelta(days=1)}T23:59:59Z"}, timeout=60).json()
         self.assertEqual(a["bundle_audit"]["bundles"], 2, a)
@@ -151,22 +187,23 @@ class EvidenceApiTest(unittest.TestCase):
         self.assertFalse(a["compliant"])
         self.assertNotIn("evidence", a)
         # The fully set-up bucket (no bundles in it) audits clean and compliant.
-        v = requests.post(f"{self.verified.base}/v1/compliance/audit", json={
+        v = self.http.post(f"{self.verified.base}/v1/compliance/audit", json={
             "start_date": "2000-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z"}, timeout=60).json()
         self.assertEqual(v["bundle_audit"]["bucket_failed_checks"], [])
         self.assertTrue(v["bundle_audit"]["clean"], v)
         self.assertTrue(v["compliant"], v)
-        bad = requests.post(f"{self.base}/v1/compliance/audit", json={
+        bad = self.http.post(f"{self.base}/v1/compliance/audit", json={
             "start_date": "2021-01-01T00:00:00Z", "end_date": "2020-01-01T00:00:00Z"}, timeout=30)
         self.assertEqual(bad.status_code, 400)
 
     def test_certificate_is_issued_stored_locked_and_verifies(self):
         ev = self.submit(b"certified photo").json()
-        r = requests.post(f"{self.base}/v1/compliance/certificate",
+        r = self.http.post(f"{self.base}/v1/compliance/certificate",
                           json={"evidence_ids": [ev["evidence_id"]], "include_audit_summary": True}, timeout=60)
         self.assertEqual(r.status_code, 201, r.text)
         cert = r.json()
         self.assertEqual([e["evidence_id"] for e in cert["evidence"]], [ev["evidence_id"]])
+        self.assertEqual(cert["evidence_ids"], [ev["evidence_id"]])
         self.assertTrue(cert["evidence"][0]["compliant"])
         # The audit saw the tampered 2020 bundle (and the bucket without TLS-only policy): not clean.
         self.assertFalse(cert["audit_summary"]["clean"])
@@ -176,7 +213,7 @@ class EvidenceApiTest(unittest.TestCase):
         out = self.tmp / "fetched-certificate"
         out.mkdir()
         names = {"json": "certificate.json", "sig": "certificate.sig", "pdf": "certificate.pdf",
-                 "pdf_sig": "certificate.pdf.sig"}
+                 "pdf_sig": "certificate.pdf.sig", "pdf_signer": "certificate.signer.pem"}
         for field, name in names.items():
             key = f"certificates/{cert['certificate_id']}/{name}"
             self.assertEqual(cert["stored"][field], f"s3://firemode-evidence/{key}")
@@ -185,29 +222,34 @@ class EvidenceApiTest(unittest.TestCase):
         checked = worm.verify_certificate(out, worm.PublicKey.from_pem(Path(self.keys.public_key).read_text()))
         self.assertTrue(checked["ok"], checked["problems"])
         self.assertEqual(checked["certificate_id"], cert["certificate_id"])
-        missing = requests.post(f"{self.base}/v1/compliance/certificate", json={"evidence_ids": ["ev-none"]},
+        self.assertTrue(checked["pdf_embedded_signature_valid"])
+        # The certificate itself names the evidence asked for, with its hash and lock.
+        named = json.loads((out / "certificate.json").read_text())["evidence"]
+        self.assertEqual([(e["evidence_id"], e["sha256"], e["lock_mode"], e["compliant"]) for e in named],
+                         [(ev["evidence_id"], ev["sha256"], "COMPLIANCE", True)])
+        missing = self.http.post(f"{self.base}/v1/compliance/certificate", json={"evidence_ids": ["ev-none"]},
                                 timeout=30)
         self.assertEqual(missing.status_code, 404)
-        self.assertEqual(requests.post(f"{self.base}/v1/compliance/certificate", json={"evidence_ids": "x"},
+        self.assertEqual(self.http.post(f"{self.base}/v1/compliance/certificate", json={"evidence_ids": "x"},
                                        timeout=30).status_code, 400)
 
     def test_bucket_verify_and_status(self):
-        v = requests.get(f"{self.verified.base}/v1/compliance/bucket/verify", timeout=30).json()
+        v = self.http.get(f"{self.verified.base}/v1/compliance/bucket/verify", timeout=30).json()
         self.assertEqual(v["bucket"], "firemode-verified")
         self.assertTrue(v["passed"], v)
         self.assertIn("object_lock_enabled", [c["id"] for c in v["checks"]])
-        longer = requests.get(f"{self.verified.base}/v1/compliance/bucket/verify?min_retention_days=5000",
+        longer = self.http.get(f"{self.verified.base}/v1/compliance/bucket/verify?min_retention_days=5000",
                               timeout=30).json()
         self.assertFalse(longer["passed"])
         self.assertIn("default_retention_period", [c["id"] for c in longer["checks"] if c["status"] == "fail"])
-        self.assertEqual(requests.get(f"{self.base}/v1/compliance/bucket/verify?min_retention_days=x",
+        self.assertEqual(self.http.get(f"{self.base}/v1/compliance/bucket/verify?min_retention_days=x",
                                       timeout=30).status_code, 400)
-        st = requests.get(f"{self.verified.base}/v1/compliance/status", timeout=30).json()
+        st = self.http.get(f"{self.verified.base}/v1/compliance/status", timeout=30).json()
         self.assertEqual(st["status"], "compliant", st)
         self.assertTrue(st["bucket_verification_passed"])
         # The API's own bucket: its uploads are all locked, its policy is the one failed check.
         self.submit(b"status photo")
-        st = requests.get(f"{self.base}/v1/compliance/status", timeout=30).json()
+        st = self.http.get(f"{self.base}/v1/compliance/status", timeout=30).json()
         self.assertEqual(st["status"], "non_compliant")
         self.assertEqual(st["failed_checks"], ["tls_only_policy"])
         self.assertGreaterEqual(st["evidence_count"], 1)
@@ -215,28 +257,95 @@ class EvidenceApiTest(unittest.TestCase):
 
     def test_plain_bucket_fails_and_no_key_says_so(self):
         self.moto.boto3().create_bucket(Bucket="plain-evidence")
-        served = _Served(self.example.create_app("s3://plain-evidence"))
+        served = _Served(self.example.create_app("s3://plain-evidence", api_token=TOKEN,
+                                                 database_url="sqlite://" + str(self.tmp / "plain.sqlite3")))
         try:
-            v = requests.get(f"{served.base}/v1/compliance/bucket/verify", timeout=30).json()
+            v = self.http.get(f"{served.base}/v1/compliance/bucket/verify", timeout=30).json()
             self.assertFalse(v["passed"])
-            st = requests.get(f"{served.base}/v1/compliance/status", timeout=30).json()
+            st = self.http.get(f"{served.base}/v1/compliance/status", timeout=30).json()
             self.assertEqual(st["status"], "non_compliant")
             self.assertIn("object_lock_enabled", st["failed_checks"])
             for path, body in (("/v1/compliance/audit", {"start_date": "2000-01-01T00:00:00Z",
                                                          "end_date": "2100-01-01T00:00:00Z"}),
                                ("/v1/compliance/certificate", {"evidence_ids": []})):
-                r = requests.post(served.base + path, json=body, timeout=30)
+                r = self.http.post(served.base + path, json=body, timeout=30)
                 self.assertEqual(r.status_code, 503)
                 self.assertIn("WORM_SIGNING_KEY", r.json()["message"])
+        finally:
+            served.close()
+
+    def test_bearer_token_required(self):
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}):
+            r = requests.get(f"{self.base}/v1/compliance/status", headers=headers, timeout=30)
+            self.assertEqual(r.status_code, 401, headers)
+            self.assertEqual(r.headers["WWW-Authenticate"], 'Bearer realm="evidence"')
+        r = requests.post(f"{self.base}/v1/evidence/submit", data={"session_id": "s", "evidence_type": "photo"},
+                          files={"file": ("x.jpg", b"x", "image/jpeg")}, timeout=30)
+        self.assertEqual(r.status_code, 401)
+        saved = os.environ.pop("WORM_API_TOKEN", None)
+        try:
+            with self.assertRaises(worm.ConfigError):
+                self.example.create_app("s3://firemode-evidence")
+        finally:
+            if saved is not None:
+                os.environ["WORM_API_TOKEN"] = saved
+
+    def test_download_url_from_a_shared_credentials_file(self):
+        # An app whose only credentials are a shared profile file (no AWS_ACCESS_KEY_ID): the
+        # store and the presigned URL both use them.
+        worm.setup_bucket("firemode-profile", retention_years=7, tls_only_policy=False)
+        profile = self.tmp / "aws-credentials"
+        profile.write_text("[default]\naws_access_key_id = AKIDFROMPROFILE\naws_secret_access_key = profile-secret\n")
+        saved = {k: os.environ.pop(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(profile)
+        served = None
+        try:
+            served = _Served(self.example.create_app("s3://firemode-profile", api_token=TOKEN,
+                                                     database_url="sqlite://" + str(self.tmp / "profile.sqlite3")))
+            ev = self.http.post(f"{served.base}/v1/evidence/submit", data={"session_id": "s", "evidence_type": "photo"},
+                                files={"file": ("p.jpg", b"profile photo", "image/jpeg")}, timeout=30).json()
+            d = self.http.get(f"{served.base}/v1/evidence/{ev['evidence_id']}/download", timeout=30)
+        finally:
+            if served:
+                served.close()
+            os.environ.pop("AWS_SHARED_CREDENTIALS_FILE")
+            os.environ.update(saved)
+        self.assertEqual(d.status_code, 200, d.text)
+        self.assertIn("X-Amz-Credential=AKIDFROMPROFILE%2F", d.json()["download_url"])
+        self.assertEqual(requests.get(d.json()["download_url"], timeout=30).content, b"profile photo")
+
+    def test_audit_names_an_upload_without_a_row(self):
+        worm.setup_bucket("firemode-rogue", retention_years=7, tls_only_policy=False)
+        served = _Served(self.example.create_app("s3://firemode-rogue", signing_key=self.keys.private_key,
+                                                 database_url="sqlite://" + str(self.tmp / "rogue.sqlite3"),
+                                                 api_token=TOKEN))
+        try:
+            self.base, saved_base = served.base, self.base
+            ev = self.submit(b"recorded photo").json()
+            self.base = saved_base
+            until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2600)
+            worm.open_store("s3://firemode-rogue").put("evidence/ev-rogue", b"not through the API",
+                                                       lock_mode="COMPLIANCE", retain_until=until)
+            a = self.http.post(f"{served.base}/v1/compliance/audit", json={
+                "start_date": "2000-01-01T00:00:00Z", "end_date": "2100-01-01T00:00:00Z"}, timeout=60).json()
+            db = a["database_check"]
+            self.assertEqual((db["rows"], db["matched"], db["objects_without_rows"]), (1, 1, 1), db)
+            self.assertEqual([(f["key"], f["check"]) for f in db["failures"]], [("evidence/ev-rogue", "db_missing_row")])
+            self.assertFalse(a["compliant"])
+            v = self.http.get(f"{served.base}/v1/compliance/verify/ev-rogue", timeout=30).json()
+            self.assertFalse(v["in_database"])
+            self.assertFalse(v["compliant"])
+            self.assertTrue(self.http.get(f"{served.base}/v1/compliance/verify/{ev['evidence_id']}",
+                                          timeout=30).json()["compliant"])
         finally:
             served.close()
 
     def test_bad_input_and_unknown_evidence(self):
         self.assertEqual(self.submit(session_id="").status_code, 400)
         self.assertEqual(self.submit(metadata="{not json").status_code, 400)
-        self.assertEqual(requests.get(f"{self.base}/v1/evidence/ev-none/download", timeout=30).status_code, 404)
-        self.assertEqual(requests.get(f"{self.base}/v1/compliance/verify/ev-none", timeout=30).status_code, 404)
-        self.assertEqual(requests.post(f"{self.base}/v1/compliance/audit", json={}, timeout=30).status_code, 400)
+        self.assertEqual(self.http.get(f"{self.base}/v1/evidence/ev-none/download", timeout=30).status_code, 404)
+        self.assertEqual(self.http.get(f"{self.base}/v1/compliance/verify/ev-none", timeout=30).status_code, 404)
+        self.assertEqual(self.http.post(f"{self.base}/v1/compliance/audit", json={}, timeout=30).status_code, 400)
 
 
 if __name__ == "__main__":

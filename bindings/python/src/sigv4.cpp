@@ -9,6 +9,8 @@
 
 #include "bindings.hpp"
 #include "worm/crypto.hpp"
+#include "worm/s3/client.hpp"
+#include "worm/s3/credentials.hpp"
 #include "worm/s3/sigv4.hpp"
 
 namespace worm::python {
@@ -86,6 +88,19 @@ void bind_sigv4(py::module_& m) {
         py::arg("method"), py::arg("scheme"), py::arg("host"), py::arg("path"), py::arg("query"),
         py::arg("access_key"), py::arg("secret_key"), py::arg("region"), py::arg("service"), py::arg("expires"),
         py::arg("when"), py::arg("session_token"));
+
+    // What every libworm S3 store resolves from the environment: the credentials of the
+    // default chain (environment, shared profile, container, instance role), the endpoint
+    // and the region. For worm.presign_object_url.
+    m.def("_default_s3_signing", [] {
+        s3::ClientConfig config = s3::ClientConfig::from_env();
+        s3::Credentials c;
+        {
+            py::gil_scoped_release release;
+            c = config.credentials->get();
+        }
+        return py::make_tuple(c.access_key_id, c.secret_access_key, c.session_token, config.endpoint, config.region);
+    });
 }
 
 }  // namespace worm::python

@@ -19,8 +19,8 @@ from ._worm import (KeyPaths, LocalWormStore, ObjectStore, ProxyStore, PublicKey
                     canonical_json, canonical_json_text, compute_bundle_hash, generate_keys,
                     open_store, parse_json, validate_bundle)
 from ._worm import (AuditFailure, AuditReport, audit, issue_certificate, verify_certificate,
-                    write_sigstore_bundle)
-from ._sigv4 import presign_url, sigv4_sign
+                    write_sigstore_bundle, EvidenceDatabase, open_evidence_database)
+from ._sigv4 import presign_object_url, presign_url, sigv4_sign
 from ._verify import verification_report, verify_file
 from ._agent import EvidenceGenerator, EvidencePipeline, EvidenceUploader, WormUploader
 from ._worm import (BucketCheck, BucketSetupReport, BucketVerification, ResourceOutcome, ServerAnswer,
@@ -37,10 +37,11 @@ __all__ = [
     "S3Error", "S3NotFoundError", "S3ObjectLockedError", "S3IntegrityError",
     "canonical_json", "canonical_json_text", "parse_json", "compute_bundle_hash", "validate_bundle",
     "Signer", "PublicKey", "KeyPaths", "generate_keys", "verify_file", "verification_report",
-    "sigv4_sign", "presign_url",
+    "sigv4_sign", "presign_url", "presign_object_url",
     "ObjectStore", "LocalWormStore", "ProxyStore", "open_store", "S3Client",
     "WormConfig", "WormUploader", "EvidenceUploader", "EvidencePipeline", "EvidenceGenerator",
     "audit", "AuditReport", "AuditFailure", "issue_certificate", "verify_certificate", "write_sigstore_bundle",
+    "EvidenceDatabase", "open_evidence_database",
     "setup_bucket", "verify_bucket", "BucketSetupReport", "ResourceOutcome", "BucketVerification",
     "BucketCheck", "ServerAnswer",
     "CosignSigner", "CosignPublicKey", "EvidenceConfig", "MockDataGenerator",

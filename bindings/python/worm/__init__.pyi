@@ -89,6 +89,8 @@ def sigv4_sign(method: str, url: str, headers: Union[Mapping[str, Any], Sequence
     """Headers to add: Authorization, X-Amz-Date, X-Amz-Content-SHA256[, X-Amz-Security-Token]."""
 def presign_url(method: str, url: str, access_key: str, secret_key: str, region: str, expires: int = 3600,
                 amz_date: Optional[When] = None, session_token: Optional[str] = None, service: str = "s3") -> str: ...
+def presign_object_url(bucket: str, key: str, expires: int = 3600, method: str = "GET") -> str:
+    """Presigned s3://bucket/key with the endpoint, region and default credentials chain every S3 store uses."""
 
 # ---- stores -----------------------------------------------------------------------------
 class ObjectStore:
@@ -257,13 +259,30 @@ def audit(public_key: PublicKey, store: Union[None, str, ObjectStore] = None, di
           prefix: str = "", from_: Optional[When] = None, to: Optional[When] = None,
           registry_dir: Optional[PathLike] = None, workers: int = 4, min_retention_days: int = 90,
           mode: Optional[str] = "COMPLIANCE", verify_bucket: bool = True,
-          cosign_public_key: Optional[CosignPublicKey] = None) -> AuditReport:
+          cosign_public_key: Optional[CosignPublicKey] = None, database: Optional[str] = None) -> AuditReport:
     """Audits a store (URL or ObjectStore) or a local evidence directory; cosign_public_key
-    checks cosign's X.json.bundle signatures."""
-def issue_certificate(report: PathLike, signer: Signer, out_dir: PathLike, validity_days: int = 365) -> Dict[str, Any]:
-    """certificate.json/.sig and certificate.pdf/.pdf.sig from an audit's report.json."""
+    checks cosign's X.json.bundle signatures; database: an evidence database URL
+    (postgresql://..., sqlite:///path) compared with the store both ways."""
+def issue_certificate(report: PathLike, signer: Signer, out_dir: PathLike, validity_days: int = 365, *,
+                      signing_cert: Optional[PathLike] = None, signing_key: Optional[PathLike] = None,
+                      evidence: Optional[Sequence[Mapping[str, Any]]] = None) -> Dict[str, Any]:
+    """certificate.json/.sig and certificate.pdf/.pdf.sig from an audit's report.json; the PDF is signed
+    inside (CMS) with signing_cert/signing_key or a new self-signed P-256 certificate."""
 def verify_certificate(directory: PathLike, public_key: PublicKey) -> Dict[str, Any]:
-    """{ok, certificate_id, json_signature_valid, pdf_signature_valid, pdf_matches_json, problems}."""
+    """{ok, certificate_id, json_signature_valid, pdf_signature_valid, pdf_matches_json,
+    pdf_embedded_signature_valid, pdf_signer_subject, problems}."""
+class EvidenceDatabase:
+    """The evidence metadata database (table worm_evidence)."""
+    @property
+    def url(self) -> str: ...
+    def create_schema(self) -> None: ...
+    def insert(self, *, evidence_id: str, object_key: str, sha256: str, retain_until: Optional[When] = None,
+               lock_mode: str = "", version_id: str = "", session_id: str = "", evidence_type: str = "",
+               metadata: str = "") -> None: ...
+    def find(self, evidence_id: str) -> Optional[Dict[str, Any]]: ...
+    def rows(self, prefix: str = "") -> List[Dict[str, Any]]: ...
+def open_evidence_database(url: str) -> EvidenceDatabase:
+    """postgresql://user:password@host:port/db (libpq) or sqlite:///path."""
 def write_sigstore_bundle(signer: Signer, path: PathLike) -> Path:
     """Writes <path minus .json>.sigstore.json, a Sigstore bundle v0.3 (message signature)."""
 # ---- compliance: bucket setup and verification ------------------------------------------------

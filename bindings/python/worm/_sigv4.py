@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from typing import Mapping, Optional, Sequence, Tuple, Union
-from urllib.parse import unquote_to_bytes, urlsplit
+from urllib.parse import quote, unquote_to_bytes, urlsplit
 
 from . import _worm
 from .errors import InputError
@@ -100,3 +100,16 @@ def presign_url(method: str, url: str, access_key: str, secret_key: str, region:
     scheme, host, path, query = _split(url)
     return _worm._presign_url(method.upper(), scheme, host, path, query, access_key, secret_key,
                               region, service, int(expires), _when(amz_date), session_token or "")
+
+
+def presign_object_url(bucket: str, key: str, expires: int = 3600, method: str = "GET") -> str:
+    """A presigned URL for s3://bucket/key (path style) signed with the credentials, endpoint
+    and region every libworm S3 store resolves: WORM_S3_ENDPOINT / AWS_ENDPOINT_URL(_S3),
+    AWS_REGION, and the default credentials chain (environment, shared profile, container or
+    instance role), so it works wherever worm.open_store("s3://...") does."""
+    access_key, secret_key, session_token, endpoint, region = _worm._default_s3_signing()
+    endpoint = endpoint or f"https://s3.{region}.amazonaws.com"
+    url = f"{endpoint.rstrip('/')}/{bucket}/{quote(key, safe='/-_.~')}"
+    return presign_url(method, url, access_key, secret_key, region, expires=expires,
+                       session_token=session_token or None)
+

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "worm/compliance/cosign.hpp"
+#include "worm/compliance/evidence_db.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
@@ -85,6 +86,9 @@ struct WORM_API AuditOptions {
     std::optional<TimePoint> from{};
     std::optional<TimePoint> to{};
     std::filesystem::path registry_dir{};  // evidence directory holding .worm-registry.sqlite3
+    // Store audits: the evidence database (compliance/evidence_db.hpp) to compare with the
+    // store both ways: postgresql://... or sqlite:///path. Empty: none.
+    std::string database_url{};
     int workers = 4;
     AuditPolicy policy{};
     // S3 stores: also verify the bucket (compliance/bucket.hpp) and put it in the report.
@@ -103,7 +107,8 @@ struct WORM_API AuditOptions {
 //   signature, hash, schema, missing_signature, orphan_signature, sha256_metadata,
 //   sha256_registry, not_in_registry, missing_object, lock_missing, lock_mode,
 //   retention_short, unreadable, multiple_versions (a key with more than one version:
-//   each is audited), deleted (a key whose newest version is a delete marker)
+//   each is audited), deleted (a key whose newest version is a delete marker), and with
+//   a database: db_missing_object, db_missing_row, db_sha256, db_retention
 struct WORM_API AuditFailure {
     std::string key;     // the object key (or path below the directory)
     std::string check;
@@ -178,6 +183,8 @@ struct WORM_API AuditReport {
     // empty when none was run.
     std::string bucket_verification_json;
     bool bucket_verification_passed = true;
+    // The evidence database comparison, when a database was given.
+    std::optional<DatabaseComparison> database;
 
     // The shards this report covers: {0, 1} for a whole audit; a shard's own report says
     // which one it is; a merged report is whole again.

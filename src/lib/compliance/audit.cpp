@@ -12,6 +12,7 @@
 
 #include "audit_source.hpp"
 #include "audit_trace.hpp"
+#include "evidence_db_check.hpp"
 #include "worm/bundle.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/compliance/cosign.hpp"
@@ -54,6 +55,8 @@ void AuditOptions::validate() const {
     if (workers < 1 || workers > 64)
         throw Error(ErrorCode::invalid_argument, "audit workers must be from 1 to 64, got " + std::to_string(workers));
     if (from && to && *from > *to) throw Error(ErrorCode::invalid_argument, "audit range: from is after to");
+    if (!database_url.empty() && !directory.empty())
+        throw Error(ErrorCode::invalid_argument, "audit: the evidence database is compared with a store, not a directory");
     if (policy.min_retention_days < 0)
         throw Error(ErrorCode::invalid_argument, "audit policy: min_retention_days must not be negative");
     if (shard && (shard->count < 1 || shard->index < 0 || shard->index >= shard->count))
@@ -564,6 +567,11 @@ AuditReport audit(const AuditOptions& options) {
     detail::PhaseTrace trace;
     AuditReport report = Auditor(options, *source, clock).run();
     trace.mark("audit, total");
+    if (!options.database_url.empty()) {
+        const auto db = open_evidence_database(options.database_url);
+        detail::compare_evidence_database(*db, *store, options, report);
+        trace.mark("evidence database");
+    }
     if (auto* s3_store = dynamic_cast<s3::S3Store*>(store.get()); s3_store && options.verify_bucket) {
         BucketVerifyOptions verify;
         verify.bucket = s3_store->bucket();

@@ -4,9 +4,11 @@
 #include <system_error>
 #include <thread>
 #include <map>
+#include <set>
 
 #include "audit_trace.hpp"
 #include "json_build.hpp"
+#include "report_wording.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
@@ -65,8 +67,7 @@ std::string html_escape(std::string_view s) {
     return out;
 }
 
-std::string time_or_dash(const std::optional<TimePoint>& t) { return t ? format_rfc3339(*t) : "-"; }
-std::string time_or_dash(const std::optional<RetentionDate>& t) { return t ? format_rfc3339(*t) : "-"; }
+std::string time_or_none(const std::optional<RetentionDate>& t) { return t ? format_rfc3339(*t) : "none"; }
 
 // A bar chart of bundles per retain-until month, drawn as inline SVG.
 std::string retain_until_chart(const std::map<std::string, std::int64_t>& months) {
@@ -244,6 +245,21 @@ std::string to_json(const AuditReport& r) {
         put(doc, "bucket_verification", rapidjson::Value(bucket, a), a);
     }
 
+    if (r.database) {
+        rapidjson::Value db(rapidjson::kObjectType);
+        put(db, "url", r.database->url, a);
+        put_int(db, "rows", r.database->rows, a);
+        put_int(db, "objects", r.database->objects, a);
+        put_int(db, "matched", r.database->matched, a);
+        put_int(db, "rows_without_objects", r.database->rows_without_objects, a);
+        put_int(db, "objects_without_rows", r.database->objects_without_rows, a);
+        put_int(db, "sha256_mismatches", r.database->sha256_mismatches, a);
+        put_int(db, "retention_mismatches", r.database->retention_mismatches, a);
+        put(doc, "database", std::move(db), a);
+    } else {
+        put(doc, "database", rapidjson::Value(rapidjson::kNullType), a);
+    }
+
     put(doc, "failures", rapidjson::Value(rapidjson::kArrayType), a);
     put(doc, "bundles", rapidjson::Value(rapidjson::kArrayType), a);
 
@@ -294,55 +310,95 @@ std::string to_html(const AuditReport& r) {
                     : std::to_string(inv.failures) + " failure(s) found.") +
          "</p>\n";
 
+    const auto when = [](const auto& t) { return t ? format_rfc3339(*t) : std::string(); };
     h += "<h2>Summary</h2>\n<table id=\"summary\">\n";
-    h += row("source", "Source", r.source);
-    if (!r.bucket.empty()) h += row("bucket", "Bucket", r.bucket + (r.endpoint.empty() ? "" : " at " + r.endpoint));
-    h += row("prefix", "Prefix", r.prefix.empty() ? "(all)" : r.prefix);
-    h += row("range", "Date range", time_or_dash(r.from) + " to " + time_or_dash(r.to));
-    h += row("bundles", "Bundles audited", std::to_string(inv.bundles));
-    h += row("bundles-ok", "Bundles verified", std::to_string(inv.bundles_ok));
-    h += row("bundles-failed", "Bundles with failures", std::to_string(inv.bundles_failed));
-    h += row("failures", "Failures", std::to_string(inv.failures));
-    h += row("missing-signatures", "Bundles without signature", std::to_string(inv.missing_signatures));
-    h += row("orphan-signatures", "Signatures without bundle", std::to_string(inv.orphan_signatures));
-    h += row("legal-holds", "Legal holds", std::to_string(inv.legal_holds));
-    h += row("modes", "Lock modes", "COMPLIANCE " + std::to_string(inv.compliance_mode) + ", GOVERNANCE " +
-                                        std::to_string(inv.governance_mode) + ", none " + std::to_string(inv.unlocked));
-    h += row("earliest-retain-until", "Earliest retain-until", time_or_dash(inv.earliest_retain_until));
-    h += row("latest-retain-until", "Latest retain-until", time_or_dash(inv.latest_retain_until));
-    h += row("policy", "Policy", (r.policy.mode ? std::string(to_string(*r.policy.mode)) : std::string("any mode")) +
-                                     ", at least " + std::to_string(r.policy.min_retention_days) + " days");
-    h += row("key-fingerprint", "Signing key", r.public_key_fingerprint);
-    h += row("manifest-sha256", "Manifest SHA-256", r.manifest_sha256);
+    h += row("range", "Date range audited", date_range_text(when(r.from), when(r.to)));
+    h += row("bundles", inventory_label("bundles"), std::to_string(inv.bundles));
+    h += row("bundles-ok", inventory_label("bundles_ok"), std::to_string(inv.bundles_ok));
+    h += row("bundles-failed", inventory_label("bundles_failed"), std::to_string(inv.bundles_failed));
+    h += row("failures", inventory_label("failures"), std::to_string(inv.failures));
+    h += row("missing-signatures", inventory_label("missing_signatures"), std::to_string(inv.missing_signatures));
+    h += row("orphan-signatures", inventory_label("orphan_signatures"), std::to_string(inv.orphan_signatures));
+    h += row("legal-holds", inventory_label("legal_holds"), std::to_string(inv.legal_holds));
+    h += row("key-fingerprint", "Evidence signing key", r.public_key_fingerprint);
     h += row("tool", "Tool", "libworm " + r.tool_version);
     h += row("audited-at", "Audited", format_rfc3339(r.started_at) + " to " + format_rfc3339(r.finished_at));
     h += "</table>\n";
 
+    std::set<std::string> failed_checks;
     h += "<h2>Failures</h2>\n";
     if (r.failures.empty()) {
         h += "<p id=\"no-failures\">None.</p>\n";
     } else {
         h += "<table id=\"failure-list\">\n<tr><th>Object</th><th>Check</th><th>Reason</th></tr>\n";
-        for (const auto& f : r.failures)
-            h += "<tr class=\"failure\"><td><code>" + html_escape(f.key) + "</code></td><td>" + html_escape(f.check) +
+        for (const auto& f : r.failures) {
+            failed_checks.insert(f.check);
+            h += "<tr class=\"failure\"><td><code>" + html_escape(f.key) + "</code></td><td>" + html_escape(check_label(f.check)) +
                  "</td><td>" + html_escape(f.reason) + "</td></tr>\n";
+        }
         h += "</table>\n";
     }
 
+    h += "<h2>Recommendations</h2>\n<ul id=\"recommendations\">\n";
+    for (const auto& text : recommendations(failed_checks, !r.bucket_verification_passed))
+        h += "<li>" + html_escape(text) + "</li>\n";
+    h += "</ul>\n";
+
+    h += "<h2>Storage</h2>\n<table id=\"storage\">\n";
+    h += row("source", "Source", r.source);
+    if (!r.bucket.empty()) h += row("bucket", "Bucket", r.bucket + (r.endpoint.empty() ? "" : " at " + r.endpoint));
+    h += row("prefix", "Prefix", r.prefix.empty() ? "(all)" : r.prefix);
+    h += row("objects", inventory_label("objects"), std::to_string(inv.objects));
+    h += row("versions", inventory_label("versions"), std::to_string(inv.versions));
+    h += row("manifest-sha256", "Manifest SHA-256", r.manifest_sha256);
+    h += "</table>\n";
+
+    h += "<h2>Retention</h2>\n<table id=\"retention\">\n";
+    h += row("policy", "Policy", (r.policy.mode ? std::string(to_string(*r.policy.mode)) + " mode" : std::string("any lock mode")) +
+                                     ", retained at least " + std::to_string(r.policy.min_retention_days) +
+                                     " days after upload");
+    h += row("earliest-retain-until", inventory_label("earliest_retain_until"), time_or_none(inv.earliest_retain_until));
+    h += row("latest-retain-until", inventory_label("latest_retain_until"), time_or_none(inv.latest_retain_until));
+    h += "</table>\n<table id=\"modes\">\n<tr><th>Lock mode</th><th>Bundles</th></tr>\n";
+    for (const auto& [mode, n] : {std::pair{"COMPLIANCE", inv.compliance_mode}, std::pair{"GOVERNANCE", inv.governance_mode},
+                                  std::pair{"none", inv.unlocked}})
+        h += "<tr><td>" + lock_mode_label(mode) + "</td><td id=\"mode-" + std::string(mode) + "\">" + std::to_string(n) +
+             "</td></tr>\n";
+    h += "</table>\n";
+    h += "<h3>Retain-until dates per month</h3>\n" + retain_until_chart(retain_until_by_month(r));
+
+    if (r.database) {
+        const DatabaseComparison& d = *r.database;
+        h += "<h2>Evidence database</h2>\n<table id=\"database\">\n";
+        h += row("db-url", "Database", d.url);
+        h += row("db-rows", "Rows compared", std::to_string(d.rows));
+        h += row("db-objects", "Objects compared", std::to_string(d.objects));
+        h += row("db-matched", "Rows matching the store", std::to_string(d.matched));
+        h += row("db-rows-without-objects", "Rows without an object", std::to_string(d.rows_without_objects));
+        h += row("db-objects-without-rows", "Objects without a row", std::to_string(d.objects_without_rows));
+        h += row("db-sha256-mismatches", "SHA-256 disagreements", std::to_string(d.sha256_mismatches));
+        h += row("db-retention-mismatches", "Retain-until disagreements", std::to_string(d.retention_mismatches));
+        h += "</table>\n";
+    }
+
+    h += "<h2>Checks</h2>\n<p id=\"evidence-checks\">Every bundle: SHA-256 against the store's checksum and "
+         "metadata (and the upload registry, when one was given), signature, canonical hash, schema, and Object Lock "
+         "against the policy" + std::string(r.database ? "; every evidence database row against the store, both ways" : "") +
+         ".</p>\n";
+    if (r.bucket_verification_json.empty())
+        h += "<p id=\"bucket-checks-not-run\">Bucket checks: not run (not an S3 store, or --no-bucket-checks).</p>\n";
     if (!r.bucket_verification_json.empty()) {
-        h += "<h2>Bucket verification</h2>\n<table id=\"bucket-checks\">\n"
-             "<tr><th>Check</th><th>Status</th><th>Observed</th><th>Expected</th><th>Reference</th></tr>\n";
+        h += "<table id=\"bucket-checks\">\n"
+             "<tr><th>Bucket check</th><th>Status</th><th>Observed</th><th>Expected</th><th>Reference</th></tr>\n";
         const rapidjson::Document bucket = json::parse_strict(r.bucket_verification_json, "bucket verification");
         if (const auto* checks = json::find_member(bucket, "checks"); checks && checks->IsArray())
             for (const auto& c : checks->GetArray())
                 h += "<tr><td>" + html_escape(get_string(c, "title", get_string(c, "id"))) + "</td><td>" +
-                     html_escape(get_string(c, "status")) + "</td><td>" + html_escape(get_string(c, "observed")) +
-                     "</td><td>" + html_escape(get_string(c, "expected")) + "</td><td>" +
-                     html_escape(get_string(c, "cross_reference")) + "</td></tr>\n";
+                     html_escape(check_status_text(get_string(c, "status"))) + "</td><td>" +
+                     html_escape(get_string(c, "observed")) + "</td><td>" + html_escape(get_string(c, "expected")) +
+                     "</td><td>" + html_escape(get_string(c, "cross_reference")) + "</td></tr>\n";
         h += "</table>\n";
     }
-
-    h += "<h2>Retain-until dates per month</h2>\n" + retain_until_chart(retain_until_by_month(r));
 
     h += "<h2>Bundles</h2>\n<table id=\"bundle-list\">\n<tr><th>Object</th><th>Bundle</th><th>Lock</th>"
          "<th>Retain until</th><th>Legal hold</th><th>Result</th></tr>\n";

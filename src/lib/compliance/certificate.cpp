@@ -4,6 +4,8 @@
 #include <openssl/rand.h>
 
 #include "certificate_pdf.hpp"
+#include "certificate_pdf_sign.hpp"
+#include "certificate_report.hpp"
 #include "json_build.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/crypto.hpp"
@@ -23,6 +25,7 @@ constexpr const char* kJsonName = "certificate.json";
 constexpr const char* kSigName = "certificate.sig";
 constexpr const char* kPdfName = "certificate.pdf";
 constexpr const char* kPdfSigName = "certificate.pdf.sig";
+constexpr const char* kSignerName = "certificate.signer.pem";
 
 constexpr std::string_view kStatement =
     "This certificate attests what libworm observed when it audited the store named above at the time stated: "
@@ -34,18 +37,6 @@ constexpr std::string_view kStatement =
 void copy_member(rapidjson::Value& to, const rapidjson::Value& from, std::string_view name, Alloc& a) {
     const auto* v = json::find_member(from, name);
     put(to, name, v ? rapidjson::Value(*v, a) : rapidjson::Value(rapidjson::kNullType), a);
-}
-
-// The report's manifest must hash to the manifest_sha256 it states.
-void check_report_manifest(const rapidjson::Value& report, const fs::path& path) {
-    const auto& manifest = json::require_array(report, "manifest", "", ErrorCode::parse);
-    std::vector<ManifestEntry> entries;
-    for (const auto& m : manifest.GetArray())
-        entries.push_back({get_string(m, "key"), get_string(m, "version_id"), get_string(m, "sha256")});
-    const std::string stated = json::require_string(report, "manifest_sha256", "", ErrorCode::parse);
-    if (manifest_sha256(entries) != stated)
-        throw Error(ErrorCode::integrity, "audit report " + path.string() +
-                                              ": its manifest does not hash to its manifest_sha256 (the report was edited)");
 }
 
 SignatureCheck check_sig_file(const Ed25519PublicKey& key, const std::string& bytes, const fs::path& sig_path) {
@@ -62,6 +53,10 @@ SignatureCheck check_sig_file(const Ed25519PublicKey& key, const std::string& by
 void CertificateOptions::validate() const {
     if (report_path.empty()) throw Error(ErrorCode::invalid_argument, "certificate: no audit report given");
     if (output_dir.empty()) throw Error(ErrorCode::invalid_argument, "certificate: no output directory given");
+    for (const auto& e : evidence)
+        if (e.evidence_id.empty()) throw Error(ErrorCode::invalid_argument, "certificate: an evidence item has no evidence_id");
+    if (signing_cert.empty() != signing_key.empty())
+        throw Error(ErrorCode::invalid_argument, "certificate: give both the PDF signing certificate and its key, or neither");
     if (validity_days < 1 || validity_days > 3650)
         throw Error(ErrorCode::invalid_argument,
                     "certificate validity must be from 1 to 3650 days, got " + std::to_string(validity_days));
@@ -88,14 +83,16 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
     const rapidjson::Document report = json::parse_strict(report_text, options.report_path.string());
     if (!report.IsObject() || get_int(report, "report_version") != 1)
         throw Error(ErrorCode::parse, options.report_path.string() + " is not a libworm audit report (report_version 1)");
-    check_report_manifest(report, options.report_path);
+    // Before anything is written: the report is intact and its result follows from its contents.
+    const std::string result = checked_report_result(report, options.report_path);
 
     IssuedCertificate issued;
     issued.json_path = options.output_dir / kJsonName;
     issued.sig_path = options.output_dir / kSigName;
     issued.pdf_path = options.output_dir / kPdfName;
     issued.pdf_sig_path = options.output_dir / kPdfSigName;
-    for (const auto& p : {issued.json_path, issued.sig_path, issued.pdf_path, issued.pdf_sig_path})
+    issued.pdf_signer_path = options.output_dir / kSignerName;
+    for (const auto& p : {issued.json_path, issued.sig_path, issued.pdf_path, issued.pdf_sig_path, issued.pdf_signer_path})
         if (fs::exists(p)) throw Error(ErrorCode::already_exists, p.string() + " already exists; choose a new directory");
 
     const TimePoint issued_at = std::chrono::floor<std::chrono::seconds>(clock.now());
@@ -108,20 +105,32 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
         "WC-" + format_amz_day(issued_at) + "-" +
         sha256_hex(report_sha + format_rfc3339(issued_at) + std::string(reinterpret_cast<char*>(nonce), sizeof nonce))
             .substr(0, 16);
-    const std::string result = get_string(report, "result");
     issued.clean = result == "clean";
+    const TimePoint valid_until = issued_at + std::chrono::days(options.validity_days);
+    const PdfSigningIdentity signer =
+        options.signing_cert.empty()
+            ? PdfSigningIdentity::self_signed("libworm certificate " + issued.certificate_id, issued_at, valid_until)
+            : PdfSigningIdentity::from_files(options.signing_cert, options.signing_key, options.signing_key_password);
+    issued.pdf_signer_subject = signer.subject();
+    issued.pdf_signer_fingerprint = signer.certificate_fingerprint();
 
     rapidjson::Document cert(rapidjson::kObjectType);
     auto& a = cert.GetAllocator();
     put_int(cert, "certificate_version", 1, a);
     put(cert, "certificate_id", issued.certificate_id, a);
     put(cert, "issued_at", format_rfc3339(issued_at), a);
-    put(cert, "valid_until", format_rfc3339(issued_at + std::chrono::days(options.validity_days)), a);
+    put(cert, "valid_until", format_rfc3339(valid_until), a);
     rapidjson::Value tool(rapidjson::kObjectType);
     put(tool, "name", "libworm", a);
     put(tool, "version", tool_version(), a);
     put(cert, "tool", std::move(tool), a);
     put(cert, "signing_key_fingerprint", issued.key_fingerprint, a);
+    rapidjson::Value pdf_signature(rapidjson::kObjectType);
+    put(pdf_signature, "sub_filter", "adbe.pkcs7.detached", a);
+    put(pdf_signature, "certificate_subject", issued.pdf_signer_subject, a);
+    put(pdf_signature, "certificate_sha256", issued.pdf_signer_fingerprint, a);
+    put_bool(pdf_signature, "self_signed", options.signing_cert.empty(), a);
+    put(cert, "pdf_signature", std::move(pdf_signature), a);
     copy_member(cert, report, "store", a);
     rapidjson::Value audit(rapidjson::kObjectType);
     put(audit, "report_sha256", report_sha, a);
@@ -136,11 +145,28 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
     copy_member(cert, report, "inventory", a);
     copy_member(cert, report, "manifest_sha256", a);
     copy_member(cert, report, "failures", a);
+    copy_member(cert, report, "database", a);
+    rapidjson::Value evidence(rapidjson::kArrayType);
+    for (const auto& e : options.evidence) {
+        rapidjson::Value item(rapidjson::kObjectType);
+        put(item, "evidence_id", e.evidence_id, a);
+        put(item, "object_key", e.object_key, a);
+        put(item, "sha256", e.sha256, a);
+        put(item, "lock_mode", e.lock_mode, a);
+        put_retention_date(item, "retain_until", e.retain_until, a);
+        put_bool(item, "compliant", e.compliant, a);
+        evidence.PushBack(item, a);
+    }
+    put(cert, "evidence", std::move(evidence), a);
     put(cert, "statement", kStatement, a);
 
     const std::string json_text = json::to_pretty(cert) + "\n";
     const std::string figures = certificate_figures(json_text);
-    const std::string pdf = render_certificate_pdf(cert, figures);
+    const std::string pdf =
+        sign_pdf(render_certificate_pdf(cert, figures), signer,
+                 {.name = issued.pdf_signer_subject,
+                  .reason = "libworm evidence certificate " + issued.certificate_id + " (" + result + ")",
+                  .signing_time = issued_at});
 
     std::error_code ec;
     fs::create_directories(options.output_dir, ec);
@@ -150,6 +176,7 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
     write_file_atomic(issued.sig_path, make_signature_line(key, json_text), create_only);
     write_file_atomic(issued.pdf_path, pdf, create_only);
     write_file_atomic(issued.pdf_sig_path, make_signature_line(key, pdf), create_only);
+    write_file_atomic(issued.pdf_signer_path, signer.certificate_pem(), create_only);
     return issued;
 }
 
@@ -185,6 +212,19 @@ CertificateVerification verify_certificate(const fs::path& dir, const Ed25519Pub
     } catch (const Error& e) {
         v.problems.push_back(std::string(kJsonName) + " is not a certificate: " + e.what());
         return v;
+    }
+    const PdfSignatureCheck embedded = check_pdf_signature(pdf);
+    v.pdf_signer_subject = embedded.signer_subject;
+    const rapidjson::Document cert_doc = json::parse_strict(json_text, kJsonName);
+    const auto* named = json::find_member(cert_doc, "pdf_signature");
+    const std::string named_cert = named && named->IsObject() ? get_string(*named, "certificate_sha256") : "";
+    if (!embedded.valid) {
+        v.problems.push_back(std::string(kPdfName) + " embedded signature: " + embedded.reason);
+    } else if (embedded.signer_fingerprint != named_cert) {
+        v.problems.push_back(std::string(kPdfName) + " is signed with another certificate (" + embedded.signer_fingerprint +
+                             ") than " + kJsonName + " names (" + (named_cert.empty() ? "none" : named_cert) + ")");
+    } else {
+        v.pdf_embedded_signature_valid = true;
     }
     const auto stated = detail::pdf_keywords(pdf);
     if (!stated) {

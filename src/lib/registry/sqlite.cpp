@@ -40,8 +40,8 @@ std::optional<std::string> SqliteQuery::optional_text(int column) const {
     return text(column);
 }
 
-SqliteDb::SqliteDb(const std::filesystem::path& path, int busy_timeout_ms)
-    : path_(path), busy_timeout_ms_(busy_timeout_ms) {
+SqliteDb::SqliteDb(const std::filesystem::path& path, int busy_timeout_ms, std::string what)
+    : path_(path), busy_timeout_ms_(busy_timeout_ms), what_(std::move(what)) {
     // FULLMUTEX: the uploader's worker threads share this connection (the registry also
     // serialises calls itself; this keeps SQLite's own state safe regardless).
     const int rc = sqlite3_open_v2(path.c_str(), &db_,
@@ -50,7 +50,7 @@ SqliteDb::SqliteDb(const std::filesystem::path& path, int busy_timeout_ms)
         const std::string msg = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
         sqlite3_close_v2(db_);
         db_ = nullptr;
-        throw Error(ErrorCode::io, "cannot open upload registry " + path.string() + ": " + msg);
+        throw Error(ErrorCode::io, "cannot open " + what_ + " " + path.string() + ": " + msg);
     }
     sqlite3_extended_result_codes(db_, 1);
     sqlite3_busy_timeout(db_, busy_timeout_ms);
@@ -82,7 +82,7 @@ SqliteQuery SqliteDb::query(const std::string& sql) {
 
 void SqliteDb::fail(int rc, std::string_view during) const {
     const int primary = rc & 0xff;
-    const std::string where = "upload registry " + path_.string();
+    const std::string where = what_ + " " + path_.string();
     if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED)
         throw Error(ErrorCode::io, where + " is locked by another process (waited " +
                                        std::to_string(busy_timeout_ms_) + " ms)");
@@ -90,6 +90,8 @@ void SqliteDb::fail(int rc, std::string_view during) const {
         throw Error(ErrorCode::invalid_argument,
                     where + ": constraint failed: " + std::string(sqlite3_errmsg(db_)));
     const std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
+    if ((primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) && what_ != "upload registry")
+        throw Error(ErrorCode::integrity, where + " is damaged: " + detail);
     if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
         throw Error(ErrorCode::integrity, where + " is damaged: " + detail +
                                               "; rebuild it from the signed bundles with `worm registry rebuild "

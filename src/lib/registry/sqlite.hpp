@@ -55,7 +55,8 @@ private:
 
 class SqliteDb {
 public:
-    SqliteDb(const std::filesystem::path& path, int busy_timeout_ms);
+    // `what` names the database in errors ("upload registry", "evidence database").
+    SqliteDb(const std::filesystem::path& path, int busy_timeout_ms, std::string what = "upload registry");
     ~SqliteDb();
     SqliteDb(const SqliteDb&) = delete;
     SqliteDb& operator=(const SqliteDb&) = delete;
@@ -74,6 +75,7 @@ public:
 private:
     std::filesystem::path path_;
     int busy_timeout_ms_;
+    std::string what_;
     sqlite3* db_ = nullptr;
     std::map<std::string, sqlite3_stmt*, std::less<>> cache_;
 };
