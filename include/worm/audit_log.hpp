@@ -71,10 +71,16 @@ struct WORM_API AuditLogOptions {
     std::string prefix = "audit-logs";     // the seed's AWS_S3_PREFIX default
     LogLevel min_level = LogLevel::debug;
 
-    // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first.
+    // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first;
+    // while max_in_flight batches are already on their way (a backlog), a batch at
+    // max_records keeps taking records until a place frees, up to max_bytes and never past
+    // max_interval: at 30 ms per PUT, 5-record batches one at a time carry ~165 records/s.
     std::size_t max_records = 5;
     std::size_t max_bytes = 4 * 1024 * 1024;
     std::chrono::milliseconds max_interval{15'000};
+    // Batches PUT at the same time (each by its own thread). The hash chain is fixed when a
+    // batch is built, in order; batches are committed (state, checkpoints) in order.
+    std::size_t max_in_flight = 8;
 
     // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
     // that answers conditional PUTs wrongly (bench/sink.py's nginx answers 304).

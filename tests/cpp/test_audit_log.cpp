@@ -180,6 +180,7 @@ TEST_CASE("max_retries: a batch failing that many attempts is counted and said o
     o.max_records = 2;
     o.retention_days = 0;
     o.max_retries = 3;
+    o.max_in_flight = 1;  // one batch meets the 4 failures in a row
     StderrCapture capture(f.dir / "stderr.txt");
     f.store->fail_puts = 4;  // the first batch fails 4 attempts in a row, then the store is back
     AuditLogSink sink(f.store, o);
@@ -547,7 +548,8 @@ TEST_CASE("the sink's own threads run as SCHED_BATCH, so they never preempt a lo
     const int caller_policy = ::sched_getscheduler(0);
     AuditLogSink sink(f.store, f.options());
     // Each thread names itself and sets its policy as it starts: look until both have.
-    const std::map<std::string, int> expected{{"worm-log-sync", SCHED_BATCH}, {"worm-log-upload", SCHED_BATCH}};
+    const std::map<std::string, int> expected{
+        {"worm-log-put", SCHED_BATCH}, {"worm-log-sync", SCHED_BATCH}, {"worm-log-upload", SCHED_BATCH}};
     std::map<std::string, int> policy_of;
     for (const auto deadline = std::chrono::steady_clock::now() + 10s;
          policy_of != expected && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
@@ -599,6 +601,7 @@ TEST_CASE("a backlog of more batches than the sink lists in memory goes out in o
     Fixture f;
     auto o = f.options();
     o.max_records = 1;
+    o.max_bytes = 1;  // a batch does not grow during the outage either
     o.retention_days = 0;
     constexpr int first_run = 1100, second_run = 300;  // batches of one record
     {

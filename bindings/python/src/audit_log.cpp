@@ -220,7 +220,7 @@ void bind_audit_log(py::module_& m) {
                          double fsync_interval, std::uint64_t max_journal_bytes, const std::string& policy,
                          double block_timeout, std::size_t checkpoint_batches, double checkpoint_interval,
                          py::handle signing_key, double close_timeout, int max_retries, const std::string& layout,
-                         double close_max_wait) {
+                         double close_max_wait, std::size_t max_in_flight) {
                  AuditLogOptions o;
                  o.service_name = service_name;
                  o.prefix = prefix;
@@ -246,6 +246,7 @@ void bind_audit_log(py::module_& m) {
                  o.close_timeout = millis(close_timeout, "close_timeout");
                  o.max_retries = max_retries;
                  o.close_max_wait = millis(close_max_wait, "close_max_wait");
+                 o.max_in_flight = max_in_flight;
                  if (layout != "batches" && layout != "per-record")
                      throw Error(ErrorCode::invalid_argument, "layout must be 'batches' or 'per-record'");
                  o.layout = layout == "batches" ? AuditLogLayout::batches : AuditLogLayout::per_record;
@@ -259,7 +260,8 @@ void bind_audit_log(py::module_& m) {
              py::arg("max_journal_bytes") = 1024ull * 1024 * 1024, py::arg("policy") = "block",
              py::arg("block_timeout") = 1.0, py::arg("checkpoint_batches") = 100, py::arg("checkpoint_interval") = 60.0,
              py::arg("signing_key") = py::none(), py::arg("close_timeout") = 5.0, py::arg("max_retries") = 3,
-             py::arg("layout") = "batches", py::arg("close_max_wait") = 60.0)
+             py::arg("layout") = "batches", py::arg("close_max_wait") = 60.0,
+             py::arg("max_in_flight") = 8)
         .def(
             "log",
             [](AuditLogSink& sink, py::handle record) {

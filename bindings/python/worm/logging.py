@@ -78,7 +78,8 @@ class WORMLogHandler(logging.Handler):
     in the journal and is retried, records are never dropped. ``layout="per-record"`` stores
     each record as its own object at the seed's ``{prefix}/YYYY/MM/DD/{request_id}-{uuid4}.json``
     (``batch_size`` is then 1); the default ``"batches"`` stores JSON Lines batches.
-    ``close()`` (and ``logging.shutdown()``) waits ``close_timeout`` seconds, and keeps waiting
+    ``max_in_flight`` batches are PUT at the same time; under a backlog batches grow past
+    ``batch_size`` (never past ``upload_interval``). ``close()`` (and ``logging.shutdown()``) waits ``close_timeout`` seconds, and keeps waiting
     while the store is taking batches, up to ``close_max_wait`` seconds in all; what is still
     not stored then stays in the journal (one line on stderr says how many records).
     """
@@ -90,7 +91,7 @@ class WORMLogHandler(logging.Handler):
                  max_journal_bytes: int = 1024 ** 3, on_full: str = "block", block_timeout: float = 1.0,
                  signing_key: Any = None, checkpoint_batches: int = 100, checkpoint_interval: float = 60.0,
                  flush_timeout: float = 5.0, close_timeout: float = 5.0, max_retries: int = 3,
-                 layout: str = "batches", close_max_wait: float = 60.0):
+                 layout: str = "batches", close_max_wait: float = 60.0, max_in_flight: int = 8):
         super().__init__(level)
         self.service_name = service_name
         self.s3_prefix = s3_prefix if s3_prefix is not None else os.environ.get("AWS_S3_PREFIX", DEFAULT_PREFIX)
@@ -109,7 +110,7 @@ class WORMLogHandler(logging.Handler):
             journal_dir=journal_dir, max_journal_bytes=max_journal_bytes, policy=on_full,
             block_timeout=block_timeout, checkpoint_batches=checkpoint_batches,
             checkpoint_interval=checkpoint_interval, signing_key=signing_key, close_timeout=close_timeout,
-            max_retries=max_retries, layout=layout, close_max_wait=close_max_wait)
+            max_retries=max_retries, layout=layout, close_max_wait=close_max_wait, max_in_flight=max_in_flight)
 
     def emit(self, record: logging.LogRecord) -> None:
         # Never raises into the application and never waits for the network.

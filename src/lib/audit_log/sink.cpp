@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -106,6 +107,7 @@ void AuditLogOptions::validate() const {
     if (block_timeout.count() < 0 || close_timeout.count() < 0 || close_max_wait.count() < 0)
         bad("timeouts must not be negative");
     if (max_retries < 1) bad("max_retries must be at least 1");
+    if (max_in_flight < 1 || max_in_flight > 64) bad("max_in_flight must be 1 to 64");
     if (prefix.find("//") != std::string::npos || (!prefix.empty() && prefix.front() == '/'))
         bad("prefix must be a relative key prefix without empty segments");
 }
@@ -322,6 +324,19 @@ std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
            " bytes): record refused";
 }
 
+// A batch on its way to the store: built in order by the uploader (its previous-batch
+// hash is the one built before it), PUT by a putter thread, committed in order.
+struct Flight {
+    PendingBatch batch;
+    std::string key, sha;
+    std::uint64_t records = 0;
+    std::string first_timestamp, last_timestamp;
+    PutBody body;
+    PutOptions put;
+    std::atomic<bool> done{false};
+    int attempts = 0;  // putter only
+};
+
 }  // namespace
 
 struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
@@ -373,12 +388,22 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::optional<SteadyTime> uncovered_since;
     AuditLogStats counters;
 
-    // Uploader thread only: metadata names spelled with '-' (the endpoint drops '_' names),
-    // and failed attempts in a row at the current batch or checkpoint.
-    bool hyphenated_metadata = false;
-    int failed_attempts = 0;
+    // Metadata names spelled with '-' (the endpoint drops '_' names): set by whichever PUT
+    // finds out, read by all.
+    std::atomic<bool> hyphenated_metadata{false};
+    int failed_attempts = 0;  // uploader only: in a row, at the current checkpoint or journal read
+
+    // Batches in flight, oldest first (uploader only): ready's first in_flight.size() batches.
+    std::deque<std::shared_ptr<Flight>> in_flight;
+    // The putters' queue, on its own mutex so that handing work over never touches log()'s.
+    std::mutex put_mutex;
+    std::condition_variable put_cv;
+    std::deque<std::shared_ptr<Flight>> put_queue;  // guarded by put_mutex
+    bool put_stopping = false;                               // guarded by put_mutex
+    std::size_t putters_exited = 0;                          // guarded by put_mutex
 
     std::thread uploader, syncer;
+    std::vector<std::thread> putters;
 
     // ---- accepting -------------------------------------------------------------------
 
@@ -469,7 +494,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         ++open_records;
         open_bytes += need - al::detail::Journal::frame_overhead;
         ++counters.accepted;
-        if ((open_records >= options.max_records || open_bytes >= options.max_bytes) && seal_locked()) {
+        // Under a backlog (every place in flight taken) a full batch keeps growing up to
+        // max_bytes: the uploader seals it when a place frees, or at max_interval.
+        const bool full = (open_records >= options.max_records && ready.size() < options.max_in_flight) ||
+                          open_bytes >= options.max_bytes;
+        if (full && seal_locked()) {
             lock.unlock();
             work_cv.notify_one();
         }
@@ -539,14 +568,15 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     // (werkzeug, nginx's default) breaks the signature: SignatureDoesNotMatch. Then the names
     // are spelled with '-' from here on (readers take either), said once on stderr.
     void put_named(const std::string& key, const PutBody& body, PutOptions& o) {
-        if (hyphenated_metadata) hyphenate(o);
+        const bool seed_names = !hyphenated_metadata;  // another putter may find out meanwhile
+        if (!seed_names) hyphenate(o);
         try {
             store->put(key, body, o);
         } catch (const S3Error& e) {
-            if (hyphenated_metadata || e.s3_code() != "SignatureDoesNotMatch" || !hyphenate(o)) throw;
+            if (!seed_names || e.s3_code() != "SignatureDoesNotMatch" || !hyphenate(o)) throw;
             store->put(key, body, o);
-            hyphenated_metadata = true;
-            tell_stderr("the endpoint refuses metadata names with '_' (SignatureDoesNotMatch); writing service-name, "
+            if (!hyphenated_metadata.exchange(true))
+                tell_stderr("the endpoint refuses metadata names with '_' (SignatureDoesNotMatch); writing service-name, "
                         "request-id, log-level, worm-handler-version instead of the seed's service_name, ...");
         }
     }
@@ -581,8 +611,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
     }
 
-    // Reads `state` without the mutex, as the uploader may (see state_text).
-    void store_batch(const PendingBatch& b) {
+    // Builds the batch's object. Reads `state.stream` without the mutex (set once).
+    std::shared_ptr<Flight> prepare_batch(const PendingBatch& b, const std::string& previous_sha) {
         // Disk mode: the records go from the journal straight into one JSON Lines body.
         std::string journal_body;
         std::uint64_t records = b.records;
@@ -597,42 +627,43 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             });
         }
         const bool per_record = options.layout == AuditLogLayout::per_record;
-        std::string record_body;  // per-record: the record's JSON without its newline
-        if (per_record) {
-            record_body = journal ? std::move(journal_body) : *b.body;
-            if (!record_body.empty() && record_body.back() == '\n') record_body.pop_back();
-        }
-        const std::string& body = per_record ? record_body : journal ? journal_body : *b.body;
+        std::string body = journal ? std::move(journal_body) : *b.body;
+        if (per_record && !body.empty() && body.back() == '\n') body.pop_back();  // the record's JSON alone
         const BatchFacts& f = b.facts ? *b.facts : journaled;
-        const std::string key =
-            per_record ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
-                       : al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
-        const std::string sha = sha256_hex(body);
-        PutOptions o = put_options(per_record ? "application/json" : "application/x-ndjson", sha);
-        o.metadata = {{"service_name", f.service_name.empty() ? options.service_name : f.service_name},
-                      {"request_id", f.request_id},
-                      {"log_level", f.log_level},
-                      {"timestamp", f.first_timestamp},
-                      {"worm_handler_version", std::string(al::handler_version)},
-                      {"stream", state.stream},
-                      {"sequence", std::to_string(b.sequence)},
-                      {"record-count", std::to_string(records)},
-                      {"first-timestamp", f.first_timestamp},
-                      {"last-timestamp", f.last_timestamp},
-                      {"previous-batch-sha256", state.previous_batch_sha256}};
-        // The journal body is moved, not copied (a batch is some 330 KB).
-        put_create_only(key,
-                        per_record ? PutBody::from_bytes(std::move(record_body))
-                        : journal  ? PutBody::from_bytes(std::move(journal_body))
-                                   : PutBody::from_bytes(*b.body),
-                        std::move(o));
+        auto flight = std::make_shared<Flight>();
+        flight->batch = b;
+        flight->key = per_record ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
+                                 : al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
+        flight->sha = sha256_hex(body);
+        flight->records = records;
+        flight->first_timestamp = f.first_timestamp;
+        flight->last_timestamp = f.last_timestamp;
+        flight->put = put_options(per_record ? "application/json" : "application/x-ndjson", flight->sha);
+        flight->put.metadata = {{"service_name", f.service_name.empty() ? options.service_name : f.service_name},
+                                {"request_id", f.request_id},
+                                {"log_level", f.log_level},
+                                {"timestamp", f.first_timestamp},
+                                {"worm_handler_version", std::string(al::handler_version)},
+                                {"stream", state.stream},
+                                {"sequence", std::to_string(b.sequence)},
+                                {"record-count", std::to_string(records)},
+                                {"first-timestamp", f.first_timestamp},
+                                {"last-timestamp", f.last_timestamp},
+                                {"previous-batch-sha256", previous_sha}};
+        flight->body = PutBody::from_bytes(std::move(body));  // moved, not copied (a batch is some 330 KB)
+        return flight;
+    }
 
+    // The store has the batch: the state moves on (batches are committed in sequence order).
+    void commit_batch(const Flight& flight) {
+        const PendingBatch& b = flight.batch;
         std::optional<std::string> new_state;
         {
             const auto lock = lock_spinning();
             state.stored_through = b.sequence;
-            state.previous_batch_sha256 = sha;
-            state.uncovered.push_back({b.sequence, key, sha, records, f.first_timestamp, f.last_timestamp});
+            state.previous_batch_sha256 = flight.sha;
+            state.uncovered.push_back(
+                {b.sequence, flight.key, flight.sha, flight.records, flight.first_timestamp, flight.last_timestamp});
             if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
             ready.pop_front();
             counters.stored += b.records;
@@ -643,6 +674,57 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (journal && batch_state_due_locked(std::chrono::steady_clock::now())) new_state = state_text();
         // If this fails the store's copy wins at the next start (create-only).
         write_state(new_state, b.sequence);
+    }
+
+    // Counts a failed attempt (the uploader's or a putter's) and reports the item failing
+    // once it has failed max_retries attempts in a row.
+    void count_failure_locked(int attempts, const std::string& what, const std::exception& e) {
+        ++counters.batches_retried;
+        record_error_locked(e.what());
+        store_failing = true;
+        if (attempts == options.max_retries) {
+            ++counters.batches_failed;
+            tell_stderr(what + " of stream " + state.stream + " failed " + std::to_string(attempts) + " attempts (" +
+                        e.what() + "); it stays in the journal and is retried");
+        }
+    }
+
+    // A putter thread: PUTs the flights handed to it, each until it is stored (or the sink stops).
+    void run_putter() {
+        std::unique_lock lock(put_mutex);
+        for (;;) {
+            put_cv.wait(lock, [&] { return put_stopping || !put_queue.empty(); });
+            if (put_stopping) break;
+            std::shared_ptr<Flight> flight = std::move(put_queue.front());
+            put_queue.pop_front();
+            lock.unlock();
+            milliseconds backoff = options.retry_initial;
+            for (;;) {
+                try {
+                    put_create_only(flight->key, flight->body, flight->put);
+                    flight->done = true;
+                    {
+                        std::lock_guard guard(mutex);  // the uploader is waiting, or will see it
+                        store_failing = false;
+                    }
+                    work_cv.notify_all();
+                    break;
+                } catch (const std::exception& e) {
+                    {
+                        std::lock_guard guard(mutex);
+                        count_failure_locked(++flight->attempts, "batch " + std::to_string(flight->batch.sequence), e);
+                    }
+                    std::unique_lock wait(put_mutex);
+                    if (put_cv.wait_for(wait, backoff, [&] { return put_stopping; })) break;
+                    backoff = std::min(backoff * 2, options.retry_max);
+                }
+            }
+            lock.lock();
+            if (put_stopping) break;
+        }
+        ++putters_exited;
+        lock.unlock();
+        put_cv.notify_all();  // close() waits for every putter
     }
 
     bool checkpoint_due_locked(SteadyTime now) const {
@@ -729,71 +811,92 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
     }
 
+    // store_checkpoint() without the mutex; a success resets the retry state.
+    void store_checkpoint_unlocked(std::unique_lock<std::mutex>& lock, milliseconds& backoff) {
+        lock.unlock();
+        store_checkpoint();
+        lock.lock();
+        backoff = options.retry_initial;
+        failed_attempts = 0;
+        store_failing = false;
+        progress_cv.notify_all();
+    }
+
     void run_uploader() {
         milliseconds backoff = options.retry_initial;
+        std::string chain_sha;  // the previous-batch hash for the next batch built
         std::unique_lock lock(mutex);
         while (!stopping) {
             try {
                 list_more(lock);
             } catch (const std::exception& e) {
-                ++counters.batches_retried;
-                record_error_locked(e.what());
+                count_failure_locked(++failed_attempts, "reading the journal", e);
                 work_cv.wait_for(lock, backoff, [&] { return stopping; });
                 backoff = std::min(backoff * 2, options.retry_max);
                 continue;
             }
             const auto now = std::chrono::steady_clock::now();
-            if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval)) seal_locked();
-            // A checkpoint that is full (or half-stored) goes before the next batch, so each
-            // covers at most checkpoint_batches batches.
-            const bool checkpoint_first =
-                state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches;
-            const bool batch_ready = !ready.empty() && !checkpoint_first;
-            if (!batch_ready && !checkpoint_due_locked(now)) {
-                try {
-                    if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
-                } catch (const std::exception& e) {
-                    record_error_locked(e.what());
+            // A full batch waits for a free place in flight (growing meanwhile, see accept);
+            // none waits past max_interval.
+            if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval ||
+                                     (open_records >= options.max_records && ready.size() < options.max_in_flight)))
+                seal_locked();
+            try {
+                // A full (or half-stored) checkpoint goes first, so each covers at most
+                // checkpoint_batches batches; batches in flight go on meanwhile.
+                if (state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches) {
+                    store_checkpoint_unlocked(lock, backoff);
+                    continue;
                 }
-                auto wake = now + std::chrono::seconds(1);
-                if (open_since) wake = std::min(wake, *open_since + options.max_interval);
-                if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
-                work_cv.wait_until(lock, wake);
+                if (!in_flight.empty() && in_flight.front()->done) {  // stored: commit, in order
+                    std::shared_ptr<Flight> flight = std::move(in_flight.front());
+                    in_flight.pop_front();
+                    lock.unlock();
+                    commit_batch(*flight);
+                    lock = lock_spinning();
+                    auto& body = flight->batch.body;
+                    if (body && body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
+                        spare_bodies.push_back(std::move(*body));
+                    progress_cv.notify_all();
+                    space_cv.notify_all();
+                    continue;
+                }
+                if (checkpoint_due_locked(now)) {
+                    store_checkpoint_unlocked(lock, backoff);
+                    continue;
+                }
+                if (in_flight.size() < ready.size() && in_flight.size() < options.max_in_flight) {
+                    const PendingBatch batch = ready[in_flight.size()];
+                    if (in_flight.empty()) chain_sha = state.previous_batch_sha256;
+                    lock.unlock();
+                    std::shared_ptr<Flight> flight = prepare_batch(batch, chain_sha);
+                    chain_sha = flight->sha;
+                    {
+                        std::lock_guard put_lock(put_mutex);
+                        put_queue.push_back(flight);
+                    }
+                    put_cv.notify_one();
+                    lock = lock_spinning();
+                    in_flight.push_back(std::move(flight));
+                    continue;
+                }
+            } catch (const std::exception& e) {
+                if (!lock.owns_lock()) lock.lock();
+                // A checkpoint's PUT, or reading a batch back from the journal, failed.
+                count_failure_locked(++failed_attempts, "checkpoint " + std::to_string(state.checkpoint_sequence), e);
+                work_cv.wait_for(lock, backoff, [&] { return stopping; });
+                backoff = std::min(backoff * 2, options.retry_max);
                 continue;
             }
             try {
-                if (batch_ready) {
-                    PendingBatch batch = ready.front();
-                    lock.unlock();
-                    store_batch(batch);
-                    lock = lock_spinning();
-                    if (batch.body && batch.body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
-                        spare_bodies.push_back(std::move(*batch.body));
-                } else {
-                    lock.unlock();
-                    store_checkpoint();
-                    lock.lock();
-                }
-                backoff = options.retry_initial;
-                failed_attempts = 0;
-                store_failing = false;
-                progress_cv.notify_all();
-                space_cv.notify_all();
+                if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
             } catch (const std::exception& e) {
-                if (!lock.owns_lock()) lock.lock();
-                ++counters.batches_retried;
                 record_error_locked(e.what());
-                store_failing = true;
-                if (++failed_attempts == options.max_retries) {
-                    ++counters.batches_failed;
-                    const std::string what = batch_ready ? "batch " + std::to_string(ready.front().sequence)
-                                                         : "checkpoint " + std::to_string(state.checkpoint_sequence);
-                    tell_stderr(what + " of stream " + state.stream + " failed " + std::to_string(failed_attempts) +
-                                " attempts (" + e.what() + "); it stays in the journal and is retried");
-                }
-                work_cv.wait_for(lock, backoff, [&] { return stopping; });
-                backoff = std::min(backoff * 2, options.retry_max);
             }
+            auto wake = now + std::chrono::seconds(1);
+            if (open_since) wake = std::min(wake, *open_since + options.max_interval);
+            if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
+            work_cv.wait_until(lock, wake);
         }
         try {
             write_state_if_dirty(lock);
@@ -919,6 +1022,12 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
         run_in_background();
         self->run_uploader();
     });
+    for (std::size_t i = 0; i < c.options.max_in_flight; ++i)
+        c.putters.emplace_back([self] {
+            ::pthread_setname_np(::pthread_self(), "worm-log-put");
+            run_in_background();
+            self->run_putter();
+        });
     if (c.journal)
         c.syncer = std::thread([self] {
             ::pthread_setname_np(::pthread_self(), "worm-log-sync");
@@ -1075,6 +1184,16 @@ bool AuditLogSink::close(milliseconds timeout) {
                                : std::string("memory mode: they are lost)")));
     if (exited) c.uploader.join();
     else c.uploader.detach();
+    {
+        // Putters inside a PUT that blocks on the network are let go, as the uploader is.
+        std::unique_lock put_lock(c.put_mutex);
+        c.put_stopping = true;
+        c.put_cv.notify_all();
+        const bool all = c.put_cv.wait_until(put_lock, std::max(deadline, std::chrono::steady_clock::now()),
+                                             [&] { return c.putters_exited == c.putters.size(); });
+        put_lock.unlock();
+        for (auto& t : c.putters) all ? t.join() : t.detach();
+    }
     if (c.syncer.joinable()) c.syncer.join();
     c.sync_journal();
     return clean;
