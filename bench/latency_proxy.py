@@ -111,6 +111,8 @@ class LatencyProxy:
 
     def stop(self):
         stop_by_pid(self.proc)
+        if self.proc is not None:
+            self.proc.stdout.close()
         self.proc = None
 
     def __enter__(self):

@@ -288,6 +288,38 @@ for n in range(10 ** 9):
 """
 
 
+class JournalDirectoryTest(unittest.TestCase):
+    def test_default_journal_is_keyed_by_endpoint_and_a_second_handler_takes_the_next_name(self):
+        # Issue 25 item 8: records journaled for one server must never ship to another one that
+        # has a bucket of the same name. Nothing listens on these ports: the PUTs just fail.
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-jdir-"))
+        saved = {k: os.environ.get(k) for k in ("WORM_LOG_JOURNAL_DIR", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                                "AWS_SECRET_ACCESS_KEY", "WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3")}
+        handlers = []
+        try:
+            os.environ.update(WORM_LOG_JOURNAL_DIR=str(tmp), AWS_ACCESS_KEY_ID="AKIDTEST", AWS_SECRET_ACCESS_KEY="x")
+            os.environ.pop("WORM_S3_ENDPOINT", None)
+            os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+            for port in (free_port(), free_port()):
+                os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+                handlers.append(WORMLogHandler("svc", "s3://audit", retention_days=0))
+            names = sorted(os.listdir(tmp))
+            self.assertEqual(len(names), 2, names)
+            self.assertFalse(any(n.endswith(".1") for n in names), names)  # two names, not one shared
+            handlers.append(WORMLogHandler("svc", "s3://audit", retention_days=0))  # same endpoint as the last
+            self.assertEqual(len(os.listdir(tmp)), 3)
+            self.assertEqual(sum(n.endswith(".1") for n in os.listdir(tmp)), 1)
+        finally:
+            for h in handlers:
+                h.close(timeout=0.2)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 class InterpreterExitTest(unittest.TestCase):
     def test_logging_shutdown_at_exit_drains_the_handler(self):
         tmp = Path(tempfile.mkdtemp(prefix="worm-py-exit-"))
@@ -413,6 +445,39 @@ class MotoTest(MotoEnvCase):
             self.assertFalse(missing, f"{len(missing)} acknowledged records lost")
             self.assertTrue(verify_audit_log("s3://audit", prefix="kill-logs")["valid"])
         finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+    def test_close_keeps_waiting_while_batches_are_being_stored(self):
+        # Issue 24 item 1: logging.shutdown() gave up after its 5 s with records only in the
+        # journal while the store was taking them. Every request here waits 150 ms.
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+        from latency_proxy import LatencyProxy
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-close-"))
+        saved = os.environ.get("AWS_ENDPOINT_URL_S3")
+        try:
+            with LatencyProxy("127.0.0.1", self.server.port, 150) as proxy, CapturedStderr() as err:
+                os.environ["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
+                h = WORMLogHandler("slow_service", "s3://audit", s3_prefix="close-logs", layout="per-record", max_in_flight=1,
+                                   retention_days=0, journal_dir=str(tmp / "j"), close_max_wait=60)
+                logger = logging.getLogger("close.wait")
+                logger.setLevel(logging.INFO)
+                logger.propagate = False
+                logger.addHandler(h)
+                for n in range(40):
+                    logger.info("slow store", extra={"n": n})
+                logger.removeHandler(h)
+                started = time.monotonic()
+                closed = h.close(timeout=2)  # 40 PUTs of 150 ms, one at a time: longer than 2 s, but progressing
+                self.assertTrue(closed, h.stats())
+                self.assertGreater(time.monotonic() - started, 2)
+                self.assertEqual(h.stats()["stored"], 40)
+            self.assertNotIn("not stored at close", err.text)
+        finally:
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL_S3"] = saved
             shutil.rmtree(tmp, ignore_errors=True)
 
 

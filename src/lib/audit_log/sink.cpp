@@ -407,6 +407,9 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     // ---- accepting -------------------------------------------------------------------
 
+    // The per-record layout never grows a batch: one record is one object.
+    bool per_record() const { return options.layout == AuditLogLayout::per_record; }
+
     std::uint64_t backlog_bytes_locked() const { return journal ? journal->bytes() : memory_bytes; }
 
     // Closes the open batch. True when there was one: the caller wakes the uploader
@@ -496,7 +499,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         ++counters.accepted;
         // Under a backlog (every place in flight taken) a full batch keeps growing up to
         // max_bytes: the uploader seals it when a place frees, or at max_interval.
-        const bool full = (open_records >= options.max_records && ready.size() < options.max_in_flight) ||
+        const bool full = (open_records >= options.max_records && (ready.size() < options.max_in_flight || per_record())) ||
                           open_bytes >= options.max_bytes;
         if (full && seal_locked()) {
             lock.unlock();
@@ -626,19 +629,18 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 ++records;
             });
         }
-        const bool per_record = options.layout == AuditLogLayout::per_record;
         std::string body = journal ? std::move(journal_body) : *b.body;
-        if (per_record && !body.empty() && body.back() == '\n') body.pop_back();  // the record's JSON alone
+        if (per_record() && !body.empty() && body.back() == '\n') body.pop_back();  // the record's JSON alone
         const BatchFacts& f = b.facts ? *b.facts : journaled;
         auto flight = std::make_shared<Flight>();
         flight->batch = b;
-        flight->key = per_record ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
+        flight->key = per_record() ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
                                  : al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
         flight->sha = sha256_hex(body);
         flight->records = records;
         flight->first_timestamp = f.first_timestamp;
         flight->last_timestamp = f.last_timestamp;
-        flight->put = put_options(per_record ? "application/json" : "application/x-ndjson", flight->sha);
+        flight->put = put_options(per_record() ? "application/json" : "application/x-ndjson", flight->sha);
         flight->put.metadata = {{"service_name", f.service_name.empty() ? options.service_name : f.service_name},
                                 {"request_id", f.request_id},
                                 {"log_level", f.log_level},
@@ -839,7 +841,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             // A full batch waits for a free place in flight (growing meanwhile, see accept);
             // none waits past max_interval.
             if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval ||
-                                     (open_records >= options.max_records && ready.size() < options.max_in_flight)))
+                                     (open_records >= options.max_records && ready.size() < options.max_in_flight) ||
+                                     per_record()))
                 seal_locked();
             try {
                 // A full (or half-stored) checkpoint goes first, so each covers at most
