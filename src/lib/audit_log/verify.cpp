@@ -319,10 +319,12 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
     struct Cursor {
         std::map<std::uint64_t, std::string>::const_iterator next, end;
         std::vector<std::string> lines;  // of the batch at `next`, loaded
+        bool unverified = false;         // the batch at `next` failed verification
         std::string first_timestamp;
     };
     auto load = [&](Cursor& c) {
         c.lines = split_lines(store.get(c.next->second));
+        c.unverified = options.unverified.count(c.next->second) > 0;
         c.first_timestamp.clear();
         if (!c.lines.empty()) {
             rapidjson::Document d;
@@ -333,7 +335,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
     };
     std::vector<Cursor> cursors;
     for (const auto& [stream, batches] : streams) {
-        cursors.push_back({batches.begin(), batches.end(), {}, {}});
+        cursors.push_back({batches.begin(), batches.end(), {}, false, {}});
         load(cursors.back());
     }
     std::uint64_t written = 0;
@@ -355,7 +357,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
                                    : std::nullopt;
                 if (!t || (options.from && *t < *options.from) || (options.to && *t > *options.to)) continue;
             }
-            out(line);
+            out(pick->unverified ? "UNVERIFIED " + line : line);
             ++written;
         }
         if (++pick->next != pick->end) load(*pick);
