@@ -58,6 +58,17 @@ def free_port():
         return s.getsockname()[1]
 
 
+def stop_by_pid(proc):
+    """SIGTERM (a fast shutdown) to a child we started, SIGKILL if it lingers; by its PID."""
+    if proc is not None and proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 class NginxSink:
     def __init__(self, nginx="nginx"):
         self.nginx = shutil.which(nginx) or (nginx if os.path.exists(nginx) else None)
@@ -107,13 +118,7 @@ class NginxSink:
         return " | ".join(out)
 
     def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)  # fast shutdown, by PID
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_by_pid(self.proc)
         self.proc = None
 
     def cleanup(self):

@@ -6,8 +6,11 @@
 // of append-only, CRC-checked segment files; fsync is group-committed), so kill -9 loses
 // no accepted record. A background thread closes batches (count, bytes or interval,
 // whichever comes first) and PUTs each as one JSON Lines object, create-only, with a
-// SHA-256 checksum, the Object Lock retention and the seed's metadata, at
+// SHA-256 checksum, the Object Lock retention (GOVERNANCE, 2557 days, as the seed) and the
+// seed's metadata, at
 //   {prefix}/YYYY/MM/DD/{request_id of the first record}-{stream}-{sequence}.jsonl
+// or, with AuditLogLayout::per_record, one record per object at the seed's
+//   {prefix}/YYYY/MM/DD/{request_id}-{uuid4}.json
 // Stream and sequence are fixed when the batch is sealed in the journal, so a retry after
 // an ambiguous failure (or after a restart) sends the same key and bytes and never
 // creates a second locked object.
@@ -51,9 +54,15 @@ enum class JournalMode {
     memory,  // records wait in memory only: a crash loses what was not stored yet
 };
 
+// How records become objects.
+enum class AuditLogLayout {
+    batches,     // JSON Lines batches (the default)
+    per_record,  // the seed's key, one record per object (every batch holds one record)
+};
+
 // What log() does when the journal (or memory backlog) is at its cap.
 enum class BackpressurePolicy {
-    block,   // wait up to block_timeout for room, then refuse
+    block,   // wait for room while the store takes batches; refuse after a block_timeout without progress
     refuse,  // refuse at once
 };
 
@@ -62,29 +71,43 @@ struct WORM_API AuditLogOptions {
     std::string prefix = "audit-logs";     // the seed's AWS_S3_PREFIX default
     LogLevel min_level = LogLevel::debug;
 
-    // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first.
+    // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first;
+    // while max_in_flight batches are already on their way (a backlog), a batch at
+    // max_records keeps taking records until a place frees, up to max_bytes and never past
+    // max_interval: at 30 ms per PUT, 5-record batches one at a time carry ~165 records/s.
     std::size_t max_records = 5;
     std::size_t max_bytes = 4 * 1024 * 1024;
     std::chrono::milliseconds max_interval{15'000};
+    // Batches PUT at the same time (each by its own thread). The hash chain is fixed when a
+    // batch is built, in order; batches are committed (state, checkpoints) in order.
+    std::size_t max_in_flight = 8;
 
     // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
     // that answers conditional PUTs wrongly (bench/sink.py's nginx answers 304).
     bool create_only = true;
 
+    AuditLogLayout layout = AuditLogLayout::batches;  // per_record ignores max_records (1)
+
     // Object Lock on every batch and checkpoint; retention_days 0 means no retention.
+    // GOVERNANCE as the seed ("allows bypass with special permissions"); COMPLIANCE only
+    // when asked.
     LockMode lock_mode = LockMode::governance;
     int retention_days = 2557;  // 7 years, as the seed says
 
     JournalMode journal_mode = JournalMode::disk;
-    // Empty: default_journal_dir(service_name, store uri, prefix). One sink per directory
-    // at a time (a second one throws Error(config)).
+    // Empty: default_journal_dir(service_name, store uri, prefix); a second sink with the same
+    // default takes "<dir>.1" (up to .15). One sink per directory at a time: a second one
+    // on an explicit journal_dir throws Error(config).
     std::filesystem::path journal_dir;
     std::chrono::milliseconds fsync_interval{10};  // group commit; 0 fsyncs in every log()
     std::uint64_t journal_segment_bytes = 8 * 1024 * 1024;
     // The journal's staging ring (a mapped file log() copies records into; see README). A
     // record may be up to half of it.
     std::uint64_t journal_ring_bytes = 16 * 1024 * 1024;
-    std::uint64_t max_journal_bytes = 1024ull * 1024 * 1024;  // disk cap (memory cap in memory mode)
+    // Disk cap (memory cap in memory mode), at least 64 KiB. Segments and batches are kept to a
+    // quarter of it (journal_segment_bytes and max_bytes are lowered to fit), so that closed
+    // segments free room while the store takes batches.
+    std::uint64_t max_journal_bytes = 1024ull * 1024 * 1024;
     BackpressurePolicy policy = BackpressurePolicy::block;
     std::chrono::milliseconds block_timeout{1'000};
 
@@ -98,11 +121,18 @@ struct WORM_API AuditLogOptions {
     // Retry backoff while the store fails (doubles up to the maximum; never gives up).
     std::chrono::milliseconds retry_initial{100};
     std::chrono::milliseconds retry_max{5'000};
+    // The seed's max_retries: after this many failed attempts in a row a batch (or
+    // checkpoint) is reported failing (AuditLogStats::batches_failed, one line on stderr).
+    // It stays in the journal and is still retried: records are never dropped.
+    int max_retries = 3;
 
     std::chrono::milliseconds close_timeout{5'000};  // used by the destructor
+    // close() keeps waiting past its timeout while the store is taking batches, up to this
+    // long in all; then it says on stderr how many records stay in the journal.
+    std::chrono::milliseconds close_max_wait{60'000};
 
-    // Presets from the seed: compliance (5 records / 15 s, COMPLIANCE mode) and
-    // high_volume (50 records / 60 s, WARNING and above).
+    // Presets from the seed: compliance (5 records / 15 s) and high_volume (50 records /
+    // 60 s, WARNING and above); both GOVERNANCE, 2557 days.
     static AuditLogOptions compliance(std::string service_name);
     static AuditLogOptions high_volume(std::string service_name);
 
@@ -112,7 +142,9 @@ struct WORM_API AuditLogOptions {
 
 // The journal directory used when AuditLogOptions::journal_dir is empty:
 // $WORM_LOG_JOURNAL_DIR, else $XDG_STATE_HOME/worm/audit-journal, else
-// ~/.local/state/worm/audit-journal; then "<service>-<12 hex of sha256(store uri, prefix)>".
+// ~/.local/state/worm/audit-journal; then "<service>-<12 hex of sha256(store uri, prefix)>"
+// (the sink adds an S3 store's endpoint, or "aws:<region>", to the uri: a journal never
+// ships records to another server holding a bucket of the same name).
 WORM_API std::filesystem::path default_journal_dir(std::string_view service_name, std::string_view store_uri,
                                           std::string_view prefix);
 
@@ -124,10 +156,12 @@ struct WORM_API AuditLogStats {
     std::uint64_t accepted = 0;          // records log() took
     std::uint64_t filtered = 0;          // below min_level, ignored
     std::uint64_t refused = 0;           // refused at the cap (log() threw)
+    std::uint64_t escaped = 0;           // accepted with fields in escaped form (audit_log/format.hpp)
     std::uint64_t stored = 0;            // records in batches the store confirmed
     std::uint64_t queued = 0;            // accepted, not stored yet
     std::uint64_t batches_stored = 0;
     std::uint64_t batches_retried = 0;   // failed PUT attempts that will be retried
+    std::uint64_t batches_failed = 0;    // batches/checkpoints that failed max_retries attempts in a row
     std::uint64_t checkpoints_stored = 0;
     std::uint64_t journal_bytes = 0;     // on disk (disk mode) or held in memory (memory mode)
     std::chrono::milliseconds oldest_unstored_age{0};
@@ -161,9 +195,11 @@ public:
     // checkpoint covers it. Returns false when the timeout passed first (nothing is lost:
     // it stays in the journal). The journal is fsynced either way.
     bool flush(std::chrono::milliseconds timeout);
-    // flush(timeout), then stops the background threads. Always returns within timeout
-    // (plus a fsync); what was not stored stays in the journal for the next sink. Later
-    // log() calls throw. Idempotent. Returns whether everything was stored.
+    // flush(timeout), then stops the background threads. Returns within timeout (plus a
+    // fsync) when the store takes nothing; while it is taking batches, keeps waiting up to
+    // options.close_max_wait. What was not stored stays in the journal for the next sink
+    // (one line on stderr says how many records). Later log() calls throw. Idempotent.
+    // Returns whether everything was stored.
     bool close(std::chrono::milliseconds timeout);
 
     AuditLogStats stats() const;

@@ -10,8 +10,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fcntl.h>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <thread>
 
 #include "audit_log/journal.hpp"
@@ -21,6 +23,7 @@
 #include "support/test_env.hpp"
 #include "worm/audit_log.hpp"
 #include "worm/audit_log/format.hpp"
+#include "worm/audit_log/verify.hpp"
 #include "worm/crypto.hpp"
 #include "worm/json.hpp"
 #include "worm/signer.hpp"
@@ -74,7 +77,7 @@ TEST_CASE("presets follow the seed") {
     const auto c = AuditLogOptions::compliance("svc");
     CHECK(c.max_records == 5);
     CHECK(c.max_interval == 15s);
-    CHECK(c.lock_mode == LockMode::compliance);
+    CHECK(c.lock_mode == LockMode::governance);  // the seed: GOVERNANCE everywhere (issue 21)
     const auto h = AuditLogOptions::high_volume("svc");
     CHECK(h.max_records == 50);
     CHECK(h.max_interval == 60s);
@@ -113,10 +116,10 @@ TEST_CASE("batches are JSON Lines objects with the seed's key, metadata, lock an
         CHECK(b.key.rfind("audit-logs/2025/06/12/req-12345_x-" + stats.stream + "-", 0) == 0);
         CHECK(b.lines.size() == (i < 2 ? 3u : 1u));
         const auto info = f.local->head(b.key);
-        CHECK(info.metadata.at("service-name") == "camera_service");
-        CHECK(info.metadata.at("request-id") == "req-12345/x");
-        CHECK(info.metadata.at("log-level") == (i == 0 ? "ERROR" : "INFO"));
-        CHECK(info.metadata.at("worm-handler-version") == std::string(audit_log::handler_version));
+        CHECK(info.metadata.at("service_name") == "camera_service");
+        CHECK(info.metadata.at("request_id") == "req-12345/x");
+        CHECK(info.metadata.at("log_level") == (i == 0 ? "ERROR" : "INFO"));
+        CHECK(info.metadata.at("worm_handler_version") == std::string(audit_log::handler_version));
         CHECK(info.metadata.at("stream") == stats.stream);
         CHECK(info.metadata.at("sequence") == std::to_string(i));
         CHECK(info.metadata.at("record-count") == std::to_string(b.lines.size()));
@@ -140,6 +143,102 @@ TEST_CASE("batches are JSON Lines objects with the seed's key, metadata, lock an
     CHECK(cp.batches[2].sha256_hex == previous);
     CHECK(cp.previous_signature.empty());
     CHECK_THROWS(f.local->head(cp_key.substr(0, cp_key.size() - 5) + ".sig"));
+}
+
+// What the code under test writes to fd 2 while the capture lives.
+class StderrCapture {
+public:
+    explicit StderrCapture(std::filesystem::path file) : file_(std::move(file)) {
+        std::fflush(stderr);
+        saved_ = ::dup(2);
+        const int fd = ::open(file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        ::dup2(fd, 2);
+        ::close(fd);
+    }
+    ~StderrCapture() { restore(); }
+    std::string text() {
+        restore();
+        std::ifstream in(file_);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }
+
+private:
+    void restore() {
+        if (saved_ < 0) return;
+        std::fflush(stderr);
+        ::dup2(saved_, 2);
+        ::close(saved_);
+        saved_ = -1;
+    }
+    std::filesystem::path file_;
+    int saved_ = -1;
+};
+
+TEST_CASE("max_retries: a batch failing that many attempts is counted and said once on stderr, never dropped") {
+    Fixture f;
+    auto o = f.options();
+    o.max_records = 2;
+    o.retention_days = 0;
+    o.max_retries = 3;
+    o.max_in_flight = 1;  // one batch meets the 4 failures in a row
+    StderrCapture capture(f.dir / "stderr.txt");
+    f.store->fail_puts = 4;  // the first batch fails 4 attempts in a row, then the store is back
+    AuditLogSink sink(f.store, o);
+    for (int n = 0; n < 4; ++n) sink.log_json(record(0, n));
+    REQUIRE(sink.flush(30s));
+    const auto stats = sink.stats();
+    const std::string err = capture.text();
+    CHECK(stats.batches_failed == 1);
+    CHECK(stats.batches_retried == 4);
+    CHECK(stats.stored == 4);
+    CHECK(err.find("worm audit log: batch 0 of stream " + stats.stream + " failed 3 attempts") != std::string::npos);
+    CHECK(err.find("stays in the journal") != std::string::npos);
+    CHECK(std::count(err.begin(), err.end(), '\n') == 1);
+    check_exactly_once_in_order(t::stored_lines(*f.local, "audit-logs/"), 1, 4);
+    o.max_retries = 0;
+    CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("max_retries"), Error);
+}
+
+TEST_CASE("per-record layout: the seed's {prefix}/YYYY/MM/DD/{request_id}-{uuid4}.json, one record each, chained") {
+    Fixture f;
+    auto o = f.options();
+    o.layout = AuditLogLayout::per_record;
+    o.max_records = 5;  // ignored: one record per object
+    AuditLogSink sink(f.store, o);
+    for (int i = 0; i < 3; ++i)
+        sink.log_json(R"({"timestamp":"2025-06-12T10:30:00.12)" + std::to_string(i) +
+                      R"(Z","level":"INFO","request_id":"req-12345-abcde","message":"m)" + std::to_string(i) + R"("})");
+    REQUIRE(sink.flush(10s));
+    const auto stream = sink.stats().stream;
+    const std::regex seed_key(R"(^audit-logs/2025/06/12/req-12345-abcde-[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\.json$)");
+    std::string previous;
+    for (std::uint64_t i = 0; i < 3; ++i) {
+        const std::string key = audit_log::record_key("audit-logs", "2025-06-12T10:30:00.12Z", "req-12345-abcde", stream, i);
+        CHECK(std::regex_match(key, seed_key));
+        CHECK(audit_log::is_record_key(key));
+        const std::string body = f.local->get(key);
+        const auto d = json::parse_strict(body);  // one JSON object, no newline
+        CHECK(body.back() == '}');
+        CHECK(std::string(d["message"].GetString()) == "m" + std::to_string(i));
+        const auto info = f.local->head(key);
+        CHECK(info.metadata.at("request_id") == "req-12345-abcde");
+        CHECK(info.metadata.at("sequence") == std::to_string(i));
+        CHECK(info.metadata.at("previous-batch-sha256") == previous);
+        previous = sha256_hex(body);
+    }
+    CHECK(t::stored_batches(*f.local, "audit-logs/").empty());  // no .jsonl batches
+    const auto cp = audit_log::parse_checkpoint(f.local->get(audit_log::checkpoint_key("audit-logs", stream, 0)));
+    REQUIRE(cp.batches.size() == 3);
+    CHECK(cp.batches[2].sha256_hex == previous);
+    audit_log::VerifyOptions vo;
+    auto report = audit_log::verify_audit_log(*f.local, vo);
+    CHECK(report.valid());
+    CHECK(report.records_verified == 3);
+    // A record object removed from the middle is found missing.
+    const std::string middle = audit_log::record_key("audit-logs", "2025-06-12T10:30:00.12Z", "req-12345-abcde", stream, 1);
+    f.local->remove(middle, DeleteOptions{.bypass_governance = true});
+    report = audit_log::verify_audit_log(*f.local, vo);
+    CHECK_FALSE(report.valid());
 }
 
 TEST_CASE("records below min_level are filtered; missing fields are filled in") {
@@ -449,7 +548,8 @@ TEST_CASE("the sink's own threads run as SCHED_BATCH, so they never preempt a lo
     const int caller_policy = ::sched_getscheduler(0);
     AuditLogSink sink(f.store, f.options());
     // Each thread names itself and sets its policy as it starts: look until both have.
-    const std::map<std::string, int> expected{{"worm-log-sync", SCHED_BATCH}, {"worm-log-upload", SCHED_BATCH}};
+    const std::map<std::string, int> expected{
+        {"worm-log-put", SCHED_BATCH}, {"worm-log-sync", SCHED_BATCH}, {"worm-log-upload", SCHED_BATCH}};
     std::map<std::string, int> policy_of;
     for (const auto deadline = std::chrono::steady_clock::now() + 10s;
          policy_of != expected && std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(10ms)) {
@@ -501,6 +601,7 @@ TEST_CASE("a backlog of more batches than the sink lists in memory goes out in o
     Fixture f;
     auto o = f.options();
     o.max_records = 1;
+    o.max_bytes = 1;  // a batch does not grow during the outage either
     o.retention_days = 0;
     constexpr int first_run = 1100, second_run = 300;  // batches of one record
     {

@@ -4,6 +4,8 @@
 // the test can tamper with them as someone with write access to an unlocked bucket could.
 #include <doctest/doctest.h>
 
+#include <thread>
+
 #include "support/test_env.hpp"
 #include "worm/audit_log.hpp"
 #include "worm/audit_log/format.hpp"
@@ -104,6 +106,15 @@ TEST_CASE("a clean signed stream is valid, from the library and the CLI") {
     CHECK(r.out.find("VALID") != std::string::npos);
     CHECK(r.out.find("; signed") != std::string::npos);
 
+    SUBCASE("--max-age warns when the newest checkpoint is older, as after a deleted tail") {
+        CHECK(logs.cli({"verify", "--max-age", "3600"}).out.find("WARNING") == std::string::npos);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+        const auto old = logs.cli({"verify", "--max-age", "0"});
+        CHECK(old.exit_code == 0);  // a warning: the stream itself is valid
+        CHECK(old.out.find("WARNING: the newest checkpoint is ") != std::string::npos);
+        CHECK(old.out.find("more than --max-age 0 s") != std::string::npos);
+        CHECK(logs.cli({"verify", "--max-age", "soon"}).exit_code == 2);
+    }
     SUBCASE("a time window verifies only the batches inside it") {
         al::VerifyOptions o;
         o.from = parse_rfc3339("2026-11-26T10:00:04Z");
@@ -145,6 +156,20 @@ TEST_CASE("verify names each kind of tampering") {
         const auto r = logs.verify();
         CHECK(kinds(r) == std::vector{al::ProblemKind::modified});
         CHECK(names(r, al::ProblemKind::modified, k[2]));
+        // logs cat does not print an edited record as if it were stored (issue 25 item 12).
+        const auto refused = logs.cli({"cat"});
+        CHECK(refused.exit_code == 1);
+        CHECK(refused.out.empty());
+        CHECK(refused.err.find("fail verification, first " + k[2]) != std::string::npos);
+        const auto marked = logs.cli({"cat", "--unverified"});
+        CHECK(marked.exit_code == 0);
+        CHECK(std::count(marked.out.begin(), marked.out.end(), '\n') == 16);
+        CHECK(marked.out.find("UNVERIFIED {") != std::string::npos);
+        CHECK(marked.out.find("UNVERIFIED {") < marked.out.find("EVENT"));
+        std::size_t marked_lines = 0;
+        for (auto at = marked.out.find("UNVERIFIED {"); at != std::string::npos; at = marked.out.find("UNVERIFIED {", at + 1))
+            ++marked_lines;
+        CHECK(marked_lines == 2);  // the edited batch's two records, and only those
     }
     SUBCASE("a reordered pair") {
         const std::string one = logs.store->get(k[1]), two = logs.store->get(k[2]);

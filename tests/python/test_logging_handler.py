@@ -17,8 +17,13 @@ import threading
 import datetime
 import unittest
 import shutil
+import signal
+import time
 from pathlib import Path
 
+import math
+
+from stderr_capture import CapturedStderr
 from worm_test_support import MotoEnvCase, load_tests_unless_missing as load_tests, worm, MotoServer, free_port
 
 if worm is not None:
@@ -96,11 +101,11 @@ class HandlerTest(LocalStoreCase):
         self.assertRegex(keys[0], BATCH_KEY)
         self.assertIn("/req-12345-abcde-", keys[0])
         meta = self.store.head(keys[0])["metadata"]
-        self.assertEqual(meta["service-name"], "camera_service")
-        self.assertEqual(meta["request-id"], "req-12345-abcde")
-        self.assertEqual(meta["log-level"], "ERROR")
+        self.assertEqual(meta["service_name"], "camera_service")
+        self.assertEqual(meta["request_id"], "req-12345-abcde")
+        self.assertEqual(meta["log_level"], "ERROR")
         self.assertEqual(meta["record-count"], "2")
-        self.assertIn("worm-handler-version", meta)
+        self.assertIn("worm_handler_version", meta)
         self.assertTrue(verify_audit_log(self.store)["valid"])
 
     def test_messages_and_absent_fields_as_logging_makes_them(self):
@@ -193,6 +198,38 @@ class HandlerTest(LocalStoreCase):
         self.assertEqual(s["accepted"] + s["refused"], 2000)
         h.close(timeout=0.2)
 
+    def test_lone_surrogates_and_nan_are_stored_escaped_never_dropped(self):
+        # Issue 25 item 2: a file name with byte 0xff (os.listdir gives a lone surrogate) or a
+        # NaN made emit fail and drop the record: an attacker could hide an action.
+        h = self.handler(batch_size=10)
+        name = os.fsdecode(b"secret\xff.txt")
+        odd_key = os.fsdecode(b"k\xfe")
+        with CapturedStderr() as err:
+            self.logger.info("removed %s", name, extra={
+                "request_id": "req-hide", "path": name, "ratio": float("nan"),
+                "nested": {"v": float("inf"), "p": [name]}, odd_key: 1, "plain": "ok"})
+            self.logger.info("next record")
+            self.assertTrue(h.flush(timeout=10))
+        records = stored_records(self.store)
+        self.assertEqual(len(records), 2)
+        r = records[0]
+        self.assertEqual(sorted(r["worm_escaped"]), sorted(["message", "path", "ratio", "nested", "k\\udcfe"]))
+        self.assertEqual(json.loads(r["message"]), "removed " + name)  # lossless
+        self.assertEqual(json.loads(r["path"]), name)
+        self.assertTrue(math.isnan(json.loads(r["ratio"])))
+        self.assertEqual(json.loads(r["nested"]), {"v": float("inf"), "p": [name]})
+        self.assertEqual(json.loads('"' + "k\\udcfe" + '"'), odd_key)
+        self.assertEqual(json.loads(r["k\\udcfe"]), 1)
+        self.assertEqual((r["plain"], r["request_id"]), ("ok", "req-hide"))
+        self.assertNotIn("worm_escaped", records[1])
+        s = h.stats()
+        self.assertEqual((s["accepted"], s["escaped"], s["emit_errors"], s["refused"]), (2, 1, 0, 0))
+        self.assertNotIn("Traceback", err.text)
+        lines = err.text.splitlines()
+        self.assertEqual(len(lines), 1, err.text)
+        self.assertIn("escaped form", lines[0])
+        self.assertTrue(verify_audit_log(self.store)["valid"])
+
     def test_presets(self):
         c = WORMLogHandlerFactory.create_compliance_handler("svc", self.url, journal_dir=str(self.dir / "jc"))
         self.logger.addHandler(c)
@@ -200,7 +237,7 @@ class HandlerTest(LocalStoreCase):
         self.assertTrue(c.flush(timeout=10))
         key = next(o["key"] for o in self.store.list_all("audit-logs/") if o["key"].endswith(".jsonl"))
         head = self.store.head(key)
-        self.assertEqual(head["lock_mode"], "COMPLIANCE")
+        self.assertEqual(head["lock_mode"], "GOVERNANCE")  # the seed's mode (issue 21)
         days = (head["retain_until"] - datetime.datetime.now(datetime.timezone.utc)).days
         self.assertIn(days, (2555, 2556, 2557))
         c.close()
@@ -232,6 +269,55 @@ for n in range(23):
     logger.info("before exit", extra={"n": n, "request_id": "req-exit"})
 logger.debug("below LOG_LEVEL")
 """
+
+
+KILL_SCRIPT = """
+import logging, sys, time
+from worm.logging import WORMLogHandlerFactory
+h = WORMLogHandlerFactory.create_compliance_handler("kill_service", "audit", s3_prefix="kill-logs", retention_days=0)
+logger = logging.getLogger("kill")
+logger.setLevel(logging.INFO)
+logger.addHandler(h)
+if sys.argv[1] == "drain":
+    sys.exit(0 if h.close(timeout=120) else 1)
+for n in range(10 ** 9):
+    logger.info("under load", extra={"round": int(sys.argv[1]), "n": n, "request_id": "req-kill"})
+    if n % 50 == 0:
+        print(n, flush=True)  # every record up to n was accepted (emit returned)
+        time.sleep(0.03)  # a busy service, not a flood: the drain must finish in CI time
+"""
+
+
+class JournalDirectoryTest(unittest.TestCase):
+    def test_default_journal_is_keyed_by_endpoint_and_a_second_handler_takes_the_next_name(self):
+        # Issue 25 item 8: records journaled for one server must never ship to another one that
+        # has a bucket of the same name. Nothing listens on these ports: the PUTs just fail.
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-jdir-"))
+        saved = {k: os.environ.get(k) for k in ("WORM_LOG_JOURNAL_DIR", "AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
+                                                "AWS_SECRET_ACCESS_KEY", "WORM_S3_ENDPOINT", "AWS_ENDPOINT_URL_S3")}
+        handlers = []
+        try:
+            os.environ.update(WORM_LOG_JOURNAL_DIR=str(tmp), AWS_ACCESS_KEY_ID="AKIDTEST", AWS_SECRET_ACCESS_KEY="x")
+            os.environ.pop("WORM_S3_ENDPOINT", None)
+            os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+            for port in (free_port(), free_port()):
+                os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
+                handlers.append(WORMLogHandler("svc", "s3://audit", retention_days=0))
+            names = sorted(os.listdir(tmp))
+            self.assertEqual(len(names), 2, names)
+            self.assertFalse(any(n.endswith(".1") for n in names), names)  # two names, not one shared
+            handlers.append(WORMLogHandler("svc", "s3://audit", retention_days=0))  # same endpoint as the last
+            self.assertEqual(len(os.listdir(tmp)), 3)
+            self.assertEqual(sum(n.endswith(".1") for n in os.listdir(tmp)), 1)
+        finally:
+            for h in handlers:
+                h.close(timeout=0.2)
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class InterpreterExitTest(unittest.TestCase):
@@ -273,7 +359,8 @@ class MotoTest(MotoEnvCase):
             batches = [k for k in keys if k.endswith(".jsonl")]
             self.assertEqual(len(batches), 3)  # 1 announcement + 12 records, 5 per batch
             head = s3.head_object(Bucket="audit", Key=batches[0], ChecksumMode="ENABLED")
-            self.assertEqual(head["ObjectLockMode"], "COMPLIANCE")
+            self.assertEqual(head["ObjectLockMode"], "GOVERNANCE")  # the seed's mode (issue 21)
+            # moto's werkzeug drops '_' header names: the sink falls back to the '-' spelling
             self.assertEqual(head["Metadata"]["service-name"], "moto_service")
             self.assertEqual(head["Metadata"]["sequence"], "0")
             body = s3.get_object(Bucket="audit", Key=batches[1])["Body"].read().decode()
@@ -287,6 +374,110 @@ class MotoTest(MotoEnvCase):
                 for h in list(logger.handlers):
                     logger.removeHandler(h)
                     h.close()
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+    def test_a_small_journal_cap_waits_for_room_that_is_coming_and_refuses_nothing(self):
+        # Issue 25 item 4: with S3 healthy, a 4 MiB cap refused 2,403 of 12,000 records and
+        # 1 MiB 17,597 of 20,000 (on_full="block", block_timeout=0.05).
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-cap-"))
+        try:
+            for cap, count in ((4 * 1024 * 1024, 12000), (1024 * 1024, 20000)):
+                h = WORMLogHandler("cap_service", "s3://audit", s3_prefix=f"cap-{cap}", batch_size=100,
+                                   retention_days=0, journal_dir=str(tmp / str(cap)), max_journal_bytes=cap,
+                                   on_full="block", block_timeout=0.05)
+                logger = logging.getLogger(f"cap.{cap}")
+                logger.setLevel(logging.INFO)
+                logger.propagate = False
+                logger.addHandler(h)
+                try:
+                    for n in range(count):
+                        logger.info("record %d of a busy service, with some words to fill a line", n,
+                                    extra={"n": n, "request_id": "req-cap"})
+                    s = h.stats()
+                    self.assertEqual((s["refused"], s["emit_errors"], s["accepted"]), (0, 0, count), s)
+                    self.assertLessEqual(s["journal_bytes"], cap)
+                    self.assertTrue(h.flush(timeout=60))
+                    self.assertEqual(h.stats()["stored"], count)
+                finally:
+                    logger.removeHandler(h)
+                    h.close()
+            with self.assertRaisesRegex(worm.InputError, "max_journal_bytes must be at least 64 KiB"):
+                WORMLogHandler("cap_service", "s3://audit", journal_dir=str(tmp / "tiny"), max_journal_bytes=32 * 1024)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+    def test_kill_9_under_load_loses_nothing_and_stores_nothing_twice(self):
+        # Issue 24 item 1: several batches in flight when the process dies. Rounds:
+        # WORM_LOG_KILL_ROUNDS (20 for the full run; 3 here).
+        rounds = int(os.environ.get("WORM_LOG_KILL_ROUNDS", "3"))
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-kill-"))
+        env = dict(os.environ, WORM_LOG_JOURNAL_DIR=str(tmp / "journal"))
+        try:
+            acknowledged = []
+            for r in range(rounds):
+                child = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, str(r)], env=env, stdout=subprocess.PIPE,
+                                         text=True)
+                last, deadline = -1, None
+                for line in child.stdout:  # killed 0.5 to 1.7 s into its load
+                    last = int(line)
+                    deadline = deadline or time.monotonic() + 0.5 + (r % 5) * 0.3
+                    if time.monotonic() > deadline:
+                        break
+                os.kill(child.pid, signal.SIGKILL)
+                child.wait()
+                child.stdout.close()
+                self.assertGreater(last, 0)
+                acknowledged += [(r, n) for n in range(last + 1)]
+            drain = subprocess.run([sys.executable, "-c", KILL_SCRIPT, "drain"], env=env, capture_output=True,
+                                   text=True, timeout=300)
+            self.assertEqual(drain.returncode, 0, drain.stderr)
+            s3 = self.server.boto3()
+            stored = []
+            for page in s3.get_paginator("list_objects_v2").paginate(Bucket="audit", Prefix="kill-logs"):
+                for o in page.get("Contents", []):
+                    if o["Key"].endswith(".jsonl"):
+                        body = s3.get_object(Bucket="audit", Key=o["Key"])["Body"].read().decode()
+                        stored += [(json.loads(l)["round"], json.loads(l)["n"]) for l in body.splitlines()]
+            self.assertEqual(len(stored), len(set(stored)), "a record stored twice")
+            missing = set(acknowledged) - set(stored)
+            self.assertFalse(missing, f"{len(missing)} acknowledged records lost")
+            self.assertTrue(verify_audit_log("s3://audit", prefix="kill-logs")["valid"])
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+    def test_close_keeps_waiting_while_batches_are_being_stored(self):
+        # Issue 24 item 1: logging.shutdown() gave up after its 5 s with records only in the
+        # journal while the store was taking them. Every request here waits 150 ms.
+        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+        from latency_proxy import LatencyProxy
+        tmp = Path(tempfile.mkdtemp(prefix="worm-py-close-"))
+        saved = os.environ.get("AWS_ENDPOINT_URL_S3")
+        try:
+            with LatencyProxy("127.0.0.1", self.server.port, 150) as proxy, CapturedStderr() as err:
+                os.environ["AWS_ENDPOINT_URL_S3"] = proxy.endpoint
+                h = WORMLogHandler("slow_service", "s3://audit", s3_prefix="close-logs", layout="per-record", max_in_flight=1,
+                                   retention_days=0, journal_dir=str(tmp / "j"), close_max_wait=60)
+                logger = logging.getLogger("close.wait")
+                logger.setLevel(logging.INFO)
+                logger.propagate = False
+                logger.addHandler(h)
+                for n in range(40):
+                    logger.info("slow store", extra={"n": n})
+                logger.removeHandler(h)
+                started = time.monotonic()
+                closed = h.close(timeout=2)  # 40 PUTs of 150 ms, one at a time: longer than 2 s, but progressing
+                self.assertTrue(closed, h.stats())
+                self.assertGreater(time.monotonic() - started, 2)
+                self.assertEqual(h.stats()["stored"], 40)
+            self.assertNotIn("not stored at close", err.text)
+        finally:
+            if saved is None:
+                os.environ.pop("AWS_ENDPOINT_URL_S3", None)
+            else:
+                os.environ["AWS_ENDPOINT_URL_S3"] = saved
             shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@
 
 #include "bindings.hpp"
 #include "worm/audit_log.hpp"
+#include "worm/audit_log/format.hpp"
 #include "worm/audit_log/verify.hpp"
 #include "worm/error.hpp"
 #include "worm/signer.hpp"
@@ -34,6 +35,8 @@ py::dict stats_dict(const AuditLogStats& s) {
     d["queued"] = s.queued;
     d["batches_stored"] = s.batches_stored;
     d["batches_retried"] = s.batches_retried;
+    d["batches_failed"] = s.batches_failed;
+    d["escaped"] = s.escaped;
     d["checkpoints_stored"] = s.checkpoints_stored;
     d["journal_bytes"] = s.journal_bytes;
     d["oldest_unstored_age"] = static_cast<double>(s.oldest_unstored_age.count()) / 1000.0;
@@ -105,7 +108,23 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
                       allocator);
     };
     // A value JSON cannot carry as it is (datetime, set, object...) goes in as
-    // json.dumps(value, default=str) would write it; an absent one as null.
+    // json.dumps(value, default=str) would write it; an absent one as null. A value JSON
+    // cannot hold at all (a lone surrogate, as os.listdir gives for a name with byte 0xff;
+    // NaN, Infinity) is never a reason to drop the record: the field holds the text
+    // json.dumps(value, default=str) writes ("\udcff" escapes, bare NaN), which json.loads
+    // turns back into the value, and the record lists the field in "worm_escaped".
+    const py::module_ json_module = py::module_::import("json");
+    const py::object to_str = py::module_::import("builtins").attr("str");
+    rapidjson::Value escaped(rapidjson::kArrayType);
+    // A field name holding a lone surrogate is stored as its JSON-escaped text (without quotes).
+    auto escaped_text = [&](py::handle value) {
+        return json_module.attr("dumps")(value, py::arg("default") = to_str).cast<std::string>();
+    };
+    auto add_escaped = [&](std::string_view name, py::handle value) {
+        const std::string text = escaped_text(value);
+        add(name, rapidjson::Value(text.data(), static_cast<rapidjson::SizeType>(text.size()), allocator));
+        escaped.PushBack(rapidjson::Value(name.data(), static_cast<rapidjson::SizeType>(name.size()), allocator), allocator);
+    };
     auto add_py = [&](std::string_view name, py::handle value) {
         if (!value) {
             add(name, rapidjson::Value(rapidjson::kNullType));
@@ -114,10 +133,16 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
         try {
             add(name, to_json_value(value, allocator, name));
         } catch (const py::type_error&) {
-            const py::module_ json_module = py::module_::import("json");
-            const py::object safe = json_module.attr("loads")(
-                json_module.attr("dumps")(value, py::arg("default") = py::module_::import("builtins").attr("str")));
-            add(name, to_json_value(safe, allocator, name));
+            const py::object safe = json_module.attr("loads")(json_module.attr("dumps")(value, py::arg("default") = to_str));
+            try {
+                add(name, to_json_value(safe, allocator, name));
+            } catch (const Error& e) {
+                if (e.code() != ErrorCode::invalid_argument) throw;
+                add_escaped(name, value);
+            }
+        } catch (const Error& e) {
+            if (e.code() != ErrorCode::invalid_argument) throw;
+            add_escaped(name, value);
         }
     };
     PyObject* attributes = PyObject_GenericGetDict(record.ptr(), nullptr);
@@ -152,18 +177,31 @@ rapidjson::Document record_document(py::handle record, const std::string& servic
         if (!PyUnicode_Check(key.ptr())) continue;
         Py_ssize_t size = 0;
         const char* name = PyUnicode_AsUTF8AndSize(key.ptr(), &size);
-        if (!name) throw py::error_already_set();
+        std::string escaped_name;
+        if (!name) {
+            PyErr_Clear();  // a lone surrogate in the name: stored as its JSON-escaped text
+            escaped_name = escaped_text(key);
+            escaped_name = escaped_name.substr(1, escaped_name.size() - 2);
+            name = escaped_name.c_str();
+            size = static_cast<Py_ssize_t>(escaped_name.size());
+        }
         const std::string_view n(name, static_cast<std::size_t>(size));
         if (n.empty() || n.front() == '_' || PySet_Contains(standard.ptr(), key.ptr()) == 1 ||
             doc.HasMember(rapidjson::StringRef(name, static_cast<rapidjson::SizeType>(size))))
             continue;
-        add_py(n, value);
+        if (!escaped_name.empty()) add_escaped(n, value);
+        else add_py(n, value);
     }
     const py::handle exc_info = field(k_exc_info);
     if (exc_info && PyObject_IsTrue(exc_info.ptr()) == 1 && !doc.HasMember("exception")) {
         const py::object format_with =
             formatter.is_none() ? py::module_::import("logging").attr("Formatter")() : py::reinterpret_borrow<py::object>(formatter);
         add_py("exception", format_with.attr("formatException")(exc_info));
+    }
+    if (!escaped.Empty()) {
+        doc.RemoveMember(audit_log::escaped_member.data());
+        doc.AddMember(rapidjson::StringRef(audit_log::escaped_member.data(), audit_log::escaped_member.size()), escaped,
+                      allocator);
     }
     return doc;
 }
@@ -181,7 +219,8 @@ void bind_audit_log(py::module_& m) {
                          const std::string& journal_mode, std::optional<std::filesystem::path> journal_dir,
                          double fsync_interval, std::uint64_t max_journal_bytes, const std::string& policy,
                          double block_timeout, std::size_t checkpoint_batches, double checkpoint_interval,
-                         py::handle signing_key, double close_timeout) {
+                         py::handle signing_key, double close_timeout, int max_retries, const std::string& layout,
+                         double close_max_wait, std::size_t max_in_flight) {
                  AuditLogOptions o;
                  o.service_name = service_name;
                  o.prefix = prefix;
@@ -205,6 +244,12 @@ void bind_audit_log(py::module_& m) {
                  o.checkpoint_interval = millis(checkpoint_interval, "checkpoint_interval");
                  o.signing_key = signing_key_arg(signing_key);
                  o.close_timeout = millis(close_timeout, "close_timeout");
+                 o.max_retries = max_retries;
+                 o.close_max_wait = millis(close_max_wait, "close_max_wait");
+                 o.max_in_flight = max_in_flight;
+                 if (layout != "batches" && layout != "per-record")
+                     throw Error(ErrorCode::invalid_argument, "layout must be 'batches' or 'per-record'");
+                 o.layout = layout == "batches" ? AuditLogLayout::batches : AuditLogLayout::per_record;
                  py::gil_scoped_release release;
                  return std::make_shared<AuditLogSink>(std::move(store), std::move(o));
              }),
@@ -214,7 +259,9 @@ void bind_audit_log(py::module_& m) {
              py::arg("journal_mode") = "disk", py::arg("journal_dir") = py::none(), py::arg("fsync_interval") = 0.01,
              py::arg("max_journal_bytes") = 1024ull * 1024 * 1024, py::arg("policy") = "block",
              py::arg("block_timeout") = 1.0, py::arg("checkpoint_batches") = 100, py::arg("checkpoint_interval") = 60.0,
-             py::arg("signing_key") = py::none(), py::arg("close_timeout") = 5.0)
+             py::arg("signing_key") = py::none(), py::arg("close_timeout") = 5.0, py::arg("max_retries") = 3,
+             py::arg("layout") = "batches", py::arg("close_max_wait") = 60.0,
+             py::arg("max_in_flight") = 8)
         .def(
             "log",
             [](AuditLogSink& sink, py::handle record) {

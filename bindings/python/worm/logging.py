@@ -72,7 +72,16 @@ class WORMLogHandler(logging.Handler):
     ``max_journal_bytes`` the ``on_full`` policy ("block" up to ``block_timeout`` seconds, or
     "refuse") applies, and refused records are counted in ``stats()["refused"]``.
     ``signing_key`` (a private key path or worm.Signer; default $WORM_LOG_SIGNING_KEY) signs
-    the checkpoints.
+    the checkpoints. Objects are locked in ``lock_mode`` (GOVERNANCE, as the seed; COMPLIANCE
+    only when asked) for ``retention_days``. ``max_retries``: failed attempts in a row before a
+    batch is reported failing (``stats()["batches_failed"]`` and one line on stderr); it stays
+    in the journal and is retried, records are never dropped. ``layout="per-record"`` stores
+    each record as its own object at the seed's ``{prefix}/YYYY/MM/DD/{request_id}-{uuid4}.json``
+    (``batch_size`` is then 1); the default ``"batches"`` stores JSON Lines batches.
+    ``max_in_flight`` batches are PUT at the same time; under a backlog batches grow past
+    ``batch_size`` (never past ``upload_interval``). ``close()`` (and ``logging.shutdown()``) waits ``close_timeout`` seconds, and keeps waiting
+    while the store is taking batches, up to ``close_max_wait`` seconds in all; what is still
+    not stored then stays in the journal (one line on stderr says how many records).
     """
 
     def __init__(self, service_name: str, s3_bucket: Union[str, "_worm.ObjectStore"], *,
@@ -81,12 +90,15 @@ class WORMLogHandler(logging.Handler):
                  level: int = logging.NOTSET, journal_dir: Optional[str] = None, durable: bool = True,
                  max_journal_bytes: int = 1024 ** 3, on_full: str = "block", block_timeout: float = 1.0,
                  signing_key: Any = None, checkpoint_batches: int = 100, checkpoint_interval: float = 60.0,
-                 flush_timeout: float = 5.0, close_timeout: float = 5.0):
+                 flush_timeout: float = 5.0, close_timeout: float = 5.0, max_retries: int = 3,
+                 layout: str = "batches", close_max_wait: float = 60.0, max_in_flight: int = 8):
         super().__init__(level)
         self.service_name = service_name
         self.s3_prefix = s3_prefix if s3_prefix is not None else os.environ.get("AWS_S3_PREFIX", DEFAULT_PREFIX)
         self.flush_timeout = flush_timeout
         self.close_timeout = close_timeout
+        self.max_retries = max_retries
+        self.layout = layout
         self.emit_errors = 0
         self._closed = False
         self._sink = _worm.AuditLogSink(
@@ -97,7 +109,8 @@ class WORMLogHandler(logging.Handler):
             retention_days=retention_days, journal_mode="disk" if durable else "memory",
             journal_dir=journal_dir, max_journal_bytes=max_journal_bytes, policy=on_full,
             block_timeout=block_timeout, checkpoint_batches=checkpoint_batches,
-            checkpoint_interval=checkpoint_interval, signing_key=signing_key, close_timeout=close_timeout)
+            checkpoint_interval=checkpoint_interval, signing_key=signing_key, close_timeout=close_timeout,
+            max_retries=max_retries, layout=layout, close_max_wait=close_max_wait, max_in_flight=max_in_flight)
 
     def emit(self, record: logging.LogRecord) -> None:
         # Never raises into the application and never waits for the network.
@@ -137,16 +150,16 @@ class WORMLogHandlerFactory:
     @staticmethod
     def create_compliance_handler(service_name: str, s3_bucket: Union[str, "_worm.ObjectStore"],
                                   retention_years: float = 7, **kwargs: Any) -> WORMLogHandler:
-        """5 records / 15 s batches, COMPLIANCE mode, ``retention_years`` (7 = 2557 days)."""
-        options = dict(batch_size=5, upload_interval=15.0, lock_mode="COMPLIANCE",
-                       retention_days=round(retention_years * 365.25))
+        """5 records / 15 s batches, GOVERNANCE (as the seed; ``lock_mode="COMPLIANCE"`` when
+        asked), ``retention_years`` (7 = 2557 days)."""
+        options = dict(batch_size=5, upload_interval=15.0, retention_days=round(retention_years * 365.25))
         options.update(kwargs)
         return WORMLogHandler(service_name, s3_bucket, **options)
 
     @staticmethod
     def create_high_volume_handler(service_name: str, s3_bucket: Union[str, "_worm.ObjectStore"],
                                    **kwargs: Any) -> WORMLogHandler:
-        """50 records / 60 s batches, WARNING and above."""
+        """50 records / 60 s batches, WARNING and above, GOVERNANCE 2557 days."""
         options = dict(batch_size=50, upload_interval=60.0, level=logging.WARNING)
         options.update(kwargs)
         return WORMLogHandler(service_name, s3_bucket, **options)

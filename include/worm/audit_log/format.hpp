@@ -4,11 +4,17 @@
 //   {prefix}/YYYY/MM/DD/{request_id}-{stream}-{sequence}.jsonl
 //   date and request_id of the first record; request_id made key-safe ("none" when absent);
 //   stream: 16 lower-case hex digits; sequence: 10 decimal digits, from 0.
-//   metadata (the seed's names, '_' spelled '-' because werkzeug, nginx and other proxies
-//   drop or rewrite header names with underscores): service-name, request-id, log-level
-//   (highest in the batch), timestamp (first record), worm-handler-version, stream, sequence,
-//   record-count, first-timestamp, last-timestamp, previous-batch-sha256 (hex; "" for the
-//   stream's first batch).
+//   metadata: the seed's service_name, request_id, log_level (highest in the batch),
+//   timestamp (first record), worm_handler_version; then stream, sequence, record-count,
+//   first-timestamp, last-timestamp, previous-batch-sha256 (hex; "" for the stream's first
+//   batch). An endpoint that drops header names with '_' (moto's werkzeug, nginx by default)
+//   answers SignatureDoesNotMatch: the sink then spells the seed's five with '-'
+//   (service-name, ...) and says so once on stderr. Readers take either spelling.
+// Per-record layout (AuditLogLayout::per_record): each record is a batch of one, stored as
+//   the seed's {prefix}/YYYY/MM/DD/{request_id}-{uuid4}.json holding the record's JSON (no
+//   newline), with the same metadata. The uuid4 is derived from stream and sequence
+//   (record_uuid), so a retry sends the same key; a reader finds stream and sequence in
+//   the object's metadata.
 // Checkpoint object (JSON) and its signature (the bundle .sig format, over the JSON bytes):
 //   {prefix}/checkpoints/{stream}/{sequence}.json and .sig
 //   {"format": "worm-audit-checkpoint/1", "stream", "sequence", "created_at",
@@ -36,6 +42,14 @@ namespace worm::audit_log {
 
 inline constexpr std::string_view handler_version = "2.0.0";
 inline constexpr std::string_view checkpoint_format = "worm-audit-checkpoint/1";
+// A record field JSON cannot hold (a lone surrogate, NaN, Infinity: Python's logging meets
+// them in file names and measurements) is stored as the text json.dumps writes for it
+// ("\udcff" escapes, bare NaN), and the record lists the field under this member:
+//   {"message": "\"rm \\udcff\"", ..., "worm_escaped": ["message"]}
+// json.loads(record[name]) gives the value back. A listed name with "\uXXXX" escapes held
+// a lone surrogate itself: json.loads('"' + name + '"') gives it back. The sink counts such
+// records (AuditLogStats::escaped) and says so on stderr, one line each.
+inline constexpr std::string_view escaped_member = "worm_escaped";
 
 // "audit-logs" / "audit-logs/" -> "audit-logs/"; "" stays "" (the whole store).
 WORM_API std::string prefix_dir(std::string_view prefix);
@@ -45,6 +59,15 @@ WORM_API std::string key_safe_request_id(std::string_view request_id);
 
 WORM_API std::string batch_key(std::string_view prefix, std::string_view first_timestamp, std::string_view request_id,
                       std::string_view stream, std::uint64_t sequence);
+// The seed's per-record key; the uuid4 is record_uuid(stream, sequence).
+WORM_API std::string record_key(std::string_view prefix, std::string_view timestamp, std::string_view request_id,
+                       std::string_view stream, std::uint64_t sequence);
+// A version-4-shaped UUID (8-4-4-4-12 lower-case hex) made from SHA-256 of stream and sequence.
+WORM_API std::string record_uuid(std::string_view stream, std::uint64_t sequence);
+// Whether a key's file name ends in "-{uuid4}.json" (a per-record object; not a checkpoint).
+WORM_API bool is_record_key(std::string_view key);
+// Metadata value under the seed's name ("service_name") or its '-' spelling ("service-name").
+WORM_API std::string seed_metadata_name(std::string_view seed_name, bool hyphenated);
 WORM_API std::string checkpoint_key(std::string_view prefix, std::string_view stream, std::uint64_t sequence);
 
 // Stream and sequence from a batch key's file name, or nullopt when the key is not one.

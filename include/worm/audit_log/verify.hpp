@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -76,6 +77,9 @@ struct WORM_API CatOptions {
     std::string prefix = "audit-logs";
     std::optional<TimePoint> from, to;  // record timestamps
     std::string service;                // only records with this service_name; "" = all
+    // Batch keys whose records are printed with "UNVERIFIED " in front (`logs cat --unverified`
+    // passes those verify_audit_log names as modified, reordered, duplicated or extra).
+    std::set<std::string> unverified;
 };
 
 // Calls out(line) for every stored record in order (per stream by sequence; streams

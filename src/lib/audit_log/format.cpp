@@ -4,8 +4,10 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 
+#include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/json.hpp"
 
@@ -53,9 +55,9 @@ std::string key_safe_request_id(std::string_view request_id) {
     return out;
 }
 
-std::string batch_key(std::string_view prefix, std::string_view first_timestamp, std::string_view request_id,
-                      std::string_view stream, std::uint64_t sequence) {
-    // "2025-06-12T10:30:00.123Z" -> "2025/06/12"
+namespace {
+// "2025-06-12T..." -> "prefix/2025/06/12/"
+std::string day_dir(std::string_view prefix, std::string_view first_timestamp) {
     if (first_timestamp.size() < 10 || first_timestamp[4] != '-' || first_timestamp[7] != '-')
         throw Error(ErrorCode::invalid_argument, "audit log: record timestamp is not RFC 3339: " +
                                                      std::string(first_timestamp.substr(0, 40)));
@@ -63,8 +65,48 @@ std::string batch_key(std::string_view prefix, std::string_view first_timestamp,
     key.append(first_timestamp.substr(0, 4)).append("/");
     key.append(first_timestamp.substr(5, 2)).append("/");
     key.append(first_timestamp.substr(8, 2)).append("/");
+    return key;
+}
+}  // namespace
+
+std::string batch_key(std::string_view prefix, std::string_view first_timestamp, std::string_view request_id,
+                      std::string_view stream, std::uint64_t sequence) {
+    std::string key = day_dir(prefix, first_timestamp);
     key += key_safe_request_id(request_id) + "-" + std::string(stream) + "-" + padded(sequence) + ".jsonl";
     return key;
+}
+
+
+std::string record_uuid(std::string_view stream, std::uint64_t sequence) {
+    std::string hex = sha256_hex("worm-audit-record\n" + std::string(stream) + "\n" + std::to_string(sequence)).substr(0, 32);
+    hex[12] = '4';                                           // version 4
+    hex[16] = "89ab"[std::stoi(hex.substr(16, 1), nullptr, 16) & 3];  // RFC 4122 variant
+    return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" + hex.substr(16, 4) + "-" +
+           hex.substr(20);
+}
+
+std::string record_key(std::string_view prefix, std::string_view timestamp, std::string_view request_id,
+                       std::string_view stream, std::uint64_t sequence) {
+    return day_dir(prefix, timestamp) + key_safe_request_id(request_id) + "-" + record_uuid(stream, sequence) + ".json";
+}
+
+bool is_record_key(std::string_view key) {
+    constexpr std::string_view ext = ".json";
+    constexpr std::size_t uuid_size = 36;
+    if (key.size() < ext.size() + uuid_size + 2 || key.substr(key.size() - ext.size()) != ext) return false;
+    const std::string_view uuid = key.substr(key.size() - ext.size() - uuid_size, uuid_size);
+    if (key[key.size() - ext.size() - uuid_size - 1] != '-') return false;
+    for (std::size_t i = 0; i < uuid.size(); ++i) {
+        const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? uuid[i] != '-' : !all_hex(uuid.substr(i, 1))) return false;
+    }
+    return uuid[14] == '4';
+}
+
+std::string seed_metadata_name(std::string_view seed_name, bool hyphenated) {
+    std::string name(seed_name);
+    if (hyphenated) std::replace(name.begin(), name.end(), '_', '-');
+    return name;
 }
 
 std::string checkpoint_key(std::string_view prefix, std::string_view stream, std::uint64_t sequence) {

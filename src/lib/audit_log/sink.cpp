@@ -6,9 +6,12 @@
 #include <pthread.h>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -19,6 +22,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/json.hpp"
+#include "worm/s3/store.hpp"
 #include "worm/signer.hpp"
 
 #include "../util/env.hpp"
@@ -68,7 +72,6 @@ AuditLogOptions AuditLogOptions::compliance(std::string service_name) {
     o.service_name = std::move(service_name);
     o.max_records = 5;
     o.max_interval = milliseconds(15'000);
-    o.lock_mode = LockMode::compliance;
     return o;
 }
 
@@ -81,6 +84,10 @@ AuditLogOptions AuditLogOptions::high_volume(std::string service_name) {
     return o;
 }
 
+namespace {
+constexpr std::uint64_t min_journal_cap = 64 * 1024;
+}  // namespace
+
 void AuditLogOptions::validate() const {
     auto bad = [](const std::string& what) { throw Error(ErrorCode::invalid_argument, "AuditLogOptions: " + what); };
     if (service_name.empty()) bad("service_name is empty");
@@ -91,12 +98,16 @@ void AuditLogOptions::validate() const {
     if (fsync_interval.count() < 0) bad("fsync_interval must not be negative");
     if (journal_segment_bytes == 0) bad("journal_segment_bytes must be at least 1");
     if (journal_ring_bytes < 64 * 1024) bad("journal_ring_bytes must be at least 64 KiB");
-    if (max_journal_bytes < 2 * (journal_segment_bytes + max_bytes) && max_journal_bytes < 64 * 1024)
-        bad("max_journal_bytes is too small for the segment and batch sizes");
+    if (max_journal_bytes < min_journal_cap)
+        bad("max_journal_bytes must be at least 64 KiB (the journal frees disk a segment at a time, and a segment "
+            "holds a quarter of the cap)");
     if (checkpoint_batches == 0) bad("checkpoint_batches must be at least 1");
     if (checkpoint_interval.count() <= 0) bad("checkpoint_interval must be positive");
     if (retry_initial.count() <= 0 || retry_max < retry_initial) bad("retry_initial must be positive and <= retry_max");
-    if (block_timeout.count() < 0 || close_timeout.count() < 0) bad("timeouts must not be negative");
+    if (block_timeout.count() < 0 || close_timeout.count() < 0 || close_max_wait.count() < 0)
+        bad("timeouts must not be negative");
+    if (max_retries < 1) bad("max_retries must be at least 1");
+    if (max_in_flight < 1 || max_in_flight > 64) bad("max_in_flight must be 1 to 64");
     if (prefix.find("//") != std::string::npos || (!prefix.empty() && prefix.front() == '/'))
         bad("prefix must be a relative key prefix without empty segments");
 }
@@ -303,10 +314,28 @@ constexpr std::chrono::milliseconds state_write_interval{100};
 // reallocation, and a page fault every 4 KiB of fresh memory, in log() calls).
 constexpr std::size_t max_spare_bodies = 4;
 
+// One line on stderr for an operator (the sink has no logger of its own: it is the logger).
+void tell_stderr(const std::string& line) {
+    std::fprintf(stderr, "worm audit log: %s\n", line.c_str());
+}
+
 std::string describe_cap(std::uint64_t used, std::uint64_t cap) {
     return "audit log backlog is at its cap (" + std::to_string(used) + " of " + std::to_string(cap) +
            " bytes): record refused";
 }
+
+// A batch on its way to the store: built in order by the uploader (its previous-batch
+// hash is the one built before it), PUT by a putter thread, committed in order.
+struct Flight {
+    PendingBatch batch;
+    std::string key, sha;
+    std::uint64_t records = 0;
+    std::string first_timestamp, last_timestamp;
+    PutBody body;
+    PutOptions put;
+    std::atomic<bool> done{false};
+    int attempts = 0;  // putter only
+};
 
 }  // namespace
 
@@ -352,15 +381,34 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::uint64_t memory_bytes = 0;
     bool closed = false, stopping = false, uploader_exited = false, threads_stopped = false;
     bool state_dirty = false;  // state has progress the state file does not
+    bool store_failing = false;  // the store's last answer to a PUT was a failure
     SteadyTime last_state_write{};
     int flush_waiters = 0;
     UploadState state;
     std::optional<SteadyTime> uncovered_since;
     AuditLogStats counters;
 
+    // Metadata names spelled with '-' (the endpoint drops '_' names): set by whichever PUT
+    // finds out, read by all.
+    std::atomic<bool> hyphenated_metadata{false};
+    int failed_attempts = 0;  // uploader only: in a row, at the current checkpoint or journal read
+
+    // Batches in flight, oldest first (uploader only): ready's first in_flight.size() batches.
+    std::deque<std::shared_ptr<Flight>> in_flight;
+    // The putters' queue, on its own mutex so that handing work over never touches log()'s.
+    std::mutex put_mutex;
+    std::condition_variable put_cv;
+    std::deque<std::shared_ptr<Flight>> put_queue;  // guarded by put_mutex
+    bool put_stopping = false;                               // guarded by put_mutex
+    std::size_t putters_exited = 0;                          // guarded by put_mutex
+
     std::thread uploader, syncer;
+    std::vector<std::thread> putters;
 
     // ---- accepting -------------------------------------------------------------------
+
+    // The per-record layout never grows a batch: one record is one object.
+    bool per_record() const { return options.layout == AuditLogLayout::per_record; }
 
     std::uint64_t backlog_bytes_locked() const { return journal ? journal->bytes() : memory_bytes; }
 
@@ -413,8 +461,21 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (backlog_bytes_locked() + need + reserve > cap) {
             if (seal_locked()) work_cv.notify_one();  // so what is open can leave and make room
             const auto room = [&] { return closed || backlog_bytes_locked() + need + reserve <= cap; };
-            const bool waited = options.policy == BackpressurePolicy::block &&
-                                space_cv.wait_for(lock, options.block_timeout, room) && !closed;
+            // Block waits while room is coming: while the store took something within the last
+            // block_timeout, or a batch is on its way and the store's last answer was not a
+            // failure. Refused after a block_timeout without either (the store is away, or
+            // nothing waits that could free room).
+            bool waited = false;
+            while (options.policy == BackpressurePolicy::block) {
+                const std::uint64_t progress = counters.batches_stored + counters.checkpoints_stored;
+                if (space_cv.wait_for(lock, options.block_timeout, room)) {
+                    waited = !closed;
+                    break;
+                }
+                const bool coming = counters.batches_stored + counters.checkpoints_stored != progress ||
+                                    (!store_failing && (!ready.empty() || state.pending_checkpoint));
+                if (closed || !coming) break;
+            }
             if (!waited) {
                 ++counters.refused;
                 throw Error(ErrorCode::storage, describe_cap(backlog_bytes_locked(), cap));
@@ -436,7 +497,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         ++open_records;
         open_bytes += need - al::detail::Journal::frame_overhead;
         ++counters.accepted;
-        if ((open_records >= options.max_records || open_bytes >= options.max_bytes) && seal_locked()) {
+        // Under a backlog (every place in flight taken) a full batch keeps growing up to
+        // max_bytes: the uploader seals it when a place frees, or at max_interval.
+        const bool full = (open_records >= options.max_records && (ready.size() < options.max_in_flight || per_record())) ||
+                          open_bytes >= options.max_bytes;
+        if (full && seal_locked()) {
             lock.unlock();
             work_cv.notify_one();
         }
@@ -502,11 +567,40 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         return o;
     }
 
-    // Create-only put; an object already there with the same bytes is ours (a retry after a
-    // lost response, or after a restart) and counts as stored.
-    void put_create_only(const std::string& key, PutBody body, const PutOptions& o) {
+    // A put with the seed's metadata names. An endpoint that drops header names holding '_'
+    // (werkzeug, nginx's default) breaks the signature: SignatureDoesNotMatch. Then the names
+    // are spelled with '-' from here on (readers take either), said once on stderr.
+    void put_named(const std::string& key, const PutBody& body, PutOptions& o) {
+        const bool seed_names = !hyphenated_metadata;  // another putter may find out meanwhile
+        if (!seed_names) hyphenate(o);
         try {
             store->put(key, body, o);
+        } catch (const S3Error& e) {
+            if (!seed_names || e.s3_code() != "SignatureDoesNotMatch" || !hyphenate(o)) throw;
+            store->put(key, body, o);
+            if (!hyphenated_metadata.exchange(true))
+                tell_stderr("the endpoint refuses metadata names with '_' (SignatureDoesNotMatch); writing service-name, "
+                        "request-id, log-level, worm-handler-version instead of the seed's service_name, ...");
+        }
+    }
+    // True when a name changed.
+    static bool hyphenate(PutOptions& o) {
+        bool changed = false;
+        std::map<std::string, std::string> renamed;
+        for (auto& [name, value] : o.metadata) {
+            std::string n = al::seed_metadata_name(name, true);
+            changed = changed || n != name;
+            renamed.emplace(std::move(n), std::move(value));
+        }
+        o.metadata = std::move(renamed);
+        return changed;
+    }
+
+    // Create-only put; an object already there with the same bytes is ours (a retry after a
+    // lost response, or after a restart) and counts as stored.
+    void put_create_only(const std::string& key, const PutBody& body, PutOptions o) {
+        try {
+            put_named(key, body, o);
         } catch (const Error& e) {
             if (e.code() != ErrorCode::already_exists) throw;
             std::string existing;
@@ -520,8 +614,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
     }
 
-    // Reads `state` without the mutex, as the uploader may (see state_text).
-    void store_batch(const PendingBatch& b) {
+    // Builds the batch's object. Reads `state.stream` without the mutex (set once).
+    std::shared_ptr<Flight> prepare_batch(const PendingBatch& b, const std::string& previous_sha) {
         // Disk mode: the records go from the journal straight into one JSON Lines body.
         std::string journal_body;
         std::uint64_t records = b.records;
@@ -535,31 +629,43 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 ++records;
             });
         }
-        const std::string& body = journal ? journal_body : *b.body;
+        std::string body = journal ? std::move(journal_body) : *b.body;
+        if (per_record() && !body.empty() && body.back() == '\n') body.pop_back();  // the record's JSON alone
         const BatchFacts& f = b.facts ? *b.facts : journaled;
-        const std::string key = al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
-        const std::string sha = sha256_hex(body);
-        PutOptions o = put_options("application/x-ndjson", sha);
-        o.metadata = {{"service-name", f.service_name.empty() ? options.service_name : f.service_name},
-                      {"request-id", f.request_id},
-                      {"log-level", f.log_level},
-                      {"timestamp", f.first_timestamp},
-                      {"worm-handler-version", std::string(al::handler_version)},
-                      {"stream", state.stream},
-                      {"sequence", std::to_string(b.sequence)},
-                      {"record-count", std::to_string(records)},
-                      {"first-timestamp", f.first_timestamp},
-                      {"last-timestamp", f.last_timestamp},
-                      {"previous-batch-sha256", state.previous_batch_sha256}};
-        // The journal body is moved, not copied (a batch is some 330 KB).
-        put_create_only(key, journal ? PutBody::from_bytes(std::move(journal_body)) : PutBody::from_bytes(*b.body), o);
+        auto flight = std::make_shared<Flight>();
+        flight->batch = b;
+        flight->key = per_record() ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
+                                 : al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
+        flight->sha = sha256_hex(body);
+        flight->records = records;
+        flight->first_timestamp = f.first_timestamp;
+        flight->last_timestamp = f.last_timestamp;
+        flight->put = put_options(per_record() ? "application/json" : "application/x-ndjson", flight->sha);
+        flight->put.metadata = {{"service_name", f.service_name.empty() ? options.service_name : f.service_name},
+                                {"request_id", f.request_id},
+                                {"log_level", f.log_level},
+                                {"timestamp", f.first_timestamp},
+                                {"worm_handler_version", std::string(al::handler_version)},
+                                {"stream", state.stream},
+                                {"sequence", std::to_string(b.sequence)},
+                                {"record-count", std::to_string(records)},
+                                {"first-timestamp", f.first_timestamp},
+                                {"last-timestamp", f.last_timestamp},
+                                {"previous-batch-sha256", previous_sha}};
+        flight->body = PutBody::from_bytes(std::move(body));  // moved, not copied (a batch is some 330 KB)
+        return flight;
+    }
 
+    // The store has the batch: the state moves on (batches are committed in sequence order).
+    void commit_batch(const Flight& flight) {
+        const PendingBatch& b = flight.batch;
         std::optional<std::string> new_state;
         {
             const auto lock = lock_spinning();
             state.stored_through = b.sequence;
-            state.previous_batch_sha256 = sha;
-            state.uncovered.push_back({b.sequence, key, sha, records, f.first_timestamp, f.last_timestamp});
+            state.previous_batch_sha256 = flight.sha;
+            state.uncovered.push_back(
+                {b.sequence, flight.key, flight.sha, flight.records, flight.first_timestamp, flight.last_timestamp});
             if (!uncovered_since) uncovered_since = std::chrono::steady_clock::now();
             ready.pop_front();
             counters.stored += b.records;
@@ -570,6 +676,57 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (journal && batch_state_due_locked(std::chrono::steady_clock::now())) new_state = state_text();
         // If this fails the store's copy wins at the next start (create-only).
         write_state(new_state, b.sequence);
+    }
+
+    // Counts a failed attempt (the uploader's or a putter's) and reports the item failing
+    // once it has failed max_retries attempts in a row.
+    void count_failure_locked(int attempts, const std::string& what, const std::exception& e) {
+        ++counters.batches_retried;
+        record_error_locked(e.what());
+        store_failing = true;
+        if (attempts == options.max_retries) {
+            ++counters.batches_failed;
+            tell_stderr(what + " of stream " + state.stream + " failed " + std::to_string(attempts) + " attempts (" +
+                        e.what() + "); it stays in the journal and is retried");
+        }
+    }
+
+    // A putter thread: PUTs the flights handed to it, each until it is stored (or the sink stops).
+    void run_putter() {
+        std::unique_lock lock(put_mutex);
+        for (;;) {
+            put_cv.wait(lock, [&] { return put_stopping || !put_queue.empty(); });
+            if (put_stopping) break;
+            std::shared_ptr<Flight> flight = std::move(put_queue.front());
+            put_queue.pop_front();
+            lock.unlock();
+            milliseconds backoff = options.retry_initial;
+            for (;;) {
+                try {
+                    put_create_only(flight->key, flight->body, flight->put);
+                    flight->done = true;
+                    {
+                        std::lock_guard guard(mutex);  // the uploader is waiting, or will see it
+                        store_failing = false;
+                    }
+                    work_cv.notify_all();
+                    break;
+                } catch (const std::exception& e) {
+                    {
+                        std::lock_guard guard(mutex);
+                        count_failure_locked(++flight->attempts, "batch " + std::to_string(flight->batch.sequence), e);
+                    }
+                    std::unique_lock wait(put_mutex);
+                    if (put_cv.wait_for(wait, backoff, [&] { return put_stopping; })) break;
+                    backoff = std::min(backoff * 2, options.retry_max);
+                }
+            }
+            lock.lock();
+            if (put_stopping) break;
+        }
+        ++putters_exited;
+        lock.unlock();
+        put_cv.notify_all();  // close() waits for every putter
     }
 
     bool checkpoint_due_locked(SteadyTime now) const {
@@ -607,8 +764,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         PutOptions o = put_options("application/json", text_sha256);
         o.metadata = {{"stream", state.stream},
                       {"checkpoint-sequence", std::to_string(state.checkpoint_sequence)},
-                      {"worm-handler-version", std::string(al::handler_version)}};
-        put_create_only(key, PutBody::from_bytes(text), o);
+                      {"worm_handler_version", std::string(al::handler_version)}};
+        put_create_only(key, PutBody::from_bytes(text), std::move(o));
         if (!signature.empty()) {
             PutOptions so = put_options("text/plain", sha256_hex(signature));
             put_create_only(key.substr(0, key.size() - 5) + ".sig", PutBody::from_bytes(signature), so);
@@ -656,61 +813,93 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
     }
 
+    // store_checkpoint() without the mutex; a success resets the retry state.
+    void store_checkpoint_unlocked(std::unique_lock<std::mutex>& lock, milliseconds& backoff) {
+        lock.unlock();
+        store_checkpoint();
+        lock.lock();
+        backoff = options.retry_initial;
+        failed_attempts = 0;
+        store_failing = false;
+        progress_cv.notify_all();
+    }
+
     void run_uploader() {
         milliseconds backoff = options.retry_initial;
+        std::string chain_sha;  // the previous-batch hash for the next batch built
         std::unique_lock lock(mutex);
         while (!stopping) {
             try {
                 list_more(lock);
             } catch (const std::exception& e) {
-                ++counters.batches_retried;
-                record_error_locked(e.what());
+                count_failure_locked(++failed_attempts, "reading the journal", e);
                 work_cv.wait_for(lock, backoff, [&] { return stopping; });
                 backoff = std::min(backoff * 2, options.retry_max);
                 continue;
             }
             const auto now = std::chrono::steady_clock::now();
-            if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval)) seal_locked();
-            // A checkpoint that is full (or half-stored) goes before the next batch, so each
-            // covers at most checkpoint_batches batches.
-            const bool checkpoint_first =
-                state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches;
-            const bool batch_ready = !ready.empty() && !checkpoint_first;
-            if (!batch_ready && !checkpoint_due_locked(now)) {
-                try {
-                    if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
-                } catch (const std::exception& e) {
-                    record_error_locked(e.what());
+            // A full batch waits for a free place in flight (growing meanwhile, see accept);
+            // none waits past max_interval.
+            if (open_records > 0 && (flush_waiters > 0 || now - *open_since >= options.max_interval ||
+                                     (open_records >= options.max_records && ready.size() < options.max_in_flight) ||
+                                     per_record()))
+                seal_locked();
+            try {
+                // A full (or half-stored) checkpoint goes first, so each covers at most
+                // checkpoint_batches batches; batches in flight go on meanwhile.
+                if (state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches) {
+                    store_checkpoint_unlocked(lock, backoff);
+                    continue;
                 }
-                auto wake = now + std::chrono::seconds(1);
-                if (open_since) wake = std::min(wake, *open_since + options.max_interval);
-                if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
-                work_cv.wait_until(lock, wake);
+                if (!in_flight.empty() && in_flight.front()->done) {  // stored: commit, in order
+                    std::shared_ptr<Flight> flight = std::move(in_flight.front());
+                    in_flight.pop_front();
+                    lock.unlock();
+                    commit_batch(*flight);
+                    lock = lock_spinning();
+                    auto& body = flight->batch.body;
+                    if (body && body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
+                        spare_bodies.push_back(std::move(*body));
+                    progress_cv.notify_all();
+                    space_cv.notify_all();
+                    continue;
+                }
+                if (checkpoint_due_locked(now)) {
+                    store_checkpoint_unlocked(lock, backoff);
+                    continue;
+                }
+                if (in_flight.size() < ready.size() && in_flight.size() < options.max_in_flight) {
+                    const PendingBatch batch = ready[in_flight.size()];
+                    if (in_flight.empty()) chain_sha = state.previous_batch_sha256;
+                    lock.unlock();
+                    std::shared_ptr<Flight> flight = prepare_batch(batch, chain_sha);
+                    chain_sha = flight->sha;
+                    {
+                        std::lock_guard put_lock(put_mutex);
+                        put_queue.push_back(flight);
+                    }
+                    put_cv.notify_one();
+                    lock = lock_spinning();
+                    in_flight.push_back(std::move(flight));
+                    continue;
+                }
+            } catch (const std::exception& e) {
+                if (!lock.owns_lock()) lock.lock();
+                // A checkpoint's PUT, or reading a batch back from the journal, failed.
+                count_failure_locked(++failed_attempts, "checkpoint " + std::to_string(state.checkpoint_sequence), e);
+                work_cv.wait_for(lock, backoff, [&] { return stopping; });
+                backoff = std::min(backoff * 2, options.retry_max);
                 continue;
             }
             try {
-                if (batch_ready) {
-                    PendingBatch batch = ready.front();
-                    lock.unlock();
-                    store_batch(batch);
-                    lock = lock_spinning();
-                    if (batch.body && batch.body.use_count() == 1 && spare_bodies.size() < max_spare_bodies)
-                        spare_bodies.push_back(std::move(*batch.body));
-                } else {
-                    lock.unlock();
-                    store_checkpoint();
-                    lock.lock();
-                }
-                backoff = options.retry_initial;
-                progress_cv.notify_all();
-                space_cv.notify_all();
+                if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
             } catch (const std::exception& e) {
-                if (!lock.owns_lock()) lock.lock();
-                ++counters.batches_retried;
                 record_error_locked(e.what());
-                work_cv.wait_for(lock, backoff, [&] { return stopping; });
-                backoff = std::min(backoff * 2, options.retry_max);
             }
+            auto wake = now + std::chrono::seconds(1);
+            if (open_since) wake = std::min(wake, *open_since + options.max_interval);
+            if (uncovered_since) wake = std::min(wake, *uncovered_since + options.checkpoint_interval);
+            work_cv.wait_until(lock, wake);
         }
         try {
             write_state_if_dirty(lock);
@@ -757,17 +946,41 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     Core& c = *core_;
     c.store = std::move(store);
     c.options = std::move(options);
+    if (c.options.layout == AuditLogLayout::per_record) c.options.max_records = 1;
+    // Every cap of at least 64 KiB is usable: the journal frees disk only a closed segment at a
+    // time, and the open segment rolls once past its size after a batch, so segments and
+    // batches are kept to a quarter of the cap (a 4 MiB cap with 8 MiB segments refused
+    // everything once the first segment reached the cap).
+    const std::uint64_t quarter = c.options.max_journal_bytes / 4;
+    c.options.journal_segment_bytes = std::min(c.options.journal_segment_bytes, quarter);
+    c.options.max_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(c.options.max_bytes, quarter));
     if (c.options.journal_mode == JournalMode::disk) {
         std::string uri;
         try {
             uri = c.store->uri(c.options.prefix.empty() ? "x" : c.options.prefix);
         } catch (const Error&) {
         }
-        const fs::path dir = c.options.journal_dir.empty()
-                                 ? default_journal_dir(c.options.service_name, uri, c.options.prefix)
-                                 : c.options.journal_dir;
-        c.journal = std::make_unique<al::detail::Journal>(dir, c.options.journal_segment_bytes,
-                                                          c.options.journal_ring_bytes);
+        // s3://bucket/prefix names no server: records journaled for one endpoint must never
+        // ship to another one with the same bucket name, so the endpoint is part of the key.
+        if (auto* s3_store = dynamic_cast<s3::S3Store*>(c.store.get())) {
+            const auto& config = s3_store->client().config();
+            uri += "\n" + (config.endpoint.empty() ? "aws:" + config.region : config.endpoint);
+        }
+        fs::path dir = c.options.journal_dir.empty() ? default_journal_dir(c.options.service_name, uri, c.options.prefix)
+                                                     : c.options.journal_dir;
+        // Two handlers for the same service, store and prefix (the seed's compliance and
+        // high-volume factories side by side) share a default name: the second takes
+        // "<dir>.1", and so on. Any of them may ship what another left: same destination.
+        for (int n = 1;; ++n) {
+            try {
+                c.journal = std::make_unique<al::detail::Journal>(dir, c.options.journal_segment_bytes,
+                                                                  c.options.journal_ring_bytes);
+                break;
+            } catch (const Error& e) {
+                if (e.code() != ErrorCode::config || !c.options.journal_dir.empty() || n > 15) throw;
+                dir = default_journal_dir(c.options.service_name, uri, c.options.prefix).string() + "." + std::to_string(n);
+            }
+        }
         if (auto text = c.journal->read_state()) {
             c.state = state_from_json(*text);
         } else {
@@ -812,6 +1025,12 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
         run_in_background();
         self->run_uploader();
     });
+    for (std::size_t i = 0; i < c.options.max_in_flight; ++i)
+        c.putters.emplace_back([self] {
+            ::pthread_setname_np(::pthread_self(), "worm-log-put");
+            run_in_background();
+            self->run_putter();
+        });
     if (c.journal)
         c.syncer = std::thread([self] {
             ::pthread_setname_np(::pthread_self(), "worm-log-sync");
@@ -885,6 +1104,14 @@ bool AuditLogSink::log(const rapidjson::Value& record) {
         line.erase(open, 1);
     }
     core_->accept(line, facts);
+    if (json::find_member(record, al::escaped_member)) {
+        {
+            std::lock_guard lock(core_->mutex);
+            ++core_->counters.escaped;
+        }
+        tell_stderr("record with fields JSON cannot hold (lone surrogate, NaN) stored in escaped form, request_id " +
+                    al::key_safe_request_id(facts.request_id) + " (see \"worm_escaped\")");
+    }
     return true;
 }
 
@@ -911,7 +1138,6 @@ bool AuditLogSink::flush(milliseconds timeout) {
 
 bool AuditLogSink::close(milliseconds timeout) {
     Core& c = *core_;
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
     {
         std::lock_guard lock(c.mutex);
         if (c.threads_stopped) return c.clean_locked();
@@ -920,7 +1146,23 @@ bool AuditLogSink::close(milliseconds timeout) {
     // would otherwise use all of it, and an uploader that is not inside a PUT (waiting to
     // retry) must still be joined, so that it releases the journal before close returns.
     const milliseconds stop_reserve = std::min<milliseconds>(timeout / 2, milliseconds(250));
-    flush(timeout - stop_reserve);
+    const milliseconds slice = std::max<milliseconds>(timeout - stop_reserve, milliseconds(1));
+    const auto progress = [&] {
+        std::lock_guard lock(c.mutex);
+        return c.counters.batches_stored + c.counters.checkpoints_stored;
+    };
+    // While the store is taking batches, close() keeps waiting past its timeout, a slice at a
+    // time, up to close_max_wait: a service that exits leaves its records in WORM, not in
+    // the journal. A slice without progress (the store is away or hangs) ends the wait.
+    const auto hard_deadline = std::chrono::steady_clock::now() + std::max(timeout, c.options.close_max_wait);
+    for (std::uint64_t before = progress();;) {
+        const auto left = std::chrono::duration_cast<milliseconds>(hard_deadline - std::chrono::steady_clock::now());
+        if (flush(std::min(slice, std::max(left - stop_reserve, milliseconds(0))))) break;
+        const std::uint64_t after = progress();
+        if (after == before || std::chrono::steady_clock::now() + stop_reserve >= hard_deadline) break;
+        before = after;
+    }
+    const auto deadline = std::chrono::steady_clock::now() + stop_reserve;
     std::unique_lock lock(c.mutex);
     c.closed = true;
     c.stopping = true;
@@ -936,9 +1178,25 @@ bool AuditLogSink::close(milliseconds timeout) {
     const bool exited = c.progress_cv.wait_until(lock, deadline, [&] { return c.uploader_exited; });
     c.threads_stopped = true;
     const bool clean = c.clean_locked();
+    std::uint64_t unstored = c.open_records + c.unlisted.records;
+    for (const auto& b : c.ready) unstored += b.records;
     lock.unlock();
+    if (unstored > 0)
+        tell_stderr(std::to_string(unstored) + " records not stored at close (" +
+                    (c.journal ? "they stay in the journal " + c.journal->dir().string() + "; the next sink for it sends them)"
+                               : std::string("memory mode: they are lost)")));
     if (exited) c.uploader.join();
     else c.uploader.detach();
+    {
+        // Putters inside a PUT that blocks on the network are let go, as the uploader is.
+        std::unique_lock put_lock(c.put_mutex);
+        c.put_stopping = true;
+        c.put_cv.notify_all();
+        const bool all = c.put_cv.wait_until(put_lock, std::max(deadline, std::chrono::steady_clock::now()),
+                                             [&] { return c.putters_exited == c.putters.size(); });
+        put_lock.unlock();
+        for (auto& t : c.putters) all ? t.join() : t.detach();
+    }
     if (c.syncer.joinable()) c.syncer.join();
     c.sync_journal();
     return clean;

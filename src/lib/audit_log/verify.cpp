@@ -41,6 +41,20 @@ std::vector<ObjectSummary> list_under(ObjectStore& store, const std::string& pre
     return out;
 }
 
+// Stream and sequence of a batch object: from a batch key's name, or for the per-record
+// layout (whose key is the seed's request_id-uuid4) from the object's metadata.
+std::optional<BatchName> batch_name_of(ObjectStore& store, const std::string& key) {
+    if (auto b = parse_batch_key(key)) return b;
+    if (!is_record_key(key)) return std::nullopt;
+    const ObjectInfo info = store.head(key);
+    const auto stream = info.metadata.find("stream"), sequence = info.metadata.find("sequence");
+    if (stream == info.metadata.end() || sequence == info.metadata.end() || stream->second.size() != 16 ||
+        sequence->second.empty() || sequence->second.size() > 19 ||
+        sequence->second.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+    return BatchName{stream->second, std::stoull(sequence->second)};
+}
+
 std::vector<std::string> split_lines(const std::string& body) {
     std::vector<std::string> lines;
     std::size_t start = 0;
@@ -101,7 +115,7 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
     std::map<std::string, StreamObjects> streams;
     std::set<std::string> signature_keys;
     for (const auto& o : list_under(store, prefix)) {
-        if (auto b = parse_batch_key(o.key)) {
+        if (auto b = batch_name_of(store, o.key)) {
             streams[b->stream].batches[b->sequence].push_back(o.key);
         } else if (auto c = parse_checkpoint_key(options.prefix, o.key)) {
             streams[c->stream].checkpoints[c->sequence] = o.key;
@@ -301,14 +315,16 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
     // Per stream, batches by sequence; streams merged by each next batch's first record time.
     std::map<std::string, std::map<std::uint64_t, std::string>> streams;
     for (const auto& o : list_under(store, prefix_dir(options.prefix)))
-        if (auto b = parse_batch_key(o.key)) streams[b->stream].emplace(b->sequence, o.key);
+        if (auto b = batch_name_of(store, o.key)) streams[b->stream].emplace(b->sequence, o.key);
     struct Cursor {
         std::map<std::uint64_t, std::string>::const_iterator next, end;
         std::vector<std::string> lines;  // of the batch at `next`, loaded
+        bool unverified = false;         // the batch at `next` failed verification
         std::string first_timestamp;
     };
     auto load = [&](Cursor& c) {
         c.lines = split_lines(store.get(c.next->second));
+        c.unverified = options.unverified.count(c.next->second) > 0;
         c.first_timestamp.clear();
         if (!c.lines.empty()) {
             rapidjson::Document d;
@@ -319,7 +335,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
     };
     std::vector<Cursor> cursors;
     for (const auto& [stream, batches] : streams) {
-        cursors.push_back({batches.begin(), batches.end(), {}, {}});
+        cursors.push_back({batches.begin(), batches.end(), {}, false, {}});
         load(cursors.back());
     }
     std::uint64_t written = 0;
@@ -341,7 +357,7 @@ std::uint64_t cat_audit_log(ObjectStore& store, const CatOptions& options,
                                    : std::nullopt;
                 if (!t || (options.from && *t < *options.from) || (options.to && *t > *options.to)) continue;
             }
-            out(line);
+            out(pick->unverified ? "UNVERIFIED " + line : line);
             ++written;
         }
         if (++pick->next != pick->end) load(*pick);
