@@ -2,7 +2,6 @@
 // report.html), `worm certificate issue` and `worm certificate verify`.
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -16,15 +15,6 @@ namespace worm::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-int whole_number(const std::string& text, const std::string& option, int min, int max) {
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max)
-        throw UsageError(option + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                         ", got '" + text + "'");
-    return n;
-}
 
 // Files the user named are input: a missing one, or an output that is already there,
 // is exit 2, not a storage failure.
@@ -73,7 +63,7 @@ int run_audit(const ParsedArgs& a) {
     if (auto v = a.get("--to")) o.to = compliance::parse_audit_date(*v, true);
     o.registry_dir = a.value_or("--registry", "");
     if (auto v = a.get("--workers")) o.workers = whole_number(*v, "--workers", 1, 64);
-    if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = whole_number(*v, "--min-retention-days", 0, 36500);
+    if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = days_value(*v, "--min-retention-days", 0);
     if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
     if (a.has("--no-bucket-checks")) o.verify_bucket = false;
     const fs::path out = a.require("--out");
@@ -105,7 +95,7 @@ int run_certificate_issue(const ParsedArgs& a) {
     compliance::CertificateOptions o;
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
-    if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650);
+    if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650, "days");
     const compliance::IssuedCertificate c = user_file([&] { return compliance::issue_certificate(o, key); });
     std::cout << "{\"certificate_id\":" << json_string(c.certificate_id) << ",\"clean\":" << (c.clean ? "true" : "false")
               << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
@@ -143,7 +133,7 @@ std::vector<Command> compliance_commands() {
                    {"--to", "DATE", "last day of bundles to audit"},
                    {"--registry", "DIR", "evidence directory whose upload registry the hashes are compared with"},
                    {"--workers", "N", "parallel downloads and checks (default 4)"},
-                   {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
+                   {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default " + std::to_string(default_retention_days) + ")"},
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
                    {"--out", "DIR", "where report.json and report.html go", true}},

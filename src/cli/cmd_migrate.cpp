@@ -2,7 +2,6 @@
 // `worm migrate verify` (compare without copying).
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <iostream>
 
@@ -16,16 +15,6 @@ namespace worm::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-int parse_count(const ParsedArgs& a, const std::string& name, int fallback, int max) {
-    const auto v = a.get(name);
-    if (!v) return fallback;
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < 1 || n > max)
-        throw UsageError(name + " must be a whole number from 1 to " + std::to_string(max) + ", got '" + *v + "'");
-    return n;
-}
 
 std::vector<std::string> split_globs(const std::optional<std::string>& v) {
     std::vector<std::string> out;
@@ -56,14 +45,14 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     while (!o.dest_prefix.empty() && o.dest_prefix.back() == '/') o.dest_prefix.pop_back();
     o.include = split_globs(a.get("--include"));
     o.exclude = split_globs(a.get("--exclude"));
-    o.workers = parse_count(a, "--workers", 8, 256);
-    o.batch_size = static_cast<std::size_t>(parse_count(a, "--batch-size", 1000, 1'000'000));
+    o.workers = number_option(a, "--workers", 8, 1, 256);
+    o.batch_size = static_cast<std::size_t>(number_option(a, "--batch-size", 1000, 1, 1'000'000));
     constexpr std::uint64_t mib = 1ull << 20;
-    if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(parse_count(a, "--part-size", 16, 5120)) * mib;
+    if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(number_option(a, "--part-size", 16, 1, 5120)) * mib;
     if (a.has("--large-object-size"))
-        o.large_object_bytes = static_cast<std::uint64_t>(parse_count(a, "--large-object-size", 64, 1'000'000)) * mib;
+        o.large_object_bytes = static_cast<std::uint64_t>(number_option(a, "--large-object-size", 64, 1, 1'000'000)) * mib;
     o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
-    if (a.has("--retain-days")) o.retain_days = parse_count(a, "--retain-days", 1, 36500);
+    if (auto days = a.get("--retain-days")) o.retain_days = days_value(*days, "--retain-days");
     if (auto until = a.get("--retain-until")) o.retain_until = parse_retention_date(*until);
     o.retain_from_source = a.has("--retain-from-source");
     o.legal_hold = a.has("--legal-hold");
@@ -134,7 +123,7 @@ int run_migrate_verify(const ParsedArgs& a) {
     o.dest_prefix = a.value_or("--dest-prefix", "");
     o.include = split_globs(a.get("--include"));
     o.exclude = split_globs(a.get("--exclude"));
-    o.workers = parse_count(a, "--workers", 8, 256);
+    o.workers = number_option(a, "--workers", 8, 1, 256);
     o.evidence_layout = !a.has("--keep-paths");
     auto source = open_migration_source(a.require("--from"), a.value_or("--source-endpoint", ""),
                                         a.value_or("--source-profile", ""));

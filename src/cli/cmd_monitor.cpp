@@ -6,7 +6,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <iostream>
 
@@ -29,15 +28,6 @@ struct Check {
     std::string detail;
     std::string action;  // what an operator should do when it failed
 };
-
-int parse_days(const ParsedArgs& a, const std::string& option, const char* fallback) {
-    const std::string v = a.value_or(option, fallback);
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || ptr != v.data() + v.size() || n < 0 || n > 36500)
-        throw UsageError(option + " must be a whole number from 0 to 36500, got '" + v + "'");
-    return n;
-}
 
 // One monitor check per failed `worm bucket verify` row, or a single passing row.
 void add_bucket_checks(s3::S3Store& store, int min_retention_days, std::vector<Check>& checks) {
@@ -107,8 +97,8 @@ std::string alert_json(const std::string& environment, const std::vector<Check>&
 }
 
 int run_monitor(const ParsedArgs& a) {
-    const int days = parse_days(a, "--expiring-within-days", "30");
-    const int min_retention_days = parse_days(a, "--min-retention-days", "90");
+    const int days = number_option(a, "--expiring-within-days", 30, 0, WormConfig::maximum_retention_days, "days");
+    const int min_retention_days = number_option(a, "--min-retention-days", default_retention_days, 0, WormConfig::maximum_retention_days, "days");
     if (!a.has("--evidence-dir") && !a.has("--store"))
         throw UsageError("give --evidence-dir DIR (registry health) and/or --store URL (retention)");
     std::vector<Check> checks;
@@ -178,7 +168,7 @@ std::vector<Command> monitor_commands() {
     return {{{"monitor", "", "daily compliance check: registry health and retention; alert a webhook on a problem",
               {{"--evidence-dir", "DIR", "check the upload registry's health (backlog, failures, stale bundles)"},
                {"--store", "URL", "check every object's retention in this store (and, for s3://, the bucket's configuration)"},
-               {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default 90)"},
+               {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
                {"--prefix", "PREFIX", "only objects under PREFIX"},
                {"--expiring-within-days", "N", "flag retention ending within N days (default 30)"},
                {"--webhook", "URL", "POST the JSON alert here when a check fails"},
