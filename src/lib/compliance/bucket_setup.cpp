@@ -293,10 +293,6 @@ private:
 
 }  // namespace
 
-int BucketSetupOptions::retention_period_days() const {
-    return retention_years ? detail::days_in_years(*retention_years) : retention_days.value_or(default_retention_days);
-}
-
 void BucketSetupOptions::validate() const {
     if (bucket.empty()) invalid("bucket name is empty");
     if (retention_days && retention_years) invalid("give retention in days or in years, not both");
