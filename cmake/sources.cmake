@@ -43,7 +43,8 @@ set(WORM_CORE_SOURCES
   src/lib/util/fs.cpp
   src/lib/util/percent_encoding.cpp
   src/lib/util/posix.cpp
-  src/lib/util/url.cpp)
+  src/lib/util/url.cpp
+  src/lib/util/worker_pool.cpp)
 
 # worm::s3 (core +): HTTP transport, SigV4, credentials, S3Client, S3Store, the proxy
 # store, and open_store()/open_configured_store() (they open every kind of store).

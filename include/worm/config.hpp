@@ -58,8 +58,12 @@ WORM_API std::optional<std::string> process_env(std::string_view name);
 // count as unset). Empty: AWS's own endpoint for the region.
 WORM_API std::string s3_endpoint_from_env(const EnvLookup& lookup = process_env);
 
+// The one default retention, in days: HIPAA's minimum and the seeds' default. WORM_RETENTION_DAYS,
+// bucket setup, the audit's and monitor's policies and worm-proxy's minimum all start here.
+inline constexpr int default_retention_days = 90;
+
 struct WORM_API WormConfig {
-    static constexpr int minimum_retention_days = 90;
+    static constexpr int minimum_retention_days = default_retention_days;
     static constexpr int maximum_retention_days = 36500;  // 100 years: S3's own ceiling
 
     bool enabled = false;
@@ -68,7 +72,7 @@ struct WORM_API WormConfig {
     std::string s3_region = "us-east-1";
     std::string s3_prefix;
     std::string s3_endpoint;
-    int retention_days = 90;
+    int retention_days = default_retention_days;
     bool allow_short_retention = false;
     LockMode lock_mode = LockMode::compliance;
     bool auto_upload = true;

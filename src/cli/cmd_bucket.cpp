@@ -3,7 +3,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <charconv>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -45,17 +44,6 @@ std::string bucket_from_url(const std::string& given, const std::string& command
     if (bucket.empty()) throw UsageError(command + ": '" + url + "' names no bucket");
     return bucket;
 }
-
-int whole_number(const std::string& text, const std::string& option, int min, int max, const char* unit = "days") {
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max)
-        throw UsageError(option + " must be a whole number of " + unit + " from " + std::to_string(min) + " to " +
-                         std::to_string(max) + ", got '" + text + "'");
-    return n;
-}
-
-int positive_days(const std::string& text, const std::string& option) { return whole_number(text, option, 1, 36500); }
 
 // The client for the bucket commands: the environment's, with --region overriding the
 // signing region (CreateBucket must be signed for the region it creates the bucket in).
@@ -101,7 +89,7 @@ int run_bucket_create(const ParsedArgs& a) {
     if (days) {
         if (!a.has("--object-lock")) throw UsageError("a default retention needs --object-lock");
         default_retention = s3::DefaultRetention{.mode = parse_lock_mode(*mode),
-                                                 .days = positive_days(*days, "--default-retention-days"),
+                                                 .days = days_value(*days, "--default-retention-days"),
                                                  .years = std::nullopt};
     }
     const bool object_lock = a.has("--object-lock");
@@ -234,7 +222,7 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
     o.region = a.value_or("--region", "");
     if (a.has("--retention-days") && a.has("--retention-years"))
         throw UsageError("give --retention-days or --retention-years, not both");
-    if (auto d = a.get("--retention-days")) o.retention_days = positive_days(*d, "--retention-days");
+    if (auto d = a.get("--retention-days")) o.retention_days = days_value(*d, "--retention-days");
     if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
     if (!o.retention_days && !o.retention_years) o.retention_years = PlatformEnv::from_env().retention_years();
     if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
@@ -252,12 +240,12 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
             throw UsageError("--no-transition excludes --transition-days and --storage-class");
         o.transition_days.reset();
     }
-    if (auto t = a.get("--transition-days")) o.transition_days = whole_number(*t, "--transition-days", 0, 36500);
+    if (auto t = a.get("--transition-days")) o.transition_days = days_value(*t, "--transition-days", 0);
     if (auto c = a.get("--storage-class")) {
         if (c->empty()) throw UsageError("--storage-class needs a storage class name (GLACIER, DEEP_ARCHIVE, ...)");
         o.storage_class = *c;
     }
-    if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = whole_number(*g, "--expire-grace-days", 0, 36500);
+    if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = days_value(*g, "--expire-grace-days", 0);
     if (auto p = a.get("--prefix")) o.prefix = *p;
     o.tls_only_policy = !a.has("--no-tls-policy");
     if (auto to = a.get("--replicate-to")) o.replicate_to = bucket_from_url(*to, "--replicate-to");
@@ -310,7 +298,7 @@ int run_bucket_setup(const ParsedArgs& a) {
 int run_bucket_verify(const ParsedArgs& a) {
     compliance::BucketVerifyOptions o;
     o.bucket = bucket_from_url(store_option(a), "bucket verify");
-    if (auto d = a.get("--min-retention-days")) o.min_retention_days = whole_number(*d, "--min-retention-days", 0, 36500);
+    if (auto d = a.get("--min-retention-days")) o.min_retention_days = days_value(*d, "--min-retention-days", 0);
     if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
     o.require_kms = a.has("--require-kms");
     o.require_replica = a.has("--require-replica");
@@ -361,7 +349,7 @@ std::vector<Command> bucket_commands() {
                  run_bucket_info});
     c.push_back({{"bucket setup", "", "create or adopt a WORM evidence bucket and apply its eight resources (idempotent)",
                   {bucket_store_option,
-                   {"--retention-days", "N", "default retention in days (default 90, or $WORM_RETENTION_YEARS years)"},
+                   {"--retention-days", "N", "default retention in days (default " + std::to_string(default_retention_days) + ", or $WORM_RETENTION_YEARS years)"},
                    {"--retention-years", "N", "default retention in years (instead of days)"},
                    {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE", false, "--mode"},
                    {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
@@ -393,7 +381,7 @@ std::vector<Command> bucket_commands() {
                  run_bucket_setup});
     c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
                   {bucket_store_option,
-                   {"--min-retention-days", "N", "default retention must be at least N days (default 90)"},
+                   {"--min-retention-days", "N", "default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
                    {"--lock-mode", "MODE", "required default retention mode (default: either)", false, "--mode"},
                    {"--require-kms", "", "default encryption must be aws:kms (Security Hub S3.17)"},
                    {"--require-replica", "", "replication to a bucket with Object Lock is required"},

@@ -2,7 +2,6 @@
 // report.html), `worm certificate issue` and `worm certificate verify`.
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,15 +17,6 @@ namespace worm::cli {
 namespace fs = std::filesystem;
 
 namespace {
-
-int whole_number(const std::string& text, const std::string& option, int min, int max) {
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-    if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max)
-        throw UsageError(option + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max) +
-                         ", got '" + text + "'");
-    return n;
-}
 
 // Files the user named are input: a missing one, or an output that is already there,
 // is exit 2, not a storage failure.
@@ -118,7 +108,7 @@ int run_audit(const ParsedArgs& a) {
         o.database_url = env;
     }
     if (auto v = a.get("--workers")) o.workers = whole_number(*v, "--workers", 1, 64);
-    if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = whole_number(*v, "--min-retention-days", 0, 36500);
+    if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = days_value(*v, "--min-retention-days", 0);
     if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
     if (a.has("--no-bucket-checks")) o.verify_bucket = false;
     if (auto v = a.get("--shard")) {
@@ -194,7 +184,7 @@ int run_certificate_issue(const ParsedArgs& a) {
     compliance::CertificateOptions o;
     o.report_path = a.require("--report");
     o.output_dir = a.require("--out");
-    if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650);
+    if (auto v = a.get("--validity-days")) o.validity_days = whole_number(*v, "--validity-days", 1, 3650, "days");
     if (a.has("--signing-cert") != a.has("--signing-key"))
         throw UsageError("give --signing-cert and --signing-key together (or neither: a self-signed P-256 certificate)");
     o.signing_cert = a.value_or("--signing-cert", "");
@@ -251,7 +241,7 @@ std::vector<Command> compliance_commands() {
                    {"--database", "URL", "evidence database to compare with the store both ways: postgresql://... or "
                                          "sqlite:///path (default: DATABASE_URL)"},
                    {"--workers", "N", "parallel downloads and checks (default 4)"},
-                   {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default 90)"},
+                   {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default " + std::to_string(default_retention_days) + ")"},
                    {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
                    {"--shard", "I/N", "audit only shard I (0 .. N-1) of N, split by the bundle key's SHA-256; join with audit merge"},

@@ -2,7 +2,6 @@
 // `worm migrate verify` (compare without copying).
 #include <unistd.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
@@ -22,16 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-int parse_count(const ParsedArgs& a, const std::string& name, int fallback, int max) {
-    const auto v = a.get(name);
-    if (!v) return fallback;
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < 1 || n > max)
-        throw UsageError(name + " must be a whole number from 1 to " + std::to_string(max) + ", got '" + *v + "'");
-    return n;
-}
-
 std::vector<std::string> split_globs(const std::optional<std::string>& v) {
     std::vector<std::string> out;
     if (!v) return out;
@@ -49,14 +38,10 @@ std::vector<std::string> split_globs(const std::optional<std::string>& v) {
 // The seed's (FireMode) variables: MIGRATION_BATCH_SIZE, MIGRATION_MAX_WORKERS and
 // MIGRATION_PROGRESS_DIR give the defaults of --batch-size, --workers and --progress-dir.
 int count_from(const ParsedArgs& a, const std::string& option, const char* variable, int fallback, int max) {
-    if (a.has(option)) return parse_count(a, option, fallback, max);
+    if (a.has(option)) return number_option(a, option, fallback, 1, max);
     const auto v = process_env(variable);
     if (!v || v->empty()) return fallback;
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
-    if (ec != std::errc() || ptr != v->data() + v->size() || n < 1 || n > max)
-        throw UsageError(std::string(variable) + " must be a whole number from 1 to " + std::to_string(max) + ", got '" + *v + "'");
-    return n;
+    return whole_number(*v, variable, 1, max);
 }
 
 fs::path progress_dir(const ParsedArgs& a) {
@@ -126,11 +111,11 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     o.workers = count_from(a, "--workers", "MIGRATION_MAX_WORKERS", 8, 256);
     o.batch_size = static_cast<std::size_t>(count_from(a, "--batch-size", "MIGRATION_BATCH_SIZE", 1000, 1'000'000));
     constexpr std::uint64_t mib = 1ull << 20;
-    if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(parse_count(a, "--part-size", 16, 5120)) * mib;
+    if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(number_option(a, "--part-size", 16, 1, 5120)) * mib;
     if (a.has("--large-object-size"))
-        o.large_object_bytes = static_cast<std::uint64_t>(parse_count(a, "--large-object-size", 64, 1'000'000)) * mib;
+        o.large_object_bytes = static_cast<std::uint64_t>(number_option(a, "--large-object-size", 64, 1, 1'000'000)) * mib;
     o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
-    if (a.has("--retain-days")) o.retain_days = parse_count(a, "--retain-days", 1, 36500);
+    if (auto days = a.get("--retain-days")) o.retain_days = days_value(*days, "--retain-days");
     if (auto until = a.get("--retain-until")) o.retain_until = parse_retention_date(*until);
     o.retain_from_source = a.has("--retain-from-source");
     o.legal_hold = a.has("--legal-hold");

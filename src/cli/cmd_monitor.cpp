@@ -9,7 +9,6 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -37,15 +36,6 @@ struct Check {
     std::string detail;
     std::string action;  // what an operator should do when it failed
 };
-
-int parse_days(const ParsedArgs& a, const std::string& option, const char* fallback) {
-    const std::string v = a.value_or(option, fallback);
-    int n = 0;
-    const auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
-    if (ec != std::errc() || ptr != v.data() + v.size() || n < 0 || n > 36500)
-        throw UsageError(option + " must be a whole number from 0 to 36500, got '" + v + "'");
-    return n;
-}
 
 // One monitor check per failed `worm bucket verify` row, or a single passing row.
 void add_bucket_checks(s3::S3Store& store, int min_retention_days, std::vector<Check>& checks) {
@@ -181,8 +171,8 @@ private:
 };
 
 int run_monitor(const ParsedArgs& a) {
-    const int days = parse_days(a, "--expiring-within-days", "30");
-    const int min_retention_days = parse_days(a, "--min-retention-days", "90");
+    const int days = number_option(a, "--expiring-within-days", 30, 0, WormConfig::maximum_retention_days, "days");
+    const int min_retention_days = number_option(a, "--min-retention-days", default_retention_days, 0, WormConfig::maximum_retention_days, "days");
     const PlatformEnv platform = PlatformEnv::from_env();
     std::optional<std::string> store_url = a.get("--store");
     if (!store_url && !platform.evidence_store().empty()) store_url = platform.evidence_store();
@@ -307,7 +297,7 @@ std::vector<Command> monitor_commands() {
     return {{{"monitor", "", "daily compliance check: registry health and retention; metrics to CloudWatch; alert SNS or a webhook",
               {{"--evidence-dir", "DIR", "check the upload registry's health (backlog, failures, stale bundles)"},
                {"--store", "URL", "check every object's retention in this store (and, for s3://, the bucket's configuration)"},
-               {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default 90)"},
+               {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
                {"--prefix", "PREFIX", "only objects under PREFIX"},
                {"--expiring-within-days", "N", "flag retention ending within N days (default 30)"},
                {"--webhook", "URL", "POST the JSON alert here when a check fails"},

@@ -8,6 +8,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "args.hpp"
@@ -40,6 +41,18 @@ Command demo_command();
 
 // Maps an error to the CLI exit code: 1 verification, 2 usage/input, 3 storage.
 int exit_code_for(const Error& e);
+
+// The option vocabulary's numbers, one parser for every command: `text` as a whole number
+// from min to max, else UsageError "<option> must be a whole number [of <unit>] from <min>
+// to <max>, got '<text>'". number_option: the same for an option that may be absent.
+int whole_number(std::string_view text, const std::string& option, int min, int max, std::string_view unit = "");
+int number_option(const ParsedArgs& args, const std::string& option, int fallback, int min, int max,
+                  std::string_view unit = "");
+// Days (--retain-days, --retention-days, --min-retention-days, ...): at most 100 years,
+// S3's own ceiling (WormConfig::maximum_retention_days).
+inline int days_value(std::string_view text, const std::string& option, int min = 1) {
+    return whole_number(text, option, min, WormConfig::maximum_retention_days, "days");
+}
 
 // Lock options shared by put and retention set: --lock-mode (alias --mode), --retain-days,
 // --retain-until. nullopt when --lock-mode is not given.

@@ -23,6 +23,22 @@ int exit_code_for(const Error& e) {
     }
 }
 
+int whole_number(std::string_view text, const std::string& option, int min, int max, std::string_view unit) {
+    int n = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || ptr != text.data() + text.size() || n < min || n > max)
+        throw UsageError(option + " must be a whole number" + (unit.empty() ? "" : " of " + std::string(unit)) +
+                         " from " + std::to_string(min) + " to " + std::to_string(max) + ", got '" +
+                         std::string(text) + "'");
+    return n;
+}
+
+int number_option(const ParsedArgs& args, const std::string& option, int fallback, int min, int max,
+                  std::string_view unit) {
+    const auto v = args.get(option);
+    return v ? whole_number(*v, option, min, max, unit) : fallback;
+}
+
 std::optional<Retention> retention_from_args(const ParsedArgs& args) {
     const std::string mode_option = "--lock-mode";
     const auto mode = args.get(mode_option);
@@ -37,10 +53,7 @@ std::optional<Retention> retention_from_args(const ParsedArgs& args) {
     Retention r;
     r.mode = parse_lock_mode(*mode);
     if (days) {
-        long n = 0;
-        const auto [ptr, ec] = std::from_chars(days->data(), days->data() + days->size(), n);
-        if (ec != std::errc() || ptr != days->data() + days->size() || n <= 0 || n > 36500)
-            throw UsageError("--retain-days must be a whole number of days from 1 to 36500, got '" + *days + "'");
+        const int n = days_value(*days, "--retain-days");
         r.retain_until = std::chrono::floor<std::chrono::seconds>(system_clock().now()) + std::chrono::days(n);
     } else {
         r.retain_until = parse_retention_date(*until);

@@ -45,6 +45,7 @@ under evidence/{client_id}/ in the backend store with the proxy's own object loc
   --io-timeout SECONDS      limit for reading one body or writing one response (default 300)
   --spool-dir DIR           where request bodies wait while they are checked (default: private temp dir)
 )";
+static_assert(default_retention_days == 90, "the usage text above states the default of --retention-days");
 
 constexpr long long max_connections_limit = 1'000'000;
 

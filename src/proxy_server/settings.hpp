@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "worm/config.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::proxy_server {
@@ -15,7 +16,7 @@ namespace worm::proxy_server {
 // What the proxy enforces on every client, whatever the client asks for.
 struct Policy {
     LockMode lock_mode = LockMode::compliance;
-    int retention_days = 90;             // minimum retention from the time of upload; 0: none imposed
+    int retention_days = default_retention_days;  // minimum retention from the time of upload; 0: none imposed
     std::uint64_t max_body = 256ull << 20;  // bytes per upload
     bool allow_delete = false;            // forward DELETE to the backend (its lock rules still apply)
     bool allow_legal_hold_release = false;

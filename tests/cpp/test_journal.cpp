@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,29 @@ TEST_CASE("crc32c: the instruction and the table agree, and match the check valu
         const std::size_t half = size / 2;
         REQUIRE(detail::crc32c(data.substr(half), detail::crc32c(data.substr(0, half))) == detail::crc32c(data));
     }
+}
+
+TEST_CASE("a full disk under the journal is a storage error (util/posix.hpp's errno mapping), not io") {
+    // In a child, so the file-size limit stays there: RLIMIT_FSIZE with SIGXFSZ ignored makes
+    // sizing the ring fail with EFBIG, as a full disk fails with ENOSPC.
+    t::TempDir dir{"worm-journal-full"};
+    const pid_t child = ::fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        ::signal(SIGXFSZ, SIG_IGN);
+        const rlimit limit{4096, 4096};
+        ::setrlimit(RLIMIT_FSIZE, &limit);
+        try {
+            Journal journal(dir / "j", 1 << 20, 64 * 1024);
+        } catch (const Error& e) {
+            ::_exit(e.code() == ErrorCode::storage ? 0 : e.code() == ErrorCode::io ? 1 : 2);
+        }
+        ::_exit(3);
+    }
+    int status = 0;
+    REQUIRE(::waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    CHECK_MESSAGE(WEXITSTATUS(status) == 0, "0: storage, 1: io, 2: another code, 3: no error");
 }
 
 TEST_CASE("records only in the ring when the process is killed are replayed, once") {

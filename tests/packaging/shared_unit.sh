@@ -16,7 +16,7 @@ cmake -S "$SOURCE_DIR" -B "$BUILD" -DBUILD_SHARED_LIBS=ON -DWORM_BUILD_TESTS=ON 
   -DWORM_TEST_PEERS=moto "$@" >/dev/null
 units=$(cd "$BUILD" && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: \(.*\)$/\1/p')
 [[ -n "$units" ]] || fail "no test labelled unit"
-cmake --build "$BUILD" -j "${WORM_JOBS:-2}" --target worm worm_cli $units >/dev/null
+cmake --build "$BUILD" -j "${WORM_JOBS:-2}" --target worm_library worm_cli $units >/dev/null  # worm_library: the one libworm.so
 
 LIB=$(find "$BUILD" -maxdepth 1 -name 'libworm.so.*.*.*' -print -quit)
 [[ -n "$LIB" ]] || fail "no versioned libworm.so.X.Y.Z in $BUILD"

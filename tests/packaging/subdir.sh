@@ -14,7 +14,7 @@ cmake -S "$HERE/subdir_consumer" -B "$WORK" -DWORM_SOURCE_DIR="$SOURCE_DIR" -DWO
 # Every target of the build, as make lists them: only the library and the consumer.
 targets=$(cmake --build "$WORK" --target help | sed -n 's/^\.\.\. \([^ ]*\).*/\1/p' \
           | grep -vE '^(all|clean|depend|edit_cache|rebuild_cache|install|install/.*|list_install_components|test)$|\.(o|i|s)$' | sort)
-expected=$(printf '%s\n' consumer worm | sort)
+expected=$(printf '%s\n' consumer worm_core worm_s3 worm_uploader worm_audit_log worm_compliance | sort)  # the library: one archive per component
 if [[ "$targets" != "$expected" ]]; then
   echo "subdir: targets built through add_subdirectory:" $targets "(expected:" $expected ")" >&2
   exit 1

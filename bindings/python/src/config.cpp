@@ -73,7 +73,7 @@ void bind_config(py::module_& m) {
                  return c;
              }),
              py::kw_only(), py::arg("enabled") = false, py::arg("mode") = "proxy", py::arg("s3_bucket") = "",
-             py::arg("s3_region") = "us-east-1", py::arg("retention_days") = 90, py::arg("auto_upload") = true,
+             py::arg("s3_region") = "us-east-1", py::arg("retention_days") = default_retention_days, py::arg("auto_upload") = true,
              py::arg("mcp_url") = "", py::arg("mcp_upload_endpoint") = py::none(), py::arg("mcp_api_key") = "",
              py::arg("s3_prefix") = "", py::arg("s3_endpoint") = "", py::arg("lock_mode") = "COMPLIANCE",
              py::arg("allow_short_retention") = false, py::arg("upload_attempts") = 3,

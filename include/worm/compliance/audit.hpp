@@ -33,6 +33,7 @@
 
 #include "worm/compliance/cosign.hpp"
 #include "worm/compliance/evidence_db.hpp"
+#include "worm/config.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
@@ -47,7 +48,7 @@ struct WORM_API AuditPolicy {
     // Every stored .json and signature must be locked in this mode (none: any mode).
     std::optional<LockMode> mode = LockMode::compliance;
     // ... until at least its upload time (last modified) + this many days.
-    int min_retention_days = 90;
+    int min_retention_days = default_retention_days;
 };
 
 struct WORM_API AuditProgress {

@@ -26,6 +26,7 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/config.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
@@ -42,7 +43,7 @@ struct WORM_API BucketSetupOptions {
     std::string bucket{};
     std::string region{};  // where to create the bucket; empty: the client's region
     LockMode mode = LockMode::compliance;
-    // Default retention: exactly one of days / years (days = 90 when neither is set).
+    // Default retention: exactly one of days / years (days = default_retention_days when neither is set).
     std::optional<int> retention_days{};
     std::optional<int> retention_years{};
     // Default encryption: aes256 or aws_kms (kms_key_id empty: the account's aws/s3 key).
@@ -124,7 +125,7 @@ WORM_API std::string uploader_iam_policy(const std::string& bucket, const std::s
 
 struct WORM_API BucketVerifyOptions {
     std::string bucket{};
-    int min_retention_days = 90;           // default retention must be at least this
+    int min_retention_days = default_retention_days;  // default retention must be at least this
     std::optional<LockMode> mode{};          // required default retention mode (any when unset)
     bool require_kms = false;              // default encryption must be aws:kms (S3.17)
     bool require_replica = false;          // replication to a lock-enabled bucket is required

@@ -54,7 +54,7 @@ std::uint64_t get_u64(const char* p) {
 }
 
 [[noreturn]] void throw_io(const std::string& what, const fs::path& path, int err = errno) {
-    throw Error(ErrorCode::io, "audit log journal: " + what + " " + path.string() + ": " + std::strerror(err));
+    throw Error(worm::detail::error_code_for_errno(err), "audit log journal: " + what + " " + path.string() + ": " + std::strerror(err));
 }
 
 bool has_lsn(char type) { return type == record_frame || type == seal_frame; }
@@ -151,7 +151,7 @@ Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_b
     : dir_(std::move(dir)), segment_bytes_(segment_bytes), index_window_(std::max<std::size_t>(1, index_window)) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
-    if (ec) throw Error(ErrorCode::io, "audit log journal: cannot create " + dir_.string() + ": " + ec.message());
+    if (ec) throw Error(worm::detail::error_code_for_errno(ec.value()), "audit log journal: cannot create " + dir_.string() + ": " + ec.message());
     const fs::path lock_path = dir_ / ".lock";
     lock_fd_ = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lock_fd_ < 0) throw_io("cannot open", lock_path);

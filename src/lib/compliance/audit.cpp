@@ -8,7 +8,6 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "audit_source.hpp"
 #include "audit_trace.hpp"
@@ -25,6 +24,7 @@
 #include "worm/signer.hpp"
 
 #include "../util/text.hpp"
+#include "../util/worker_pool.hpp"
 
 #ifndef WORM_VERSION
 #define WORM_VERSION "0.0.0"
@@ -316,10 +316,7 @@ private:
             tell_progress(untold, total);
             detail::trace_worker(worker, items, detail::thread_cpu_seconds() - cpu_at_start);
         };
-        std::vector<std::thread> pool;
-        for (std::size_t t = 1; t < threads; ++t) pool.emplace_back(work, t);
-        work(0);
-        for (auto& t : pool) t.join();
+        worm::detail::run_workers(threads, work);
     }
 
     static constexpr std::size_t progress_batch = 64;

@@ -161,3 +161,13 @@ std::string describe(const s3::LifecycleRule& r) {
 }
 
 }  // namespace worm::compliance::detail
+
+namespace worm::compliance {
+
+// Here, beside days_in_years, rather than in bucket_setup.cpp: the lifecycle rule above
+// needs it, and setup uses this file, never the other way round.
+int BucketSetupOptions::retention_period_days() const {
+    return retention_years ? detail::days_in_years(*retention_years) : retention_days.value_or(default_retention_days);
+}
+
+}  // namespace worm::compliance

@@ -25,7 +25,7 @@ s3::DefaultRetention wanted_retention(const BucketSetupOptions& o) {
     s3::DefaultRetention r;
     r.mode = o.mode;
     if (o.retention_years) r.years = o.retention_years;
-    else r.days = o.retention_days.value_or(90);
+    else r.days = o.retention_days.value_or(default_retention_days);
     return r;
 }
 
@@ -337,10 +337,6 @@ private:
 };
 
 }  // namespace
-
-int BucketSetupOptions::retention_period_days() const {
-    return retention_years ? detail::days_in_years(*retention_years) : retention_days.value_or(90);
-}
 
 void BucketSetupOptions::validate() const {
     if (bucket.empty()) invalid("bucket name is empty");

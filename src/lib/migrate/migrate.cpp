@@ -6,7 +6,6 @@
 #include <atomic>
 #include <optional>
 #include <set>
-#include <thread>
 
 #include "state.hpp"
 #include "worm/crypto.hpp"
@@ -20,6 +19,7 @@
 #include "worm/uploader.hpp"
 
 #include "../util/text.hpp"
+#include "../util/worker_pool.hpp"
 
 namespace worm {
 
@@ -330,10 +330,8 @@ private:
             for (std::size_t i = batch_start; i < batch_end; ++i)
                 if (!work_[i].row) pending.push_back(i);
             if (state_ && !pending.empty()) state_->mark_copying(rows_of(pending, [&](const Item& item) { return base_row(item); }));
-            std::vector<std::thread> threads;
-            const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(options_.workers), batch_end - batch_start));
-            for (int t = 0; t < n; ++t) threads.emplace_back(worker);
-            for (auto& t : threads) t.join();
+            detail::run_workers(std::min<std::size_t>(static_cast<std::size_t>(options_.workers), batch_end - batch_start),
+                                [&](std::size_t) { worker(); });
             if (state_ && !pending.empty()) state_->record(rows_of(pending, [](const Item& item) { return *item.row; }));
         }
     }

@@ -1,6 +1,9 @@
 // client_ops.cpp: the S3 operations, each a thin layer over S3Client::send: build the
 // request (query, headers, XML body), send it, read the answer.
 #include <algorithm>
+#include <iterator>
+#include <type_traits>
+#include <utility>
 
 #include "client_internal.hpp"
 #include "documents.hpp"
@@ -534,6 +537,25 @@ DeleteObjectResult S3Client::delete_object(const DeleteObjectOptions& options) {
     return out;
 }
 
+namespace {
+
+// The one paginator of the listings: fetch a page, keep its items, and while the page is
+// truncated let `advance` move the options to the next one (it throws when the server's
+// markers did not move, which would loop forever).
+template <typename Options, typename Fetch, typename Items, typename Advance>
+auto list_every_page(Options options, Fetch fetch, Items items, Advance advance) {
+    std::decay_t<decltype(items(std::declval<decltype(fetch(options))&>()))> all;
+    while (true) {
+        auto page = fetch(options);
+        auto& got = items(page);
+        std::move(got.begin(), got.end(), std::back_inserter(all));
+        if (!page.is_truncated) return all;
+        advance(options, page);
+    }
+}
+
+}  // namespace
+
 ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
     options.validate();
     S3Request r;
@@ -549,15 +571,14 @@ ListObjectsPage S3Client::list_objects_v2(const ListObjectsOptions& options) {
 }
 
 std::vector<ListedObject> S3Client::list_all_objects(ListObjectsOptions options) {
-    std::vector<ListedObject> all;
-    while (true) {
-        ListObjectsPage page = list_objects_v2(options);
-        std::move(page.objects.begin(), page.objects.end(), std::back_inserter(all));
-        if (!page.is_truncated) return all;
-        if (page.next_continuation_token == options.continuation_token)
-            throw Error(ErrorCode::storage, "ListObjectsV2 did not advance (same continuation token twice)");
-        options.continuation_token = page.next_continuation_token;
-    }
+    return list_every_page(
+        std::move(options), [&](const ListObjectsOptions& o) { return list_objects_v2(o); },
+        [](ListObjectsPage& page) -> auto& { return page.objects; },
+        [](ListObjectsOptions& o, const ListObjectsPage& page) {
+            if (page.next_continuation_token == o.continuation_token)
+                throw Error(ErrorCode::storage, "ListObjectsV2 did not advance (same continuation token twice)");
+            o.continuation_token = page.next_continuation_token;
+        });
 }
 
 ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& options) {
@@ -575,16 +596,15 @@ ListVersionsPage S3Client::list_object_versions(const ListVersionsOptions& optio
 }
 
 std::vector<ListedVersion> S3Client::list_all_object_versions(ListVersionsOptions options) {
-    std::vector<ListedVersion> all;
-    while (true) {
-        ListVersionsPage page = list_object_versions(options);
-        std::move(page.versions.begin(), page.versions.end(), std::back_inserter(all));
-        if (!page.is_truncated) return all;
-        if (page.next_key_marker == options.key_marker && page.next_version_id_marker == options.version_id_marker)
-            throw Error(ErrorCode::storage, "ListObjectVersions did not advance (same markers twice)");
-        options.key_marker = page.next_key_marker;
-        options.version_id_marker = page.next_version_id_marker;
-    }
+    return list_every_page(
+        std::move(options), [&](const ListVersionsOptions& o) { return list_object_versions(o); },
+        [](ListVersionsPage& page) -> auto& { return page.versions; },
+        [](ListVersionsOptions& o, const ListVersionsPage& page) {
+            if (page.next_key_marker == o.key_marker && page.next_version_id_marker == o.version_id_marker)
+                throw Error(ErrorCode::storage, "ListObjectVersions did not advance (same markers twice)");
+            o.key_marker = page.next_key_marker;
+            o.version_id_marker = page.next_version_id_marker;
+        });
 }
 
 // ---- object lock on a version ----------------------------------------------------------

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <exception>
 #include <mutex>
-#include <thread>
 
+#include "../util/worker_pool.hpp"
 #include "client_internal.hpp"
 #include "documents.hpp"
 #include "worm/crypto.hpp"
@@ -228,11 +228,8 @@ PutObjectResult S3Client::run_multipart(const PutObjectOptions& options, Multipa
             }
         }
     };
-    const int threads = std::min(config_.parallel_parts, static_cast<int>(missing.size()));
-    std::vector<std::thread> pool;
-    for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-    worker();  // this thread works too
-    for (std::thread& t : pool) t.join();
+    worm::detail::run_workers(static_cast<std::size_t>(std::min(config_.parallel_parts, static_cast<int>(missing.size()))),
+                        [&](std::size_t) { worker(); });  // this thread works too
 
     PutObjectResult out;
     try {

@@ -340,16 +340,16 @@ struct LocalOps {
             const fs::path tmp = *parent / ("." + name.substr(0, 200) + ".tmp-" + std::to_string(rng()));
             const fs::path body = state.dir / (live->version_id + ".body");
             if (::link(body.c_str(), tmp.c_str()) != 0)
-                throw Error(ErrorCode::io, "cannot link " + body.string() + ": " + std::strerror(errno));
+                detail::io_error("cannot link", body, errno);
             if (::rename(tmp.c_str(), target.c_str()) != 0) {
                 const int err = errno;
                 ::unlink(tmp.c_str());
-                throw Error(ErrorCode::io, "cannot rename into place " + target.string() + ": " + std::strerror(err));
+                detail::io_error("cannot rename into place", target, err);
             }
             // No fsync: the mirror is rebuilt by the next write of the key, reads never need it.
         } else {
             if (type != EntryType::missing && ::unlink(target.c_str()) != 0 && errno != ENOENT)
-                throw Error(ErrorCode::io, "cannot remove " + target.string() + ": " + std::strerror(errno));
+                detail::io_error("cannot remove", target, errno);
             prune_empty(objects(), segments);
         }
     }
@@ -380,9 +380,9 @@ LocalWormStore::LocalWormStore(fs::path root, const Clock& clock, LocalStoreOpti
     if (root.empty()) throw Error(ErrorCode::invalid_argument, "local store root directory is empty");
     std::error_code ec;
     fs::create_directories(root, ec);
-    if (ec) throw Error(ErrorCode::io, "cannot create store directory " + root.string() + ": " + ec.message());
+    if (ec) detail::io_error("cannot create store directory", root, ec.value());
     root_ = fs::canonical(root, ec);
-    if (ec) throw Error(ErrorCode::io, "cannot resolve store directory " + root.string() + ": " + ec.message());
+    if (ec) detail::io_error("cannot resolve store directory", root, ec.value());
     for (const char* sub : {"objects", "versions", "tmp"}) walk_dirs(root_, {sub}, true, "", options_.durable);
     log_ = std::make_shared<detail::LocalStoreLog>(root_);
     if (options_.start_log && !log_->log.exists()) {
@@ -456,7 +456,7 @@ PutResult LocalWormStore::do_put(const std::string& key, const PutBody& body, co
     const std::string version_id = new_version_id(now, state.versions);
     const fs::path body_path = state.dir / (version_id + ".body");
     if (::rename(staged.path.c_str(), body_path.c_str()) != 0)
-        throw Error(ErrorCode::io, "cannot move body into " + body_path.string() + ": " + std::strerror(errno));
+        detail::io_error("cannot move body into", body_path, errno);
     uncommitted = body_path;
     // No directory fsync here: save() syncs the directory (body and sidecar names alike)
     // before the log record that commits the version.
@@ -513,7 +513,7 @@ void LocalWormStore::do_remove(const std::string& key, const DeleteOptions& opti
     ops.log().append("remove", key, target.version_id, nullptr, options_.durable);
     const fs::path sidecar_path = state.dir / (target.version_id + ".json");
     if (::unlink(sidecar_path.c_str()) != 0)
-        throw Error(ErrorCode::io, "cannot remove " + sidecar_path.string() + ": " + std::strerror(errno));
+        detail::io_error("cannot remove", sidecar_path, errno);
     if (options_.durable) fsync_directory(state.dir);
     if (!target.delete_marker) ::unlink((state.dir / (target.version_id + ".body")).c_str());
     std::erase(state.versions, target.version_id);
@@ -594,7 +594,7 @@ std::pair<Sidecar, int> open_version(const LocalOps& ops, const std::string& key
         if (errno == ENOENT || errno == ELOOP)
             throw Error(ErrorCode::integrity, "object " + quote_key(key) + " version " + sidecar.version_id +
                                                   " is damaged: its body file is missing or replaced");
-        throw Error(ErrorCode::io, "cannot open " + body.string() + ": " + std::strerror(errno));
+        detail::io_error("cannot open", body, errno);
     }
     return {std::move(sidecar), fd};
 }
@@ -645,21 +645,21 @@ ObjectInfo LocalWormStore::do_get_to_file(const std::string& key, const fs::path
     const fs::path dir = destination.has_parent_path() ? destination.parent_path() : fs::path(".");
     const fs::path tmp = dir / ("." + destination.filename().string() + ".tmp-" + std::to_string(rng()));
     detail::UniqueFd out{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)};
-    if (!out) throw Error(ErrorCode::io, "cannot create " + tmp.string() + ": " + std::strerror(errno));
+    if (!out) detail::io_error("cannot create", tmp, errno);
     try {
         const StreamResult r = stream_fd(fd, first, last, [&](std::string_view piece) {
             while (!piece.empty()) {
                 const ssize_t n = ::write(out.get(), piece.data(), piece.size());
                 if (n < 0 && errno == EINTR) continue;
-                if (n < 0) throw Error(ErrorCode::io, "cannot write " + tmp.string() + ": " + std::strerror(errno));
+                if (n < 0) detail::io_error("cannot write", tmp, errno);
                 piece.remove_prefix(static_cast<std::size_t>(n));
             }
         });
         check_integrity(key, sidecar, r);  // before the file appears under its name
-        if (options_.durable && ::fsync(out.get()) != 0) throw Error(ErrorCode::io, "cannot fsync " + tmp.string() + ": " + std::strerror(errno));
-        if (out.close() != 0) throw Error(ErrorCode::io, "cannot close " + tmp.string() + ": " + std::strerror(errno));
+        if (options_.durable && ::fsync(out.get()) != 0) detail::io_error("cannot fsync", tmp, errno);
+        if (out.close() != 0) detail::io_error("cannot close", tmp, errno);
         if (::rename(tmp.c_str(), destination.c_str()) != 0)
-            throw Error(ErrorCode::io, "cannot rename into place " + destination.string() + ": " + std::strerror(errno));
+            detail::io_error("cannot rename into place", destination, errno);
     } catch (...) {
         ::unlink(tmp.c_str());
         throw;
