@@ -41,6 +41,7 @@ namespace worm {
 // pipeline (worm::core) does not need the uploader component to compile.
 class ObjectStore;
 class WormUploader;
+struct UploaderOptions;
 struct WormConfig;
 
 namespace detail {
@@ -118,8 +119,10 @@ public:
     // kept and pending, see WormUploader); when on, a WormUploader on the evidence
     // directory's registry is attached as above and returned (for sync and stats); when
     // off, nothing is attached and it returns nullptr.
-    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store = nullptr,
-                                                 UploaderOptions options = {});
+    // `options` tune the attached uploader (its log, retries); declared in uploader.hpp.
+    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store = nullptr);
+    std::shared_ptr<WormUploader> enable_uploads(const WormConfig& config, std::shared_ptr<ObjectStore> store,
+                                                 const UploaderOptions& options);
     const Ed25519PublicKey& public_key() const { return public_key_; }
     const PipelineOptions& options() const { return options_; }
 

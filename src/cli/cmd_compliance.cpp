@@ -52,7 +52,7 @@ private:
     bool drawn_ = false;
 };
 
-int write_and_tell(const compliance::AuditReport& report, const fs::path& out);
+int write_and_tell(const ParsedArgs& a, const compliance::AuditReport& report, const fs::path& out);
 
 // Seed 002's reports bucket: --upload-to URL (a bare bucket name is s3://NAME), else
 // WORM_REPORTS_BUCKET. nullopt: nothing is uploaded.
@@ -130,11 +130,11 @@ int run_audit(const ParsedArgs& a) {
     // the memory back at once.
     static const compliance::AuditReport* volatile kept_until_exit = nullptr;
     kept_until_exit = new compliance::AuditReport(compliance::audit(o));
-    return write_and_tell(*kept_until_exit, out);
+    return write_and_tell(a, *kept_until_exit, out);
 }
 
 // Writes report.json and report.html, prints the summary and the failures; the exit code.
-int write_and_tell(const compliance::AuditReport& report, const fs::path& out) {
+int write_and_tell(const ParsedArgs& a, const compliance::AuditReport& report, const fs::path& out) {
     const fs::path json = compliance::write_audit_report(report, out);
     const auto& inv = report.inventory;
     if (report.shard.count > 1)
@@ -173,7 +173,7 @@ int run_audit_merge(const ParsedArgs& a) {
     } catch (const Error& e) {
         throw UsageError(e.what());
     }
-    return write_and_tell(merged, a.require("--out"));
+    return write_and_tell(a, merged, a.require("--out"));
 }
 
 int run_certificate_issue(const ParsedArgs& a) {

@@ -27,13 +27,17 @@ void EvidencePipeline::attach_uploader(std::shared_ptr<WormUploader> uploader) {
 }
 
 std::shared_ptr<WormUploader> EvidencePipeline::enable_uploads(const WormConfig& config,
+                                                               std::shared_ptr<ObjectStore> store) {
+    return enable_uploads(config, std::move(store), UploaderOptions{});
+}
+
+std::shared_ptr<WormUploader> EvidencePipeline::enable_uploads(const WormConfig& config,
                                                                std::shared_ptr<ObjectStore> store,
-                                                               UploaderOptions options) {
+                                                               const UploaderOptions& options) {
     if (!store && !config.enabled) return nullptr;
     // No store given: the uploader opens the configured one at the first upload.
     auto uploader = std::make_shared<WormUploader>(config, std::move(store),
-                                                   std::make_shared<UploadRegistry>(options_.evidence_dir),
-                                                   std::move(options));
+                                                   std::make_shared<UploadRegistry>(options_.evidence_dir), options);
     attach_uploader(uploader);
     return uploader;
 }
