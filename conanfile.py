@@ -31,7 +31,7 @@ class WormConan(ConanFile):
     default_options = {"shared": False, "fPIC": True, "python": False, "proxy": False,
                        "s3": True, "uploader": True, "audit_log": True, "compliance": True}
     # component -> the components it uses (cmake/sources.cmake, WORM_<c>_USES)
-    _uses = {"s3": [], "uploader": ["s3"], "audit_log": [], "compliance": ["s3", "uploader"]}
+    _uses = {"s3": [], "uploader": ["s3"], "audit_log": ["s3"], "compliance": ["s3", "uploader"]}
     exports_sources = ("CMakeLists.txt", "LICENSE", "cmake/*", "include/*", "src/*", "bindings/*",
                        "schemas/*", "examples/data/*")
 

@@ -123,7 +123,7 @@ set(WORM_COMPONENTS core s3 uploader audit_log compliance)
 set(WORM_core_USES)
 set(WORM_s3_USES core)
 set(WORM_uploader_USES core s3)
-set(WORM_audit_log_USES core)
+set(WORM_audit_log_USES core s3)  # the sink keys its journal by the S3 endpoint (S3Store)
 set(WORM_compliance_USES core s3 uploader)
 set(WORM_LIB_SOURCES ${WORM_CORE_SOURCES} ${WORM_S3_SOURCES} ${WORM_UPLOADER_SOURCES}
   ${WORM_AUDIT_LOG_SOURCES} ${WORM_COMPLIANCE_SOURCES})

@@ -13,6 +13,11 @@
 //   MIGRATION_BATCH_SIZE, MIGRATION_PROGRESS_DIR, MIGRATION_MAX_WORKERS   read by `worm migrate`
 //
 // `worm config check` shows them (a password in DATABASE_URL masked) and their problems.
+//
+// Example:
+//   const worm::PlatformEnv env = worm::PlatformEnv::from_env();
+//   std::string evidence = env.evidence_store();  // "s3://firemode-evidence-worm-dev", or empty
+//   std::string key_path = env.get("COMPLIANCE_SIGNING_KEY_PATH");
 #pragma once
 
 #include <optional>

@@ -106,7 +106,8 @@ class ReportsBucketTest(unittest.TestCase):
 
         listed = {o["Key"] for o in self.s3.list_objects_v2(Bucket="firemode-reports-worm-dev")["Contents"]}
         self.assertEqual({k.rsplit("/", 1)[1] for k in listed if k.startswith("certificates/")},
-                         {"certificate.json", "certificate.sig", "certificate.pdf", "certificate.pdf.sig"})
+                         {"certificate.json", "certificate.sig", "certificate.pdf", "certificate.pdf.sig",
+                          "certificate.signer.pem"})
         self.assertTrue(all(k.startswith(("reports/audit-", f"certificates/{certificate_id}/")) for k in listed), listed)
         seven_years = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=7 * 365)
         for key in listed:

@@ -8,6 +8,11 @@
 //
 // Endpoints, as the AWS SDKs resolve them: AWS_ENDPOINT_URL_<SERVICE> (CLOUDWATCH, SNS),
 // else AWS_ENDPOINT_URL, else https://<service>.<region>.amazonaws.com.
+//
+// Example:
+//   worm::aws::ServiceConfig config = worm::aws::ServiceConfig::from_env("AWS_ENDPOINT_URL_SNS");
+//   config.region = "eu-west-1";
+//   config.validate();  // Error(config) naming what is missing
 #pragma once
 
 #include <memory>

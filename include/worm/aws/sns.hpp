@@ -5,7 +5,8 @@
 //
 // Example:
 //   worm::aws::SnsClient sns(worm::aws::ServiceConfig::from_env("AWS_ENDPOINT_URL_SNS"));
-//   std::string id = sns.publish({.topic_arn = arn, .subject = "WORM alert", .message = text});
+//   std::string id = sns.publish({.topic_arn = "arn:aws:sns:us-east-1:123456789012:worm-alerts",
+//                                 .subject = "WORM alert", .message = "2 checks failed"});
 #pragma once
 
 #include <string>
