@@ -5,7 +5,9 @@ InitiateMultipartUploadResult; POST ?uploadId=... -> CompleteMultipartUploadResu
 It checks nothing (no signature, no checksum): it exists to measure clients, and moto is
 far too slow for that. The multipart complete answer carries no ETag: every part gets the
 same static ETag, so no ETag nginx could send would match the parts (libworm checks that
-when the server sends one). nginx runs as the current user in one process (master_process off),
+when the server sends one). The PUT ETag is a static one in multipart form ("...-1"): nginx
+cannot hash the body, and an MD5-shaped ETag that is not the body's MD5 is what a server that
+stored other bytes answers (libworm refuses it). nginx runs as the current user in one process (master_process off),
 with its own prefix, pid, logs and temp dirs, and is stopped by its PID.
 """
 import os
@@ -41,7 +43,7 @@ http {{
   server {{
     listen 127.0.0.1:{port} backlog=4096;
     location / {{
-      add_header ETag '"5d41402abc4b2a76b9719d911017c592"' always;
+      add_header ETag '"5d41402abc4b2a76b9719d911017c592-1"' always;
       add_header x-amz-version-id bench-version-1 always;
       add_header x-amz-request-id bench-request always;
       if ($request_method = POST) {{ return 200 $s3_post_reply; }}
