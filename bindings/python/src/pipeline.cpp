@@ -156,7 +156,7 @@ void bind_pipeline(py::module_& m) {
                 v = compliance::verify_evidence_files(bundle_path, sig_path, public_key_path);
             }
             py::dict d = report_dict(v.report);
-            d["signature_path"] = v.signature_path;
+            d["signature_path"] = v.signature_path.string();  // a JSON-ready report, as report_dict
             d["signature_format"] = v.signature_format;
             py::list notes;
             for (const auto& n : v.notes) notes.append(to_py_str(n));
