@@ -8,10 +8,13 @@ notes when each record is stored in WORM. Handlers:
   worm-high-volume  worm.logging, create_high_volume_handler (50 / 60 s; records at WARNING)
   seed-boto3        the seed's design: queue + 1 batching worker (5 records per batch) + a
                     2-thread pool of boto3 PutObject calls with the lock (anchor)
+  cxx-compliance    the same preset from C++ (`worm_bench audit-log-latency`, one producer
+  cxx-high-volume   thread): the sink's own ceiling, without the interpreter's cost per record
 
-Prints one JSON object: offered and sustained records/s (stored / time until the last one
-was stored), p50/p99 seconds from logger.info to stored in WORM, records not stored when
-the wait ended. `python3 bench/audit_log_latency.py --delay-ms 30 --handler worm-compliance`
+Prints one JSON object: offered and sustained records/s (records stored while the load ran,
+per second of load: the last records wait for the preset's interval, which says nothing
+about throughput), when the last record was stored, p50/p99 seconds from logger.info to
+stored in WORM, records not stored when the wait ended. `python3 bench/audit_log_latency.py --delay-ms 30 --handler worm-compliance`
 """
 import argparse
 import concurrent.futures
@@ -89,6 +92,37 @@ class SeedBoto3Handler(logging.Handler):
                 batch, since = [], time.monotonic()
 
 
+def run_cxx(args, endpoint, tmp):
+    """The C++ producer against the same latency proxy; its `name: value unit` lines as the
+    same JSON keys as the Python handlers'."""
+    import subprocess
+    preset = args.handler[len("cxx-"):]
+    argv = [args.bench_bin, "audit-log-latency", "--endpoint", endpoint, "--bucket", "bench-logs",
+            "--dir", os.path.join(tmp, "cxx"), "--preset", preset, "--rate", str(int(args.rate)),
+            "--seconds", str(int(args.seconds)), "--wait", str(int(args.wait))]
+    if args.max_in_flight:
+        argv += ["--max-in-flight", str(args.max_in_flight)]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=args.seconds + args.wait + 120)
+    values = {}
+    for line in out.stdout.splitlines():
+        name, _, rest = line.partition(":")
+        if rest.strip():
+            values[name.strip()] = float(rest.split()[0])
+    total = int(args.rate * args.seconds)
+    return {
+        "handler": args.handler, "delay_ms": args.delay_ms, "offered_records_per_s": args.rate,
+        "records": total, "stored": total - int(values["latency_not_stored_at_end"]),
+        "produce_s": round(values["latency_produce_s"], 3),
+        "sustained_records_per_s": round(values["latency_sustained_records_per_s"], 1),
+        "last_stored_s": round(values["latency_last_stored_s"], 3),
+        "p50_time_to_worm_s": values["latency_p50_time_to_worm_s"],
+        "p99_time_to_worm_s": values["latency_p99_time_to_worm_s"],
+        "not_stored_at_end": int(values["latency_not_stored_at_end"]),
+        "stats": {"batches_stored": int(values["latency_batches_stored"]),
+                  "max_in_flight": args.max_in_flight or "default"},
+    }
+
+
 def run(args):
     tmp = tempfile.mkdtemp(prefix="worm-bench-latency-")
     moto = MotoServer(auth=False).start()
@@ -102,6 +136,9 @@ def run(args):
         import boto3
         s3 = boto3.client("s3", endpoint_url=moto.endpoint, region_name="us-east-1")
         s3.create_bucket(Bucket="bench-logs", ObjectLockEnabledForBucket=True)
+
+        if args.handler.startswith("cxx-"):
+            return run_cxx(args, proxy.endpoint, tmp)
 
         logger = logging.getLogger("bench.latency")
         logger.propagate = False
@@ -155,10 +192,11 @@ def run(args):
         watcher.join()
         waits = [s - l for s, l in zip(stored_at, logged_at) if s is not None]
         last = max((s for s in stored_at if s is not None), default=start)
+        in_load = sum(1 for s in stored_at if s is not None and s <= start + produced)
         result = {
             "handler": args.handler, "delay_ms": args.delay_ms, "offered_records_per_s": args.rate,
             "records": total, "stored": len(waits), "produce_s": round(produced, 3),
-            "sustained_records_per_s": round(len(waits) / max(last - start, produced), 1),
+            "sustained_records_per_s": round(in_load / produced, 1), "last_stored_s": round(last - start, 3),
             "p50_time_to_worm_s": percentile(waits, 50), "p99_time_to_worm_s": percentile(waits, 99),
             "not_stored_at_end": total - len(waits),
         }
@@ -179,13 +217,19 @@ def run(args):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--handler", choices=("worm-compliance", "worm-high-volume", "seed-boto3"), required=True)
+    ap.add_argument("--handler", required=True, choices=("worm-compliance", "worm-high-volume", "seed-boto3",
+                                                         "cxx-compliance", "cxx-high-volume"))
     ap.add_argument("--delay-ms", type=float, default=30)
     ap.add_argument("--rate", type=float, default=20000, help="offered records/s")
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--wait", type=float, default=30, help="seconds to wait for the rest after the load")
     ap.add_argument("--max-in-flight", type=int, default=0)
-    print(json.dumps(run(ap.parse_args())), flush=True)
+    ap.add_argument("--bench-bin", default=os.path.join(HERE, "..", "build", "bench", "worm_bench"),
+                    help="worm_bench, for the cxx-* handlers")
+    args = ap.parse_args()
+    if args.handler.startswith("cxx-") and not os.access(args.bench_bin, os.X_OK):
+        ap.error(f"--bench-bin {args.bench_bin} is not an executable worm_bench (build with -DWORM_BUILD_BENCH=ON)")
+    print(json.dumps(run(args)), flush=True)
 
 
 if __name__ == "__main__":

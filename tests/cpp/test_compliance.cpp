@@ -93,6 +93,15 @@ fs::path report_with_a_failure(t::EvidenceFixture& ev, const fs::path& root) {
     return root / "audit" / "report.json";
 }
 
+// `worm certificate issue` over the clean report under root/audit into root/cert; returns
+// the command's JSON answer (certificate_id, key_fingerprint, ...).
+rapidjson::Document issue_certificate(t::EvidenceFixture& ev, const fs::path& root) {
+    const auto issued = worm_cli({"certificate", "issue", "--report", (root / "audit" / "report.json").string(), "--key",
+                                  ev.keys().private_key.string(), "--out", (root / "cert").string()});
+    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
+    return t::parse_json(issued.out);
+}
+
 }  // namespace
 
 TEST_CASE("audit --dir: a clean evidence directory is clean; report.json and report.html are written") {
@@ -300,10 +309,7 @@ TEST_CASE("certificate: issued from a report, verified by worm and by openssl; a
     t::EvidenceFixture ev(tmp.path());
     clean_report(ev, tmp.path(), 3);
     const fs::path cert = tmp / "cert";
-    const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
-                                  ev.keys().private_key.string(), "--out", cert.string()});
-    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
-    const auto out = t::parse_json(issued.out);
+    const auto out = issue_certificate(ev, tmp.path());
     const std::string id = t::str(out, "certificate_id");
     const std::string fingerprint = t::str(out, "key_fingerprint");
 
@@ -477,10 +483,7 @@ TEST_CASE("certificate.pdf is signed inside: pdfsig finds it valid over the whol
     t::EvidenceFixture ev(tmp.path());
     clean_report(ev, tmp.path(), 2);
     const fs::path cert = tmp / "cert";
-    const auto issued = worm_cli({"certificate", "issue", "--report", (tmp / "audit" / "report.json").string(), "--key",
-                                  ev.keys().private_key.string(), "--out", cert.string()});
-    REQUIRE_MESSAGE(issued.exit_code == 0, issued.err);
-    const auto out = t::parse_json(issued.out);
+    const auto out = issue_certificate(ev, tmp.path());
     const std::string id = t::str(out, "certificate_id");
 
     const auto sig = pdfsig(cert / "certificate.pdf");

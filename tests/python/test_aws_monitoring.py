@@ -10,14 +10,12 @@ import datetime
 import json
 import os
 import subprocess
-import tempfile
 import unittest
 from pathlib import Path
 
-import boto3
 import yaml
 
-from worm_test_support import MotoServer, free_port, worm_cli
+from worm_test_support import MotoAwsCase, free_port, worm_cli
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "examples" / "cloudformation"
 
@@ -36,16 +34,11 @@ def load_template(name):
 
 
 @unittest.skipUnless(worm_cli(), "worm CLI not built")
-class CloudWatchSnsTest(unittest.TestCase):
+class CloudWatchSnsTest(MotoAwsCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = MotoServer(auth=True).start()
-        kw = dict(endpoint_url=cls.server.endpoint, region_name="us-east-1",
-                  aws_access_key_id=cls.server.access_key, aws_secret_access_key=cls.server.secret_key)
-        cls.s3 = boto3.client("s3", **kw)
-        cls.cw = boto3.client("cloudwatch", **kw)
-        cls.sns = boto3.client("sns", **kw)
-        cls.sqs = boto3.client("sqs", **kw)
+        super().setUpClass()
+        cls.s3, cls.cw, cls.sns, cls.sqs = (cls.aws(name) for name in ("s3", "cloudwatch", "sns", "sqs"))
         cls.s3.create_bucket(Bucket="firemode-evidence", ObjectLockEnabledForBucket=True)
         # One object without retention: the monitor's retention check fails.
         cls.s3.put_object(Bucket="firemode-evidence", Key="evidence/unlocked.json", Body=b"{}")
@@ -54,17 +47,6 @@ class CloudWatchSnsTest(unittest.TestCase):
         cls.queue_url = queue_url
         queue_arn = cls.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         cls.sns.subscribe(TopicArn=cls.topic, Protocol="sqs", Endpoint=queue_arn)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def monitor(self, *args, env=None):
         full = dict(os.environ)

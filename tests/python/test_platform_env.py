@@ -8,13 +8,10 @@ import datetime
 import json
 import os
 import subprocess
-import tempfile
 import unittest
-from pathlib import Path
 
-import boto3
 
-from worm_test_support import MotoServer, worm_cli
+from worm_test_support import MotoAwsCase, worm_cli
 
 SEED_VARIABLES = ["WORM_EVIDENCE_BUCKET", "WORM_REPORTS_BUCKET", "WORM_RETENTION_YEARS", "WORM_BACKUP_REGION",
                   "COMPLIANCE_SIGNING_KEY_PATH", "WORM_ALERTS_TOPIC_ARN", "DATABASE_URL", "MIGRATION_BATCH_SIZE",
@@ -56,26 +53,12 @@ class ConfigCheckTest(unittest.TestCase):
 
 
 @unittest.skipUnless(worm_cli(), "worm CLI not built")
-class ReportsBucketTest(unittest.TestCase):
+class ReportsBucketTest(MotoAwsCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = MotoServer(auth=True).start()
-        kw = dict(endpoint_url=cls.server.endpoint, region_name="us-east-1",
-                  aws_access_key_id=cls.server.access_key, aws_secret_access_key=cls.server.secret_key)
-        cls.s3 = boto3.client("s3", **kw)
-        cls.cw = boto3.client("cloudwatch", **kw)
+        super().setUpClass()
+        cls.s3, cls.cw = cls.aws("s3"), cls.aws("cloudwatch")
         cls.s3.create_bucket(Bucket="firemode-reports-worm-dev", ObjectLockEnabledForBucket=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.cleanup()
-
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.dir = Path(self.tmp.name)
-
-    def tearDown(self):
-        self.tmp.cleanup()
 
     def run_cli(self, *args, **env):
         full = clean_env(**self.server.env())

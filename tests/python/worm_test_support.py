@@ -160,3 +160,31 @@ class MotoEnvCase(unittest.TestCase):
             else:
                 os.environ[k] = v
         cls.server.cleanup()
+
+
+class MotoAwsCase(unittest.TestCase):
+    """A test class with one signature-checking moto server for all its tests (`server`),
+    boto3 clients for it (`aws("s3")`, `aws("cloudwatch")`, ...), and a fresh temporary
+    directory per test (`dir`). Subclasses create their buckets and topics in setUpClass
+    after calling super()."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = MotoServer(auth=True).start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.cleanup()
+
+    @classmethod
+    def aws(cls, service):
+        import boto3
+        return boto3.client(service, endpoint_url=cls.server.endpoint, region_name="us-east-1",
+                            aws_access_key_id=cls.server.access_key, aws_secret_access_key=cls.server.secret_key)
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.dir = Path(self.tmp.name)
+
+    def tearDown(self):
+        self.tmp.cleanup()

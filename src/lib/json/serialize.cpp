@@ -185,7 +185,7 @@ private:
         return ((x & highs) | below(x, 0x20) | below(x ^ (ones * '"'), 1) | below(x ^ (ones * '\\'), 1)) == 0;
     }
     // plain_block: a block of plain bytes (copied as they are), tested at once: most of an
-    // audit record's text is, and a byte at a time was a third of log()'s cost. SSE2 (every
+    // audit record's text is, and log() serializes every record. SSE2 (every
     // x86-64) tests 16 bytes: as signed bytes, controls and bytes above 0x7f are both below
     // 0x20. Elsewhere 8 bytes in a word.
 #if defined(__SSE2__)
