@@ -4,7 +4,6 @@
 
 #include <pugixml.hpp>
 
-#include <thread>
 
 #include "../s3/retry.hpp"
 #include "../util/env.hpp"
@@ -84,7 +83,7 @@ void ServiceConfig::validate() const {
     if (region.empty()) throw Error(ErrorCode::config, "AWS region is empty (set AWS_REGION)");
     if (!credentials) throw Error(ErrorCode::config, "AWS client has no credentials provider");
     if (!clock) throw Error(ErrorCode::config, "AWS client clock is null (leave it unset for the system clock)");
-    if (retry.max_attempts < 1) throw Error(ErrorCode::config, "retry.max_attempts must be at least 1");
+    retry.validate("retry");
 }
 
 namespace detail {
@@ -121,6 +120,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
     const std::string body = form_body(call);
     const std::shared_ptr<HttpTransport> transport = config.transport ? config.transport : make_curl_transport();
     const std::string content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    const Backoff backoff(config.retry, config.sleep, config.random);
 
     for (int attempt = 1;; ++attempt) {
         s3::SigningRequest sr;
@@ -147,7 +147,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
         } catch (const Error& e) {
             const auto kind = s3::detail::classify_transport_failure(e.code());
             if (!s3::detail::should_retry(config.retry, kind, attempt, false)) throw;
-            std::this_thread::sleep_for(s3::detail::backoff_delay(config.retry, attempt, std::nullopt));
+            backoff.wait(attempt);
             continue;
         }
         if (response.status >= 200 && response.status < 300) return response.body;
@@ -162,8 +162,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
             throw AwsServiceError(std::string(call.display_name), std::string(call.action), response.status, code,
                                   xml_text(response.body, "Message"), request_id);
         }
-        std::this_thread::sleep_for(s3::detail::backoff_delay(
-            config.retry, attempt, s3::detail::parse_retry_after(response.headers, config.clock->now())));
+        backoff.wait(attempt, s3::detail::parse_retry_after(response.headers, config.clock->now()));
     }
 }
 

@@ -10,12 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <set>
-#include <thread>
 
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -95,18 +92,7 @@ struct WormUploader::Impl {
         in_flight.erase(id);
     }
 
-    double random01() {
-        if (options.random) return options.random();
-        thread_local std::mt19937_64 rng{std::random_device{}()};
-        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-    }
-
-    std::chrono::milliseconds backoff(int attempt) {
-        const double cap = std::min(static_cast<double>(options.backoff_max.count()),
-                                    static_cast<double>(options.backoff_base.count()) * std::pow(2.0, attempt - 1));
-        // "Equal jitter": at least half the delay, so a retry never fires at once.
-        return std::chrono::milliseconds(static_cast<std::int64_t>(cap / 2 + random01() * cap / 2));
-    }
+    Backoff backoff;  // options.backoff_base/backoff_max, config.upload_attempts, options.sleep/random
 
     std::mutex store_mutex;   // guards opening the store (it is written once, under it)
     std::string logged_error;  // the last configuration problem logged, so each is logged once
@@ -131,11 +117,6 @@ struct WormUploader::Impl {
             }
             throw StoreNotConfigured(ErrorCode::config, e.what());
         }
-    }
-
-    void sleep(std::chrono::milliseconds d) {
-        if (options.sleep) options.sleep(d);
-        else std::this_thread::sleep_for(d);
     }
 
     std::string sha_of_stored(ObjectStore& target, const std::string& key, const ObjectInfo& info) {
@@ -404,13 +385,13 @@ struct WormUploader::Impl {
                 a.outcome = err ? std::string(to_string(err->code())) : "internal";
                 a.error = e.what();
                 registry->record_attempt(a);
-                if (!transient || attempt >= config.upload_attempts) {
+                if (!transient || !backoff.allows_another(attempt)) {
                     registry->mark_failed(bundle_id, e.what());
                     guard.settled = true;
                     if (err) throw;
                     throw Error(ErrorCode::internal, "uploading " + bundle_id + ": " + e.what());
                 }
-                sleep(backoff(attempt));
+                backoff.wait(attempt);
             }
         }
     }
@@ -431,6 +412,11 @@ WormUploader::WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store
     impl_->registry = std::move(registry);
     impl_->options = std::move(options);
     impl_->clock = impl_->options.clock;
+    RetryPolicy policy;
+    policy.max_attempts = impl_->config.upload_attempts;
+    policy.base_delay = impl_->options.backoff_base;
+    policy.max_delay = impl_->options.backoff_max;
+    impl_->backoff = Backoff(policy, impl_->options.sleep, impl_->options.random);
 }
 
 WormUploader::~WormUploader() = default;
