@@ -142,7 +142,8 @@ set(WORM_CLI_SOURCES
   src/cli/cmd_storage.cpp
   src/cli/cmd_upload.cpp
   src/cli/common.cpp
-  src/cli/main.cpp)
+  src/cli/main.cpp
+  src/cli/options.cpp)
 
 # The `worm-proxy` server (target worm_proxy).
 set(WORM_PROXY_SOURCES

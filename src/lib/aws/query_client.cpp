@@ -38,16 +38,11 @@ struct Endpoint {
     std::string host;
 };
 
+// "http(s)://host[:port][/]" (detail::parse_service_endpoint's rules, as the S3 client's).
 Endpoint parse_endpoint(const std::string& text) {
-    const worm::detail::Url url = worm::detail::Url::parse(text, "AWS endpoint", ErrorCode::config);
-    if (url.scheme != "http" && url.scheme != "https")
-        throw Error(ErrorCode::config, "AWS endpoint '" + url.to_string() + "' must start with http:// or https://");
-    if (url.has_user_info || (!url.path.empty() && url.path != "/") || url.has_query || url.host.empty())
-        throw Error(ErrorCode::config, "AWS endpoint '" + url.to_string() + "' must be scheme://host[:port] with no path");
-    worm::detail::require_tls_unless_loopback(url, "AWS endpoint");
-    const bool default_port = (url.scheme == "https" && url.port == "443") || (url.scheme == "http" && url.port == "80");
+    const worm::detail::Url url = worm::detail::parse_service_endpoint(text, "AWS endpoint");
     Endpoint e;
-    e.host = default_port ? url.host : url.authority();
+    e.host = url.host_header();
     e.url = url.scheme + "://" + e.host + "/";
     return e;
 }

@@ -46,9 +46,7 @@ ParsedEndpoint parse_endpoint(const std::string& text) {
     ParsedEndpoint e;
     e.scheme = url.scheme;
     e.hostname = url.host;
-    // Default ports are not part of the Host header curl sends.
-    const bool default_port = (e.scheme == "https" && url.port == "443") || (e.scheme == "http" && url.port == "80");
-    e.host = default_port ? url.host : url.authority();
+    e.host = url.host_header();
     return e;
 }
 

@@ -50,6 +50,16 @@ bool is_transient(const Error& e) {
     return e.code() == ErrorCode::network || e.code() == ErrorCode::timeout || e.code() == ErrorCode::storage;
 }
 
+// Where an upload put the bundle, as the registry records it.
+UploadLocation location_of(const UploadResult& r) {
+    return {.bundle_uri = r.bundle_uri,
+            .sig_uri = r.sig_uri,
+            .bundle_version_id = r.bundle_version_id,
+            .sig_version_id = r.sig_version_id,
+            .replica_bundle_uri = r.replica_bundle_uri,
+            .replica_sig_uri = r.replica_sig_uri};
+}
+
 struct StoredObject {
     std::string uri;
     std::string version_id;
@@ -368,14 +378,7 @@ struct WormUploader::Impl {
                 a.finished_at = clock->now();
                 a.outcome = result.already_present ? "already_present" : "uploaded";
                 registry->record_attempt(a);
-                UploadLocation where;
-                where.bundle_uri = result.bundle_uri;
-                where.sig_uri = result.sig_uri;
-                where.bundle_version_id = result.bundle_version_id;
-                where.sig_version_id = result.sig_version_id;
-                where.replica_bundle_uri = result.replica_bundle_uri;
-                where.replica_sig_uri = result.replica_sig_uri;
-                registry->mark_uploaded(bundle_id, where);
+                registry->mark_uploaded(bundle_id, location_of(result));
                 guard.settled = true;
                 return result;
             } catch (const std::exception& e) {
