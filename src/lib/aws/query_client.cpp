@@ -5,6 +5,7 @@
 #include <pugixml.hpp>
 
 
+#include "../s3/client_internal.hpp"
 #include "../s3/retry.hpp"
 #include "../util/env.hpp"
 #include "../util/url.hpp"
@@ -66,8 +67,7 @@ ServiceConfig ServiceConfig::from_env(const char* endpoint_variable) {
     ServiceConfig c;
     c.endpoint = env_or_empty(endpoint_variable);
     if (c.endpoint.empty()) c.endpoint = env_or_empty("AWS_ENDPOINT_URL");
-    if (const std::string r = env_or_empty("AWS_REGION"); !r.empty()) c.region = r;
-    else if (const std::string r2 = env_or_empty("AWS_DEFAULT_REGION"); !r2.empty()) c.region = r2;
+    c.region = s3::detail::region_from_env(c.region);
     c.transport = make_curl_transport(HttpOptions::from_env());
     c.credentials = s3::default_credentials_chain(c.transport);
     return c;
@@ -75,10 +75,7 @@ ServiceConfig ServiceConfig::from_env(const char* endpoint_variable) {
 
 void ServiceConfig::validate() const {
     if (!endpoint.empty()) (void)parse_endpoint(endpoint);
-    if (region.empty()) throw Error(ErrorCode::config, "AWS region is empty (set AWS_REGION)");
-    if (!credentials) throw Error(ErrorCode::config, "AWS client has no credentials provider");
-    if (!clock) throw Error(ErrorCode::config, "AWS client clock is null (leave it unset for the system clock)");
-    retry.validate("retry");
+    s3::detail::validate_signing_settings("AWS", region, credentials, clock, retry);
 }
 
 namespace detail {

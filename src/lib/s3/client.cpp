@@ -94,12 +94,26 @@ bool is_dns_compatible_bucket(std::string_view b) {
 
 void validate_endpoint(const std::string& endpoint) { (void)parse_endpoint(endpoint); }
 
+void detail::validate_signing_settings(std::string_view who, const std::string& region,
+                                       const std::shared_ptr<CredentialsProvider>& credentials, const Clock* clock,
+                                       const RetryPolicy& retry) {
+    const std::string name(who);
+    if (region.empty()) throw Error(ErrorCode::config, name + " region is empty (set AWS_REGION)");
+    if (!credentials) throw Error(ErrorCode::config, name + " client has no credentials provider");
+    if (!clock) throw Error(ErrorCode::config, name + " client clock is null (leave it unset for the system clock)");
+    retry.validate("retry");
+}
+
+std::string detail::region_from_env(std::string fallback) {
+    using worm::detail::env_or_empty;
+    if (std::string r = env_or_empty("AWS_REGION"); !r.empty()) return r;
+    if (std::string r = env_or_empty("AWS_DEFAULT_REGION"); !r.empty()) return r;
+    return fallback;
+}
+
 void ClientConfig::validate() const {
     if (!endpoint.empty()) (void)parse_endpoint(endpoint);
-    if (region.empty()) throw Error(ErrorCode::config, "S3 region is empty (set AWS_REGION)");
-    if (!credentials) throw Error(ErrorCode::config, "S3 client has no credentials provider");
-    if (!clock) throw Error(ErrorCode::config, "S3 client clock is null (leave it unset for the system clock)");
-    retry.validate("retry");
+    detail::validate_signing_settings("S3", region, credentials, clock, retry);
     if (part_size < (5ull << 20) || part_size > (5ull << 30))
         throw Error(ErrorCode::config, "part_size must be between 5 MiB and 5 GiB, got " + std::to_string(part_size));
     if (multipart_threshold < part_size)
@@ -112,8 +126,7 @@ ClientConfig ClientConfig::from_env() {
     ClientConfig c;
     using worm::detail::env_or_empty;
     c.endpoint = s3_endpoint_from_env();
-    if (const std::string r = env_or_empty("AWS_REGION"); !r.empty()) c.region = r;
-    else if (const std::string r2 = env_or_empty("AWS_DEFAULT_REGION"); !r2.empty()) c.region = r2;
+    c.region = detail::region_from_env(c.region);
     if (const std::string a = env_or_empty("WORM_S3_ADDRESSING"); !a.empty()) {
         const std::string v = to_lower(a);
         if (v == "path") c.addressing = AddressingStyle::path;
