@@ -3,12 +3,24 @@
 
 #include <chrono>
 #include <optional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "worm/http.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::s3::detail {
+
+// What every SigV4 client needs, checked the same way for S3 and the AWS query services: a
+// region, a credentials provider, a clock and a valid retry policy. Throws Error(config)
+// naming the field; `who` ("S3", "AWS") says whose setting it is.
+void validate_signing_settings(std::string_view who, const std::string& region,
+                               const std::shared_ptr<CredentialsProvider>& credentials, const Clock* clock,
+                               const RetryPolicy& retry);
+
+// AWS_REGION, else AWS_DEFAULT_REGION, else `fallback`: how the SDKs pick the region.
+std::string region_from_env(std::string fallback);
 
 // Raw SHA-256 and (optionally) MD5 of a body in one pass over it.
 struct BodyDigests {
