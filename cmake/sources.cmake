@@ -93,7 +93,8 @@ set(WORM_AUDIT_LOG_SOURCES
   src/lib/audit_log/format.cpp
   src/lib/audit_log/journal.cpp
   src/lib/audit_log/sink.cpp
-  src/lib/audit_log/verify.cpp)
+  src/lib/audit_log/verify.cpp
+  src/lib/audit_log/witness.cpp)
 
 # worm::compliance (core, s3, uploader +): bucket setup/verify, the evidence audit, the
 # compliance certificate (PDF). cairo.

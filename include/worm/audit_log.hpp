@@ -117,6 +117,13 @@ struct WORM_API AuditLogOptions {
     std::size_t checkpoint_batches = 100;
     std::chrono::milliseconds checkpoint_interval{60'000};
     std::shared_ptr<const Ed25519PrivateKey> signing_key;
+    // After each stored checkpoint the sink writes its witness (audit_log/witness.hpp: the
+    // stream's head, for `worm logs verify --witness`) to witness.json in the journal
+    // directory (disk mode) and, when set, as a locked object to this second store (best kept
+    // where whoever may delete the logs may not: another account or bucket). Python's handler
+    // takes $WORM_LOG_WITNESS_STORE (witness_store_from_env()). A failed witness write is
+    // reported (last_error, stderr) and not retried: the next checkpoint's witness supersedes it.
+    std::shared_ptr<ObjectStore> witness_store;
 
     // Retry backoff while the store fails (doubles up to the maximum; never gives up).
     std::chrono::milliseconds retry_initial{100};
@@ -151,6 +158,10 @@ WORM_API std::filesystem::path default_journal_dir(std::string_view service_name
 // WORM_LOG_SIGNING_KEY (a private key file, as for bundles; WORM_KEY_PASSWORD decrypts it),
 // or null when unset. Throws as load_private_key when set but unusable.
 WORM_API std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env();
+
+// The store WORM_LOG_WITNESS_STORE names (a store URL, as open_store takes), or null when
+// unset. Throws as open_store for a bad URL.
+WORM_API std::shared_ptr<ObjectStore> witness_store_from_env();
 
 struct WORM_API AuditLogStats {
     std::uint64_t accepted = 0;          // records log() took

@@ -19,8 +19,10 @@
 #include "journal.hpp"
 #include "worm/audit_log.hpp"
 #include "worm/audit_log/format.hpp"
+#include "worm/audit_log/witness.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
+#include "worm/fs.hpp"
 #include "worm/json.hpp"
 #include "worm/s3/store.hpp"
 #include "worm/signer.hpp"
@@ -126,6 +128,12 @@ fs::path default_journal_dir(std::string_view service_name, std::string_view sto
     return base / (al::key_safe_request_id(service_name) + "-" + digest);
 }
 
+std::shared_ptr<ObjectStore> witness_store_from_env() {
+    const std::string url = detail::env_or_empty("WORM_LOG_WITNESS_STORE");
+    if (url.empty()) return nullptr;
+    return open_store(url);
+}
+
 std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env() {
     const std::string path = detail::env_or_empty("WORM_LOG_SIGNING_KEY");
     if (path.empty()) return nullptr;
@@ -190,6 +198,9 @@ struct UploadState {
     std::vector<al::CheckpointEntry> uncovered;  // stored, not in a checkpoint yet
     // A checkpoint built but not confirmed stored: retried with the same bytes.
     std::optional<std::pair<std::string, std::string>> pending_checkpoint;  // json, .sig line ("" unsigned)
+    // Records in the stored checkpoints, for the witness; unknown for a state file written
+    // before the sink counted them.
+    std::optional<std::uint64_t> checkpointed_records = 0;
 };
 
 std::string state_to_json(const UploadState& s) {
@@ -216,6 +227,7 @@ std::string state_to_json(const UploadState& s) {
     } else {
         w.Null();
     }
+    str("checkpointed_records"), s.checkpointed_records ? (void)w.Uint64(*s.checkpointed_records) : (void)w.Null();
     w.EndObject();
     return std::string(buffer.GetString(), buffer.GetSize());
 }
@@ -236,6 +248,8 @@ UploadState state_from_json(std::string_view text) {
     if (pending.IsArray() && pending.Size() == 2 && pending[0].IsString() && pending[1].IsString())
         s.pending_checkpoint = std::pair{std::string(pending[0].GetString(), pending[0].GetStringLength()),
                                          std::string(pending[1].GetString(), pending[1].GetStringLength())};
+    const auto* records = json::find_member(doc, "checkpointed_records");
+    s.checkpointed_records = records && records->IsUint64() ? std::optional(records->GetUint64()) : std::nullopt;
     return s;
 }
 
@@ -570,14 +584,14 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     // A put with the seed's metadata names. An endpoint that drops header names holding '_'
     // (werkzeug, nginx's default) breaks the signature: SignatureDoesNotMatch. Then the names
     // are spelled with '-' from here on (readers take either), said once on stderr.
-    void put_named(const std::string& key, const PutBody& body, PutOptions& o) {
+    void put_named(ObjectStore& to, const std::string& key, const PutBody& body, PutOptions& o) {
         const bool seed_names = !hyphenated_metadata;  // another putter may find out meanwhile
         if (!seed_names) hyphenate(o);
         try {
-            store->put(key, body, o);
+            to.put(key, body, o);
         } catch (const S3Error& e) {
             if (!seed_names || e.s3_code() != "SignatureDoesNotMatch" || !hyphenate(o)) throw;
-            store->put(key, body, o);
+            to.put(key, body, o);
             if (!hyphenated_metadata.exchange(true))
                 tell_stderr("the endpoint refuses metadata names with '_' (SignatureDoesNotMatch); writing service-name, "
                         "request-id, log-level, worm-handler-version instead of the seed's service_name, ...");
@@ -599,16 +613,19 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     // Create-only put; an object already there with the same bytes is ours (a retry after a
     // lost response, or after a restart) and counts as stored.
     void put_create_only(const std::string& key, const PutBody& body, PutOptions o) {
+        put_create_only(*store, key, body, std::move(o));
+    }
+    void put_create_only(ObjectStore& to, const std::string& key, const PutBody& body, PutOptions o) {
         try {
-            put_named(key, body, o);
+            put_named(to, key, body, o);
         } catch (const Error& e) {
             if (e.code() != ErrorCode::already_exists) throw;
             std::string existing;
             try {
-                existing = store->head(key).sha256_hex;
+                existing = to.head(key).sha256_hex;
             } catch (const Error&) {
             }
-            if (existing.empty()) existing = sha256_hex(store->get(key));
+            if (existing.empty()) existing = sha256_hex(to.get(key));
             if (existing != *o.sha256_hex)
                 throw Error(ErrorCode::integrity, "audit log: " + key + " already exists with other content");
         }
@@ -771,8 +788,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             put_create_only(key.substr(0, key.size() - 5) + ".sig", PutBody::from_bytes(signature), so);
         }
         std::string previous_signature = signature.empty() ? std::string() : signature.substr(0, signature.size() - 1);
+        const std::optional<std::uint64_t> records = write_witness(text, signature);
         {
             const auto lock = lock_spinning();
+            state.checkpointed_records = records;
             state.previous_checkpoint_sha256 = text_sha256;
             state.previous_signature = std::move(previous_signature);
             ++state.checkpoint_sequence;
@@ -781,6 +800,45 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             ++counters.checkpoints_stored;
         }
         if (journal) write_state(state_text(), state.stored_through);
+    }
+
+    // The witness of the checkpoint just stored (audit_log/witness.hpp), written after it so
+    // that a witness never names a checkpoint the store may not hold. Returns the records
+    // in the checkpoints through this one (for the state). A write that fails is reported
+    // and left: the next checkpoint's witness supersedes it, and no record waits for it.
+    std::optional<std::uint64_t> write_witness(const std::string& text, const std::string& signature) {
+        const al::Witness w = al::make_witness(text, signature, state.checkpointed_records);
+        const std::string json_text = al::serialize_witness(w);
+        auto failed = [&](const std::string& where, const std::exception& e) {
+            {
+                std::lock_guard lock(mutex);
+                record_error_locked("witness " + where + ": " + e.what());
+            }
+            tell_stderr("the witness of checkpoint " + std::to_string(w.checkpoint_sequence) + " of stream " + w.stream +
+                        " was not written to " + where + " (" + e.what() + "); the next checkpoint's will be");
+        };
+        if (journal) {
+            try {
+                WriteOptions o;
+                o.mode = fs::perms::owner_read | fs::perms::owner_write;
+                write_file_atomic(journal->dir() / al::witness_file_name, json_text, o);
+            } catch (const std::exception& e) {
+                failed("the journal directory", e);
+            }
+        }
+        if (options.witness_store) {
+            try {
+                PutOptions o = put_options("application/json", sha256_hex(json_text));
+                o.metadata = {{"stream", w.stream},
+                              {"checkpoint-sequence", std::to_string(w.checkpoint_sequence)},
+                              {"worm_handler_version", std::string(al::handler_version)}};
+                put_create_only(*options.witness_store, al::witness_key(options.prefix, w.stream, w.checkpoint_sequence),
+                                PutBody::from_bytes(json_text), std::move(o));
+            } catch (const std::exception& e) {
+                failed("the witness store", e);
+            }
+        }
+        return w.records;
     }
 
     bool clean_locked() const {
