@@ -515,9 +515,8 @@ class WitnessTest(MotoEnvCase):
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def bypass_delete(self, key):
-        for v in self.s3.list_object_versions(Bucket="audit-w", Prefix=key).get("Versions", []):
-            if v["Key"] == key:
-                self.s3.delete_object(Bucket="audit-w", Key=key, VersionId=v["VersionId"], BypassGovernanceRetention=True)
+        version = self.s3.head_object(Bucket="audit-w", Key=key)["VersionId"]
+        self.s3.delete_object(Bucket="audit-w", Key=key, VersionId=version, BypassGovernanceRetention=True)
 
     def delete_checkpoint_and_batches(self, sequence):
         key = f"{self.prefix}/checkpoints/{self.stream}/{sequence:010d}.json"

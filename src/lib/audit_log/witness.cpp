@@ -140,8 +140,10 @@ std::vector<Witness> read_witness_store(ObjectStore& store, std::string_view pre
     // Keys sort by sequence (10 digits), so the last key of a stream is its newest witness.
     const std::string under = prefix_dir(prefix) + "witness/";
     std::map<std::string, std::string> newest;  // stream -> key
-    std::string asked = under;
-    asked.pop_back();  // moto refuses the signature of a listing whose prefix ends in '/'
+    // Listed by the log prefix alone, and filtered: moto refuses the signature of a listing
+    // whose prefix holds a '/' (the witness store is meant to hold witnesses only).
+    std::string asked = prefix_dir(prefix);
+    if (!asked.empty()) asked.pop_back();
     for (const auto& o : store.list_all(asked)) {
         if (o.key.rfind(under, 0) != 0) continue;
         const std::string rest = o.key.substr(under.size());
