@@ -332,7 +332,7 @@ TEST_CASE("at the disk cap the policy is observed and counted") {
     Fixture f;
     auto o = f.options();
     o.max_records = 4;
-    o.journal_segment_bytes = 1024;
+    o.advanced.journal_segment_bytes = 1024;
     o.max_journal_bytes = 64 * 1024;
     o.retention_days = 0;
     f.store->down = true;

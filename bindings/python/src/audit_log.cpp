@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "audit_log/log_value.hpp"
 #include "bindings.hpp"
 #include "worm/audit_log.hpp"
 #include "worm/audit_log/format.hpp"
@@ -268,7 +269,7 @@ void bind_audit_log(py::module_& m) {
             [](AuditLogSink& sink, py::handle record) {
                 const rapidjson::Document doc = to_json(record);
                 py::gil_scoped_release release;
-                return sink.log(doc);
+                return audit_log::detail::log_value(sink, doc);
             },
             py::arg("record"), "Accept one record (a dict). False when below min_level.")
         .def(
@@ -277,7 +278,7 @@ void bind_audit_log(py::module_& m) {
                py::handle formatter) {
                 const rapidjson::Document doc = record_document(record, service_name, standard, formatter);
                 py::gil_scoped_release release;
-                return sink.log(doc);
+                return audit_log::detail::log_value(sink, doc);
             },
             py::arg("record"), py::arg("service_name"), py::arg("standard_attributes"),
             py::arg("formatter") = py::none(),
