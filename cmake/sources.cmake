@@ -11,7 +11,8 @@
 # components that one depends on (checked by tests/packaging/check_layering.py).
 
 # worm::core: JSON, hashing, Ed25519, bundles, signer, local WORM store, pipeline,
-# configuration, Sigstore and cosign bundles (the pipeline's cosign format, seed 003's keys).
+# configuration, the retry policy, Sigstore and cosign bundles (the pipeline's cosign format,
+# seed 003's keys).
 # OpenSSL; libsodium for cosign's encrypted private keys.
 set(WORM_CORE_SOURCES
   src/lib/bundle/builder.cpp
@@ -38,6 +39,7 @@ set(WORM_CORE_SOURCES
   src/lib/storage/local_sidecar.cpp
   src/lib/storage/local_store.cpp
   src/lib/storage/object_store.cpp
+  src/lib/retry.cpp
   src/lib/time.cpp
   src/lib/util/crc32c.cpp
   src/lib/util/fs.cpp
@@ -147,7 +149,8 @@ set(WORM_CLI_SOURCES
   src/cli/cmd_storage.cpp
   src/cli/cmd_upload.cpp
   src/cli/common.cpp
-  src/cli/main.cpp)
+  src/cli/main.cpp
+  src/cli/options.cpp)
 
 # The `worm-proxy` server (target worm_proxy).
 set(WORM_PROXY_SOURCES

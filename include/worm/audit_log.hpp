@@ -41,6 +41,7 @@
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
+#include "worm/retry.hpp"
 #include "worm/time.hpp"
 
 namespace worm {
@@ -119,7 +120,8 @@ struct WORM_API AuditLogOptions {
     // reported (last_error, stderr) and not retried: the next checkpoint's witness supersedes it.
     std::shared_ptr<ObjectStore> witness_store;
 
-    // Retry backoff while the store fails (doubles up to the maximum; never gives up).
+    // Retry waits while the store fails (worm/retry.hpp: full jitter, the ceiling doubling
+    // from retry_initial up to retry_max; never gives up).
     std::chrono::milliseconds retry_initial{100};
     std::chrono::milliseconds retry_max{5'000};
     // The seed's max_retries: after this many failed attempts in a row a batch (or
@@ -134,6 +136,8 @@ struct WORM_API AuditLogOptions {
 
     // Timestamps of records that lack one, checkpoint times and retention dates (never null).
     const Clock* clock = &system_clock();
+    // The retry waits' jitter draws; empty: the system's (worm/retry.hpp).
+    RandomSource random;
 
     // Knobs nobody needs to turn for a working sink; each has a use named below.
     struct Advanced {

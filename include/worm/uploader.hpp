@@ -14,7 +14,7 @@
 //      (HEAD: same mode, retain-until at least what was asked). A mismatch is
 //      Error(integrity), never a silent success.
 // Transient failures (network, timeout, storage, retryable S3 errors) are retried with
-// exponential backoff and jitter; a bundle that still fails is left `failed` in the
+// the library's retry policy (worm/retry.hpp: full jitter); a bundle that still fails is left `failed` in the
 // registry with its error, and sync() tries it again later.
 //
 // Example:
@@ -37,6 +37,7 @@
 #include "worm/config.hpp"
 #include "worm/export.hpp"
 #include "worm/registry.hpp"
+#include "worm/retry.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
@@ -118,11 +119,13 @@ struct WORM_API UploaderStats {
 
 struct WORM_API UploaderOptions {
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
-    // How to wait between attempts (tests record instead of sleeping). Default: sleep_for.
-    std::function<void(std::chrono::milliseconds)> sleep;
-    // Uniform in [0, 1) for the jitter. Default: a per-thread Mersenne twister.
-    std::function<double()> random;
-    // Attempt n waits between half and all of min(backoff_max, backoff_base * 2^(n-1)).
+    // How to wait between attempts (tests record instead of sleeping) and the jitter's
+    // draws (worm/retry.hpp). Empty: the system's.
+    Sleeper sleep;
+    RandomSource random;
+    // The library's retry policy (worm/retry.hpp) with base_delay = backoff_base,
+    // max_delay = backoff_max and max_attempts = WormConfig::upload_attempts: attempt n
+    // waits a uniform draw in [0, min(backoff_max, backoff_base * 2^(n-1))] (full jitter).
     std::chrono::milliseconds backoff_base{500};
     std::chrono::milliseconds backoff_max{30000};
     // sync() stops starting new bundles after this many bundles in a row failed with a

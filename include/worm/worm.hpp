@@ -8,6 +8,7 @@
 
 #include "worm/error.hpp"
 #include "worm/time.hpp"
+#include "worm/retry.hpp"
 #include "worm/json.hpp"
 #include "worm/crypto.hpp"
 #include "worm/ed25519.hpp"

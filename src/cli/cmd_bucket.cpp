@@ -18,12 +18,12 @@ namespace {
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
-const OptionSpec bucket_store_option{"--store", "URL",
-                                     "s3://bucket or a bucket name (default $WORM_EVIDENCE_BUCKET; endpoint and "
-                                     "credentials from AWS_* variables)"};
+const OptionSpec bucket_store_option =
+    with_help(not_required(store_option), "s3://bucket or a bucket name (default $WORM_EVIDENCE_BUCKET; endpoint and credentials "
+                            "from AWS_* variables)");
 
 // --store, else seed 002's WORM_EVIDENCE_BUCKET.
-std::string store_option(const ParsedArgs& a) {
+std::string bucket_store_url(const ParsedArgs& a) {
     if (auto s = a.get("--store")) return *s;
     const std::string env = PlatformEnv::from_env().evidence_store();
     if (env.empty()) throw UsageError("missing required option --store URL (or set WORM_EVIDENCE_BUCKET)");
@@ -80,16 +80,16 @@ void write_default_retention(Writer& w, const std::optional<s3::DefaultRetention
 }
 
 int run_bucket_create(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(store_option(a), "bucket create");
-    const auto days = a.get("--default-retention-days");
-    const auto mode = a.get("--default-lock-mode");
+    const std::string bucket = bucket_from_url(bucket_store_url(a), "bucket create");
+    const auto days = days_arg(a, "--default-retention-days");
+    const auto mode = lock_mode_arg(a, "--default-lock-mode");
     if (days.has_value() != mode.has_value())
         throw UsageError("--default-retention-days and --default-lock-mode go together");
     std::optional<s3::DefaultRetention> default_retention;
     if (days) {
         if (!a.has("--object-lock")) throw UsageError("a default retention needs --object-lock");
-        default_retention = s3::DefaultRetention{.mode = parse_lock_mode(*mode),
-                                                 .days = days_value(*days, "--default-retention-days"),
+        default_retention = s3::DefaultRetention{.mode = *mode,
+                                                 .days = *days,
                                                  .years = std::nullopt};
     }
     const bool object_lock = a.has("--object-lock");
@@ -142,7 +142,7 @@ bool read_section(const char* name, F&& read, std::vector<std::pair<std::string,
 }
 
 int run_bucket_info(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(store_option(a), "bucket info");
+    const std::string bucket = bucket_from_url(bucket_store_url(a), "bucket info");
     s3::S3Client client = make_client(a);
     try {
         client.head_bucket(bucket);  // a missing or forbidden bucket fails the command (exit 3)
@@ -222,10 +222,10 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
     o.region = a.value_or("--region", "");
     if (a.has("--retention-days") && a.has("--retention-years"))
         throw UsageError("give --retention-days or --retention-years, not both");
-    if (auto d = a.get("--retention-days")) o.retention_days = days_value(*d, "--retention-days");
+    o.retention_days = days_arg(a, "--retention-days");
     if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
     if (!o.retention_days && !o.retention_years) o.retention_years = PlatformEnv::from_env().retention_years();
-    if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
+    if (auto mode = lock_mode_arg(a)) o.mode = *mode;
     const std::string sse = a.value_or("--sse", "AES256");
     if (sse == "AES256") o.encryption.kind = ServerSideEncryption::Kind::aes256;
     else if (sse == "aws:kms") o.encryption.kind = ServerSideEncryption::Kind::aws_kms;
@@ -240,12 +240,12 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
             throw UsageError("--no-transition excludes --transition-days and --storage-class");
         o.transition_days.reset();
     }
-    if (auto t = a.get("--transition-days")) o.transition_days = days_value(*t, "--transition-days", 0);
+    if (auto days = days_arg(a, "--transition-days", 0)) o.transition_days = *days;
     if (auto c = a.get("--storage-class")) {
         if (c->empty()) throw UsageError("--storage-class needs a storage class name (GLACIER, DEEP_ARCHIVE, ...)");
         o.storage_class = *c;
     }
-    if (auto g = a.get("--expire-grace-days")) o.expire_grace_days = days_value(*g, "--expire-grace-days", 0);
+    if (auto days = days_arg(a, "--expire-grace-days", 0)) o.expire_grace_days = *days;
     if (auto p = a.get("--prefix")) o.prefix = *p;
     o.tls_only_policy = !a.has("--no-tls-policy");
     if (auto to = a.get("--replicate-to")) o.replicate_to = bucket_from_url(*to, "--replicate-to");
@@ -260,7 +260,7 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
 }
 
 int run_bucket_setup(const ParsedArgs& a) {
-    const std::string bucket = bucket_from_url(store_option(a), "bucket setup");
+    const std::string bucket = bucket_from_url(bucket_store_url(a), "bucket setup");
     const compliance::BucketSetupOptions options = setup_options(a, bucket);
     if (a.has("--print-iam-policy")) {  // a pure function of bucket and prefix: no request is sent
         std::cout << compliance::uploader_iam_policy(bucket, options.prefix) << "\n";
@@ -297,9 +297,9 @@ int run_bucket_setup(const ParsedArgs& a) {
 
 int run_bucket_verify(const ParsedArgs& a) {
     compliance::BucketVerifyOptions o;
-    o.bucket = bucket_from_url(store_option(a), "bucket verify");
-    if (auto d = a.get("--min-retention-days")) o.min_retention_days = days_value(*d, "--min-retention-days", 0);
-    if (auto m = a.get("--lock-mode")) o.mode = parse_lock_mode(*m);
+    o.bucket = bucket_from_url(bucket_store_url(a), "bucket verify");
+    if (auto days = days_arg(a, "--min-retention-days", 0)) o.min_retention_days = *days;
+    o.mode = lock_mode_arg(a);
     o.require_kms = a.has("--require-kms");
     o.require_replica = a.has("--require-replica");
     o.prefix = a.value_or("--prefix", "");
@@ -351,7 +351,7 @@ std::vector<Command> bucket_commands() {
                   {bucket_store_option,
                    {"--retention-days", "N", "default retention in days (default " + std::to_string(default_retention_days) + ", or $WORM_RETENTION_YEARS years)"},
                    {"--retention-years", "N", "default retention in years (instead of days)"},
-                   {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE", false, "--mode"},
+                   with_help(lock_mode_option, "COMPLIANCE (default) or GOVERNANCE"),
                    {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
                    {"--kms-key", "ID", "KMS key id or ARN (with --sse aws:kms; default: the aws/s3 key)"},
                    {"--prefix", "PREFIX", "the evidence prefix the lifecycle rule applies to (default evidence/)"},
@@ -382,7 +382,7 @@ std::vector<Command> bucket_commands() {
     c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
                   {bucket_store_option,
                    {"--min-retention-days", "N", "default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
-                   {"--lock-mode", "MODE", "required default retention mode (default: either)", false, "--mode"},
+                   with_help(lock_mode_option, "required default retention mode (default: either)"),
                    {"--require-kms", "", "default encryption must be aws:kms (Security Hub S3.17)"},
                    {"--require-replica", "", "replication to a bucket with Object Lock is required"},
                    {"--prefix", "PREFIX", "sample object versions under PREFIX (default: the whole bucket)"},

@@ -18,18 +18,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Files the user named are input: a missing one, or an output that is already there,
-// is exit 2, not a storage failure.
-template <typename F>
-auto user_file(F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const Error& e) {
-        if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::already_exists) throw UsageError(e.what());
-        throw;
-    }
-}
-
 // A one-line progress bar on stderr, only when stderr is a terminal.
 class ProgressBar {
 public:
@@ -97,8 +85,8 @@ int run_audit(const ParsedArgs& a) {
     o.public_key = user_file([&] { return load_public_key(a.require("--key")); });
     if (auto v = a.get("--cosign-key"))
         o.cosign_public_key = user_file([&] { return compliance::CosignPublicKey::load(*v); });
-    if (auto v = a.get("--from")) o.from = compliance::parse_audit_date(*v, false);
-    if (auto v = a.get("--to")) o.to = compliance::parse_audit_date(*v, true);
+    o.from = date_arg(a, "--from", false);
+    o.to = date_arg(a, "--to", true);
     o.registry_dir = a.value_or("--registry", "");
     // The evidence database: --database, else DATABASE_URL (seed 002) for store audits.
     if (auto v = a.get("--database")) {
@@ -108,8 +96,8 @@ int run_audit(const ParsedArgs& a) {
         o.database_url = env;
     }
     if (auto v = a.get("--workers")) o.workers = whole_number(*v, "--workers", 1, 64);
-    if (auto v = a.get("--min-retention-days")) o.policy.min_retention_days = days_value(*v, "--min-retention-days", 0);
-    if (auto v = a.get("--lock-mode")) o.policy.mode = parse_lock_mode(*v);
+    if (auto days = days_arg(a, "--min-retention-days", 0)) o.policy.min_retention_days = *days;
+    if (auto mode = lock_mode_arg(a)) o.policy.mode = *mode;
     if (a.has("--no-bucket-checks")) o.verify_bucket = false;
     if (auto v = a.get("--shard")) {
         try {
@@ -230,7 +218,7 @@ int run_certificate_verify(const ParsedArgs& a) {
 std::vector<Command> compliance_commands() {
     std::vector<Command> c;
     c.push_back({{"audit", "", "audit stored evidence: hashes, signatures, schema, locks; writes report.json and report.html",
-                  {{"--store", "URL", "the store: s3://bucket[/prefix], file:///dir, mcp+https://host"},
+                  {with_help(not_required(store_option), "the store: s3://bucket[/prefix], file:///dir, mcp+https://host"),
                    {"--dir", "DIR", "a local evidence directory instead of a store (no locks to check)"},
                    {"--prefix", "PREFIX", "only keys starting with PREFIX (e.g. evidence/clinic-001/)"},
                    {"--key", "PUB", "Ed25519 public key the evidence was signed with", true},
@@ -242,7 +230,7 @@ std::vector<Command> compliance_commands() {
                                          "sqlite:///path (default: DATABASE_URL)"},
                    {"--workers", "N", "parallel downloads and checks (default 4)"},
                    {"--min-retention-days", "N", "policy: retain-until at least upload + N days (default " + std::to_string(default_retention_days) + ")"},
-                   {"--lock-mode", "MODE", "policy: required lock mode (default COMPLIANCE)", false, "--mode"},
+                   with_help(lock_mode_option, "policy: required lock mode (default COMPLIANCE)"),
                    {"--no-bucket-checks", "", "S3: skip the bucket verification section"},
                    {"--shard", "I/N", "audit only shard I (0 .. N-1) of N, split by the bundle key's SHA-256; join with audit merge"},
                    {"--out", "DIR", "where report.json and report.html go", true},

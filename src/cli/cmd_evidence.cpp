@@ -21,21 +21,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Evidence commands read and write local files the user named: a missing input file or a
-// key that is already there is an input error (exit 2), not a storage failure (exit 3).
-template <typename F>
-auto local_input(F&& f) -> decltype(f()) {
-    try {
-        return f();
-    } catch (const Error& e) {
-        if (e.code() == ErrorCode::not_found || e.code() == ErrorCode::already_exists) throw UsageError(e.what());
-        throw;
-    }
-}
-
 int run_keygen(const ParsedArgs& a) {
     const fs::path dir = a.require("--out");
-    const KeyPaths paths = local_input([&] { return generate_key_files(dir, key_password_from_env()); });
+    const KeyPaths paths = user_file([&] { return generate_key_files(dir, key_password_from_env()); });
     std::cout << "{\"private_key\":" << json_string(paths.private_key.string())
               << ",\"public_key\":" << json_string(paths.public_key.string()) << "}\n";
     return exit_ok;
@@ -79,7 +67,7 @@ int run_bundle(const ParsedArgs& a) {
     files.execution = input_file(a, "--execution", inputs_named);
     files.actions = input_file(a, "--actions", inputs_named);
     files.artifacts = input_file(a, "--artifacts", inputs_named);
-    IncidentInputs inputs = local_input([&] { return load_incident_inputs(files); });
+    IncidentInputs inputs = user_file([&] { return load_incident_inputs(files); });
 
     PipelineOptions options;
     options.client_id = a.require("--client-id");
@@ -88,7 +76,7 @@ int run_bundle(const ParsedArgs& a) {
     if (a.has("--sigstore")) options.sigstore_bundle = true;  // else WORM_SIGSTORE_BUNDLE
     // Loaded before anything is written: a wrong COSIGN_PASSWORD leaves no bundle behind.
     std::optional<compliance::CosignPrivateKey> cosign_key;
-    if (auto v = a.get("--cosign-key")) cosign_key = local_input([&] { return compliance::CosignPrivateKey::load(*v); });
+    if (auto v = a.get("--cosign-key")) cosign_key = user_file([&] { return compliance::CosignPrivateKey::load(*v); });
     EvidencePipeline pipeline(options);
     // Whether and how the bundle is stored is the library's policy (enable_uploads).
     const auto url = a.get("--store");
@@ -116,7 +104,7 @@ int run_verify(const ParsedArgs& a) {
     // The key is read as the signature needs: Ed25519 for .sig/.sigstore.json, a cosign
     // key (ECDSA P-256 or Ed25519) for a cosign .json.bundle.
     const compliance::EvidenceVerification v =
-        local_input([&] { return compliance::verify_evidence_files(bundle, sig, key_path); });
+        user_file([&] { return compliance::verify_evidence_files(bundle, sig, key_path); });
     const VerificationReport& report = v.report;
     if (report.ok()) {
         std::cout << "valid: " << bundle.string() << " (" << report.bundle_id << ", " << report.evidence_bundle_hash
@@ -139,10 +127,10 @@ int run_verify(const ParsedArgs& a) {
 // beside each X (seed 003's X.json.bundle), checkable with cosign or @sigstore/verify.
 int run_sign(const ParsedArgs& a) {
     const compliance::CosignPrivateKey key =
-        local_input([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
+        user_file([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
     std::string out = "[";  // printed whole at the end: a failing file leaves no half-printed list
     for (const auto& file : a.positionals()) {
-        const fs::path bundle = local_input([&] { return compliance::write_cosign_bundle(key, file); });
+        const fs::path bundle = user_file([&] { return compliance::write_cosign_bundle(key, file); });
         out += (out.size() > 1 ? "," : "") + std::string("{\"file\":") + json_string(file) +
                ",\"bundle\":" + json_string(bundle.string()) + "}";
     }
@@ -169,7 +157,7 @@ std::vector<Command> evidence_commands() {
                    {"--artifacts", "FILE", "artifacts JSON"},
                    {"--evidence-dir", "DIR", "where .json, .sig and the id counter live", true},
                    {"--key", "PRIV", "Ed25519 private key (PEM, mode 0400 or 0600)", true},
-                   {"--store", "URL", "also store the bundle write-once: file://, s3://, mcp+https://"},
+                   with_help(not_required(store_option), "also store the bundle write-once: file://, s3://, mcp+https://"),
                    {"--sigstore", "", "also write X.sigstore.json, a Sigstore bundle for cosign (WORM_SIGSTORE_BUNDLE=true)"},
                    {"--cosign-key", "KEY", "also write X.json.bundle signed with this cosign key (COSIGN_PASSWORD), as seed 003"}},
                   0, 0,

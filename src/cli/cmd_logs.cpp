@@ -4,35 +4,22 @@
 #include "commands.hpp"
 #include "worm/audit_log/verify.hpp"
 #include "worm/audit_log/witness.hpp"
-#include "worm/compliance/audit.hpp"
 #include "worm/signer.hpp"
 
 namespace worm::cli {
 
 namespace {
 
-const OptionSpec store_option{"--store", "URL", "file:///dir, s3://bucket[/prefix] or mcp+https://host", true};
 const OptionSpec prefix_option{"--prefix", "PREFIX", "key prefix of the logs (default audit-logs)"};
 const OptionSpec from_option{"--from", "DATE", "only records at or after this time (YYYY-MM-DD or RFC 3339)"};
 const OptionSpec to_option{"--to", "DATE", "only records at or before this time (YYYY-MM-DD: to the end of that day)"};
-
-// --from / --to: a day (the whole day) or an RFC 3339 time, as `worm audit` takes them.
-std::optional<TimePoint> time_arg(const ParsedArgs& a, const char* name) {
-    const auto v = a.get(name);
-    if (!v) return std::nullopt;
-    try {
-        return compliance::parse_audit_date(*v, /*end_of_day=*/std::string_view(name) == "--to");
-    } catch (const Error&) {
-        throw UsageError(std::string(name) + " must be a date (YYYY-MM-DD) or an RFC 3339 time, got '" + *v + "'");
-    }
-}
 
 int run_verify(const ParsedArgs& a) {
     audit_log::VerifyOptions options;
     options.prefix = a.value_or("--prefix", "audit-logs");
     if (const auto key = a.get("--key")) options.public_key = load_public_key(*key);
-    options.from = time_arg(a, "--from");
-    options.to = time_arg(a, "--to");
+    options.from = date_arg(a, "--from", false);
+    options.to = date_arg(a, "--to", true);
     if (const auto w = a.get("--witness")) options.witnesses = audit_log::read_witnesses(*w, options.prefix);
     const auto store = open_store(a.require("--store"));
     std::optional<long long> max_age;
@@ -61,8 +48,8 @@ int run_verify(const ParsedArgs& a) {
 int run_cat(const ParsedArgs& a) {
     audit_log::CatOptions options;
     options.prefix = a.value_or("--prefix", "audit-logs");
-    options.from = time_arg(a, "--from");
-    options.to = time_arg(a, "--to");
+    options.from = date_arg(a, "--from", false);
+    options.to = date_arg(a, "--to", true);
     options.service = a.value_or("--service", "");
     const auto store = open_store(a.require("--store"));
     // An edited or forged record must not pass for a stored one: the batches are verified

@@ -114,9 +114,9 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     if (a.has("--part-size")) o.part_size = static_cast<std::uint64_t>(number_option(a, "--part-size", 16, 1, 5120)) * mib;
     if (a.has("--large-object-size"))
         o.large_object_bytes = static_cast<std::uint64_t>(number_option(a, "--large-object-size", 64, 1, 1'000'000)) * mib;
-    o.lock_mode = parse_lock_mode(a.value_or("--lock-mode", "COMPLIANCE"));
-    if (auto days = a.get("--retain-days")) o.retain_days = days_value(*days, "--retain-days");
-    if (auto until = a.get("--retain-until")) o.retain_until = parse_retention_date(*until);
+    o.lock_mode = lock_mode_arg(a).value_or(LockMode::compliance);
+    o.retain_days = days_arg(a, "--retain-days");
+    o.retain_until = retain_until_arg(a);
     o.retain_from_source = a.has("--retain-from-source");
     o.legal_hold = a.has("--legal-hold");
     o.dry_run = a.has("--dry-run");
@@ -286,9 +286,9 @@ std::vector<Command> migrate_commands() {
         {"--env", "NAME", "environment name (dev, staging, prod) recorded in the log"},
         {"--large-object-size", "MIB", "objects of at least MIB MiB are streamed and put multipart (default 64)"},
         {"--part-size", "MIB", "multipart part size in MiB, 5 to 5120 (default 16); parts resume after a kill"},
-        {"--lock-mode", "MODE", "COMPLIANCE (default) or GOVERNANCE"},
-        {"--retain-days", "N", "retain each copy N days from when it is copied"},
-        {"--retain-until", "RFC3339", "retain each copy until this UTC time"},
+        with_help(lock_mode_option, "COMPLIANCE (default) or GOVERNANCE"),
+        with_help(retain_days_option, "retain each copy N days from when it is copied"),
+        with_help(retain_until_option, "retain each copy until this UTC time"),
         {"--retain-from-source", "", "keep a source object's own later retain-until (never shorten)"},
         {"--legal-hold", "", "place a legal hold on every copy"},
         {"--dry-run", "", "list what would be copied, with counts and bytes; write nothing anywhere"},

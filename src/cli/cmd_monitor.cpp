@@ -171,8 +171,8 @@ private:
 };
 
 int run_monitor(const ParsedArgs& a) {
-    const int days = number_option(a, "--expiring-within-days", 30, 0, WormConfig::maximum_retention_days, "days");
-    const int min_retention_days = number_option(a, "--min-retention-days", default_retention_days, 0, WormConfig::maximum_retention_days, "days");
+    const int days = days_arg(a, "--expiring-within-days", 0).value_or(30);
+    const int min_retention_days = days_arg(a, "--min-retention-days", 0).value_or(default_retention_days);
     const PlatformEnv platform = PlatformEnv::from_env();
     std::optional<std::string> store_url = a.get("--store");
     if (!store_url && !platform.evidence_store().empty()) store_url = platform.evidence_store();
@@ -296,7 +296,7 @@ int run_monitor(const ParsedArgs& a) {
 std::vector<Command> monitor_commands() {
     return {{{"monitor", "", "daily compliance check: registry health and retention; metrics to CloudWatch; alert SNS or a webhook",
               {{"--evidence-dir", "DIR", "check the upload registry's health (backlog, failures, stale bundles)"},
-               {"--store", "URL", "check every object's retention in this store (and, for s3://, the bucket's configuration)"},
+               with_help(not_required(store_option), "check every object's retention in this store (and, for s3://, the bucket's configuration)"),
                {"--min-retention-days", "N", "s3:// stores: the bucket's default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
                {"--prefix", "PREFIX", "only objects under PREFIX"},
                {"--expiring-within-days", "N", "flag retention ending within N days (default 30)"},

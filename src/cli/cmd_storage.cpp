@@ -14,17 +14,7 @@ namespace worm::cli {
 
 namespace {
 
-const OptionSpec store_option{"--store", "URL", "file:///dir, s3://bucket[/prefix] or mcp+https://host", true};
 const OptionSpec version_option{"--version-id", "VERSION", "address one version of the object"};
-// put and retention set: the same lock options with the same names.
-const OptionSpec lock_mode_option{"--lock-mode", "MODE", "COMPLIANCE or GOVERNANCE", false, "--mode"};
-const OptionSpec retain_days_option{"--retain-days", "N", "retain for N days from now"};
-const OptionSpec retain_until_option{"--retain-until", "RFC3339", "retain until this UTC time"};
-
-OptionSpec required(OptionSpec option) {
-    option.required = true;
-    return option;
-}
 
 using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
@@ -236,7 +226,7 @@ std::vector<Command> storage_commands() {
                   1, 1, ""},
                  run_rm});
     c.push_back({{"store verify", "", "check a local store's sidecars and bodies against its operation log",
-                  {{"--store", "URL", "the local store, file:///dir", true}},
+                  {with_help(store_option, "the local store, file:///dir")},
                   0, 0,
                   "prints one JSON object: ok, records, versions, log_head and problems (kind edited, missing,\n"
                   "orphaned, body or log, with key, version_id, detail). Exit 0 when the store matches its\n"

@@ -194,7 +194,7 @@ std::vector<Command> upload_commands() {
     std::vector<Command> c;
     c.push_back({{"sync", "", "upload every pending or failed bundle, verified, exactly once",
                   {evidence_dir_option,
-                   {"--store", "URL", "store to upload to (default: from WORM_* configuration)"},
+                   with_help(not_required(store_option), "store to upload to (default: from WORM_* configuration)"),
                    {"--quiet", "", "no progress bar"}},
                   0, 0,
                   "Shows a progress bar on a terminal and ends with one summary line.\n"

@@ -247,6 +247,80 @@ TEST_CASE("retries: 503 twice then 200 succeeds; Retry-After is honoured") {
     CHECK(elapsed >= 2s);
 }
 
+namespace {
+
+// Answers from a script, one response per request, and counts what it was sent: the S3
+// client's retries seen without a server or a clock.
+class ScriptedTransport final : public HttpTransport {
+public:
+    explicit ScriptedTransport(std::vector<HttpResponse> script) : script_(std::move(script)) {}
+    HttpResponse send(const HttpRequest& request) override {
+        sent.push_back(request.method + " " + request.url);
+        REQUIRE(next_ < script_.size());
+        return script_[next_++];
+    }
+    std::vector<std::string> sent;
+
+private:
+    std::vector<HttpResponse> script_;
+    std::size_t next_ = 0;
+};
+
+HttpResponse slow_down(HttpHeaders headers = {}) {
+    headers.emplace_back("content-type", "application/xml");
+    return {503, std::move(headers),
+            "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message>"
+            "<RequestId>scripted</RequestId></Error>"};
+}
+
+}  // namespace
+
+TEST_CASE("retries wait through the injected sleeper: jitter from the injected draws, Retry-After as a floor") {
+    FixedClock clock(parse_rfc3339("2026-11-22T10:00:00Z"));
+    std::vector<std::chrono::milliseconds> slept;
+    std::vector<double> draws;
+    s3::ClientConfig c = base_config("http://127.0.0.1:9");
+    c.clock = &clock;
+    c.retry.max_attempts = 4;
+    c.retry.base_delay = 100ms;
+    c.retry.max_delay = 1000ms;
+    c.retry.max_retry_after = 3000ms;
+    c.sleep = [&](std::chrono::milliseconds d) { slept.push_back(d); };
+    c.random = [&] {
+        draws.push_back(0.5);
+        return 0.5;
+    };
+    SUBCASE("503 with Retry-After in seconds, then as an HTTP date, then none, then 200") {
+        auto transport = std::make_shared<ScriptedTransport>(std::vector<HttpResponse>{
+            slow_down({{"retry-after", "2"}}),
+            slow_down({{"retry-after", format_http_date(clock.now() + 10s)}}),  // above max_retry_after
+            slow_down(),
+            {200, {}, ""}});
+        c.transport = transport;
+        s3::S3Client client(c);
+        client.head_bucket("bkt");
+        CHECK(transport->sent.size() == 4);
+        // Attempt 1: the draw is 50 ms, the server asked 2 s. Attempt 2: 100 ms drawn, the
+        // server's 10 s capped at 3 s. Attempt 3: half of the 400 ms ceiling.
+        CHECK(slept == std::vector<std::chrono::milliseconds>{2000ms, 3000ms, 200ms});
+        CHECK(draws.size() == 3);  // one draw per wait
+    }
+    SUBCASE("503 on every attempt: max_attempts requests, a wait between each, then the server's error") {
+        auto transport = std::make_shared<ScriptedTransport>(
+            std::vector<HttpResponse>{slow_down(), slow_down(), slow_down(), slow_down()});
+        c.transport = transport;
+        s3::S3Client client(c);
+        try {
+            client.head_bucket("bkt");
+            FAIL("expected an S3Error");
+        } catch (const S3Error& e) {
+            CHECK(e.http_status() == 503);
+        }
+        CHECK(transport->sent.size() == 4);
+        CHECK(slept == std::vector<std::chrono::milliseconds>{50ms, 100ms, 200ms});
+    }
+}
+
 TEST_CASE("retries stop after max_attempts; the error keeps what the server said") {
     s3::S3Client client(base_config(fault_server().base_url()));
     control("/__clear");

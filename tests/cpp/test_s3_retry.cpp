@@ -1,6 +1,7 @@
-// The S3 client's one retry policy (src/lib/s3/retry.hpp), tested directly: which failures
-// are sent again, how many attempts, the jittered backoff and Retry-After. The fault-server
-// tests in test_s3_client.cpp show the client following it on the wire.
+// The S3 client's failure classification (src/lib/s3/retry.hpp), tested directly: which
+// failures are sent again, how many attempts, and Retry-After. The backoff itself is the
+// library's RetryPolicy (test_retry.cpp); the fault-server tests in test_s3_client.cpp show
+// the client following both on the wire.
 #include <doctest/doctest.h>
 
 #include "s3/retry.hpp"
@@ -58,36 +59,6 @@ TEST_CASE("should_retry: attempt limit, and maybe-applied only for requests that
     CHECK_FALSE(should_retry(policy, FailureKind::clock_skew, 1, true));  // re-signed once by the client, not blindly
     policy.max_attempts = 1;
     CHECK_FALSE(should_retry(policy, FailureKind::not_applied, 1, true));
-}
-
-TEST_CASE("backoff: full jitter under an exponential cap, Retry-After honoured up to its limit") {
-    s3::RetryPolicy policy;
-    policy.base_delay = 100ms;
-    policy.max_delay = 1000ms;
-    policy.max_retry_after = 5000ms;
-    std::mt19937_64 rng(42);
-    for (int attempt = 1; attempt <= 40; ++attempt) {
-        const auto cap = std::min<std::chrono::milliseconds>(1000ms, 100ms * (1LL << std::min(attempt - 1, 20)));
-        std::chrono::milliseconds lowest = cap, highest = 0ms;
-        for (int i = 0; i < 400; ++i) {
-            const auto d = backoff_delay(policy, attempt, std::nullopt, rng);
-            CHECK(d >= 0ms);
-            CHECK(d <= cap);
-            lowest = std::min(lowest, d);
-            highest = std::max(highest, d);
-        }
-        CAPTURE(attempt);
-        // Jitter: the draws spread over the range rather than sitting on the cap.
-        CHECK(lowest < cap / 4);
-        CHECK(highest > cap * 3 / 4);
-    }
-    // The server's Retry-After is a floor, capped at max_retry_after.
-    CHECK(backoff_delay(policy, 1, 2000ms, rng) >= 2000ms);
-    CHECK(backoff_delay(policy, 1, 2000ms, rng) <= 2000ms);  // above the 100 ms cap: exactly the server's wait
-    CHECK(backoff_delay(policy, 1, 3600s, rng) == 5000ms);
-    // No delay configured: retry at once.
-    policy.base_delay = 0ms;
-    CHECK(backoff_delay(policy, 3, std::nullopt, rng) == 0ms);
 }
 
 TEST_CASE("Retry-After: seconds or an HTTP date; unreadable or absent is no hint") {

@@ -183,7 +183,7 @@ TEST_CASE("a lost response is retried with HEAD first: no second version") {
     CHECK(attempts[0].outcome == "timeout");
     CHECK(attempts[1].outcome == "uploaded");
     REQUIRE(f.sleeps.size() == 1);
-    CHECK(f.sleeps[0] == 375ms);  // attempt 1: half of 500 ms plus 0.5 of the other half
+    CHECK(f.sleeps[0] == 250ms);  // attempt 1: full jitter, the draw 0.5 of the 500 ms ceiling
 }
 
 TEST_CASE("after a crash mid-upload (status uploading, object stored) the next sync does not put again") {
@@ -271,7 +271,7 @@ TEST_CASE("retries: transient errors back off and retry, others do not") {
         const auto [json, sig] = f.make_bundle(1);
         const auto r = f.uploader->upload_bundle(json, sig, "clinic-001");
         CHECK(r.attempts == 3);
-        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{375ms, 750ms});
+        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{250ms, 500ms});  // 0.5 of 500 ms, 1 s
         CHECK(f.registry->get(bundle_id(1))->status == UploadStatus::uploaded);
         CHECK(f.registry->consecutive_failures() == 0);
     }
@@ -294,13 +294,14 @@ TEST_CASE("retries: transient errors back off and retry, others do not") {
         f.config.upload_attempts = 8;
         f.options.backoff_base = 1000ms;
         f.options.backoff_max = 4000ms;
-        f.options.random = [] { return 0.0; };
+        f.options.random = [] { return 0.75; };
         f.rebuild();
         f.store->down = true;
         const auto [json, sig] = f.make_bundle(1);
         CHECK_THROWS_AS(f.uploader->upload_bundle(json, sig, "clinic-001"), Error);
-        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{500ms, 1000ms, 2000ms, 2000ms, 2000ms, 2000ms,
-                                                                  2000ms});
+        // 0.75 of the ceilings 1 s, 2 s, then 4 s (backoff_max) for every later attempt.
+        CHECK(f.sleeps == std::vector<std::chrono::milliseconds>{750ms, 1500ms, 3000ms, 3000ms, 3000ms, 3000ms,
+                                                                  3000ms});
     }
     SUBCASE("a refusal is not retried") {
         Fixture f;

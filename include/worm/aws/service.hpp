@@ -21,6 +21,7 @@
 #include "worm/error.hpp"
 #include "worm/export.hpp"
 #include "worm/http.hpp"
+#include "worm/retry.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/s3/credentials.hpp"
 #include "worm/time.hpp"
@@ -32,8 +33,10 @@ struct WORM_API ServiceConfig {
     std::string region = "us-east-1";
     std::shared_ptr<s3::CredentialsProvider> credentials{};  // required
     std::shared_ptr<HttpTransport> transport{};              // empty: make_curl_transport()
-    s3::RetryPolicy retry{};                                 // the S3 client's policy and defaults
+    RetryPolicy retry{};                                     // the library's one policy (worm/retry.hpp)
     const Clock* clock = &system_clock();
+    Sleeper sleep{};        // how retries wait; empty: the system's
+    RandomSource random{};  // their jitter; empty: the system's
 
     // endpoint_variable: "AWS_ENDPOINT_URL_CLOUDWATCH" or "AWS_ENDPOINT_URL_SNS" (then
     // AWS_ENDPOINT_URL); AWS_REGION / AWS_DEFAULT_REGION; the default credentials chain.

@@ -34,6 +34,7 @@
 #include "worm/error.hpp"
 #include "worm/export.hpp"
 #include "worm/http.hpp"
+#include "worm/retry.hpp"
 #include "worm/s3/credentials.hpp"
 #include "worm/s3/sigv4.hpp"
 #include "worm/storage.hpp"
@@ -49,13 +50,8 @@ enum class AddressingStyle {
     path,             // https://endpoint/bucket/key
 };
 
-struct RetryPolicy {
-    int max_attempts = 4;  // total tries per request, including the first
-    std::chrono::milliseconds base_delay{100};
-    std::chrono::milliseconds max_delay{20'000};
-    // A server's Retry-After is honoured up to this long.
-    std::chrono::milliseconds max_retry_after{60'000};
-};
+// The library's one retry policy (worm/retry.hpp); this name stays for existing code.
+using RetryPolicy = worm::RetryPolicy;
 
 struct WORM_API ClientConfig {
     // "https://s3.eu-west-1.amazonaws.com", "http://127.0.0.1:9000". Empty: AWS for `region`.
@@ -69,6 +65,10 @@ struct WORM_API ClientConfig {
     std::uint64_t part_size = 16ull << 20;            // 5 MiB .. 5 GiB
     int parallel_parts = 4;
     const Clock* clock = &system_clock();  // borrowed, never null (see Clock in time.hpp)
+    // How retries wait and draw their jitter (worm/retry.hpp); empty: the system's. Tests
+    // record the waits instead of sleeping.
+    Sleeper sleep;
+    RandomSource random;
 
     // The endpoint from s3_endpoint_from_env (WORM_S3_ENDPOINT, AWS_ENDPOINT_URL_S3,
     // AWS_ENDPOINT_URL: the one resolution every command uses), AWS_REGION / AWS_DEFAULT_REGION,
@@ -474,6 +474,7 @@ private:
     TimePoint now() const;
 
     ClientConfig config_;
+    Backoff backoff_;  // config_.retry with config_.sleep and config_.random
     std::string scheme_;
     std::string endpoint_host_;  // host[:port]
     std::atomic<long long> clock_offset_ms_{0};

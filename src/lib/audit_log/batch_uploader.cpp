@@ -2,13 +2,11 @@
 #include "batch_uploader.hpp"
 
 #include "background_thread.hpp"
-#include "backoff.hpp"
 
 namespace worm::audit_log::detail {
 
-BatchUploader::BatchUploader(ObjectWriter& writer, std::chrono::milliseconds retry_initial,
-                             std::chrono::milliseconds retry_max, Events events)
-    : writer_(writer), retry_initial_(retry_initial), retry_max_(retry_max), events_(std::move(events)) {}
+BatchUploader::BatchUploader(ObjectWriter& writer, Backoff backoff, Events events)
+    : writer_(writer), backoff_(std::move(backoff)), events_(std::move(events)) {}
 
 void BatchUploader::start(std::size_t threads, const std::shared_ptr<const void>& owner) {
     for (std::size_t i = 0; i < threads; ++i)
@@ -31,17 +29,16 @@ void BatchUploader::run() {
         std::shared_ptr<Flight> flight = std::move(queue_.front());
         queue_.pop_front();
         lock.unlock();
-        Backoff backoff(retry_initial_, retry_max_);
-        for (;;) {
+        for (int failures = 0;;) {
             try {
                 writer_.put_create_only(flight->key, flight->body, flight->put);
                 flight->done = true;
                 events_.stored(*flight);
                 break;
             } catch (const std::exception& e) {
-                events_.failed(*flight, backoff.failed(), e);
-                std::unique_lock wait(mutex_);
-                if (cv_.wait_for(wait, backoff.next_wait(), [&] { return stopping_; })) break;
+                events_.failed(*flight, ++failures, e);
+                std::unique_lock wait(mutex_);  // a wait that stop() cuts short
+                if (cv_.wait_for(wait, backoff_.next_delay(failures), [&] { return stopping_; })) break;
             }
         }
         lock.lock();

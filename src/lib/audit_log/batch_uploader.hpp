@@ -1,5 +1,5 @@
 // The batch uploader: max_in_flight threads that PUT the batches the uploader hands them,
-// each until it is stored (retried with the sink's Backoff, never dropped) or the sink
+// each until it is stored (retried with the library's Backoff, never dropped) or the sink
 // stops. Its queue has its own mutex, so handing work over never touches log()'s.
 #pragma once
 
@@ -16,6 +16,7 @@
 
 #include "batch.hpp"
 #include "object_writer.hpp"
+#include "worm/retry.hpp"
 
 namespace worm::audit_log::detail {
 
@@ -27,8 +28,7 @@ public:
         std::function<void(const Flight&, int failures, const std::exception&)> failed;
     };
 
-    BatchUploader(ObjectWriter& writer, std::chrono::milliseconds retry_initial, std::chrono::milliseconds retry_max,
-                  Events events);
+    BatchUploader(ObjectWriter& writer, Backoff backoff, Events events);
     BatchUploader(const BatchUploader&) = delete;
     BatchUploader& operator=(const BatchUploader&) = delete;
 
@@ -43,7 +43,7 @@ private:
     void run();
 
     ObjectWriter& writer_;
-    std::chrono::milliseconds retry_initial_, retry_max_;
+    const Backoff backoff_;  // its waits; the attempts are never limited
     Events events_;
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -6,8 +6,9 @@
 //   - the batch uploader (batch_uploader.hpp): max_in_flight threads that PUT batches;
 //   - the checkpointer (checkpointer.hpp): checkpoint objects, signatures and witnesses;
 //   - the journal syncer (journal_syncer.hpp): the group commit thread.
-// All objects go out through one ObjectWriter (object_writer.hpp), every retry through one
-// Backoff (backoff.hpp).
+// All objects go out through one ObjectWriter (object_writer.hpp); every retry waits as the
+// library's Backoff says (worm/retry.hpp: full jitter from retry_initial up to retry_max),
+// and never gives up: a record is never dropped.
 #include <rapidjson/document.h>
 
 #include <algorithm>
@@ -19,7 +20,6 @@
 #include <thread>
 
 #include "background_thread.hpp"
-#include "backoff.hpp"
 #include "batch.hpp"
 #include "batch_policy.hpp"
 #include "batch_uploader.hpp"
@@ -36,6 +36,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/json.hpp"
+#include "worm/retry.hpp"
 #include "worm/s3/store.hpp"
 
 #include "../util/spin_lock_first.hpp"
@@ -182,11 +183,18 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         SteadyTime last_state_write{};
         std::deque<std::shared_ptr<Flight>> in_flight;  // ready's first in_flight.size() batches, oldest first
         std::string chain_sha;                          // the previous-batch hash for the next batch built
-        // Failed attempts in a row at the current checkpoint or journal read.
-        std::unique_ptr<al::detail::Backoff> backoff;
+        int failures = 0;  // failed attempts in a row at the current checkpoint or journal read
     } own;
 
     std::thread uploader;
+
+    // How every retry of the sink waits (the attempts are never limited).
+    Backoff retry() const {
+        RetryPolicy policy;
+        policy.base_delay = options.retry_initial;
+        policy.max_delay = options.retry_max;
+        return Backoff(policy, {}, options.random);
+    }
 
     // ---- the record queue ----------------------------------------------------------------
 
@@ -500,7 +508,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         lock.unlock();
         store_checkpoint();
         lock.lock();
-        own.backoff->succeeded();
+        own.failures = 0;
         q.store_failing = false;
         progress_cv.notify_all();
     }
@@ -508,8 +516,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     // A checkpoint's PUT, or reading a batch back from the journal, failed: counted, then
     // retried after the backoff's wait.
     void retry_later(std::unique_lock<std::mutex>& lock, const std::string& what, const std::exception& e) {
-        count_failure_locked(own.backoff->failed(), what, e);
-        work_cv.wait_for(lock, own.backoff->next_wait(), [&] { return q.stopping; });
+        count_failure_locked(++own.failures, what, e);
+        work_cv.wait_for(lock, retry().next_delay(own.failures), [&] { return q.stopping; });
     }
 
     void run_uploader() {
@@ -671,14 +679,13 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     c.options.advanced.journal_segment_bytes = std::min(c.options.advanced.journal_segment_bytes, quarter);
     c.options.max_bytes = static_cast<std::size_t>(std::min<std::uint64_t>(c.options.max_bytes, quarter));
     c.policy = al::detail::BatchPolicy(c.options);
-    c.own.backoff = std::make_unique<al::detail::Backoff>(c.options.retry_initial, c.options.retry_max);
     c.writer = std::make_unique<al::detail::ObjectWriter>(c.store, c.options);
     if (c.options.journal_mode == JournalMode::disk) c.open_journal();
     else c.state.stream = random_stream_id();
     c.checkpointer = std::make_unique<al::detail::Checkpointer>(*c.writer, c.options,
                                                                 c.journal ? c.journal->dir() : fs::path());
     c.batch_uploader = std::make_unique<al::detail::BatchUploader>(
-        *c.writer, c.options.retry_initial, c.options.retry_max,
+        *c.writer, c.retry(),
         al::detail::BatchUploader::Events{
             [&c](const Flight&) { c.on_batch_stored(); },
             [&c](const Flight& flight, int failures, const std::exception& e) { c.on_batch_failed(flight, failures, e); }});

@@ -4,7 +4,6 @@
 
 #include <pugixml.hpp>
 
-#include <thread>
 
 #include "../s3/retry.hpp"
 #include "../util/env.hpp"
@@ -39,16 +38,11 @@ struct Endpoint {
     std::string host;
 };
 
+// "http(s)://host[:port][/]" (detail::parse_service_endpoint's rules, as the S3 client's).
 Endpoint parse_endpoint(const std::string& text) {
-    const worm::detail::Url url = worm::detail::Url::parse(text, "AWS endpoint", ErrorCode::config);
-    if (url.scheme != "http" && url.scheme != "https")
-        throw Error(ErrorCode::config, "AWS endpoint '" + url.to_string() + "' must start with http:// or https://");
-    if (url.has_user_info || (!url.path.empty() && url.path != "/") || url.has_query || url.host.empty())
-        throw Error(ErrorCode::config, "AWS endpoint '" + url.to_string() + "' must be scheme://host[:port] with no path");
-    worm::detail::require_tls_unless_loopback(url, "AWS endpoint");
-    const bool default_port = (url.scheme == "https" && url.port == "443") || (url.scheme == "http" && url.port == "80");
+    const worm::detail::Url url = worm::detail::parse_service_endpoint(text, "AWS endpoint");
     Endpoint e;
-    e.host = default_port ? url.host : url.authority();
+    e.host = url.host_header();
     e.url = url.scheme + "://" + e.host + "/";
     return e;
 }
@@ -84,7 +78,7 @@ void ServiceConfig::validate() const {
     if (region.empty()) throw Error(ErrorCode::config, "AWS region is empty (set AWS_REGION)");
     if (!credentials) throw Error(ErrorCode::config, "AWS client has no credentials provider");
     if (!clock) throw Error(ErrorCode::config, "AWS client clock is null (leave it unset for the system clock)");
-    if (retry.max_attempts < 1) throw Error(ErrorCode::config, "retry.max_attempts must be at least 1");
+    retry.validate("retry");
 }
 
 namespace detail {
@@ -121,6 +115,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
     const std::string body = form_body(call);
     const std::shared_ptr<HttpTransport> transport = config.transport ? config.transport : make_curl_transport();
     const std::string content_type = "application/x-www-form-urlencoded; charset=utf-8";
+    const Backoff backoff(config.retry, config.sleep, config.random);
 
     for (int attempt = 1;; ++attempt) {
         s3::SigningRequest sr;
@@ -147,7 +142,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
         } catch (const Error& e) {
             const auto kind = s3::detail::classify_transport_failure(e.code());
             if (!s3::detail::should_retry(config.retry, kind, attempt, false)) throw;
-            std::this_thread::sleep_for(s3::detail::backoff_delay(config.retry, attempt, std::nullopt));
+            backoff.wait(attempt);
             continue;
         }
         if (response.status >= 200 && response.status < 300) return response.body;
@@ -162,8 +157,7 @@ std::string send_query(const ServiceConfig& config, const QueryCall& call) {
             throw AwsServiceError(std::string(call.display_name), std::string(call.action), response.status, code,
                                   xml_text(response.body, "Message"), request_id);
         }
-        std::this_thread::sleep_for(s3::detail::backoff_delay(
-            config.retry, attempt, s3::detail::parse_retry_after(response.headers, config.clock->now())));
+        backoff.wait(attempt, s3::detail::parse_retry_after(response.headers, config.clock->now()));
     }
 }
 

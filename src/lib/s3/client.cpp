@@ -17,8 +17,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
-#include <random>
-#include <thread>
 
 #include "../crypto/digest.hpp"
 #include "../util/env.hpp"
@@ -48,9 +46,7 @@ ParsedEndpoint parse_endpoint(const std::string& text) {
     ParsedEndpoint e;
     e.scheme = url.scheme;
     e.hostname = url.host;
-    // Default ports are not part of the Host header curl sends.
-    const bool default_port = (e.scheme == "https" && url.port == "443") || (e.scheme == "http" && url.port == "80");
-    e.host = default_port ? url.host : url.authority();
+    e.host = url.host_header();
     return e;
 }
 
@@ -103,9 +99,7 @@ void ClientConfig::validate() const {
     if (region.empty()) throw Error(ErrorCode::config, "S3 region is empty (set AWS_REGION)");
     if (!credentials) throw Error(ErrorCode::config, "S3 client has no credentials provider");
     if (!clock) throw Error(ErrorCode::config, "S3 client clock is null (leave it unset for the system clock)");
-    if (retry.max_attempts < 1) throw Error(ErrorCode::config, "retry.max_attempts must be at least 1");
-    if (retry.base_delay.count() < 0 || retry.max_delay < retry.base_delay)
-        throw Error(ErrorCode::config, "retry delays must satisfy 0 <= base_delay <= max_delay");
+    retry.validate("retry");
     if (part_size < (5ull << 20) || part_size > (5ull << 30))
         throw Error(ErrorCode::config, "part_size must be between 5 MiB and 5 GiB, got " + std::to_string(part_size));
     if (multipart_threshold < part_size)
@@ -289,7 +283,8 @@ void add_object_headers(HttpHeaders& headers, const PutObjectOptions& o) {
 
 // ---- the client core -----------------------------------------------------------------
 
-S3Client::S3Client(ClientConfig config) : config_(std::move(config)) {
+S3Client::S3Client(ClientConfig config)
+    : config_(std::move(config)), backoff_(config_.retry, config_.sleep, config_.random) {
     config_.validate();
     if (config_.endpoint.empty()) config_.endpoint = default_endpoint(config_.region);
     const ParsedEndpoint e = parse_endpoint(config_.endpoint);
@@ -375,7 +370,7 @@ HttpResponse S3Client::send(const S3Request& request) {
         } catch (const Error& e) {
             const detail::FailureKind kind = detail::classify_transport_failure(e.code());
             if (!detail::should_retry(config_.retry, kind, attempt, request.resend_if_maybe_applied)) throw;
-            std::this_thread::sleep_for(detail::backoff_delay(config_.retry, attempt, std::nullopt));
+            backoff_.wait(attempt);
             continue;
         }
         const bool ok = response.status >= 200 && response.status < 300;
@@ -400,8 +395,7 @@ HttpResponse S3Client::send(const S3Request& request) {
             }
         }
         if (!detail::should_retry(config_.retry, kind, attempt, request.resend_if_maybe_applied)) throw error;
-        std::this_thread::sleep_for(detail::backoff_delay(
-            config_.retry, attempt, detail::parse_retry_after(response.headers, config_.clock->now())));
+        backoff_.wait(attempt, detail::parse_retry_after(response.headers, config_.clock->now()));
     }
 }
 

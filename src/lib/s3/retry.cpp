@@ -1,4 +1,4 @@
-// retry.cpp: the S3 retry policy (see retry.hpp), and S3Error::retryable() defined by it.
+// retry.cpp: S3 failure classification (see retry.hpp), and S3Error::retryable() defined by it.
 #include "retry.hpp"
 
 #include <algorithm>
@@ -23,7 +23,7 @@ FailureKind classify_transport_failure(ErrorCode code) {
 }
 
 bool should_retry(const RetryPolicy& policy, FailureKind kind, int attempt, bool resend_if_maybe_applied) {
-    if (attempt >= policy.max_attempts) return false;
+    if (!policy.allows_another(attempt)) return false;
     switch (kind) {
         case FailureKind::not_applied: return true;
         case FailureKind::maybe_applied: return resend_if_maybe_applied;
@@ -31,22 +31,6 @@ bool should_retry(const RetryPolicy& policy, FailureKind kind, int attempt, bool
         case FailureKind::clock_skew: return false;
     }
     return false;
-}
-
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after, std::mt19937_64& rng) {
-    const int shift = std::clamp(attempt - 1, 0, 30);
-    const long long cap = std::min<long long>(policy.max_delay.count(), policy.base_delay.count() << shift);
-    std::uniform_int_distribution<long long> pick(0, std::max<long long>(cap, 0));
-    std::chrono::milliseconds delay(pick(rng));
-    if (retry_after) delay = std::max(delay, std::min(*retry_after, policy.max_retry_after));
-    return delay;
-}
-
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after) {
-    thread_local std::mt19937_64 rng{std::random_device{}()};
-    return backoff_delay(policy, attempt, retry_after, rng);
 }
 
 std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now) {

@@ -1,13 +1,13 @@
-// retry.hpp (private to src/lib/s3): the S3 client's one retry policy. Which failures may
-// be sent again, how long to wait before the next attempt, and how many attempts a request
-// gets. S3Client::send (every operation, including CompleteMultipartUpload's 200-with-<Error>)
-// and S3Error::retryable() both ask it, so the answer cannot differ between paths.
+// retry.hpp (private to src/lib/s3): which S3 failures may be sent again, and the server's
+// Retry-After. How many attempts and how long to wait are the library's one RetryPolicy
+// (worm/retry.hpp). S3Client::send (every operation, including CompleteMultipartUpload's
+// 200-with-<Error>), the AWS query services and S3Error::retryable() all ask this
+// classification, so the answer cannot differ between paths.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <optional>
-#include <random>
 #include <string_view>
 
 #include "worm/error.hpp"
@@ -35,15 +35,6 @@ FailureKind classify_transport_failure(ErrorCode code);
 // never retried blindly (the caller re-signs once when the server's Date allows it);
 // maybe-applied failures only when the request may be repeated (S3Request::resend_if_maybe_applied).
 bool should_retry(const RetryPolicy& policy, FailureKind kind, int attempt, bool resend_if_maybe_applied);
-
-// Full-jitter backoff before attempt `attempt + 1`: uniform in
-// [0, min(max_delay, base_delay * 2^(attempt-1))], raised to the server's Retry-After
-// (capped at max_retry_after) when it sent one. `rng` is the random source (tests seed it).
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after, std::mt19937_64& rng);
-// The same with a per-thread random source.
-std::chrono::milliseconds backoff_delay(const RetryPolicy& policy, int attempt,
-                                        std::optional<std::chrono::milliseconds> retry_after);
 
 // Retry-After as seconds or an HTTP date, relative to `now`; nullopt when absent or unreadable.
 std::optional<std::chrono::milliseconds> parse_retry_after(const HttpHeaders& headers, TimePoint now);

@@ -105,23 +105,17 @@ PutResult S3Store::put_resumable(const std::string& key, const std::filesystem::
 }
 
 std::string S3Store::do_get(const std::string& key, const GetOptions& options) {
-    GetObjectOptions o;
-    o.bucket = bucket_;
-    o.key = full_key(key);
-    o.version_id = options.version_id;
-    o.range = options.range;
-    return client_->get_object(o).body;
+    return client_->get_object({.bucket = bucket_, .key = full_key(key), .version_id = options.version_id,
+                                .range = options.range, .to_file = std::nullopt})
+        .body;
 }
 
 ObjectInfo S3Store::do_get_to_file(const std::string& key, const std::filesystem::path& destination,
                                 const GetOptions& options) {
-    GetObjectOptions o;
-    o.bucket = bucket_;
-    o.key = full_key(key);
-    o.version_id = options.version_id;
-    o.range = options.range;
-    o.to_file = destination;
-    return to_info(client_->get_object(o).head, key);
+    const GetObjectResult got = client_->get_object({.bucket = bucket_, .key = full_key(key),
+                                                     .version_id = options.version_id, .range = options.range,
+                                                     .to_file = destination});
+    return to_info(got.head, key);
 }
 
 ObjectInfo S3Store::do_head(const std::string& key, const std::optional<std::string>& version_id) {

@@ -10,12 +10,9 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <iostream>
 #include <mutex>
-#include <random>
 #include <set>
-#include <thread>
 
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -51,6 +48,16 @@ bool is_not_found(const Error& e) {
 bool is_transient(const Error& e) {
     if (const auto* s3 = dynamic_cast<const S3Error*>(&e)) return s3->retryable();
     return e.code() == ErrorCode::network || e.code() == ErrorCode::timeout || e.code() == ErrorCode::storage;
+}
+
+// Where an upload put the bundle, as the registry records it.
+UploadLocation location_of(const UploadResult& r) {
+    return {.bundle_uri = r.bundle_uri,
+            .sig_uri = r.sig_uri,
+            .bundle_version_id = r.bundle_version_id,
+            .sig_version_id = r.sig_version_id,
+            .replica_bundle_uri = r.replica_bundle_uri,
+            .replica_sig_uri = r.replica_sig_uri};
 }
 
 struct StoredObject {
@@ -95,18 +102,7 @@ struct WormUploader::Impl {
         in_flight.erase(id);
     }
 
-    double random01() {
-        if (options.random) return options.random();
-        thread_local std::mt19937_64 rng{std::random_device{}()};
-        return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
-    }
-
-    std::chrono::milliseconds backoff(int attempt) {
-        const double cap = std::min(static_cast<double>(options.backoff_max.count()),
-                                    static_cast<double>(options.backoff_base.count()) * std::pow(2.0, attempt - 1));
-        // "Equal jitter": at least half the delay, so a retry never fires at once.
-        return std::chrono::milliseconds(static_cast<std::int64_t>(cap / 2 + random01() * cap / 2));
-    }
+    Backoff backoff;  // options.backoff_base/backoff_max, config.upload_attempts, options.sleep/random
 
     std::mutex store_mutex;   // guards opening the store (it is written once, under it)
     std::string logged_error;  // the last configuration problem logged, so each is logged once
@@ -131,11 +127,6 @@ struct WormUploader::Impl {
             }
             throw StoreNotConfigured(ErrorCode::config, e.what());
         }
-    }
-
-    void sleep(std::chrono::milliseconds d) {
-        if (options.sleep) options.sleep(d);
-        else std::this_thread::sleep_for(d);
     }
 
     std::string sha_of_stored(ObjectStore& target, const std::string& key, const ObjectInfo& info) {
@@ -387,14 +378,7 @@ struct WormUploader::Impl {
                 a.finished_at = clock->now();
                 a.outcome = result.already_present ? "already_present" : "uploaded";
                 registry->record_attempt(a);
-                UploadLocation where;
-                where.bundle_uri = result.bundle_uri;
-                where.sig_uri = result.sig_uri;
-                where.bundle_version_id = result.bundle_version_id;
-                where.sig_version_id = result.sig_version_id;
-                where.replica_bundle_uri = result.replica_bundle_uri;
-                where.replica_sig_uri = result.replica_sig_uri;
-                registry->mark_uploaded(bundle_id, where);
+                registry->mark_uploaded(bundle_id, location_of(result));
                 guard.settled = true;
                 return result;
             } catch (const std::exception& e) {
@@ -404,13 +388,13 @@ struct WormUploader::Impl {
                 a.outcome = err ? std::string(to_string(err->code())) : "internal";
                 a.error = e.what();
                 registry->record_attempt(a);
-                if (!transient || attempt >= config.upload_attempts) {
+                if (!transient || !backoff.allows_another(attempt)) {
                     registry->mark_failed(bundle_id, e.what());
                     guard.settled = true;
                     if (err) throw;
                     throw Error(ErrorCode::internal, "uploading " + bundle_id + ": " + e.what());
                 }
-                sleep(backoff(attempt));
+                backoff.wait(attempt);
             }
         }
     }
@@ -431,6 +415,11 @@ WormUploader::WormUploader(WormConfig config, std::shared_ptr<ObjectStore> store
     impl_->registry = std::move(registry);
     impl_->options = std::move(options);
     impl_->clock = impl_->options.clock;
+    RetryPolicy policy;
+    policy.max_attempts = impl_->config.upload_attempts;
+    policy.base_delay = impl_->options.backoff_base;
+    policy.max_delay = impl_->options.backoff_max;
+    impl_->backoff = Backoff(policy, impl_->options.sleep, impl_->options.random);
 }
 
 WormUploader::~WormUploader() = default;

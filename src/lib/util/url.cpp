@@ -107,6 +107,11 @@ Url Url::parse(std::string_view text, std::string_view what, ErrorCode code) {
 
 std::string Url::authority() const { return port.empty() ? host : host + ":" + port; }
 
+std::string Url::host_header() const {
+    const bool default_port = (scheme == "https" && port == "443") || (scheme == "http" && port == "80");
+    return default_port ? host : authority();
+}
+
 std::string Url::origin() const { return scheme + "://" + authority(); }
 
 std::string Url::to_string() const {

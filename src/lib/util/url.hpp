@@ -34,6 +34,9 @@ struct Url {
     static Url parse(std::string_view text, std::string_view what, ErrorCode code);
 
     std::string authority() const;  // host[:port]: never user info
+    // host[:port] as a Host header carries it: the port left out when it is the scheme's
+    // default (443 for https, 80 for http), as curl sends it and SigV4 must sign it.
+    std::string host_header() const;
     std::string origin() const;     // scheme://host[:port]
     std::string to_string() const;  // the whole URL, secrets masked (mask_url_password)
 };
