@@ -21,6 +21,18 @@ namespace al = worm::audit_log;
 
 namespace {
 
+// 16 records, one a second from 2026-11-26T10:00:00Z, through a sink with options o (2 per
+// batch, 3 batches per checkpoint: 8 batches, 3 checkpoints); returns the stream id.
+std::string log_sixteen_records(const std::shared_ptr<ObjectStore>& store, const AuditLogOptions& o) {
+    AuditLogSink sink(store, o);
+    for (int n = 0; n < 16; ++n)
+        sink.log_json(R"({"timestamp":"2026-11-26T10:00:)" + std::string(n < 10 ? "0" : "") + std::to_string(n) +
+                      R"(.000Z","request_id":"req-)" + std::to_string(n) + R"(","message":"event )" +
+                      std::to_string(n) + R"("})");
+    REQUIRE(sink.close(30s));
+    return sink.stats().stream;
+}
+
 struct Logs {
     t::TempDir dir{"worm-audit-verify"};
     std::shared_ptr<LocalWormStore> store =
@@ -37,13 +49,7 @@ struct Logs {
         o.checkpoint_batches = 3;
         o.retention_days = 0;
         if (sign) o.signing_key = std::make_shared<const Ed25519PrivateKey>(load_private_key(keys.private_key));
-        AuditLogSink sink(store, o);
-        for (int n = 0; n < 16; ++n)
-            sink.log_json(R"({"timestamp":"2026-11-26T10:00:)" + std::string(n < 10 ? "0" : "") + std::to_string(n) +
-                          R"(.000Z","request_id":"req-)" + std::to_string(n) + R"(","message":"event )" +
-                          std::to_string(n) + R"("})");
-        REQUIRE(sink.close(30s));
-        stream = sink.stats().stream;
+        stream = log_sixteen_records(store, o);
         for (const auto& o : store->list_all("audit-logs/"))
             if (auto b = al::parse_batch_key(o.key)) {
                 if (batch_keys.size() <= b->sequence) batch_keys.resize(b->sequence + 1);
@@ -264,13 +270,7 @@ struct WitnessedLogs {
         o.retention_days = 1;
         o.signing_key = std::make_shared<const Ed25519PrivateKey>(load_private_key(keys.private_key));
         o.witness_store = witness_store;
-        AuditLogSink sink(store, o);
-        for (int n = 0; n < 16; ++n)
-            sink.log_json(R"({"timestamp":"2026-11-26T10:00:)" + std::string(n < 10 ? "0" : "") + std::to_string(n) +
-                          R"(.000Z","request_id":"req-)" + std::to_string(n) + R"(","message":"event )" +
-                          std::to_string(n) + R"("})");
-        REQUIRE(sink.close(30s));
-        stream = sink.stats().stream;
+        stream = log_sixteen_records(store, o);
     }
 
     void bypass_delete(const std::string& key) {
