@@ -92,10 +92,17 @@ set(WORM_UPLOADER_SOURCES
 
 # worm::audit_log (core +): the signed, hash-chained audit-log sink, its journal and verifier.
 set(WORM_AUDIT_LOG_SOURCES
+  src/lib/audit_log/batch_uploader.cpp
+  src/lib/audit_log/checkpointer.cpp
   src/lib/audit_log/format.cpp
   src/lib/audit_log/journal.cpp
+  src/lib/audit_log/journal_syncer.cpp
+  src/lib/audit_log/object_writer.cpp
+  src/lib/audit_log/options.cpp
   src/lib/audit_log/sink.cpp
-  src/lib/audit_log/verify.cpp)
+  src/lib/audit_log/upload_state.cpp
+  src/lib/audit_log/verify.cpp
+  src/lib/audit_log/witness.cpp)
 
 # worm::compliance (core, s3, uploader +): bucket setup/verify, the evidence audit, the
 # compliance certificate (PDF). cairo.

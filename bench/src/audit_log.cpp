@@ -17,6 +17,7 @@
 
 #if __has_include("worm/audit_log.hpp")
 #define WORM_BENCH_HAVE_AUDIT_LOG 1
+#include "audit_log/log_value.hpp"  // the record as a parsed document, as the Python handler logs it
 #include "worm/audit_log.hpp"
 #include "worm/s3/client.hpp"
 #include "worm/s3/credentials.hpp"
@@ -105,11 +106,11 @@ worm::AuditLogOptions bench_options(const Args& args, const std::filesystem::pat
     o.journal_mode = args.get("mode", "disk") == "memory" ? worm::JournalMode::memory : worm::JournalMode::disk;
     o.journal_dir = dir / "journal";
     o.max_records = static_cast<std::size_t>(args.get_int("batch", 1000));
-    o.create_only = args.get("endpoint").empty();  // the nginx sink answers If-None-Match with 304
+    o.advanced.create_only = args.get("endpoint").empty();  // the nginx sink answers If-None-Match with 304
     o.max_journal_bytes = 16ull << 30;
     o.block_timeout = std::chrono::milliseconds(60'000);
     if (const auto ring_mib = args.get_int("ring-mib", 0); ring_mib > 0)
-        o.journal_ring_bytes = static_cast<std::uint64_t>(ring_mib) << 20;
+        o.advanced.journal_ring_bytes = static_cast<std::uint64_t>(ring_mib) << 20;
     return o;
 }
 #endif
@@ -126,7 +127,7 @@ int run_audit_log(const Args& args) {
     }();
     const auto start = Clock::now();
     worm::AuditLogSink sink(make_store(args, dir), bench_options(args, dir));
-    measure_calls("audit_log", threads, records, [&] { sink.log(record); });
+    measure_calls("audit_log", threads, records, [&] { worm::audit_log::detail::log_value(sink, record); });
     if (!sink.close(std::chrono::minutes(10))) throw std::runtime_error("the sink did not drain");
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     print_figure("audit_log_end_to_end_records_per_s", static_cast<double>(sink.stats().stored) / seconds, "rec/s");
@@ -183,7 +184,7 @@ int run_outage(const Args& args) {
         const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
         if (elapsed >= seconds) break;
         const long long due = static_cast<long long>(elapsed * static_cast<double>(rate));
-        for (; logged < due; ++logged) sink.log(record);
+        for (; logged < due; ++logged) worm::audit_log::detail::log_value(sink, record);
         peak = std::max(peak, resident_kib());
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }

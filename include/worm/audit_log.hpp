@@ -24,6 +24,7 @@
 //   std::shared_ptr<worm::ObjectStore> store = worm::open_store("s3://audit-bucket");
 //   worm::AuditLogSink sink(store, worm::AuditLogOptions::compliance("billing"));
 //   sink.log_json(R"({"level": "INFO", "request_id": "req-1", "user_id": "u-7", "message": "invoice paid"})");
+//   sink.log(worm::LogLevel::info, "refund issued", {{"request_id", "req-2"}, {"user_id", "u-7"}});
 //   sink.flush(std::chrono::seconds(5));  // stored, and covered by a checkpoint
 #pragma once
 
@@ -34,12 +35,14 @@
 #include <optional>
 #include <string>
 #include <string_view>
-
-#include <rapidjson/document.h>
+#include <utility>
+#include <vector>
 
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
+#include "worm/retry.hpp"
+#include "worm/time.hpp"
 
 namespace worm {
 
@@ -74,17 +77,13 @@ struct WORM_API AuditLogOptions {
     // Batching: a batch closes at max_records, max_bytes or max_interval, whichever first;
     // while max_in_flight batches are already on their way (a backlog), a batch at
     // max_records keeps taking records until a place frees, up to max_bytes and never past
-    // max_interval: at 30 ms per PUT, 5-record batches one at a time carry ~165 records/s.
+    // max_interval, so that small batches do not cap the rate at one PUT's round trip.
     std::size_t max_records = 5;
     std::size_t max_bytes = 4 * 1024 * 1024;
     std::chrono::milliseconds max_interval{15'000};
     // Batches PUT at the same time (each by its own thread). The hash chain is fixed when a
     // batch is built, in order; batches are committed (state, checkpoints) in order.
     std::size_t max_in_flight = 8;
-
-    // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
-    // that answers conditional PUTs wrongly (bench/sink.py's nginx answers 304).
-    bool create_only = true;
 
     AuditLogLayout layout = AuditLogLayout::batches;  // per_record ignores max_records (1)
 
@@ -100,10 +99,6 @@ struct WORM_API AuditLogOptions {
     // on an explicit journal_dir throws Error(config).
     std::filesystem::path journal_dir;
     std::chrono::milliseconds fsync_interval{10};  // group commit; 0 fsyncs in every log()
-    std::uint64_t journal_segment_bytes = 8 * 1024 * 1024;
-    // The journal's staging ring (a mapped file log() copies records into; see README). A
-    // record may be up to half of it.
-    std::uint64_t journal_ring_bytes = 16 * 1024 * 1024;
     // Disk cap (memory cap in memory mode), at least 64 KiB. Segments and batches are kept to a
     // quarter of it (journal_segment_bytes and max_bytes are lowered to fit), so that closed
     // segments free room while the store takes batches.
@@ -117,8 +112,16 @@ struct WORM_API AuditLogOptions {
     std::size_t checkpoint_batches = 100;
     std::chrono::milliseconds checkpoint_interval{60'000};
     std::shared_ptr<const Ed25519PrivateKey> signing_key;
+    // After each stored checkpoint the sink writes its witness (audit_log/witness.hpp: the
+    // stream's head, for `worm logs verify --witness`) to witness.json in the journal
+    // directory (disk mode) and, when set, as a locked object to this second store (best kept
+    // where whoever may delete the logs may not: another account or bucket). Python's handler
+    // takes $WORM_LOG_WITNESS_STORE (witness_store_from_env()). A failed witness write is
+    // reported (last_error, stderr) and not retried: the next checkpoint's witness supersedes it.
+    std::shared_ptr<ObjectStore> witness_store;
 
-    // Retry backoff while the store fails (doubles up to the maximum; never gives up).
+    // Retry waits while the store fails (worm/retry.hpp: full jitter, the ceiling doubling
+    // from retry_initial up to retry_max; never gives up).
     std::chrono::milliseconds retry_initial{100};
     std::chrono::milliseconds retry_max{5'000};
     // The seed's max_retries: after this many failed attempts in a row a batch (or
@@ -130,6 +133,23 @@ struct WORM_API AuditLogOptions {
     // close() keeps waiting past its timeout while the store is taking batches, up to this
     // long in all; then it says on stderr how many records stay in the journal.
     std::chrono::milliseconds close_max_wait{60'000};
+
+    // Timestamps of records that lack one, checkpoint times and retention dates (never null).
+    const Clock* clock = &system_clock();
+    // The retry waits' jitter draws; empty: the system's (worm/retry.hpp).
+    RandomSource random;
+
+    // Knobs nobody needs to turn for a working sink; each has a use named below.
+    struct Advanced {
+        // PUTs carry If-None-Match: * so a retry never adds a version. Off only for an endpoint
+        // that answers conditional PUTs wrongly (304 instead of 412).
+        bool create_only = true;
+        // The journal's segment files (lowered to a quarter of max_journal_bytes).
+        std::uint64_t journal_segment_bytes = 8 * 1024 * 1024;
+        // The journal's staging ring (a mapped file log() copies records into; see
+        // docs/audit-log-journal.md). A record may be up to half of it.
+        std::uint64_t journal_ring_bytes = 16 * 1024 * 1024;
+    } advanced;
 
     // Presets from the seed: compliance (5 records / 15 s) and high_volume (50 records /
     // 60 s, WARNING and above); both GOVERNANCE, 2557 days.
@@ -152,6 +172,10 @@ WORM_API std::filesystem::path default_journal_dir(std::string_view service_name
 // or null when unset. Throws as load_private_key when set but unusable.
 WORM_API std::shared_ptr<const Ed25519PrivateKey> signing_key_from_env();
 
+// The store WORM_LOG_WITNESS_STORE names (a store URL, as open_store takes), or null when
+// unset. Throws as open_store for a bad URL.
+WORM_API std::shared_ptr<ObjectStore> witness_store_from_env();
+
 struct WORM_API AuditLogStats {
     std::uint64_t accepted = 0;          // records log() took
     std::uint64_t filtered = 0;          // below min_level, ignored
@@ -170,6 +194,10 @@ struct WORM_API AuditLogStats {
     std::string stream;                  // this journal's stream id
 };
 
+namespace audit_log::detail {
+struct SinkAccess;
+}
+
 class WORM_API AuditLogSink {
 public:
     // Opens (or creates) the journal and replays what an earlier process left in it:
@@ -181,15 +209,18 @@ public:
     AuditLogSink(const AuditLogSink&) = delete;
     AuditLogSink& operator=(const AuditLogSink&) = delete;
 
-    // Takes a JSON object. Adds timestamp (now, milliseconds, "Z"), level ("INFO") and
-    // service_name when missing. Thread-safe; never does network I/O.
+    // Takes a JSON object as text (parsed strictly). Adds timestamp (now, milliseconds, "Z"),
+    // level ("INFO") and service_name when missing. Thread-safe; never does network I/O.
     // Returns false when the record is below min_level (ignored). Throws
     // Error(invalid_argument) for a non-object, Error(storage) when refused at the cap
     // (after block_timeout with the block policy), Error(io) when the journal cannot be
     // written, Error(storage) after close().
-    bool log(const rapidjson::Value& record);
-    // The same for JSON text (parsed strictly).
     bool log_json(std::string_view record_json);
+    // The same for a record made of its level, message and string fields (request_id,
+    // user_id, ...): {"level": ..., "message": ..., name: value, ...}. A field named level or
+    // message, or given twice, is Error(invalid_argument).
+    bool log(LogLevel level, std::string_view message,
+             const std::vector<std::pair<std::string, std::string>>& fields = {});
 
     // Seals the open batch and waits until everything accepted so far is stored and a
     // checkpoint covers it. Returns false when the timeout passed first (nothing is lost:
@@ -204,9 +235,9 @@ public:
 
     AuditLogStats stats() const;
 
-    struct Core;  // the shared state of the sink and its threads (src/lib/audit_log)
-
 private:
+    friend struct audit_log::detail::SinkAccess;
+    struct Core;
     std::shared_ptr<Core> core_;
 };
 

@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "worm/audit_log/verify.hpp"
+#include "worm/audit_log/witness.hpp"
 #include "worm/signer.hpp"
 
 namespace worm::cli {
@@ -19,6 +20,7 @@ int run_verify(const ParsedArgs& a) {
     if (const auto key = a.get("--key")) options.public_key = load_public_key(*key);
     options.from = date_arg(a, "--from", false);
     options.to = date_arg(a, "--to", true);
+    if (const auto w = a.get("--witness")) options.witnesses = audit_log::read_witnesses(*w, options.prefix);
     const auto store = open_store(a.require("--store"));
     std::optional<long long> max_age;
     if (const auto v = a.get("--max-age")) {
@@ -33,7 +35,7 @@ int run_verify(const ParsedArgs& a) {
     const auto report = audit_log::verify_audit_log(*store, options);
     std::cout << audit_log::format_report(report);
     // Deleting a stream's newest checkpoint and the batches after it leaves an older, valid
-    // stream: without a witness of the newest head, only the checkpoint's age can tell.
+    // stream: without a witness of the newest head (--witness), only the checkpoint's age can tell.
     if (max_age && (!report.newest_checkpoint_age || report.newest_checkpoint_age->count() > *max_age))
         std::cout << "WARNING: " << (report.newest_checkpoint_age
                                          ? "the newest checkpoint is " + std::to_string(report.newest_checkpoint_age->count()) + " s old"
@@ -80,11 +82,15 @@ std::vector<Command> logs_commands() {
                   {store_option, prefix_option, {"--key", "PUB", "public key (SPKI PEM) the checkpoints are signed with"},
                    from_option, to_option,
                    {"--max-age", "SECONDS", "warn when the newest checkpoint is older (the sink writes one every "
-                                            "checkpoint_interval while it logs)"}},
+                                            "checkpoint_interval while it logs)"},
+                   {"--witness", "PATH|URL", "the sink's witness of each stream's head: its journal directory (or "
+                                             "witness.json), or the WORM_LOG_WITNESS_STORE URL"}},
                   0, 0,
                   "Prints one line per problem (MISSING, MODIFIED, REORDERED, DUPLICATED, EXTRA, TRUNCATED,\n"
-                  "BAD CHECKPOINT SIGNATURE, BAD CHECKPOINT) and a summary. Exit 0 valid, 1 not.\n"
-                  "Without --key the checkpoint chain is checked but not its signatures."},
+                  "BAD CHECKPOINT SIGNATURE, BAD CHECKPOINT, DELETED, WITNESS MISMATCH) and a summary. Exit 0\n"
+                  "valid, 1 not. Without --key the checkpoint chain is checked but not its signatures.\n"
+                  "With --witness, a stream that ends before the witness's head is TRUNCATED, a stream the\n"
+                  "witness names that is gone is DELETED; without it, only --max-age hints at a deleted tail."},
                  run_verify});
     c.push_back({{"logs cat", "", "print stored audit-log records in order, one JSON object per line",
                   {store_option, prefix_option, from_option, to_option,

@@ -263,6 +263,37 @@ TEST_CASE("records below min_level are filtered; missing fields are filled in") 
     CHECK(std::string(first["timestamp"].GetString()).back() == 'Z');
 }
 
+TEST_CASE("a record from its level, message and fields; the injected clock stamps it and its checkpoint") {
+    Fixture f;
+    const FixedClock clock(parse_rfc3339("2026-01-02T03:04:05.678Z"));
+    auto o = f.options();
+    o.retention_days = 0;
+    o.clock = &clock;
+    AuditLogSink sink(f.store, o);
+    CHECK(sink.log(LogLevel::warning, "door forced", {{"request_id", "req-9"}, {"user_id", "u1"}}));
+    CHECK_FALSE(AuditLogSink(f.store, [&] {
+                    auto filtered = o;
+                    filtered.journal_dir = f.dir / "journal-2";
+                    filtered.min_level = LogLevel::error;
+                    return filtered;
+                }()).log(LogLevel::info, "below min_level"));
+    CHECK(t::error_of([&] { sink.log(LogLevel::info, "m", {{"level", "DEBUG"}}); }, ErrorCode::invalid_argument)
+              .find("'level'") != std::string::npos);
+    CHECK(t::error_of([&] { sink.log(LogLevel::info, "m", {{"a", "1"}, {"a", "2"}}); }, ErrorCode::invalid_argument)
+              .find("given twice") != std::string::npos);
+    REQUIRE(sink.flush(10s));
+    const auto lines = t::stored_lines(*f.local, "audit-logs/");
+    REQUIRE(lines.size() == 1);
+    const auto d = json::parse_strict(lines[0]);
+    CHECK(std::string(d["level"].GetString()) == "WARNING");
+    CHECK(std::string(d["message"].GetString()) == "door forced");
+    CHECK(std::string(d["request_id"].GetString()) == "req-9");
+    CHECK(std::string(d["user_id"].GetString()) == "u1");
+    CHECK(std::string(d["timestamp"].GetString()) == "2026-01-02T03:04:05.678Z");
+    CHECK(audit_log::parse_checkpoint(f.local->get(audit_log::checkpoint_key("audit-logs", sink.stats().stream, 0)))
+              .created_at == "2026-01-02T03:04:05.678Z");
+}
+
 TEST_CASE("bad records and options are refused with clear errors") {
     Fixture f;
     CHECK(t::code_of([&] { AuditLogSink(nullptr, f.options()); }) == ErrorCode::invalid_argument);
@@ -332,7 +363,7 @@ TEST_CASE("at the disk cap the policy is observed and counted") {
     Fixture f;
     auto o = f.options();
     o.max_records = 4;
-    o.journal_segment_bytes = 1024;
+    o.advanced.journal_segment_bytes = 1024;
     o.max_journal_bytes = 64 * 1024;
     o.retention_days = 0;
     f.store->down = true;

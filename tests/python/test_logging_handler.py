@@ -481,5 +481,84 @@ class MotoTest(MotoEnvCase):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+class WitnessTest(MotoEnvCase):
+    """Issue 25 item 5: a tail or a stream deleted with a GOVERNANCE bypass is reported by
+    verify_audit_log(witness=...) (the witness in the journal directory, or in the second store
+    WORM_LOG_WITNESS_STORE names), where verification without one says valid."""
+    auth = True
+    bucket = "audit-w"
+
+    def setUp(self):
+        self.tmp = Path(tempfile.mkdtemp(prefix="worm-py-witness-"))
+        self.s3 = self.server.boto3()
+        name = self.id().rsplit(".", 1)[-1][len("test_"):][:20].replace("_", "-")  # one store and prefix per test
+        worm.S3Client(endpoint=self.server.endpoint).create_bucket("witness-" + name, object_lock=True)
+        self.witness_url = "s3://witness-" + name
+        self.prefix = "w-" + name
+        os.environ["WORM_LOG_WITNESS_STORE"] = self.witness_url
+        try:
+            h = WORMLogHandler("witness_service", "s3://audit-w", s3_prefix=self.prefix, batch_size=2,
+                               checkpoint_batches=3, retention_days=1, journal_dir=str(self.tmp / "j"))
+        finally:
+            os.environ.pop("WORM_LOG_WITNESS_STORE", None)
+        logger = logging.getLogger(f"witness.{self.id()}")
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+        logger.addHandler(h)
+        for n in range(16):
+            logger.info("event %d", n, extra={"request_id": f"req-{n}"})
+        logger.removeHandler(h)
+        self.assertTrue(h.close(timeout=30))
+        self.stream = h.stats()["stream"]
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def bypass_delete(self, key):
+        version = self.s3.head_object(Bucket="audit-w", Key=key)["VersionId"]
+        self.s3.delete_object(Bucket="audit-w", Key=key, VersionId=version, BypassGovernanceRetention=True)
+
+    def delete_checkpoint_and_batches(self, sequence):
+        key = f"{self.prefix}/checkpoints/{self.stream}/{sequence:010d}.json"
+        checkpoint = json.loads(self.s3.get_object(Bucket="audit-w", Key=key)["Body"].read())
+        for batch in checkpoint["batches"]:
+            self.bypass_delete(batch["key"])
+        self.bypass_delete(key)
+
+    def kinds(self, witness):
+        report = verify_audit_log("s3://audit-w", prefix=self.prefix, witness=witness)
+        return [p["kind"] for p in report["problems"]]
+
+    def test_untouched_is_valid_and_the_witness_object_is_locked(self):
+        self.assertEqual(self.kinds(str(self.tmp / "j")), [])
+        self.assertEqual(self.kinds(self.witness_url), [])
+        bucket = self.witness_url[len("s3://"):]
+        key = f"{self.prefix}/witness/{self.stream}/0000000002.json"
+        head = self.s3.head_object(Bucket=bucket, Key=key)
+        self.assertEqual(head["ObjectLockMode"], "GOVERNANCE")
+        witness = json.loads(self.s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        self.assertEqual((witness["stream"], witness["checkpoint_sequence"], witness["records"]), (self.stream, 2, 16))
+
+    def test_deleted_tail_is_truncated(self):
+        self.delete_checkpoint_and_batches(2)
+        self.assertEqual(self.kinds(None), [])  # the blind spot the witness closes
+        self.assertEqual(self.kinds(str(self.tmp / "j")), ["truncated"])
+        self.assertEqual(self.kinds(self.witness_url), ["truncated"])
+
+    def test_deleted_stream_is_deleted(self):
+        for sequence in (2, 1, 0):
+            self.delete_checkpoint_and_batches(sequence)
+        self.assertEqual(self.kinds(None), [])
+        self.assertEqual(self.kinds(self.witness_url), ["deleted"])
+
+    def test_edited_witness_is_an_error(self):
+        path = self.tmp / "j" / "witness.json"
+        witness = json.loads(path.read_text())
+        witness["last_batch_sequence"] = 99
+        path.write_text(json.dumps(witness))
+        with self.assertRaisesRegex(worm.WormError, "was altered: its last_batch_sequence is 99"):
+            verify_audit_log("s3://audit-w", prefix=self.prefix, witness=str(path))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "audit_log/log_value.hpp"
 #include "bindings.hpp"
 #include "worm/audit_log.hpp"
 #include "worm/audit_log/format.hpp"
@@ -220,7 +221,7 @@ void bind_audit_log(py::module_& m) {
                          double fsync_interval, std::uint64_t max_journal_bytes, const std::string& policy,
                          double block_timeout, std::size_t checkpoint_batches, double checkpoint_interval,
                          py::handle signing_key, double close_timeout, int max_retries, const std::string& layout,
-                         double close_max_wait, std::size_t max_in_flight) {
+                         double close_max_wait, std::size_t max_in_flight, std::shared_ptr<ObjectStore> witness_store) {
                  AuditLogOptions o;
                  o.service_name = service_name;
                  o.prefix = prefix;
@@ -243,6 +244,7 @@ void bind_audit_log(py::module_& m) {
                  o.checkpoint_batches = checkpoint_batches;
                  o.checkpoint_interval = millis(checkpoint_interval, "checkpoint_interval");
                  o.signing_key = signing_key_arg(signing_key);
+                 o.witness_store = witness_store ? std::move(witness_store) : witness_store_from_env();
                  o.close_timeout = millis(close_timeout, "close_timeout");
                  o.max_retries = max_retries;
                  o.close_max_wait = millis(close_max_wait, "close_max_wait");
@@ -261,13 +263,13 @@ void bind_audit_log(py::module_& m) {
              py::arg("block_timeout") = 1.0, py::arg("checkpoint_batches") = 100, py::arg("checkpoint_interval") = 60.0,
              py::arg("signing_key") = py::none(), py::arg("close_timeout") = 5.0, py::arg("max_retries") = 3,
              py::arg("layout") = "batches", py::arg("close_max_wait") = 60.0,
-             py::arg("max_in_flight") = 8)
+             py::arg("max_in_flight") = 8, py::arg("witness_store") = py::none())
         .def(
             "log",
             [](AuditLogSink& sink, py::handle record) {
                 const rapidjson::Document doc = to_json(record);
                 py::gil_scoped_release release;
-                return sink.log(doc);
+                return audit_log::detail::log_value(sink, doc);
             },
             py::arg("record"), "Accept one record (a dict). False when below min_level.")
         .def(
@@ -276,7 +278,7 @@ void bind_audit_log(py::module_& m) {
                py::handle formatter) {
                 const rapidjson::Document doc = record_document(record, service_name, standard, formatter);
                 py::gil_scoped_release release;
-                return sink.log(doc);
+                return audit_log::detail::log_value(sink, doc);
             },
             py::arg("record"), py::arg("service_name"), py::arg("standard_attributes"),
             py::arg("formatter") = py::none(),
@@ -315,10 +317,12 @@ void bind_audit_log(py::module_& m) {
         "The seed's record shape for a logging.LogRecord, as a dict (worm.logging.build_record).");
     m.def(
         "verify_audit_log",
-        [](std::shared_ptr<ObjectStore> store, const std::string& prefix, std::optional<std::filesystem::path> public_key) {
+        [](std::shared_ptr<ObjectStore> store, const std::string& prefix, std::optional<std::filesystem::path> public_key,
+           std::optional<std::string> witness) {
             audit_log::VerifyOptions o;
             o.prefix = prefix;
             if (public_key) o.public_key = load_public_key(*public_key);
+            if (witness) o.witnesses = audit_log::read_witnesses(*witness, prefix);
             audit_log::VerifyReport r;
             {
                 py::gil_scoped_release release;
@@ -342,7 +346,8 @@ void bind_audit_log(py::module_& m) {
             return d;
         },
         py::arg("store"), py::arg("prefix") = "audit-logs", py::arg("public_key") = py::none(),
-        "Verify stored audit logs (as `worm logs verify`); returns a dict with valid, problems, report.");
+        py::arg("witness") = py::none(),
+        "Verify stored audit logs (as `worm logs verify [--witness]`); returns a dict with valid, problems, report.");
 }
 
 }  // namespace worm::python

@@ -72,7 +72,10 @@ class WORMLogHandler(logging.Handler):
     ``max_journal_bytes`` the ``on_full`` policy ("block" up to ``block_timeout`` seconds, or
     "refuse") applies, and refused records are counted in ``stats()["refused"]``.
     ``signing_key`` (a private key path or worm.Signer; default $WORM_LOG_SIGNING_KEY) signs
-    the checkpoints. Objects are locked in ``lock_mode`` (GOVERNANCE, as the seed; COMPLIANCE
+    the checkpoints. After each stored checkpoint a witness of the stream's head goes to the
+    journal directory and, with ``witness_store`` (a store URL or ObjectStore; default
+    $WORM_LOG_WITNESS_STORE), to that second store, locked: ``worm logs verify --witness``
+    then reports a deleted tail or stream. Objects are locked in ``lock_mode`` (GOVERNANCE, as the seed; COMPLIANCE
     only when asked) for ``retention_days``. ``max_retries``: failed attempts in a row before a
     batch is reported failing (``stats()["batches_failed"]`` and one line on stderr); it stays
     in the journal and is retried, records are never dropped. ``layout="per-record"`` stores
@@ -91,7 +94,8 @@ class WORMLogHandler(logging.Handler):
                  max_journal_bytes: int = 1024 ** 3, on_full: str = "block", block_timeout: float = 1.0,
                  signing_key: Any = None, checkpoint_batches: int = 100, checkpoint_interval: float = 60.0,
                  flush_timeout: float = 5.0, close_timeout: float = 5.0, max_retries: int = 3,
-                 layout: str = "batches", close_max_wait: float = 60.0, max_in_flight: int = 8):
+                 layout: str = "batches", close_max_wait: float = 60.0, max_in_flight: int = 8,
+                 witness_store: Union[str, "_worm.ObjectStore", None] = None):
         super().__init__(level)
         self.service_name = service_name
         self.s3_prefix = s3_prefix if s3_prefix is not None else os.environ.get("AWS_S3_PREFIX", DEFAULT_PREFIX)
@@ -110,7 +114,8 @@ class WORMLogHandler(logging.Handler):
             journal_dir=journal_dir, max_journal_bytes=max_journal_bytes, policy=on_full,
             block_timeout=block_timeout, checkpoint_batches=checkpoint_batches,
             checkpoint_interval=checkpoint_interval, signing_key=signing_key, close_timeout=close_timeout,
-            max_retries=max_retries, layout=layout, close_max_wait=close_max_wait, max_in_flight=max_in_flight)
+            max_retries=max_retries, layout=layout, close_max_wait=close_max_wait, max_in_flight=max_in_flight,
+            witness_store=None if witness_store is None else _store_for(witness_store))
 
     def emit(self, record: logging.LogRecord) -> None:
         # Never raises into the application and never waits for the network.
@@ -208,6 +213,9 @@ def configure_logging(service_name: str, enable_worm: Optional[bool] = None, **k
 
 
 def verify_audit_log(store: Union[str, "_worm.ObjectStore"], prefix: str = DEFAULT_PREFIX,
-                     public_key: Optional[str] = None) -> dict:
-    """``worm logs verify`` as a function: {"valid", "problems", "batches_verified", ...}."""
-    return _worm.verify_audit_log(_store_for(store), prefix, public_key)
+                     public_key: Optional[str] = None, witness: Optional[str] = None) -> dict:
+    """``worm logs verify`` as a function: {"valid", "problems", "batches_verified", ...}.
+
+    ``witness``: a journal directory (or its witness.json) or the witness store's URL, as
+    ``--witness``: a stream that ends before its witness is "truncated", one that is gone "deleted"."""
+    return _worm.verify_audit_log(_store_for(store), prefix, public_key, witness)

@@ -7,6 +7,9 @@
 // no checkpoint covers and that does not continue the hash chain (extra), and checkpoints
 // that are unsigned when a key is given, badly signed, or do not chain. Batches newer than
 // the newest checkpoint are checked against the hash chain and counted as not yet covered.
+// With witnesses (audit_log/witness.hpp), also a stream that ends before its witness's head
+// (truncated), a stream a witness names that is gone (deleted), and a stream whose
+// checkpoint at the witness's sequence is another one (witness mismatch: another chain).
 //
 // Example:
 //   std::unique_ptr<worm::ObjectStore> store = worm::open_store("s3://audit-bucket");
@@ -24,14 +27,20 @@
 #include <string_view>
 #include <vector>
 
+#include "worm/audit_log/witness.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/export.hpp"
 #include "worm/storage.hpp"
 
 namespace worm::audit_log {
 
-enum class ProblemKind { missing, modified, reordered, duplicated, extra, truncated, bad_signature, bad_checkpoint };
-WORM_API std::string_view to_string(ProblemKind kind) noexcept;  // "missing", ..., "bad checkpoint signature", ...
+enum class ProblemKind {
+    missing, modified, reordered, duplicated, extra, truncated, bad_signature, bad_checkpoint,
+    deleted,           // a stream a witness names has no object left
+    witness_mismatch,  // the stream's checkpoint at the witness's sequence is not the witness's
+};
+// "missing", ..., "bad checkpoint signature", ..., "deleted", "witness mismatch"
+WORM_API std::string_view to_string(ProblemKind kind) noexcept;
 
 struct WORM_API Problem {
     ProblemKind kind;
@@ -45,6 +54,10 @@ struct WORM_API VerifyOptions {
     std::optional<Ed25519PublicKey> public_key;  // none: signatures are not checked
     std::optional<TimePoint> from, to;           // only batches whose records overlap [from, to]
     TimePoint now{};                             // for the newest checkpoint's age; {} = the system clock
+    // Heads the stored streams must reach (audit_log/witness.hpp: read_witness_file,
+    // read_witness_store). With public_key, each witness's checkpoint signature is checked
+    // first (verify_audit_log throws Error(integrity) for a witness that fails).
+    std::vector<Witness> witnesses;
 };
 
 struct WORM_API StreamSummary {
@@ -63,11 +76,13 @@ struct WORM_API VerifyReport {
     std::string first_timestamp, last_timestamp;           // of the verified records
     std::optional<std::chrono::seconds> newest_checkpoint_age;
     bool signatures_checked = false;
+    std::size_t witnesses_checked = 0;  // VerifyOptions::witnesses compared
     bool valid() const { return problems.empty(); }
 };
 
-// Throws worm::Error only when the store cannot be read; everything wrong with the
-// stored logs is a Problem.
+// Throws worm::Error when the store cannot be read, or (Error(integrity)) when a witness's
+// checkpoint signature fails with options.public_key; everything wrong with the stored logs
+// is a Problem.
 WORM_API VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options);
 
 // Human-readable report: one line per problem, then the summary.

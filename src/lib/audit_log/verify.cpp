@@ -24,6 +24,8 @@ std::string_view to_string(ProblemKind kind) noexcept {
         case ProblemKind::truncated: return "truncated";
         case ProblemKind::bad_signature: return "bad checkpoint signature";
         case ProblemKind::bad_checkpoint: return "bad checkpoint";
+        case ProblemKind::deleted: return "deleted";
+        case ProblemKind::witness_mismatch: return "witness mismatch";
     }
     return "problem";
 }
@@ -100,9 +102,25 @@ void widen(std::string& first, std::string& last, const std::string& f, const st
     if (!l.empty() && (last.empty() || l > last)) last = l;
 }
 
+// A stored checkpoint as a witness compares it: its hash and the records covered through it.
+struct CheckpointHead {
+    std::string sha256;
+    std::optional<std::uint64_t> records;  // unknown after a missing or unreadable checkpoint
+};
+
+std::string describe(const Witness& w) {
+    return "the witness of " + w.created_at + " names checkpoint " + std::to_string(w.checkpoint_sequence) +
+           " (batches through " + std::to_string(w.last_batch_sequence) +
+           (w.records ? ", " + std::to_string(*w.records) + " records" : std::string()) + ")";
+}
+
 }  // namespace
 
 VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) {
+    // A witness that claims a head its own checkpoint's signature does not back is refused
+    // before anything is compared with it: it would report a false truncation.
+    if (options.public_key)
+        for (const auto& w : options.witnesses) check_witness_signature(w, *options.public_key);
     VerifyReport report;
     report.signatures_checked = options.public_key.has_value();
     const TimePoint now = options.now == TimePoint{} ? system_clock().now() : options.now;
@@ -128,6 +146,7 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
     }
 
     std::optional<TimePoint> newest_checkpoint;
+    std::map<std::string, std::map<std::uint64_t, CheckpointHead>> heads;  // stream -> checkpoint sequence -> head
     for (auto& [stream, objects] : streams) {
         StreamSummary summary;
         summary.stream = stream;
@@ -137,11 +156,15 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
         std::map<std::uint64_t, CheckpointEntry> covered;  // batch sequence -> entry
         std::string previous_text, previous_signature;
         std::uint64_t expected_checkpoint = 0;
+        std::optional<std::uint64_t> records_through = 0;  // in checkpoints 0..sequence
+        auto& stream_heads = heads[stream];
         for (const auto& [sequence, key] : objects.checkpoints) {
-            if (sequence != expected_checkpoint)
+            if (sequence != expected_checkpoint) {
                 problem(ProblemKind::missing, stream, checkpoint_key(options.prefix, stream, expected_checkpoint),
                         "checkpoints " + std::to_string(expected_checkpoint) + ".." + std::to_string(sequence - 1) +
                             " are not in the store");
+                records_through.reset();
+            }
             expected_checkpoint = sequence + 1;
             const std::string text = store.get(key);
             Checkpoint cp;
@@ -150,8 +173,13 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
             } catch (const Error& e) {
                 problem(ProblemKind::bad_checkpoint, stream, key, e.what());
                 previous_text.clear();
+                records_through.reset();
+                stream_heads[sequence] = {sha256_hex(text), std::nullopt};
                 continue;
             }
+            if (records_through)
+                for (const auto& e : cp.batches) *records_through += e.records;
+            stream_heads[sequence] = {sha256_hex(text), records_through};
             ++summary.checkpoints;
             if (cp.stream != stream || cp.sequence != sequence)
                 problem(ProblemKind::bad_checkpoint, stream, key, "names another stream or sequence than its key");
@@ -278,6 +306,37 @@ VerifyReport verify_audit_log(ObjectStore& store, const VerifyOptions& options) 
         }
         report.streams.push_back(std::move(summary));
     }
+
+    // 4. The witnesses: every stream one names reaches the witness's head, by the same chain.
+    report.witnesses_checked = options.witnesses.size();
+    for (const auto& w : options.witnesses) {
+        const std::string head_key = checkpoint_key(options.prefix, w.stream, w.checkpoint_sequence);
+        if (!streams.count(w.stream)) {
+            problem(ProblemKind::deleted, w.stream, head_key,
+                    "the stream has no object under " + prefix + " but " + describe(w));
+            continue;
+        }
+        const auto& stream_heads = heads[w.stream];
+        if (const auto at = stream_heads.find(w.checkpoint_sequence); at != stream_heads.end()) {
+            if (at->second.sha256 != w.checkpoint_sha256)
+                problem(ProblemKind::witness_mismatch, w.stream, head_key,
+                        "SHA-256 " + at->second.sha256 + " differs from the witness's " + w.checkpoint_sha256 +
+                            ": the stored stream is another chain than the one the witness saw (a replaced "
+                            "checkpoint, or a witness of another store)");
+            else if (w.records && at->second.records && *w.records != *at->second.records)
+                problem(ProblemKind::witness_mismatch, w.stream, head_key,
+                        "checkpoints through this one cover " + std::to_string(*at->second.records) +
+                            " records, the witness says " + std::to_string(*w.records));
+            continue;
+        }
+        const std::uint64_t newest = stream_heads.empty() ? 0 : stream_heads.rbegin()->first;
+        if (stream_heads.empty() || newest < w.checkpoint_sequence)
+            problem(ProblemKind::truncated, w.stream, head_key,
+                    (stream_heads.empty() ? std::string("the stream has no checkpoint")
+                                          : "the stream ends at checkpoint " + std::to_string(newest)) +
+                        " but " + describe(w) + ": newer checkpoints and the batches they cover were deleted");
+        // A witnessed checkpoint missing below newer ones is already reported missing above.
+    }
     if (newest_checkpoint)
         report.newest_checkpoint_age = std::chrono::duration_cast<std::chrono::seconds>(now - *newest_checkpoint);
     return report;
@@ -306,6 +365,7 @@ std::string format_report(const VerifyReport& r) {
     out += "\n";
     out += r.newest_checkpoint_age ? "newest checkpoint: " + std::to_string(r.newest_checkpoint_age->count()) + " s ago\n"
                                    : std::string("no checkpoint\n");
+    if (r.witnesses_checked > 0) out += "checked against " + std::to_string(r.witnesses_checked) + " witness head(s)\n";
     out += r.valid() ? "VALID\n" : "INVALID: " + std::to_string(r.problems.size()) + " problems\n";
     return out;
 }
