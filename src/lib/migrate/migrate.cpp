@@ -69,6 +69,13 @@ std::string new_migration_id(TimePoint now) {
 }
 
 
+// A key as a metadata value: S3 headers carry ASCII only, so a key with other bytes is
+// percent-encoded (as in a URL path, '/' kept) instead of refused.
+std::string key_as_metadata(const std::string& key) {
+    const bool ascii = std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    return ascii ? key : s3::uri_encode(key, false);
+}
+
 std::string unquote(std::string etag) {
     if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
     return worm::detail::to_lower(etag);
@@ -562,7 +569,7 @@ private:
 
         PutOptions put;
         put.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
-        put.metadata = {{"source-key", source_.full_key(item.object.key)},
+        put.metadata = {{"source-key", key_as_metadata(source_.full_key(item.object.key))},
                         {"source-etag", unquote(read.etag)},
                         {"sha256", sha},
                         {"migration-id", state_->migration_id()},
@@ -727,7 +734,7 @@ private:
         copy.bucket = s3_dest_->bucket();
         copy.key = s3_dest_->prefix() + item.dest_key;
         copy.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
-        copy.metadata = {{"source-key", source_.full_key(item.object.key)},
+        copy.metadata = {{"source-key", key_as_metadata(source_.full_key(item.object.key))},
                          {"source-etag", unquote(facts.etag)},
                          {"migration-id", state_->migration_id()},
                          {"migrated-at", format_rfc3339(clock_.now())}};
