@@ -669,12 +669,11 @@ private:
         SourceRead facts;
         SourceRead bytes;      // the source's bytes when read (checked by read_checked)
         std::string read_sha;  // their SHA-256 ("" when not read)
-        // Once the destination server is known to compute no SHA-256, read instead of HEAD.
-        if (dest_computes_sha256_.load() == 0) {
-            if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
-            facts = bytes;
-            facts.body.clear();
-        } else {
+        // A source whose server keeps no SHA-256 (Ceph RGW 16, objects put without one) is
+        // read once, before the copy: once one such object is seen, the next ones are read
+        // straight away instead of HEADed first.
+        const bool headed = source_checksums_.load();
+        if (headed) {
             try {
                 facts = source_.stat(item.object);
             } catch (const Error& e) {
@@ -683,17 +682,20 @@ private:
                 throw;
             }
         }
+        if (!headed || facts.checksum_sha256.empty()) {
+            if (headed) source_checksums_.store(false);
+            if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
+            facts = bytes;
+            facts.body.clear();
+        }
         const std::string recorded = worm::detail::to_lower(facts.recorded_sha256);
         const std::string checksum = worm::detail::to_lower(facts.checksum_sha256);
         // What the writer recorded (x-amz-meta-sha256) must be what the source server checked
-        // on upload; with no server checksum the writer's word is checked by reading, before
-        // anything is copied, so a corrupt source is never locked at the destination.
+        // on upload (without a server checksum, read_checked compared it with the bytes), so
+        // a corrupt source is never locked at the destination.
         if (!checksum.empty() && !recorded.empty() && recorded != checksum)
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the source's checksum is sha256 " + checksum + ", its writer recorded " + recorded, checksum);
-        if (checksum.empty() && !recorded.empty() && read_sha.empty()) {
-            if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
-        }
         // The source's SHA-256 as known before the copy: read here, or its server's checksum.
         const std::string claimed = read_sha.empty() ? checksum : read_sha;
         MigrationRow row = base_row(item);
@@ -759,7 +761,6 @@ private:
             row.sha256 = read_sha;
             return existing_copy(item, *existing, retention, row);
         }
-        if (!result.multipart) dest_computes_sha256_.store(result.checksum_sha256_hex.empty() ? 0 : 1);
         const std::string copy_version = result.version_id;
         auto failed = [&](const std::string& code, const std::string& message, const std::string& sha) {
             MigrationRow bad = problem(item, "failed", code, 500, message + " (the copy is version " + copy_version + ")", sha);
@@ -916,8 +917,8 @@ private:
     bool server_side_ = false;
     s3::S3Store* s3_dest_ = nullptr;
     s3::S3Client* source_client_ = nullptr;
-    // Whether the destination server computes a copy's SHA-256: -1 not known yet, 0 no, 1 yes.
-    std::atomic<int> dest_computes_sha256_{-1};
+    // false once a source object came without a server SHA-256: the next are read, not HEADed.
+    std::atomic<bool> source_checksums_{true};
     std::atomic<std::size_t> server_side_copies_{0};
 };
 
