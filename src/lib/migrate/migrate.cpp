@@ -715,16 +715,22 @@ private:
             bad->message += " (the copy is version " + version + ")";
             return bad;
         };
-        if (item.in_flight || dest_keys_.count(item.dest_key)) {
-            if (const auto existing = head_if_present(item.dest_key)) {
+        // The key already at the destination (an earlier run, the agent, another tool): the
+        // same bytes (its lock then checked, see existing_copy) or a conflict.
+        auto already_there = [&](const ObjectInfo& existing) {
+            if (claimed.empty()) {
                 if (auto bad = source_sha()) return *bad;
-                const std::string have = stored_sha(item.dest_key, *existing);
-                if (have != read_sha)
-                    return problem(item, "mismatched", "Mismatch", 409,
-                                   "the destination already holds sha256 " + have + " under this key", read_sha);
-                row.sha256 = read_sha;
-                return existing_copy(item, *existing, retention, row);
             }
+            const std::string want = claimed.empty() ? read_sha : claimed;
+            const std::string have = stored_sha(item.dest_key, existing);
+            if (have != want)
+                return problem(item, "mismatched", "Mismatch", 409,
+                               "the destination already holds sha256 " + have + " under this key", want);
+            row.sha256 = want;
+            return existing_copy(item, existing, retention, row);
+        };
+        if (item.in_flight || dest_keys_.count(item.dest_key)) {
+            if (const auto existing = head_if_present(item.dest_key)) return already_there(*existing);
         }
 
         s3::CopyObjectOptions copy;
@@ -749,17 +755,11 @@ private:
         s3::CopyObjectResult result;
         try {
             result = s3_dest_->client().copy_object(copy);
-        } catch (const Error& e) {
+        } catch (const Error&) {
             // Maybe applied before the error (a copy is never re-sent): look before giving up.
             const auto existing = head_if_present(item.dest_key);
             if (!existing) throw;
-            if (auto bad = source_sha()) return *bad;
-            const std::string have = stored_sha(item.dest_key, *existing);
-            if (have != read_sha)
-                return problem(item, "mismatched", "Mismatch", 409,
-                               "the destination already holds sha256 " + have + " under this key", read_sha);
-            row.sha256 = read_sha;
-            return existing_copy(item, *existing, retention, row);
+            return already_there(*existing);
         }
         const std::string copy_version = result.version_id;
         auto failed = [&](const std::string& code, const std::string& message, const std::string& sha) {
