@@ -671,16 +671,25 @@ void S3Client::put_object_legal_hold(const PutLegalHoldOptions& options) {
 
 // ---- server-side copy ------------------------------------------------------------------
 
+namespace {
+
+// What a copy writes, as the put of the same object would (its headers and checks are the same).
+PutObjectOptions as_put(const CopyObjectOptions& o) {
+    PutObjectOptions p;
+    p.bucket = o.bucket;
+    p.key = o.key;
+    p.content_type = o.content_type;
+    p.metadata = o.metadata;
+    p.lock = o.lock;
+    return p;
+}
+
+}  // namespace
+
 void CopyObjectOptions::validate(TimePoint now) const {
     check_object(source_bucket, source_key);
     check_version(source_version_id);
-    PutObjectOptions target;
-    target.bucket = bucket;
-    target.key = key;
-    target.content_type = content_type;
-    target.metadata = metadata;
-    target.lock = lock;
-    target.validate(now);
+    as_put(*this).validate(now);
     if (multipart_above > (5ull << 30)) invalid("a single CopyObject copies at most 5 GiB (multipart_above)");
     if (part_size != 0 && (part_size < (5ull << 20) || part_size > (5ull << 30)))
         invalid("copy part size must be 5 MiB to 5 GiB, got " + std::to_string(part_size));
@@ -710,16 +719,6 @@ std::pair<std::string, std::string> parse_copy_result(std::string_view body, std
     const pugi::xml_node root = detail::root_of(doc, body, operation,
                                                 {"CopyObjectResult", "CopyPartResult", "CopyObjectResponse", "CopyPartResponse"});
     return {detail::strip_quotes(detail::text_of(root, "ETag")), detail::text_of(root, "ChecksumSHA256")};
-}
-
-PutObjectOptions as_put(const CopyObjectOptions& o) {
-    PutObjectOptions p;
-    p.bucket = o.bucket;
-    p.key = o.key;
-    p.content_type = o.content_type;
-    p.metadata = o.metadata;
-    p.lock = o.lock;
-    return p;
 }
 
 // Whether a stated lock is at least the one asked (a later date, COMPLIANCE for GOVERNANCE).
