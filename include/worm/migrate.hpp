@@ -15,6 +15,10 @@
 //   4. puts it with the lock and metadata (source-key, source-version-id, source-etag,
 //      sha256, migration-id, migrated-at), then verifies the content (the checksum the
 //      store echoed, else a read-back) and the lock (HEAD: mode, retain-until, legal hold).
+// Between two buckets of one S3 endpoint under the same credentials, steps 1, 4 and the
+// content check are done on the server instead (MigrationOptions::server_side): CopyObject
+// with the lock and x-amz-checksum-algorithm: SHA256, verified by the checksums the servers
+// state; a source with no server SHA-256 is read once to compute it (docs/migration.md).
 // The state is a SQLite file: each object is marked `copying` before its put and with its
 // outcome after, so a run killed at any point and started again HEADs what was in flight
 // and copies nothing twice (locked versions are permanent: a duplicate is a defect).
