@@ -6,6 +6,13 @@ verification) copying the same objects on the same local S3-shaped server, in on
     python3 bench/migrate_bench.py --objects 10000         # the issue's 10,000 small objects
     python3 bench/migrate_bench.py --large-mib 4096        # plus 4 GiB in 64 MiB objects
     python3 bench/migrate_bench.py --peer moto --keep-other-peers   # moto_server, beside RGW's results
+    python3 bench/migrate_bench.py --server-side --out bench/results/migrate_server_side.json \
+        --results-md bench/results/migrate_server_side.md            # worm's server-side copy (its default)
+
+Without --server-side, worm migrate runs with --client-copy (every byte through the client, the
+mode between endpoints). With it, worm migrate copies server-side (CopyObject with the lock,
+verified by the checksums the servers state), and the sources are put with SHA-256 checksums (a
+server that keeps them states them; Ceph RGW 16 keeps none, so worm reads each source once).
 
 The server holds three buckets: `src` (the objects), `locked` (Object Lock: worm migrate's
 destination) and `plain` (aws s3 sync's destination). aws s3 sync between two buckets of one
@@ -221,14 +228,17 @@ def measured(argv, env, server, tmp):
             "server_cpu_s": server_cpu, "requests": counter.stop()}, proc.stdout
 
 
-def fill(client, bucket, count, size, prefix):
+def fill(client, bucket, count, size, prefix, checksum=False):
+    """With checksum, each object is put with its SHA-256 (x-amz-checksum-sha256), as libworm's writers put
+    theirs: a server that keeps it (S3, moto) states it for the object; Ceph RGW 16 ignores it."""
     chunk = os.urandom(min(size, 1 << 20))
 
     def put(i):
         # Distinct bytes per object (its index up front), repeated to the size.
         head = f"{prefix}{i:06d}\n".encode()
         body = (head + chunk * (size // len(chunk) + 1))[:size]
-        client.put_object(Bucket=bucket, Key=f"{prefix}{i:06d}", Body=body)
+        extra = {"ChecksumAlgorithm": "SHA256"} if checksum else {}
+        client.put_object(Bucket=bucket, Key=f"{prefix}{i:06d}", Body=body, **extra)
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(put, range(count)))
@@ -257,7 +267,7 @@ def added(total, m):
     return out
 
 
-def scenario(server, name, count, size, worm, workers, tmp, rounds=1):
+def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_side=False):
     """worm migrate, then aws s3 sync, over the same `count` objects of `size` bytes. With rounds > 1 the
     objects go through in that many equal rounds, every bucket emptied after each (RGW's 4 GiB memstore
     cannot hold three copies of 4 GiB); the locks are then GOVERNANCE so the bench can delete them."""
@@ -278,14 +288,17 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1):
         s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
         s3.create_bucket(Bucket=plain)
         t0 = time.monotonic()
-        fill(s3, src, n, size, f"obj-{r:02d}-")
+        fill(s3, src, n, size, f"obj-{r:02d}-", checksum=server_side)
         print(f"{name}{suffix}: filled {n} x {size} B in {time.monotonic() - t0:.1f} s", file=sys.stderr)
         worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days",
                                 "1", "--lock-mode", lock_mode, "--workers", str(workers), "--state",
-                                str(Path(tmp) / f"{name}{suffix}.sqlite3"), "--quiet"], env, server, tmp)
+                                str(Path(tmp) / f"{name}{suffix}.sqlite3"), "--quiet",
+                                *([] if server_side else ["--client-copy"])], env, server, tmp)
         summary = json.loads(out.strip().splitlines()[-1])
         if not summary["clean"] or summary["objects"] != n:
             raise RuntimeError(f"worm migrate was not clean: {summary}")
+        if summary.get("server_side_copies", 0) != (n if server_side else 0):
+            raise RuntimeError(f"worm migrate did not copy {'server-side' if server_side else 'through the client'}: {summary}")
         # Exactly one locked version per object.
         versions = {}
         for page in s3.get_paginator("list_object_versions").paginate(Bucket=locked):
@@ -301,10 +314,13 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1):
                 empty_bucket(s3, bucket)
             server.free_deleted()
     print(f"{name}: worm migrate {worm_total['seconds']:.1f} s, aws s3 sync {aws_total['seconds']:.1f} s", file=sys.stderr)
-    w = rates(dict(worm_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers), count, size)
+    w = rates(dict(worm_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers,
+                   copy="server-side CopyObject" if server_side else "through the client"), count, size)
     a = rates(dict(aws_total, locks=False, verified=False, copy="server-side CopyObject"), count, size)
     return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size, "rounds": rounds,
-            "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"]}
+            "mode": "server-side" if server_side else "client", "source_sha256_checksums": server_side,
+            "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"],
+            "ratio_client_cpu": w["client_cpu_s"] / a["client_cpu_s"] if a["client_cpu_s"] else None}
 
 
 def request_floor(server, count, size):
@@ -412,12 +428,16 @@ def with_other_peers(report, earlier):
 
 def update_results_md(report, path):
     """Replaces this benchmark's section of RESULTS.md (between its markers), or appends it."""
-    lines = [MARK_BEGIN, "## Migration: `worm migrate` (lock + verify) vs `aws s3 sync` (no lock)", "",
+    server_side = any(r.get("mode") == "server-side" for r in report["results"])
+    target = ("Targets (server-side): worm migrate >= aws s3 sync's objects/s and MB/s, and client CPU per object "
+              "<= 1/3 of aws's." if server_side else "Target: worm migrate >= 3x aws s3 sync's objects/s.")
+    lines = [MARK_BEGIN, "## Migration: `worm migrate` (lock + verify" + (", server-side copy" if server_side else "") +
+             ") vs `aws s3 sync` (no lock)", "",
              "bench/migrate_bench.py: " + "; ".join(
                  f"{r['peer']} {r['date']}, {r['cpus']} CPUs, load average {r.get('load_avg_at_start', r['load_avg'])[0]:.1f}"
                  f" at the start, {r['load_avg'][0]:.1f} at the end" for r in report.get("runs", [run_info(report, "")])) +
-             " (shared machine). Per peer: same server, same objects, one run; aws s3 sync copies server-side. "
-             "Target: worm migrate >= 3x aws s3 sync's objects/s.", "",
+             " (shared machine). Per peer: same server, same objects, one run; aws s3 sync copies server-side. " +
+             target, "",
              "| scenario | peer | objects | size | worm obj/s | worm MB/s | worm RSS MiB | worm CPU s | "
              "aws obj/s | aws MB/s | aws RSS MiB | aws CPU s | server CPU s (worm / aws) | ratio obj/s |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -429,10 +449,17 @@ def update_results_md(report, path):
                      f"{w['server_cpu_s']:.1f} / {a['server_cpu_s']:.1f} | {r['ratio_objects_per_s']:.2f}x |")
     for r in report["results"]:
         w, a, n = r["worm_migrate"], r["aws_s3_sync"], r["objects"]
-        verdict = "met" if r["ratio_objects_per_s"] >= 3 else "**not met**"
         copy = "one server-side CopyObject" if r["object_bytes"] < 8 << 20 else "server-side UploadPartCopy parts"
-        lines += ["", f"{r['scenario']} ({r['peer']}): target (>= 3x aws s3 sync's objects/s) {verdict} at "
-                  f"{r['ratio_objects_per_s']:.2f}x. Per object: server CPU {1000 * w['server_cpu_s'] / n:.1f} ms "
+        if r.get("mode") == "server-side":
+            cpu_ratio = w["client_cpu_s"] / a["client_cpu_s"] if a["client_cpu_s"] else float("inf")
+            met = lambda ok: "met" if ok else "**not met**"  # noqa: E731
+            head = (f"{r['scenario']} ({r['peer']}), server-side: objects/s and MB/s >= aws {met(r['ratio_objects_per_s'] >= 1)} "
+                    f"at {r['ratio_objects_per_s']:.2f}x; client CPU per object <= 1/3 of aws's {met(cpu_ratio <= 1 / 3)} "
+                    f"at {cpu_ratio:.2f}x.")
+        else:
+            head = (f"{r['scenario']} ({r['peer']}): target (>= 3x aws s3 sync's objects/s) "
+                    f"{'met' if r['ratio_objects_per_s'] >= 3 else '**not met**'} at {r['ratio_objects_per_s']:.2f}x.")
+        lines += ["", head + f" Per object: server CPU {1000 * w['server_cpu_s'] / n:.1f} ms "
                   f"(worm: reads the source, writes a locked version, verifies content and lock) vs {1000 * a['server_cpu_s'] / n:.1f} ms (aws: "
                   f"{copy}, unversioned); client CPU {1000 * w['client_cpu_s'] / n:.1f} ms vs "
                   f"{1000 * a['client_cpu_s'] / n:.1f} ms."]
@@ -442,8 +469,9 @@ def update_results_md(report, path):
         lines.append("")
         for tool, m in (("worm migrate", w), ("aws s3 sync", a)):
             if m.get("requests"):
+                copies = tool == "aws s3 sync" or r.get("mode") == "server-side"
                 lines.append(f"- {tool} requests per object" +
-                             (" (its PUT object is CopyObject, its upload part UploadPartCopy)" if tool == "aws s3 sync" else "") +
+                             (" (its PUT object is CopyObject, its upload part UploadPartCopy)" if copies else "") +
                              ": " + ", ".join(
                     f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
     for floor in report.get("floors", []):
@@ -478,6 +506,10 @@ def main():
     ap.add_argument("--floor-objects", type=int, default=1000,
                     help="small objects for the per-request server cost (0: skip)")
     ap.add_argument("--workers", type=int, default=16, help="worm migrate --workers")
+    ap.add_argument("--server-side", action="store_true",
+                    help="worm migrate's default between buckets of one endpoint: CopyObject on the server, verified by "
+                         "checksums (sources put with SHA-256 checksums); without it, --client-copy (every byte through "
+                         "the client), as before")
     ap.add_argument("--worm", default=str(HERE.parent / "build" / "worm"))
     ap.add_argument("--out", default=str(HERE / "results" / "migrate.json"))
     ap.add_argument("--results-md", default=str(HERE / "results" / "RESULTS.md"))
@@ -498,16 +530,19 @@ def main():
         server = Rgw(tmp) if a.peer == "rgw" else Moto(tmp)
         try:
             load_at_start = os.getloadavg()
-            results = [scenario(server, "small", a.objects, a.object_bytes, a.worm, a.workers, tmp)]
-            floor = request_floor(server, min(a.floor_objects, a.objects), a.object_bytes) if a.floor_objects else None
+            results = [scenario(server, "small", a.objects, a.object_bytes, a.worm, a.workers, tmp,
+                                server_side=a.server_side)] if a.objects else []
+            floor = (request_floor(server, min(a.floor_objects, a.objects), a.object_bytes)
+                     if a.floor_objects and a.objects else None)
             if a.large_mib:
                 count = max(1, a.large_mib // a.large_object_mib)
                 rounds = a.large_rounds or (max(1, -(-a.large_mib // 1024)) if a.peer == "rgw" else 1)
                 results.append(scenario(server, "large", count, a.large_object_mib << 20, a.worm, a.workers, tmp,
-                                        rounds=rounds))
+                                        rounds=rounds, server_side=a.server_side))
         finally:
             server.stop()
     report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
+              "mode": "server-side" if a.server_side else "client",
               "load_avg_at_start": load_at_start, "load_avg": os.getloadavg(), "results": results,
               "floors": [floor] if floor else []}
     report["runs"] = [run_info(report, a.peer)]
@@ -523,10 +558,10 @@ def main():
               f"{s['objects_per_s']:.1f} obj/s {s['mb_per_s']:.2f} MB/s {s['peak_rss_mib']:.0f} MiB "
               f"cpu {s['client_cpu_s']:.1f} s (server {s['server_cpu_s']:.1f} s)  |  ratio {r['ratio_objects_per_s']:.2f}x")
         n = r["objects"]
-        print(f"  per object: client CPU {1000 * w['client_cpu_s'] / n:.2f} ms vs {1000 * s['client_cpu_s'] / n:.2f} ms, "
+        print(f"  MB/s ratio {w['mb_per_s'] / s['mb_per_s']:.2f}x; per object: client CPU {1000 * w['client_cpu_s'] / n:.2f} ms vs {1000 * s['client_cpu_s'] / n:.2f} ms, "
               f"server CPU {1000 * w['server_cpu_s'] / n:.2f} ms vs {1000 * s['server_cpu_s'] / n:.2f} ms")
         for tool, m in (("worm migrate", w), ("aws s3 sync", s)):
-            print(f"  {tool} requests: " + ", ".join(f"{k} {v}" for k, v in m["requests"].items()))
+            print(f"  {tool} requests per object: " + ", ".join(f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
     for floor in report["floors"]:
         print(f"floor ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B), server CPU ms per request: " +
               ", ".join(f"{k} {v['server_cpu_ms_per_request']:.2f}" + (f" ({v['errors']} refused)" if v["errors"] else "")

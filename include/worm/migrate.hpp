@@ -15,6 +15,10 @@
 //   4. puts it with the lock and metadata (source-key, source-version-id, source-etag,
 //      sha256, migration-id, migrated-at), then verifies the content (the checksum the
 //      store echoed, else a read-back) and the lock (HEAD: mode, retain-until, legal hold).
+// Between two buckets of one S3 endpoint under the same credentials, steps 1, 4 and the
+// content check are done on the server instead (MigrationOptions::server_side): CopyObject
+// with the lock and x-amz-checksum-algorithm: SHA256, verified by the checksums the servers
+// state; a source with no server SHA-256 is read once to compute it (docs/migration.md).
 // The state is a SQLite file: each object is marked `copying` before its put and with its
 // outcome after, so a run killed at any point and started again HEADs what was in flight
 // and copies nothing twice (locked versions are permanent: a duplicate is a defect).
@@ -51,6 +55,10 @@
 
 namespace worm {
 
+namespace s3 {
+class S3Client;
+}
+
 // ---- the source ----------------------------------------------------------------------
 
 struct WORM_API SourceObject {
@@ -69,6 +77,9 @@ struct WORM_API SourceRead {
     std::optional<Retention> retention;  // the source's own lock, if any
     // SHA-256 the source recorded for the object (x-amz-meta-sha256, the checksum), "" if none.
     std::string recorded_sha256;
+    // The source server's own full-object SHA-256 (x-amz-checksum-sha256, which it checked
+    // when the object was stored), "" if none.
+    std::string checksum_sha256;
 };
 
 class WORM_API MigrationSource {
@@ -90,6 +101,13 @@ public:
     // The S3 endpoint serving the bucket (scheme://host[:port], never user info); "" for a
     // directory. A state file records it: the same bucket name on another server is another source.
     virtual std::string endpoint() const { return ""; }
+    // An S3 source's client (the bucket is bucket(), keys full_key()), so an S3 destination on
+    // the same endpoint with the same credentials can copy server-side; nullptr for a directory.
+    virtual s3::S3Client* s3_client() { return nullptr; }
+    // What the source says about an object without its bytes (S3: one HeadObject): a SourceRead
+    // with an empty body and no file. Throws Error(not_found) when it is gone; a directory
+    // source reads the file.
+    virtual SourceRead stat(const SourceObject& object) { return read(object); }
 };
 
 // A directory (every regular file below it except dot files, keys with '/') or an
@@ -128,6 +146,14 @@ struct WORM_API MigrationOptions {
     // Directory sources: EB-* files go to the uploader layout
     // evidence/{client_id}/{YYYY}/{MM}/{file} (under dest_prefix); other keys keep their path.
     bool evidence_layout = true;
+    // S3 to S3 on the same endpoint with the same credentials: copy server-side (CopyObject
+    // with the lock, metadata and x-amz-checksum-algorithm: SHA256), verified by checksums
+    // instead of reading the bytes back (see docs/migration.md). false: every byte through
+    // the client, as between endpoints. Bundles whose signatures are checked are read anyway.
+    bool server_side = true;
+    // A server-side copy above this size is UploadPartCopy parts (part_size, else the
+    // client's), at most 5 GiB (S3's limit for one CopyObject).
+    std::uint64_t copy_part_above = 5ull << 30;
     std::string dest_prefix;
     const Clock* clock = nullptr;        // nullptr: the system clock
     // Called after every object (from a worker thread, one call at a time).
@@ -170,6 +196,7 @@ struct WORM_API MigrationSummary {
     double seconds = 0;
     std::vector<MigrationRow> rows;  // every object, sorted by source key
     std::size_t imported_registry_rows = 0;
+    std::size_t server_side_copies = 0;  // rows copied server-side (the bytes never reached the client)
 
     // True when every row is copied / already_present (migrate) or ok (verify).
     bool clean() const;

@@ -124,6 +124,9 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     if (auto key = a.get("--key")) o.public_key = *key;
     o.copy_invalid = a.has("--copy-invalid");
     o.evidence_layout = !a.has("--keep-paths");
+    o.server_side = !a.has("--client-copy");
+    if (a.has("--copy-multipart-above"))
+        o.copy_part_above = static_cast<std::uint64_t>(number_option(a, "--copy-multipart-above", 5120, 5, 5120)) * mib;
     // Without --state, run_migrate names the file once it knows the endpoints.
     o.state_file = a.get("--state") ? fs::path(*a.get("--state")) : default_state_file(a, a.require("--from"), a.require("--to"), "");
     return o;
@@ -297,13 +300,17 @@ std::vector<Command> migrate_commands() {
         {"--verify-signatures", "", "check EB-*.json signatures (.sig, .json.bundle, .sigstore.json) before copying"},
         {"--key", "PUB", "public key PEM for --verify-signatures (Ed25519 or cosign.pub ECDSA P-256)"},
         {"--copy-invalid", "", "copy evidence whose signature fails anyway (still reported)"},
+        {"--copy-multipart-above", "MIB", "server-side copies above MIB MiB (5 to 5120, default 5120) go as UploadPartCopy parts of --part-size"},
+        {"--client-copy", "", "S3 to S3 on one endpoint too: read and put every byte here (default: CopyObject on the server)"},
         {"--emit-batch-manifest", "FILE", "write an S3 Batch Operations manifest (CSV) and FILE.job.json; copy nothing"},
         {"--quiet", "", "no progress bar"}};
     migrate_options.insert(migrate_options.end(), more.begin(), more.end());
     c.push_back({{"migrate", "", "copy existing objects into a WORM store with a lock, verified and resumable",
                   migrate_options, 0, 0,
                   "Every object is read, checked against its source ETag / sha256 / agent registry, copied with the\n"
-                  "lock and source metadata, then read back (or checksum-checked) and its lock confirmed. Killed and\n"
+                  "lock and source metadata, then read back (or checksum-checked) and its lock confirmed. Between\n"
+                  "buckets of one S3 endpoint (same credentials) the copy is server-side (CopyObject with the lock),\n"
+                  "verified by the checksums the servers state instead of reading the bytes. Killed and\n"
                   "started again with the same --state, it copies nothing twice. Ends with one JSON summary line.\n"
                   "A copy already there with no lock or a weaker one gets the lock asked (lock_applied) or, when the\n"
                   "store refuses it, is not_compliant. A rerun confirms what its state says at both stores.\n"

@@ -55,6 +55,7 @@ class MigrateFromPython(unittest.TestCase):
                               state_file=state, workers=4, report=self.tmp / "report.json")
         self.assertTrue(report["clean"], report)
         self.assertEqual(report["status"]["copied"], 12)
+        self.assertEqual(report["server_side_copies"], 12)  # both buckets on one endpoint: CopyObject
         self.assertEqual(len(report["objects_detail"]), 12)
         self.assertTrue(json.loads((self.tmp / "report.json").read_text())["clean"])
         self.assertEqual((self.tmp / "report.csv").read_text().count("\n"), 12)
@@ -65,6 +66,12 @@ class MigrateFromPython(unittest.TestCase):
         again = worm.migrate("s3://py-mig-src", "s3://py-mig-dst", retain_days=1, state_file=state)
         self.assertTrue(again["clean"])
         self.assertEqual(self.versions("py-mig-dst"), {key: 1 for key in bodies})
+
+        self.s3.create_bucket(Bucket="py-mig-client", ObjectLockEnabledForBucket=True)
+        through = worm.migrate("s3://py-mig-src", "s3://py-mig-client", retain_days=1, client_copy=True,
+                               state_file=self.tmp / "client.sqlite3")
+        self.assertEqual((through["status"]["copied"], through["server_side_copies"]), (12, 0))
+        self.assertEqual(self.s3.get_object(Bucket="py-mig-client", Key="obj-05.bin")["Body"].read(), bodies["obj-05.bin"])
 
         checked = worm.verify_migration("s3://py-mig-src", "s3://py-mig-dst")
         self.assertEqual(checked["status"], {"ok": 12})

@@ -342,6 +342,47 @@ struct MultipartCheckpoint {
     std::function<void(const CompletedPart&)> on_part;
 };
 
+// ---- server-side copy ----------------------------------------------------------------
+
+// CopyObject (or, above multipart_above, UploadPartCopy parts): the bytes stay on the server.
+struct WORM_API CopyObjectOptions {
+    std::string source_bucket;
+    std::string source_key;  // raw: x-amz-copy-source is percent-encoded from it
+    std::optional<std::string> source_version_id;
+    // x-amz-copy-source-if-match: the copy happens only while the source still has this ETag
+    // (so what the caller checked about it, its checksum, is what is copied). "": any.
+    std::string source_if_match;
+    std::uint64_t source_size = 0;  // needed to cut a multipart copy into ranges
+    std::string bucket;
+    std::string key;
+    std::string content_type;
+    // Replaces the source's metadata (x-amz-metadata-directive: REPLACE).
+    std::map<std::string, std::string> metadata;
+    ObjectLock lock;
+    // x-amz-checksum-algorithm: SHA256, so a server that keeps checksums computes the copy's.
+    bool checksum_sha256 = true;
+    // A single CopyObject up to this many bytes (S3 refuses more than 5 GiB in one); above it,
+    // a multipart upload of UploadPartCopy ranges of part_size (0: the client's).
+    std::uint64_t multipart_above = 5ull << 30;
+    std::uint64_t part_size = 0;
+    // Throws Error(invalid_argument) naming the field.
+    void validate(TimePoint now) const;
+};
+
+struct CopyObjectResult {
+    std::string etag;
+    std::string version_id;           // the new version ("" on an unversioned bucket)
+    std::string source_version_id;    // x-amz-copy-source-version-id, "" when not said
+    std::string checksum_sha256_hex;  // the full-object SHA-256 the server computed, "" when it gave none
+    // The lock of the new version as the server stated it (echoed by the copy, else read back
+    // by HeadObject), after any lock it ignored was applied (PutObjectRetention / LegalHold).
+    std::optional<Retention> retention;
+    bool legal_hold = false;
+    bool multipart = false;
+    std::vector<CompletedPart> parts;  // a multipart copy's parts (ETag: the MD5 of that range)
+    std::uint64_t part_size = 0;
+};
+
 // ---- the raw escape hatch --------------------------------------------------------------
 
 // One signed request as the client sends it (retries, skew correction and error mapping
@@ -446,6 +487,16 @@ public:
     // (not aborted) for the next try; an upload the server no longer knows (NoSuchUpload,
     // aborted or expired) is started again from part 1.
     PutObjectResult put_object_resumable(const PutObjectOptions& options, MultipartCheckpoint& checkpoint);
+
+    // Server-side copy with the lock, metadata and checksum asked. Never re-sent after a
+    // failure it may have survived (a second locked version could not be removed): the
+    // caller HEADs the key. Ceph RGW 16 ignores lock headers on a copy and names no version:
+    // the new version is then HEADed and the lock set on it, as for a multipart upload. A
+    // far retain-until is read back (check_lock_stored).
+    CopyObjectResult copy_object(const CopyObjectOptions& options);
+    // One UploadPartCopy of source bytes [first, last] into an upload.
+    CompletedPart upload_part_copy(const CopyObjectOptions& options, const std::string& upload_id, int part_number,
+                                   std::uint64_t first, std::uint64_t last);
 
     // A signed request with retries and error mapping; returns any 2xx response.
     HttpResponse send(const S3Request& request);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <optional>
 #include <set>
 
@@ -15,6 +16,7 @@
 #include "worm/json.hpp"
 #include "worm/migrate.hpp"
 #include "worm/registry.hpp"
+#include "worm/s3/client.hpp"
 #include "worm/s3/store.hpp"
 #include "worm/uploader.hpp"
 
@@ -66,6 +68,13 @@ std::string new_migration_id(TimePoint now) {
     return "mig-" + stamp + "-" + to_hex(std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes));
 }
 
+
+// A key as a metadata value: S3 headers carry ASCII only, so a key with other bytes is
+// percent-encoded (as in a URL path, '/' kept) instead of refused.
+std::string key_as_metadata(const std::string& key) {
+    const bool ascii = std::all_of(key.begin(), key.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+    return ascii ? key : s3::uri_encode(key, false);
+}
 
 std::string unquote(std::string etag) {
     if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
@@ -154,7 +163,9 @@ public:
                 }
             }
             if (options_.verify_signatures) check_signatures();
-            run_workers([&](Item& item) { return copy_one(item); });
+            choose_server_side();
+            run_workers([&](Item& item) { return server_side_ && !needs_bytes(item) ? copy_server_side(item) : copy_one(item); });
+            summary_.server_side_copies = server_side_copies_.load();
             mark_registry_uploaded();
         }
         for (auto& item : work_) summary_.rows.push_back(*item.row);
@@ -558,7 +569,7 @@ private:
 
         PutOptions put;
         put.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
-        put.metadata = {{"source-key", source_.full_key(item.object.key)},
+        put.metadata = {{"source-key", key_as_metadata(source_.full_key(item.object.key))},
                         {"source-etag", unquote(read.etag)},
                         {"sha256", sha},
                         {"migration-id", state_->migration_id()},
@@ -620,6 +631,203 @@ private:
         if (item.gone)
             row.message = "copied again: the state recorded it as copied, but the destination no longer held that version";
         return row;
+    }
+
+    // Server-side copies need both sides on one S3 endpoint under the same credentials
+    // (CopyObject reads the source with the destination's): otherwise bytes go through here.
+    void choose_server_side() {
+        s3_dest_ = dynamic_cast<s3::S3Store*>(&dest_);
+        source_client_ = source_.s3_client();
+        if (!options_.server_side || !s3_dest_ || !source_client_) return;
+        const s3::ClientConfig& from = source_client_->config();
+        const s3::ClientConfig& to = s3_dest_->client().config();
+        if (detail::endpoint_identity(from.endpoint) != detail::endpoint_identity(to.endpoint) || from.region != to.region) return;
+        try {
+            if (from.credentials->get().access_key_id != to.credentials->get().access_key_id) return;
+        } catch (const Error&) {
+            return;  // no credentials yet: the first request says why, through the client path
+        }
+        server_side_ = true;
+    }
+
+    // Evidence whose signature is checked is read, so what is copied is what was checked.
+    bool needs_bytes(const Item& item) const {
+        return options_.verify_signatures && evidence_file_id(base_name(item.object.key)).has_value();
+    }
+
+    // S3 to S3 on one endpoint: CopyObject with the lock, verified by checksums the servers
+    // state, not by reading. The SHA-256 recorded is the source's (its checksum or
+    // x-amz-meta-sha256) when the copy's server-computed SHA-256 confirms it, else the one the
+    // server computed for the copy; a server that computes none (Ceph RGW 16) has the source
+    // read once to compute it (never uploaded), and the copy's ETag (the MD5 the server
+    // computed) must be the source's.
+    MigrationRow copy_server_side(Item& item) {
+        if (item.previous) {
+            if (auto kept = confirm_previous(item)) return *kept;
+        }
+        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
+        SourceRead facts;
+        SourceRead bytes;      // the source's bytes when read (checked by read_checked)
+        std::string read_sha;  // their SHA-256 ("" when not read)
+        // A source whose server keeps no SHA-256 (Ceph RGW 16, objects put without one) is
+        // read once, before the copy: once one such object is seen, the next ones are read
+        // straight away instead of HEADed first.
+        const bool headed = source_checksums_.load();
+        if (headed) {
+            try {
+                facts = source_.stat(item.object);
+            } catch (const Error& e) {
+                if (e.code() == ErrorCode::not_found)
+                    return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
+                throw;
+            }
+        }
+        if (!headed || facts.checksum_sha256.empty()) {
+            if (headed) source_checksums_.store(false);
+            if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
+            facts = bytes;
+            facts.body.clear();
+        }
+        const std::string recorded = worm::detail::to_lower(facts.recorded_sha256);
+        const std::string checksum = worm::detail::to_lower(facts.checksum_sha256);
+        // What the writer recorded (x-amz-meta-sha256) must be what the source server checked
+        // on upload (without a server checksum, read_checked compared it with the bytes), so
+        // a corrupt source is never locked at the destination.
+        if (!checksum.empty() && !recorded.empty() && recorded != checksum)
+            return problem(item, "source_corrupt", "BadDigest", 400,
+                           "the source's checksum is sha256 " + checksum + ", its writer recorded " + recorded, checksum);
+        // The source's SHA-256 as known before the copy: read here, or its server's checksum.
+        const std::string claimed = read_sha.empty() ? checksum : read_sha;
+        MigrationRow row = base_row(item);
+        row.source_version_id = facts.version_id;
+        const Retention retention = retention_for(facts);
+
+        auto source_sha = [&]() -> std::optional<MigrationRow> {
+            if (!read_sha.empty()) return std::nullopt;
+            return read_checked(item, bytes, read_sha);
+        };
+        // After the copy a source that fails its read is the copy's failure (the copy exists).
+        auto source_sha_after_copy = [&](const std::string& version) -> std::optional<MigrationRow> {
+            auto bad = source_sha();
+            if (!bad) return std::nullopt;
+            bad->status = "failed";
+            bad->dest_version_id = version;
+            bad->message += " (the copy is version " + version + ")";
+            return bad;
+        };
+        // The key already at the destination (an earlier run, the agent, another tool): the
+        // same bytes (its lock then checked, see existing_copy) or a conflict.
+        auto already_there = [&](const ObjectInfo& existing) {
+            if (claimed.empty()) {
+                if (auto bad = source_sha()) return *bad;
+            }
+            const std::string want = claimed.empty() ? read_sha : claimed;
+            const std::string have = stored_sha(item.dest_key, existing);
+            if (have != want)
+                return problem(item, "mismatched", "Mismatch", 409,
+                               "the destination already holds sha256 " + have + " under this key", want);
+            row.sha256 = want;
+            return existing_copy(item, existing, retention, row);
+        };
+        if (item.in_flight || dest_keys_.count(item.dest_key)) {
+            if (const auto existing = head_if_present(item.dest_key)) return already_there(*existing);
+        }
+
+        s3::CopyObjectOptions copy;
+        copy.source_bucket = source_.bucket();
+        copy.source_key = source_.full_key(item.object.key);
+        if (!facts.version_id.empty()) copy.source_version_id = facts.version_id;
+        copy.source_if_match = facts.etag;
+        copy.source_size = item.object.size;
+        copy.bucket = s3_dest_->bucket();
+        copy.key = s3_dest_->prefix() + item.dest_key;
+        copy.content_type = item.object.key.ends_with(".json") ? "application/json" : "application/octet-stream";
+        copy.metadata = {{"source-key", key_as_metadata(source_.full_key(item.object.key))},
+                         {"source-etag", unquote(facts.etag)},
+                         {"migration-id", state_->migration_id()},
+                         {"migrated-at", format_rfc3339(clock_.now())}};
+        if (!claimed.empty()) copy.metadata["sha256"] = claimed;
+        if (!facts.version_id.empty()) copy.metadata["source-version-id"] = facts.version_id;
+        copy.lock.retention = retention;
+        copy.lock.legal_hold = options_.legal_hold;
+        copy.multipart_above = options_.copy_part_above;
+        copy.part_size = options_.part_size;
+        s3::CopyObjectResult result;
+        try {
+            result = s3_dest_->client().copy_object(copy);
+        } catch (const Error&) {
+            // Maybe applied before the error (a copy is never re-sent): look before giving up.
+            const auto existing = head_if_present(item.dest_key);
+            if (!existing) throw;
+            return already_there(*existing);
+        }
+        const std::string copy_version = result.version_id;
+        auto failed = [&](const std::string& code, const std::string& message, const std::string& sha) {
+            MigrationRow bad = problem(item, "failed", code, 500, message + " (the copy is version " + copy_version + ")", sha);
+            bad.dest_version_id = copy_version;
+            return bad;
+        };
+
+        std::string sha;
+        if (result.multipart) {
+            // Each part's ETag is the MD5 of the range the server copied: the source is read
+            // once and each range hashed the same way.
+            if (auto bad = source_sha_after_copy(copy_version)) return *bad;
+            if (auto wrong = parts_differ(item, bytes, result)) return failed("VerifyFailed", *wrong, read_sha);
+            sha = read_sha;
+        } else if (const std::string stated = worm::detail::to_lower(result.checksum_sha256_hex); !stated.empty()) {
+            if (!claimed.empty() && claimed != stated)
+                return failed("BadDigest", "the server computed sha256 " + stated + " for the copy, the source's is " + claimed,
+                              claimed);
+            sha = stated;
+        } else {
+            // No SHA-256 from the server: the copy's ETag is the MD5 it computed for the
+            // bytes, and must be the source's; the SHA-256 comes from one read of the source.
+            if (auto bad = source_sha_after_copy(copy_version)) return *bad;
+            if (unquote(result.etag) != unquote(facts.etag)) {
+                ObjectInfo copied;
+                copied.version_id = copy_version;
+                const std::string have = stored_sha(item.dest_key, copied);
+                if (have != read_sha)
+                    return failed("VerifyFailed", "after the copy the destination holds sha256 " + have, read_sha);
+            }
+            sha = read_sha;
+        }
+        ObjectInfo lock_state;
+        lock_state.retention = result.retention;
+        lock_state.legal_hold = result.legal_hold;
+        if (auto bad = lock_problem(lock_state, retention)) return failed("LockNotApplied", *bad, sha);
+        ++server_side_copies_;
+        row.status = "copied";
+        row.sha256 = sha;
+        row.dest_version_id = copy_version;
+        if (item.gone)
+            row.message = "copied again: the state recorded it as copied, but the destination no longer held that version";
+        return row;
+    }
+
+    // A multipart copy's parts against the source bytes as read (memory or scratch file).
+    static std::optional<std::string> parts_differ(const Item& item, const SourceRead& bytes, const s3::CopyObjectResult& result) {
+        std::ifstream in;
+        if (!bytes.file.empty()) in.open(bytes.file, std::ios::binary);
+        for (const auto& part : result.parts) {
+            const std::uint64_t first = static_cast<std::uint64_t>(part.number - 1) * result.part_size;
+            const std::uint64_t length = std::min(result.part_size, item.object.size - first);
+            std::string range;
+            if (!bytes.file.empty()) {
+                range.resize(length);
+                in.seekg(static_cast<std::streamoff>(first));
+                in.read(range.data(), static_cast<std::streamsize>(length));
+                if (static_cast<std::uint64_t>(in.gcount()) != length) return "the source read back short";
+            } else {
+                range = bytes.body.substr(first, length);
+            }
+            const std::string have = to_hex(md5(range));
+            if (have != unquote(part.etag))
+                return "part " + std::to_string(part.number) + " of the copy has ETag " + unquote(part.etag) +
+                       ", the source's bytes there have MD5 " + have;
+        }
+        return std::nullopt;
     }
 
     // A large object to an S3 destination continues the multipart upload an earlier run left
@@ -706,6 +914,12 @@ private:
     std::map<std::string, std::string> invalid_;          // source key -> why its signature failed
     std::optional<detail::MigrationState> state_;
     std::unique_ptr<UploadRegistry> registry_;
+    bool server_side_ = false;
+    s3::S3Store* s3_dest_ = nullptr;
+    s3::S3Client* source_client_ = nullptr;
+    // false once a source object came without a server SHA-256: the next are read, not HEADed.
+    std::atomic<bool> source_checksums_{true};
+    std::atomic<std::size_t> server_side_copies_{0};
 };
 
 }  // namespace
@@ -715,6 +929,8 @@ void MigrationOptions::validate() const {
     if (batch_size < 1) throw Error(ErrorCode::invalid_argument, "batch size must be at least 1");
     if (part_size != 0 && (part_size < (5ull << 20) || part_size > (5ull << 30)))
         throw Error(ErrorCode::invalid_argument, "part size must be 5 MiB to 5 GiB");
+    if (copy_part_above < (5ull << 20) || copy_part_above > (5ull << 30))
+        throw Error(ErrorCode::invalid_argument, "server-side copies go multipart above 5 MiB to 5 GiB, not more or less");
     if (large_object_bytes < 1) throw Error(ErrorCode::invalid_argument, "the large object size must be at least 1 byte");
     if (retain_days && retain_until)
         throw Error(ErrorCode::invalid_argument, "give either retain days or retain until, not both");

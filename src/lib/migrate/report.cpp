@@ -33,6 +33,8 @@ void write_summary_fields(Writer& w, const MigrationSummary& s) {
     w.Double(s.seconds);
     w.Key("registry_rows_imported");
     w.Uint64(s.imported_registry_rows);
+    w.Key("server_side_copies");
+    w.Uint64(s.server_side_copies);
     w.Key("status");
     w.StartObject();
     for (const auto& [status, count] : s.by_status) {

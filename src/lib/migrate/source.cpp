@@ -49,7 +49,7 @@ public:
         if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
         // A large file is read where it is.
         return SourceRead{.body = scratch_file.empty() ? read_file(path) : "", .file = scratch_file.empty() ? fs::path() : path,
-                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = ""};
+                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "", .checksum_sha256 = ""};
     }
 
 private:
@@ -80,21 +80,33 @@ public:
         return out;
     }
 
+    s3::S3Client* s3_client() override { return client_.get(); }
+
+    SourceRead stat(const SourceObject& object) override {
+        return facts(client_->head_object({.bucket = bucket_, .key = full_key(object.key), .version_id = std::nullopt}), "", {});
+    }
+
     SourceRead read(const SourceObject& object, const fs::path& scratch_file) override {
         s3::GetObjectOptions get;
         get.bucket = bucket_;
         get.key = full_key(object.key);
         if (!scratch_file.empty()) get.to_file = scratch_file;
         s3::GetObjectResult r = client_->get_object(get);
-        SourceRead out{.body = std::move(r.body), .file = scratch_file, .etag = r.head.etag, .version_id = r.head.version_id,
-                       .retention = r.head.retention, .recorded_sha256 = ""};
-        if (auto it = r.head.metadata.find("sha256"); it != r.head.metadata.end()) out.recorded_sha256 = it->second;
-        else out.recorded_sha256 = s3::detail::checksum_base64_to_hex(
-                 r.head.checksum_sha256.empty() ? std::nullopt : std::optional(r.head.checksum_sha256));
-        return out;
+        return facts(r.head, std::move(r.body), scratch_file);
     }
 
 private:
+    // The SHA-256 the source recorded: x-amz-meta-sha256, else its full-object checksum.
+    static SourceRead facts(const s3::ObjectHead& head, std::string body, const fs::path& file) {
+        SourceRead out{.body = std::move(body), .file = file, .etag = head.etag, .version_id = head.version_id,
+                       .retention = head.retention, .recorded_sha256 = "", .checksum_sha256 = ""};
+        out.checksum_sha256 = s3::detail::checksum_base64_to_hex(
+            head.checksum_sha256.empty() ? std::nullopt : std::optional(head.checksum_sha256));
+        const auto it = head.metadata.find("sha256");
+        out.recorded_sha256 = it != head.metadata.end() ? it->second : out.checksum_sha256;
+        return out;
+    }
+
     std::string root() const { return prefix_.empty() ? "" : prefix_ + "/"; }
 
     std::shared_ptr<s3::S3Client> client_;
