@@ -51,12 +51,7 @@ s3::S3Client& client() {
 
 void put(const std::string& bucket, const std::string& key, const std::string& body,
          std::map<std::string, std::string> metadata = {}) {
-    s3::PutObjectOptions o;
-    o.bucket = bucket;
-    o.key = key;
-    o.body = s3::S3Body::bytes(body);
-    o.metadata = std::move(metadata);
-    client().put_object(o);
+    t::put_bytes(client(), bucket, key, body, std::move(metadata));
 }
 
 std::size_t count_keys(const std::string& bucket, const std::string& prefix) {

@@ -46,12 +46,7 @@ s3::S3Client& client() {
 
 void put(const std::string& bucket, const std::string& key, const std::string& body,
          std::optional<Retention> retention = std::nullopt) {
-    s3::PutObjectOptions o;
-    o.bucket = bucket;
-    o.key = key;
-    o.body = s3::S3Body::bytes(body);
-    if (retention) o.lock.retention = retention;
-    client().put_object(o);
+    t::put_bytes(client(), bucket, key, body, {}, retention);
 }
 
 s3::ObjectHead head(const std::string& bucket, const std::string& key) {

@@ -37,12 +37,7 @@ t::CommandResult worm_cli(const t::S3Peer& p, std::vector<std::string> args) {
 
 void put(s3::S3Client& c, const std::string& bucket, const std::string& key, const std::string& body,
          std::map<std::string, std::string> metadata = {}) {
-    s3::PutObjectOptions o;
-    o.bucket = bucket;
-    o.key = key;
-    o.body = s3::S3Body::bytes(body);
-    o.metadata = std::move(metadata);
-    c.put_object(o);
+    t::put_bytes(c, bucket, key, body, std::move(metadata));
 }
 
 std::string get(s3::S3Client& c, const std::string& bucket, const std::string& key) {

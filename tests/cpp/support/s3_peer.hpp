@@ -15,6 +15,7 @@
 
 #include <fstream>
 #include <map>
+#include <optional>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -217,5 +218,19 @@ private:
     std::unique_ptr<TempDir> rgw_dir_;
     fs::path rgw_dir_path_;
 };
+
+// A plain PutObject of `body` (with metadata and a retention when given): the tests' way to
+// lay out source objects.
+inline s3::PutObjectResult put_bytes(s3::S3Client& client, const std::string& bucket, const std::string& key,
+                                     const std::string& body, std::map<std::string, std::string> metadata = {},
+                                     std::optional<Retention> retention = std::nullopt) {
+    s3::PutObjectOptions o;
+    o.bucket = bucket;
+    o.key = key;
+    o.body = s3::S3Body::bytes(body);
+    o.metadata = std::move(metadata);
+    if (retention) o.lock.retention = retention;
+    return client.put_object(o);
+}
 
 }  // namespace worm::test
