@@ -112,6 +112,8 @@ set(WORM_COMPLIANCE_SOURCES
   src/lib/compliance/audit_report.cpp
   src/lib/compliance/audit_source.cpp
   src/lib/compliance/bucket_json.cpp
+  src/lib/compliance/bucket_options.cpp
+  src/lib/compliance/bucket_policy.cpp
   src/lib/compliance/bucket_rules.cpp
   src/lib/compliance/bucket_setup.cpp
   src/lib/compliance/bucket_verify.cpp

@@ -1,8 +1,8 @@
 # Gives RapidJSON's headers one target name, worm::rapidjson, whichever package found them.
 #
-# worm::worm links it PUBLIC (json.hpp and bundle.hpp include <rapidjson/document.h>), so
-# the installed package carries RapidJSON's include path. Used by libworm's own build and
-# by the installed wormConfig.cmake, right after find_package/find_dependency(RapidJSON):
+# The libraries and worm_private (the CLI, module, tests: src/include's headers use it) link
+# it inside the build only; no installed header includes RapidJSON. Used by libworm's own
+# build, right after find_package(RapidJSON):
 #   - vcpkg and conan provide an imported target (rapidjson / RapidJSON::RapidJSON);
 #   - RapidJSON's own RapidJSONConfig.cmake (Debian, a source install) sets only
 #     RAPIDJSON_INCLUDE_DIRS (RapidJSON_INCLUDE_DIRS in some releases).

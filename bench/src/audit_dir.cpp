@@ -12,7 +12,7 @@
 
 #if defined(WORM_BENCH_HAVE_JSON) && defined(WORM_BENCH_HAVE_BUNDLE) && defined(WORM_BENCH_HAVE_SIGNER)
 #include "bundle_shape.hpp"
-#include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/json.hpp"
 #include "worm/signer.hpp"
 #define WORM_BENCH_HAVE_AUDIT_DIR 1

@@ -22,7 +22,7 @@
 
 #if defined(WORM_BENCH_HAVE_JSON) && defined(WORM_BENCH_HAVE_BUNDLE) && defined(WORM_BENCH_HAVE_SIGNER)
 #include "bundle_shape.hpp"
-#include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"

@@ -5,13 +5,15 @@
 //   evidence_bundle_hash = "sha256:" + hex(SHA-256(RFC 8785 canonical form of the bundle
 //                          without evidence_bundle_hash, signatures, storage_locations))
 //
+// The functions take and give JSON text; the library's own code uses the same functions over
+// parsed RapidJSON documents (worm/bundle_json.hpp, private: no installed header needs
+// RapidJSON).
+//
 // Example:
-//   rapidjson::Document bundle = worm::json::parse_strict(worm::read_file("EB-20261122-0001.json"));
+//   std::string bundle = worm::read_file("EB-20261122-0001.json");
 //   worm::validate_bundle_schema(bundle);                 // Error(schema) naming the JSON pointer
 //   std::string hash = worm::compute_bundle_hash(bundle);  // "sha256:<64 hex>"
 #pragma once
-
-#include <rapidjson/document.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -41,30 +43,33 @@ WORM_API const std::string& bundle_schema_text();
 //   "schema: /incident/hostname: required (missing)"
 // Beyond the JSON Schema it checks what RapidJSON cannot: that every timestamp is a real
 // RFC 3339 date-time ("format"), that the bundle id names a real calendar day
-// (is_valid_bundle_id) and that ids contain no NUL byte.
-WORM_API void validate_bundle_schema(const rapidjson::Value& bundle);
+// (is_valid_bundle_id) and that ids contain no NUL byte. Text that is not strict JSON
+// throws Error(parse).
+WORM_API void validate_bundle_schema(std::string_view bundle_json);
 
 // Bundle ids and client ids: is_valid_bundle_id / is_valid_client_id in worm/ids.hpp.
 
 // ---- hash ---------------------------------------------------------------------------
 
-// Throws Error(invalid_argument) if the bundle is not an object or cannot be canonicalized.
-WORM_API std::string compute_bundle_hash(const rapidjson::Value& bundle);
+// Throws Error(parse) for text that is not strict JSON, Error(invalid_argument) if the
+// bundle is not an object or cannot be canonicalized.
+WORM_API std::string compute_bundle_hash(std::string_view bundle_json);
 // Throws Error(verification) when evidence_bundle_hash is missing or differs from
 // compute_bundle_hash (the bundle was edited after it was hashed).
-WORM_API void verify_bundle_hash(const rapidjson::Value& bundle);
+WORM_API void verify_bundle_hash(std::string_view bundle_json);
 
 // ---- builder ------------------------------------------------------------------------
 
-// What the agent reports. A Null document means "not given": artifacts default to {};
-// incident, runbook, execution and actions are required.
+// What the agent reports, each section as JSON text. An empty string means "not given":
+// artifacts default to {}; incident, runbook, execution and actions are required. Each
+// section is parsed strictly once, when the bundle is built (Error(parse) naming it).
 struct IncidentInputs {
-    rapidjson::Document incident;   // object: incident_id, event_type, severity, detected_at, hostname, details, hipaa_controls
-    rapidjson::Document runbook;    // object: runbook_id, runbook_version, runbook_hash, steps_total, steps_executed
-    rapidjson::Document execution;  // object: timestamp_start, timestamp_end, operator, sla_target_seconds, resolution_type
-    rapidjson::Document actions;    // array of {step, action, result, timestamp} + optional script_hash, exit_code,
-                                    // stdout_excerpt, stderr_excerpt, error, duration_seconds
-    rapidjson::Document artifacts;  // object, free-form; artifacts.outputs (if an object) is copied into outputs
+    std::string incident;   // object: incident_id, event_type, severity, detected_at, hostname, details, hipaa_controls
+    std::string runbook;    // object: runbook_id, runbook_version, runbook_hash, steps_total, steps_executed
+    std::string execution;  // object: timestamp_start, timestamp_end, operator, sla_target_seconds, resolution_type
+    std::string actions;    // array of {step, action, result, timestamp} + optional script_hash, exit_code,
+                            // stdout_excerpt, stderr_excerpt, error, duration_seconds
+    std::string artifacts;  // object, free-form; artifacts.outputs (if an object) is copied into outputs
 };
 
 // One JSON text holding the sections {"incident", "runbook", "execution", "actions_taken"
@@ -93,10 +98,12 @@ WORM_API IncidentInputs load_incident_inputs(const IncidentFiles& files);
 //   failed action, failed_steps[] {step, action, result, exit_code (when given), error} with
 //   the action's error (or stderr/result);
 // - signatures {}, storage_locations [], evidence_bundle_hash;
-// and validates the result against the schema. Throws Error(invalid_argument) naming the
-// input field that is missing or malformed, Error(schema) if the bundle does not validate.
-WORM_API rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
-                                     IncidentInputs inputs, const Clock& clock = system_clock());
+// and validates the result against the schema. Returns the bundle as JSON text (2-space
+// indent, as the pipeline writes it). Throws Error(parse) for a section that is not JSON,
+// Error(invalid_argument) naming the input field that is missing or malformed,
+// Error(schema) if the bundle does not validate.
+WORM_API std::string process_incident(const std::string& client_id, const std::string& bundle_id,
+                                      const IncidentInputs& inputs, const Clock& clock = system_clock());
 
 // ---- ids ----------------------------------------------------------------------------
 

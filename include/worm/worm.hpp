@@ -9,7 +9,7 @@
 #include "worm/error.hpp"
 #include "worm/time.hpp"
 #include "worm/retry.hpp"
-#include "worm/json.hpp"
+#include "worm/canonical_json.hpp"
 #include "worm/crypto.hpp"
 #include "worm/ed25519.hpp"
 #include "worm/bundle.hpp"

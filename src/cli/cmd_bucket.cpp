@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <iostream>
@@ -216,13 +217,22 @@ int run_bucket_info(const ParsedArgs& a) {
     return exit_ok;
 }
 
+compliance::BucketProfile profile_option(const ParsedArgs& a) {
+    try {
+        return compliance::parse_bucket_profile(a.value_or("--profile", "evidence"));
+    } catch (const Error& e) {
+        throw UsageError(std::string("--profile: ") + e.what());
+    }
+}
+
 compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::string& bucket) {
-    compliance::BucketSetupOptions o;
-    o.bucket = bucket;
+    const compliance::BucketProfile profile = profile_option(a);
+    compliance::BucketSetupOptions o = compliance::BucketSetupOptions::for_profile(profile, bucket);
     o.region = a.value_or("--region", "");
     if (a.has("--retention-days") && a.has("--retention-years"))
         throw UsageError("give --retention-days or --retention-years, not both");
-    o.retention_days = days_arg(a, "--retention-days");
+    if (a.has("--retention-days") || a.has("--retention-years")) o.retention_days.reset();
+    if (auto days = days_arg(a, "--retention-days")) o.retention_days = *days;
     if (auto y = a.get("--retention-years")) o.retention_years = whole_number(*y, "--retention-years", 1, 100, "years");
     if (!o.retention_days && !o.retention_years) o.retention_years = PlatformEnv::from_env().retention_years();
     if (auto mode = lock_mode_arg(a)) o.mode = *mode;
@@ -238,16 +248,27 @@ compliance::BucketSetupOptions setup_options(const ParsedArgs& a, const std::str
     if (a.has("--no-transition")) {
         if (a.has("--transition-days") || a.has("--storage-class"))
             throw UsageError("--no-transition excludes --transition-days and --storage-class");
-        o.transition_days.reset();
+        o.transitions.clear();
     }
-    if (auto days = days_arg(a, "--transition-days", 0)) o.transition_days = *days;
-    if (auto c = a.get("--storage-class")) {
-        if (c->empty()) throw UsageError("--storage-class needs a storage class name (GLACIER, DEEP_ARCHIVE, ...)");
-        o.storage_class = *c;
+    if (a.has("--transition-days") || a.has("--storage-class")) {
+        // One transition, as the evidence profile has; a profile with several keeps its own.
+        if (o.transitions.size() > 1)
+            throw UsageError("--profile " + std::string(to_string(profile)) + " has " +
+                             std::to_string(o.transitions.size()) +
+                             " transitions; --transition-days and --storage-class set the one of the evidence "
+                             "profile (--no-transition leaves them out)");
+        s3::LifecycleTransition t = o.transitions.empty() ? s3::LifecycleTransition{30, "GLACIER"} : o.transitions.front();
+        if (auto days = days_arg(a, "--transition-days", 0)) t.days = *days;
+        if (auto c = a.get("--storage-class")) {
+            if (c->empty()) throw UsageError("--storage-class needs a storage class name (GLACIER, DEEP_ARCHIVE, ...)");
+            t.storage_class = *c;
+        }
+        o.transitions = {t};
     }
     if (auto days = days_arg(a, "--expire-grace-days", 0)) o.expire_grace_days = *days;
     if (auto p = a.get("--prefix")) o.prefix = *p;
-    o.tls_only_policy = !a.has("--no-tls-policy");
+    if (a.has("--no-tls-policy")) o.tls_only_policy = false;
+    if (a.has("--no-deny-delete")) o.deny_delete_policy = false;
     if (auto to = a.get("--replicate-to")) o.replicate_to = bucket_from_url(*to, "--replicate-to");
     o.replication_role = a.value_or("--replication-role", "");
     o.dry_run = a.has("--dry-run");
@@ -296,13 +317,13 @@ int run_bucket_setup(const ParsedArgs& a) {
 }
 
 int run_bucket_verify(const ParsedArgs& a) {
-    compliance::BucketVerifyOptions o;
-    o.bucket = bucket_from_url(bucket_store_url(a), "bucket verify");
+    compliance::BucketVerifyOptions o =
+        compliance::BucketVerifyOptions::for_profile(profile_option(a), bucket_from_url(bucket_store_url(a), "bucket verify"));
     if (auto days = days_arg(a, "--min-retention-days", 0)) o.min_retention_days = *days;
-    o.mode = lock_mode_arg(a);
+    if (auto mode = lock_mode_arg(a)) o.mode = mode;
     o.require_kms = a.has("--require-kms");
     o.require_replica = a.has("--require-replica");
-    o.prefix = a.value_or("--prefix", "");
+    if (auto p = a.get("--prefix")) o.prefix = *p;
     if (auto n = a.get("--sample")) o.sample = whole_number(*n, "--sample", 0, 1000, "versions");
     s3::S3Client client = make_client(a);
     const compliance::BucketVerification v = compliance::verify_bucket(client, o);
@@ -310,15 +331,24 @@ int run_bucket_verify(const ParsedArgs& a) {
         std::cout << compliance::to_json(v) << "\n";
     } else {
         std::cout << "bucket " << v.bucket << " checked at " << format_rfc3339(v.checked_at) << "\n";
+        // The id column fits the longest id (the audit-logs transition rows are long).
+        size_t id_width = 26;
+        for (const auto& c : v.checks) id_width = std::max(id_width, c.id.size() + 2);
+        const int indent = static_cast<int>(12 + id_width);
         for (const auto& c : v.checks) {
             std::string status(to_string(c.status));
             for (char& ch : status) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-            std::cout << std::left << std::setw(12) << status << std::setw(26) << c.id << c.observed << "\n";
-            if (c.status != compliance::CheckStatus::pass) std::cout << std::setw(38) << "" << "expected: " << c.expected << "\n";
-            std::cout << std::setw(38) << "" << c.cross_reference << "\n";
+            std::cout << std::left << std::setw(12) << status << std::setw(static_cast<int>(id_width)) << c.id
+                      << c.observed << "\n";
+            if (c.status != compliance::CheckStatus::pass)
+                std::cout << std::setw(indent) << "" << "expected: " << c.expected << "\n";
+            std::cout << std::setw(indent) << "" << c.cross_reference << "\n";
         }
         const auto failed = v.failed_ids();
-        std::cout << (failed.empty() ? "all checks passed" : std::to_string(failed.size()) + " check(s) failed") << "\n";
+        std::string names;
+        for (const auto& id : failed) names += (names.empty() ? "" : ", ") + id;
+        std::cout << (failed.empty() ? "all checks passed" : std::to_string(failed.size()) + " check(s) failed: " + names)
+                  << "\n";
     }
     return v.passed() ? exit_ok : exit_verification_failed;
 }
@@ -349,17 +379,21 @@ std::vector<Command> bucket_commands() {
                  run_bucket_info});
     c.push_back({{"bucket setup", "", "create or adopt a WORM evidence bucket and apply its eight resources (idempotent)",
                   {bucket_store_option,
+                   {"--profile", "NAME", "evidence (default: the values below) or audit-logs (seed 004: GOVERNANCE 2557 days, "
+                                         "audit-logs/ to STANDARD_IA at 31 days, GLACIER at 91, DEEP_ARCHIVE at 366, no "
+                                         "expiry, TLS-only and deny-delete policy); the options below override it"},
                    {"--retention-days", "N", "default retention in days (default " + std::to_string(default_retention_days) + ", or $WORM_RETENTION_YEARS years)"},
                    {"--retention-years", "N", "default retention in years (instead of days)"},
-                   with_help(lock_mode_option, "COMPLIANCE (default) or GOVERNANCE"),
+                   with_help(lock_mode_option, "COMPLIANCE or GOVERNANCE (default COMPLIANCE; GOVERNANCE with --profile audit-logs)"),
                    {"--sse", "ALG", "default encryption: AES256 (default) or aws:kms"},
                    {"--kms-key", "ID", "KMS key id or ARN (with --sse aws:kms; default: the aws/s3 key)"},
-                   {"--prefix", "PREFIX", "the evidence prefix the lifecycle rule applies to (default evidence/)"},
+                   {"--prefix", "PREFIX", "the prefix the lifecycle rule applies to (default evidence/; audit-logs/ with --profile audit-logs)"},
                    {"--transition-days", "N", "move versions to --storage-class after N days (default 30)"},
                    {"--storage-class", "C", "storage class of the transition (default GLACIER)"},
                    {"--no-transition", "", "no storage class transition"},
                    {"--expire-grace-days", "N", "expire versions N days after retention ends (default 30)"},
                    {"--no-tls-policy", "", "do not apply the bucket policy denying requests without TLS"},
+                   {"--no-deny-delete", "", "leave out the audit-logs profile's statement denying object deletion"},
                    {"--region", "R", "create the bucket in region R (default AWS_REGION)"},
                    {"--dry-run", "", "read the bucket and print the plan; write nothing"},
                    {"--print-iam-policy", "", "print the least-privilege uploader IAM policy (JSON) and exit"},
@@ -371,7 +405,7 @@ std::vector<Command> bucket_commands() {
                   0, 0,
                   "Applies, in order: bucket (with Object Lock), object_lock (default retention), versioning,\n"
                   "encryption, public_access_block (all four flags), bucket_policy (deny without TLS), lifecycle\n"
-                  "(transition, then expiry only after retention + grace) and reports iam_policy (attached outside\n"
+                  "(transitions, then expiry only after retention + grace) and reports iam_policy (attached outside\n"
                   "S3: --print-iam-policy). One line per resource: created, already right, changed, planned (dry\n"
                   "run) or not supported by this server. A second run changes nothing. Each write is read back:\n"
                   "a write the server ignores is reported as not supported. An existing bucket without Object\n"
@@ -381,6 +415,8 @@ std::vector<Command> bucket_commands() {
                  run_bucket_setup});
     c.push_back({{"bucket verify", "", "check a bucket against the WORM evidence requirements (one row per check)",
                   {bucket_store_option,
+                   {"--profile", "NAME", "evidence (default) or audit-logs: also require GOVERNANCE, 2557 days, the "
+                                         "three transitions under audit-logs/ and the deny-delete statement"},
                    {"--min-retention-days", "N", "default retention must be at least N days (default " + std::to_string(default_retention_days) + ")"},
                    with_help(lock_mode_option, "required default retention mode (default: either)"),
                    {"--require-kms", "", "default encryption must be aws:kms (Security Hub S3.17)"},
@@ -393,7 +429,9 @@ std::vector<Command> bucket_commands() {
                   "Checks: object_lock_enabled (S3.15), default_retention_mode, default_retention_period,\n"
                   "versioning (S3.14), default_encryption (S3.17 with KMS), public_access_block (S3.8),\n"
                   "tls_only_policy (S3.5), lifecycle_retention (no expiry before retention ends), replication\n"
-                  "(to a bucket with Object Lock; required with --require-replica), object_sample. Each row is\n"
+                  "(to a bucket with Object Lock; required with --require-replica), object_sample. With --profile\n"
+                  "audit-logs also deny_delete_policy and lifecycle_transition_standard_ia / _glacier /\n"
+                  "_deep_archive (each at its day count, for the prefix). Each row is\n"
                   "pass, fail or unsupported (the server does not implement the read). Exit 0 when no check\n"
                   "failed, 1 when one did, 3 when the bucket cannot be read."},
                  run_bucket_verify});

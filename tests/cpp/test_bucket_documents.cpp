@@ -55,8 +55,8 @@ TEST_CASE("lifecycle configurations are parsed from recorded answers") {
     CHECK(rules[0].enabled);
     CHECK(rules[0].expiration_days == 120);
     CHECK(rules[0].noncurrent_version_expiration_days == 120);
-    CHECK(rules[0].transition_days == 30);
-    CHECK(rules[0].transition_storage_class == "GLACIER");
+    REQUIRE(rules[0].transitions.size() == 1);
+    CHECK(rules[0].transitions[0] == s3::LifecycleTransition{30, "GLACIER"});
 
     // What setup writes for the defaults is exactly this rule (idempotence rests on it).
     compliance::BucketSetupOptions o;
@@ -137,6 +137,90 @@ TEST_CASE("the TLS-only policy test accepts the usual spellings and nothing weak
     CHECK_FALSE(cd::denies_insecure_transport("not json", "b"));
 }
 
+// The lifecycle rule of seed 004's audit-log bucket, as moto 5.2.1 answers it after
+// `worm bucket setup --profile audit-logs` (one rule, three <Transition>, no expiry).
+const std::string moto_audit_logs_lifecycle =
+    R"(<?xml version="1.0" encoding="utf-8"?>
+<LifecycleConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Rule><ID>worm-audit-logs-tiering</ID><Filter><Prefix>audit-logs/</Prefix></Filter><Status>Enabled</Status><Transition><Days>31</Days><StorageClass>STANDARD_IA</StorageClass></Transition><Transition><Days>91</Days><StorageClass>GLACIER</StorageClass></Transition><Transition><Days>366</Days><StorageClass>DEEP_ARCHIVE</StorageClass></Transition></Rule></LifecycleConfiguration>)";
+
+TEST_CASE("the audit-logs profile is seed 004's bucket, and its lifecycle rule reads back as written") {
+    using compliance::BucketProfile;
+    CHECK(compliance::parse_bucket_profile("audit-logs") == BucketProfile::audit_logs);
+    CHECK(compliance::parse_bucket_profile("evidence") == BucketProfile::evidence);
+    CHECK_THROWS_WITH_AS(compliance::parse_bucket_profile("logs"), doctest::Contains("evidence, audit-logs"), Error);
+
+    const auto o = compliance::BucketSetupOptions::for_profile(BucketProfile::audit_logs, "logs-bucket");
+    CHECK_NOTHROW(o.validate());
+    CHECK(o.mode == LockMode::governance);
+    CHECK(o.retention_period_days() == 2557);
+    CHECK(o.prefix == "audit-logs/");
+    CHECK(o.deny_delete_policy);
+    CHECK(o.tls_only_policy);
+    const s3::LifecycleRule want = cd::wanted_lifecycle_rule(o);
+    CHECK_FALSE(want.expiration_days.has_value());
+    CHECK_FALSE(want.noncurrent_version_expiration_days.has_value());
+    const auto rules = d::parse_lifecycle_configuration(moto_audit_logs_lifecycle);
+    REQUIRE(rules.size() == 1);
+    CHECK(rules[0].transitions == std::vector<s3::LifecycleTransition>{
+                                      {31, "STANDARD_IA"}, {91, "GLACIER"}, {366, "DEEP_ARCHIVE"}});
+    CHECK(cd::same_lifecycle_rule(want, rules[0]));
+    s3::LifecycleRule missing = rules[0];
+    missing.transitions.erase(missing.transitions.begin() + 1);
+    CHECK_FALSE(cd::same_lifecycle_rule(want, missing));
+
+    const auto v = compliance::BucketVerifyOptions::for_profile(BucketProfile::audit_logs, "logs-bucket");
+    CHECK(v.min_retention_days == 2557);
+    CHECK(v.mode == LockMode::governance);
+    CHECK(v.require_deny_delete);
+    CHECK(v.required_transitions == o.transitions);
+    // The evidence profile is the defaults.
+    const auto e = compliance::BucketSetupOptions::for_profile(BucketProfile::evidence, "b");
+    CHECK(e.transitions == std::vector<s3::LifecycleTransition>{{30, "GLACIER"}});
+    CHECK(e.expire_grace_days == 30);
+    CHECK_FALSE(e.deny_delete_policy);
+}
+
+TEST_CASE("the deny-delete statement is recognised, and weaker policies are not") {
+    auto o = compliance::BucketSetupOptions::for_profile(compliance::BucketProfile::audit_logs, "b");
+    const std::string policy = compliance::setup_bucket_policy(o);
+    CHECK(cd::denies_object_deletion(policy, "b"));
+    CHECK(cd::denies_insecure_transport(policy, "b"));
+    CHECK(cd::has_wanted_statements(policy, o));
+    CHECK_FALSE(cd::denies_object_deletion(policy, "other"));
+    CHECK_FALSE(cd::denies_object_deletion(compliance::tls_only_bucket_policy("b"), "b"));
+    CHECK_FALSE(cd::has_wanted_statements(compliance::tls_only_bucket_policy("b"), o));
+    CHECK(cd::denies_object_deletion(
+        R"({"Statement":{"Effect":"Deny","Principal":{"AWS":"*"},"Action":"s3:Delete*","Resource":"*"}})", "b"));
+    // Only one of the two actions, a condition, one principal, or an Allow: deletion is still possible.
+    CHECK_FALSE(cd::denies_object_deletion(
+        R"({"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"arn:aws:s3:::b/*"}]})",
+        "b"));
+    CHECK_FALSE(cd::denies_object_deletion(
+        R"({"Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"arn:aws:s3:::b/*",
+            "Condition":{"Bool":{"aws:SecureTransport":"false"}}}]})",
+        "b"));
+    CHECK_FALSE(cd::denies_object_deletion(
+        R"({"Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::1:user/u"},"Action":"s3:*","Resource":"*"}]})",
+        "b"));
+    CHECK_FALSE(cd::denies_object_deletion(
+        R"({"Statement":[{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*"}]})", "b"));
+
+    // An existing policy keeps its statements and gains only the missing ones.
+    const std::string existing =
+        R"({"Version":"2012-10-17","Statement":{"Sid":"Mine","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::1:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}})";
+    const std::string merged = cd::with_wanted_statements(existing, o);
+    rapidjson::Document doc;
+    doc.Parse(merged.c_str());
+    REQUIRE(doc["Statement"].IsArray());
+    REQUIRE(doc["Statement"].Size() == 3);
+    CHECK(std::string(doc["Statement"][0]["Sid"].GetString()) == "Mine");
+    CHECK(cd::has_wanted_statements(merged, o));
+    CHECK(cd::with_wanted_statements(merged, o) == merged);  // nothing more to add
+    CHECK_THROWS_AS(cd::with_wanted_statements(std::string("[1]"), o), Error);
+    o.tls_only_policy = o.deny_delete_policy = false;
+    CHECK(compliance::setup_bucket_policy(o).empty());
+}
+
 TEST_CASE("the uploader IAM policy is least privilege for the prefix") {
     const std::string text = compliance::uploader_iam_policy("evidence-bucket", "evidence/");
     rapidjson::Document doc;
@@ -170,9 +254,13 @@ TEST_CASE("setup options are checked before anything is sent") {
     CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("aws:kms"), Error);
     o.encryption.kms_key_id.clear();
     o.retention_years.reset();
-    o.transition_days = 200;  // after the expiry at 90 + 30 days
+    o.transitions = {{200, "GLACIER"}};  // after the expiry at 90 + 30 days
     CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("after the expiry"), Error);
-    o.transition_days = 30;
+    o.transitions = {{91, "GLACIER"}, {31, "STANDARD_IA"}};
+    CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("ascending days"), Error);
+    o.transitions = {{30, ""}};
+    CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("storage class"), Error);
+    o.transitions = {{30, "GLACIER"}};
     o.bucket.clear();
     CHECK_THROWS_WITH_AS(o.validate(), doctest::Contains("bucket name is empty"), Error);
 

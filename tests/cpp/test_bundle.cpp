@@ -19,6 +19,7 @@
 #include "support/error_code.hpp"
 #include "support/test_env.hpp"
 #include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/fs.hpp"
 #include "worm/json.hpp"
 
@@ -37,13 +38,14 @@ const worm::TimePoint kGeneratedAt = worm::parse_rfc3339("2025-11-01T05:36:00Z")
 
 fs::path sample(const std::string& scenario) { return worm::test::source_dir() / "examples" / "data" / scenario; }
 
-worm::IncidentInputs sample_inputs(const std::string& scenario) {
+// Parsed (worm/bundle_json.hpp), so the tests below can edit a section before building.
+worm::IncidentDocuments sample_inputs(const std::string& scenario) {
     const fs::path d = sample(scenario);
-    return worm::load_incident_inputs({.incident = d / "incident.json",
-                                       .runbook = d / "runbook.json",
-                                       .execution = d / "execution.json",
-                                       .actions = d / "actions.json",
-                                       .artifacts = d / "artifacts.json"});
+    return worm::parse_incident_documents(worm::load_incident_inputs({.incident = d / "incident.json",
+                                                                      .runbook = d / "runbook.json",
+                                                                      .execution = d / "execution.json",
+                                                                      .actions = d / "actions.json",
+                                                                      .artifacts = d / "artifacts.json"}));
 }
 
 Document build(const std::string& scenario, const std::string& bundle_id = "EB-20251101-0001") {
@@ -258,6 +260,32 @@ TEST_CASE("computed fields replace what the agent claims") {
     CHECK(str(b["outputs"]["resolution_status"]) == "partial");
 }
 
+TEST_CASE("the public API takes and gives JSON text, the same as the document overloads") {
+    const fs::path d = sample("backup-success");
+    const worm::IncidentInputs text = worm::load_incident_inputs({.incident = d / "incident.json",
+                                                                  .runbook = d / "runbook.json",
+                                                                  .execution = d / "execution.json",
+                                                                  .actions = d / "actions.json",
+                                                                  .artifacts = d / "artifacts.json"});
+    CHECK(text.incident == worm::read_file(d / "incident.json"));
+    worm::FixedClock clock(kGeneratedAt);
+    const std::string bundle = worm::process_incident("clinic-001", "EB-20251101-0001", text, clock);
+    CHECK(bundle == json::to_pretty(build("backup-success")));
+    worm::validate_bundle_schema(bundle);
+    worm::verify_bundle_hash(bundle);
+    CHECK(worm::compute_bundle_hash(bundle) == worm::compute_bundle_hash(build("backup-success")));
+    // Text that is not JSON is a parse error; an edited bundle fails its hash.
+    error_of([&] { worm::validate_bundle_schema(std::string_view("{\"a\": 1, \"a\": 2}")); }, ErrorCode::parse);
+    std::string edited = bundle;
+    edited.replace(edited.find("clinic-001"), 10, "clinic-002");
+    error_of([&] { worm::verify_bundle_hash(edited); }, ErrorCode::verification);
+    // A section given as text that is not JSON is named when the bundle is built.
+    worm::IncidentInputs broken = text;
+    broken.runbook = "{";
+    CHECK(error_of([&] { worm::process_incident("clinic-001", "EB-20251101-0001", broken, clock); }, ErrorCode::parse)
+              .find("incident input /runbook") == 0);
+}
+
 TEST_CASE("a combined incident file and the actions file as an object are accepted") {
     const fs::path d = sample("backup-success");
     const std::string combined = "{\"incident\":" + worm::read_file(d / "incident.json") +
@@ -267,14 +295,15 @@ TEST_CASE("a combined incident file and the actions file as an object are accept
                                  ",\"artifacts\":" + worm::read_file(d / "artifacts.json") + "}";
     worm::FixedClock clock(kGeneratedAt);
     const Document from_combined =
-        worm::process_incident("clinic-001", "EB-20251101-0001", worm::parse_incident_inputs(combined), clock);
+        worm::process_incident("clinic-001", "EB-20251101-0001", worm::parse_incident_documents(worm::parse_incident_inputs(combined)), clock);
     CHECK(json::canonicalize(from_combined) == json::canonicalize(build("backup-success")));
 
     TempDir dir;
     worm::write_file_atomic(dir / "all.json", combined);
     worm::write_file_atomic(dir / "actions.json",
                             "{\"actions_taken\":" + worm::read_file(d / "actions.json") + "}");
-    auto in = worm::load_incident_inputs({.incident = dir / "all.json", .actions = dir / "actions.json"});
+    auto in = worm::parse_incident_documents(
+        worm::load_incident_inputs({.incident = dir / "all.json", .actions = dir / "actions.json"}));
     const Document b = worm::process_incident("clinic-001", "EB-20251101-0001", std::move(in), clock);
     CHECK(json::canonicalize(b) == json::canonicalize(from_combined));
 
@@ -288,7 +317,7 @@ TEST_CASE("a combined incident file and the actions file as an object are accept
 
 TEST_CASE("missing or malformed inputs name the field") {
     worm::FixedClock clock(kGeneratedAt);
-    const auto fails = [&](const std::function<void(worm::IncidentInputs&)>& change, ErrorCode code,
+    const auto fails = [&](const std::function<void(worm::IncidentDocuments&)>& change, ErrorCode code,
                            const std::string& client = "clinic-001", const std::string& id = "EB-20251101-0001") {
         auto in = sample_inputs("backup-success");
         change(in);
@@ -624,7 +653,8 @@ TEST_CASE("the agents' example bundle (seed 003) validates as it is") {
     // --incident` takes them) and come out as a valid libworm bundle.
     worm::FixedClock clock(worm::parse_rfc3339("2025-11-01T09:34:18Z"));
     const Document b = worm::process_incident("test-client-001", "EB-20251101-0002",
-                                              worm::parse_incident_inputs(worm::test::read_file(seed_bundle_path())),
+                                              worm::parse_incident_documents(
+                                                  worm::parse_incident_inputs(worm::test::read_file(seed_bundle_path()))),
                                               clock);
     CHECK(str(b["outputs"]["resolution_status"]) == "success");
     CHECK(b["outputs"]["steps_succeeded"].GetInt64() == 4);

@@ -16,6 +16,7 @@
 
 #include "support/json_output.hpp"
 #include "support/test_env.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/bundle.hpp"
 #include "worm/crypto.hpp"
 #include "worm/json.hpp"

@@ -100,7 +100,7 @@ TEST_CASE("setup creates the eight resources, verify passes, and a second setup 
     REQUIRE(rules->size() == 1);
     CHECK(rules->front().expiration_days == 120);
     CHECK(rules->front().noncurrent_version_expiration_days == 120);
-    CHECK(rules->front().transition_days == 30);
+    CHECK(rules->front().transitions == std::vector<s3::LifecycleTransition>{{30, "GLACIER"}});
     CHECK(rules->front().prefix == "evidence/");
 
     if (peer().strict()) {

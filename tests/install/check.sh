@@ -25,6 +25,21 @@ if grep -nE '"/[^"$]*\.(so|a)(\.[0-9]+)*["; ]' "$CMAKE_DIR"/wormTargets*.cmake; 
 fi
 grep -q "find_library" "$CMAKE_DIR/wormConfig.cmake" && fail "wormConfig.cmake runs find_library"
 
+# The installed headers are the public API only: no private header of src/include is
+# installed, and none of the installed headers includes RapidJSON or a private header.
+REPO_DIR=$(cd "$SRC_DIR/../.." && pwd)
+INCLUDE_DIR="$PREFIX/include"
+[[ -f "$INCLUDE_DIR/worm/bundle.hpp" ]] || fail "no installed worm/bundle.hpp under $INCLUDE_DIR"
+PRIVATE_PATTERN=""
+while IFS= read -r header; do
+  name=${header#"$REPO_DIR/src/include/"}
+  [[ -e "$INCLUDE_DIR/$name" ]] && fail "private header $name is installed"
+  PRIVATE_PATTERN+="|${name//./\\.}"
+done < <(find "$REPO_DIR/src/include" -name '*.hpp')
+if grep -rnE "#[[:space:]]*include[[:space:]]*[<\"](rapidjson/${PRIVATE_PATTERN})" "$INCLUDE_DIR/worm"; then
+  fail "installed headers (above) include RapidJSON or a private header"
+fi
+
 # find_package(worm CONFIG) from the moved prefix.
 cmake -S "$SRC_DIR/consumer" -B "$TMP/build" -DCMAKE_PREFIX_PATH="$PREFIX" >/dev/null
 cmake --build "$TMP/build" >/dev/null

@@ -5,9 +5,14 @@ component uses, nothing else. The components, the files of each and what each us
 cmake/sources.cmake (WORM_<C>_SOURCES, WORM_<c>_USES), so this test and the build read one
 list. Headers are placed as follows:
 - a public header (include/worm/...) by PUBLIC_HEADERS below, first matching prefix wins;
+- a private header of src/include/worm (RapidJSON types; never installed) likewise, by
+  PUBLIC_HEADERS (worm/json.hpp and worm/bundle_json.hpp are core);
 - a private header (src/lib/...) belongs to the lowest component among the .cpp files that
   include it (it must be usable by all of them), or, when no .cpp includes it, to the
   component of its directory's .cpp files.
+It also checks the split between installed and private headers: no header under include/
+includes RapidJSON or a header of src/include (the installed tree would not compile without
+them), and no name exists in both trees.
 Usage: check_layering.py <source dir>
 """
 import re
@@ -34,6 +39,8 @@ PUBLIC_HEADERS = [
     ("worm/", "core"),
 ]
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+ANY_INCLUDE = re.compile(r'^\s*#\s*include\s+[<"]([^>"]+)[>"]', re.M)
+RAPIDJSON_ALLOWED = set()  # installed headers that may include RapidJSON: none
 
 
 def parse_sources(root):
@@ -122,6 +129,24 @@ def main(root):
         name = header.relative_to(root / "include").as_posix()
         found = [("public", n) for n in INCLUDE.findall(header.read_text()) if n.startswith("worm/")]
         check(f"include/{name}", public_component(name), found)
+
+    public_names = {h.relative_to(root / "include").as_posix() for h in (root / "include").rglob("*.hpp")}
+    private_dir = root / "src" / "include"
+    private_names = {h.relative_to(private_dir).as_posix() for h in private_dir.rglob("*.hpp")} if private_dir.is_dir() else set()
+    for name in sorted(public_names & private_names):
+        problems.append(f"{name} is both an installed header (include/) and a private one (src/include/)")
+    for name in sorted(public_names):
+        for included in ANY_INCLUDE.findall((root / "include" / name).read_text()):
+            if included in private_names:
+                problems.append(f"include/{name} includes {included}, a private header (src/include) that is not installed")
+            elif included.startswith("rapidjson/") and name not in RAPIDJSON_ALLOWED:
+                problems.append(f"include/{name} includes <{included}>: installed headers are free of RapidJSON")
+            elif included.startswith("worm/") and included not in public_names:
+                problems.append(f"include/{name} includes {included}, which is not an installed header")
+    for name in sorted(private_names):
+        component = public_component(name)
+        found = [("public", n) for n in INCLUDE.findall((private_dir / name).read_text()) if n.startswith("worm/")]
+        check(f"src/include/{name}", component, found)
 
     for problem in problems:
         print("check_layering:", problem, file=sys.stderr)

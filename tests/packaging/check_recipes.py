@@ -31,11 +31,11 @@ REGISTRY_NAMES = {
     "Doxygen": (None, None),  # the `docs` target, not a dependency of the package
     "PkgConfig": (None, None),  # the tool that finds the pkg-config modules below
     "pkg:cairo": ("cairo", "cairo"),  # pkg_check_modules(... cairo): the certificate PDF
-    "pkg:libpq": ("libpq", "libpq"),
-    "pkg:libsodium": ("libsodium", "libsodium"),  # cosign's encrypted private keys (core)  # the evidence database on PostgreSQL (worm audit --database)
+    "pkg:libpq": ("libpq", "libpq"),  # the evidence database on PostgreSQL (worm audit --database)
+    "pkg:libsodium": ("libsodium", "libsodium"),  # cosign's encrypted private keys (core)
 }
 # Found privately (header-only, BUILD_INTERFACE): users of the package never need it.
-NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen"}
+NOT_IN_PACKAGE_CONFIG = {"Boost", "Doxygen", "RapidJSON"}
 PROXY_EXTRA_VCPKG = {"boost-beast"}
 # What each component links (CMakeLists.txt WORM_<c>_LIBS, found under if(WORM_WITH_<C>)).
 COMPONENT_PACKAGES = {

@@ -122,8 +122,9 @@ class TemplateMatchesSetupRulesTest(unittest.TestCase):
                         self.assertEqual(rule["Id"], lc["id"])
                         self.assertEqual(rule["Status"], "Enabled")
                         self.assertEqual(rule["Prefix"], lc["prefix"])
-                        self.assertEqual(rule["Transitions"], [{"TransitionInDays": lc["transition_days"],
-                                                                "StorageClass": lc["storage_class"]}])
+                        self.assertEqual(rule["Transitions"], [{"TransitionInDays": t["days"],
+                                                                "StorageClass": t["storage_class"]}
+                                                               for t in lc["transitions"]])
                         mapping = template["Mappings"]["RetentionPeriod"][years]["ExpireAfterDays"]
                         for found in (rule["ExpirationInDays"], rule["NoncurrentVersionExpiration"]["NoncurrentDays"]):
                             self.assertEqual(found, {"FindInMap": ["RetentionPeriod", {"Ref": "RetentionYears"},

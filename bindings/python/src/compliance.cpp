@@ -81,58 +81,81 @@ void bind_compliance(py::module_& m) {
 
     m.def(
         "setup_bucket",
-        [](const std::string& bucket, std::shared_ptr<s3::S3Client> client, std::optional<int> retention_days,
-           std::optional<int> retention_years, const std::string& mode, const std::string& sse,
-           std::optional<std::string> kms_key, const std::string& prefix, std::optional<int> transition_days,
-           const std::string& storage_class, int expire_grace_days, bool tls_only_policy, bool dry_run,
-           const std::string& region) {
-            BucketSetupOptions o;
-            o.bucket = bucket;
+        [](const std::string& bucket, std::shared_ptr<s3::S3Client> client, const std::string& profile,
+           std::optional<int> retention_days, std::optional<int> retention_years, std::optional<std::string> mode,
+           const std::string& sse, std::optional<std::string> kms_key, std::optional<std::string> prefix,
+           std::optional<int> transition_days, std::optional<std::string> storage_class,
+           std::optional<std::vector<std::pair<int, std::string>>> transitions, std::optional<int> expire_grace_days, bool tls_only_policy, std::optional<bool> deny_delete_policy,
+           bool dry_run, const std::string& region) {
+            BucketSetupOptions o = BucketSetupOptions::for_profile(parse_bucket_profile(profile), bucket);
             o.region = region;
-            o.retention_days = retention_days;
-            o.retention_years = retention_years;
-            o.mode = parse_lock_mode(mode);
+            if (retention_days || retention_years) {
+                o.retention_days = retention_days;
+                o.retention_years = retention_years;
+            }
+            if (mode) o.mode = parse_lock_mode(*mode);
             o.encryption = parse_sse(sse, kms_key);
-            o.prefix = prefix;
-            o.transition_days = transition_days;
-            o.storage_class = storage_class;
-            o.expire_grace_days = expire_grace_days;
+            if (prefix) o.prefix = *prefix;
+            if (transitions) {
+                if (transition_days || storage_class)
+                    throw Error(ErrorCode::invalid_argument,
+                                "give transitions or transition_days / storage_class, not both");
+                o.transitions.clear();
+                for (const auto& [days, storage] : *transitions) o.transitions.push_back({days, storage});
+            }
+            if (transition_days || storage_class) {
+                if (o.transitions.size() > 1)
+                    throw Error(ErrorCode::invalid_argument,
+                                "profile " + profile + " has several transitions; transition_days and storage_class "
+                                "set the one of the evidence profile");
+                s3::LifecycleTransition t =
+                    o.transitions.empty() ? s3::LifecycleTransition{30, "GLACIER"} : o.transitions.front();
+                if (transition_days) t.days = *transition_days;
+                if (storage_class) t.storage_class = *storage_class;
+                o.transitions = {t};
+            }
+            if (expire_grace_days) o.expire_grace_days = expire_grace_days;
             o.tls_only_policy = tls_only_policy;
+            if (deny_delete_policy) o.deny_delete_policy = *deny_delete_policy;
             o.dry_run = dry_run;
             py::gil_scoped_release release;
             auto c = client_or_env(std::move(client));
             return setup_bucket(*c, o);
         },
-        py::arg("bucket"), py::kw_only(), py::arg("client") = py::none(), py::arg("retention_days") = py::none(),
-        py::arg("retention_years") = py::none(), py::arg("mode") = "COMPLIANCE", py::arg("sse") = "AES256",
-        py::arg("kms_key") = py::none(), py::arg("prefix") = "evidence/", py::arg("transition_days") = 30,
-        py::arg("storage_class") = "GLACIER", py::arg("expire_grace_days") = 30, py::arg("tls_only_policy") = true,
-        py::arg("dry_run") = false, py::arg("region") = "",
-        "Creates or adopts a WORM evidence bucket and applies its resources; idempotent. "
-        "client: a worm.S3Client (default: one from the environment).");
+        py::arg("bucket"), py::kw_only(), py::arg("client") = py::none(), py::arg("profile") = "evidence",
+        py::arg("retention_days") = py::none(), py::arg("retention_years") = py::none(), py::arg("mode") = py::none(),
+        py::arg("sse") = "AES256", py::arg("kms_key") = py::none(), py::arg("prefix") = py::none(),
+        py::arg("transition_days") = py::none(), py::arg("storage_class") = py::none(),
+        py::arg("transitions") = py::none(), py::arg("expire_grace_days") = py::none(), py::arg("tls_only_policy") = true,
+        py::arg("deny_delete_policy") = py::none(), py::arg("dry_run") = false, py::arg("region") = "",
+        "Creates or adopts a WORM bucket and applies its resources; idempotent. profile: 'evidence' "
+        "(COMPLIANCE 90 days, evidence/ to GLACIER after 30 days) or 'audit-logs' (seed 004: GOVERNANCE 2557 "
+        "days, audit-logs/ to STANDARD_IA/GLACIER/DEEP_ARCHIVE after 31/91/366 days, deny-delete policy); "
+        "arguments left None keep the profile's value; transitions: [(days, storage_class), ...] ([] for none). client: a worm.S3Client (default: one from the "
+        "environment).");
 
     m.def(
         "verify_bucket",
-        [](const std::string& bucket, std::shared_ptr<s3::S3Client> client, int min_retention_days,
-           std::optional<std::string> mode, bool require_kms, bool require_replica, const std::string& prefix,
-           int sample) {
-            BucketVerifyOptions o;
-            o.bucket = bucket;
-            o.min_retention_days = min_retention_days;
+        [](const std::string& bucket, std::shared_ptr<s3::S3Client> client, const std::string& profile,
+           std::optional<int> min_retention_days, std::optional<std::string> mode, bool require_kms,
+           bool require_replica, std::optional<std::string> prefix, int sample) {
+            BucketVerifyOptions o = BucketVerifyOptions::for_profile(parse_bucket_profile(profile), bucket);
+            if (min_retention_days) o.min_retention_days = *min_retention_days;
             if (mode) o.mode = parse_lock_mode(*mode);
             o.require_kms = require_kms;
             o.require_replica = require_replica;
-            o.prefix = prefix;
+            if (prefix) o.prefix = *prefix;
             o.sample = sample;
             py::gil_scoped_release release;
             auto c = client_or_env(std::move(client));
             return verify_bucket(*c, o);
         },
-        py::arg("bucket"), py::kw_only(), py::arg("client") = py::none(), py::arg("min_retention_days") = 90,
-        py::arg("mode") = py::none(), py::arg("require_kms") = false, py::arg("require_replica") = false,
-        py::arg("prefix") = "", py::arg("sample") = 10,
-        "Checks the bucket's WORM configuration; one BucketCheck per check. Raises NotFoundError when the "
-        "bucket does not exist, S3Error when it cannot be read.");
+        py::arg("bucket"), py::kw_only(), py::arg("client") = py::none(), py::arg("profile") = "evidence",
+        py::arg("min_retention_days") = py::none(), py::arg("mode") = py::none(), py::arg("require_kms") = false,
+        py::arg("require_replica") = false, py::arg("prefix") = py::none(), py::arg("sample") = 10,
+        "Checks the bucket's WORM configuration; one BucketCheck per check (profile 'audit-logs' adds the "
+        "deny_delete_policy and lifecycle_transition_* rows and requires GOVERNANCE for 2557 days). Raises "
+        "NotFoundError when the bucket does not exist, S3Error when it cannot be read.");
 }
 
 }  // namespace worm::python

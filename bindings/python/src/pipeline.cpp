@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "bindings.hpp"
-#include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
+#include "worm/json.hpp"
 #include "worm/compliance/cosign.hpp"
 #include "worm/error.hpp"
 #include "worm/config.hpp"
@@ -26,10 +27,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A section of the inputs: None stays a Null document ("not given").
-rapidjson::Document section(const py::object& value) {
-    if (value.is_none()) return rapidjson::Document();
-    return to_json(value);
+// A section of the inputs as JSON text: None stays "" ("not given").
+std::string section(const py::object& value) {
+    if (value.is_none()) return {};
+    return json::to_compact(to_json(value));
 }
 
 IncidentInputs inputs_of(const py::object& incident, const py::object& runbook, const py::object& execution,

@@ -326,14 +326,18 @@ class BucketVerification:
     def find(self, id: str) -> Optional[BucketCheck]: ...
     def to_json(self) -> str: ...
 
-def setup_bucket(bucket: str, *, client: Optional[S3Client] = None, retention_days: Optional[int] = None,
-                 retention_years: Optional[int] = None, mode: str = "COMPLIANCE", sse: str = "AES256",
-                 kms_key: Optional[str] = None, prefix: str = "evidence/", transition_days: Optional[int] = 30,
-                 storage_class: str = "GLACIER", expire_grace_days: int = 30, tls_only_policy: bool = True,
-                 dry_run: bool = False, region: str = "") -> BucketSetupReport: ...
-def verify_bucket(bucket: str, *, client: Optional[S3Client] = None, min_retention_days: int = 90,
-                  mode: Optional[str] = None, require_kms: bool = False, require_replica: bool = False,
-                  prefix: str = "", sample: int = 10) -> BucketVerification: ...
+def setup_bucket(bucket: str, *, client: Optional[S3Client] = None, profile: str = "evidence",
+                 retention_days: Optional[int] = None, retention_years: Optional[int] = None,
+                 mode: Optional[str] = None, sse: str = "AES256", kms_key: Optional[str] = None,
+                 prefix: Optional[str] = None, transition_days: Optional[int] = None,
+                 storage_class: Optional[str] = None, transitions: Optional[List[Tuple[int, str]]] = None,
+                 expire_grace_days: Optional[int] = None, tls_only_policy: bool = True,
+                 deny_delete_policy: Optional[bool] = None, dry_run: bool = False,
+                 region: str = "") -> BucketSetupReport: ...
+def verify_bucket(bucket: str, *, client: Optional[S3Client] = None, profile: str = "evidence",
+                  min_retention_days: Optional[int] = None, mode: Optional[str] = None, require_kms: bool = False,
+                  require_replica: bool = False, prefix: Optional[str] = None,
+                  sample: int = 10) -> BucketVerification: ...
 
 
 # ---- migration (worm/migrate.hpp) ----

@@ -28,14 +28,25 @@
 
 #include "worm/config.hpp"
 #include "worm/export.hpp"
+#include "worm/s3/client.hpp"
 #include "worm/storage.hpp"
 #include "worm/time.hpp"
 
-namespace worm::s3 {
-class S3Client;
-}
-
 namespace worm::compliance {
+
+// ---- profiles ---------------------------------------------------------------------------
+
+// A named set of what setup applies and verify requires.
+//   evidence    (the default) seed 001's evidence bucket: COMPLIANCE, 90 days (or
+//               $WORM_RETENTION_YEARS in the CLI), lifecycle for evidence/: GLACIER after 30
+//               days, expiry only after retention + 30 days; TLS-only policy.
+//   audit_logs  seed 004's audit-log bucket ("audit-logs"): GOVERNANCE 2557 days, lifecycle for
+//               audit-logs/: STANDARD_IA after 31 days, GLACIER after 91, DEEP_ARCHIVE after 366,
+//               no expiry; TLS-only policy plus a statement denying object deletion.
+enum class BucketProfile { evidence, audit_logs };
+WORM_API std::string_view to_string(BucketProfile profile) noexcept;  // "evidence", "audit-logs"
+// Throws Error(invalid_argument) naming the profiles there are.
+WORM_API BucketProfile parse_bucket_profile(std::string_view name);
 
 // ---- setup -----------------------------------------------------------------------------
 
@@ -48,15 +59,20 @@ struct WORM_API BucketSetupOptions {
     std::optional<int> retention_years{};
     // Default encryption: aes256 or aws_kms (kms_key_id empty: the account's aws/s3 key).
     ServerSideEncryption encryption{ServerSideEncryption::Kind::aes256, {}};
-    // Lifecycle rule for `prefix`: transition to `storage_class` after transition_days
-    // (none when unset), expiry of versions only after retention + expire_grace_days.
+    // One lifecycle rule (id lifecycle_rule_id) for `prefix`: current versions move through
+    // `transitions` (ascending days; none: no transition), and, when expire_grace_days is set,
+    // current and noncurrent versions expire only after retention + expire_grace_days.
     std::string prefix = "evidence/";
-    std::optional<int> transition_days = 30;
-    std::string storage_class = "GLACIER";
-    int expire_grace_days = 30;
+    std::string lifecycle_rule_id = "worm-evidence-retention";
+    std::vector<s3::LifecycleTransition> transitions{{30, "GLACIER"}};
+    std::optional<int> expire_grace_days = 30;
     // Apply the bucket policy denying requests without TLS. A server that enforces
     // aws:SecureTransport (AWS, moto) then refuses object writes sent over plain http.
     bool tls_only_policy = true;
+    // Add a statement denying s3:DeleteObject and s3:DeleteObjectVersion to everyone. Deny wins
+    // over any allow, so a GOVERNANCE bypass delete then needs the statement removed first
+    // (s3:PutBucketPolicy is the "special permission").
+    bool deny_delete_policy = false;
     bool dry_run = false;  // read and plan, write nothing
     // Replication of new versions under `prefix` to this bucket (an existing bucket, versioned,
     // with Object Lock, usually in the backup region), as the IAM role replication_role
@@ -64,6 +80,8 @@ struct WORM_API BucketSetupOptions {
     std::string replicate_to{};
     std::string replication_role{};
 
+    // The options of a profile for `bucket` (evidence: the defaults above).
+    static BucketSetupOptions for_profile(BucketProfile profile, std::string bucket);
     // The default retention period in days (years with the leap days they may hold).
     int retention_period_days() const;
     // Throws Error(invalid_argument) naming the field.
@@ -106,12 +124,16 @@ WORM_API BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupO
 
 // What setup_bucket applies for these options, without a request (JSON: bucket, object_lock
 // {enabled, mode, days, years}, versioning, encryption, public_access_block, bucket_policy,
-// lifecycle {id, prefix, transition_days, storage_class, expiration_days,
-// noncurrent_version_expiration_days}): `worm bucket setup --print-rules`, and what
-// examples/cloudformation/ is tested against.
+// lifecycle {id, prefix, transitions [{days, storage_class}], expiration_days,
+// noncurrent_version_expiration_days} (expiries null without expire_grace_days)):
+// `worm bucket setup --print-rules`, and what examples/cloudformation/ is tested against.
 WORM_API std::string setup_rules_json(const BucketSetupOptions& options);
 
-// The bucket policy setup applies: deny every request without TLS (aws:SecureTransport false).
+// The bucket policy setup gives a bucket without one (JSON): the TLS-only statement and the
+// deny-delete statement as the options ask; "" when they ask for neither. A bucket that has a
+// policy gets the missing statements added to it.
+WORM_API std::string setup_bucket_policy(const BucketSetupOptions& options);
+// The TLS-only policy alone: deny every request without TLS (aws:SecureTransport false).
 WORM_API std::string tls_only_bucket_policy(const std::string& bucket);
 // The permissions of the role S3 replicates as (IAM JSON): read the source's replication
 // configuration, versions, tags, retention and legal holds; replicate into the destination.
@@ -129,8 +151,17 @@ struct WORM_API BucketVerifyOptions {
     std::optional<LockMode> mode{};          // required default retention mode (any when unset)
     bool require_kms = false;              // default encryption must be aws:kms (S3.17)
     bool require_replica = false;          // replication to a lock-enabled bucket is required
-    std::string prefix{};                    // sampled objects come from here ("" = whole bucket)
+    // The bucket policy must deny s3:DeleteObject and s3:DeleteObjectVersion to everyone
+    // (row deny_delete_policy; absent when not required).
+    bool require_deny_delete = false;
+    // Each must be a transition of an enabled lifecycle rule covering `prefix`, at exactly
+    // that day count (one row each: lifecycle_transition_<storage class, lower case>).
+    std::vector<s3::LifecycleTransition> required_transitions{};
+    std::string prefix{};                    // lifecycle rules and sampled objects ("" = whole bucket)
     int sample = 10;                       // object versions to check (0 = none)
+
+    // What a profile requires of `bucket` (evidence: the defaults above).
+    static BucketVerifyOptions for_profile(BucketProfile profile, std::string bucket);
     void validate() const;
 };
 

@@ -134,6 +134,14 @@ struct PublicAccessBlock {
     bool restrict_public_buckets = true;
 };
 
+// Current versions move to `storage_class` (STANDARD_IA, GLACIER, DEEP_ARCHIVE, ...) `days`
+// after creation. A rule holds several, in day order (S3 writes one <Transition> each).
+struct LifecycleTransition {
+    int days = 0;
+    std::string storage_class;
+    bool operator==(const LifecycleTransition&) const = default;
+};
+
 struct LifecycleRule {
     std::string id;
     std::string prefix;  // "" applies to the whole bucket
@@ -142,8 +150,7 @@ struct LifecycleRule {
     std::optional<TimePoint> expiration_date;  // read only (a rule may expire on a date instead)
     std::optional<int> noncurrent_version_expiration_days;
     std::optional<int> abort_incomplete_multipart_days;
-    std::optional<int> transition_days;  // move current versions to transition_storage_class
-    std::string transition_storage_class;
+    std::vector<LifecycleTransition> transitions;
 };
 
 // One replication rule: where new versions under `prefix` are copied.

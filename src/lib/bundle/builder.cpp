@@ -3,7 +3,7 @@
 #include <optional>
 #include <string>
 
-#include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
@@ -43,6 +43,12 @@ std::string compute_bundle_hash(const Value& bundle) {
     return "sha256:" + sha256_hex(json::canonicalize(body));
 }
 
+std::string compute_bundle_hash(std::string_view bundle_json) {
+    return compute_bundle_hash(json::parse_strict(bundle_json, "bundle"));
+}
+
+void verify_bundle_hash(std::string_view bundle_json) { verify_bundle_hash(json::parse_strict(bundle_json, "bundle")); }
+
 void verify_bundle_hash(const Value& bundle) {
     const Value* recorded = json::find_member(bundle, "evidence_bundle_hash");
     if (!recorded || !recorded->IsString())
@@ -56,25 +62,6 @@ void verify_bundle_hash(const Value& bundle) {
 
 // ---- inputs ---------------------------------------------------------------------------
 
-namespace {
-
-Document take_section(const Value& v) {
-    Document d;
-    d.CopyFrom(v, d.GetAllocator());
-    return d;
-}
-
-// The actions file may be the array itself or {"actions_taken": [...]}.
-Document actions_from(Document doc) {
-    if (doc.IsObject()) {
-        if (const Value* a = json::find_member(doc, "actions_taken")) return take_section(*a);
-        if (const Value* a = json::find_member(doc, "actions")) return take_section(*a);
-    }
-    return doc;
-}
-
-}  // namespace
-
 IncidentInputs parse_incident_inputs(std::string_view json_text, std::string_view what) {
     Document doc = json::parse_strict(json_text, what);
     IncidentInputs in;
@@ -83,32 +70,62 @@ IncidentInputs parse_incident_inputs(std::string_view json_text, std::string_vie
                     std::string(what) + ": must be a JSON object, got " + std::string(json::type_name(doc)));
     const Value* incident = json::find_member(doc, "incident");
     if (!incident || !incident->IsObject()) {
-        in.incident = std::move(doc);  // just the incident
+        in.incident = std::string(json_text);  // just the incident
         return in;
     }
-    in.incident = take_section(*incident);
-    if (const Value* v = json::find_member(doc, "runbook")) in.runbook = take_section(*v);
-    if (const Value* v = json::find_member(doc, "execution")) in.execution = take_section(*v);
-    if (const Value* v = json::find_member(doc, "actions_taken")) in.actions = take_section(*v);
-    else if (const Value* v2 = json::find_member(doc, "actions")) in.actions = take_section(*v2);
-    if (const Value* v = json::find_member(doc, "artifacts")) in.artifacts = take_section(*v);
+    in.incident = json::to_compact(*incident);
+    if (const Value* v = json::find_member(doc, "runbook")) in.runbook = json::to_compact(*v);
+    if (const Value* v = json::find_member(doc, "execution")) in.execution = json::to_compact(*v);
+    if (const Value* v = json::find_member(doc, "actions_taken")) in.actions = json::to_compact(*v);
+    else if (const Value* v2 = json::find_member(doc, "actions")) in.actions = json::to_compact(*v2);
+    if (const Value* v = json::find_member(doc, "artifacts")) in.artifacts = json::to_compact(*v);
     return in;
 }
 
 IncidentInputs load_incident_inputs(const IncidentFiles& files) {
-    const auto load = [](const std::filesystem::path& p) { return json::parse_strict(read_file(p), p.string()); };
     IncidentInputs in = parse_incident_inputs(read_file(files.incident), files.incident.string());
+    // Separate files are checked here, so an error names the file, not the section.
+    const auto load = [](const std::filesystem::path& p) {
+        std::string text = read_file(p);
+        (void)json::parse_strict(text, p.string());
+        return text;
+    };
     if (files.runbook) in.runbook = load(*files.runbook);
     if (files.execution) in.execution = load(*files.execution);
-    if (files.actions) in.actions = actions_from(load(*files.actions));
+    if (files.actions) {
+        // The actions file may be the array itself or {"actions_taken": [...]}.
+        const std::string text = read_file(*files.actions);
+        const Document doc = json::parse_strict(text, files.actions->string());
+        const Value* inner = doc.IsObject() ? json::find_member(doc, "actions_taken") : nullptr;
+        if (!inner && doc.IsObject()) inner = json::find_member(doc, "actions");
+        in.actions = inner ? json::to_compact(*inner) : text;
+    }
     if (files.artifacts) in.artifacts = load(*files.artifacts);
     return in;
+}
+
+IncidentDocuments parse_incident_documents(const IncidentInputs& inputs) {
+    const auto parse = [](const std::string& text, const char* pointer) {
+        return text.empty() ? Document() : json::parse_strict(text, std::string("incident input ") + pointer);
+    };
+    IncidentDocuments d;
+    d.incident = parse(inputs.incident, "/incident");
+    d.runbook = parse(inputs.runbook, "/runbook");
+    d.execution = parse(inputs.execution, "/execution");
+    d.actions = parse(inputs.actions, "/actions_taken");
+    d.artifacts = parse(inputs.artifacts, "/artifacts");
+    return d;
+}
+
+std::string process_incident(const std::string& client_id, const std::string& bundle_id, const IncidentInputs& inputs,
+                             const Clock& clock) {
+    return json::to_pretty(process_incident(client_id, bundle_id, parse_incident_documents(inputs), clock));
 }
 
 // ---- builder --------------------------------------------------------------------------
 
 rapidjson::Document process_incident(const std::string& client_id, const std::string& bundle_id,
-                                     IncidentInputs inputs, const Clock& clock) {
+                                     IncidentDocuments inputs, const Clock& clock) {
     const auto check_id = [](const char* field, const auto& validate, const std::string& id) {
         try {
             validate(id);

@@ -17,7 +17,7 @@
 #include <regex>
 #include <string>
 
-#include "worm/bundle.hpp"
+#include "worm/bundle_json.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
 #include "worm/ids.hpp"
@@ -210,6 +210,10 @@ void check_semantics(const rapidjson::Value& bundle) {
 }  // namespace
 
 const std::string& bundle_schema_text() { return loaded_schema().text; }
+
+void validate_bundle_schema(std::string_view bundle_json) {
+    validate_bundle_schema(json::parse_strict(bundle_json, "bundle"));
+}
 
 void validate_bundle_schema(const rapidjson::Value& bundle) {
     const LoadedSchema& s = loaded_schema();

@@ -1,67 +1,69 @@
-// bucket_json.cpp: the JSON forms of a setup report and a verification (stable field
-// names: `worm bucket ... --json`, audit reports and certificates read them).
-#include <rapidjson/document.h>
-
+// bucket_json.cpp: the JSON forms of a setup report, a verification and the setup rules
+// (stable field names: `worm bucket ... --json`, audit reports and certificates read them).
 #include "bucket_rules.hpp"
+#include "json_build.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/json.hpp"
 
 namespace worm::compliance {
 
+using detail::put;
+using detail::put_bool;
+using detail::put_int;
+using detail::str;
+
 namespace {
 
-using Alloc = rapidjson::Document::AllocatorType;
-
-rapidjson::Value str(std::string_view s, Alloc& a) { return json::make_string(s, a); }
+rapidjson::Value int_or_null(std::optional<int> n) { return n ? rapidjson::Value(*n) : rapidjson::Value(); }
 
 }  // namespace
 
 std::string to_json(const BucketSetupReport& report) {
     rapidjson::Document doc(rapidjson::kObjectType);
     auto& a = doc.GetAllocator();
-    doc.AddMember("bucket", str(report.bucket, a), a);
-    doc.AddMember("dry_run", report.dry_run, a);
-    doc.AddMember("unchanged", report.unchanged(), a);
+    put(doc, "bucket", report.bucket, a);
+    put_bool(doc, "dry_run", report.dry_run, a);
+    put_bool(doc, "unchanged", report.unchanged(), a);
     rapidjson::Value resources(rapidjson::kArrayType);
     for (const ResourceOutcome& r : report.resources) {
         rapidjson::Value item(rapidjson::kObjectType);
-        item.AddMember("resource", str(r.resource, a), a);
-        item.AddMember("action", str(to_string(r.action), a), a);
-        item.AddMember("detail", str(r.detail, a), a);
+        put(item, "resource", r.resource, a);
+        put(item, "action", to_string(r.action), a);
+        put(item, "detail", r.detail, a);
         resources.PushBack(item, a);
     }
-    doc.AddMember("resources", resources, a);
+    put(doc, "resources", std::move(resources), a);
     return json::to_pretty(doc);
 }
 
 std::string to_json(const BucketVerification& v) {
     rapidjson::Document doc(rapidjson::kObjectType);
     auto& a = doc.GetAllocator();
-    doc.AddMember("endpoint", str(v.endpoint, a), a);
-    doc.AddMember("bucket", str(v.bucket, a), a);
-    doc.AddMember("checked_at", str(format_rfc3339(v.checked_at), a), a);
-    doc.AddMember("passed", v.passed(), a);
+    put(doc, "endpoint", v.endpoint, a);
+    put(doc, "bucket", v.bucket, a);
+    put(doc, "checked_at", format_rfc3339(v.checked_at), a);
+    put_bool(doc, "passed", v.passed(), a);
     rapidjson::Value checks(rapidjson::kArrayType);
     for (const BucketCheck& c : v.checks) {
         rapidjson::Value item(rapidjson::kObjectType);
-        item.AddMember("id", str(c.id, a), a);
-        item.AddMember("title", str(c.title, a), a);
-        item.AddMember("cross_reference", str(c.cross_reference, a), a);
-        item.AddMember("observed", str(c.observed, a), a);
-        item.AddMember("expected", str(c.expected, a), a);
-        item.AddMember("status", str(to_string(c.status), a), a);
+        put(item, "id", c.id, a);
+        put(item, "title", c.title, a);
+        put(item, "cross_reference", c.cross_reference, a);
+        put(item, "observed", c.observed, a);
+        put(item, "expected", c.expected, a);
+        put(item, "status", to_string(c.status), a);
         rapidjson::Value answers(rapidjson::kArrayType);
         for (const ServerAnswer& s : c.answers) {
             rapidjson::Value ans(rapidjson::kObjectType);
-            ans.AddMember("request", str(s.request, a), a);
-            ans.AddMember("http_status", s.http_status, a);
-            ans.AddMember("sha256", str(s.sha256_hex, a), a);
+            put(ans, "request", s.request, a);
+            put_int(ans, "http_status", s.http_status, a);
+            put(ans, "sha256", s.sha256_hex, a);
             answers.PushBack(ans, a);
         }
-        item.AddMember("answers", answers, a);
+        put(item, "answers", std::move(answers), a);
         checks.PushBack(item, a);
     }
-    doc.AddMember("checks", checks, a);
+    put(doc, "checks", std::move(checks), a);
     return json::to_pretty(doc);
 }
 
@@ -69,37 +71,40 @@ std::string setup_rules_json(const BucketSetupOptions& options) {
     options.validate();
     rapidjson::Document doc(rapidjson::kObjectType);
     auto& a = doc.GetAllocator();
-    doc.AddMember("bucket", str(options.bucket, a), a);
+    put(doc, "bucket", options.bucket, a);
     rapidjson::Value lock(rapidjson::kObjectType);
-    lock.AddMember("enabled", true, a);
-    lock.AddMember("mode", str(to_string(options.mode), a), a);
-    lock.AddMember("days", options.retention_years ? rapidjson::Value() : rapidjson::Value(options.retention_period_days()), a);
-    lock.AddMember("years", options.retention_years ? rapidjson::Value(*options.retention_years) : rapidjson::Value(), a);
-    doc.AddMember("object_lock", lock, a);
-    doc.AddMember("versioning", "Enabled", a);
+    put_bool(lock, "enabled", true, a);
+    put(lock, "mode", to_string(options.mode), a);
+    put(lock, "days", options.retention_years ? rapidjson::Value() : rapidjson::Value(options.retention_period_days()), a);
+    put(lock, "years", int_or_null(options.retention_years), a);
+    put(doc, "object_lock", std::move(lock), a);
+    put(doc, "versioning", "Enabled", a);
     rapidjson::Value sse(rapidjson::kObjectType);
-    sse.AddMember("algorithm", str(options.encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256", a), a);
-    sse.AddMember("kms_key_id", options.encryption.kms_key_id.empty() ? rapidjson::Value() : str(options.encryption.kms_key_id, a), a);
-    doc.AddMember("encryption", sse, a);
+    put(sse, "algorithm", options.encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256", a);
+    put(sse, "kms_key_id", options.encryption.kms_key_id.empty() ? rapidjson::Value() : str(options.encryption.kms_key_id, a), a);
+    put(doc, "encryption", std::move(sse), a);
     rapidjson::Value pab(rapidjson::kObjectType);
     for (const char* flag : {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"})
-        pab.AddMember(rapidjson::StringRef(flag), true, a);
-    doc.AddMember("public_access_block", pab, a);
-    if (options.tls_only_policy) {
-        rapidjson::Document policy = json::parse_strict(tls_only_bucket_policy(options.bucket), "bucket policy");
-        doc.AddMember("bucket_policy", rapidjson::Value(policy, a), a);
-    } else {
-        doc.AddMember("bucket_policy", rapidjson::Value(), a);
-    }
+        put_bool(pab, flag, true, a);
+    put(doc, "public_access_block", std::move(pab), a);
+    const std::string policy = setup_bucket_policy(options);
+    put(doc, "bucket_policy",
+        policy.empty() ? rapidjson::Value() : rapidjson::Value(json::parse_strict(policy, "bucket policy"), a), a);
     const s3::LifecycleRule rule = detail::wanted_lifecycle_rule(options);
     rapidjson::Value lc(rapidjson::kObjectType);
-    lc.AddMember("id", str(rule.id, a), a);
-    lc.AddMember("prefix", str(rule.prefix, a), a);
-    lc.AddMember("transition_days", rule.transition_days ? rapidjson::Value(*rule.transition_days) : rapidjson::Value(), a);
-    lc.AddMember("storage_class", rule.transition_days ? str(rule.transition_storage_class, a) : rapidjson::Value(), a);
-    lc.AddMember("expiration_days", rapidjson::Value(rule.expiration_days.value_or(0)), a);
-    lc.AddMember("noncurrent_version_expiration_days", rapidjson::Value(rule.noncurrent_version_expiration_days.value_or(0)), a);
-    doc.AddMember("lifecycle", lc, a);
+    put(lc, "id", rule.id, a);
+    put(lc, "prefix", rule.prefix, a);
+    rapidjson::Value transitions(rapidjson::kArrayType);
+    for (const s3::LifecycleTransition& t : rule.transitions) {
+        rapidjson::Value item(rapidjson::kObjectType);
+        put_int(item, "days", t.days, a);
+        put(item, "storage_class", t.storage_class, a);
+        transitions.PushBack(item, a);
+    }
+    put(lc, "transitions", std::move(transitions), a);
+    put(lc, "expiration_days", int_or_null(rule.expiration_days), a);
+    put(lc, "noncurrent_version_expiration_days", int_or_null(rule.noncurrent_version_expiration_days), a);
+    put(doc, "lifecycle", std::move(lc), a);
     return json::to_compact(doc);
 }
 

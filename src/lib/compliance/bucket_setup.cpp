@@ -6,20 +6,11 @@
 
 #include "bucket_rules.hpp"
 #include "worm/compliance/bucket.hpp"
-#include "worm/json.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::compliance {
 
 namespace {
-
-[[noreturn]] void invalid(const std::string& message) { throw Error(ErrorCode::invalid_argument, message); }
-
-void check_days(std::optional<int> value, const char* name, int min, int max) {
-    if (value && (*value < min || *value > max))
-        invalid(std::string(name) + " must be from " + std::to_string(min) + " to " + std::to_string(max) + ", got " +
-                std::to_string(*value));
-}
 
 s3::DefaultRetention wanted_retention(const BucketSetupOptions& o) {
     s3::DefaultRetention r;
@@ -46,29 +37,6 @@ bool same_encryption(const std::optional<s3::BucketEncryption>& have, const Serv
     // An unnamed KMS key is the account default: any key the bucket names is one the user chose.
     return want.kind != ServerSideEncryption::Kind::aws_kms || want.kms_key_id.empty() ||
            have->sse.kms_key_id == want.kms_key_id || have->sse.kms_key_id.ends_with("/" + want.kms_key_id);
-}
-
-// The bucket's policy with the TLS deny statement added (a new policy when it has none).
-std::string policy_with_tls_statement(const std::optional<std::string>& existing, const std::string& bucket) {
-    if (!existing) return tls_only_bucket_policy(bucket);
-    rapidjson::Document doc;
-    doc.Parse(existing->data(), existing->size());
-    if (doc.HasParseError() || !doc.IsObject())
-        throw Error(ErrorCode::parse, "the bucket policy of " + bucket + " is not a JSON object; not changing it");
-    auto& alloc = doc.GetAllocator();
-    rapidjson::Document statement(&alloc);
-    statement.Parse(detail::tls_deny_statement(bucket).c_str());
-    rapidjson::Value* statements = doc.HasMember("Statement") ? &doc["Statement"] : nullptr;
-    if (!statements) {
-        doc.AddMember("Statement", rapidjson::Value(rapidjson::kArrayType), alloc);
-        statements = &doc["Statement"];
-    } else if (statements->IsObject()) {
-        rapidjson::Value single(std::move(*statements));
-        statements->SetArray();
-        statements->PushBack(single, alloc);
-    }
-    statements->PushBack(rapidjson::Value(statement, alloc), alloc);
-    return json::to_compact(doc);
 }
 
 class Setup {
@@ -229,7 +197,7 @@ private:
     }
 
     void bucket_policy() {
-        if (!o_.tls_only_policy) {
+        if (!o_.tls_only_policy && !o_.deny_delete_policy) {
             add("bucket_policy", SetupAction::skipped, "TLS-only policy left out as asked");
             return;
         }
@@ -241,23 +209,27 @@ private:
             add("bucket_policy", SetupAction::unsupported, "not supported by this server (" + detail::describe_error(e) + ")");
             return;
         }
-        const std::string what = "denies requests without TLS (aws:SecureTransport false)";
-        if (have && detail::denies_insecure_transport(*have, o_.bucket)) {
+        std::string what;
+        if (o_.tls_only_policy) what = "denies requests without TLS (aws:SecureTransport false)";
+        if (o_.deny_delete_policy)
+            what += std::string(what.empty() ? "denies" : "; denies") + " s3:DeleteObject and s3:DeleteObjectVersion to everyone";
+        if (detail::has_wanted_statements(have, o_)) {
             add("bucket_policy", SetupAction::already_right, what);
             return;
         }
-        const std::string policy = policy_with_tls_statement(have, o_.bucket);
+        const std::string policy = detail::with_wanted_statements(have, o_);
         apply("bucket_policy", have ? SetupAction::changed : SetupAction::created,
-              what + (have ? " (statement added to the existing policy)" : ""),
+              what + (have ? " (statements added to the existing policy)" : ""),
               [&] { client_.put_bucket_policy(o_.bucket, policy); },
-              [&] {
-                  const auto now = client_.get_bucket_policy(o_.bucket);
-                  return now && detail::denies_insecure_transport(*now, o_.bucket);
-              });
+              [&] { return detail::has_wanted_statements(client_.get_bucket_policy(o_.bucket), o_); });
     }
 
     void lifecycle() {
         const s3::LifecycleRule want = detail::wanted_lifecycle_rule(o_);
+        if (want.transitions.empty() && !want.expiration_days) {  // a rule without an action is refused by S3
+            add("lifecycle", SetupAction::skipped, "no transition and no expiry asked");
+            return;
+        }
         std::optional<std::vector<s3::LifecycleRule>> have;
         try {
             have = client_.get_bucket_lifecycle_configuration(o_.bucket);
@@ -267,9 +239,8 @@ private:
             return;
         }
         std::vector<s3::LifecycleRule> rules = have.value_or(std::vector<s3::LifecycleRule>{});
-        const auto mine = std::find_if(rules.begin(), rules.end(), [](const s3::LifecycleRule& r) {
-            return r.id == detail::lifecycle_rule_id;
-        });
+        const auto mine = std::find_if(rules.begin(), rules.end(),
+                                       [&](const s3::LifecycleRule& r) { return r.id == o_.lifecycle_rule_id; });
         if (mine != rules.end() && detail::same_lifecycle_rule(*mine, want)) {
             add("lifecycle", SetupAction::already_right, detail::describe(want));
             return;
@@ -338,28 +309,6 @@ private:
 
 }  // namespace
 
-void BucketSetupOptions::validate() const {
-    if (bucket.empty()) invalid("bucket name is empty");
-    if (retention_days && retention_years) invalid("give retention in days or in years, not both");
-    check_days(retention_days, "retention days", 1, 36500);
-    check_days(retention_years, "retention years", 1, 100);
-    check_days(transition_days, "transition days", 0, 36500);
-    check_days(expire_grace_days, "expire grace days", 0, 36500);
-    if (transition_days && storage_class.empty()) invalid("a transition needs a storage class");
-    if (transition_days && *transition_days >= retention_period_days() + expire_grace_days)
-        invalid("transition after " + std::to_string(*transition_days) +
-                " days would come after the expiry; choose fewer transition days");
-    if (encryption.kind == ServerSideEncryption::Kind::none) invalid("default encryption must be AES256 or aws:kms");
-    if (encryption.kind != ServerSideEncryption::Kind::aws_kms && !encryption.kms_key_id.empty())
-        invalid("a KMS key needs aws:kms encryption");
-    if (prefix.starts_with("/")) invalid("prefix '" + prefix + "' must not start with '/'");
-    if (replicate_to.empty() != replication_role.empty())
-        invalid("replication needs both the replica bucket and the IAM role S3 replicates as");
-    if (!replication_role.empty() && !replication_role.starts_with("arn:"))
-        invalid("replication role '" + replication_role + "' is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)");
-    if (!replicate_to.empty() && replicate_to == bucket) invalid("a bucket cannot replicate to itself");
-}
-
 std::string_view to_string(SetupAction action) noexcept {
     switch (action) {
         case SetupAction::created: return "created";
@@ -387,66 +336,6 @@ bool BucketSetupReport::has_unsupported() const {
 BucketSetupReport setup_bucket(s3::S3Client& client, const BucketSetupOptions& options) {
     options.validate();
     return Setup(client, options).run();
-}
-
-std::string tls_only_bucket_policy(const std::string& bucket) {
-    return R"({"Version":"2012-10-17","Statement":[)" + detail::tls_deny_statement(bucket) + "]}";
-}
-
-std::string replication_role_policy(const std::string& source_bucket, const std::string& destination_bucket) {
-    const std::string source = "arn:aws:s3:::" + source_bucket, destination = "arn:aws:s3:::" + destination_bucket;
-    const std::string text =
-        R"({"Version":"2012-10-17","Statement":[)"
-        R"({"Effect":"Allow","Action":["s3:GetReplicationConfiguration","s3:ListBucket"],"Resource":")" + source + R"("},)"
-        R"({"Effect":"Allow","Action":["s3:GetObjectVersionForReplication","s3:GetObjectVersionAcl",)"
-        R"("s3:GetObjectVersionTagging","s3:GetObjectRetention","s3:GetObjectLegalHold"],"Resource":")" + source + R"(/*"},)"
-        R"({"Effect":"Allow","Action":["s3:ReplicateObject","s3:ReplicateDelete","s3:ReplicateTags",)"
-        R"("s3:ObjectOwnerOverrideToBucketOwner"],"Resource":")" + destination + R"(/*"}]})";
-    return json::to_pretty(json::parse_strict(text, "replication role policy"));
-}
-
-std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix) {
-    const std::string arn = "arn:aws:s3:::" + bucket;
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    auto str = [&](const std::string& s) { return json::make_string(s, a); };
-    auto list = [&](std::initializer_list<const char*> items) {
-        rapidjson::Value v(rapidjson::kArrayType);
-        for (const char* i : items) v.PushBack(rapidjson::StringRef(i), a);
-        return v;
-    };
-    rapidjson::Value statements(rapidjson::kArrayType);
-    rapidjson::Value objects(rapidjson::kObjectType);
-    objects.AddMember("Sid", "EvidenceObjects", a);
-    objects.AddMember("Effect", "Allow", a);
-    objects.AddMember("Action",
-                      list({"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion",
-                            "s3:GetObjectRetention", "s3:GetObjectLegalHold"}),
-                      a);
-    objects.AddMember("Resource", str(arn + "/" + prefix + "*"), a);
-    statements.PushBack(objects, a);
-    rapidjson::Value listing(rapidjson::kObjectType);
-    listing.AddMember("Sid", "ListEvidencePrefix", a);
-    listing.AddMember("Effect", "Allow", a);
-    listing.AddMember("Action", list({"s3:ListBucket", "s3:ListBucketVersions"}), a);
-    listing.AddMember("Resource", str(arn), a);
-    if (!prefix.empty()) {
-        rapidjson::Value like(rapidjson::kObjectType);
-        like.AddMember("s3:prefix", str(prefix + "*"), a);
-        rapidjson::Value condition(rapidjson::kObjectType);
-        condition.AddMember("StringLike", like, a);
-        listing.AddMember("Condition", condition, a);
-    }
-    statements.PushBack(listing, a);
-    rapidjson::Value bucket_config(rapidjson::kObjectType);
-    bucket_config.AddMember("Sid", "ReadBucketLockConfiguration", a);
-    bucket_config.AddMember("Effect", "Allow", a);
-    bucket_config.AddMember("Action", list({"s3:GetBucketObjectLockConfiguration", "s3:GetBucketVersioning"}), a);
-    bucket_config.AddMember("Resource", str(arn), a);
-    statements.PushBack(bucket_config, a);
-    doc.AddMember("Version", "2012-10-17", a);
-    doc.AddMember("Statement", statements, a);
-    return json::to_pretty(doc);
 }
 
 }  // namespace worm::compliance

@@ -1,6 +1,7 @@
 // bucket_verify.cpp: verify_bucket. Every read goes through a transport that keeps the
 // SHA-256 of each raw answer, so every row names exactly what the server said.
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 
 #include "../s3/bucket_documents.hpp"
@@ -69,7 +70,8 @@ public:
           }()) {
         result_.endpoint = client.config().endpoint;
         result_.bucket = o_.bucket;
-        result_.checks.reserve(16);  // rows are filled in through references: no reallocation
+        // Rows are filled in through references: room for every row, so none reallocates.
+        result_.checks.reserve(12 + o_.required_transitions.size());
         result_.checked_at = client.config().clock ? client.config().clock->now() : std::chrono::system_clock::now();
     }
 
@@ -79,7 +81,7 @@ public:
         versioning();
         encryption();
         public_access_block();
-        tls_policy();
+        bucket_policy();
         lifecycle();
         replication();
         if (o_.sample > 0) object_sample();
@@ -197,17 +199,37 @@ private:
                        : CheckStatus::fail;
     }
 
-    void tls_policy() {
-        BucketCheck& c = row("tls_only_policy", "The bucket policy denies requests without TLS",
-                             "Security Hub S3.5 / AWS Config s3-bucket-ssl-requests-only",
-                             "Deny s3:* for * when aws:SecureTransport is false");
+    void bucket_policy() {
+        BucketCheck& tls = row("tls_only_policy", "The bucket policy denies requests without TLS",
+                               "Security Hub S3.5 / AWS Config s3-bucket-ssl-requests-only",
+                               "Deny s3:* for * when aws:SecureTransport is false");
+        BucketCheck* deletion = nullptr;
         std::optional<std::string> policy;
-        if (!read(c, [&] { policy = client_.get_bucket_policy(o_.bucket); })) return;
+        const bool answered = read(tls, [&] { policy = client_.get_bucket_policy(o_.bucket); });
+        if (o_.require_deny_delete) {
+            // Required: a server that cannot answer fails it (nothing shows deletion is denied).
+            deletion = &row("deny_delete_policy", "The bucket policy denies deleting objects and object versions",
+                            "seed 004 bucket policy (deny object deletion); SEC 17a-4(f) non-erasable",
+                            "Deny s3:DeleteObject and s3:DeleteObjectVersion for * on the bucket's objects");
+            deletion->answers = tls.answers;
+            if (!answered) {
+                deletion->observed = tls.observed;
+                deletion->status = CheckStatus::fail;
+            }
+        }
+        if (!answered) return;
         const bool denies = policy && detail::denies_insecure_transport(*policy, o_.bucket);
-        c.observed = !policy ? "no bucket policy"
-                     : denies ? "Deny s3:* for * when aws:SecureTransport is false"
-                              : "a bucket policy without a TLS-only deny statement";
-        c.status = denies ? CheckStatus::pass : CheckStatus::fail;
+        tls.observed = !policy ? "no bucket policy"
+                       : denies ? "Deny s3:* for * when aws:SecureTransport is false"
+                                : "a bucket policy without a TLS-only deny statement";
+        tls.status = denies ? CheckStatus::pass : CheckStatus::fail;
+        if (deletion) {
+            const bool denies_deletion = policy && detail::denies_object_deletion(*policy, o_.bucket);
+            deletion->observed = !policy           ? "no bucket policy"
+                                 : denies_deletion ? "Deny s3:DeleteObject and s3:DeleteObjectVersion for *"
+                                                   : "a bucket policy that does not deny object deletion to everyone";
+            deletion->status = denies_deletion ? CheckStatus::pass : CheckStatus::fail;
+        }
     }
 
     void lifecycle() {
@@ -218,7 +240,10 @@ private:
                              "Security Hub S3.13 / AWS Config s3-lifecycle-policy-check (expiry after retention)",
                              "no expiry sooner than " + days_text(retention));
         std::optional<std::vector<s3::LifecycleRule>> rules;
-        if (!read(c, [&] { rules = client_.get_bucket_lifecycle_configuration(o_.bucket); })) return;
+        const bool answered = read(c, [&] { rules = client_.get_bucket_lifecycle_configuration(o_.bucket); });
+        transitions(c, answered ? rules.value_or(std::vector<s3::LifecycleRule>{}) : std::vector<s3::LifecycleRule>{},
+                    answered);
+        if (!answered) return;
         if (!rules || rules->empty()) {
             c.observed = "no lifecycle configuration (nothing expires)";
             c.status = CheckStatus::pass;
@@ -244,6 +269,43 @@ private:
         } else {
             c.observed = fine.empty() ? "no enabled rule for this prefix" : join(fine);
             c.status = CheckStatus::pass;
+        }
+    }
+
+    // One row per required transition: an enabled rule covering the prefix moves current
+    // versions to that storage class after exactly that many days. The rows are added after
+    // lifecycle_retention, share its server answer, and fail when the server cannot answer.
+    void transitions(const BucketCheck& lifecycle_row, const std::vector<s3::LifecycleRule>& rules, bool answered) {
+        for (const s3::LifecycleTransition& want : o_.required_transitions) {
+            std::string id = "lifecycle_transition_";
+            for (char ch : want.storage_class)
+                id += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+            BucketCheck& c = row(std::move(id), "Current versions move to " + want.storage_class + " on schedule",
+                                 "seed 004 lifecycle policy; AWS Config s3-lifecycle-policy-check (transitions)",
+                                 detail::describe(want) + " (rule for '" + o_.prefix + "')");
+            c.answers = lifecycle_row.answers;
+            if (!answered) {
+                c.observed = lifecycle_row.observed;
+                c.status = CheckStatus::fail;
+                continue;
+            }
+            std::vector<std::string> same_class;  // transitions to this class at other day counts
+            for (const s3::LifecycleRule& r : rules) {
+                if (!r.enabled || !overlaps(r.prefix, o_.prefix)) continue;
+                for (const s3::LifecycleTransition& t : r.transitions) {
+                    if (t == want) {
+                        c.observed = detail::describe(t) + " in rule '" + r.id + "'";
+                        c.status = CheckStatus::pass;
+                    } else if (t.storage_class == want.storage_class) {
+                        same_class.push_back(detail::describe(t) + " in rule '" + r.id + "'");
+                    }
+                }
+            }
+            if (c.status == CheckStatus::pass) continue;
+            c.observed = same_class.empty() ? "no transition to " + want.storage_class + " in an enabled rule for '" +
+                                                  o_.prefix + "'"
+                                            : "at another day count: " + same_class.front();
+            c.status = CheckStatus::fail;
         }
     }
 
@@ -340,15 +402,6 @@ private:
 };
 
 }  // namespace
-
-void BucketVerifyOptions::validate() const {
-    if (bucket.empty()) throw Error(ErrorCode::invalid_argument, "bucket name is empty");
-    if (min_retention_days < 0 || min_retention_days > 36500)
-        throw Error(ErrorCode::invalid_argument,
-                    "minimum retention must be from 0 to 36500 days, got " + std::to_string(min_retention_days));
-    if (sample < 0 || sample > 1000)
-        throw Error(ErrorCode::invalid_argument, "sample must be from 0 to 1000 versions, got " + std::to_string(sample));
-}
 
 std::string_view to_string(CheckStatus status) noexcept {
     switch (status) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "worm/bundle_json.hpp"
 #include "worm/compliance/sigstore.hpp"
 #include "worm/config.hpp"
 #include "worm/error.hpp"
@@ -82,7 +83,8 @@ EvidencePipeline::Pending EvidencePipeline::prepare(IncidentInputs inputs) {
     Pending item;
     item.result.bundle_id = ids_.next();
     // process_incident validates the schema and fills the hash.
-    item.bundle = worm::process_incident(options_.client_id, item.result.bundle_id, std::move(inputs), *options_.clock);
+    item.bundle = worm::process_incident(options_.client_id, item.result.bundle_id, parse_incident_documents(inputs),
+                                         *options_.clock);
     write_unnamed(item);
     return item;
 }

@@ -47,9 +47,10 @@ std::vector<LifecycleRule> parse_lifecycle_configuration(const std::string& body
             r.expiration_days = days_of(e, "Days");
             if (e.child("Date")) r.expiration_date = parse_rfc3339(text_of(e, "Date"));
         }
-        if (const pugi::xml_node t = n.child("Transition")) {
-            r.transition_days = days_of(t, "Days");
-            r.transition_storage_class = text_of(t, "StorageClass");
+        for (const pugi::xml_node t : n.children("Transition")) {
+            // A transition on a date (<Date>) has no day count: not one this library writes or judges.
+            if (const std::optional<int> days = days_of(t, "Days"))
+                r.transitions.push_back({*days, text_of(t, "StorageClass")});
         }
         if (const pugi::xml_node nc = n.child("NoncurrentVersionExpiration"))
             r.noncurrent_version_expiration_days = days_of(nc, "NoncurrentDays");

@@ -299,18 +299,20 @@ void S3Client::put_bucket_lifecycle_configuration(const std::string& bucket, con
     pugi::xml_node root = detail::s3_root(doc, "LifecycleConfiguration");
     for (const LifecycleRule& rule : rules) {
         if (!rule.expiration_days && !rule.noncurrent_version_expiration_days && !rule.abort_incomplete_multipart_days &&
-            !rule.transition_days)
+            rule.transitions.empty())
             invalid("lifecycle rule '" + rule.id + "' has no action");
-        if (rule.transition_days && rule.transition_storage_class.empty())
-            invalid("lifecycle rule '" + rule.id + "' transitions without a storage class");
+        for (const LifecycleTransition& t : rule.transitions) {
+            if (t.storage_class.empty()) invalid("lifecycle rule '" + rule.id + "' transitions without a storage class");
+            if (t.days < 0) invalid("lifecycle rule '" + rule.id + "' transitions after a negative day count");
+        }
         pugi::xml_node n = root.append_child("Rule");
         if (!rule.id.empty()) add_text(n, "ID", rule.id);
         add_text(n.append_child("Filter"), "Prefix", rule.prefix);
         add_text(n, "Status", rule.enabled ? "Enabled" : "Disabled");
-        if (rule.transition_days) {
+        for (const LifecycleTransition& transition : rule.transitions) {
             pugi::xml_node t = n.append_child("Transition");
-            add_text(t, "Days", std::to_string(*rule.transition_days));
-            add_text(t, "StorageClass", rule.transition_storage_class);
+            add_text(t, "Days", std::to_string(transition.days));
+            add_text(t, "StorageClass", transition.storage_class);
         }
         if (rule.expiration_days) add_text(n.append_child("Expiration"), "Days", std::to_string(*rule.expiration_days));
         if (rule.noncurrent_version_expiration_days)

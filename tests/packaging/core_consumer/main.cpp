@@ -1,7 +1,7 @@
 // Uses worm::core only (built with WORM_CONSUMER_S3, the control also calls worm::s3): canonical JSON, SHA-256, Ed25519 and the local WORM store.
 #include <worm/crypto.hpp>
 #include <worm/ed25519.hpp>
-#include <worm/json.hpp>
+#include <worm/canonical_json.hpp>
 #include <worm/storage/local.hpp>
 #ifdef WORM_CONSUMER_S3
 #include <worm/storage.hpp>

@@ -1,4 +1,8 @@
-// json.hpp: strict JSON input, RFC 8785 canonical output, and small RapidJSON helpers.
+// json.hpp (private: src/include, never installed): strict JSON input into RapidJSON
+// documents, RFC 8785 canonical output of a document, and small RapidJSON helpers. The
+// library, the CLI, the proxy, the Python module, tests, fuzzers and benchmarks use it; the
+// installed headers keep to JSON text (worm/canonical_json.hpp), so no consumer needs
+// RapidJSON.
 //
 // Evidence is hashed over its canonical form, so the parser refuses anything whose
 // meaning is ambiguous (duplicate keys, invalid UTF-8, lone surrogates, NaN/Infinity,
@@ -19,13 +23,11 @@
 #include <string>
 #include <string_view>
 
+#include "worm/canonical_json.hpp"
 #include "worm/error.hpp"
 #include "worm/export.hpp"
 
 namespace worm::json {
-
-// Deeper documents are refused by parse_strict and by the serializers (no stack overflow).
-inline constexpr int kMaxDepth = 512;
 
 // Parses UTF-8 JSON text. Throws Error(parse) with a message such as
 //   `incident.json: duplicate key "a" at /x/y (byte 41)`
@@ -35,13 +37,8 @@ WORM_API rapidjson::Document parse_strict(std::string_view text, std::string_vie
 // RFC 8785 (JCS) canonical form: object keys sorted by UTF-16 code units, ES6 number
 // form, minimal string escaping, no whitespace. Throws Error(invalid_argument) naming the
 // JSON pointer for NaN/Infinity, invalid UTF-8, duplicate keys or excessive nesting.
+// canonicalize(std::string_view) and format_es6_number: worm/canonical_json.hpp.
 WORM_API std::string canonicalize(const rapidjson::Value& value);
-// parse_strict + canonicalize.
-WORM_API std::string canonicalize(std::string_view json_text);
-
-// ECMAScript Number.prototype.toString for a finite double ("1e+21", "0.002", "-5e-324").
-// Throws Error(invalid_argument) for NaN and +-Infinity.
-WORM_API std::string format_es6_number(double value);
 
 // Human-readable form for files: 2-space indent, members in document order, UTF-8
 // kept raw, same string escaping as the canonical form, integers written exactly.
