@@ -108,7 +108,8 @@ std::string_view now_millis_text(const Clock& clock) {
 constexpr std::size_t max_memory_record_bytes = 64u * 1024 * 1024;
 // Disk mode lists this many waiting batches in memory; the rest of a backlog is only counted
 // and listed again from the journal as the front ones are stored, so an outage costs disk.
-constexpr std::size_t listed_batches = 1024;
+// The journal indexes the same window of its segments: one window, one number.
+constexpr std::size_t listed_batches = al::detail::Journal::default_index_window;
 constexpr std::chrono::milliseconds state_write_interval{100};
 // Memory mode keeps this many stored batches' buffers for the next batches: with several
 // batches waiting, one spare left the others to grow from nothing under the mutex (a
