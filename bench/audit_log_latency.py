@@ -35,6 +35,7 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "python"))
 
 from latency_proxy import LatencyProxy  # noqa: E402
+from run import parse_figures  # noqa: E402
 from worm_test_support import MotoServer  # noqa: E402
 
 
@@ -103,11 +104,7 @@ def run_cxx(args, endpoint, tmp):
     if args.max_in_flight:
         argv += ["--max-in-flight", str(args.max_in_flight)]
     out = subprocess.run(argv, check=True, capture_output=True, text=True, timeout=args.seconds + args.wait + 120)
-    values = {}
-    for line in out.stdout.splitlines():
-        name, _, rest = line.partition(":")
-        if rest.strip():
-            values[name.strip()] = float(rest.split()[0])
+    values = {name: value for name, (value, _unit) in parse_figures(out.stdout).items()}
     total = int(args.rate * args.seconds)
     return {
         "handler": args.handler, "delay_ms": args.delay_ms, "offered_records_per_s": args.rate,

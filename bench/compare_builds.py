@@ -9,14 +9,13 @@ many times as good"). Used to show a refactoring kept the speed (issue 22).
 """
 import argparse
 import os
-import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 
-LINE = re.compile(r"^([A-Za-z0-9_.]+):\s+([-0-9.eE+]+)\s*(\S*)")
+from run import parse_figures  # bench/run.py (a script's own directory is on sys.path)
 
 
 def run(binary, args, scratch_root):
@@ -28,12 +27,7 @@ def run(binary, args, scratch_root):
     finally:
         shutil.rmtree(d, ignore_errors=True)
         shutil.rmtree(store, ignore_errors=True)
-    values = {}
-    for line in out.splitlines():
-        m = LINE.match(line)
-        if m:
-            values[m.group(1)] = float(m.group(2))
-    return values
+    return {name: value for name, (value, _unit) in parse_figures(out).items()}
 
 
 # (label, worm_bench arguments, figure, "higher" or "lower" is better)

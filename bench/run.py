@@ -79,6 +79,16 @@ def normal_scheduling():
         os.sched_setscheduler(0, os.SCHED_OTHER, os.sched_param(0))
 
 
+def parse_figures(text):
+    """The `name: value unit` lines worm_bench and the anchors print: {name: (value, unit)}."""
+    values = {}
+    for line in text.splitlines():
+        m = LINE.match(line)
+        if m:
+            values[m.group(1)] = (float(m.group(2)), m.group(3))
+    return values
+
+
 def run_program(argv, env=None, timeout=1800, cwd=None, preexec_fn=None):
     """Runs argv, returns a Result. CPU time and peak RSS come from wait4 of that child
     (its threads included; children it spawned would need to be waited for by it).
@@ -114,11 +124,7 @@ def run_program(argv, env=None, timeout=1800, cwd=None, preexec_fn=None):
         raise Unavailable(stderr.strip().splitlines()[-1])
     if proc.returncode != 0:
         raise RunError(f"exit {proc.returncode}: {' '.join(argv)}\n{stderr[-3000:]}{stdout[-1000:]}")
-    values = {}
-    for line in stdout.splitlines():
-        m = LINE.match(line)
-        if m:
-            values[m.group(1)] = (float(m.group(2)), m.group(3))
+    values = parse_figures(stdout)
     peak_rss = usage.ru_maxrss if usage.ru_maxrss > floor or not hwm else hwm
     return Result(values, usage.ru_utime + usage.ru_stime, peak_rss, wall, stderr, stdout)
 

@@ -18,9 +18,8 @@
 #if __has_include("worm/audit_log.hpp")
 #define WORM_BENCH_HAVE_AUDIT_LOG 1
 #include "audit_log/log_value.hpp"  // the record as a parsed document, as the Python handler logs it
+#include "loopback_s3.hpp"
 #include "worm/audit_log.hpp"
-#include "worm/s3/client.hpp"
-#include "worm/s3/credentials.hpp"
 #include "worm/s3/store.hpp"
 #include "worm/storage/local.hpp"
 #endif
@@ -89,12 +88,7 @@ std::shared_ptr<worm::ObjectStore> make_store(const Args& args, const std::files
     if (args.get("endpoint").empty())
         return std::make_shared<worm::LocalWormStore>(args.get("store-dir", (dir / "store").string()),
                                                       worm::system_clock(), worm::LocalStoreOptions{.durable = false});
-    worm::s3::ClientConfig config;
-    config.endpoint = args.require("endpoint");
-    config.region = "us-east-1";
-    config.addressing = worm::s3::AddressingStyle::path;
-    config.credentials = std::make_shared<worm::s3::StaticProvider>(worm::s3::Credentials{
-        .access_key_id = "AKIDEXAMPLE", .secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"});
+    worm::s3::ClientConfig config = loopback_s3_config(args.require("endpoint"));
     config.retry.base_delay = std::chrono::milliseconds(20);
     return std::make_shared<worm::s3::S3Store>(std::make_shared<worm::s3::S3Client>(std::move(config)),
                                                args.get("bucket", "bench"));
@@ -165,13 +159,8 @@ int run_outage(const Args& args) {
     const auto dir = args.scratch_dir();
     const double seconds = static_cast<double>(args.get_int("seconds", 600));
     const long long rate = args.get_int("rate", 20'000);
-    worm::s3::ClientConfig config;
-    config.endpoint = "http://127.0.0.1:" + args.get("port", "9");
-    config.region = "us-east-1";
-    config.addressing = worm::s3::AddressingStyle::path;
-    config.credentials = std::make_shared<worm::s3::StaticProvider>(
-        worm::s3::Credentials{.access_key_id = "AKIDEXAMPLE", .secret_access_key = "not-a-secret"});
-    auto store = std::make_shared<worm::s3::S3Store>(std::make_shared<worm::s3::S3Client>(std::move(config)), "bench");
+    auto store = std::make_shared<worm::s3::S3Store>(
+        std::make_shared<worm::s3::S3Client>(loopback_s3_config("http://127.0.0.1:" + args.get("port", "9"))), "bench");
     auto options = bench_options(args, dir);
     options.max_records = 50;
     worm::AuditLogSink sink(store, options);

@@ -15,9 +15,8 @@
 
 #if __has_include("worm/audit_log.hpp")
 #define WORM_BENCH_HAVE_AUDIT_LOG 1
+#include "loopback_s3.hpp"
 #include "worm/audit_log.hpp"
-#include "worm/s3/client.hpp"
-#include "worm/s3/credentials.hpp"
 #include "worm/s3/store.hpp"
 #endif
 
@@ -41,13 +40,7 @@ double percentile(std::vector<double> values, double p) {
 }
 
 std::shared_ptr<worm::ObjectStore> latency_store(const Args& args) {
-    worm::s3::ClientConfig config;
-    config.endpoint = args.require("endpoint");
-    config.region = "us-east-1";
-    config.addressing = worm::s3::AddressingStyle::path;
-    config.credentials = std::make_shared<worm::s3::StaticProvider>(
-        worm::s3::Credentials{.access_key_id = "bench", .secret_access_key = "bench-not-a-secret"});
-    return std::make_shared<worm::s3::S3Store>(std::make_shared<worm::s3::S3Client>(std::move(config)),
+    return std::make_shared<worm::s3::S3Store>(std::make_shared<worm::s3::S3Client>(loopback_s3_config(args.require("endpoint"))),
                                                args.require("bucket"));
 }
 

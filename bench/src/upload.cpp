@@ -21,8 +21,7 @@
 #include "common.hpp"
 
 #ifdef WORM_BENCH_HAVE_S3CLIENT
-#include "worm/s3/client.hpp"
-#include "worm/s3/credentials.hpp"
+#include "loopback_s3.hpp"
 #endif
 
 namespace bench {
@@ -30,12 +29,7 @@ namespace {
 
 #ifdef WORM_BENCH_HAVE_S3CLIENT
 worm::s3::S3Client make_client(const Args& args) {
-    worm::s3::ClientConfig config;
-    config.endpoint = args.require("endpoint");
-    config.region = "us-east-1";
-    config.addressing = worm::s3::AddressingStyle::path;
-    config.credentials = std::make_shared<worm::s3::StaticProvider>(worm::s3::Credentials{
-        .access_key_id = "AKIDEXAMPLE", .secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"});
+    worm::s3::ClientConfig config = loopback_s3_config(args.require("endpoint"));
     config.part_size = static_cast<std::uint64_t>(args.get_int("part-size", 16ll << 20));
     config.multipart_threshold = config.part_size;
     config.parallel_parts = static_cast<int>(args.get_int("concurrency", 4));
