@@ -39,6 +39,7 @@
 #include "worm/retry.hpp"
 #include "worm/s3/store.hpp"
 
+#include "../util/guarded.hpp"
 #include "../util/spin_lock_first.hpp"
 
 namespace worm {
@@ -134,19 +135,21 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
     std::unique_ptr<al::detail::BatchUploader> batch_uploader;
     std::unique_ptr<al::detail::JournalSyncer> syncer;  // disk mode
 
+    // Every field below that threads share carries its guard in its type (util/guarded.hpp).
     mutable std::mutex mutex;
+    using Lock = std::unique_lock<std::mutex>;
     std::condition_variable work_cv, space_cv, progress_cv;
 
     // log() holds `mutex` for a few hundred nanoseconds; the uploader briefly, once a batch.
     // They spin before parking on it (util/spin_lock_first.hpp): with more logging threads
     // than cores, a parked caller waited tens of microseconds for a core after the hand-over.
-    std::unique_lock<std::mutex> lock_spinning() const {
-        std::unique_lock lock(mutex, std::defer_lock);
+    Lock lock_spinning() const {
+        Lock lock(mutex, std::defer_lock);
         worm::detail::spin_lock_first(lock);
         return lock;
     }
 
-    // Guarded by mutex: the record queue and what the store has confirmed.
+    // The record queue and what the store has confirmed: with the mutex held.
     struct Queue {
         std::deque<PendingBatch> ready;  // sealed, not stored, in order; at most listed_batches in disk mode
         // Disk mode: sealed batches after ready's, not listed (only in the journal).
@@ -170,22 +173,24 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         int flush_waiters = 0;
         std::optional<SteadyTime> uncovered_since;
         AuditLogStats counters;
-    } q;
+    };
+    detail::Guarded<Queue> queue{mutex};
 
-    // Written by the uploader thread only (and by the constructor, before the threads start),
-    // under the mutex since others read it; so the uploader reads it without the mutex, and
-    // serializes it, builds and signs checkpoints, and writes the state file outside it:
-    // log() never waits for that.
-    al::detail::UploadState state;
+    // What the store has confirmed, as the state file keeps it. The uploader thread writes it
+    // (the constructor, before the threads start) with the mutex held since others read it;
+    // so the uploader reads it without the mutex, and serializes it, builds and signs
+    // checkpoints, and writes the state file outside it: log() never waits for that.
+    detail::OwnerWritten<al::detail::UploadState> state{mutex};
 
-    // The uploader thread's own: never touched by another thread.
+    // The uploader thread's own (the constructor's until that thread starts).
     struct UploaderOwn {
         bool state_dirty = false;  // state has progress the state file does not
         SteadyTime last_state_write{};
         std::deque<std::shared_ptr<Flight>> in_flight;  // ready's first in_flight.size() batches, oldest first
         std::string chain_sha;                          // the previous-batch hash for the next batch built
         int failures = 0;  // failed attempts in a row at the current checkpoint or journal read
-    } own;
+    };
+    detail::ThreadOwned<UploaderOwn> own;
 
     std::thread uploader;
 
@@ -199,47 +204,49 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     // ---- the record queue ----------------------------------------------------------------
 
-    std::uint64_t backlog_bytes_locked() const { return journal ? journal->bytes() : q.memory_bytes; }
+    std::uint64_t backlog_bytes(const Lock& lock) const { return journal ? journal->bytes() : queue(lock)->memory_bytes; }
 
     // Closes the open batch. True when there was one: the caller wakes the uploader
     // (work_cv), after letting go of the mutex when it can, so that the woken uploader does
     // not park on a mutex still held.
-    bool seal_locked() {
-        if (q.open_records == 0) return false;
+    bool seal(const Lock& lock) {
+        const auto q = queue(lock);
+        if (q->open_records == 0) return false;
         PendingBatch b;
-        b.sequence = q.next_sequence++;
-        b.records = q.open_records;
-        b.bytes = q.open_bytes + q.open_records * al::detail::Journal::frame_overhead;
-        b.first_accepted = *q.open_since;
-        if (q.open_facts_complete) b.facts = std::move(q.open_facts);
-        q.open_facts = {};
-        q.open_facts_complete = true;
+        b.sequence = q->next_sequence++;
+        b.records = q->open_records;
+        b.bytes = q->open_bytes + q->open_records * al::detail::Journal::frame_overhead;
+        b.first_accepted = *q->open_since;
+        if (q->open_facts_complete) b.facts = std::move(q->open_facts);
+        q->open_facts = {};
+        q->open_facts_complete = true;
         if (journal) journal->seal(b.sequence);
         else {
-            b.body = std::make_shared<std::string>(std::move(q.open_body));
-            if (q.spare_bodies.empty()) {
-                q.open_body = {};
+            b.body = std::make_shared<std::string>(std::move(q->open_body));
+            if (q->spare_bodies.empty()) {
+                q->open_body = {};
             } else {
-                q.open_body = std::move(q.spare_bodies.back());
-                q.spare_bodies.pop_back();
-                q.open_body.clear();
+                q->open_body = std::move(q->spare_bodies.back());
+                q->spare_bodies.pop_back();
+                q->open_body.clear();
             }
         }
-        if (journal && (q.unlisted.batches > 0 || q.ready.size() >= listed_batches)) {
-            if (q.unlisted.batches == 0) q.unlisted = {0, 0, b.sequence, b.first_accepted};
-            ++q.unlisted.batches;
-            q.unlisted.records += b.records;
+        if (journal && (q->unlisted.batches > 0 || q->ready.size() >= listed_batches)) {
+            if (q->unlisted.batches == 0) q->unlisted = {0, 0, b.sequence, b.first_accepted};
+            ++q->unlisted.batches;
+            q->unlisted.records += b.records;
         } else {
-            q.ready.push_back(std::move(b));
+            q->ready.push_back(std::move(b));
         }
-        q.open_records = q.open_bytes = 0;
-        q.open_since.reset();
+        q->open_records = q->open_bytes = 0;
+        q->open_since.reset();
         return true;
     }
 
     void accept(std::string_view line, const RecordFacts& facts) {
-        std::unique_lock lock = lock_spinning();
-        if (q.closed) throw Error(ErrorCode::storage, "audit log sink is closed");
+        Lock lock = lock_spinning();
+        const auto q = queue(lock);
+        if (q->closed) throw Error(ErrorCode::storage, "audit log sink is closed");
         const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
         const std::uint64_t cap = options.max_journal_bytes;
         // The journal spends more than the record: its frame, and room for the seal and the
@@ -247,27 +254,27 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         const std::uint64_t reserve = journal ? al::detail::Journal::record_overhead - al::detail::Journal::frame_overhead +
                                                     al::detail::Journal::seal_and_mark_bytes
                                               : 0;
-        if (backlog_bytes_locked() + need + reserve > cap) {
-            if (seal_locked()) work_cv.notify_one();  // so what is open can leave and make room
-            const auto room = [&] { return q.closed || backlog_bytes_locked() + need + reserve <= cap; };
+        if (backlog_bytes(lock) + need + reserve > cap) {
+            if (seal(lock)) work_cv.notify_one();  // so what is open can leave and make room
+            const auto room = [&] { return q->closed || backlog_bytes(lock) + need + reserve <= cap; };
             // Block waits while room is coming: while the store took something within the last
             // block_timeout, or a batch is on its way and the store's last answer was not a
             // failure. Refused after a block_timeout without either (the store is away, or
             // nothing waits that could free room).
             bool waited = false;
             while (options.policy == BackpressurePolicy::block) {
-                const std::uint64_t progress = q.counters.batches_stored + q.counters.checkpoints_stored;
+                const std::uint64_t progress = q->counters.batches_stored + q->counters.checkpoints_stored;
                 if (space_cv.wait_for(lock, options.block_timeout, room)) {
-                    waited = !q.closed;
+                    waited = !q->closed;
                     break;
                 }
-                const bool coming = q.counters.batches_stored + q.counters.checkpoints_stored != progress ||
-                                    (!q.store_failing && (!q.ready.empty() || state.pending_checkpoint));
-                if (q.closed || !coming) break;
+                const bool coming = q->counters.batches_stored + q->counters.checkpoints_stored != progress ||
+                                    (!q->store_failing && (!q->ready.empty() || state.read(lock)->pending_checkpoint));
+                if (q->closed || !coming) break;
             }
             if (!waited) {
-                ++q.counters.refused;
-                throw Error(ErrorCode::storage, describe_cap(backlog_bytes_locked(), cap));
+                ++q->counters.refused;
+                throw Error(ErrorCode::storage, describe_cap(backlog_bytes(lock), cap));
             }
         }
         if (journal) {
@@ -277,16 +284,16 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         } else {
             if (line.size() > max_memory_record_bytes)
                 throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
-            q.memory_bytes += need;
-            q.open_body.append(line).push_back('\n');
+            q->memory_bytes += need;
+            q->open_body.append(line).push_back('\n');
         }
-        if (q.open_records == 0) q.open_since = std::chrono::steady_clock::now();
-        q.open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
-                         q.open_records == 0);
-        ++q.open_records;
-        q.open_bytes += need - al::detail::Journal::frame_overhead;
-        ++q.counters.accepted;
-        if (policy.full(q.open_records, q.open_bytes, q.ready.size()) && seal_locked()) {
+        if (q->open_records == 0) q->open_since = std::chrono::steady_clock::now();
+        q->open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
+                         q->open_records == 0);
+        ++q->open_records;
+        q->open_bytes += need - al::detail::Journal::frame_overhead;
+        ++q->counters.accepted;
+        if (policy.full(q->open_records, q->open_bytes, q->ready.size()) && seal(lock)) {
             lock.unlock();
             work_cv.notify_one();
         }
@@ -294,25 +301,23 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     // ---- storing (the uploader thread) ----------------------------------------------------
 
-    void record_error_locked(const std::string& message) {
-        q.counters.last_error = message;
-        q.counters.last_error_time = options.clock->now();
+    void record_error(const Lock& lock, const std::string& message) {
+        const auto q = queue(lock);
+        q->counters.last_error = message;
+        q->counters.last_error_time = options.clock->now();
     }
-    void record_error(const std::string& message) {
-        std::lock_guard lock(mutex);
-        record_error_locked(message);
-    }
+    void record_error(const std::string& message) { record_error(Lock(mutex), message); }
 
     // A batch's progress is written at most every state_write_interval when puts are
     // create-only: after a crash the batches stored since are put again, find themselves in
     // the store with the same bytes, and count as stored. Checkpoints are written at once.
     std::string state_text() {
-        own.state_dirty = false;
-        own.last_state_write = std::chrono::steady_clock::now();
-        return al::detail::state_to_json(state);
+        own.get().state_dirty = false;
+        own.get().last_state_write = std::chrono::steady_clock::now();
+        return al::detail::state_to_json(state.owner_view());
     }
-    bool batch_state_due(SteadyTime now) const {
-        return !options.advanced.create_only || now - own.last_state_write >= state_write_interval;
+    bool batch_state_due(SteadyTime now) {
+        return !options.advanced.create_only || now - own.get().last_state_write >= state_write_interval;
     }
     // Writes the state text, then lets the journal delete what that state says is stored.
     void write_state(const std::optional<std::string>& text, std::optional<std::uint64_t> stored_through) {
@@ -321,16 +326,17 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (stored_through) journal->release_through(*stored_through);
     }
     // True when it wrote (the mutex was let go meanwhile: the caller looks again at the work).
-    bool write_state_if_dirty(std::unique_lock<std::mutex>& lock) {
-        if (!journal || !own.state_dirty || !state.stored_through) return false;
-        const std::uint64_t through = *state.stored_through;
+    bool write_state_if_dirty(Lock& lock) {
+        const auto& stored_through = state.owner_view().stored_through;
+        if (!journal || !own.get().state_dirty || !stored_through) return false;
+        const std::uint64_t through = *stored_through;
         lock.unlock();
         const std::string text = state_text();
         try {
             write_state(text, through);
         } catch (...) {
             lock.lock();
-            own.state_dirty = true;
+            own.get().state_dirty = true;
             throw;
         }
         lock.lock();
@@ -338,8 +344,9 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         return true;
     }
 
-    // Builds the batch's object. Reads `state.stream` without the mutex (set once).
+    // Builds the batch's object (the uploader thread).
     std::shared_ptr<Flight> prepare_batch(const PendingBatch& b, const std::string& previous_sha) {
+        const std::string& stream = state.owner_view().stream;
         // Disk mode: the records go from the journal straight into one JSON Lines body.
         std::string journal_body;
         std::uint64_t records = b.records;
@@ -359,8 +366,8 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         const BatchFacts& f = b.facts ? *b.facts : journaled;
         auto flight = std::make_shared<Flight>();
         flight->batch = b;
-        flight->key = per_record ? al::record_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence)
-                                 : al::batch_key(options.prefix, f.first_timestamp, f.request_id, state.stream, b.sequence);
+        flight->key = per_record ? al::record_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence)
+                                 : al::batch_key(options.prefix, f.first_timestamp, f.request_id, stream, b.sequence);
         flight->sha = sha256_hex(body);
         flight->records = records;
         flight->first_timestamp = f.first_timestamp;
@@ -371,7 +378,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                                 {"log_level", f.log_level},
                                 {"timestamp", f.first_timestamp},
                                 {"worm_handler_version", std::string(al::handler_version)},
-                                {"stream", state.stream},
+                                {"stream", stream},
                                 {"sequence", std::to_string(b.sequence)},
                                 {"record-count", std::to_string(records)},
                                 {"first-timestamp", f.first_timestamp},
@@ -386,18 +393,20 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         const PendingBatch& b = flight.batch;
         std::optional<std::string> new_state;
         {
-            const auto lock = lock_spinning();
-            state.stored_through = b.sequence;
-            state.previous_batch_sha256 = flight.sha;
-            state.uncovered.push_back(
+            const Lock lock = lock_spinning();
+            const auto q = queue(lock);
+            const auto s = state.write(lock);
+            s->stored_through = b.sequence;
+            s->previous_batch_sha256 = flight.sha;
+            s->uncovered.push_back(
                 {b.sequence, flight.key, flight.sha, flight.records, flight.first_timestamp, flight.last_timestamp});
-            if (!q.uncovered_since) q.uncovered_since = std::chrono::steady_clock::now();
-            q.ready.pop_front();
-            q.counters.stored += b.records;
-            ++q.counters.batches_stored;
-            if (!journal) q.memory_bytes -= b.bytes;
+            if (!q->uncovered_since) q->uncovered_since = std::chrono::steady_clock::now();
+            q->ready.pop_front();
+            q->counters.stored += b.records;
+            ++q->counters.batches_stored;
+            if (!journal) q->memory_bytes -= b.bytes;
         }
-        own.state_dirty = true;
+        own.get().state_dirty = true;
         if (journal && batch_state_due(std::chrono::steady_clock::now())) new_state = state_text();
         // If this fails the store's copy wins at the next start (create-only).
         write_state(new_state, b.sequence);
@@ -405,87 +414,93 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     // Counts a failed attempt (the uploader's or the batch uploader's) and reports the item
     // failing once it has failed max_retries attempts in a row.
-    void count_failure_locked(int attempts, const std::string& what, const std::exception& e) {
-        ++q.counters.batches_retried;
-        record_error_locked(e.what());
-        q.store_failing = true;
+    void count_failure(const Lock& lock, int attempts, const std::string& what, const std::exception& e) {
+        const auto q = queue(lock);
+        ++q->counters.batches_retried;
+        record_error(lock, e.what());
+        q->store_failing = true;
         if (attempts == options.max_retries) {
-            ++q.counters.batches_failed;
-            tell_stderr(what + " of stream " + state.stream + " failed " + std::to_string(attempts) + " attempts (" +
+            ++q->counters.batches_failed;
+            tell_stderr(what + " of stream " + state.read(lock)->stream + " failed " + std::to_string(attempts) + " attempts (" +
                         e.what() + "); it stays in the journal and is retried");
         }
     }
 
     // The batch uploader's events.
     void on_batch_stored() {
-        {
-            std::lock_guard guard(mutex);  // the uploader is waiting, or will see it
-            q.store_failing = false;
-        }
+        queue(Lock(mutex))->store_failing = false;  // the uploader is waiting, or will see it
         work_cv.notify_all();
     }
     void on_batch_failed(const Flight& flight, int failures, const std::exception& e) {
-        std::lock_guard guard(mutex);
-        count_failure_locked(failures, "batch " + std::to_string(flight.batch.sequence), e);
+        count_failure(Lock(mutex), failures, "batch " + std::to_string(flight.batch.sequence), e);
     }
 
-    bool checkpoint_due_locked(SteadyTime now) const {
-        if (state.pending_checkpoint) return true;
-        if (state.uncovered.empty()) return false;
-        if (state.uncovered.size() >= options.checkpoint_batches) return true;
-        if (q.flush_waiters > 0 && q.ready.empty() && q.unlisted.batches == 0 && q.open_records == 0) return true;
-        return q.uncovered_since && now - *q.uncovered_since >= options.checkpoint_interval;
+    bool checkpoint_due(const Lock& lock, SteadyTime now) const {
+        const auto q = queue(lock);
+        const auto& s = state.owner_view();
+        if (s.pending_checkpoint) return true;
+        if (s.uncovered.empty()) return false;
+        if (s.uncovered.size() >= options.checkpoint_batches) return true;
+        if (q->flush_waiters > 0 && q->ready.empty() && q->unlisted.batches == 0 && q->open_records == 0) return true;
+        return q->uncovered_since && now - *q->uncovered_since >= options.checkpoint_interval;
     }
 
     void store_checkpoint() {
-        if (!state.pending_checkpoint) {  // built and signed outside the mutex (see `state`)
-            auto built = checkpointer->build(state);
-            decltype(state.uncovered) covered;  // freed after the mutex is let go
+        const auto& current = state.owner_view();  // the uploader's: read without the mutex
+        if (!current.pending_checkpoint) {         // built and signed outside the mutex
+            auto built = checkpointer->build(current);
+            decltype(current.uncovered) covered;  // freed after the mutex is let go
             {
-                const auto lock = lock_spinning();
-                covered.swap(state.uncovered);
-                state.pending_checkpoint = std::move(built);
-                q.uncovered_since.reset();
+                const Lock lock = lock_spinning();
+                const auto s = state.write(lock);
+                covered.swap(s->uncovered);
+                s->pending_checkpoint = std::move(built);
+                queue(lock)->uncovered_since.reset();
             }
-            if (journal) write_state(state_text(), state.stored_through);
+            if (journal) write_state(state_text(), current.stored_through);
         }
         // This thread alone resets the pending checkpoint (below, after its last use here).
-        const auto& [text, signature] = *state.pending_checkpoint;
-        checkpointer->store(state.stream, state.checkpoint_sequence, text, signature);
+        const auto& [text, signature] = *current.pending_checkpoint;
+        checkpointer->store(current.stream, current.checkpoint_sequence, text, signature);
         std::string previous_signature = signature.empty() ? std::string() : signature.substr(0, signature.size() - 1);
         const std::optional<std::uint64_t> records = checkpointer->write_witness(
-            text, signature, state.checkpointed_records, [&](const std::string& where, const std::exception& e) {
+            text, signature, current.checkpointed_records, [&](const std::string& where, const std::exception& e) {
                 record_error("witness " + where + ": " + e.what());
-                tell_stderr("the witness of checkpoint " + std::to_string(state.checkpoint_sequence) + " of stream " +
-                            state.stream + " was not written to " + where + " (" + e.what() +
+                tell_stderr("the witness of checkpoint " + std::to_string(current.checkpoint_sequence) + " of stream " +
+                            current.stream + " was not written to " + where + " (" + e.what() +
                             "); the next checkpoint's will be");
             });
         const std::string text_sha256 = sha256_hex(text);
         {
-            const auto lock = lock_spinning();
-            state.checkpointed_records = records;
-            state.previous_checkpoint_sha256 = text_sha256;
-            state.previous_signature = std::move(previous_signature);
-            ++state.checkpoint_sequence;
-            state.pending_checkpoint.reset();
-            if (!state.uncovered.empty()) q.uncovered_since = std::chrono::steady_clock::now();
-            ++q.counters.checkpoints_stored;
+            const Lock lock = lock_spinning();
+            const auto q = queue(lock);
+            const auto s = state.write(lock);
+            s->checkpointed_records = records;
+            s->previous_checkpoint_sha256 = text_sha256;
+            s->previous_signature = std::move(previous_signature);
+            ++s->checkpoint_sequence;
+            s->pending_checkpoint.reset();
+            if (!s->uncovered.empty()) q->uncovered_since = std::chrono::steady_clock::now();
+            ++q->counters.checkpoints_stored;
         }
-        if (journal) write_state(state_text(), state.stored_through);
+        if (journal) write_state(state_text(), current.stored_through);
     }
 
-    bool clean_locked() const {
-        return q.ready.empty() && q.unlisted.batches == 0 && q.open_records == 0 && state.uncovered.empty() &&
-               !state.pending_checkpoint;
+    bool clean(const Lock& lock) const {
+        const auto q = queue(lock);
+        const auto s = state.read(lock);
+        return q->ready.empty() && q->unlisted.batches == 0 && q->open_records == 0 && s->uncovered.empty() &&
+               !s->pending_checkpoint;
     }
 
     // Lists unlisted batches again from the journal once half of ready has been stored. The
     // journal is read without holding the mutex, so log() does not wait for it; only this
     // thread removes batches from ready or from unlisted.
-    void list_more(std::unique_lock<std::mutex>& lock) {
-        if (q.unlisted.batches == 0 || q.ready.size() > listed_batches / 2) return;
-        const std::uint64_t from = q.unlisted.first_sequence;
-        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(q.unlisted.batches, listed_batches - q.ready.size()));
+    void list_more(Lock& lock) {
+        const auto q = queue(lock);
+        if (q->unlisted.batches == 0 || q->ready.size() > listed_batches / 2) return;
+        const std::uint64_t from = q->unlisted.first_sequence;
+        const auto want = static_cast<std::size_t>(std::min<std::uint64_t>(q->unlisted.batches, listed_batches - q->ready.size()));
         lock.unlock();
         std::vector<al::detail::BatchRange> ranges;
         try {
@@ -496,34 +511,40 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         }
         lock.lock();
         for (const auto& range : ranges) {
-            if (q.unlisted.batches == 0 || range.sequence != q.unlisted.first_sequence) break;
-            q.ready.push_back(PendingBatch::in_journal(range, q.unlisted.since));
-            ++q.unlisted.first_sequence;
-            --q.unlisted.batches;
-            q.unlisted.records -= range.records;
+            if (q->unlisted.batches == 0 || range.sequence != q->unlisted.first_sequence) break;
+            q->ready.push_back(PendingBatch::in_journal(range, q->unlisted.since));
+            ++q->unlisted.first_sequence;
+            --q->unlisted.batches;
+            q->unlisted.records -= range.records;
         }
     }
 
     // store_checkpoint() without the mutex; a success resets the retry state.
-    void store_checkpoint_unlocked(std::unique_lock<std::mutex>& lock) {
+    void store_checkpoint_unlocked(Lock& lock) {
         lock.unlock();
         store_checkpoint();
         lock.lock();
-        own.failures = 0;
-        q.store_failing = false;
+        own.get().failures = 0;
+        queue(lock)->store_failing = false;
         progress_cv.notify_all();
     }
 
     // A checkpoint's PUT, or reading a batch back from the journal, failed: counted, then
     // retried after the backoff's wait.
-    void retry_later(std::unique_lock<std::mutex>& lock, const std::string& what, const std::exception& e) {
-        count_failure_locked(++own.failures, what, e);
-        work_cv.wait_for(lock, retry().next_delay(own.failures), [&] { return q.stopping; });
+    void retry_later(Lock& lock, const std::string& what, const std::exception& e) {
+        const int failures = ++own.get().failures;
+        count_failure(lock, failures, what, e);
+        work_cv.wait_for(lock, retry().next_delay(failures), [&] { return queue(lock)->stopping; });
     }
 
     void run_uploader() {
-        std::unique_lock lock(mutex);
-        while (!q.stopping) {
+        state.take_ownership();
+        own.take_ownership();
+        UploaderOwn& mine = own.get();
+        const al::detail::UploadState& confirmed = state.owner_view();
+        Lock lock(mutex);
+        const auto q = queue(lock);
+        while (!q->stopping) {
             try {
                 list_more(lock);
             } catch (const std::exception& e) {
@@ -533,64 +554,64 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             const auto now = std::chrono::steady_clock::now();
             // A full batch waits for a free place in flight (growing meanwhile, see accept);
             // none waits past max_interval.
-            if (q.open_records > 0 && policy.due(q.open_records, *q.open_since, now, q.ready.size(), q.flush_waiters > 0))
-                seal_locked();
+            if (q->open_records > 0 && policy.due(q->open_records, *q->open_since, now, q->ready.size(), q->flush_waiters > 0))
+                seal(lock);
             try {
                 // A full (or half-stored) checkpoint goes first, so each covers at most
                 // checkpoint_batches batches; batches in flight go on meanwhile.
-                if (state.pending_checkpoint || state.uncovered.size() >= options.checkpoint_batches) {
+                if (confirmed.pending_checkpoint || confirmed.uncovered.size() >= options.checkpoint_batches) {
                     store_checkpoint_unlocked(lock);
                     continue;
                 }
-                if (!own.in_flight.empty() && own.in_flight.front()->done) {  // stored: commit, in order
-                    std::shared_ptr<Flight> flight = std::move(own.in_flight.front());
-                    own.in_flight.pop_front();
+                if (!mine.in_flight.empty() && mine.in_flight.front()->done) {  // stored: commit, in order
+                    std::shared_ptr<Flight> flight = std::move(mine.in_flight.front());
+                    mine.in_flight.pop_front();
                     lock.unlock();
                     commit_batch(*flight);
                     lock = lock_spinning();
                     auto& body = flight->batch.body;
-                    if (body && body.use_count() == 1 && q.spare_bodies.size() < max_spare_bodies)
-                        q.spare_bodies.push_back(std::move(*body));
+                    if (body && body.use_count() == 1 && q->spare_bodies.size() < max_spare_bodies)
+                        q->spare_bodies.push_back(std::move(*body));
                     progress_cv.notify_all();
                     space_cv.notify_all();
                     continue;
                 }
-                if (checkpoint_due_locked(now)) {
+                if (checkpoint_due(lock, now)) {
                     store_checkpoint_unlocked(lock);
                     continue;
                 }
-                if (own.in_flight.size() < q.ready.size() && own.in_flight.size() < options.max_in_flight) {
-                    const PendingBatch batch = q.ready[own.in_flight.size()];
-                    if (own.in_flight.empty()) own.chain_sha = state.previous_batch_sha256;
+                if (mine.in_flight.size() < q->ready.size() && mine.in_flight.size() < options.max_in_flight) {
+                    const PendingBatch batch = q->ready[mine.in_flight.size()];
+                    if (mine.in_flight.empty()) mine.chain_sha = confirmed.previous_batch_sha256;
                     lock.unlock();
-                    std::shared_ptr<Flight> flight = prepare_batch(batch, own.chain_sha);
-                    own.chain_sha = flight->sha;
+                    std::shared_ptr<Flight> flight = prepare_batch(batch, mine.chain_sha);
+                    mine.chain_sha = flight->sha;
                     batch_uploader->submit(flight);
                     lock = lock_spinning();
-                    own.in_flight.push_back(std::move(flight));
+                    mine.in_flight.push_back(std::move(flight));
                     continue;
                 }
             } catch (const std::exception& e) {
                 if (!lock.owns_lock()) lock.lock();
-                retry_later(lock, "checkpoint " + std::to_string(state.checkpoint_sequence), e);
+                retry_later(lock, "checkpoint " + std::to_string(confirmed.checkpoint_sequence), e);
                 continue;
             }
             try {
                 if (write_state_if_dirty(lock)) continue;  // idle: bring the state file up to date
             } catch (const std::exception& e) {
-                record_error_locked(e.what());
+                record_error(lock, e.what());
             }
             auto wake = now + std::chrono::seconds(1);
-            if (q.open_since) wake = std::min(wake, policy.deadline(*q.open_since));
-            if (q.uncovered_since) wake = std::min(wake, *q.uncovered_since + options.checkpoint_interval);
+            if (q->open_since) wake = std::min(wake, policy.deadline(*q->open_since));
+            if (q->uncovered_since) wake = std::min(wake, *q->uncovered_since + options.checkpoint_interval);
             work_cv.wait_until(lock, wake);
         }
         try {
             write_state_if_dirty(lock);
         } catch (const std::exception& e) {
-            record_error_locked(e.what());
+            record_error(lock, e.what());
         }
-        q.uploader_exited = true;
+        q->uploader_exited = true;
         progress_cv.notify_all();
     }
 
@@ -626,39 +647,43 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                 dir = default_journal_dir(options.service_name, uri, options.prefix).string() + "." + std::to_string(n);
             }
         }
+        // Before the threads start: this thread owns `state` and `own`, and the mutex is free.
+        const Lock lock(mutex);
+        const auto q = queue(lock);
+        const al::detail::UploadState& confirmed = state.owner_view();
         if (auto text = journal->read_state()) {
-            state = al::detail::state_from_json(*text);
+            *state.write(lock) = al::detail::state_from_json(*text);
         } else {
-            state.stream = random_stream_id();
+            state.write(lock)->stream = random_stream_id();
             journal->write_state(state_text());
         }
         const auto now = std::chrono::steady_clock::now();
-        const auto backlog = journal->backlog_after(state.stored_through);
-        for (const auto& newest : {state.stored_through, backlog.last_sequence})
+        const auto backlog = journal->backlog_after(confirmed.stored_through);
+        for (const auto& newest : {confirmed.stored_through, backlog.last_sequence})
             if (newest == UINT64_MAX)
                 throw Error(ErrorCode::integrity, "audit log journal " + dir.string() +
                                                       " is damaged: it names batch sequence 18446744073709551615, "
                                                       "which no sequence can follow");
-        const std::uint64_t first_unstored = state.stored_through ? *state.stored_through + 1 : 0;
+        const std::uint64_t first_unstored = confirmed.stored_through ? *confirmed.stored_through + 1 : 0;
         std::uint64_t next = std::max(first_unstored, backlog.last_sequence ? *backlog.last_sequence + 1 : 0);
         std::uint64_t listed_records = 0;
         for (const auto& range : journal->batches_from(first_unstored, listed_batches)) {
             listed_records += range.records;
-            q.ready.push_back(PendingBatch::in_journal(range, now));
+            q->ready.push_back(PendingBatch::in_journal(range, now));
         }
-        if (backlog.batches > q.ready.size())
-            q.unlisted = {backlog.batches - q.ready.size(), backlog.records - listed_records,
-                          q.ready.empty() ? first_unstored : q.ready.back().sequence + 1, now};
-        q.next_sequence = next;
-        q.open_records = journal->open_records();
-        q.open_bytes = journal->open_bytes();
-        if (q.open_records > 0) {
-            q.open_since = now;
-            q.open_facts_complete = false;
+        if (backlog.batches > q->ready.size())
+            q->unlisted = {backlog.batches - q->ready.size(), backlog.records - listed_records,
+                          q->ready.empty() ? first_unstored : q->ready.back().sequence + 1, now};
+        q->next_sequence = next;
+        q->open_records = journal->open_records();
+        q->open_bytes = journal->open_bytes();
+        if (q->open_records > 0) {
+            q->open_since = now;
+            q->open_facts_complete = false;
         }
-        if (state.stored_through) journal->release_through(*state.stored_through);
-        if (!state.uncovered.empty()) q.uncovered_since = now;
-        if (!journal->repair_note().empty()) record_error_locked("journal repaired: " + journal->repair_note());
+        if (confirmed.stored_through) journal->release_through(*confirmed.stored_through);
+        if (!confirmed.uncovered.empty()) q->uncovered_since = now;
+        if (!journal->repair_note().empty()) record_error(lock, "journal repaired: " + journal->repair_note());
     }
 };
 
@@ -682,7 +707,7 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     c.policy = al::detail::BatchPolicy(c.options);
     c.writer = std::make_unique<al::detail::ObjectWriter>(c.store, c.options);
     if (c.options.journal_mode == JournalMode::disk) c.open_journal();
-    else c.state.stream = random_stream_id();
+    else c.state.write(Core::Lock(c.mutex))->stream = random_stream_id();
     c.checkpointer = std::make_unique<al::detail::Checkpointer>(*c.writer, c.options,
                                                                 c.journal ? c.journal->dir() : fs::path());
     c.batch_uploader = std::make_unique<al::detail::BatchUploader>(
@@ -693,7 +718,7 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     if (c.journal)
         c.syncer = std::make_unique<al::detail::JournalSyncer>(*c.journal, c.options.fsync_interval,
                                                                [&c](const std::exception& e) { c.record_error(e.what()); });
-    c.q.counters.stream = c.state.stream;
+    c.queue(Core::Lock(c.mutex))->counters.stream = c.state.owner_view().stream;
     // Each thread holds the core alive: one stuck in a PUT at close() is let go, not joined.
     const std::shared_ptr<Core> self = core_;
     c.uploader = al::detail::background_thread("worm-log-upload", [self] { self->run_uploader(); });
@@ -740,8 +765,7 @@ bool al::detail::log_value(AuditLogSink& sink, const rapidjson::Value& record) {
                : level->IsString() ? try_parse_log_level(std::string_view(level->GetString(), level->GetStringLength()))
                                    : std::nullopt;
     if (effective && *effective < options.min_level) {
-        std::lock_guard lock(core.mutex);
-        ++core.q.counters.filtered;
+        ++core.queue(std::unique_lock(core.mutex))->counters.filtered;
         return false;
     }
     const auto* timestamp = json::find_member(record, "timestamp");
@@ -788,10 +812,7 @@ bool al::detail::log_value(AuditLogSink& sink, const rapidjson::Value& record) {
     }
     core.accept(line, facts);
     if (json::find_member(record, al::escaped_member)) {
-        {
-            std::lock_guard lock(core.mutex);
-            ++core.q.counters.escaped;
-        }
+        ++core.queue(std::unique_lock(core.mutex))->counters.escaped;
         tell_stderr("record with fields JSON cannot hold (lone surrogate, NaN) stored in escaped form, request_id " +
                     al::key_safe_request_id(facts.request_id) + " (see \"worm_escaped\")");
     }
@@ -802,14 +823,15 @@ bool AuditLogSink::flush(milliseconds timeout) {
     Core& c = *core_;
     bool done;
     {
-        std::unique_lock lock(c.mutex);
-        if (c.q.threads_stopped) return c.clean_locked();
-        c.seal_locked();  // woken below
-        ++c.q.flush_waiters;
+        Core::Lock lock(c.mutex);
+        const auto q = c.queue(lock);
+        if (q->threads_stopped) return c.clean(lock);
+        c.seal(lock);  // woken below
+        ++q->flush_waiters;
         c.work_cv.notify_all();
-        c.progress_cv.wait_for(lock, timeout, [&] { return c.clean_locked() || c.q.uploader_exited; });
-        --c.q.flush_waiters;
-        done = c.clean_locked();
+        c.progress_cv.wait_for(lock, timeout, [&] { return c.clean(lock) || q->uploader_exited; });
+        --q->flush_waiters;
+        done = c.clean(lock);
     }
     c.sync_journal();
     return done;
@@ -818,8 +840,8 @@ bool AuditLogSink::flush(milliseconds timeout) {
 bool AuditLogSink::close(milliseconds timeout) {
     Core& c = *core_;
     {
-        std::lock_guard lock(c.mutex);
-        if (c.q.threads_stopped) return c.clean_locked();
+        const Core::Lock lock(c.mutex);
+        if (c.queue(lock)->threads_stopped) return c.clean(lock);
     }
     // Part of the time is kept for the uploader to stop: flushing to a store that is away
     // would otherwise use all of it, and an uploader that is not inside a PUT (waiting to
@@ -827,8 +849,9 @@ bool AuditLogSink::close(milliseconds timeout) {
     const milliseconds stop_reserve = std::min<milliseconds>(timeout / 2, milliseconds(250));
     const milliseconds slice = std::max<milliseconds>(timeout - stop_reserve, milliseconds(1));
     const auto progress = [&] {
-        std::lock_guard lock(c.mutex);
-        return c.q.counters.batches_stored + c.q.counters.checkpoints_stored;
+        const Core::Lock lock(c.mutex);
+        const auto q = c.queue(lock);
+        return q->counters.batches_stored + q->counters.checkpoints_stored;
     };
     // While the store is taking batches, close() keeps waiting past its timeout, a slice at a
     // time, up to close_max_wait: a service that exits leaves its records in WORM, not in
@@ -842,18 +865,19 @@ bool AuditLogSink::close(milliseconds timeout) {
         before = after;
     }
     const auto deadline = std::chrono::steady_clock::now() + stop_reserve;
-    std::unique_lock lock(c.mutex);
-    c.q.closed = true;
-    c.q.stopping = true;
+    Core::Lock lock(c.mutex);
+    const auto q = c.queue(lock);
+    q->closed = true;
+    q->stopping = true;
     c.work_cv.notify_all();
     c.space_cv.notify_all();
     // The uploader may be inside a PUT that blocks on the network: wait for it only until
     // the deadline, then let it finish on its own (it holds the core alive).
-    const bool exited = c.progress_cv.wait_until(lock, deadline, [&] { return c.q.uploader_exited; });
-    c.q.threads_stopped = true;
-    const bool clean = c.clean_locked();
-    std::uint64_t unstored = c.q.open_records + c.q.unlisted.records;
-    for (const auto& b : c.q.ready) unstored += b.records;
+    const bool exited = c.progress_cv.wait_until(lock, deadline, [&] { return q->uploader_exited; });
+    q->threads_stopped = true;
+    const bool clean = c.clean(lock);
+    std::uint64_t unstored = q->open_records + q->unlisted.records;
+    for (const auto& b : q->ready) unstored += b.records;
     lock.unlock();
     if (unstored > 0)
         tell_stderr(std::to_string(unstored) + " records not stored at close (" +
@@ -869,15 +893,16 @@ bool AuditLogSink::close(milliseconds timeout) {
 
 AuditLogStats AuditLogSink::stats() const {
     const Core& c = *core_;
-    std::lock_guard lock(c.mutex);
-    AuditLogStats s = c.q.counters;
-    s.queued = c.q.open_records;
-    for (const auto& b : c.q.ready) s.queued += b.records;
-    s.queued += c.q.unlisted.records;
-    s.journal_bytes = c.backlog_bytes_locked();
-    std::optional<SteadyTime> oldest = !c.q.ready.empty()          ? std::optional(c.q.ready.front().first_accepted)
-                                       : c.q.unlisted.batches > 0 ? std::optional(c.q.unlisted.since)
-                                                                  : c.q.open_since;
+    const Core::Lock lock(c.mutex);
+    const auto q = c.queue(lock);
+    AuditLogStats s = q->counters;
+    s.queued = q->open_records;
+    for (const auto& b : q->ready) s.queued += b.records;
+    s.queued += q->unlisted.records;
+    s.journal_bytes = c.backlog_bytes(lock);
+    std::optional<SteadyTime> oldest = !q->ready.empty()          ? std::optional(q->ready.front().first_accepted)
+                                       : q->unlisted.batches > 0 ? std::optional(q->unlisted.since)
+                                                                  : q->open_since;
     if (oldest)
         s.oldest_unstored_age =
             std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - *oldest);
