@@ -1515,9 +1515,10 @@ def write_results(out_dir, scenarios, meta, threshold, chart_ok):
                                     "noisy": fig.noisy(threshold), "unavailable": fig.unavailable,
                                     "error": fig.error})
     for r in rows:
+        target, met = r.target(r) if r.target else (None, None)
         data["rows"].append({"scenario": r.scenario, "libworm": r.libworm.fid,
                              "anchor": r.anchor.fid if r.anchor else None, "limit": r.limit.fid if r.limit else None,
-                             "ratio": r.ratio, "ratio_limit": r.ratio_limit})
+                             "ratio": r.ratio, "ratio_limit": r.ratio_limit, "target": target, "met": met})
     with open(os.path.join(out_dir, "results.json"), "w") as f:
         json.dump(data, f, indent=2)
 
