@@ -1,8 +1,5 @@
 // Bucket commands (S3 only): `worm bucket create` makes a WORM-ready bucket (Object Lock,
 // versioning, a default retention); `worm bucket info` shows how a bucket is configured.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <iomanip>
@@ -10,14 +7,13 @@
 
 #include "commands.hpp"
 #include "worm/compliance/bucket.hpp"
+#include "worm/json.hpp"
 #include "worm/platform_env.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::cli {
 
 namespace {
-
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 const OptionSpec bucket_store_option =
     with_help(not_required(store_option), "s3://bucket or a bucket name (default $WORM_EVIDENCE_BUCKET; endpoint and credentials "
@@ -66,18 +62,16 @@ std::string_view versioning_name(s3::VersioningStatus s) {
     return "unversioned";
 }
 
-void write_default_retention(Writer& w, const std::optional<s3::DefaultRetention>& d) {
-    w.Key("default_retention");
+void write_default_retention(json::Writer& w, const std::optional<s3::DefaultRetention>& d) {
+    w.key("default_retention");
     if (!d) {
-        w.Null();
+        w.null();
         return;
     }
-    w.StartObject();
-    w.Key("mode"); w.String(std::string(to_string(d->mode)).c_str());
     // Some servers send <Years>0</Years> beside <Days>: a zero is no period.
-    w.Key("days"); if (d->days && *d->days > 0) w.Int(*d->days); else w.Null();
-    w.Key("years"); if (d->years && *d->years > 0) w.Int(*d->years); else w.Null();
-    w.EndObject();
+    const auto period = [](const std::optional<int>& n) { return n && *n > 0 ? n : std::nullopt; };
+    w.begin_object().member("mode", to_string(d->mode)).member("days", period(d->days)).member("years", period(d->years));
+    w.end_object();
 }
 
 int run_bucket_create(const ParsedArgs& a) {
@@ -109,16 +103,12 @@ int run_bucket_create(const ParsedArgs& a) {
     if (default_retention)
         client.put_object_lock_configuration(bucket, {.enabled = true, .default_retention = default_retention});
 
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("bucket"); w.String(bucket.c_str());
-    w.Key("region"); w.String(client.config().region.c_str());
-    w.Key("object_lock"); w.Bool(object_lock);
-    w.Key("versioning"); w.String(versioning ? "enabled" : "unversioned");
+    json::Writer w;
+    w.begin_object().member("bucket", bucket).member("region", client.config().region).member("object_lock", object_lock);
+    w.member("versioning", versioning ? "enabled" : "unversioned");
     write_default_retention(w, default_retention);
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
+    w.end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
@@ -167,53 +157,44 @@ int run_bucket_info(const ParsedArgs& a) {
     const bool have_pab =
         read_section("public_access_block", [&] { pab = client.get_public_access_block(bucket); }, unavailable);
 
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("bucket"); w.String(bucket.c_str());
-    w.Key("versioning");
-    if (have_versioning) w.String(std::string(versioning_name(versioning)).c_str()); else w.Null();
-    w.Key("object_lock");
+    json::Writer w;
+    w.begin_object().member("bucket", bucket);
+    w.key("versioning");
+    if (have_versioning) w.value(versioning_name(versioning)); else w.null();
+    w.key("object_lock");
     if (have_lock) {
-        w.StartObject();
-        w.Key("enabled"); w.Bool(lock.enabled);
+        w.begin_object().member("enabled", lock.enabled);
         write_default_retention(w, lock.default_retention);
-        w.EndObject();
+        w.end_object();
     } else {
-        w.Null();
+        w.null();
     }
-    w.Key("encryption");
+    w.key("encryption");
     if (have_encryption && encryption) {
-        w.StartObject();
-        w.Key("algorithm");
-        w.String(encryption->sse.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256");
-        w.Key("kms_key_id");
-        if (encryption->sse.kms_key_id.empty()) w.Null(); else w.String(encryption->sse.kms_key_id.c_str());
-        w.Key("bucket_key_enabled"); w.Bool(encryption->bucket_key_enabled);
-        w.EndObject();
+        w.begin_object();
+        w.member("algorithm", encryption->sse.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256");
+        w.key("kms_key_id");
+        if (encryption->sse.kms_key_id.empty()) w.null(); else w.value(encryption->sse.kms_key_id);
+        w.member("bucket_key_enabled", encryption->bucket_key_enabled);
+        w.end_object();
     } else {
-        w.Null();  // none configured, or unavailable (see "unavailable")
+        w.null();  // none configured, or unavailable (see "unavailable")
     }
-    w.Key("public_access_block");
+    w.key("public_access_block");
     if (have_pab && pab) {
-        w.StartObject();
-        w.Key("block_public_acls"); w.Bool(pab->block_public_acls);
-        w.Key("ignore_public_acls"); w.Bool(pab->ignore_public_acls);
-        w.Key("block_public_policy"); w.Bool(pab->block_public_policy);
-        w.Key("restrict_public_buckets"); w.Bool(pab->restrict_public_buckets);
-        w.EndObject();
+        w.begin_object();
+        w.member("block_public_acls", pab->block_public_acls).member("ignore_public_acls", pab->ignore_public_acls);
+        w.member("block_public_policy", pab->block_public_policy);
+        w.member("restrict_public_buckets", pab->restrict_public_buckets);
+        w.end_object();
     } else {
-        w.Null();
+        w.null();
     }
-    w.Key("unavailable");
-    w.StartObject();
-    for (const auto& [name, why] : unavailable) {
-        w.Key(name.c_str());
-        w.String(why.c_str());
-    }
-    w.EndObject();
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
+    w.key("unavailable").begin_object();
+    for (const auto& [name, why] : unavailable) w.member(name, why);
+    w.end_object();
+    w.end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 

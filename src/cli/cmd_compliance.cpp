@@ -10,6 +10,7 @@
 #include "worm/platform_env.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/compliance/certificate.hpp"
+#include "worm/json.hpp"
 #include "worm/signer.hpp"
 
 namespace worm::cli {
@@ -179,12 +180,13 @@ int run_certificate_issue(const ParsedArgs& a) {
     o.signing_key = a.value_or("--signing-key", "");
     if (!o.signing_key.empty()) o.signing_key_password = key_password_from_env().value_or("");
     const compliance::IssuedCertificate c = user_file([&] { return compliance::issue_certificate(o, key); });
-    std::cout << "{\"certificate_id\":" << json_string(c.certificate_id) << ",\"clean\":" << (c.clean ? "true" : "false")
-              << ",\"key_fingerprint\":" << json_string(c.key_fingerprint) << ",\"json\":" << json_string(c.json_path)
-              << ",\"sig\":" << json_string(c.sig_path) << ",\"pdf\":" << json_string(c.pdf_path)
-              << ",\"pdf_sig\":" << json_string(c.pdf_sig_path) << ",\"pdf_signer\":" << json_string(c.pdf_signer_path)
-              << ",\"pdf_signer_subject\":" << json_string(c.pdf_signer_subject)
-              << ",\"pdf_signer_fingerprint\":" << json_string(c.pdf_signer_fingerprint) << "}\n";
+    json::Writer w;
+    w.begin_object().member("certificate_id", c.certificate_id).member("clean", c.clean);
+    w.member("key_fingerprint", c.key_fingerprint).member("json", c.json_path.string()).member("sig", c.sig_path.string());
+    w.member("pdf", c.pdf_path.string()).member("pdf_sig", c.pdf_sig_path.string());
+    w.member("pdf_signer", c.pdf_signer_path.string()).member("pdf_signer_subject", c.pdf_signer_subject);
+    w.member("pdf_signer_fingerprint", c.pdf_signer_fingerprint).end_object();
+    std::cout << w.take() << "\n";
     if (const auto destination = reports_destination(a)) {
         std::vector<fs::path> files{c.json_path, c.sig_path, c.pdf_path, c.pdf_sig_path};
         if (!c.pdf_signer_path.empty()) files.push_back(c.pdf_signer_path);

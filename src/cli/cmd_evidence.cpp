@@ -1,7 +1,4 @@
 // Evidence commands: keygen, bundle, verify, demo.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <cstdlib>
 #include <optional>
 #include <iostream>
@@ -24,37 +21,25 @@ namespace {
 int run_keygen(const ParsedArgs& a) {
     const fs::path dir = a.require("--out");
     const KeyPaths paths = user_file([&] { return generate_key_files(dir, key_password_from_env()); });
-    std::cout << "{\"private_key\":" << json_string(paths.private_key.string())
-              << ",\"public_key\":" << json_string(paths.public_key.string()) << "}\n";
+    json::Writer w;
+    w.begin_object().member("private_key", paths.private_key.string()).member("public_key", paths.public_key.string());
+    w.end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
 std::string bundle_result_json(const BundleResult& r, const fs::path& cosign_bundle) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("bundle_id"); w.String(r.bundle_id.c_str());
-    w.Key("bundle_path"); w.String(r.bundle_path.c_str());
-    w.Key("sig_path"); w.String(r.sig_path.c_str());
-    if (!r.sigstore_path.empty()) {
-        w.Key("sigstore_path"); w.String(r.sigstore_path.c_str());
-    }
-    if (!cosign_bundle.empty()) {
-        w.Key("cosign_bundle_path"); w.String(cosign_bundle.c_str());
-    }
-    w.Key("evidence_bundle_hash"); w.String(r.evidence_bundle_hash.c_str());
-    if (!r.upload_status.empty()) {
-        w.Key("upload_status"); w.String(r.upload_status.c_str());
-    }
-    if (!r.upload_error.empty()) {
-        w.Key("upload_error"); w.String(r.upload_error.c_str());
-    }
-    if (!r.bundle_uri.empty()) {
-        w.Key("uri"); w.String(r.bundle_uri.c_str());
-        w.Key("sig_uri"); w.String(r.sig_uri.c_str());
-    }
-    w.EndObject();
-    return buf.GetString();
+    json::Writer w;
+    w.begin_object().member("bundle_id", r.bundle_id).member("bundle_path", r.bundle_path.string());
+    w.member("sig_path", r.sig_path.string());
+    if (!r.sigstore_path.empty()) w.member("sigstore_path", r.sigstore_path.string());
+    if (!cosign_bundle.empty()) w.member("cosign_bundle_path", cosign_bundle.string());
+    w.member("evidence_bundle_hash", r.evidence_bundle_hash);
+    if (!r.upload_status.empty()) w.member("upload_status", r.upload_status);
+    if (!r.upload_error.empty()) w.member("upload_error", r.upload_error);
+    if (!r.bundle_uri.empty()) w.member("uri", r.bundle_uri).member("sig_uri", r.sig_uri);
+    w.end_object();
+    return w.take();
 }
 
 int run_bundle(const ParsedArgs& a) {
@@ -128,13 +113,14 @@ int run_verify(const ParsedArgs& a) {
 int run_sign(const ParsedArgs& a) {
     const compliance::CosignPrivateKey key =
         user_file([&] { return compliance::CosignPrivateKey::load(a.require("--cosign-key")); });
-    std::string out = "[";  // printed whole at the end: a failing file leaves no half-printed list
+    json::Writer w;  // printed whole at the end: a failing file leaves no half-printed list
+    w.begin_array();
     for (const auto& file : a.positionals()) {
         const fs::path bundle = user_file([&] { return compliance::write_cosign_bundle(key, file); });
-        out += (out.size() > 1 ? "," : "") + std::string("{\"file\":") + json_string(file) +
-               ",\"bundle\":" + json_string(bundle.string()) + "}";
+        w.begin_object().member("file", file).member("bundle", bundle.string()).end_object();
     }
-    std::cout << out << "]\n";
+    w.end_array();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 

@@ -12,6 +12,7 @@
 #include "worm/aws/cloudwatch.hpp"
 #include "worm/config.hpp"
 #include "worm/crypto.hpp"
+#include "worm/json.hpp"
 #include "worm/migrate.hpp"
 #include "worm/s3/store.hpp"
 
@@ -86,13 +87,17 @@ public:
         if (!out_) throw Error(ErrorCode::io, "cannot open the migration log " + path_.string());
     }
     const fs::path& path() const { return path_; }
-    void write(const std::string& level, const std::string& message, const std::string& extra_json = "") {
+    // `extra` writes the record's members after the common ones.
+    void write(const std::string& level, const std::string& message,
+               const std::function<void(json::Writer&)>& extra = nullptr) {
         if (!out_.is_open()) return;
-        out_ << "{\"time\":" << json_string(format_rfc3339(system_clock().now())) << ",\"level\":" << json_string(level)
-             << ",\"message\":" << json_string(message);
-        if (!environment_.empty()) out_ << ",\"environment\":" << json_string(environment_);
-        if (!extra_json.empty()) out_ << "," << extra_json;
-        out_ << "}\n" << std::flush;
+        json::Writer w;
+        w.begin_object().member("time", format_rfc3339(system_clock().now())).member("level", level);
+        w.member("message", message);
+        if (!environment_.empty()) w.member("environment", environment_);
+        if (extra) extra(w);
+        w.end_object();
+        out_ << w.take() << "\n" << std::flush;
     }
 
 private:
@@ -164,8 +169,10 @@ int run_migrate(const ParsedArgs& a) {
         std::string bucket = to.substr(5);
         bucket = bucket.substr(0, bucket.find('/'));
         const std::size_t rows = write_batch_manifest(*source, bucket, o, *manifest);
-        std::cout << "{\"manifest\":" << json_string(*manifest) << ",\"job\":" << json_string(*manifest + ".job.json")
-                  << ",\"objects\":" << rows << "}\n";
+        json::Writer w;
+        w.begin_object().member("manifest", *manifest).member("job", *manifest + ".job.json").member("objects", rows);
+        w.end_object();
+        std::cout << w.take() << "\n";
         return exit_ok;
     }
     auto destination = open_store(to);
@@ -174,7 +181,8 @@ int run_migrate(const ParsedArgs& a) {
         o.state_file = default_state_file(a, a.require("--from"), to, endpoints == "\n" ? "" : endpoints);
     }
     MigrationLog log(o.dry_run ? fs::path() : progress_dir(a), a.value_or("--env", ""));
-    log.write("INFO", "Migration started: " + source->describe() + " -> " + to, "\"state\":" + json_string(o.state_file.string()));
+    log.write("INFO", "Migration started: " + source->describe() + " -> " + to,
+              [&](json::Writer& w) { w.member("state", o.state_file.string()); });
     o.on_batch = [&log](std::size_t batch, std::size_t batches, std::size_t objects) {
         log.write("INFO", "Processing batch " + std::to_string(batch) + "/" + std::to_string(batches) + " (" +
                               std::to_string(objects) + " objects)");
@@ -195,13 +203,14 @@ int run_migrate(const ParsedArgs& a) {
         } else if (r.status != "copied" && r.status != "already_present") {
             std::cerr << "  " << r.status << ": " << r.source_key << ": " << r.message << "\n";
             log.write(r.status == "lock_applied" ? "WARNING" : "ERROR", r.status + ": " + r.source_key + ": " + r.message,
-                      "\"key\":" + json_string(r.source_key) + ",\"status\":" + json_string(r.status));
+                      [&](json::Writer& w) { w.member("key", r.source_key).member("status", r.status); });
         }
     }
     if (auto report = a.get("--report"); report && !s.dry_run) s.write_report(*report);
+    const std::string summary = s.to_json_line();
     log.write(s.clean() ? "INFO" : "ERROR", std::string("Migration complete: ") + (s.clean() ? "clean" : "NOT clean"),
-              "\"summary\":" + s.to_json_line());
-    std::cout << s.to_json_line() << "\n";
+              [&](json::Writer& w) { w.key("summary").raw(summary); });
+    std::cout << summary << "\n";
     if (const auto metric_namespace = aws::metric_namespace_from_env(); metric_namespace && !s.dry_run) {
         // Seed 002's MigrationFailures: every object neither copied nor already there.
         std::int64_t failures = 0;
@@ -231,13 +240,12 @@ int run_migrate_rollback(const ParsedArgs& a) {
         std::cout << r.status << " " << r.dest_key << (r.dest_version_id.empty() ? "" : " (version " + r.dest_version_id + ")")
                   << ": " << r.message << "\n";
     }
-    std::cout << "{\"objects\":" << rows.size() << ",\"dry_run\":" << (o.dry_run ? "true" : "false") << ",\"status\":{";
-    bool first = true;
-    for (const auto& [status, count] : by_status) {
-        std::cout << (first ? "" : ",") << json_string(status) << ":" << count;
-        first = false;
-    }
-    std::cout << "}}\n";
+    json::Writer w;
+    w.begin_object().member("objects", rows.size()).member("dry_run", o.dry_run);
+    w.key("status").begin_object();
+    for (const auto& [status, count] : by_status) w.member(status, count);
+    w.end_object().end_object();
+    std::cout << w.take() << "\n";
     // 0: everything it wrote is gone (or would be); 1: locks keep some; 3: removals failed.
     if (by_status.count("failed")) return exit_storage;
     for (const auto& [status, count] : by_status)

@@ -6,9 +6,6 @@
 // SNS topic of --sns-topic / WORM_ALERTS_TOPIC_ARN (text). With --cloudwatch (or
 // WORM_CLOUDWATCH_NAMESPACE) the counts go to CloudWatch in seed 002's namespace; with
 // --log-dir the run is written to worm_compliance_monitor_<time>.log, the seed's log.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -20,6 +17,7 @@
 #include "worm/platform_env.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/http.hpp"
+#include "worm/json.hpp"
 #include "worm/registry.hpp"
 #include "worm/s3/store.hpp"
 #include "worm/uploader.hpp"
@@ -59,49 +57,25 @@ void add_bucket_checks(s3::S3Store& store, int min_retention_days, std::vector<C
 
 std::string alert_json(const std::string& environment, const std::vector<Check>& checks, std::int64_t objects,
                        std::int64_t expiring) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("environment");
-    w.String(environment.c_str());
-    w.Key("time");
-    w.String(format_rfc3339(system_clock().now()).c_str());
+    json::Writer w;
+    w.begin_object().member("environment", environment).member("time", format_rfc3339(system_clock().now()));
     bool ok = true;
     for (const auto& c : checks) ok &= c.ok;
-    w.Key("ok");
-    w.Bool(ok);
-    w.Key("failed_checks");
-    w.StartArray();
+    w.member("ok", ok);
+    w.key("failed_checks").begin_array();
     for (const auto& c : checks)
-        if (!c.ok) {
-            w.StartObject();
-            w.Key("check");
-            w.String(c.name.c_str());
-            w.Key("detail");
-            w.String(c.detail.c_str());
-            w.EndObject();
-        }
-    w.EndArray();
-    w.Key("summary");
-    w.StartObject();
-    w.Key("checks");
-    w.Uint64(checks.size());
-    w.Key("objects_checked");
-    w.Int64(objects);
-    w.Key("expiring");
-    w.Int64(expiring);
-    for (const auto& c : checks) {
-        w.Key(c.name.c_str());
-        w.String(c.ok ? "ok" : "failed");
-    }
-    w.EndObject();
-    w.Key("recommended_actions");
-    w.StartArray();
+        if (!c.ok) w.begin_object().member("check", c.name).member("detail", c.detail).end_object();
+    w.end_array();
+    w.key("summary").begin_object();
+    w.member("checks", checks.size()).member("objects_checked", objects).member("expiring", expiring);
+    for (const auto& c : checks) w.member(c.name, c.ok ? "ok" : "failed");
+    w.end_object();
+    w.key("recommended_actions").begin_array();
     for (const auto& c : checks)
-        if (!c.ok) w.String(c.action.c_str());
-    w.EndArray();
-    w.EndObject();
-    return buf.GetString();
+        if (!c.ok) w.value(c.action);
+    w.end_array();
+    w.end_object();
+    return w.take();
 }
 
 // What the checks counted, for CloudWatch.

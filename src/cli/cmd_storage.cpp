@@ -1,12 +1,10 @@
 // Storage commands: the same verbs for every store URL (file://, s3://, mcp+http(s)://).
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
 #include "worm/fs.hpp"
+#include "worm/json.hpp"
 #include "worm/storage/keys.hpp"
 #include "worm/storage/local.hpp"
 
@@ -16,37 +14,33 @@ namespace {
 
 const OptionSpec version_option{"--version-id", "VERSION", "address one version of the object"};
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+// Empty (unknown, unversioned): null.
+std::optional<std::string> unless_empty(const std::string& s) {
+    if (s.empty()) return std::nullopt;
+    return s;
+}
 
-void write_retention(Writer& w, const std::optional<Retention>& r) {
-    w.Key("lock_mode");
-    if (r) w.String(std::string(to_string(r->mode)).c_str()); else w.Null();
-    w.Key("retain_until");
-    if (r) w.String(format_rfc3339_millis(r->retain_until).c_str()); else w.Null();
+void write_retention(json::Writer& w, const std::optional<Retention>& r) {
+    if (r) {
+        w.member("lock_mode", to_string(r->mode)).member("retain_until", format_rfc3339_millis(r->retain_until));
+    } else {
+        w.member("lock_mode", nullptr).member("retain_until", nullptr);
+    }
 }
 
 std::string info_json(const ObjectInfo& info) {
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("key"); w.String(info.key.c_str());
-    w.Key("size"); w.Uint64(info.size);
-    w.Key("sha256"); if (info.sha256_hex.empty()) w.Null(); else w.String(info.sha256_hex.c_str());
-    w.Key("etag"); w.String(info.etag.c_str());
-    w.Key("content_type"); w.String(info.content_type.c_str());
+    json::Writer w;
+    w.begin_object();
+    w.member("key", info.key).member("size", info.size).member("sha256", unless_empty(info.sha256_hex));
+    w.member("etag", info.etag).member("content_type", info.content_type);
     write_retention(w, info.retention);
-    w.Key("legal_hold"); w.Bool(info.legal_hold);
-    w.Key("version_id"); if (info.version_id.empty()) w.Null(); else w.String(info.version_id.c_str());
-    w.Key("last_modified"); w.String(format_rfc3339(info.last_modified).c_str());
-    w.Key("metadata");
-    w.StartObject();
-    for (const auto& [k, v] : info.metadata) {
-        w.Key(k.c_str());
-        w.String(v.c_str());
-    }
-    w.EndObject();
-    w.EndObject();
-    return buf.GetString();
+    w.member("legal_hold", info.legal_hold).member("version_id", unless_empty(info.version_id));
+    w.member("last_modified", format_rfc3339(info.last_modified));
+    w.key("metadata").begin_object();
+    for (const auto& [k, v] : info.metadata) w.member(k, v);
+    w.end_object();
+    w.end_object();
+    return w.take();
 }
 
 bool parse_on_off(const std::string& v, const std::string& what) {
@@ -70,16 +64,10 @@ int run_put(const ParsedArgs& a) {
     options.validate(system_clock().now());
     auto store = open_store(a.require("--store"));
     const PutResult r = store->put(key, PutBody::from_file(file), options);
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("key"); w.String(r.key.c_str());
-    w.Key("uri"); w.String(store->uri(r.key).c_str());
-    w.Key("version_id"); if (r.version_id.empty()) w.Null(); else w.String(r.version_id.c_str());
-    w.Key("etag"); w.String(r.etag.c_str());
-    w.Key("sha256"); if (r.sha256_hex.empty()) w.Null(); else w.String(r.sha256_hex.c_str());
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
+    json::Writer w;
+    w.begin_object().member("key", r.key).member("uri", store->uri(r.key)).member("version_id", unless_empty(r.version_id));
+    w.member("etag", r.etag).member("sha256", unless_empty(r.sha256_hex)).end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
@@ -121,12 +109,11 @@ int run_rm(const ParsedArgs& a) {
 int run_retention_get(const ParsedArgs& a) {
     auto store = open_store(a.require("--store"));
     const auto r = store->get_retention(a.positionals()[0], version_arg(a));
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
+    json::Writer w;
+    w.begin_object();
     write_retention(w, r);
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
+    w.end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
@@ -146,7 +133,9 @@ int run_retention_set(const ParsedArgs& a) {
 int run_legal_hold_get(const ParsedArgs& a) {
     auto store = open_store(a.require("--store"));
     const bool on = store->get_legal_hold(a.positionals()[0], version_arg(a));
-    std::cout << "{\"legal_hold\":" << (on ? "true" : "false") << "}\n";
+    json::Writer w;
+    w.begin_object().member("legal_hold", on).end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
@@ -168,27 +157,16 @@ int run_store_verify(const ParsedArgs& a) {
     // start_log off: a missing log is reported, never replaced by a fresh one.
     LocalWormStore store(root, system_clock(), LocalStoreOptions{.durable = true, .start_log = false});
     const LocalStoreVerification v = store.verify();
-    rapidjson::StringBuffer buf;
-    Writer w(buf);
-    w.StartObject();
-    w.Key("store"); w.String(url.c_str());
-    w.Key("ok"); w.Bool(v.ok());
-    w.Key("records"); w.Uint64(v.records);
-    w.Key("versions"); w.Uint64(v.versions);
-    w.Key("log_head"); w.String(v.log_head.c_str());
-    w.Key("problems");
-    w.StartArray();
+    json::Writer w;
+    w.begin_object().member("store", url).member("ok", v.ok()).member("records", v.records).member("versions", v.versions);
+    w.member("log_head", v.log_head);
+    w.key("problems").begin_array();
     for (const auto& p : v.problems) {
-        w.StartObject();
-        w.Key("kind"); w.String(p.kind.c_str());
-        w.Key("key"); w.String(p.key.c_str());
-        w.Key("version_id"); w.String(p.version_id.c_str());
-        w.Key("detail"); w.String(p.detail.c_str());
-        w.EndObject();
+        w.begin_object().member("kind", p.kind).member("key", p.key).member("version_id", p.version_id);
+        w.member("detail", p.detail).end_object();
     }
-    w.EndArray();
-    w.EndObject();
-    std::cout << buf.GetString() << "\n";
+    w.end_array().end_object();
+    std::cout << w.take() << "\n";
     for (const auto& p : v.problems)
         std::cerr << "worm store verify: " << p.kind << (p.key.empty() ? "" : " " + quote_key(p.key))
                   << (p.version_id.empty() ? "" : " version " + p.version_id) << ": " << p.detail << "\n";

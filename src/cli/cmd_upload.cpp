@@ -86,10 +86,13 @@ int run_status(const ParsedArgs& a) {
         return exit_ok;
     }
     if (format == "json") {
-        rapidjson::Document doc = json::parse_strict(s.to_json(), "status");
-        doc.AddMember("unregistered_bundles", static_cast<std::uint64_t>(unregistered), doc.GetAllocator());
-        doc.AddMember("healthy", healthy, doc.GetAllocator());
-        std::cout << json::to_compact(doc) << "\n";
+        // The uploader's members, then what only this command counts.
+        const rapidjson::Document stats = json::parse_strict(s.to_json(), "status");
+        json::Writer w;
+        w.begin_object();
+        for (const auto& m : stats.GetObject()) w.member(std::string_view(m.name.GetString(), m.name.GetStringLength()), m.value);
+        w.member("unregistered_bundles", unregistered).member("healthy", healthy).end_object();
+        std::cout << w.take() << "\n";
     } else {
         auto row = [](const std::string& name, const std::string& value) {
             std::string n = name;
@@ -145,7 +148,10 @@ int run_config_check(const ParsedArgs&) {
 int run_registry_import(const ParsedArgs& a) {
     UploadRegistry registry(existing_evidence_dir(a));
     const ImportResult r = registry.import_json(a.positionals()[0]);
-    std::cout << "{\"imported\":" << r.imported << ",\"updated\":" << r.updated << ",\"unchanged\":" << r.unchanged << "}\n";
+    json::Writer w;
+    w.begin_object().member("imported", r.imported).member("updated", r.updated).member("unchanged", r.unchanged);
+    w.end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 
@@ -163,8 +169,11 @@ int run_registry_rebuild(const ParsedArgs& a) {
     }
     WormUploader uploader(WormConfig::from_env(), nullptr, std::make_shared<UploadRegistry>(dir));
     const auto queued = uploader.reconcile(dir);
-    std::cout << "{\"set_aside\":" << (aside ? json_string(aside->string()) : "null") << ",\"queued\":" << queued.size()
-              << "}\n";
+    json::Writer w;
+    w.begin_object().key("set_aside");
+    if (aside) w.value(aside->string()); else w.null();
+    w.member("queued", queued.size()).end_object();
+    std::cout << w.take() << "\n";
     return exit_ok;
 }
 

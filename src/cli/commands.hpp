@@ -50,7 +50,4 @@ std::shared_ptr<ObjectStore> open_uploader_store(const ParsedArgs& args, const W
 // The duplicate-copy store named by WORM_REPLICA_STORE, or null when it is not set.
 std::shared_ptr<ObjectStore> replica_store_from_env();
 
-// Escapes a string for JSON output (RapidJSON's writer rules).
-std::string json_string(const std::string& s);
-
 }  // namespace worm::cli

@@ -1,8 +1,4 @@
-// common.cpp: what every command shares besides the options (options.cpp): exit codes and
-// JSON string escaping.
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
+// common.cpp: what every command shares besides the options (options.cpp): exit codes.
 #include "commands.hpp"
 
 namespace worm::cli {
@@ -21,13 +17,6 @@ int exit_code_for(const Error& e) {
         default:
             return exit_storage;
     }
-}
-
-std::string json_string(const std::string& s) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
-    return buf.GetString();
 }
 
 }  // namespace worm::cli

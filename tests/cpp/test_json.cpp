@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -467,4 +468,102 @@ process.stdout.write(lines.map(l => c(JSON.parse(l))).join('\n') + '\n');
         if (got != expected[i] && ++mismatches <= 5) CHECK_MESSAGE(got == expected[i], docs[i]);
     }
     CHECK(mismatches == 0);
+}
+
+// ---- json::Writer: the one way the library writes JSON text --------------------------
+
+namespace {
+
+// One document written twice: streamed by the Writer, and parsed then written by to_pretty /
+// to_compact. The two must agree byte for byte (one serializer, one form).
+void write_sample(json::Writer& w) {
+    w.begin_object()
+        .member("name", "é \"quoted\" \\ tab\t nul\x01")
+        .member("count", 42)
+        .member("big", std::uint64_t{18446744073709551615u})
+        .member("negative", std::int64_t{-9007199254740993})
+        .member("ratio", 0.25)
+        .member("whole", 3.0)
+        .member("yes", true)
+        .member("absent", std::optional<std::string>())
+        .member("present", std::optional<std::string>("x"));
+    w.key("empty_object").begin_object().end_object();
+    w.key("empty_array").begin_array().end_array();
+    w.key("items").begin_array();
+    for (int i = 0; i < 3; ++i) w.begin_object().member("i", i).key("tags").begin_array().value("a").null().end_array().end_object();
+    w.end_array();
+    w.end_object();
+}
+
+}  // namespace
+
+TEST_CASE("Writer: the same text as to_pretty and to_compact of the same document") {
+    json::Writer pretty(json::Writer::Style::pretty), compact;
+    write_sample(pretty);
+    write_sample(compact);
+    const std::string pretty_text = pretty.take(), compact_text = compact.take();
+    const auto doc = json::parse_strict(compact_text, "written");
+    CHECK(pretty_text == json::to_pretty(doc));
+    CHECK(compact_text == json::to_compact(doc));
+    CHECK(compact_text.find("\"whole\":3,") != std::string::npos);  // ES6 number form
+    CHECK(compact_text.find("\\u0001") != std::string::npos);
+    CHECK(pretty_text.find("\"empty_object\": {},\n") != std::string::npos);
+    CHECK(json::find_member(doc, "absent")->IsNull());
+    CHECK(json::find_member(doc, "big")->GetUint64() == 18446744073709551615u);
+}
+
+TEST_CASE("Writer: a parsed value and raw JSON text go in as they are, at the writer's depth") {
+    const auto parsed = json::parse_strict(R"({"b":[1,{"c":null}],"a":"x"})", "parsed");
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object().member("doc", parsed).key("raw").raw(R"({"k":1})").end_object();
+    const std::string text = w.take();
+    CHECK(text == "{\n  \"doc\": {\n    \"b\": [\n      1,\n      {\n        \"c\": null\n      }\n    ],\n    \"a\": \"x\"\n  },\n"
+                  "  \"raw\": {\"k\":1}\n}");
+    json::Writer top;
+    top.value(parsed);
+    CHECK(top.take() == R"({"b":[1,{"c":null}],"a":"x"})");
+}
+
+TEST_CASE("Writer: take_into appends, and the writer starts over") {
+    json::Writer w;
+    std::string out = "prefix ";
+    w.begin_array().value(1).end_array().take_into(out);
+    CHECK(out == "prefix [1]");
+    w.value("again").take_into(out);
+    CHECK(out == "prefix [1]\"again\"");
+    CHECK(w.begin_object().end_object().take() == "{}");
+}
+
+TEST_CASE("Writer: text that JSON cannot hold is refused, naming the member") {
+    const std::string bad_utf8 = "ab\xff";
+    json::Writer a;
+    a.begin_object();
+    CHECK(error_of([&] { a.member("note", bad_utf8); }, ErrorCode::invalid_argument).find("\"note\"") != std::string::npos);
+    json::Writer b;
+    b.begin_object();
+    const std::string message = error_of([&] { b.member("ratio", std::nan("")); }, ErrorCode::invalid_argument);
+    CHECK(message.find("NaN") != std::string::npos);
+    CHECK(message.find("\"ratio\"") != std::string::npos);
+    json::Writer c;
+    c.begin_object();
+    CHECK(error_of([&] { c.key(bad_utf8); }, ErrorCode::invalid_argument).find("not valid UTF-8") != std::string::npos);
+}
+
+TEST_CASE("Writer: misuse is an internal error, not bad JSON") {
+    json::Writer no_key;
+    no_key.begin_object();
+    CHECK(error_of([&] { no_key.value(1); }, ErrorCode::internal).find("without its key") != std::string::npos);
+    json::Writer key_in_array;
+    key_in_array.begin_array();
+    CHECK(error_of([&] { key_in_array.key("k"); }, ErrorCode::internal).find("outside an object") != std::string::npos);
+    json::Writer unbalanced;
+    unbalanced.begin_array();
+    CHECK(error_of([&] { unbalanced.end_object(); }, ErrorCode::internal).find("end_object") != std::string::npos);
+    CHECK(error_of([&] { (void)unbalanced.take(); }, ErrorCode::internal).find("before the value is complete") != std::string::npos);
+    json::Writer dangling;
+    dangling.begin_object().key("k");
+    CHECK(error_of([&] { dangling.end_object(); }, ErrorCode::internal).find("without its value") != std::string::npos);
+    json::Writer twice;
+    twice.value(1);
+    CHECK(error_of([&] { twice.value(2); }, ErrorCode::internal).find("second value") != std::string::npos);
 }

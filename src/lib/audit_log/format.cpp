@@ -1,9 +1,6 @@
 // The stored shape of audit-log batches and checkpoints (audit_log/format.hpp).
 #include "worm/audit_log/format.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <cstdio>
 
@@ -138,31 +135,27 @@ std::optional<BatchName> parse_checkpoint_key(std::string_view prefix, std::stri
 }
 
 std::string serialize_checkpoint(const Checkpoint& c) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-    w.StartObject();
-    str("format"), str(checkpoint_format);
-    str("stream"), str(c.stream);
-    str("sequence"), w.Uint64(c.sequence);
-    str("created_at"), str(c.created_at);
-    str("previous_checkpoint_sha256"), str(c.previous_checkpoint_sha256);
-    str("previous_signature"), str(c.previous_signature);
-    str("batches");
-    w.StartArray();
+    json::Writer w;
+    w.begin_object()
+        .member("format", checkpoint_format)
+        .member("stream", c.stream)
+        .member("sequence", c.sequence)
+        .member("created_at", c.created_at)
+        .member("previous_checkpoint_sha256", c.previous_checkpoint_sha256)
+        .member("previous_signature", c.previous_signature);
+    w.key("batches").begin_array();
     for (const auto& b : c.batches) {
-        w.StartObject();
-        str("sequence"), w.Uint64(b.sequence);
-        str("key"), str(b.key);
-        str("sha256"), str(b.sha256_hex);
-        str("records"), w.Uint64(b.records);
-        str("first_timestamp"), str(b.first_timestamp);
-        str("last_timestamp"), str(b.last_timestamp);
-        w.EndObject();
+        w.begin_object()
+            .member("sequence", b.sequence)
+            .member("key", b.key)
+            .member("sha256", b.sha256_hex)
+            .member("records", b.records)
+            .member("first_timestamp", b.first_timestamp)
+            .member("last_timestamp", b.last_timestamp)
+            .end_object();
     }
-    w.EndArray();
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    w.end_array().end_object();
+    return w.take();
 }
 
 Checkpoint parse_checkpoint(std::string_view text) {

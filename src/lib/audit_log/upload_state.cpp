@@ -1,9 +1,6 @@
 // state.json of the audit-log journal (upload_state.hpp).
 #include "upload_state.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "worm/error.hpp"
 #include "worm/json.hpp"
 
@@ -12,32 +9,26 @@ namespace worm::audit_log::detail {
 namespace al = worm::audit_log;
 
 std::string state_to_json(const UploadState& s) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    auto str = [&](std::string_view v) { w.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
-    w.StartObject();
-    str("stream"), str(s.stream);
-    str("stored_through"), s.stored_through ? (void)w.Uint64(*s.stored_through) : (void)w.Null();
-    str("previous_batch_sha256"), str(s.previous_batch_sha256);
-    str("checkpoint_sequence"), w.Uint64(s.checkpoint_sequence);
-    str("previous_checkpoint_sha256"), str(s.previous_checkpoint_sha256);
-    str("previous_signature"), str(s.previous_signature);
+    json::Writer w;
+    w.begin_object()
+        .member("stream", s.stream)
+        .member("stored_through", s.stored_through)
+        .member("previous_batch_sha256", s.previous_batch_sha256)
+        .member("checkpoint_sequence", s.checkpoint_sequence)
+        .member("previous_checkpoint_sha256", s.previous_checkpoint_sha256)
+        .member("previous_signature", s.previous_signature);
     // The uncovered batches travel as a checkpoint document (one serializer for entries).
     al::Checkpoint holder;
     holder.stream = s.stream;
     holder.batches = s.uncovered;
-    str("uncovered"), str(al::serialize_checkpoint(holder));
-    str("pending_checkpoint");
-    if (s.pending_checkpoint) {
-        w.StartArray();
-        str(s.pending_checkpoint->first), str(s.pending_checkpoint->second);
-        w.EndArray();
-    } else {
-        w.Null();
-    }
-    str("checkpointed_records"), s.checkpointed_records ? (void)w.Uint64(*s.checkpointed_records) : (void)w.Null();
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    w.member("uncovered", al::serialize_checkpoint(holder));
+    w.key("pending_checkpoint");
+    if (s.pending_checkpoint)
+        w.begin_array().value(s.pending_checkpoint->first).value(s.pending_checkpoint->second).end_array();
+    else
+        w.null();
+    w.member("checkpointed_records", s.checkpointed_records).end_object();
+    return w.take();
 }
 
 UploadState state_from_json(std::string_view text) {

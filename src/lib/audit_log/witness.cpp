@@ -1,9 +1,6 @@
 // The witness of a stream's newest stored checkpoint (audit_log/witness.hpp).
 #include "worm/audit_log/witness.hpp"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <map>
 
 #include "worm/audit_log/format.hpp"
@@ -51,22 +48,20 @@ Witness make_witness(std::string_view checkpoint_json, std::string_view signatur
 }
 
 std::string serialize_witness(const Witness& w) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
-    auto str = [&](std::string_view v) { out.String(v.data(), static_cast<rapidjson::SizeType>(v.size())); };
-    out.StartObject();
-    str("format"), str(witness_format);
-    str("stream"), str(w.stream);
-    str("checkpoint_sequence"), out.Uint64(w.checkpoint_sequence);
-    str("checkpoint_sha256"), str(w.checkpoint_sha256);
-    str("last_batch_sequence"), out.Uint64(w.last_batch_sequence);
-    str("last_batch_sha256"), str(w.last_batch_sha256);
-    str("records"), w.records ? (void)out.Uint64(*w.records) : (void)out.Null();
-    str("created_at"), str(w.created_at);
-    str("checkpoint"), str(w.checkpoint);
-    str("signature"), str(w.signature);
-    out.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    json::Writer out;
+    out.begin_object()
+        .member("format", witness_format)
+        .member("stream", w.stream)
+        .member("checkpoint_sequence", w.checkpoint_sequence)
+        .member("checkpoint_sha256", w.checkpoint_sha256)
+        .member("last_batch_sequence", w.last_batch_sequence)
+        .member("last_batch_sha256", w.last_batch_sha256)
+        .member("records", w.records)
+        .member("created_at", w.created_at)
+        .member("checkpoint", w.checkpoint)
+        .member("signature", w.signature)
+        .end_object();
+    return out.take();
 }
 
 Witness parse_witness(std::string_view json_text) {

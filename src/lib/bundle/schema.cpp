@@ -10,7 +10,6 @@
 // STDREGEX is not: defining STDREGEX too would turn both off.)
 #define RAPIDJSON_SCHEMA_USE_INTERNALREGEX 0
 #include <rapidjson/schema.h>
-#include <rapidjson/stringbuffer.h>
 
 #include <cstdlib>
 #include <memory>
@@ -122,9 +121,10 @@ const rapidjson::SchemaDocument& thread_schema_document() {
 }
 
 std::string pointer_string(const rapidjson::Pointer& p) {
-    rapidjson::StringBuffer sb;
-    p.Stringify(sb);
-    return std::string(sb.GetString(), sb.GetSize());
+    std::string out;
+    for (std::size_t i = 0; i < p.GetTokenCount(); ++i)
+        out = json::pointer_append(out, std::string_view(p.GetTokens()[i].name, p.GetTokens()[i].length));
+    return out;
 }
 
 std::string quoted_list(const rapidjson::Value& arr) {

@@ -6,7 +6,7 @@
 #include <set>
 #include <tuple>
 
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"

@@ -7,7 +7,7 @@
 #include <set>
 
 #include "audit_trace.hpp"
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "report_wording.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/error.hpp"
@@ -31,25 +31,25 @@ std::map<std::string, std::int64_t> retain_until_by_month(const AuditReport& r) 
     return months;
 }
 
-rapidjson::Value inventory_json(const AuditInventory& inv, Alloc& a) {
-    rapidjson::Value v(rapidjson::kObjectType);
-    put_int(v, "bundles", inv.bundles, a);
-    put_int(v, "bundles_ok", inv.bundles_ok, a);
-    put_int(v, "bundles_failed", inv.bundles_failed, a);
-    put_int(v, "objects", inv.objects, a);
-    put_int(v, "versions", inv.versions, a);
-    put_int(v, "missing_signatures", inv.missing_signatures, a);
-    put_int(v, "orphan_signatures", inv.orphan_signatures, a);
-    put_int(v, "legal_holds", inv.legal_holds, a);
-    rapidjson::Value modes(rapidjson::kObjectType);
-    put_int(modes, "COMPLIANCE", inv.compliance_mode, a);
-    put_int(modes, "GOVERNANCE", inv.governance_mode, a);
-    put_int(modes, "none", inv.unlocked, a);
-    put(v, "modes", std::move(modes), a);
-    put_retention_date(v, "earliest_retain_until", inv.earliest_retain_until, a);
-    put_retention_date(v, "latest_retain_until", inv.latest_retain_until, a);
-    put_int(v, "failures", inv.failures, a);
-    return v;
+// An RFC 3339 time, or none (written as null).
+template <typename Time>
+std::optional<std::string> rfc3339_or_null(const std::optional<Time>& t) {
+    return t ? std::optional(format_rfc3339(*t)) : std::nullopt;
+}
+
+void write_inventory(json::Writer& w, const AuditInventory& inv) {
+    w.begin_object();
+    w.member("bundles", inv.bundles).member("bundles_ok", inv.bundles_ok).member("bundles_failed", inv.bundles_failed);
+    w.member("objects", inv.objects).member("versions", inv.versions);
+    w.member("missing_signatures", inv.missing_signatures).member("orphan_signatures", inv.orphan_signatures);
+    w.member("legal_holds", inv.legal_holds);
+    w.key("modes").begin_object();
+    w.member("COMPLIANCE", inv.compliance_mode).member("GOVERNANCE", inv.governance_mode).member("none", inv.unlocked);
+    w.end_object();
+    w.member("earliest_retain_until", rfc3339_or_null(inv.earliest_retain_until));
+    w.member("latest_retain_until", rfc3339_or_null(inv.latest_retain_until));
+    w.member("failures", inv.failures);
+    w.end_object();
 }
 
 std::string html_escape(std::string_view s) {
@@ -95,49 +95,28 @@ std::string retain_until_chart(const std::map<std::string, std::int64_t>& months
     return svg + "</svg>\n";
 }
 
-// The list items of report.json refer to the report's own strings and to literal member
-// names instead of copying them into the document (the report outlives the rendering):
-// copying was much of the work for a report of 100,000 bundles.
-rapidjson::Value borrowed(std::string_view text) {
-    return rapidjson::Value(rapidjson::StringRef(text.data(), static_cast<rapidjson::SizeType>(text.size())));
-}
-void put_ref(rapidjson::Value& obj, const char* name, rapidjson::Value value, Alloc& a) {
-    obj.AddMember(rapidjson::StringRef(name), value, a);
+void write_manifest_entry(json::Writer& w, const ManifestEntry& m) {
+    w.begin_object().member("key", m.key).member("version_id", m.version_id).member("sha256", m.sha256_hex).end_object();
 }
 
-rapidjson::Value manifest_entry_json(const ManifestEntry& m, Alloc& a) {
-    rapidjson::Value v(rapidjson::kObjectType);
-    put_ref(v, "key", borrowed(m.key), a);
-    put_ref(v, "version_id", borrowed(m.version_id), a);
-    put_ref(v, "sha256", borrowed(m.sha256_hex), a);
-    return v;
+void write_failure(json::Writer& w, const AuditFailure& f) {
+    w.begin_object().member("key", f.key).member("check", f.check).member("reason", f.reason).end_object();
 }
 
-rapidjson::Value failure_json(const AuditFailure& f, Alloc& a) {
-    rapidjson::Value v(rapidjson::kObjectType);
-    put_ref(v, "key", borrowed(f.key), a);
-    put_ref(v, "check", borrowed(f.check), a);
-    put_ref(v, "reason", borrowed(f.reason), a);
-    return v;
-}
-
-rapidjson::Value bundle_json(const BundleAudit& b, Alloc& a) {
-    rapidjson::Value v(rapidjson::kObjectType);
-    put_ref(v, "key", borrowed(b.key), a);
-    put_ref(v, "bundle_id", borrowed(b.bundle_id), a);
-    put_ref(v, "signature_key", borrowed(b.signature_key), a);
-    put_ref(v, "sha256", borrowed(b.sha256_hex), a);
-    put_ref(v, "evidence_bundle_hash", borrowed(b.evidence_bundle_hash), a);
-    put_int(v, "size", static_cast<std::int64_t>(b.size), a);
-    put_ref(v, "version_id", borrowed(b.lock.version_id), a);
-    put_time(v, "last_modified", b.lock.last_modified, a);
-    put_ref(v, "lock_mode",
-            b.lock.retention ? borrowed(to_string(b.lock.retention->mode)) : rapidjson::Value(rapidjson::kNullType), a);
-    put_retention_date(v, "retain_until",
-                       b.lock.retention ? std::optional<RetentionDate>(b.lock.retention->retain_until) : std::nullopt, a);
-    put_bool(v, "legal_hold", b.lock.legal_hold, a);
-    put_bool(v, "ok", b.ok, a);
-    return v;
+void write_bundle(json::Writer& w, const BundleAudit& b) {
+    w.begin_object();
+    w.member("key", b.key).member("bundle_id", b.bundle_id).member("signature_key", b.signature_key);
+    w.member("sha256", b.sha256_hex).member("evidence_bundle_hash", b.evidence_bundle_hash);
+    w.member("size", static_cast<std::int64_t>(b.size)).member("version_id", b.lock.version_id);
+    w.member("last_modified", rfc3339_or_null(b.lock.last_modified));
+    w.key("lock_mode");
+    if (b.lock.retention) w.value(to_string(b.lock.retention->mode));
+    else w.null();
+    w.key("retain_until");
+    if (b.lock.retention) w.value(format_rfc3339(b.lock.retention->retain_until));
+    else w.null();
+    w.member("legal_hold", b.lock.legal_hold).member("ok", b.ok);
+    w.end_object();
 }
 
 // Runs f on another thread when there is one to spare, else when get() is called.
@@ -150,32 +129,27 @@ auto on_another_thread(F f) -> std::future<decltype(f())> {
     }
 }
 
-// What json::to_pretty writes for `items` as a member of the report object (depth 1), in
+// What the pretty form writes for `items` as a member of the report object (depth 1), in
 // pieces to append in order, rendered in slices side by side: the manifest and bundle
 // lists of a large audit are most of report.json, and rendering them was most of what an
-// audit ran on one core after the parallel checks. Each slice is pretty-printed alone,
-// then indented one level.
+// audit ran on one core after the parallel checks.
 template <typename T>
-std::vector<std::string> pretty_member_array(const std::vector<T>& items, rapidjson::Value (*to_value)(const T&, Alloc&)) {
+std::vector<std::string> pretty_member_array(const std::vector<T>& items, void (*write_item)(json::Writer&, const T&)) {
     if (items.empty()) return {"[]"};
     constexpr std::size_t min_slice = 4096;
     const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
     const std::size_t slices = std::clamp<std::size_t>(items.size() / min_slice, 1, cores);
-    // "\n  {...},\n  {...}" for items [first, last), indented for depth 1.
-    const auto render = [&items, to_value](std::size_t first, std::size_t last) {
-        rapidjson::Document doc(rapidjson::kArrayType);
-        for (std::size_t i = first; i < last; ++i) doc.PushBack(to_value(items[i], doc.GetAllocator()), doc.GetAllocator());
-        const std::string text = json::to_pretty(doc);  // "[\n  ...\n]"
-        // Every item line starts with '\n' (text[1] is one): each gets two more spaces.
-        const std::string_view lines = std::string_view(text).substr(1, text.size() - 3);
-        std::string out;
-        out.reserve(lines.size() + lines.size() / 8);
-        for (std::size_t at = 0; at < lines.size();) {
-            const std::size_t next = std::min(lines.find('\n', at + 1), lines.size());
-            out.append("\n  ").append(lines.substr(at + 1, next - at - 1));
-            at = next;
-        }
-        return out;
+    // "\n    {...},\n    {...}" for items [first, last): written two arrays deep, where the
+    // items are indented as in the report's member, and cut out of the outer brackets.
+    const auto render = [&items, write_item](std::size_t first, std::size_t last) {
+        json::Writer w(json::Writer::Style::pretty);
+        w.begin_array().begin_array();
+        for (std::size_t i = first; i < last; ++i) write_item(w, items[i]);
+        w.end_array().end_array();
+        std::string text = w.take();  // "[\n  [" items "\n  ]\n]"
+        text.erase(text.size() - 6);
+        text.erase(0, 5);
+        return text;
     };
     std::vector<std::future<std::string>> parts;
     for (std::size_t k = 1; k < slices; ++k) {
@@ -194,80 +168,63 @@ std::vector<std::string> pretty_member_array(const std::vector<T>& items, rapidj
 }  // namespace
 
 std::string to_json(const AuditReport& r) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put_int(doc, "report_version", 1, a);
-    rapidjson::Value tool(rapidjson::kObjectType);
-    put(tool, "name", "libworm", a);
-    put(tool, "version", r.tool_version, a);
-    put(doc, "tool", std::move(tool), a);
-    put_time(doc, "started_at", r.started_at, a);
-    put_time(doc, "finished_at", r.finished_at, a);
-    put(doc, "result", r.clean() ? "clean" : "failures", a);
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    w.member("report_version", 1);
+    w.key("tool").begin_object().member("name", "libworm").member("version", r.tool_version).end_object();
+    w.member("started_at", format_rfc3339(r.started_at)).member("finished_at", format_rfc3339(r.finished_at));
+    w.member("result", r.clean() ? "clean" : "failures");
 
-    rapidjson::Value store(rapidjson::kObjectType);
-    put(store, "source", r.source, a);
-    put(store, "endpoint", r.endpoint, a);
-    put(store, "bucket", r.bucket, a);
-    put(store, "prefix", r.prefix, a);
-    put(doc, "store", std::move(store), a);
+    w.key("store").begin_object();
+    w.member("source", r.source).member("endpoint", r.endpoint).member("bucket", r.bucket).member("prefix", r.prefix);
+    w.end_object();
 
-    rapidjson::Value range(rapidjson::kObjectType);
-    put_time(range, "from", r.from, a);
-    put_time(range, "to", r.to, a);
-    put(doc, "range", std::move(range), a);
+    w.key("range").begin_object().member("from", rfc3339_or_null(r.from)).member("to", rfc3339_or_null(r.to)).end_object();
 
-    rapidjson::Value policy(rapidjson::kObjectType);
-    put(policy, "mode",
-        r.policy.mode ? str(to_string(*r.policy.mode), a) : rapidjson::Value(rapidjson::kNullType), a);
-    put_int(policy, "min_retention_days", r.policy.min_retention_days, a);
-    put(doc, "policy", std::move(policy), a);
-    put(doc, "public_key_fingerprint", r.public_key_fingerprint, a);
-    if (r.shard.count > 1) {  // a shard's part of a fleet audit (worm audit merge joins them)
-        rapidjson::Value shard(rapidjson::kObjectType);
-        put_int(shard, "index", r.shard.index, a);
-        put_int(shard, "count", r.shard.count, a);
-        put(doc, "shard", std::move(shard), a);
-    }
+    w.key("policy").begin_object();
+    w.key("mode");
+    if (r.policy.mode) w.value(to_string(*r.policy.mode));
+    else w.null();
+    w.member("min_retention_days", r.policy.min_retention_days);
+    w.end_object();
+    w.member("public_key_fingerprint", r.public_key_fingerprint);
+    if (r.shard.count > 1)  // a shard's part of a fleet audit (worm audit merge joins them)
+        w.key("shard").begin_object().member("index", r.shard.index).member("count", r.shard.count).end_object();
 
-    put(doc, "inventory", inventory_json(r.inventory, a), a);
-    rapidjson::Value months(rapidjson::kObjectType);
-    for (const auto& [m, n] : retain_until_by_month(r)) put_int(months, m, n, a);
-    put(doc, "retain_until_by_month", std::move(months), a);
-    put(doc, "manifest_sha256", r.manifest_sha256, a);
+    w.key("inventory");
+    write_inventory(w, r.inventory);
+    w.key("retain_until_by_month").begin_object();
+    for (const auto& [m, n] : retain_until_by_month(r)) w.member(m, n);
+    w.end_object();
+    w.member("manifest_sha256", r.manifest_sha256);
     // The three lists are rendered apart (pretty_member_array) and put in place of these.
-    put(doc, "manifest", rapidjson::Value(rapidjson::kArrayType), a);
+    w.key("manifest").begin_array().end_array();
 
-    if (r.bucket_verification_json.empty()) {
-        put(doc, "bucket_verification", rapidjson::Value(rapidjson::kNullType), a);
-    } else {
-        rapidjson::Document bucket = json::parse_strict(r.bucket_verification_json, "bucket verification");
-        put(doc, "bucket_verification", rapidjson::Value(bucket, a), a);
-    }
+    w.key("bucket_verification");
+    if (r.bucket_verification_json.empty()) w.null();
+    else w.value(json::parse_strict(r.bucket_verification_json, "bucket verification"));
 
+    w.key("database");
     if (r.database) {
-        rapidjson::Value db(rapidjson::kObjectType);
-        put(db, "url", r.database->url, a);
-        put_int(db, "rows", r.database->rows, a);
-        put_int(db, "objects", r.database->objects, a);
-        put_int(db, "matched", r.database->matched, a);
-        put_int(db, "rows_without_objects", r.database->rows_without_objects, a);
-        put_int(db, "objects_without_rows", r.database->objects_without_rows, a);
-        put_int(db, "sha256_mismatches", r.database->sha256_mismatches, a);
-        put_int(db, "retention_mismatches", r.database->retention_mismatches, a);
-        put(doc, "database", std::move(db), a);
+        const DatabaseComparison& d = *r.database;
+        w.begin_object();
+        w.member("url", d.url).member("rows", d.rows).member("objects", d.objects).member("matched", d.matched);
+        w.member("rows_without_objects", d.rows_without_objects).member("objects_without_rows", d.objects_without_rows);
+        w.member("sha256_mismatches", d.sha256_mismatches).member("retention_mismatches", d.retention_mismatches);
+        w.end_object();
     } else {
-        put(doc, "database", rapidjson::Value(rapidjson::kNullType), a);
+        w.null();
     }
 
-    put(doc, "failures", rapidjson::Value(rapidjson::kArrayType), a);
-    put(doc, "bundles", rapidjson::Value(rapidjson::kArrayType), a);
+    w.key("failures").begin_array().end_array();
+    w.key("bundles").begin_array().end_array();
+    w.end_object();
 
-    const std::string head = json::to_pretty(doc) + "\n";
+    const std::string head = w.take() + "\n";
     const std::pair<std::string_view, std::vector<std::string>> lists[] = {
-        {"manifest", pretty_member_array(r.manifest, manifest_entry_json)},
-        {"failures", pretty_member_array(r.failures, failure_json)},
-        {"bundles", pretty_member_array(r.bundles, bundle_json)}};  // in the document's order
+        {"manifest", pretty_member_array(r.manifest, write_manifest_entry)},
+        {"failures", pretty_member_array(r.failures, write_failure)},
+        {"bundles", pretty_member_array(r.bundles, write_bundle)}};  // in the document's order
     std::size_t size = head.size();
     for (const auto& [name, pieces] : lists)
         for (const std::string& piece : pieces) size += piece.size();

@@ -1,111 +1,87 @@
 // bucket_json.cpp: the JSON forms of a setup report, a verification and the setup rules
 // (stable field names: `worm bucket ... --json`, audit reports and certificates read them).
 #include "bucket_rules.hpp"
-#include "json_build.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/json.hpp"
 
 namespace worm::compliance {
 
-using detail::put;
-using detail::put_bool;
-using detail::put_int;
-using detail::str;
-
-namespace {
-
-rapidjson::Value int_or_null(std::optional<int> n) { return n ? rapidjson::Value(*n) : rapidjson::Value(); }
-
-}  // namespace
-
 std::string to_json(const BucketSetupReport& report) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put(doc, "bucket", report.bucket, a);
-    put_bool(doc, "dry_run", report.dry_run, a);
-    put_bool(doc, "unchanged", report.unchanged(), a);
-    rapidjson::Value resources(rapidjson::kArrayType);
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    w.member("bucket", report.bucket).member("dry_run", report.dry_run).member("unchanged", report.unchanged());
+    w.key("resources").begin_array();
     for (const ResourceOutcome& r : report.resources) {
-        rapidjson::Value item(rapidjson::kObjectType);
-        put(item, "resource", r.resource, a);
-        put(item, "action", to_string(r.action), a);
-        put(item, "detail", r.detail, a);
-        resources.PushBack(item, a);
+        w.begin_object();
+        w.member("resource", r.resource).member("action", to_string(r.action)).member("detail", r.detail);
+        w.end_object();
     }
-    put(doc, "resources", std::move(resources), a);
-    return json::to_pretty(doc);
+    w.end_array();
+    w.end_object();
+    return w.take();
 }
 
 std::string to_json(const BucketVerification& v) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put(doc, "endpoint", v.endpoint, a);
-    put(doc, "bucket", v.bucket, a);
-    put(doc, "checked_at", format_rfc3339(v.checked_at), a);
-    put_bool(doc, "passed", v.passed(), a);
-    rapidjson::Value checks(rapidjson::kArrayType);
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    w.member("endpoint", v.endpoint).member("bucket", v.bucket).member("checked_at", format_rfc3339(v.checked_at));
+    w.member("passed", v.passed());
+    w.key("checks").begin_array();
     for (const BucketCheck& c : v.checks) {
-        rapidjson::Value item(rapidjson::kObjectType);
-        put(item, "id", c.id, a);
-        put(item, "title", c.title, a);
-        put(item, "cross_reference", c.cross_reference, a);
-        put(item, "observed", c.observed, a);
-        put(item, "expected", c.expected, a);
-        put(item, "status", to_string(c.status), a);
-        rapidjson::Value answers(rapidjson::kArrayType);
+        w.begin_object();
+        w.member("id", c.id).member("title", c.title).member("cross_reference", c.cross_reference);
+        w.member("observed", c.observed).member("expected", c.expected).member("status", to_string(c.status));
+        w.key("answers").begin_array();
         for (const ServerAnswer& s : c.answers) {
-            rapidjson::Value ans(rapidjson::kObjectType);
-            put(ans, "request", s.request, a);
-            put_int(ans, "http_status", s.http_status, a);
-            put(ans, "sha256", s.sha256_hex, a);
-            answers.PushBack(ans, a);
+            w.begin_object();
+            w.member("request", s.request).member("http_status", s.http_status).member("sha256", s.sha256_hex);
+            w.end_object();
         }
-        put(item, "answers", std::move(answers), a);
-        checks.PushBack(item, a);
+        w.end_array();
+        w.end_object();
     }
-    put(doc, "checks", std::move(checks), a);
-    return json::to_pretty(doc);
+    w.end_array();
+    w.end_object();
+    return w.take();
 }
 
 std::string setup_rules_json(const BucketSetupOptions& options) {
     options.validate();
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put(doc, "bucket", options.bucket, a);
-    rapidjson::Value lock(rapidjson::kObjectType);
-    put_bool(lock, "enabled", true, a);
-    put(lock, "mode", to_string(options.mode), a);
-    put(lock, "days", options.retention_years ? rapidjson::Value() : rapidjson::Value(options.retention_period_days()), a);
-    put(lock, "years", int_or_null(options.retention_years), a);
-    put(doc, "object_lock", std::move(lock), a);
-    put(doc, "versioning", "Enabled", a);
-    rapidjson::Value sse(rapidjson::kObjectType);
-    put(sse, "algorithm", options.encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256", a);
-    put(sse, "kms_key_id", options.encryption.kms_key_id.empty() ? rapidjson::Value() : str(options.encryption.kms_key_id, a), a);
-    put(doc, "encryption", std::move(sse), a);
-    rapidjson::Value pab(rapidjson::kObjectType);
+    json::Writer w;
+    w.begin_object();
+    w.member("bucket", options.bucket);
+    w.key("object_lock").begin_object();
+    w.member("enabled", true).member("mode", to_string(options.mode));
+    w.member("days", options.retention_years ? std::nullopt : std::optional<int>(options.retention_period_days()));
+    w.member("years", options.retention_years);
+    w.end_object();
+    w.member("versioning", "Enabled");
+    w.key("encryption").begin_object();
+    w.member("algorithm", options.encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms" : "AES256");
+    w.key("kms_key_id");
+    if (options.encryption.kms_key_id.empty()) w.null();
+    else w.value(options.encryption.kms_key_id);
+    w.end_object();
+    w.key("public_access_block").begin_object();
     for (const char* flag : {"BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"})
-        put_bool(pab, flag, true, a);
-    put(doc, "public_access_block", std::move(pab), a);
+        w.member(flag, true);
+    w.end_object();
     const std::string policy = setup_bucket_policy(options);
-    put(doc, "bucket_policy",
-        policy.empty() ? rapidjson::Value() : rapidjson::Value(json::parse_strict(policy, "bucket policy"), a), a);
+    w.key("bucket_policy");
+    if (policy.empty()) w.null();
+    else w.value(json::parse_strict(policy, "bucket policy"));
     const s3::LifecycleRule rule = detail::wanted_lifecycle_rule(options);
-    rapidjson::Value lc(rapidjson::kObjectType);
-    put(lc, "id", rule.id, a);
-    put(lc, "prefix", rule.prefix, a);
-    rapidjson::Value transitions(rapidjson::kArrayType);
-    for (const s3::LifecycleTransition& t : rule.transitions) {
-        rapidjson::Value item(rapidjson::kObjectType);
-        put_int(item, "days", t.days, a);
-        put(item, "storage_class", t.storage_class, a);
-        transitions.PushBack(item, a);
-    }
-    put(lc, "transitions", std::move(transitions), a);
-    put(lc, "expiration_days", int_or_null(rule.expiration_days), a);
-    put(lc, "noncurrent_version_expiration_days", int_or_null(rule.noncurrent_version_expiration_days), a);
-    put(doc, "lifecycle", std::move(lc), a);
-    return json::to_compact(doc);
+    w.key("lifecycle").begin_object();
+    w.member("id", rule.id).member("prefix", rule.prefix);
+    w.key("transitions").begin_array();
+    for (const s3::LifecycleTransition& t : rule.transitions)
+        w.begin_object().member("days", t.days).member("storage_class", t.storage_class).end_object();
+    w.end_array();
+    w.member("expiration_days", rule.expiration_days);
+    w.member("noncurrent_version_expiration_days", rule.noncurrent_version_expiration_days);
+    w.end_object();
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace worm::compliance

@@ -1,10 +1,10 @@
-// bucket_policy.cpp: the policy documents of a WORM bucket, built with json_build.hpp: the
+// bucket_policy.cpp: the policy documents of a WORM bucket, written with json::Writer: the
 // bucket policy statements setup adds (TLS only, no deletion) and the tests verify applies
 // to a bucket's policy, and the IAM policies setup prints (uploader, replication role).
 #include <algorithm>
+#include <optional>
 
 #include "bucket_rules.hpp"
-#include "json_build.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/json.hpp"
 
@@ -14,30 +14,51 @@ namespace {
 
 std::string bucket_arn(const std::string& bucket) { return "arn:aws:s3:::" + bucket; }
 
-rapidjson::Value string_list(std::initializer_list<std::string_view> items, Alloc& a) {
-    rapidjson::Value v(rapidjson::kArrayType);
-    for (std::string_view i : items) v.PushBack(str(i, a), a);
-    return v;
+// {"<test>": {"<key>": "<value>"}}
+struct Condition {
+    std::string_view test, key, value;
+};
+
+// {"Sid"?: sid, "Effect": effect, "Principal"?: "*", "Action": actions, "Resource": resources,
+// "Condition"?: condition}. One action or resource is written as a string, several as a list.
+void statement(json::Writer& w, std::string_view sid, std::string_view effect, bool every_principal,
+               std::initializer_list<std::string_view> actions, std::initializer_list<std::string_view> resources,
+               const std::optional<Condition>& condition = std::nullopt) {
+    const auto strings = [&w](std::initializer_list<std::string_view> items) {
+        if (items.size() == 1) {
+            w.value(*items.begin());
+            return;
+        }
+        w.begin_array();
+        for (std::string_view i : items) w.value(i);
+        w.end_array();
+    };
+    w.begin_object();
+    if (!sid.empty()) w.member("Sid", sid);
+    w.member("Effect", effect);
+    if (every_principal) w.member("Principal", "*");
+    w.key("Action");
+    strings(actions);
+    w.key("Resource");
+    strings(resources);
+    if (condition) {
+        w.key("Condition").begin_object();
+        w.key(condition->test).begin_object().member(condition->key, condition->value).end_object();
+        w.end_object();
+    }
+    w.end_object();
 }
 
-// {"Sid"?: sid, "Effect": effect, "Principal"?: "*", "Action": actions, "Resource": resource}
-rapidjson::Value statement(std::string_view sid, std::string_view effect, bool every_principal, rapidjson::Value actions,
-                           rapidjson::Value resource, Alloc& a) {
-    rapidjson::Value st(rapidjson::kObjectType);
-    if (!sid.empty()) put(st, "Sid", sid, a);
-    put(st, "Effect", effect, a);
-    if (every_principal) put(st, "Principal", "*", a);
-    put(st, "Action", std::move(actions), a);
-    put(st, "Resource", std::move(resource), a);
-    return st;
-}
-
-std::string policy_document(rapidjson::Value statements, bool pretty) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put(doc, "Version", "2012-10-17", a);
-    put(doc, "Statement", rapidjson::Value(statements, a), a);
-    return pretty ? json::to_pretty(doc) : json::to_compact(doc);
+// {"Version": "2012-10-17", "Statement": [...]} as pretty JSON; write_statements writes the
+// statements into the list.
+template <typename WriteStatements>
+std::string policy_document(WriteStatements&& write_statements) {
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object().member("Version", "2012-10-17");
+    w.key("Statement").begin_array();
+    write_statements(w);
+    w.end_array().end_object();
+    return w.take();
 }
 
 // A policy element that is either a string or an array of strings, as a list.
@@ -129,21 +150,15 @@ bool denies_object_deletion(const std::string& policy_json, const std::string& b
                          [&](const rapidjson::Value& st) { return denies_deletion_unconditionally(st, bucket); });
 }
 
-rapidjson::Value tls_deny_statement(const std::string& bucket, Alloc& a) {
+void tls_deny_statement(json::Writer& w, const std::string& bucket) {
     const std::string arn = bucket_arn(bucket);
-    rapidjson::Value st = statement("DenyInsecureTransport", "Deny", true, str("s3:*", a),
-                                    string_list({arn, arn + "/*"}, a), a);
-    rapidjson::Value secure(rapidjson::kObjectType);
-    put(secure, "aws:SecureTransport", "false", a);
-    rapidjson::Value condition(rapidjson::kObjectType);
-    put(condition, "Bool", std::move(secure), a);
-    put(st, "Condition", std::move(condition), a);
-    return st;
+    statement(w, "DenyInsecureTransport", "Deny", true, {"s3:*"}, {arn, arn + "/*"},
+              Condition{"Bool", "aws:SecureTransport", "false"});
 }
 
-rapidjson::Value delete_deny_statement(const std::string& bucket, Alloc& a) {
-    return statement("DenyObjectDeletion", "Deny", true, string_list({"s3:DeleteObject", "s3:DeleteObjectVersion"}, a),
-                     str(bucket_arn(bucket) + "/*", a), a);
+void delete_deny_statement(json::Writer& w, const std::string& bucket) {
+    statement(w, "DenyObjectDeletion", "Deny", true, {"s3:DeleteObject", "s3:DeleteObjectVersion"},
+              {bucket_arn(bucket) + "/*"});
 }
 
 bool has_wanted_statements(const std::optional<std::string>& policy, const BucketSetupOptions& o) {
@@ -153,38 +168,53 @@ bool has_wanted_statements(const std::optional<std::string>& policy, const Bucke
 }
 
 std::string with_wanted_statements(const std::optional<std::string>& existing, const BucketSetupOptions& o) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
+    rapidjson::Document doc;
     if (existing) {
         doc.Parse(existing->data(), existing->size());
         if (doc.HasParseError() || !doc.IsObject())
             throw Error(ErrorCode::parse, "the bucket policy of " + o.bucket + " is not a JSON object; not changing it");
+    }
+    const rapidjson::Value* statements = existing ? json::find_member(doc, "Statement") : nullptr;
+    if (statements && !statements->IsObject() && !statements->IsArray())
+        throw Error(ErrorCode::parse, "the Statement of the bucket policy of " + o.bucket +
+                                          " is neither a statement nor a list; not changing it");
+    // The policy's members in their order, its statements (one becomes a list of one) followed
+    // by the wanted ones it lacks; a policy without statements gets the list at its end.
+    const auto write_statements = [&](json::Writer& w) {
+        w.key("Statement").begin_array();
+        if (statements && statements->IsArray()) {
+            for (const auto& st : statements->GetArray()) w.value(st);
+        } else if (statements) {
+            w.value(*statements);
+        }
+        if (o.tls_only_policy && !(existing && denies_insecure_transport(*existing, o.bucket)))
+            tls_deny_statement(w, o.bucket);
+        if (o.deny_delete_policy && !(existing && denies_object_deletion(*existing, o.bucket)))
+            delete_deny_statement(w, o.bucket);
+        w.end_array();
+    };
+    json::Writer w;
+    w.begin_object();
+    if (existing) {
+        for (const auto& m : doc.GetObject()) {
+            if (&m.value == statements) {
+                write_statements(w);
+            } else {
+                w.key(std::string_view(m.name.GetString(), m.name.GetStringLength()));
+                w.value(m.value);
+            }
+        }
     } else {
-        put(doc, "Version", "2012-10-17", a);
+        w.member("Version", "2012-10-17");
     }
-    rapidjson::Value* statements = doc.HasMember("Statement") ? &doc["Statement"] : nullptr;
-    if (!statements) {
-        put(doc, "Statement", rapidjson::Value(rapidjson::kArrayType), a);
-        statements = &doc["Statement"];
-    } else if (statements->IsObject()) {
-        rapidjson::Value single(std::move(*statements));
-        statements->SetArray();
-        statements->PushBack(single, a);
-    }
-    if (o.tls_only_policy && !(existing && denies_insecure_transport(*existing, o.bucket)))
-        statements->PushBack(tls_deny_statement(o.bucket, a), a);
-    if (o.deny_delete_policy && !(existing && denies_object_deletion(*existing, o.bucket)))
-        statements->PushBack(delete_deny_statement(o.bucket, a), a);
-    return json::to_compact(doc);
+    if (!statements) write_statements(w);
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace worm::compliance::detail
 
 namespace worm::compliance {
-
-using detail::Alloc;
-using detail::put;
-using detail::str;
 
 std::string setup_bucket_policy(const BucketSetupOptions& options) {
     if (!options.tls_only_policy && !options.deny_delete_policy) return "";
@@ -201,59 +231,32 @@ std::string tls_only_bucket_policy(const std::string& bucket) {
 
 std::string replication_role_policy(const std::string& source_bucket, const std::string& destination_bucket) {
     const std::string source = detail::bucket_arn(source_bucket), destination = detail::bucket_arn(destination_bucket);
-    rapidjson::Document scratch;
-    auto& a = scratch.GetAllocator();
-    rapidjson::Value statements(rapidjson::kArrayType);
-    statements.PushBack(detail::statement({}, "Allow", false,
-                                          detail::string_list({"s3:GetReplicationConfiguration", "s3:ListBucket"}, a),
-                                          str(source, a), a),
-                        a);
-    statements.PushBack(detail::statement({}, "Allow", false,
-                                          detail::string_list({"s3:GetObjectVersionForReplication",
-                                                               "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
-                                                               "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
-                                                              a),
-                                          str(source + "/*", a), a),
-                        a);
-    statements.PushBack(detail::statement({}, "Allow", false,
-                                          detail::string_list({"s3:ReplicateObject", "s3:ReplicateDelete",
-                                                               "s3:ReplicateTags", "s3:ObjectOwnerOverrideToBucketOwner"},
-                                                              a),
-                                          str(destination + "/*", a), a),
-                        a);
-    return detail::policy_document(std::move(statements), true);
+    return detail::policy_document([&](json::Writer& w) {
+        detail::statement(w, {}, "Allow", false, {"s3:GetReplicationConfiguration", "s3:ListBucket"}, {source});
+        detail::statement(w, {}, "Allow", false,
+                          {"s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging",
+                           "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
+                          {source + "/*"});
+        detail::statement(w, {}, "Allow", false,
+                          {"s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags",
+                           "s3:ObjectOwnerOverrideToBucketOwner"},
+                          {destination + "/*"});
+    });
 }
 
 std::string uploader_iam_policy(const std::string& bucket, const std::string& prefix) {
-    const std::string arn = detail::bucket_arn(bucket);
-    rapidjson::Document scratch;
-    auto& a = scratch.GetAllocator();
-    rapidjson::Value statements(rapidjson::kArrayType);
-    statements.PushBack(detail::statement("EvidenceObjects", "Allow", false,
-                                          detail::string_list({"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject",
-                                                               "s3:GetObjectVersion", "s3:GetObjectRetention",
-                                                               "s3:GetObjectLegalHold"},
-                                                              a),
-                                          str(arn + "/" + prefix + "*", a), a),
-                        a);
-    rapidjson::Value listing = detail::statement(
-        "ListEvidencePrefix", "Allow", false, detail::string_list({"s3:ListBucket", "s3:ListBucketVersions"}, a),
-        str(arn, a), a);
-    if (!prefix.empty()) {
-        rapidjson::Value like(rapidjson::kObjectType);
-        put(like, "s3:prefix", prefix + "*", a);
-        rapidjson::Value condition(rapidjson::kObjectType);
-        put(condition, "StringLike", std::move(like), a);
-        put(listing, "Condition", std::move(condition), a);
-    }
-    statements.PushBack(listing, a);
-    statements.PushBack(detail::statement("ReadBucketLockConfiguration", "Allow", false,
-                                          detail::string_list({"s3:GetBucketObjectLockConfiguration",
-                                                               "s3:GetBucketVersioning"},
-                                                              a),
-                                          str(arn, a), a),
-                        a);
-    return detail::policy_document(std::move(statements), true);
+    const std::string arn = detail::bucket_arn(bucket), objects = arn + "/" + prefix + "*", listed = prefix + "*";
+    return detail::policy_document([&](json::Writer& w) {
+        detail::statement(w, "EvidenceObjects", "Allow", false,
+                          {"s3:PutObject", "s3:PutObjectRetention", "s3:GetObject", "s3:GetObjectVersion",
+                           "s3:GetObjectRetention", "s3:GetObjectLegalHold"},
+                          {objects});
+        detail::statement(w, "ListEvidencePrefix", "Allow", false, {"s3:ListBucket", "s3:ListBucketVersions"}, {arn},
+                          prefix.empty() ? std::nullopt
+                                         : std::optional(detail::Condition{"StringLike", "s3:prefix", listed}));
+        detail::statement(w, "ReadBucketLockConfiguration", "Allow", false,
+                          {"s3:GetBucketObjectLockConfiguration", "s3:GetBucketVersioning"}, {arn});
+    });
 }
 
 }  // namespace worm::compliance

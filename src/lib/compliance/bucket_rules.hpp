@@ -5,8 +5,6 @@
 // setup, verify and the JSON forms use it, and it uses none of them.
 #pragma once
 
-#include <rapidjson/document.h>
-
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +12,7 @@
 #include "bucket_options.hpp"
 #include "worm/compliance/bucket.hpp"
 #include "worm/error.hpp"
+#include "worm/json.hpp"
 #include "worm/s3/client.hpp"
 
 namespace worm::compliance::detail {
@@ -32,9 +31,9 @@ bool denies_insecure_transport(const std::string& policy_json, const std::string
 // bucket's objects.
 bool denies_object_deletion(const std::string& policy_json, const std::string& bucket);
 
-// The statements setup adds (JSON objects in `a`).
-rapidjson::Value tls_deny_statement(const std::string& bucket, rapidjson::Document::AllocatorType& a);
-rapidjson::Value delete_deny_statement(const std::string& bucket, rapidjson::Document::AllocatorType& a);
+// The statements setup adds, each written into `w` as one object.
+void tls_deny_statement(json::Writer& w, const std::string& bucket);
+void delete_deny_statement(json::Writer& w, const std::string& bucket);
 
 // Whether `policy` holds every statement the options ask for (no policy holds none).
 bool has_wanted_statements(const std::optional<std::string>& policy, const BucketSetupOptions& options);

@@ -6,7 +6,7 @@
 #include "certificate_pdf.hpp"
 #include "certificate_pdf_sign.hpp"
 #include "certificate_report.hpp"
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
@@ -34,9 +34,10 @@ constexpr std::string_view kStatement =
     "objects or changes outside the audited prefix and range.";
 
 // Copies a member of the report (or null when absent) into the certificate.
-void copy_member(rapidjson::Value& to, const rapidjson::Value& from, std::string_view name, Alloc& a) {
-    const auto* v = json::find_member(from, name);
-    put(to, name, v ? rapidjson::Value(*v, a) : rapidjson::Value(rapidjson::kNullType), a);
+void copy_member(json::Writer& w, const rapidjson::Value& from, std::string_view name) {
+    w.key(name);
+    if (const auto* v = json::find_member(from, name)) w.value(*v);
+    else w.null();
 }
 
 SignatureCheck check_sig_file(const Ed25519PublicKey& key, const std::string& bytes, const fs::path& sig_path) {
@@ -114,56 +115,43 @@ IssuedCertificate issue_certificate(const CertificateOptions& options, const Ed2
     issued.pdf_signer_subject = signer.subject();
     issued.pdf_signer_fingerprint = signer.certificate_fingerprint();
 
-    rapidjson::Document cert(rapidjson::kObjectType);
-    auto& a = cert.GetAllocator();
-    put_int(cert, "certificate_version", 1, a);
-    put(cert, "certificate_id", issued.certificate_id, a);
-    put(cert, "issued_at", format_rfc3339(issued_at), a);
-    put(cert, "valid_until", format_rfc3339(valid_until), a);
-    rapidjson::Value tool(rapidjson::kObjectType);
-    put(tool, "name", "libworm", a);
-    put(tool, "version", tool_version(), a);
-    put(cert, "tool", std::move(tool), a);
-    put(cert, "signing_key_fingerprint", issued.key_fingerprint, a);
-    rapidjson::Value pdf_signature(rapidjson::kObjectType);
-    put(pdf_signature, "sub_filter", "adbe.pkcs7.detached", a);
-    put(pdf_signature, "certificate_subject", issued.pdf_signer_subject, a);
-    put(pdf_signature, "certificate_sha256", issued.pdf_signer_fingerprint, a);
-    put_bool(pdf_signature, "self_signed", options.signing_cert.empty(), a);
-    put(cert, "pdf_signature", std::move(pdf_signature), a);
-    copy_member(cert, report, "store", a);
-    rapidjson::Value audit(rapidjson::kObjectType);
-    put(audit, "report_sha256", report_sha, a);
-    put(audit, "result", result, a);
-    copy_member(audit, report, "started_at", a);
-    copy_member(audit, report, "finished_at", a);
-    copy_member(audit, report, "range", a);
-    copy_member(audit, report, "policy", a);
-    copy_member(audit, report, "public_key_fingerprint", a);
-    put(cert, "audit", std::move(audit), a);
-    copy_member(cert, report, "bucket_verification", a);
-    copy_member(cert, report, "inventory", a);
-    copy_member(cert, report, "manifest_sha256", a);
-    copy_member(cert, report, "failures", a);
-    copy_member(cert, report, "database", a);
-    rapidjson::Value evidence(rapidjson::kArrayType);
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    w.member("certificate_version", 1).member("certificate_id", issued.certificate_id);
+    w.member("issued_at", format_rfc3339(issued_at)).member("valid_until", format_rfc3339(valid_until));
+    w.key("tool").begin_object().member("name", "libworm").member("version", tool_version()).end_object();
+    w.member("signing_key_fingerprint", issued.key_fingerprint);
+    w.key("pdf_signature").begin_object();
+    w.member("sub_filter", "adbe.pkcs7.detached").member("certificate_subject", issued.pdf_signer_subject);
+    w.member("certificate_sha256", issued.pdf_signer_fingerprint).member("self_signed", options.signing_cert.empty());
+    w.end_object();
+    copy_member(w, report, "store");
+    w.key("audit").begin_object();
+    w.member("report_sha256", report_sha).member("result", result);
+    for (const char* name : {"started_at", "finished_at", "range", "policy", "public_key_fingerprint"})
+        copy_member(w, report, name);
+    w.end_object();
+    for (const char* name : {"bucket_verification", "inventory", "manifest_sha256", "failures", "database"})
+        copy_member(w, report, name);
+    w.key("evidence").begin_array();
     for (const auto& e : options.evidence) {
-        rapidjson::Value item(rapidjson::kObjectType);
-        put(item, "evidence_id", e.evidence_id, a);
-        put(item, "object_key", e.object_key, a);
-        put(item, "sha256", e.sha256, a);
-        put(item, "lock_mode", e.lock_mode, a);
-        put_retention_date(item, "retain_until", e.retain_until, a);
-        put_bool(item, "compliant", e.compliant, a);
-        evidence.PushBack(item, a);
+        w.begin_object();
+        w.member("evidence_id", e.evidence_id).member("object_key", e.object_key).member("sha256", e.sha256);
+        w.member("lock_mode", e.lock_mode);
+        w.key("retain_until");
+        if (e.retain_until) w.value(format_rfc3339(*e.retain_until));
+        else w.null();
+        w.member("compliant", e.compliant);
+        w.end_object();
     }
-    put(cert, "evidence", std::move(evidence), a);
-    put(cert, "statement", kStatement, a);
+    w.end_array();
+    w.member("statement", kStatement);
+    w.end_object();
 
-    const std::string json_text = json::to_pretty(cert) + "\n";
+    const std::string json_text = w.take() + "\n";
     const std::string figures = certificate_figures(json_text);
     const std::string pdf =
-        sign_pdf(render_certificate_pdf(cert, figures), signer,
+        sign_pdf(render_certificate_pdf(json::parse_strict(json_text, kJsonName), figures), signer,
                  {.name = issued.pdf_signer_subject,
                   .reason = "libworm evidence certificate " + issued.certificate_id + " (" + result + ")",
                   .signing_time = issued_at});

@@ -9,7 +9,7 @@
 #include <set>
 #include <vector>
 
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "report_wording.hpp"
 #include "worm/error.hpp"
 #include "worm/json.hpp"

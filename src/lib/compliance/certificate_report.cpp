@@ -4,7 +4,7 @@
 #include <set>
 #include <vector>
 
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "worm/compliance/audit.hpp"
 #include "worm/error.hpp"
 #include "worm/json.hpp"

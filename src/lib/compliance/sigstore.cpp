@@ -1,7 +1,7 @@
 // Sigstore bundle v0.3 with a message signature (see compliance/sigstore.hpp).
 #include "worm/compliance/sigstore.hpp"
 
-#include "json_build.hpp"
+#include "json_read.hpp"
 #include "sigstore_json.hpp"
 #include "worm/compliance/cosign.hpp"
 #include "worm/crypto.hpp"
@@ -33,28 +33,23 @@ fs::path sigstore_path_for(const fs::path& data_path) {
 
 std::string detail::message_signature_bundle(std::string_view key_hint, std::string_view bytes,
                                             std::string_view signature) {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& a = doc.GetAllocator();
-    put(doc, "mediaType", kSigstoreBundleMediaType, a);
-
-    rapidjson::Value public_key(rapidjson::kObjectType);
-    put(public_key, "hint", key_hint, a);
-    rapidjson::Value timestamps(rapidjson::kObjectType);
-    put(timestamps, "rfc3161Timestamps", rapidjson::Value(rapidjson::kArrayType), a);
-    rapidjson::Value material(rapidjson::kObjectType);
-    put(material, "publicKey", std::move(public_key), a);
-    put(material, "tlogEntries", rapidjson::Value(rapidjson::kArrayType), a);
-    put(material, "timestampVerificationData", std::move(timestamps), a);
-    put(doc, "verificationMaterial", std::move(material), a);
-
-    rapidjson::Value digest(rapidjson::kObjectType);
-    put(digest, "algorithm", "SHA2_256", a);
-    put(digest, "digest", base64_encode(sha256(bytes)), a);
-    rapidjson::Value message(rapidjson::kObjectType);
-    put(message, "messageDigest", std::move(digest), a);
-    put(message, "signature", base64_encode(signature), a);
-    put(doc, "messageSignature", std::move(message), a);
-    return json::to_pretty(doc) + "\n";
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object().member("mediaType", kSigstoreBundleMediaType);
+    w.key("verificationMaterial").begin_object();
+    w.key("publicKey").begin_object().member("hint", key_hint).end_object();
+    w.key("tlogEntries").begin_array().end_array();
+    w.key("timestampVerificationData").begin_object();
+    w.key("rfc3161Timestamps").begin_array().end_array();
+    w.end_object();
+    w.end_object();
+    w.key("messageSignature").begin_object();
+    w.key("messageDigest").begin_object();
+    w.member("algorithm", "SHA2_256").member("digest", base64_encode(sha256(bytes)));
+    w.end_object();
+    w.member("signature", base64_encode(signature));
+    w.end_object();
+    w.end_object();
+    return w.take() + "\n";
 }
 
 std::string make_sigstore_bundle(const Ed25519PrivateKey& key, std::string_view bytes) {

@@ -1,15 +1,13 @@
 // WormConfig from the environment (see config.hpp for the variables and defaults).
 #include "worm/config.hpp"
 
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
 
 #include "worm/error.hpp"
+#include "worm/json.hpp"
 #include "../util/text.hpp"
 #include "../util/url.hpp"
 
@@ -228,51 +226,30 @@ void WormConfig::validate() const {
 }
 
 std::string WormConfig::describe_masked() const {
-    rapidjson::StringBuffer buf;
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-    w.SetIndent(' ', 2);
-    auto str = [&](const char* key, const std::string& value) {
-        w.Key(key);
-        w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
-    };
-    w.StartObject();
-    w.Key("enabled");
-    w.Bool(enabled);
-    str("mode", std::string(to_string(mode)));
-    str("s3_bucket", s3_bucket);
-    str("s3_region", s3_region);
-    str("s3_prefix", s3_prefix);
-    str("s3_endpoint", detail::mask_url_password(s3_endpoint));
-    w.Key("retention_days");
-    w.Int(retention_days);
-    w.Key("allow_short_retention");
-    w.Bool(allow_short_retention);
-    str("lock_mode", std::string(to_string(lock_mode)));
-    w.Key("auto_upload");
-    w.Bool(auto_upload);
-    w.Key("upload_attempts");
-    w.Int(upload_attempts);
-    w.Key("sync_concurrency");
-    w.Int(sync_concurrency);
-    str("sse", encryption.kind == ServerSideEncryption::Kind::aes256    ? "AES256"
-               : encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms"
-                                                                        : "");
-    str("sse_kms_key_id", encryption.kms_key_id);
-    str("mcp_url", detail::mask_url_password(mcp_url));
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    w.member("enabled", enabled).member("mode", to_string(mode)).member("s3_bucket", s3_bucket);
+    w.member("s3_region", s3_region).member("s3_prefix", s3_prefix);
+    w.member("s3_endpoint", detail::mask_url_password(s3_endpoint));
+    w.member("retention_days", retention_days).member("allow_short_retention", allow_short_retention);
+    w.member("lock_mode", to_string(lock_mode)).member("auto_upload", auto_upload);
+    w.member("upload_attempts", upload_attempts).member("sync_concurrency", sync_concurrency);
+    w.member("sse", encryption.kind == ServerSideEncryption::Kind::aes256    ? "AES256"
+                    : encryption.kind == ServerSideEncryption::Kind::aws_kms ? "aws:kms"
+                                                                             : "");
+    w.member("sse_kms_key_id", encryption.kms_key_id).member("mcp_url", detail::mask_url_password(mcp_url));
     // Only whether it is set: not even a few characters of a bearer token are shown.
-    str("mcp_api_key", mcp_api_key.empty() ? "" : "****");
+    w.member("mcp_api_key", mcp_api_key.empty() ? "" : "****");
     if (!sources.empty()) {
-        w.Key("sources");
-        w.StartObject();
-        for (const auto& [field, variable] : sources) str(field.c_str(), variable);
-        w.EndObject();
+        w.key("sources").begin_object();
+        for (const auto& [field, variable] : sources) w.member(field, variable);
+        w.end_object();
     }
-    w.Key("problems");
-    w.StartArray();
-    for (const auto& p : check()) w.String(p.c_str(), static_cast<rapidjson::SizeType>(p.size()));
-    w.EndArray();
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    w.key("problems").begin_array();
+    for (const auto& p : check()) w.value(p);
+    w.end_array();
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace worm

@@ -53,6 +53,19 @@ std::string bucket_problem(const std::string& name, const std::string& value) {
     return "";
 }
 
+// {"NAME": {"value": ..., "used_by": ...}, ...} (DATABASE_URL's password masked): the value of
+// describe_masked_json and of `worm config check`'s "platform" member.
+void write_variables(json::Writer& w, const PlatformEnv& env) {
+    w.begin_object();
+    for (const auto& v : env.variables) {
+        w.key(v.name).begin_object().key("value");
+        if (v.value.empty()) w.null();
+        else w.value(v.name == "DATABASE_URL" ? detail::mask_url_password(v.value) : v.value);
+        w.member("used_by", v.used_by).end_object();
+    }
+    w.end_object();
+}
+
 }  // namespace
 
 PlatformEnv PlatformEnv::from_env(const EnvLookup& lookup) {
@@ -106,26 +119,21 @@ std::vector<std::string> PlatformEnv::problems() const {
 }
 
 std::string PlatformEnv::describe_masked_json() const {
-    rapidjson::Document doc(rapidjson::kObjectType);
-    auto& alloc = doc.GetAllocator();
-    for (const auto& v : variables) {
-        rapidjson::Value entry(rapidjson::kObjectType);
-        const std::string shown = v.name == "DATABASE_URL" ? detail::mask_url_password(v.value) : v.value;
-        if (v.value.empty()) entry.AddMember("value", rapidjson::Value(), alloc);
-        else entry.AddMember("value", json::make_string(shown, alloc), alloc);
-        entry.AddMember("used_by", json::make_string(v.used_by, alloc), alloc);
-        doc.AddMember(json::make_string(v.name, alloc), entry, alloc);
-    }
-    return json::to_compact(doc);
+    json::Writer w;
+    write_variables(w, *this);
+    return w.take();
 }
 
 std::string with_platform_section(const std::string& config_json, const PlatformEnv& env) {
-    rapidjson::Document doc = json::parse_strict(config_json, "configuration");
-    rapidjson::Document platform = json::parse_strict(env.describe_masked_json(), "platform variables");
-    rapidjson::Value section;
-    section.CopyFrom(platform, doc.GetAllocator());
-    doc.AddMember("platform", section, doc.GetAllocator());
-    return json::to_pretty(doc);
+    const rapidjson::Document config = json::parse_strict(config_json, "configuration");
+    if (!config.IsObject()) throw Error(ErrorCode::invalid_argument, "configuration: not a JSON object");
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
+    for (const auto& m : config.GetObject()) w.member(std::string_view(m.name.GetString(), m.name.GetStringLength()), m.value);
+    w.key("platform");
+    write_variables(w, env);
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace worm

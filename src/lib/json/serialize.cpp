@@ -1,4 +1,5 @@
-// Serializers: RFC 8785 canonical form, pretty and compact forms, ES6 number formatting.
+// Serializers: RFC 8785 canonical form, pretty and compact forms, ES6 number formatting, and
+// json::Writer, which streams JSON text through the same serializer.
 #include <algorithm>
 #include <array>
 #include <charconv>
@@ -114,7 +115,7 @@ public:
     explicit Output(std::string& text) : text_(text), size_(text.size()) {
         text_.resize(std::max(text_.capacity(), size_ + 64));
     }
-    ~Output() { text_.resize(size_); }
+    ~Output() { trim(); }
     Output(const Output&) = delete;
     Output& operator=(const Output&) = delete;
 
@@ -135,6 +136,10 @@ public:
         append(s.data(), s.size());
         return *this;
     }
+    // Cuts the text to what was written; writing may go on.
+    void trim() { text_.resize(size_); }
+    // After the caller emptied the text: writing starts again at its beginning.
+    void restart() { size_ = text_.size(); }
 
 private:
     std::string& text_;
@@ -143,20 +148,49 @@ private:
 
 class Serializer {
 public:
-    // Writes into out (appending), so a caller can reuse one buffer.
-    Serializer(Style style, std::string& out) : style_(style), out_(out) {}
+    Serializer(Style style, Output& out) : style_(style), out_(out) {}
 
-    void run(const rapidjson::Value& v) {
+    // A whole value at `depth` (json::Writer writes parsed values inside its own); `member`
+    // names the member the value is written to, for messages ("" at the top).
+    void run(const rapidjson::Value& v, int depth = 0, std::string_view member = "") {
         try {
-            write(v, 0);
+            write(v, depth);
         } catch (Failure& f) {
-            std::string pointer;
+            std::string pointer = member.empty() ? std::string() : pointer_append("", member);
             for (auto t = f.path.rbegin(); t != f.path.rend(); ++t)
                 pointer = t->is_index ? pointer_append(pointer, t->index) : pointer_append(pointer, t->key);
             throw Error(ErrorCode::invalid_argument,
                         "cannot serialize JSON: " + f.reason + " at " + (pointer.empty() ? "/" : pointer));
         }
     }
+
+    // The pieces json::Writer streams; `member` names the member written, for messages (which
+    // are built only when something fails: these run once per value).
+    void string(std::string_view s, std::string_view member, const char* invalid_utf8 = "string is not valid UTF-8") {
+        try {
+            write_string(s, invalid_utf8);
+        } catch (Failure& f) {
+            throw Error(ErrorCode::invalid_argument, "cannot serialize JSON: " + f.reason + at_member(member));
+        }
+    }
+    void number(double d, std::string_view member) {
+        if (!std::isfinite(d))
+            throw Error(ErrorCode::invalid_argument,
+                        std::string("cannot serialize JSON: ") + (std::isnan(d) ? "NaN" : "Infinity") + at_member(member));
+        char buf[32];
+        out_.append(buf, write_es6_number(d, buf));
+    }
+    static std::string at_member(std::string_view member) {
+        return member.empty() ? std::string() : " at member \"" + std::string(member.substr(0, 64)) + "\"";
+    }
+    template <class Integer>
+    void integer(Integer n) {
+        char buf[24];
+        out_.append(buf, static_cast<std::size_t>(std::to_chars(buf, buf + sizeof buf, n).ptr - buf));
+    }
+    void text(std::string_view t) { out_ += t; }
+    void separator() { out_ += style_ == Style::pretty ? ": " : ":"; }
+    void line(int depth) { newline(depth); }
 
 private:
     // What cannot be serialized, and where: each level adds its member name or index as the
@@ -388,13 +422,16 @@ private:
     }
 
     Style style_;
-    Output out_;
+    Output& out_;
 };
 
 std::string serialize(Style style, const rapidjson::Value& value) {
-    std::string out;
-    Serializer(style, out).run(value);
-    return out;
+    std::string text;
+    {
+        Output out(text);
+        Serializer(style, out).run(value);
+    }
+    return text;
 }
 
 }  // namespace
@@ -410,11 +447,167 @@ std::string to_compact(const rapidjson::Value& value) { return serialize(Style::
 void append_compact(const rapidjson::Value& value, std::string& out) {
     const std::size_t size = out.size();
     try {
-        Serializer(Style::compact, out).run(value);
+        Output output(out);
+        Serializer(Style::compact, output).run(value);
     } catch (...) {
         out.resize(size);
         throw;
     }
+}
+
+// ---- json::Writer ------------------------------------------------------------------------
+
+struct Writer::Output {
+    Output(Writer::Style style) : serializer(style == Writer::Style::pretty ? json::Style::pretty : json::Style::compact, out) {}
+    std::string text;
+    json::Output out{text};
+    Serializer serializer;
+};
+
+Writer::Writer(Style style) : out_(std::make_unique<Output>(style)), style_(style) {}
+Writer::~Writer() = default;
+
+namespace {
+[[noreturn]] void misuse(const char* what) { throw Error(ErrorCode::internal, std::string("json::Writer: ") + what); }
+}  // namespace
+
+// Before any value (a scalar, or an object's or array's opening): the comma and line that
+// separate it from the one before in an array; in an object its key did that.
+void Writer::before_value() {
+    if (complete_) misuse("a second value after the complete one");
+    if (levels_.empty()) return;
+    Level& level = levels_.back();
+    if (level.object) {
+        if (!after_key_) misuse("a value in an object without its key");
+        after_key_ = false;
+        return;
+    }
+    if (level.count++ > 0) out_->serializer.text(",");
+    out_->serializer.line(static_cast<int>(levels_.size()));
+}
+
+void Writer::after_value() {
+    if (levels_.empty()) complete_ = true;
+}
+
+Writer& Writer::key(std::string_view name) {
+    if (levels_.empty() || !levels_.back().object) misuse("a key outside an object");
+    if (after_key_) misuse("a key after a key");
+    Level& level = levels_.back();
+    if (level.count++ > 0) out_->serializer.text(",");
+    out_->serializer.line(static_cast<int>(levels_.size()));
+    out_->serializer.string(name, {}, "a member's name is not valid UTF-8");
+    key_.assign(name);
+    out_->serializer.separator();
+    after_key_ = true;
+    return *this;
+}
+
+Writer& Writer::begin_object() {
+    before_value();
+    out_->serializer.text("{");
+    levels_.push_back({true, 0});
+    return *this;
+}
+
+Writer& Writer::begin_array() {
+    before_value();
+    out_->serializer.text("[");
+    levels_.push_back({false, 0});
+    return *this;
+}
+
+Writer& Writer::end_object() {
+    if (levels_.empty() || !levels_.back().object) misuse("end_object without its begin_object");
+    if (after_key_) misuse("an object ends after a key without its value");
+    if (levels_.back().count > 0) out_->serializer.line(static_cast<int>(levels_.size()) - 1);
+    levels_.pop_back();
+    out_->serializer.text("}");
+    after_value();
+    return *this;
+}
+
+Writer& Writer::end_array() {
+    if (levels_.empty() || levels_.back().object) misuse("end_array without its begin_array");
+    if (levels_.back().count > 0) out_->serializer.line(static_cast<int>(levels_.size()) - 1);
+    levels_.pop_back();
+    out_->serializer.text("]");
+    after_value();
+    return *this;
+}
+
+Writer& Writer::value(std::string_view text) {
+    before_value();
+    out_->serializer.string(text, key_);
+    after_value();
+    return *this;
+}
+
+Writer& Writer::value(bool b) {
+    before_value();
+    out_->serializer.text(b ? "true" : "false");
+    after_value();
+    return *this;
+}
+
+Writer& Writer::value(double number) {
+    before_value();
+    out_->serializer.number(number, key_);
+    after_value();
+    return *this;
+}
+
+Writer& Writer::signed_integer(std::int64_t n) {
+    before_value();
+    out_->serializer.integer(n);
+    after_value();
+    return *this;
+}
+
+Writer& Writer::unsigned_integer(std::uint64_t n) {
+    before_value();
+    out_->serializer.integer(n);
+    after_value();
+    return *this;
+}
+
+Writer& Writer::null() {
+    before_value();
+    out_->serializer.text("null");
+    after_value();
+    return *this;
+}
+
+Writer& Writer::value(const rapidjson::Value& parsed) {
+    before_value();
+    out_->serializer.run(parsed, static_cast<int>(levels_.size()), key_);
+    after_value();
+    return *this;
+}
+
+Writer& Writer::raw(std::string_view json_text) {
+    before_value();
+    out_->serializer.text(json_text);
+    after_value();
+    return *this;
+}
+
+std::string Writer::take() {
+    std::string text;
+    take_into(text);
+    return text;
+}
+
+void Writer::take_into(std::string& out) {
+    if (!complete_) misuse("take() before the value is complete");
+    out_->out.trim();
+    if (out.empty()) out = std::move(out_->text);
+    else out += out_->text;
+    out_->text.clear();
+    out_->out.restart();
+    levels_.clear();
+    key_.clear();
+    after_key_ = complete_ = false;
 }
 
 }  // namespace worm::json

@@ -1,11 +1,8 @@
 // report.cpp: the migration's summary line, its JSON and CSV reports, and the S3 Batch
 // Operations manifest + job for migrations past one machine.
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/json.hpp"
 #include "worm/migrate.hpp"
 #include "worm/s3/sigv4.hpp"
 
@@ -13,37 +10,15 @@ namespace worm {
 
 namespace {
 
-template <class Writer>
-void write_summary_fields(Writer& w, const MigrationSummary& s) {
-    w.Key("migration_id");
-    w.String(s.migration_id.c_str());
-    w.Key("source");
-    w.String(s.source.c_str());
-    w.Key("destination");
-    w.String(s.destination.c_str());
-    w.Key("dry_run");
-    w.Bool(s.dry_run);
-    w.Key("objects");
-    w.Uint64(s.total);
-    w.Key("bytes");
-    w.Uint64(s.total_bytes);
-    w.Key("bytes_copied");
-    w.Uint64(s.bytes_copied);
-    w.Key("seconds");
-    w.Double(s.seconds);
-    w.Key("registry_rows_imported");
-    w.Uint64(s.imported_registry_rows);
-    w.Key("server_side_copies");
-    w.Uint64(s.server_side_copies);
-    w.Key("status");
-    w.StartObject();
-    for (const auto& [status, count] : s.by_status) {
-        w.Key(status.c_str());
-        w.Uint64(count);
-    }
-    w.EndObject();
-    w.Key("clean");
-    w.Bool(s.clean());
+void write_summary_fields(json::Writer& w, const MigrationSummary& s) {
+    w.member("migration_id", s.migration_id).member("source", s.source).member("destination", s.destination);
+    w.member("dry_run", s.dry_run).member("objects", s.total).member("bytes", s.total_bytes);
+    w.member("bytes_copied", s.bytes_copied).member("seconds", s.seconds);
+    w.member("registry_rows_imported", s.imported_registry_rows).member("server_side_copies", s.server_side_copies);
+    w.key("status").begin_object();
+    for (const auto& [status, count] : s.by_status) w.member(status, count);
+    w.end_object();
+    w.member("clean", s.clean());
 }
 
 // RFC 4180: quoted when the field has a comma, quote or line break.
@@ -68,39 +43,29 @@ bool MigrationSummary::clean() const {
 }
 
 std::string MigrationSummary::to_json_line() const {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
+    json::Writer w;
+    w.begin_object();
     write_summary_fields(w, *this);
-    w.EndObject();
-    return buf.GetString();
+    w.end_object();
+    return w.take();
 }
 
 std::string MigrationSummary::report_json() const {
-    rapidjson::StringBuffer buf;
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
     write_summary_fields(w, *this);
-    w.Key("objects_detail");
-    w.StartArray();
+    w.key("objects_detail").begin_array();
     for (const auto& r : rows) {
-        w.StartObject();
-        for (const auto& [name, value] :
-             {std::pair{"source_key", &r.source_key}, {"source_version_id", &r.source_version_id}, {"dest_key", &r.dest_key},
-              {"dest_version_id", &r.dest_version_id}, {"status", &r.status}, {"error_code", &r.error_code},
-              {"message", &r.message}, {"sha256", &r.sha256}}) {
-            w.Key(name);
-            w.String(value->c_str());
-        }
-        w.Key("http_status");
-        w.Int(r.http_status);
-        w.Key("size");
-        w.Uint64(r.size);
-        w.EndObject();
+        w.begin_object().member("source_key", r.source_key).member("source_version_id", r.source_version_id);
+        w.member("dest_key", r.dest_key).member("dest_version_id", r.dest_version_id).member("status", r.status);
+        w.member("error_code", r.error_code).member("message", r.message).member("sha256", r.sha256);
+        w.member("http_status", r.http_status).member("size", r.size).end_object();
     }
-    w.EndArray();
-    w.EndObject();
-    return std::string(buf.GetString()) + "\n";
+    w.end_array();
+    w.end_object();
+    std::string text = w.take();
+    text += "\n";
+    return text;
 }
 
 std::string MigrationSummary::report_csv() const {
@@ -145,53 +110,40 @@ std::size_t write_batch_manifest(MigrationSource& source, const std::string& des
     const RetentionDate until = o.retain_until ? *o.retain_until
                                             : std::chrono::floor<std::chrono::seconds>(system_clock().now()) +
                                                   std::chrono::days(*o.retain_days);
-    rapidjson::StringBuffer buf;
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
+    json::Writer w(json::Writer::Style::pretty);
     const std::string target = "arn:aws:s3:::" + dest_bucket;
-    w.StartObject();
-    w.Key("Operation");
-    w.StartObject();
-    w.Key("S3PutObjectCopy");
-    w.StartObject();
-    w.Key("TargetResource"); w.String(target.c_str());
-    if (!o.dest_prefix.empty()) { w.Key("TargetKeyPrefix"); w.String(o.dest_prefix.c_str()); }
-    w.Key("MetadataDirective"); w.String("COPY");
-    w.Key("ChecksumAlgorithm"); w.String("SHA256");
-    w.Key("ObjectLockMode"); w.String(std::string(to_string(o.lock_mode)).c_str());
-    w.Key("ObjectLockRetainUntilDate"); w.String(format_rfc3339(until).c_str());
-    w.Key("ObjectLockLegalHoldStatus"); w.String(o.legal_hold ? "ON" : "OFF");
-    w.EndObject();
-    w.EndObject();
-    w.Key("Manifest");
-    w.StartObject();
-    w.Key("Spec");
-    w.StartObject();
-    w.Key("Format"); w.String("S3BatchOperations_CSV_20180820");
-    w.Key("Fields"); w.StartArray(); w.String("Bucket"); w.String("Key"); w.EndArray();
-    w.EndObject();
+    w.begin_object();
+    w.key("Operation").begin_object();
+    w.key("S3PutObjectCopy").begin_object();
+    w.member("TargetResource", target);
+    if (!o.dest_prefix.empty()) w.member("TargetKeyPrefix", o.dest_prefix);
+    w.member("MetadataDirective", "COPY").member("ChecksumAlgorithm", "SHA256");
+    w.member("ObjectLockMode", to_string(o.lock_mode)).member("ObjectLockRetainUntilDate", format_rfc3339(until));
+    w.member("ObjectLockLegalHoldStatus", o.legal_hold ? "ON" : "OFF");
+    w.end_object();
+    w.end_object();
+    w.key("Manifest").begin_object();
+    w.key("Spec").begin_object();
+    w.member("Format", "S3BatchOperations_CSV_20180820");
+    w.key("Fields").begin_array().value("Bucket").value("Key").end_array();
+    w.end_object();
     // Where the manifest will be once uploaded: its ETag is filled in then (aws s3api head-object).
-    w.Key("Location");
-    w.StartObject();
-    const std::string manifest_arn = target + "/batch-manifests/" + manifest_path.filename().string();
-    w.Key("ObjectArn"); w.String(manifest_arn.c_str());
-    w.Key("ETag"); w.String("");
-    w.EndObject();
-    w.EndObject();
-    w.Key("Report");
-    w.StartObject();
-    w.Key("Bucket"); w.String(target.c_str());
-    w.Key("Format"); w.String("Report_CSV_20180820");
-    w.Key("Enabled"); w.Bool(true);
-    w.Key("Prefix"); w.String("batch-reports");
-    w.Key("ReportScope"); w.String("AllTasks");
-    w.EndObject();
-    w.Key("Priority"); w.Int(10);
-    w.Key("ConfirmationRequired"); w.Bool(true);
-    w.Key("Description"); w.String(("worm migrate " + source.describe() + " -> s3://" + dest_bucket).c_str());
-    w.EndObject();
+    w.key("Location").begin_object();
+    w.member("ObjectArn", target + "/batch-manifests/" + manifest_path.filename().string()).member("ETag", "");
+    w.end_object();
+    w.end_object();
+    w.key("Report").begin_object();
+    w.member("Bucket", target).member("Format", "Report_CSV_20180820").member("Enabled", true);
+    w.member("Prefix", "batch-reports").member("ReportScope", "AllTasks");
+    w.end_object();
+    w.member("Priority", 10).member("ConfirmationRequired", true);
+    w.member("Description", "worm migrate " + source.describe() + " -> s3://" + dest_bucket);
+    w.end_object();
+    std::string text = w.take();
+    text += "\n";
     std::filesystem::path job = manifest_path;
     job += ".job.json";
-    write_file_atomic(job, std::string(buf.GetString()) + "\n");
+    write_file_atomic(job, text);
     return rows;
 }
 

@@ -1,8 +1,7 @@
 // JSON bodies of the proxy API, written by worm-proxy and read by ProxyStore.
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
+#include "worm/json.hpp"
 #include "worm/proxy/protocol.hpp"
 #include "worm/time.hpp"
 
@@ -10,23 +9,16 @@ namespace worm::proxy {
 
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
-
-void put_string(Writer& w, std::string_view key, std::string_view value) {
-    w.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()));
-    w.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
-}
-
-void put_retention(Writer& w, const std::optional<Retention>& retention) {
-    w.Key("retention");
+void put_retention(json::Writer& w, const std::optional<Retention>& retention) {
+    w.key("retention");
     if (!retention) {
-        w.Null();
+        w.null();
         return;
     }
-    w.StartObject();
-    put_string(w, "mode", to_string(retention->mode));
-    put_string(w, "retain_until", format_rfc3339_millis(retention->retain_until));
-    w.EndObject();
+    w.begin_object()
+        .member("mode", to_string(retention->mode))
+        .member("retain_until", format_rfc3339_millis(retention->retain_until))
+        .end_object();
 }
 
 rapidjson::Document parse_object(std::string_view body, std::string_view what) {
@@ -91,19 +83,15 @@ std::string time_text(TimePoint t) { return t == TimePoint{} ? std::string{} : f
 }  // namespace
 
 std::string put_result_json(const PutResult& result, const ObjectLock& applied, std::string_view uri) {
-    rapidjson::StringBuffer out;
-    Writer w(out);
-    w.StartObject();
-    put_string(w, "key", result.key);
-    put_string(w, "version_id", result.version_id);
-    put_string(w, "etag", result.etag);
-    put_string(w, "sha256", result.sha256_hex);
-    put_string(w, "uri", uri);
+    json::Writer w;
+    w.begin_object()
+        .member("key", result.key)
+        .member("version_id", result.version_id)
+        .member("etag", result.etag)
+        .member("sha256", result.sha256_hex)
+        .member("uri", uri);
     put_retention(w, applied.retention);
-    w.Key("legal_hold");
-    w.Bool(applied.legal_hold);
-    w.EndObject();
-    return out.GetString();
+    return w.member("legal_hold", applied.legal_hold).end_object().take();
 }
 
 PutResult parse_put_result(std::string_view body, ObjectLock& applied) {
@@ -118,26 +106,22 @@ PutResult parse_put_result(std::string_view body, ObjectLock& applied) {
 }
 
 std::string object_info_json(const ObjectInfo& info) {
-    rapidjson::StringBuffer out;
-    Writer w(out);
-    w.StartObject();
-    put_string(w, "key", info.key);
-    w.Key("size");
-    w.Uint64(info.size);
-    put_string(w, "etag", info.etag);
-    put_string(w, "sha256", info.sha256_hex);
-    put_string(w, "content_type", info.content_type);
-    w.Key("metadata");
-    w.StartObject();
-    for (const auto& [name, value] : info.metadata) put_string(w, name, value);
-    w.EndObject();
+    json::Writer w;
+    w.begin_object()
+        .member("key", info.key)
+        .member("size", info.size)
+        .member("etag", info.etag)
+        .member("sha256", info.sha256_hex)
+        .member("content_type", info.content_type);
+    w.key("metadata").begin_object();
+    for (const auto& [name, value] : info.metadata) w.member(name, value);
+    w.end_object();
     put_retention(w, info.retention);
-    w.Key("legal_hold");
-    w.Bool(info.legal_hold);
-    put_string(w, "version_id", info.version_id);
-    put_string(w, "last_modified", time_text(info.last_modified));
-    w.EndObject();
-    return out.GetString();
+    return w.member("legal_hold", info.legal_hold)
+        .member("version_id", info.version_id)
+        .member("last_modified", time_text(info.last_modified))
+        .end_object()
+        .take();
 }
 
 ObjectInfo parse_object_info(std::string_view body) {
@@ -163,28 +147,18 @@ ObjectInfo parse_object_info(std::string_view body) {
 }
 
 std::string list_page_json(const ListPage& page) {
-    rapidjson::StringBuffer out;
-    Writer w(out);
-    w.StartObject();
-    w.Key("objects");
-    w.StartArray();
-    for (const auto& o : page.objects) {
-        w.StartObject();
-        put_string(w, "key", o.key);
-        w.Key("size");
-        w.Uint64(o.size);
-        put_string(w, "etag", o.etag);
-        put_string(w, "last_modified", time_text(o.last_modified));
-        w.EndObject();
-    }
-    w.EndArray();
-    w.Key("common_prefixes");
-    w.StartArray();
-    for (const auto& p : page.common_prefixes) w.String(p.data(), static_cast<rapidjson::SizeType>(p.size()));
-    w.EndArray();
-    put_string(w, "next_continuation_token", page.next_continuation_token);
-    w.EndObject();
-    return out.GetString();
+    json::Writer w;
+    w.begin_object().key("objects").begin_array();
+    for (const auto& o : page.objects)
+        w.begin_object()
+            .member("key", o.key)
+            .member("size", o.size)
+            .member("etag", o.etag)
+            .member("last_modified", time_text(o.last_modified))
+            .end_object();
+    w.end_array().key("common_prefixes").begin_array();
+    for (const auto& p : page.common_prefixes) w.value(p);
+    return w.end_array().member("next_continuation_token", page.next_continuation_token).end_object().take();
 }
 
 ListPage parse_list_page(std::string_view body) {
@@ -211,12 +185,10 @@ ListPage parse_list_page(std::string_view body) {
 }
 
 std::string retention_json(const std::optional<Retention>& retention) {
-    rapidjson::StringBuffer out;
-    Writer w(out);
-    w.StartObject();
+    json::Writer w;
+    w.begin_object();
     put_retention(w, retention);
-    w.EndObject();
-    return out.GetString();
+    return w.end_object().take();
 }
 
 std::optional<Retention> parse_retention(std::string_view body) {
@@ -224,15 +196,13 @@ std::optional<Retention> parse_retention(std::string_view body) {
 }
 
 std::string retention_request_json(const Retention& retention, bool bypass_governance) {
-    rapidjson::StringBuffer out;
-    Writer w(out);
-    w.StartObject();
-    put_string(w, "mode", to_string(retention.mode));
-    put_string(w, "retain_until", format_rfc3339_millis(retention.retain_until));
-    w.Key("bypass_governance");
-    w.Bool(bypass_governance);
-    w.EndObject();
-    return out.GetString();
+    json::Writer w;
+    return w.begin_object()
+        .member("mode", to_string(retention.mode))
+        .member("retain_until", format_rfc3339_millis(retention.retain_until))
+        .member("bypass_governance", bypass_governance)
+        .end_object()
+        .take();
 }
 
 Retention parse_retention_request(std::string_view body, bool& bypass_governance) {
@@ -245,7 +215,9 @@ Retention parse_retention_request(std::string_view body, bool& bypass_governance
                      .retain_until = parse_retention_date(get_string(doc, "retain_until", what))};
 }
 
-std::string legal_hold_json(bool on) { return on ? R"({"legal_hold":true})" : R"({"legal_hold":false})"; }
+std::string legal_hold_json(bool on) {
+    return json::Writer().begin_object().member("legal_hold", on).end_object().take();
+}
 
 bool parse_legal_hold(std::string_view body) {
     const auto doc = parse_object(body, "legal hold body");

@@ -5,8 +5,6 @@
 // libworm itself changes that field. Times are kept as the agent spelled them too.
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/prettywriter.h>
-#include <rapidjson/stringbuffer.h>
 
 #include <cmath>
 #include <set>
@@ -15,6 +13,7 @@
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/json.hpp"
 
 namespace worm {
 
@@ -26,13 +25,6 @@ const std::set<std::string, std::less<>> string_fields = {
     "client_id", "bundle_path", "sig_path", "bundle_sha256", "sig_sha256", "bundle_uri",
     "sig_uri", "bundle_version_id", "sig_version_id", "last_error"};
 const std::set<std::string, std::less<>> time_fields = {"created_at", "updated_at", "uploaded_at"};
-
-std::string to_json(const Value& v) {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    v.Accept(w);
-    return std::string(buf.GetString(), buf.GetSize());
-}
 
 [[noreturn]] void bad(const std::filesystem::path& file, const std::string& pointer, const std::string& what) {
     throw Error(ErrorCode::parse, file.string() + ": " + pointer + " " + what);
@@ -70,9 +62,10 @@ RegistryRecord record_from_json(const std::filesystem::path& file, const std::st
     if (!v.IsObject()) bad(file, pointer, "is not an object");
     RegistryRecord r;
     r.bundle_id = id;
-    rapidjson::Document extra(rapidjson::kObjectType);
+    json::Writer extra;
+    extra.begin_object();
     auto keep = [&](const Value& name, const Value& value) {
-        extra.AddMember(Value(name, extra.GetAllocator()), Value(value, extra.GetAllocator()), extra.GetAllocator());
+        extra.key(std::string_view(name.GetString(), name.GetStringLength())).value(value);
     };
     std::optional<std::string> status_text;
     for (const auto& m : v.GetObject()) {
@@ -132,7 +125,7 @@ RegistryRecord record_from_json(const std::filesystem::path& file, const std::st
         r.bundle_sha256 = to_hex(sha256_file(r.bundle_path));
     if (r.sig_sha256.empty() && !r.sig_path.empty() && std::filesystem::is_regular_file(r.sig_path, ec))
         r.sig_sha256 = to_hex(sha256_file(r.sig_path));
-    r.extra_json = to_json(extra);
+    r.extra_json = extra.end_object().take();
     return r;
 }
 
@@ -182,10 +175,8 @@ ImportResult UploadRegistry::import_json(const std::filesystem::path& json_path)
 }
 
 void UploadRegistry::export_json(const std::filesystem::path& json_path) {
-    rapidjson::StringBuffer buf;
-    rapidjson::PrettyWriter<rapidjson::StringBuffer> w(buf);
-    w.SetIndent(' ', 2);
-    w.StartObject();
+    json::Writer w(json::Writer::Style::pretty);
+    w.begin_object();
     {
         std::lock_guard lock(impl_->mutex);
         // One read transaction: a consistent snapshot even while other processes write.
@@ -199,19 +190,17 @@ void UploadRegistry::export_json(const std::filesystem::path& json_path) {
                 extra.Parse(r.extra_json.c_str());
                 if (extra.HasParseError() || !extra.IsObject())
                     throw Error(ErrorCode::integrity, "upload registry row " + r.bundle_id + " has malformed extra_json");
-                auto put_string = [&](const char* name, const std::string& value) {
+                auto put_string = [&](const char* name, std::string_view value) {
                     if (extra.HasMember(name)) return;  // the agent's own form wins until libworm changes it
-                    w.Key(name);
-                    w.String(value.c_str(), static_cast<rapidjson::SizeType>(value.size()));
+                    w.member(name, value);
                 };
-                w.Key(r.bundle_id.c_str(), static_cast<rapidjson::SizeType>(r.bundle_id.size()));
-                w.StartObject();
+                w.key(r.bundle_id).begin_object();
                 put_string("client_id", r.client_id);
                 put_string("bundle_path", r.bundle_path);
                 put_string("sig_path", r.sig_path);
                 put_string("bundle_sha256", r.bundle_sha256);
                 put_string("sig_sha256", r.sig_sha256);
-                put_string("status", std::string(to_string(r.status)));
+                put_string("status", to_string(r.status));
                 put_string("bundle_uri", r.bundle_uri);
                 put_string("sig_uri", r.sig_uri);
                 put_string("bundle_version_id", r.bundle_version_id);
@@ -219,16 +208,11 @@ void UploadRegistry::export_json(const std::filesystem::path& json_path) {
                 put_string("created_at", format_rfc3339_millis(r.created_at));
                 put_string("updated_at", format_rfc3339_millis(r.updated_at));
                 if (r.uploaded_at) put_string("uploaded_at", format_rfc3339_millis(*r.uploaded_at));
-                if (!extra.HasMember("attempts")) {
-                    w.Key("attempts");
-                    w.Int64(r.attempts);
-                }
+                if (!extra.HasMember("attempts")) w.member("attempts", r.attempts);
                 put_string("last_error", r.last_error);
-                for (const auto& m : extra.GetObject()) {
-                    w.Key(m.name.GetString(), m.name.GetStringLength());
-                    m.value.Accept(w);
-                }
-                w.EndObject();
+                for (const auto& m : extra.GetObject())
+                    w.key(std::string_view(m.name.GetString(), m.name.GetStringLength())).value(m.value);
+                w.end_object();
             }
             impl_->db.exec("COMMIT");
         } catch (...) {
@@ -239,8 +223,7 @@ void UploadRegistry::export_json(const std::filesystem::path& json_path) {
             throw;
         }
     }
-    w.EndObject();
-    write_file_atomic(json_path, std::string_view(buf.GetString(), buf.GetSize()));
+    write_file_atomic(json_path, w.end_object().take());
 }
 
 }  // namespace worm

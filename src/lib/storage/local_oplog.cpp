@@ -6,14 +6,13 @@
 #include <unistd.h>
 
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <cerrno>
 
 #include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/fs.hpp"
+#include "worm/json.hpp"
 #include "worm/storage/keys.hpp"
 
 namespace worm::detail {
@@ -26,28 +25,16 @@ const std::string genesis(64, '0');
 
 std::string record_line(std::uint64_t seq, const std::string& prev, std::string_view op, const std::string& key,
                         const std::string& version_id, const std::string* sidecar) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    const auto str = [&](std::string_view s) { w.String(s.data(), static_cast<rapidjson::SizeType>(s.size())); };
-    w.StartObject();
-    w.Key("seq");
-    w.Uint64(seq);
-    w.Key("prev");
-    str(prev);
-    w.Key("op");
-    str(op);
-    w.Key("key");
-    str(key);
-    w.Key("version_id");
-    str(version_id);
-    if (sidecar) {
-        w.Key("sidecar_sha256");
-        str(sha256_hex(*sidecar));
-        w.Key("sidecar");
-        str(*sidecar);
-    }
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize());
+    json::Writer w;
+    w.begin_object()
+        .member("seq", seq)
+        .member("prev", prev)
+        .member("op", op)
+        .member("key", key)
+        .member("version_id", version_id);
+    if (sidecar) w.member("sidecar_sha256", sha256_hex(*sidecar)).member("sidecar", *sidecar);
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace

@@ -5,69 +5,43 @@
 //    "retention":{"mode":"COMPLIANCE","retain_until":RFC3339}|null,"legal_hold":false}
 #include <rapidjson/document.h>
 #include <rapidjson/error/en.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include "local_store_detail.hpp"
 #include "worm/error.hpp"
+#include "worm/json.hpp"
 #include "worm/storage/keys.hpp"
 
 namespace worm::detail {
 
-namespace {
-
-void put_string(rapidjson::Writer<rapidjson::StringBuffer>& w, std::string_view s) {
-    w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
-}
-
-}  // namespace
-
 std::string sidecar_to_json(const Sidecar& s) {
-    rapidjson::StringBuffer buffer;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buffer);
-    w.StartObject();
-    w.Key("format");
-    w.Int(1);
-    w.Key("key");
-    put_string(w, s.key);
-    w.Key("version_id");
-    put_string(w, s.version_id);
-    w.Key("delete_marker");
-    w.Bool(s.delete_marker);
+    json::Writer w;
+    w.begin_object()
+        .member("format", 1)
+        .member("key", s.key)
+        .member("version_id", s.version_id)
+        .member("delete_marker", s.delete_marker);
     if (!s.delete_marker) {
-        w.Key("body");
-        put_string(w, s.version_id + ".body");
-        w.Key("size");
-        w.Uint64(s.size);
-        w.Key("sha256");
-        put_string(w, s.sha256_hex);
-        w.Key("content_type");
-        put_string(w, s.content_type);
-        w.Key("metadata");
-        w.StartObject();
-        for (const auto& [name, value] : s.metadata) {
-            put_string(w, name);
-            put_string(w, value);
-        }
-        w.EndObject();
+        w.member("body", s.version_id + ".body")
+            .member("size", s.size)
+            .member("sha256", s.sha256_hex)
+            .member("content_type", s.content_type);
+        w.key("metadata").begin_object();
+        for (const auto& [name, value] : s.metadata) w.member(name, value);
+        w.end_object();
     }
-    w.Key("last_modified");
-    put_string(w, format_rfc3339_millis(s.last_modified));
-    w.Key("retention");
-    if (s.retention) {
-        w.StartObject();
-        w.Key("mode");
-        put_string(w, to_string(s.retention->mode));
-        w.Key("retain_until");
-        put_string(w, format_rfc3339_millis(s.retention->retain_until));
-        w.EndObject();
-    } else {
-        w.Null();
-    }
-    w.Key("legal_hold");
-    w.Bool(s.legal_hold);
-    w.EndObject();
-    return std::string(buffer.GetString(), buffer.GetSize()) + "\n";
+    w.member("last_modified", format_rfc3339_millis(s.last_modified));
+    w.key("retention");
+    if (s.retention)
+        w.begin_object()
+            .member("mode", to_string(s.retention->mode))
+            .member("retain_until", format_rfc3339_millis(s.retention->retain_until))
+            .end_object();
+    else
+        w.null();
+    w.member("legal_hold", s.legal_hold).end_object();
+    std::string text = w.take();
+    text += '\n';
+    return text;
 }
 
 Sidecar sidecar_from_json(std::string_view json, std::string_view key, std::string_view version_id) {

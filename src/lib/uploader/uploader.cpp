@@ -5,8 +5,6 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <algorithm>
 #include <atomic>
@@ -642,59 +640,26 @@ UploaderStats WormUploader::stats() {
 }
 
 std::string UploaderStats::to_json() const {
-    rapidjson::StringBuffer buf;
-    rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-    w.StartObject();
-    w.Key("enabled");
-    w.Bool(enabled);
-    w.Key("mode");
-    w.String(std::string(to_string(mode)).c_str());
-    w.Key("total_uploaded");
-    w.Int64(total_uploaded);
-    w.Key("pending_count");
-    w.Int64(pending_count);
-    w.Key("failed_count");
-    w.Int64(failed_count);
-    w.Key("last_error");
-    w.String(last_error.c_str(), static_cast<rapidjson::SizeType>(last_error.size()));
-    w.Key("last_error_at");
-    if (last_error_at) w.String(format_rfc3339_millis(*last_error_at).c_str());
-    else w.Null();
-    w.Key("last_error_current");
-    w.Bool(last_error_current);
-    w.Key("oldest_pending_age_s");
-    if (oldest_pending_age_s) w.Double(*oldest_pending_age_s);
-    else w.Null();
-    w.Key("consecutive_failures");
-    w.Int64(consecutive_failures);
-    const auto optional_number = [&](const char* key, const std::optional<double>& v) {
-        w.Key(key);
-        if (v) w.Double(*v);
-        else w.Null();
-    };
-    optional_number("upload_success_rate", upload_success_rate);
-    w.Key("pending_queue_depth");
-    w.Int64(pending_queue_depth);
-    optional_number("upload_latency", upload_latency);
-    optional_number("upload_latency_max", upload_latency_max);
-    w.Key("retry_count");
-    w.Int64(retry_count);
-    w.Key("replica_behind");
-    if (replica_configured) w.Int64(replica_behind);
-    else w.Null();
-    w.Key("health");
-    w.StartObject();
-    w.Key("ok");
-    w.Bool(health.ok());
-    w.Key("backlog_high");
-    w.Bool(health.backlog_high);
-    w.Key("repeated_failures");
-    w.Bool(health.repeated_failures);
-    w.Key("stale_pending");
-    w.Bool(health.stale_pending);
-    w.EndObject();
-    w.EndObject();
-    return std::string(buf.GetString(), buf.GetSize());
+    json::Writer w;
+    w.begin_object().member("enabled", enabled).member("mode", to_string(mode));
+    w.member("total_uploaded", total_uploaded).member("pending_count", pending_count).member("failed_count", failed_count);
+    w.member("last_error", last_error);
+    w.key("last_error_at");
+    if (last_error_at) w.value(format_rfc3339_millis(*last_error_at));
+    else w.null();
+    w.member("last_error_current", last_error_current).member("oldest_pending_age_s", oldest_pending_age_s);
+    w.member("consecutive_failures", consecutive_failures).member("upload_success_rate", upload_success_rate);
+    w.member("pending_queue_depth", pending_queue_depth).member("upload_latency", upload_latency);
+    w.member("upload_latency_max", upload_latency_max).member("retry_count", retry_count);
+    w.key("replica_behind");
+    if (replica_configured) w.value(replica_behind);
+    else w.null();
+    w.key("health").begin_object();
+    w.member("ok", health.ok()).member("backlog_high", health.backlog_high);
+    w.member("repeated_failures", health.repeated_failures).member("stale_pending", health.stale_pending);
+    w.end_object();
+    w.end_object();
+    return w.take();
 }
 
 }  // namespace worm
