@@ -657,3 +657,26 @@ TEST_CASE("a backlog of more batches than the sink lists in memory goes out in o
     REQUIRE(batches.size() == first_run + second_run);
     for (std::size_t i = 0; i < batches.size(); ++i) REQUIRE(batches[i].sequence == i);
 }
+
+TEST_CASE("close() from several threads at once, and on another thread than the constructor's") {
+    // The sink's threads are stopped once: by the close() that gets there first; the others
+    // find them stopped. Before the threads' handles were guarded, two close() calls at once
+    // could both join the uploader thread.
+    for (const auto mode : {JournalMode::disk, JournalMode::memory}) {
+        CAPTURE(static_cast<int>(mode));
+        Fixture f;
+        auto sink = std::make_unique<AuditLogSink>(f.store, f.options(mode));
+        for (int n = 0; n < 100; ++n) sink->log_json(record(0, n));
+        std::vector<std::thread> closers;
+        std::atomic<int> clean{0};
+        for (int i = 0; i < 4; ++i)
+            closers.emplace_back([&] {
+                if (sink->close(10s)) ++clean;
+            });
+        for (auto& c : closers) c.join();
+        CHECK(clean == 4);
+        CHECK(sink->stats().stored == 100);
+        std::thread([&] { sink.reset(); }).join();  // the destructor on yet another thread
+        CHECK(t::stored_lines(*f.local, "audit-logs/").size() == 100);
+    }
+}

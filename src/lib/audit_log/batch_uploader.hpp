@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "../util/guarded.hpp"
 #include "batch.hpp"
 #include "object_writer.hpp"
 #include "worm/retry.hpp"
@@ -37,6 +38,7 @@ public:
     void start(std::size_t threads, const std::shared_ptr<const void>& owner);
     void submit(std::shared_ptr<Flight> flight);
     // Stops the threads: joins them when all have left by the deadline, else lets them go.
+    // A second call finds them stopped.
     void stop(std::chrono::steady_clock::time_point deadline);
 
 private:
@@ -45,12 +47,16 @@ private:
     ObjectWriter& writer_;
     const Backoff backoff_;  // its waits; the attempts are never limited
     Events events_;
+    using Lock = std::unique_lock<std::mutex>;
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<std::shared_ptr<Flight>> queue_;  // guarded by mutex_
-    bool stopping_ = false;                      // guarded by mutex_
-    std::size_t exited_ = 0;                     // guarded by mutex_
-    std::vector<std::thread> threads_;           // start() and stop() only
+    struct Queue {
+        std::deque<std::shared_ptr<Flight>> flights;
+        bool stopping = false;
+        std::size_t exited = 0;
+        std::vector<std::thread> threads;  // until stop() takes them
+    };
+    worm::detail::Guarded<Queue> queue_{mutex_};
 };
 
 }  // namespace worm::audit_log::detail

@@ -73,7 +73,7 @@ struct Frame {
 // The well-formed frame at offset, or nullopt when it is torn, fails its CRC, or is not a
 // frame type this version knows.
 // The frame at offset as its header says (length in bounds), without checking its CRC:
-// drain_locked moves frames this process wrote; frame_at checks everything else.
+// drain() moves frames this process wrote; frame_at checks everything else.
 std::optional<Frame> frame_header_at(std::string_view data, std::uint64_t offset) {
     if (data.size() - offset < Journal::frame_overhead) return std::nullopt;
     const char* p = data.data() + offset;
@@ -161,17 +161,19 @@ Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_b
                                            " is in use by another sink (one sink per journal directory)");
     }
     try {
-        replay_segments();
+        replay_segments(Lock(drain_mutex_));
         open_ring(std::max<std::uint64_t>(64 * 1024, (ring_bytes + 4095) / 4096 * 4096));
     } catch (...) {
         ring_.reset();
-        current_.reset();
+        segments_(Lock(drain_mutex_))->current.reset();
         ::close(lock_fd_);
         throw;
     }
-    recovered_open_records_ = open_records_;
-    recovered_open_bytes_ = open_bytes_;
-    last_sealed_ = newest_indexed_;
+    const Lock lock(drain_mutex_);
+    const auto segments = segments_(lock);
+    recovered_open_records_ = segments->open_records;
+    recovered_open_bytes_ = segments->open_bytes;
+    producer_(Lock(producer_mutex_))->last_sealed = segments->newest_indexed;
 }
 
 Journal::~Journal() {
@@ -181,7 +183,7 @@ Journal::~Journal() {
         // Nothing to report to at destruction; the ring keeps what was not drained.
     }
     ring_.reset();
-    current_.reset();
+    segments_(Lock(drain_mutex_))->current.reset();
     if (lock_fd_ >= 0) ::close(lock_fd_);
 }
 
@@ -193,7 +195,8 @@ fs::path Journal::segment_path(std::uint64_t number) const {
 
 // ---- opening ----------------------------------------------------------------------------
 
-void Journal::replay_segments() {
+void Journal::replay_segments(const Lock& lock) {
+    const auto s = segments_(lock);
     std::vector<std::uint64_t> numbers;
     for (const auto& entry : fs::directory_iterator(dir_)) {
         const std::string name = entry.path().filename().string();
@@ -206,8 +209,8 @@ void Journal::replay_segments() {
         const fs::path path = segment_path(numbers[i]);
         const std::string data = read_file(path);
         std::uint64_t offset = 0, last_sequence = 0;
-        open_begin_ = 0;
-        open_records_ = open_bytes_ = 0;
+        s->open_begin = 0;
+        s->open_records = s->open_bytes = 0;
         while (offset < data.size()) {
             const auto frame = frame_at(data, offset);
             if (!frame) {
@@ -218,53 +221,54 @@ void Journal::replay_segments() {
                 if (::truncate(path.c_str(), static_cast<off_t>(offset)) != 0) throw_io("cannot truncate", path);
                 break;
             }
-            if (has_lsn(frame->type)) last_lsn_ = frame->lsn();
-            if (frame->type == mark_frame) last_lsn_ = std::max(last_lsn_, get_u64(frame->payload.data()));
+            if (has_lsn(frame->type)) s->last_lsn = frame->lsn();
+            if (frame->type == mark_frame) s->last_lsn = std::max(s->last_lsn, get_u64(frame->payload.data()));
             if (is_record(frame->type)) {
-                ++open_records_;
-                open_bytes_ += frame->line().size();
+                ++s->open_records;
+                s->open_bytes += frame->line().size();
             } else if (is_seal(frame->type)) {
                 last_sequence = frame->sequence();
-                add_range_locked({last_sequence, numbers[i], open_begin_, frame->next, open_records_});
-                open_records_ = open_bytes_ = 0;
-                open_begin_ = frame->next;
+                add_range(lock, {last_sequence, numbers[i], s->open_begin, frame->next, s->open_records});
+                s->open_records = s->open_bytes = 0;
+                s->open_begin = frame->next;
             }
             offset = frame->next;
         }
         if (i + 1 < numbers.size()) {
-            closed_[numbers[i]] = {last_sequence, offset};
+            s->closed[numbers[i]] = {last_sequence, offset};
             closed_bytes_ += offset;
-            if (open_records_ > 0)  // cannot happen (segments roll after a seal)
-                repair_note_ += std::to_string(open_records_) + " unsealed records in " + path.filename().string() +
+            if (s->open_records > 0)  // cannot happen (segments roll after a seal)
+                repair_note_ += std::to_string(s->open_records) + " unsealed records in " + path.filename().string() +
                                 " were not replayed; ";
         } else {
             current_size_ = offset;
         }
     }
-    open_segment(numbers.empty() ? 1 : numbers.back(), numbers.empty());
+    open_segment(lock, numbers.empty() ? 1 : numbers.back(), numbers.empty());
 }
 
-void Journal::open_segment(std::uint64_t number, bool fresh) {
+void Journal::open_segment(const Lock& lock, std::uint64_t number, bool fresh) {
+    const auto s = segments_(lock);
     const fs::path path = segment_path(number);
     auto segment = std::make_shared<Segment>();
     segment->fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | (fresh ? O_TRUNC : 0), 0600);
     if (segment->fd < 0) throw_io("cannot open", path);
-    current_ = std::move(segment);
-    current_number_ = number;
+    s->current = std::move(segment);
+    s->current_number = number;
     if (fresh) {
         current_size_ = 0;
-        open_begin_ = 0;
+        s->open_begin = 0;
         if (number > 1) {
             // The mark keeps the lsn known when every earlier segment has been released.
             char frame[frame_overhead + 8];
             put_u32(frame, 8);
             frame[8] = mark_frame;
-            put_u64(frame + 9, last_lsn_);
+            put_u64(frame + 9, s->last_lsn);
             put_u32(frame + 4, crc32c(std::string_view(frame + 8, 9)));
             std::vector<iovec> part{{frame, sizeof frame}};
-            write_all(current_->fd, part, path);
+            write_all(s->current->fd, part, path);
             current_size_ = sizeof frame;
-            open_begin_ = sizeof frame;
+            s->open_begin = sizeof frame;
         }
         fsync_directory(dir_);
     }
@@ -303,6 +307,7 @@ void Journal::map_ring(std::uint64_t capacity) {
 }
 
 void Journal::replay_ring() {
+    const std::uint64_t last_lsn = segments_(Lock(drain_mutex_))->last_lsn;  // as replay_segments left it
     const char* header = ring_->header();
     const bool valid_header = std::memcmp(header, ring_magic, 8) == 0 && get_u64(header + 8) == ring_capacity_;
     std::uint64_t start = 0, end = 0;
@@ -327,7 +332,7 @@ void Journal::replay_ring() {
             if (previous && lsn != *previous + 1) break;
             previous = lsn;
             const std::uint64_t size = frame->next - offset;
-            if (lsn > last_lsn_ && !replaying) {
+            if (lsn > last_lsn && !replaying) {
                 replaying = true;
                 start = pos;
             }
@@ -339,13 +344,14 @@ void Journal::replay_ring() {
     tail_ = start;
     head_ = end;
     ring_frame_bytes_ = end - start;  // an upper bound (pads count); reset_ring() zeroes it
+    const Lock lock(drain_mutex_);
+    const auto segments = segments_(lock);
     if (end > start) {
-        std::lock_guard lock(drain_mutex_);
-        drain_locked();
-        if (::fdatasync(current_->fd) != 0) throw_io("cannot fsync", segment_path(current_number_));
-        dirty_ = false;
+        drain(lock);
+        if (::fdatasync(segments->current->fd) != 0) throw_io("cannot fsync", segment_path(segments->current_number));
+        segments->dirty = false;
     }
-    next_lsn_ = last_lsn_ + 1;
+    producer_(Lock(producer_mutex_))->next_lsn = segments->last_lsn + 1;
 }
 
 // Zeroes the ring through the mapping (which also faults its pages in writable, so log()
@@ -363,7 +369,7 @@ void Journal::reset_ring() {
 
 // ---- producing --------------------------------------------------------------------------
 
-void Journal::append_frame(char type, std::string_view payload) {
+void Journal::append_frame(const Lock& producer_lock, char type, std::string_view payload) {
     const std::uint64_t total = record_overhead + payload.size();
     const std::uint64_t capacity = ring_capacity_;
     std::uint64_t head = head_.load(std::memory_order_relaxed);
@@ -371,8 +377,7 @@ void Journal::append_frame(char type, std::string_view payload) {
         const std::uint64_t offset = head % capacity;
         const std::uint64_t skip = capacity - offset < total ? capacity - offset : 0;
         if (capacity - (head - tail_.load(std::memory_order_acquire)) >= skip + total) break;
-        std::lock_guard lock(drain_mutex_);  // full: make room ourselves
-        drain_locked();
+        drain(Lock(drain_mutex_));  // full: make room ourselves
     }
     std::uint64_t offset = head % capacity;
     char* data = ring_->data();
@@ -384,7 +389,7 @@ void Journal::append_frame(char type, std::string_view payload) {
     char* frame = data + offset;
     put_u32(frame, static_cast<std::uint32_t>(8 + payload.size()));
     frame[8] = type;
-    put_u64(frame + 9, next_lsn_++);
+    put_u64(frame + 9, producer_(producer_lock)->next_lsn++);
     std::memcpy(frame + record_overhead, payload.data(), payload.size());
     put_u32(frame + 4, crc32c(std::string_view(frame + 8, total - 8)));
     ring_frame_bytes_ += total;
@@ -396,18 +401,20 @@ void Journal::append_record(std::string_view line) {
         throw Error(ErrorCode::invalid_argument, "audit log record of " + std::to_string(line.size()) +
                                                      " bytes is larger than the journal takes (" +
                                                      std::to_string(max_record_bytes()) + " bytes, half its ring)");
-    append_frame(record_frame, line);
+    append_frame(Lock(producer_mutex_), record_frame, line);
 }
 
 void Journal::seal(std::uint64_t sequence) {
-    if (last_sealed_ && sequence <= *last_sealed_)
+    const Lock lock(producer_mutex_);
+    const auto producer = producer_(lock);
+    if (producer->last_sealed && sequence <= *producer->last_sealed)
         throw Error(ErrorCode::invalid_argument, "audit log journal " + dir_.string() + ": batch sequence " +
                                                      std::to_string(sequence) + " does not follow the newest sealed one, " +
-                                                     std::to_string(*last_sealed_));
+                                                     std::to_string(*producer->last_sealed));
     char payload[8];
     put_u64(payload, sequence);
-    append_frame(seal_frame, std::string_view(payload, 8));
-    last_sealed_ = sequence;
+    append_frame(lock, seal_frame, std::string_view(payload, 8));
+    producer->last_sealed = sequence;
 }
 
 bool Journal::drain_due() const {
@@ -417,22 +424,23 @@ bool Journal::drain_due() const {
 
 // ---- draining ---------------------------------------------------------------------------
 
-void Journal::drain_locked() {
+void Journal::drain(const Lock& lock) {
+    const auto s = segments_(lock);
     const std::uint64_t head = head_.load(std::memory_order_acquire);
     std::uint64_t pos = tail_.load(std::memory_order_relaxed);
     if (pos == head) return;
     const std::uint64_t capacity = ring_capacity_;
     const std::string_view data(ring_->data(), capacity);
     std::vector<iovec> parts;
-    std::uint64_t pending = 0, pending_records = 0, pending_bytes = 0, pending_lsn = last_lsn_;
+    std::uint64_t pending = 0, pending_records = 0, pending_bytes = 0, pending_lsn = s->last_lsn;
     // Writes what was gathered and only then counts it, so a failed write changes nothing.
     auto flush = [&](std::uint64_t flushed_to) {
         if (pending > 0) {
             try {
-                write_all(current_->fd, parts, segment_path(current_number_));
+                write_all(s->current->fd, parts, segment_path(s->current_number));
             } catch (const Error&) {
                 // Cut a torn write, so the next drain appends whole frames after whole frames.
-                if (::ftruncate(current_->fd, static_cast<off_t>(current_size_.load())) != 0) {
+                if (::ftruncate(s->current->fd, static_cast<off_t>(current_size_.load())) != 0) {
                 }
                 throw;
             }
@@ -440,10 +448,10 @@ void Journal::drain_locked() {
                 current_size_ += pending;
                 ring_frame_bytes_ -= pending;
             });
-            open_records_ += pending_records;
-            open_bytes_ += pending_bytes;
-            last_lsn_ = pending_lsn;
-            dirty_ = true;
+            s->open_records += pending_records;
+            s->open_bytes += pending_bytes;
+            s->last_lsn = pending_lsn;
+            s->dirty = true;
         }
         parts.clear();
         pending = pending_records = pending_bytes = 0;
@@ -477,70 +485,76 @@ void Journal::drain_locked() {
         }
         flush(pos);
         const std::uint64_t sequence = frame->sequence();
-        add_range_locked({sequence, current_number_, open_begin_, current_size_, open_records_});
-        open_begin_ = current_size_;
-        open_records_ = open_bytes_ = 0;
-        if (current_size_ >= segment_bytes_) roll_locked(sequence);
+        add_range(lock, {sequence, s->current_number, s->open_begin, current_size_, s->open_records});
+        s->open_begin = current_size_;
+        s->open_records = s->open_bytes = 0;
+        if (current_size_ >= segment_bytes_) roll(lock, sequence);
     }
     flush(pos);
 }
 
-void Journal::roll_locked(std::uint64_t last_sequence) {
-    if (::fdatasync(current_->fd) != 0) throw_io("cannot fsync", segment_path(current_number_));
-    closed_[current_number_] = {last_sequence, current_size_};
+void Journal::roll(const Lock& lock, std::uint64_t last_sequence) {
+    const auto s = segments_(lock);
+    if (::fdatasync(s->current->fd) != 0) throw_io("cannot fsync", segment_path(s->current_number));
+    s->closed[s->current_number] = {last_sequence, current_size_};
     move_bytes([&] {
         closed_bytes_ += current_size_;
         current_size_ = 0;
     });
-    open_segment(current_number_ + 1, true);
-    dirty_ = false;
+    open_segment(lock, s->current_number + 1, true);
+    s->dirty = false;
 }
 
 // ---- the index of sealed batches -------------------------------------------------------
 
-void Journal::add_range_locked(const BatchRange& range) {
-    newest_indexed_ = std::max(newest_indexed_.value_or(0), range.sequence);
-    if (!unindexed_ && ranges_.size() < index_window_) insert_range_locked(range);
-    else if (!unindexed_) unindexed_ = IndexCursor{range.segment, range.begin};
+void Journal::add_range(const Lock& lock, const BatchRange& range) {
+    const auto s = segments_(lock);
+    s->newest_indexed = std::max(s->newest_indexed.value_or(0), range.sequence);
+    if (!s->unindexed && s->ranges.size() < index_window_) insert_range(lock, range);
+    else if (!s->unindexed) s->unindexed = IndexCursor{range.segment, range.begin};
 }
 
-// Keeps ranges_ sorted by sequence with one entry per sequence. The sink seals sequences in
+// Keeps the ranges sorted by sequence with one entry per sequence. The sink seals sequences in
 // increasing order, so this is an append; a damaged or hand-made journal that repeats or
 // reorders them gets the later range for a repeated sequence, as a map would.
-void Journal::insert_range_locked(const BatchRange& range) {
-    if (ranges_.empty() || ranges_.back().sequence < range.sequence) {
-        ranges_.push_back(range);
+void Journal::insert_range(const Lock& lock, const BatchRange& range) {
+    const auto s = segments_(lock);
+    if (s->ranges.empty() || s->ranges.back().sequence < range.sequence) {
+        s->ranges.push_back(range);
         return;
     }
-    const auto it = first_range_from_locked(range.sequence);
-    if (it != ranges_.end() && it->sequence == range.sequence) *it = range;
-    else ranges_.insert(it, range);
+    const auto it = first_range_from(lock, range.sequence);
+    if (it != s->ranges.end() && it->sequence == range.sequence) *it = range;
+    else s->ranges.insert(it, range);
 }
 
 // The first listed range whose sequence is `sequence` or later.
-std::deque<BatchRange>::iterator Journal::first_range_from_locked(std::uint64_t sequence) {
-    return std::lower_bound(ranges_.begin(), ranges_.end(), sequence,
-                            [](const BatchRange& r, std::uint64_t s) { return r.sequence < s; });
+std::deque<BatchRange>::iterator Journal::first_range_from(const Lock& lock, std::uint64_t sequence) {
+    const auto s = segments_(lock);
+    return std::lower_bound(s->ranges.begin(), s->ranges.end(), sequence,
+                            [](const BatchRange& r, std::uint64_t wanted) { return r.sequence < wanted; });
 }
 
-const BatchRange* Journal::find_range_locked(std::uint64_t sequence) {
-    index_locked(sequence);
-    const auto it = first_range_from_locked(sequence);
-    return it != ranges_.end() && it->sequence == sequence ? &*it : nullptr;
+const BatchRange* Journal::find_range(const Lock& lock, std::uint64_t sequence) {
+    const auto s = segments_(lock);
+    index_through(lock, sequence);
+    const auto it = first_range_from(lock, sequence);
+    return it != s->ranges.end() && it->sequence == sequence ? &*it : nullptr;
 }
 
 // When batches are unlisted and `through_sequence` is not listed yet: lists the batches after
 // the cursor until the window is full and `through_sequence` is in it.
-void Journal::index_locked(std::uint64_t through_sequence) {
-    if (!unindexed_ || (!ranges_.empty() && ranges_.back().sequence >= through_sequence)) return;
+void Journal::index_through(const Lock& lock, std::uint64_t through_sequence) {
+    const auto s = segments_(lock);
+    if (!s->unindexed || (!s->ranges.empty() && s->ranges.back().sequence >= through_sequence)) return;
     bool more = true;
-    const IndexCursor after = scan_locked(*unindexed_, [&](const BatchRange& range) {
-        insert_range_locked(range);
-        more = ranges_.size() < index_window_ || range.sequence < through_sequence;
+    const IndexCursor after = scan(lock, *s->unindexed, [&](const BatchRange& range) {
+        insert_range(lock, range);
+        more = s->ranges.size() < index_window_ || range.sequence < through_sequence;
         return more;
     });
-    if (more) unindexed_.reset();  // the scan reached the last sealed batch
-    else unindexed_ = after;
+    if (more) s->unindexed.reset();  // the scan reached the last sealed batch
+    else s->unindexed = after;
 }
 
 // Calls on_batch(range) for each sealed batch from `from` on, in order, until it returns false
@@ -548,16 +562,17 @@ void Journal::index_locked(std::uint64_t through_sequence) {
 // headers through a small buffer, so a large backlog costs little memory. CRCs are not checked
 // here: read_batch checks every frame of a range before its records are used.
 template <class OnBatch>
-Journal::IndexCursor Journal::scan_locked(IndexCursor from, OnBatch on_batch) {
+Journal::IndexCursor Journal::scan(const Lock& lock, IndexCursor from, OnBatch on_batch) {
+    const auto s = segments_(lock);
     IndexCursor at = from;
     std::string buffer;
     for (;;) {
-        const bool current = at.segment == current_number_;
-        const auto closed = closed_.find(at.segment);
-        if (!current && closed == closed_.end())
+        const bool current = at.segment == s->current_number;
+        const auto closed = s->closed.find(at.segment);
+        if (!current && closed == s->closed.end())
             throw Error(ErrorCode::integrity, "audit log journal: segment " + segment_path(at.segment).string() +
                                                   " is missing");
-        const std::uint64_t end = current ? open_begin_ : closed->second.second;
+        const std::uint64_t end = current ? s->open_begin : closed->second.second;
         if (at.offset < end) {
             const fs::path path = segment_path(at.segment);
             const worm::detail::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -604,19 +619,21 @@ Journal::IndexCursor Journal::scan_locked(IndexCursor from, OnBatch on_batch) {
 }
 
 std::vector<BatchRange> Journal::batches_from(std::uint64_t sequence, std::size_t max) {
-    std::lock_guard lock(drain_mutex_);
-    drain_locked();
+    const Lock lock(drain_mutex_);
+    drain(lock);
+    const auto s = segments_(lock);
     const std::uint64_t through = max == 0 ? sequence : sequence + std::min<std::uint64_t>(max - 1, UINT64_MAX - sequence);
-    index_locked(through);
+    index_through(lock, through);
     std::vector<BatchRange> out;
-    for (auto it = first_range_from_locked(sequence); it != ranges_.end() && out.size() < max; ++it)
+    for (auto it = first_range_from(lock, sequence); it != s->ranges.end() && out.size() < max; ++it)
         out.push_back(*it);
     return out;
 }
 
 Journal::Backlog Journal::backlog_after(std::optional<std::uint64_t> stored_through) {
-    std::lock_guard lock(drain_mutex_);
-    drain_locked();
+    const Lock lock(drain_mutex_);
+    drain(lock);
+    const auto s = segments_(lock);
     Backlog backlog;
     auto count = [&](const BatchRange& range) {
         backlog.last_sequence = std::max(backlog.last_sequence.value_or(0), range.sequence);
@@ -625,17 +642,17 @@ Journal::Backlog Journal::backlog_after(std::optional<std::uint64_t> stored_thro
         backlog.records += range.records;
         return true;
     };
-    for (const auto& range : ranges_) count(range);
-    if (unindexed_) scan_locked(*unindexed_, count);
+    for (const auto& range : s->ranges) count(range);
+    if (s->unindexed) scan(lock, *s->unindexed, count);
     return backlog;
 }
 
 void Journal::visit_batch(std::uint64_t sequence, const std::function<void(std::string_view)>& each) {
     BatchRange range;
     {
-        std::lock_guard lock(drain_mutex_);
-        if (!find_range_locked(sequence)) drain_locked();
-        const BatchRange* found = find_range_locked(sequence);
+        const Lock lock(drain_mutex_);
+        if (!find_range(lock, sequence)) drain(lock);
+        const BatchRange* found = find_range(lock, sequence);
         if (!found)
             throw Error(ErrorCode::integrity, "audit log journal: batch " + std::to_string(sequence) + " is not in " +
                                                   dir_.string());
@@ -667,16 +684,17 @@ std::vector<std::string> Journal::read_batch(std::uint64_t sequence) {
 void Journal::release_through(std::uint64_t stored_through) {
     std::vector<std::uint64_t> doomed;
     {
-        std::lock_guard lock(drain_mutex_);
-        for (auto it = closed_.begin(); it != closed_.end() && it->second.first <= stored_through;) {
+        const Lock lock(drain_mutex_);
+        const auto s = segments_(lock);
+        for (auto it = s->closed.begin(); it != s->closed.end() && it->second.first <= stored_through;) {
             doomed.push_back(it->first);
             closed_bytes_ -= it->second.second;
-            it = closed_.erase(it);
+            it = s->closed.erase(it);
         }
-        while (!ranges_.empty() && ranges_.front().sequence <= stored_through) ranges_.pop_front();
+        while (!s->ranges.empty() && s->ranges.front().sequence <= stored_through) s->ranges.pop_front();
         // Every batch of a deleted segment is stored: the unlisted ones start after it.
-        if (unindexed_ && !doomed.empty() && unindexed_->segment <= doomed.back())
-            unindexed_ = IndexCursor{doomed.back() + 1, 0};
+        if (s->unindexed && !doomed.empty() && s->unindexed->segment <= doomed.back())
+            s->unindexed = IndexCursor{doomed.back() + 1, 0};
     }
     for (const auto number : doomed) {
         std::error_code ec;
@@ -687,11 +705,12 @@ void Journal::release_through(std::uint64_t stored_through) {
 void Journal::sync() {
     std::shared_ptr<Segment> segment;
     {
-        std::lock_guard lock(drain_mutex_);
-        drain_locked();
-        if (!dirty_ || !current_) return;
-        dirty_ = false;
-        segment = current_;
+        const Lock lock(drain_mutex_);
+        drain(lock);
+        const auto s = segments_(lock);
+        if (!s->dirty || !s->current) return;
+        s->dirty = false;
+        segment = s->current;
     }
     if (::fdatasync(segment->fd) != 0) throw_io("cannot fsync", dir_);
 }

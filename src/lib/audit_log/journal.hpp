@@ -37,6 +37,8 @@
 #include <string_view>
 #include <vector>
 
+#include "../util/guarded.hpp"
+
 namespace worm::audit_log::detail {
 
 // Where a sealed batch's frames are: [begin, end) of one segment.
@@ -76,8 +78,9 @@ public:
     // The largest record the ring takes (half the ring).
     std::uint64_t max_record_bytes() const { return ring_capacity_ / 2 - record_overhead; }
 
-    // Producer side: the caller serializes these (the sink's mutex). Each copies one frame
-    // into the ring; only when the ring is full does it drain the ring itself. Throws Error(io),
+    // Producer side: one caller at a time (the sink calls them under its own mutex; the
+    // journal's producer lock makes it so for any caller). Each copies one frame into the
+    // ring; only when the ring is full does it drain the ring itself. Throws Error(io),
     // Error(invalid_argument) for a record above max_record_bytes() or a sequence that is not
     // above every sequence sealed before (batches are listed and stored in sequence order).
     void append_record(std::string_view line);
@@ -120,26 +123,28 @@ private:
         std::uint64_t segment = 0;
         std::uint64_t offset = 0;
     };
+    using Lock = std::unique_lock<std::mutex>;
     std::filesystem::path segment_path(std::uint64_t number) const;
-    void replay_segments();
+    void replay_segments(const Lock& lock);
     void open_ring(std::uint64_t capacity);
     void map_ring(std::uint64_t capacity);
     void replay_ring();
     void reset_ring();
-    void open_segment(std::uint64_t number, bool fresh);
-    void drain_locked();
-    void add_range_locked(const BatchRange& range);
-    void insert_range_locked(const BatchRange& range);
-    std::deque<BatchRange>::iterator first_range_from_locked(std::uint64_t sequence);
-    const BatchRange* find_range_locked(std::uint64_t sequence);
-    void index_locked(std::uint64_t through_sequence);
+    void open_segment(const Lock& lock, std::uint64_t number, bool fresh);
+    void drain(const Lock& lock);
+    void add_range(const Lock& lock, const BatchRange& range);
+    void insert_range(const Lock& lock, const BatchRange& range);
+    std::deque<BatchRange>::iterator first_range_from(const Lock& lock, std::uint64_t sequence);
+    const BatchRange* find_range(const Lock& lock, std::uint64_t sequence);
+    void index_through(const Lock& lock, std::uint64_t through_sequence);
     template <class OnBatch>
-    IndexCursor scan_locked(IndexCursor from, OnBatch on_batch);
-    void roll_locked(std::uint64_t last_sequence);
-    void append_frame(char type, std::string_view payload);
+    IndexCursor scan(const Lock& lock, IndexCursor from, OnBatch on_batch);
+    void roll(const Lock& lock, std::uint64_t last_sequence);
+    void append_frame(const Lock& producer_lock, char type, std::string_view payload);
 
     std::filesystem::path dir_;
     std::uint64_t segment_bytes_;
+    std::size_t index_window_;
     int lock_fd_ = -1;
 
     // The ring: the producer owns head_ and reads tail_; the drainer the other way round.
@@ -148,37 +153,46 @@ private:
     std::atomic<std::uint64_t> head_{0};  // absolute positions; the offset is position % capacity
     std::atomic<std::uint64_t> tail_{0};
     std::atomic<std::uint64_t> ring_frame_bytes_{0};  // frames in the ring, not counting pads
-    std::uint64_t next_lsn_ = 1;          // producer side
 
-    // Segments, guarded by drain_mutex_ (drain, read_batch, release_through, sync).
+    // The producer side, with the producer lock held.
+    struct Producer {
+        std::uint64_t next_lsn = 1;
+        std::optional<std::uint64_t> last_sealed;  // the newest sequence sealed
+    };
+    std::mutex producer_mutex_;
+    worm::detail::Guarded<Producer> producer_{producer_mutex_};
+
+    // The segments, with drain_mutex_ held (drain, the index, release_through, sync).
+    struct Segments {
+        std::shared_ptr<Segment> current;
+        std::uint64_t current_number = 0;
+        std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> closed;  // number -> (last sequence, size)
+        // Sealed batches in the segments, in sequence order: the first index_window_ of them,
+        // and where the first one not listed starts when there are more (index_through() reads on).
+        std::deque<BatchRange> ranges;
+        std::optional<IndexCursor> unindexed;
+        std::optional<std::uint64_t> newest_indexed;  // the newest sequence sealed, as replay and drain see seals
+        std::uint64_t last_lsn = 0;      // of the last frame in the segments
+        std::uint64_t open_begin = 0;    // offset of the first unsealed record in the current segment
+        std::uint64_t open_records = 0;  // drained records after the last seal
+        std::uint64_t open_bytes = 0;
+        bool dirty = false;
+    };
     std::mutex drain_mutex_;
-    std::shared_ptr<Segment> current_;
-    std::uint64_t current_number_ = 0;
+    worm::detail::Guarded<Segments> segments_{drain_mutex_};
+    // Sizes that bytes() reads without a lock: atomics, changed with drain_mutex_ held.
     std::atomic<std::uint64_t> current_size_{0};
     std::atomic<std::uint64_t> closed_bytes_{0};
     // Bytes move between the three counters above in two steps (ring -> current segment when
     // drained, current -> closed at a roll). moves_ is odd while a move runs, so that bytes()
     // never counts them twice (which refused records below the cap) or not at all (which
-    // would let the cap be passed). Moves happen under drain_mutex_.
+    // would let the cap be passed).
     std::atomic<std::uint64_t> moves_{0};
     template <class Move>
     void move_bytes(Move move);
-    std::map<std::uint64_t, std::pair<std::uint64_t, std::uint64_t>> closed_;  // number -> (last sequence, size)
-    // Sealed batches in the segments, in sequence order: the first index_window_ of them,
-    // and where the first one not listed starts when there are more (index_locked reads on).
-    std::size_t index_window_;
-    std::deque<BatchRange> ranges_;
-    std::optional<IndexCursor> unindexed_;
-    std::uint64_t last_lsn_ = 0;        // of the last frame in the segments
-    std::uint64_t open_begin_ = 0;      // offset of the first unsealed record in the current segment
-    std::uint64_t open_records_ = 0;    // drained records after the last seal
-    std::uint64_t open_bytes_ = 0;
-    bool dirty_ = false;
 
+    // What replay found: set by the constructor, then only read.
     std::uint64_t recovered_open_records_ = 0;
-    // The newest sequence sealed: newest_indexed_ as replay and drain see seals (under the
-    // lock), last_sealed_ as the producer does (copied from it once replay is done).
-    std::optional<std::uint64_t> newest_indexed_, last_sealed_;
     std::uint64_t recovered_open_bytes_ = 0;
     std::string repair_note_;
 };

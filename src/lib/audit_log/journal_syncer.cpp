@@ -12,7 +12,8 @@ JournalSyncer::JournalSyncer(Journal& journal, std::chrono::milliseconds interva
       on_error_(std::move(on_error)) {}
 
 void JournalSyncer::start(const std::shared_ptr<const void>& owner) {
-    thread_ = background_thread("worm-log-sync", [this, owner] { run(); });
+    const std::unique_lock lock(mutex_);
+    state_(lock)->thread = background_thread("worm-log-sync", [this, owner] { run(); });
 }
 
 void JournalSyncer::sync_now() {
@@ -25,8 +26,9 @@ void JournalSyncer::sync_now() {
 
 void JournalSyncer::run() {
     std::unique_lock lock(mutex_);
-    while (!stopping_) {
-        cv_.wait_for(lock, interval_, [&] { return stopping_; });
+    const auto state = state_(lock);
+    while (!state->stopping) {
+        cv_.wait_for(lock, interval_, [&] { return state->stopping; });
         lock.unlock();
         sync_now();
         lock.lock();
@@ -34,12 +36,15 @@ void JournalSyncer::run() {
 }
 
 void JournalSyncer::stop() {
+    std::thread thread;
     {
-        std::lock_guard lock(mutex_);
-        stopping_ = true;
+        const std::unique_lock lock(mutex_);
+        const auto state = state_(lock);
+        state->stopping = true;
+        thread = std::move(state->thread);
     }
     cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+    if (thread.joinable()) thread.join();
 }
 
 }  // namespace worm::audit_log::detail

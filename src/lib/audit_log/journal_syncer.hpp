@@ -11,6 +11,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../util/guarded.hpp"
 #include "journal.hpp"
 
 namespace worm::audit_log::detail {
@@ -27,7 +28,7 @@ public:
     void wake() { cv_.notify_one(); }
     // One fsync now, on the caller's thread.
     void sync_now();
-    // Stops and joins the thread.
+    // Stops and joins the thread (a second call finds it stopped).
     void stop();
 
 private:
@@ -38,8 +39,11 @@ private:
     std::function<void(const std::exception&)> on_error_;
     std::mutex mutex_;
     std::condition_variable cv_;
-    bool stopping_ = false;  // guarded by mutex_
-    std::thread thread_;
+    struct State {
+        bool stopping = false;
+        std::thread thread;  // until stop() takes it
+    };
+    worm::detail::Guarded<State> state_{mutex_};
 };
 
 }  // namespace worm::audit_log::detail

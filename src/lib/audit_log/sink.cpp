@@ -170,6 +170,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         std::uint64_t memory_bytes = 0;
         bool closed = false, stopping = false, uploader_exited = false, threads_stopped = false;
         bool store_failing = false;  // the store's last answer to a PUT was a failure
+        std::thread uploader;        // until the close() that stops the threads takes it
         int flush_waiters = 0;
         std::optional<SteadyTime> uncovered_since;
         AuditLogStats counters;
@@ -191,8 +192,6 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         int failures = 0;  // failed attempts in a row at the current checkpoint or journal read
     };
     detail::ThreadOwned<UploaderOwn> own;
-
-    std::thread uploader;
 
     // How every retry of the sink waits (the attempts are never limited).
     Backoff retry() const {
@@ -721,7 +720,8 @@ AuditLogSink::AuditLogSink(std::shared_ptr<ObjectStore> store, AuditLogOptions o
     c.queue(Core::Lock(c.mutex))->counters.stream = c.state.owner_view().stream;
     // Each thread holds the core alive: one stuck in a PUT at close() is let go, not joined.
     const std::shared_ptr<Core> self = core_;
-    c.uploader = al::detail::background_thread("worm-log-upload", [self] { self->run_uploader(); });
+    c.queue(Core::Lock(c.mutex))->uploader =
+        al::detail::background_thread("worm-log-upload", [self] { self->run_uploader(); });
     c.batch_uploader->start(c.options.max_in_flight, self);
     if (c.syncer) c.syncer->start(self);
 }
@@ -867,6 +867,10 @@ bool AuditLogSink::close(milliseconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + stop_reserve;
     Core::Lock lock(c.mutex);
     const auto q = c.queue(lock);
+    if (q->stopping) {  // a close() on another thread is stopping the threads, or did
+        c.progress_cv.wait_until(lock, deadline, [&] { return q->threads_stopped; });
+        return c.clean(lock);
+    }
     q->closed = true;
     q->stopping = true;
     c.work_cv.notify_all();
@@ -875,6 +879,8 @@ bool AuditLogSink::close(milliseconds timeout) {
     // the deadline, then let it finish on its own (it holds the core alive).
     const bool exited = c.progress_cv.wait_until(lock, deadline, [&] { return q->uploader_exited; });
     q->threads_stopped = true;
+    c.progress_cv.notify_all();
+    std::thread uploader = std::move(q->uploader);
     const bool clean = c.clean(lock);
     std::uint64_t unstored = q->open_records + q->unlisted.records;
     for (const auto& b : q->ready) unstored += b.records;
@@ -883,8 +889,8 @@ bool AuditLogSink::close(milliseconds timeout) {
         tell_stderr(std::to_string(unstored) + " records not stored at close (" +
                     (c.journal ? "they stay in the journal " + c.journal->dir().string() + "; the next sink for it sends them)"
                                : std::string("memory mode: they are lost)")));
-    if (exited) c.uploader.join();
-    else c.uploader.detach();
+    if (exited) uploader.join();
+    else uploader.detach();
     c.batch_uploader->stop(deadline);
     if (c.syncer) c.syncer->stop();
     c.sync_journal();
