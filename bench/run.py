@@ -132,6 +132,19 @@ def run_program(argv, env=None, timeout=1800, cwd=None, preexec_fn=None):
 # ---------------------------------------------------------------------------------------
 # Figures: one measured quantity, repeated
 # ---------------------------------------------------------------------------------------
+def format_number(v):
+    """A figure as the tables print it: thousands separated, three significant digits or so."""
+    if v >= 1000:
+        return f"{v:,.0f}"
+    if v >= 100:
+        return f"{v:.0f}"
+    if v >= 10:
+        return f"{v:.1f}"
+    if v >= 1:
+        return f"{v:.2f}"
+    return f"{v:.3g}"
+
+
 class Figure:
     """One number in the table (e.g. libworm's SigV4 signs/s), measured `repeats` times.
 
@@ -162,15 +175,7 @@ class Figure:
         return len(self.samples) > 1 and self.spread > threshold
 
     def fmt(self, v):
-        if v >= 1000:
-            return f"{v:,.0f}"
-        if v >= 100:
-            return f"{v:.0f}"
-        if v >= 10:
-            return f"{v:.1f}"
-        if v >= 1:
-            return f"{v:.2f}"
-        return f"{v:.3g}"
+        return format_number(v)
 
     def cell(self, threshold, with_range=True):
         if self.unavailable:
