@@ -93,7 +93,7 @@ public:
         if (!out_.is_open()) return;
         json::Writer w;
         w.begin_object().member("time", format_rfc3339(system_clock().now())).member("level", level);
-        w.member("message", message);
+        w.key("message").value_lossy(message);  // may quote a local file name that is not UTF-8
         if (!environment_.empty()) w.member("environment", environment_);
         if (extra) extra(w);
         w.end_object();
@@ -203,7 +203,7 @@ int run_migrate(const ParsedArgs& a) {
         } else if (r.status != "copied" && r.status != "already_present") {
             std::cerr << "  " << r.status << ": " << r.source_key << ": " << r.message << "\n";
             log.write(r.status == "lock_applied" ? "WARNING" : "ERROR", r.status + ": " + r.source_key + ": " + r.message,
-                      [&](json::Writer& w) { w.member("key", r.source_key).member("status", r.status); });
+                      [&](json::Writer& w) { w.key("key").value_lossy(r.source_key).member("status", r.status); });
         }
     }
     if (auto report = a.get("--report"); report && !s.dry_run) s.write_report(*report);

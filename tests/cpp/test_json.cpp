@@ -567,3 +567,11 @@ TEST_CASE("Writer: misuse is an internal error, not bad JSON") {
     twice.value(1);
     CHECK(error_of([&] { twice.value(2); }, ErrorCode::internal).find("second value") != std::string::npos);
 }
+
+TEST_CASE("Writer: value_lossy writes diagnostic text, bytes that are not UTF-8 as U+FFFD") {
+    json::Writer w;
+    w.begin_object().key("file").value_lossy("caf\xe9.json").key("ok").value_lossy("caf\xc3\xa9").end_object();
+    const std::string text = w.take();
+    CHECK(text == "{\"file\":\"caf\xef\xbf\xbd.json\",\"ok\":\"caf\xc3\xa9\"}");
+    CHECK(json::find_member(json::parse_strict(text, "lossy"), "file") != nullptr);
+}

@@ -107,6 +107,10 @@ public:
     }
     // A parsed document, or a part of one, as it is.
     Writer& value(const rapidjson::Value& parsed);
+    // Diagnostic text that may hold bytes that are not UTF-8 (a file name, a quoted request
+    // header): each such byte is written as U+FFFD instead of being refused, so that a log
+    // line or an error answer is always written.
+    Writer& value_lossy(std::string_view text);
     Writer& null();
     // One value that is JSON text already (a stored document, a canonical form): copied as
     // it is. The caller vouches that it is one valid JSON value.

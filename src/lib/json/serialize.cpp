@@ -543,6 +543,23 @@ Writer& Writer::value(std::string_view text) {
     return *this;
 }
 
+Writer& Writer::value_lossy(std::string_view text) {
+    if (detail::find_invalid_utf8(text) == detail::kValidUtf8) return value(text);
+    std::string replaced;
+    replaced.reserve(text.size() + 8);
+    for (std::size_t pos = 0; pos < text.size();) {
+        char32_t code_point = 0;
+        if (const std::size_t n = detail::decode_utf8(text, pos, code_point); n != 0) {
+            replaced.append(text.substr(pos, n));
+            pos += n;
+        } else {
+            replaced += "\xEF\xBF\xBD";  // U+FFFD
+            ++pos;
+        }
+    }
+    return value(replaced);
+}
+
 Writer& Writer::value(bool b) {
     before_value();
     out_->serializer.text(b ? "true" : "false");

@@ -2,7 +2,6 @@
 #include "worm/proxy/protocol.hpp"
 
 #include "../util/percent_encoding.hpp"
-#include "../util/utf8.hpp"
 
 #include <rapidjson/document.h>
 
@@ -22,23 +21,6 @@ ErrorCode code_for_status(int status) {
     if (status == 504) return ErrorCode::timeout;
     if (status >= 400 && status < 500) return ErrorCode::invalid_argument;
     return ErrorCode::storage;
-}
-
-// Each byte that is not part of well-formed UTF-8 becomes U+FFFD.
-std::string replace_invalid_utf8(std::string_view text) {
-    std::string out;
-    out.reserve(text.size() + 8);
-    for (std::size_t pos = 0; pos < text.size();) {
-        char32_t cp = 0;
-        if (const std::size_t n = detail::decode_utf8(text, pos, cp); n != 0) {
-            out.append(text.substr(pos, n));
-            pos += n;
-        } else {
-            out += "\xEF\xBF\xBD";
-            ++pos;
-        }
-    }
-    return out;
 }
 
 }  // namespace
@@ -63,10 +45,8 @@ int http_status_for(ErrorCode code) noexcept {
 std::string error_json(std::string_view name, std::string_view message) {
     json::Writer w;
     w.begin_object().member("error", name);
-    // A message may quote request bytes (a header, a percent-decoded name) that are not
-    // UTF-8, which the writer refuses: the error answer must still be written.
-    if (detail::find_invalid_utf8(message) == detail::kValidUtf8) w.member("message", message);
-    else w.member("message", replace_invalid_utf8(message));
+    // A message may quote request bytes (a header, a percent-decoded name) that are not UTF-8.
+    w.key("message").value_lossy(message);
     return w.end_object().take();
 }
 
