@@ -244,8 +244,10 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
 
     void accept(std::string_view line, const RecordFacts& facts) {
         Lock lock = lock_spinning();
-        const auto q = queue(lock);
-        if (q->closed) throw Error(ErrorCode::storage, "audit log sink is closed");
+        // Checked once here rather than at each of the accesses below: this is log()'s
+        // critical section, and the lock is held until its end (the waits take it back).
+        Queue& q = *queue(lock);
+        if (q.closed) throw Error(ErrorCode::storage, "audit log sink is closed");
         const std::uint64_t need = line.size() + al::detail::Journal::frame_overhead;
         const std::uint64_t cap = options.max_journal_bytes;
         // The journal spends more than the record: its frame, and room for the seal and the
@@ -255,24 +257,24 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
                                               : 0;
         if (backlog_bytes(lock) + need + reserve > cap) {
             if (seal(lock)) work_cv.notify_one();  // so what is open can leave and make room
-            const auto room = [&] { return q->closed || backlog_bytes(lock) + need + reserve <= cap; };
+            const auto room = [&] { return q.closed || backlog_bytes(lock) + need + reserve <= cap; };
             // Block waits while room is coming: while the store took something within the last
             // block_timeout, or a batch is on its way and the store's last answer was not a
             // failure. Refused after a block_timeout without either (the store is away, or
             // nothing waits that could free room).
             bool waited = false;
             while (options.policy == BackpressurePolicy::block) {
-                const std::uint64_t progress = q->counters.batches_stored + q->counters.checkpoints_stored;
+                const std::uint64_t progress = q.counters.batches_stored + q.counters.checkpoints_stored;
                 if (space_cv.wait_for(lock, options.block_timeout, room)) {
-                    waited = !q->closed;
+                    waited = !q.closed;
                     break;
                 }
-                const bool coming = q->counters.batches_stored + q->counters.checkpoints_stored != progress ||
-                                    (!q->store_failing && (!q->ready.empty() || state.read(lock)->pending_checkpoint));
-                if (q->closed || !coming) break;
+                const bool coming = q.counters.batches_stored + q.counters.checkpoints_stored != progress ||
+                                    (!q.store_failing && (!q.ready.empty() || state.read(lock)->pending_checkpoint));
+                if (q.closed || !coming) break;
             }
             if (!waited) {
-                ++q->counters.refused;
+                ++q.counters.refused;
                 throw Error(ErrorCode::storage, describe_cap(backlog_bytes(lock), cap));
             }
         }
@@ -283,16 +285,16 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         } else {
             if (line.size() > max_memory_record_bytes)
                 throw Error(ErrorCode::invalid_argument, "audit log record is larger than 64 MiB");
-            q->memory_bytes += need;
-            q->open_body.append(line).push_back('\n');
+            q.memory_bytes += need;
+            q.open_body.append(line).push_back('\n');
         }
-        if (q->open_records == 0) q->open_since = std::chrono::steady_clock::now();
-        q->open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
-                         q->open_records == 0);
-        ++q->open_records;
-        q->open_bytes += need - al::detail::Journal::frame_overhead;
-        ++q->counters.accepted;
-        if (policy.full(q->open_records, q->open_bytes, q->ready.size()) && seal(lock)) {
+        if (q.open_records == 0) q.open_since = std::chrono::steady_clock::now();
+        q.open_facts.add(facts.timestamp, facts.level, facts.known_level, facts.request_id, facts.service_name,
+                         q.open_records == 0);
+        ++q.open_records;
+        q.open_bytes += need - al::detail::Journal::frame_overhead;
+        ++q.counters.accepted;
+        if (policy.full(q.open_records, q.open_bytes, q.ready.size()) && seal(lock)) {
             lock.unlock();
             work_cv.notify_one();
         }
