@@ -130,6 +130,9 @@ public:
 private:
     Writer& signed_integer(std::int64_t n);
     Writer& unsigned_integer(std::uint64_t n);
+    template <class Integer>
+    Writer& integer(Integer n);
+    Writer& token(std::string_view text);  // a value written as it is: true, false, null, raw text
     void before_value();
     void after_value();
     struct Output;

@@ -307,7 +307,9 @@ void Journal::map_ring(std::uint64_t capacity) {
 }
 
 void Journal::replay_ring() {
-    const std::uint64_t last_lsn = segments_(Lock(drain_mutex_))->last_lsn;  // as replay_segments left it
+    const Lock lock(drain_mutex_);
+    const auto segments = segments_(lock);
+    const std::uint64_t last_lsn = segments->last_lsn;  // as replay_segments left it
     const char* header = ring_->header();
     const bool valid_header = std::memcmp(header, ring_magic, 8) == 0 && get_u64(header + 8) == ring_capacity_;
     std::uint64_t start = 0, end = 0;
@@ -344,8 +346,6 @@ void Journal::replay_ring() {
     tail_ = start;
     head_ = end;
     ring_frame_bytes_ = end - start;  // an upper bound (pads count); reset_ring() zeroes it
-    const Lock lock(drain_mutex_);
-    const auto segments = segments_(lock);
     if (end > start) {
         drain(lock);
         if (::fdatasync(segments->current->fd) != 0) throw_io("cannot fsync", segment_path(segments->current_number));

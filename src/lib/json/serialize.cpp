@@ -560,12 +560,7 @@ Writer& Writer::value_lossy(std::string_view text) {
     return value(replaced);
 }
 
-Writer& Writer::value(bool b) {
-    before_value();
-    out_->serializer.text(b ? "true" : "false");
-    after_value();
-    return *this;
-}
+Writer& Writer::value(bool b) { return token(b ? "true" : "false"); }
 
 Writer& Writer::value(double number) {
     before_value();
@@ -574,23 +569,23 @@ Writer& Writer::value(double number) {
     return *this;
 }
 
-Writer& Writer::signed_integer(std::int64_t n) {
+template <class Integer>
+Writer& Writer::integer(Integer n) {
     before_value();
     out_->serializer.integer(n);
     after_value();
     return *this;
 }
 
-Writer& Writer::unsigned_integer(std::uint64_t n) {
-    before_value();
-    out_->serializer.integer(n);
-    after_value();
-    return *this;
-}
+Writer& Writer::signed_integer(std::int64_t n) { return integer(n); }
 
-Writer& Writer::null() {
+Writer& Writer::unsigned_integer(std::uint64_t n) { return integer(n); }
+
+Writer& Writer::null() { return token("null"); }
+
+Writer& Writer::token(std::string_view text) {
     before_value();
-    out_->serializer.text("null");
+    out_->serializer.text(text);
     after_value();
     return *this;
 }
@@ -602,12 +597,7 @@ Writer& Writer::value(const rapidjson::Value& parsed) {
     return *this;
 }
 
-Writer& Writer::raw(std::string_view json_text) {
-    before_value();
-    out_->serializer.text(json_text);
-    after_value();
-    return *this;
-}
+Writer& Writer::raw(std::string_view json_text) { return token(json_text); }
 
 std::string Writer::take() {
     std::string text;
