@@ -147,8 +147,12 @@ struct Journal::Ring {
     }
 };
 
-Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes, std::size_t index_window)
-    : dir_(std::move(dir)), segment_bytes_(segment_bytes), index_window_(std::max<std::size_t>(1, index_window)) {
+Journal::Journal(fs::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes, std::size_t index_window,
+                 std::mutex* producer_mutex)
+    : dir_(std::move(dir)),
+      segment_bytes_(segment_bytes),
+      index_window_(std::max<std::size_t>(1, index_window)),
+      producer_mutex_(producer_mutex ? *producer_mutex : own_producer_mutex_) {
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec) throw Error(worm::detail::error_code_for_errno(ec.value()), "audit log journal: cannot create " + dir_.string() + ": " + ec.message());
@@ -396,24 +400,23 @@ void Journal::append_frame(const Lock& producer_lock, char type, std::string_vie
     head_.store(head + total, std::memory_order_release);
 }
 
-void Journal::append_record(std::string_view line) {
+void Journal::append_record(const ProducerLock& producer_lock, std::string_view line) {
     if (line.size() > max_record_bytes())
         throw Error(ErrorCode::invalid_argument, "audit log record of " + std::to_string(line.size()) +
                                                      " bytes is larger than the journal takes (" +
                                                      std::to_string(max_record_bytes()) + " bytes, half its ring)");
-    append_frame(Lock(producer_mutex_), record_frame, line);
+    append_frame(producer_lock, record_frame, line);
 }
 
-void Journal::seal(std::uint64_t sequence) {
-    const Lock lock(producer_mutex_);
-    const auto producer = producer_(lock);
+void Journal::seal(const ProducerLock& producer_lock, std::uint64_t sequence) {
+    const auto producer = producer_(producer_lock);
     if (producer->last_sealed && sequence <= *producer->last_sealed)
         throw Error(ErrorCode::invalid_argument, "audit log journal " + dir_.string() + ": batch sequence " +
                                                      std::to_string(sequence) + " does not follow the newest sealed one, " +
                                                      std::to_string(*producer->last_sealed));
     char payload[8];
     put_u64(payload, sequence);
-    append_frame(lock, seal_frame, std::string_view(payload, 8));
+    append_frame(producer_lock, seal_frame, std::string_view(payload, 8));
     producer->last_sealed = sequence;
 }
 

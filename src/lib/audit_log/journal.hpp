@@ -62,9 +62,11 @@ public:
     static constexpr std::size_t default_index_window = 1024;
 
     // Locks dir (created if missing), replays its segments and ring. Throws Error(config)
-    // when another process or sink holds it, Error(io) on file errors.
+    // when another process or sink holds it, Error(io) on file errors. `producer_mutex`: the
+    // caller's mutex, under which it calls append_record() and seal() (the sink's own), so
+    // the producer side takes no second lock; without one the journal has its own.
     Journal(std::filesystem::path dir, std::uint64_t segment_bytes, std::uint64_t ring_bytes = default_ring_bytes,
-            std::size_t index_window = default_index_window);
+            std::size_t index_window = default_index_window, std::mutex* producer_mutex = nullptr);
     ~Journal();  // drains and syncs what it can
     Journal(const Journal&) = delete;
     Journal& operator=(const Journal&) = delete;
@@ -78,13 +80,17 @@ public:
     // The largest record the ring takes (half the ring).
     std::uint64_t max_record_bytes() const { return ring_capacity_ / 2 - record_overhead; }
 
-    // Producer side: one caller at a time (the sink calls them under its own mutex; the
-    // journal's producer lock makes it so for any caller). Each copies one frame into the
-    // ring; only when the ring is full does it drain the ring itself. Throws Error(io),
-    // Error(invalid_argument) for a record above max_record_bytes() or a sequence that is not
-    // above every sequence sealed before (batches are listed and stored in sequence order).
-    void append_record(std::string_view line);
-    void seal(std::uint64_t sequence);
+    // Producer side: one caller at a time, proved by holding the producer mutex (the one
+    // given to the constructor, or the journal's own); the overloads without a lock take it.
+    // Each copies one frame into the ring; only when the ring is full does it drain the ring
+    // itself. Throws Error(io), Error(invalid_argument) for a record above
+    // max_record_bytes() or a sequence that is not above every sequence sealed before
+    // (batches are listed and stored in sequence order).
+    using ProducerLock = std::unique_lock<std::mutex>;
+    void append_record(const ProducerLock& producer_lock, std::string_view line);
+    void seal(const ProducerLock& producer_lock, std::uint64_t sequence);
+    void append_record(std::string_view line) { append_record(ProducerLock(producer_mutex_), line); }
+    void seal(std::uint64_t sequence) { seal(ProducerLock(producer_mutex_), sequence); }
     // The ring is a quarter full: the caller should wake whoever calls sync().
     bool drain_due() const;
 
@@ -154,12 +160,13 @@ private:
     std::atomic<std::uint64_t> tail_{0};
     std::atomic<std::uint64_t> ring_frame_bytes_{0};  // frames in the ring, not counting pads
 
-    // The producer side, with the producer lock held.
+    // The producer side, with the producer mutex held.
     struct Producer {
         std::uint64_t next_lsn = 1;
         std::optional<std::uint64_t> last_sealed;  // the newest sequence sealed
     };
-    std::mutex producer_mutex_;
+    std::mutex own_producer_mutex_;
+    std::mutex& producer_mutex_;  // the caller's, or own_producer_mutex_
     worm::detail::Guarded<Producer> producer_{producer_mutex_};
 
     // The segments, with drain_mutex_ held (drain, the index, release_through, sync).

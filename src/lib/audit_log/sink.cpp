@@ -219,7 +219,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         if (q->open_facts_complete) b.facts = std::move(q->open_facts);
         q->open_facts = {};
         q->open_facts_complete = true;
-        if (journal) journal->seal(b.sequence);
+        if (journal) journal->seal(lock, b.sequence);
         else {
             b.body = std::make_shared<std::string>(std::move(q->open_body));
             if (q->spare_bodies.empty()) {
@@ -279,7 +279,7 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
             }
         }
         if (journal) {
-            journal->append_record(line);
+            journal->append_record(lock, line);
             if (options.fsync_interval.count() == 0) journal->sync();
             else if (journal->drain_due()) syncer->wake();
         } else {
@@ -640,8 +640,11 @@ struct AuditLogSink::Core : std::enable_shared_from_this<AuditLogSink::Core> {
         // "<dir>.1", and so on. Any of them may ship what another left: same destination.
         for (int n = 1;; ++n) {
             try {
+                // log() and seal() reach the journal with the sink's mutex held: it is the
+                // journal's producer mutex too.
                 journal = std::make_unique<al::detail::Journal>(dir, options.advanced.journal_segment_bytes,
-                                                                options.advanced.journal_ring_bytes);
+                                                                options.advanced.journal_ring_bytes,
+                                                                al::detail::Journal::default_index_window, &mutex);
                 break;
             } catch (const Error& e) {
                 if (e.code() != ErrorCode::config || !options.journal_dir.empty() || n > 15) throw;
