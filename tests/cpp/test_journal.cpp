@@ -11,7 +11,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <cstdio>
 #include <functional>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -335,4 +337,48 @@ TEST_CASE("a backlog beyond the index window is listed again from the segments, 
     for (std::size_t i = 0; i < seen.size(); ++i) REQUIRE(seen[i] == 301 * 3 + static_cast<int>(i));
     CHECK(journal.backlog_after(batches - 1).batches == 0);
     CHECK_THROWS_AS(journal.read_batch(batches), Error);
+}
+
+TEST_CASE("a journal given its caller's mutex takes that mutex, held, as the producer's proof") {
+    t::TempDir dir{"worm-journal"};
+    std::mutex callers;
+    {
+        Journal journal(dir / "j", 1 << 20, 64 * 1024, Journal::default_index_window, &callers);
+        {
+            const Journal::ProducerLock lock(callers);
+            for (int n = 0; n < 3; ++n) journal.append_record(lock, line(n));
+            journal.seal(lock, 0);
+        }
+        journal.append_record(line(3));  // the overload without a lock takes the caller's mutex itself
+        journal.seal(1);
+        journal.sync();
+        CHECK(batches_of(journal) == std::vector<std::vector<int>>{{0, 1, 2}, {3}});
+
+        // Another mutex's lock, or the caller's let go, is no proof: a data race about to
+        // happen, so the guard aborts (tried in a child process, stderr silenced).
+        auto aborts = [](const std::function<void()>& body) {
+            const pid_t pid = ::fork();
+            REQUIRE(pid >= 0);
+            if (pid == 0) {
+                if (std::freopen("/dev/null", "w", stderr) == nullptr) ::_exit(3);
+                body();
+                ::_exit(0);
+            }
+            int status = 0;
+            REQUIRE(::waitpid(pid, &status, 0) == pid);
+            return WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT;
+        };
+        std::mutex other;
+        CHECK(aborts([&] { journal.append_record(Journal::ProducerLock(other), line(4)); }));
+        CHECK(aborts([&] {
+            Journal::ProducerLock lock(callers);
+            lock.unlock();
+            journal.seal(lock, 2);
+        }));
+    }
+    // The refused attempts wrote nothing, not even into the ring the child shared.
+    Journal again(dir / "j", 1 << 20, 64 * 1024);
+    CHECK(batches_of(again) == std::vector<std::vector<int>>{{0, 1, 2}, {3}});
+    CHECK(again.open_records() == 0);
+    CHECK(again.repair_note().empty());
 }

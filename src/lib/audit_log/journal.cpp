@@ -374,6 +374,8 @@ void Journal::reset_ring() {
 // ---- producing --------------------------------------------------------------------------
 
 void Journal::append_frame(const Lock& producer_lock, char type, std::string_view payload) {
+    // Checked before the ring is touched: a caller without the proof writes nothing.
+    Producer& producer = *producer_(producer_lock);
     const std::uint64_t total = record_overhead + payload.size();
     const std::uint64_t capacity = ring_capacity_;
     std::uint64_t head = head_.load(std::memory_order_relaxed);
@@ -393,7 +395,7 @@ void Journal::append_frame(const Lock& producer_lock, char type, std::string_vie
     char* frame = data + offset;
     put_u32(frame, static_cast<std::uint32_t>(8 + payload.size()));
     frame[8] = type;
-    put_u64(frame + 9, producer_(producer_lock)->next_lsn++);
+    put_u64(frame + 9, producer.next_lsn++);
     std::memcpy(frame + record_overhead, payload.data(), payload.size());
     put_u32(frame + 4, crc32c(std::string_view(frame + 8, total - 8)));
     ring_frame_bytes_ += total;
