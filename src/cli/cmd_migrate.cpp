@@ -132,6 +132,8 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
     o.server_side = !a.has("--client-copy");
     if (a.has("--copy-multipart-above"))
         o.copy_part_above = static_cast<std::uint64_t>(number_option(a, "--copy-multipart-above", 5120, 5, 5120)) * mib;
+    if (a.has("--put-back-up-to"))
+        o.put_back_up_to = static_cast<std::uint64_t>(number_option(a, "--put-back-up-to", 64, 0, 5120)) << 10;
     // Without --state, run_migrate names the file once it knows the endpoints.
     o.state_file = a.get("--state") ? fs::path(*a.get("--state")) : default_state_file(a, a.require("--from"), a.require("--to"), "");
     return o;
@@ -309,6 +311,7 @@ std::vector<Command> migrate_commands() {
         {"--key", "PUB", "public key PEM for --verify-signatures (Ed25519 or cosign.pub ECDSA P-256)"},
         {"--copy-invalid", "", "copy evidence whose signature fails anyway (still reported)"},
         {"--copy-multipart-above", "MIB", "server-side copies above MIB MiB (5 to 5120, default 5120) go as UploadPartCopy parts of --part-size"},
+        {"--put-back-up-to", "KIB", "server-side copies of sources without a stated SHA-256 (read to hash them): put the bytes read when at most KIB KiB (0 to 5120, default 64; 0: always CopyObject)"},
         {"--client-copy", "", "S3 to S3 on one endpoint too: read and put every byte here (default: CopyObject on the server)"},
         {"--emit-batch-manifest", "FILE", "write an S3 Batch Operations manifest (CSV) and FILE.job.json; copy nothing"},
         {"--quiet", "", "no progress bar"}};

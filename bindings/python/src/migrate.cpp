@@ -31,7 +31,8 @@ void bind_migrate(py::module_& m) {
            bool retain_from_source, bool legal_hold, bool dry_run, bool verify_signatures,
            std::optional<fs::path> public_key, bool copy_invalid, bool keep_paths, const std::string& dest_prefix,
            const std::string& source_endpoint, const std::string& source_profile, std::uint64_t part_size,
-           std::optional<std::uint64_t> large_object_bytes, std::optional<fs::path> report, bool client_copy) {
+           std::optional<std::uint64_t> large_object_bytes, std::optional<fs::path> report, bool client_copy,
+           std::optional<std::uint64_t> put_back_up_to) {
             MigrationOptions o;
             o.prefix = prefix;
             o.include = std::move(include);
@@ -53,6 +54,7 @@ void bind_migrate(py::module_& m) {
             o.part_size = part_size;
             if (large_object_bytes) o.large_object_bytes = *large_object_bytes;
             o.server_side = !client_copy;
+            if (put_back_up_to) o.put_back_up_to = *put_back_up_to;
             o.validate();
             std::shared_ptr<ObjectStore> dest = store_of(destination);
             MigrationSummary summary;
@@ -72,12 +74,14 @@ void bind_migrate(py::module_& m) {
         py::arg("verify_signatures") = false, py::arg("public_key") = py::none(), py::arg("copy_invalid") = false,
         py::arg("keep_paths") = false, py::arg("dest_prefix") = "", py::arg("source_endpoint") = "",
         py::arg("source_profile") = "", py::arg("part_size") = 0, py::arg("large_object_bytes") = py::none(),
-        py::arg("report") = py::none(), py::arg("client_copy") = false,
+        py::arg("report") = py::none(), py::arg("client_copy") = false, py::arg("put_back_up_to") = py::none(),
         "Copies every object of source (s3://bucket[/prefix] or a directory) into destination (a store URL or\n"
         "ObjectStore) with the lock, verified and resumable through state_file, as `worm migrate` does.\n"
         "Returns the report as a dict: summary fields (status counts, clean, ...) and objects_detail.\n"
         "report=PATH also writes the JSON report and the S3 Batch Operations CSV beside it. Between buckets of\n"
-        "one S3 endpoint the copy is server-side (CopyObject); client_copy=True reads and puts every byte here.");
+        "one S3 endpoint the copy is server-side (CopyObject); client_copy=True reads and puts every byte here.\n"
+        "put_back_up_to=BYTES (default 65536): a source whose server states no SHA-256 is read to hash it, and\n"
+        "when at most BYTES its bytes are put back with the lock instead of copied (0: always CopyObject).");
 
     m.def(
         "verify_migration",

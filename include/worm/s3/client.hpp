@@ -385,6 +385,9 @@ struct CopyObjectResult {
     // by HeadObject), after any lock it ignored was applied (PutObjectRetention / LegalHold).
     std::optional<Retention> retention;
     bool legal_hold = false;
+    // The server ignored a lock header on the copy, and the client set the lock after it
+    // with a request of its own (Ceph RGW 16).
+    bool lock_set_after_copy = false;
     bool multipart = false;
     std::vector<CompletedPart> parts;  // a multipart copy's parts (ETag: the MD5 of that range)
     std::uint64_t part_size = 0;

@@ -549,6 +549,12 @@ private:
         std::string sha;
         const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
         if (auto bad = read_checked(item, read, sha)) return *bad;
+        return put_read(item, read, sha);
+    }
+
+    // Puts bytes read and checked by read_checked (SHA-256 `sha`) with the lock, then
+    // confirms what the destination holds and its lock.
+    MigrationRow put_read(Item& item, SourceRead& read, const std::string& sha) {
         MigrationRow row = base_row(item);
         row.sha256 = sha;
         row.source_version_id = read.version_id;
@@ -685,6 +691,10 @@ private:
         if (!headed || facts.checksum_sha256.empty()) {
             if (headed) source_checksums_.store(false);
             if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
+            // Small, read anyway, and the server ignores the lock on a copy: putting the bytes
+            // back costs it less (see MigrationOptions::put_back_up_to).
+            if (copies_ignore_lock_.load() && item.object.size <= options_.put_back_up_to && bytes.file.empty())
+                return put_read(item, bytes, read_sha);
             facts = bytes;
             facts.body.clear();
         }
@@ -761,6 +771,7 @@ private:
             if (!existing) throw;
             return already_there(*existing);
         }
+        if (result.lock_set_after_copy) copies_ignore_lock_.store(true);
         const std::string copy_version = result.version_id;
         auto failed = [&](const std::string& code, const std::string& message, const std::string& sha) {
             MigrationRow bad = problem(item, "failed", code, 500, message + " (the copy is version " + copy_version + ")", sha);
@@ -920,6 +931,7 @@ private:
     // false once a source object came without a server SHA-256: the next are read, not HEADed.
     std::atomic<bool> source_checksums_{true};
     std::atomic<std::size_t> server_side_copies_{0};
+    std::atomic<bool> copies_ignore_lock_{false};  // a copy's lock was set after it (put_back_up_to)
 };
 
 }  // namespace

@@ -853,12 +853,14 @@ CopyObjectResult S3Client::copy_object(const CopyObjectOptions& options) {
             put_object_retention({.bucket = options.bucket, .key = options.key, .version_id = version,
                                   .retention = *asked, .bypass_governance = false});
             out.retention = *asked;
+            out.lock_set_after_copy = true;
         } else if (asked) {
             check_lock_stored({.bucket = options.bucket, .key = options.key, .version_id = version}, *asked);
         }
         if (options.lock.legal_hold && !head.legal_hold) {
             put_object_legal_hold({.bucket = options.bucket, .key = options.key, .version_id = version, .on = true});
             out.legal_hold = true;
+            out.lock_set_after_copy = true;
         }
     } else if (asked) {
         check_lock_stored({.bucket = options.bucket, .key = options.key, .version_id = out.version_id.empty() ? std::nullopt : std::optional(out.version_id)}, *asked);
