@@ -9,8 +9,8 @@ With --callgrind it also counts the instructions each build executes per call un
 callgrind (one run per build and figure). The timings move by 10 % between runs on a shared
 2-core VM. The count moves by under 1 % (it is exact for one thread alone; the journal's syncer
 thread changes how often log() spins), so a change of a few percent in the code's own cost
-shows up. It counts work, not time (cache misses and lock waits are
-not in it): the timings stay the measure users feel, the count says whether the code did more.
+shows up. It counts work, not time (cache misses and lock waits are not in it): the timings
+stay the measure users feel, the count says whether the code did more.
 
     python3 bench/compare_builds.py --before OLD/bench/worm_bench --after NEW/bench/worm_bench --rounds 5 [--callgrind]
 """

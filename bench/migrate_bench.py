@@ -297,10 +297,15 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
         summary = json.loads(out.strip().splitlines()[-1])
         if not summary["clean"] or summary["objects"] != n:
             raise RuntimeError(f"worm migrate was not clean: {summary}")
-        # Server-side: every object copied, except small ones put back on a server that
-        # ignores lock headers on a copy (worm migrate --put-back-up-to); the log counts both.
+        # Server-side: every object copied on moto, which applies the lock on a copy; on Ceph
+        # RGW, which ignores it, small ones are put back after the first copies show that
+        # (worm migrate --put-back-up-to), so at least one is copied. The log counts both.
         copies = summary.get("server_side_copies", 0)
-        if (server_side and copies == 0) or (not server_side and copies != 0):
+        if server_side:
+            as_expected = copies == n if server.name == "moto" else copies >= 1
+        else:
+            as_expected = copies == 0
+        if not as_expected:
             raise RuntimeError(f"worm migrate did not copy {'server-side' if server_side else 'through the client'}: {summary}")
         # Exactly one locked version per object.
         versions = {}

@@ -311,7 +311,7 @@ std::vector<Command> migrate_commands() {
         {"--key", "PUB", "public key PEM for --verify-signatures (Ed25519 or cosign.pub ECDSA P-256)"},
         {"--copy-invalid", "", "copy evidence whose signature fails anyway (still reported)"},
         {"--copy-multipart-above", "MIB", "server-side copies above MIB MiB (5 to 5120, default 5120) go as UploadPartCopy parts of --part-size"},
-        {"--put-back-up-to", "KIB", "server-side copies of sources without a stated SHA-256 (read to hash them): put the bytes read when at most KIB KiB (0 to 5120, default 64; 0: always CopyObject)"},
+        {"--put-back-up-to", "KIB", "on a server that ignores lock headers on a copy, sources it states no SHA-256 for (read to hash them) of at most KIB KiB are put back with the lock, not copied (0 to 5120, default 64; 0: always CopyObject)"},
         {"--client-copy", "", "S3 to S3 on one endpoint too: read and put every byte here (default: CopyObject on the server)"},
         {"--emit-batch-manifest", "FILE", "write an S3 Batch Operations manifest (CSV) and FILE.job.json; copy nothing"},
         {"--quiet", "", "no progress bar"}};

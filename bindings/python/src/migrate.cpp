@@ -80,8 +80,9 @@ void bind_migrate(py::module_& m) {
         "Returns the report as a dict: summary fields (status counts, clean, ...) and objects_detail.\n"
         "report=PATH also writes the JSON report and the S3 Batch Operations CSV beside it. Between buckets of\n"
         "one S3 endpoint the copy is server-side (CopyObject); client_copy=True reads and puts every byte here.\n"
-        "put_back_up_to=BYTES (default 65536): a source whose server states no SHA-256 is read to hash it, and\n"
-        "when at most BYTES its bytes are put back with the lock instead of copied (0: always CopyObject).");
+        "put_back_up_to=BYTES (default 65536): on a server that ignores lock headers on a copy (Ceph RGW 16), a\n"
+        "source it states no SHA-256 for is read to hash it, and when at most BYTES its bytes are put back with\n"
+        "the lock instead of copied (0: always CopyObject).");
 
     m.def(
         "verify_migration",
