@@ -244,6 +244,21 @@ def fill(client, bucket, count, size, prefix, checksum=False):
         list(pool.map(put, range(count)))
 
 
+def hash_floor_ms(size, repeats=3):
+    """CPU ms to hash `size` bytes already in memory with SHA-256 and with MD5 (hashlib is OpenSSL, as
+    libworm's hashing is), best of `repeats`: what a client that reads a source to hash it cannot go under."""
+    data = os.urandom(size)
+    out = {}
+    for name in ("sha256", "md5"):
+        best = float("inf")
+        for _ in range(repeats):
+            started = time.process_time()
+            hashlib.new(name, data).digest()
+            best = min(best, time.process_time() - started)
+        out[name] = 1000 * best
+    return out
+
+
 def rates(m, count, size):
     total_mb = count * size / 1e6
     return dict(m, objects_per_s=count / m["seconds"], mb_per_s=total_mb / m["seconds"])
@@ -325,7 +340,9 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
     w = rates(dict(worm_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers,
                    copy="server-side CopyObject" if server_side else "through the client"), count, size)
     a = rates(dict(aws_total, locks=False, verified=False, copy="server-side CopyObject"), count, size)
+    floor = hash_floor_ms(size) if size >= 8 << 20 else None
     return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size, "rounds": rounds,
+            **({"hash_floor_ms": floor} if floor else {}),
             "mode": "server-side" if server_side else "client", "source_sha256_checksums": server_side,
             "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"],
             "ratio_client_cpu": w["client_cpu_s"] / a["client_cpu_s"] if a["client_cpu_s"] else None}
@@ -471,6 +488,12 @@ def update_results_md(report, path):
                   f"(worm: reads the source, writes a locked version, verifies content and lock) vs {1000 * a['server_cpu_s'] / n:.1f} ms (aws: "
                   f"{copy}, unversioned); client CPU {1000 * w['client_cpu_s'] / n:.1f} ms vs "
                   f"{1000 * a['client_cpu_s'] / n:.1f} ms."]
+        if r.get("hash_floor_ms"):
+            f = r["hash_floor_ms"]
+            lines[-1] += (f" Hashing one object already in memory on this CPU (hashlib, OpenSSL as in libworm, same run): "
+                          f"SHA-256 {f['sha256']:.1f} ms, MD5 {f['md5']:.1f} ms; a client that reads a source whose server "
+                          f"states only an MD5 ETag to record its SHA-256 cannot go under their sum, "
+                          f"{f['sha256'] + f['md5']:.1f} ms.")
         if r.get("rounds", 1) > 1:
             lines[-1] += (f" In {r['rounds']} rounds (each emptied after; RGW's memstore holds three copies of "
                           f"~1.2 GiB at most), GOVERNANCE locks so the bench can delete them.")
@@ -568,6 +591,9 @@ def main():
         n = r["objects"]
         print(f"  MB/s ratio {w['mb_per_s'] / s['mb_per_s']:.2f}x; per object: client CPU {1000 * w['client_cpu_s'] / n:.2f} ms vs {1000 * s['client_cpu_s'] / n:.2f} ms, "
               f"server CPU {1000 * w['server_cpu_s'] / n:.2f} ms vs {1000 * s['server_cpu_s'] / n:.2f} ms")
+        if r.get("hash_floor_ms"):
+            print(f"  hashing one object in memory (same run): SHA-256 {r['hash_floor_ms']['sha256']:.1f} ms, "
+                  f"MD5 {r['hash_floor_ms']['md5']:.1f} ms")
         for tool, m in (("worm migrate", w), ("aws s3 sync", s)):
             print(f"  {tool} requests per object: " + ", ".join(f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
     for floor in report["floors"]:

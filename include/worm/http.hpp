@@ -39,6 +39,17 @@ struct FileSlice {
     std::uint64_t length = 0;
 };
 
+// Sees a 2xx response body as it arrives, in the same pass that keeps it, so that a large
+// body is hashed without being read a second time (or without being kept at all).
+class WORM_API ResponseObserver {
+public:
+    virtual ~ResponseObserver() = default;
+    // Before the body's first byte (also for an empty body), with the response's headers.
+    virtual void begin(const HttpHeaders& headers) = 0;
+    // The next piece of the body; an exception thrown here stops the transfer and is rethrown.
+    virtual void piece(std::string_view bytes) = 0;
+};
+
 struct HttpRequest {
     std::string method = "GET";
     std::string url;  // absolute, already percent-encoded as it goes on the wire
@@ -46,6 +57,11 @@ struct HttpRequest {
     std::string body;                       // used when body_file is empty
     std::optional<FileSlice> body_file;     // streamed from disk when set
     std::optional<std::filesystem::path> response_file;  // 2xx bodies streamed here when set
+    // Shown a 2xx body as it arrives (a transport that cannot never calls begin()).
+    ResponseObserver* response_observer = nullptr;
+    // false: a 2xx body is only shown to response_observer, neither kept in memory nor
+    // written to response_file (reading to hash, with nothing to clean up).
+    bool keep_response_body = true;
 };
 
 struct HttpResponse {

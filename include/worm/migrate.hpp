@@ -80,6 +80,9 @@ struct WORM_API SourceRead {
     // The source server's own full-object SHA-256 (x-amz-checksum-sha256, which it checked
     // when the object was stored), "" if none.
     std::string checksum_sha256;
+    // The SHA-256 of the bytes read, when the source computed it as they arrived and checked
+    // them against what its server recorded (checksum, or the ETag when it is the MD5); "" if not.
+    std::string sha256;
 };
 
 class WORM_API MigrationSource {
@@ -108,6 +111,10 @@ public:
     // with an empty body and no file. Throws Error(not_found) when it is gone; a directory
     // source reads the file.
     virtual SourceRead stat(const SourceObject& object) { return read(object); }
+    // Reads the bytes only to hash them: `sha256` holds their SHA-256, with no body and no
+    // file kept (a server-side copy's source, hashed once for the report). Throws
+    // Error(not_found) when it is gone. The default reads into memory and hashes that.
+    virtual SourceRead digest(const SourceObject& object);
 };
 
 // A directory (every regular file below it except dot files, keys with '/') or an
@@ -152,11 +159,14 @@ struct WORM_API MigrationOptions {
     // the client, as between endpoints. Bundles whose signatures are checked are read anyway.
     bool server_side = true;
     // A server-side copy above this size is UploadPartCopy parts (part_size, else the
-    // client's), at most 5 GiB (S3's limit for one CopyObject).
+    // client's), at most 5 GiB (S3's limit for one CopyObject). A source read to hash it is
+    // hashed as it arrives and not kept, except one copied in parts: its bytes wait in a
+    // scratch file, and each part's ETag is checked against the MD5 of its range.
     std::uint64_t copy_part_above = 5ull << 30;
     // Server-side mode on a server that ignores lock headers on a copy (Ceph RGW 16, seen on
     // the first copies): a source it states no SHA-256 for is read once to hash it, and when
-    // it is at most this size the bytes read are put with the lock (GET, PUT, HEAD) instead
+    // it is at most this size (and held in memory: under large_object_bytes) the bytes read
+    // are put with the lock (GET, PUT, HEAD) instead
     // of copied (GET, CopyObject, HEAD, PutObjectRetention), which costs that server less per
     // object (docs/migration.md). 0: always CopyObject.
     std::uint64_t put_back_up_to = 64ull << 10;

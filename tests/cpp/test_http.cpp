@@ -189,6 +189,75 @@ TEST_CASE("curl transport against the fault server") {
         CHECK(std::filesystem::file_size(dir / "out" / "empty.bin") == 0);
     }
 
+    SUBCASE("a response observer sees a 2xx body as it arrives; not kept, it is nowhere else") {
+        struct Seen final : ResponseObserver {
+            int begun = 0;
+            std::string headers_length, bytes;
+            std::size_t pieces = 0;
+            void begin(const HttpHeaders& headers) override {
+                ++begun;
+                headers_length = find_header(headers, "content-length").value_or("");
+                bytes.clear();
+            }
+            void piece(std::string_view b) override {
+                ++pieces;
+                bytes.append(b);
+            }
+        };
+        const size_t size = (5 << 20) + 3;
+        // Kept in a file and shown on the way: both are the body.
+        Seen kept;
+        HttpRequest req = request("GET", server.url("/blob?size=" + std::to_string(size)));
+        req.response_file = dir / "seen.bin";
+        req.response_observer = &kept;
+        CHECK(http->send(req).status == 200);
+        CHECK(kept.begun == 1);
+        CHECK(kept.headers_length == std::to_string(size));
+        CHECK(kept.pieces > 1);  // in pieces, not at the end
+        CHECK(kept.bytes == expected_blob(size));
+        CHECK(t::read_file(dir / "seen.bin") == kept.bytes);
+        // Not kept: shown, with no body in memory and no file, not even a temporary one.
+        Seen only;
+        req.response_file = dir / "unkept" / "never.bin";
+        std::filesystem::create_directories(dir / "unkept");
+        req.response_observer = &only;
+        req.keep_response_body = false;
+        HttpResponse r = http->send(req);
+        CHECK(r.status == 200);
+        CHECK(r.body.empty());
+        CHECK(only.bytes == expected_blob(size));
+        CHECK(std::filesystem::is_empty(dir / "unkept"));
+        // An empty body still begins; an error body is not shown, and stays in memory.
+        Seen empty;
+        HttpRequest none = request("GET", server.url("/blob?size=0"));
+        none.response_observer = &empty;
+        none.keep_response_body = false;
+        CHECK(http->send(none).status == 200);
+        CHECK(empty.begun == 1);
+        CHECK(empty.bytes.empty());
+        Seen error;
+        HttpRequest failing = request("GET", server.url("/status/503"));
+        failing.response_observer = &error;
+        failing.keep_response_body = false;
+        HttpResponse e = http->send(failing);
+        CHECK(e.status == 503);
+        CHECK(error.begun == 0);
+        CHECK(e.body.find("<Code>SlowDown</Code>") != std::string::npos);
+        // An observer that throws stops the transfer, and its error is the send's.
+        struct Refuses final : ResponseObserver {
+            void begin(const HttpHeaders&) override {}
+            void piece(std::string_view) override { throw Error(ErrorCode::integrity, "observer refused"); }
+        } refuses;
+        HttpRequest stopped = request("GET", server.url("/blob?size=100000"));
+        stopped.response_observer = &refuses;
+        try {
+            http->send(stopped);
+            FAIL("the observer's error was lost");
+        } catch (const Error& x) {
+            CHECK(x.code() == ErrorCode::integrity);
+        }
+    }
+
     SUBCASE("error bodies stay in memory even with a response file; Retry-After visible") {
         HttpRequest req = request("GET", server.url("/status/503?retry_after=7"));
         req.response_file = dir / "never.bin";

@@ -16,6 +16,7 @@
 #include "support/test_env.hpp"
 #include "worm/bundle.hpp"
 #include "worm/config.hpp"
+#include "worm/crypto.hpp"
 #include "worm/error.hpp"
 #include "worm/pipeline.hpp"
 #include "worm/registry.hpp"
@@ -256,6 +257,39 @@ TEST_CASE("a checksum that does not match the body read is an integrity error") 
     hostile().rule("action=bad-checksum&method=GET&count=-1&match=/hostile/checksum/");
     const Error e = error_of([&] { client().get_object(get(key)); });
     CHECK(e.code() == ErrorCode::integrity);
+}
+
+TEST_CASE("a body read only to hash it (keep_body = false) is checked as it arrives, and nothing is kept") {
+    Scenario s;
+    const std::string body = std::string(50'000, 'k') + "END";
+    const std::string key = put_honest("hostile/unkept/a.bin", body);
+    s3::GetObjectOptions unkept = get(key);
+    unkept.keep_body = false;
+    const s3::GetObjectResult got = client().get_object(unkept);
+    CHECK(got.body.empty());
+    CHECK(got.body_sha256_hex == sha256_hex(body));
+    CHECK(got.head.size == body.size());
+    CHECK(client().get_object(get(key)).body_sha256_hex == got.body_sha256_hex);  // kept: the same figure
+    // A cut body, then a wrong checksum: integrity, as for a body kept.
+    hostile().rule("action=wrong-length&method=GET&count=-1&match=/hostile/unkept/");
+    CHECK(error_of([&] { client().get_object(unkept); }).code() == ErrorCode::integrity);
+    hostile().clear_rules();
+    hostile().rule("action=bad-checksum&method=GET&count=-1&match=/hostile/unkept/");
+    CHECK(error_of([&] { client().get_object(unkept); }).code() == ErrorCode::integrity);
+    hostile().clear_rules();
+    // Cut half way once, then whole: the retry's body is hashed from its first byte, not
+    // after the first attempt's half.
+    hostile().rule("action=truncate&method=GET&count=1&match=/hostile/unkept/");
+    CHECK(client().get_object(unkept).body_sha256_hex == sha256_hex(body));
+    // Nothing to keep it in: a range or a file with keep_body = false is refused before sending.
+    s3::GetObjectOptions ranged = unkept;
+    ranged.range = std::pair<std::uint64_t, std::optional<std::uint64_t>>{0, 9};
+    CHECK(error_of([&] { client().get_object(ranged); }).code() == ErrorCode::invalid_argument);
+    t::TempDir dir("worm-hostile-unkept");
+    s3::GetObjectOptions to_file = get(key, dir / "a.bin");
+    to_file.keep_body = false;
+    CHECK(error_of([&] { client().get_object(to_file); }).code() == ErrorCode::invalid_argument);
+    check_only(dir.path(), 0);
 }
 
 TEST_CASE("a trickling server is cut off by the low-speed limit") {

@@ -161,6 +161,35 @@ TEST_CASE("a server that ignores the lock on a copy gets small sources it states
     CHECK(c.list_all_object_versions(lv).size() == bodies.size());
 }
 
+TEST_CASE("large sources read to hash them: hashed as they arrive when copied whole, checked part by part when not") {
+    t::S3Peer& p = t::S3Peer::shared();
+    s3::S3Client c(p.client_config());
+    const std::string src = p.create_bucket("lsrc", false), dst = p.create_bucket("ldst", true);
+    std::map<std::string, std::string> bodies;
+    bodies["whole.bin"] = t::pattern_bytes((2u << 20) + 7, 21);  // above --large-object-size 1: one CopyObject
+    bodies["parts.bin"] = t::pattern_bytes((6u << 20) + 5, 22);  // above --copy-multipart-above 5: two parts
+    for (const auto& [key, body] : bodies) put(c, src, key, body);  // no SHA-256 sent: read to hash on RGW
+    const std::string changed = t::pattern_bytes((3u << 20) + 1, 23);
+    put(c, src, "changed.bin", changed, {{"sha256", sha256_hex("the bytes first recorded")}});
+    t::TempDir tmp("worm-it-migrate-ss");
+    const auto r = worm_cli(p, {"migrate", "--from", "s3://" + src, "--to", "s3://" + dst, "--retain-days", "2",
+                                "--large-object-size", "1", "--copy-multipart-above", "5", "--part-size", "5",
+                                "--state", (tmp / "state.sqlite3").string(), "--report", (tmp / "report.json").string(),
+                                "--quiet"});
+    CHECK(r.exit_code == 1);  // changed.bin
+    const auto summary = t::parse_json(r.out);
+    CHECK(summary["server_side_copies"].GetUint64() == bodies.size());
+    check_locked_copies(c, dst, bodies, tmp / "report.json");
+    const auto rows = report_rows(tmp / "report.json");
+    CHECK(rows.at("changed.bin").at("status") == "source_corrupt");
+    CHECK(rows.at("changed.bin").at("sha256") == sha256_hex(changed));
+    // Nothing left beside the state file but the migration's own files.
+    for (const auto& entry : fs::directory_iterator(tmp.path())) {
+        CAPTURE(entry.path());
+        CHECK(entry.path().filename().string().find(".worm-migrate-part-") == std::string::npos);
+    }
+}
+
 TEST_CASE("server-side copy of keys that need percent-encoding in x-amz-copy-source") {
     t::S3Peer& p = t::S3Peer::for_encoded_names();
     s3::S3Client c(p.client_config());

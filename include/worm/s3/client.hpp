@@ -207,6 +207,9 @@ struct WORM_API GetObjectOptions {
     std::optional<std::pair<std::uint64_t, std::optional<std::uint64_t>>> range;
     // Stream the body into this file (temp file + rename) instead of memory.
     std::optional<std::filesystem::path> to_file;
+    // false: the body is read, checked and hashed as it arrives, but not kept (no memory, no
+    // file); GetObjectResult::body_sha256_hex says what it was. Whole objects only.
+    bool keep_body = true;
     void validate() const;
 };
 
@@ -228,7 +231,9 @@ struct ObjectHead {
 
 struct GetObjectResult {
     ObjectHead head;
-    std::string body;  // empty when written to to_file
+    std::string body;  // empty when written to to_file or not kept
+    // A whole object's SHA-256 (hex) as received, computed as it arrived; "" for a range.
+    std::string body_sha256_hex;
 };
 
 struct WORM_API HeadObjectOptions {
@@ -406,6 +411,8 @@ struct S3Request {
     S3Body body;
     std::optional<std::string> payload_sha256_hex;  // computed when absent
     std::optional<std::filesystem::path> response_file;
+    ResponseObserver* response_observer = nullptr;  // see HttpRequest
+    bool keep_response_body = true;
     // false: after a failure the server may have acted on (a transport error or timeout once
     // the request may have gone out, a 500/502/504), throw instead of sending it again; only
     // answers that say it was not applied (503, SlowDown, RequestTimeout, ...) are retried.

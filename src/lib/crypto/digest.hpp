@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -21,14 +22,34 @@ Sha256Digest sha256_digest(std::string_view data);
 // the same key only re-initializes it.
 Sha256Digest hmac_sha256_digest(std::string_view key, std::string_view data);
 
-// Raw SHA-256 and, when asked, MD5 of [offset, offset + length) of a file, in one pass
-// (S3 bodies need both for Content-MD5). sha256_file_slice() is this without the MD5.
-// Error(not_found) when the file is missing, Error(io) when it is shorter or unreadable.
-struct FileSliceDigests {
+// What one pass over some bytes gave.
+struct Digests {
     std::string sha256;  // raw 32 bytes
     std::string md5;     // raw 16 bytes; empty when not asked for
 };
-FileSliceDigests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
+
+// SHA-256 and, when asked, MD5 of bytes that arrive in pieces, in one pass (a file read in
+// chunks, a download as it comes off the socket). restart() begins again from nothing.
+class DigestStream {
+public:
+    explicit DigestStream(bool want_md5 = false);
+    ~DigestStream();
+    DigestStream(const DigestStream&) = delete;
+    DigestStream& operator=(const DigestStream&) = delete;
+    void restart(bool want_md5);
+    void update(std::string_view bytes);
+    Digests finish();  // then restart() before the next use
+
+private:
+    struct Contexts;
+    std::unique_ptr<Contexts> contexts_;
+    bool want_md5_ = false;
+};
+
+// Raw SHA-256 and, when asked, MD5 of [offset, offset + length) of a file, in one pass
+// (S3 bodies need both for Content-MD5). sha256_file_slice() is this without the MD5.
+// Error(not_found) when the file is missing, Error(io) when it is shorter or unreadable.
+Digests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
                                    bool want_md5);
 
 inline std::string_view as_chars(const Sha256Digest& d) {

@@ -179,15 +179,49 @@ std::string Sha256Stream::finish() {
 
 namespace detail {
 
-FileSliceDigests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
-                                   bool want_md5) {
-    struct Ctx {
-        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-        ~Ctx() { EVP_MD_CTX_free(ctx); }
-    } sha, md;
-    if (!sha.ctx || !md.ctx || EVP_DigestInit_ex(sha.ctx, fetched_sha256(), nullptr) != 1 ||
-        (want_md5 && EVP_DigestInit_ex(md.ctx, fetched_md5(), nullptr) != 1))
+struct DigestStream::Contexts {
+    EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
+    EVP_MD_CTX* md5 = EVP_MD_CTX_new();
+    ~Contexts() {
+        EVP_MD_CTX_free(sha256);
+        EVP_MD_CTX_free(md5);
+    }
+};
+
+DigestStream::DigestStream(bool want_md5) : contexts_(std::make_unique<Contexts>()) { restart(want_md5); }
+DigestStream::~DigestStream() = default;
+
+void DigestStream::restart(bool want_md5) {
+    want_md5_ = want_md5;
+    if (!contexts_->sha256 || !contexts_->md5 || EVP_DigestInit_ex(contexts_->sha256, fetched_sha256(), nullptr) != 1 ||
+        (want_md5 && EVP_DigestInit_ex(contexts_->md5, fetched_md5(), nullptr) != 1))
         throw Error(ErrorCode::crypto, "cannot initialise SHA-256/MD5");
+}
+
+void DigestStream::update(std::string_view bytes) {
+    if (EVP_DigestUpdate(contexts_->sha256, bytes.data(), bytes.size()) != 1 ||
+        (want_md5_ && EVP_DigestUpdate(contexts_->md5, bytes.data(), bytes.size()) != 1))
+        throw Error(ErrorCode::crypto, "OpenSSL digest update failed");
+}
+
+Digests DigestStream::finish() {
+    Digests out;
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest_bytes{};
+    unsigned int len = 0;
+    if (EVP_DigestFinal_ex(contexts_->sha256, digest_bytes.data(), &len) != 1)
+        throw Error(ErrorCode::crypto, "OpenSSL SHA-256 final failed");
+    out.sha256.assign(reinterpret_cast<const char*>(digest_bytes.data()), len);
+    if (want_md5_) {
+        if (EVP_DigestFinal_ex(contexts_->md5, digest_bytes.data(), &len) != 1)
+            throw Error(ErrorCode::crypto, "OpenSSL MD5 final failed");
+        out.md5.assign(reinterpret_cast<const char*>(digest_bytes.data()), len);
+    }
+    return out;
+}
+
+Digests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
+                                   bool want_md5) {
+    DigestStream digests(want_md5);
     // 256 KiB: read and hashed while still in the core's L2 cache; not zero-filled.
     constexpr std::size_t chunk = 256 * 1024;
     const std::unique_ptr<char[]> buf(new char[chunk]);
@@ -204,20 +238,10 @@ FileSliceDigests digest_file_slice(const std::filesystem::path& path, std::uint6
             throw Error(ErrorCode::io, "cannot read " + path.string() +
                                            (n == 0 ? std::string(": file is shorter than expected")
                                                    : ": " + std::string(std::strerror(errno))));
-        EVP_DigestUpdate(sha.ctx, buf.get(), static_cast<std::size_t>(n));
-        if (want_md5) EVP_DigestUpdate(md.ctx, buf.get(), static_cast<std::size_t>(n));
+        digests.update(std::string_view(buf.get(), static_cast<std::size_t>(n)));
         done += static_cast<std::uint64_t>(n);
     }
-    FileSliceDigests out;
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest_bytes{};
-    unsigned int len = 0;
-    EVP_DigestFinal_ex(sha.ctx, digest_bytes.data(), &len);
-    out.sha256.assign(reinterpret_cast<const char*>(digest_bytes.data()), len);
-    if (want_md5) {
-        EVP_DigestFinal_ex(md.ctx, digest_bytes.data(), &len);
-        out.md5.assign(reinterpret_cast<const char*>(digest_bytes.data()), len);
-    }
-    return out;
+    return digests.finish();
 }
 
 }  // namespace detail

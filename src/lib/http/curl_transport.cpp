@@ -137,10 +137,14 @@ struct BodyReader {
 };
 
 // Response sink: decides on the first body byte whether it goes to the file (2xx with a
-// response_file) or to memory.
+// response_file), to memory, or nowhere (2xx not kept), and shows a 2xx body to the
+// request's observer on the way.
 struct BodyWriter {
     CURL* curl = nullptr;
     const std::optional<fs::path>* destination = nullptr;
+    ResponseObserver* observer = nullptr;
+    const HttpHeaders* headers = nullptr;  // the collector's, complete before the first body byte
+    bool keep = true;
     std::string host;  // for messages
     std::uint64_t max_error_body = 0, max_memory_body = 0;
     long status = 0;
@@ -172,7 +176,9 @@ struct BodyWriter {
         if (decided) return;
         decided = true;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-        if (destination && *destination && is_2xx(status)) open_temp();
+        if (!is_2xx(status)) return;
+        if (observer) observer->begin(*headers);
+        if (keep && destination && *destination) open_temp();
     }
 
     static size_t write(char* data, size_t size, size_t nmemb, void* user) {
@@ -180,8 +186,10 @@ struct BodyWriter {
         const size_t n = size * nmemb;
         try {
             self->decide();
+            const bool ok = is_2xx(self->status);
+            if (ok && self->observer) self->observer->piece(std::string_view(data, n));
+            if (ok && !self->keep) return n;
             if (self->fd < 0) {
-                const bool ok = is_2xx(self->status);
                 const std::uint64_t limit = ok ? self->max_memory_body : self->max_error_body;
                 if (self->memory.size() + n > limit)
                     throw Error(ErrorCode::storage, "HTTP " + std::string(ok ? "response" : "error response") +
@@ -210,8 +218,10 @@ struct BodyWriter {
     // After a successful transfer: make the file durable and move it into place. A 2xx
     // with an empty body never called write(), so the (empty) file is created here.
     void commit(long status) {
-        if (!destination || !*destination || !is_2xx(status)) return;
+        if (!is_2xx(status)) return;
+        if (!decided && observer) observer->begin(*headers);
         decided = true;
+        if (!keep || !destination || !*destination) return;
         if (fd < 0) open_temp();
         if (::fsync(fd) != 0 || ::close(fd) != 0) {
             fd = -1;
@@ -350,6 +360,9 @@ public:
         BodyWriter writer;
         writer.curl = curl;
         writer.destination = &request.response_file;
+        writer.observer = request.response_observer;
+        writer.headers = &collector.headers;
+        writer.keep = request.keep_response_body;
         writer.host = host;
         writer.max_error_body = options_.max_error_body;
         writer.max_memory_body = options_.max_memory_body;
@@ -375,8 +388,8 @@ public:
         long status = 0;
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
         response.status = static_cast<int>(status);
-        response.headers = std::move(collector.headers);
         writer.commit(status);
+        response.headers = std::move(collector.headers);
         response.body = std::move(writer.memory);
         return response;
     }

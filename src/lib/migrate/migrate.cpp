@@ -405,20 +405,25 @@ private:
     }
 
     // Reads the source object and checks it against what the source recorded about it.
-    // Returns the problem row, or nothing when the bytes are trustworthy.
-    std::optional<MigrationRow> read_checked(const Item& item, SourceRead& read, std::string& sha) {
+    // Returns the problem row, or nothing when the bytes are trustworthy. Without keep_bytes
+    // the bytes are only hashed as they arrive (read.body and read.file stay empty).
+    std::optional<MigrationRow> read_checked(const Item& item, SourceRead& read, std::string& sha, bool keep_bytes = true) {
         try {
-            read = source_.read(item.object, item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path());
+            read = !keep_bytes ? source_.digest(item.object)
+                               : source_.read(item.object, item.object.size >= options_.large_object_bytes ? scratch_file(item)
+                                                                                                          : fs::path());
         } catch (const Error& e) {
             if (e.code() == ErrorCode::not_found)
                 return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
             throw;
         }
         const bool in_file = !read.file.empty();
-        sha = in_file ? to_hex(sha256_file(read.file)) : sha256_hex(read.body);
+        const bool checked_on_read = !read.sha256.empty();
+        sha = checked_on_read ? worm::detail::to_lower(read.sha256) : in_file ? to_hex(sha256_file(read.file)) : sha256_hex(read.body);
         const std::string etag = unquote(read.etag);
         // (A large object's single-part ETag is not re-hashed: its SHA-256 checks below still apply.)
-        if (!in_file && etag.size() == 32 && etag.find('-') == std::string::npos && to_hex(md5(read.body)) != etag)
+        if (!checked_on_read && !in_file && etag.size() == 32 && etag.find('-') == std::string::npos &&
+            to_hex(md5(read.body)) != etag)
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the bytes read do not match the source ETag (MD5) " + etag, sha);
         if (!read.recorded_sha256.empty() && worm::detail::to_lower(read.recorded_sha256) != sha)
@@ -671,7 +676,12 @@ private:
         if (item.previous) {
             if (auto kept = confirm_previous(item)) return *kept;
         }
-        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
+        // The bytes are kept only where they are used: a small source in memory (it may be put
+        // back), a source copied in parts on a scratch file (each part is checked against
+        // them). Any other read only hashes them as they arrive, with nothing written.
+        const bool in_memory = item.object.size < options_.large_object_bytes;
+        const bool keep_bytes = in_memory || item.object.size > options_.copy_part_above;
+        const ScratchFile scratch{keep_bytes && !in_memory ? scratch_file(item) : fs::path()};
         SourceRead facts;
         SourceRead bytes;      // the source's bytes when read (checked by read_checked)
         std::string read_sha;  // their SHA-256 ("" when not read)
@@ -690,10 +700,10 @@ private:
         }
         if (!headed || facts.checksum_sha256.empty()) {
             if (headed) source_checksums_.store(false);
-            if (auto bad = read_checked(item, bytes, read_sha)) return *bad;
+            if (auto bad = read_checked(item, bytes, read_sha, keep_bytes)) return *bad;
             // Small, read anyway, and the server ignores the lock on a copy: putting the bytes
             // back costs it less (see MigrationOptions::put_back_up_to).
-            if (copies_ignore_lock_.load() && item.object.size <= options_.put_back_up_to && bytes.file.empty())
+            if (copies_ignore_lock_.load() && item.object.size <= options_.put_back_up_to && in_memory)
                 return put_read(item, bytes, read_sha);
             facts = bytes;
             facts.body.clear();
@@ -714,7 +724,7 @@ private:
 
         auto source_sha = [&]() -> std::optional<MigrationRow> {
             if (!read_sha.empty()) return std::nullopt;
-            return read_checked(item, bytes, read_sha);
+            return read_checked(item, bytes, read_sha, keep_bytes);
         };
         // After the copy a source that fails its read is the copy's failure (the copy exists).
         auto source_sha_after_copy = [&](const std::string& version) -> std::optional<MigrationRow> {

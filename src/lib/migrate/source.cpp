@@ -49,7 +49,15 @@ public:
         if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
         // A large file is read where it is.
         return SourceRead{.body = scratch_file.empty() ? read_file(path) : "", .file = scratch_file.empty() ? fs::path() : path,
-                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "", .checksum_sha256 = ""};
+                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "", .checksum_sha256 = "", .sha256 = ""};
+    }
+
+    SourceRead digest(const SourceObject& object) override {
+        const fs::path path = root_ / object.key;
+        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
+        SourceRead out;
+        out.sha256 = to_hex(sha256_file(path));
+        return out;
     }
 
 private:
@@ -92,14 +100,27 @@ public:
         get.key = full_key(object.key);
         if (!scratch_file.empty()) get.to_file = scratch_file;
         s3::GetObjectResult r = client_->get_object(get);
-        return facts(r.head, std::move(r.body), scratch_file);
+        SourceRead out = facts(r.head, std::move(r.body), scratch_file);
+        out.sha256 = std::move(r.body_sha256_hex);
+        return out;
+    }
+
+    SourceRead digest(const SourceObject& object) override {
+        s3::GetObjectOptions get;
+        get.bucket = bucket_;
+        get.key = full_key(object.key);
+        get.keep_body = false;
+        s3::GetObjectResult r = client_->get_object(get);
+        SourceRead out = facts(r.head, "", {});
+        out.sha256 = std::move(r.body_sha256_hex);
+        return out;
     }
 
 private:
     // The SHA-256 the source recorded: x-amz-meta-sha256, else its full-object checksum.
     static SourceRead facts(const s3::ObjectHead& head, std::string body, const fs::path& file) {
         SourceRead out{.body = std::move(body), .file = file, .etag = head.etag, .version_id = head.version_id,
-                       .retention = head.retention, .recorded_sha256 = "", .checksum_sha256 = ""};
+                       .retention = head.retention, .recorded_sha256 = "", .checksum_sha256 = "", .sha256 = ""};
         out.checksum_sha256 = s3::detail::checksum_base64_to_hex(
             head.checksum_sha256.empty() ? std::nullopt : std::optional(head.checksum_sha256));
         const auto it = head.metadata.find("sha256");
@@ -115,6 +136,15 @@ private:
 };
 
 }  // namespace
+
+SourceRead MigrationSource::digest(const SourceObject& object) {
+    SourceRead out = read(object);
+    if (out.sha256.empty()) out.sha256 = out.file.empty() ? sha256_hex(out.body) : to_hex(sha256_file(out.file));
+    out.body.clear();
+    out.body.shrink_to_fit();
+    out.file.clear();
+    return out;
+}
 
 std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint,
                                                        const std::string& profile) {

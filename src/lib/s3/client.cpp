@@ -163,18 +163,15 @@ S3Body sub_body(const S3Body& body, std::uint64_t offset, std::uint64_t length) 
     return S3Body::slice(FileSlice{f.path, f.offset + offset, length});
 }
 
-BodyDigests digest_body(const S3Body& body, bool want_md5) {
-    BodyDigests out;
+worm::detail::Digests digest_body(const S3Body& body, bool want_md5) {
+    worm::detail::Digests out;
     if (const auto* s = std::get_if<std::string>(&body.source)) {
         out.sha256 = sha256(*s);
         if (want_md5) out.md5 = md5(*s);
         return out;
     }
     const FileSlice& f = std::get<FileSlice>(body.source);
-    worm::detail::FileSliceDigests d = worm::detail::digest_file_slice(f.path, f.offset, f.length, want_md5);
-    out.sha256 = std::move(d.sha256);
-    out.md5 = std::move(d.md5);
-    return out;
+    return worm::detail::digest_file_slice(f.path, f.offset, f.length, want_md5);
 }
 
 std::string strip_quotes(std::string s) {
@@ -365,6 +362,8 @@ HttpResponse S3Client::send_once(const S3Request& request, const std::string& pa
     http.url = t.url;
     http.headers = std::move(signed_request.headers);
     http.response_file = request.response_file;
+    http.response_observer = request.response_observer;
+    http.keep_response_body = request.keep_response_body;
     if (const auto* s = std::get_if<std::string>(&request.body.source)) http.body = *s;
     else http.body_file = std::get<FileSlice>(request.body.source);
     return config_.transport->send(http);

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "../crypto/digest.hpp"
 #include "worm/http.hpp"
 #include "worm/s3/client.hpp"
 
@@ -23,11 +24,7 @@ void validate_signing_settings(std::string_view who, const std::string& region,
 std::string region_from_env(std::string fallback);
 
 // Raw SHA-256 and (optionally) MD5 of a body in one pass over it.
-struct BodyDigests {
-    std::string sha256;  // raw 32 bytes
-    std::string md5;     // raw 16 bytes, empty when not asked for
-};
-BodyDigests digest_body(const S3Body& body, bool want_md5);
+worm::detail::Digests digest_body(const S3Body& body, bool want_md5);
 
 // [offset, offset+length) of a body, as a body (a file slice stays a file slice).
 S3Body sub_body(const S3Body& body, std::uint64_t offset, std::uint64_t length);

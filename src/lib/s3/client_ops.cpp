@@ -113,6 +113,9 @@ void GetObjectOptions::validate() const {
     check_version(version_id);
     if (range && range->second && *range->second < range->first)
         invalid("range end " + std::to_string(*range->second) + " is before its start " + std::to_string(range->first));
+    if (!keep_body && (range || to_file))
+        invalid(range ? "a ranged GET keeps its body (keep_body = false reads whole objects only)"
+                      : "keep_body = false keeps nothing, so it cannot write to_file");
 }
 
 void HeadObjectOptions::validate() const {
@@ -377,7 +380,7 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
         sha_raw = from_hex(*options.sha256_hex);
         if (options.content_md5) md5_raw = md5(*bytes);
     } else {
-        detail::BodyDigests d = detail::digest_body(options.body, options.content_md5);
+        worm::detail::Digests d = detail::digest_body(options.body, options.content_md5);
         sha_raw = std::move(d.sha256);
         md5_raw = std::move(d.md5);
         if (options.sha256_hex && to_hex(sha_raw) != *options.sha256_hex)
@@ -473,19 +476,49 @@ void S3Client::check_lock_stored(const ObjectRef& version, const Retention& aske
 
 namespace {
 
-// A whole object read is checked against what the server recorded for it: its SHA-256
-// checksum, else the ETag when that is the body's MD5 (single PUT, no KMS). A body cut short
-// (a lying Content-Length) or changed on the way is Error(integrity), never the object; a
-// download that fails the check is removed.
-void check_whole_object(const GetObjectOptions& options, const GetObjectResult& got) {
-    const std::string sha256_hex = detail::checksum_base64_to_hex(got.head.checksum_sha256);
-    const bool md5_etag = is_md5_etag(got.head.etag) && !got.head.server_side_encryption.starts_with("aws:kms");
-    if (sha256_hex.empty() && !md5_etag) return;
-    const detail::BodyDigests digests =
-        detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(got.body), md5_etag);
+// What a whole object read is checked against: the server's SHA-256 checksum of it, else its
+// ETag when that is the body's MD5 (single PUT, no KMS); neither: nothing.
+struct WholeObjectCheck {
+    std::string sha256_hex;
+    bool md5_etag = false;
+};
+
+WholeObjectCheck check_for(const ObjectHead& head) {
+    WholeObjectCheck c;
+    c.sha256_hex = detail::checksum_base64_to_hex(head.checksum_sha256);
+    c.md5_etag = c.sha256_hex.empty() && is_md5_etag(head.etag) && !head.server_side_encryption.starts_with("aws:kms");
+    return c;
+}
+
+// Hashes a whole object's body as it comes off the socket (SHA-256, and MD5 when the ETag is
+// what it is checked against), so a large download is never read back to be checked.
+class WholeObjectDigests final : public ResponseObserver {
+public:
+    explicit WholeObjectDigests(const std::string& key) : key_(key) {}
+    void begin(const HttpHeaders& headers) override {
+        digests_.restart(check_for(detail::parse_object_head(key_, headers)).md5_etag);
+        began_ = true;
+    }
+    void piece(std::string_view bytes) override { digests_.update(bytes); }
+    // Nothing when the transport never showed the body (one that does not observe).
+    std::optional<worm::detail::Digests> finish() {
+        if (!began_) return std::nullopt;
+        return digests_.finish();
+    }
+
+private:
+    const std::string& key_;
+    worm::detail::DigestStream digests_;
+    bool began_ = false;
+};
+
+// A body cut short (a lying Content-Length) or changed on the way is Error(integrity), never
+// the object; a download that fails the check is removed.
+void check_whole_object(const GetObjectOptions& options, const GetObjectResult& got, const worm::detail::Digests& digests) {
+    const WholeObjectCheck check = check_for(got.head);
     std::string what, expected, actual;
-    if (!sha256_hex.empty()) what = "SHA-256", expected = sha256_hex, actual = to_hex(digests.sha256);
-    else what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
+    if (!check.sha256_hex.empty()) what = "SHA-256", expected = check.sha256_hex, actual = to_hex(digests.sha256);
+    else if (check.md5_etag) what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
     if (actual == expected) return;
     if (options.to_file) std::filesystem::remove(*options.to_file);
     throw Error(ErrorCode::integrity, "S3 recorded " + what + " " + expected + " for " + options.bucket + "/" +
@@ -501,19 +534,29 @@ GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     r.bucket = options.bucket;
     r.key = options.key;
     add_version(r, options.version_id);
+    WholeObjectDigests digests(options.key);
     if (options.range) {
         std::string range = "bytes=" + std::to_string(options.range->first) + "-";
         if (options.range->second) range += std::to_string(*options.range->second);
         r.headers.emplace_back("range", range);
     } else {
         r.headers.emplace_back("x-amz-checksum-mode", "ENABLED");
+        r.response_observer = &digests;
+        r.keep_response_body = options.keep_body;
     }
     r.response_file = options.to_file;
     HttpResponse resp = send(r);
     GetObjectResult out;
     out.head = detail::parse_object_head(options.key, resp.headers);
     out.body = std::move(resp.body);
-    if (!options.range) check_whole_object(options, out);
+    if (options.range) return out;
+    std::optional<worm::detail::Digests> seen = digests.finish();
+    if (!seen)
+        seen = detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(out.body),
+                                   check_for(out.head).md5_etag);
+    check_whole_object(options, out, *seen);
+    out.body_sha256_hex = to_hex(seen->sha256);
+    if (!options.keep_body) out.body.clear();
     return out;
 }
 

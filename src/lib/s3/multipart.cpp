@@ -60,7 +60,7 @@ CompletedPart send_part(S3Client& client, const std::string& bucket, const std::
     if (part_number < 1 || part_number > max_parts)
         throw Error(ErrorCode::invalid_argument, "part number must be 1..10000, got " + std::to_string(part_number));
     if (upload_id.empty()) throw Error(ErrorCode::invalid_argument, "upload id is empty");
-    const detail::BodyDigests d = detail::digest_body(body, content_md5);
+    const worm::detail::Digests d = detail::digest_body(body, content_md5);
     S3Request r;
     r.method = "PUT";
     r.bucket = bucket;
