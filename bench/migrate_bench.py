@@ -25,7 +25,8 @@ the client process (GNU time), the server's CPU seconds during each run (from /p
 requests it made by type (from the server's access log): where the time goes. After the small
 run, the server's CPU for each request type alone (the fewest requests that copy with a lock,
 verify and confirm the lock, beside aws's CopyObject) from a boto3 client: the floor no client
-can go under. Writes bench/results/migrate.json and the `migrate` rows of
+can go under. For large objects (8 MiB and more), the client's CPU to hash one object in memory
+with SHA-256 and with MD5, the floor for a client that reads a source to hash it. Writes bench/results/migrate.json and the `migrate` rows of
 bench/results/RESULTS.md (between its own markers).
 
 Ceph RGW (../shared/peers/ceph-rgw.sh) runs under flock /tmp/rgw.lock (one RGW per machine);

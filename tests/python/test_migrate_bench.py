@@ -7,6 +7,7 @@ import os
 import sys
 import tempfile
 import unittest
+from pathlib import Path
 
 SOURCE = os.environ.get("WORM_SOURCE_DIR") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE, "bench"))
@@ -92,6 +93,23 @@ class Rounds(unittest.TestCase):
         again = mb.with_other_peers(report("moto", "d3"), merged)  # the same peer again replaces its own
         self.assertEqual([(r["peer"], r["date"]) for r in again["runs"]], [("moto", "d3"), ("rgw", "d1")])
         self.assertEqual(len(again["results"]), 2)
+
+    def test_hash_floor_is_measured_per_digest_and_written_beside_a_large_result(self):
+        floor = mb.hash_floor_ms(1 << 20, repeats=1)
+        self.assertEqual(sorted(floor), ["md5", "sha256"])
+        self.assertTrue(all(v >= 0 for v in floor.values()))
+        side = {"seconds": 1.0, "peak_rss_mib": 20.0, "client_cpu_s": 0.2, "server_cpu_s": 0.1,
+                "objects_per_s": 2.0, "mb_per_s": 134.0, "requests": {}}
+        report = {"date": "d", "cpus": 2, "load_avg": [0.5], "floors": [], "results": [
+            {"scenario": "large", "peer": "rgw", "objects": 2, "object_bytes": 64 << 20, "mode": "server-side",
+             "worm_migrate": side, "aws_s3_sync": side, "ratio_objects_per_s": 1.0,
+             "hash_floor_ms": {"sha256": 42.5, "md5": 100.25}}]}
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "results.md"
+            mb.update_results_md(report, path)
+            text = path.read_text()
+        self.assertIn("SHA-256 42.5 ms, MD5 100.2 ms", text)
+        self.assertIn("their sum, 142.8 ms", text)
 
 
 if __name__ == "__main__":
