@@ -26,8 +26,9 @@ requests it made by type (from the server's access log): where the time goes. Af
 run, the server's CPU for each request type alone (the fewest requests that copy with a lock,
 verify and confirm the lock, beside aws's CopyObject) from a boto3 client: the floor no client
 can go under. For large objects (8 MiB and more), the client's CPU to hash one object in memory
-with SHA-256 and with MD5, the floor for a client that reads a source to hash it. Writes bench/results/migrate.json and the `migrate` rows of
-bench/results/RESULTS.md (between its own markers).
+with SHA-256 and with MD5, the floor for a client that reads a source to hash it. Writes
+bench/results/migrate.json and the `migrate` rows of bench/results/RESULTS.md (between its own
+markers).
 
 Ceph RGW (../shared/peers/ceph-rgw.sh) runs under flock /tmp/rgw.lock (one RGW per machine);
 its OSD keeps data in a 4 GiB memstore, and src + locked + plain hold three copies, so on RGW
