@@ -166,9 +166,9 @@ struct WORM_API MigrationOptions {
     // Server-side mode on a server that ignores lock headers on a copy (Ceph RGW 16, seen on
     // the first copies): a source it states no SHA-256 for is read once to hash it, and when
     // it is at most this size (and held in memory: under large_object_bytes) the bytes read
-    // are put with the lock (GET, PUT, HEAD) instead
-    // of copied (GET, CopyObject, HEAD, PutObjectRetention), which costs that server less per
-    // object (docs/migration.md). 0: always CopyObject.
+    // are put with the lock (GET, PUT, HEAD) instead of copied (GET, CopyObject, HEAD,
+    // PutObjectRetention), which costs that server less per object (docs/migration.md).
+    // 0: always CopyObject.
     std::uint64_t put_back_up_to = 64ull << 10;
     std::string dest_prefix;
     const Clock* clock = nullptr;        // nullptr: the system clock

@@ -50,7 +50,7 @@ private:
 // (S3 bodies need both for Content-MD5). sha256_file_slice() is this without the MD5.
 // Error(not_found) when the file is missing, Error(io) when it is shorter or unreadable.
 Digests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
-                                   bool want_md5);
+                          bool want_md5);
 
 inline std::string_view as_chars(const Sha256Digest& d) {
     return {reinterpret_cast<const char*>(d.data()), d.size()};

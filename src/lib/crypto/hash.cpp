@@ -220,7 +220,7 @@ Digests DigestStream::finish() {
 }
 
 Digests digest_file_slice(const std::filesystem::path& path, std::uint64_t offset, std::uint64_t length,
-                                   bool want_md5) {
+                          bool want_md5) {
     DigestStream digests(want_md5);
     // 256 KiB: read and hashed while still in the core's L2 cache; not zero-filled.
     constexpr std::size_t chunk = 256 * 1024;

@@ -419,7 +419,8 @@ private:
         }
         const bool in_file = !read.file.empty();
         const bool checked_on_read = !read.sha256.empty();
-        sha = checked_on_read ? worm::detail::to_lower(read.sha256) : in_file ? to_hex(sha256_file(read.file)) : sha256_hex(read.body);
+        if (checked_on_read) sha = worm::detail::to_lower(read.sha256);
+        else sha = in_file ? to_hex(sha256_file(read.file)) : sha256_hex(read.body);
         const std::string etag = unquote(read.etag);
         // (A large object's single-part ETag is not re-hashed: its SHA-256 checks below still apply.)
         if (!checked_on_read && !in_file && etag.size() == 32 && etag.find('-') == std::string::npos &&

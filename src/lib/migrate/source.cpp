@@ -49,7 +49,8 @@ public:
         if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
         // A large file is read where it is.
         return SourceRead{.body = scratch_file.empty() ? read_file(path) : "", .file = scratch_file.empty() ? fs::path() : path,
-                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "", .checksum_sha256 = "", .sha256 = ""};
+                          .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "",
+                          .checksum_sha256 = "", .sha256 = ""};
     }
 
     SourceRead digest(const SourceObject& object) override {
