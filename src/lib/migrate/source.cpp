@@ -45,8 +45,7 @@ public:
     }
 
     SourceRead read(const SourceObject& object, const fs::path& scratch_file) override {
-        const fs::path path = root_ / object.key;
-        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
+        const fs::path path = existing_file(object);
         // A large file is read where it is.
         return SourceRead{.body = scratch_file.empty() ? read_file(path) : "", .file = scratch_file.empty() ? fs::path() : path,
                           .etag = "", .version_id = "", .retention = std::nullopt, .recorded_sha256 = "",
@@ -54,14 +53,18 @@ public:
     }
 
     SourceRead digest(const SourceObject& object) override {
-        const fs::path path = root_ / object.key;
-        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
         SourceRead out;
-        out.sha256 = to_hex(sha256_file(path));
+        out.sha256 = to_hex(sha256_file(existing_file(object)));
         return out;
     }
 
 private:
+    fs::path existing_file(const SourceObject& object) const {
+        fs::path path = root_ / object.key;
+        if (!fs::exists(path)) throw Error(ErrorCode::not_found, "source file " + path.string() + " is gone");
+        return path;
+    }
+
     fs::path root_;
 };
 

@@ -491,31 +491,37 @@ WholeObjectCheck check_for(const ObjectHead& head) {
 }
 
 // Hashes a whole object's body as it comes off the socket (SHA-256, and MD5 when the ETag is
-// what it is checked against), so a large download is never read back to be checked.
+// what it is checked against), so a large download is never read back to be checked. The
+// head, parsed when the body begins to decide that, is kept for the result.
 class WholeObjectDigests final : public ResponseObserver {
 public:
+    struct Seen {
+        ObjectHead head;
+        worm::detail::Digests digests;
+    };
     explicit WholeObjectDigests(const std::string& key) : key_(key) {}
     void begin(const HttpHeaders& headers) override {
-        digests_.restart(check_for(detail::parse_object_head(key_, headers)).md5_etag);
-        began_ = true;
+        head_ = detail::parse_object_head(key_, headers);
+        digests_.restart(check_for(*head_).md5_etag);
     }
     void piece(std::string_view bytes) override { digests_.update(bytes); }
     // Nothing when the transport never showed the body (one that does not observe).
-    std::optional<worm::detail::Digests> finish() {
-        if (!began_) return std::nullopt;
-        return digests_.finish();
+    std::optional<Seen> finish() {
+        if (!head_) return std::nullopt;
+        return Seen{std::move(*head_), digests_.finish()};
     }
 
 private:
     const std::string& key_;
     worm::detail::DigestStream digests_;
-    bool began_ = false;
+    std::optional<ObjectHead> head_;  // the latest attempt's, once its body began
 };
 
 // A body cut short (a lying Content-Length) or changed on the way is Error(integrity), never
 // the object; a download that fails the check is removed.
 void check_whole_object(const GetObjectOptions& options, const GetObjectResult& got, const worm::detail::Digests& digests) {
     const WholeObjectCheck check = check_for(got.head);
+    if (check.sha256_hex.empty() && !check.md5_etag) return;  // the server recorded nothing to check against
     std::string what, expected, actual;
     if (!check.sha256_hex.empty()) what = "SHA-256", expected = check.sha256_hex, actual = to_hex(digests.sha256);
     else if (check.md5_etag) what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
@@ -547,15 +553,17 @@ GetObjectResult S3Client::get_object(const GetObjectOptions& options) {
     r.response_file = options.to_file;
     HttpResponse resp = send(r);
     GetObjectResult out;
-    out.head = detail::parse_object_head(options.key, resp.headers);
     out.body = std::move(resp.body);
+    std::optional<WholeObjectDigests::Seen> seen = digests.finish();
+    out.head = seen ? std::move(seen->head) : detail::parse_object_head(options.key, resp.headers);
     if (options.range) return out;
-    std::optional<worm::detail::Digests> seen = digests.finish();
-    if (!seen)
-        seen = detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(out.body),
+    // A transport that does not observe: the body is hashed where it was kept.
+    const worm::detail::Digests body_digests =
+        seen ? std::move(seen->digests)
+             : detail::digest_body(options.to_file ? S3Body::file(*options.to_file) : S3Body::bytes(out.body),
                                    check_for(out.head).md5_etag);
-    check_whole_object(options, out, *seen);
-    out.body_sha256_hex = to_hex(seen->sha256);
+    check_whole_object(options, out, body_digests);
+    out.body_sha256_hex = to_hex(body_digests.sha256);
     if (!options.keep_body) out.body.clear();
     return out;
 }
