@@ -79,6 +79,21 @@ std::map<std::string, s3::ObjectHead> check_locked_copies(s3::S3Client& c, const
     return heads;
 }
 
+// A rerun on the same state copies nothing again: the destination still holds one version
+// per object.
+void check_rerun_copies_nothing(const t::S3Peer& p, s3::S3Client& c, const std::string& src, const std::string& dst,
+                                const fs::path& state, std::size_t objects, const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> args = {"migrate", "--from", "s3://" + src, "--to", "s3://" + dst, "--retain-days", "2",
+                                     "--state", state.string(), "--quiet"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    const auto again = worm_cli(p, args);
+    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
+    CHECK(t::parse_json(again.out)["server_side_copies"].GetUint64() == 0);
+    s3::ListVersionsOptions lv;
+    lv.bucket = dst;
+    CHECK(c.list_all_object_versions(lv).size() == objects);
+}
+
 }  // namespace
 
 TEST_CASE("server-side copy: the source's bytes, the lock and legal hold asked, each SHA-256 in the report") {
@@ -119,14 +134,7 @@ TEST_CASE("server-side copy: the source's bytes, the lock and legal hold asked, 
     }
     CHECK(report_rows(tmp / "verify.json").size() == bodies.size());
 
-    // A rerun on the same state copies nothing again.
-    const auto again = worm_cli(p, {"migrate", "--from", "s3://" + src, "--to", "s3://" + dst, "--retain-days", "2",
-                                    "--legal-hold", "--state", (tmp / "state.sqlite3").string(), "--quiet"});
-    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
-    CHECK(t::parse_json(again.out)["server_side_copies"].GetUint64() == 0);
-    s3::ListVersionsOptions lv;
-    lv.bucket = dst;
-    CHECK(c.list_all_object_versions(lv).size() == bodies.size());
+    check_rerun_copies_nothing(p, c, src, dst, tmp / "state.sqlite3", bodies.size(), {"--legal-hold"});
 }
 
 TEST_CASE("a server that ignores the lock on a copy gets small sources it states no SHA-256 for put back, locked") {
@@ -152,13 +160,7 @@ TEST_CASE("a server that ignores the lock on a copy gets small sources it states
         CAPTURE(key);
         CHECK(head.metadata.at("sha256") == sha256_hex(bodies.at(key)));
     }
-    const auto again = worm_cli(p, {"migrate", "--from", "s3://" + src, "--to", "s3://" + dst, "--retain-days", "2",
-                                    "--state", (tmp / "state.sqlite3").string(), "--quiet"});
-    REQUIRE_MESSAGE(again.exit_code == 0, again.err);
-    CHECK(t::parse_json(again.out)["server_side_copies"].GetUint64() == 0);
-    s3::ListVersionsOptions lv;
-    lv.bucket = dst;
-    CHECK(c.list_all_object_versions(lv).size() == bodies.size());
+    check_rerun_copies_nothing(p, c, src, dst, tmp / "state.sqlite3", bodies.size());
 }
 
 TEST_CASE("large sources read to hash them: hashed as they arrive when copied whole, checked part by part when not") {
