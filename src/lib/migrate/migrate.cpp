@@ -409,9 +409,7 @@ private:
     // the bytes are only hashed as they arrive (read.body and read.file stay empty).
     std::optional<MigrationRow> read_checked(const Item& item, SourceRead& read, std::string& sha, bool keep_bytes = true) {
         try {
-            read = !keep_bytes ? source_.digest(item.object)
-                               : source_.read(item.object, item.object.size >= options_.large_object_bytes ? scratch_file(item)
-                                                                                                          : fs::path());
+            read = keep_bytes ? source_.read(item.object, scratch_file_for(item)) : source_.digest(item.object);
         } catch (const Error& e) {
             if (e.code() == ErrorCode::not_found)
                 return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
@@ -434,6 +432,11 @@ private:
             return problem(item, "source_corrupt", "BadDigest", 400,
                            "the file has sha256 " + sha + ", the agent registry recorded " + it->second, sha);
         return std::nullopt;
+    }
+
+    // The scratch file a read of this item goes to: none for a small object, which is read into memory.
+    fs::path scratch_file_for(const Item& item) const {
+        return item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path();
     }
 
     // Where a large object's bytes wait between read and put: beside the state file, removed after.
@@ -553,7 +556,7 @@ private:
         }
         SourceRead read;
         std::string sha;
-        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
+        const ScratchFile scratch{scratch_file_for(item)};
         if (auto bad = read_checked(item, read, sha)) return *bad;
         return put_read(item, read, sha);
     }
@@ -682,7 +685,7 @@ private:
         // them). Any other read only hashes them as they arrive, with nothing written.
         const bool in_memory = item.object.size < options_.large_object_bytes;
         const bool keep_bytes = in_memory || item.object.size > options_.copy_part_above;
-        const ScratchFile scratch{keep_bytes && !in_memory ? scratch_file(item) : fs::path()};
+        const ScratchFile scratch{keep_bytes ? scratch_file_for(item) : fs::path()};
         SourceRead facts;
         SourceRead bytes;      // the source's bytes when read (checked by read_checked)
         std::string read_sha;  // their SHA-256 ("" when not read)
@@ -892,7 +895,7 @@ private:
     MigrationRow verify_one(Item& item) {
         SourceRead read;
         std::string sha;
-        const ScratchFile scratch{item.object.size >= options_.large_object_bytes ? scratch_file(item) : fs::path()};
+        const ScratchFile scratch{scratch_file_for(item)};
         if (auto bad = read_checked(item, read, sha)) return *bad;
         const auto existing = dest_keys_.count(item.dest_key) ? head_if_present(item.dest_key) : std::nullopt;
         if (!existing) return problem(item, "missing", "NoSuchKey", 404, "not at the destination", sha);
