@@ -1454,6 +1454,18 @@ def ratio_cell(r):
     return "-" if r is None else f"{r:.2f}x"
 
 
+def load_line(meta):
+    """RESULTS.md's load line. Only the load at the start tells of other work: the one at the
+    end is the last scenario's own (its S3 peer, proxy and clients share the cores)."""
+    line = f"- Load average (1 min) before / after: {meta['load_before']:.2f} / {meta['load_after']:.2f}"
+    cpus = meta['machine']['nproc'] or 1
+    if meta['load_before'] > cpus:
+        return line + (f" - **the machine was busy** (load above its {cpus} CPUs at the start): other work "
+                       "shared the cores, so absolute figures are low and spreads wide; ratios measured side by "
+                       "side hold better")
+    return line + " (the load at the end is the last scenario's own: its S3 peer, proxy and clients)"
+
+
 def write_results(out_dir, scenarios, meta, threshold, chart_ok):
     rows = [r for s in scenarios for r in s.rows]
     lines = [f"# libworm benchmarks{' (quick smoke run: figures are not meaningful)' if meta['quick'] else ''}", "",
@@ -1463,10 +1475,7 @@ def write_results(out_dir, scenarios, meta, threshold, chart_ok):
              f"- Commit: `{meta['commit']}`; build: {meta['build']}",
              f"- Tools: Python {meta['tools']['python']}; {meta['tools']['openssl']}; {meta['tools']['curl']}; "
              f"{meta['tools']['nginx']}",
-             f"- Load average (1 min) before / after: {meta['load_before']:.2f} / {meta['load_after']:.2f}"
-             + (f" - **the machine was busy** (load above its {meta['machine']['nproc']} CPUs): other work shared "
-                "the cores, so absolute figures are low and spreads wide; ratios measured side by side hold better"
-                if max(meta['load_before'], meta['load_after']) > (meta['machine']['nproc'] or 1) else ""),
+             load_line(meta),
              f"- Each figure: median of {meta['repeats']} runs (min-max in brackets); **noisy** = "
              f"(max - min) / median above {threshold:.0%}: do not trust that figure to better than its range.",
              "", "**ratio** = how many times better libworm is than the anchor (above 1: libworm wins; "

@@ -46,6 +46,14 @@ class FigureMath(unittest.TestCase):
         self.assertAlmostEqual(row.ratio, 5.0)        # a fifth of the anchor's cost
         self.assertAlmostEqual(row.ratio_limit, 2.0)  # twice the limit's cost
 
+    def test_only_the_load_at_the_start_marks_the_machine_busy(self):
+        def line(before, after):
+            return run.load_line({"load_before": before, "load_after": after, "machine": {"nproc": 2}})
+        self.assertIn("0.30 / 2.14", line(0.30, 2.14))
+        self.assertNotIn("busy", line(0.30, 2.14))  # the end's load is the run's own servers
+        self.assertIn("last scenario's own", line(0.30, 2.14))
+        self.assertIn("**the machine was busy**", line(2.50, 0.40))
+
     def test_missing_figures_give_no_ratio(self):
         row = run.Row("r", self.fig([]), self.fig([3]))
         self.assertIsNone(row.ratio)
