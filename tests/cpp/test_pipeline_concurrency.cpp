@@ -49,8 +49,11 @@ IncidentInputs sample_inputs(const std::string& example = "backup-success") {
 }
 
 // Every bundle id with a .json in dir; checks that each .json has a valid .sig and that
-// nothing else (no temporary file) is left in the directory.
-std::set<std::string> check_directory(const fs::path& dir, const Ed25519PublicKey& key) {
+// nothing else (no temporary file) is left in the directory. A .sig without its .json is
+// allowed only when killed_ids is given (a process killed between the two links: the .json
+// is linked last), and its id goes there.
+std::set<std::string> check_directory(const fs::path& dir, const Ed25519PublicKey& key,
+                                      std::set<std::string>* killed_ids = nullptr) {
     std::set<std::string> ids;
     for (const auto& entry : fs::directory_iterator(dir)) {
         const std::string name = entry.path().filename().string();
@@ -58,7 +61,11 @@ std::set<std::string> check_directory(const fs::path& dir, const Ed25519PublicKe
         if (name.starts_with(BundleIdAllocator::kCounterFile) || name == BundleIdAllocator::kLockFile) continue;
         CAPTURE(name);
         if (name.ends_with(".sig")) {
-            CHECK(fs::exists(dir / (name.substr(0, name.size() - 4) + ".json")));
+            const std::string id = name.substr(0, name.size() - 4);
+            if (killed_ids && !fs::exists(dir / (id + ".json")))
+                killed_ids->insert(id);
+            else
+                CHECK(fs::exists(dir / (id + ".json")));
             continue;
         }
         REQUIRE(name.ends_with(".json"));
@@ -234,8 +241,10 @@ TEST_CASE("kill -9 in the middle of bundles, then a rolled-back or lost counter:
     const auto key = load_public_key(f.keys.public_key);
     // Complete and valid, no temporaries. It may hold more than was returned: a bundle
     // committed just before the kill, whose caller never got the answer.
-    std::set<std::string> on_disk = check_directory(f.evidence, key);
+    std::set<std::string> killed_ids;  // a .sig whose .json was never linked
+    std::set<std::string> on_disk = check_directory(f.evidence, key, &killed_ids);
     for (const auto& id : returned) CHECK(on_disk.count(id) == 1);  // what returned is there
+    for (const auto& id : killed_ids) CHECK(returned.count(id) == 0);
 
     // A power loss can roll the counter back to an older state, or lose it: the ids handed
     // out next never collide with a bundle on disk.
@@ -256,9 +265,12 @@ TEST_CASE("kill -9 in the middle of bundles, then a rolled-back or lost counter:
         for (const auto& id : fresh) {
             CAPTURE(id);
             CHECK(on_disk.insert(id).second);  // not the id of any bundle already on disk
+            CHECK(killed_ids.count(id) == 0);  // nor of a killed one's signature
         }
     }
-    CHECK(check_directory(f.evidence, key) == on_disk);
+    std::set<std::string> killed_after;
+    CHECK(check_directory(f.evidence, key, &killed_after) == on_disk);
+    CHECK(killed_after == killed_ids);
 }
 
 TEST_CASE("an id whose file appears after it was allocated is skipped: the exclusive link is the reservation") {

@@ -142,23 +142,30 @@ void EvidencePipeline::reissue(Pending& item) {
     }
 }
 
-// Names the files, .json first. The exclusive link of <id>.json is the id's reservation:
-// if it exists, nothing of this bundle keeps a name and it moves to the next id. Any other
-// failure (ENOSPC, EIO) also takes back the names given so far: never half a bundle.
+// Names the files, the .json last: a .json is never seen without its signatures, even when
+// the process is killed between two links (that leaves at most signature files of a bundle
+// that never got its name, which an audit reports as orphan signatures). Every link is
+// exclusive and together they are the id's reservation: if any name exists, nothing of this
+// bundle keeps a name and it moves to the next id. Any other failure (ENOSPC, EIO) also takes
+// back the names given so far: never half a bundle.
 void EvidencePipeline::publish(Pending& item) {
+    // files[0] is the .json; the signature files follow it.
+    std::vector<std::size_t> order;
+    for (std::size_t k = 1; k < item.files.size(); ++k) order.push_back(k);
+    order.push_back(0);
     for (;;) {
         std::size_t linked = 0;
         // Undo the names given so far (this bundle's own files, never returned to anyone).
         const auto unname = [&] {
-            for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[k].c_str(), 0);
+            for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[order[k]].c_str(), 0);
         };
         try {
-            while (linked < item.files.size() && item.files[linked].link_as(item.names[linked])) ++linked;
+            while (linked < order.size() && item.files[order[linked]].link_as(item.names[order[linked]])) ++linked;
         } catch (...) {
             unname();
             throw;
         }
-        if (linked == item.files.size()) return;
+        if (linked == order.size()) return;
         unname();
         reissue(item);
     }
