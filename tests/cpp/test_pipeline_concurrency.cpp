@@ -4,6 +4,7 @@
 // rolled back or lost (a power loss): ids stay unique and no id whose files exist is reused.
 #include <doctest/doctest.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -271,6 +272,30 @@ TEST_CASE("kill -9 in the middle of bundles, then a rolled-back or lost counter:
     std::set<std::string> killed_after;
     CHECK(check_directory(f.evidence, key, &killed_after) == on_disk);
     CHECK(killed_after == killed_ids);
+}
+
+TEST_CASE("a bundle's .json is named after its signature files: a kill between two links leaves no unsigned .json") {
+    Fixture f;
+    PipelineOptions o = f.options(true);
+    o.sigstore_bundle = true;
+    EvidencePipeline pipeline(o);
+    // The names appear in the directory in the order the pipeline links them.
+    const int watch = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    REQUIRE(watch >= 0);
+    REQUIRE(::inotify_add_watch(watch, f.evidence.c_str(), IN_CREATE) >= 0);
+    const BundleResult r = pipeline.process_incident(sample_inputs());
+    std::vector<std::string> named;
+    alignas(inotify_event) char buf[64 * 1024];
+    for (ssize_t n; (n = ::read(watch, buf, sizeof buf)) > 0;) {
+        for (ssize_t at = 0; at < n;) {
+            const auto* event = reinterpret_cast<const inotify_event*>(buf + at);
+            const std::string name = event->len ? event->name : "";
+            if (name.starts_with(r.bundle_id)) named.push_back(name);
+            at += static_cast<ssize_t>(sizeof(inotify_event) + event->len);
+        }
+    }
+    ::close(watch);
+    CHECK(named == std::vector<std::string>{r.bundle_id + ".sig", r.bundle_id + ".sigstore.json", r.bundle_id + ".json"});
 }
 
 TEST_CASE("an id whose file appears after it was allocated is skipped: the exclusive link is the reservation") {
