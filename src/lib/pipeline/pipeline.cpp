@@ -149,23 +149,22 @@ void EvidencePipeline::reissue(Pending& item) {
 // bundle keeps a name and it moves to the next id. Any other failure (ENOSPC, EIO) also takes
 // back the names given so far: never half a bundle.
 void EvidencePipeline::publish(Pending& item) {
-    // files[0] is the .json; the signature files follow it.
-    std::vector<std::size_t> order;
-    for (std::size_t k = 1; k < item.files.size(); ++k) order.push_back(k);
-    order.push_back(0);
+    // The k-th file to link: the signature files (files[1..]) first, then the .json (files[0]).
+    const std::size_t count = item.files.size();
+    const auto nth = [count](std::size_t k) { return (k + 1) % count; };
     for (;;) {
         std::size_t linked = 0;
         // Undo the names given so far (this bundle's own files, never returned to anyone).
         const auto unname = [&] {
-            for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[order[k]].c_str(), 0);
+            for (std::size_t k = 0; k < linked; ++k) ::unlinkat(dir_->fd(), item.names[nth(k)].c_str(), 0);
         };
         try {
-            while (linked < order.size() && item.files[order[linked]].link_as(item.names[order[linked]])) ++linked;
+            while (linked < count && item.files[nth(linked)].link_as(item.names[nth(linked)])) ++linked;
         } catch (...) {
             unname();
             throw;
         }
-        if (linked == order.size()) return;
+        if (linked == count) return;
         unname();
         reissue(item);
     }
