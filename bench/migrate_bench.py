@@ -284,10 +284,12 @@ def added(total, m):
     return out
 
 
-def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_side=False):
+def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_side=False, trust_listing=False):
     """worm migrate, then aws s3 sync, over the same `count` objects of `size` bytes. With rounds > 1 the
     objects go through in that many equal rounds, every bucket emptied after each (RGW's 4 GiB memstore
-    cannot hold three copies of 4 GiB); the locks are then GOVERNANCE so the bench can delete them."""
+    cannot hold three copies of 4 GiB); the locks are then GOVERNANCE so the bench can delete them.
+    With trust_listing, a second worm migrate (--trust-listing) copies the same objects into a bucket of
+    its own between the two, measured the same way."""
     s3 = boto(server)
     env = dict(os.environ, AWS_ACCESS_KEY_ID=server.access_key, AWS_SECRET_ACCESS_KEY=server.secret_key,
                AWS_REGION="us-east-1", AWS_DEFAULT_REGION="us-east-1", AWS_ENDPOINT_URL=server.url,
@@ -295,7 +297,7 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
     for variable in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3"):
         env.pop(variable, None)
     lock_mode = "governance" if rounds > 1 else "compliance"
-    worm_total, aws_total = {}, {}
+    worm_total, listed_total, aws_total = {}, {}, {}
     per_round = count // rounds
     for r in range(rounds):
         n = per_round if r < rounds - 1 else count - per_round * (rounds - 1)
@@ -307,35 +309,19 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
         t0 = time.monotonic()
         fill(s3, src, n, size, f"obj-{r:02d}-", checksum=server_side)
         print(f"{name}{suffix}: filled {n} x {size} B in {time.monotonic() - t0:.1f} s", file=sys.stderr)
-        worm_m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{locked}", "--retain-days",
-                                "1", "--lock-mode", lock_mode, "--workers", str(workers), "--state",
-                                str(Path(tmp) / f"{name}{suffix}.sqlite3"), "--quiet",
-                                *([] if server_side else ["--client-copy"])], env, server, tmp)
-        summary = json.loads(out.strip().splitlines()[-1])
-        if not summary["clean"] or summary["objects"] != n:
-            raise RuntimeError(f"worm migrate was not clean: {summary}")
-        # Server-side: every object copied on moto, which applies the lock on a copy; on Ceph
-        # RGW, which ignores it, small ones are put back after the first copies show that
-        # (worm migrate --put-back-up-to), so at least one is copied. The log counts both.
-        copies = summary.get("server_side_copies", 0)
-        if server_side:
-            as_expected = copies == n if server.name == "moto" else copies >= 1
-        else:
-            as_expected = copies == 0
-        if not as_expected:
-            raise RuntimeError(f"worm migrate did not copy {'server-side' if server_side else 'through the client'}: {summary}")
-        # Exactly one locked version per object.
-        versions = {}
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=locked):
-            for v in page.get("Versions", []):
-                versions[v["Key"]] = versions.get(v["Key"], 0) + 1
-        if len(versions) != n or any(k != 1 for k in versions.values()):
-            raise RuntimeError("the locked bucket does not hold exactly one version per object")
+        worm_m = worm_migrate(server, s3, env, tmp, worm, src, locked, n, lock_mode, workers, server_side,
+                              f"{name}{suffix}")
+        if trust_listing:
+            listed = f"{name}{suffix}-listed"
+            s3.create_bucket(Bucket=listed, ObjectLockEnabledForBucket=True)
+            listed_m = worm_migrate(server, s3, env, tmp, worm, src, listed, n, lock_mode, workers, server_side,
+                                    f"{name}{suffix}-listed", ["--trust-listing"])
+            listed_total = added(listed_total, listed_m)
         aws_m, _ = measured(["aws", "s3", "sync", f"s3://{src}", f"s3://{plain}", "--only-show-errors",
                              "--endpoint-url", server.url], env, server, tmp)
         worm_total, aws_total = added(worm_total, worm_m), added(aws_total, aws_m)
         if rounds > 1:
-            for bucket in (src, locked, plain):
+            for bucket in (src, locked, plain, *([f"{name}{suffix}-listed"] if trust_listing else [])):
                 empty_bucket(s3, bucket)
             server.free_deleted()
     print(f"{name}: worm migrate {worm_total['seconds']:.1f} s, aws s3 sync {aws_total['seconds']:.1f} s", file=sys.stderr)
@@ -343,8 +329,14 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
                    copy="server-side CopyObject" if server_side else "through the client"), count, size)
     a = rates(dict(aws_total, locks=False, verified=False, copy="server-side CopyObject"), count, size)
     floor = hash_floor_ms(size) if size >= 8 << 20 else None
+    listed = {}
+    if trust_listing:
+        lm = rates(dict(listed_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers,
+                        copy="server-side CopyObject, no HEAD (--trust-listing)"), count, size)
+        listed = {"worm_migrate_trust_listing": lm,
+                  "ratio_objects_per_s_trust_listing": lm["objects_per_s"] / a["objects_per_s"]}
     return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size, "rounds": rounds,
-            **({"hash_floor_ms": floor} if floor else {}),
+            **({"hash_floor_ms": floor} if floor else {}), **listed,
             "mode": "server-side" if server_side else "client", "source_sha256_checksums": server_side,
             "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"],
             "ratio_client_cpu": w["client_cpu_s"] / a["client_cpu_s"] if a["client_cpu_s"] else None}
@@ -439,6 +431,35 @@ def request_floor(server, count, size):
                                          "3x aws would need at most": aws / 3}}
 
 
+def worm_migrate(server, s3, env, tmp, worm, src, dest, n, lock_mode, workers, server_side, state_name, extra=()):
+    """One measured `worm migrate` of src into dest, checked: clean, copied the way asked, exactly one
+    locked version per object."""
+    m, out = measured([worm, "migrate", "--from", f"s3://{src}", "--to", f"s3://{dest}", "--retain-days",
+                       "1", "--lock-mode", lock_mode, "--workers", str(workers), "--state",
+                       str(Path(tmp) / f"{state_name}.sqlite3"), "--quiet",
+                       *([] if server_side else ["--client-copy"]), *extra], env, server, tmp)
+    summary = json.loads(out.strip().splitlines()[-1])
+    if not summary["clean"] or summary["objects"] != n:
+        raise RuntimeError(f"worm migrate was not clean: {summary}")
+    # Server-side: every object copied on moto, which applies the lock on a copy; on Ceph
+    # RGW, which ignores it, small ones are put back after the first copies show that
+    # (worm migrate --put-back-up-to), so at least one is copied. The log counts both.
+    copies = summary.get("server_side_copies", 0)
+    if server_side:
+        as_expected = copies == n if server.name == "moto" else copies >= 1
+    else:
+        as_expected = copies == 0
+    if not as_expected:
+        raise RuntimeError(f"worm migrate did not copy {'server-side' if server_side else 'through the client'}: {summary}")
+    versions = {}
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=dest):
+        for v in page.get("Versions", []):
+            versions[v["Key"]] = versions.get(v["Key"], 0) + 1
+    if len(versions) != n or any(k != 1 for k in versions.values()):
+        raise RuntimeError(f"{dest} does not hold exactly one version per object")
+    return m
+
+
 def run_info(report, peer):
     """When and under what load a run was measured."""
     return {"peer": peer, **{k: report[k] for k in ("date", "cpus", "load_avg_at_start", "load_avg") if k in report}}
@@ -499,8 +520,16 @@ def update_results_md(report, path):
         if r.get("rounds", 1) > 1:
             lines[-1] += (f" In {r['rounds']} rounds (each emptied after; RGW's memstore holds three copies of "
                           f"~1.2 GiB at most), GOVERNANCE locks so the bench can delete them.")
+        if r.get("worm_migrate_trust_listing"):
+            t = r["worm_migrate_trust_listing"]
+            lines[-1] += (f" With --trust-listing (no HEAD of the source): {t['objects_per_s']:.1f} objects/s, "
+                          f"{r['ratio_objects_per_s_trust_listing']:.2f}x aws's "
+                          f"({'met' if r['ratio_objects_per_s_trust_listing'] >= 1 else '**not met**'}); server CPU "
+                          f"{1000 * t['server_cpu_s'] / n:.1f} ms and client CPU {1000 * t['client_cpu_s'] / n:.1f} ms per object.")
         lines.append("")
-        for tool, m in (("worm migrate", w), ("aws s3 sync", a)):
+        tools = (("worm migrate", w), ("worm migrate --trust-listing", r.get("worm_migrate_trust_listing") or {}),
+                 ("aws s3 sync", a))
+        for tool, m in tools:
             if m.get("requests"):
                 copies = tool == "aws s3 sync" or r.get("mode") == "server-side"
                 lines.append(f"- {tool} requests per object" +
@@ -543,6 +572,9 @@ def main():
                     help="worm migrate's default between buckets of one endpoint: CopyObject on the server, verified by "
                          "checksums (sources put with SHA-256 checksums); without it, --client-copy (every byte through "
                          "the client), as before")
+    ap.add_argument("--trust-listing", action="store_true",
+                    help="with --server-side: also run worm migrate --trust-listing (no HEAD of each source) over the same "
+                         "objects, into a bucket of its own")
     ap.add_argument("--worm", default=str(HERE.parent / "build" / "worm"))
     ap.add_argument("--out", default=str(HERE / "results" / "migrate.json"))
     ap.add_argument("--results-md", default=str(HERE / "results" / "RESULTS.md"))
@@ -564,14 +596,14 @@ def main():
         try:
             load_at_start = os.getloadavg()
             results = [scenario(server, "small", a.objects, a.object_bytes, a.worm, a.workers, tmp,
-                                server_side=a.server_side)] if a.objects else []
+                                server_side=a.server_side, trust_listing=a.trust_listing)] if a.objects else []
             floor = (request_floor(server, min(a.floor_objects, a.objects), a.object_bytes)
                      if a.floor_objects and a.objects else None)
             if a.large_mib:
                 count = max(1, a.large_mib // a.large_object_mib)
                 rounds = a.large_rounds or (max(1, -(-a.large_mib // 1024)) if a.peer == "rgw" else 1)
                 results.append(scenario(server, "large", count, a.large_object_mib << 20, a.worm, a.workers, tmp,
-                                        rounds=rounds, server_side=a.server_side))
+                                        rounds=rounds, server_side=a.server_side, trust_listing=a.trust_listing))
         finally:
             server.stop()
     report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "cpus": os.cpu_count(),
@@ -593,10 +625,18 @@ def main():
         n = r["objects"]
         print(f"  MB/s ratio {w['mb_per_s'] / s['mb_per_s']:.2f}x; per object: client CPU {1000 * w['client_cpu_s'] / n:.2f} ms vs {1000 * s['client_cpu_s'] / n:.2f} ms, "
               f"server CPU {1000 * w['server_cpu_s'] / n:.2f} ms vs {1000 * s['server_cpu_s'] / n:.2f} ms")
+        if r.get("worm_migrate_trust_listing"):
+            t = r["worm_migrate_trust_listing"]
+            print(f"  worm migrate --trust-listing {t['objects_per_s']:.1f} obj/s {t['mb_per_s']:.2f} MB/s "
+                  f"cpu {t['client_cpu_s']:.1f} s (server {t['server_cpu_s']:.1f} s)  |  ratio "
+                  f"{r['ratio_objects_per_s_trust_listing']:.2f}x")
         if r.get("hash_floor_ms"):
             print(f"  hashing one object in memory (same run): SHA-256 {r['hash_floor_ms']['sha256']:.1f} ms, "
                   f"MD5 {r['hash_floor_ms']['md5']:.1f} ms")
-        for tool, m in (("worm migrate", w), ("aws s3 sync", s)):
+        for tool, m in (("worm migrate", w), ("worm migrate --trust-listing", r.get("worm_migrate_trust_listing")),
+                        ("aws s3 sync", s)):
+            if not m:
+                continue
             print(f"  {tool} requests per object: " + ", ".join(f"{k} {v / n:.3g}" for k, v in m["requests"].items()))
     for floor in report["floors"]:
         print(f"floor ({floor['peer']}, {floor['objects']} x {floor['object_bytes']} B), server CPU ms per request: " +

@@ -122,6 +122,9 @@ public:
 // environment, as for any store) configure the source's own client.
 WORM_API std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint = "",
                                                        const std::string& profile = "");
+// An s3://bucket[/prefix] source read through a client of the caller's (its endpoint,
+// credentials, transport); Error(invalid_argument) for anything but an s3:// URL.
+WORM_API std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, std::shared_ptr<s3::S3Client> client);
 
 // ---- options and results -----------------------------------------------------------
 
@@ -170,6 +173,15 @@ struct WORM_API MigrationOptions {
     // PutObjectRetention), which costs that server less per object (docs/migration.md).
     // 0: always CopyObject.
     std::uint64_t put_back_up_to = 64ull << 10;
+    // Server-side mode: a source object whose listing gives a single-part ETag (an MD5) is
+    // copied without a HEAD first (one CopyObject, x-amz-copy-source-if-match the listed ETag),
+    // on a server that computes the copy's SHA-256. The copy is verified by its ETag (the MD5
+    // the server computed) against the listed one, and the report records the server's SHA-256.
+    // What the HEAD would add and this gives up: the writer's x-amz-meta-sha256 is not compared
+    // with the source (a source whose bytes are not what its writer recorded is copied and
+    // locked), and the copy carries no `sha256` or `source-version-id` metadata (the report
+    // has the version copied). Not with retain_from_source (that needs each source's lock).
+    bool trust_listing = false;
     std::string dest_prefix;
     const Clock* clock = nullptr;        // nullptr: the system clock
     // Called after every object (from a worker thread, one call at a time).

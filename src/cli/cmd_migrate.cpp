@@ -134,6 +134,7 @@ MigrationOptions options_from_args(const ParsedArgs& a) {
         o.copy_part_above = static_cast<std::uint64_t>(number_option(a, "--copy-multipart-above", 5120, 5, 5120)) * mib;
     if (a.has("--put-back-up-to"))
         o.put_back_up_to = static_cast<std::uint64_t>(number_option(a, "--put-back-up-to", 64, 0, 5120)) << 10;
+    o.trust_listing = a.has("--trust-listing");
     // Without --state, run_migrate names the file once it knows the endpoints.
     o.state_file = a.get("--state") ? fs::path(*a.get("--state")) : default_state_file(a, a.require("--from"), a.require("--to"), "");
     return o;
@@ -312,6 +313,7 @@ std::vector<Command> migrate_commands() {
         {"--copy-invalid", "", "copy evidence whose signature fails anyway (still reported)"},
         {"--copy-multipart-above", "MIB", "server-side copies above MIB MiB (5 to 5120, default 5120) go as UploadPartCopy parts of --part-size"},
         {"--put-back-up-to", "KIB", "on a server that ignores lock headers on a copy, sources it states no SHA-256 for (read to hash them) of at most KIB KiB are put back with the lock, not copied (0 to 5120, default 64; 0: always CopyObject)"},
+        {"--trust-listing", "", "server-side copies of sources listed with an MD5 ETag go without a HEAD first: one CopyObject, verified by its ETag and the SHA-256 the server computes; the writer's x-amz-meta-sha256 is not checked (docs/migration.md)"},
         {"--client-copy", "", "S3 to S3 on one endpoint too: read and put every byte here (default: CopyObject on the server)"},
         {"--emit-batch-manifest", "FILE", "write an S3 Batch Operations manifest (CSV) and FILE.job.json; copy nothing"},
         {"--quiet", "", "no progress bar"}};

@@ -73,6 +73,16 @@ class MigrateFromPython(unittest.TestCase):
         self.assertEqual((through["status"]["copied"], through["server_side_copies"]), (12, 0))
         self.assertEqual(self.s3.get_object(Bucket="py-mig-client", Key="obj-05.bin")["Body"].read(), bodies["obj-05.bin"])
 
+        # trust_listing: no HEAD of the sources; the same copies, each SHA-256 the server's for the copy.
+        self.s3.create_bucket(Bucket="py-mig-listed", ObjectLockEnabledForBucket=True)
+        listed = worm.migrate("s3://py-mig-src", "s3://py-mig-listed", retain_days=1, trust_listing=True,
+                              state_file=self.tmp / "listed.sqlite3")
+        self.assertTrue(listed["clean"], listed)
+        self.assertEqual((listed["status"]["copied"], listed["server_side_copies"]), (12, 12))
+        self.assertEqual({row["source_key"]: row["sha256"] for row in listed["objects_detail"]},
+                         {key: hashlib.sha256(body).hexdigest() for key, body in bodies.items()})
+        self.assertEqual(self.versions("py-mig-listed"), {key: 1 for key in bodies})
+
         checked = worm.verify_migration("s3://py-mig-src", "s3://py-mig-dst")
         self.assertEqual(checked["status"], {"ok": 12})
         self.s3.put_object(Bucket="py-mig-src", Key="obj-new.bin", Body=b"not copied yet")
@@ -111,6 +121,12 @@ class MigrateFromPython(unittest.TestCase):
                          part_size=1024)
         with self.assertRaises(worm.InputError):
             worm.migrate("s3://py-mig-src", "ftp://nowhere", retain_days=1, state_file=self.tmp / "s.sqlite3")
+        with self.assertRaisesRegex(worm.InputError, "retain-from-source"):
+            worm.migrate("s3://py-mig-src", "s3://py-mig-dst", retain_days=1, state_file=self.tmp / "s.sqlite3",
+                         trust_listing=True, retain_from_source=True)
+        with self.assertRaisesRegex(worm.InputError, "client-copy"):
+            worm.migrate("s3://py-mig-src", "s3://py-mig-dst", retain_days=1, state_file=self.tmp / "s.sqlite3",
+                         trust_listing=True, client_copy=True)
         self.assertFalse((self.tmp / "s.sqlite3").exists())
 
 

@@ -32,7 +32,7 @@ void bind_migrate(py::module_& m) {
            std::optional<fs::path> public_key, bool copy_invalid, bool keep_paths, const std::string& dest_prefix,
            const std::string& source_endpoint, const std::string& source_profile, std::uint64_t part_size,
            std::optional<std::uint64_t> large_object_bytes, std::optional<fs::path> report, bool client_copy,
-           std::optional<std::uint64_t> put_back_up_to) {
+           std::optional<std::uint64_t> put_back_up_to, bool trust_listing) {
             MigrationOptions o;
             o.prefix = prefix;
             o.include = std::move(include);
@@ -55,6 +55,7 @@ void bind_migrate(py::module_& m) {
             if (large_object_bytes) o.large_object_bytes = *large_object_bytes;
             o.server_side = !client_copy;
             if (put_back_up_to) o.put_back_up_to = *put_back_up_to;
+            o.trust_listing = trust_listing;
             o.validate();
             std::shared_ptr<ObjectStore> dest = store_of(destination);
             MigrationSummary summary;
@@ -75,6 +76,7 @@ void bind_migrate(py::module_& m) {
         py::arg("keep_paths") = false, py::arg("dest_prefix") = "", py::arg("source_endpoint") = "",
         py::arg("source_profile") = "", py::arg("part_size") = 0, py::arg("large_object_bytes") = py::none(),
         py::arg("report") = py::none(), py::arg("client_copy") = false, py::arg("put_back_up_to") = py::none(),
+        py::arg("trust_listing") = false,
         "Copies every object of source (s3://bucket[/prefix] or a directory) into destination (a store URL or\n"
         "ObjectStore) with the lock, verified and resumable through state_file, as `worm migrate` does.\n"
         "Returns the report as a dict: summary fields (status counts, clean, ...) and objects_detail.\n"
@@ -82,7 +84,9 @@ void bind_migrate(py::module_& m) {
         "one S3 endpoint the copy is server-side (CopyObject); client_copy=True reads and puts every byte here.\n"
         "put_back_up_to=BYTES (default 65536): on a server that ignores lock headers on a copy (Ceph RGW 16), a\n"
         "source it states no SHA-256 for is read to hash it, and when at most BYTES its bytes are put back with\n"
-        "the lock instead of copied (0: always CopyObject).");
+        "the lock instead of copied (0: always CopyObject).\n"
+        "trust_listing=True: a source listed with an MD5 ETag is copied without a HEAD first (one CopyObject,\n"
+        "verified by its ETag and the server's SHA-256); its writer's x-amz-meta-sha256 is then not checked.");
 
     m.def(
         "verify_migration",

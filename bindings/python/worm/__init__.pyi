@@ -349,7 +349,8 @@ def migrate(source: str, destination: Union[str, ObjectStore], *, retain_days: O
             verify_signatures: bool = False, public_key: Optional[PathLike] = None, copy_invalid: bool = False,
             keep_paths: bool = False, dest_prefix: str = "", source_endpoint: str = "", source_profile: str = "",
             part_size: int = 0, large_object_bytes: Optional[int] = None,
-            report: Optional[PathLike] = None, client_copy: bool = False) -> Dict[str, Any]: ...
+            report: Optional[PathLike] = None, client_copy: bool = False, put_back_up_to: Optional[int] = None,
+            trust_listing: bool = False) -> Dict[str, Any]: ...
 def verify_migration(source: str, destination: Union[str, ObjectStore], *, prefix: str = "", dest_prefix: str = "",
                      keep_paths: bool = False, workers: int = 8, source_endpoint: str = "",
                      source_profile: str = "") -> Dict[str, Any]: ...

@@ -670,6 +670,16 @@ private:
         return options_.verify_signatures && evidence_file_id(base_name(item.object.key)).has_value();
     }
 
+    // MigrationOptions::trust_listing: the listing stands for the source's HEAD when its ETag
+    // is a single-part MD5 (what the copy's ETag is compared with) on a server that computes
+    // checksums, for a plain CopyObject to a key not yet at the destination.
+    bool listing_suffices(const Item& item) const {
+        if (!options_.trust_listing || !source_checksums_.load() || item.in_flight || dest_keys_.count(item.dest_key)) return false;
+        const std::string etag = unquote(item.object.etag);
+        return etag.size() == 32 && etag.find_first_not_of("0123456789abcdef") == std::string::npos &&
+               item.object.size <= options_.copy_part_above;
+    }
+
     // S3 to S3 on one endpoint: CopyObject with the lock, verified by checksums the servers
     // state, not by reading. The SHA-256 recorded is the source's (its checksum or
     // x-amz-meta-sha256) when the copy's server-computed SHA-256 confirms it, else the one the
@@ -692,8 +702,12 @@ private:
         // A source whose server keeps no SHA-256 (Ceph RGW 16, objects put without one) is
         // read once, before the copy: once one such object is seen, the next ones are read
         // straight away instead of HEADed first.
-        const bool headed = source_checksums_.load();
-        if (headed) {
+        const bool from_listing = listing_suffices(item);
+        const bool headed = source_checksums_.load() && !from_listing;
+        if (from_listing) {
+            facts.etag = item.object.etag;
+            facts.version_id = item.object.version_id;
+        } else if (headed) {
             try {
                 facts = source_.stat(item.object);
             } catch (const Error& e) {
@@ -702,7 +716,7 @@ private:
                 throw;
             }
         }
-        if (!headed || facts.checksum_sha256.empty()) {
+        if (!from_listing && (!headed || facts.checksum_sha256.empty())) {
             if (headed) source_checksums_.store(false);
             if (auto bad = read_checked(item, bytes, read_sha, keep_bytes)) return *bad;
             // Small, read anyway, and the server ignores the lock on a copy: putting the bytes
@@ -779,13 +793,23 @@ private:
         s3::CopyObjectResult result;
         try {
             result = s3_dest_->client().copy_object(copy);
-        } catch (const Error&) {
+        } catch (const Error& e) {
             // Maybe applied before the error (a copy is never re-sent): look before giving up.
             const auto existing = head_if_present(item.dest_key);
-            if (!existing) throw;
-            return already_there(*existing);
+            if (existing) return already_there(*existing);
+            if (!from_listing) throw;
+            // Not HEADed first: what the copy's refusal says about the source is the row.
+            const auto* s3e = dynamic_cast<const S3Error*>(&e);
+            const std::string code = s3e ? s3e->s3_code() : "";
+            if (code == "NoSuchKey") return problem(item, "missing", "NoSuchKey", 404, "the object is no longer at the source");
+            if (code == "PreconditionFailed")
+                return problem(item, "failed", "PreconditionFailed", 412,
+                               "the source changed after it was listed (its ETag is no longer " + unquote(facts.etag) +
+                                   "): nothing copied; run again to copy what it holds now");
+            throw;
         }
         if (result.lock_set_after_copy) copies_ignore_lock_.store(true);
+        if (row.source_version_id.empty()) row.source_version_id = result.source_version_id;
         const std::string copy_version = result.version_id;
         auto failed = [&](const std::string& code, const std::string& message, const std::string& sha) {
             MigrationRow bad = problem(item, "failed", code, 500, message + " (the copy is version " + copy_version + ")", sha);
@@ -804,8 +828,17 @@ private:
             if (!claimed.empty() && claimed != stated)
                 return failed("BadDigest", "the server computed sha256 " + stated + " for the copy, the source's is " + claimed,
                               claimed);
+            // Listed, not HEADed: the copy's MD5 must be the listed one; an ETag that is not the
+            // content's MD5 (SSE-KMS) has the source read to compare SHA-256s instead.
+            if (from_listing && unquote(result.etag) != unquote(facts.etag)) {
+                if (auto bad = source_sha_after_copy(copy_version)) return *bad;
+                if (read_sha != stated)
+                    return failed("VerifyFailed", "the server computed sha256 " + stated + " for the copy, the source's bytes have " + read_sha,
+                                  read_sha);
+            }
             sha = stated;
         } else {
+            if (from_listing) source_checksums_.store(false);  // no SHA-256 from this server: HEAD or read the next
             // No SHA-256 from the server: the copy's ETag is the MD5 it computed for the
             // bytes, and must be the source's; the SHA-256 comes from one read of the source.
             if (auto bad = source_sha_after_copy(copy_version)) return *bad;
@@ -971,6 +1004,11 @@ void MigrationOptions::validate() const {
         throw Error(ErrorCode::invalid_argument, "verifying signatures needs a public key (--key PUB)");
     if (copy_invalid && !verify_signatures)
         throw Error(ErrorCode::invalid_argument, "--copy-invalid only applies with --verify-signatures");
+    if (trust_listing && !server_side)
+        throw Error(ErrorCode::invalid_argument, "--trust-listing only applies to server-side copies, not with --client-copy");
+    if (trust_listing && retain_from_source)
+        throw Error(ErrorCode::invalid_argument,
+                    "--trust-listing cannot keep the source's retain-until (--retain-from-source): that needs a HEAD of each source");
 }
 
 MigrationSummary migrate(MigrationSource& source, ObjectStore& destination, const MigrationOptions& options) {

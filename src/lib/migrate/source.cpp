@@ -150,13 +150,10 @@ SourceRead MigrationSource::digest(const SourceObject& object) {
     return out;
 }
 
-std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint,
-                                                       const std::string& profile) {
-    if (from.rfind("s3://", 0) != 0) {
-        if (!endpoint.empty() || !profile.empty())
-            throw Error(ErrorCode::invalid_argument, "a source endpoint or profile only applies to an s3:// source");
-        return std::make_unique<DirectorySource>(from.rfind("file://", 0) == 0 ? from.substr(7) : from);
-    }
+std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, std::shared_ptr<s3::S3Client> client) {
+    if (from.rfind("s3://", 0) != 0)
+        throw Error(ErrorCode::invalid_argument, "migration source '" + from + "' is not an s3://bucket[/prefix] URL");
+    if (!client) throw Error(ErrorCode::invalid_argument, "migration source '" + from + "' needs a client");
     std::string rest = from.substr(5);
     while (!rest.empty() && rest.back() == '/') rest.pop_back();
     const std::size_t slash = rest.find('/');
@@ -164,6 +161,16 @@ std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, 
     std::string prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
     while (!prefix.empty() && prefix.front() == '/') prefix.erase(0, 1);
     if (bucket.empty()) throw Error(ErrorCode::invalid_argument, "migration source '" + from + "' has no bucket");
+    return std::make_unique<BucketSource>(std::move(client), bucket, prefix);
+}
+
+std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, const std::string& endpoint,
+                                                       const std::string& profile) {
+    if (from.rfind("s3://", 0) != 0) {
+        if (!endpoint.empty() || !profile.empty())
+            throw Error(ErrorCode::invalid_argument, "a source endpoint or profile only applies to an s3:// source");
+        return std::make_unique<DirectorySource>(from.rfind("file://", 0) == 0 ? from.substr(7) : from);
+    }
     s3::ClientConfig config = s3::ClientConfig::from_env();
     if (!endpoint.empty()) config.endpoint = endpoint;
     if (!profile.empty()) {
@@ -172,7 +179,7 @@ std::unique_ptr<MigrationSource> open_migration_source(const std::string& from, 
         p.required = true;
         config.credentials = std::make_shared<s3::ProfileProvider>(p);
     }
-    return std::make_unique<BucketSource>(std::make_shared<s3::S3Client>(std::move(config)), bucket, prefix);
+    return open_migration_source(from, std::make_shared<s3::S3Client>(std::move(config)));
 }
 
 }  // namespace worm
