@@ -336,6 +336,13 @@ TEST_CASE("--trust-listing: listed sources copied without a HEAD, each copy veri
         CHECK(summary.server_side_copies == bodies.size());
     }
     check_locked_copies(*m.client, m.dst, bodies, m.tmp / "report.json");
+    // A rerun on the same state confirms each copy at the destination and copies nothing again.
+    const MigrationSummary again = m.run();
+    CHECK(again.clean());
+    CHECK(again.server_side_copies == 0);
+    s3::ListVersionsOptions lv;
+    lv.bucket = m.dst;
+    CHECK(m.client->list_all_object_versions(lv).size() == bodies.size());
 
     // Not with --retain-from-source (it needs each source's lock), nor with --client-copy.
     m.options.retain_from_source = true;
