@@ -20,6 +20,7 @@
 #include "worm/s3/store.hpp"
 #include "worm/uploader.hpp"
 
+#include "../s3/client_internal.hpp"
 #include "../util/text.hpp"
 #include "../util/worker_pool.hpp"
 
@@ -675,9 +676,7 @@ private:
     // checksums, for a plain CopyObject to a key not yet at the destination.
     bool listing_suffices(const Item& item) const {
         if (!options_.trust_listing || !source_checksums_.load() || item.in_flight || dest_keys_.count(item.dest_key)) return false;
-        const std::string etag = unquote(item.object.etag);
-        return etag.size() == 32 && etag.find_first_not_of("0123456789abcdef") == std::string::npos &&
-               item.object.size <= options_.copy_part_above;
+        return s3::detail::is_md5_etag(unquote(item.object.etag)) && item.object.size <= options_.copy_part_above;
     }
 
     // S3 to S3 on one endpoint: CopyObject with the lock, verified by checksums the servers
@@ -918,7 +917,7 @@ private:
         std::string md5s;
         for (const auto& p : parts) {
             const std::string etag = unquote(p.etag);
-            if (etag.size() != 32 || etag.find_first_not_of("0123456789abcdef") != std::string::npos) return result;
+            if (!s3::detail::is_md5_etag(etag)) return result;
             md5s += from_hex(etag);
         }
         multipart_etag = to_hex(md5(md5s)) + "-" + std::to_string(parts.size());

@@ -179,6 +179,12 @@ std::string strip_quotes(std::string s) {
     return s;
 }
 
+bool is_md5_etag(const std::string& etag) {
+    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
+               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+}
+
 std::string checksum_base64_to_hex(const std::optional<std::string>& value) {
     if (!value || value->empty() || value->find('-') != std::string::npos) return "";
     try {

@@ -44,6 +44,10 @@ std::string checksum_base64_to_hex(const std::optional<std::string>& value);
 
 std::string strip_quotes(std::string s);
 
+// An ETag (unquoted) that can be the MD5 of the bytes, 32 lower-case hex digits: not a
+// multipart "...-N".
+bool is_md5_etag(const std::string& etag);
+
 // The version a put created; nullopt on an unversioned bucket.
 inline std::optional<std::string> version_of(const PutObjectResult& r) {
     return r.version_id.empty() ? std::nullopt : std::optional<std::string>(r.version_id);

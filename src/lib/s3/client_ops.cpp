@@ -359,17 +359,6 @@ PutObjectResult S3Client::put_object(const PutObjectOptions& options) {
     return put_single(options);
 }
 
-namespace {
-
-// An ETag that can be the MD5 of the bytes (32 lower-case hex digits): not a multipart "...-N".
-bool is_md5_etag(const std::string& etag) {
-    return etag.size() == 32 && std::all_of(etag.begin(), etag.end(), [](char c) {
-               return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-}
-
-}  // namespace
-
 PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
     // One pass gives both digests; a caller-supplied SHA-256 is trusted only as far as the
     // server checks it (x-amz-content-sha256 and x-amz-checksum-sha256 are both verified by S3),
@@ -427,7 +416,7 @@ PutObjectResult S3Client::put_single(const PutObjectOptions& options) {
                                               " but libworm sent " + out.sent_sha256_hex);
     const bool kms = options.encryption.kind == ServerSideEncryption::Kind::aws_kms ||
                      find_header(resp.headers, "x-amz-server-side-encryption").value_or("").starts_with("aws:kms");
-    if (!md5_raw.empty() && !kms && is_md5_etag(out.etag) && out.etag != to_hex(md5_raw))
+    if (!md5_raw.empty() && !kms && detail::is_md5_etag(out.etag) && out.etag != to_hex(md5_raw))
         throw Error(ErrorCode::integrity, "integrity check failed: S3 answered ETag " + out.etag + " for " + what +
                                               ", not the MD5 " + to_hex(md5_raw) +
                                               " of the bytes libworm sent: it stored other bytes");
@@ -486,7 +475,7 @@ struct WholeObjectCheck {
 WholeObjectCheck check_for(const ObjectHead& head) {
     WholeObjectCheck c;
     c.sha256_hex = detail::checksum_base64_to_hex(head.checksum_sha256);
-    c.md5_etag = c.sha256_hex.empty() && is_md5_etag(head.etag) && !head.server_side_encryption.starts_with("aws:kms");
+    c.md5_etag = c.sha256_hex.empty() && detail::is_md5_etag(head.etag) && !head.server_side_encryption.starts_with("aws:kms");
     return c;
 }
 
