@@ -9,6 +9,7 @@
 #include <initializer_list>
 
 #include "../util/percent_encoding.hpp"
+#include "client_internal.hpp"
 #include "xml.hpp"
 #include "worm/time.hpp"
 
@@ -29,11 +30,6 @@ Int number(const std::string& s, std::string_view operation, const char* field) 
 }
 
 TimePoint time_or_epoch(const std::string& s) { return s.empty() ? TimePoint{} : parse_rfc3339(s); }
-
-std::string strip_quotes(std::string s) {
-    if (s.size() >= 2 && s.front() == '"' && s.back() == '"') return s.substr(1, s.size() - 2);
-    return s;
-}
 
 // Keys listed with encoding-type=url are percent-encoded only when the server says so
 // (moto ignores encoding-type on ListObjectVersions); AWS writes a space as '+'.
