@@ -303,6 +303,7 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
         n = per_round if r < rounds - 1 else count - per_round * (rounds - 1)
         suffix = f"{r}" if rounds > 1 else ""
         src, locked, plain = f"{name}{suffix}-src", f"{name}{suffix}-locked", f"{name}{suffix}-plain"
+        listed = f"{name}{suffix}-listed"  # worm migrate --trust-listing's destination
         s3.create_bucket(Bucket=src)
         s3.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
         s3.create_bucket(Bucket=plain)
@@ -312,16 +313,15 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
         worm_m = worm_migrate(server, s3, env, tmp, worm, src, locked, n, lock_mode, workers, server_side,
                               f"{name}{suffix}")
         if trust_listing:
-            listed = f"{name}{suffix}-listed"
             s3.create_bucket(Bucket=listed, ObjectLockEnabledForBucket=True)
             listed_m = worm_migrate(server, s3, env, tmp, worm, src, listed, n, lock_mode, workers, server_side,
-                                    f"{name}{suffix}-listed", ["--trust-listing"])
+                                    listed, ["--trust-listing"])
             listed_total = added(listed_total, listed_m)
         aws_m, _ = measured(["aws", "s3", "sync", f"s3://{src}", f"s3://{plain}", "--only-show-errors",
                              "--endpoint-url", server.url], env, server, tmp)
         worm_total, aws_total = added(worm_total, worm_m), added(aws_total, aws_m)
         if rounds > 1:
-            for bucket in (src, locked, plain, *([f"{name}{suffix}-listed"] if trust_listing else [])):
+            for bucket in (src, locked, plain, *([listed] if trust_listing else [])):
                 empty_bucket(s3, bucket)
             server.free_deleted()
     print(f"{name}: worm migrate {worm_total['seconds']:.1f} s, aws s3 sync {aws_total['seconds']:.1f} s", file=sys.stderr)
@@ -329,14 +329,14 @@ def scenario(server, name, count, size, worm, workers, tmp, rounds=1, server_sid
                    copy="server-side CopyObject" if server_side else "through the client"), count, size)
     a = rates(dict(aws_total, locks=False, verified=False, copy="server-side CopyObject"), count, size)
     floor = hash_floor_ms(size) if size >= 8 << 20 else None
-    listed = {}
+    listed_figures = {}
     if trust_listing:
         lm = rates(dict(listed_total, locks=True, lock_mode=lock_mode, verified=True, workers=workers,
                         copy="server-side CopyObject, no HEAD (--trust-listing)"), count, size)
-        listed = {"worm_migrate_trust_listing": lm,
-                  "ratio_objects_per_s_trust_listing": lm["objects_per_s"] / a["objects_per_s"]}
+        listed_figures = {"worm_migrate_trust_listing": lm,
+                          "ratio_objects_per_s_trust_listing": lm["objects_per_s"] / a["objects_per_s"]}
     return {"scenario": name, "peer": server.name, "objects": count, "object_bytes": size, "rounds": rounds,
-            **({"hash_floor_ms": floor} if floor else {}), **listed,
+            **({"hash_floor_ms": floor} if floor else {}), **listed_figures,
             "mode": "server-side" if server_side else "client", "source_sha256_checksums": server_side,
             "worm_migrate": w, "aws_s3_sync": a, "ratio_objects_per_s": w["objects_per_s"] / a["objects_per_s"],
             "ratio_client_cpu": w["client_cpu_s"] / a["client_cpu_s"] if a["client_cpu_s"] else None}
