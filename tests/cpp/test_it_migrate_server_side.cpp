@@ -300,8 +300,10 @@ struct ListedMigration {
 
 // The copy's answer for `key` with one hex digit of its ETag (and, when asked, one character
 // of its ChecksumSHA256) changed: a server that copied other bytes, as the client sees it.
+// Any tampering already set on the wire still applies first.
 void corrupt_copy_answer(t::WireLog& wire, const std::string& key, bool checksum_too) {
-    wire.tamper_response = [key, checksum_too](const HttpRequest& request, HttpResponse& response) {
+    wire.tamper_response = [key, checksum_too, before = wire.tamper_response](const HttpRequest& request, HttpResponse& response) {
+        if (before) before(request, response);
         const auto source = find_header(request.headers, "x-amz-copy-source");
         if (request.method != "PUT" || !source || !source->ends_with("/" + key)) return;
         auto flip_after = [&](const std::string& tag) {
@@ -391,13 +393,7 @@ TEST_CASE("--trust-listing: a source changed or deleted after the listing, a cop
     };
     // c-etag.bin's copy answers with another ETag (as for SSE-KMS, or a copy of other bytes):
     // the source is read and its SHA-256 decides.
-    const auto spoil = m.wire->tamper_response;
     corrupt_copy_answer(*m.wire, "c-etag.bin", false);
-    const auto corrupt = m.wire->tamper_response;
-    m.wire->tamper_response = [spoil, corrupt](const HttpRequest& r, HttpResponse& response) {
-        spoil(r, response);
-        corrupt(r, response);
-    };
     const MigrationSummary summary = m.run();
     CHECK_FALSE(summary.clean());
     const auto rows = report_rows(m.tmp / "report.json");
