@@ -974,7 +974,8 @@ private:
     bool server_side_ = false;
     s3::S3Store* s3_dest_ = nullptr;
     s3::S3Client* source_client_ = nullptr;
-    // false once a source object came without a server SHA-256: the next are read, not HEADed.
+    // false once a source's HEAD, or (--trust-listing) a copy's answer, came without a server
+    // SHA-256: the next are read, not HEADed or taken from the listing.
     std::atomic<bool> source_checksums_{true};
     std::atomic<std::size_t> server_side_copies_{0};
     std::atomic<bool> copies_ignore_lock_{false};  // a copy's lock was set after it (put_back_up_to)
