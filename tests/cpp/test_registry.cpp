@@ -430,6 +430,20 @@ TEST_CASE("import an agent's .upload_registry.json and export it back, unknown f
     }
     test::write_file(dir / "bad2.json", "[1,2]");
     CHECK(code_of([&] { reg.import_json(dir / "bad2.json"); }) == ErrorCode::parse);
+    // Epoch seconds past what a time point holds (int64 nanoseconds: 2262), as fuzz_registry_import
+    // found: refused naming the field, nothing of the file imported.
+    for (const std::string seconds : {"9761991200.5", "-9761991200", "1e300"}) {
+        CAPTURE(seconds);
+        test::write_file(dir / "far.json", R"({"EB-20251101-0009": {"status": "uploaded", "uploaded_at": )" + seconds + "}}");
+        try {
+            reg.import_json(dir / "far.json");
+            FAIL("expected an error");
+        } catch (const Error& e) {
+            CHECK(e.code() == ErrorCode::parse);
+            CHECK(std::string(e.what()).find("/EB-20251101-0009/uploaded_at is epoch seconds outside") != std::string::npos);
+        }
+        CHECK_FALSE(reg.get("EB-20251101-0009"));
+    }
 }
 
 TEST_CASE("100k rows in one batch, then indexed scans") {

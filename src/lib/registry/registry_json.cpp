@@ -7,6 +7,7 @@
 #include <rapidjson/error/en.h>
 
 #include <cmath>
+#include <optional>
 #include <set>
 
 #include "registry_impl.hpp"
@@ -44,8 +45,13 @@ std::string* string_member(RegistryRecord& r, std::string_view name) {
     return nullptr;
 }
 
-TimePoint from_epoch_seconds(double s) {
-    return TimePoint(std::chrono::duration_cast<TimePoint::duration>(std::chrono::duration<double>(s)));
+// Epoch seconds as a TimePoint; nullopt outside what one holds (int64 nanoseconds, 1677 to
+// 2262), where the conversion would overflow (found by fuzz_registry_import).
+std::optional<TimePoint> from_epoch_seconds(double s) {
+    using namespace std::chrono;
+    const double limit = static_cast<double>(floor<seconds>(TimePoint::max()).time_since_epoch().count());
+    if (!(std::abs(s) < limit)) return std::nullopt;
+    return TimePoint(duration_cast<TimePoint::duration>(duration<double>(s)));
 }
 
 // "evidence/{client_id}/..." inside a URI: the client id when the agent did not store one.
@@ -88,7 +94,9 @@ RegistryRecord record_from_json(const std::filesystem::path& file, const std::st
             keep(m.name, value);  // the agent's spelling ("+00:00", microseconds) comes back as written
         } else if (time_fields.count(name) && value.IsNumber() && std::isfinite(value.GetDouble())) {
             // Epoch seconds (Python's time.time()): understood, and kept as written.
-            const TimePoint t = from_epoch_seconds(value.GetDouble());
+            const std::optional<TimePoint> seconds = from_epoch_seconds(value.GetDouble());
+            if (!seconds) bad(file, pointer + "/" + std::string(name), "is epoch seconds outside the years 1677 to 2262");
+            const TimePoint t = *seconds;
             if (name == "created_at") r.created_at = t;
             else if (name == "updated_at") r.updated_at = t;
             else r.uploaded_at = t;
