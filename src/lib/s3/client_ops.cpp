@@ -513,7 +513,7 @@ void check_whole_object(const GetObjectOptions& options, const GetObjectResult& 
     if (check.sha256_hex.empty() && !check.md5_etag) return;  // the server recorded nothing to check against
     std::string what, expected, actual;
     if (!check.sha256_hex.empty()) what = "SHA-256", expected = check.sha256_hex, actual = to_hex(digests.sha256);
-    else if (check.md5_etag) what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
+    else what = "MD5 (ETag)", expected = got.head.etag, actual = to_hex(digests.md5);
     if (actual == expected) return;
     if (options.to_file) std::filesystem::remove(*options.to_file);
     throw Error(ErrorCode::integrity, "S3 recorded " + what + " " + expected + " for " + options.bucket + "/" +
