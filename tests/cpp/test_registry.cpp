@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 using worm::test::code_of;
+using worm::test::error_of;
 
 namespace {
 
@@ -421,13 +422,7 @@ TEST_CASE("import an agent's .upload_registry.json and export it back, unknown f
                      R"({"EB-20251101-0003": {"client_id": "c", "bundle_sha256": ")" + std::string(64, 'a') + "\"}}");
     CHECK(code_of([&] { reg.import_json(dir / "conflict.json"); }) == ErrorCode::integrity);
     test::write_file(dir / "bad.json", R"({"EB-1": {"status": "lost"}})");
-    try {
-        reg.import_json(dir / "bad.json");
-        FAIL("expected an error");
-    } catch (const Error& e) {
-        CHECK(e.code() == ErrorCode::parse);
-        CHECK(std::string(e.what()).find("/EB-1/status") != std::string::npos);
-    }
+    CHECK(error_of([&] { reg.import_json(dir / "bad.json"); }, ErrorCode::parse).find("/EB-1/status") != std::string::npos);
     test::write_file(dir / "bad2.json", "[1,2]");
     CHECK(code_of([&] { reg.import_json(dir / "bad2.json"); }) == ErrorCode::parse);
     // Epoch seconds past what a time point holds (int64 nanoseconds: 2262), as fuzz_registry_import
@@ -435,13 +430,8 @@ TEST_CASE("import an agent's .upload_registry.json and export it back, unknown f
     for (const std::string seconds : {"9761991200.5", "-9761991200", "1e300"}) {
         CAPTURE(seconds);
         test::write_file(dir / "far.json", R"({"EB-20251101-0009": {"status": "uploaded", "uploaded_at": )" + seconds + "}}");
-        try {
-            reg.import_json(dir / "far.json");
-            FAIL("expected an error");
-        } catch (const Error& e) {
-            CHECK(e.code() == ErrorCode::parse);
-            CHECK(std::string(e.what()).find("/EB-20251101-0009/uploaded_at is epoch seconds outside") != std::string::npos);
-        }
+        CHECK(error_of([&] { reg.import_json(dir / "far.json"); }, ErrorCode::parse)
+                  .find("/EB-20251101-0009/uploaded_at is epoch seconds outside") != std::string::npos);
         CHECK_FALSE(reg.get("EB-20251101-0009"));
     }
 }
