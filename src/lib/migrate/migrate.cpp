@@ -77,10 +77,7 @@ std::string key_as_metadata(const std::string& key) {
     return ascii ? key : s3::uri_encode(key, false);
 }
 
-std::string unquote(std::string etag) {
-    if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
-    return worm::detail::to_lower(etag);
-}
+std::string unquote(std::string etag) { return worm::detail::to_lower(s3::detail::strip_quotes(std::move(etag))); }
 
 // A large object's scratch file, removed whatever happens (a directory source's own file is never one).
 struct ScratchFile {
