@@ -26,6 +26,9 @@ import math
 from stderr_capture import CapturedStderr
 from worm_test_support import MotoEnvCase, load_tests_unless_missing as load_tests, worm, MotoServer, free_port
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+from latency_proxy import LatencyProxy  # noqa: E402  (bench/: every request held a set time)
+
 if worm is not None:
     from worm.logging import (WORMLogHandler, WORMLogHandlerFactory, configure_logging,
                               configure_worm_logging, verify_audit_log)
@@ -420,8 +423,6 @@ class MotoTest(MotoEnvCase):
         rounds = int(os.environ.get("WORM_LOG_KILL_ROUNDS", "3"))
         rate = float(os.environ.get("WORM_LOG_KILL_RATE", "20000"))
         delay_ms = float(os.environ.get("WORM_LOG_KILL_DELAY_MS", "30"))
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-        from latency_proxy import LatencyProxy
         tmp = Path(tempfile.mkdtemp(prefix="worm-py-kill-"))
         try:
             with LatencyProxy("127.0.0.1", self.server.port, delay_ms) as proxy:
@@ -470,8 +471,6 @@ class MotoTest(MotoEnvCase):
     def test_close_keeps_waiting_while_batches_are_being_stored(self):
         # Issue 24 item 1: logging.shutdown() gave up after its 5 s with records only in the
         # journal while the store was taking them. Every request here waits 150 ms.
-        sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
-        from latency_proxy import LatencyProxy
         tmp = Path(tempfile.mkdtemp(prefix="worm-py-close-"))
         saved = os.environ.get("AWS_ENDPOINT_URL_S3")
         try:
